@@ -1,0 +1,233 @@
+//! Diagnostics: a user's mistake (or a decision worth telling) as data, rendered once by the CLI.
+
+use serde::Serialize;
+use std::fmt;
+
+/// How a diagnostic affects the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// A decision shown by `plan` and `-v`; never changes the exit code.
+    Note,
+    /// Output is written, exit 0 (a refusal with `--strict`).
+    Warning,
+    /// Nothing is written, exit 1.
+    Error,
+}
+
+/// One step of a path into the compose document.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Segment {
+    Key(String),
+    Index(usize),
+}
+
+/// A path into the compose document, shown as `services.web.ports[1]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct KeyPath(pub Vec<Segment>);
+
+impl KeyPath {
+    pub fn root() -> Self {
+        KeyPath(Vec::new())
+    }
+
+    pub fn key(&self, key: impl Into<String>) -> Self {
+        let mut segments = self.0.clone();
+        segments.push(Segment::Key(key.into()));
+        KeyPath(segments)
+    }
+
+    pub fn index(&self, index: usize) -> Self {
+        let mut segments = self.0.clone();
+        segments.push(Segment::Index(index));
+        KeyPath(segments)
+    }
+
+    pub fn is_root(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Display for KeyPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            return f.write_str("(document)");
+        }
+        for (i, segment) in self.0.iter().enumerate() {
+            match segment {
+                Segment::Key(key) if i == 0 => write!(f, "{key}")?,
+                Segment::Key(key) => write!(f, ".{key}")?,
+                Segment::Index(index) => write!(f, "[{index}]")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for KeyPath {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// Where in which file a key path was found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Location {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+}
+
+/// A message about the user's input, with where it points and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    /// Stable kebab-case code, listed in the README.
+    pub code: &'static str,
+    pub message: String,
+    pub path: KeyPath,
+    /// Filled by the locator after each stage; `None` when the text has no such key.
+    pub location: Option<Location>,
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn new(severity: Severity, code: &'static str, path: KeyPath, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity,
+            code,
+            message: message.into(),
+            path,
+            location: None,
+            help: None,
+        }
+    }
+
+    pub fn error(code: &'static str, path: KeyPath, message: impl Into<String>) -> Self {
+        Self::new(Severity::Error, code, path, message)
+    }
+
+    pub fn warning(code: &'static str, path: KeyPath, message: impl Into<String>) -> Self {
+        Self::new(Severity::Warning, code, path, message)
+    }
+
+    pub fn note(code: &'static str, path: KeyPath, message: impl Into<String>) -> Self {
+        Self::new(Severity::Note, code, path, message)
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// A diagnostic about a whole file rather than a key in it (unreadable, not YAML, ...).
+    pub fn at_file(mut self, file: &str, line: usize, column: usize) -> Self {
+        self.location = Some(Location {
+            file: file.to_string(),
+            line,
+            column,
+        });
+        self
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let severity = match self.severity {
+            Severity::Note => "note",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        };
+        writeln!(f, "{severity}[{}]: {}", self.code, self.message)?;
+        match (&self.location, self.path.is_root()) {
+            (Some(at), false) => writeln!(f, "  --> {}:{}:{} ({})", at.file, at.line, at.column, self.path)?,
+            (Some(at), true) => writeln!(f, "  --> {}:{}:{}", at.file, at.line, at.column)?,
+            (None, false) => writeln!(f, "  --> {}", self.path)?,
+            (None, true) => {}
+        }
+        if let Some(help) = &self.help {
+            writeln!(f, "   = help: {help}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The diagnostics of one run, in the order they were found.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(transparent)]
+pub struct Diagnostics(pub Vec<Diagnostic>);
+
+impl Diagnostics {
+    pub fn push(&mut self, diagnostic: Diagnostic) {
+        self.0.push(diagnostic);
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.0.iter().any(|d| d.severity == Severity::Error)
+    }
+
+    pub fn count(&self, severity: Severity) -> usize {
+        self.0.iter().filter(|d| d.severity == severity).count()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.0.iter()
+    }
+
+    /// Orders diagnostics by where they point (file, line, column), those without a place last;
+    /// the sort is stable, so diagnostics at one place keep the order they were found in.
+    pub fn sort_by_location(&mut self) {
+        self.0.sort_by(|a, b| match (&a.location, &b.location) {
+            (Some(x), Some(y)) => (&x.file, x.line, x.column).cmp(&(&y.file, y.line, y.column)),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => std::cmp::Ordering::Equal,
+        });
+    }
+}
+
+/// Levenshtein distance, for "did you mean" on unknown keys.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b_chars: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b_chars.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b_chars.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != *cb);
+            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b_chars.len()]
+}
+
+/// The closest known word, if it is close enough to be a likely typo.
+pub fn did_you_mean<'a>(word: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    known
+        .into_iter()
+        .map(|candidate| (edit_distance(word, candidate), candidate))
+        .filter(|(distance, candidate)| *distance <= (candidate.len().max(word.len()) / 3).max(1))
+        .min()
+        .map(|(_, candidate)| candidate)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_path_display() {
+        let path = KeyPath::root().key("services").key("web").key("ports").index(1);
+        assert_eq!(path.to_string(), "services.web.ports[1]");
+    }
+
+    #[test]
+    fn suggests_close_keys_only() {
+        assert_eq!(did_you_mean("servics", ["services", "volumes"]), Some("services"));
+        assert_eq!(
+            did_you_mean("enviroment", ["environment", "entrypoint"]),
+            Some("environment")
+        );
+        assert_eq!(did_you_mean("zzz", ["services", "volumes"]), None);
+    }
+}

@@ -1,0 +1,130 @@
+//! CloudFormation templates, rendered by minijinja from typed contexts. Rust computes every name
+//! and id; the templates only loop and branch, and pass each user string through `tojson`.
+
+use super::EmitError;
+use crate::plan::Plan;
+use minijinja::{Environment, UndefinedBehavior};
+use serde::Serialize;
+use std::collections::BTreeSet;
+
+const BASE: &str = include_str!("../../templates/base.yaml.j2");
+const EFS: &str = include_str!("../../templates/efs.yaml.j2");
+const ALB: &str = include_str!("../../templates/alb.yaml.j2");
+
+#[derive(Serialize)]
+struct BaseContext<'a> {
+    project: &'a str,
+    cluster: &'a str,
+    create_cluster: bool,
+    log_group: &'a str,
+    namespace: Option<&'a str>,
+    /// Container ports other tasks reach through Service Connect.
+    connect_ports: Vec<u16>,
+}
+
+#[derive(Serialize)]
+struct EfsContext<'a> {
+    project: &'a str,
+    volumes: Vec<EfsVolume<'a>>,
+}
+
+#[derive(Serialize)]
+struct EfsVolume<'a> {
+    logical_id: &'a str,
+    name: &'a str,
+    root: String,
+}
+
+#[derive(Serialize)]
+struct AlbContext<'a> {
+    project: &'a str,
+    listeners: Vec<AlbListener<'a>>,
+}
+
+#[derive(Serialize)]
+struct AlbListener<'a> {
+    port: u16,
+    container: &'a str,
+    container_port: u16,
+    target_group: &'a str,
+}
+
+/// (file name, text) of each template the plan needs.
+pub fn templates(plan: &Plan) -> Result<Vec<(String, String)>, EmitError> {
+    let mut environment = Environment::new();
+    environment.set_undefined_behavior(UndefinedBehavior::Strict);
+    environment.set_trim_blocks(true);
+    environment.set_lstrip_blocks(true);
+    let mut out = Vec::new();
+
+    let connect_ports: BTreeSet<u16> = plan
+        .tasks
+        .iter()
+        .filter_map(|t| t.service_connect.as_ref().map(|c| (t, c)))
+        .flat_map(|(t, c)| {
+            c.services.iter().filter_map(move |s| {
+                t.containers
+                    .iter()
+                    .flat_map(|c| &c.port_mappings)
+                    .find(|m| m.name == s.port_name)
+                    .map(|m| m.container_port)
+            })
+        })
+        .collect();
+    let base = BaseContext {
+        project: &plan.project,
+        cluster: &plan.deployment.cluster,
+        create_cluster: plan.deployment.create_cluster,
+        log_group: &plan.deployment.log_group,
+        namespace: plan.deployment.namespace.as_deref(),
+        connect_ports: connect_ports.into_iter().collect(),
+    };
+    out.push(("base.yaml".to_string(), render(&environment, "base.yaml", BASE, &base)?));
+
+    if !plan.volumes.is_empty() {
+        let context = EfsContext {
+            project: &plan.project,
+            volumes: plan
+                .volumes
+                .iter()
+                .map(|v| EfsVolume {
+                    logical_id: &v.logical_id,
+                    name: &v.name,
+                    root: format!("/{}", v.name),
+                })
+                .collect(),
+        };
+        out.push(("efs.yaml".to_string(), render(&environment, "efs.yaml", EFS, &context)?));
+    }
+    if !plan.listeners.is_empty() {
+        let context = AlbContext {
+            project: &plan.project,
+            listeners: plan
+                .listeners
+                .iter()
+                .map(|l| AlbListener {
+                    port: l.port,
+                    container: &l.container,
+                    container_port: l.container_port,
+                    target_group: &l.target_group_logical_id,
+                })
+                .collect(),
+        };
+        out.push(("alb.yaml".to_string(), render(&environment, "alb.yaml", ALB, &context)?));
+    }
+    Ok(out)
+}
+
+fn render(
+    environment: &Environment,
+    name: &'static str,
+    source: &str,
+    context: &impl Serialize,
+) -> Result<String, EmitError> {
+    let rendered = environment
+        .render_str(source, context)
+        .map_err(|source| EmitError::Template { name, source })?;
+    let mut text = rendered.trim_end().to_string();
+    text.push('\n');
+    Ok(text)
+}

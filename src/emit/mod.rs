@@ -1,0 +1,246 @@
+//! Emit: the Plan rendered as files — ECS JSON from API-shaped structs, CloudFormation from templates.
+//! Nothing is decided here: every value comes from the Plan.
+
+mod cloudformation;
+pub mod ecs;
+
+use crate::normalise::{Condition, Protocol};
+use crate::plan::{Plan, TaskGroup};
+use ecs::*;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Relative path in the output folder → file contents.
+pub type Output = BTreeMap<String, String>;
+
+/// A program failure while rendering (a template bug), never a user's mistake.
+#[derive(Debug, thiserror::Error)]
+pub enum EmitError {
+    #[error("template {name} failed to render: {source}")]
+    Template {
+        name: &'static str,
+        #[source]
+        source: minijinja::Error,
+    },
+    #[error("could not serialise {path}: {source}")]
+    Json {
+        path: String,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+pub fn emit(plan: &Plan) -> Result<Output, EmitError> {
+    let mut output = Output::new();
+    for task in &plan.tasks {
+        let path = format!("taskdefs/{}.json", task.name);
+        let body = json(&path, &task_definition(plan, task))?;
+        output.insert(path, body);
+        let path = format!("services/{}.json", task.name);
+        let body = json(&path, &service(plan, task))?;
+        output.insert(path, body);
+    }
+    for (name, text) in cloudformation::templates(plan)? {
+        output.insert(format!("cloudformation/{name}"), text);
+    }
+    Ok(output)
+}
+
+/// Pretty JSON with two-space indents and one trailing newline, the same bytes on every machine.
+fn json(path: &str, value: &impl Serialize) -> Result<String, EmitError> {
+    let mut text = serde_json::to_string_pretty(value).map_err(|source| EmitError::Json {
+        path: path.to_string(),
+        source,
+    })?;
+    text.push('\n');
+    Ok(text)
+}
+
+fn tags(plan: &Plan) -> Vec<Tag> {
+    vec![Tag {
+        key: "compose-project",
+        value: plan.project.clone(),
+    }]
+}
+
+fn log_configuration(plan: &Plan, prefix: &str) -> LogConfiguration {
+    LogConfiguration {
+        log_driver: "awslogs",
+        options: LogOptions {
+            group: plan.deployment.log_group.clone(),
+            region: plan.deployment.region.text(),
+            stream_prefix: prefix.to_string(),
+        },
+    }
+}
+
+fn protocol(protocol: Protocol) -> &'static str {
+    match protocol {
+        Protocol::Tcp => "tcp",
+        Protocol::Udp => "udp",
+    }
+}
+
+fn condition(condition: Condition) -> &'static str {
+    match condition {
+        Condition::ServiceStarted => "START",
+        Condition::ServiceHealthy => "HEALTHY",
+        Condition::ServiceCompletedSuccessfully => "SUCCESS",
+    }
+}
+
+fn task_definition(plan: &Plan, task: &TaskGroup) -> RegisterTaskDefinition {
+    let containers = task
+        .containers
+        .iter()
+        .map(|c| ContainerDefinition {
+            name: c.name.clone(),
+            image: c.image.text(),
+            essential: c.essential,
+            cpu: c.cpu,
+            memory: c.memory,
+            memory_reservation: c.memory_reservation,
+            entry_point: c.entrypoint.clone(),
+            command: c.command.clone(),
+            environment: c
+                .environment
+                .iter()
+                .map(|(name, value)| KeyValuePair {
+                    name: name.clone(),
+                    value: value.clone(),
+                })
+                .collect(),
+            port_mappings: c
+                .port_mappings
+                .iter()
+                .map(|m| PortMapping {
+                    name: m.name.clone(),
+                    container_port: m.container_port,
+                    protocol: protocol(m.protocol),
+                })
+                .collect(),
+            mount_points: c
+                .mounts
+                .iter()
+                .map(|m| MountPoint {
+                    source_volume: m.volume.clone(),
+                    container_path: m.container_path.clone(),
+                    read_only: m.read_only,
+                })
+                .collect(),
+            depends_on: c
+                .depends_on
+                .iter()
+                .map(|(name, cond)| ContainerDependency {
+                    container_name: name.clone(),
+                    condition: condition(*cond),
+                })
+                .collect(),
+            health_check: c.health_check.as_ref().map(|h| HealthCheck {
+                command: h.command.clone(),
+                interval: h.interval,
+                timeout: h.timeout,
+                retries: h.retries,
+                start_period: h.start_period,
+            }),
+            log_configuration: log_configuration(plan, &task.name),
+        })
+        .collect();
+    let volumes = task
+        .volumes
+        .iter()
+        .filter_map(|name| {
+            let volume = plan.volumes.iter().find(|v| &v.name == name)?;
+            Some(Volume {
+                name: name.clone(),
+                efs_volume_configuration: EfsVolumeConfiguration {
+                    file_system_id: plan.deployment.file_system_id.as_ref()?.text(),
+                    transit_encryption: "ENABLED",
+                    authorization_config: EfsAuthorizationConfig {
+                        access_point_id: volume.access_point_id.text(),
+                        iam: "ENABLED",
+                    },
+                },
+            })
+        })
+        .collect();
+    RegisterTaskDefinition {
+        family: task.family.clone(),
+        network_mode: "awsvpc",
+        requires_compatibilities: vec!["FARGATE"],
+        cpu: task.size.cpu.to_string(),
+        memory: task.size.memory.to_string(),
+        execution_role_arn: plan.deployment.execution_role_arn.text(),
+        task_role_arn: plan.deployment.task_role_arn.text(),
+        container_definitions: containers,
+        volumes,
+        tags: tags(plan),
+    }
+}
+
+fn service(plan: &Plan, task: &TaskGroup) -> CreateService {
+    let deployment = &plan.deployment;
+    let service_connect = match (&task.service_connect, &deployment.namespace) {
+        (Some(connect), Some(namespace)) => Some(ServiceConnectConfiguration {
+            enabled: true,
+            namespace: namespace.clone(),
+            services: connect
+                .services
+                .iter()
+                .map(|s| ServiceConnectService {
+                    port_name: s.port_name.clone(),
+                    discovery_name: s.discovery_name.clone(),
+                    client_aliases: s
+                        .client_aliases
+                        .iter()
+                        .map(|a| ServiceConnectClientAlias {
+                            port: a.port,
+                            dns_name: a.dns_name.clone(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+            log_configuration: log_configuration(plan, &format!("{}-service-connect", task.name)),
+        }),
+        _ => None,
+    };
+    CreateService {
+        cluster: deployment.cluster.clone(),
+        service_name: task.service_name.clone(),
+        task_definition: task.family.clone(),
+        desired_count: task.desired_count,
+        launch_type: "FARGATE",
+        network_configuration: NetworkConfiguration {
+            awsvpc_configuration: AwsVpcConfiguration {
+                subnets: deployment.subnets.iter().map(|s| s.text()).collect(),
+                security_groups: deployment.security_groups.iter().map(|s| s.text()).collect(),
+                assign_public_ip: if deployment.assign_public_ip {
+                    "ENABLED"
+                } else {
+                    "DISABLED"
+                },
+            },
+        },
+        load_balancers: task
+            .load_balancers
+            .iter()
+            .map(|lb| LoadBalancer {
+                target_group_arn: lb.target_group_arn.text(),
+                container_name: lb.container.clone(),
+                container_port: lb.container_port,
+            })
+            .collect(),
+        health_check_grace_period_seconds: (!task.load_balancers.is_empty()).then_some(60),
+        service_connect_configuration: service_connect,
+        deployment_configuration: DeploymentConfiguration {
+            maximum_percent: task.rollout.maximum_percent,
+            minimum_healthy_percent: task.rollout.minimum_healthy_percent,
+            deployment_circuit_breaker: DeploymentCircuitBreaker {
+                enable: true,
+                rollback: true,
+            },
+        },
+        propagate_tags: "SERVICE",
+        tags: tags(plan),
+    }
+}

@@ -1,0 +1,79 @@
+//! compose2ecs: a docker-compose project in, ECS task definitions, services and CloudFormation out.
+//!
+//! The pipeline is `load → normalise → plan → emit`, run by [`convert`]; the CLI writes the
+//! result with [`write`]. The core reads only what it is given through [`source::Files`] and
+//! never prints.
+#![warn(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod diagnostic;
+pub mod emit;
+pub mod load;
+pub mod normalise;
+pub mod plan;
+pub mod source;
+pub mod support;
+pub mod write;
+
+use diagnostic::{Diagnostics, Severity};
+use load::interpolate::Variables;
+use plan::{KnownValues, Plan};
+use std::path::PathBuf;
+
+/// What a conversion reads.
+#[derive(Debug, Clone, Default)]
+pub struct Input {
+    /// The compose files, merged in order.
+    pub compose_files: Vec<PathBuf>,
+    /// The name of the first file's folder: the project name when the file has no `name`.
+    pub directory_name: String,
+    /// The process environment, for `${VAR}` interpolation (it wins over `.env`).
+    pub environment: Variables,
+    /// Values of the deployed stacks' outputs, by placeholder name.
+    pub known_values: KnownValues,
+}
+
+/// What a conversion produced: diagnostics always; a plan and files unless refused.
+#[derive(Debug)]
+pub struct Conversion {
+    pub diagnostics: Diagnostics,
+    pub plan: Option<Plan>,
+    pub output: emit::Output,
+}
+
+impl Conversion {
+    /// Whether the input is refused: an error, or with `strict` a warning too.
+    pub fn is_refused(&self, strict: bool) -> bool {
+        self.plan.is_none()
+            || self.diagnostics.has_errors()
+            || (strict && self.diagnostics.count(Severity::Warning) > 0)
+    }
+}
+
+/// Runs the pipeline. `Err` is a program failure (a template bug), never a user's mistake.
+pub fn convert(input: &Input, files: &dyn source::Files) -> Result<Conversion, emit::EmitError> {
+    let mut diagnostics = Diagnostics::default();
+    let refused = |diagnostics| {
+        Ok(Conversion {
+            diagnostics,
+            plan: None,
+            output: emit::Output::new(),
+        })
+    };
+    let Some(loaded) = load::load(&input.compose_files, &input.environment, files, &mut diagnostics) else {
+        diagnostics.sort_by_location();
+        return refused(diagnostics);
+    };
+    let project = normalise::normalise(&loaded, &input.directory_name, files, &mut diagnostics);
+    let plan = project.and_then(|project| plan::plan(&project, &input.known_values, &mut diagnostics));
+    source::locate_all(&mut diagnostics, &loaded.sources);
+    diagnostics.sort_by_location();
+    let Some(plan) = plan else {
+        return refused(diagnostics);
+    };
+    let output = emit::emit(&plan)?;
+    Ok(Conversion {
+        diagnostics,
+        plan: Some(plan),
+        output,
+    })
+}

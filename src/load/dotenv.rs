@@ -1,0 +1,98 @@
+//! The `.env` / `env_file` format: `KEY=VALUE` lines, comments, quotes and `export`.
+
+use super::interpolate::{interpolate, Variables};
+
+/// One `KEY=VALUE` entry and the 1-based line it was on.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Entry {
+    pub name: String,
+    /// `None` for a bare `KEY` line: the value comes from the environment, as in compose.
+    pub value: Option<String>,
+    pub line: usize,
+}
+
+/// A line that is not `KEY=VALUE`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct BadLine {
+    pub line: usize,
+    pub text: String,
+}
+
+/// Parses a dotenv text. Unquoted and double-quoted values are interpolated against `variables`
+/// and the entries above them; single-quoted values are taken literally.
+pub fn parse(text: &str, variables: &Variables) -> Result<Vec<Entry>, BadLine> {
+    let mut entries: Vec<Entry> = Vec::new();
+    let mut seen = variables.clone();
+    for (index, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let line = line.strip_prefix("export ").map_or(line, str::trim_start);
+        let (name, value) = match line.split_once('=') {
+            Some((name, value)) => (name.trim(), Some(value.trim())),
+            None => (line, None),
+        };
+        let valid_name = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+        if !valid_name {
+            return Err(BadLine {
+                line: index + 1,
+                text: raw.to_string(),
+            });
+        }
+        let value = value.map(|value| unquote(value, &seen));
+        if let Some(value) = &value {
+            seen.entry(name.to_string()).or_insert_with(|| value.clone());
+        }
+        entries.push(Entry {
+            name: name.to_string(),
+            value,
+            line: index + 1,
+        });
+    }
+    Ok(entries)
+}
+
+fn unquote(value: &str, variables: &Variables) -> String {
+    if let Some(inner) = value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')) {
+        return inner.to_string();
+    }
+    let text = if let Some(inner) = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
+        inner.replace("\\n", "\n").replace("\\\"", "\"")
+    } else {
+        // An unquoted value ends at ` #`, which starts a comment.
+        value.split(" #").next().unwrap_or_default().trim_end().to_string()
+    };
+    interpolate(&text, variables).map_or(text, |done| done.value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_common_forms() {
+        let text = "# comment\nA=1\nexport B = two # note\nC='lit $A'\nD=\"x${A}y\"\nE\n\nF=\n";
+        let entries = parse(text, &Variables::new()).unwrap();
+        let got: Vec<(&str, Option<&str>)> = entries.iter().map(|e| (e.name.as_str(), e.value.as_deref())).collect();
+        assert_eq!(
+            got,
+            vec![
+                ("A", Some("1")),
+                ("B", Some("two")),
+                ("C", Some("lit $A")),
+                ("D", Some("x1y")),
+                ("E", None),
+                ("F", Some(""))
+            ]
+        );
+    }
+
+    #[test]
+    fn refuses_lines_that_are_not_assignments() {
+        assert_eq!(parse("A=1\nnot valid here\n", &Variables::new()).unwrap_err().line, 2);
+    }
+}

@@ -1,0 +1,220 @@
+//! Load: compose files as text → YAML values (syntax errors located) → interpolated → merged into one document.
+//!
+//! The loader works on `serde_yaml::Value`, not on docker-compose-types: that crate rejects a third
+//! of real compose files (merge keys, `platform`, map-form `deploy.labels`, …; see the project's
+//! notes on dependencies), so merge keys, interpolation and the merge of `-f` files happen here and
+//! the typed model is built afterwards, in `normalise`.
+
+pub mod dotenv;
+pub mod interpolate;
+pub mod merge;
+
+use crate::diagnostic::{Diagnostic, Diagnostics, KeyPath};
+use crate::source::{display_path, unreadable, Files, SourceFile};
+use interpolate::{interpolate_document, Variables};
+use serde_yaml::{Mapping, Value};
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// The compose files merged into one document, with what normalise needs to read beside them.
+#[derive(Debug)]
+pub struct Loaded {
+    pub sources: Vec<SourceFile>,
+    pub document: Mapping,
+    /// The `.env` file under the process environment: what `${VAR}` and a bare `environment: [VAR]` read.
+    pub variables: Variables,
+    /// The folder of the first compose file: relative paths (`env_file`) start there.
+    pub project_dir: PathBuf,
+}
+
+/// Reads, parses, interpolates and merges `paths` in order. Returns `None` when an error was reported.
+pub fn load(
+    paths: &[PathBuf],
+    environment: &Variables,
+    files: &dyn Files,
+    diagnostics: &mut Diagnostics,
+) -> Option<Loaded> {
+    let project_dir = paths
+        .first()
+        .and_then(|p| p.parent())
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let variables = read_dotenv(&project_dir, environment, files, diagnostics)?;
+
+    let mut sources = Vec::new();
+    let mut document: Option<Mapping> = None;
+    for path in paths {
+        let Some((source, mut root)) = parse_file(path, files, diagnostics) else {
+            continue;
+        };
+        let mut found = Diagnostics::default();
+        let mut as_value = Value::Mapping(std::mem::take(&mut root));
+        interpolate_document(&mut as_value, &KeyPath::root(), &variables, &mut found);
+        let Value::Mapping(root) = as_value else {
+            unreachable!("a mapping stays a mapping")
+        };
+        crate::source::locate_all(&mut found, std::slice::from_ref(&source));
+        diagnostics.0.extend(found.0);
+        sources.push(source);
+        match &mut document {
+            None => document = Some(root),
+            Some(base) => merge::merge_documents(base, root),
+        }
+    }
+    if diagnostics.has_errors() {
+        return None;
+    }
+    Some(Loaded {
+        sources,
+        document: document?,
+        variables,
+        project_dir,
+    })
+}
+
+fn read_dotenv(
+    dir: &Path,
+    environment: &Variables,
+    files: &dyn Files,
+    diagnostics: &mut Diagnostics,
+) -> Option<Variables> {
+    let path = dir.join(".env");
+    let mut variables = Variables::new();
+    match files.read(&path) {
+        Ok(bytes) => {
+            let shown = display_path(&path);
+            let Ok(text) = String::from_utf8(bytes) else {
+                diagnostics.push(
+                    Diagnostic::error("not-utf8", KeyPath::root(), format!("`{shown}` is not UTF-8 text"))
+                        .at_file(&shown, 1, 1),
+                );
+                return None;
+            };
+            match dotenv::parse(&text, environment) {
+                Ok(entries) => {
+                    for entry in entries {
+                        if let Some(value) = entry.value {
+                            variables.insert(entry.name, value);
+                        }
+                    }
+                }
+                Err(bad) => {
+                    diagnostics.push(
+                        Diagnostic::error(
+                            "bad-env-file",
+                            KeyPath::root(),
+                            format!("`{shown}` line {} is not `KEY=VALUE`: `{}`", bad.line, bad.text.trim()),
+                        )
+                        .at_file(&shown, bad.line, 1)
+                        .with_help("each line of an env file is `NAME=value`, `# comment`, or blank"),
+                    );
+                    return None;
+                }
+            }
+        }
+        Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+        Err(error) => {
+            diagnostics.push(unreadable(&path, &error));
+            return None;
+        }
+    }
+    // The process environment wins over `.env`, as in compose.
+    variables.extend(environment.iter().map(|(k, v)| (k.clone(), v.clone())));
+    Some(variables)
+}
+
+fn parse_file(path: &Path, files: &dyn Files, diagnostics: &mut Diagnostics) -> Option<(SourceFile, Mapping)> {
+    let shown = display_path(path);
+    let bytes = match files.read(path) {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            diagnostics.push(unreadable(path, &error));
+            return None;
+        }
+    };
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(error) => {
+            let valid = &error.as_bytes()[..error.utf8_error().valid_up_to()];
+            let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
+            let column = valid.iter().rev().take_while(|b| **b != b'\n').count() + 1;
+            diagnostics.push(
+                Diagnostic::error("not-utf8", KeyPath::root(), format!("`{shown}` is not UTF-8 text"))
+                    .at_file(&shown, line, column)
+                    .with_help("a compose file is YAML text; save it as UTF-8"),
+            );
+            return None;
+        }
+    };
+    if text.trim().is_empty() {
+        diagnostics.push(
+            Diagnostic::error("empty-file", KeyPath::root(), format!("`{shown}` is empty"))
+                .at_file(&shown, 1, 1)
+                .with_help("a compose file needs at least a `services:` section"),
+        );
+        return None;
+    }
+    let mut value: Value = match serde_yaml::from_str(&text) {
+        Ok(value) => value,
+        Err(error) => {
+            let (line, column) = error.location().map_or((1, 1), |at| (at.line(), at.column()));
+            let message = error.to_string();
+            let message = message.split(" at line ").next().unwrap_or(&message).to_string();
+            diagnostics.push(
+                Diagnostic::error(
+                    "yaml-syntax",
+                    KeyPath::root(),
+                    format!("`{shown}` is not valid YAML: {message}"),
+                )
+                .at_file(&shown, line, column)
+                .with_help("check the indentation (spaces, not tabs) and the quotes around this place"),
+            );
+            return None;
+        }
+    };
+    if let Err(error) = value.apply_merge() {
+        diagnostics.push(
+            Diagnostic::error(
+                "yaml-merge",
+                KeyPath::root(),
+                format!("`{shown}`: a `<<` merge key failed: {error}"),
+            )
+            .at_file(&shown, 1, 1)
+            .with_help("`<<:` takes an alias of a mapping (`<<: *defaults`) or a list of them"),
+        );
+        return None;
+    }
+    let source = SourceFile {
+        path: path.to_path_buf(),
+        text,
+    };
+    match value {
+        Value::Mapping(root) => Some((source, root)),
+        other => {
+            let found = kind_of(&other);
+            diagnostics.push(
+                Diagnostic::error(
+                    "not-a-mapping",
+                    KeyPath::root(),
+                    format!("`{shown}` holds {found}, not a compose document"),
+                )
+                .at_file(&shown, 1, 1)
+                .with_help("a compose file is a mapping with a `services:` key"),
+            );
+            None
+        }
+    }
+}
+
+/// A YAML value's kind in words, for messages.
+pub fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "nothing (null)",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Sequence(_) => "a list",
+        Value::Mapping(_) => "a mapping",
+        Value::Tagged(_) => "a tagged value",
+    }
+}

@@ -1,0 +1,1122 @@
+//! Normalise: the merged YAML document → a typed `Project`, every key checked against the support table.
+//!
+//! Where docker-compose-types models a field the way compose does (command, entrypoint,
+//! environment, depends_on, the healthcheck test) its types are used; its serde errors are never
+//! shown (they read "data did not match any variant of untagged enum"), each field says what
+//! forms it takes instead. Everything else is read from the YAML value here.
+
+pub mod model;
+pub mod units;
+
+use crate::diagnostic::{did_you_mean, Diagnostic, Diagnostics, KeyPath};
+use crate::load::dotenv;
+use crate::load::interpolate::{key_text, Variables};
+use crate::load::{kind_of, Loaded};
+use crate::source::{display_path, unreadable, Files};
+use crate::support::{self, Verdict};
+use docker_compose_types as dct;
+use indexmap::IndexMap;
+pub use model::*;
+use serde_yaml::{Mapping, Value};
+use std::path::Path;
+use units::{parse_bytes, parse_duration, parse_port_spec, parse_short_port, split_words, PortSpec};
+
+/// Builds the Project. `directory_name` names the project when the document has no `name`.
+pub fn normalise(
+    loaded: &Loaded,
+    directory_name: &str,
+    files: &dyn Files,
+    diagnostics: &mut Diagnostics,
+) -> Option<Project> {
+    let mut reader = Reader {
+        variables: &loaded.variables,
+        project_dir: &loaded.project_dir,
+        files,
+        diagnostics,
+    };
+    let project = reader.project(&loaded.document, directory_name);
+    if reader.diagnostics.has_errors() {
+        return None;
+    }
+    project
+}
+
+struct Reader<'a> {
+    variables: &'a Variables,
+    project_dir: &'a Path,
+    files: &'a dyn Files,
+    diagnostics: &'a mut Diagnostics,
+}
+
+impl Reader<'_> {
+    fn error(&mut self, code: &'static str, path: &KeyPath, message: String, help: &str) {
+        self.diagnostics
+            .push(Diagnostic::error(code, path.clone(), message).with_help(help));
+    }
+
+    fn wrong_type(&mut self, path: &KeyPath, value: &Value, expected: &str) {
+        let found = kind_of(value);
+        self.error(
+            "wrong-type",
+            path,
+            format!("`{path}` must be {expected}, found {found}"),
+            &format!("write `{path}` as {expected}"),
+        );
+    }
+
+    /// Checks each key of `map` against the support table under `pattern`. Returns the keys to read.
+    fn check_keys(&mut self, map: &Mapping, pattern: &str, path: &KeyPath) {
+        for key in map.keys() {
+            let name = key_text(key);
+            if name.starts_with("x-") && name != "x-ecs" {
+                continue; // Extension keys belong to their owners, as in compose.
+            }
+            let row = if pattern.is_empty() {
+                name.clone()
+            } else {
+                format!("{pattern}.{name}")
+            };
+            let key_path = path.key(&name);
+            match support::verdict(&row) {
+                Some(Verdict::Converted(_)) => {}
+                Some(Verdict::Ignored(why)) => self.diagnostics.push(
+                    Diagnostic::warning("ignored-key", key_path.clone(), format!("`{key_path}` is not converted: {why}"))
+                        .with_help("remove it from the ECS variant of the file (an override file), or accept that ECS will not see it"),
+                ),
+                Some(Verdict::Refused(why)) => self.error(
+                    "unsupported-key",
+                    &key_path,
+                    format!("`{key_path}` cannot be converted: {why}"),
+                    "remove it, or keep this service out of ECS with `x-ecs: {external: \"host:port\"}`",
+                ),
+                None => {
+                    let help = match did_you_mean(&name, support::children(pattern)) {
+                        Some(known) => format!("did you mean `{known}`?"),
+                        None => "see the conversion table in the README for the keys compose2ecs knows".to_string(),
+                    };
+                    self.error("unknown-key", &key_path, format!("unknown key `{name}` in `{}`", display_parent(path)), &help);
+                }
+            }
+        }
+    }
+
+    fn project(&mut self, document: &Mapping, directory_name: &str) -> Option<Project> {
+        let root = KeyPath::root();
+        if !document.contains_key("services") {
+            let legacy = document.values().any(|v| {
+                v.as_mapping()
+                    .is_some_and(|m| m.contains_key("image") || m.contains_key("build"))
+            });
+            let (message, help) = if legacy {
+                (
+                    "this looks like a version 1 compose file (services at the top level)",
+                    "put the services under a top-level `services:` key (compose file format 2 and later)",
+                )
+            } else {
+                (
+                    "there is no `services:` section",
+                    "a compose file lists its containers under `services:`",
+                )
+            };
+            self.error("no-services", &root, message.to_string(), help);
+            return None;
+        }
+        self.check_keys(document, "", &root);
+        if let Some(version) = document.get("version") {
+            self.diagnostics.push(Diagnostic::note(
+                "obsolete-version",
+                root.key("version"),
+                format!(
+                    "`version: {}` is obsolete in the Compose Specification and is ignored",
+                    key_text(version)
+                ),
+            ));
+        }
+        let settings = self.deploy_settings(document.get("x-ecs"), &root.key("x-ecs"));
+        let volumes = self.named_volumes(document.get("volumes"), &root.key("volumes"));
+        let services_path = root.key("services");
+        let services_map = match document.get("services") {
+            Some(Value::Mapping(map)) if !map.is_empty() => map,
+            Some(Value::Mapping(_)) | Some(Value::Null) => {
+                self.error(
+                    "no-services",
+                    &services_path,
+                    "`services` is empty".into(),
+                    "add at least one service",
+                );
+                return None;
+            }
+            Some(other) => {
+                self.wrong_type(&services_path, other, "a mapping of service names to their settings");
+                return None;
+            }
+            None => unreachable!("checked above"),
+        };
+        let mut services = Vec::new();
+        for (key, value) in services_map {
+            let name = key_text(key);
+            let path = services_path.key(&name);
+            if !valid_service_name(&name) {
+                self.error(
+                    "bad-service-name",
+                    &path,
+                    format!("`{name}` is not a valid service name"),
+                    "service names use letters, digits, `.`, `_` and `-`, and start with a letter or digit",
+                );
+                continue;
+            }
+            match value {
+                Value::Mapping(map) => services.push(self.service(name, map, path, &volumes)),
+                Value::Null => services.push(self.service(name, &Mapping::new(), path, &volumes)),
+                other => self.wrong_type(&path, other, "a mapping of settings"),
+            }
+        }
+        let name = match document.get("name") {
+            Some(Value::String(name)) => {
+                let normalised = project_name(name);
+                if normalised.is_empty() {
+                    self.error(
+                        "bad-project-name",
+                        &root.key("name"),
+                        format!("`{name}` cannot be a project name"),
+                        "use lowercase letters, digits, `-` and `_`",
+                    );
+                }
+                normalised
+            }
+            Some(other) => {
+                self.wrong_type(&root.key("name"), other, "a string");
+                String::new()
+            }
+            None => project_name(directory_name),
+        };
+        if name.is_empty() {
+            self.error(
+                "bad-project-name",
+                &root,
+                format!("the folder name `{directory_name}` cannot be a project name"),
+                "give the project a name with a top-level `name:` key",
+            );
+            return None;
+        }
+        Some(Project {
+            name,
+            services,
+            volumes,
+            settings,
+        })
+    }
+
+    fn deploy_settings(&mut self, value: Option<&Value>, path: &KeyPath) -> DeploySettings {
+        const KEYS: &[&str] = &["cluster", "region", "subnets", "security_groups", "assign_public_ip"];
+        let mut settings = DeploySettings::default();
+        let Some(value) = value else { return settings };
+        let Some(map) = value.as_mapping() else {
+            self.wrong_type(path, value, "a mapping of deployment settings");
+            return settings;
+        };
+        for (key, item) in map {
+            let name = key_text(key);
+            let item_path = path.key(&name);
+            match name.as_str() {
+                "cluster" => settings.cluster = self.string(item, &item_path),
+                "region" => settings.region = self.string(item, &item_path),
+                "subnets" => settings.subnets = self.string_list(item, &item_path),
+                "security_groups" => settings.security_groups = self.string_list(item, &item_path),
+                "assign_public_ip" => settings.assign_public_ip = self.boolean(item, &item_path).unwrap_or(false),
+                _ => self.unknown_extension_key(&name, &item_path, KEYS),
+            }
+        }
+        settings
+    }
+
+    fn unknown_extension_key(&mut self, name: &str, path: &KeyPath, known: &[&str]) {
+        let help = match did_you_mean(name, known.iter().copied()) {
+            Some(known) => format!("did you mean `{known}`?"),
+            None => format!("the keys here are {}", known.join(", ")),
+        };
+        self.error(
+            "unknown-key",
+            path,
+            format!("unknown key `{name}` in `{}`", display_parent(path)),
+            &help,
+        );
+    }
+
+    fn named_volumes(&mut self, value: Option<&Value>, path: &KeyPath) -> Vec<NamedVolume> {
+        let mut volumes = Vec::new();
+        match value {
+            None | Some(Value::Null) => {}
+            Some(Value::Mapping(map)) => {
+                for (key, settings) in map {
+                    let name = key_text(key);
+                    let volume_path = path.key(&name);
+                    match settings {
+                        Value::Null => {}
+                        Value::Mapping(settings) => self.check_keys(settings, "volumes.*", &volume_path),
+                        other => self.wrong_type(&volume_path, other, "a mapping of volume settings, or nothing"),
+                    }
+                    volumes.push(NamedVolume {
+                        name,
+                        path: volume_path,
+                    });
+                }
+            }
+            Some(other) => self.wrong_type(path, other, "a mapping of volume names"),
+        }
+        volumes
+    }
+
+    fn service(&mut self, name: String, map: &Mapping, path: KeyPath, volumes: &[NamedVolume]) -> Service {
+        self.check_keys(map, "services.*", &path);
+        let at = |key: &str| path.key(key);
+        let mut service = Service {
+            image: map.get("image").and_then(|v| self.string(v, &at("image"))),
+            has_build: map.contains_key("build"),
+            command: map.get("command").and_then(|v| self.command(v, &at("command"))),
+            entrypoint: map.get("entrypoint").and_then(|v| self.command(v, &at("entrypoint"))),
+            environment: self.environment(map, &path),
+            ports: Vec::new(),
+            healthcheck: map
+                .get("healthcheck")
+                .and_then(|v| self.healthcheck(v, &at("healthcheck"))),
+            depends_on: map
+                .get("depends_on")
+                .map(|v| self.depends_on(v, &at("depends_on")))
+                .unwrap_or_default(),
+            mounts: map
+                .get("volumes")
+                .map(|v| self.mounts(v, &at("volumes"), volumes))
+                .unwrap_or_default(),
+            replicas: None,
+            resources: Resources::default(),
+            joins: None,
+            container_name: map
+                .get("container_name")
+                .and_then(|v| self.string(v, &at("container_name"))),
+            ecs: map
+                .get("x-ecs")
+                .map(|v| self.service_settings(v, &at("x-ecs")))
+                .unwrap_or_default(),
+            name,
+            path: path.clone(),
+        };
+        if let Some(ports) = map.get("ports") {
+            service.ports = self.ports(ports, &at("ports"));
+        }
+        if let Some(expose) = map.get("expose") {
+            service.ports.extend(self.expose(expose, &at("expose")));
+        }
+        if let Some(mode) = map.get("network_mode") {
+            let mode_path = at("network_mode");
+            if let Some(mode) = self.string(mode, &mode_path) {
+                match mode.strip_prefix("service:") {
+                    Some(target) => service.joins = Some((target.to_string(), mode_path)),
+                    None => self.diagnostics.push(
+                        Diagnostic::warning(
+                            "ignored-key",
+                            mode_path,
+                            format!("`network_mode: {mode}` is not converted: Fargate tasks always use awsvpc networking"),
+                        )
+                        .with_help("only `network_mode: service:NAME` has a meaning on ECS: it puts this service in NAME's task"),
+                    ),
+                }
+            }
+        }
+        if let Some(scale) = map.get("scale") {
+            service.replicas = self.count(scale, &at("scale")).map(|count| Replicas {
+                count,
+                path: at("scale"),
+            });
+        }
+        if let Some(deploy) = map.get("deploy") {
+            self.deploy(deploy, &at("deploy"), &mut service);
+        }
+        if service.image.is_none() && !service.has_build && service.ecs.external.is_none() {
+            self.error(
+                "no-image",
+                &path,
+                format!("service `{}` has neither `image` nor `build`", service.name),
+                "name the image the container runs: `image: registry/name:tag`",
+            );
+        }
+        service
+    }
+
+    fn service_settings(&mut self, value: &Value, path: &KeyPath) -> ServiceSettings {
+        const KEYS: &[&str] = &["task", "external", "essential"];
+        let mut settings = ServiceSettings::default();
+        let Some(map) = value.as_mapping() else {
+            self.wrong_type(path, value, "a mapping (`task`, `external`, `essential`)");
+            return settings;
+        };
+        for (key, item) in map {
+            let name = key_text(key);
+            let item_path = path.key(&name);
+            match name.as_str() {
+                "task" => settings.task = self.string(item, &item_path).map(|task| (task, item_path)),
+                "external" => settings.external = self.external(item, &item_path),
+                "essential" => settings.essential = self.boolean(item, &item_path),
+                _ => self.unknown_extension_key(&name, &item_path, KEYS),
+            }
+        }
+        settings
+    }
+
+    fn external(&mut self, value: &Value, path: &KeyPath) -> Option<ExternalEndpoint> {
+        let text = self.string(value, path)?;
+        let (host, port) = match text.rsplit_once(':') {
+            Some((host, port)) => match parse_port_spec(port) {
+                Ok(PortSpec::One(port)) => (host.to_string(), Some(port)),
+                _ => {
+                    self.error(
+                        "bad-external",
+                        path,
+                        format!("`{text}` is not `host` or `host:port`"),
+                        "for example `x-ecs: {external: \"mydb.abc123.eu-west-1.rds.amazonaws.com:5432\"}`",
+                    );
+                    return None;
+                }
+            },
+            None => (text.clone(), None),
+        };
+        let valid = !host.is_empty()
+            && host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+        if !valid {
+            self.error(
+                "bad-external",
+                path,
+                format!("`{host}` is not a host name"),
+                "give a DNS name or an IP address, with an optional `:port`",
+            );
+            return None;
+        }
+        Some(ExternalEndpoint { host, port })
+    }
+
+    fn string(&mut self, value: &Value, path: &KeyPath) -> Option<String> {
+        match value {
+            Value::String(text) => Some(text.clone()),
+            other => {
+                self.wrong_type(path, other, "a string");
+                None
+            }
+        }
+    }
+
+    fn string_list(&mut self, value: &Value, path: &KeyPath) -> Option<Vec<String>> {
+        match value {
+            Value::Sequence(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| self.string(item, &path.index(i)))
+                .collect(),
+            other => {
+                self.wrong_type(path, other, "a list of strings");
+                None
+            }
+        }
+    }
+
+    fn boolean(&mut self, value: &Value, path: &KeyPath) -> Option<bool> {
+        match value {
+            Value::Bool(flag) => Some(*flag),
+            Value::String(text) if matches!(text.as_str(), "true" | "false") => Some(text == "true"),
+            other => {
+                self.wrong_type(path, other, "`true` or `false`");
+                None
+            }
+        }
+    }
+
+    /// A non-negative whole number, also when written as a string (`replicas: ${N}`).
+    fn count(&mut self, value: &Value, path: &KeyPath) -> Option<u32> {
+        let parsed = match value {
+            Value::Number(number) => number.as_u64().and_then(|n| u32::try_from(n).ok()),
+            Value::String(text) => text.trim().parse::<u32>().ok(),
+            _ => None,
+        };
+        if parsed.is_none() {
+            self.wrong_type(path, value, "a whole number, 0 or more");
+        }
+        parsed
+    }
+
+    /// A scalar as text: environment values may be numbers or booleans.
+    fn scalar_text(&mut self, value: &Value, path: &KeyPath) -> Option<String> {
+        match value {
+            Value::String(text) => Some(text.clone()),
+            Value::Number(number) => Some(number.to_string()),
+            Value::Bool(flag) => Some(flag.to_string()),
+            other => {
+                self.wrong_type(path, other, "a string, number or boolean");
+                None
+            }
+        }
+    }
+
+    fn command(&mut self, value: &Value, path: &KeyPath) -> Option<Vec<String>> {
+        match serde_yaml::from_value::<dct::Command>(value.clone()) {
+            Ok(dct::Command::Args(args)) => Some(args),
+            Ok(dct::Command::Simple(line)) => match split_words(&line) {
+                Ok(words) => Some(words),
+                Err(reason) => {
+                    self.error(
+                        "bad-command",
+                        path,
+                        format!("`{path}` cannot be split into words: {reason}"),
+                        "close the quote, or write the command as a list of arguments",
+                    );
+                    None
+                }
+            },
+            Err(_) if value.is_null() => None,
+            Err(_) => {
+                self.wrong_type(path, value, "a string or a list of strings");
+                None
+            }
+        }
+    }
+
+    fn environment(&mut self, map: &Mapping, path: &KeyPath) -> Vec<EnvVar> {
+        let mut variables: IndexMap<String, EnvVar> = IndexMap::new();
+        if let Some(env_file) = map.get("env_file") {
+            for var in self.env_files(env_file, &path.key("env_file")) {
+                variables.insert(var.name.clone(), var);
+            }
+        }
+        let Some(value) = map.get("environment") else {
+            return variables.into_values().collect();
+        };
+        let env_path = path.key("environment");
+        let entries: Vec<(String, Option<String>, KeyPath)> =
+            match serde_yaml::from_value::<dct::Environment>(value.clone()) {
+                Ok(dct::Environment::List(items)) => items
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, item)| match item.split_once('=') {
+                        Some((name, value)) => (name.to_string(), Some(value.to_string()), env_path.index(i)),
+                        None => (item, None, env_path.index(i)),
+                    })
+                    .collect(),
+                Ok(dct::Environment::KvPair(pairs)) => {
+                    let mut entries = Vec::new();
+                    for (name, item) in pairs {
+                        let item_path = env_path.key(&name);
+                        let text = match item {
+                            None => None,
+                            Some(_) => map
+                                .get("environment")
+                                .and_then(|v| v.get(name.as_str()))
+                                .and_then(|raw| self.scalar_text(raw, &item_path)),
+                        };
+                        entries.push((name, text, item_path));
+                    }
+                    entries
+                }
+                Err(_) if value.is_null() => Vec::new(),
+                Err(_) => {
+                    self.wrong_type(&env_path, value, "a mapping `NAME: value` or a list of `NAME=value`");
+                    Vec::new()
+                }
+            };
+        for (name, text, item_path) in entries {
+            match text.or_else(|| self.variables.get(&name).cloned()) {
+                Some(value) => {
+                    variables.insert(
+                        name.clone(),
+                        EnvVar {
+                            name,
+                            value,
+                            path: item_path,
+                        },
+                    );
+                }
+                None => {
+                    self.diagnostics.push(
+                        Diagnostic::warning(
+                            "unset-variable",
+                            item_path,
+                            format!("`{name}` has no value here and is not set in the environment; the container will not have it"),
+                        )
+                        .with_help(format!("give it a value (`{name}: value`) or set `{name}` when you run compose2ecs")),
+                    );
+                    variables.shift_remove(&name);
+                }
+            }
+        }
+        variables.into_values().collect()
+    }
+
+    fn env_files(&mut self, value: &Value, path: &KeyPath) -> Vec<EnvVar> {
+        let items: Vec<(Value, KeyPath)> = match value {
+            Value::Sequence(items) => items
+                .iter()
+                .cloned()
+                .enumerate()
+                .map(|(i, v)| (v, path.index(i)))
+                .collect(),
+            other => vec![(other.clone(), path.clone())],
+        };
+        let mut variables = Vec::new();
+        for (item, item_path) in items {
+            let (file, required) = match &item {
+                Value::String(file) => (file.clone(), true),
+                Value::Mapping(long) => match long.get("path") {
+                    Some(Value::String(file)) => {
+                        let required = long
+                            .get("required")
+                            .map(|r| self.boolean(r, &item_path.key("required")).unwrap_or(true))
+                            .unwrap_or(true);
+                        (file.clone(), required)
+                    }
+                    _ => {
+                        self.wrong_type(&item_path, &item, "a file path, or `{path: FILE, required: BOOL}`");
+                        continue;
+                    }
+                },
+                other => {
+                    self.wrong_type(&item_path, other, "a file path or a list of them");
+                    continue;
+                }
+            };
+            let full = self.project_dir.join(&file);
+            let shown = display_path(&full);
+            let bytes = match self.files.read(&full) {
+                Ok(bytes) => bytes,
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound && !required => continue,
+                Err(error) => {
+                    let mut diagnostic = unreadable(&full, &error);
+                    diagnostic.path = item_path.clone();
+                    diagnostic.location = None;
+                    diagnostic.help = Some(
+                        "create the file, or mark it optional: `env_file: [{path: FILE, required: false}]`".into(),
+                    );
+                    self.diagnostics.push(diagnostic);
+                    continue;
+                }
+            };
+            let Ok(text) = String::from_utf8(bytes) else {
+                self.error(
+                    "not-utf8",
+                    &item_path,
+                    format!("`{shown}` is not UTF-8 text"),
+                    "save the env file as UTF-8",
+                );
+                continue;
+            };
+            match dotenv::parse(&text, self.variables) {
+                Ok(entries) => {
+                    for entry in entries {
+                        match entry.value.or_else(|| self.variables.get(&entry.name).cloned()) {
+                            Some(value) => variables.push(EnvVar {
+                                name: entry.name,
+                                value,
+                                path: item_path.clone(),
+                            }),
+                            None => continue,
+                        }
+                    }
+                }
+                Err(bad) => self.error(
+                    "bad-env-file",
+                    &item_path,
+                    format!("`{shown}` line {} is not `KEY=VALUE`: `{}`", bad.line, bad.text.trim()),
+                    "each line of an env file is `NAME=value`, `# comment`, or blank",
+                ),
+            }
+        }
+        variables
+    }
+
+    fn ports(&mut self, value: &Value, path: &KeyPath) -> Vec<Port> {
+        let Some(items) = value.as_sequence() else {
+            self.wrong_type(
+                path,
+                value,
+                "a list of ports (`\"80:8080\"` or `{target: 8080, published: 80}`)",
+            );
+            return Vec::new();
+        };
+        let mut ports = Vec::new();
+        for (index, item) in items.iter().enumerate() {
+            let item_path = path.index(index);
+            let parsed = match item {
+                Value::String(_) | Value::Number(_) => {
+                    let text = key_text(item);
+                    match parse_short_port(&text) {
+                        Ok(short) => Some((short.target, short.published, short.host_ip, short.protocol, None)),
+                        Err(reason) => {
+                            self.error("bad-port", &item_path, format!("`{text}` is not a port: {reason}"), "write `\"PUBLISHED:TARGET\"` such as `\"80:8080\"`, or the long form `{target: 8080, published: 80}`");
+                            None
+                        }
+                    }
+                }
+                Value::Mapping(long) => self.long_port(long, &item_path),
+                other => {
+                    self.wrong_type(&item_path, other, "a port string or a mapping with `target`");
+                    None
+                }
+            };
+            let Some((target, published, host_ip, protocol, app_protocol)) = parsed else {
+                continue;
+            };
+            let protocol = match protocol.as_deref() {
+                None | Some("tcp") => Protocol::Tcp,
+                Some("udp") => Protocol::Udp,
+                Some(other) => {
+                    self.error(
+                        "bad-port",
+                        &item_path,
+                        format!("protocol `{other}` is not `tcp` or `udp`"),
+                        "ECS port mappings are tcp or udp",
+                    );
+                    continue;
+                }
+            };
+            let (PortSpec::One(target), published) = (target, published) else {
+                self.diagnostics.push(
+                    Diagnostic::warning(
+                        "port-range",
+                        item_path.clone(),
+                        "port ranges are not converted yet; this entry is left out",
+                    )
+                    .with_help("list the ports one by one"),
+                );
+                continue;
+            };
+            let published = match published {
+                None => None,
+                Some(PortSpec::One(port)) => Some(port),
+                Some(PortSpec::Range(..)) => {
+                    self.diagnostics.push(
+                        Diagnostic::warning(
+                            "port-range",
+                            item_path.clone(),
+                            "a published port range is not converted yet; the port stays private",
+                        )
+                        .with_help("publish one port"),
+                    );
+                    None
+                }
+            };
+            ports.push(Port {
+                target,
+                published,
+                host_ip,
+                protocol,
+                app_protocol,
+                path: item_path,
+            });
+        }
+        ports
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn long_port(
+        &mut self,
+        long: &Mapping,
+        path: &KeyPath,
+    ) -> Option<(
+        PortSpec,
+        Option<PortSpec>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    )> {
+        const KEYS: &[&str] = &[
+            "target",
+            "published",
+            "host_ip",
+            "protocol",
+            "app_protocol",
+            "mode",
+            "name",
+        ];
+        for key in long.keys() {
+            let name = key_text(key);
+            if !KEYS.contains(&name.as_str()) {
+                self.unknown_extension_key(&name, &path.key(&name), KEYS);
+            }
+        }
+        let spec = |key: &str, reader: &mut Self| -> Result<Option<PortSpec>, ()> {
+            let Some(value) = long.get(key) else { return Ok(None) };
+            let text = key_text(value);
+            parse_port_spec(&text).map(Some).map_err(|reason| {
+                reader.error(
+                    "bad-port",
+                    &path.key(key),
+                    format!("`{text}` is not a port: {reason}"),
+                    "ports are numbers from 1 to 65535",
+                );
+            })
+        };
+        let target = spec("target", self).ok()?;
+        let published = spec("published", self).ok()?;
+        let Some(target) = target else {
+            self.error(
+                "bad-port",
+                path,
+                "a long-form port needs `target`".into(),
+                "`target` is the port the container listens on",
+            );
+            return None;
+        };
+        let text = |key: &str| long.get(key).map(key_text);
+        Some((
+            target,
+            published,
+            text("host_ip"),
+            text("protocol"),
+            text("app_protocol"),
+        ))
+    }
+
+    fn expose(&mut self, value: &Value, path: &KeyPath) -> Vec<Port> {
+        let Some(items) = value.as_sequence() else {
+            self.wrong_type(path, value, "a list of ports");
+            return Vec::new();
+        };
+        let mut ports = Vec::new();
+        for (index, item) in items.iter().enumerate() {
+            let item_path = path.index(index);
+            let text = key_text(item);
+            let (number, protocol) = text.split_once('/').unwrap_or((&text, "tcp"));
+            let protocol = if protocol == "udp" {
+                Protocol::Udp
+            } else {
+                Protocol::Tcp
+            };
+            match parse_port_spec(number) {
+                Ok(PortSpec::One(target)) => ports.push(Port {
+                    target,
+                    published: None,
+                    host_ip: None,
+                    protocol,
+                    app_protocol: None,
+                    path: item_path,
+                }),
+                Ok(PortSpec::Range(..)) => self.diagnostics.push(
+                    Diagnostic::warning(
+                        "port-range",
+                        item_path,
+                        "port ranges are not converted yet; this entry is left out",
+                    )
+                    .with_help("list the ports one by one"),
+                ),
+                Err(reason) => self.error(
+                    "bad-port",
+                    &item_path,
+                    format!("`{text}` is not a port: {reason}"),
+                    "`expose` lists container ports such as `\"3000\"`",
+                ),
+            }
+        }
+        ports
+    }
+
+    fn healthcheck(&mut self, value: &Value, path: &KeyPath) -> Option<Healthcheck> {
+        let Some(map) = value.as_mapping() else {
+            self.wrong_type(path, value, "a mapping with `test`, `interval`, …");
+            return None;
+        };
+        self.check_keys(map, "services.*.healthcheck", path);
+        if map.get("disable").and_then(Value::as_bool) == Some(true) {
+            return None;
+        }
+        let test_path = path.key("test");
+        let command = match map
+            .get("test")
+            .map(|t| serde_yaml::from_value::<dct::HealthcheckTest>(t.clone()))
+        {
+            None => {
+                self.diagnostics.push(
+                    Diagnostic::warning("healthcheck-without-test", path.clone(), "a healthcheck without `test` relies on the image's HEALTHCHECK, which ECS does not read; it is left out")
+                        .with_help("write the probe in `test`"),
+                );
+                return None;
+            }
+            Some(Ok(dct::HealthcheckTest::Single(line))) => vec!["CMD-SHELL".to_string(), line],
+            Some(Ok(dct::HealthcheckTest::Multiple(words))) => match words.first().map(String::as_str) {
+                Some("NONE") => return None,
+                Some("CMD") | Some("CMD-SHELL") => words,
+                _ => {
+                    self.error(
+                        "bad-healthcheck",
+                        &test_path,
+                        "a list `test` starts with `CMD`, `CMD-SHELL` or `NONE`".into(),
+                        "for example `[\"CMD\", \"curl\", \"-f\", \"http://localhost\"]`",
+                    );
+                    return None;
+                }
+            },
+            Some(Err(_)) => {
+                self.wrong_type(&test_path, &map["test"], "a string or a list of strings");
+                return None;
+            }
+        };
+        let duration = |key: &str, reader: &mut Self| {
+            let value = map.get(key)?;
+            let text = key_text(value);
+            let parsed = parse_duration(&text);
+            if parsed.is_none() {
+                reader.error(
+                    "bad-duration",
+                    &path.key(key),
+                    format!("`{text}` is not a duration"),
+                    "write durations such as `30s`, `1m30s` or `500ms`",
+                );
+            }
+            parsed
+        };
+        let interval = duration("interval", self);
+        let timeout = duration("timeout", self);
+        let start_period = duration("start_period", self);
+        let retries = map
+            .get("retries")
+            .and_then(|r| self.count(r, &path.key("retries")))
+            .map(u64::from);
+        Some(Healthcheck {
+            command,
+            interval,
+            timeout,
+            retries,
+            start_period,
+            path: path.clone(),
+        })
+    }
+
+    fn depends_on(&mut self, value: &Value, path: &KeyPath) -> Vec<Dependency> {
+        match serde_yaml::from_value::<dct::DependsOnOptions>(value.clone()) {
+            Ok(dct::DependsOnOptions::Simple(names)) => names
+                .into_iter()
+                .enumerate()
+                .map(|(i, service)| Dependency {
+                    service,
+                    condition: Condition::ServiceStarted,
+                    path: path.index(i),
+                })
+                .collect(),
+            Ok(dct::DependsOnOptions::Conditional(map)) => {
+                let mut dependencies = Vec::new();
+                for (service, detail) in map {
+                    let item_path = path.key(&service);
+                    let condition = match detail.condition.as_str() {
+                        "service_started" => Condition::ServiceStarted,
+                        "service_healthy" => Condition::ServiceHealthy,
+                        "service_completed_successfully" => Condition::ServiceCompletedSuccessfully,
+                        other => {
+                            self.error(
+                                "bad-depends-on",
+                                &item_path.key("condition"),
+                                format!("`{other}` is not a depends_on condition"),
+                                "use `service_started`, `service_healthy` or `service_completed_successfully`",
+                            );
+                            continue;
+                        }
+                    };
+                    dependencies.push(Dependency {
+                        service,
+                        condition,
+                        path: item_path,
+                    });
+                }
+                dependencies
+            }
+            Err(_) => {
+                self.wrong_type(
+                    path,
+                    value,
+                    "a list of service names or a mapping `NAME: {condition: …}`",
+                );
+                Vec::new()
+            }
+        }
+    }
+
+    fn mounts(&mut self, value: &Value, path: &KeyPath, volumes: &[NamedVolume]) -> Vec<Mount> {
+        let Some(items) = value.as_sequence() else {
+            self.wrong_type(
+                path,
+                value,
+                "a list of volumes (`NAME:/path` or `{type: volume, source: NAME, target: /path}`)",
+            );
+            return Vec::new();
+        };
+        let mut mounts = Vec::new();
+        for (index, item) in items.iter().enumerate() {
+            let item_path = path.index(index);
+            let mount = match item {
+                Value::String(short) => short_mount(short, &item_path),
+                Value::Mapping(long) => {
+                    let kind = long.get("type").map(key_text).unwrap_or_else(|| "volume".into());
+                    let source = long.get("source").map(key_text);
+                    let Some(target) = long.get("target").map(key_text) else {
+                        self.error(
+                            "bad-volume",
+                            &item_path,
+                            "a long-form volume needs `target`".into(),
+                            "`target` is the path inside the container",
+                        );
+                        continue;
+                    };
+                    let read_only = long.get("read_only").and_then(Value::as_bool).unwrap_or(false);
+                    let source = match (kind.as_str(), source) {
+                        ("volume", Some(name)) => MountSource::Named(name),
+                        ("volume", None) => MountSource::Anonymous,
+                        ("bind", Some(dir)) => MountSource::Bind(dir),
+                        (other, _) => {
+                            self.diagnostics.push(
+                                Diagnostic::warning(
+                                    "ignored-key",
+                                    item_path.clone(),
+                                    format!("a `{other}` mount is not converted yet; it is left out"),
+                                )
+                                .with_help("named volumes (`type: volume`) become EFS"),
+                            );
+                            continue;
+                        }
+                    };
+                    Mount {
+                        source,
+                        target,
+                        read_only,
+                        path: item_path.clone(),
+                    }
+                }
+                other => {
+                    self.wrong_type(&item_path, other, "a volume string or mapping");
+                    continue;
+                }
+            };
+            if let MountSource::Named(name) = &mount.source {
+                if !volumes.iter().any(|v| &v.name == name) {
+                    self.error(
+                        "undefined-volume",
+                        &item_path,
+                        format!("volume `{name}` is not declared in the top-level `volumes`"),
+                        &format!("add `volumes: {{{name}: {{}}}}` at the top level of the file"),
+                    );
+                    continue;
+                }
+            }
+            mounts.push(mount);
+        }
+        mounts
+    }
+
+    fn deploy(&mut self, value: &Value, path: &KeyPath, service: &mut Service) {
+        let Some(map) = value.as_mapping() else {
+            self.wrong_type(path, value, "a mapping");
+            return;
+        };
+        self.check_keys(map, "services.*.deploy", path);
+        if let Some(replicas) = map.get("replicas") {
+            let replicas_path = path.key("replicas");
+            service.replicas = self.count(replicas, &replicas_path).map(|count| Replicas {
+                count,
+                path: replicas_path,
+            });
+        }
+        let Some(resources) = map.get("resources") else { return };
+        let resources_path = path.key("resources");
+        let Some(resources) = resources.as_mapping() else {
+            self.wrong_type(&resources_path, resources, "a mapping with `limits` and `reservations`");
+            return;
+        };
+        self.check_keys(resources, "services.*.deploy.resources", &resources_path);
+        for kind in ["limits", "reservations"] {
+            let Some(value) = resources.get(kind) else { continue };
+            let kind_path = resources_path.key(kind);
+            let Some(limits) = value.as_mapping() else {
+                self.wrong_type(&kind_path, value, "a mapping with `cpus` and `memory`");
+                continue;
+            };
+            self.check_keys(limits, &format!("services.*.deploy.resources.{kind}"), &kind_path);
+            let cpus = limits.get("cpus").and_then(|v| {
+                let text = key_text(v);
+                let parsed = text.trim().parse::<f64>().ok().filter(|c| *c > 0.0 && c.is_finite());
+                if parsed.is_none() {
+                    self.error(
+                        "bad-cpus",
+                        &kind_path.key("cpus"),
+                        format!("`{text}` is not a number of CPUs"),
+                        "write a number such as `0.5` or `2`",
+                    );
+                }
+                parsed
+            });
+            let memory = limits.get("memory").and_then(|v| {
+                let text = key_text(v);
+                let parsed = parse_bytes(&text).filter(|b| *b > 0);
+                if parsed.is_none() {
+                    self.error(
+                        "bad-memory",
+                        &kind_path.key("memory"),
+                        format!("`{text}` is not a memory size"),
+                        "write a size such as `512M` or `1.5G`",
+                    );
+                }
+                parsed.map(|bytes| bytes.div_ceil(1024 * 1024))
+            });
+            if kind == "limits" {
+                service.resources.cpu_limit = cpus;
+                service.resources.memory_limit_mib = memory;
+            } else {
+                service.resources.cpu_reservation = cpus;
+                service.resources.memory_reservation_mib = memory;
+            }
+        }
+    }
+}
+
+/// A short-syntax volume: `NAME:/path[:ro]`, `./dir:/path`, or an anonymous `/path`.
+fn short_mount(short: &str, path: &KeyPath) -> Mount {
+    let parts: Vec<&str> = short.splitn(3, ':').collect();
+    let (source, target, mode) = match parts.as_slice() {
+        [target] => (None, *target, ""),
+        [source, target] => (Some(*source), *target, ""),
+        [source, target, mode] => (Some(*source), *target, *mode),
+        _ => (None, short, ""),
+    };
+    let source = match source {
+        None => MountSource::Anonymous,
+        Some(s) if s.starts_with(['.', '/', '~']) || s.contains('/') => MountSource::Bind(s.to_string()),
+        Some(name) => MountSource::Named(name.to_string()),
+    };
+    Mount {
+        source,
+        target: target.to_string(),
+        read_only: mode.split(',').any(|m| m == "ro"),
+        path: path.clone(),
+    }
+}
+
+fn display_parent(path: &KeyPath) -> String {
+    let mut parent = path.clone();
+    parent.0.pop();
+    if parent.is_root() {
+        "the top level".to_string()
+    } else {
+        parent.to_string()
+    }
+}
+
+fn valid_service_name(name: &str) -> bool {
+    name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+/// Compose's project name rule: lowercase letters, digits, `-` and `_`, starting with a letter or digit.
+pub fn project_name(raw: &str) -> String {
+    let lowered: String = raw
+        .to_ascii_lowercase()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+        .collect();
+    lowered.trim_start_matches(['-', '_']).to_string()
+}

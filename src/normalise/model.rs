@@ -1,0 +1,158 @@
+//! The Project: a compose project in compose's own words, each part with the key path it came from.
+
+use crate::diagnostic::KeyPath;
+use serde::Serialize;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Project {
+    pub name: String,
+    pub services: Vec<Service>,
+    pub volumes: Vec<NamedVolume>,
+    pub settings: DeploySettings,
+}
+
+impl Project {
+    pub fn service(&self, name: &str) -> Option<&Service> {
+        self.services.iter().find(|s| s.name == name)
+    }
+}
+
+/// A top-level named volume.
+#[derive(Debug, Clone, Serialize)]
+pub struct NamedVolume {
+    pub name: String,
+    pub path: KeyPath,
+}
+
+/// Top-level `x-ecs`: what only the deployment knows. Each field is documented in the README.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DeploySettings {
+    pub cluster: Option<String>,
+    pub region: Option<String>,
+    pub subnets: Option<Vec<String>>,
+    pub security_groups: Option<Vec<String>>,
+    pub assign_public_ip: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Service {
+    pub name: String,
+    pub path: KeyPath,
+    pub image: Option<String>,
+    pub has_build: bool,
+    pub command: Option<Vec<String>>,
+    pub entrypoint: Option<Vec<String>>,
+    pub environment: Vec<EnvVar>,
+    pub ports: Vec<Port>,
+    pub healthcheck: Option<Healthcheck>,
+    pub depends_on: Vec<Dependency>,
+    pub mounts: Vec<Mount>,
+    pub replicas: Option<Replicas>,
+    pub resources: Resources,
+    /// `network_mode: service:X`: the X, and where it was written.
+    pub joins: Option<(String, KeyPath)>,
+    pub container_name: Option<String>,
+    pub ecs: ServiceSettings,
+}
+
+/// A replica count and where it was written.
+#[derive(Debug, Clone, Serialize)]
+pub struct Replicas {
+    pub count: u32,
+    pub path: KeyPath,
+}
+
+/// Per-service `x-ecs`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ServiceSettings {
+    /// `x-ecs.task`: services with the same name share one task.
+    pub task: Option<(String, KeyPath)>,
+    /// `x-ecs.external`: the service lives outside ECS at this endpoint.
+    pub external: Option<ExternalEndpoint>,
+    /// `x-ecs.essential: false`: the task may lose this container.
+    pub essential: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExternalEndpoint {
+    pub host: String,
+    pub port: Option<u16>,
+}
+
+/// One environment variable after interpolation, `env_file` and `environment` merged.
+#[derive(Debug, Clone, Serialize)]
+pub struct EnvVar {
+    pub name: String,
+    pub value: String,
+    pub path: KeyPath,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    Tcp,
+    Udp,
+}
+
+/// A container port from `ports` (maybe published) or `expose` (never published).
+#[derive(Debug, Clone, Serialize)]
+pub struct Port {
+    pub target: u16,
+    pub published: Option<u16>,
+    pub host_ip: Option<String>,
+    pub protocol: Protocol,
+    pub app_protocol: Option<String>,
+    pub path: KeyPath,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Healthcheck {
+    /// Already in ECS form: `["CMD", …]` or `["CMD-SHELL", "…"]`.
+    pub command: Vec<String>,
+    pub interval: Option<Duration>,
+    pub timeout: Option<Duration>,
+    pub retries: Option<u64>,
+    pub start_period: Option<Duration>,
+    pub path: KeyPath,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Condition {
+    ServiceStarted,
+    ServiceHealthy,
+    ServiceCompletedSuccessfully,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Dependency {
+    pub service: String,
+    pub condition: Condition,
+    pub path: KeyPath,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MountSource {
+    Named(String),
+    Bind(String),
+    Anonymous,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Mount {
+    pub source: MountSource,
+    pub target: String,
+    pub read_only: bool,
+    pub path: KeyPath,
+}
+
+/// `deploy.resources`: CPUs as a fraction of one, memory in MiB.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Resources {
+    pub cpu_limit: Option<f64>,
+    pub memory_limit_mib: Option<u64>,
+    pub cpu_reservation: Option<f64>,
+    pub memory_reservation_mib: Option<u64>,
+}

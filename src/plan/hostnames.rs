@@ -1,0 +1,237 @@
+//! The hostname scanner: finds references to known names in a value, in host positions only.
+//!
+//! One pass over the value; every candidate token is looked up in the caller's set of names,
+//! so the cost is linear in the length of the value whatever the number of services.
+
+/// Where in a value a reference stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostPosition {
+    /// The host of `scheme://[userinfo@]HOST[:port]…`, alone or in a host list.
+    Url { scheme: String },
+    /// `HOST:PORT` outside a URL.
+    HostPort,
+    /// The whole value of a variable whose name says it holds a host (`DB_HOST: db`).
+    WholeValue,
+}
+
+/// One reference found by the scanner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    /// Byte range of the host name in the value.
+    pub host: (usize, usize),
+    /// Byte range and value of the port written after it, if any.
+    pub port: Option<((usize, usize), u16)>,
+    pub position: HostPosition,
+}
+
+impl Found {
+    pub fn name<'v>(&self, value: &'v str) -> &'v str {
+        &value[self.host.0..self.host.1]
+    }
+}
+
+/// Words in a variable name that say its value is a host (or holds one).
+const HOST_WORDS: &[&str] = &[
+    "HOST", "ADDR", "SERVER", "URL", "URI", "ENDPOINT", "DSN", "BROKER", "UPSTREAM", "PROXY", "REMOTE", "NODES",
+    "PEERS",
+];
+
+/// Whether a variable's name says it holds a host name.
+pub fn names_a_host(variable: &str) -> bool {
+    let upper = variable.to_ascii_uppercase();
+    HOST_WORDS.iter().any(|word| upper.contains(word))
+}
+
+fn is_host_char(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'_' | b'-')
+}
+
+/// Characters that may stand right before a `HOST:PORT` token (start of value, separators, quotes).
+fn may_precede_host(byte: u8) -> bool {
+    matches!(
+        byte,
+        b' ' | b'\t' | b'\n' | b'=' | b',' | b';' | b'"' | b'\'' | b'(' | b'[' | b'{' | b'@' | b'>'
+    )
+}
+
+/// Characters that end a URL's authority part.
+fn ends_authority(byte: u8) -> bool {
+    matches!(
+        byte,
+        b'/' | b'?' | b'#' | b' ' | b'\t' | b'\n' | b'"' | b'\'' | b')' | b';' | b'<' | b'>' | b'`'
+    )
+}
+
+/// The digits right after `:` at `colon`, if they form a whole port number.
+fn port_after(bytes: &[u8], colon: usize) -> Option<((usize, usize), u16)> {
+    if bytes.get(colon) != Some(&b':') {
+        return None;
+    }
+    let start = colon + 1;
+    let end = start + bytes[start..].iter().take_while(|b| b.is_ascii_digit()).count();
+    if end == start
+        || bytes
+            .get(end)
+            .is_some_and(|b| is_host_char(*b) && !matches!(b, b'.' | b'-' | b'_'))
+    {
+        return None;
+    }
+    let number: u32 = std::str::from_utf8(&bytes[start..end]).ok()?.parse().ok()?;
+    let port = u16::try_from(number).ok().filter(|p| *p > 0)?;
+    Some(((start, end), port))
+}
+
+/// Finds every reference to a name for which `is_known` holds. `variable` is the environment
+/// variable's name when the value is one (it enables the whole-value rule).
+pub fn scan(value: &str, variable: Option<&str>, is_known: impl Fn(&str) -> bool) -> Vec<Found> {
+    let bytes = value.as_bytes();
+    let mut found = Vec::new();
+    // Byte ranges of URL authorities: their hosts are found here and nowhere else.
+    let mut authorities: Vec<(usize, usize)> = Vec::new();
+
+    let mut search_from = 0;
+    while let Some(offset) = value[search_from..].find("://") {
+        let separator = search_from + offset;
+        let scheme_start = bytes[..separator]
+            .iter()
+            .rposition(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'+' | b'.' | b'-')))
+            .map_or(0, |i| i + 1);
+        let scheme = &value[scheme_start..separator];
+        let start = separator + 3;
+        let end = start + bytes[start..].iter().take_while(|b| !ends_authority(**b)).count();
+        search_from = end.max(start);
+        if scheme.is_empty() {
+            continue;
+        }
+        authorities.push((start, end));
+        let hosts_start = value[start..end].rfind('@').map_or(start, |at| start + at + 1);
+        let mut host_start = hosts_start;
+        for part in value[hosts_start..end].split(',') {
+            let host_end = host_start + part.bytes().take_while(|b| is_host_char(*b)).count();
+            let rest_ok = host_end == host_start + part.len() || bytes[host_end] == b':';
+            let name = &value[host_start..host_end];
+            if host_end > host_start && rest_ok && is_known(name) {
+                found.push(Found {
+                    host: (host_start, host_end),
+                    port: port_after(bytes, host_end),
+                    position: HostPosition::Url {
+                        scheme: scheme.to_string(),
+                    },
+                });
+            }
+            host_start += part.len() + 1;
+        }
+    }
+
+    let mut index = 0;
+    let mut authority = authorities.iter().peekable();
+    while index < bytes.len() {
+        if !is_host_char(bytes[index]) {
+            index += 1;
+            continue;
+        }
+        let start = index;
+        let end = start + bytes[start..].iter().take_while(|b| is_host_char(**b)).count();
+        index = end;
+        while authority.peek().is_some_and(|(_, a_end)| *a_end <= start) {
+            authority.next();
+        }
+        if authority.peek().is_some_and(|(a_start, _)| *a_start <= start) {
+            continue;
+        }
+        let preceded_ok = start == 0 || may_precede_host(bytes[start - 1]);
+        let Some(port) = port_after(bytes, end) else { continue };
+        if preceded_ok && is_known(&value[start..end]) {
+            found.push(Found {
+                host: (start, end),
+                port: Some(port),
+                position: HostPosition::HostPort,
+            });
+        }
+    }
+
+    if found.is_empty() && variable.is_some_and(names_a_host) && is_known(value) && value.bytes().all(is_host_char) {
+        found.push(Found {
+            host: (0, value.len()),
+            port: None,
+            position: HostPosition::WholeValue,
+        });
+    }
+    found.sort_by_key(|f| f.host);
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KNOWN: &[&str] = &["db", "mongodb", "kafka", "kafka-1", "api", "a", "b"];
+
+    fn names(value: &str, variable: Option<&str>) -> Vec<(String, Option<u16>)> {
+        scan(value, variable, |name| KNOWN.contains(&name))
+            .iter()
+            .map(|f| (f.name(value).to_string(), f.port.map(|p| p.1)))
+            .collect()
+    }
+
+    fn one(name: &str, port: Option<u16>) -> Vec<(String, Option<u16>)> {
+        vec![(name.to_string(), port)]
+    }
+
+    #[test]
+    fn url_hosts_not_schemes() {
+        assert_eq!(
+            names(
+                "mongodb://max:secret@mongodb:27017/goals?authSource=admin",
+                Some("MONGODB_URL")
+            ),
+            one("mongodb", Some(27017))
+        );
+        assert_eq!(names("jdbc:postgresql://db:5432/app", None), one("db", Some(5432)));
+        assert_eq!(names("http://api/v1", None), one("api", None));
+        assert_eq!(
+            names("mongodb://a:27017,b:27017/db", None),
+            vec![("a".to_string(), Some(27017)), ("b".to_string(), Some(27017))]
+        );
+    }
+
+    #[test]
+    fn host_port_lists() {
+        assert_eq!(
+            names("kafka:9092,kafka-1:9093", Some("BOOTSTRAP")),
+            vec![("kafka".to_string(), Some(9092)), ("kafka-1".to_string(), Some(9093))]
+        );
+        assert_eq!(names("--broker=kafka:9092", None), one("kafka", Some(9092)));
+    }
+
+    #[test]
+    fn whole_values_only_under_host_names() {
+        assert_eq!(names("db", Some("DB_HOST")), one("db", None));
+        assert_eq!(names("mongodb", Some("MONGODB_URL")), one("mongodb", None));
+        assert!(names("db", Some("DB_NAME")).is_empty());
+        assert!(names("db", None).is_empty());
+    }
+
+    #[test]
+    fn traps() {
+        assert!(names("db.example.com:5432", None).is_empty());
+        assert!(names("mongodb2:27017", None).is_empty());
+        assert!(names("hello db world", Some("GREETING")).is_empty());
+        assert!(names("/api/v1", Some("API_URL")).is_empty());
+        assert!(names("/data/db:5432", None).is_empty());
+        assert!(names("postgres://user:pw@db.internal:5432/x", None).is_empty());
+        assert!(names("db:5432x", None).is_empty());
+        assert_eq!(names("db:99999", None), vec![]);
+    }
+
+    #[test]
+    fn inside_shell_strings() {
+        assert_eq!(
+            names(
+                "until nc -z db:5432; do sleep 1; done && curl http://api:8080/health",
+                None
+            ),
+            vec![("db".to_string(), Some(5432)), ("api".to_string(), Some(8080))]
+        );
+    }
+}

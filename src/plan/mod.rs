@@ -1,0 +1,827 @@
+//! Plan: every decision about the deployment, made once and recorded with its reason.
+//!
+//! Grouping (which task each service joins), hostname resolution, ports, sizes, volumes and the
+//! values only the deployed stacks know are all decided here; `emit` only renders the Plan.
+
+pub mod fargate;
+pub mod hostnames;
+mod model;
+mod references;
+pub mod wellknown;
+
+use crate::diagnostic::{Diagnostic, Diagnostics, KeyPath};
+use crate::normalise::{Condition, MountSource, Project, Protocol, Service};
+pub use model::*;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// Values the deployment already knows, by placeholder name (the stacks' outputs).
+pub type KnownValues = BTreeMap<String, String>;
+
+/// Plans the project. Returns `None` when an error was reported.
+pub fn plan(project: &Project, known: &KnownValues, diagnostics: &mut Diagnostics) -> Option<Plan> {
+    let mut planner = Planner {
+        project,
+        known,
+        diagnostics,
+        missing: BTreeSet::new(),
+    };
+    let plan = planner.plan();
+    if planner.diagnostics.has_errors() {
+        return None;
+    }
+    plan
+}
+
+struct Planner<'a> {
+    project: &'a Project,
+    known: &'a KnownValues,
+    diagnostics: &'a mut Diagnostics,
+    missing: BTreeSet<MissingValue>,
+}
+
+/// The base stack's outputs, used as placeholders when no value is known yet.
+const BASE_STACK: &str = "base";
+
+impl Planner<'_> {
+    /// A value from the stacks' outputs, or its placeholder (recorded as missing).
+    fn deferred(&mut self, name: &str, source: &str) -> DeployValue {
+        match self.known.get(name) {
+            Some(value) => DeployValue::Known(value.clone()),
+            None => {
+                self.missing.insert(MissingValue {
+                    name: name.to_string(),
+                    source: source.to_string(),
+                });
+                DeployValue::Placeholder(name.to_string())
+            }
+        }
+    }
+
+    fn stack_output(&mut self, name: &str, stack: &str) -> DeployValue {
+        self.deferred(name, &format!("output `{name}` of the `{stack}` stack"))
+    }
+
+    fn plan(&mut self) -> Option<Plan> {
+        let project = self.project;
+        let tasks_of = self.group()?;
+        self.check_dependencies();
+        if self.diagnostics.has_errors() {
+            return None;
+        }
+
+        // Tasks in the order of their first service; containers in compose order.
+        let mut order: Vec<String> = Vec::new();
+        for service in &project.services {
+            if let Some((task, _)) = tasks_of.get(&service.name) {
+                if !order.contains(task) {
+                    order.push(task.clone());
+                }
+            }
+        }
+        let external: Vec<ExternalService> = project
+            .services
+            .iter()
+            .filter_map(|s| {
+                s.ecs.external.as_ref().map(|e| ExternalService {
+                    service: s.name.clone(),
+                    host: e.host.clone(),
+                    port: e.port,
+                })
+            })
+            .collect();
+        for service in project.services.iter().filter(|s| s.ecs.external.is_some()) {
+            self.warn_unused_keys_of_external(service);
+        }
+
+        let mut tasks: Vec<TaskGroup> = Vec::new();
+        for task_name in &order {
+            let members: Vec<&Service> = project
+                .services
+                .iter()
+                .filter(|s| tasks_of.get(&s.name).is_some_and(|(t, _)| t == task_name))
+                .collect();
+            let containers = members
+                .iter()
+                .map(|s| self.container(s, tasks_of[&s.name].1.clone(), &tasks_of))
+                .collect();
+            tasks.push(TaskGroup {
+                name: task_name.clone(),
+                family: format!("{}-{}", project.name, task_name),
+                service_name: format!("{}-{}", project.name, task_name),
+                containers,
+                size: TaskSize {
+                    cpu: 0,
+                    memory: 0,
+                    reason: String::new(),
+                },
+                desired_count: self.desired_count(&members),
+                rollout: Rollout {
+                    maximum_percent: 200,
+                    minimum_healthy_percent: 100,
+                    reason: String::new(),
+                },
+                volumes: Vec::new(),
+                load_balancers: Vec::new(),
+                service_connect: None,
+            });
+        }
+
+        let references = references::resolve(self, &mut tasks, &tasks_of);
+        for task in &mut tasks {
+            self.check_port_collisions(task);
+            self.essentials(task);
+            self.size(task);
+            task.volumes = task
+                .containers
+                .iter()
+                .flat_map(|c| c.mounts.iter().map(|m| m.volume.clone()))
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            task.rollout = if task.volumes.is_empty() {
+                Rollout {
+                    maximum_percent: 200,
+                    minimum_healthy_percent: 100,
+                    reason: "new tasks start before old ones stop".into(),
+                }
+            } else {
+                Rollout {
+                    maximum_percent: 100,
+                    minimum_healthy_percent: 0,
+                    reason: "the task mounts volumes: old tasks stop before new ones start, so two copies never write the same files".into(),
+                }
+            };
+        }
+        let listeners = self.listeners(&mut tasks);
+        let volumes = self.volumes(&tasks);
+        let deployment = self.deployment(&tasks);
+        if self.diagnostics.has_errors() {
+            return None;
+        }
+        if !self.missing.is_empty() {
+            let names: Vec<String> = self.missing.iter().map(|m| format!("{{{{{}}}}}", m.name)).collect();
+            self.diagnostics.push(
+                Diagnostic::warning(
+                    "placeholder",
+                    KeyPath::root(),
+                    format!("the output has placeholders for values that exist only once the stacks are deployed: {}", names.join(", ")),
+                )
+                .with_help("deploy the CloudFormation stacks, then fill each placeholder from their outputs, as the README's deploy walk-through shows; `x-ecs` gives region, subnets and security_groups directly"),
+            );
+        }
+        Some(Plan {
+            project: project.name.clone(),
+            tasks,
+            external,
+            references,
+            volumes,
+            listeners,
+            deployment,
+            missing: std::mem::take(&mut self.missing).into_iter().collect(),
+        })
+    }
+
+    /// The task of every ECS-run service, with the rule that put it there.
+    fn group(&mut self) -> Option<HashMap<String, (String, GroupReason)>> {
+        let mut tasks: HashMap<String, (String, GroupReason)> = HashMap::new();
+        for service in &self.project.services {
+            if service.ecs.external.is_some() {
+                if let Some((_, path)) = &service.ecs.task {
+                    self.diagnostics.push(
+                        Diagnostic::error(
+                            "conflicting-grouping",
+                            path.clone(),
+                            format!("`{}` is `x-ecs.external`, so it has no task to join", service.name),
+                        )
+                        .with_help("remove `x-ecs.task` or `x-ecs.external`"),
+                    );
+                }
+                continue;
+            }
+            let mut chain = vec![service.name.as_str()];
+            let mut current = service;
+            // Follow `network_mode: service:X` to the first service that is not itself joined.
+            let resolved = loop {
+                if let Some((task, _)) = &current.ecs.task {
+                    break Some(task_name(task));
+                }
+                let Some((target, path)) = &current.joins else {
+                    break Some(task_name(&current.name));
+                };
+                let Some(next) = self.project.service(target) else {
+                    self.diagnostics.push(
+                        Diagnostic::error(
+                            "unknown-service",
+                            path.clone(),
+                            format!("`network_mode: service:{target}` names no service of this project"),
+                        )
+                        .with_help("name a service defined under `services:`"),
+                    );
+                    break None;
+                };
+                if next.ecs.external.is_some() {
+                    self.diagnostics.push(
+                        Diagnostic::error(
+                            "conflicting-grouping",
+                            path.clone(),
+                            format!(
+                                "`{}` shares the network of `{target}`, which is `x-ecs.external` and has no task",
+                                current.name
+                            ),
+                        )
+                        .with_help(format!("remove `network_mode: service:{target}`")),
+                    );
+                    break None;
+                }
+                if chain.contains(&next.name.as_str()) {
+                    chain.push(&next.name);
+                    self.diagnostics.push(
+                        Diagnostic::error(
+                            "network-mode-cycle",
+                            path.clone(),
+                            format!("`network_mode: service:` goes round in a circle: {}", chain.join(" → ")),
+                        )
+                        .with_help("one service of the group must own the network; remove `network_mode` from it"),
+                    );
+                    break None;
+                }
+                chain.push(&next.name);
+                current = next;
+            };
+            let Some(task) = resolved else { continue };
+            let reason = match (&service.ecs.task, &service.joins) {
+                (Some((name, _)), _) => GroupReason::XEcsTask { task: name.clone() },
+                (None, Some((target, _))) => GroupReason::NetworkMode {
+                    service: target.clone(),
+                },
+                (None, None) => GroupReason::Alone,
+            };
+            if let (Some((name, path)), Some((target, _))) = (&service.ecs.task, &service.joins) {
+                let joined = self
+                    .project
+                    .service(target)
+                    .map(|t| t.ecs.task.as_ref().map_or(task_name(&t.name), |(n, _)| task_name(n)));
+                if joined.is_some_and(|joined| joined != task_name(name)) {
+                    self.diagnostics.push(Diagnostic::error(
+                        "conflicting-grouping",
+                        path.clone(),
+                        format!("`{}` shares the network of `{target}` but `x-ecs.task: {name}` puts it in another task", service.name),
+                    ).with_help(format!("put both in one task, or remove `network_mode: service:{target}`")));
+                }
+            }
+            tasks.insert(service.name.clone(), (task, reason));
+        }
+        if self.diagnostics.has_errors() {
+            return None;
+        }
+        Some(tasks)
+    }
+
+    fn check_dependencies(&mut self) {
+        let project = self.project;
+        for service in &project.services {
+            for dependency in &service.depends_on {
+                if project.service(&dependency.service).is_none() {
+                    self.diagnostics.push(
+                        Diagnostic::error(
+                            "unknown-service",
+                            dependency.path.clone(),
+                            format!(
+                                "`{}` depends on `{}`, which is not a service of this project",
+                                service.name, dependency.service
+                            ),
+                        )
+                        .with_help("name a service defined under `services:`"),
+                    );
+                }
+            }
+        }
+        // Depth-first search for a cycle; each service is finished once, so this is linear.
+        #[derive(Clone, Copy, PartialEq)]
+        enum Mark {
+            New,
+            Open,
+            Done,
+        }
+        let index: HashMap<&str, usize> = project
+            .services
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.name.as_str(), i))
+            .collect();
+        let mut marks = vec![Mark::New; project.services.len()];
+        for start in 0..project.services.len() {
+            if marks[start] != Mark::New {
+                continue;
+            }
+            let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
+            marks[start] = Mark::Open;
+            while let Some((node, edge)) = stack.last().copied() {
+                let dependencies = &project.services[node].depends_on;
+                if edge == dependencies.len() {
+                    marks[node] = Mark::Done;
+                    stack.pop();
+                    continue;
+                }
+                stack.last_mut().expect("not empty").1 += 1;
+                let Some(&next) = index.get(dependencies[edge].service.as_str()) else {
+                    continue;
+                };
+                match marks[next] {
+                    Mark::New => {
+                        marks[next] = Mark::Open;
+                        stack.push((next, 0));
+                    }
+                    Mark::Open => {
+                        let from = stack.iter().position(|(n, _)| *n == next).unwrap_or(0);
+                        let mut cycle: Vec<&str> = stack[from..]
+                            .iter()
+                            .map(|(n, _)| project.services[*n].name.as_str())
+                            .collect();
+                        cycle.push(&project.services[next].name);
+                        self.diagnostics.push(
+                            Diagnostic::error(
+                                "depends-cycle",
+                                dependencies[edge].path.clone(),
+                                format!("`depends_on` goes round in a circle: {}", cycle.join(" → ")),
+                            )
+                            .with_help("remove one of these dependencies; nothing could start first"),
+                        );
+                    }
+                    Mark::Done => {}
+                }
+            }
+        }
+    }
+
+    fn warn_unused_keys_of_external(&mut self, service: &Service) {
+        if !service.ports.is_empty() || !service.mounts.is_empty() {
+            self.diagnostics.push(Diagnostic::note(
+                "external-service",
+                service.path.key("x-ecs").key("external"),
+                format!(
+                    "`{}` runs outside ECS: no container is made for it, and its ports and volumes are not converted",
+                    service.name
+                ),
+            ));
+        }
+    }
+
+    fn container(
+        &mut self,
+        service: &Service,
+        grouping: GroupReason,
+        tasks_of: &HashMap<String, (String, GroupReason)>,
+    ) -> Container {
+        let image = match &service.image {
+            Some(image) => DeployValue::Known(image.clone()),
+            None => {
+                let name = format!("{}Image", logical_id(&service.name));
+                self.diagnostics.push(
+                    Diagnostic::warning(
+                        "build-without-image",
+                        service.path.key("build"),
+                        format!(
+                            "`{}` is built locally and names no image; ECS needs an image in a registry",
+                            service.name
+                        ),
+                    )
+                    .with_help("build and push the image (for example to ECR) and name it in `image:`"),
+                );
+                self.deferred(&name, &format!("the image of `{}` after you push it", service.name))
+            }
+        };
+        let mut port_mappings: Vec<PortMapping> = Vec::new();
+        for port in &service.ports {
+            let mapping = port_mapping(&service.name, port.target, port.protocol);
+            if !port_mappings.contains(&mapping) {
+                port_mappings.push(mapping);
+            }
+        }
+        let own_task = &tasks_of[&service.name].0;
+        let mut depends_on = Vec::new();
+        for dependency in &service.depends_on {
+            let Some(target) = self.project.service(&dependency.service) else {
+                continue;
+            };
+            match tasks_of.get(&target.name) {
+                Some((task, _)) if task == own_task => {
+                    let condition = if dependency.condition == Condition::ServiceHealthy && target.healthcheck.is_none() {
+                        self.diagnostics.push(Diagnostic::warning(
+                            "healthy-without-healthcheck",
+                            dependency.path.clone(),
+                            format!("`{}` waits for `{}` to be healthy, but `{}` has no healthcheck; it waits for it to start instead", service.name, target.name, target.name),
+                        ).with_help(format!("give `{}` a `healthcheck`", target.name)));
+                        Condition::ServiceStarted
+                    } else {
+                        dependency.condition
+                    };
+                    depends_on.push((container_name(&target.name), condition));
+                }
+                Some((task, _)) => self.diagnostics.push(Diagnostic::note(
+                    "cross-task-dependency",
+                    dependency.path.clone(),
+                    format!("`{}` depends on `{}` in task `{task}`; ECS starts services independently, so this order is not kept", service.name, target.name),
+                ).with_help("make the app retry its connections, or put both services in one task with `x-ecs.task`")),
+                None => self.diagnostics.push(Diagnostic::note(
+                    "cross-task-dependency",
+                    dependency.path.clone(),
+                    format!("`{}` depends on `{}`, which runs outside ECS; the order is not kept", service.name, target.name),
+                )),
+            }
+        }
+        let mut mounts = Vec::new();
+        for mount in &service.mounts {
+            match &mount.source {
+                MountSource::Named(volume) => mounts.push(MountPoint {
+                    volume: volume.clone(),
+                    container_path: mount.target.clone(),
+                    read_only: mount.read_only,
+                }),
+                MountSource::Bind(dir) => self.diagnostics.push(Diagnostic::warning(
+                    "bind-mount",
+                    mount.path.clone(),
+                    format!("`{dir}:{}` is a bind mount of a local folder; Fargate has no host folders, so it is left out", mount.target),
+                ).with_help("bake the files into the image, or use a named volume (it becomes EFS)")),
+                MountSource::Anonymous => self.diagnostics.push(Diagnostic::warning(
+                    "anonymous-volume",
+                    mount.path.clone(),
+                    format!("the anonymous volume `{}` is left out: the container's own file system holds the path for the task's life", mount.target),
+                ).with_help("use a named volume if the data must outlive the task")),
+            }
+        }
+        let health_check = service.healthcheck.as_ref().map(|h| self.health_check(h));
+        let resources = service.resources;
+        Container {
+            name: container_name(&service.name),
+            service: service.name.clone(),
+            grouping,
+            image,
+            command: service.command.clone(),
+            entrypoint: service.entrypoint.clone(),
+            environment: service
+                .environment
+                .iter()
+                .map(|v| (v.name.clone(), v.value.clone()))
+                .collect(),
+            port_mappings,
+            health_check,
+            depends_on,
+            essential: service.ecs.essential.unwrap_or(true),
+            mounts,
+            cpu: resources.cpu_limit.map(|c| (c * 1024.0).round() as u32),
+            memory: resources.memory_limit_mib.map(|m| m as u32),
+            memory_reservation: resources.memory_reservation_mib.map(|m| m as u32),
+        }
+    }
+
+    fn health_check(&mut self, check: &crate::normalise::Healthcheck) -> HealthCheck {
+        let mut clamp = |field: &str, value: Option<u64>, low: u64, high: u64| {
+            let value = value?;
+            let clamped = value.clamp(low, high);
+            if clamped != value {
+                self.diagnostics.push(
+                    Diagnostic::warning(
+                        "healthcheck-clamped",
+                        check.path.key(field),
+                        format!("ECS takes a health check {field} of {low} to {high}; {value} becomes {clamped}"),
+                    )
+                    .with_help(format!("write a {field} between {low} and {high}")),
+                );
+            }
+            Some(clamped)
+        };
+        let seconds = |d: Option<std::time::Duration>| d.map(|d| d.as_secs_f64().ceil() as u64);
+        HealthCheck {
+            command: check.command.clone(),
+            interval: clamp("interval", seconds(check.interval), 5, 300),
+            timeout: clamp("timeout", seconds(check.timeout), 2, 120),
+            retries: clamp("retries", check.retries, 1, 10),
+            start_period: clamp("start_period", seconds(check.start_period), 0, 300),
+        }
+    }
+
+    fn desired_count(&mut self, members: &[&Service]) -> u32 {
+        let counts: Vec<(u32, &KeyPath, &str)> = members
+            .iter()
+            .filter_map(|s| s.replicas.as_ref().map(|r| (r.count, &r.path, s.name.as_str())))
+            .collect();
+        let highest = counts.iter().map(|(c, _, _)| *c).max().unwrap_or(1);
+        if let Some((_, path, _)) = counts.iter().find(|(c, _, _)| *c != highest) {
+            let names: Vec<String> = counts.iter().map(|(c, _, n)| format!("{n}: {c}")).collect();
+            self.diagnostics.push(
+                Diagnostic::warning(
+                    "replicas-differ",
+                    (*path).clone(),
+                    format!(
+                        "services in one task run the same number of copies; the task runs {highest} ({})",
+                        names.join(", ")
+                    ),
+                )
+                .with_help("give the services of a task the same `deploy.replicas`, or put them in separate tasks"),
+            );
+        }
+        highest
+    }
+
+    /// awsvpc gives a task one network namespace: two containers cannot listen on one port.
+    fn check_port_collisions(&mut self, task: &TaskGroup) {
+        let mut owners: BTreeMap<(u16, Protocol), &str> = BTreeMap::new();
+        for container in &task.containers {
+            for mapping in &container.port_mappings {
+                match owners.get(&(mapping.container_port, mapping.protocol)) {
+                    Some(owner) => {
+                        let service = self
+                            .project
+                            .service(&container.service)
+                            .expect("planned from the project");
+                        self.diagnostics.push(Diagnostic::error(
+                            "port-collision",
+                            service.path.clone(),
+                            format!("`{owner}` and `{}` both listen on port {} in task `{}`; containers of one task share one network", container.service, mapping.container_port, task.name),
+                        ).with_help("change one port, or put the services in separate tasks"));
+                    }
+                    None => {
+                        owners.insert((mapping.container_port, mapping.protocol), &container.service);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A one-shot container that others wait for to complete must be allowed to exit.
+    fn essentials(&mut self, task: &mut TaskGroup) {
+        let one_shots: BTreeSet<String> = task
+            .containers
+            .iter()
+            .flat_map(|c| c.depends_on.iter())
+            .filter(|(_, condition)| *condition == Condition::ServiceCompletedSuccessfully)
+            .map(|(name, _)| name.clone())
+            .collect();
+        for container in &mut task.containers {
+            if one_shots.contains(&container.name) {
+                container.essential = false;
+            }
+        }
+        if !task.containers.iter().any(|c| c.essential) {
+            let service = self
+                .project
+                .service(&task.containers[0].service)
+                .expect("planned from the project");
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "no-essential-container",
+                    service.path.clone(),
+                    format!(
+                        "every container of task `{}` may stop, but ECS needs at least one essential container",
+                        task.name
+                    ),
+                )
+                .with_help("remove `x-ecs.essential: false` from the container the task lives for"),
+            );
+        }
+    }
+
+    fn size(&mut self, task: &mut TaskGroup) {
+        let services: Vec<&Service> = task
+            .containers
+            .iter()
+            .filter_map(|c| self.project.service(&c.service))
+            .collect();
+        let cpu: f64 = services
+            .iter()
+            .map(|s| s.resources.cpu_limit.or(s.resources.cpu_reservation).unwrap_or(0.0))
+            .sum();
+        let memory: u64 = services
+            .iter()
+            .map(|s| {
+                s.resources
+                    .memory_limit_mib
+                    .or(s.resources.memory_reservation_mib)
+                    .unwrap_or(0)
+            })
+            .sum();
+        let cpu_units = (cpu * 1024.0).ceil() as u32;
+        let memory = u32::try_from(memory).unwrap_or(u32::MAX);
+        match fargate::smallest_fit(cpu_units, memory) {
+            Some((task_cpu, task_memory)) => {
+                let reason = if cpu_units == 0 && memory == 0 {
+                    "no deploy.resources: the smallest Fargate size".to_string()
+                } else {
+                    format!("the containers ask for {cpu_units} CPU units and {memory} MiB: the smallest Fargate size that fits")
+                };
+                task.size = TaskSize {
+                    cpu: task_cpu,
+                    memory: task_memory,
+                    reason,
+                };
+            }
+            None => {
+                let service = services[0];
+                self.diagnostics.push(Diagnostic::error(
+                    "too-big-for-fargate",
+                    service.path.key("deploy").key("resources"),
+                    format!("task `{}` asks for {cpu_units} CPU units and {memory} MiB; the largest Fargate task has 16384 units and 122880 MiB", task.name),
+                ).with_help("lower `deploy.resources`, or split the services into separate tasks"));
+            }
+        }
+    }
+
+    /// Published ports become ALB listeners, HTTP only.
+    fn listeners(&mut self, tasks: &mut [TaskGroup]) -> Vec<Listener> {
+        let mut listeners: Vec<Listener> = Vec::new();
+        for task in tasks.iter_mut() {
+            let mut targets = Vec::new();
+            for container in &task.containers {
+                let service = self
+                    .project
+                    .service(&container.service)
+                    .expect("planned from the project");
+                for port in &service.ports {
+                    let Some(published) = port.published else { continue };
+                    if port
+                        .host_ip
+                        .as_deref()
+                        .is_some_and(|ip| ip.starts_with("127.") || ip == "::1" || ip == "localhost")
+                    {
+                        self.diagnostics.push(Diagnostic::note(
+                            "local-port",
+                            port.path.clone(),
+                            format!(
+                                "port {published} is published on the loopback address only; on ECS it stays private"
+                            ),
+                        ));
+                        continue;
+                    }
+                    if port.protocol == Protocol::Udp {
+                        self.diagnostics.push(Diagnostic::warning(
+                            "not-http-port",
+                            port.path.clone(),
+                            format!("UDP port {published} cannot go behind an Application Load Balancer; it stays private"),
+                        ).with_help("reach it from inside the VPC, or put a Network Load Balancer in front of it yourself"));
+                        continue;
+                    }
+                    let http = matches!(port.app_protocol.as_deref(), Some("http" | "https" | "http2" | "grpc"));
+                    if !http && (wellknown::is_non_http_port(port.target) || wellknown::is_non_http_port(published)) {
+                        self.diagnostics.push(Diagnostic::warning(
+                            "not-http-port",
+                            port.path.clone(),
+                            format!("port {published} of `{}` is not HTTP, so it is not put behind the public load balancer; it stays private", service.name),
+                        ).with_help("other tasks still reach it inside the VPC; if it does speak HTTP, say so with the long form `app_protocol: http`"));
+                        continue;
+                    }
+                    if let Some(other) = listeners.iter().find(|l| l.port == published) {
+                        self.diagnostics.push(Diagnostic::error(
+                            "listener-collision",
+                            port.path.clone(),
+                            format!("`{}` and `{}` both publish port {published}; one load balancer port forwards to one service", other.container, container.name),
+                        ).with_help("publish a different port for one of them"));
+                        continue;
+                    }
+                    let logical = format!("TargetGroup{}{}", logical_id(&container.name), port.target);
+                    let arn = self.stack_output(&format!("{logical}Arn"), "alb");
+                    listeners.push(Listener {
+                        port: published,
+                        container: container.name.clone(),
+                        container_port: port.target,
+                        target_group_logical_id: logical,
+                    });
+                    targets.push(LoadBalancerTarget {
+                        target_group_arn: arn,
+                        container: container.name.clone(),
+                        container_port: port.target,
+                    });
+                }
+            }
+            task.load_balancers = targets;
+        }
+        listeners
+    }
+
+    fn volumes(&mut self, tasks: &[TaskGroup]) -> Vec<VolumePlan> {
+        let used: BTreeSet<&str> = tasks
+            .iter()
+            .flat_map(|t| t.volumes.iter().map(String::as_str))
+            .collect();
+        let mut volumes = Vec::new();
+        let mut ids: BTreeMap<String, &str> = BTreeMap::new();
+        for volume in &self.project.volumes {
+            if !used.contains(volume.name.as_str()) {
+                continue;
+            }
+            let logical = format!("AccessPoint{}", logical_id(&volume.name));
+            if let Some(other) = ids.insert(logical.clone(), &volume.name) {
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "name-collision",
+                        volume.path.clone(),
+                        format!(
+                            "volumes `{other}` and `{}` get the same CloudFormation name `{logical}`",
+                            volume.name
+                        ),
+                    )
+                    .with_help("rename one of them"),
+                );
+                continue;
+            }
+            let access_point_id = self.stack_output(&format!("{logical}Id"), "efs");
+            volumes.push(VolumePlan {
+                name: volume.name.clone(),
+                logical_id: logical,
+                access_point_id,
+            });
+        }
+        volumes
+    }
+
+    fn deployment(&mut self, tasks: &[TaskGroup]) -> Deployment {
+        let settings = &self.project.settings;
+        let region = match &settings.region {
+            Some(region) => DeployValue::Known(region.clone()),
+            None => self.deferred("Region", "`x-ecs.region`, or output `Region` of the `base` stack"),
+        };
+        let subnets = match &settings.subnets {
+            Some(subnets) => subnets.iter().cloned().map(DeployValue::Known).collect(),
+            None => vec![self.deferred(
+                "PrivateSubnetIds",
+                "`x-ecs.subnets`, or output `PrivateSubnetIds` of the `base` stack",
+            )],
+        };
+        let security_groups = match &settings.security_groups {
+            Some(groups) => groups.iter().cloned().map(DeployValue::Known).collect(),
+            None => vec![self.deferred(
+                "TaskSecurityGroupId",
+                "`x-ecs.security_groups`, or output `TaskSecurityGroupId` of the `base` stack",
+            )],
+        };
+        let namespace = tasks
+            .iter()
+            .any(|t| t.service_connect.is_some())
+            .then(|| self.project.name.clone());
+        let file_system_id = tasks
+            .iter()
+            .any(|t| !t.volumes.is_empty())
+            .then(|| self.stack_output("FileSystemId", "efs"));
+        Deployment {
+            cluster: settings.cluster.clone().unwrap_or_else(|| self.project.name.clone()),
+            create_cluster: settings.cluster.is_none(),
+            region,
+            subnets,
+            security_groups,
+            assign_public_ip: settings.assign_public_ip,
+            execution_role_arn: self.stack_output("TaskExecutionRoleArn", BASE_STACK),
+            task_role_arn: self.stack_output("TaskRoleArn", BASE_STACK),
+            log_group: format!("/ecs/{}", self.project.name),
+            namespace,
+            file_system_id,
+        }
+    }
+}
+
+/// A task name usable in a family name: letters, digits, `-` and `_`.
+fn task_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
+/// An ECS container name: letters, digits, `-` and `_` (compose also allows `.`).
+pub fn container_name(service: &str) -> String {
+    task_name(service)
+}
+
+/// A port mapping's name, which Service Connect refers to: lowercase, digits, `-` and `_`.
+fn port_mapping(service: &str, port: u16, protocol: Protocol) -> PortMapping {
+    let base: String = service
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '-' })
+        .collect();
+    let name = match protocol {
+        Protocol::Tcp => format!("{base}-{port}"),
+        Protocol::Udp => format!("{base}-{port}-udp"),
+    };
+    PortMapping {
+        name,
+        container_port: port,
+        protocol,
+    }
+}
+
+/// A CloudFormation logical id part: `my-app.db` → `MyAppDb`.
+pub fn logical_id(name: &str) -> String {
+    name.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let mut chars = part.chars();
+            let first = chars.next().map(|c| c.to_ascii_uppercase()).into_iter();
+            first.chain(chars).collect::<String>()
+        })
+        .collect()
+}

@@ -1,0 +1,241 @@
+//! The Plan: what will run where on ECS and why, computed before anything is emitted.
+
+use crate::diagnostic::KeyPath;
+use crate::normalise::Condition;
+use serde::{Serialize, Serializer};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub project: String,
+    pub tasks: Vec<TaskGroup>,
+    /// Services that live outside ECS (`x-ecs.external`).
+    pub external: Vec<ExternalService>,
+    /// Every reference to another service, with what it became.
+    pub references: Vec<Reference>,
+    /// Named volumes used by a container: an EFS access point each.
+    pub volumes: Vec<VolumePlan>,
+    /// Public ports: an ALB listener each.
+    pub listeners: Vec<Listener>,
+    pub deployment: Deployment,
+    /// Values that exist only once the stacks are deployed, and where each comes from.
+    pub missing: Vec<MissingValue>,
+}
+
+/// A value known now, or a marked placeholder `{{Name}}` filled once the stacks exist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeployValue {
+    Known(String),
+    Placeholder(String),
+}
+
+impl DeployValue {
+    pub fn text(&self) -> String {
+        match self {
+            DeployValue::Known(value) => value.clone(),
+            DeployValue::Placeholder(name) => format!("{{{{{name}}}}}"),
+        }
+    }
+}
+
+impl Serialize for DeployValue {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.text())
+    }
+}
+
+/// A placeholder left in the output, and how the user fills it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct MissingValue {
+    pub name: String,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Deployment {
+    pub cluster: String,
+    /// The base stack creates the cluster unless `x-ecs.cluster` names an existing one.
+    pub create_cluster: bool,
+    pub region: DeployValue,
+    pub subnets: Vec<DeployValue>,
+    pub security_groups: Vec<DeployValue>,
+    pub assign_public_ip: bool,
+    pub execution_role_arn: DeployValue,
+    pub task_role_arn: DeployValue,
+    pub log_group: String,
+    /// The Service Connect namespace, when any reference crosses tasks.
+    pub namespace: Option<String>,
+    /// The EFS file system, when a task mounts a named volume.
+    pub file_system_id: Option<DeployValue>,
+}
+
+/// One ECS task definition and the ECS service that runs it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskGroup {
+    pub name: String,
+    pub family: String,
+    pub service_name: String,
+    pub containers: Vec<Container>,
+    pub size: TaskSize,
+    pub desired_count: u32,
+    pub rollout: Rollout,
+    /// Named volumes mounted by the task's containers.
+    pub volumes: Vec<String>,
+    pub load_balancers: Vec<LoadBalancerTarget>,
+    /// Service Connect: `Some` when the task reaches other tasks or is reached by them.
+    pub service_connect: Option<ServiceConnect>,
+}
+
+/// How ECS replaces the tasks of a service when it deploys a new revision.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rollout {
+    pub maximum_percent: u32,
+    pub minimum_healthy_percent: u32,
+    pub reason: String,
+}
+
+/// Why a service is in its task.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "rule", rename_all = "kebab-case")]
+pub enum GroupReason {
+    /// No rule groups it: a task of its own.
+    Alone,
+    /// `x-ecs.task: NAME`.
+    XEcsTask { task: String },
+    /// `network_mode: service:X` (possibly through a chain).
+    NetworkMode { service: String },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskSize {
+    pub cpu: u32,
+    pub memory: u32,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Container {
+    pub name: String,
+    pub service: String,
+    pub grouping: GroupReason,
+    pub image: DeployValue,
+    pub command: Option<Vec<String>>,
+    pub entrypoint: Option<Vec<String>>,
+    /// After every reference was resolved.
+    pub environment: Vec<(String, String)>,
+    pub port_mappings: Vec<PortMapping>,
+    pub health_check: Option<HealthCheck>,
+    pub depends_on: Vec<(String, Condition)>,
+    pub essential: bool,
+    pub mounts: Vec<MountPoint>,
+    pub cpu: Option<u32>,
+    pub memory: Option<u32>,
+    pub memory_reservation: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PortMapping {
+    pub name: String,
+    pub container_port: u16,
+    pub protocol: crate::normalise::Protocol,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HealthCheck {
+    pub command: Vec<String>,
+    pub interval: Option<u64>,
+    pub timeout: Option<u64>,
+    pub retries: Option<u64>,
+    pub start_period: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MountPoint {
+    pub volume: String,
+    pub container_path: String,
+    pub read_only: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LoadBalancerTarget {
+    pub target_group_arn: DeployValue,
+    pub container: String,
+    pub container_port: u16,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ServiceConnect {
+    /// Ports this task offers to others; empty for a client only.
+    pub services: Vec<ServiceConnectService>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceConnectService {
+    pub port_name: String,
+    pub discovery_name: String,
+    pub client_aliases: Vec<ClientAlias>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClientAlias {
+    pub dns_name: String,
+    pub port: u16,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ExternalService {
+    pub service: String,
+    pub host: String,
+    pub port: Option<u16>,
+}
+
+/// Where in a service a reference was found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "in", rename_all = "kebab-case")]
+pub enum ReferenceSite {
+    Environment { variable: String },
+    Command { argument: usize },
+    Entrypoint { argument: usize },
+    Healthcheck { argument: usize },
+}
+
+/// What a reference became.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Same task: the containers share a network namespace.
+    Localhost,
+    /// Another task, reached through a Service Connect client alias of the same name and port.
+    ServiceConnect { alias: String, port: u16 },
+    /// Outside ECS (`x-ecs.external`).
+    External { host: String, port: Option<u16> },
+    /// Not rewritten, with the reason.
+    LeftAlone { why: String },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Reference {
+    pub service: String,
+    pub site: ReferenceSite,
+    pub path: KeyPath,
+    /// The name as written: a service name, container name or alias.
+    pub name: String,
+    pub target: String,
+    pub outcome: Outcome,
+    pub before: String,
+    pub after: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VolumePlan {
+    pub name: String,
+    pub logical_id: String,
+    pub access_point_id: DeployValue,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Listener {
+    pub port: u16,
+    pub container: String,
+    pub container_port: u16,
+    pub target_group_logical_id: String,
+}

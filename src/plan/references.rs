@@ -1,0 +1,323 @@
+//! Hostname resolution: every reference from one service to another becomes what reaches the peer
+//! on ECS (localhost, a Service Connect alias, or an external endpoint), recorded with its reason.
+
+use super::hostnames::{scan, Found, HostPosition};
+use super::{
+    port_mapping, wellknown, ClientAlias, GroupReason, Outcome, Planner, Reference, ReferenceSite, ServiceConnect,
+    ServiceConnectService, TaskGroup,
+};
+use crate::diagnostic::{Diagnostic, KeyPath};
+use crate::normalise::{Protocol, Service};
+use std::collections::{BTreeMap, HashMap};
+
+/// Where a container is: (task index, container index).
+type Slot = (usize, usize);
+
+/// A value to scan, where it is, and how to write it back.
+struct Site {
+    slot: Slot,
+    site: ReferenceSite,
+    path: KeyPath,
+    variable: Option<String>,
+    value: String,
+}
+
+pub(super) fn resolve(
+    planner: &mut Planner,
+    tasks: &mut [TaskGroup],
+    tasks_of: &HashMap<String, (String, GroupReason)>,
+) -> Vec<Reference> {
+    let project = planner.project;
+    // Every name a service answers to: its service name and its container_name.
+    let mut names: HashMap<&str, &Service> = HashMap::new();
+    for service in &project.services {
+        names.insert(service.name.as_str(), service);
+    }
+    for service in &project.services {
+        if let Some(alias) = &service.container_name {
+            names.entry(alias.as_str()).or_insert(service);
+        }
+    }
+    let slots: HashMap<&str, Slot> = tasks
+        .iter()
+        .enumerate()
+        .flat_map(|(t, task)| {
+            task.containers
+                .iter()
+                .enumerate()
+                .map(move |(c, container)| (container.service.as_str(), (t, c)))
+        })
+        .collect();
+
+    let mut references = Vec::new();
+    let mut rewrites: Vec<(Site, String)> = Vec::new();
+    // Target slot → container port → aliases; and the tasks that are Service Connect clients.
+    let mut offered: BTreeMap<Slot, BTreeMap<u16, Vec<ClientAlias>>> = BTreeMap::new();
+    let mut clients: Vec<usize> = Vec::new();
+
+    for site in sites(planner, tasks) {
+        let referrer = &tasks[site.slot.0].containers[site.slot.1];
+        let found = scan(&site.value, site.variable.as_deref(), |name| names.contains_key(name));
+        if found.is_empty() {
+            if let Some(variable) = &site.variable {
+                if let Some(target) = names.get(site.value.as_str()) {
+                    planner.diagnostics.push(Diagnostic::note(
+                        "not-a-reference",
+                        site.path.clone(),
+                        format!("`{variable}: {}` names service `{}`, but `{variable}` does not look like a host setting; it is left alone", site.value, target.name),
+                    ).with_help("if it is a host, name the variable so (`…_HOST`, `…_URL`, `…_ADDR`), or write `host:port`"));
+                }
+            }
+            continue;
+        }
+        let mut after = String::with_capacity(site.value.len());
+        let mut copied = 0;
+        for hit in &found {
+            let name = hit.name(&site.value);
+            let target = names[name];
+            let outcome = outcome(
+                planner,
+                &site,
+                hit,
+                name,
+                target,
+                referrer.service.as_str(),
+                tasks_of,
+                &slots,
+                tasks,
+                &mut offered,
+            );
+            if matches!(outcome, Outcome::ServiceConnect { .. }) && !clients.contains(&site.slot.0) {
+                clients.push(site.slot.0);
+            }
+            let (host, port) = match &outcome {
+                Outcome::Localhost => (Some("localhost".to_string()), None),
+                Outcome::External { host, port } => (Some(host.clone()), *port),
+                Outcome::ServiceConnect { .. } | Outcome::LeftAlone { .. } => (None, None),
+            };
+            after.push_str(&site.value[copied..hit.host.0]);
+            after.push_str(host.as_deref().unwrap_or(name));
+            copied = hit.host.1;
+            if let (Some(new_port), Some(((start, end), _))) = (port, hit.port) {
+                after.push_str(&site.value[copied..start]);
+                after.push_str(&new_port.to_string());
+                copied = end;
+            }
+            references.push(Reference {
+                service: referrer.service.clone(),
+                site: site.site.clone(),
+                path: site.path.clone(),
+                name: name.to_string(),
+                target: target.name.clone(),
+                outcome,
+                before: String::new(),
+                after: String::new(),
+            });
+        }
+        after.push_str(&site.value[copied..]);
+        let recorded = references.len() - found.len();
+        for reference in &mut references[recorded..] {
+            reference.before = site.value.clone();
+            reference.after = after.clone();
+        }
+        if after != site.value {
+            planner.diagnostics.push(Diagnostic::note(
+                "hostname-rewritten",
+                site.path.clone(),
+                format!("`{}` becomes `{after}`", site.value),
+            ));
+            rewrites.push((site, after));
+        }
+    }
+
+    for (site, after) in rewrites {
+        let container = &mut tasks[site.slot.0].containers[site.slot.1];
+        match site.site {
+            ReferenceSite::Environment { variable } => {
+                if let Some(entry) = container.environment.iter_mut().find(|(name, _)| *name == variable) {
+                    entry.1 = after;
+                }
+            }
+            ReferenceSite::Command { argument } => container.command.as_mut().expect("scanned")[argument] = after,
+            ReferenceSite::Entrypoint { argument } => container.entrypoint.as_mut().expect("scanned")[argument] = after,
+            ReferenceSite::Healthcheck { argument } => {
+                container.health_check.as_mut().expect("scanned").command[argument] = after
+            }
+        }
+    }
+    for ((task, index), ports) in offered {
+        let container = &mut tasks[task].containers[index];
+        let mut services = Vec::new();
+        for (port, aliases) in ports {
+            let mapping = match container
+                .port_mappings
+                .iter()
+                .find(|m| m.container_port == port && m.protocol == Protocol::Tcp)
+            {
+                Some(mapping) => mapping.clone(),
+                None => {
+                    let mapping = port_mapping(&container.service, port, Protocol::Tcp);
+                    container.port_mappings.push(mapping.clone());
+                    mapping
+                }
+            };
+            services.push(ServiceConnectService {
+                discovery_name: mapping.name.clone(),
+                port_name: mapping.name,
+                client_aliases: aliases,
+            });
+        }
+        tasks[task]
+            .service_connect
+            .get_or_insert_with(ServiceConnect::default)
+            .services
+            .extend(services);
+    }
+    for task in clients {
+        tasks[task].service_connect.get_or_insert_with(ServiceConnect::default);
+    }
+    references
+}
+
+/// Every value of every container that may hold a reference.
+fn sites(planner: &Planner, tasks: &[TaskGroup]) -> Vec<Site> {
+    let mut sites = Vec::new();
+    for (t, task) in tasks.iter().enumerate() {
+        for (c, container) in task.containers.iter().enumerate() {
+            let service = planner
+                .project
+                .service(&container.service)
+                .expect("planned from the project");
+            for (index, (variable, value)) in container.environment.iter().enumerate() {
+                sites.push(Site {
+                    slot: (t, c),
+                    site: ReferenceSite::Environment {
+                        variable: variable.clone(),
+                    },
+                    path: service.environment[index].path.clone(),
+                    variable: Some(variable.clone()),
+                    value: value.clone(),
+                });
+            }
+            let lists = [
+                (container.command.as_deref(), "command"),
+                (container.entrypoint.as_deref(), "entrypoint"),
+                (
+                    container.health_check.as_ref().map(|h| h.command.as_slice()),
+                    "healthcheck",
+                ),
+            ];
+            for (arguments, key) in lists {
+                for (argument, value) in arguments.unwrap_or_default().iter().enumerate() {
+                    let (site, path) = match key {
+                        "command" => (ReferenceSite::Command { argument }, service.path.key("command")),
+                        "entrypoint" => (ReferenceSite::Entrypoint { argument }, service.path.key("entrypoint")),
+                        _ if argument == 0 => continue, // CMD or CMD-SHELL
+                        _ => (
+                            ReferenceSite::Healthcheck { argument },
+                            service.path.key("healthcheck").key("test"),
+                        ),
+                    };
+                    sites.push(Site {
+                        slot: (t, c),
+                        site,
+                        path,
+                        variable: None,
+                        value: value.clone(),
+                    });
+                }
+            }
+        }
+    }
+    sites
+}
+
+#[allow(clippy::too_many_arguments)]
+fn outcome(
+    planner: &mut Planner,
+    site: &Site,
+    hit: &Found,
+    name: &str,
+    target: &Service,
+    referrer: &str,
+    tasks_of: &HashMap<String, (String, GroupReason)>,
+    slots: &HashMap<&str, Slot>,
+    tasks: &[TaskGroup],
+    offered: &mut BTreeMap<Slot, BTreeMap<u16, Vec<ClientAlias>>>,
+) -> Outcome {
+    if let Some(external) = &target.ecs.external {
+        return Outcome::External {
+            host: external.host.clone(),
+            port: external.port.filter(|_| hit.port.is_some()),
+        };
+    }
+    let (Some((own_task, _)), Some((target_task, _))) = (tasks_of.get(referrer), tasks_of.get(&target.name)) else {
+        return Outcome::LeftAlone {
+            why: "not a service run on ECS".into(),
+        };
+    };
+    if own_task == target_task {
+        return Outcome::Localhost;
+    }
+    let slot = slots[target.name.as_str()];
+    let declared: Vec<u16> = tasks[slot.0].containers[slot.1]
+        .port_mappings
+        .iter()
+        .filter(|m| m.protocol == Protocol::Tcp)
+        .map(|m| m.container_port)
+        .collect();
+    let scheme_port = match &hit.position {
+        HostPosition::Url { scheme } => wellknown::scheme_port(scheme),
+        _ => None,
+    };
+    let port = hit
+        .port
+        .map(|(_, port)| port)
+        .or(declared.first().copied())
+        .or(scheme_port);
+    let Some(port) = port else {
+        planner.diagnostics.push(Diagnostic::warning(
+            "no-port",
+            site.path.clone(),
+            format!("`{name}` is in another task, and neither the reference nor `{}` says which port it listens on; the reference is left as written", target.name),
+        ).with_help(format!("add the port to the reference (`{name}:PORT`), or list it under `expose` of `{}`", target.name)));
+        return Outcome::LeftAlone {
+            why: "no port known for a Service Connect alias".into(),
+        };
+    };
+    if hit.port.is_none() && declared.len() > 1 {
+        planner.diagnostics.push(
+            Diagnostic::warning(
+                "ambiguous-port",
+                site.path.clone(),
+                format!(
+                    "`{name}` names no port and `{}` listens on several; the Service Connect alias uses {port}",
+                    target.name
+                ),
+            )
+            .with_help(format!("write the port in the reference: `{name}:PORT`")),
+        );
+    }
+    if !declared.contains(&port) {
+        planner.diagnostics.push(Diagnostic::note(
+            "port-added",
+            target.path.clone(),
+            format!(
+                "`{}` gets a port mapping for {port}, the port `{referrer}` uses to reach it",
+                target.name
+            ),
+        ));
+    }
+    let alias = ClientAlias {
+        dns_name: name.to_ascii_lowercase(),
+        port,
+    };
+    let aliases = offered.entry(slot).or_default().entry(port).or_default();
+    if !aliases.contains(&alias) {
+        aliases.push(alias);
+    }
+    Outcome::ServiceConnect {
+        alias: name.to_ascii_lowercase(),
+        port,
+    }
+}

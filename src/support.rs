@@ -1,0 +1,328 @@
+//! The support table: every compose key compose2ecs knows, with what becomes of it on ECS.
+//!
+//! Normalise checks each key of the document against this table, so a key is converted, ignored
+//! with a warning that says why, or refused with an error; never silently dropped. The README's
+//! conversion table is generated from it (`compose2ecs support-table`) and a test keeps them equal.
+
+use serde::Serialize;
+
+/// What compose2ecs does with a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "verdict", content = "note", rename_all = "lowercase")]
+pub enum Verdict {
+    /// Converted; the text says to what.
+    Converted(&'static str),
+    /// Not converted: a warning with this reason, and the output is still written.
+    Ignored(&'static str),
+    /// The input is refused with this reason: nothing is written.
+    Refused(&'static str),
+}
+
+/// One key path pattern (`services.*.ports`) and its verdict.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Row {
+    pub key: &'static str,
+    pub verdict: Verdict,
+}
+
+const fn converted(key: &'static str, to: &'static str) -> Row {
+    Row {
+        key,
+        verdict: Verdict::Converted(to),
+    }
+}
+const fn ignored(key: &'static str, why: &'static str) -> Row {
+    Row {
+        key,
+        verdict: Verdict::Ignored(why),
+    }
+}
+const fn refused(key: &'static str, why: &'static str) -> Row {
+    Row {
+        key,
+        verdict: Verdict::Refused(why),
+    }
+}
+
+const NOT_YET: &str = "not converted yet by compose2ecs";
+const NO_FARGATE: &str = "Fargate does not offer this";
+
+/// Every key path compose2ecs knows. `*` stands for a name (a service, a volume, …).
+pub const TABLE: &[Row] = &[
+    ignored("version", "obsolete in the Compose Specification; ignored"),
+    converted("name", "the project name: prefix of task families, services and stacks"),
+    converted("services", "one ECS container per service, grouped into tasks"),
+    converted(
+        "volumes",
+        "named volumes: an EFS access point each, in `cloudformation/efs.yaml`",
+    ),
+    ignored(
+        "networks",
+        "every task has its own network interface (awsvpc); tasks reach each other through the planned endpoints",
+    ),
+    ignored("secrets", NOT_YET),
+    ignored("configs", NOT_YET),
+    refused(
+        "include",
+        "not supported yet: the included services would be missing from the output",
+    ),
+    converted("x-ecs", "deployment settings (see the README's `x-ecs` section)"),
+    // Services.
+    ignored("services.*.annotations", NOT_YET),
+    ignored(
+        "services.*.attach",
+        "log attachment is a local `docker compose up` behaviour",
+    ),
+    ignored("services.*.blkio_config", NO_FARGATE),
+    ignored(
+        "services.*.build",
+        "ECS runs images from a registry: build and push the image, and name it in `image`",
+    ),
+    ignored("services.*.cgroup", NO_FARGATE),
+    ignored("services.*.cgroup_parent", NO_FARGATE),
+    converted("services.*.command", "container `command`"),
+    ignored("services.*.configs", NOT_YET),
+    converted(
+        "services.*.container_name",
+        "another name of the service for hostname references",
+    ),
+    ignored("services.*.cpu_count", "use `deploy.resources.limits.cpus`"),
+    ignored("services.*.cpu_percent", "use `deploy.resources.limits.cpus`"),
+    ignored("services.*.cpu_period", NO_FARGATE),
+    ignored("services.*.cpu_quota", "use `deploy.resources.limits.cpus`"),
+    ignored("services.*.cpu_rt_period", NO_FARGATE),
+    ignored("services.*.cpu_rt_runtime", NO_FARGATE),
+    ignored("services.*.cpu_shares", "use `deploy.resources.limits.cpus`"),
+    ignored("services.*.cpus", NOT_YET),
+    ignored("services.*.cpuset", NO_FARGATE),
+    ignored("services.*.credential_spec", NO_FARGATE),
+    converted(
+        "services.*.depends_on",
+        "container `dependsOn` inside a task; across tasks it cannot order ECS services (a note)",
+    ),
+    converted("services.*.deploy", "see its keys"),
+    ignored("services.*.deploy.endpoint_mode", "Swarm only"),
+    ignored("services.*.deploy.labels", NOT_YET),
+    ignored("services.*.deploy.mode", NOT_YET),
+    ignored("services.*.deploy.placement", "Fargate chooses where tasks run"),
+    converted("services.*.deploy.replicas", "service `desiredCount`"),
+    converted("services.*.deploy.resources", "see its keys"),
+    converted("services.*.deploy.resources.limits", "see its keys"),
+    converted(
+        "services.*.deploy.resources.limits.cpus",
+        "container `cpu` (1 CPU = 1024 units) and the task's Fargate size",
+    ),
+    converted(
+        "services.*.deploy.resources.limits.memory",
+        "container `memory` (MiB) and the task's Fargate size",
+    ),
+    ignored("services.*.deploy.resources.limits.pids", NO_FARGATE),
+    converted("services.*.deploy.resources.reservations", "see its keys"),
+    converted(
+        "services.*.deploy.resources.reservations.cpus",
+        "the task's Fargate size when no limit is given",
+    ),
+    converted(
+        "services.*.deploy.resources.reservations.memory",
+        "container `memoryReservation` (MiB) and the task's Fargate size",
+    ),
+    ignored(
+        "services.*.deploy.resources.reservations.devices",
+        "Fargate has no GPUs or devices",
+    ),
+    ignored("services.*.deploy.resources.reservations.generic_resources", NO_FARGATE),
+    ignored(
+        "services.*.deploy.restart_policy",
+        "an ECS service replaces every task that stops",
+    ),
+    ignored("services.*.deploy.rollback_config", NOT_YET),
+    ignored("services.*.deploy.update_config", NOT_YET),
+    ignored("services.*.develop", "development-only (compose watch)"),
+    ignored("services.*.device_cgroup_rules", NO_FARGATE),
+    ignored("services.*.devices", NO_FARGATE),
+    ignored("services.*.dns", "awsvpc tasks use the VPC's resolver"),
+    ignored("services.*.dns_opt", "awsvpc tasks use the VPC's resolver"),
+    ignored("services.*.dns_search", "awsvpc tasks use the VPC's resolver"),
+    ignored("services.*.domainname", NOT_YET),
+    ignored("services.*.driver_opts", NOT_YET),
+    converted("services.*.entrypoint", "container `entryPoint`"),
+    converted(
+        "services.*.env_file",
+        "its variables become container `environment`, under `environment`'s own",
+    ),
+    converted(
+        "services.*.environment",
+        "container `environment`, with service references resolved",
+    ),
+    converted("services.*.expose", "container `portMappings` (not public)"),
+    refused(
+        "services.*.extends",
+        "not supported yet: the extended settings would be missing from the output",
+    ),
+    ignored(
+        "services.*.external_links",
+        "links to containers outside the project do not exist on ECS",
+    ),
+    ignored(
+        "services.*.extra_hosts",
+        "Fargate tasks (awsvpc) do not accept `extraHosts`",
+    ),
+    ignored("services.*.gpus", "Fargate has no GPUs"),
+    ignored("services.*.group_add", NOT_YET),
+    converted("services.*.healthcheck", "container `healthCheck`"),
+    converted(
+        "services.*.healthcheck.test",
+        "`healthCheck.command` (a string becomes `CMD-SHELL`)",
+    ),
+    converted(
+        "services.*.healthcheck.interval",
+        "`healthCheck.interval` (seconds, 5–300)",
+    ),
+    converted(
+        "services.*.healthcheck.timeout",
+        "`healthCheck.timeout` (seconds, 2–120)",
+    ),
+    converted("services.*.healthcheck.retries", "`healthCheck.retries` (1–10)"),
+    converted(
+        "services.*.healthcheck.start_period",
+        "`healthCheck.startPeriod` (seconds, 0–300)",
+    ),
+    ignored("services.*.healthcheck.start_interval", "ECS has no start interval"),
+    converted("services.*.healthcheck.disable", "no `healthCheck`"),
+    ignored("services.*.hostname", "a Fargate task's hostname is set by ECS"),
+    converted("services.*.image", "container `image`"),
+    ignored("services.*.init", NOT_YET),
+    ignored("services.*.ipc", NO_FARGATE),
+    ignored("services.*.isolation", "Windows containers only"),
+    ignored("services.*.label_file", NOT_YET),
+    ignored("services.*.labels", NOT_YET),
+    ignored("services.*.links", NOT_YET),
+    ignored(
+        "services.*.logging",
+        "every container logs to CloudWatch with `awslogs`",
+    ),
+    ignored("services.*.mac_address", NO_FARGATE),
+    ignored("services.*.mem_limit", "use `deploy.resources.limits.memory`"),
+    ignored(
+        "services.*.mem_reservation",
+        "use `deploy.resources.reservations.memory`",
+    ),
+    ignored("services.*.mem_swappiness", NO_FARGATE),
+    ignored("services.*.memswap_limit", NO_FARGATE),
+    converted(
+        "services.*.network_mode",
+        "`service:X` puts the service in X's task; other modes are ignored (Fargate is always awsvpc)",
+    ),
+    ignored(
+        "services.*.networks",
+        "every task has its own network interface (awsvpc)",
+    ),
+    ignored("services.*.oom_kill_disable", NO_FARGATE),
+    ignored("services.*.oom_score_adj", NO_FARGATE),
+    ignored("services.*.pid", NO_FARGATE),
+    ignored("services.*.pids_limit", NO_FARGATE),
+    ignored("services.*.platform", NOT_YET),
+    converted(
+        "services.*.ports",
+        "container `portMappings`; a published port becomes an ALB listener",
+    ),
+    ignored("services.*.post_start", NOT_YET),
+    ignored("services.*.pre_stop", NOT_YET),
+    refused("services.*.privileged", "Fargate does not run privileged containers"),
+    ignored("services.*.profiles", NOT_YET),
+    ignored("services.*.pull_policy", "ECS pulls the image when a task starts"),
+    ignored("services.*.read_only", NOT_YET),
+    ignored("services.*.restart", "an ECS service replaces every task that stops"),
+    ignored("services.*.runtime", NO_FARGATE),
+    converted("services.*.scale", "service `desiredCount`, like `deploy.replicas`"),
+    ignored("services.*.secrets", NOT_YET),
+    ignored("services.*.security_opt", NO_FARGATE),
+    ignored("services.*.shm_size", NO_FARGATE),
+    ignored("services.*.stdin_open", NOT_YET),
+    ignored("services.*.stop_grace_period", NOT_YET),
+    ignored("services.*.stop_signal", NOT_YET),
+    ignored("services.*.storage_opt", NO_FARGATE),
+    ignored("services.*.sysctls", NOT_YET),
+    ignored("services.*.tmpfs", NO_FARGATE),
+    ignored("services.*.tty", NOT_YET),
+    ignored("services.*.ulimits", NOT_YET),
+    ignored("services.*.user", NOT_YET),
+    ignored("services.*.userns_mode", NO_FARGATE),
+    ignored("services.*.uts", NO_FARGATE),
+    converted(
+        "services.*.volumes",
+        "named volumes: EFS `mountPoints`; bind mounts and anonymous volumes are dropped with a warning",
+    ),
+    ignored("services.*.volumes_from", NOT_YET),
+    ignored("services.*.working_dir", NOT_YET),
+    converted(
+        "services.*.x-ecs",
+        "per-service settings (see the README's `x-ecs` section)",
+    ),
+    // Named volumes.
+    converted("volumes.*", "an EFS access point"),
+    ignored("volumes.*.driver", "every named volume becomes EFS"),
+    ignored("volumes.*.driver_opts", "every named volume becomes EFS"),
+    ignored("volumes.*.external", NOT_YET),
+    ignored("volumes.*.labels", NOT_YET),
+    ignored("volumes.*.name", NOT_YET),
+];
+
+/// The verdict for a key path pattern such as `services.*.ports`.
+pub fn verdict(pattern: &str) -> Option<Verdict> {
+    TABLE.iter().find(|row| row.key == pattern).map(|row| row.verdict)
+}
+
+/// The known keys directly under a pattern (`services.*` → `image`, `ports`, …), for "did you mean".
+pub fn children(parent: &str) -> impl Iterator<Item = &'static str> + '_ {
+    TABLE.iter().filter_map(move |row| {
+        let rest = if parent.is_empty() {
+            Some(row.key)
+        } else {
+            row.key.strip_prefix(parent).and_then(|r| r.strip_prefix('.'))
+        }?;
+        (!rest.contains('.')).then_some(rest)
+    })
+}
+
+/// The README's conversion table, in Markdown.
+pub fn markdown_table() -> String {
+    let mut out = String::from("| compose key | verdict | what becomes of it |\n| --- | --- | --- |\n");
+    for row in TABLE {
+        let (verdict, note) = match row.verdict {
+            Verdict::Converted(note) => ("converted", note),
+            Verdict::Ignored(note) => ("ignored (warning)", note),
+            Verdict::Refused(note) => ("refused (error)", note),
+        };
+        out.push_str(&format!("| `{}` | {verdict} | {note} |\n", row.key));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_unique_and_parents_exist() {
+        let mut seen = std::collections::BTreeSet::new();
+        for row in TABLE {
+            assert!(seen.insert(row.key), "{} twice", row.key);
+            if let Some((parent, _)) = row.key.rsplit_once('.') {
+                let parent = parent.strip_suffix(".*").unwrap_or(parent);
+                assert!(
+                    verdict(parent).is_some() || parent == "services",
+                    "{} has no parent row",
+                    row.key
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn children_of_a_pattern() {
+        let under_limits: Vec<_> = children("services.*.deploy.resources.limits").collect();
+        assert_eq!(under_limits, vec!["cpus", "memory", "pids"]);
+        assert!(children("").any(|k| k == "services"));
+    }
+}
