@@ -186,19 +186,31 @@ impl Diagnostics {
     }
 }
 
-/// Levenshtein distance, for "did you mean" on unknown keys.
+/// Edit distance counting an insertion, deletion, substitution or swap of two neighbours as one
+/// (optimal string alignment), for "did you mean" on unknown keys.
 pub fn edit_distance(a: &str, b: &str) -> usize {
-    let b_chars: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b_chars.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut current = vec![i + 1];
-        for (j, cb) in b_chars.iter().enumerate() {
-            let substitution = previous[j] + usize::from(ca != *cb);
-            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
-        }
-        previous = current;
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut rows = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in rows.iter_mut().enumerate() {
+        row[0] = i;
     }
-    previous[b_chars.len()]
+    for (j, cell) in rows[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (rows[i - 1][j] + 1)
+                .min(rows[i][j - 1] + 1)
+                .min(rows[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(rows[i - 2][j - 2] + 1);
+            }
+            rows[i][j] = best;
+        }
+    }
+    rows[a.len()][b.len()]
 }
 
 /// The closest known word, if it is close enough to be a likely typo.
@@ -228,6 +240,7 @@ mod tests {
             did_you_mean("enviroment", ["environment", "entrypoint"]),
             Some("environment")
         );
+        assert_eq!(did_you_mean("tsak", ["task", "external"]), Some("task"));
         assert_eq!(did_you_mean("zzz", ["services", "volumes"]), None);
     }
 }

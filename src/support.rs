@@ -74,9 +74,9 @@ pub const TABLE: &[Row] = &[
         "log attachment is a local `docker compose up` behaviour",
     ),
     ignored("services.*.blkio_config", NO_FARGATE),
-    ignored(
+    converted(
         "services.*.build",
-        "ECS runs images from a registry: build and push the image, and name it in `image`",
+        "not built: ECS runs `image`; with no `image`, a placeholder image and a warning",
     ),
     ignored("services.*.cgroup", NO_FARGATE),
     ignored("services.*.cgroup_parent", NO_FARGATE),
@@ -180,7 +180,7 @@ pub const TABLE: &[Row] = &[
     ),
     converted(
         "services.*.healthcheck.timeout",
-        "`healthCheck.timeout` (seconds, 2–120)",
+        "`healthCheck.timeout` (seconds, 2–60)",
     ),
     converted("services.*.healthcheck.retries", "`healthCheck.retries` (1–10)"),
     converted(

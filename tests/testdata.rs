@@ -8,9 +8,9 @@ use std::fmt::Write;
 use std::path::Path;
 
 /// The files a case converts: its compose file, then its override file if it has one (as the CLI
-/// picks them), then `ecs.yml` when present, standing for a user's `-f ecs.yml`.
+/// picks them), as the CLI does when run in the case folder.
 fn compose_files(case: &Path) -> Vec<std::path::PathBuf> {
-    ["docker-compose.yml", "docker-compose.override.yml", "ecs.yml"]
+    ["docker-compose.yml", "docker-compose.override.yml"]
         .iter()
         .map(|name| case.join(name))
         .filter(|path| path.is_file())

@@ -160,6 +160,15 @@ fn parse_file(path: &Path, files: &dyn Files, diagnostics: &mut Diagnostics) -> 
             let (line, column) = error.location().map_or((1, 1), |at| (at.line(), at.column()));
             let message = error.to_string();
             let message = message.split(" at line ").next().unwrap_or(&message).to_string();
+            let has_tab = text
+                .lines()
+                .nth(line.saturating_sub(1))
+                .is_some_and(|l| l.contains('\t'));
+            let help = if has_tab {
+                format!("line {line} has a tab; YAML indents with spaces only")
+            } else {
+                "check the indentation and the quotes around this place".to_string()
+            };
             diagnostics.push(
                 Diagnostic::error(
                     "yaml-syntax",
@@ -167,7 +176,7 @@ fn parse_file(path: &Path, files: &dyn Files, diagnostics: &mut Diagnostics) -> 
                     format!("`{shown}` is not valid YAML: {message}"),
                 )
                 .at_file(&shown, line, column)
-                .with_help("check the indentation (spaces, not tabs) and the quotes around this place"),
+                .with_help(help),
             );
             return None;
         }

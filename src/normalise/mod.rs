@@ -94,7 +94,7 @@ impl Reader<'_> {
                         Some(known) => format!("did you mean `{known}`?"),
                         None => "see the conversion table in the README for the keys compose2ecs knows".to_string(),
                     };
-                    self.error("unknown-key", &key_path, format!("unknown key `{name}` in `{}`", display_parent(path)), &help);
+                    self.error("unknown-key", &key_path, format!("unknown key `{name}` {}", place(path)), &help);
                 }
             }
         }
@@ -235,10 +235,12 @@ impl Reader<'_> {
             Some(known) => format!("did you mean `{known}`?"),
             None => format!("the keys here are {}", known.join(", ")),
         };
+        let mut parent = path.clone();
+        parent.0.pop();
         self.error(
             "unknown-key",
             path,
-            format!("unknown key `{name}` in `{}`", display_parent(path)),
+            format!("unknown key `{name}` {}", place(&parent)),
             &help,
         );
     }
@@ -1094,13 +1096,12 @@ fn short_mount(short: &str, path: &KeyPath) -> Mount {
     }
 }
 
-fn display_parent(path: &KeyPath) -> String {
-    let mut parent = path.clone();
-    parent.0.pop();
+/// Where a key is, in words: "at the top level" or "in `services.web`".
+fn place(parent: &KeyPath) -> String {
     if parent.is_root() {
-        "the top level".to_string()
+        "at the top level".to_string()
     } else {
-        parent.to_string()
+        format!("in `{parent}`")
     }
 }
 

@@ -418,6 +418,22 @@ impl Planner<'_> {
                     };
                     depends_on.push((container_name(&target.name), condition));
                 }
+                Some((task, _)) if dependency.condition == Condition::ServiceCompletedSuccessfully => {
+                    self.diagnostics.push(
+                        Diagnostic::warning(
+                            "one-shot-alone",
+                            dependency.path.clone(),
+                            format!(
+                                "`{}` runs to completion before `{}` starts, but it is in task `{task}` of its own; an ECS service restarts a container that exits, forever",
+                                target.name, service.name
+                            ),
+                        )
+                        .with_help(format!(
+                            "put `{}` in the task of `{}` with `x-ecs: {{task: {own_task}}}`, so it runs once each time that task starts",
+                            target.name, service.name
+                        )),
+                    )
+                }
                 Some((task, _)) => self.diagnostics.push(Diagnostic::note(
                     "cross-task-dependency",
                     dependency.path.clone(),
@@ -484,9 +500,9 @@ impl Planner<'_> {
                     Diagnostic::warning(
                         "healthcheck-clamped",
                         check.path.key(field),
-                        format!("ECS takes a health check {field} of {low} to {high}; {value} becomes {clamped}"),
+                        format!("ECS takes a health check `{field}` from {low} to {high}; {value} becomes {clamped}"),
                     )
-                    .with_help(format!("write a {field} between {low} and {high}")),
+                    .with_help(format!("write a value from {low} to {high}")),
                 );
             }
             Some(clamped)
@@ -495,7 +511,7 @@ impl Planner<'_> {
         HealthCheck {
             command: check.command.clone(),
             interval: clamp("interval", seconds(check.interval), 5, 300),
-            timeout: clamp("timeout", seconds(check.timeout), 2, 120),
+            timeout: clamp("timeout", seconds(check.timeout), 2, 60),
             retries: clamp("retries", check.retries, 1, 10),
             start_period: clamp("start_period", seconds(check.start_period), 0, 300),
         }
@@ -535,9 +551,14 @@ impl Planner<'_> {
                             .project
                             .service(&container.service)
                             .expect("planned from the project");
+                        let path = service
+                            .ports
+                            .iter()
+                            .find(|p| p.target == mapping.container_port && p.protocol == mapping.protocol)
+                            .map_or_else(|| service.path.clone(), |p| p.path.clone());
                         self.diagnostics.push(Diagnostic::error(
                             "port-collision",
-                            service.path.clone(),
+                            path,
                             format!("`{owner}` and `{}` both listen on port {} in task `{}`; containers of one task share one network", container.service, mapping.container_port, task.name),
                         ).with_help("change one port, or put the services in separate tasks"));
                     }
