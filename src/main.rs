@@ -122,7 +122,7 @@ fn run_convert(mut files: Vec<PathBuf>, output: &Path, strict: bool, verbose: bo
             eprintln!(
                 "  {:width$}  from {}",
                 format!("{{{{{}}}}}", missing.name),
-                missing.source
+                missing.source()
             );
         }
     }

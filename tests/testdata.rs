@@ -44,6 +44,9 @@ pub fn render_case(case: &Path) -> (String, bool) {
         writeln!(text, "--- {path} ---").unwrap();
         text.push_str(contents);
     }
+    if let Some(plan) = &conversion.plan {
+        check_cross_references(plan, &conversion.output);
+    }
     let refused = conversion.is_refused(false);
     assert_eq!(
         conversion.diagnostics.has_errors(),
@@ -68,4 +71,91 @@ fn testdata_cases() {
         );
         insta::assert_snapshot!(text);
     });
+}
+
+/// What no AWS checker verifies: every name one part of the output uses exists where it points.
+/// A `loadBalancers` container and port, a Service Connect `portName`, a `dependsOn` container and a
+/// mount's volume must be in the task; each placeholder must be listed as missing, and each missing
+/// stack output must be an output of that stack's template. Every template must parse as YAML.
+fn check_cross_references(plan: &compose2ecs::plan::Plan, output: &compose2ecs::emit::Output) {
+    use serde_json::Value;
+    let json = |path: &str| -> Value { serde_json::from_str(&output[path]).unwrap_or_else(|e| panic!("{path}: {e}")) };
+    for task in &plan.tasks {
+        let taskdef = json(&format!("taskdefs/{}.json", task.name));
+        let service = json(&format!("services/{}.json", task.name));
+        assert_eq!(service["taskDefinition"], taskdef["family"]);
+        let containers = taskdef["containerDefinitions"].as_array().unwrap();
+        let names: Vec<&str> = containers.iter().map(|c| c["name"].as_str().unwrap()).collect();
+        let port_names: Vec<&Value> = containers
+            .iter()
+            .flat_map(|c| c["portMappings"].as_array().into_iter().flatten())
+            .map(|m| &m["name"])
+            .collect();
+        let volumes: Vec<&str> = taskdef["volumes"]
+            .as_array()
+            .map(|v| v.iter().map(|v| v["name"].as_str().unwrap()).collect())
+            .unwrap_or_default();
+        for container in containers {
+            for dependency in container["dependsOn"].as_array().into_iter().flatten() {
+                assert!(
+                    names.contains(&dependency["containerName"].as_str().unwrap()),
+                    "{dependency}"
+                );
+            }
+            for mount in container["mountPoints"].as_array().into_iter().flatten() {
+                assert!(volumes.contains(&mount["sourceVolume"].as_str().unwrap()), "{mount}");
+            }
+        }
+        for balancer in service["loadBalancers"].as_array().into_iter().flatten() {
+            let container = containers
+                .iter()
+                .find(|c| c["name"] == balancer["containerName"])
+                .expect("lb container");
+            let ports = container["portMappings"].as_array().expect("lb container has ports");
+            assert!(
+                ports.iter().any(|p| p["containerPort"] == balancer["containerPort"]),
+                "{balancer}"
+            );
+        }
+        let connect = &service["serviceConnectConfiguration"];
+        for offered in connect["services"].as_array().into_iter().flatten() {
+            assert!(port_names.contains(&&offered["portName"]), "{offered}");
+        }
+        assert_eq!(connect.is_null(), task.service_connect.is_none());
+    }
+    let outputs_of = |stack: &str| -> Vec<String> {
+        let template: serde_yaml::Value =
+            serde_yaml::from_str(&output[&format!("cloudformation/{stack}.yaml")]).unwrap();
+        template["Outputs"]
+            .as_mapping()
+            .unwrap()
+            .keys()
+            .map(|k| k.as_str().unwrap().to_string())
+            .collect()
+    };
+    for (path, text) in output {
+        if path.ends_with(".yaml") {
+            let template: serde_yaml::Value = serde_yaml::from_str(text).unwrap_or_else(|e| panic!("{path}: {e}"));
+            assert!(template["Resources"].is_mapping(), "{path} has resources");
+        }
+        let mut rest = text.as_str();
+        while let Some(start) = rest.find("\"{{") {
+            let end = rest[start..].find("}}\"").expect("closed placeholder") + start;
+            let name = &rest[start + 3..end];
+            assert!(
+                plan.missing.iter().any(|m| m.name == name),
+                "{path}: placeholder {name} is not listed as missing"
+            );
+            rest = &rest[end..];
+        }
+    }
+    for missing in &plan.missing {
+        if let Some(stack) = &missing.stack {
+            assert!(
+                outputs_of(stack).contains(&missing.name),
+                "{} is not an output of {stack}.yaml",
+                missing.name
+            );
+        }
+    }
 }

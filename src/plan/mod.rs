@@ -39,26 +39,36 @@ struct Planner<'a> {
     missing: BTreeSet<MissingValue>,
 }
 
-/// The base stack's outputs, used as placeholders when no value is known yet.
-const BASE_STACK: &str = "base";
+/// Where the value of a placeholder comes from.
+enum Source {
+    /// An output of one of the generated stacks (`base`, `efs`, `alb`).
+    Stack(&'static str),
+    /// A top-level `x-ecs` setting, else an output of a stack.
+    SettingOrStack(&'static str, &'static str),
+    /// Something only the user has, described.
+    User(String),
+}
 
 impl Planner<'_> {
-    /// A value from the stacks' outputs, or its placeholder (recorded as missing).
-    fn deferred(&mut self, name: &str, source: &str) -> DeployValue {
+    /// A value from the stacks' outputs, or its placeholder (recorded as missing with where it comes from).
+    fn deferred(&mut self, name: &str, from: Source) -> DeployValue {
         match self.known.get(name) {
             Some(value) => DeployValue::Known(value.clone()),
             None => {
+                let (stack, setting, note) = match from {
+                    Source::Stack(stack) => (Some(stack), None, None),
+                    Source::SettingOrStack(setting, stack) => (Some(stack), Some(setting), None),
+                    Source::User(note) => (None, None, Some(note)),
+                };
                 self.missing.insert(MissingValue {
                     name: name.to_string(),
-                    source: source.to_string(),
+                    stack: stack.map(str::to_string),
+                    setting: setting.map(str::to_string),
+                    note,
                 });
                 DeployValue::Placeholder(name.to_string())
             }
         }
-    }
-
-    fn stack_output(&mut self, name: &str, stack: &str) -> DeployValue {
-        self.deferred(name, &format!("output `{name}` of the `{stack}` stack"))
     }
 
     fn plan(&mut self) -> Option<Plan> {
@@ -388,7 +398,10 @@ impl Planner<'_> {
                     )
                     .with_help("build and push the image (for example to ECR) and name it in `image:`"),
                 );
-                self.deferred(&name, &format!("the image of `{}` after you push it", service.name))
+                self.deferred(
+                    &name,
+                    Source::User(format!("the image of `{}` after you push it", service.name)),
+                )
             }
         };
         let mut port_mappings: Vec<PortMapping> = Vec::new();
@@ -700,7 +713,7 @@ impl Planner<'_> {
                         continue;
                     }
                     let logical = format!("TargetGroup{}{}", logical_id(&container.name), port.target);
-                    let arn = self.stack_output(&format!("{logical}Arn"), "alb");
+                    let arn = self.deferred(&format!("{logical}Arn"), Source::Stack("alb"));
                     listeners.push(Listener {
                         port: published,
                         container: container.name.clone(),
@@ -745,7 +758,7 @@ impl Planner<'_> {
                 );
                 continue;
             }
-            let access_point_id = self.stack_output(&format!("{logical}Id"), "efs");
+            let access_point_id = self.deferred(&format!("{logical}Id"), Source::Stack("efs"));
             volumes.push(VolumePlan {
                 name: volume.name.clone(),
                 logical_id: logical,
@@ -759,21 +772,15 @@ impl Planner<'_> {
         let settings = &self.project.settings;
         let region = match &settings.region {
             Some(region) => DeployValue::Known(region.clone()),
-            None => self.deferred("Region", "`x-ecs.region`, or output `Region` of the `base` stack"),
+            None => self.deferred("Region", Source::SettingOrStack("region", "base")),
         };
         let subnets = match &settings.subnets {
             Some(subnets) => subnets.iter().cloned().map(DeployValue::Known).collect(),
-            None => vec![self.deferred(
-                "PrivateSubnetIds",
-                "`x-ecs.subnets`, or output `PrivateSubnetIds` of the `base` stack",
-            )],
+            None => vec![self.deferred("PrivateSubnetIds", Source::SettingOrStack("subnets", "base"))],
         };
         let security_groups = match &settings.security_groups {
             Some(groups) => groups.iter().cloned().map(DeployValue::Known).collect(),
-            None => vec![self.deferred(
-                "TaskSecurityGroupId",
-                "`x-ecs.security_groups`, or output `TaskSecurityGroupId` of the `base` stack",
-            )],
+            None => vec![self.deferred("TaskSecurityGroupId", Source::SettingOrStack("security_groups", "base"))],
         };
         let namespace = tasks
             .iter()
@@ -782,7 +789,7 @@ impl Planner<'_> {
         let file_system_id = tasks
             .iter()
             .any(|t| !t.volumes.is_empty())
-            .then(|| self.stack_output("FileSystemId", "efs"));
+            .then(|| self.deferred("FileSystemId", Source::Stack("efs")));
         Deployment {
             cluster: settings.cluster.clone().unwrap_or_else(|| self.project.name.clone()),
             create_cluster: settings.cluster.is_none(),
@@ -790,8 +797,8 @@ impl Planner<'_> {
             subnets,
             security_groups,
             assign_public_ip: settings.assign_public_ip,
-            execution_role_arn: self.stack_output("TaskExecutionRoleArn", BASE_STACK),
-            task_role_arn: self.stack_output("TaskRoleArn", BASE_STACK),
+            execution_role_arn: self.deferred("TaskExecutionRoleArn", Source::Stack("base")),
+            task_role_arn: self.deferred("TaskRoleArn", Source::Stack("base")),
             log_group: format!("/ecs/{}", self.project.name),
             namespace,
             file_system_id,

@@ -47,7 +47,29 @@ impl Serialize for DeployValue {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct MissingValue {
     pub name: String,
-    pub source: String,
+    /// The generated stack with an output of this name.
+    pub stack: Option<String>,
+    /// The top-level `x-ecs` key that gives the value directly.
+    pub setting: Option<String>,
+    /// Where the value comes from when it is neither.
+    pub note: Option<String>,
+}
+
+impl MissingValue {
+    /// Where the value comes from, in words.
+    pub fn source(&self) -> String {
+        let output = self
+            .stack
+            .as_ref()
+            .map(|stack| format!("output `{}` of the `{stack}` stack", self.name));
+        match (&self.setting, output, &self.note) {
+            (Some(setting), Some(output), _) => format!("`x-ecs.{setting}`, or {output}"),
+            (Some(setting), None, _) => format!("`x-ecs.{setting}`"),
+            (None, Some(output), _) => output,
+            (None, None, Some(note)) => note.clone(),
+            (None, None, None) => "the deployment".to_string(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
