@@ -2,6 +2,8 @@
 
 use clap::{Parser, Subcommand};
 use compose2ecs::diagnostic::Severity;
+use compose2ecs::load::stack_outputs::read_stack_outputs;
+use compose2ecs::plan::KnownValues;
 use compose2ecs::source::FileSystem;
 use compose2ecs::{convert, write, Input};
 use std::path::{Path, PathBuf};
@@ -26,6 +28,10 @@ enum Command {
         /// The output folder.
         #[arg(short = 'o', long = "output", value_name = "DIR", default_value = "ecs")]
         output: PathBuf,
+        /// A deployed stack's outputs, as `aws cloudformation describe-stacks --stack-name S` prints
+        /// them; they fill the placeholders. Repeat for each stack.
+        #[arg(long = "stack-outputs", value_name = "FILE")]
+        stack_outputs: Vec<PathBuf>,
         /// Refuse the input on any warning (for CI).
         #[arg(long)]
         strict: bool,
@@ -55,13 +61,34 @@ fn main() -> ExitCode {
         Command::Convert {
             files,
             output,
+            stack_outputs,
             strict,
             verbose,
-        } => run_convert(files, &output, strict, verbose),
+        } => run_convert(files, &stack_outputs, &output, strict, verbose),
     }
 }
 
-fn run_convert(mut files: Vec<PathBuf>, output: &Path, strict: bool, verbose: bool) -> ExitCode {
+fn run_convert(
+    mut files: Vec<PathBuf>,
+    stack_outputs: &[PathBuf],
+    output: &Path,
+    strict: bool,
+    verbose: bool,
+) -> ExitCode {
+    let mut known_values = KnownValues::new();
+    for path in stack_outputs {
+        let shown = path.display().to_string();
+        let read = std::fs::read_to_string(path)
+            .map_err(|error| format!("cannot read `{shown}`: {error}"))
+            .and_then(|text| read_stack_outputs(&shown, &text, &mut known_values));
+        if let Err(message) = read {
+            eprintln!("error[stack-outputs]: {message}");
+            eprintln!(
+                "   = help: save a stack's outputs with `aws cloudformation describe-stacks --stack-name STACK > FILE`"
+            );
+            return ExitCode::from(1);
+        }
+    }
     if files.is_empty() {
         let Some(found) = DEFAULT_FILES.iter().map(PathBuf::from).find(|p| p.is_file()) else {
             eprintln!("error[no-compose-file]: no compose file in this folder");
@@ -86,7 +113,7 @@ fn run_convert(mut files: Vec<PathBuf>, output: &Path, strict: bool, verbose: bo
         compose_files: files,
         directory_name,
         environment: std::env::vars().collect(),
-        known_values: Default::default(),
+        known_values,
     };
     let conversion = match convert(&input, &FileSystem) {
         Ok(conversion) => conversion,

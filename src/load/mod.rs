@@ -8,6 +8,7 @@
 pub mod dotenv;
 pub mod interpolate;
 pub mod merge;
+pub mod stack_outputs;
 
 use crate::diagnostic::{Diagnostic, Diagnostics, KeyPath};
 use crate::source::{display_path, unreadable, Files, SourceFile};

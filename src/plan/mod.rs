@@ -776,7 +776,14 @@ impl Planner<'_> {
         };
         let subnets = match &settings.subnets {
             Some(subnets) => subnets.iter().cloned().map(DeployValue::Known).collect(),
-            None => vec![self.deferred("PrivateSubnetIds", Source::SettingOrStack("subnets", "base"))],
+            // The base stack gives its subnet list as one comma-separated output.
+            None => match self.deferred("PrivateSubnetIds", Source::SettingOrStack("subnets", "base")) {
+                DeployValue::Known(list) => list
+                    .split(',')
+                    .map(|s| DeployValue::Known(s.trim().to_string()))
+                    .collect(),
+                placeholder => vec![placeholder],
+            },
         };
         let security_groups = match &settings.security_groups {
             Some(groups) => groups.iter().cloned().map(DeployValue::Known).collect(),
