@@ -56,7 +56,7 @@ pub const TABLE: &[Row] = &[
         "volumes",
         "named volumes: an EFS access point each, in `cloudformation/efs.yaml`",
     ),
-    ignored(
+    converted(
         "networks",
         "every task has its own network interface (awsvpc); tasks reach each other through the planned endpoints",
     ),
@@ -102,7 +102,10 @@ pub const TABLE: &[Row] = &[
     ),
     converted("services.*.deploy", "see its keys"),
     ignored("services.*.deploy.endpoint_mode", "Swarm only"),
-    ignored("services.*.deploy.labels", NOT_YET),
+    converted(
+        "services.*.deploy.labels",
+        "`ecs.task.family` groups services into tasks, as in ECS ComposeX; other labels are not converted yet (a warning)",
+    ),
     ignored("services.*.deploy.mode", NOT_YET),
     ignored("services.*.deploy.placement", "Fargate chooses where tasks run"),
     converted("services.*.deploy.replicas", "service `desiredCount`"),
@@ -196,7 +199,7 @@ pub const TABLE: &[Row] = &[
     ignored("services.*.isolation", "Windows containers only"),
     ignored("services.*.label_file", NOT_YET),
     ignored("services.*.labels", NOT_YET),
-    ignored("services.*.links", NOT_YET),
+    converted("services.*.links", "`SERVICE:ALIAS`: another name of SERVICE in this service's references"),
     ignored(
         "services.*.logging",
         "every container logs to CloudWatch with `awslogs`",
@@ -213,9 +216,9 @@ pub const TABLE: &[Row] = &[
         "services.*.network_mode",
         "`service:X` puts the service in X's task; other modes are ignored (Fargate is always awsvpc)",
     ),
-    ignored(
+    converted(
         "services.*.networks",
-        "every task has its own network interface (awsvpc)",
+        "aliases are more names of the service in references; every task has its own network (awsvpc)",
     ),
     ignored("services.*.oom_kill_disable", NO_FARGATE),
     ignored("services.*.oom_score_adj", NO_FARGATE),

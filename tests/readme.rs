@@ -18,7 +18,9 @@ fn conversion_table_matches_the_support_table() {
         if std::env::var_os("UPDATE_README").is_some() {
             fs::write(&path, format!("{}{table}{}", &readme[..start], &readme[end..])).unwrap();
         } else {
-            panic!("README's conversion table differs from src/support.rs; run `UPDATE_README=1 cargo test --test readme`");
+            panic!(
+                "README's conversion table differs from src/support.rs; run `UPDATE_README=1 cargo test --test readme`"
+            );
         }
     }
 }
@@ -63,6 +65,12 @@ fn every_diagnostic_code_is_documented() {
     let readme = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
     let codes = emitted_codes();
     assert!(codes.len() > 30, "the scan finds the codes: {codes:?}");
-    let missing: Vec<&String> = codes.iter().filter(|code| !readme.contains(&format!("| `{code}` |"))).collect();
-    assert!(missing.is_empty(), "codes missing from the README's diagnostics table: {missing:?}");
+    let missing: Vec<&String> = codes
+        .iter()
+        .filter(|code| !readme.contains(&format!("| `{code}` |")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "codes missing from the README's diagnostics table: {missing:?}"
+    );
 }

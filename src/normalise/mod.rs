@@ -296,6 +296,15 @@ impl Reader<'_> {
             container_name: map
                 .get("container_name")
                 .and_then(|v| self.string(v, &at("container_name"))),
+            aliases: map
+                .get("networks")
+                .map(|v| self.network_aliases(v, &at("networks")))
+                .unwrap_or_default(),
+            links: map
+                .get("links")
+                .map(|v| self.links(v, &at("links")))
+                .unwrap_or_default(),
+            family_label: None,
             ecs: map
                 .get("x-ecs")
                 .map(|v| self.service_settings(v, &at("x-ecs")))
@@ -1009,12 +1018,122 @@ impl Reader<'_> {
         mounts
     }
 
+    /// `networks: {NAME: {aliases: [...]}}`; the list form names networks only.
+    fn network_aliases(&mut self, value: &Value, path: &KeyPath) -> Vec<String> {
+        let mut aliases = Vec::new();
+        match value {
+            Value::Sequence(_) | Value::Null => {}
+            Value::Mapping(networks) => {
+                for (network, settings) in networks {
+                    let network_path = path.key(key_text(network));
+                    let Some(list) = settings.as_mapping().and_then(|m| m.get("aliases")) else {
+                        continue;
+                    };
+                    if let Some(names) = self.string_list(list, &network_path.key("aliases")) {
+                        for name in names {
+                            if !aliases.contains(&name) {
+                                aliases.push(name);
+                            }
+                        }
+                    }
+                }
+            }
+            other => self.wrong_type(path, other, "a list of network names or a mapping of networks"),
+        }
+        aliases
+    }
+
+    /// `links: ["db", "db:pg"]`.
+    fn links(&mut self, value: &Value, path: &KeyPath) -> Vec<Link> {
+        let Some(items) = self.string_list(value, path) else {
+            return Vec::new();
+        };
+        items
+            .into_iter()
+            .enumerate()
+            .map(|(index, item)| {
+                let (service, alias) = item.split_once(':').unwrap_or((&item, &item));
+                Link {
+                    alias: alias.to_string(),
+                    service: service.to_string(),
+                    path: path.index(index),
+                }
+            })
+            .collect()
+    }
+
+    /// The `ecs.task.family` label of `deploy.labels` (map or `KEY=VALUE` list); other labels are
+    /// not converted yet.
+    fn family_label(&mut self, value: &Value, path: &KeyPath) -> Option<(String, KeyPath)> {
+        const FAMILY: &str = "ecs.task.family";
+        let pairs: Vec<(String, String, KeyPath)> = match value {
+            Value::Mapping(map) => map
+                .iter()
+                .map(|(k, v)| (key_text(k), key_text(v), path.key(key_text(k))))
+                .collect(),
+            Value::Sequence(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| {
+                    let text = key_text(item);
+                    let (k, v) = text.split_once('=').unwrap_or((&text, ""));
+                    (k.to_string(), v.to_string(), path.index(i))
+                })
+                .collect(),
+            other => {
+                self.wrong_type(path, other, "a mapping of labels or a list of `KEY=VALUE`");
+                return None;
+            }
+        };
+        let mut family = None;
+        for (key, value, label_path) in pairs {
+            if key != FAMILY {
+                self.diagnostics.push(
+                    Diagnostic::warning(
+                        "ignored-key",
+                        label_path,
+                        format!("the deploy label `{key}` is not converted yet"),
+                    )
+                    .with_help("only `ecs.task.family` has a meaning for compose2ecs"),
+                );
+                continue;
+            }
+            let families: Vec<&str> = value.split(',').map(str::trim).filter(|f| !f.is_empty()).collect();
+            if families.len() > 1 {
+                self.diagnostics.push(
+                    Diagnostic::warning(
+                        "several-families",
+                        label_path.clone(),
+                        format!(
+                            "`{FAMILY}` lists several task families; the service joins the first, `{}`",
+                            families[0]
+                        ),
+                    )
+                    .with_help("a container runs in one ECS task here; keep one family in the label"),
+                );
+            }
+            match families.first() {
+                Some(first) => family = Some((first.to_string(), label_path)),
+                None => self.error(
+                    "wrong-type",
+                    &label_path,
+                    format!("`{FAMILY}` is empty"),
+                    "name the task family the service joins",
+                ),
+            }
+        }
+        family
+    }
+
     fn deploy(&mut self, value: &Value, path: &KeyPath, service: &mut Service) {
         let Some(map) = value.as_mapping() else {
             self.wrong_type(path, value, "a mapping");
             return;
         };
         self.check_keys(map, "services.*.deploy", path);
+        if let Some(labels) = map.get("labels") {
+            service.family_label = self.family_label(labels, &path.key("labels"));
+        }
         if let Some(replicas) = map.get("replicas") {
             let replicas_path = path.key("replicas");
             service.replicas = self.count(replicas, &replicas_path).map(|count| Replicas {

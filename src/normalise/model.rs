@@ -53,7 +53,21 @@ pub struct Service {
     /// `network_mode: service:X`: the X, and where it was written.
     pub joins: Option<(String, KeyPath)>,
     pub container_name: Option<String>,
+    /// `networks.<n>.aliases`: more names of this service on the networks.
+    pub aliases: Vec<String>,
+    /// `links: ["db:pg"]`: names only this service uses for others, as (alias, service).
+    pub links: Vec<Link>,
+    /// `deploy.labels` `ecs.task.family` (ECS ComposeX's grouping label): the task, and where.
+    pub family_label: Option<(String, KeyPath)>,
     pub ecs: ServiceSettings,
+}
+
+/// A `links` entry: `alias` means `service` for the linking service.
+#[derive(Debug, Clone, Serialize)]
+pub struct Link {
+    pub alias: String,
+    pub service: String,
+    pub path: KeyPath,
 }
 
 /// A replica count and where it was written.

@@ -12,6 +12,9 @@ pub enum HostPosition {
     HostPort,
     /// The whole value of a variable whose name says it holds a host (`DB_HOST: db`).
     WholeValue,
+    /// The value of a `host=`-like key in a connection string or a flag (`host=db port=5432`,
+    /// `--host=db`).
+    KeyValue,
 }
 
 /// One reference found by the scanner.
@@ -42,6 +45,14 @@ pub fn names_a_host(variable: &str) -> bool {
     HOST_WORDS.iter().any(|word| upper.contains(word))
 }
 
+/// Whether a variable's name says it holds a secret, whose value no message may show.
+pub fn names_a_secret(variable: &str) -> bool {
+    let upper = variable.to_ascii_uppercase();
+    ["PASSWORD", "PASSWD", "SECRET", "TOKEN", "KEY", "CREDENTIAL"]
+        .iter()
+        .any(|word| upper.contains(word))
+}
+
 fn is_host_char(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'_' | b'-')
 }
@@ -52,6 +63,25 @@ fn may_precede_host(byte: u8) -> bool {
         byte,
         b' ' | b'\t' | b'\n' | b'=' | b',' | b';' | b'"' | b'\'' | b'(' | b'[' | b'{' | b'@' | b'>'
     )
+}
+
+/// Keys whose value is a host, in `key=value` connection strings and `--key=value` flags.
+const HOST_KEYS: &[&str] = &["host", "hostname", "server", "address", "addr"];
+
+/// Whether `before` ends with `KEY=` for a host key, the key starting a word (`host=`, `--host=`,
+/// `;Server=`), so `ghost=` does not count.
+fn host_key_before(before: &str) -> bool {
+    let Some(rest) = before.strip_suffix('=') else {
+        return false;
+    };
+    HOST_KEYS.iter().any(|key| {
+        rest.len() >= key.len()
+            && rest[rest.len() - key.len()..].eq_ignore_ascii_case(key)
+            && rest[..rest.len() - key.len()]
+                .bytes()
+                .last()
+                .is_none_or(|b| !b.is_ascii_alphanumeric() && b != b'_')
+    })
 }
 
 /// Characters that end a URL's authority part.
@@ -140,12 +170,21 @@ pub fn scan(value: &str, variable: Option<&str>, is_known: impl Fn(&str) -> bool
             continue;
         }
         let preceded_ok = start == 0 || may_precede_host(bytes[start - 1]);
-        let Some(port) = port_after(bytes, end) else { continue };
-        if preceded_ok && is_known(&value[start..end]) {
+        let port = port_after(bytes, end);
+        let after_host_key = host_key_before(&value[..start]);
+        let ends_word = bytes
+            .get(end)
+            .is_none_or(|b| matches!(b, b' ' | b'\t' | b';' | b',' | b'"' | b'\'' | b':'));
+        let position = match port {
+            Some(_) if preceded_ok => HostPosition::HostPort,
+            _ if after_host_key && ends_word => HostPosition::KeyValue,
+            _ => continue,
+        };
+        if is_known(&value[start..end]) {
             found.push(Found {
                 host: (start, end),
-                port: Some(port),
-                position: HostPosition::HostPort,
+                port,
+                position,
             });
         }
     }
@@ -159,6 +198,31 @@ pub fn scan(value: &str, variable: Option<&str>, is_known: impl Fn(&str) -> bool
     }
     found.sort_by_key(|f| f.host);
     found
+}
+
+/// `text` with the password of every URL's `user:password@` shown as `***`, for messages and the
+/// plan: they must not repeat a password written in the compose file.
+pub fn mask_credentials(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    let mut search_from = 0;
+    while let Some(offset) = text[search_from..].find("://") {
+        let start = search_from + offset + 3;
+        let end = start + bytes[start..].iter().take_while(|b| !ends_authority(**b)).count();
+        search_from = end.max(start);
+        let Some(at) = text[start..end].rfind('@') else {
+            continue;
+        };
+        let Some(colon) = text[start..start + at].find(':') else {
+            continue;
+        };
+        out.push_str(&text[copied..start + colon + 1]);
+        out.push_str("***");
+        copied = start + at;
+    }
+    out.push_str(&text[copied..]);
+    out
 }
 
 #[cfg(test)]
@@ -222,6 +286,28 @@ mod tests {
         assert!(names("postgres://user:pw@db.internal:5432/x", None).is_empty());
         assert!(names("db:5432x", None).is_empty());
         assert_eq!(names("db:99999", None), vec![]);
+    }
+
+    #[test]
+    fn host_keys_in_connection_strings_and_flags() {
+        assert_eq!(names("host=db port=5432 user=app", Some("DB_DSN")), one("db", None));
+        assert_eq!(names("Server=db;Database=app", None), one("db", None));
+        assert_eq!(names("--host=db --verbose", None), one("db", None));
+        assert!(names("ghost=db", None).is_empty());
+        assert!(names("host=db.example.com", None).is_empty());
+        assert!(names("user_host=db", None).is_empty());
+    }
+
+    #[test]
+    fn passwords_are_masked() {
+        assert_eq!(
+            mask_credentials("mongodb://max:secret@mongodb:27017/db and redis://:pw@cache:6379"),
+            "mongodb://max:***@mongodb:27017/db and redis://:***@cache:6379"
+        );
+        assert_eq!(
+            mask_credentials("http://user@api/x?a=b:c@d"),
+            "http://user@api/x?a=b:c@d"
+        );
     }
 
     #[test]

@@ -196,90 +196,50 @@ impl Planner<'_> {
         let mut tasks: HashMap<String, (String, GroupReason)> = HashMap::new();
         for service in &self.project.services {
             if service.ecs.external.is_some() {
-                if let Some((_, path)) = &service.ecs.task {
+                if let Some((_, path, _)) = explicit_task(service) {
                     self.diagnostics.push(
                         Diagnostic::error(
                             "conflicting-grouping",
                             path.clone(),
                             format!("`{}` is `x-ecs.external`, so it has no task to join", service.name),
                         )
-                        .with_help("remove `x-ecs.task` or `x-ecs.external`"),
+                        .with_help("remove the task name, or `x-ecs.external`"),
                     );
                 }
                 continue;
             }
-            let mut chain = vec![service.name.as_str()];
-            let mut current = service;
-            // Follow `network_mode: service:X` to the first service that is not itself joined.
-            let resolved = loop {
-                if let Some((task, _)) = &current.ecs.task {
-                    break Some(task_name(task));
-                }
-                let Some((target, path)) = &current.joins else {
-                    break Some(task_name(&current.name));
-                };
-                let Some(next) = self.project.service(target) else {
-                    self.diagnostics.push(
-                        Diagnostic::error(
-                            "unknown-service",
-                            path.clone(),
-                            format!("`network_mode: service:{target}` names no service of this project"),
-                        )
-                        .with_help("name a service defined under `services:`"),
-                    );
-                    break None;
-                };
-                if next.ecs.external.is_some() {
-                    self.diagnostics.push(
-                        Diagnostic::error(
-                            "conflicting-grouping",
-                            path.clone(),
-                            format!(
-                                "`{}` shares the network of `{target}`, which is `x-ecs.external` and has no task",
-                                current.name
-                            ),
-                        )
-                        .with_help(format!("remove `network_mode: service:{target}`")),
-                    );
-                    break None;
-                }
-                if chain.contains(&next.name.as_str()) {
-                    chain.push(&next.name);
-                    self.diagnostics.push(
-                        Diagnostic::error(
-                            "network-mode-cycle",
-                            path.clone(),
-                            format!("`network_mode: service:` goes round in a circle: {}", chain.join(" → ")),
-                        )
-                        .with_help("one service of the group must own the network; remove `network_mode` from it"),
-                    );
-                    break None;
-                }
-                chain.push(&next.name);
-                current = next;
+            let Some(task) = self.follow_network_mode(service) else {
+                continue;
             };
-            let Some(task) = resolved else { continue };
-            let reason = match (&service.ecs.task, &service.joins) {
-                (Some((name, _)), _) => GroupReason::XEcsTask { task: name.clone() },
+            let reason = match (explicit_task(service), &service.joins) {
+                (Some((_, _, reason)), _) => reason,
                 (None, Some((target, _))) => GroupReason::NetworkMode {
                     service: target.clone(),
                 },
                 (None, None) => GroupReason::Alone,
             };
-            if let (Some((name, path)), Some((target, _))) = (&service.ecs.task, &service.joins) {
-                let joined = self
-                    .project
-                    .service(target)
-                    .map(|t| t.ecs.task.as_ref().map_or(task_name(&t.name), |(n, _)| task_name(n)));
-                if joined.is_some_and(|joined| joined != task_name(name)) {
-                    self.diagnostics.push(Diagnostic::error(
+            tasks.insert(service.name.clone(), (task, reason));
+        }
+        // A service that names its task and also shares another's network must name that one's task.
+        for service in &self.project.services {
+            let (Some((name, path, _)), Some((target, _))) = (explicit_task(service), &service.joins) else {
+                continue;
+            };
+            let joined = tasks.get(target).map(|(task, _)| task.as_str());
+            if joined.is_some_and(|joined| joined != task_name(name)) {
+                self.diagnostics.push(
+                    Diagnostic::error(
                         "conflicting-grouping",
                         path.clone(),
-                        format!("`{}` shares the network of `{target}` but `x-ecs.task: {name}` puts it in another task", service.name),
-                    ).with_help(format!("put both in one task, or remove `network_mode: service:{target}`")));
-                }
+                        format!(
+                            "`{}` shares the network of `{target}` (task `{}`), but its task name `{name}` puts it in another task",
+                            service.name,
+                            joined.unwrap_or_default()
+                        ),
+                    )
+                    .with_help(format!("name the same task for both, or remove `network_mode: service:{target}`")),
+                );
             }
-            tasks.insert(service.name.clone(), (task, reason));
         }
         if self.diagnostics.has_errors() {
             return None;
@@ -287,9 +247,84 @@ impl Planner<'_> {
         Some(tasks)
     }
 
+    /// The task of `service`: its own name for it, else the task of the service whose network it
+    /// shares (through a chain of `network_mode: service:X`), else its own name.
+    fn follow_network_mode(&mut self, service: &Service) -> Option<String> {
+        let mut chain = vec![service.name.as_str()];
+        let mut current = service;
+        loop {
+            if let Some((task, _, _)) = explicit_task(current) {
+                return Some(task_name(task));
+            }
+            let Some((target, path)) = &current.joins else {
+                return Some(task_name(&current.name));
+            };
+            let Some(next) = self.project.service(target) else {
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "unknown-service",
+                        path.clone(),
+                        format!("`network_mode: service:{target}` names no service of this project"),
+                    )
+                    .with_help("name a service defined under `services:`"),
+                );
+                return None;
+            };
+            if next.ecs.external.is_some() {
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "conflicting-grouping",
+                        path.clone(),
+                        format!(
+                            "`{}` shares the network of `{target}`, which is `x-ecs.external` and has no task",
+                            current.name
+                        ),
+                    )
+                    .with_help(format!("remove `network_mode: service:{target}`")),
+                );
+                return None;
+            }
+            let seen = chain.iter().position(|name| *name == next.name);
+            chain.push(&next.name);
+            if let Some(first) = seen {
+                // Each member of the circle finds it: report it once, from its first member.
+                let circle = &chain[first..chain.len() - 1];
+                let reporter = self.project.services.iter().find(|s| circle.contains(&s.name.as_str()));
+                if reporter.is_none_or(|r| r.name != service.name) {
+                    return None;
+                }
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "network-mode-cycle",
+                        path.clone(),
+                        format!("`network_mode: service:` goes round in a circle: {}", chain.join(" → ")),
+                    )
+                    .with_help("one service of the group must own the network; remove `network_mode` from it"),
+                );
+                return None;
+            }
+            current = next;
+        }
+    }
+
     fn check_dependencies(&mut self) {
         let project = self.project;
         for service in &project.services {
+            for link in &service.links {
+                if project.service(&link.service).is_none() {
+                    self.diagnostics.push(
+                        Diagnostic::error(
+                            "unknown-service",
+                            link.path.clone(),
+                            format!(
+                                "`{}` links to `{}`, which is not a service of this project",
+                                service.name, link.service
+                            ),
+                        )
+                        .with_help("write `SERVICE` or `SERVICE:ALIAS` with a service defined under `services:`"),
+                    );
+                }
+            }
             for dependency in &service.depends_on {
                 if project.service(&dependency.service).is_none() {
                     self.diagnostics.push(
@@ -549,6 +584,40 @@ impl Planner<'_> {
                 )
                 .with_help("give the services of a task the same `deploy.replicas`, or put them in separate tasks"),
             );
+        }
+        if highest > 1 {
+            let scaled_by = counts
+                .iter()
+                .find(|(c, _, _)| *c == highest)
+                .map(|(_, path, name)| (*path, *name));
+            for service in members
+                .iter()
+                .filter(|s| s.image.as_deref().is_some_and(wellknown::is_stateful_image))
+            {
+                let (path, why) = match scaled_by {
+                    Some((_, name)) if name != service.name => (
+                        service.path.key("image"),
+                        format!("it shares a task with `{name}`, which runs {highest} copies"),
+                    ),
+                    Some((path, _)) => (path.clone(), format!("it runs {highest} copies")),
+                    None => (service.path.key("image"), format!("its task runs {highest} copies")),
+                };
+                self.diagnostics.push(
+                    Diagnostic::warning(
+                        "stateful-scaled",
+                        path,
+                        format!(
+                            "`{}` runs `{}`, which keeps state, and {why}: each copy gets a database of its own",
+                            service.name,
+                            service.image.as_deref().unwrap_or_default()
+                        ),
+                    )
+                    .with_help(format!(
+                        "run `{}` in a task of its own with one copy, or use a managed database with `x-ecs: {{external: \"host:port\"}}`",
+                        service.name
+                    )),
+                );
+            }
         }
         highest
     }
@@ -811,6 +880,15 @@ impl Planner<'_> {
             file_system_id,
         }
     }
+}
+
+/// The task a service names for itself: `x-ecs.task`, else the `ecs.task.family` deploy label.
+fn explicit_task(service: &Service) -> Option<(&String, &KeyPath, GroupReason)> {
+    if let Some((task, path)) = &service.ecs.task {
+        return Some((task, path, GroupReason::XEcsTask { task: task.clone() }));
+    }
+    let (family, path) = service.family_label.as_ref()?;
+    Some((family, path, GroupReason::FamilyLabel { family: family.clone() }))
 }
 
 /// A task name usable in a family name: letters, digits, `-` and `_`.

@@ -123,6 +123,8 @@ pub enum GroupReason {
     Alone,
     /// `x-ecs.task: NAME`.
     XEcsTask { task: String },
+    /// The `ecs.task.family` deploy label (ECS ComposeX).
+    FamilyLabel { family: String },
     /// `network_mode: service:X` (possibly through a chain).
     NetworkMode { service: String },
 }
@@ -243,6 +245,7 @@ pub struct Reference {
     pub name: String,
     pub target: String,
     pub outcome: Outcome,
+    /// The whole value before and after, with URL passwords masked.
     pub before: String,
     pub after: String,
 }

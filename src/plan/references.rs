@@ -1,7 +1,7 @@
 //! Hostname resolution: every reference from one service to another becomes what reaches the peer
 //! on ECS (localhost, a Service Connect alias, or an external endpoint), recorded with its reason.
 
-use super::hostnames::{scan, Found, HostPosition};
+use super::hostnames::{mask_credentials, names_a_secret, scan, Found, HostPosition};
 use super::{
     port_mapping, wellknown, ClientAlias, GroupReason, Outcome, Planner, Reference, ReferenceSite, ServiceConnect,
     ServiceConnectService, TaskGroup,
@@ -33,8 +33,10 @@ pub(super) fn resolve(
     for service in &project.services {
         names.insert(service.name.as_str(), service);
     }
+    // A service name wins over another service's alias of the same spelling.
     for service in &project.services {
-        if let Some(alias) = &service.container_name {
+        let aliases = service.container_name.iter().chain(&service.aliases);
+        for alias in aliases {
             names.entry(alias.as_str()).or_insert(service);
         }
     }
@@ -57,10 +59,20 @@ pub(super) fn resolve(
 
     for site in sites(planner, tasks) {
         let referrer = &tasks[site.slot.0].containers[site.slot.1];
-        let found = scan(&site.value, site.variable.as_deref(), |name| names.contains_key(name));
+        // `links` aliases are names for the linking service alone, and win over the others.
+        let linked: HashMap<&str, &Service> = project
+            .service(&referrer.service)
+            .map(|s| s.links.as_slice())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|link| Some((link.alias.as_str(), project.service(&link.service)?)))
+            .collect();
+        let lookup = |name: &str| linked.get(name).or_else(|| names.get(name)).copied();
+        let found = scan(&site.value, site.variable.as_deref(), |name| lookup(name).is_some());
         if found.is_empty() {
-            if let Some(variable) = &site.variable {
-                if let Some(target) = names.get(site.value.as_str()) {
+            // A secret's value is never repeated in a message, even when it happens to be a name.
+            if let Some(variable) = site.variable.as_ref().filter(|v| !names_a_secret(v)) {
+                if let Some(target) = lookup(site.value.as_str()) {
                     planner.diagnostics.push(Diagnostic::note(
                         "not-a-reference",
                         site.path.clone(),
@@ -74,7 +86,7 @@ pub(super) fn resolve(
         let mut copied = 0;
         for hit in &found {
             let name = hit.name(&site.value);
-            let target = names[name];
+            let target = lookup(name).expect("the scanner found only known names");
             let outcome = outcome(
                 planner,
                 &site,
@@ -117,14 +129,18 @@ pub(super) fn resolve(
         after.push_str(&site.value[copied..]);
         let recorded = references.len() - found.len();
         for reference in &mut references[recorded..] {
-            reference.before = site.value.clone();
-            reference.after = after.clone();
+            reference.before = mask_credentials(&site.value);
+            reference.after = mask_credentials(&after);
         }
         if after != site.value {
             planner.diagnostics.push(Diagnostic::note(
                 "hostname-rewritten",
                 site.path.clone(),
-                format!("`{}` becomes `{after}`", site.value),
+                format!(
+                    "`{}` becomes `{}`",
+                    mask_credentials(&site.value),
+                    mask_credentials(&after)
+                ),
             ));
             rewrites.push((site, after));
         }
@@ -270,11 +286,13 @@ fn outcome(
         HostPosition::Url { scheme } => wellknown::scheme_port(scheme),
         _ => None,
     };
+    let image_port = target.image.as_deref().and_then(wellknown::image_port);
     let port = hit
         .port
         .map(|(_, port)| port)
         .or(declared.first().copied())
-        .or(scheme_port);
+        .or(scheme_port)
+        .or(image_port);
     let Some(port) = port else {
         planner.diagnostics.push(Diagnostic::warning(
             "no-port",

@@ -27,3 +27,86 @@ pub fn is_non_http_port(port: u16) -> bool {
         1433 | 1521 | 2181 | 3306 | 4222 | 5432 | 5671 | 5672 | 6379 | 9042 | 9092 | 11211 | 27017
     )
 }
+
+/// Images of servers that keep state (databases, queues, search indexes): several copies of one
+/// are several separate databases, not one bigger database.
+const STATEFUL_IMAGES: &[&str] = &[
+    "cassandra",
+    "clickhouse",
+    "clickhouse-server",
+    "couchdb",
+    "elasticsearch",
+    "etcd",
+    "influxdb",
+    "kafka",
+    "mariadb",
+    "minio",
+    "mongo",
+    "mongodb",
+    "mssql-server",
+    "mysql",
+    "neo4j",
+    "opensearch",
+    "postgres",
+    "postgis",
+    "postgresql",
+    "rabbitmq",
+    "timescaledb",
+    "redis",
+    "valkey",
+    "zookeeper",
+];
+
+/// The port a well-known server image listens on by default, for references that name none.
+pub fn image_port(image: &str) -> Option<u16> {
+    Some(match image_name(image).as_str() {
+        "postgres" | "postgresql" | "postgis" | "timescaledb" => 5432,
+        "mysql" | "mariadb" => 3306,
+        "mongo" | "mongodb" => 27017,
+        "redis" | "valkey" => 6379,
+        "rabbitmq" => 5672,
+        "memcached" => 11211,
+        "elasticsearch" | "opensearch" => 9200,
+        "cassandra" => 9042,
+        "zookeeper" => 2181,
+        "nats" => 4222,
+        "couchdb" => 5984,
+        "influxdb" => 8086,
+        "clickhouse" | "clickhouse-server" => 8123,
+        "etcd" => 2379,
+        "mssql-server" => 1433,
+        _ => return None,
+    })
+}
+
+/// The bare name of an image: `registry:5000/team/postgres:16@sha256:…` → `postgres`.
+fn image_name(image: &str) -> String {
+    let without_digest = image.split('@').next().unwrap_or(image);
+    let name = without_digest.rsplit('/').next().unwrap_or(without_digest);
+    name.split(':').next().unwrap_or(name).to_ascii_lowercase()
+}
+
+/// Whether an image reference (`postgres:16`, `bitnami/postgresql`, `registry/x/mongo@sha256:…`)
+/// names a server that keeps state.
+pub fn is_stateful_image(image: &str) -> bool {
+    // Whole names only: `redis-commander`, `mongo-express` and `postgres-exporter` keep no state.
+    STATEFUL_IMAGES.contains(&image_name(image).as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stateful_images() {
+        assert!(is_stateful_image("postgres:16"));
+        assert!(is_stateful_image("bitnami/postgresql:16.2.0"));
+        assert!(is_stateful_image("docker.io/library/mongo@sha256:abc"));
+        assert!(is_stateful_image("redis"));
+        assert!(is_stateful_image("registry.example.com:5000/team/mysql:8"));
+        assert!(!is_stateful_image("registry.example.com/redis-commander:1"));
+        assert!(!is_stateful_image("mongo-express"));
+        assert!(!is_stateful_image("nginx:1.27"));
+        assert!(!is_stateful_image("myapp-postgres-client"));
+    }
+}
