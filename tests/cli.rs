@@ -314,3 +314,25 @@ fn stack_outputs_fill_every_placeholder() {
     );
     assert!(!case.path().join("bad-out").exists());
 }
+
+#[test]
+fn plan_prints_and_writes_nothing() {
+    let case = copy_case("three-outcomes");
+    let before = tree(case.path());
+    for format in ["table", "json", "mermaid"] {
+        let output = compose2ecs(case.path(), &["plan", "--format", format]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        assert!(!output.stdout.is_empty());
+    }
+    let table = String::from_utf8(compose2ecs(case.path(), &["plan"]).stdout).unwrap();
+    assert!(table.contains("Service Connect alias api:8080"), "{table}");
+    assert_eq!(tree(case.path()), before, "plan wrote files");
+    let refused = copy_case("err-depends-cycle");
+    let output = compose2ecs(refused.path(), &["plan"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(output.stdout.is_empty());
+    assert_eq!(
+        compose2ecs(case.path(), &["plan", "--format", "yaml"]).status.code(),
+        Some(2)
+    );
+}

@@ -159,3 +159,27 @@ fn check_cross_references(plan: &compose2ecs::plan::Plan, output: &compose2ecs::
         }
     }
 }
+
+/// The `plan` command's three views, on cases that show every grouping rule and outcome.
+#[test]
+fn plan_views() {
+    std::env::set_current_dir(env!("CARGO_MANIFEST_DIR")).unwrap();
+    for case in ["three-outcomes", "aliases", "network-mode"] {
+        let path = Path::new("testdata").join(case);
+        let input = Input {
+            compose_files: compose_files(&path),
+            directory_name: case.to_string(),
+            environment: Default::default(),
+            known_values: Default::default(),
+        };
+        let conversion = convert(&input, &FileSystem).expect("no program failure");
+        let plan = conversion.plan.expect("the case converts");
+        insta::assert_snapshot!(format!("{case}-table"), compose2ecs::report::table(&plan));
+        insta::assert_snapshot!(format!("{case}-mermaid"), compose2ecs::report::mermaid(&plan));
+        let json = compose2ecs::report::json(&plan);
+        let parsed: serde_json::Value = serde_json::from_str(&json).expect("the JSON view parses");
+        assert_eq!(parsed["version"], 1);
+        assert_eq!(parsed["plan"]["tasks"].as_array().map(Vec::len), Some(plan.tasks.len()));
+        insta::assert_snapshot!(format!("{case}-json"), json);
+    }
+}

@@ -78,6 +78,18 @@ pub(super) fn resolve(
                         site.path.clone(),
                         format!("`{variable}: {}` names service `{}`, but `{variable}` does not look like a host setting; it is left alone", site.value, target.name),
                     ).with_help("if it is a host, name the variable so (`…_HOST`, `…_URL`, `…_ADDR`), or write `host:port`"));
+                    references.push(Reference {
+                        service: referrer.service.clone(),
+                        site: site.site.clone(),
+                        path: site.path.clone(),
+                        name: site.value.clone(),
+                        target: target.name.clone(),
+                        outcome: Outcome::LeftAlone {
+                            why: format!("`{variable}` does not name a host setting"),
+                        },
+                        before: site.value.clone(),
+                        after: site.value.clone(),
+                    });
                 }
             }
             continue;

@@ -1,0 +1,206 @@
+//! Views of the Plan for the `plan` command: a table for people, JSON for scripts, and a Mermaid
+//! diagram for a README or a pull request.
+
+use crate::plan::{GroupReason, Outcome, Plan, ReferenceSite};
+use serde::Serialize;
+use std::collections::BTreeSet;
+use std::fmt::Write;
+
+/// The version of the JSON view; it changes only when a field changes meaning or goes away.
+const JSON_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct JsonView<'a> {
+    version: u32,
+    plan: &'a Plan,
+}
+
+/// The plan as pretty JSON with one trailing newline.
+pub fn json(plan: &Plan) -> String {
+    let view = JsonView {
+        version: JSON_VERSION,
+        plan,
+    };
+    let mut text = serde_json::to_string_pretty(&view).expect("a plan always serialises");
+    text.push('\n');
+    text
+}
+
+fn grouping(reason: &GroupReason) -> String {
+    match reason {
+        GroupReason::Alone => "its own task".to_string(),
+        GroupReason::XEcsTask { task } => format!("x-ecs.task: {task}"),
+        GroupReason::FamilyLabel { family } => format!("ecs.task.family: {family}"),
+        GroupReason::NetworkMode { service } => format!("network_mode: service:{service}"),
+    }
+}
+
+fn site(site: &ReferenceSite) -> String {
+    match site {
+        ReferenceSite::Environment { variable } => variable.clone(),
+        ReferenceSite::Command { argument } => format!("command[{argument}]"),
+        ReferenceSite::Entrypoint { argument } => format!("entrypoint[{argument}]"),
+        ReferenceSite::Healthcheck { argument } => format!("healthcheck.test[{argument}]"),
+    }
+}
+
+fn outcome(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Localhost => "localhost (same task)".to_string(),
+        Outcome::ServiceConnect { alias, port } => format!("Service Connect alias {alias}:{port}"),
+        Outcome::External { host, port: Some(port) } => format!("external {host}:{port}"),
+        Outcome::External { host, port: None } => format!("external {host}"),
+        Outcome::LeftAlone { why } => format!("left alone: {why}"),
+    }
+}
+
+/// Rows padded into columns.
+fn columns(rows: &[Vec<String>], indent: &str, out: &mut String) {
+    let count = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..count)
+        .map(|i| {
+            rows.iter()
+                .filter_map(|r| r.get(i))
+                .map(|c| c.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for row in rows {
+        let mut line = indent.to_string();
+        for (i, cell) in row.iter().enumerate() {
+            if i + 1 == row.len() {
+                line.push_str(cell);
+            } else {
+                line.push_str(cell);
+                line.push_str(&" ".repeat(widths[i] - cell.chars().count() + 2));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+}
+
+/// Tasks with their containers and why each is there, public ports, external services, and every
+/// reference with its outcome.
+pub fn table(plan: &Plan) -> String {
+    let mut out = format!("project {}\n", plan.project);
+    for task in &plan.tasks {
+        let copies = if task.desired_count == 1 { "copy" } else { "copies" };
+        writeln!(
+            out,
+            "\ntask {} (family {}, {} CPU units, {} MiB, {} {copies})",
+            task.name, task.family, task.size.cpu, task.size.memory, task.desired_count
+        )
+        .unwrap();
+        let rows: Vec<Vec<String>> = task
+            .containers
+            .iter()
+            .map(|c| {
+                let public: Vec<String> = plan
+                    .listeners
+                    .iter()
+                    .filter(|l| l.container == c.name)
+                    .map(|l| format!("{}→{}", l.port, l.container_port))
+                    .collect();
+                vec![
+                    c.name.clone(),
+                    grouping(&c.grouping),
+                    if c.essential { "essential" } else { "may stop" }.to_string(),
+                    if public.is_empty() {
+                        String::new()
+                    } else {
+                        format!("public {}", public.join(", "))
+                    },
+                ]
+            })
+            .collect();
+        columns(&rows, "  ", &mut out);
+    }
+    if !plan.external.is_empty() {
+        out.push_str("\noutside ECS\n");
+        let rows: Vec<Vec<String>> = plan
+            .external
+            .iter()
+            .map(|e| {
+                let endpoint = match e.port {
+                    Some(port) => format!("{}:{port}", e.host),
+                    None => e.host.clone(),
+                };
+                vec![e.service.clone(), endpoint]
+            })
+            .collect();
+        columns(&rows, "  ", &mut out);
+    }
+    if !plan.references.is_empty() {
+        out.push_str("\nreferences\n");
+        let rows: Vec<Vec<String>> = plan
+            .references
+            .iter()
+            .map(|r| {
+                vec![
+                    r.service.clone(),
+                    site(&r.site),
+                    if r.name == r.target {
+                        r.name.clone()
+                    } else {
+                        format!("{} (= {})", r.name, r.target)
+                    },
+                    outcome(&r.outcome),
+                ]
+            })
+            .collect();
+        columns(&rows, "  ", &mut out);
+    }
+    out
+}
+
+/// A Mermaid id from a name: letters, digits and `_`.
+fn node_id(prefix: &str, name: &str) -> String {
+    let cleaned: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    format!("{prefix}_{cleaned}")
+}
+
+/// Tasks as boxes holding their containers, external services as databases, references as arrows.
+pub fn mermaid(plan: &Plan) -> String {
+    let mut out = String::from("flowchart LR\n");
+    for task in &plan.tasks {
+        writeln!(
+            out,
+            "  subgraph {}[\"task {}\"]",
+            node_id("task", &task.name),
+            task.name
+        )
+        .unwrap();
+        for container in &task.containers {
+            writeln!(out, "    {}[\"{}\"]", node_id("c", &container.service), container.name).unwrap();
+        }
+        out.push_str("  end\n");
+    }
+    for external in &plan.external {
+        writeln!(
+            out,
+            "  {}[(\"{} (external)\")]",
+            node_id("c", &external.service),
+            external.service
+        )
+        .unwrap();
+    }
+    let mut edges = BTreeSet::new();
+    for reference in plan.references.iter().filter(|r| r.service != r.target) {
+        let label = match &reference.outcome {
+            Outcome::Localhost => "localhost".to_string(),
+            Outcome::ServiceConnect { alias, port } => format!("{alias}:{port}"),
+            Outcome::External { .. } => "external".to_string(),
+            Outcome::LeftAlone { .. } => continue,
+        };
+        edges.insert((reference.service.clone(), reference.target.clone(), label));
+    }
+    for (from, to, label) in edges {
+        writeln!(out, "  {} -->|\"{label}\"| {}", node_id("c", &from), node_id("c", &to)).unwrap();
+    }
+    out
+}
