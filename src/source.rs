@@ -1,6 +1,7 @@
 //! Source files: how the core reads them (through `Files`), and where a key path sits in their text.
 
-use crate::diagnostic::{Diagnostic, Diagnostics, KeyPath, Location, Segment};
+use crate::diagnostic::{Diagnostic, Diagnostics, KeyPath, Location};
+use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -39,125 +40,159 @@ pub fn display_path(path: &Path) -> String {
 /// Fills in the location of each diagnostic that has none, from the files' text.
 /// Later files win: an override file's key is where the value came from.
 pub fn locate_all(diagnostics: &mut Diagnostics, files: &[SourceFile]) {
+    let mut indexes: Vec<Option<KeyIndex>> = files.iter().map(|_| None).collect();
     for diagnostic in diagnostics.0.iter_mut().filter(|d| d.location.is_none()) {
-        diagnostic.location = locate(&diagnostic.path, files);
-    }
-}
-
-fn locate(path: &KeyPath, files: &[SourceFile]) -> Option<Location> {
-    let mut best: Option<(usize, Location)> = None;
-    for file in files.iter().rev() {
-        let Some((depth, line, column)) = locate_in_text(&file.text, path) else {
-            continue;
-        };
-        if best.as_ref().is_none_or(|(best_depth, _)| depth > *best_depth) {
-            let location = Location {
-                file: file.display(),
-                line,
-                column,
+        let mut best: Option<(usize, Location)> = None;
+        for (file, index) in files.iter().zip(indexes.iter_mut()).rev() {
+            let index = index.get_or_insert_with(|| KeyIndex::new(&file.text));
+            let Some((depth, line, column)) = index.locate(&diagnostic.path) else {
+                continue;
             };
-            best = Some((depth, location));
+            if best.as_ref().is_none_or(|(best_depth, _)| depth > *best_depth) {
+                let location = Location {
+                    file: file.display(),
+                    line,
+                    column,
+                };
+                best = Some((depth, location));
+            }
         }
+        diagnostic.location = best.map(|(_, location)| location);
     }
-    best.map(|(_, location)| location)
 }
 
-/// A block of lines to search: from `column` of line `first` up to (not including) line `end`.
-struct Region {
-    first: usize,
+/// Where each key and list item of a block-style YAML text starts, by key path: built in one pass
+/// over the lines, so locating many diagnostics stays linear in the size of the text.
+///
+/// This is a locator, not a parser: keys inside flow collections (`{a: b}`, `[x, y]`) or brought
+/// in by anchors and merge keys are not indexed, and a lookup falls back to the deepest enclosing
+/// key it knows, which is still a useful place to point at.
+pub struct KeyIndex {
+    places: HashMap<KeyPath, (usize, usize)>,
+}
+
+/// An open node while indexing: a mapping key or a list item, at the column its content starts.
+struct Frame {
     column: usize,
-    end: usize,
+    is_item: bool,
+    path: KeyPath,
+    items: usize,
 }
 
-/// Finds the deepest segment of `path` in block-style YAML text; returns (depth, line, column), 1-based.
-/// This is a locator, not a parser: flow collections, anchors and merge keys end the search at the
-/// deepest key it could see, which is still a useful place to point at.
-pub fn locate_in_text(text: &str, path: &KeyPath) -> Option<(usize, usize, usize)> {
-    let lines: Vec<&str> = text.lines().collect();
-    let mut region = Region {
-        first: 0,
-        column: 0,
-        end: lines.len(),
-    };
-    let mut found = None;
-    for (depth, segment) in path.0.iter().enumerate() {
-        let Some((line, column, next)) = find_in_region(&lines, &region, segment) else {
-            break;
-        };
-        found = Some((depth + 1, line + 1, column + 1));
-        region = next;
+impl KeyIndex {
+    pub fn new(text: &str) -> Self {
+        let mut places = HashMap::new();
+        let mut stack: Vec<Frame> = Vec::new();
+        // A block scalar (`|` or `>`) owns every deeper line after its key.
+        let mut block_scalar_at: Option<usize> = None;
+        for (number, line) in text.lines().enumerate() {
+            let Some(mut column) = content_column(line) else {
+                continue;
+            };
+            if let Some(owner) = block_scalar_at {
+                if column > owner {
+                    continue;
+                }
+                block_scalar_at = None;
+            }
+            let mut content = &line[column..];
+            // A list item, and maybe a key on the same line after its dash.
+            if content == "-" || content.starts_with("- ") {
+                while stack
+                    .last()
+                    .is_some_and(|f| f.column > column || (f.column == column && f.is_item))
+                {
+                    stack.pop();
+                }
+                let parent = stack.last_mut();
+                let (path, index) = match parent {
+                    Some(frame) => {
+                        frame.items += 1;
+                        (frame.path.clone(), frame.items - 1)
+                    }
+                    None => (KeyPath::root(), 0),
+                };
+                let item_path = path.index(index);
+                let rest = content[1..].trim_start_matches(' ');
+                let item_column = line.len() - rest.len();
+                places.entry(item_path.clone()).or_insert((number + 1, item_column + 1));
+                stack.push(Frame {
+                    column,
+                    is_item: true,
+                    path: item_path,
+                    items: 0,
+                });
+                if rest.is_empty() || rest.starts_with('#') {
+                    continue;
+                }
+                column = item_column;
+                content = rest;
+            }
+            let Some((key, value)) = split_key(content) else {
+                continue;
+            };
+            while stack.last().is_some_and(|f| f.column >= column) {
+                stack.pop();
+            }
+            let parent = stack.last().map_or_else(KeyPath::root, |f| f.path.clone());
+            let key_path = parent.key(key);
+            places.entry(key_path.clone()).or_insert((number + 1, column + 1));
+            let value = value.trim_start();
+            if value.starts_with('|') || value.starts_with('>') {
+                block_scalar_at = Some(column);
+            }
+            stack.push(Frame {
+                column,
+                is_item: false,
+                path: key_path,
+                items: 0,
+            });
+        }
+        KeyIndex { places }
     }
-    found
+
+    /// The deepest known segment of `path`: (depth, line, column), 1-based.
+    pub fn locate(&self, path: &KeyPath) -> Option<(usize, usize, usize)> {
+        let mut prefix = path.clone();
+        while !prefix.is_root() {
+            if let Some(&(line, column)) = self.places.get(&prefix) {
+                return Some((prefix.0.len(), line, column));
+            }
+            prefix.0.pop();
+        }
+        None
+    }
 }
 
-/// The column where a line's content starts, or None for blank and comment lines.
-fn content_column(line: &str, from: usize) -> Option<usize> {
-    let rest = line.get(from..)?;
-    let trimmed = rest.trim_start_matches(' ');
-    if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with("---") {
+/// The column where a line's content starts, or None for blank, comment and document-marker lines.
+fn content_column(line: &str) -> Option<usize> {
+    let trimmed = line.trim_start_matches(' ');
+    if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with("---") || trimmed.starts_with("...") {
         return None;
     }
-    Some(from + rest.len() - trimmed.len())
+    Some(line.len() - trimmed.len())
 }
 
-fn find_in_region(lines: &[&str], region: &Region, segment: &Segment) -> Option<(usize, usize, Region)> {
-    // The block's indentation is that of its first content line.
-    let block_column = (region.first..region.end).find_map(|index| {
-        let from = if index == region.first { region.column } else { 0 };
-        content_column(lines[index], from)
-    })?;
-    let mut item_count = 0;
-    for index in region.first..region.end {
-        let from = if index == region.first { region.column } else { 0 };
-        let Some(column) = content_column(lines[index], from) else {
-            continue;
-        };
-        if column < block_column {
-            break;
-        }
-        if column > block_column {
-            continue;
-        }
-        let content = &lines[index][column..];
-        let matched = match segment {
-            Segment::Key(key) => key_length(content, key).map(|length| column + length),
-            Segment::Index(wanted) => {
-                let is_item = content == "-" || content.starts_with("- ");
-                if is_item {
-                    item_count += 1;
-                }
-                (is_item && item_count == wanted + 1).then_some(column + 2)
-            }
-        };
-        if let Some(inner_column) = matched {
-            let end = (index + 1..region.end)
-                .find(|&later| content_column(lines[later], 0).is_some_and(|c| c <= block_column))
-                .unwrap_or(region.end);
-            let point_column = match segment {
-                Segment::Key(_) => column,
-                Segment::Index(_) => (column + 2).min(lines[index].len()),
-            };
-            let next = Region {
-                first: index,
-                column: inner_column.min(lines[index].len()),
-                end,
-            };
-            return Some((index, point_column, next));
+/// `key: value` (plain or quoted key) → (key, value); None when the line is not a mapping entry.
+fn split_key(content: &str) -> Option<(&str, &str)> {
+    for quote in ['"', '\''] {
+        if let Some(rest) = content.strip_prefix(quote) {
+            let end = rest.find(quote)?;
+            let after = rest[end + 1..].strip_prefix(':')?;
+            return (after.is_empty() || after.starts_with([' ', '\t'])).then(|| (&rest[..end], after));
         }
     }
-    None
-}
-
-/// If `content` starts with the mapping key `key` (plain or quoted) and its colon, the length up to
-/// and including the colon.
-fn key_length(content: &str, key: &str) -> Option<usize> {
-    for quote in ["", "\"", "'"] {
-        let spelled = format!("{quote}{key}{quote}:");
-        if let Some(rest) = content.strip_prefix(&spelled) {
-            if rest.is_empty() || rest.starts_with([' ', '\t']) {
-                return Some(spelled.len());
-            }
+    if content.starts_with(['{', '[', '&', '*', '!', '|', '>']) {
+        return None;
+    }
+    let mut search = 0;
+    while let Some(offset) = content[search..].find(':') {
+        let colon = search + offset;
+        let after = &content[colon + 1..];
+        if after.is_empty() || after.starts_with([' ', '\t']) {
+            return Some((content[..colon].trim_end(), after));
         }
+        search = colon + 1;
     }
     None
 }
@@ -190,14 +225,24 @@ services:
       - \"80:80\"
       - target: 443
         published: 443
+    command: |
+      image: not a key
+      run
   db:
     # a comment
     image: postgres
     environment: {A: b}
+    expose:
+    - 5432
+    - 5433
+x-ecs:
+  cluster: prod
 ";
 
     fn at(path: KeyPath) -> Option<(usize, usize)> {
-        locate_in_text(TEXT, &path).map(|(_, line, column)| (line, column))
+        KeyIndex::new(TEXT)
+            .locate(&path)
+            .map(|(_, line, column)| (line, column))
     }
 
     #[test]
@@ -209,13 +254,20 @@ services:
             at(services.key("web").key("ports").index(1).key("published")),
             Some((7, 9))
         );
-        assert_eq!(at(services.key("db").key("image")), Some((10, 5)));
+        assert_eq!(at(services.key("db").key("image")), Some((13, 5)));
+        assert_eq!(at(services.key("db").key("expose").index(1)), Some((17, 7)));
+        assert_eq!(at(KeyPath::root().key("x-ecs").key("cluster")), Some((19, 3)));
     }
 
     #[test]
-    fn stops_at_the_deepest_visible_key() {
+    fn falls_back_to_the_deepest_known_key() {
         let path = KeyPath::root().key("services").key("db").key("environment").key("A");
-        assert_eq!(locate_in_text(TEXT, &path), Some((3, 11, 5)));
+        assert_eq!(KeyIndex::new(TEXT).locate(&path), Some((3, 14, 5)));
         assert_eq!(at(KeyPath::root().key("services").key("nope")), Some((1, 1)));
+        // Lines of a block scalar are not keys.
+        assert_eq!(
+            at(KeyPath::root().key("services").key("web").key("command").key("image")),
+            Some((8, 5))
+        );
     }
 }
