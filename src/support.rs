@@ -62,6 +62,8 @@ pub const TABLE: &[Row] = &[
     ),
     ignored("secrets", NOT_YET),
     ignored("configs", NOT_YET),
+    ignored("jobs", NOT_YET),
+    ignored("models", "Docker Model Runner models do not exist on ECS"),
     refused(
         "include",
         "not supported yet: the included services would be missing from the output",
@@ -78,6 +80,11 @@ pub const TABLE: &[Row] = &[
         "services.*.build",
         "not built: ECS runs `image`; with no `image`, a placeholder image and a warning",
     ),
+    converted(
+        "services.*.cap_add",
+        "`linuxParameters.capabilities.add`; Fargate adds only `SYS_PTRACE`, others get a warning",
+    ),
+    converted("services.*.cap_drop", "`linuxParameters.capabilities.drop`"),
     ignored("services.*.cgroup", NO_FARGATE),
     ignored("services.*.cgroup_parent", NO_FARGATE),
     converted("services.*.command", "container `command`"),
@@ -211,6 +218,7 @@ pub const TABLE: &[Row] = &[
         "use `deploy.resources.reservations.memory`",
     ),
     ignored("services.*.mem_swappiness", NO_FARGATE),
+    ignored("services.*.models", "Docker Model Runner models do not exist on ECS"),
     ignored("services.*.memswap_limit", NO_FARGATE),
     converted(
         "services.*.network_mode",
@@ -230,10 +238,16 @@ pub const TABLE: &[Row] = &[
         "container `portMappings`; a published port becomes an ALB listener",
     ),
     ignored("services.*.post_start", NOT_YET),
+    ignored("services.*.pre_start", NOT_YET),
     ignored("services.*.pre_stop", NOT_YET),
     refused("services.*.privileged", "Fargate does not run privileged containers"),
     ignored("services.*.profiles", NOT_YET),
+    refused(
+        "services.*.provider",
+        "a provider service is made by a compose plugin, not a container; describe it with `x-ecs: {external: \"host:port\"}` instead",
+    ),
     ignored("services.*.pull_policy", "ECS pulls the image when a task starts"),
+    ignored("services.*.pull_refresh_after", "ECS pulls the image when a task starts"),
     ignored("services.*.read_only", NOT_YET),
     ignored("services.*.restart", "an ECS service replaces every task that stops"),
     ignored("services.*.runtime", NO_FARGATE),
@@ -249,6 +263,8 @@ pub const TABLE: &[Row] = &[
     ignored("services.*.tmpfs", NO_FARGATE),
     ignored("services.*.tty", NOT_YET),
     ignored("services.*.ulimits", NOT_YET),
+    ignored("services.*.umask", NOT_YET),
+    ignored("services.*.use_api_socket", "there is no Docker API socket on Fargate"),
     ignored("services.*.user", NOT_YET),
     ignored("services.*.userns_mode", NO_FARGATE),
     ignored("services.*.uts", NO_FARGATE),
@@ -319,6 +335,29 @@ mod tests {
                     row.key
                 );
             }
+        }
+    }
+
+    /// The service keys of the Compose Specification's JSON schema (as vendored by
+    /// check-jsonschema 0.39): each must have a verdict.
+    #[test]
+    fn covers_every_service_key_of_the_compose_spec() {
+        const SPEC: &str = "annotations attach blkio_config build cap_add cap_drop cgroup cgroup_parent command configs \
+            container_name cpu_count cpu_percent cpu_period cpu_quota cpu_rt_period cpu_rt_runtime cpu_shares cpus cpuset \
+            credential_spec depends_on deploy develop device_cgroup_rules devices dns dns_opt dns_search domainname \
+            entrypoint env_file environment expose extends external_links extra_hosts gpus group_add healthcheck hostname \
+            image init ipc isolation label_file labels links logging mac_address mem_limit mem_reservation mem_swappiness \
+            memswap_limit models network_mode networks oom_kill_disable oom_score_adj pid pids_limit platform ports \
+            post_start pre_start pre_stop privileged profiles provider pull_policy pull_refresh_after read_only restart \
+            runtime scale secrets security_opt shm_size stdin_open stop_grace_period stop_signal storage_opt sysctls tmpfs \
+            tty ulimits umask use_api_socket user userns_mode uts volumes volumes_from working_dir";
+        let missing: Vec<&str> = SPEC
+            .split_whitespace()
+            .filter(|key| verdict(&format!("services.*.{key}")).is_none())
+            .collect();
+        assert!(missing.is_empty(), "no verdict for {missing:?}");
+        for key in "configs include jobs models name networks secrets services version volumes".split(' ') {
+            assert!(verdict(key).is_some(), "no verdict for top-level {key}");
         }
     }
 

@@ -45,7 +45,22 @@ pub struct ContainerDefinition {
     pub depends_on: Vec<ContainerDependency>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub health_check: Option<HealthCheck>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub linux_parameters: Option<LinuxParameters>,
     pub log_configuration: LogConfiguration,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LinuxParameters {
+    pub capabilities: KernelCapabilities,
+}
+
+#[derive(Debug, Serialize)]
+pub struct KernelCapabilities {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub add: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub drop: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]

@@ -8,7 +8,7 @@ use crate::normalise::{Condition, Protocol};
 use crate::plan::{Plan, TaskGroup};
 use ecs::*;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Relative path in the output folder → file contents.
 pub type Output = BTreeMap<String, String>;
@@ -32,9 +32,15 @@ pub enum EmitError {
 
 pub fn emit(plan: &Plan) -> Result<Output, EmitError> {
     let mut output = Output::new();
+    let volume_index: HashMap<&str, usize> = plan
+        .volumes
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (v.name.as_str(), i))
+        .collect();
     for task in &plan.tasks {
         let path = format!("taskdefs/{}.json", task.name);
-        let body = json(&path, &task_definition(plan, task))?;
+        let body = json(&path, &task_definition(plan, task, &volume_index))?;
         output.insert(path, body);
         let path = format!("services/{}.json", task.name);
         let body = json(&path, &service(plan, task))?;
@@ -89,7 +95,7 @@ fn condition(condition: Condition) -> &'static str {
     }
 }
 
-fn task_definition(plan: &Plan, task: &TaskGroup) -> RegisterTaskDefinition {
+fn task_definition(plan: &Plan, task: &TaskGroup, volume_index: &HashMap<&str, usize>) -> RegisterTaskDefinition {
     let containers = task
         .containers
         .iter()
@@ -143,6 +149,14 @@ fn task_definition(plan: &Plan, task: &TaskGroup) -> RegisterTaskDefinition {
                 retries: h.retries,
                 start_period: h.start_period,
             }),
+            linux_parameters: (!c.capabilities_add.is_empty() || !c.capabilities_drop.is_empty()).then(|| {
+                LinuxParameters {
+                    capabilities: KernelCapabilities {
+                        add: c.capabilities_add.clone(),
+                        drop: c.capabilities_drop.clone(),
+                    },
+                }
+            }),
             log_configuration: log_configuration(plan, &task.name),
         })
         .collect();
@@ -150,7 +164,7 @@ fn task_definition(plan: &Plan, task: &TaskGroup) -> RegisterTaskDefinition {
         .volumes
         .iter()
         .filter_map(|name| {
-            let volume = plan.volumes.iter().find(|v| &v.name == name)?;
+            let volume = &plan.volumes[*volume_index.get(name.as_str())?];
             Some(Volume {
                 name: name.clone(),
                 efs_volume_configuration: EfsVolumeConfiguration {

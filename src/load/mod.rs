@@ -182,7 +182,7 @@ fn parse_file(path: &Path, files: &dyn Files, diagnostics: &mut Diagnostics) -> 
             return None;
         }
     };
-    if let Err(error) = value.apply_merge() {
+    if let Err(error) = apply_merge_keys(&mut value) {
         diagnostics.push(
             Diagnostic::error(
                 "yaml-merge",
@@ -216,6 +216,27 @@ fn parse_file(path: &Path, files: &dyn Files, diagnostics: &mut Diagnostics) -> 
     }
 }
 
+/// Applies `<<` merge keys, also nested ones (a merged mapping that merges another): serde_yaml's
+/// `apply_merge` resolves one level per pass and leaves the inner `<<` in place, so this repeats it
+/// until none is left. Each pass resolves at least one level, so the loop ends.
+fn apply_merge_keys(value: &mut Value) -> Result<(), serde_yaml::Error> {
+    loop {
+        value.apply_merge()?;
+        if !has_merge_key(value) {
+            return Ok(());
+        }
+    }
+}
+
+fn has_merge_key(value: &Value) -> bool {
+    match value {
+        Value::Mapping(map) => map.contains_key("<<") || map.values().any(has_merge_key),
+        Value::Sequence(items) => items.iter().any(has_merge_key),
+        Value::Tagged(tagged) => has_merge_key(&tagged.value),
+        _ => false,
+    }
+}
+
 /// A YAML value's kind in words, for messages.
 pub fn kind_of(value: &Value) -> &'static str {
     match value {
@@ -226,5 +247,23 @@ pub fn kind_of(value: &Value) -> &'static str {
         Value::Sequence(_) => "a list",
         Value::Mapping(_) => "a mapping",
         Value::Tagged(_) => "a tagged value",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nested_merge_keys_are_applied() {
+        let mut value: Value = serde_yaml::from_str(
+            "x-a: &a\n  restart: always\nx-b: &b\n  <<: *a\n  image: nginx\nservices:\n  web:\n    <<: *b\n    image: own\n",
+        )
+        .unwrap();
+        apply_merge_keys(&mut value).unwrap();
+        let web = &value["services"]["web"];
+        assert_eq!(web["restart"], "always");
+        assert_eq!(web["image"], "own");
+        assert!(!has_merge_key(&value));
     }
 }

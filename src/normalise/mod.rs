@@ -18,6 +18,7 @@ use docker_compose_types as dct;
 use indexmap::IndexMap;
 pub use model::*;
 use serde_yaml::{Mapping, Value};
+use std::collections::HashSet;
 use std::path::Path;
 use units::{parse_bytes, parse_duration, parse_port_spec, parse_short_port, split_words, PortSpec};
 
@@ -152,6 +153,7 @@ impl Reader<'_> {
             }
             None => unreachable!("checked above"),
         };
+        let declared: HashSet<String> = volumes.iter().map(|v| v.name.clone()).collect();
         let mut services = Vec::new();
         for (key, value) in services_map {
             let name = key_text(key);
@@ -166,8 +168,8 @@ impl Reader<'_> {
                 continue;
             }
             match value {
-                Value::Mapping(map) => services.push(self.service(name, map, path, &volumes)),
-                Value::Null => services.push(self.service(name, &Mapping::new(), path, &volumes)),
+                Value::Mapping(map) => services.push(self.service(name, map, path, &declared)),
+                Value::Null => services.push(self.service(name, &Mapping::new(), path, &declared)),
                 other => self.wrong_type(&path, other, "a mapping of settings"),
             }
         }
@@ -199,12 +201,7 @@ impl Reader<'_> {
             );
             return None;
         }
-        Some(Project {
-            name,
-            services,
-            volumes,
-            settings,
-        })
+        Some(Project::new(name, services, volumes, settings))
     }
 
     fn deploy_settings(&mut self, value: Option<&Value>, path: &KeyPath) -> DeploySettings {
@@ -231,6 +228,9 @@ impl Reader<'_> {
     }
 
     fn unknown_extension_key(&mut self, name: &str, path: &KeyPath, known: &[&str]) {
+        if name.starts_with("x-") {
+            return; // Extension keys are allowed wherever compose allows them, and kept silently.
+        }
         let help = match did_you_mean(name, known.iter().copied()) {
             Some(known) => format!("did you mean `{known}`?"),
             None => format!("the keys here are {}", known.join(", ")),
@@ -269,7 +269,7 @@ impl Reader<'_> {
         volumes
     }
 
-    fn service(&mut self, name: String, map: &Mapping, path: KeyPath, volumes: &[NamedVolume]) -> Service {
+    fn service(&mut self, name: String, map: &Mapping, path: KeyPath, volumes: &HashSet<String>) -> Service {
         self.check_keys(map, "services.*", &path);
         let at = |key: &str| path.key(key);
         let mut service = Service {
@@ -305,6 +305,21 @@ impl Reader<'_> {
                 .map(|v| self.links(v, &at("links")))
                 .unwrap_or_default(),
             family_label: None,
+            cap_add: map
+                .get("cap_add")
+                .and_then(|v| self.string_list(v, &at("cap_add")))
+                .unwrap_or_default()
+                .into_iter()
+                .enumerate()
+                .map(|(i, cap)| (capability(&cap), at("cap_add").index(i)))
+                .collect(),
+            cap_drop: map
+                .get("cap_drop")
+                .and_then(|v| self.string_list(v, &at("cap_drop")))
+                .unwrap_or_default()
+                .iter()
+                .map(|cap| capability(cap))
+                .collect(),
             ecs: map
                 .get("x-ecs")
                 .map(|v| self.service_settings(v, &at("x-ecs")))
@@ -343,7 +358,9 @@ impl Reader<'_> {
         if let Some(deploy) = map.get("deploy") {
             self.deploy(deploy, &at("deploy"), &mut service);
         }
-        if service.image.is_none() && !service.has_build && service.ecs.external.is_none() {
+        // With `extends` or `provider` (both refused above) the missing image is not the problem.
+        let refused_origin = map.contains_key("extends") || map.contains_key("provider");
+        if service.image.is_none() && !service.has_build && service.ecs.external.is_none() && !refused_origin {
             self.error(
                 "no-image",
                 &path,
@@ -947,7 +964,7 @@ impl Reader<'_> {
         }
     }
 
-    fn mounts(&mut self, value: &Value, path: &KeyPath, volumes: &[NamedVolume]) -> Vec<Mount> {
+    fn mounts(&mut self, value: &Value, path: &KeyPath, volumes: &HashSet<String>) -> Vec<Mount> {
         let Some(items) = value.as_sequence() else {
             self.wrong_type(
                 path,
@@ -1003,7 +1020,7 @@ impl Reader<'_> {
                 }
             };
             if let MountSource::Named(name) = &mount.source {
-                if !volumes.iter().any(|v| &v.name == name) {
+                if !volumes.contains(name) {
                     self.error(
                         "undefined-volume",
                         &item_path,
@@ -1191,6 +1208,12 @@ impl Reader<'_> {
             }
         }
     }
+}
+
+/// A Linux capability as ECS names it: upper case, without the `CAP_` prefix compose allows.
+fn capability(name: &str) -> String {
+    let upper = name.trim().to_ascii_uppercase();
+    upper.strip_prefix("CAP_").map(str::to_string).unwrap_or(upper)
 }
 
 /// A short-syntax volume: `NAME:/path[:ro]`, `./dir:/path`, or an anonymous `/path`.

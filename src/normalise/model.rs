@@ -2,6 +2,7 @@
 
 use crate::diagnostic::KeyPath;
 use serde::Serialize;
+use std::collections::HashMap;
 use std::time::Duration;
 
 #[derive(Debug, Clone, Serialize)]
@@ -10,11 +11,25 @@ pub struct Project {
     pub services: Vec<Service>,
     pub volumes: Vec<NamedVolume>,
     pub settings: DeploySettings,
+    /// Service name → position in `services`, so looking a service up is not a scan.
+    #[serde(skip)]
+    index: HashMap<String, usize>,
 }
 
 impl Project {
+    pub fn new(name: String, services: Vec<Service>, volumes: Vec<NamedVolume>, settings: DeploySettings) -> Self {
+        let index = services.iter().enumerate().map(|(i, s)| (s.name.clone(), i)).collect();
+        Project {
+            name,
+            services,
+            volumes,
+            settings,
+            index,
+        }
+    }
+
     pub fn service(&self, name: &str) -> Option<&Service> {
-        self.services.iter().find(|s| s.name == name)
+        self.index.get(name).map(|&i| &self.services[i])
     }
 }
 
@@ -59,6 +74,9 @@ pub struct Service {
     pub links: Vec<Link>,
     /// `deploy.labels` `ecs.task.family` (ECS ComposeX's grouping label): the task, and where.
     pub family_label: Option<(String, KeyPath)>,
+    /// `cap_add` and `cap_drop`, without a `CAP_` prefix.
+    pub cap_add: Vec<(String, KeyPath)>,
+    pub cap_drop: Vec<String>,
     pub ecs: ServiceSettings,
 }
 

@@ -11,6 +11,7 @@ pub mod wellknown;
 
 use crate::diagnostic::{Diagnostic, Diagnostics, KeyPath};
 use crate::normalise::{Condition, MountSource, Project, Protocol, Service};
+use indexmap::IndexMap;
 pub use model::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -80,12 +81,10 @@ impl Planner<'_> {
         }
 
         // Tasks in the order of their first service; containers in compose order.
-        let mut order: Vec<String> = Vec::new();
+        let mut members_of: IndexMap<&str, Vec<&Service>> = IndexMap::new();
         for service in &project.services {
             if let Some((task, _)) = tasks_of.get(&service.name) {
-                if !order.contains(task) {
-                    order.push(task.clone());
-                }
+                members_of.entry(task.as_str()).or_default().push(service);
             }
         }
         let external: Vec<ExternalService> = project
@@ -104,18 +103,13 @@ impl Planner<'_> {
         }
 
         let mut tasks: Vec<TaskGroup> = Vec::new();
-        for task_name in &order {
-            let members: Vec<&Service> = project
-                .services
-                .iter()
-                .filter(|s| tasks_of.get(&s.name).is_some_and(|(t, _)| t == task_name))
-                .collect();
+        for (task_name, members) in members_of {
             let containers = members
                 .iter()
                 .map(|s| self.container(s, tasks_of[&s.name].1.clone(), &tasks_of))
                 .collect();
             tasks.push(TaskGroup {
-                name: task_name.clone(),
+                name: task_name.to_string(),
                 family: format!("{}-{}", project.name, task_name),
                 service_name: format!("{}-{}", project.name, task_name),
                 containers,
@@ -515,6 +509,23 @@ impl Planner<'_> {
             }
         }
         let health_check = service.healthcheck.as_ref().map(|h| self.health_check(h));
+        let mut capabilities_add = Vec::new();
+        for (capability, path) in &service.cap_add {
+            if capability == FARGATE_ADDABLE_CAPABILITY {
+                capabilities_add.push(capability.clone());
+            } else {
+                self.diagnostics.push(
+                    Diagnostic::warning(
+                        "fargate-capability",
+                        path.clone(),
+                        format!(
+                            "Fargate lets a container add only the `SYS_PTRACE` capability; `{capability}` is left out"
+                        ),
+                    )
+                    .with_help("if the container cannot work without it, it cannot run on Fargate"),
+                );
+            }
+        }
         let resources = service.resources;
         Container {
             name: container_name(&service.name),
@@ -533,6 +544,8 @@ impl Planner<'_> {
             depends_on,
             essential: service.ecs.essential.unwrap_or(true),
             mounts,
+            capabilities_add,
+            capabilities_drop: service.cap_drop.clone(),
             cpu: resources.cpu_limit.map(|c| (c * 1024.0).round() as u32),
             memory: resources.memory_limit_mib.map(|m| m as u32),
             memory_reservation: resources.memory_reservation_mib.map(|m| m as u32),
@@ -733,6 +746,7 @@ impl Planner<'_> {
     /// Published ports become ALB listeners, HTTP only.
     fn listeners(&mut self, tasks: &mut [TaskGroup]) -> Vec<Listener> {
         let mut listeners: Vec<Listener> = Vec::new();
+        let mut listener_owners: HashMap<u16, String> = HashMap::new();
         for task in tasks.iter_mut() {
             let mut targets = Vec::new();
             for container in &task.containers {
@@ -773,16 +787,17 @@ impl Planner<'_> {
                         ).with_help("other tasks still reach it inside the VPC; if it does speak HTTP, say so with the long form `app_protocol: http`"));
                         continue;
                     }
-                    if let Some(other) = listeners.iter().find(|l| l.port == published) {
+                    if let Some(other) = listener_owners.get(&published) {
                         self.diagnostics.push(Diagnostic::error(
                             "listener-collision",
                             port.path.clone(),
-                            format!("`{}` and `{}` both publish port {published}; one load balancer port forwards to one service", other.container, container.name),
+                            format!("`{}` and `{}` both publish port {published}; one load balancer port forwards to one service", other, container.name),
                         ).with_help("publish a different port for one of them"));
                         continue;
                     }
                     let logical = format!("TargetGroup{}{}", logical_id(&container.name), port.target);
                     let arn = self.deferred(&format!("{logical}Arn"), Source::Stack("alb"));
+                    listener_owners.insert(published, container.name.clone());
                     listeners.push(Listener {
                         port: published,
                         container: container.name.clone(),
@@ -881,6 +896,9 @@ impl Planner<'_> {
         }
     }
 }
+
+/// The one Linux capability Fargate lets a container add.
+const FARGATE_ADDABLE_CAPABILITY: &str = "SYS_PTRACE";
 
 /// The task a service names for itself: `x-ecs.task`, else the `ecs.task.family` deploy label.
 fn explicit_task(service: &Service) -> Option<(&String, &KeyPath, GroupReason)> {

@@ -151,6 +151,9 @@ pub struct Container {
     pub depends_on: Vec<(String, Condition)>,
     pub essential: bool,
     pub mounts: Vec<MountPoint>,
+    /// Linux capabilities added and dropped (Fargate allows adding `SYS_PTRACE` only).
+    pub capabilities_add: Vec<String>,
+    pub capabilities_drop: Vec<String>,
     pub cpu: Option<u32>,
     pub memory: Option<u32>,
     pub memory_reservation: Option<u32>,
