@@ -270,11 +270,11 @@ fn stack_outputs_fill_every_placeholder() {
         "alb",
         &[
             (
-                "TargetGroupBackend80Arn",
+                "TargetGroupPort80Arn",
                 "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/b/1",
             ),
             (
-                "TargetGroupFrontend3000Arn",
+                "TargetGroupPort3000Arn",
                 "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/f/2",
             ),
         ],

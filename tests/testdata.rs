@@ -123,6 +123,26 @@ fn check_cross_references(plan: &compose2ecs::plan::Plan, output: &compose2ecs::
         }
         assert_eq!(connect.is_null(), task.service_connect.is_none());
     }
+    // In one namespace, each Cloud Map name and each client alias (name and port) is unique, and a
+    // Service Connect service has exactly one client alias.
+    let mut discovery_names = std::collections::BTreeSet::new();
+    let mut aliases = std::collections::BTreeSet::new();
+    for task in &plan.tasks {
+        let service = json(&format!("services/{}.json", task.name));
+        for offered in service["serviceConnectConfiguration"]["services"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            assert!(
+                discovery_names.insert(offered["discoveryName"].to_string()),
+                "{offered}"
+            );
+            let client_aliases = offered["clientAliases"].as_array().unwrap();
+            assert_eq!(client_aliases.len(), 1, "{offered}");
+            assert!(aliases.insert(client_aliases[0].to_string()), "{offered}");
+        }
+    }
     let outputs_of = |stack: &str| -> Vec<String> {
         let template: serde_yaml::Value =
             serde_yaml::from_str(&output[&format!("cloudformation/{stack}.yaml")]).unwrap();

@@ -5,7 +5,6 @@ use super::EmitError;
 use crate::plan::Plan;
 use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
-use std::collections::BTreeSet;
 
 const BASE: &str = include_str!("../../templates/base.yaml.j2");
 const EFS: &str = include_str!("../../templates/efs.yaml.j2");
@@ -19,7 +18,7 @@ struct BaseContext<'a> {
     log_group: &'a str,
     namespace: Option<&'a str>,
     /// Container ports other tasks reach through Service Connect.
-    connect_ports: Vec<u16>,
+    connect_ports: &'a [u16],
 }
 
 #[derive(Serialize)]
@@ -32,7 +31,7 @@ struct EfsContext<'a> {
 struct EfsVolume<'a> {
     logical_id: &'a str,
     name: &'a str,
-    root: String,
+    root: &'a str,
 }
 
 #[derive(Serialize)]
@@ -57,27 +56,13 @@ pub fn templates(plan: &Plan) -> Result<Vec<(String, String)>, EmitError> {
     environment.set_lstrip_blocks(true);
     let mut out = Vec::new();
 
-    let connect_ports: BTreeSet<u16> = plan
-        .tasks
-        .iter()
-        .filter_map(|t| t.service_connect.as_ref().map(|c| (t, c)))
-        .flat_map(|(t, c)| {
-            c.services.iter().filter_map(move |s| {
-                t.containers
-                    .iter()
-                    .flat_map(|c| &c.port_mappings)
-                    .find(|m| m.name == s.port_name)
-                    .map(|m| m.container_port)
-            })
-        })
-        .collect();
     let base = BaseContext {
         project: &plan.project,
         cluster: &plan.deployment.cluster,
         create_cluster: plan.deployment.create_cluster,
         log_group: &plan.deployment.log_group,
         namespace: plan.deployment.namespace.as_deref(),
-        connect_ports: connect_ports.into_iter().collect(),
+        connect_ports: &plan.deployment.connect_ports,
     };
     out.push(("base.yaml".to_string(), render(&environment, "base.yaml", BASE, &base)?));
 
@@ -90,7 +75,7 @@ pub fn templates(plan: &Plan) -> Result<Vec<(String, String)>, EmitError> {
                 .map(|v| EfsVolume {
                     logical_id: &v.logical_id,
                     name: &v.name,
-                    root: format!("/{}", v.name),
+                    root: &v.root_directory,
                 })
                 .collect(),
         };

@@ -8,7 +8,7 @@ use crate::normalise::{Condition, Protocol};
 use crate::plan::{Plan, TaskGroup};
 use ecs::*;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// Relative path in the output folder → file contents.
 pub type Output = BTreeMap<String, String>;
@@ -32,15 +32,9 @@ pub enum EmitError {
 
 pub fn emit(plan: &Plan) -> Result<Output, EmitError> {
     let mut output = Output::new();
-    let volume_index: HashMap<&str, usize> = plan
-        .volumes
-        .iter()
-        .enumerate()
-        .map(|(i, v)| (v.name.as_str(), i))
-        .collect();
     for task in &plan.tasks {
         let path = format!("taskdefs/{}.json", task.name);
-        let body = json(&path, &task_definition(plan, task, &volume_index))?;
+        let body = json(&path, &task_definition(plan, task))?;
         output.insert(path, body);
         let path = format!("services/{}.json", task.name);
         let body = json(&path, &service(plan, task))?;
@@ -95,7 +89,7 @@ fn condition(condition: Condition) -> &'static str {
     }
 }
 
-fn task_definition(plan: &Plan, task: &TaskGroup, volume_index: &HashMap<&str, usize>) -> RegisterTaskDefinition {
+fn task_definition(plan: &Plan, task: &TaskGroup) -> RegisterTaskDefinition {
     let containers = task
         .containers
         .iter()
@@ -163,19 +157,16 @@ fn task_definition(plan: &Plan, task: &TaskGroup, volume_index: &HashMap<&str, u
     let volumes = task
         .volumes
         .iter()
-        .filter_map(|name| {
-            let volume = &plan.volumes[*volume_index.get(name.as_str())?];
-            Some(Volume {
-                name: name.clone(),
-                efs_volume_configuration: EfsVolumeConfiguration {
-                    file_system_id: plan.deployment.file_system_id.as_ref()?.text(),
-                    transit_encryption: "ENABLED",
-                    authorization_config: EfsAuthorizationConfig {
-                        access_point_id: volume.access_point_id.text(),
-                        iam: "ENABLED",
-                    },
+        .map(|volume| Volume {
+            name: volume.name.clone(),
+            efs_volume_configuration: EfsVolumeConfiguration {
+                file_system_id: volume.file_system_id.text(),
+                transit_encryption: "ENABLED",
+                authorization_config: EfsAuthorizationConfig {
+                    access_point_id: volume.access_point_id.text(),
+                    iam: "ENABLED",
                 },
-            })
+            },
         })
         .collect();
     RegisterTaskDefinition {
@@ -204,17 +195,13 @@ fn service(plan: &Plan, task: &TaskGroup) -> CreateService {
                 .map(|s| ServiceConnectService {
                     port_name: s.port_name.clone(),
                     discovery_name: s.discovery_name.clone(),
-                    client_aliases: s
-                        .client_aliases
-                        .iter()
-                        .map(|a| ServiceConnectClientAlias {
-                            port: a.port,
-                            dns_name: a.dns_name.clone(),
-                        })
-                        .collect(),
+                    client_aliases: vec![ServiceConnectClientAlias {
+                        port: s.client_alias.port,
+                        dns_name: s.client_alias.dns_name.clone(),
+                    }],
                 })
                 .collect(),
-            log_configuration: log_configuration(plan, &format!("{}-service-connect", task.name)),
+            log_configuration: log_configuration(plan, &connect.log_stream_prefix),
         }),
         _ => None,
     };
@@ -244,7 +231,7 @@ fn service(plan: &Plan, task: &TaskGroup) -> CreateService {
                 container_port: lb.container_port,
             })
             .collect(),
-        health_check_grace_period_seconds: (!task.load_balancers.is_empty()).then_some(60),
+        health_check_grace_period_seconds: task.health_check_grace_period,
         service_connect_configuration: service_connect,
         deployment_configuration: DeploymentConfiguration {
             maximum_percent: task.rollout.maximum_percent,

@@ -104,28 +104,26 @@ impl Planner<'_> {
 
         let mut tasks: Vec<TaskGroup> = Vec::new();
         for (task_name, members) in members_of {
-            let containers = members
+            let containers: Vec<Container> = members
                 .iter()
                 .map(|s| self.container(s, tasks_of[&s.name].1.clone(), &tasks_of))
                 .collect();
+            let mounted: BTreeSet<String> = containers
+                .iter()
+                .flat_map(|c| c.mounts.iter().map(|m| m.volume.clone()))
+                .collect();
+            let desired_count = self.desired_count(&members);
             tasks.push(TaskGroup {
                 name: task_name.to_string(),
                 family: format!("{}-{}", project.name, task_name),
                 service_name: format!("{}-{}", project.name, task_name),
+                size: self.size(task_name, &members),
+                rollout: self.rollout(task_name, &members, !mounted.is_empty(), desired_count),
+                desired_count,
                 containers,
-                size: TaskSize {
-                    cpu: 0,
-                    memory: 0,
-                    reason: String::new(),
-                },
-                desired_count: self.desired_count(&members),
-                rollout: Rollout {
-                    maximum_percent: 200,
-                    minimum_healthy_percent: 100,
-                    reason: String::new(),
-                },
                 volumes: Vec::new(),
                 load_balancers: Vec::new(),
+                health_check_grace_period: None,
                 service_connect: None,
             });
         }
@@ -134,30 +132,9 @@ impl Planner<'_> {
         for task in &mut tasks {
             self.check_port_collisions(task);
             self.essentials(task);
-            self.size(task);
-            task.volumes = task
-                .containers
-                .iter()
-                .flat_map(|c| c.mounts.iter().map(|m| m.volume.clone()))
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .collect();
-            task.rollout = if task.volumes.is_empty() {
-                Rollout {
-                    maximum_percent: 200,
-                    minimum_healthy_percent: 100,
-                    reason: "new tasks start before old ones stop".into(),
-                }
-            } else {
-                Rollout {
-                    maximum_percent: 100,
-                    minimum_healthy_percent: 0,
-                    reason: "the task mounts volumes: old tasks stop before new ones start, so two copies never write the same files".into(),
-                }
-            };
         }
         let listeners = self.listeners(&mut tasks);
-        let volumes = self.volumes(&tasks);
+        let volumes = self.volumes(&mut tasks);
         let deployment = self.deployment(&tasks);
         if self.diagnostics.has_errors() {
             return None;
@@ -492,7 +469,7 @@ impl Planner<'_> {
         for mount in &service.mounts {
             match &mount.source {
                 MountSource::Named(volume) => mounts.push(MountPoint {
-                    volume: volume.clone(),
+                    volume: task_name(volume),
                     container_path: mount.target.clone(),
                     read_only: mount.read_only,
                 }),
@@ -698,26 +675,21 @@ impl Planner<'_> {
         }
     }
 
-    fn size(&mut self, task: &mut TaskGroup) {
-        let services: Vec<&Service> = task
-            .containers
-            .iter()
-            .filter_map(|c| self.project.service(&c.service))
-            .collect();
-        let cpu: f64 = services
+    /// The smallest Fargate size that holds what the containers ask for (the larger of limit and
+    /// reservation; a container with neither counts for nothing).
+    fn size(&mut self, task: &str, members: &[&Service]) -> TaskSize {
+        let cpu: f64 = members
             .iter()
             .map(|s| s.resources.cpu_limit.or(s.resources.cpu_reservation).unwrap_or(0.0))
             .sum();
-        let memory: u64 = services
+        let memory: u64 = members
             .iter()
             .map(|s| {
-                s.resources
-                    .memory_limit_mib
-                    .or(s.resources.memory_reservation_mib)
-                    .unwrap_or(0)
+                let r = &s.resources;
+                r.memory_limit_mib.max(r.memory_reservation_mib).unwrap_or(0)
             })
             .sum();
-        let cpu_units = (cpu * 1024.0).ceil() as u32;
+        let cpu_units = (cpu * 1024.0).ceil().min(f64::from(u32::MAX)) as u32;
         let memory = u32::try_from(memory).unwrap_or(u32::MAX);
         match fargate::smallest_fit(cpu_units, memory) {
             Some((task_cpu, task_memory)) => {
@@ -726,20 +698,55 @@ impl Planner<'_> {
                 } else {
                     format!("the containers ask for {cpu_units} CPU units and {memory} MiB: the smallest Fargate size that fits")
                 };
-                task.size = TaskSize {
+                TaskSize {
                     cpu: task_cpu,
                     memory: task_memory,
                     reason,
-                };
+                }
             }
             None => {
-                let service = services[0];
                 self.diagnostics.push(Diagnostic::error(
                     "too-big-for-fargate",
-                    service.path.key("deploy").key("resources"),
-                    format!("task `{}` asks for {cpu_units} CPU units and {memory} MiB; the largest Fargate task has 16384 units and 122880 MiB", task.name),
+                    members[0].path.key("deploy").key("resources"),
+                    format!("task `{task}` asks for {cpu_units} CPU units and {memory} MiB; the largest Fargate task has 16384 units and 122880 MiB"),
                 ).with_help("lower `deploy.resources`, or split the services into separate tasks"));
+                TaskSize {
+                    cpu: 0,
+                    memory: 0,
+                    reason: "too big for Fargate".to_string(),
+                }
             }
+        }
+    }
+
+    /// How ECS replaces the task's copies; with volumes, never two at once on the same files.
+    fn rollout(&mut self, task: &str, members: &[&Service], mounts_volumes: bool, copies: u32) -> Rollout {
+        if !mounts_volumes {
+            return Rollout {
+                maximum_percent: 200,
+                minimum_healthy_percent: 100,
+                reason: "new tasks start before old ones stop".into(),
+            };
+        }
+        if copies > 1 {
+            let service = members.iter().find(|s| s.replicas.is_some()).unwrap_or(&members[0]);
+            let path = service
+                .replicas
+                .as_ref()
+                .map_or_else(|| service.path.clone(), |r| r.path.clone());
+            self.diagnostics.push(
+                Diagnostic::warning(
+                    "shared-volume-copies",
+                    path,
+                    format!("task `{task}` runs {copies} copies that mount the same volumes: they all read and write the same files at once"),
+                )
+                .with_help("run one copy of a task that owns its data, or make sure the app can share its files"),
+            );
+        }
+        Rollout {
+            maximum_percent: 100,
+            minimum_healthy_percent: 0,
+            reason: "the task mounts volumes: old tasks stop before new ones start, so two copies never write the same files during a deploy".into(),
         }
     }
 
@@ -795,7 +802,7 @@ impl Planner<'_> {
                         ).with_help("publish a different port for one of them"));
                         continue;
                     }
-                    let logical = format!("TargetGroup{}{}", logical_id(&container.name), port.target);
+                    let logical = format!("TargetGroupPort{published}");
                     let arn = self.deferred(&format!("{logical}Arn"), Source::Stack("alb"));
                     listener_owners.insert(published, container.name.clone());
                     listeners.push(Listener {
@@ -811,20 +818,27 @@ impl Planner<'_> {
                     });
                 }
             }
+            // Time for the app to start before the load balancer's health checks count.
+            task.health_check_grace_period = (!targets.is_empty()).then_some(60);
             task.load_balancers = targets;
         }
         listeners
     }
 
-    fn volumes(&mut self, tasks: &[TaskGroup]) -> Vec<VolumePlan> {
-        let used: BTreeSet<&str> = tasks
-            .iter()
-            .flat_map(|t| t.volumes.iter().map(String::as_str))
-            .collect();
-        let mut volumes = Vec::new();
+    /// An EFS access point per named volume some task mounts, and the task definitions' volumes.
+    fn volumes(&mut self, tasks: &mut [TaskGroup]) -> Vec<VolumePlan> {
+        let mounted_by = |task: &TaskGroup| -> BTreeSet<String> {
+            task.containers
+                .iter()
+                .flat_map(|c| c.mounts.iter().map(|m| m.volume.clone()))
+                .collect()
+        };
+        let used: BTreeSet<String> = tasks.iter().flat_map(mounted_by).collect();
+        let mut volumes: Vec<VolumePlan> = Vec::new();
         let mut ids: BTreeMap<String, &str> = BTreeMap::new();
         for volume in &self.project.volumes {
-            if !used.contains(volume.name.as_str()) {
+            let ecs_name = task_name(&volume.name);
+            if !used.contains(&ecs_name) {
                 continue;
             }
             let logical = format!("AccessPoint{}", logical_id(&volume.name));
@@ -834,7 +848,7 @@ impl Planner<'_> {
                         "name-collision",
                         volume.path.clone(),
                         format!(
-                            "volumes `{other}` and `{}` get the same CloudFormation name `{logical}`",
+                            "volumes `{other}` and `{}` get the same name on ECS (`{logical}`)",
                             volume.name
                         ),
                     )
@@ -845,9 +859,29 @@ impl Planner<'_> {
             let access_point_id = self.deferred(&format!("{logical}Id"), Source::Stack("efs"));
             volumes.push(VolumePlan {
                 name: volume.name.clone(),
+                ecs_name,
+                root_directory: format!("/{}", volume.name),
                 logical_id: logical,
                 access_point_id,
             });
+        }
+        if volumes.is_empty() {
+            return volumes;
+        }
+        let file_system_id = self.deferred("FileSystemId", Source::Stack("efs"));
+        let by_name: HashMap<&str, &VolumePlan> = volumes.iter().map(|v| (v.ecs_name.as_str(), v)).collect();
+        for task in tasks.iter_mut() {
+            task.volumes = mounted_by(task)
+                .into_iter()
+                .filter_map(|name| {
+                    let volume = by_name.get(name.as_str())?;
+                    Some(TaskVolume {
+                        access_point_id: volume.access_point_id.clone(),
+                        file_system_id: file_system_id.clone(),
+                        name,
+                    })
+                })
+                .collect();
         }
         volumes
     }
@@ -873,14 +907,40 @@ impl Planner<'_> {
             Some(groups) => groups.iter().cloned().map(DeployValue::Known).collect(),
             None => vec![self.deferred("TaskSecurityGroupId", Source::SettingOrStack("security_groups", "base"))],
         };
+        let connect_ports: Vec<u16> = tasks
+            .iter()
+            .filter_map(|t| t.service_connect.as_ref().map(|c| (t, c)))
+            .flat_map(|(t, c)| {
+                c.services.iter().filter_map(move |offered| {
+                    t.containers
+                        .iter()
+                        .flat_map(|c| &c.port_mappings)
+                        .find(|m| m.name == offered.port_name)
+                        .map(|m| m.container_port)
+                })
+            })
+            .collect::<BTreeSet<u16>>()
+            .into_iter()
+            .collect();
+        if settings.security_groups.is_some() && !connect_ports.is_empty() {
+            let ports: Vec<String> = connect_ports.iter().map(u16::to_string).collect();
+            self.diagnostics.push(
+                Diagnostic::warning(
+                    "connect-ingress",
+                    KeyPath::root().key("x-ecs").key("security_groups"),
+                    format!(
+                        "tasks reach each other through Service Connect on TCP {}; the security groups in `x-ecs.security_groups` must admit that from themselves",
+                        ports.join(", ")
+                    ),
+                )
+                .with_help("add those ingress rules to your security groups, or leave `security_groups` out and use the base stack's"),
+            );
+        }
         let namespace = tasks
             .iter()
             .any(|t| t.service_connect.is_some())
             .then(|| self.project.name.clone());
-        let file_system_id = tasks
-            .iter()
-            .any(|t| !t.volumes.is_empty())
-            .then(|| self.deferred("FileSystemId", Source::Stack("efs")));
+
         Deployment {
             cluster: settings.cluster.clone().unwrap_or_else(|| self.project.name.clone()),
             create_cluster: settings.cluster.is_none(),
@@ -892,7 +952,7 @@ impl Planner<'_> {
             task_role_arn: self.deferred("TaskRoleArn", Source::Stack("base")),
             log_group: format!("/ecs/{}", self.project.name),
             namespace,
-            file_system_id,
+            connect_ports,
         }
     }
 }
@@ -909,7 +969,8 @@ fn explicit_task(service: &Service) -> Option<(&String, &KeyPath, GroupReason)> 
     Some((family, path, GroupReason::FamilyLabel { family: family.clone() }))
 }
 
-/// A task name usable in a family name: letters, digits, `-` and `_`.
+/// A name ECS accepts for a task family, a container or a volume: letters, digits, `-` and `_`
+/// (compose also allows `.`, which becomes `-`; `plan` reports names that collide this way).
 fn task_name(name: &str) -> String {
     name.chars()
         .map(|c| {

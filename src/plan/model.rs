@@ -86,8 +86,9 @@ pub struct Deployment {
     pub log_group: String,
     /// The Service Connect namespace, when any reference crosses tasks.
     pub namespace: Option<String>,
-    /// The EFS file system, when a task mounts a named volume.
-    pub file_system_id: Option<DeployValue>,
+    /// Container ports tasks reach each other on through Service Connect: the tasks' security
+    /// group admits them from itself.
+    pub connect_ports: Vec<u16>,
 }
 
 /// One ECS task definition and the ECS service that runs it.
@@ -101,8 +102,10 @@ pub struct TaskGroup {
     pub desired_count: u32,
     pub rollout: Rollout,
     /// Named volumes mounted by the task's containers.
-    pub volumes: Vec<String>,
+    pub volumes: Vec<TaskVolume>,
     pub load_balancers: Vec<LoadBalancerTarget>,
+    /// Seconds ECS ignores the load balancer's health checks after a task starts.
+    pub health_check_grace_period: Option<u32>,
     /// Service Connect: `Some` when the task reaches other tasks or is reached by them.
     pub service_connect: Option<ServiceConnect>,
 }
@@ -182,6 +185,14 @@ pub struct MountPoint {
     pub read_only: bool,
 }
 
+/// A volume of a task definition: an EFS access point on the project's file system.
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskVolume {
+    pub name: String,
+    pub file_system_id: DeployValue,
+    pub access_point_id: DeployValue,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct LoadBalancerTarget {
     pub target_group_arn: DeployValue,
@@ -189,17 +200,29 @@ pub struct LoadBalancerTarget {
     pub container_port: u16,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct ServiceConnect {
     /// Ports this task offers to others; empty for a client only.
     pub services: Vec<ServiceConnectService>,
+    /// The log stream prefix of the task's Service Connect proxy.
+    pub log_stream_prefix: String,
+}
+
+impl ServiceConnect {
+    pub fn for_task(task: &str) -> Self {
+        ServiceConnect {
+            services: Vec::new(),
+            log_stream_prefix: format!("{task}-service-connect"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ServiceConnectService {
     pub port_name: String,
     pub discovery_name: String,
-    pub client_aliases: Vec<ClientAlias>,
+    /// ECS allows exactly one client alias per Service Connect service.
+    pub client_alias: ClientAlias,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -255,7 +278,12 @@ pub struct Reference {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct VolumePlan {
+    /// The compose name.
     pub name: String,
+    /// The task definition's name for it (ECS allows no `.`).
+    pub ecs_name: String,
+    /// Its folder on the shared file system.
+    pub root_directory: String,
     pub logical_id: String,
     pub access_point_id: DeployValue,
 }

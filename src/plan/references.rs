@@ -189,20 +189,28 @@ pub(super) fn resolve(
                     mapping
                 }
             };
-            services.push(ServiceConnectService {
-                discovery_name: mapping.name.clone(),
-                port_name: mapping.name,
-                client_aliases: aliases,
-            });
+            // ECS takes one client alias per Service Connect service: a service per name used,
+            // all on the same port mapping, each with its own Cloud Map name.
+            for alias in aliases {
+                services.push(ServiceConnectService {
+                    discovery_name: discovery_name(&alias),
+                    port_name: mapping.name.clone(),
+                    client_alias: alias,
+                });
+            }
         }
+        let name = tasks[task].name.clone();
         tasks[task]
             .service_connect
-            .get_or_insert_with(ServiceConnect::default)
+            .get_or_insert_with(|| ServiceConnect::for_task(&name))
             .services
             .extend(services);
     }
     for task in clients {
-        tasks[task].service_connect.get_or_insert_with(ServiceConnect::default);
+        let name = tasks[task].name.clone();
+        tasks[task]
+            .service_connect
+            .get_or_insert_with(|| ServiceConnect::for_task(&name));
     }
     references
 }
@@ -350,4 +358,21 @@ fn outcome(
         alias: name.to_ascii_lowercase(),
         port,
     }
+}
+
+/// The Cloud Map service name of an alias: lowercase letters, digits, `_` and `-`, with the port,
+/// so `search.internal:9200` becomes `search-internal-9200`.
+fn discovery_name(alias: &ClientAlias) -> String {
+    let name: String = alias
+        .dns_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    format!("{}-{}", name.trim_start_matches('-'), alias.port)
 }
