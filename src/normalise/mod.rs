@@ -227,6 +227,21 @@ impl Reader<'_> {
         settings
     }
 
+    /// A task name becomes a family name: letters, digits, `.`, `-` and `_`, starting with a letter
+    /// or digit, like a service name.
+    fn valid_task_name(&mut self, name: &str, path: &KeyPath) -> bool {
+        let valid = valid_service_name(name);
+        if !valid {
+            self.error(
+                "bad-task-name",
+                path,
+                format!("`{name}` cannot name a task"),
+                "use letters, digits, `.`, `_` and `-`, starting with a letter or digit",
+            );
+        }
+        valid
+    }
+
     fn unknown_extension_key(&mut self, name: &str, path: &KeyPath, known: &[&str]) {
         if name.starts_with("x-") {
             return; // Extension keys are allowed wherever compose allows them, and kept silently.
@@ -382,7 +397,12 @@ impl Reader<'_> {
             let name = key_text(key);
             let item_path = path.key(&name);
             match name.as_str() {
-                "task" => settings.task = self.string(item, &item_path).map(|task| (task, item_path)),
+                "task" => {
+                    settings.task = self
+                        .string(item, &item_path)
+                        .filter(|task| self.valid_task_name(task, &item_path))
+                        .map(|task| (task, item_path))
+                }
                 "external" => settings.external = self.external(item, &item_path),
                 "essential" => settings.essential = self.boolean(item, &item_path),
                 _ => self.unknown_extension_key(&name, &item_path, KEYS),
@@ -1130,7 +1150,10 @@ impl Reader<'_> {
                 );
             }
             match families.first() {
-                Some(first) => family = Some((first.to_string(), label_path)),
+                Some(first) if self.valid_task_name(first, &label_path) => {
+                    family = Some((first.to_string(), label_path))
+                }
+                Some(_) => {}
                 None => self.error(
                     "wrong-type",
                     &label_path,

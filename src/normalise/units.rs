@@ -6,7 +6,7 @@ use std::time::Duration;
 pub fn parse_duration(text: &str) -> Option<Duration> {
     let text = text.trim();
     if let Ok(seconds) = text.parse::<f64>() {
-        return (seconds >= 0.0 && seconds.is_finite()).then(|| Duration::from_secs_f64(seconds));
+        return Duration::try_from_secs_f64(seconds).ok();
     }
     let mut total = 0.0f64;
     let mut rest = text;
@@ -34,7 +34,7 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
         total += number * scale;
         rest = &rest[unit_length..];
     }
-    Some(Duration::from_secs_f64(total))
+    Duration::try_from_secs_f64(total).ok()
 }
 
 /// `512M`, `1.5g`, `1gb`, `2048k`, `100b`, or a number of bytes.
@@ -204,6 +204,9 @@ mod tests {
         assert_eq!(parse_duration("15"), Some(Duration::from_secs(15)));
         assert_eq!(parse_duration("ten"), None);
         assert_eq!(parse_duration("10x"), None);
+        assert_eq!(parse_duration("1e30"), None);
+        assert_eq!(parse_duration("99999999999999999999h"), None);
+        assert_eq!(parse_duration("-5s"), None);
     }
 
     #[test]

@@ -84,6 +84,46 @@ fn host_key_before(before: &str) -> bool {
     })
 }
 
+/// Command-line flags whose next argument is a host: `pg_isready -h db`, `redis-cli --host cache`.
+pub const HOST_FLAGS: &[&str] = &["-h", "--host", "--hostname", "-host"];
+
+/// Whether `before` ends with a host flag and the spaces after it (`… -h `).
+fn follows_host_flag(before: &str) -> bool {
+    let Some(flag_end) = before.strip_suffix(' ').map(str::trim_end) else {
+        return false;
+    };
+    let flag_start = flag_end.rfind(char::is_whitespace).map_or(0, |i| i + 1);
+    HOST_FLAGS.contains(&&flag_end[flag_start..])
+}
+
+/// Whether a variable's name says it holds an image reference, whose `name:tag` is not `host:port`.
+pub fn names_an_image(variable: &str) -> bool {
+    variable.to_ascii_uppercase().contains("IMAGE")
+}
+
+/// Where the authority starting at `start` ends: at a character that ends it, or at a comma that
+/// starts the next URL of a list (`http://es1:9200,http://es2:9200`).
+fn authority_end(value: &str, start: usize) -> usize {
+    let bytes = value.as_bytes();
+    let mut index = start;
+    while index < bytes.len() && !ends_authority(bytes[index]) {
+        if bytes[index] == b',' && starts_url(&value[index + 1..]) {
+            break;
+        }
+        index += 1;
+    }
+    index
+}
+
+/// Whether `text` starts with `scheme://`.
+fn starts_url(text: &str) -> bool {
+    let scheme = text
+        .bytes()
+        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'.' | b'-'))
+        .count();
+    scheme > 0 && text[scheme..].starts_with("://")
+}
+
 /// Characters that end a URL's authority part.
 fn ends_authority(byte: u8) -> bool {
     matches!(
@@ -99,11 +139,7 @@ fn port_after(bytes: &[u8], colon: usize) -> Option<((usize, usize), u16)> {
     }
     let start = colon + 1;
     let end = start + bytes[start..].iter().take_while(|b| b.is_ascii_digit()).count();
-    if end == start
-        || bytes
-            .get(end)
-            .is_some_and(|b| is_host_char(*b) && !matches!(b, b'.' | b'-' | b'_'))
-    {
+    if end == start || bytes.get(end).is_some_and(|b| is_host_char(*b) && *b != b'.') {
         return None;
     }
     let number: u32 = std::str::from_utf8(&bytes[start..end]).ok()?.parse().ok()?;
@@ -111,9 +147,10 @@ fn port_after(bytes: &[u8], colon: usize) -> Option<((usize, usize), u16)> {
     Some(((start, end), port))
 }
 
-/// Finds every reference to a name for which `is_known` holds. `variable` is the environment
-/// variable's name when the value is one (it enables the whole-value rule).
-pub fn scan(value: &str, variable: Option<&str>, is_known: impl Fn(&str) -> bool) -> Vec<Found> {
+/// Finds every reference to a name for which `is_known` holds. `holds_a_host` says the whole value
+/// is a host where it stands (a `…_HOST` variable, the argument after `-h`), which enables the
+/// whole-value rule.
+pub fn scan(value: &str, holds_a_host: bool, is_known: impl Fn(&str) -> bool) -> Vec<Found> {
     let bytes = value.as_bytes();
     let mut found = Vec::new();
     // Byte ranges of URL authorities: their hosts are found here and nowhere else.
@@ -128,7 +165,7 @@ pub fn scan(value: &str, variable: Option<&str>, is_known: impl Fn(&str) -> bool
             .map_or(0, |i| i + 1);
         let scheme = &value[scheme_start..separator];
         let start = separator + 3;
-        let end = start + bytes[start..].iter().take_while(|b| !ends_authority(**b)).count();
+        let end = authority_end(value, start);
         search_from = end.max(start);
         if scheme.is_empty() {
             continue;
@@ -178,6 +215,7 @@ pub fn scan(value: &str, variable: Option<&str>, is_known: impl Fn(&str) -> bool
         let position = match port {
             Some(_) if preceded_ok => HostPosition::HostPort,
             _ if after_host_key && ends_word => HostPosition::KeyValue,
+            _ if ends_word && follows_host_flag(&value[..start]) => HostPosition::KeyValue,
             _ => continue,
         };
         if is_known(&value[start..end]) {
@@ -189,7 +227,7 @@ pub fn scan(value: &str, variable: Option<&str>, is_known: impl Fn(&str) -> bool
         }
     }
 
-    if found.is_empty() && variable.is_some_and(names_a_host) && is_known(value) && value.bytes().all(is_host_char) {
+    if found.is_empty() && holds_a_host && is_known(value) && value.bytes().all(is_host_char) {
         found.push(Found {
             host: (0, value.len()),
             port: None,
@@ -203,13 +241,12 @@ pub fn scan(value: &str, variable: Option<&str>, is_known: impl Fn(&str) -> bool
 /// `text` with the password of every URL's `user:password@` shown as `***`, for messages and the
 /// plan: they must not repeat a password written in the compose file.
 pub fn mask_credentials(text: &str) -> String {
-    let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
     let mut copied = 0;
     let mut search_from = 0;
     while let Some(offset) = text[search_from..].find("://") {
         let start = search_from + offset + 3;
-        let end = start + bytes[start..].iter().take_while(|b| !ends_authority(**b)).count();
+        let end = authority_end(text, start);
         search_from = end.max(start);
         let Some(at) = text[start..end].rfind('@') else {
             continue;
@@ -232,7 +269,7 @@ mod tests {
     const KNOWN: &[&str] = &["db", "mongodb", "kafka", "kafka-1", "api", "a", "b"];
 
     fn names(value: &str, variable: Option<&str>) -> Vec<(String, Option<u16>)> {
-        scan(value, variable, |name| KNOWN.contains(&name))
+        scan(value, variable.is_some_and(names_a_host), |name| KNOWN.contains(&name))
             .iter()
             .map(|f| (f.name(value).to_string(), f.port.map(|p| p.1)))
             .collect()
@@ -308,6 +345,27 @@ mod tests {
             mask_credentials("http://user@api/x?a=b:c@d"),
             "http://user@api/x?a=b:c@d"
         );
+    }
+
+    #[test]
+    fn url_lists_and_image_tags() {
+        assert_eq!(
+            names("http://a:9200,http://b:9200", Some("ELASTICSEARCH_HOSTS")),
+            vec![("a".to_string(), Some(9200)), ("b".to_string(), Some(9200))]
+        );
+        assert!(names("kafka:18-alpine", None).is_empty());
+        assert!(names("kafka:7_x", None).is_empty());
+    }
+
+    #[test]
+    fn arguments_of_host_flags() {
+        assert_eq!(names("pg_isready -U app -h db", None), one("db", None));
+        assert_eq!(names("redis-cli --host  kafka ping", None), one("kafka", None));
+        assert!(
+            names("grep -h db file", None).len() == 1,
+            "a host flag is taken at its word"
+        );
+        assert!(names("echo -x db", None).is_empty());
     }
 
     #[test]

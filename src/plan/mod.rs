@@ -165,6 +165,8 @@ impl Planner<'_> {
     /// The task of every ECS-run service, with the rule that put it there.
     fn group(&mut self) -> Option<HashMap<String, (String, GroupReason)>> {
         let mut tasks: HashMap<String, (String, GroupReason)> = HashMap::new();
+        let mut spellings: HashMap<String, String> = HashMap::new();
+        let mut containers: HashMap<String, &str> = HashMap::new();
         for service in &self.project.services {
             if service.ecs.external.is_some() {
                 if let Some((_, path, _)) = explicit_task(service) {
@@ -179,9 +181,38 @@ impl Planner<'_> {
                 }
                 continue;
             }
-            let Some(task) = self.follow_network_mode(service) else {
+            let Some(written) = self.follow_network_mode(service) else {
                 continue;
             };
+            // ECS names drop the dots compose allows, so two spellings may meet: `a.b` and `a-b`.
+            let task = task_name(&written);
+            match spellings.get(&task) {
+                Some(other) if *other != written => self.diagnostics.push(
+                    Diagnostic::error(
+                        "name-collision",
+                        service.path.clone(),
+                        format!("tasks `{other}` and `{written}` get the same ECS name `{task}`"),
+                    )
+                    .with_help("rename one of them; ECS names use letters, digits, `-` and `_`"),
+                ),
+                _ => {
+                    spellings.insert(task.clone(), written);
+                }
+            }
+            let container = container_name(&service.name);
+            if let Some(other) = containers.insert(container.clone(), &service.name) {
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "name-collision",
+                        service.path.clone(),
+                        format!(
+                            "services `{other}` and `{}` get the same ECS container name `{container}`",
+                            service.name
+                        ),
+                    )
+                    .with_help("rename one of them; ECS names use letters, digits, `-` and `_`"),
+                );
+            }
             let reason = match (explicit_task(service), &service.joins) {
                 (Some((_, _, reason)), _) => reason,
                 (None, Some((target, _))) => GroupReason::NetworkMode {
@@ -218,17 +249,18 @@ impl Planner<'_> {
         Some(tasks)
     }
 
-    /// The task of `service`: its own name for it, else the task of the service whose network it
-    /// shares (through a chain of `network_mode: service:X`), else its own name.
+    /// The task of `service` as written (not yet an ECS name): its own name for it, else the task of
+    /// the service whose network it shares (through a chain of `network_mode: service:X`), else
+    /// its own name.
     fn follow_network_mode(&mut self, service: &Service) -> Option<String> {
         let mut chain = vec![service.name.as_str()];
         let mut current = service;
         loop {
             if let Some((task, _, _)) = explicit_task(current) {
-                return Some(task_name(task));
+                return Some(task.clone());
             }
             let Some((target, path)) = &current.joins else {
-                return Some(task_name(&current.name));
+                return Some(current.name.clone());
             };
             let Some(next) = self.project.service(target) else {
                 self.diagnostics.push(

@@ -1,7 +1,9 @@
 //! Hostname resolution: every reference from one service to another becomes what reaches the peer
 //! on ECS (localhost, a Service Connect alias, or an external endpoint), recorded with its reason.
 
-use super::hostnames::{mask_credentials, names_a_secret, scan, Found, HostPosition};
+use super::hostnames::{
+    mask_credentials, names_a_host, names_a_secret, names_an_image, scan, Found, HostPosition, HOST_FLAGS,
+};
 use super::{
     port_mapping, wellknown, ClientAlias, GroupReason, Outcome, Planner, Reference, ReferenceSite, ServiceConnect,
     ServiceConnectService, TaskGroup,
@@ -15,6 +17,8 @@ type Slot = (usize, usize);
 
 /// A value to scan, where it is, and how to write it back.
 struct Site {
+    /// The whole value is a host where it stands: a `…_HOST` variable, the argument after `-h`.
+    holds_a_host: bool,
     slot: Slot,
     site: ReferenceSite,
     path: KeyPath,
@@ -68,7 +72,7 @@ pub(super) fn resolve(
             .filter_map(|link| Some((link.alias.as_str(), project.service(&link.service)?)))
             .collect();
         let lookup = |name: &str| linked.get(name).or_else(|| names.get(name)).copied();
-        let found = scan(&site.value, site.variable.as_deref(), |name| lookup(name).is_some());
+        let found = scan(&site.value, site.holds_a_host, |name| lookup(name).is_some());
         if found.is_empty() {
             // A secret's value is never repeated in a message, even when it happens to be a name.
             if let Some(variable) = site.variable.as_ref().filter(|v| !names_a_secret(v)) {
@@ -122,10 +126,14 @@ pub(super) fn resolve(
             after.push_str(&site.value[copied..hit.host.0]);
             after.push_str(host.as_deref().unwrap_or(name));
             copied = hit.host.1;
-            if let (Some(new_port), Some(((start, end), _))) = (port, hit.port) {
-                after.push_str(&site.value[copied..start]);
-                after.push_str(&new_port.to_string());
-                copied = end;
+            match (port, hit.port) {
+                (Some(new_port), Some(((start, end), _))) => {
+                    after.push_str(&site.value[copied..start]);
+                    after.push_str(&new_port.to_string());
+                    copied = end;
+                }
+                (Some(new_port), None) => after.push_str(&format!(":{new_port}")),
+                (None, _) => {}
             }
             references.push(Reference {
                 service: referrer.service.clone(),
@@ -225,7 +233,11 @@ fn sites(planner: &Planner, tasks: &[TaskGroup]) -> Vec<Site> {
                 .service(&container.service)
                 .expect("planned from the project");
             for (index, (variable, value)) in container.environment.iter().enumerate() {
+                if names_an_image(variable) {
+                    continue; // `redis:7` there is an image and its tag.
+                }
                 sites.push(Site {
+                    holds_a_host: names_a_host(variable),
                     slot: (t, c),
                     site: ReferenceSite::Environment {
                         variable: variable.clone(),
@@ -254,7 +266,10 @@ fn sites(planner: &Planner, tasks: &[TaskGroup]) -> Vec<Site> {
                             service.path.key("healthcheck").key("test"),
                         ),
                     };
+                    let after_flag =
+                        argument > 0 && HOST_FLAGS.contains(&arguments.unwrap_or_default()[argument - 1].as_str());
                     sites.push(Site {
+                        holds_a_host: after_flag,
                         slot: (t, c),
                         site,
                         path,
@@ -284,7 +299,10 @@ fn outcome(
     if let Some(external) = &target.ecs.external {
         return Outcome::External {
             host: external.host.clone(),
-            port: external.port.filter(|_| hit.port.is_some()),
+            // A URL without a port gets the endpoint's; a bare host value has no place for one.
+            port: external
+                .port
+                .filter(|_| hit.port.is_some() || matches!(hit.position, HostPosition::Url { .. })),
         };
     }
     let (Some((own_task, _)), Some((target_task, _))) = (tasks_of.get(referrer), tasks_of.get(&target.name)) else {
@@ -307,11 +325,12 @@ fn outcome(
         _ => None,
     };
     let image_port = target.image.as_deref().and_then(wellknown::image_port);
+    // What the client dials: the port it names, else its URL scheme's, else what the target says.
     let port = hit
         .port
         .map(|(_, port)| port)
-        .or(declared.first().copied())
         .or(scheme_port)
+        .or(declared.first().copied())
         .or(image_port);
     let Some(port) = port else {
         planner.diagnostics.push(Diagnostic::warning(
@@ -323,7 +342,7 @@ fn outcome(
             why: "no port known for a Service Connect alias".into(),
         };
     };
-    if hit.port.is_none() && declared.len() > 1 {
+    if hit.port.is_none() && scheme_port.is_none() && declared.len() > 1 {
         planner.diagnostics.push(
             Diagnostic::warning(
                 "ambiguous-port",
