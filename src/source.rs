@@ -57,7 +57,15 @@ pub fn locate_all(diagnostics: &mut Diagnostics, files: &[SourceFile]) {
                 best = Some((depth, location));
             }
         }
-        diagnostic.location = best.map(|(_, location)| location);
+        // What is about the whole project points at the start of its first file.
+        let whole_file = || {
+            files.first().map(|file| Location {
+                file: file.display(),
+                line: 1,
+                column: 1,
+            })
+        };
+        diagnostic.location = best.map(|(_, location)| location).or_else(whole_file);
     }
 }
 

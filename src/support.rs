@@ -49,7 +49,7 @@ const NO_FARGATE: &str = "Fargate does not offer this";
 
 /// Every key path compose2ecs knows. `*` stands for a name (a service, a volume, …).
 pub const TABLE: &[Row] = &[
-    ignored("version", "obsolete in the Compose Specification; ignored"),
+    converted("version", "nothing: obsolete in the Compose Specification (a note)"),
     converted("name", "the project name: prefix of task families, services and stacks"),
     converted("services", "one ECS container per service, grouped into tasks"),
     converted(

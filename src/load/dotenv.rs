@@ -56,14 +56,29 @@ pub fn parse(text: &str, variables: &Variables) -> Result<Vec<Entry>, BadLine> {
     Ok(entries)
 }
 
+/// A value as written after `=`: a quoted value ends at its closing quote (a ` # comment` may follow);
+/// an unquoted one at ` #`.
 fn unquote(value: &str, variables: &Variables) -> String {
-    if let Some(inner) = value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')) {
-        return inner.to_string();
+    if let Some(rest) = value.strip_prefix('\'') {
+        let end = rest.find('\'').unwrap_or(rest.len());
+        return rest[..end].to_string();
     }
-    let text = if let Some(inner) = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
-        inner.replace("\\n", "\n").replace("\\\"", "\"")
+    let text = if let Some(rest) = value.strip_prefix('"') {
+        let mut inner = String::new();
+        let mut chars = rest.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '"' => break,
+                '\\' => match chars.next() {
+                    Some('n') => inner.push('\n'),
+                    Some(escaped) => inner.push(escaped),
+                    None => inner.push('\\'),
+                },
+                c => inner.push(c),
+            }
+        }
+        inner
     } else {
-        // An unquoted value ends at ` #`, which starts a comment.
         value.split(" #").next().unwrap_or_default().trim_end().to_string()
     };
     interpolate(&text, variables).map_or(text, |done| done.value)
@@ -75,7 +90,7 @@ mod tests {
 
     #[test]
     fn parses_the_common_forms() {
-        let text = "# comment\nA=1\nexport B = two # note\nC='lit $A'\nD=\"x${A}y\"\nE\n\nF=\n";
+        let text = "# comment\nA=1\nexport B = two # note\nC='lit $A'\nD=\"x${A}y\"\nE\n\nF=\nG=\"s3cret\" # the password\nH='a b' # c\n";
         let entries = parse(text, &Variables::new()).unwrap();
         let got: Vec<(&str, Option<&str>)> = entries.iter().map(|e| (e.name.as_str(), e.value.as_deref())).collect();
         assert_eq!(
@@ -86,7 +101,9 @@ mod tests {
                 ("C", Some("lit $A")),
                 ("D", Some("x1y")),
                 ("E", None),
-                ("F", Some(""))
+                ("F", Some("")),
+                ("G", Some("s3cret")),
+                ("H", Some("a b"))
             ]
         );
     }

@@ -37,6 +37,8 @@ pub fn merge_documents(base: &mut Mapping, overlay: Mapping) {
                         (Some(Value::Mapping(existing)), Value::Mapping(overlay_service)) => {
                             merge_service(existing, overlay_service)
                         }
+                        // `web:` with nothing under it adds nothing to an existing service.
+                        (Some(_), Value::Null) => {}
                         (_, service) => {
                             services.insert(name, service);
                         }
@@ -53,6 +55,9 @@ pub fn merge_documents(base: &mut Mapping, overlay: Mapping) {
 
 fn merge_service(base: &mut Mapping, overlay: Mapping) {
     for (key, value) in overlay {
+        if reset_or_override(base, &key, &value) {
+            continue;
+        }
         let name = key_text(&key);
         let Some(existing) = base.get_mut(&key) else {
             base.insert(key, value);
@@ -86,6 +91,9 @@ fn merge_value(base: &mut Value, overlay: Value) {
     match (base, overlay) {
         (Value::Mapping(base), Value::Mapping(overlay)) => {
             for (key, value) in overlay {
+                if reset_or_override(base, &key, &value) {
+                    continue;
+                }
                 match base.get_mut(&key) {
                     Some(existing) => merge_value(existing, value),
                     None => {
@@ -98,8 +106,52 @@ fn merge_value(base: &mut Value, overlay: Value) {
     }
 }
 
+/// Compose's `!reset` (drop the key) and `!override` (replace the value, no merge) tags.
+fn reset_or_override(base: &mut Mapping, key: &Value, value: &Value) -> bool {
+    let Value::Tagged(tagged) = value else { return false };
+    if tagged.tag == "reset" {
+        base.remove(key);
+    } else if tagged.tag == "override" {
+        base.insert(key.clone(), tagged.value.clone());
+    } else {
+        return false;
+    }
+    true
+}
+
+/// Applies the `!reset` and `!override` tags left after the merge (in a single file, or on keys
+/// no earlier file had): a reset key is dropped, an overriding value is the value.
+pub fn apply_merge_tags(value: &mut Value) {
+    match value {
+        Value::Mapping(map) => {
+            map.retain(|_, v| !matches!(v, Value::Tagged(t) if t.tag == "reset"));
+            for item in map.values_mut() {
+                if let Value::Tagged(tagged) = item {
+                    if tagged.tag == "override" {
+                        *item = std::mem::take(&mut tagged.value);
+                    }
+                }
+                apply_merge_tags(item);
+            }
+        }
+        Value::Sequence(items) => items.iter_mut().for_each(apply_merge_tags),
+        _ => {}
+    }
+}
+
+/// A sequence's items; a lone string (`env_file: .env`) is a list of one.
+fn as_list(value: Value) -> Value {
+    match value {
+        Value::String(_) => Value::Sequence(vec![value]),
+        other => other,
+    }
+}
+
 fn append_unique(base: &mut Value, overlay: Value) {
-    match (base, overlay) {
+    if base.is_string() {
+        *base = as_list(std::mem::take(base));
+    }
+    match (base, as_list(overlay)) {
         (Value::Sequence(items), Value::Sequence(more)) => {
             for item in more {
                 if !items.contains(&item) {
@@ -181,6 +233,24 @@ mod tests {
 
     fn yaml(text: &str) -> Mapping {
         serde_yaml::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn reset_override_and_scalar_lists() {
+        let mut base = yaml(
+            "services:\n  web:\n    image: a\n    environment: {A: '1', B: '2'}\n    ports: ['80:80']\n    env_file: base.env\n    labels: {x: y}\n  db: {image: pg}\n",
+        );
+        let overlay = yaml(
+            "services:\n  web:\n    environment: !reset {}\n    ports: !override ['8080:80']\n    env_file: [prod.env]\n  db:\n",
+        );
+        merge_documents(&mut base, overlay);
+        let mut merged = Value::Mapping(base);
+        apply_merge_tags(&mut merged);
+        let expected: Value = serde_yaml::from_str(
+            "services:\n  web:\n    image: a\n    ports: ['8080:80']\n    env_file: [base.env, prod.env]\n    labels: {x: y}\n  db: {image: pg}\n",
+        )
+        .unwrap();
+        assert_eq!(merged, expected);
     }
 
     #[test]

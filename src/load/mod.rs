@@ -65,9 +65,14 @@ pub fn load(
     if diagnostics.has_errors() {
         return None;
     }
+    let mut document = Value::Mapping(document?);
+    merge::apply_merge_tags(&mut document);
+    let Value::Mapping(document) = document else {
+        unreachable!("a mapping stays a mapping")
+    };
     Some(Loaded {
         sources,
-        document: document?,
+        document,
         variables,
         project_dir,
     })

@@ -22,6 +22,9 @@ use std::collections::HashSet;
 use std::path::Path;
 use units::{parse_bytes, parse_duration, parse_port_spec, parse_short_port, split_words, PortSpec};
 
+/// The least memory ECS gives a container, in MiB.
+const MINIMUM_CONTAINER_MEMORY_MIB: u64 = 6;
+
 /// Builds the Project. `directory_name` names the project when the document has no `name`.
 pub fn normalise(
     loaded: &Loaded,
@@ -173,34 +176,27 @@ impl Reader<'_> {
                 other => self.wrong_type(&path, other, "a mapping of settings"),
             }
         }
-        let name = match document.get("name") {
-            Some(Value::String(name)) => {
-                let normalised = project_name(name);
-                if normalised.is_empty() {
+        // Compose's order: COMPOSE_PROJECT_NAME, then `name:`, then the folder (normalised).
+        let name = match (self.variables.get("COMPOSE_PROJECT_NAME"), document.get("name")) {
+            (Some(name), _) => self.explicit_project_name(name, &root),
+            (None, Some(Value::String(name))) => self.explicit_project_name(name, &root.key("name")),
+            (None, Some(other)) => {
+                self.wrong_type(&root.key("name"), other, "a string");
+                None
+            }
+            (None, None) => {
+                let name = project_name(directory_name);
+                if name.is_empty() {
                     self.error(
                         "bad-project-name",
-                        &root.key("name"),
-                        format!("`{name}` cannot be a project name"),
-                        "use lowercase letters, digits, `-` and `_`",
+                        &root,
+                        format!("the folder name `{directory_name}` cannot be a project name"),
+                        "give the project a name with a top-level `name:` key",
                     );
                 }
-                normalised
+                Some(name).filter(|n| !n.is_empty())
             }
-            Some(other) => {
-                self.wrong_type(&root.key("name"), other, "a string");
-                String::new()
-            }
-            None => project_name(directory_name),
-        };
-        if name.is_empty() {
-            self.error(
-                "bad-project-name",
-                &root,
-                format!("the folder name `{directory_name}` cannot be a project name"),
-                "give the project a name with a top-level `name:` key",
-            );
-            return None;
-        }
+        }?;
         Some(Project::new(name, services, volumes, settings))
     }
 
@@ -225,6 +221,20 @@ impl Reader<'_> {
             }
         }
         settings
+    }
+
+    /// A name the user chose must already be a valid project name, as compose requires.
+    fn explicit_project_name(&mut self, name: &str, path: &KeyPath) -> Option<String> {
+        if project_name(name) == name && !name.is_empty() {
+            return Some(name.to_string());
+        }
+        self.error(
+            "bad-project-name",
+            path,
+            format!("`{name}` is not a valid project name"),
+            "a project name has lowercase letters, digits, `-` and `_`, and starts with a letter or digit",
+        );
+        None
     }
 
     /// A task name becomes a family name: letters, digits, `.`, `-` and `_`, starting with a letter
@@ -936,26 +946,49 @@ impl Reader<'_> {
         })
     }
 
+    /// `depends_on: [a, b]` or `depends_on: {a: {condition: …, required: …, restart: …}}`; the
+    /// condition defaults to `service_started` and `required` to true, as in compose.
     fn depends_on(&mut self, value: &Value, path: &KeyPath) -> Vec<Dependency> {
-        match serde_yaml::from_value::<dct::DependsOnOptions>(value.clone()) {
-            Ok(dct::DependsOnOptions::Simple(names)) => names
-                .into_iter()
-                .enumerate()
-                .map(|(i, service)| Dependency {
-                    service,
-                    condition: Condition::ServiceStarted,
-                    path: path.index(i),
-                })
-                .collect(),
-            Ok(dct::DependsOnOptions::Conditional(map)) => {
-                let mut dependencies = Vec::new();
-                for (service, detail) in map {
+        const KEYS: &[&str] = &["condition", "required", "restart"];
+        let mut dependencies = Vec::new();
+        match value {
+            Value::Sequence(_) => {
+                for (index, service) in self
+                    .string_list(value, path)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .enumerate()
+                {
+                    dependencies.push(Dependency {
+                        service,
+                        condition: Condition::ServiceStarted,
+                        required: true,
+                        path: path.index(index),
+                    });
+                }
+            }
+            Value::Mapping(map) => {
+                for (key, detail) in map {
+                    let service = key_text(key);
                     let item_path = path.key(&service);
-                    let condition = match detail.condition.as_str() {
-                        "service_started" => Condition::ServiceStarted,
-                        "service_healthy" => Condition::ServiceHealthy,
-                        "service_completed_successfully" => Condition::ServiceCompletedSuccessfully,
+                    let detail = match detail {
+                        Value::Null => Mapping::new(),
+                        Value::Mapping(detail) => detail.clone(),
                         other => {
+                            self.wrong_type(&item_path, other, "a mapping with `condition`");
+                            continue;
+                        }
+                    };
+                    for key in detail.keys().map(key_text) {
+                        if !KEYS.contains(&key.as_str()) {
+                            self.unknown_extension_key(&key, &item_path.key(&key), KEYS);
+                        }
+                    }
+                    let condition = match detail.get("condition").map(key_text).as_deref() {
+                        None | Some("service_started") => Condition::ServiceStarted,
+                        Some("service_healthy") => Condition::ServiceHealthy,
+                        Some("service_completed_successfully") => Condition::ServiceCompletedSuccessfully,
+                        Some(other) => {
                             self.error(
                                 "bad-depends-on",
                                 &item_path.key("condition"),
@@ -965,23 +998,26 @@ impl Reader<'_> {
                             continue;
                         }
                     };
+                    let required = match detail.get("required") {
+                        Some(flag) => self.boolean(flag, &item_path.key("required")).unwrap_or(true),
+                        None => true,
+                    };
                     dependencies.push(Dependency {
                         service,
                         condition,
+                        required,
                         path: item_path,
                     });
                 }
-                dependencies
             }
-            Err(_) => {
-                self.wrong_type(
-                    path,
-                    value,
-                    "a list of service names or a mapping `NAME: {condition: …}`",
-                );
-                Vec::new()
-            }
+            Value::Null => {}
+            other => self.wrong_type(
+                path,
+                other,
+                "a list of service names or a mapping `NAME: {condition: …}`",
+            ),
         }
+        dependencies
     }
 
     fn mounts(&mut self, value: &Value, path: &KeyPath, volumes: &HashSet<String>) -> Vec<Mount> {
@@ -1223,11 +1259,30 @@ impl Reader<'_> {
                 parsed.map(|bytes| bytes.div_ceil(1024 * 1024))
             });
             if kind == "limits" {
+                if memory.is_some_and(|mib| mib < MINIMUM_CONTAINER_MEMORY_MIB) {
+                    self.error(
+                        "bad-memory",
+                        &kind_path.key("memory"),
+                        format!("ECS gives a container at least {MINIMUM_CONTAINER_MEMORY_MIB} MiB of memory"),
+                        "write a limit of 6M or more",
+                    );
+                }
                 service.resources.cpu_limit = cpus;
                 service.resources.memory_limit_mib = memory;
             } else {
                 service.resources.cpu_reservation = cpus;
                 service.resources.memory_reservation_mib = memory;
+            }
+        }
+        let r = service.resources;
+        if let (Some(limit), Some(reservation)) = (r.memory_limit_mib, r.memory_reservation_mib) {
+            if reservation > limit {
+                self.error(
+                    "bad-memory",
+                    &resources_path.key("reservations").key("memory"),
+                    format!("the memory reservation ({reservation} MiB) is larger than the limit ({limit} MiB)"),
+                    "reserve at most the limit",
+                );
             }
         }
     }

@@ -161,6 +161,8 @@ pub enum Condition {
 pub struct Dependency {
     pub service: String,
     pub condition: Condition,
+    /// `required: false`: a missing service is not an error.
+    pub required: bool,
     pub path: KeyPath,
 }
 

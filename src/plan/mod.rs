@@ -329,7 +329,13 @@ impl Planner<'_> {
                 }
             }
             for dependency in &service.depends_on {
-                if project.service(&dependency.service).is_none() {
+                if project.service(&dependency.service).is_none() && !dependency.required {
+                    self.diagnostics.push(Diagnostic::note(
+                        "optional-dependency",
+                        dependency.path.clone(),
+                        format!("`{}` depends on `{}` with `required: false`; there is no such service, so the dependency is left out", service.name, dependency.service),
+                    ));
+                } else if project.service(&dependency.service).is_none() {
                     self.diagnostics.push(
                         Diagnostic::error(
                             "unknown-service",
