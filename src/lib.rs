@@ -31,6 +31,8 @@ pub struct Input {
     pub environment: Variables,
     /// Values of the deployed stacks' outputs, by placeholder name.
     pub known_values: KnownValues,
+    /// Active profiles (`--profile`); COMPOSE_PROFILES adds to them.
+    pub profiles: Vec<String>,
 }
 
 /// What a conversion produced: diagnostics always; a plan and files unless refused.
@@ -64,7 +66,7 @@ pub fn convert(input: &Input, files: &dyn source::Files) -> Result<Conversion, e
         diagnostics.sort_by_location();
         return refused(diagnostics);
     };
-    let project = normalise::normalise(&loaded, &input.directory_name, files, &mut diagnostics);
+    let project = normalise::normalise(&loaded, &input.directory_name, &input.profiles, files, &mut diagnostics);
     let plan = project.and_then(|project| plan::plan(&project, &input.known_values, &mut diagnostics));
     source::locate_all(&mut diagnostics, &loaded.sources);
     diagnostics.sort_by_location();

@@ -51,6 +51,9 @@ struct InputArgs {
     /// them; they fill the placeholders. Repeat for each stack.
     #[arg(long = "stack-outputs", value_name = "FILE")]
     stack_outputs: Vec<PathBuf>,
+    /// Activate a profile: services with it are converted (with COMPOSE_PROFILES; `*` for all).
+    #[arg(long = "profile", value_name = "NAME")]
+    profiles: Vec<String>,
     /// Also show notes: every decision, such as each hostname rewrite.
     #[arg(short, long)]
     verbose: bool,
@@ -187,6 +190,7 @@ fn run_pipeline(args: &InputArgs) -> Result<Conversion, ExitCode> {
         directory_name,
         environment: std::env::vars().collect(),
         known_values,
+        profiles: args.profiles.clone(),
     };
     let conversion = convert(&input, &FileSystem).map_err(|error| {
         eprintln!("error: {error}");

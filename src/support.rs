@@ -241,7 +241,10 @@ pub const TABLE: &[Row] = &[
     ignored("services.*.pre_start", NOT_YET),
     ignored("services.*.pre_stop", NOT_YET),
     refused("services.*.privileged", "Fargate does not run privileged containers"),
-    ignored("services.*.profiles", NOT_YET),
+    converted(
+        "services.*.profiles",
+        "a service none of whose profiles is active (`--profile`, `COMPOSE_PROFILES`) is left out",
+    ),
     refused(
         "services.*.provider",
         "a provider service is made by a compose plugin, not a container; describe it with `x-ecs: {external: \"host:port\"}` instead",

@@ -336,3 +336,21 @@ fn plan_prints_and_writes_nothing() {
         Some(2)
     );
 }
+
+#[test]
+fn profiles_are_activated_by_flag_or_environment() {
+    let case = copy_case("profiles");
+    let output = compose2ecs(case.path(), &["convert", "--profile", "debug", "-o", "debug"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(case.path().join("debug/taskdefs/adminer.json").is_file());
+    assert!(!case.path().join("debug/taskdefs/seed.json").exists());
+    let from_env = Command::new(env!("CARGO_BIN_EXE_compose2ecs"))
+        .args(["convert", "-o", "all"])
+        .current_dir(case.path())
+        .env("COMPOSE_PROFILES", "*")
+        .output()
+        .unwrap();
+    assert!(from_env.status.success(), "{}", stderr(&from_env));
+    assert!(case.path().join("all/taskdefs/seed.json").is_file());
+    assert!(case.path().join("all/taskdefs/adminer.json").is_file());
+}

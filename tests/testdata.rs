@@ -30,6 +30,7 @@ pub fn render_case(case: &Path) -> (String, bool) {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
         known_values: Default::default(),
+        profiles: Vec::new(),
     };
     let conversion = convert(&input, &FileSystem).expect("no program failure");
     let mut text = String::from("--- diagnostics ---\n");
@@ -191,6 +192,7 @@ fn plan_views() {
             directory_name: case.to_string(),
             environment: Default::default(),
             known_values: Default::default(),
+            profiles: Vec::new(),
         };
         let conversion = convert(&input, &FileSystem).expect("no program failure");
         let plan = conversion.plan.expect("the case converts");

@@ -29,10 +29,23 @@ const MINIMUM_CONTAINER_MEMORY_MIB: u64 = 6;
 pub fn normalise(
     loaded: &Loaded,
     directory_name: &str,
+    profiles: &[String],
     files: &dyn Files,
     diagnostics: &mut Diagnostics,
 ) -> Option<Project> {
+    // `--profile` and COMPOSE_PROFILES (comma-separated) together, as in compose; `*` is every one.
+    let mut active: Vec<String> = profiles.to_vec();
+    if let Some(listed) = loaded.variables.get("COMPOSE_PROFILES") {
+        active.extend(
+            listed
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(str::to_string),
+        );
+    }
     let mut reader = Reader {
+        active_profiles: &active,
         variables: &loaded.variables,
         project_dir: &loaded.project_dir,
         files,
@@ -46,6 +59,7 @@ pub fn normalise(
 }
 
 struct Reader<'a> {
+    active_profiles: &'a [String],
     variables: &'a Variables,
     project_dir: &'a Path,
     files: &'a dyn Files,
@@ -158,9 +172,19 @@ impl Reader<'_> {
         };
         let declared: HashSet<String> = volumes.iter().map(|v| v.name.clone()).collect();
         let mut services = Vec::new();
+        let mut inactive = Vec::new();
         for (key, value) in services_map {
             let name = key_text(key);
             let path = services_path.key(&name);
+            if !key.is_string() {
+                self.error(
+                    "bad-service-name",
+                    &path,
+                    format!("the service name `{name}` is not a string"),
+                    &format!("quote it: `\"{name}\":`"),
+                );
+                continue;
+            }
             if !valid_service_name(&name) {
                 self.error(
                     "bad-service-name",
@@ -168,6 +192,24 @@ impl Reader<'_> {
                     format!("`{name}` is not a valid service name"),
                     "service names use letters, digits, `.`, `_` and `-`, and start with a letter or digit",
                 );
+                continue;
+            }
+            if let Some(profiles) = self.inactive_profiles(value, &path) {
+                self.diagnostics.push(
+                    Diagnostic::note(
+                        "inactive-profile",
+                        path.key("profiles"),
+                        format!(
+                            "`{name}` belongs to profiles {} that are not active; it is left out",
+                            profiles.join(", ")
+                        ),
+                    )
+                    .with_help(format!(
+                        "activate one with `--profile {}` or `COMPOSE_PROFILES`",
+                        profiles[0]
+                    )),
+                );
+                inactive.push(InactiveService { name, profiles });
                 continue;
             }
             match value {
@@ -197,7 +239,7 @@ impl Reader<'_> {
                 Some(name).filter(|n| !n.is_empty())
             }
         }?;
-        Some(Project::new(name, services, volumes, settings))
+        Some(Project::new(name, services, inactive, volumes, settings))
     }
 
     fn deploy_settings(&mut self, value: Option<&Value>, path: &KeyPath) -> DeploySettings {
@@ -221,6 +263,18 @@ impl Reader<'_> {
             }
         }
         settings
+    }
+
+    /// The profiles of a service none of whose profiles is active; `None` when it runs.
+    fn inactive_profiles(&mut self, service: &Value, path: &KeyPath) -> Option<Vec<String>> {
+        let listed = service.get("profiles")?;
+        let profiles = self.string_list(listed, &path.key("profiles"))?;
+        let runs = profiles.is_empty()
+            || self
+                .active_profiles
+                .iter()
+                .any(|active| active == "*" || profiles.contains(active));
+        (!runs).then_some(profiles)
     }
 
     /// A name the user chose must already be a valid project name, as compose requires.

@@ -9,6 +9,8 @@ use std::time::Duration;
 pub struct Project {
     pub name: String,
     pub services: Vec<Service>,
+    /// Services left out because none of their profiles is active.
+    pub inactive: Vec<InactiveService>,
     pub volumes: Vec<NamedVolume>,
     pub settings: DeploySettings,
     /// Service name → position in `services`, so looking a service up is not a scan.
@@ -17,11 +19,18 @@ pub struct Project {
 }
 
 impl Project {
-    pub fn new(name: String, services: Vec<Service>, volumes: Vec<NamedVolume>, settings: DeploySettings) -> Self {
+    pub fn new(
+        name: String,
+        services: Vec<Service>,
+        inactive: Vec<InactiveService>,
+        volumes: Vec<NamedVolume>,
+        settings: DeploySettings,
+    ) -> Self {
         let index = services.iter().enumerate().map(|(i, s)| (s.name.clone(), i)).collect();
         Project {
             name,
             services,
+            inactive,
             volumes,
             settings,
             index,
@@ -31,6 +40,13 @@ impl Project {
     pub fn service(&self, name: &str) -> Option<&Service> {
         self.index.get(name).map(|&i| &self.services[i])
     }
+}
+
+/// A service whose profiles are all inactive.
+#[derive(Debug, Clone, Serialize)]
+pub struct InactiveService {
+    pub name: String,
+    pub profiles: Vec<String>,
 }
 
 /// A top-level named volume.

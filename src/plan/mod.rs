@@ -329,11 +329,38 @@ impl Planner<'_> {
                 }
             }
             for dependency in &service.depends_on {
-                if project.service(&dependency.service).is_none() && !dependency.required {
+                let inactive = project.inactive.iter().find(|i| i.name == dependency.service);
+                if let (Some(inactive), true) = (inactive, dependency.required) {
+                    self.diagnostics.push(
+                        Diagnostic::error(
+                            "inactive-dependency",
+                            dependency.path.clone(),
+                            format!(
+                                "`{}` depends on `{}`, whose profiles ({}) are not active",
+                                service.name,
+                                dependency.service,
+                                inactive.profiles.join(", ")
+                            ),
+                        )
+                        .with_help(format!(
+                            "activate its profile with `--profile {}`",
+                            inactive.profiles[0]
+                        )),
+                    );
+                } else if project.service(&dependency.service).is_none() && !dependency.required {
                     self.diagnostics.push(Diagnostic::note(
                         "optional-dependency",
                         dependency.path.clone(),
-                        format!("`{}` depends on `{}` with `required: false`; there is no such service, so the dependency is left out", service.name, dependency.service),
+                        format!(
+                            "`{}` depends on `{}` with `required: false`; {}, so the dependency is left out",
+                            service.name,
+                            dependency.service,
+                            if inactive.is_some() {
+                                "its profiles are not active"
+                            } else {
+                                "there is no such service"
+                            }
+                        ),
                     ));
                 } else if project.service(&dependency.service).is_none() {
                     self.diagnostics.push(
