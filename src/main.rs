@@ -112,6 +112,9 @@ fn run_convert(input: &InputArgs, output: &Path, strict: bool) -> ExitCode {
             );
         }
     }
+    if let Some(plan) = &conversion.plan {
+        eprintln!("create the services in this order: {}", plan.creation_order.join(", "));
+    }
     eprintln!(
         "wrote {} files to {} ({warnings} warning(s))",
         conversion.output.len(),

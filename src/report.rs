@@ -117,6 +117,12 @@ pub fn table(plan: &Plan) -> String {
             .collect();
         columns(&rows, "  ", &mut out);
     }
+    writeln!(
+        out,
+        "\ncreate the services in this order: {}",
+        plan.creation_order.join(", ")
+    )
+    .unwrap();
     if !plan.external.is_empty() {
         out.push_str("\noutside ECS\n");
         let rows: Vec<Vec<String>> = plan

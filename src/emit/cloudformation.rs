@@ -43,6 +43,7 @@ struct AlbContext<'a> {
 #[derive(Serialize)]
 struct AlbListener<'a> {
     port: u16,
+    target_protocol: &'a str,
     container: &'a str,
     container_port: u16,
     target_group: &'a str,
@@ -89,6 +90,7 @@ pub fn templates(plan: &Plan) -> Result<Vec<(String, String)>, EmitError> {
                 .iter()
                 .map(|l| AlbListener {
                     port: l.port,
+                    target_protocol: l.target_protocol,
                     container: &l.container,
                     container_port: l.container_port,
                     target_group: &l.target_group_logical_id,

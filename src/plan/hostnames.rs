@@ -46,11 +46,27 @@ pub fn names_a_host(variable: &str) -> bool {
 }
 
 /// Whether a variable's name says it holds a secret, whose value no message may show.
+/// A `…_FILE` variable names a file that holds the secret, which is not a secret itself.
 pub fn names_a_secret(variable: &str) -> bool {
     let upper = variable.to_ascii_uppercase();
-    ["PASSWORD", "PASSWD", "SECRET", "TOKEN", "KEY", "CREDENTIAL"]
-        .iter()
-        .any(|word| upper.contains(word))
+    let secret_word = [
+        "PASSWORD",
+        "PASSWD",
+        "SECRET",
+        "TOKEN",
+        "CREDENTIAL",
+        "API_KEY",
+        "ACCESS_KEY",
+        "PRIVATE_KEY",
+    ]
+    .iter()
+    .any(|word| upper.contains(word));
+    (secret_word || upper.ends_with("_KEY") || upper == "KEY") && !upper.ends_with("_FILE")
+}
+
+/// Whether a value carries a URL with a password (`scheme://user:password@host`).
+pub fn has_url_password(value: &str) -> bool {
+    mask_credentials(value) != value
 }
 
 fn is_host_char(byte: u8) -> bool {

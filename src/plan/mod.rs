@@ -133,6 +133,7 @@ impl Planner<'_> {
             self.check_port_collisions(task);
             self.essentials(task);
         }
+        let creation_order = creation_order(&tasks, &references, &tasks_of);
         let listeners = self.listeners(&mut tasks);
         let volumes = self.volumes(&mut tasks);
         let deployment = self.deployment(&tasks);
@@ -152,6 +153,7 @@ impl Planner<'_> {
         }
         Some(Plan {
             project: project.name.clone(),
+            creation_order,
             tasks,
             external,
             references,
@@ -551,6 +553,19 @@ impl Planner<'_> {
             }
         }
         let health_check = service.healthcheck.as_ref().map(|h| self.health_check(h));
+        for variable in &service.environment {
+            let secret_name = hostnames::names_a_secret(&variable.name) && !variable.value.is_empty();
+            if secret_name || hostnames::has_url_password(&variable.value) {
+                self.diagnostics.push(
+                    Diagnostic::warning(
+                        "plain-secret",
+                        variable.path.clone(),
+                        format!("`{}` holds a secret; it is written in plain text into the task definition", variable.name),
+                    )
+                    .with_help("compose2ecs does not write ECS `secrets` yet: keep the output out of public repositories, or move the value to Secrets Manager and reference it from the task definition"),
+                );
+            }
+        }
         let mut capabilities_add = Vec::new();
         for (capability, path) in &service.cap_add {
             if capability == FARGATE_ADDABLE_CAPABILITY {
@@ -867,6 +882,23 @@ impl Planner<'_> {
                         ).with_help("publish a different port for one of them"));
                         continue;
                     }
+                    // A container on 443 (or saying https) serves TLS itself: the load balancer
+                    // talks HTTPS to it. The public side has no certificate yet: plain HTTP.
+                    let target_protocol = if port.target == 443 || port.app_protocol.as_deref() == Some("https") {
+                        "HTTPS"
+                    } else {
+                        "HTTP"
+                    };
+                    if published == 443 {
+                        self.diagnostics.push(
+                            Diagnostic::warning(
+                                "no-certificate",
+                                port.path.clone(),
+                                "port 443 is published, but compose2ecs does not set up HTTPS yet: the load balancer listens on 443 with plain HTTP",
+                            )
+                            .with_help("add a certificate to the listener in `alb.yaml` yourself, or publish port 80 for now"),
+                        );
+                    }
                     let logical = format!("TargetGroupPort{published}");
                     let arn = self.deferred(&format!("{logical}Arn"), Source::Stack("alb"));
                     listener_owners.insert(published, container.name.clone());
@@ -874,6 +906,7 @@ impl Planner<'_> {
                         port: published,
                         container: container.name.clone(),
                         container_port: port.target,
+                        target_protocol,
                         target_group_logical_id: logical,
                     });
                     targets.push(LoadBalancerTarget {
@@ -1020,6 +1053,61 @@ impl Planner<'_> {
             connect_ports,
         }
     }
+}
+
+/// The order to create the ECS services in: a service that others reach through Service Connect
+/// before them, since a task resolves only the endpoints that existed when it started. Otherwise
+/// compose order; services that reach each other in a circle keep compose order among themselves.
+fn creation_order(
+    tasks: &[TaskGroup],
+    references: &[Reference],
+    tasks_of: &HashMap<String, (String, GroupReason)>,
+) -> Vec<String> {
+    let position: HashMap<&str, usize> = tasks.iter().enumerate().map(|(i, t)| (t.name.as_str(), i)).collect();
+    // servers[i]: the tasks task i reaches through Service Connect.
+    let mut servers: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); tasks.len()];
+    for reference in references
+        .iter()
+        .filter(|r| matches!(r.outcome, Outcome::ServiceConnect { .. }))
+    {
+        let client = tasks_of
+            .get(&reference.service)
+            .and_then(|(t, _)| position.get(t.as_str()));
+        let server = tasks_of
+            .get(&reference.target)
+            .and_then(|(t, _)| position.get(t.as_str()));
+        if let (Some(&client), Some(&server)) = (client, server) {
+            if client != server {
+                servers[client].insert(server);
+            }
+        }
+    }
+    // Depth-first, servers before their clients; a task met again while open is a circle, left as is.
+    let mut order = Vec::with_capacity(tasks.len());
+    let mut state = vec![0u8; tasks.len()]; // 0 new, 1 open, 2 placed
+    for start in 0..tasks.len() {
+        let mut stack = vec![(start, false)];
+        while let Some((task, expanded)) = stack.pop() {
+            if expanded {
+                state[task] = 2;
+                order.push(tasks[task].service_name.clone());
+                continue;
+            }
+            if state[task] != 0 {
+                continue;
+            }
+            state[task] = 1;
+            stack.push((task, true));
+            stack.extend(
+                servers[task]
+                    .iter()
+                    .rev()
+                    .filter(|&&s| state[s] == 0)
+                    .map(|&s| (s, false)),
+            );
+        }
+    }
+    order
 }
 
 /// The one Linux capability Fargate lets a container add.

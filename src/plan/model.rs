@@ -7,6 +7,8 @@ use serde::{Serialize, Serializer};
 #[derive(Debug, Clone, Serialize)]
 pub struct Plan {
     pub project: String,
+    /// The ECS services in the order to create them: Service Connect servers before their clients.
+    pub creation_order: Vec<String>,
     pub tasks: Vec<TaskGroup>,
     /// Services that live outside ECS (`x-ecs.external`).
     pub external: Vec<ExternalService>,
@@ -293,5 +295,7 @@ pub struct Listener {
     pub port: u16,
     pub container: String,
     pub container_port: u16,
+    /// How the load balancer talks to the container: `HTTP`, or `HTTPS` to a container serving TLS.
+    pub target_protocol: &'static str,
     pub target_group_logical_id: String,
 }
