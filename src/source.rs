@@ -1,6 +1,6 @@
 //! Source files: how the core reads them (through `Files`), and where a key path sits in their text.
 
-use crate::diagnostic::{Diagnostic, Diagnostics, KeyPath, Location};
+use crate::diagnostic::{Diagnostic, Diagnostics, KeyPath, Location, Segment};
 use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -16,6 +16,19 @@ pub struct FileSystem;
 impl Files for FileSystem {
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
         std::fs::read(path)
+    }
+}
+
+/// Files held in memory, by path: for tests, benchmarks and fuzzing.
+#[derive(Debug, Default)]
+pub struct MemoryFiles(pub std::collections::BTreeMap<PathBuf, Vec<u8>>);
+
+impl Files for MemoryFiles {
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        self.0
+            .get(path)
+            .cloned()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "not in memory"))
     }
 }
 
@@ -40,7 +53,7 @@ pub fn display_path(path: &Path) -> String {
 /// Fills in the location of each diagnostic that has none, from the files' text.
 /// Later files win: an override file's key is where the value came from.
 pub fn locate_all(diagnostics: &mut Diagnostics, files: &[SourceFile]) {
-    let mut indexes: Vec<Option<KeyIndex>> = files.iter().map(|_| None).collect();
+    let mut indexes: Vec<Option<KeyIndex<'_>>> = files.iter().map(|_| None).collect();
     for diagnostic in diagnostics.0.iter_mut().filter(|d| d.location.is_none()) {
         let mut best: Option<(usize, Location)> = None;
         for (file, index) in files.iter().zip(indexes.iter_mut()).rev() {
@@ -69,27 +82,41 @@ pub fn locate_all(diagnostics: &mut Diagnostics, files: &[SourceFile]) {
     }
 }
 
-/// Where each key and list item of a block-style YAML text starts, by key path: built in one pass
-/// over the lines, so locating many diagnostics stays linear in the size of the text.
+/// Where each key and list item of a block-style YAML text starts: a tree of the text's keys and
+/// items, built in one pass over the lines without copying any key, so locating many diagnostics
+/// stays linear in the size of the text.
 ///
 /// This is a locator, not a parser: keys inside flow collections (`{a: b}`, `[x, y]`) or brought
 /// in by anchors and merge keys are not indexed, and a lookup falls back to the deepest enclosing
 /// key it knows, which is still a useful place to point at.
-pub struct KeyIndex {
-    places: HashMap<KeyPath, (usize, usize)>,
+pub struct KeyIndex<'a> {
+    /// (parent node, step) → child node; node 0 is the document.
+    children: HashMap<(usize, Step<'a>), usize>,
+    /// Where each node starts (line, column), by node; the document has none.
+    places: Vec<(usize, usize)>,
+}
+
+/// One step down the tree, borrowing keys from the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
 }
 
 /// An open node while indexing: a mapping key or a list item, at the column its content starts.
 struct Frame {
     column: usize,
     is_item: bool,
-    path: KeyPath,
+    node: usize,
     items: usize,
 }
 
-impl KeyIndex {
-    pub fn new(text: &str) -> Self {
-        let mut places = HashMap::new();
+impl<'a> KeyIndex<'a> {
+    pub fn new(text: &'a str) -> Self {
+        let mut index = KeyIndex {
+            children: HashMap::new(),
+            places: vec![(0, 0)],
+        };
         let mut stack: Vec<Frame> = Vec::new();
         // A block scalar (`|` or `>`) owns every deeper line after its key.
         let mut block_scalar_at: Option<usize> = None;
@@ -112,22 +139,20 @@ impl KeyIndex {
                 {
                     stack.pop();
                 }
-                let parent = stack.last_mut();
-                let (path, index) = match parent {
+                let (parent, item) = match stack.last_mut() {
                     Some(frame) => {
                         frame.items += 1;
-                        (frame.path.clone(), frame.items - 1)
+                        (frame.node, frame.items - 1)
                     }
-                    None => (KeyPath::root(), 0),
+                    None => (0, 0),
                 };
-                let item_path = path.index(index);
                 let rest = content[1..].trim_start_matches(' ');
                 let item_column = line.len() - rest.len();
-                places.entry(item_path.clone()).or_insert((number + 1, item_column + 1));
+                let node = index.add(parent, Step::Index(item), (number + 1, item_column + 1));
                 stack.push(Frame {
                     column,
                     is_item: true,
-                    path: item_path,
+                    node,
                     items: 0,
                 });
                 if rest.is_empty() || rest.starts_with('#') {
@@ -142,9 +167,8 @@ impl KeyIndex {
             while stack.last().is_some_and(|f| f.column >= column) {
                 stack.pop();
             }
-            let parent = stack.last().map_or_else(KeyPath::root, |f| f.path.clone());
-            let key_path = parent.key(key);
-            places.entry(key_path.clone()).or_insert((number + 1, column + 1));
+            let parent = stack.last().map_or(0, |f| f.node);
+            let node = index.add(parent, Step::Key(key), (number + 1, column + 1));
             let value = value.trim_start();
             if value.starts_with('|') || value.starts_with('>') {
                 block_scalar_at = Some(column);
@@ -152,23 +176,41 @@ impl KeyIndex {
             stack.push(Frame {
                 column,
                 is_item: false,
-                path: key_path,
+                node,
                 items: 0,
             });
         }
-        KeyIndex { places }
+        index
+    }
+
+    /// The node for `step` under `parent`; the first place a key is written is where it is.
+    fn add(&mut self, parent: usize, step: Step<'a>, place: (usize, usize)) -> usize {
+        let next = self.places.len();
+        let node = *self.children.entry((parent, step)).or_insert(next);
+        if node == next {
+            self.places.push(place);
+        }
+        node
     }
 
     /// The deepest known segment of `path`: (depth, line, column), 1-based.
     pub fn locate(&self, path: &KeyPath) -> Option<(usize, usize, usize)> {
-        let mut prefix = path.clone();
-        while !prefix.is_root() {
-            if let Some(&(line, column)) = self.places.get(&prefix) {
-                return Some((prefix.0.len(), line, column));
+        let mut node = 0;
+        let mut depth = 0;
+        for segment in &path.0 {
+            let step = match segment {
+                Segment::Key(key) => Step::Key(key.as_str()),
+                Segment::Index(item) => Step::Index(*item),
+            };
+            match self.children.get(&(node, step)) {
+                Some(&child) => {
+                    node = child;
+                    depth += 1;
+                }
+                None => break,
             }
-            prefix.0.pop();
         }
-        None
+        (depth > 0).then(|| (depth, self.places[node].0, self.places[node].1))
     }
 }
 

@@ -10,7 +10,7 @@ use super::{
 };
 use crate::diagnostic::{Diagnostic, KeyPath};
 use crate::normalise::{Protocol, Service};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Where a container is: (task index, container index).
 type Slot = (usize, usize);
@@ -59,7 +59,7 @@ pub(super) fn resolve(
     let mut rewrites: Vec<(Site, String)> = Vec::new();
     // Target slot → container port → aliases; and the tasks that are Service Connect clients.
     let mut offered: BTreeMap<Slot, BTreeMap<u16, Vec<ClientAlias>>> = BTreeMap::new();
-    let mut clients: Vec<usize> = Vec::new();
+    let mut clients: BTreeSet<usize> = BTreeSet::new();
 
     for site in sites(planner, tasks) {
         let referrer = &tasks[site.slot.0].containers[site.slot.1];
@@ -115,8 +115,8 @@ pub(super) fn resolve(
                 tasks,
                 &mut offered,
             );
-            if matches!(outcome, Outcome::ServiceConnect { .. }) && !clients.contains(&site.slot.0) {
-                clients.push(site.slot.0);
+            if matches!(outcome, Outcome::ServiceConnect { .. }) {
+                clients.insert(site.slot.0);
             }
             let (host, port) = match &outcome {
                 Outcome::Localhost => (Some("localhost".to_string()), None),

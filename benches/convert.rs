@@ -1,0 +1,158 @@
+//! How long a conversion takes on a large synthetic project, whole and stage by stage:
+//! `cargo bench`. The project has the shape of `../shared/tools/gen_compose.py`: each service has
+//! 10 environment variables (4 of them URLs naming other services), 2 ports, a named volume, a
+//! health check and 2 dependencies.
+
+use compose2ecs::diagnostic::Diagnostics;
+use compose2ecs::source::MemoryFiles;
+use compose2ecs::{convert, emit, load, normalise, plan, Input};
+use std::fmt::Write;
+use std::path::PathBuf;
+
+fn main() {
+    divan::main();
+}
+
+const KINDS: &[&str] = &["api", "web", "worker", "auth", "billing", "search", "orders", "cart"];
+const REFERENCES: &[(&str, &str)] = &[
+    ("UPSTREAM_URL", "http://{}:8080/v1"),
+    ("DATABASE_URL", "postgres://app:s3cret@{}:5432/app?sslmode=disable"),
+    ("MONGODB_URL", "mongodb://max:secret@{}:27017/goals?authSource=admin"),
+    ("CACHE_URL", "redis://{}:6379/0"),
+];
+
+/// A deterministic compose file of `count` services.
+fn compose(count: usize) -> String {
+    let name = |i: usize| format!("{}-{i:04}", KINDS[i % KINDS.len()]);
+    let mut text = String::from("name: bench\nservices:\n");
+    for i in 0..count {
+        let me = name(i);
+        writeln!(
+            text,
+            "  {me}:\n    image: registry.example.com/acme/{}:1.{i}",
+            KINDS[i % KINDS.len()]
+        )
+        .unwrap();
+        text.push_str("    environment:\n");
+        writeln!(
+            text,
+            "      SERVICE_NAME: {me}\n      LOG_LEVEL: info\n      PORT: \"8080\""
+        )
+        .unwrap();
+        for (j, (variable, template)) in REFERENCES.iter().enumerate() {
+            let target = name((i * 7 + j * 13 + 1) % count);
+            writeln!(text, "      {variable}: \"{}\"", template.replace("{}", &target)).unwrap();
+        }
+        writeln!(
+            text,
+            "      FEATURE_FLAGS: audit-log\n      REQUEST_TIMEOUT_MS: \"5000\"\n      AWS_REGION: us-east-1"
+        )
+        .unwrap();
+        writeln!(text, "    ports:\n      - \"{}:8080\"\n      - \"9100\"", 10000 + i).unwrap();
+        writeln!(text, "    volumes:\n      - \"data-{me}:/var/lib/app\"").unwrap();
+        text.push_str("    healthcheck:\n      test: [\"CMD-SHELL\", \"curl -fsS http://localhost:8080/health || exit 1\"]\n      interval: 30s\n      retries: 5\n");
+        if i >= 2 {
+            writeln!(text, "    depends_on: [{}, {}]", name(i - 1), name(i / 2)).unwrap();
+        }
+    }
+    text.push_str("volumes:\n");
+    for i in 0..count {
+        writeln!(text, "  data-{}: {{}}", name(i)).unwrap();
+    }
+    text
+}
+
+fn setup(count: usize) -> (Input, MemoryFiles) {
+    let path = PathBuf::from("compose.yaml");
+    let mut files = MemoryFiles::default();
+    files.0.insert(path.clone(), compose(count).into_bytes());
+    let input = Input {
+        compose_files: vec![path],
+        directory_name: "bench".to_string(),
+        ..Input::default()
+    };
+    (input, files)
+}
+
+#[divan::bench(args = [500, 5000], sample_count = 10)]
+fn whole_conversion(bencher: divan::Bencher, count: usize) {
+    let (input, files) = setup(count);
+    bencher.bench_local(|| {
+        let conversion = convert(&input, &files).unwrap();
+        assert!(conversion.plan.is_some(), "the synthetic project converts");
+        conversion
+    });
+}
+
+/// Each stage alone, on inputs the stage before made outside the measurement.
+mod stages {
+    use super::*;
+
+    #[divan::bench(args = [500, 5000], sample_count = 10)]
+    fn load(bencher: divan::Bencher, count: usize) {
+        let (input, files) = setup(count);
+        bencher.bench_local(|| {
+            load::load(
+                &input.compose_files,
+                &input.environment,
+                &files,
+                &mut Diagnostics::default(),
+            )
+        });
+    }
+
+    #[divan::bench(args = [500, 5000], sample_count = 10)]
+    fn normalise(bencher: divan::Bencher, count: usize) {
+        let (input, files) = setup(count);
+        let loaded = load::load(
+            &input.compose_files,
+            &input.environment,
+            &files,
+            &mut Diagnostics::default(),
+        )
+        .unwrap();
+        bencher.bench_local(|| normalise::normalise(&loaded, "bench", &[], &files, &mut Diagnostics::default()));
+    }
+
+    #[divan::bench(args = [500, 5000], sample_count = 10)]
+    fn plan(bencher: divan::Bencher, count: usize) {
+        let (input, files) = setup(count);
+        let mut diagnostics = Diagnostics::default();
+        let loaded = load::load(&input.compose_files, &input.environment, &files, &mut diagnostics).unwrap();
+        let project = normalise::normalise(&loaded, "bench", &[], &files, &mut diagnostics).unwrap();
+        bencher.bench_local(|| plan::plan(&project, &Default::default(), &mut Diagnostics::default()));
+    }
+
+    /// Pointing every diagnostic of a run at its line in the file.
+    #[divan::bench(args = [500, 5000], sample_count = 10)]
+    fn locate(bencher: divan::Bencher, count: usize) {
+        let (input, files) = setup(count);
+        let mut diagnostics = convert(&input, &files).unwrap().diagnostics;
+        let mut loaded_diagnostics = Diagnostics::default();
+        let loaded = load::load(
+            &input.compose_files,
+            &input.environment,
+            &files,
+            &mut loaded_diagnostics,
+        )
+        .unwrap();
+        for diagnostic in &mut diagnostics.0 {
+            diagnostic.location = None;
+        }
+        bencher.bench_local(|| {
+            let mut again = diagnostics.clone();
+            compose2ecs::source::locate_all(&mut again, &loaded.sources);
+            again
+        });
+    }
+
+    #[divan::bench(args = [500, 5000], sample_count = 10)]
+    fn emit(bencher: divan::Bencher, count: usize) {
+        let (input, files) = setup(count);
+        let mut diagnostics = Diagnostics::default();
+        let loaded = load::load(&input.compose_files, &input.environment, &files, &mut diagnostics).unwrap();
+        let project = normalise::normalise(&loaded, "bench", &[], &files, &mut diagnostics).unwrap();
+        let planned = plan::plan(&project, &Default::default(), &mut diagnostics).unwrap();
+        bencher.bench_local(|| emit::emit(&planned));
+    }
+}
