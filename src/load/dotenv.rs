@@ -1,6 +1,52 @@
 //! The `.env` / `env_file` format: `KEY=VALUE` lines, comments, quotes and `export`.
 
 use super::interpolate::{interpolate, Variables};
+use crate::diagnostic::{Diagnostic, KeyPath};
+use crate::source::{display_path, unreadable, Files};
+use std::io;
+use std::path::Path;
+
+/// Reads and parses the env file at `path`; `Ok(None)` when there is no such file. A diagnostic
+/// names the key path `referenced_at` that led to the file, and points at the line in it.
+pub fn read(
+    path: &Path,
+    referenced_at: &KeyPath,
+    files: &dyn Files,
+    variables: &Variables,
+) -> Result<Option<Vec<Entry>>, Box<Diagnostic>> {
+    let shown = display_path(path);
+    let bytes = match files.read(path) {
+        Ok(bytes) => bytes,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => {
+            let mut diagnostic = unreadable(path, &error);
+            diagnostic.path = referenced_at.clone();
+            return Err(Box::new(diagnostic));
+        }
+    };
+    let text = String::from_utf8(bytes).map_err(|_| {
+        Box::new(
+            Diagnostic::error(
+                "not-utf8",
+                referenced_at.clone(),
+                format!("`{shown}` is not UTF-8 text"),
+            )
+            .at_file(&shown, 1, 1)
+            .with_help("save the env file as UTF-8"),
+        )
+    })?;
+    parse(&text, variables).map(Some).map_err(|bad| {
+        Box::new(
+            Diagnostic::error(
+                "bad-env-file",
+                referenced_at.clone(),
+                format!("`{shown}` line {} is not `KEY=VALUE`: `{}`", bad.line, bad.text.trim()),
+            )
+            .at_file(&shown, bad.line, 1)
+            .with_help("each line of an env file is `NAME=value`, `# comment`, or blank"),
+        )
+    })
+}
 
 /// One `KEY=VALUE` entry and the 1-based line it was on.
 #[derive(Debug, PartialEq, Eq)]

@@ -14,7 +14,6 @@ use crate::diagnostic::{Diagnostic, Diagnostics, KeyPath};
 use crate::source::{display_path, unreadable, Files, SourceFile};
 use interpolate::{interpolate_document, Variables};
 use serde_yaml::{Mapping, Value};
-use std::io;
 use std::path::{Path, PathBuf};
 
 /// The compose files merged into one document, with what normalise needs to read beside them.
@@ -84,46 +83,17 @@ fn read_dotenv(
     files: &dyn Files,
     diagnostics: &mut Diagnostics,
 ) -> Option<Variables> {
-    let path = dir.join(".env");
-    let mut variables = Variables::new();
-    match files.read(&path) {
-        Ok(bytes) => {
-            let shown = display_path(&path);
-            let Ok(text) = String::from_utf8(bytes) else {
-                diagnostics.push(
-                    Diagnostic::error("not-utf8", KeyPath::root(), format!("`{shown}` is not UTF-8 text"))
-                        .at_file(&shown, 1, 1),
-                );
-                return None;
-            };
-            match dotenv::parse(&text, environment) {
-                Ok(entries) => {
-                    for entry in entries {
-                        if let Some(value) = entry.value {
-                            variables.insert(entry.name, value);
-                        }
-                    }
-                }
-                Err(bad) => {
-                    diagnostics.push(
-                        Diagnostic::error(
-                            "bad-env-file",
-                            KeyPath::root(),
-                            format!("`{shown}` line {} is not `KEY=VALUE`: `{}`", bad.line, bad.text.trim()),
-                        )
-                        .at_file(&shown, bad.line, 1)
-                        .with_help("each line of an env file is `NAME=value`, `# comment`, or blank"),
-                    );
-                    return None;
-                }
-            }
-        }
-        Err(error) if error.kind() == io::ErrorKind::NotFound => {}
-        Err(error) => {
-            diagnostics.push(unreadable(&path, &error));
+    let entries = match dotenv::read(&dir.join(".env"), &KeyPath::root(), files, environment) {
+        Ok(entries) => entries.unwrap_or_default(),
+        Err(diagnostic) => {
+            diagnostics.push(*diagnostic);
             return None;
         }
-    }
+    };
+    let mut variables: Variables = entries
+        .into_iter()
+        .filter_map(|entry| Some((entry.name, entry.value?)))
+        .collect();
     // The process environment wins over `.env`, as in compose.
     variables.extend(environment.iter().map(|(k, v)| (k.clone(), v.clone())));
     Some(variables)

@@ -12,7 +12,7 @@ use crate::diagnostic::{did_you_mean, Diagnostic, Diagnostics, KeyPath};
 use crate::load::dotenv;
 use crate::load::interpolate::{key_text, Variables};
 use crate::load::{kind_of, Loaded};
-use crate::source::{display_path, unreadable, Files};
+use crate::source::{display_path, Files};
 use crate::support::{self, Verdict};
 use docker_compose_types as dct;
 use indexmap::IndexMap;
@@ -82,7 +82,8 @@ impl Reader<'_> {
         );
     }
 
-    /// Checks each key of `map` against the support table under `pattern`. Returns the keys to read.
+    /// Checks each key of `map` against the support table under `pattern`: a warning for an ignored
+    /// key, an error for a refused or unknown one.
     fn check_keys(&mut self, map: &Mapping, pattern: &str, path: &KeyPath) {
         for key in map.keys() {
             let name = key_text(key);
@@ -695,49 +696,32 @@ impl Reader<'_> {
                 }
             };
             let full = self.project_dir.join(&file);
-            let shown = display_path(&full);
-            let bytes = match self.files.read(&full) {
-                Ok(bytes) => bytes,
-                Err(error) if error.kind() == std::io::ErrorKind::NotFound && !required => continue,
-                Err(error) => {
-                    let mut diagnostic = unreadable(&full, &error);
-                    diagnostic.path = item_path.clone();
-                    diagnostic.location = None;
-                    diagnostic.help = Some(
-                        "create the file, or mark it optional: `env_file: [{path: FILE, required: false}]`".into(),
+            let entries = match dotenv::read(&full, &item_path, self.files, self.variables) {
+                Ok(Some(entries)) => entries,
+                Ok(None) if !required => continue,
+                Ok(None) => {
+                    self.error(
+                        "unreadable-file",
+                        &item_path,
+                        format!("cannot read `{}`: no such file", display_path(&full)),
+                        "create the file, or mark it optional: `env_file: [{path: FILE, required: false}]`",
                     );
-                    self.diagnostics.push(diagnostic);
+                    continue;
+                }
+                Err(diagnostic) => {
+                    self.diagnostics.push(*diagnostic);
                     continue;
                 }
             };
-            let Ok(text) = String::from_utf8(bytes) else {
-                self.error(
-                    "not-utf8",
-                    &item_path,
-                    format!("`{shown}` is not UTF-8 text"),
-                    "save the env file as UTF-8",
-                );
-                continue;
-            };
-            match dotenv::parse(&text, self.variables) {
-                Ok(entries) => {
-                    for entry in entries {
-                        match entry.value.or_else(|| self.variables.get(&entry.name).cloned()) {
-                            Some(value) => variables.push(EnvVar {
-                                name: entry.name,
-                                value,
-                                path: item_path.clone(),
-                            }),
-                            None => continue,
-                        }
-                    }
+            for entry in entries {
+                // A bare `NAME` line takes the value from the environment, if it has one.
+                if let Some(value) = entry.value.or_else(|| self.variables.get(&entry.name).cloned()) {
+                    variables.push(EnvVar {
+                        name: entry.name,
+                        value,
+                        path: item_path.clone(),
+                    });
                 }
-                Err(bad) => self.error(
-                    "bad-env-file",
-                    &item_path,
-                    format!("`{shown}` line {} is not `KEY=VALUE`: `{}`", bad.line, bad.text.trim()),
-                    "each line of an env file is `NAME=value`, `# comment`, or blank",
-                ),
             }
         }
         variables
@@ -789,14 +773,7 @@ impl Reader<'_> {
                 }
             };
             let (PortSpec::One(target), published) = (target, published) else {
-                self.diagnostics.push(
-                    Diagnostic::warning(
-                        "port-range",
-                        item_path.clone(),
-                        "port ranges are not converted yet; this entry is left out",
-                    )
-                    .with_help("list the ports one by one"),
-                );
+                self.port_range_left_out(&item_path);
                 continue;
             };
             let published = match published {
@@ -886,6 +863,17 @@ impl Reader<'_> {
         ))
     }
 
+    fn port_range_left_out(&mut self, path: &KeyPath) {
+        self.diagnostics.push(
+            Diagnostic::warning(
+                "port-range",
+                path.clone(),
+                "port ranges are not converted yet; this entry is left out",
+            )
+            .with_help("list the ports one by one"),
+        );
+    }
+
     fn expose(&mut self, value: &Value, path: &KeyPath) -> Vec<Port> {
         let Some(items) = value.as_sequence() else {
             self.wrong_type(path, value, "a list of ports");
@@ -910,14 +898,7 @@ impl Reader<'_> {
                     app_protocol: None,
                     path: item_path,
                 }),
-                Ok(PortSpec::Range(..)) => self.diagnostics.push(
-                    Diagnostic::warning(
-                        "port-range",
-                        item_path,
-                        "port ranges are not converted yet; this entry is left out",
-                    )
-                    .with_help("list the ports one by one"),
-                ),
+                Ok(PortSpec::Range(..)) => self.port_range_left_out(&item_path),
                 Err(reason) => self.error(
                     "bad-port",
                     &item_path,

@@ -25,7 +25,8 @@ pub fn smallest_fit(cpu: u32, memory: u32) -> Option<(u32, u32)> {
 }
 
 /// Whether `(cpu, memory)` is a size Fargate offers.
-pub fn is_valid(cpu: u32, memory: u32) -> bool {
+#[cfg(test)]
+fn is_valid(cpu: u32, memory: u32) -> bool {
     sizes().any(|size| size == (cpu, memory))
 }
 
