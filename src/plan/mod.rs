@@ -188,21 +188,22 @@ impl Planner<'_> {
             };
             // ECS names drop the dots compose allows, so two spellings may meet: `a.b` and `a-b`.
             let task = task_name(&written);
-            match spellings.get(&task) {
-                Some(other) if *other != written => self.diagnostics.push(
+            let task_clash = spellings.get(&task).is_some_and(|other| *other != written);
+            if task_clash {
+                self.diagnostics.push(
                     Diagnostic::error(
                         "name-collision",
                         service.path.clone(),
-                        format!("tasks `{other}` and `{written}` get the same ECS name `{task}`"),
+                        format!("tasks `{}` and `{written}` get the same ECS name `{task}`", spellings[&task]),
                     )
                     .with_help("rename one of them; ECS names use letters, digits, `-` and `_`"),
-                ),
-                _ => {
-                    spellings.insert(task.clone(), written);
-                }
+                );
+            } else {
+                spellings.insert(task.clone(), written);
             }
             let container = container_name(&service.name);
-            if let Some(other) = containers.insert(container.clone(), &service.name) {
+            let other = containers.insert(container.clone(), &service.name);
+            if let Some(other) = other.filter(|_| !task_clash) {
                 self.diagnostics.push(
                     Diagnostic::error(
                         "name-collision",

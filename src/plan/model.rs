@@ -227,7 +227,7 @@ pub struct ServiceConnectService {
     pub client_alias: ClientAlias,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct ClientAlias {
     pub dns_name: String,
     pub port: u16,

@@ -181,8 +181,15 @@ pub(super) fn resolve(
             }
         }
     }
+    // In one namespace each Cloud Map name and each client alias belongs to one service.
+    let mut discovery_owners: HashMap<String, String> = HashMap::new();
+    let mut alias_owners: HashMap<ClientAlias, String> = HashMap::new();
     for ((task, index), ports) in offered {
         let container = &mut tasks[task].containers[index];
+        let target_path = project
+            .service(&container.service)
+            .map(|s| s.path.clone())
+            .unwrap_or_default();
         let mut services = Vec::new();
         for (port, aliases) in ports {
             let mapping = match container
@@ -200,8 +207,41 @@ pub(super) fn resolve(
             // ECS takes one client alias per Service Connect service: a service per name used,
             // all on the same port mapping, each with its own Cloud Map name.
             for alias in aliases {
+                let discovery = discovery_name(&alias);
+                let owner = container.service.clone();
+                let clash = match (alias_owners.get(&alias), discovery_owners.get(&discovery)) {
+                    (Some(other), _) | (_, Some(other)) if *other != owner => Some(other.clone()),
+                    _ => None,
+                };
+                if let Some(other) = clash {
+                    planner.diagnostics.push(
+                        Diagnostic::error(
+                            "name-collision",
+                            target_path.clone(),
+                            format!(
+                                "`{other}` and `{owner}` are both reached as `{}:{}` (Service Connect names ignore case and dots)",
+                                alias.dns_name, alias.port
+                            ),
+                        )
+                        .with_help("rename one of them"),
+                    );
+                    continue;
+                }
+                if discovery.len() > 64 {
+                    planner.diagnostics.push(
+                        Diagnostic::error(
+                            "name-too-long",
+                            target_path.clone(),
+                            format!("the Service Connect name `{discovery}` is longer than the 64 characters Cloud Map allows"),
+                        )
+                        .with_help("use a shorter service name or alias"),
+                    );
+                    continue;
+                }
+                alias_owners.insert(alias.clone(), owner.clone());
+                discovery_owners.insert(discovery.clone(), owner);
                 services.push(ServiceConnectService {
-                    discovery_name: discovery_name(&alias),
+                    discovery_name: discovery,
                     port_name: mapping.name.clone(),
                     client_alias: alias,
                 });
