@@ -57,7 +57,8 @@ pub(super) fn resolve(
 
     let mut references = Vec::new();
     let mut rewrites: Vec<(Site, String)> = Vec::new();
-    // Target slot → container port → aliases; and the tasks that are Service Connect clients.
+    // Target slot → the container port reached → its aliases (each with the port dialled); and the
+    // tasks that are Service Connect clients.
     let mut offered: BTreeMap<Slot, BTreeMap<u16, Vec<ClientAlias>>> = BTreeMap::new();
     let mut clients: BTreeSet<usize> = BTreeSet::new();
 
@@ -395,7 +396,14 @@ fn outcome(
             .with_help(format!("write the port in the reference: `{name}:PORT`")),
         );
     }
-    if !declared.contains(&port) {
+    // Where the target listens: the port dialled when it declares it; when the reference names no
+    // port, the target's own (the Service Connect proxy carries the alias port to it); else the
+    // port dialled, which the target then gets a port mapping for.
+    let container_port = if declared.contains(&port) {
+        port
+    } else if let (None, Some(&own)) = (hit.port, declared.first()) {
+        own
+    } else {
         planner.diagnostics.push(Diagnostic::note(
             "port-added",
             target.path.clone(),
@@ -404,12 +412,13 @@ fn outcome(
                 target.name
             ),
         ));
-    }
+        port
+    };
     let alias = ClientAlias {
         dns_name: name.to_ascii_lowercase(),
         port,
     };
-    let aliases = offered.entry(slot).or_default().entry(port).or_default();
+    let aliases = offered.entry(slot).or_default().entry(container_port).or_default();
     if !aliases.contains(&alias) {
         aliases.push(alias);
     }
