@@ -95,6 +95,7 @@ mod stages {
             load::load(
                 &input.compose_files,
                 &input.environment,
+                "bench",
                 &files,
                 &mut Diagnostics::default(),
             )
@@ -107,6 +108,7 @@ mod stages {
         let loaded = load::load(
             &input.compose_files,
             &input.environment,
+            "bench",
             &files,
             &mut Diagnostics::default(),
         )
@@ -118,7 +120,14 @@ mod stages {
     fn plan(bencher: divan::Bencher, count: usize) {
         let (input, files) = setup(count);
         let mut diagnostics = Diagnostics::default();
-        let loaded = load::load(&input.compose_files, &input.environment, &files, &mut diagnostics).unwrap();
+        let loaded = load::load(
+            &input.compose_files,
+            &input.environment,
+            "bench",
+            &files,
+            &mut diagnostics,
+        )
+        .unwrap();
         let project = normalise::normalise(&loaded, "bench", &[], &files, &mut diagnostics).unwrap();
         bencher.bench_local(|| plan::plan(&project, &Default::default(), &mut Diagnostics::default()));
     }
@@ -132,6 +141,7 @@ mod stages {
         let loaded = load::load(
             &input.compose_files,
             &input.environment,
+            "bench",
             &files,
             &mut loaded_diagnostics,
         )
@@ -150,7 +160,14 @@ mod stages {
     fn emit(bencher: divan::Bencher, count: usize) {
         let (input, files) = setup(count);
         let mut diagnostics = Diagnostics::default();
-        let loaded = load::load(&input.compose_files, &input.environment, &files, &mut diagnostics).unwrap();
+        let loaded = load::load(
+            &input.compose_files,
+            &input.environment,
+            "bench",
+            &files,
+            &mut diagnostics,
+        )
+        .unwrap();
         let project = normalise::normalise(&loaded, "bench", &[], &files, &mut diagnostics).unwrap();
         let planned = plan::plan(&project, &Default::default(), &mut diagnostics).unwrap();
         bencher.bench_local(|| emit::emit(&planned));

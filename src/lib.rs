@@ -62,7 +62,13 @@ pub fn convert(input: &Input, files: &dyn source::Files) -> Result<Conversion, e
             output: emit::Output::new(),
         })
     };
-    let Some(loaded) = load::load(&input.compose_files, &input.environment, files, &mut diagnostics) else {
+    let Some(loaded) = load::load(
+        &input.compose_files,
+        &input.environment,
+        &input.directory_name,
+        files,
+        &mut diagnostics,
+    ) else {
         diagnostics.sort_by_location();
         return refused(diagnostics);
     };

@@ -16,6 +16,9 @@ use interpolate::{interpolate_document, Variables};
 use serde_yaml::{Mapping, Value};
 use std::path::{Path, PathBuf};
 
+/// The variable that names the project, and that every value may use.
+pub const PROJECT_NAME_VARIABLE: &str = "COMPOSE_PROJECT_NAME";
+
 /// The compose files merged into one document, with what normalise needs to read beside them.
 #[derive(Debug)]
 pub struct Loaded {
@@ -31,6 +34,7 @@ pub struct Loaded {
 pub fn load(
     paths: &[PathBuf],
     environment: &Variables,
+    directory_name: &str,
     files: &dyn Files,
     diagnostics: &mut Diagnostics,
 ) -> Option<Loaded> {
@@ -40,16 +44,29 @@ pub fn load(
         .map(Path::to_path_buf)
         .unwrap_or_default();
     let variables = read_dotenv(&project_dir, environment, files, diagnostics)?;
+    let parsed: Vec<(SourceFile, Mapping)> = paths
+        .iter()
+        .filter_map(|path| parse_file(path, files, diagnostics))
+        .collect();
+    // Compose lets every value use `${COMPOSE_PROJECT_NAME}`: the name the project gets.
+    let mut interpolation = variables.clone();
+    if !interpolation.contains_key(PROJECT_NAME_VARIABLE) {
+        let written = parsed.iter().rev().find_map(|(_, root)| root.get("name")?.as_str());
+        let name = match written {
+            Some(name) => interpolate::interpolate(name, &variables)
+                .map(|done| done.value)
+                .unwrap_or_default(),
+            None => crate::normalise::project_name(directory_name),
+        };
+        interpolation.insert(PROJECT_NAME_VARIABLE.to_string(), name);
+    }
 
     let mut sources = Vec::new();
     let mut document: Option<Mapping> = None;
-    for path in paths {
-        let Some((source, mut root)) = parse_file(path, files, diagnostics) else {
-            continue;
-        };
+    for (source, mut root) in parsed {
         let mut found = Diagnostics::default();
         let mut as_value = Value::Mapping(std::mem::take(&mut root));
-        interpolate_document(&mut as_value, &KeyPath::root(), &variables, &mut found);
+        interpolate_document(&mut as_value, &KeyPath::root(), &interpolation, &mut found);
         let Value::Mapping(root) = as_value else {
             unreachable!("a mapping stays a mapping")
         };

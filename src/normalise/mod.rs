@@ -11,7 +11,7 @@ pub mod units;
 use crate::diagnostic::{did_you_mean, Diagnostic, Diagnostics, KeyPath};
 use crate::load::dotenv;
 use crate::load::interpolate::{key_text, Variables};
-use crate::load::{kind_of, Loaded};
+use crate::load::{kind_of, Loaded, PROJECT_NAME_VARIABLE};
 use crate::source::{display_path, Files};
 use crate::support::{self, Verdict};
 use docker_compose_types as dct;
@@ -220,7 +220,7 @@ impl Reader<'_> {
             }
         }
         // Compose's order: COMPOSE_PROJECT_NAME, then `name:`, then the folder (normalised).
-        let name = match (self.variables.get("COMPOSE_PROJECT_NAME"), document.get("name")) {
+        let name = match (self.variables.get(PROJECT_NAME_VARIABLE), document.get("name")) {
             (Some(name), _) => self.explicit_project_name(name, &root),
             (None, Some(Value::String(name))) => self.explicit_project_name(name, &root.key("name")),
             (None, Some(other)) => {
@@ -412,6 +412,14 @@ impl Reader<'_> {
         }
         if let Some(expose) = map.get("expose") {
             service.ports.extend(self.expose(expose, &at("expose")));
+        }
+        if let (Some(_), Some(_)) = (map.get("network_mode"), map.get("networks")) {
+            self.error(
+                "conflicting-keys",
+                &at("networks"),
+                "`network_mode` and `networks` cannot be used together".into(),
+                "keep one of them, as compose requires",
+            );
         }
         if let Some(mode) = map.get("network_mode") {
             let mode_path = at("network_mode");
@@ -1070,6 +1078,22 @@ impl Reader<'_> {
             let mount = match item {
                 Value::String(short) => short_mount(short, &item_path),
                 Value::Mapping(long) => {
+                    const KEYS: &[&str] = &[
+                        "type",
+                        "source",
+                        "target",
+                        "read_only",
+                        "consistency",
+                        "bind",
+                        "volume",
+                        "tmpfs",
+                        "image",
+                    ];
+                    for key in long.keys().map(key_text) {
+                        if !KEYS.contains(&key.as_str()) {
+                            self.unknown_extension_key(&key, &item_path.key(&key), KEYS);
+                        }
+                    }
                     let kind = long.get("type").map(key_text).unwrap_or_else(|| "volume".into());
                     let source = long.get("source").map(key_text);
                     let Some(target) = long.get("target").map(key_text) else {

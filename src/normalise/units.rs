@@ -169,6 +169,9 @@ pub fn parse_short_port(text: &str) -> Result<ShortPort, String> {
 /// `8080` or `9000-9010`, each between 1 and 65535.
 pub fn parse_port_spec(text: &str) -> Result<PortSpec, String> {
     let one = |t: &str| -> Result<u16, String> {
+        if t.trim().is_empty() {
+            return Err("the port is empty (is a variable unset?)".to_string());
+        }
         match t.trim().parse::<u32>() {
             Ok(port @ 1..=65535) => Ok(port as u16),
             Ok(port) => Err(format!("port {port} is outside 1–65535")),

@@ -133,6 +133,23 @@ impl Planner<'_> {
             self.check_port_collisions(task);
             self.essentials(task);
         }
+        if tasks.is_empty() {
+            let why = if project.inactive.is_empty() {
+                "every service runs outside ECS (`x-ecs.external`)".to_string()
+            } else {
+                let names: Vec<&str> = project.inactive.iter().map(|s| s.name.as_str()).collect();
+                format!("every service is behind an inactive profile ({})", names.join(", "))
+            };
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "nothing-to-run",
+                    KeyPath::root().key("services"),
+                    format!("there is nothing to run on ECS: {why}"),
+                )
+                .with_help("activate a profile with `--profile NAME`, or convert the file that defines the services"),
+            );
+            return None;
+        }
         let creation_order = creation_order(&tasks, &references, &tasks_of);
         let listeners = self.listeners(&mut tasks);
         let volumes = self.volumes(&mut tasks);
@@ -194,7 +211,10 @@ impl Planner<'_> {
                     Diagnostic::error(
                         "name-collision",
                         service.path.clone(),
-                        format!("tasks `{}` and `{written}` get the same ECS name `{task}`", spellings[&task]),
+                        format!(
+                            "tasks `{}` and `{written}` get the same ECS name `{task}`",
+                            spellings[&task]
+                        ),
                     )
                     .with_help("rename one of them; ECS names use letters, digits, `-` and `_`"),
                 );
