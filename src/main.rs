@@ -2,6 +2,8 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use compose2ecs::diagnostic::Severity;
+use compose2ecs::load::dotenv;
+use compose2ecs::load::interpolate::Variables;
 use compose2ecs::load::stack_outputs::read_stack_outputs;
 use compose2ecs::plan::KnownValues;
 use compose2ecs::source::FileSystem;
@@ -43,8 +45,9 @@ enum Command {
 /// What both commands read.
 #[derive(Args)]
 struct InputArgs {
-    /// A compose file; repeat to merge several in order. Default: compose.yaml, compose.yml,
-    /// docker-compose.yaml or docker-compose.yml in the current folder, with its override file.
+    /// A compose file; repeat to merge several in order. Default: the files `COMPOSE_FILE` lists,
+    /// else compose.yaml, compose.yml, docker-compose.yaml or docker-compose.yml in the current
+    /// folder, with its override file.
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     files: Vec<PathBuf>,
     /// A deployed stack's outputs, as `aws cloudformation describe-stacks --stack-name S` prints
@@ -151,6 +154,28 @@ fn refused(conversion: &Conversion, strict: bool) {
     }
 }
 
+/// `COMPOSE_FILE` from the environment, else from `.env` in the current folder: the files to
+/// use when no `-f` is given, separated by `COMPOSE_PATH_SEPARATOR` (default `:`), as in compose.
+fn compose_file_setting() -> Vec<PathBuf> {
+    let environment: Variables = std::env::vars().collect();
+    let dotenv: Variables = std::fs::read_to_string(".env")
+        .ok()
+        .and_then(|text| dotenv::parse(&text, &environment).ok())
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|entry| Some((entry.name, entry.value?)))
+        .collect();
+    let setting = |name: &str| environment.get(name).or_else(|| dotenv.get(name)).cloned();
+    let Some(list) = setting("COMPOSE_FILE").filter(|l| !l.is_empty()) else {
+        return Vec::new();
+    };
+    let separator = setting("COMPOSE_PATH_SEPARATOR").unwrap_or_else(|| ":".to_string());
+    list.split(separator.as_str())
+        .filter(|f| !f.is_empty())
+        .map(PathBuf::from)
+        .collect()
+}
+
 /// Finds the files, reads the stack outputs, converts, and prints the diagnostics.
 fn run_pipeline(args: &InputArgs) -> Result<Conversion, ExitCode> {
     let mut known_values = KnownValues::new();
@@ -168,6 +193,9 @@ fn run_pipeline(args: &InputArgs) -> Result<Conversion, ExitCode> {
         }
     }
     let mut files = args.files.clone();
+    if files.is_empty() {
+        files = compose_file_setting();
+    }
     if files.is_empty() {
         let Some(found) = DEFAULT_FILES.iter().map(PathBuf::from).find(|p| p.is_file()) else {
             eprintln!("error[no-compose-file]: no compose file in this folder");

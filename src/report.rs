@@ -3,7 +3,7 @@
 
 use crate::plan::{GroupReason, Outcome, Plan, ReferenceSite};
 use serde::Serialize;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write;
 
 /// The version of the JSON view; it changes only when a field changes meaning or goes away.
@@ -161,39 +161,24 @@ pub fn table(plan: &Plan) -> String {
     out
 }
 
-/// A Mermaid id from a name: letters, digits and `_`.
-fn node_id(prefix: &str, name: &str) -> String {
-    let cleaned: String = name
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect();
-    format!("{prefix}_{cleaned}")
-}
-
 /// Tasks as boxes holding their containers, external services as databases, references as arrows.
+/// Nodes are numbered, since names such as `a-b` and `a_b` must stay apart.
 pub fn mermaid(plan: &Plan) -> String {
     let mut out = String::from("flowchart LR\n");
-    for task in &plan.tasks {
-        writeln!(
-            out,
-            "  subgraph {}[\"task {}\"]",
-            node_id("task", &task.name),
-            task.name
-        )
-        .unwrap();
+    let mut ids: HashMap<&str, String> = HashMap::new();
+    for (t, task) in plan.tasks.iter().enumerate() {
+        writeln!(out, "  subgraph task{t}[\"task {}\"]", task.name).unwrap();
         for container in &task.containers {
-            writeln!(out, "    {}[\"{}\"]", node_id("c", &container.service), container.name).unwrap();
+            let id = format!("c{}", ids.len());
+            writeln!(out, "    {id}[\"{}\"]", container.name).unwrap();
+            ids.insert(&container.service, id);
         }
         out.push_str("  end\n");
     }
     for external in &plan.external {
-        writeln!(
-            out,
-            "  {}[(\"{} (external)\")]",
-            node_id("c", &external.service),
-            external.service
-        )
-        .unwrap();
+        let id = format!("c{}", ids.len());
+        writeln!(out, "  {id}[(\"{} (external)\")]", external.service).unwrap();
+        ids.insert(&external.service, id);
     }
     let mut edges = BTreeSet::new();
     for reference in plan.references.iter().filter(|r| r.service != r.target) {
@@ -203,10 +188,12 @@ pub fn mermaid(plan: &Plan) -> String {
             Outcome::External { .. } => "external".to_string(),
             Outcome::LeftAlone { .. } => continue,
         };
-        edges.insert((reference.service.clone(), reference.target.clone(), label));
+        if let (Some(from), Some(to)) = (ids.get(reference.service.as_str()), ids.get(reference.target.as_str())) {
+            edges.insert((from.clone(), to.clone(), label));
+        }
     }
     for (from, to, label) in edges {
-        writeln!(out, "  {} -->|\"{label}\"| {}", node_id("c", &from), node_id("c", &to)).unwrap();
+        writeln!(out, "  {from} -->|\"{label}\"| {to}").unwrap();
     }
     out
 }

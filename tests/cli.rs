@@ -354,3 +354,24 @@ fn profiles_are_activated_by_flag_or_environment() {
     assert!(case.path().join("all/taskdefs/seed.json").is_file());
     assert!(case.path().join("all/taskdefs/adminer.json").is_file());
 }
+
+#[test]
+fn compose_file_from_dot_env_picks_the_files() {
+    let case = copy_case("override");
+    fs::write(
+        case.path().join("ecs.prod.yml"),
+        "services:\n  web:\n    deploy:\n      replicas: 5\n",
+    )
+    .unwrap();
+    fs::write(
+        case.path().join(".env"),
+        "COMPOSE_FILE=docker-compose.yml:ecs.prod.yml\n",
+    )
+    .unwrap();
+    let output = compose2ecs(case.path(), &["convert"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let service = fs::read_to_string(case.path().join("ecs/services/web.json")).unwrap();
+    // ecs.prod.yml was merged, and docker-compose.override.yml was not (COMPOSE_FILE names the files).
+    assert!(service.contains("\"desiredCount\": 5"), "{service}");
+    assert!(!service.contains("production"), "{service}");
+}

@@ -38,6 +38,8 @@ struct EfsVolume<'a> {
 struct AlbContext<'a> {
     project: &'a str,
     listeners: Vec<AlbListener<'a>>,
+    /// Container ports the tasks' security group admits from the load balancer, each once.
+    task_ports: Vec<u16>,
 }
 
 #[derive(Serialize)]
@@ -96,6 +98,7 @@ pub fn templates(plan: &Plan) -> Result<Vec<(String, String)>, EmitError> {
                     target_group: &l.target_group_logical_id,
                 })
                 .collect(),
+            task_ports: plan.load_balanced_ports.clone(),
         };
         out.push(("alb.yaml".to_string(), render(&environment, "alb.yaml", ALB, &context)?));
     }

@@ -90,8 +90,9 @@ pub fn parse(text: &str, variables: &Variables) -> Result<Vec<Entry>, BadLine> {
             });
         }
         let value = value.map(|value| unquote(value, &seen));
-        if let Some(value) = &value {
-            seen.entry(name.to_string()).or_insert_with(|| value.clone());
+        // A later line of the file redefines a name; the process environment still wins.
+        if let Some(value) = value.as_ref().filter(|_| !variables.contains_key(name)) {
+            seen.insert(name.to_string(), value.clone());
         }
         entries.push(Entry {
             name: name.to_string(),

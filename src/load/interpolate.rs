@@ -95,8 +95,20 @@ pub fn key_text(key: &Value) -> String {
     }
 }
 
+/// How deep `${A:-${B:-…}}` may nest: far beyond real files, short of the stack's end.
+const MAXIMUM_NESTING: usize = 32;
+
 /// Interpolates one string.
 pub fn interpolate(text: &str, variables: &Variables) -> Result<Interpolated, InterpolationError> {
+    interpolate_nested(text, variables, 0)
+}
+
+fn interpolate_nested(text: &str, variables: &Variables, depth: usize) -> Result<Interpolated, InterpolationError> {
+    if depth > MAXIMUM_NESTING {
+        return Err(InterpolationError::Syntax(format!(
+            "`${{…}}` nests more than {MAXIMUM_NESTING} levels deep"
+        )));
+    }
     let mut out = Interpolated::default();
     let mut rest = text;
     while let Some(dollar) = rest.find('$') {
@@ -108,7 +120,7 @@ pub fn interpolate(text: &str, variables: &Variables) -> Result<Interpolated, In
         } else if let Some(body_and_tail) = after.strip_prefix('{') {
             let close = matching_brace(body_and_tail)
                 .ok_or_else(|| InterpolationError::Syntax("`${` has no closing `}`".to_string()))?;
-            expand_braced(&body_and_tail[..close], variables, &mut out)?;
+            expand_braced(&body_and_tail[..close], variables, &mut out, depth)?;
             rest = &body_and_tail[close + 1..];
         } else {
             let name_length = variable_name_length(after);
@@ -159,7 +171,12 @@ fn matching_brace(text: &str) -> Option<usize> {
     None
 }
 
-fn expand_braced(body: &str, variables: &Variables, out: &mut Interpolated) -> Result<(), InterpolationError> {
+fn expand_braced(
+    body: &str,
+    variables: &Variables,
+    out: &mut Interpolated,
+    depth: usize,
+) -> Result<(), InterpolationError> {
     let name_length = variable_name_length(body);
     if name_length == 0 {
         return Err(InterpolationError::Syntax(format!(
@@ -183,7 +200,7 @@ fn expand_braced(body: &str, variables: &Variables, out: &mut Interpolated) -> R
     }
     // The word of a default or replacement is itself interpolated, only when it is used.
     let expand_word = |out: &mut Interpolated| -> Result<(), InterpolationError> {
-        let inner = interpolate(word, variables)?;
+        let inner = interpolate_nested(word, variables, depth + 1)?;
         out.value.push_str(&inner.value);
         out.unset.extend(inner.unset);
         Ok(())
@@ -269,6 +286,11 @@ mod tests {
         ));
         assert!(matches!(
             interpolate("${1X}", &vars()),
+            Err(InterpolationError::Syntax(_))
+        ));
+        let deep = format!("{}x{}", "${A:-".repeat(5000), "}".repeat(5000));
+        assert!(matches!(
+            interpolate(&deep, &vars()),
             Err(InterpolationError::Syntax(_))
         ));
     }

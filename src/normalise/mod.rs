@@ -448,7 +448,14 @@ impl Reader<'_> {
         }
         // With `extends` or `provider` (both refused above) the missing image is not the problem.
         let refused_origin = map.contains_key("extends") || map.contains_key("provider");
-        if service.image.is_none() && !service.has_build && service.ecs.external.is_none() && !refused_origin {
+        if service.image.as_deref().is_some_and(|image| image.trim().is_empty()) {
+            self.error(
+                "no-image",
+                &path.key("image"),
+                format!("the image of `{}` is empty", service.name),
+                "name the image the container runs; if it comes from a variable, set it",
+            );
+        } else if service.image.is_none() && !service.has_build && service.ecs.external.is_none() && !refused_origin {
             self.error(
                 "no-image",
                 &path,
@@ -1106,6 +1113,29 @@ impl Reader<'_> {
                         continue;
                     };
                     let read_only = long.get("read_only").and_then(Value::as_bool).unwrap_or(false);
+                    for (key, known) in [
+                        ("volume", &["nocopy", "subpath"][..]),
+                        ("bind", &["propagation", "create_host_path", "selinux"][..]),
+                        ("tmpfs", &["size", "mode"][..]),
+                    ] {
+                        let Some(options) = long.get(key).and_then(Value::as_mapping) else {
+                            continue;
+                        };
+                        for option in options.keys().map(key_text) {
+                            if !known.contains(&option.as_str()) {
+                                self.unknown_extension_key(&option, &item_path.key(key).key(&option), known);
+                            }
+                        }
+                    }
+                    if long.get("volume").and_then(|v| v.get("subpath")).is_some() {
+                        self.error(
+                            "unsupported-key",
+                            &item_path.key("volume").key("subpath"),
+                            "`subpath` is not converted yet: the container would see the whole volume".into(),
+                            "mount the volume without `subpath`, or use a volume of its own for this data",
+                        );
+                        continue;
+                    }
                     let source = match (kind.as_str(), source) {
                         ("volume", Some(name)) => MountSource::Named(name),
                         ("volume", None) => MountSource::Anonymous,

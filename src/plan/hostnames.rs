@@ -64,8 +64,9 @@ pub fn names_a_secret(variable: &str) -> bool {
     (secret_word || upper.ends_with("_KEY") || upper == "KEY") && !upper.ends_with("_FILE")
 }
 
-/// Whether a value carries a URL with a password (`scheme://user:password@host`).
-pub fn has_url_password(value: &str) -> bool {
+/// Whether a value carries a password: in a URL (`scheme://user:password@host`) or after
+/// `password=` in a connection string.
+pub fn holds_a_password(value: &str) -> bool {
     mask_credentials(value) != value
 }
 
@@ -87,17 +88,11 @@ const HOST_KEYS: &[&str] = &["host", "hostname", "server", "address", "addr"];
 /// Whether `before` ends with `KEY=` for a host key, the key starting a word (`host=`, `--host=`,
 /// `;Server=`), so `ghost=` does not count.
 fn host_key_before(before: &str) -> bool {
-    let Some(rest) = before.strip_suffix('=') else {
+    // Bytes, not characters: the text before may hold any UTF-8, the keys are ASCII.
+    let Some(rest) = before.as_bytes().strip_suffix(b"=") else {
         return false;
     };
-    HOST_KEYS.iter().any(|key| {
-        rest.len() >= key.len()
-            && rest[rest.len() - key.len()..].eq_ignore_ascii_case(key)
-            && rest[..rest.len() - key.len()]
-                .bytes()
-                .last()
-                .is_none_or(|b| !b.is_ascii_alphanumeric() && b != b'_')
-    })
+    HOST_KEYS.iter().any(|key| key_before(rest, key))
 }
 
 /// Command-line flags whose next argument is a host: `pg_isready -h db`, `redis-cli --host cache`.
@@ -108,8 +103,8 @@ fn follows_host_flag(before: &str) -> bool {
     let Some(flag_end) = before.strip_suffix(' ').map(str::trim_end) else {
         return false;
     };
-    let flag_start = flag_end.rfind(char::is_whitespace).map_or(0, |i| i + 1);
-    HOST_FLAGS.contains(&&flag_end[flag_start..])
+    let flag = flag_end.rsplit(char::is_whitespace).next().unwrap_or(flag_end);
+    HOST_FLAGS.contains(&flag)
 }
 
 /// Whether a variable's name says it holds an image reference, whose `name:tag` is not `host:port`.
@@ -243,22 +238,34 @@ pub fn scan(value: &str, holds_a_host: bool, is_known: impl Fn(&str) -> bool) ->
         }
     }
 
-    if found.is_empty() && holds_a_host && is_known(value) && value.bytes().all(is_host_char) {
-        found.push(Found {
-            host: (0, value.len()),
-            port: None,
-            position: HostPosition::WholeValue,
-        });
+    // A host setting holding a name, or a comma list of names (`MEMCACHED_SERVERS: a,b`).
+    if found.is_empty() && holds_a_host {
+        let mut offset = 0;
+        for item in value.split(',') {
+            let start = offset + item.len() - item.trim_start().len();
+            let name = item.trim();
+            if !name.is_empty() && name.bytes().all(is_host_char) && is_known(name) {
+                found.push(Found {
+                    host: (start, start + name.len()),
+                    port: None,
+                    position: HostPosition::WholeValue,
+                });
+            }
+            offset += item.len() + 1;
+        }
     }
     found.sort_by_key(|f| f.host);
     found
 }
 
-/// `text` with the password of every URL's `user:password@` shown as `***`, for messages and the
-/// plan: they must not repeat a password written in the compose file.
+/// Keys whose value is a password in `key=value` connection strings and query strings.
+const PASSWORD_KEYS: &[&str] = &["password", "passwd", "pwd", "pass"];
+
+/// `text` with every password shown as `***`: a URL's `user:password@`, and the value of
+/// `password=` (`pwd=`, …) in a connection string or a query string. Messages and the plan must
+/// not repeat a password written in the compose file.
 pub fn mask_credentials(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut copied = 0;
+    let mut secrets: Vec<(usize, usize)> = Vec::new();
     let mut search_from = 0;
     while let Some(offset) = text[search_from..].find("://") {
         let start = search_from + offset + 3;
@@ -267,15 +274,47 @@ pub fn mask_credentials(text: &str) -> String {
         let Some(at) = text[start..end].rfind('@') else {
             continue;
         };
-        let Some(colon) = text[start..start + at].find(':') else {
+        if let Some(colon) = text[start..start + at].find(':') {
+            secrets.push((start + colon + 1, start + at));
+        }
+    }
+    let bytes = text.as_bytes();
+    for (equals, _) in text.match_indices('=') {
+        if !PASSWORD_KEYS.iter().any(|key| key_before(&bytes[..equals], key)) {
             continue;
-        };
-        out.push_str(&text[copied..start + colon + 1]);
+        }
+        let start = equals + 1;
+        let end = start
+            + bytes[start..]
+                .iter()
+                .take_while(|b| !matches!(b, b' ' | b'\t' | b';' | b'&' | b'"' | b'\''))
+                .count();
+        if end > start {
+            secrets.push((start, end));
+        }
+    }
+    secrets.sort_unstable();
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    for (start, end) in secrets {
+        if start < copied {
+            continue;
+        }
+        out.push_str(&text[copied..start]);
         out.push_str("***");
-        copied = start + at;
+        copied = end;
     }
     out.push_str(&text[copied..]);
     out
+}
+
+/// Whether `before` ends with `key` (any case) that starts a word.
+fn key_before(before: &[u8], key: &str) -> bool {
+    before.len() >= key.len()
+        && before[before.len() - key.len()..].eq_ignore_ascii_case(key.as_bytes())
+        && before[..before.len() - key.len()]
+            .last()
+            .is_none_or(|b| !b.is_ascii_alphanumeric() && *b != b'_')
 }
 
 #[cfg(test)]
@@ -330,6 +369,16 @@ mod tests {
     }
 
     #[test]
+    fn host_lists_and_spaces_under_host_settings() {
+        assert_eq!(
+            names("kafka, db", Some("BOOTSTRAP_SERVERS")),
+            vec![("kafka".to_string(), None), ("db".to_string(), None)]
+        );
+        assert_eq!(names(" db ", Some("DB_HOST")), one("db", None));
+        assert!(names("kafka, db", Some("TOPICS")).is_empty());
+    }
+
+    #[test]
     fn traps() {
         assert!(names("db.example.com:5432", None).is_empty());
         assert!(names("mongodb2:27017", None).is_empty());
@@ -361,6 +410,15 @@ mod tests {
             mask_credentials("http://user@api/x?a=b:c@d"),
             "http://user@api/x?a=b:c@d"
         );
+        assert_eq!(
+            mask_credentials("host=db password=hunter2 user=app; Server=x;Password=s3;"),
+            "host=db password=*** user=app; Server=x;Password=***;"
+        );
+        assert_eq!(
+            mask_credentials("redis://cache/0?password=s3cr3t&db=1"),
+            "redis://cache/0?password=***&db=1"
+        );
+        assert_eq!(mask_credentials("passport=123 bypass=1"), "passport=123 bypass=1");
     }
 
     #[test]
@@ -371,6 +429,34 @@ mod tests {
         );
         assert!(names("kafka:18-alpine", None).is_empty());
         assert!(names("kafka:7_x", None).is_empty());
+    }
+
+    /// Every split point of values with multi-byte characters next to the places the scanner looks.
+    #[test]
+    fn any_utf8_text_is_scanned_without_panic() {
+        let pieces = [
+            "größe=",
+            "host=",
+            "\u{a0}-h ",
+            " -h ",
+            "db",
+            ":5432",
+            "://",
+            "@",
+            "ü",
+            "€,",
+            "=",
+            "é:1",
+        ];
+        for a in pieces {
+            for b in pieces {
+                for c in pieces {
+                    let value = format!("{a}{b}{c}");
+                    let _ = scan(&value, true, |name| KNOWN.contains(&name));
+                    let _ = mask_credentials(&value);
+                }
+            }
+        }
     }
 
     #[test]

@@ -132,6 +132,24 @@ impl Planner<'_> {
         for task in &mut tasks {
             self.check_port_collisions(task);
             self.essentials(task);
+            if task.containers.len() > MAXIMUM_CONTAINERS {
+                let service = self
+                    .project
+                    .service(&task.containers[0].service)
+                    .expect("planned from the project");
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "too-many-containers",
+                        service.path.clone(),
+                        format!(
+                            "task `{}` has {} containers; ECS allows {MAXIMUM_CONTAINERS} in a task definition",
+                            task.name,
+                            task.containers.len()
+                        ),
+                    )
+                    .with_help("split the services into more tasks with `x-ecs.task`"),
+                );
+            }
         }
         if tasks.is_empty() {
             let why = if project.inactive.is_empty() {
@@ -150,7 +168,17 @@ impl Planner<'_> {
             );
             return None;
         }
-        let creation_order = creation_order(&tasks, &references, &tasks_of);
+        let (creation_order, circle) = creation_order(&tasks, &references, &tasks_of);
+        if let Some(circle) = circle {
+            self.diagnostics.push(
+                Diagnostic::warning(
+                    "connect-cycle",
+                    KeyPath::root().key("services"),
+                    format!("services reach each other in a circle through Service Connect ({}); whichever starts first cannot resolve the others", circle.join(" → ")),
+                )
+                .with_help(format!("after creating them all, run `aws ecs update-service --force-new-deployment` on `{}`", circle[0])),
+            );
+        }
         let listeners = self.listeners(&mut tasks);
         let volumes = self.volumes(&mut tasks);
         let deployment = self.deployment(&tasks);
@@ -168,8 +196,15 @@ impl Planner<'_> {
                 .with_help("deploy the CloudFormation stacks, then fill each placeholder from their outputs, as the README's deploy walk-through shows; `x-ecs` gives region, subnets and security_groups directly"),
             );
         }
+        let load_balanced_ports = listeners
+            .iter()
+            .map(|l| l.container_port)
+            .collect::<BTreeSet<u16>>()
+            .into_iter()
+            .collect();
         Some(Plan {
             project: project.name.clone(),
+            load_balanced_ports,
             creation_order,
             tasks,
             external,
@@ -576,7 +611,7 @@ impl Planner<'_> {
         let health_check = service.healthcheck.as_ref().map(|h| self.health_check(h));
         for variable in &service.environment {
             let secret_name = hostnames::names_a_secret(&variable.name) && !variable.value.is_empty();
-            if secret_name || hostnames::has_url_password(&variable.value) {
+            if secret_name || hostnames::holds_a_password(&variable.value) {
                 self.diagnostics.push(
                     Diagnostic::warning(
                         "plain-secret",
@@ -1083,7 +1118,7 @@ fn creation_order(
     tasks: &[TaskGroup],
     references: &[Reference],
     tasks_of: &HashMap<String, (String, GroupReason)>,
-) -> Vec<String> {
+) -> (Vec<String>, Option<Vec<String>>) {
     let position: HashMap<&str, usize> = tasks.iter().enumerate().map(|(i, t)| (t.name.as_str(), i)).collect();
     // servers[i]: the tasks task i reaches through Service Connect.
     let mut servers: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); tasks.len()];
@@ -1103,33 +1138,53 @@ fn creation_order(
             }
         }
     }
-    // Depth-first, servers before their clients; a task met again while open is a circle, left as is.
+    // Depth-first, servers before their clients; a server met again while still open closes a
+    // circle, which is reported once and otherwise left in compose order.
+    #[derive(Clone, Copy, PartialEq)]
+    enum State {
+        New,
+        Open,
+        Placed,
+    }
     let mut order = Vec::with_capacity(tasks.len());
-    let mut state = vec![0u8; tasks.len()]; // 0 new, 1 open, 2 placed
+    let mut circle = None;
+    let mut state = vec![State::New; tasks.len()];
     for start in 0..tasks.len() {
-        let mut stack = vec![(start, false)];
-        while let Some((task, expanded)) = stack.pop() {
-            if expanded {
-                state[task] = 2;
-                order.push(tasks[task].service_name.clone());
-                continue;
+        if state[start] != State::New {
+            continue;
+        }
+        let mut path: Vec<(usize, Vec<usize>)> = vec![(start, servers[start].iter().rev().copied().collect())];
+        state[start] = State::Open;
+        while let Some((task, pending)) = path.last_mut() {
+            let task = *task;
+            match pending.pop() {
+                Some(server) if state[server] == State::New => {
+                    state[server] = State::Open;
+                    path.push((server, servers[server].iter().rev().copied().collect()));
+                }
+                Some(server) if state[server] == State::Open && circle.is_none() => {
+                    let from = path.iter().position(|(t, _)| *t == server).unwrap_or(0);
+                    let mut names: Vec<String> = path[from..]
+                        .iter()
+                        .map(|(t, _)| tasks[*t].service_name.clone())
+                        .collect();
+                    names.push(tasks[server].service_name.clone());
+                    circle = Some(names);
+                }
+                Some(_) => {}
+                None => {
+                    state[task] = State::Placed;
+                    order.push(tasks[task].service_name.clone());
+                    path.pop();
+                }
             }
-            if state[task] != 0 {
-                continue;
-            }
-            state[task] = 1;
-            stack.push((task, true));
-            stack.extend(
-                servers[task]
-                    .iter()
-                    .rev()
-                    .filter(|&&s| state[s] == 0)
-                    .map(|&s| (s, false)),
-            );
         }
     }
-    order
+    (order, circle)
 }
+
+/// The most containers ECS allows in one task definition.
+const MAXIMUM_CONTAINERS: usize = 10;
 
 /// The one Linux capability Fargate lets a container add.
 const FARGATE_ADDABLE_CAPABILITY: &str = "SYS_PTRACE";
@@ -1164,10 +1219,13 @@ pub fn container_name(service: &str) -> String {
 
 /// A port mapping's name, which Service Connect refers to: lowercase, digits, `-` and `_`.
 fn port_mapping(service: &str, port: u16, protocol: Protocol) -> PortMapping {
+    // ECS allows 64 characters; `-65535-udp` needs 10. Within a task a port and protocol name one
+    // mapping, so a shortened name stays unique there.
     let base: String = service
         .to_ascii_lowercase()
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '-' })
+        .take(54)
         .collect();
     let name = match protocol {
         Protocol::Tcp => format!("{base}-{port}"),

@@ -18,6 +18,8 @@ pub struct Plan {
     pub volumes: Vec<VolumePlan>,
     /// Public ports: an ALB listener each.
     pub listeners: Vec<Listener>,
+    /// The container ports behind the listeners, each once: the tasks admit them from the ALB.
+    pub load_balanced_ports: Vec<u16>,
     pub deployment: Deployment,
     /// Values that exist only once the stacks are deployed, and where each comes from.
     pub missing: Vec<MissingValue>,
@@ -227,7 +229,7 @@ pub struct ServiceConnectService {
     pub client_alias: ClientAlias,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct ClientAlias {
     pub dns_name: String,
     pub port: u16,

@@ -19,6 +19,8 @@ type Slot = (usize, usize);
 struct Site {
     /// The whole value is a host where it stands: a `…_HOST` variable, the argument after `-h`.
     holds_a_host: bool,
+    /// The value is an image reference, whose `name:tag` is no `host:port` (`CACHE_IMAGE`).
+    holds_an_image: bool,
     slot: Slot,
     site: ReferenceSite,
     path: KeyPath,
@@ -32,16 +34,28 @@ pub(super) fn resolve(
     tasks_of: &HashMap<String, (String, GroupReason)>,
 ) -> Vec<Reference> {
     let project = planner.project;
-    // Every name a service answers to: its service name and its container_name.
-    let mut names: HashMap<&str, &Service> = HashMap::new();
+    // Every name a service answers to, in lower case (DNS names ignore case): its service name,
+    // its container_name and its network aliases. A service name wins over another's alias.
+    let mut names: HashMap<String, &Service> = HashMap::new();
     for service in &project.services {
-        names.insert(service.name.as_str(), service);
+        if let Some(other) = names.insert(service.name.to_ascii_lowercase(), service) {
+            planner.diagnostics.push(
+                Diagnostic::error(
+                    "name-collision",
+                    service.path.clone(),
+                    format!(
+                        "`{}` and `{}` are one name on the network: DNS names ignore case",
+                        other.name, service.name
+                    ),
+                )
+                .with_help("rename one of them"),
+            );
+        }
     }
-    // A service name wins over another service's alias of the same spelling.
     for service in &project.services {
         let aliases = service.container_name.iter().chain(&service.aliases);
         for alias in aliases {
-            names.entry(alias.as_str()).or_insert(service);
+            names.entry(alias.to_ascii_lowercase()).or_insert(service);
         }
     }
     let slots: HashMap<&str, Slot> = tasks
@@ -59,25 +73,37 @@ pub(super) fn resolve(
     let mut rewrites: Vec<(Site, String)> = Vec::new();
     // Target slot → the container port reached → its aliases (each with the port dialled); and the
     // tasks that are Service Connect clients.
-    let mut offered: BTreeMap<Slot, BTreeMap<u16, Vec<ClientAlias>>> = BTreeMap::new();
+    let mut offered: BTreeMap<Slot, BTreeMap<ClientAlias, u16>> = BTreeMap::new();
     let mut clients: BTreeSet<usize> = BTreeSet::new();
 
     for site in sites(planner, tasks) {
         let referrer = &tasks[site.slot.0].containers[site.slot.1];
         // `links` aliases are names for the linking service alone, and win over the others.
-        let linked: HashMap<&str, &Service> = project
+        let linked: HashMap<String, &Service> = project
             .service(&referrer.service)
             .map(|s| s.links.as_slice())
             .unwrap_or_default()
             .iter()
-            .filter_map(|link| Some((link.alias.as_str(), project.service(&link.service)?)))
+            .filter_map(|link| Some((link.alias.to_ascii_lowercase(), project.service(&link.service)?)))
             .collect();
-        let lookup = |name: &str| linked.get(name).or_else(|| names.get(name)).copied();
-        let found = scan(&site.value, site.holds_a_host, |name| lookup(name).is_some());
+        let lookup = |name: &str| {
+            let lowered;
+            let key = if name.bytes().any(|b| b.is_ascii_uppercase()) {
+                lowered = name.to_ascii_lowercase();
+                lowered.as_str()
+            } else {
+                name
+            };
+            linked.get(key).or_else(|| names.get(key)).copied()
+        };
+        let mut found = scan(&site.value, site.holds_a_host, |name| lookup(name).is_some());
+        if site.holds_an_image {
+            found.retain(|hit| hit.position != HostPosition::HostPort); // `redis:7` is an image tag.
+        }
         if found.is_empty() {
             // A secret's value is never repeated in a message, even when it happens to be a name.
             if let Some(variable) = site.variable.as_ref().filter(|v| !names_a_secret(v)) {
-                if let Some(target) = lookup(site.value.as_str()) {
+                if let Some(target) = lookup(site.value.trim()) {
                     planner.diagnostics.push(Diagnostic::note(
                         "not-a-reference",
                         site.path.clone(),
@@ -183,7 +209,7 @@ pub(super) fn resolve(
         }
     }
     // In one namespace each Cloud Map name and each client alias belongs to one service.
-    let mut discovery_owners: HashMap<String, String> = HashMap::new();
+    let mut discovery_owners: HashMap<String, (String, ClientAlias)> = HashMap::new();
     let mut alias_owners: HashMap<ClientAlias, String> = HashMap::new();
     for ((task, index), ports) in offered {
         let container = &mut tasks[task].containers[index];
@@ -192,7 +218,9 @@ pub(super) fn resolve(
             .map(|s| s.path.clone())
             .unwrap_or_default();
         let mut services = Vec::new();
-        for (port, aliases) in ports {
+        // ECS takes one client alias per Service Connect service: a service per name used, each
+        // on the port mapping it reaches, each with its own Cloud Map name.
+        for (alias, port) in ports {
             let mapping = match container
                 .port_mappings
                 .iter()
@@ -205,48 +233,50 @@ pub(super) fn resolve(
                     mapping
                 }
             };
-            // ECS takes one client alias per Service Connect service: a service per name used,
-            // all on the same port mapping, each with its own Cloud Map name.
-            for alias in aliases {
-                let discovery = discovery_name(&alias);
-                let owner = container.service.clone();
-                let clash = match (alias_owners.get(&alias), discovery_owners.get(&discovery)) {
-                    (Some(other), _) | (_, Some(other)) if *other != owner => Some(other.clone()),
-                    _ => None,
-                };
-                if let Some(other) = clash {
-                    planner.diagnostics.push(
-                        Diagnostic::error(
-                            "name-collision",
-                            target_path.clone(),
-                            format!(
-                                "`{other}` and `{owner}` are both reached as `{}:{}` (Service Connect names ignore case and dots)",
-                                alias.dns_name, alias.port
-                            ),
-                        )
-                        .with_help("rename one of them"),
-                    );
-                    continue;
-                }
-                if discovery.len() > 64 {
-                    planner.diagnostics.push(
-                        Diagnostic::error(
-                            "name-too-long",
-                            target_path.clone(),
-                            format!("the Service Connect name `{discovery}` is longer than the 64 characters Cloud Map allows"),
-                        )
-                        .with_help("use a shorter service name or alias"),
-                    );
-                    continue;
-                }
-                alias_owners.insert(alias.clone(), owner.clone());
-                discovery_owners.insert(discovery.clone(), owner);
-                services.push(ServiceConnectService {
-                    discovery_name: discovery,
-                    port_name: mapping.name.clone(),
-                    client_alias: alias,
-                });
+            let discovery = discovery_name(&alias);
+            let owner = container.service.clone();
+            let clash = match (alias_owners.get(&alias), discovery_owners.get(&discovery)) {
+                (Some(other), _) if *other != owner => Some(format!(
+                    "`{other}` and `{owner}` are both reached as `{}:{}`",
+                    alias.dns_name, alias.port
+                )),
+                (_, Some((other, other_alias))) if *other_alias != alias => Some(format!(
+                    "`{}:{}` of `{owner}` and `{}:{}` of `{other}` get the same Cloud Map name `{discovery}`",
+                    alias.dns_name, alias.port, other_alias.dns_name, other_alias.port
+                )),
+                _ => None,
+            };
+            if let Some(message) = clash {
+                planner.diagnostics.push(
+                    Diagnostic::error(
+                        "name-collision",
+                        target_path.clone(),
+                        format!("{message} (Service Connect names ignore case, and Cloud Map names dots)"),
+                    )
+                    .with_help("rename one of them"),
+                );
+                continue;
             }
+            if discovery.len() > 64 {
+                planner.diagnostics.push(
+                    Diagnostic::error(
+                        "name-too-long",
+                        target_path.clone(),
+                        format!(
+                            "the Service Connect name `{discovery}` is longer than the 64 characters Cloud Map allows"
+                        ),
+                    )
+                    .with_help("use a shorter service name or alias"),
+                );
+                continue;
+            }
+            alias_owners.insert(alias.clone(), owner.clone());
+            discovery_owners.insert(discovery.clone(), (owner, alias.clone()));
+            services.push(ServiceConnectService {
+                discovery_name: discovery,
+                port_name: mapping.name.clone(),
+                client_alias: alias,
+            });
         }
         let name = tasks[task].name.clone();
         tasks[task]
@@ -274,11 +304,9 @@ fn sites(planner: &Planner, tasks: &[TaskGroup]) -> Vec<Site> {
                 .service(&container.service)
                 .expect("planned from the project");
             for (index, (variable, value)) in container.environment.iter().enumerate() {
-                if names_an_image(variable) {
-                    continue; // `redis:7` there is an image and its tag.
-                }
                 sites.push(Site {
                     holds_a_host: names_a_host(variable),
+                    holds_an_image: names_an_image(variable),
                     slot: (t, c),
                     site: ReferenceSite::Environment {
                         variable: variable.clone(),
@@ -311,6 +339,7 @@ fn sites(planner: &Planner, tasks: &[TaskGroup]) -> Vec<Site> {
                         argument > 0 && HOST_FLAGS.contains(&arguments.unwrap_or_default()[argument - 1].as_str());
                     sites.push(Site {
                         holds_a_host: after_flag,
+                        holds_an_image: false,
                         slot: (t, c),
                         site,
                         path,
@@ -335,15 +364,53 @@ fn outcome(
     tasks_of: &HashMap<String, (String, GroupReason)>,
     slots: &HashMap<&str, Slot>,
     tasks: &[TaskGroup],
-    offered: &mut BTreeMap<Slot, BTreeMap<u16, Vec<ClientAlias>>>,
+    offered: &mut BTreeMap<Slot, BTreeMap<ClientAlias, u16>>,
 ) -> Outcome {
     if let Some(external) = &target.ecs.external {
+        // A URL without a port gets the endpoint's; a bare host value has no place for one.
+        let has_place = hit.port.is_some() || matches!(hit.position, HostPosition::Url { .. });
+        // Worth a word only when the endpoint's port is not the one the service used anyway.
+        let usual = target
+            .ports
+            .first()
+            .map(|p| p.target)
+            .or_else(|| target.image.as_deref().and_then(wellknown::image_port));
+        if let (Some(port), false, true) = (external.port, has_place, usual != external.port) {
+            planner.diagnostics.push(
+                Diagnostic::warning(
+                    "external-port",
+                    site.path.clone(),
+                    format!(
+                        "`{name}` becomes `{}`, but its port {port} has no place here",
+                        external.host
+                    ),
+                )
+                .with_help(format!(
+                    "set the port where the app reads it (often a `…_PORT` variable) to {port}"
+                )),
+            );
+        }
         return Outcome::External {
             host: external.host.clone(),
-            // A URL without a port gets the endpoint's; a bare host value has no place for one.
-            port: external
-                .port
-                .filter(|_| hit.port.is_some() || matches!(hit.position, HostPosition::Url { .. })),
+            port: external.port.filter(|_| has_place),
+        };
+    }
+    if target.name == referrer {
+        // A health check probes its own container; anything else naming the service itself is most
+        // often what it tells its peers (`KAFKA_ADVERTISED_LISTENERS`), which must stay.
+        if matches!(site.site, ReferenceSite::Healthcheck { .. }) {
+            return Outcome::Localhost;
+        }
+        planner.diagnostics.push(
+            Diagnostic::note(
+                "self-reference",
+                site.path.clone(),
+                format!("`{referrer}` names itself; the name is left as written, for the peers it is told to"),
+            )
+            .with_help("if the service connects to itself here, write `localhost`"),
+        );
+        return Outcome::LeftAlone {
+            why: "the service's own name, as its peers know it".into(),
         };
     }
     let (Some((own_task, _)), Some((target_task, _))) = (tasks_of.get(referrer), tasks_of.get(&target.name)) else {
@@ -373,6 +440,31 @@ fn outcome(
         .or(scheme_port)
         .or(declared.first().copied())
         .or(image_port);
+    let udp_only = tasks[slot.0].containers[slot.1]
+        .port_mappings
+        .iter()
+        .any(|m| m.protocol == Protocol::Udp && Some(m.container_port) == port)
+        && port.is_some_and(|p| !declared.contains(&p));
+    if udp_only {
+        planner.diagnostics.push(
+            Diagnostic::warning(
+                "udp-reference",
+                site.path.clone(),
+                format!(
+                    "`{}` listens on UDP {} only, and Service Connect carries TCP; the reference is left as written",
+                    target.name,
+                    port.unwrap_or_default()
+                ),
+            )
+            .with_help(format!(
+                "put `{referrer}` and `{}` in one task (`x-ecs.task`) to reach it on localhost",
+                target.name
+            )),
+        );
+        return Outcome::LeftAlone {
+            why: "Service Connect does not carry UDP".into(),
+        };
+    }
     let Some(port) = port else {
         planner.diagnostics.push(Diagnostic::warning(
             "no-port",
@@ -418,10 +510,8 @@ fn outcome(
         dns_name: name.to_ascii_lowercase(),
         port,
     };
-    let aliases = offered.entry(slot).or_default().entry(container_port).or_default();
-    if !aliases.contains(&alias) {
-        aliases.push(alias);
-    }
+    // The first reference that uses an alias decides the port it reaches.
+    offered.entry(slot).or_default().entry(alias).or_insert(container_port);
     Outcome::ServiceConnect {
         alias: name.to_ascii_lowercase(),
         port,
