@@ -31,6 +31,10 @@ enum Command {
         /// Refuse the input on any warning (for CI).
         #[arg(long)]
         strict: bool,
+        /// Write nothing; exit 1 with a summary when the output folder differs from what
+        /// would be written (for CI's "generated files are up to date" step).
+        #[arg(long)]
+        check: bool,
     },
     /// Show what would run where and what each reference becomes, without writing files.
     Plan {
@@ -85,12 +89,17 @@ const OVERRIDE_FILES: &[&str] = &[
 
 fn main() -> ExitCode {
     match Cli::parse().command {
-        Command::Convert { input, output, strict } => run_convert(&input, &output, strict),
+        Command::Convert {
+            input,
+            output,
+            strict,
+            check,
+        } => run_convert(&input, &output, strict, check),
         Command::Plan { input, format } => run_plan(&input, format),
     }
 }
 
-fn run_convert(input: &InputArgs, output: &Path, strict: bool) -> ExitCode {
+fn run_convert(input: &InputArgs, output: &Path, strict: bool, check: bool) -> ExitCode {
     let conversion = match run_pipeline(input) {
         Ok(conversion) => conversion,
         Err(code) => return code,
@@ -100,8 +109,38 @@ fn run_convert(input: &InputArgs, output: &Path, strict: bool) -> ExitCode {
         refused(&conversion, strict);
         return ExitCode::from(1);
     }
+    if check {
+        return match write::compare(output, &conversion.output) {
+            Ok(difference) if difference.is_empty() => {
+                eprintln!("{} is up to date", output.display());
+                ExitCode::SUCCESS
+            }
+            Ok(difference) => {
+                eprintln!(
+                    "{} is not up to date; run `compose2ecs convert` and commit the result:",
+                    output.display()
+                );
+                let lines = [
+                    ("new", &difference.added),
+                    ("changed", &difference.changed),
+                    ("to remove", &difference.removed),
+                ];
+                for (what, files) in lines {
+                    for file in files {
+                        eprintln!("  {what:>9}  {file}");
+                    }
+                }
+                ExitCode::from(1)
+            }
+            Err(error) => {
+                eprintln!("error: {error}");
+                ExitCode::from(1)
+            }
+        };
+    }
     if let Err(error) = write::write_output(output, &conversion.output) {
         eprintln!("error: {error}");
+        eprintln!("   = help: the output folder is as it was before this run");
         return ExitCode::from(1);
     }
     if let Some(plan) = conversion.plan.as_ref().filter(|p| !p.missing.is_empty()) {

@@ -13,8 +13,16 @@ pub trait Files {
 /// Reads from the file system.
 pub struct FileSystem;
 
+/// The largest file compose2ecs reads: far beyond any real compose or env file, and a bound on
+/// the memory a hostile one can take.
+pub const MAXIMUM_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
 impl Files for FileSystem {
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        let size = std::fs::metadata(path)?.len();
+        if size > MAXIMUM_FILE_BYTES {
+            return Err(io::Error::new(io::ErrorKind::FileTooLarge, format!("{size} bytes")));
+        }
         std::fs::read(path)
     }
 }
@@ -250,9 +258,22 @@ fn split_key(content: &str) -> Option<(&str, &str)> {
 /// A diagnostic for a file that could not be read at all.
 pub fn unreadable(path: &Path, error: &io::Error) -> Diagnostic {
     let shown = display_path(path);
+    if error.kind() == io::ErrorKind::FileTooLarge {
+        return Diagnostic::error(
+            "file-too-large",
+            KeyPath::root(),
+            format!(
+                "`{shown}` is larger than the {} MiB compose2ecs reads",
+                MAXIMUM_FILE_BYTES / (1024 * 1024)
+            ),
+        )
+        .at_file(&shown, 1, 1)
+        .with_help("a compose file this large is not a compose file; check the path");
+    }
     let reason = match error.kind() {
         io::ErrorKind::NotFound => "no such file".to_string(),
         io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        io::ErrorKind::IsADirectory => "it is a folder".to_string(),
         _ => error.to_string(),
     };
     Diagnostic::error(

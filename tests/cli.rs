@@ -65,6 +65,7 @@ fn converts_the_seed_app_found_in_the_current_folder() {
     assert!(output.status.success(), "{}", stderr(&output));
     let written: Vec<PathBuf> = tree(&case.path().join("ecs")).into_iter().map(|(p, _)| p).collect();
     let expected = [
+        ".compose2ecs-manifest",
         "cloudformation/alb.yaml",
         "cloudformation/base.yaml",
         "cloudformation/efs.yaml",
@@ -90,6 +91,51 @@ fn converts_the_seed_app_found_in_the_current_folder() {
     assert!(!err.contains("note[hostname-rewritten]"), "{err}");
     let verbose = compose2ecs(case.path(), &["convert", "-v", "-o", "again"]);
     assert!(stderr(&verbose).contains("note[hostname-rewritten]"));
+}
+
+/// Every testdata case that converts gives the same bytes twice, and from another working folder.
+#[test]
+fn every_case_is_byte_identical_across_runs_and_working_directories() {
+    let testdata = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
+    let mut cases: Vec<PathBuf> = fs::read_dir(&testdata).unwrap().map(|e| e.unwrap().path()).collect();
+    cases.sort();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let mut compared = 0;
+    for case in cases {
+        let name = case.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with("err-") {
+            continue;
+        }
+        let copy = copy_case(&name);
+        let first = compose2ecs(copy.path(), &["convert", "-o", "first"]);
+        assert!(first.status.success(), "{name}: {}", stderr(&first));
+        let again = compose2ecs(copy.path(), &["convert", "-o", "second"]);
+        assert!(again.status.success(), "{name}: {}", stderr(&again));
+        assert_eq!(
+            tree(&copy.path().join("first")),
+            tree(&copy.path().join("second")),
+            "{name}: two runs"
+        );
+        // From another folder the project is named after the compose file's folder, as here.
+        let mut args = vec!["convert".to_string()];
+        for file in ["docker-compose.yml", "docker-compose.override.yml"] {
+            if copy.path().join(file).is_file() {
+                args.extend(["-f".to_string(), copy.path().join(file).to_string_lossy().into_owned()]);
+            }
+        }
+        let out = elsewhere.path().join(&name);
+        args.extend(["-o".to_string(), out.to_string_lossy().into_owned()]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let third = compose2ecs(elsewhere.path(), &args);
+        assert!(third.status.success(), "{name}: {}", stderr(&third));
+        assert_eq!(
+            tree(&copy.path().join("first")),
+            tree(&out),
+            "{name}: another working folder"
+        );
+        compared += 1;
+    }
+    assert!(compared >= 10, "the testdata cases were found");
 }
 
 #[test]
@@ -374,4 +420,253 @@ fn compose_file_from_dot_env_picks_the_files() {
     // ecs.prod.yml was merged, and docker-compose.override.yml was not (COMPOSE_FILE names the files).
     assert!(service.contains("\"desiredCount\": 5"), "{service}");
     assert!(!service.contains("production"), "{service}");
+}
+
+/// A case folder holding `compose.yaml` with `text`.
+fn case_with(text: &[u8]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("compose.yaml"), text).unwrap();
+    dir
+}
+
+/// Runs convert on `text` and requires a refusal: exit 1, nothing written, and each of `expected`
+/// in the message.
+fn refused_with(text: &[u8], expected: &[&str]) {
+    let case = case_with(text);
+    let output = compose2ecs(case.path(), &["convert", "-o", "out"]);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    for part in expected {
+        assert!(err.contains(part), "expected `{part}` in:\n{err}");
+    }
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(!case.path().join("out").exists(), "nothing is written");
+}
+
+#[test]
+fn bad_input_gets_a_located_refusal() {
+    refused_with(
+        b"services:\n  web:\n   image: a\n  bad: [\n",
+        &["yaml-syntax", "compose.yaml:"],
+    );
+    refused_with(
+        b"services:\n  web:\n    image: \"unclosed\n",
+        &["yaml-syntax", "compose.yaml:"],
+    );
+    refused_with(
+        b"services:\n  web:\n\timage: nginx\n",
+        &["yaml-syntax", "compose.yaml:3:1", "has a tab"],
+    );
+    refused_with(b"", &["empty-file", "compose.yaml:1:1"]);
+    refused_with(b"\x00\x01\x02\xff\xfe binary", &["not-utf8", "compose.yaml:1:"]);
+    refused_with(
+        b"services:\n  web:\n    image: caf\xe9\n",
+        &["not-utf8", "compose.yaml:3:"],
+    );
+    refused_with(b"services: [web, db]\n", &["wrong-type", "compose.yaml:1:1 (services)"]);
+    refused_with(
+        b"services:\n  web:\n    image: 42\n",
+        &["wrong-type", "compose.yaml:3:5 (services.web.image)"],
+    );
+    refused_with(
+        b"services:\n  web:\n    image: a\n    ports: {a: b}\n",
+        &["wrong-type", "(services.web.ports)"],
+    );
+    refused_with(
+        b"services:\n  web:\n    image: a\n    ports: [\"abc:80\"]\n",
+        &["bad-port", "compose.yaml:4:"],
+    );
+    refused_with(
+        b"services:\n  web:\n    image: a\n    ports: [70000]\n",
+        &["bad-port", "outside 1"],
+    );
+    refused_with(
+        b"services:\n  web:\n    image: a\n    depends_on: [db]\n",
+        &["unknown-service", "(services.web.depends_on[0])"],
+    );
+    refused_with(
+        b"services:\n  web:\n    image: \"${TAG:?set TAG first}\"\n",
+        &["required-variable", "set TAG first", "compose.yaml:3:5"],
+    );
+    refused_with(b"servics:\n  web:\n    image: a\n", &["no-services"]);
+}
+
+#[test]
+fn hostile_yaml_is_refused_quickly() {
+    let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x]\n");
+    for level in 1..10 {
+        bomb.push_str(&format!(
+            "{}: &{} [*{}, *{}, *{}, *{}, *{}, *{}, *{}, *{}, *{}]\n",
+            (b'a' + level) as char,
+            (b'a' + level) as char,
+            (b'a' + level - 1) as char,
+            (b'a' + level - 1) as char,
+            (b'a' + level - 1) as char,
+            (b'a' + level - 1) as char,
+            (b'a' + level - 1) as char,
+            (b'a' + level - 1) as char,
+            (b'a' + level - 1) as char,
+            (b'a' + level - 1) as char,
+            (b'a' + level - 1) as char
+        ));
+    }
+    bomb.push_str("services:\n  web:\n    image: a\n    command: *j\n");
+    refused_with(bomb.as_bytes(), &["yaml-syntax"]);
+    let deep = format!(
+        "services:\n  web:\n    image: a\n    labels: {}{}\n",
+        "[".repeat(5000),
+        "]".repeat(5000)
+    );
+    refused_with(deep.as_bytes(), &["yaml-syntax"]);
+}
+
+#[test]
+fn a_very_large_file_is_refused_without_reading_it_all() {
+    let case = tempfile::tempdir().unwrap();
+    let file = fs::File::create(case.path().join("compose.yaml")).unwrap();
+    file.set_len(50 * 1024 * 1024).unwrap();
+    let output = compose2ecs(case.path(), &["convert", "-o", "out"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("file-too-large"), "{}", stderr(&output));
+    assert!(!case.path().join("out").exists());
+}
+
+#[test]
+fn an_unreadable_file_is_refused() {
+    let case = case_with(b"services:\n  web:\n    image: a\n");
+    let output = compose2ecs(case.path(), &["convert", "-f", "missing.yaml", "-o", "out"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("cannot read `missing.yaml`: no such file"),
+        "{}",
+        stderr(&output)
+    );
+    let folder_as_file = compose2ecs(case.path(), &["convert", "-f", ".", "-o", "out"]);
+    assert_eq!(folder_as_file.status.code(), Some(1), "{}", stderr(&folder_as_file));
+    assert!(!case.path().join("out").exists());
+}
+
+#[test]
+fn the_output_folder_keeps_what_is_not_ours_and_drops_what_is_gone() {
+    let case = copy_case("three-outcomes");
+    let first = compose2ecs(case.path(), &["convert"]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    fs::write(case.path().join("ecs/README.md"), "our notes").unwrap();
+    fs::write(case.path().join("ecs/taskdefs/hand-written.json"), "{}").unwrap();
+    // The web service goes away from the compose file: its files go from the output.
+    let compose = fs::read_to_string(case.path().join("docker-compose.yml")).unwrap();
+    let start = compose.find("  web:").unwrap();
+    let end = compose.find("  api:").unwrap();
+    fs::write(
+        case.path().join("docker-compose.yml"),
+        format!("{}{}", &compose[..start], &compose[end..]),
+    )
+    .unwrap();
+    let second = compose2ecs(case.path(), &["convert"]);
+    assert!(second.status.success(), "{}", stderr(&second));
+    assert!(!case.path().join("ecs/taskdefs/web.json").exists());
+    assert!(!case.path().join("ecs/services/web.json").exists());
+    assert!(case.path().join("ecs/taskdefs/api.json").exists());
+    assert_eq!(
+        fs::read_to_string(case.path().join("ecs/README.md")).unwrap(),
+        "our notes"
+    );
+    assert_eq!(
+        fs::read_to_string(case.path().join("ecs/taskdefs/hand-written.json")).unwrap(),
+        "{}"
+    );
+}
+
+#[test]
+fn check_compares_without_writing() {
+    let case = copy_case("goals");
+    let missing = compose2ecs(case.path(), &["convert", "--check"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        stderr(&missing).contains("new  taskdefs/backend.json"),
+        "{}",
+        stderr(&missing)
+    );
+    assert!(!case.path().join("ecs").exists(), "--check writes nothing");
+    assert!(compose2ecs(case.path(), &["convert"]).status.success());
+    let fresh = compose2ecs(case.path(), &["convert", "--check"]);
+    assert!(fresh.status.success(), "{}", stderr(&fresh));
+    assert!(stderr(&fresh).contains("is up to date"));
+    fs::write(case.path().join("ecs/services/frontend.json"), "edited by hand").unwrap();
+    let before = tree(&case.path().join("ecs"));
+    let stale = compose2ecs(case.path(), &["convert", "--check"]);
+    assert_eq!(stale.status.code(), Some(1));
+    assert!(
+        stderr(&stale).contains("changed  services/frontend.json"),
+        "{}",
+        stderr(&stale)
+    );
+    assert_eq!(tree(&case.path().join("ecs")), before, "--check writes nothing");
+}
+
+#[test]
+fn a_refused_run_leaves_the_previous_output_intact() {
+    let case = copy_case("goals");
+    assert!(compose2ecs(case.path(), &["convert"]).status.success());
+    let before = tree(&case.path().join("ecs"));
+    fs::write(
+        case.path().join("docker-compose.yml"),
+        "services:\n  web:\n    image: [\n",
+    )
+    .unwrap();
+    let output = compose2ecs(case.path(), &["convert"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(tree(&case.path().join("ecs")), before);
+}
+
+#[test]
+fn a_write_that_fails_leaves_the_previous_output_intact() {
+    let case = copy_case("goals");
+    assert!(compose2ecs(case.path(), &["convert"]).status.success());
+    let out = case.path().join("ecs");
+    let before = tree(&out);
+    fs::write(
+        case.path().join(".env"),
+        "MONGODB_USERNAME=max\nMONGODB_PASSWORD=changed\n",
+    )
+    .unwrap();
+    // The folder compose2ecs works in cannot be made: the write fails before anything is moved.
+    fs::write(out.join(".compose2ecs-work"), "in the way").unwrap();
+    let output = compose2ecs(case.path(), &["convert"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(stderr(&output).contains("cannot write"), "{}", stderr(&output));
+    fs::remove_file(out.join(".compose2ecs-work")).unwrap();
+    assert_eq!(tree(&out), before);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_read_only_output_folder_is_refused_and_left_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    if is_root() {
+        return; // Root writes anywhere; the test above covers a failing write for root too.
+    }
+    let case = copy_case("goals");
+    assert!(compose2ecs(case.path(), &["convert"]).status.success());
+    let out = case.path().join("ecs");
+    let before = tree(&out);
+    fs::write(
+        case.path().join(".env"),
+        "MONGODB_USERNAME=max\nMONGODB_PASSWORD=changed\n",
+    )
+    .unwrap();
+    fs::set_permissions(&out, fs::Permissions::from_mode(0o555)).unwrap();
+    let output = compose2ecs(case.path(), &["convert"]);
+    fs::set_permissions(&out, fs::Permissions::from_mode(0o755)).unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(stderr(&output).contains("cannot write"), "{}", stderr(&output));
+    assert_eq!(tree(&out), before);
+}
+
+#[cfg(unix)]
+fn is_root() -> bool {
+    fs::read_to_string("/proc/self/status").is_ok_and(|s| {
+        s.lines()
+            .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+    })
 }

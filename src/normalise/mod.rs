@@ -121,6 +121,7 @@ impl Reader<'_> {
 
     fn project(&mut self, document: &Mapping, directory_name: &str) -> Option<Project> {
         let root = KeyPath::root();
+        self.check_keys(document, "", &root);
         if !document.contains_key("services") {
             let legacy = document.values().any(|v| {
                 v.as_mapping()
@@ -140,7 +141,6 @@ impl Reader<'_> {
             self.error("no-services", &root, message.to_string(), help);
             return None;
         }
-        self.check_keys(document, "", &root);
         if let Some(version) = document.get("version") {
             self.diagnostics.push(Diagnostic::note(
                 "obsolete-version",
