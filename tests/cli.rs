@@ -446,6 +446,10 @@ fn refused_with(text: &[u8], expected: &[&str]) {
 #[test]
 fn bad_input_gets_a_located_refusal() {
     refused_with(
+        b"services:\n  web:\n    image: a\n   ports: []\n",
+        &["yaml-syntax", "compose.yaml:4:4", "indentation"],
+    );
+    refused_with(
         b"services:\n  web:\n   image: a\n  bad: [\n",
         &["yaml-syntax", "compose.yaml:"],
     );
