@@ -140,7 +140,11 @@ fn run_convert(input: &InputArgs, output: &Path, strict: bool, check: bool) -> E
     }
     if let Err(error) = write::write_output(output, &conversion.output) {
         eprintln!("error: {error}");
-        eprintln!("   = help: the output folder is as it was before this run");
+        if error.folder_unchanged() {
+            eprintln!("   = help: the output folder is as it was before this run");
+        } else {
+            eprintln!("   = help: run `compose2ecs convert` again: it finishes putting the folder back first");
+        }
         return ExitCode::from(1);
     }
     if let Some(plan) = conversion.plan.as_ref().filter(|p| !p.missing.is_empty()) {
