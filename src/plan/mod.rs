@@ -133,14 +133,10 @@ impl Planner<'_> {
             self.check_port_collisions(task);
             self.essentials(task);
             if task.containers.len() > MAXIMUM_CONTAINERS {
-                let service = self
-                    .project
-                    .service(&task.containers[0].service)
-                    .expect("planned from the project");
                 self.diagnostics.push(
                     Diagnostic::error(
                         "too-many-containers",
-                        service.path.clone(),
+                        self.task_path(task),
                         format!(
                             "task `{}` has {} containers; ECS allows {MAXIMUM_CONTAINERS} in a task definition",
                             task.name,
@@ -778,6 +774,13 @@ impl Planner<'_> {
         }
     }
 
+    /// Where a diagnostic about a whole task points: its first service.
+    fn task_path(&self, task: &TaskGroup) -> KeyPath {
+        self.project
+            .service(&task.containers[0].service)
+            .map_or_else(KeyPath::root, |service| service.path.clone())
+    }
+
     /// A one-shot container that others wait for to complete must be allowed to exit.
     fn essentials(&mut self, task: &mut TaskGroup) {
         let one_shots: BTreeSet<String> = task
@@ -793,14 +796,10 @@ impl Planner<'_> {
             }
         }
         if !task.containers.iter().any(|c| c.essential) {
-            let service = self
-                .project
-                .service(&task.containers[0].service)
-                .expect("planned from the project");
             self.diagnostics.push(
                 Diagnostic::error(
                     "no-essential-container",
-                    service.path.clone(),
+                    self.task_path(task),
                     format!(
                         "every container of task `{}` may stop, but ECS needs at least one essential container",
                         task.name
