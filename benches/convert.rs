@@ -87,6 +87,25 @@ fn whole_conversion(bencher: divan::Bencher, count: usize) {
 /// Each stage alone, on inputs the stage before made outside the measurement.
 mod stages {
     use super::*;
+    use compose2ecs::load::Loaded;
+    use compose2ecs::normalise::Project;
+
+    fn loaded(count: usize) -> (Loaded, MemoryFiles) {
+        let (input, files) = setup(count);
+        let loaded = load::load(
+            &input.compose_files,
+            &input.environment,
+            "bench",
+            &files,
+            &mut Diagnostics::default(),
+        );
+        (loaded.expect("the synthetic project loads"), files)
+    }
+
+    fn project(count: usize) -> Project {
+        let (loaded, files) = loaded(count);
+        normalise::normalise(&loaded, "bench", &[], &files, &mut Diagnostics::default()).expect("it normalises")
+    }
 
     #[divan::bench(args = [500, 5000], sample_count = 10)]
     fn load(bencher: divan::Bencher, count: usize) {
@@ -104,31 +123,13 @@ mod stages {
 
     #[divan::bench(args = [500, 5000], sample_count = 10)]
     fn normalise(bencher: divan::Bencher, count: usize) {
-        let (input, files) = setup(count);
-        let loaded = load::load(
-            &input.compose_files,
-            &input.environment,
-            "bench",
-            &files,
-            &mut Diagnostics::default(),
-        )
-        .unwrap();
+        let (loaded, files) = loaded(count);
         bencher.bench_local(|| normalise::normalise(&loaded, "bench", &[], &files, &mut Diagnostics::default()));
     }
 
     #[divan::bench(args = [500, 5000], sample_count = 10)]
     fn plan(bencher: divan::Bencher, count: usize) {
-        let (input, files) = setup(count);
-        let mut diagnostics = Diagnostics::default();
-        let loaded = load::load(
-            &input.compose_files,
-            &input.environment,
-            "bench",
-            &files,
-            &mut diagnostics,
-        )
-        .unwrap();
-        let project = normalise::normalise(&loaded, "bench", &[], &files, &mut diagnostics).unwrap();
+        let project = project(count);
         bencher.bench_local(|| plan::plan(&project, &Default::default(), &mut Diagnostics::default()));
     }
 
@@ -137,18 +138,10 @@ mod stages {
     fn locate(bencher: divan::Bencher, count: usize) {
         let (input, files) = setup(count);
         let mut diagnostics = convert(&input, &files).unwrap().diagnostics;
-        let mut loaded_diagnostics = Diagnostics::default();
-        let loaded = load::load(
-            &input.compose_files,
-            &input.environment,
-            "bench",
-            &files,
-            &mut loaded_diagnostics,
-        )
-        .unwrap();
         for diagnostic in &mut diagnostics.0 {
             diagnostic.location = None;
         }
+        let (loaded, _) = loaded(count);
         bencher.bench_local(|| {
             let mut again = diagnostics.clone();
             compose2ecs::source::locate_all(&mut again, &loaded.sources);
@@ -158,18 +151,7 @@ mod stages {
 
     #[divan::bench(args = [500, 5000], sample_count = 10)]
     fn emit(bencher: divan::Bencher, count: usize) {
-        let (input, files) = setup(count);
-        let mut diagnostics = Diagnostics::default();
-        let loaded = load::load(
-            &input.compose_files,
-            &input.environment,
-            "bench",
-            &files,
-            &mut diagnostics,
-        )
-        .unwrap();
-        let project = normalise::normalise(&loaded, "bench", &[], &files, &mut diagnostics).unwrap();
-        let planned = plan::plan(&project, &Default::default(), &mut diagnostics).unwrap();
+        let planned = plan::plan(&project(count), &Default::default(), &mut Diagnostics::default()).unwrap();
         bencher.bench_local(|| emit::emit(&planned));
     }
 }

@@ -7,7 +7,7 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
-    /// A decision shown by `plan` and `-v`; never changes the exit code.
+    /// A decision, shown with `-v` (and recorded in the plan); never changes the exit code.
     Note,
     /// Output is written, exit 0 (a refusal with `--strict`).
     Warning,
