@@ -33,6 +33,7 @@ fn emitted_codes() -> Vec<String> {
         "Diagnostic::note(",
         "self.error(",
         "reader.error(",
+        "eprintln!(\"error[",
     ];
     let mut codes = Vec::new();
     let mut pending = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("src")];
@@ -47,9 +48,18 @@ fn emitted_codes() -> Vec<String> {
             for call in CALLS {
                 for (at, _) in text.match_indices(call) {
                     let rest = text[at + call.len()..].trim_start();
-                    let Some(quoted) = rest.strip_prefix('"') else { continue };
-                    let code = &quoted[..quoted.find('"').unwrap()];
-                    if code.chars().all(|c| c.is_ascii_lowercase() || c == '-') && !codes.iter().any(|c| c == code) {
+                    let quoted = if call.ends_with('[') {
+                        rest
+                    } else {
+                        let Some(quoted) = rest.strip_prefix('"') else { continue };
+                        quoted
+                    };
+                    let Some(end) = quoted.find(['"', ']']) else { continue };
+                    let code = &quoted[..end];
+                    let kebab = code
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+                    if kebab && !codes.iter().any(|c| c == code) {
                         codes.push(code.to_string());
                     }
                 }
@@ -73,4 +83,15 @@ fn every_diagnostic_code_is_documented() {
         missing.is_empty(),
         "codes missing from the README's diagnostics table: {missing:?}"
     );
+    let table = readme
+        .split_once("| code | severity | meaning |")
+        .and_then(|(_, rest)| rest.split_once("\n\n"))
+        .expect("README has the diagnostics table")
+        .0;
+    let stale: Vec<&str> = table
+        .lines()
+        .filter_map(|line| line.strip_prefix("| `")?.split_once("` | ").map(|(code, _)| code))
+        .filter(|code| !codes.iter().any(|c| c == code))
+        .collect();
+    assert!(stale.is_empty(), "the README documents codes nothing emits: {stale:?}");
 }

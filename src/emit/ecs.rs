@@ -1,6 +1,8 @@
 //! ECS API JSON: structs that copy the shapes and names of RegisterTaskDefinition and CreateService,
 //! so each field can be checked against the API reference.
 
+use crate::plan::CpuArchitecture;
+use indexmap::IndexMap;
 use serde::Serialize;
 
 #[derive(Debug, Serialize)]
@@ -16,7 +18,16 @@ pub struct RegisterTaskDefinition {
     pub container_definitions: Vec<ContainerDefinition>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub volumes: Vec<Volume>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runtime_platform: Option<RuntimePlatform>,
     pub tags: Vec<Tag>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuntimePlatform {
+    pub cpu_architecture: CpuArchitecture,
+    pub operating_system_family: &'static str,
 }
 
 #[derive(Debug, Serialize)]
@@ -31,6 +42,10 @@ pub struct ContainerDefinition {
     pub memory: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub memory_reservation: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub working_directory: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entry_point: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -47,12 +62,54 @@ pub struct ContainerDefinition {
     pub health_check: Option<HealthCheck>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub linux_parameters: Option<LinuxParameters>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub readonly_root_filesystem: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop_timeout: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restart_policy: Option<ContainerRestartPolicy>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ulimits: Vec<Ulimit>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub system_controls: Vec<SystemControl>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub interactive: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub pseudo_terminal: bool,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub docker_labels: IndexMap<String, String>,
     pub log_configuration: LogConfiguration,
 }
 
 #[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LinuxParameters {
-    pub capabilities: KernelCapabilities,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capabilities: Option<KernelCapabilities>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub init_process_enabled: Option<bool>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerRestartPolicy {
+    pub enabled: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ignored_exit_codes: Vec<i32>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Ulimit {
+    pub name: String,
+    pub soft_limit: i64,
+    pub hard_limit: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SystemControl {
+    pub namespace: String,
+    pub value: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -127,7 +184,9 @@ pub struct LogOptions {
 #[serde(rename_all = "camelCase")]
 pub struct Volume {
     pub name: String,
-    pub efs_volume_configuration: EfsVolumeConfiguration,
+    /// Without it, the volume is on the task's own storage.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub efs_volume_configuration: Option<EfsVolumeConfiguration>,
 }
 
 #[derive(Debug, Serialize)]

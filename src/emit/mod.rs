@@ -5,7 +5,7 @@ mod cloudformation;
 pub mod ecs;
 
 use crate::normalise::{Condition, Protocol};
-use crate::plan::{Plan, TaskGroup};
+use crate::plan::{Container, Plan, TaskGroup};
 use ecs::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -100,6 +100,8 @@ fn task_definition(plan: &Plan, task: &TaskGroup) -> RegisterTaskDefinition {
             cpu: c.cpu,
             memory: c.memory,
             memory_reservation: c.memory_reservation,
+            user: c.runtime.user.clone(),
+            working_directory: c.runtime.working_directory.clone(),
             entry_point: c.entrypoint.clone(),
             command: c.command.clone(),
             environment: c
@@ -143,14 +145,35 @@ fn task_definition(plan: &Plan, task: &TaskGroup) -> RegisterTaskDefinition {
                 retries: h.retries,
                 start_period: h.start_period,
             }),
-            linux_parameters: (!c.capabilities_add.is_empty() || !c.capabilities_drop.is_empty()).then(|| {
-                LinuxParameters {
-                    capabilities: KernelCapabilities {
-                        add: c.capabilities_add.clone(),
-                        drop: c.capabilities_drop.clone(),
-                    },
-                }
+            linux_parameters: linux_parameters(c),
+            readonly_root_filesystem: c.runtime.readonly_root_filesystem,
+            stop_timeout: c.runtime.stop_timeout,
+            restart_policy: c.runtime.restart_policy.as_ref().map(|policy| ContainerRestartPolicy {
+                enabled: true,
+                ignored_exit_codes: policy.ignored_exit_codes.clone(),
             }),
+            ulimits: c
+                .runtime
+                .ulimits
+                .iter()
+                .map(|u| Ulimit {
+                    name: u.name.clone(),
+                    soft_limit: u.soft,
+                    hard_limit: u.hard,
+                })
+                .collect(),
+            system_controls: c
+                .runtime
+                .system_controls
+                .iter()
+                .map(|(namespace, value)| SystemControl {
+                    namespace: namespace.clone(),
+                    value: value.clone(),
+                })
+                .collect(),
+            interactive: c.runtime.interactive,
+            pseudo_terminal: c.runtime.pseudo_terminal,
+            docker_labels: c.runtime.docker_labels.iter().cloned().collect(),
             log_configuration: log_configuration(plan, &task.name),
         })
         .collect();
@@ -159,14 +182,14 @@ fn task_definition(plan: &Plan, task: &TaskGroup) -> RegisterTaskDefinition {
         .iter()
         .map(|volume| Volume {
             name: volume.name.clone(),
-            efs_volume_configuration: EfsVolumeConfiguration {
-                file_system_id: volume.file_system_id.text(),
+            efs_volume_configuration: volume.efs.as_ref().map(|efs| EfsVolumeConfiguration {
+                file_system_id: efs.file_system_id.text(),
                 transit_encryption: "ENABLED",
                 authorization_config: EfsAuthorizationConfig {
-                    access_point_id: volume.access_point_id.text(),
+                    access_point_id: efs.access_point_id.text(),
                     iam: "ENABLED",
                 },
-            },
+            }),
         })
         .collect();
     RegisterTaskDefinition {
@@ -179,8 +202,26 @@ fn task_definition(plan: &Plan, task: &TaskGroup) -> RegisterTaskDefinition {
         task_role_arn: plan.deployment.task_role_arn.text(),
         container_definitions: containers,
         volumes,
+        runtime_platform: task.cpu_architecture.map(|cpu_architecture| RuntimePlatform {
+            cpu_architecture,
+            operating_system_family: "LINUX",
+        }),
         tags: tags(plan),
     }
+}
+
+fn linux_parameters(container: &Container) -> Option<LinuxParameters> {
+    let capabilities = (!container.capabilities_add.is_empty() || !container.capabilities_drop.is_empty()).then(|| {
+        KernelCapabilities {
+            add: container.capabilities_add.clone(),
+            drop: container.capabilities_drop.clone(),
+        }
+    });
+    let init_process_enabled = container.runtime.init_process_enabled.then_some(true);
+    (capabilities.is_some() || init_process_enabled.is_some()).then_some(LinuxParameters {
+        capabilities,
+        init_process_enabled,
+    })
 }
 
 fn service(plan: &Plan, task: &TaskGroup) -> CreateService {

@@ -6,6 +6,7 @@
 //! forms it takes instead. Everything else is read from the YAML value here.
 
 pub mod model;
+mod runtime;
 pub mod units;
 
 use crate::diagnostic::{did_you_mean, Diagnostic, Diagnostics, KeyPath};
@@ -20,6 +21,7 @@ pub use model::*;
 use serde_yaml::{Mapping, Value};
 use std::collections::HashSet;
 use std::path::Path;
+use std::time::Duration;
 use units::{parse_bytes, parse_duration, parse_port_spec, parse_short_port, split_words, PortSpec};
 
 /// The least memory ECS gives a container, in MiB.
@@ -400,6 +402,7 @@ impl Reader<'_> {
                 .iter()
                 .map(|cap| capability(cap))
                 .collect(),
+            runtime: self.runtime(map, &path),
             ecs: map
                 .get("x-ecs")
                 .map(|v| self.service_settings(v, &at("x-ecs")))
@@ -409,6 +412,9 @@ impl Reader<'_> {
         };
         if let Some(ports) = map.get("ports") {
             service.ports = self.ports(ports, &at("ports"));
+        }
+        if let Some(tmpfs) = map.get("tmpfs") {
+            service.mounts.extend(self.tmpfs(tmpfs, &at("tmpfs")));
         }
         if let Some(expose) = map.get("expose") {
             service.ports.extend(self.expose(expose, &at("expose")));
@@ -446,6 +452,7 @@ impl Reader<'_> {
         if let Some(deploy) = map.get("deploy") {
             self.deploy(deploy, &at("deploy"), &mut service);
         }
+        self.service_level_resources(map, &path, &mut service.resources);
         // With `extends` or `provider` (both refused above) the missing image is not the problem.
         let refused_origin = map.contains_key("extends") || map.contains_key("provider");
         if service.image.as_deref().is_some_and(|image| image.trim().is_empty()) {
@@ -568,6 +575,21 @@ impl Reader<'_> {
         };
         if parsed.is_none() {
             self.wrong_type(path, value, "a whole number, 0 or more");
+        }
+        parsed
+    }
+
+    /// A duration (`1m30s`, `500ms`), or a number of seconds.
+    fn duration(&mut self, value: &Value, path: &KeyPath) -> Option<Duration> {
+        let text = key_text(value);
+        let parsed = parse_duration(&text);
+        if parsed.is_none() {
+            self.error(
+                "bad-duration",
+                path,
+                format!("`{text}` is not a duration"),
+                "write durations such as `30s`, `1m30s` or `500ms`",
+            );
         }
         parsed
     }
@@ -965,23 +987,10 @@ impl Reader<'_> {
                 return None;
             }
         };
-        let duration = |key: &str, reader: &mut Self| {
-            let value = map.get(key)?;
-            let text = key_text(value);
-            let parsed = parse_duration(&text);
-            if parsed.is_none() {
-                reader.error(
-                    "bad-duration",
-                    &path.key(key),
-                    format!("`{text}` is not a duration"),
-                    "write durations such as `30s`, `1m30s` or `500ms`",
-                );
-            }
-            parsed
-        };
-        let interval = duration("interval", self);
-        let timeout = duration("timeout", self);
-        let start_period = duration("start_period", self);
+        let mut duration = |key: &str| map.get(key).and_then(|v| self.duration(v, &path.key(key)));
+        let interval = duration("interval");
+        let timeout = duration("timeout");
+        let start_period = duration("start_period");
         let retries = map
             .get("retries")
             .and_then(|r| self.count(r, &path.key("retries")))
@@ -1140,6 +1149,7 @@ impl Reader<'_> {
                         ("volume", Some(name)) => MountSource::Named(name),
                         ("volume", None) => MountSource::Anonymous,
                         ("bind", Some(dir)) => MountSource::Bind(dir),
+                        ("tmpfs", _) => MountSource::Tmpfs,
                         (other, _) => {
                             self.diagnostics.push(
                                 Diagnostic::warning(
@@ -1321,32 +1331,10 @@ impl Reader<'_> {
                 continue;
             };
             self.check_keys(limits, &format!("services.*.deploy.resources.{kind}"), &kind_path);
-            let cpus = limits.get("cpus").and_then(|v| {
-                let text = key_text(v);
-                let parsed = text.trim().parse::<f64>().ok().filter(|c| *c > 0.0 && c.is_finite());
-                if parsed.is_none() {
-                    self.error(
-                        "bad-cpus",
-                        &kind_path.key("cpus"),
-                        format!("`{text}` is not a number of CPUs"),
-                        "write a number such as `0.5` or `2`",
-                    );
-                }
-                parsed
-            });
-            let memory = limits.get("memory").and_then(|v| {
-                let text = key_text(v);
-                let parsed = parse_bytes(&text).filter(|b| *b > 0);
-                if parsed.is_none() {
-                    self.error(
-                        "bad-memory",
-                        &kind_path.key("memory"),
-                        format!("`{text}` is not a memory size"),
-                        "write a size such as `512M` or `1.5G`",
-                    );
-                }
-                parsed.map(|bytes| bytes.div_ceil(1024 * 1024))
-            });
+            let cpus = limits.get("cpus").and_then(|v| self.cpus(v, &kind_path.key("cpus")));
+            let memory = limits
+                .get("memory")
+                .and_then(|v| self.memory_mib(v, &kind_path.key("memory")));
             if kind == "limits" {
                 if memory.is_some_and(|mib| mib < MINIMUM_CONTAINER_MEMORY_MIB) {
                     self.error(
@@ -1373,6 +1361,52 @@ impl Reader<'_> {
                     "reserve at most the limit",
                 );
             }
+        }
+    }
+
+    fn cpus(&mut self, value: &Value, path: &KeyPath) -> Option<f64> {
+        let text = key_text(value);
+        let parsed = text.trim().parse::<f64>().ok().filter(|c| *c > 0.0 && c.is_finite());
+        if parsed.is_none() {
+            self.error(
+                "bad-cpus",
+                path,
+                format!("`{text}` is not a number of CPUs"),
+                "write a number such as `0.5` or `2`",
+            );
+        }
+        parsed
+    }
+
+    /// A memory size in MiB, rounded up.
+    fn memory_mib(&mut self, value: &Value, path: &KeyPath) -> Option<u64> {
+        let text = key_text(value);
+        let parsed = parse_bytes(&text).filter(|b| *b > 0);
+        if parsed.is_none() {
+            self.error(
+                "bad-memory",
+                path,
+                format!("`{text}` is not a memory size"),
+                "write a size such as `512M` or `1.5G`",
+            );
+        }
+        parsed.map(|bytes| bytes.div_ceil(1024 * 1024))
+    }
+
+    /// `cpus`, `mem_limit` and `mem_reservation`: the service-level forms of `deploy.resources`,
+    /// which wins when both are given (as in compose).
+    fn service_level_resources(&mut self, map: &Mapping, path: &KeyPath, resources: &mut Resources) {
+        if let Some(v) = map.get("cpus").filter(|_| resources.cpu_limit.is_none()) {
+            resources.cpu_limit = self.cpus(v, &path.key("cpus"));
+        }
+        if let Some(v) = map.get("mem_limit").filter(|_| resources.memory_limit_mib.is_none()) {
+            resources.memory_limit_mib = self.memory_mib(v, &path.key("mem_limit"));
+        }
+        if let Some(v) = map
+            .get("mem_reservation")
+            .filter(|_| resources.memory_reservation_mib.is_none())
+        {
+            resources.memory_reservation_mib = self.memory_mib(v, &path.key("mem_reservation"));
         }
     }
 }

@@ -93,7 +93,45 @@ pub struct Service {
     /// `cap_add` and `cap_drop`, without a `CAP_` prefix.
     pub cap_add: Vec<(String, KeyPath)>,
     pub cap_drop: Vec<String>,
+    pub runtime: Runtime,
     pub ecs: ServiceSettings,
+}
+
+/// How the container runs, as compose wrote it; plan decides what ECS makes of each.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Runtime {
+    pub user: Option<String>,
+    pub working_dir: Option<String>,
+    pub read_only: bool,
+    pub init: bool,
+    pub stop_grace_period: Option<(Duration, KeyPath)>,
+    /// `labels`, in the order written.
+    pub labels: Vec<(String, String)>,
+    pub ulimits: Vec<Ulimit>,
+    pub sysctls: Vec<Sysctl>,
+    /// `platform: linux/arm64`, as written.
+    pub platform: Option<(String, KeyPath)>,
+    /// `restart: always` and the like, as written.
+    pub restart: Option<(String, KeyPath)>,
+    pub tty: bool,
+    pub stdin_open: bool,
+}
+
+/// A resource limit; `-1` is unlimited, as in compose and ECS.
+#[derive(Debug, Clone, Serialize)]
+pub struct Ulimit {
+    pub name: String,
+    pub soft: i64,
+    pub hard: i64,
+    pub path: KeyPath,
+}
+
+/// A kernel parameter (`net.core.somaxconn=1024`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Sysctl {
+    pub name: String,
+    pub value: String,
+    pub path: KeyPath,
 }
 
 /// A `links` entry: `alias` means `service` for the linking service.
@@ -188,6 +226,8 @@ pub enum MountSource {
     Named(String),
     Bind(String),
     Anonymous,
+    /// `tmpfs` (the key, or a `type: tmpfs` volume).
+    Tmpfs,
 }
 
 #[derive(Debug, Clone, Serialize)]

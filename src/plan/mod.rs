@@ -7,10 +7,11 @@ pub mod fargate;
 pub mod hostnames;
 mod model;
 mod references;
+mod runtime;
 pub mod wellknown;
 
 use crate::diagnostic::{Diagnostic, Diagnostics, KeyPath};
-use crate::normalise::{Condition, MountSource, Project, Protocol, Service};
+use crate::normalise::{Condition, Project, Protocol, Service};
 use indexmap::IndexMap;
 pub use model::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -108,20 +109,18 @@ impl Planner<'_> {
                 .iter()
                 .map(|s| self.container(s, tasks_of[&s.name].1.clone(), &tasks_of))
                 .collect();
-            let mounted: BTreeSet<String> = containers
-                .iter()
-                .flat_map(|c| c.mounts.iter().map(|m| m.volume.clone()))
-                .collect();
+            let mounts_shared_volume = containers.iter().flat_map(|c| &c.mounts).any(|m| !m.task_storage);
             let desired_count = self.desired_count(&members);
             tasks.push(TaskGroup {
                 name: task_name.to_string(),
                 family: format!("{}-{}", project.name, task_name),
                 service_name: format!("{}-{}", project.name, task_name),
                 size: self.size(task_name, &members),
-                rollout: self.rollout(task_name, &members, !mounted.is_empty(), desired_count),
+                rollout: self.rollout(task_name, &members, mounts_shared_volume, desired_count),
                 desired_count,
                 containers,
                 volumes: Vec::new(),
+                cpu_architecture: self.cpu_architecture(&members),
                 load_balancers: Vec::new(),
                 health_check_grace_period: None,
                 service_connect: None,
@@ -584,26 +583,7 @@ impl Planner<'_> {
                 )),
             }
         }
-        let mut mounts = Vec::new();
-        for mount in &service.mounts {
-            match &mount.source {
-                MountSource::Named(volume) => mounts.push(MountPoint {
-                    volume: task_name(volume),
-                    container_path: mount.target.clone(),
-                    read_only: mount.read_only,
-                }),
-                MountSource::Bind(dir) => self.diagnostics.push(Diagnostic::warning(
-                    "bind-mount",
-                    mount.path.clone(),
-                    format!("`{dir}:{}` is a bind mount of a local folder; Fargate has no host folders, so it is left out", mount.target),
-                ).with_help("bake the files into the image, or use a named volume (it becomes EFS)")),
-                MountSource::Anonymous => self.diagnostics.push(Diagnostic::warning(
-                    "anonymous-volume",
-                    mount.path.clone(),
-                    format!("the anonymous volume `{}` is left out: the container's own file system holds the path for the task's life", mount.target),
-                ).with_help("use a named volume if the data must outlive the task")),
-            }
-        }
+        let mounts = self.mounts(service);
         let health_check = service.healthcheck.as_ref().map(|h| self.health_check(h));
         for variable in &service.environment {
             let secret_name = hostnames::names_a_secret(&variable.name) && !variable.value.is_empty();
@@ -658,6 +638,7 @@ impl Planner<'_> {
             cpu: resources.cpu_limit.map(|c| (c * 1024.0).round() as u32),
             memory: resources.memory_limit_mib.map(|m| m as u32),
             memory_reservation: resources.memory_reservation_mib.map(|m| m as u32),
+            runtime: self.runtime(service),
         }
     }
 
@@ -980,13 +961,13 @@ impl Planner<'_> {
 
     /// An EFS access point per named volume some task mounts, and the task definitions' volumes.
     fn volumes(&mut self, tasks: &mut [TaskGroup]) -> Vec<VolumePlan> {
-        let mounted_by = |task: &TaskGroup| -> BTreeSet<String> {
+        let shared_by = |task: &TaskGroup| -> BTreeSet<String> {
             task.containers
                 .iter()
-                .flat_map(|c| c.mounts.iter().map(|m| m.volume.clone()))
+                .flat_map(|c| c.mounts.iter().filter(|m| !m.task_storage).map(|m| m.volume.clone()))
                 .collect()
         };
-        let used: BTreeSet<String> = tasks.iter().flat_map(mounted_by).collect();
+        let used: BTreeSet<String> = tasks.iter().flat_map(shared_by).collect();
         let mut volumes: Vec<VolumePlan> = Vec::new();
         let mut ids: BTreeMap<String, &str> = BTreeMap::new();
         for volume in &self.project.volumes {
@@ -1018,23 +999,49 @@ impl Planner<'_> {
                 access_point_id,
             });
         }
-        if volumes.is_empty() {
-            return volumes;
-        }
-        let file_system_id = self.deferred("FileSystemId", Source::Stack("efs"));
+        let file_system_id = if volumes.is_empty() {
+            None
+        } else {
+            Some(self.deferred("FileSystemId", Source::Stack("efs")))
+        };
         let by_name: HashMap<&str, &VolumePlan> = volumes.iter().map(|v| (v.ecs_name.as_str(), v)).collect();
         for task in tasks.iter_mut() {
-            task.volumes = mounted_by(task)
-                .into_iter()
+            let shared = shared_by(task);
+            let mut task_volumes: Vec<TaskVolume> = shared
+                .iter()
                 .filter_map(|name| {
                     let volume = by_name.get(name.as_str())?;
                     Some(TaskVolume {
-                        access_point_id: volume.access_point_id.clone(),
-                        file_system_id: file_system_id.clone(),
-                        name,
+                        name: name.clone(),
+                        efs: Some(EfsVolume {
+                            file_system_id: file_system_id.clone()?,
+                            access_point_id: volume.access_point_id.clone(),
+                        }),
                     })
                 })
                 .collect();
+            for container in &task.containers {
+                for mount in container.mounts.iter().filter(|m| m.task_storage) {
+                    if shared.contains(&mount.volume) {
+                        self.diagnostics.push(
+                            Diagnostic::error(
+                                "name-collision",
+                                KeyPath::root().key("volumes").key(&mount.volume),
+                                format!(
+                                    "the volume `{}` has the name compose2ecs gives `{}` of `{}` on the task's storage",
+                                    mount.volume, mount.container_path, container.service
+                                ),
+                            )
+                            .with_help("rename the volume"),
+                        );
+                    }
+                    task_volumes.push(TaskVolume {
+                        name: mount.volume.clone(),
+                        efs: None,
+                    });
+                }
+            }
+            task.volumes = task_volumes;
         }
         volumes
     }

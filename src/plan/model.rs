@@ -105,8 +105,11 @@ pub struct TaskGroup {
     pub size: TaskSize,
     pub desired_count: u32,
     pub rollout: Rollout,
-    /// Named volumes mounted by the task's containers.
+    /// Volumes mounted by the task's containers.
     pub volumes: Vec<TaskVolume>,
+    /// `Some` when a container's `platform` names one; else ECS's default, X86_64.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_architecture: Option<CpuArchitecture>,
     pub load_balancers: Vec<LoadBalancerTarget>,
     /// Seconds ECS ignores the load balancer's health checks after a task starts.
     pub health_check_grace_period: Option<u32>,
@@ -164,6 +167,59 @@ pub struct Container {
     pub cpu: Option<u32>,
     pub memory: Option<u32>,
     pub memory_reservation: Option<u32>,
+    pub runtime: ContainerRuntime,
+}
+
+/// How ECS runs the container, from compose's runtime keys.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ContainerRuntime {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub working_directory: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub readonly_root_filesystem: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub init_process_enabled: bool,
+    /// Seconds between SIGTERM and SIGKILL, within Fargate's 2–120.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop_timeout: Option<u32>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub docker_labels: Vec<(String, String)>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ulimits: Vec<UlimitPlan>,
+    /// Kernel parameters (`net.*`); on awsvpc they apply to every container of the task.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub system_controls: Vec<(String, String)>,
+    /// `Some` when compose restarts the container: ECS restarts it in place.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restart_policy: Option<RestartPolicy>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub interactive: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub pseudo_terminal: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UlimitPlan {
+    pub name: String,
+    pub soft: i64,
+    pub hard: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RestartPolicy {
+    /// Exit codes that do not restart the container (`on-failure`: 0).
+    pub ignored_exit_codes: Vec<i32>,
+}
+
+/// The task's CPU architecture, from the containers' `platform`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum CpuArchitecture {
+    #[serde(rename = "X86_64")]
+    X86_64,
+    #[serde(rename = "ARM64")]
+    Arm64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -187,12 +243,21 @@ pub struct MountPoint {
     pub volume: String,
     pub container_path: String,
     pub read_only: bool,
+    /// The volume is the task's own storage (a `tmpfs` or an anonymous volume), not EFS.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub task_storage: bool,
 }
 
-/// A volume of a task definition: an EFS access point on the project's file system.
+/// A volume of a task definition: an EFS access point on the project's file system, or (with no
+/// `efs`) a folder on the task's own storage that lives as long as the task.
 #[derive(Debug, Clone, Serialize)]
 pub struct TaskVolume {
     pub name: String,
+    pub efs: Option<EfsVolume>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EfsVolume {
     pub file_system_id: DeployValue,
     pub access_point_id: DeployValue,
 }

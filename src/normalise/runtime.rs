@@ -1,0 +1,225 @@
+//! How a service's container runs: user, working folder, init, read-only root, stop, labels,
+//! ulimits, sysctls, platform, restart and tmpfs, read from the YAML.
+
+use super::{Mount, MountSource, Reader, Runtime, Sysctl, Ulimit};
+use crate::diagnostic::KeyPath;
+use crate::load::interpolate::key_text;
+use serde_yaml::{Mapping, Value};
+
+impl Reader<'_> {
+    pub(super) fn runtime(&mut self, map: &Mapping, path: &KeyPath) -> Runtime {
+        let at = |key: &str| path.key(key);
+        let mut runtime = Runtime {
+            user: map.get("user").and_then(|v| self.scalar_text(v, &at("user"))),
+            working_dir: map.get("working_dir").and_then(|v| self.string(v, &at("working_dir"))),
+            read_only: map
+                .get("read_only")
+                .and_then(|v| self.boolean(v, &at("read_only")))
+                .unwrap_or(false),
+            init: map
+                .get("init")
+                .and_then(|v| self.boolean(v, &at("init")))
+                .unwrap_or(false),
+            tty: map
+                .get("tty")
+                .and_then(|v| self.boolean(v, &at("tty")))
+                .unwrap_or(false),
+            stdin_open: map
+                .get("stdin_open")
+                .and_then(|v| self.boolean(v, &at("stdin_open")))
+                .unwrap_or(false),
+            ..Runtime::default()
+        };
+        if let Some(value) = map.get("restart") {
+            let restart_path = at("restart");
+            runtime.restart = self.scalar_text(value, &restart_path).map(|r| (r, restart_path));
+        }
+        if let Some(value) = map.get("stop_grace_period") {
+            let period_path = at("stop_grace_period");
+            runtime.stop_grace_period = self.duration(value, &period_path).map(|d| (d, period_path));
+        }
+        if let Some(value) = map.get("labels") {
+            runtime.labels = self.labels(value, &at("labels"));
+        }
+        if let Some(value) = map.get("ulimits") {
+            runtime.ulimits = self.ulimits(value, &at("ulimits"));
+        }
+        if let Some(value) = map.get("sysctls") {
+            runtime.sysctls = self.sysctls(value, &at("sysctls"));
+        }
+        if let Some(value) = map.get("platform") {
+            let platform_path = at("platform");
+            runtime.platform = self.string(value, &platform_path).map(|p| (p, platform_path));
+        }
+        if let Some(value) = map.get("privileged") {
+            if self.boolean(value, &at("privileged")) == Some(true) {
+                self.error(
+                    "unsupported-key",
+                    &at("privileged"),
+                    "`privileged: true` cannot be converted: Fargate does not run privileged containers".into(),
+                    "remove it if the container works without it; otherwise it needs ECS on EC2, not Fargate",
+                );
+            }
+        }
+        runtime
+    }
+
+    /// `labels` as a mapping or a list of `KEY=VALUE`, in the order written.
+    fn labels(&mut self, value: &Value, path: &KeyPath) -> Vec<(String, String)> {
+        match value {
+            Value::Mapping(map) => map
+                .iter()
+                .filter_map(|(key, item)| {
+                    let name = key_text(key);
+                    let text = match item {
+                        Value::Null => Some(String::new()),
+                        other => self.scalar_text(other, &path.key(&name)),
+                    }?;
+                    Some((name, text))
+                })
+                .collect(),
+            Value::Sequence(items) => items
+                .iter()
+                .enumerate()
+                .filter_map(|(i, item)| {
+                    let text = self.string(item, &path.index(i))?;
+                    let (name, value) = text.split_once('=').unwrap_or((&text, ""));
+                    Some((name.to_string(), value.to_string()))
+                })
+                .collect(),
+            Value::Null => Vec::new(),
+            other => {
+                self.wrong_type(path, other, "a mapping `key: value` or a list of `key=value`");
+                Vec::new()
+            }
+        }
+    }
+
+    /// `ulimits: {nproc: 65535, nofile: {soft: 20000, hard: 40000}}`.
+    fn ulimits(&mut self, value: &Value, path: &KeyPath) -> Vec<Ulimit> {
+        let Some(map) = value.as_mapping() else {
+            self.wrong_type(path, value, "a mapping of limit names");
+            return Vec::new();
+        };
+        let mut ulimits = Vec::new();
+        for (key, item) in map {
+            let name = key_text(key);
+            let item_path = path.key(&name);
+            let (soft, hard) = match item {
+                Value::Mapping(pair) => {
+                    let mut limit = |field: &str| match pair.get(field) {
+                        Some(v) => self.limit(v, &item_path.key(field)),
+                        None => {
+                            self.error(
+                                "wrong-type",
+                                &item_path,
+                                format!("`{item_path}` needs both `soft` and `hard`"),
+                                "write `{soft: N, hard: N}`, or one number for both",
+                            );
+                            None
+                        }
+                    };
+                    (limit("soft"), limit("hard"))
+                }
+                other => {
+                    let both = self.limit(other, &item_path);
+                    (both, both)
+                }
+            };
+            if let (Some(soft), Some(hard)) = (soft, hard) {
+                ulimits.push(Ulimit {
+                    name,
+                    soft,
+                    hard,
+                    path: item_path,
+                });
+            }
+        }
+        ulimits
+    }
+
+    /// One ulimit value: a whole number ECS can hold, or `-1` for unlimited.
+    fn limit(&mut self, value: &Value, path: &KeyPath) -> Option<i64> {
+        let parsed = match value {
+            Value::Number(number) => number.as_i64(),
+            Value::String(text) => text.trim().parse::<i64>().ok(),
+            _ => None,
+        };
+        match parsed {
+            Some(n) if n == -1 || (0..=i64::from(i32::MAX)).contains(&n) => Some(n),
+            _ => {
+                self.wrong_type(path, value, "a whole number (or -1 for unlimited)");
+                None
+            }
+        }
+    }
+
+    /// `sysctls` as a mapping or a list of `name=value`.
+    fn sysctls(&mut self, value: &Value, path: &KeyPath) -> Vec<Sysctl> {
+        let pairs: Vec<(String, Option<String>, KeyPath)> = match value {
+            Value::Mapping(map) => map
+                .iter()
+                .map(|(key, item)| {
+                    let name = key_text(key);
+                    let item_path = path.key(&name);
+                    (name, self.scalar_text(item, &item_path), item_path)
+                })
+                .collect(),
+            Value::Sequence(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| {
+                    let item_path = path.index(i);
+                    let text = self.string(item, &item_path).unwrap_or_default();
+                    match text.split_once('=') {
+                        Some((name, value)) => (name.trim().to_string(), Some(value.trim().to_string()), item_path),
+                        None => {
+                            self.wrong_type(&item_path, item, "`name=value`");
+                            (text, None, item_path)
+                        }
+                    }
+                })
+                .collect(),
+            other => {
+                self.wrong_type(path, other, "a mapping `name: value` or a list of `name=value`");
+                Vec::new()
+            }
+        };
+        pairs
+            .into_iter()
+            .filter_map(|(name, value, path)| {
+                Some(Sysctl {
+                    name,
+                    value: value?,
+                    path,
+                })
+            })
+            .collect()
+    }
+
+    /// `tmpfs: /run` or a list of paths, each maybe with options (`/run:size=64m`).
+    pub(super) fn tmpfs(&mut self, value: &Value, path: &KeyPath) -> Vec<Mount> {
+        let items: Vec<(Value, KeyPath)> = match value {
+            Value::Sequence(items) => items
+                .iter()
+                .cloned()
+                .enumerate()
+                .map(|(i, v)| (v, path.index(i)))
+                .collect(),
+            other => vec![(other.clone(), path.clone())],
+        };
+        items
+            .into_iter()
+            .filter_map(|(item, item_path)| {
+                let text = self.string(&item, &item_path)?;
+                let target = text.split(':').next().unwrap_or_default().to_string();
+                Some(Mount {
+                    source: MountSource::Tmpfs,
+                    target,
+                    read_only: false,
+                    path: item_path,
+                })
+            })
+            .collect()
+    }
+}

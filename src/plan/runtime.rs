@@ -1,0 +1,328 @@
+//! How each container runs on Fargate: its runtime settings, its mounts, and the task's CPU
+//! architecture; each compose setting Fargate cannot honour gets a diagnostic saying so.
+
+use super::{
+    container_name, task_name, ContainerRuntime, CpuArchitecture, MountPoint, Planner, RestartPolicy, UlimitPlan,
+};
+use crate::diagnostic::Diagnostic;
+use crate::normalise::{Mount, MountSource, Service};
+use std::collections::BTreeMap;
+
+/// Fargate's bounds on `stopTimeout`, in seconds.
+const STOP_TIMEOUT_SECONDS: (u64, u64) = (2, 120);
+/// The most open files Fargate lets a container have.
+const FARGATE_MAXIMUM_NOFILE: i64 = 1_048_576;
+/// The resource limits ECS knows (the API's `UlimitName`).
+const ECS_ULIMITS: &[&str] = &[
+    "core",
+    "cpu",
+    "data",
+    "fsize",
+    "locks",
+    "memlock",
+    "msgqueue",
+    "nice",
+    "nofile",
+    "nproc",
+    "rss",
+    "rtprio",
+    "rttime",
+    "sigpending",
+    "stack",
+];
+
+impl Planner<'_> {
+    pub(super) fn runtime(&mut self, service: &Service) -> ContainerRuntime {
+        let runtime = &service.runtime;
+        ContainerRuntime {
+            user: runtime.user.clone(),
+            working_directory: runtime.working_dir.clone(),
+            readonly_root_filesystem: runtime.read_only,
+            init_process_enabled: runtime.init,
+            stop_timeout: runtime.stop_grace_period.as_ref().map(|(period, path)| {
+                let seconds = period.as_secs() + u64::from(period.subsec_nanos() > 0);
+                let (low, high) = STOP_TIMEOUT_SECONDS;
+                let clamped = seconds.clamp(low, high);
+                if clamped != seconds {
+                    self.diagnostics.push(
+                        Diagnostic::note(
+                            "stop-timeout-clamped",
+                            path.clone(),
+                            format!("`stop_grace_period` of {seconds} s becomes {clamped} s: Fargate waits between {low} and {high} s before it kills a container"),
+                        ),
+                    );
+                }
+                clamped as u32
+            }),
+            docker_labels: runtime.labels.clone(),
+            ulimits: self.ulimits(service),
+            system_controls: self.system_controls(service),
+            restart_policy: self.restart_policy(service),
+            interactive: runtime.stdin_open,
+            pseudo_terminal: runtime.tty,
+        }
+    }
+
+    fn ulimits(&mut self, service: &Service) -> Vec<UlimitPlan> {
+        let mut ulimits = Vec::new();
+        for ulimit in &service.runtime.ulimits {
+            if !ECS_ULIMITS.contains(&ulimit.name.as_str()) {
+                self.diagnostics.push(
+                    Diagnostic::warning(
+                        "unknown-ulimit",
+                        ulimit.path.clone(),
+                        format!("ECS has no `{}` limit; it is left out", ulimit.name),
+                    )
+                    .with_help(format!("ECS knows {}", ECS_ULIMITS.join(", "))),
+                );
+                continue;
+            }
+            let unlimited = |n: i64| if n == -1 { i64::MAX } else { n };
+            if unlimited(ulimit.soft) > unlimited(ulimit.hard) {
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "bad-ulimit",
+                        ulimit.path.clone(),
+                        format!(
+                            "the soft `{}` limit ({}) is above its hard limit ({})",
+                            ulimit.name, ulimit.soft, ulimit.hard
+                        ),
+                    )
+                    .with_help("a soft limit can be at most the hard limit"),
+                );
+                continue;
+            }
+            let (mut soft, mut hard) = (ulimit.soft, ulimit.hard);
+            if ulimit.name == "nofile" {
+                let capped = |n: i64| {
+                    if n == -1 {
+                        FARGATE_MAXIMUM_NOFILE
+                    } else {
+                        n.min(FARGATE_MAXIMUM_NOFILE)
+                    }
+                };
+                if (capped(soft), capped(hard)) != (soft, hard) {
+                    self.diagnostics.push(Diagnostic::note(
+                        "nofile-capped",
+                        ulimit.path.clone(),
+                        format!("Fargate lets a container open at most {FARGATE_MAXIMUM_NOFILE} files; the `nofile` limit is capped there"),
+                    ));
+                }
+                (soft, hard) = (capped(soft), capped(hard));
+            }
+            ulimits.push(UlimitPlan {
+                name: ulimit.name.clone(),
+                soft,
+                hard,
+            });
+        }
+        ulimits
+    }
+
+    fn system_controls(&mut self, service: &Service) -> Vec<(String, String)> {
+        let mut controls = Vec::new();
+        for sysctl in &service.runtime.sysctls {
+            if sysctl.name.starts_with("net.") {
+                controls.push((sysctl.name.clone(), sysctl.value.clone()));
+            } else {
+                self.diagnostics.push(
+                    Diagnostic::warning(
+                        "fargate-sysctl",
+                        sysctl.path.clone(),
+                        format!(
+                            "`{}` is left out: a Fargate task has no IPC namespace setting, so only network (`net.*`) kernel parameters can be set",
+                            sysctl.name
+                        ),
+                    )
+                    .with_help("if the container cannot work without it, it needs ECS on EC2, not Fargate"),
+                );
+            }
+        }
+        controls
+    }
+
+    fn restart_policy(&mut self, service: &Service) -> Option<RestartPolicy> {
+        let (restart, path) = service.runtime.restart.as_ref()?;
+        let (mode, attempts) = restart.split_once(':').unwrap_or((restart.as_str(), ""));
+        match mode {
+            "no" | "false" => None,
+            "always" | "unless-stopped" => Some(RestartPolicy {
+                ignored_exit_codes: Vec::new(),
+            }),
+            "on-failure" => {
+                if !attempts.is_empty() {
+                    self.diagnostics.push(Diagnostic::note(
+                        "restart-attempts",
+                        path.clone(),
+                        format!("ECS has no limit on restart attempts; `{restart}` restarts the container after every failure"),
+                    ));
+                }
+                Some(RestartPolicy {
+                    ignored_exit_codes: vec![0],
+                })
+            }
+            other => {
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "bad-restart",
+                        path.clone(),
+                        format!("`{other}` is not a restart policy"),
+                    )
+                    .with_help("write `no`, `always`, `unless-stopped` or `on-failure[:N]`"),
+                );
+                None
+            }
+        }
+    }
+
+    /// The container's mounts: named volumes on EFS; tmpfs and anonymous volumes on the task's
+    /// storage; bind mounts left out, with the fix (or, for dev-only mounts, a note).
+    pub(super) fn mounts(&mut self, service: &Service) -> Vec<MountPoint> {
+        let container = container_name(&service.name);
+        let code_mounts: Vec<&str> = service
+            .mounts
+            .iter()
+            .filter(|m| matches!(&m.source, MountSource::Bind(dir) if is_dev_code_mount(service, dir)))
+            .map(|m| m.target.trim_end_matches('/'))
+            .collect();
+        let mut mounts = Vec::new();
+        let mut scratch_names: BTreeMap<String, usize> = BTreeMap::new();
+        let mut on_task_storage = |mount: &Mount| {
+            let base = format!("{container}-{}", slug(&mount.target));
+            let count = scratch_names.entry(base.clone()).or_default();
+            *count += 1;
+            MountPoint {
+                volume: if *count == 1 { base } else { format!("{base}-{count}") },
+                container_path: mount.target.clone(),
+                read_only: mount.read_only,
+                task_storage: true,
+            }
+        };
+        for mount in &service.mounts {
+            match &mount.source {
+                MountSource::Named(volume) => mounts.push(MountPoint {
+                    volume: task_name(volume),
+                    container_path: mount.target.clone(),
+                    read_only: mount.read_only,
+                    task_storage: false,
+                }),
+                MountSource::Tmpfs => {
+                    self.diagnostics.push(Diagnostic::note(
+                        "tmpfs-on-task-storage",
+                        mount.path.clone(),
+                        format!("Fargate has no tmpfs: `{}` is a folder on the task's own storage (on disk, not in memory), emptied when the task stops", mount.target),
+                    ));
+                    mounts.push(on_task_storage(mount));
+                }
+                MountSource::Anonymous if under_any(&mount.target, &code_mounts) || mount.target.ends_with("/node_modules") => {
+                    self.diagnostics.push(Diagnostic::note(
+                        "dev-only-mount",
+                        mount.path.clone(),
+                        format!("the anonymous volume `{}` only keeps the image's files from being hidden by a development mount; it is left out, and the image's files are used", mount.target),
+                    ));
+                }
+                MountSource::Anonymous => {
+                    self.diagnostics.push(
+                        Diagnostic::note(
+                            "anonymous-on-task-storage",
+                            mount.path.clone(),
+                            format!("the anonymous volume `{}` is a folder on the task's own storage, emptied when the task stops", mount.target),
+                        )
+                        .with_help("use a named volume (it becomes EFS) if the data must outlive the task"),
+                    );
+                    mounts.push(on_task_storage(mount));
+                }
+                MountSource::Bind(dir) if is_dev_code_mount(service, dir) => self.diagnostics.push(
+                    Diagnostic::note(
+                        "dev-only-mount",
+                        mount.path.clone(),
+                        format!("`{dir}:{}` mounts the source code for development; it is left out, and the image built from `build` is used", mount.target),
+                    ),
+                ),
+                MountSource::Bind(dir) if dir.ends_with("docker.sock") => self.diagnostics.push(
+                    Diagnostic::warning(
+                        "bind-mount",
+                        mount.path.clone(),
+                        format!("`{dir}` is the Docker API socket; Fargate has none, so it is left out"),
+                    )
+                    .with_help("a container that drives Docker (a CI runner, a log collector, a proxy reading labels) cannot work on Fargate; keep it out of ECS"),
+                ),
+                MountSource::Bind(dir) => self.diagnostics.push(
+                    Diagnostic::warning(
+                        "bind-mount",
+                        mount.path.clone(),
+                        format!("`{dir}:{}` is a bind mount of a local path; Fargate has no host folders, so it is left out", mount.target),
+                    )
+                    .with_help("copy the files into the image (a `COPY` line in a Dockerfile), or use a named volume (it becomes EFS)"),
+                ),
+            }
+        }
+        mounts
+    }
+
+    /// The task's CPU architecture: what its containers' `platform` names, which must agree.
+    pub(super) fn cpu_architecture(&mut self, members: &[&Service]) -> Option<CpuArchitecture> {
+        let mut chosen: Option<(CpuArchitecture, &str)> = None;
+        for service in members {
+            let Some((platform, path)) = &service.runtime.platform else {
+                continue;
+            };
+            let architecture = match platform.trim().to_ascii_lowercase().as_str() {
+                "linux/amd64" | "linux/x86_64" | "amd64" | "x86_64" => CpuArchitecture::X86_64,
+                "linux/arm64" | "linux/arm64/v8" | "linux/aarch64" | "arm64" | "aarch64" => CpuArchitecture::Arm64,
+                _ => {
+                    self.diagnostics.push(
+                        Diagnostic::error(
+                            "unsupported-platform",
+                            path.clone(),
+                            format!("Fargate cannot run `{platform}`: it runs Linux containers on `linux/amd64` and `linux/arm64`"),
+                        )
+                        .with_help("build the image for linux/amd64 or linux/arm64, and name that platform"),
+                    );
+                    continue;
+                }
+            };
+            match chosen {
+                Some((other, other_service)) if other != architecture => self.diagnostics.push(
+                    Diagnostic::error(
+                        "platform-conflict",
+                        path.clone(),
+                        format!(
+                            "`{}` wants `{platform}` but `{other_service}`, in the same task, wants another CPU architecture; a Fargate task has one",
+                            service.name
+                        ),
+                    )
+                    .with_help("use one platform for the services of a task, or put them in different tasks with `x-ecs.task`"),
+                ),
+                Some(_) => {}
+                None => chosen = Some((architecture, &service.name)),
+            }
+        }
+        chosen.map(|(architecture, _)| architecture)
+    }
+}
+
+/// A relative bind mount into a service that is built from source: the image already holds the
+/// files, and the mount only serves live reloading while developing.
+fn is_dev_code_mount(service: &Service, source: &str) -> bool {
+    service.has_build && source.starts_with('.')
+}
+
+fn under_any(path: &str, folders: &[&str]) -> bool {
+    folders
+        .iter()
+        .any(|folder| path.strip_prefix(folder).is_some_and(|rest| rest.starts_with('/')))
+}
+
+/// A path as part of a task volume name (ECS allows letters, digits, `-` and `_`).
+fn slug(path: &str) -> String {
+    let words: Vec<&str> = path
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    if words.is_empty() {
+        "root".to_string()
+    } else {
+        words.join("-")
+    }
+}
