@@ -558,7 +558,15 @@ impl Reader<'_> {
     fn boolean(&mut self, value: &Value, path: &KeyPath) -> Option<bool> {
         match value {
             Value::Bool(flag) => Some(*flag),
-            Value::String(text) if matches!(text.as_str(), "true" | "false") => Some(text == "true"),
+            // YAML 1.1's `yes`/`no`/`on`/`off` still appear in compose files; compose reads them too.
+            Value::String(text) => match text.to_ascii_lowercase().as_str() {
+                "true" | "yes" | "y" | "on" => Some(true),
+                "false" | "no" | "n" | "off" => Some(false),
+                _ => {
+                    self.wrong_type(path, value, "`true` or `false`");
+                    None
+                }
+            },
             other => {
                 self.wrong_type(path, other, "`true` or `false`");
                 None

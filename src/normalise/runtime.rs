@@ -49,7 +49,11 @@ impl Reader<'_> {
         }
         if let Some(value) = map.get("platform") {
             let platform_path = at("platform");
-            runtime.platform = self.string(value, &platform_path).map(|p| (p, platform_path));
+            // An empty platform (`${PLATFORM:-}`) is no platform, as in compose.
+            runtime.platform = self
+                .string(value, &platform_path)
+                .filter(|p| !p.trim().is_empty())
+                .map(|p| (p, platform_path));
         }
         if let Some(value) = map.get("privileged") {
             if self.boolean(value, &at("privileged")) == Some(true) {
@@ -162,22 +166,22 @@ impl Reader<'_> {
                 .map(|(key, item)| {
                     let name = key_text(key);
                     let item_path = path.key(&name);
-                    (name, self.scalar_text(item, &item_path), item_path)
+                    let text = match item {
+                        Value::Null => Some(String::new()),
+                        other => self.scalar_text(other, &item_path),
+                    };
+                    (name, text, item_path)
                 })
                 .collect(),
+            // `name` alone sets an empty value, as in compose.
             Value::Sequence(items) => items
                 .iter()
                 .enumerate()
                 .map(|(i, item)| {
                     let item_path = path.index(i);
                     let text = self.string(item, &item_path).unwrap_or_default();
-                    match text.split_once('=') {
-                        Some((name, value)) => (name.trim().to_string(), Some(value.trim().to_string()), item_path),
-                        None => {
-                            self.wrong_type(&item_path, item, "`name=value`");
-                            (text, None, item_path)
-                        }
-                    }
+                    let (name, value) = text.split_once('=').unwrap_or((&text, ""));
+                    (name.trim().to_string(), Some(value.trim().to_string()), item_path)
                 })
                 .collect(),
             other => {
