@@ -78,7 +78,7 @@ pub const TABLE: &[Row] = &[
     ignored("services.*.blkio_config", NO_FARGATE),
     converted(
         "services.*.build",
-        "not built: ECS runs `image`; with no `image`, a placeholder image and a warning",
+        "not built: ECS runs `image`; with no `image`, `REGISTRY/PROJECT-SERVICE:TAG` from `x-ecs.registry` (a note), else a placeholder image and a warning",
     ),
     converted(
         "services.*.cap_add",

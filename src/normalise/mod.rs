@@ -246,7 +246,15 @@ impl Reader<'_> {
     }
 
     fn deploy_settings(&mut self, value: Option<&Value>, path: &KeyPath) -> DeploySettings {
-        const KEYS: &[&str] = &["cluster", "region", "subnets", "security_groups", "assign_public_ip"];
+        const KEYS: &[&str] = &[
+            "cluster",
+            "region",
+            "subnets",
+            "security_groups",
+            "assign_public_ip",
+            "registry",
+            "image_tag",
+        ];
         let mut settings = DeploySettings::default();
         let Some(value) = value else { return settings };
         let Some(map) = value.as_mapping() else {
@@ -262,6 +270,12 @@ impl Reader<'_> {
                 "subnets" => settings.subnets = self.string_list(item, &item_path),
                 "security_groups" => settings.security_groups = self.string_list(item, &item_path),
                 "assign_public_ip" => settings.assign_public_ip = self.boolean(item, &item_path).unwrap_or(false),
+                "registry" => {
+                    settings.registry = self
+                        .string(item, &item_path)
+                        .map(|registry| registry.trim_end_matches('/').to_string())
+                }
+                "image_tag" => settings.image_tag = self.scalar_text(item, &item_path),
                 _ => self.unknown_extension_key(&name, &item_path, KEYS),
             }
         }

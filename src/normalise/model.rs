@@ -64,6 +64,10 @@ pub struct DeploySettings {
     pub subnets: Option<Vec<String>>,
     pub security_groups: Option<Vec<String>>,
     pub assign_public_ip: bool,
+    /// Where the images of services with `build` and no `image` are pushed (`…dkr.ecr….amazonaws.com/app`).
+    pub registry: Option<String>,
+    /// Their tag; `latest` when not given.
+    pub image_tag: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -507,9 +507,26 @@ impl Planner<'_> {
         grouping: GroupReason,
         tasks_of: &HashMap<String, (String, GroupReason)>,
     ) -> Container {
-        let image = match &service.image {
-            Some(image) => DeployValue::Known(image.clone()),
-            None => {
+        let image = match (&service.image, &self.project.settings.registry) {
+            (Some(image), _) => DeployValue::Known(image.clone()),
+            (None, Some(registry)) => {
+                let tag = self.project.settings.image_tag.as_deref().unwrap_or("latest");
+                // Compose names a built image `PROJECT-SERVICE`; the registry is where it is pushed.
+                let image = format!("{registry}/{}-{}:{tag}", self.project.name, service.name);
+                self.diagnostics.push(
+                    Diagnostic::note(
+                        "built-image",
+                        service.path.key("build"),
+                        format!("`{}` is built locally; the task runs `{image}`", service.name),
+                    )
+                    .with_help(format!(
+                        "build and push it before you register the task definition: `docker compose build {0} && docker tag {1}-{0} {image} && docker push {image}`",
+                        service.name, self.project.name
+                    )),
+                );
+                DeployValue::Known(image)
+            }
+            (None, None) => {
                 let name = format!("{}Image", logical_id(&service.name));
                 self.diagnostics.push(
                     Diagnostic::warning(
@@ -520,7 +537,7 @@ impl Planner<'_> {
                             service.name
                         ),
                     )
-                    .with_help("build and push the image (for example to ECR) and name it in `image:`"),
+                    .with_help("name the registry the images are pushed to in the top-level `x-ecs: {registry: ACCOUNT.dkr.ecr.REGION.amazonaws.com/APP}`, or the image in `image:`"),
                 );
                 self.deferred(
                     &name,
