@@ -32,6 +32,7 @@ fn grouping(reason: &GroupReason) -> String {
         GroupReason::XEcsTask { task } => format!("x-ecs.task: {task}"),
         GroupReason::FamilyLabel { family } => format!("ecs.task.family: {family}"),
         GroupReason::NetworkMode { service } => format!("network_mode: service:{service}"),
+        GroupReason::SecretsWriter => "writes the secrets' files".to_string(),
     }
 }
 

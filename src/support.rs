@@ -60,7 +60,10 @@ pub const TABLE: &[Row] = &[
         "networks",
         "every task has its own network interface (awsvpc); tasks reach each other through the planned endpoints",
     ),
-    ignored("secrets", NOT_YET),
+    converted(
+        "secrets",
+        "Secrets Manager secrets (`cloudformation/secrets.yaml`; you put each value), or existing ones with `external: true`",
+    ),
     ignored("configs", NOT_YET),
     ignored("jobs", NOT_YET),
     ignored("models", "Docker Model Runner models do not exist on ECS"),
@@ -267,7 +270,10 @@ pub const TABLE: &[Row] = &[
     ),
     ignored("services.*.runtime", NO_FARGATE),
     converted("services.*.scale", "service `desiredCount`, like `deploy.replicas`"),
-    ignored("services.*.secrets", NOT_YET),
+    converted(
+        "services.*.secrets",
+        "files under `/run/secrets`, written at task start by a `compose2ecs-secrets` container from ECS `secrets`",
+    ),
     ignored("services.*.security_opt", NO_FARGATE),
     ignored("services.*.shm_size", NO_FARGATE),
     converted("services.*.stdin_open", "container `interactive`"),
@@ -308,6 +314,25 @@ pub const TABLE: &[Row] = &[
         "services.*.x-ecs",
         "per-service settings (see the README's `x-ecs` section)",
     ),
+    // Secrets.
+    converted("secrets.*", "a Secrets Manager secret, or an existing secret or SSM parameter"),
+    converted(
+        "secrets.*.file",
+        "the value stays on your machine: put it with `aws secretsmanager put-secret-value`",
+    ),
+    converted(
+        "secrets.*.environment",
+        "the value stays on your machine: put it with `aws secretsmanager put-secret-value`",
+    ),
+    converted("secrets.*.external", "`true`: an existing secret, named by `name`"),
+    converted(
+        "secrets.*.name",
+        "with `external`: the secret's ARN, or an SSM parameter name",
+    ),
+    ignored("secrets.*.driver", "Secrets Manager holds every secret"),
+    ignored("secrets.*.driver_opts", "Secrets Manager holds every secret"),
+    ignored("secrets.*.labels", NOT_YET),
+    ignored("secrets.*.template_driver", "Secrets Manager holds every secret"),
     // Named volumes.
     converted("volumes.*", "an EFS access point"),
     ignored("volumes.*.driver", "every named volume becomes EFS"),

@@ -9,6 +9,7 @@ use serde::Serialize;
 const BASE: &str = include_str!("../../templates/base.yaml.j2");
 const EFS: &str = include_str!("../../templates/efs.yaml.j2");
 const ALB: &str = include_str!("../../templates/alb.yaml.j2");
+const SECRETS: &str = include_str!("../../templates/secrets.yaml.j2");
 
 #[derive(Serialize)]
 struct BaseContext<'a> {
@@ -49,6 +50,24 @@ struct AlbListener<'a> {
     container: &'a str,
     container_port: u16,
     target_group: &'a str,
+}
+
+#[derive(Serialize)]
+struct SecretsContext<'a> {
+    project: &'a str,
+    created: Vec<CreatedSecret<'a>>,
+    /// Existing secrets, by ARN.
+    secrets_manager_arns: Vec<String>,
+    /// Existing SSM parameters, by ARN.
+    ssm_parameter_arns: Vec<String>,
+    /// Existing SSM parameters of the stack's region and account, by name (without a leading `/`).
+    ssm_parameter_names: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct CreatedSecret<'a> {
+    logical_id: &'a str,
+    name: &'a str,
 }
 
 /// (file name, text) of each template the plan needs.
@@ -101,6 +120,38 @@ pub fn templates(plan: &Plan) -> Result<Vec<(String, String)>, EmitError> {
             task_ports: plan.load_balanced_ports.clone(),
         };
         out.push(("alb.yaml".to_string(), render(&environment, "alb.yaml", ALB, &context)?));
+    }
+    if !plan.secrets.is_empty() {
+        let mut context = SecretsContext {
+            project: &plan.project,
+            created: Vec::new(),
+            secrets_manager_arns: Vec::new(),
+            ssm_parameter_arns: Vec::new(),
+            ssm_parameter_names: Vec::new(),
+        };
+        for secret in &plan.secrets {
+            if secret.created {
+                context.created.push(CreatedSecret {
+                    logical_id: &secret.logical_id,
+                    name: &secret.name,
+                });
+                continue;
+            }
+            let reference = secret.value_from.text();
+            if reference.starts_with("arn:") && reference.contains(":secretsmanager:") {
+                context.secrets_manager_arns.push(reference);
+            } else if reference.starts_with("arn:") {
+                context.ssm_parameter_arns.push(reference);
+            } else {
+                // `${` is literal in `Fn::Sub` when written `${!`.
+                let name = reference.trim_start_matches('/').replace("${", "${!");
+                context.ssm_parameter_names.push(name);
+            }
+        }
+        out.push((
+            "secrets.yaml".to_string(),
+            render(&environment, "secrets.yaml", SECRETS, &context)?,
+        ));
     }
     Ok(out)
 }

@@ -53,6 +53,8 @@ pub struct ContainerDefinition {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub environment: Vec<KeyValuePair>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<Secret>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub port_mappings: Vec<PortMapping>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub mount_points: Vec<MountPoint>,
@@ -118,6 +120,13 @@ pub struct KernelCapabilities {
     pub add: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub drop: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Secret {
+    pub name: String,
+    pub value_from: String,
 }
 
 #[derive(Debug, Serialize)]

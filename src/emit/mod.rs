@@ -112,6 +112,14 @@ fn task_definition(plan: &Plan, task: &TaskGroup) -> RegisterTaskDefinition {
                     value: value.clone(),
                 })
                 .collect(),
+            secrets: c
+                .secrets
+                .iter()
+                .map(|(name, value_from)| Secret {
+                    name: name.clone(),
+                    value_from: value_from.text(),
+                })
+                .collect(),
             port_mappings: c
                 .port_mappings
                 .iter()

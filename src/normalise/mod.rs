@@ -7,6 +7,7 @@
 
 pub mod model;
 mod runtime;
+mod secrets;
 pub mod units;
 
 use crate::diagnostic::{did_you_mean, Diagnostic, Diagnostics, KeyPath};
@@ -18,6 +19,7 @@ use crate::support::{self, Verdict};
 use docker_compose_types as dct;
 use indexmap::IndexMap;
 pub use model::*;
+pub use secrets::SECRETS_FOLDER;
 use serde_yaml::{Mapping, Value};
 use std::collections::HashSet;
 use std::path::Path;
@@ -155,6 +157,7 @@ impl Reader<'_> {
         }
         let settings = self.deploy_settings(document.get("x-ecs"), &root.key("x-ecs"));
         let volumes = self.named_volumes(document.get("volumes"), &root.key("volumes"));
+        let secrets = self.secret_definitions(document.get("secrets"), &root.key("secrets"));
         let services_path = root.key("services");
         let services_map = match document.get("services") {
             Some(Value::Mapping(map)) if !map.is_empty() => map,
@@ -242,7 +245,14 @@ impl Reader<'_> {
                 Some(name).filter(|n| !n.is_empty())
             }
         }?;
-        Some(Project::new(name, services, inactive, volumes, settings))
+        let defined_secrets: Vec<String> = match document.get("secrets") {
+            Some(Value::Mapping(map)) => map.keys().map(key_text).collect(),
+            _ => Vec::new(),
+        };
+        for service in &services {
+            self.check_secret_uses(&service.secrets, &defined_secrets);
+        }
+        Some(Project::new(name, services, inactive, volumes, secrets, settings))
     }
 
     fn deploy_settings(&mut self, value: Option<&Value>, path: &KeyPath) -> DeploySettings {
@@ -417,6 +427,10 @@ impl Reader<'_> {
                 .map(|cap| capability(cap))
                 .collect(),
             runtime: self.runtime(map, &path),
+            secrets: map
+                .get("secrets")
+                .map(|v| self.secret_uses(v, &at("secrets")))
+                .unwrap_or_default(),
             ecs: map
                 .get("x-ecs")
                 .map(|v| self.service_settings(v, &at("x-ecs")))

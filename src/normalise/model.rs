@@ -12,6 +12,7 @@ pub struct Project {
     /// Services left out because none of their profiles is active.
     pub inactive: Vec<InactiveService>,
     pub volumes: Vec<NamedVolume>,
+    pub secrets: Vec<SecretDefinition>,
     pub settings: DeploySettings,
     /// Service name → position in `services`, so looking a service up is not a scan.
     #[serde(skip)]
@@ -24,6 +25,7 @@ impl Project {
         services: Vec<Service>,
         inactive: Vec<InactiveService>,
         volumes: Vec<NamedVolume>,
+        secrets: Vec<SecretDefinition>,
         settings: DeploySettings,
     ) -> Self {
         let index = services.iter().enumerate().map(|(i, s)| (s.name.clone(), i)).collect();
@@ -32,6 +34,7 @@ impl Project {
             services,
             inactive,
             volumes,
+            secrets,
             settings,
             index,
         }
@@ -53,6 +56,37 @@ pub struct InactiveService {
 #[derive(Debug, Clone, Serialize)]
 pub struct NamedVolume {
     pub name: String,
+    pub path: KeyPath,
+}
+
+/// A top-level secret.
+#[derive(Debug, Clone, Serialize)]
+pub struct SecretDefinition {
+    pub name: String,
+    pub source: SecretSource,
+    pub path: KeyPath,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum SecretSource {
+    /// `file:` or `environment:`: the value is on this machine; it goes into Secrets Manager by
+    /// hand, never into the output.
+    Local,
+    /// `external: true`: it exists; `reference` is its ARN or an SSM parameter name.
+    External { reference: String },
+}
+
+/// A service's use of a secret: the file it reads.
+#[derive(Debug, Clone, Serialize)]
+pub struct SecretUse {
+    pub secret: String,
+    /// Absolute path of the file in the container.
+    pub target: String,
+    pub uid: Option<String>,
+    pub gid: Option<String>,
+    /// Octal digits (`0440`).
+    pub mode: Option<String>,
     pub path: KeyPath,
 }
 
@@ -98,6 +132,7 @@ pub struct Service {
     pub cap_add: Vec<(String, KeyPath)>,
     pub cap_drop: Vec<String>,
     pub runtime: Runtime,
+    pub secrets: Vec<SecretUse>,
     pub ecs: ServiceSettings,
 }
 

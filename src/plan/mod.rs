@@ -8,6 +8,7 @@ pub mod hostnames;
 mod model;
 mod references;
 mod runtime;
+mod secrets;
 pub mod wellknown;
 
 use crate::diagnostic::{Diagnostic, Diagnostics, KeyPath};
@@ -128,6 +129,7 @@ impl Planner<'_> {
         }
 
         let references = references::resolve(self, &mut tasks, &tasks_of);
+        let secrets = self.secrets(&mut tasks);
         for task in &mut tasks {
             self.check_port_collisions(task);
             self.essentials(task);
@@ -205,6 +207,7 @@ impl Planner<'_> {
             external,
             references,
             volumes,
+            secrets,
             listeners,
             deployment,
             missing: std::mem::take(&mut self.missing).into_iter().collect(),
@@ -611,7 +614,7 @@ impl Planner<'_> {
                         variable.path.clone(),
                         format!("`{}` holds a secret; it is written in plain text into the task definition", variable.name),
                     )
-                    .with_help("compose2ecs does not write ECS `secrets` yet: keep the output out of public repositories, or move the value to Secrets Manager and reference it from the task definition"),
+                    .with_help("make it a compose secret (top-level `secrets:` and the service's `secrets:`, read from `/run/secrets`): compose2ecs then writes only a reference to Secrets Manager"),
                 );
             }
         }
@@ -645,6 +648,7 @@ impl Planner<'_> {
                 .iter()
                 .map(|v| (v.name.clone(), v.value.clone()))
                 .collect(),
+            secrets: Vec::new(),
             port_mappings,
             health_check,
             depends_on,
@@ -890,10 +894,10 @@ impl Planner<'_> {
         for task in tasks.iter_mut() {
             let mut targets = Vec::new();
             for container in &task.containers {
-                let service = self
-                    .project
-                    .service(&container.service)
-                    .expect("planned from the project");
+                // The secrets writer is no compose service, and publishes nothing.
+                let Some(service) = self.project.service(&container.service) else {
+                    continue;
+                };
                 for port in &service.ports {
                     let Some(published) = port.published else { continue };
                     if port
@@ -1037,8 +1041,13 @@ impl Planner<'_> {
                     })
                 })
                 .collect();
+            let mut on_task_storage = BTreeSet::new();
             for container in &task.containers {
                 for mount in container.mounts.iter().filter(|m| m.task_storage) {
+                    // The secrets writer mounts each service's secrets volume too.
+                    if !on_task_storage.insert(mount.volume.clone()) {
+                        continue;
+                    }
                     if shared.contains(&mount.volume) {
                         self.diagnostics.push(
                             Diagnostic::error(

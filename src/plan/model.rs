@@ -16,6 +16,8 @@ pub struct Plan {
     pub references: Vec<Reference>,
     /// Named volumes used by a container: an EFS access point each.
     pub volumes: Vec<VolumePlan>,
+    /// Compose secrets the services use.
+    pub secrets: Vec<SecretPlan>,
     /// Public ports: an ALB listener each.
     pub listeners: Vec<Listener>,
     /// The container ports behind the listeners, each once: the tasks admit them from the ALB.
@@ -137,6 +139,8 @@ pub enum GroupReason {
     FamilyLabel { family: String },
     /// `network_mode: service:X` (possibly through a chain).
     NetworkMode { service: String },
+    /// Not a compose service: the container that writes the task's secrets to files.
+    SecretsWriter,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -156,6 +160,9 @@ pub struct Container {
     pub entrypoint: Option<Vec<String>>,
     /// After every reference was resolved.
     pub environment: Vec<(String, String)>,
+    /// ECS `secrets`: environment variable → the secret's ARN (or SSM parameter name).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<(String, DeployValue)>,
     pub port_mappings: Vec<PortMapping>,
     pub health_check: Option<HealthCheck>,
     pub depends_on: Vec<(String, Condition)>,
@@ -343,6 +350,17 @@ pub struct Reference {
     /// The whole value before and after, with URL passwords masked.
     pub before: String,
     pub after: String,
+}
+
+/// A compose secret on AWS.
+#[derive(Debug, Clone, Serialize)]
+pub struct SecretPlan {
+    pub name: String,
+    pub logical_id: String,
+    /// The secrets stack creates it (empty; the user puts the value), else it exists already.
+    pub created: bool,
+    /// What ECS reads it from: its ARN, or an SSM parameter name.
+    pub value_from: DeployValue,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -1,0 +1,216 @@
+//! Compose secrets on ECS. Compose gives a service each secret as a file under `/run/secrets`; ECS
+//! gives secrets only as environment variables. So a task whose services use secrets gets one more
+//! container, `compose2ecs-secrets`, that receives them from Secrets Manager (or SSM) through ECS
+//! `secrets` and writes each service's files, with compose's owner and mode, into a volume of that
+//! service mounted read-only at `/run/secrets`; the services start once it has finished. No value
+//! ever passes through compose2ecs or its output.
+
+use super::{
+    logical_id, Container, ContainerRuntime, DeployValue, GroupReason, MountPoint, Planner, SecretPlan, Source,
+    TaskGroup,
+};
+use crate::diagnostic::Diagnostic;
+use crate::normalise::{Condition, SecretSource, SECRETS_FOLDER};
+use std::collections::BTreeMap;
+
+/// The container that writes the secrets' files.
+pub const SECRETS_CONTAINER: &str = "compose2ecs-secrets";
+/// A small image with a POSIX shell, from ECR Public (no Docker Hub pull limits).
+const SECRETS_IMAGE: &str = "public.ecr.aws/docker/library/busybox:1.37";
+/// Where the writer sees each service's secrets volume: `/secrets/CONTAINER`.
+const WRITER_FOLDER: &str = "/secrets";
+/// Compose's default mode for a secret's file.
+const DEFAULT_MODE: &str = "0444";
+
+impl Planner<'_> {
+    /// Adds the secrets writer to each task whose services use secrets; returns the secrets used.
+    pub(super) fn secrets(&mut self, tasks: &mut [TaskGroup]) -> Vec<SecretPlan> {
+        let mut used: BTreeMap<String, SecretPlan> = BTreeMap::new();
+        for task in tasks.iter_mut() {
+            let mut variables: BTreeMap<String, String> = BTreeMap::new(); // secret → variable
+            let mut script = vec!["set -eu".to_string()];
+            let mut writer_mounts = Vec::new();
+            for container in task.containers.iter_mut() {
+                let Some(service) = self.project.service(&container.service) else {
+                    continue;
+                };
+                if service.secrets.is_empty() {
+                    continue;
+                }
+                let volume = format!("{}-secrets", container.name);
+                let folder = format!("{WRITER_FOLDER}/{}", container.name);
+                for secret_use in &service.secrets {
+                    if !self.plan_secret(&secret_use.secret, &mut used) {
+                        continue;
+                    }
+                    let variable = match variables.get(&secret_use.secret) {
+                        Some(variable) => variable.clone(),
+                        None => {
+                            let variable = variable_name(&secret_use.secret, variables.values());
+                            variables.insert(secret_use.secret.clone(), variable.clone());
+                            variable
+                        }
+                    };
+                    let relative = match secret_use.target.strip_prefix(&format!("{SECRETS_FOLDER}/")) {
+                        Some(relative) if !relative.split('/').any(|part| part.is_empty() || part == "..") => {
+                            relative.to_string()
+                        }
+                        _ => {
+                            let file = secret_use.target.rsplit('/').next().unwrap_or_default();
+                            let file = if file.is_empty() {
+                                secret_use.secret.as_str()
+                            } else {
+                                file
+                            };
+                            self.diagnostics.push(
+                                Diagnostic::warning(
+                                    "secret-target",
+                                    secret_use.path.clone(),
+                                    format!(
+                                        "ECS can mount the secrets' folder only as a whole: `{}` is written to `{SECRETS_FOLDER}/{file}` instead",
+                                        secret_use.target
+                                    ),
+                                )
+                                .with_help(format!("read the secret from `{SECRETS_FOLDER}/{file}`, or give a target under `{SECRETS_FOLDER}`")),
+                            );
+                            file.to_string()
+                        }
+                    };
+                    let file = shell_quote(&format!("{folder}/{relative}"));
+                    if let Some((parent, _)) = relative.rsplit_once('/') {
+                        script.push(format!("mkdir -p {}", shell_quote(&format!("{folder}/{parent}"))));
+                    }
+                    script.push(format!("printf '%s' \"${variable}\" > {file}"));
+                    let owner = secret_use.uid.as_deref().unwrap_or("0");
+                    let group = secret_use.gid.as_deref().unwrap_or("0");
+                    script.push(format!("chown {}:{} {file}", shell_quote(owner), shell_quote(group)));
+                    script.push(format!(
+                        "chmod {} {file}",
+                        secret_use.mode.as_deref().unwrap_or(DEFAULT_MODE)
+                    ));
+                }
+                container.mounts.push(MountPoint {
+                    volume: volume.clone(),
+                    container_path: SECRETS_FOLDER.to_string(),
+                    read_only: true,
+                    task_storage: true,
+                });
+                container.depends_on.insert(
+                    0,
+                    (SECRETS_CONTAINER.to_string(), Condition::ServiceCompletedSuccessfully),
+                );
+                writer_mounts.push(MountPoint {
+                    volume,
+                    container_path: folder,
+                    read_only: false,
+                    task_storage: true,
+                });
+            }
+            if variables.is_empty() {
+                continue;
+            }
+            if task.containers.iter().any(|c| c.name == SECRETS_CONTAINER) {
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "name-collision",
+                        self.task_path(task),
+                        format!("a service named `{SECRETS_CONTAINER}` takes the name of the container that writes the secrets"),
+                    )
+                    .with_help("rename that service"),
+                );
+                continue;
+            }
+            let secrets = variables
+                .iter()
+                .filter_map(|(secret, variable)| Some((variable.clone(), used.get(secret)?.value_from.clone())))
+                .collect();
+            task.containers.push(Container {
+                name: SECRETS_CONTAINER.to_string(),
+                service: SECRETS_CONTAINER.to_string(),
+                grouping: GroupReason::SecretsWriter,
+                image: DeployValue::Known(SECRETS_IMAGE.to_string()),
+                command: None,
+                entrypoint: Some(vec!["sh".to_string(), "-c".to_string(), script.join("\n")]),
+                environment: Vec::new(),
+                secrets,
+                port_mappings: Vec::new(),
+                health_check: None,
+                depends_on: Vec::new(),
+                essential: false,
+                mounts: writer_mounts,
+                capabilities_add: Vec::new(),
+                capabilities_drop: Vec::new(),
+                cpu: None,
+                memory: None,
+                memory_reservation: None,
+                runtime: ContainerRuntime::default(),
+            });
+        }
+        used.into_values().collect()
+    }
+
+    /// Plans a defined secret once; `false` when it is not defined (normalise reported that).
+    fn plan_secret(&mut self, name: &str, used: &mut BTreeMap<String, SecretPlan>) -> bool {
+        if !used.contains_key(name) {
+            let Some(definition) = self.project.secrets.iter().find(|d| d.name == name) else {
+                return false;
+            };
+            let logical = format!("Secret{}", logical_id(name));
+            let value_from = match &definition.source {
+                SecretSource::Local => self.deferred(&format!("{logical}Arn"), Source::Stack("secrets")),
+                SecretSource::External { reference } => DeployValue::Known(reference.clone()),
+            };
+            used.insert(
+                name.to_string(),
+                SecretPlan {
+                    name: name.to_string(),
+                    logical_id: logical,
+                    created: definition.source == SecretSource::Local,
+                    value_from,
+                },
+            );
+        }
+        true
+    }
+}
+
+/// The writer's environment variable for a secret: `db-password` → `SECRET_DB_PASSWORD`, with a
+/// number after it when another secret of the task already has that name (`db_password`).
+fn variable_name<'a>(secret: &str, taken: impl Iterator<Item = &'a String> + Clone) -> String {
+    let word: String = secret
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let base = format!("SECRET_{word}");
+    let mut candidate = base.clone();
+    let mut number = 1;
+    while taken.clone().any(|t| *t == candidate) {
+        number += 1;
+        candidate = format!("{base}_{number}");
+    }
+    candidate
+}
+
+/// `text` as one shell word.
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shell_words_survive_quotes() {
+        assert_eq!(shell_quote("/secrets/web/it's"), r"'/secrets/web/it'\''s'");
+        let taken = ["SECRET_DB_PASSWORD".to_string()];
+        assert_eq!(variable_name("db-password", [].iter()), "SECRET_DB_PASSWORD");
+        assert_eq!(variable_name("db_password", taken.iter()), "SECRET_DB_PASSWORD_2");
+    }
+}
