@@ -64,7 +64,10 @@ pub const TABLE: &[Row] = &[
         "secrets",
         "Secrets Manager secrets (`cloudformation/secrets.yaml`; you put each value), or existing ones with `external: true`",
     ),
-    ignored("configs", NOT_YET),
+    ignored(
+        "configs",
+        "ECS cannot put a file into a container: copy the file into the image (`COPY` in a Dockerfile), or make it a secret if it is one",
+    ),
     ignored("jobs", NOT_YET),
     ignored("models", "Docker Model Runner models do not exist on ECS"),
     refused(
@@ -91,7 +94,10 @@ pub const TABLE: &[Row] = &[
     ignored("services.*.cgroup", NO_FARGATE),
     ignored("services.*.cgroup_parent", NO_FARGATE),
     converted("services.*.command", "container `command`"),
-    ignored("services.*.configs", NOT_YET),
+    ignored(
+        "services.*.configs",
+        "ECS cannot put a file into a container: copy the file into the image (`COPY` in a Dockerfile), or make it a secret if it is one",
+    ),
     converted(
         "services.*.container_name",
         "another name of the service for hostname references",
@@ -167,7 +173,10 @@ pub const TABLE: &[Row] = &[
         "services.*.environment",
         "container `environment`, with service references resolved",
     ),
-    converted("services.*.expose", "container `portMappings` (not public)"),
+    converted(
+        "services.*.expose",
+        "container `portMappings` (a range: `containerPortRange`); never public",
+    ),
     refused(
         "services.*.extends",
         "not supported yet: the extended settings would be missing from the output",
@@ -244,7 +253,7 @@ pub const TABLE: &[Row] = &[
     ),
     converted(
         "services.*.ports",
-        "container `portMappings`; a published port becomes an ALB listener",
+        "container `portMappings` (a range: `containerPortRange`, private); a published port becomes an ALB listener",
     ),
     ignored("services.*.post_start", NOT_YET),
     ignored("services.*.pre_start", NOT_YET),

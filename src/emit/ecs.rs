@@ -138,8 +138,13 @@ pub struct KeyValuePair {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PortMapping {
-    pub name: String,
-    pub container_port: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container_port: Option<u16>,
+    /// `"9000-9010"`, instead of `containerPort`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container_port_range: Option<String>,
     pub protocol: &'static str,
 }
 

@@ -124,10 +124,17 @@ fn task_definition(plan: &Plan, task: &TaskGroup) -> RegisterTaskDefinition {
                 .port_mappings
                 .iter()
                 .map(|m| PortMapping {
-                    name: m.name.clone(),
-                    container_port: m.container_port,
+                    name: Some(m.name.clone()),
+                    container_port: Some(m.container_port),
+                    container_port_range: None,
                     protocol: protocol(m.protocol),
                 })
+                .chain(c.port_ranges.iter().map(|r| PortMapping {
+                    name: None,
+                    container_port: None,
+                    container_port_range: Some(format!("{}-{}", r.first, r.last)),
+                    protocol: protocol(r.protocol),
+                }))
                 .collect(),
             mount_points: c
                 .mounts

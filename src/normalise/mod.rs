@@ -385,6 +385,7 @@ impl Reader<'_> {
             entrypoint: map.get("entrypoint").and_then(|v| self.command(v, &at("entrypoint"))),
             environment: self.environment(map, &path),
             ports: Vec::new(),
+            port_ranges: Vec::new(),
             healthcheck: map
                 .get("healthcheck")
                 .and_then(|v| self.healthcheck(v, &at("healthcheck"))),
@@ -439,13 +440,14 @@ impl Reader<'_> {
             path: path.clone(),
         };
         if let Some(ports) = map.get("ports") {
-            service.ports = self.ports(ports, &at("ports"));
+            service.ports = self.ports(ports, &at("ports"), &mut service.port_ranges);
         }
         if let Some(tmpfs) = map.get("tmpfs") {
             service.mounts.extend(self.tmpfs(tmpfs, &at("tmpfs")));
         }
         if let Some(expose) = map.get("expose") {
-            service.ports.extend(self.expose(expose, &at("expose")));
+            let exposed = self.expose(expose, &at("expose"), &mut service.port_ranges);
+            service.ports.extend(exposed);
         }
         if let (Some(_), Some(_)) = (map.get("network_mode"), map.get("networks")) {
             self.error(
@@ -800,7 +802,8 @@ impl Reader<'_> {
         variables
     }
 
-    fn ports(&mut self, value: &Value, path: &KeyPath) -> Vec<Port> {
+    /// `ports`; port ranges go to `ranges`.
+    fn ports(&mut self, value: &Value, path: &KeyPath, ranges: &mut Vec<PortRange>) -> Vec<Port> {
         let Some(items) = value.as_sequence() else {
             self.wrong_type(
                 path,
@@ -845,23 +848,38 @@ impl Reader<'_> {
                     continue;
                 }
             };
-            let (PortSpec::One(target), published) = (target, published) else {
-                self.port_range_left_out(&item_path);
-                continue;
+            let target = match target {
+                PortSpec::One(target) => target,
+                PortSpec::Range(first, last) => {
+                    if published.is_some() {
+                        self.diagnostics.push(
+                            Diagnostic::warning(
+                                "port-range",
+                                item_path.clone(),
+                                format!("the ports {first}-{last} stay private: a load balancer listens on single ports, not ranges"),
+                            )
+                            .with_help("publish the ports that must be public one by one"),
+                        );
+                    }
+                    ranges.push(PortRange {
+                        first,
+                        last,
+                        protocol,
+                        path: item_path,
+                    });
+                    continue;
+                }
             };
             let published = match published {
                 None => None,
                 Some(PortSpec::One(port)) => Some(port),
-                Some(PortSpec::Range(..)) => {
-                    self.diagnostics.push(
-                        Diagnostic::warning(
-                            "port-range",
-                            item_path.clone(),
-                            "a published port range is not converted yet; the port stays private",
-                        )
-                        .with_help("publish one port"),
-                    );
-                    None
+                Some(PortSpec::Range(first, _)) => {
+                    self.diagnostics.push(Diagnostic::note(
+                        "port-range",
+                        item_path.clone(),
+                        format!("compose publishes the port on any free port of a range; on ECS it is published on {first}, the range's first"),
+                    ));
+                    Some(first)
                 }
             };
             ports.push(Port {
@@ -936,18 +954,8 @@ impl Reader<'_> {
         ))
     }
 
-    fn port_range_left_out(&mut self, path: &KeyPath) {
-        self.diagnostics.push(
-            Diagnostic::warning(
-                "port-range",
-                path.clone(),
-                "port ranges are not converted yet; this entry is left out",
-            )
-            .with_help("list the ports one by one"),
-        );
-    }
-
-    fn expose(&mut self, value: &Value, path: &KeyPath) -> Vec<Port> {
+    /// `expose`; port ranges go to `ranges`.
+    fn expose(&mut self, value: &Value, path: &KeyPath, ranges: &mut Vec<PortRange>) -> Vec<Port> {
         let Some(items) = value.as_sequence() else {
             self.wrong_type(path, value, "a list of ports");
             return Vec::new();
@@ -971,7 +979,12 @@ impl Reader<'_> {
                     app_protocol: None,
                     path: item_path,
                 }),
-                Ok(PortSpec::Range(..)) => self.port_range_left_out(&item_path),
+                Ok(PortSpec::Range(first, last)) => ranges.push(PortRange {
+                    first,
+                    last,
+                    protocol,
+                    path: item_path,
+                }),
                 Err(reason) => self.error(
                     "bad-port",
                     &item_path,

@@ -114,6 +114,8 @@ pub struct Service {
     pub entrypoint: Option<Vec<String>>,
     pub environment: Vec<EnvVar>,
     pub ports: Vec<Port>,
+    /// Container port ranges (`"9000-9010"`), from `ports` and `expose`.
+    pub port_ranges: Vec<PortRange>,
     pub healthcheck: Option<Healthcheck>,
     pub depends_on: Vec<Dependency>,
     pub mounts: Vec<Mount>,
@@ -228,6 +230,15 @@ pub struct Port {
     pub host_ip: Option<String>,
     pub protocol: Protocol,
     pub app_protocol: Option<String>,
+    pub path: KeyPath,
+}
+
+/// A range of container ports, never published.
+#[derive(Debug, Clone, Serialize)]
+pub struct PortRange {
+    pub first: u16,
+    pub last: u16,
+    pub protocol: Protocol,
     pub path: KeyPath,
 }
 

@@ -650,6 +650,15 @@ impl Planner<'_> {
                 .collect(),
             secrets: Vec::new(),
             port_mappings,
+            port_ranges: service
+                .port_ranges
+                .iter()
+                .map(|r| PortRangeMapping {
+                    first: r.first,
+                    last: r.last,
+                    protocol: r.protocol,
+                })
+                .collect(),
             health_check,
             depends_on,
             essential: service.ecs.essential.unwrap_or(true),

@@ -164,6 +164,9 @@ pub struct Container {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub secrets: Vec<(String, DeployValue)>,
     pub port_mappings: Vec<PortMapping>,
+    /// Container port ranges: open on the task's network interface, reached by no other task.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub port_ranges: Vec<PortRangeMapping>,
     pub health_check: Option<HealthCheck>,
     pub depends_on: Vec<(String, Condition)>,
     pub essential: bool,
@@ -233,6 +236,13 @@ pub enum CpuArchitecture {
 pub struct PortMapping {
     pub name: String,
     pub container_port: u16,
+    pub protocol: crate::normalise::Protocol,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PortRangeMapping {
+    pub first: u16,
+    pub last: u16,
     pub protocol: crate::normalise::Protocol,
 }
 

@@ -134,6 +134,7 @@ impl Planner<'_> {
                 environment: Vec::new(),
                 secrets,
                 port_mappings: Vec::new(),
+                port_ranges: Vec::new(),
                 health_check: None,
                 depends_on: Vec::new(),
                 essential: false,
