@@ -31,6 +31,8 @@ from pathlib import Path
 
 import botocore.session
 
+# The two checkers beside this file are imported, not run per file; no __pycache__ is left in .ci.
+sys.dont_write_bytecode = True
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ecs_json_to_cfn import wrap  # noqa: E402
 from validate_ecs_json import problems  # noqa: E402
