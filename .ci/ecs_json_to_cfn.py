@@ -14,6 +14,7 @@ resources. So each task definition / service becomes such a resource:
   Name is declared;
 - a service whose taskDefinition names a wrapped family Refs that resource.
 Run validate_ecs_json.py first: unknown keys are passed on here unchecked.
+.ci/check_outputs.py imports wrap to wrap many folders in one process.
 """
 
 import argparse
@@ -71,27 +72,18 @@ def family_of(task_definition):
     return task_definition.rsplit("/", 1)[-1].split(":")[0]
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("taskdefs", nargs="*", metavar="TASKDEF.json")
-    ap.add_argument("--service", nargs="+", action="extend", default=[], metavar="SERVICE.json")
-    a = ap.parse_args()
-    if not a.taskdefs and not a.service:
-        ap.error("give at least one task definition or service file")
-    model = botocore.session.get_session().get_service_model("ecs")
+def wrap(model, taskdefs, services):
+    """One CloudFormation template (a dict) holding every task definition and service.
+
+    taskdefs and services are lists of (source file, API JSON object); the source file names
+    the resource and goes in its Metadata."""
     params, converted = set(), []  # converted: (id prefix, resource type, path, API JSON, properties)
-    for paths, op, prefix, rtype in [
-        (a.taskdefs, "RegisterTaskDefinition", "TaskDef", "AWS::ECS::TaskDefinition"),
-        (a.service, "CreateService", "Service", "AWS::ECS::Service"),
+    for items, op, prefix, rtype in [
+        (taskdefs, "RegisterTaskDefinition", "TaskDef", "AWS::ECS::TaskDefinition"),
+        (services, "CreateService", "Service", "AWS::ECS::Service"),
     ]:
         shape = model.operation_model(op).input_shape
-        for path in paths:
-            try:
-                api = json.loads(Path(path).read_text(encoding="utf-8"))
-            except (OSError, ValueError) as e:
-                sys.exit(f"{path}: {e}")
-            if not isinstance(api, dict):
-                sys.exit(f"{path}: top level is not a JSON object")
+        for path, api in items:
             converted.append((prefix, rtype, path, api, to_cfn(api, shape, params)))
     used, resources, families = set(params), {}, {}
     for prefix, rtype, path, api, props in converted:
@@ -112,7 +104,31 @@ def main():
     if params:
         template["Parameters"] = {p: {"Type": "String"} for p in sorted(params)}
     template["Resources"] = resources
-    json.dump(template, sys.stdout, indent=2)
+    return template
+
+
+def load(path):
+    """The API JSON object in path; exits with a message when it cannot be read or is no object."""
+    try:
+        api = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        sys.exit(f"{path}: {e}")
+    if not isinstance(api, dict):
+        sys.exit(f"{path}: top level is not a JSON object")
+    return api
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("taskdefs", nargs="*", metavar="TASKDEF.json")
+    ap.add_argument("--service", nargs="+", action="extend", default=[], metavar="SERVICE.json")
+    a = ap.parse_args()
+    if not a.taskdefs and not a.service:
+        ap.error("give at least one task definition or service file")
+    model = botocore.session.get_session().get_service_model("ecs")
+    taskdefs = [(path, load(path)) for path in a.taskdefs]
+    services = [(path, load(path)) for path in a.service]
+    json.dump(wrap(model, taskdefs, services), sys.stdout, indent=2)
     print()
 
 

@@ -180,5 +180,14 @@ expect 1 "EFS used but efs.yaml missing" "efs.yaml: missing" check no-efs
 cp -r "$g" "$tmp/orphan-service"; mv "$tmp/orphan-service/services/web.json" "$tmp/orphan-service/services/api.json"
 expect 1 "service without a task definition of its name" "api.json: no task definition" check orphan-service
 
+# ---- many folders in one run (.ci/corpus_check): each is judged alone, identical templates are linted once
+cp -r "$g" "$tmp/good-copy"
+batch() { "$py" "$here/check_outputs.py" --cfn-lint "$venv/bin/cfn-lint" --quiet "$@"; }
+expect 0 "identical folders are linted once" "2 folders, .* cfn-lint read 4 distinct of 8 templates" batch "$tmp/good" "$tmp/good-copy"
+expect 1 "the broken folder of several fails, named" "check_output: $tmp/bad-enum FAILED:" batch "$tmp/good" "$tmp/bad-enum" "$tmp/no-base"
+expect 1 "the others are counted" "1 folders passed, 2 failed" batch "$tmp/good" "$tmp/bad-enum" "$tmp/no-base"
+cp -r "$g" "$tmp/not-json"; printf '[1,' >"$tmp/not-json/taskdefs/web.json"
+expect 1 "a task definition that is not JSON" "- not valid JSON" check not-json
+
 echo "selftest_checkers: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

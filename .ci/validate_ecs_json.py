@@ -13,6 +13,7 @@ A string that is exactly {{Name}} is a deploy-time placeholder: any string-typed
 member may hold one, but it must be the whole string.
 
 Exit status: 0 every file valid, 1 some file invalid, 2 usage error.
+.ci/check_outputs.py imports input_shape and problems to check many folders in one process.
 """
 
 import difflib
@@ -94,15 +95,31 @@ def check(value, shape, path, errs):
             errs.append(f"{where}: {size} {what}, at most {hi} allowed")
 
 
+def input_shape(operation):
+    """The botocore input shape of an ECS operation, or None when ECS has no such operation."""
+    model = botocore.session.get_session().get_service_model("ecs")
+    return model.operation_model(operation).input_shape if operation in model.operation_names else None
+
+
+def problems(text, shape):
+    """Every problem of the JSON text against shape, as messages with a JSON path; [] when valid."""
+    errs = []
+    try:
+        value = json.loads(text)
+    except ValueError as e:
+        return [f"not valid JSON: {e}"]
+    check(value, shape, "", errs)
+    return errs
+
+
 def main(argv):
     if len(argv) < 2 or argv[0].startswith("-"):
         print(__doc__, file=sys.stderr)
         return 2
-    model = botocore.session.get_session().get_service_model("ecs")
-    if argv[0] not in model.operation_names:
+    shape = input_shape(argv[0])
+    if shape is None:
         print(f"unknown ECS operation {argv[0]!r}", file=sys.stderr)
         return 2
-    shape = model.operation_model(argv[0]).input_shape
     status = 0
     for path in argv[1:]:
         try:
@@ -111,11 +128,7 @@ def main(argv):
         except OSError as e:
             print(f"{path}: cannot read: {e}", file=sys.stderr)
             return 2
-        errs = []
-        try:
-            check(json.loads(text), shape, "", errs)
-        except ValueError as e:
-            errs.append(f"not valid JSON: {e}")
+        errs = problems(text, shape)
         if errs:
             status = 1
             print(f"{path}: INVALID {argv[0]} input ({len(errs)} problem(s))")
