@@ -250,7 +250,7 @@ impl Reader<'_> {
             _ => Vec::new(),
         };
         for service in &services {
-            self.check_secret_uses(&service.secrets, &defined_secrets);
+            self.check_secret_uses(&service.secrets, &defined_secrets, &secrets);
         }
         Some(Project::new(name, services, inactive, volumes, secrets, settings))
     }

@@ -75,6 +75,8 @@ pub enum SecretSource {
     Local,
     /// `external: true`: it exists; `reference` is its ARN or an SSM parameter name.
     External { reference: String },
+    /// Neither: an error if a service uses it.
+    Undeclared,
 }
 
 /// A service's use of a secret: the file it reads.

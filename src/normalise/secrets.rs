@@ -33,27 +33,33 @@ impl Reader<'_> {
                 continue;
             };
             self.check_keys(settings, "secrets.*", &secret_path);
-            let external = settings
-                .get("external")
-                .and_then(|v| self.boolean(v, &secret_path.key("external")))
-                .unwrap_or(false);
+            // `external: {name: N}` is the older form of `external: true` with `name: N`.
+            let (external, external_name) = match settings.get("external") {
+                Some(Value::Mapping(legacy)) => (true, legacy.get("name").cloned()),
+                Some(value) => (self.boolean(value, &secret_path.key("external")).unwrap_or(false), None),
+                None => (false, None),
+            };
             let source = if external {
-                let reference = match settings.get("name") {
+                let reference = match external_name.as_ref().or(settings.get("name")) {
                     Some(v) => self.string(v, &secret_path.key("name")),
                     None => Some(name.clone()),
                 };
                 let Some(reference) = reference else { continue };
+                if reference.starts_with("arn:") && !is_arn(&reference) {
+                    self.error(
+                        "bad-secret",
+                        &secret_path.key("name"),
+                        format!("`{reference}` is not an ARN"),
+                        "an ARN reads `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`, the account being 12 digits",
+                    );
+                    continue;
+                }
                 SecretSource::External { reference }
             } else if settings.contains_key("file") || settings.contains_key("environment") {
                 SecretSource::Local
             } else {
-                self.error(
-                    "bad-secret",
-                    &secret_path,
-                    format!("secret `{name}` says neither where its value is (`file`, `environment`) nor that it exists (`external: true`)"),
-                    "add `file: ./path`, or `external: true` with `name:` the secret's ARN",
-                );
-                continue;
+                // Compose minds this only when a service uses the secret, and so does check_secret_uses.
+                SecretSource::Undeclared
             };
             definitions.push(SecretDefinition {
                 name,
@@ -121,12 +127,17 @@ impl Reader<'_> {
             None => None,
             Some(value) => {
                 let mode = match value {
-                    // YAML reads `0440` as the decimal number 440: compose means octal digits.
-                    Value::Number(number) => number.as_u64().map(|n| n.to_string()),
-                    Value::String(text) => Some(text.trim_start_matches("0o").to_string()),
+                    Value::Number(number) => number.as_u64().and_then(file_mode),
+                    // `0440` reaches here as text (YAML 1.2 has no leading-zero octal).
+                    Value::String(text) => {
+                        let digits = text.trim().trim_start_matches("0o");
+                        u32::from_str_radix(digits, 8)
+                            .ok()
+                            .filter(|mode| *mode <= 0o7777)
+                            .map(|mode| format!("{mode:04o}"))
+                    }
                     _ => None,
-                }
-                .filter(|digits| digits.len() <= 4 && u32::from_str_radix(digits, 8).is_ok());
+                };
                 if mode.is_none() {
                     self.wrong_type(&path.key("mode"), value, "a file mode in octal digits, such as `0440`");
                 }
@@ -143,11 +154,28 @@ impl Reader<'_> {
         })
     }
 
-    /// Every secret a service uses is defined at the top level (`defined`: the names written there).
-    pub(super) fn check_secret_uses(&mut self, uses: &[SecretUse], defined: &[String]) {
+    /// Every secret a service uses is defined at the top level (`defined`: the names written there),
+    /// and says where its value is.
+    pub(super) fn check_secret_uses(
+        &mut self,
+        uses: &[SecretUse],
+        defined: &[String],
+        definitions: &[SecretDefinition],
+    ) {
         for secret_use in uses {
-            if defined.contains(&secret_use.secret) {
+            if let Some(definition) = definitions.iter().find(|d| d.name == secret_use.secret) {
+                if definition.source == SecretSource::Undeclared {
+                    self.error(
+                        "bad-secret",
+                        &definition.path,
+                        format!("secret `{}` says neither where its value is (`file`, `environment`) nor that it exists (`external: true`)", definition.name),
+                        "add `file: ./path`, or `external: true` with `name:` the secret's ARN",
+                    );
+                }
                 continue;
+            }
+            if defined.contains(&secret_use.secret) {
+                continue; // Its definition had an error of its own.
             }
             let help = match did_you_mean(&secret_use.secret, defined.iter().map(String::as_str)) {
                 Some(known) => format!("did you mean `{known}`?"),
@@ -160,5 +188,45 @@ impl Reader<'_> {
                 &help,
             );
         }
+    }
+}
+
+/// A numeric `mode` as octal digits. Compose reads the number as the mode itself (`0o440` is 288,
+/// `493` is 0755); above 0o777, a number written in octal digits (`644`) can only mean those digits.
+fn file_mode(number: u64) -> Option<String> {
+    let octal_digits = number.to_string().bytes().all(|b| b <= b'7');
+    let mode = if number > 0o777 && octal_digits {
+        u64::from_str_radix(&number.to_string(), 8).ok()?
+    } else {
+        number
+    };
+    (mode <= 0o7777).then(|| format!("{mode:04o}"))
+}
+
+/// `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`, the shape IAM policies accept.
+fn is_arn(text: &str) -> bool {
+    let parts: Vec<&str> = text.splitn(6, ':').collect();
+    matches!(parts.as_slice(), ["arn", partition, service, _, account, resource]
+        if !partition.is_empty() && !service.is_empty() && !resource.is_empty()
+            && (account.is_empty() || (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_modes_as_compose_reads_them() {
+        assert_eq!(file_mode(0o440).as_deref(), Some("0440"));
+        assert_eq!(file_mode(493).as_deref(), Some("0755"));
+        assert_eq!(file_mode(644).as_deref(), Some("0644"));
+        assert_eq!(file_mode(99999), None);
+    }
+
+    #[test]
+    fn arns() {
+        assert!(is_arn("arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf"));
+        assert!(is_arn("arn:aws:s3:::bucket"));
+        assert!(!is_arn("arn:aws:secretsmanager:eu-west-3:xxx:secret:foo_bar"));
     }
 }

@@ -160,6 +160,7 @@ impl Planner<'_> {
             let value_from = match &definition.source {
                 SecretSource::Local => self.deferred(&format!("{logical}Arn"), Source::Stack("secrets")),
                 SecretSource::External { reference } => DeployValue::Known(reference.clone()),
+                SecretSource::Undeclared => return false, // Normalise refused its use.
             };
             used.insert(
                 name.to_string(),
