@@ -413,6 +413,44 @@ x-ecs:
     }
 
     #[test]
+    fn follows_extends_into_the_base_and_skips_same_named_services_of_base_files() {
+        let files = [
+            SourceFile {
+                path: "compose.yaml".into(),
+                text: "services:\n  web:\n    extends: {file: base.yml, service: base}\n    image: x\n".into(),
+            },
+            SourceFile {
+                path: "base.yml".into(),
+                text: "services:\n  web:\n    ports: ['1:1']\n  base:\n    ports: ['2:2']\n".into(),
+            },
+        ];
+        let mut provenance = Provenance::default();
+        provenance.add_base_only_source(1);
+        let web = ServiceAt {
+            source: None,
+            name: "web".into(),
+        };
+        let base = ServiceAt {
+            source: Some(1),
+            name: "base".into(),
+        };
+        provenance.add_base(web, base);
+        let web = KeyPath::root().key("services").key("web");
+        let mut diagnostics = Diagnostics(vec![
+            Diagnostic::warning("ignored-key", web.key("ports").index(0), "inherited"),
+            Diagnostic::warning("ignored-key", web.key("image"), "its own"),
+            Diagnostic::warning("ignored-key", web.key("nothing"), "nowhere"),
+        ]);
+        locate_all_with(&mut diagnostics, &files, &provenance);
+        let places: Vec<(String, usize)> = diagnostics
+            .iter()
+            .map(|d| d.location.as_ref().map(|l| (l.file.clone(), l.line)).unwrap())
+            .collect();
+        let expected = [("base.yml", 5), ("compose.yaml", 4), ("compose.yaml", 2)];
+        assert_eq!(places, expected.map(|(file, line)| (file.to_string(), line)));
+    }
+
+    #[test]
     fn falls_back_to_the_deepest_known_key() {
         let path = KeyPath::root().key("services").key("db").key("environment").key("A");
         assert_eq!(KeyIndex::new(TEXT).locate(&path), Some((3, 14, 5)));
