@@ -90,8 +90,7 @@ impl Extends<'_, '_> {
     fn resolve_chain(&mut self, project: &Mapping, name: &str) {
         let mut chain: Vec<Node> = vec![(Home::Project, name.to_string())];
         let mut on_chain: HashSet<Node> = chain.iter().cloned().collect();
-        loop {
-            let node = chain.last().expect("the chain starts with a service").clone();
+        while let Some(node) = chain.last().cloned() {
             if self.resolved.contains_key(&node) {
                 break;
             }

@@ -180,19 +180,21 @@ fn load_entry(reader: &mut Reader<'_>, entry: &Entry, at: &KeyPath, including: &
         .iter()
         .map(|(path, _)| lexical(&including.project_dir.join(path)))
         .collect();
-    let first = &paths[0];
-    if including.chain.contains(first) {
+    for (path, (_, path_at)) in paths.iter().zip(&entry.paths) {
+        if !including.chain.contains(path) {
+            continue;
+        }
         let shown: Vec<String> = including
             .chain
             .iter()
-            .chain([first])
+            .chain([path])
             .map(|path| display_path(path))
             .collect();
         reader.report_in(
             including.source,
             Diagnostic::error(
                 "include-cycle",
-                at.clone(),
+                path_at.clone(),
                 format!("`include` goes round in a circle: {}", shown.join(" → ")),
             )
             .with_help("a compose file cannot include itself, directly or through the files it includes"),
@@ -213,13 +215,13 @@ fn load_entry(reader: &mut Reader<'_>, entry: &Entry, at: &KeyPath, including: &
     }
     let project_dir = match &entry.project_directory {
         Some((folder, _)) => lexical(&including.project_dir.join(folder)),
-        None => first.parent().map(Path::to_path_buf).unwrap_or_default(),
+        None => paths[0].parent().map(Path::to_path_buf).unwrap_or_default(),
     };
     let variables = entry_variables(reader, entry, &project_dir, including)?;
-    let mut chain = including.chain.to_vec();
-    chain.push(first.clone());
     let mut project: Option<Mapping> = None;
     for (path, (_, path_at)) in paths.iter().zip(&entry.paths) {
+        let mut chain = including.chain.to_vec();
+        chain.push(path.clone());
         let reference = Reference {
             source: Some(including.source),
             at: path_at,
