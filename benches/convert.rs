@@ -92,13 +92,7 @@ mod stages {
 
     fn loaded(count: usize) -> (Loaded, MemoryFiles) {
         let (input, files) = setup(count);
-        let loaded = load::load(
-            &input.compose_files,
-            &input.environment,
-            "bench",
-            &files,
-            &mut Diagnostics::default(),
-        );
+        let loaded = load::load(&input, &files, &mut Diagnostics::default());
         (loaded.expect("the synthetic project loads"), files)
     }
 
@@ -110,15 +104,7 @@ mod stages {
     #[divan::bench(args = [500, 5000], sample_count = 10)]
     fn load(bencher: divan::Bencher, count: usize) {
         let (input, files) = setup(count);
-        bencher.bench_local(|| {
-            load::load(
-                &input.compose_files,
-                &input.environment,
-                "bench",
-                &files,
-                &mut Diagnostics::default(),
-            )
-        });
+        bencher.bench_local(|| load::load(&input, &files, &mut Diagnostics::default()));
     }
 
     #[divan::bench(args = [500, 5000], sample_count = 10)]

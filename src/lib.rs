@@ -33,6 +33,11 @@ pub struct Input {
     pub known_values: KnownValues,
     /// Active profiles (`--profile`); COMPOSE_PROFILES adds to them.
     pub profiles: Vec<String>,
+    /// `--env-file`: read instead of the `.env` beside the first compose file, in order (later
+    /// files win); each must exist.
+    pub env_files: Vec<PathBuf>,
+    /// `-p`: the project name, over `COMPOSE_PROJECT_NAME` and the top-level `name`.
+    pub project_name: Option<String>,
 }
 
 /// What a conversion produced: diagnostics always; a plan and files unless refused.
@@ -62,19 +67,13 @@ pub fn convert(input: &Input, files: &dyn source::Files) -> Result<Conversion, e
             output: emit::Output::new(),
         })
     };
-    let Some(loaded) = load::load(
-        &input.compose_files,
-        &input.environment,
-        &input.directory_name,
-        files,
-        &mut diagnostics,
-    ) else {
+    let Some(loaded) = load::load(input, files, &mut diagnostics) else {
         diagnostics.sort_by_location();
         return refused(diagnostics);
     };
     let project = normalise::normalise(&loaded, &input.directory_name, &input.profiles, files, &mut diagnostics);
     let plan = project.and_then(|project| plan::plan(&project, &input.known_values, &mut diagnostics));
-    source::locate_all(&mut diagnostics, &loaded.sources);
+    source::locate_all_with(&mut diagnostics, &loaded.sources, &loaded.provenance);
     diagnostics.sort_by_location();
     let Some(plan) = plan else {
         return refused(diagnostics);

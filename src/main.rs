@@ -61,6 +61,13 @@ struct InputArgs {
     /// Activate a profile: services with it are converted (with COMPOSE_PROFILES; `*` for all).
     #[arg(long = "profile", value_name = "NAME")]
     profiles: Vec<String>,
+    /// An env file to read instead of the `.env` beside the first compose file, relative to the
+    /// current folder; repeat to read several in order (later ones win). It must exist.
+    #[arg(long = "env-file", value_name = "FILE")]
+    env_files: Vec<PathBuf>,
+    /// The project name, over COMPOSE_PROJECT_NAME, the top-level `name` and the folder's name.
+    #[arg(short = 'p', long = "project-name", value_name = "NAME")]
+    project_name: Option<String>,
     /// Also show notes: every decision, such as each hostname rewrite.
     #[arg(short, long)]
     verbose: bool,
@@ -197,17 +204,26 @@ fn refused(conversion: &Conversion, strict: bool) {
     }
 }
 
-/// `COMPOSE_FILE` from the environment, else from `.env` in the current folder: the files to
-/// use when no `-f` is given, separated by `COMPOSE_PATH_SEPARATOR` (default `:`), as in compose.
-fn compose_file_setting() -> Vec<PathBuf> {
+/// `COMPOSE_FILE` from the environment, else from `.env` in the current folder (or the
+/// `--env-file` files): the files to use when no `-f` is given, separated by
+/// `COMPOSE_PATH_SEPARATOR` (default `:`), as in compose. An unreadable env file is the
+/// conversion's to report.
+fn compose_file_setting(env_files: &[PathBuf]) -> Vec<PathBuf> {
     let environment: Variables = std::env::vars().collect();
-    let dotenv: Variables = std::fs::read_to_string(".env")
-        .ok()
-        .and_then(|text| dotenv::parse(&text, &environment).ok())
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|entry| Some((entry.name, entry.value?)))
-        .collect();
+    let default_env_file = [PathBuf::from(".env")];
+    let env_files = if env_files.is_empty() {
+        &default_env_file[..]
+    } else {
+        env_files
+    };
+    let mut dotenv = Variables::new();
+    for file in env_files {
+        let entries = std::fs::read_to_string(file)
+            .ok()
+            .and_then(|text| dotenv::parse(&text, &environment).ok())
+            .unwrap_or_default();
+        dotenv.extend(entries.into_iter().filter_map(|entry| Some((entry.name, entry.value?))));
+    }
     let setting = |name: &str| environment.get(name).or_else(|| dotenv.get(name)).cloned();
     let Some(list) = setting("COMPOSE_FILE").filter(|l| !l.is_empty()) else {
         return Vec::new();
@@ -237,7 +253,7 @@ fn run_pipeline(args: &InputArgs) -> Result<Conversion, ExitCode> {
     }
     let mut files = args.files.clone();
     if files.is_empty() {
-        files = compose_file_setting();
+        files = compose_file_setting(&args.env_files);
     }
     if files.is_empty() {
         let Some(found) = DEFAULT_FILES.iter().map(PathBuf::from).find(|p| p.is_file()) else {
@@ -265,6 +281,8 @@ fn run_pipeline(args: &InputArgs) -> Result<Conversion, ExitCode> {
         environment: std::env::vars().collect(),
         known_values,
         profiles: args.profiles.clone(),
+        env_files: args.env_files.clone(),
+        project_name: args.project_name.clone(),
     };
     let conversion = convert(&input, &FileSystem).map_err(|error| {
         eprintln!("error: {error}");

@@ -70,9 +70,9 @@ pub const TABLE: &[Row] = &[
     ),
     ignored("jobs", NOT_YET),
     ignored("models", "Docker Model Runner models do not exist on ECS"),
-    refused(
+    converted(
         "include",
-        "not supported yet: the included services would be missing from the output",
+        "the included files' services, volumes and networks join the project, each file with its own folder and `.env` (see the README's include section)",
     ),
     converted("x-ecs", "deployment settings (see the README's `x-ecs` section)"),
     // Services.
@@ -177,9 +177,9 @@ pub const TABLE: &[Row] = &[
         "services.*.expose",
         "container `portMappings` (a range: `containerPortRange`); never public",
     ),
-    refused(
+    converted(
         "services.*.extends",
-        "not supported yet: the extended settings would be missing from the output",
+        "the extended service's settings, from this file or another, merged under this service's own as compose merges files",
     ),
     ignored(
         "services.*.external_links",

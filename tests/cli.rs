@@ -677,3 +677,101 @@ fn is_root() -> bool {
             .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
     })
 }
+
+#[test]
+fn env_files_replace_dot_env_in_order() {
+    let case = copy_case("interpolation");
+    fs::write(case.path().join("base.env"), "TAG=9.9\nREPLICAS=1\nAPI_PORT=8080\n").unwrap();
+    fs::write(case.path().join("prod.env"), "TAG=10.0\n").unwrap();
+    let output = compose2ecs(
+        case.path(),
+        &[
+            "convert",
+            "--env-file",
+            "base.env",
+            "--env-file",
+            "prod.env",
+            "-o",
+            "out",
+        ],
+    );
+    let err = stderr(&output);
+    assert!(output.status.success(), "{err}");
+    let taskdef = fs::read_to_string(case.path().join("out/taskdefs/api.json")).unwrap();
+    // The later file wins; `.env` is not read, so its FROM_DOTENV is unset.
+    assert!(taskdef.contains("registry.example.com/api:10.0"), "{taskdef}");
+    assert!(!taskdef.contains("read from .env"), "{taskdef}");
+    let missing = compose2ecs(case.path(), &["plan", "--env-file", "missing.env"]);
+    assert_eq!(missing.status.code(), Some(1));
+    let err = stderr(&missing);
+    assert!(
+        err.contains("error[unreadable-file]: cannot read `missing.env` (`--env-file`)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_project_name_flag_wins_over_the_environment_and_the_file() {
+    let case = copy_case("override");
+    fs::write(
+        case.path().join("docker-compose.yml"),
+        format!(
+            "name: written\n{}",
+            fs::read_to_string(case.path().join("docker-compose.yml")).unwrap()
+        ),
+    )
+    .unwrap();
+    let run = |args: &[&str], environment: Option<&str>| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_compose2ecs"));
+        command.args(args).current_dir(case.path());
+        match environment {
+            Some(name) => command.env("COMPOSE_PROJECT_NAME", name),
+            None => command.env_remove("COMPOSE_PROJECT_NAME"),
+        };
+        let output = command.output().unwrap();
+        assert!(output.status.success(), "{}", stderr(&output));
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let family = |plan: &str| {
+        plan.lines()
+            .find_map(|l| l.split("(family ").nth(1)?.split(',').next().map(str::to_string))
+    };
+    assert_eq!(family(&run(&["plan"], None)).as_deref(), Some("written-web"));
+    assert_eq!(
+        family(&run(&["plan"], Some("from-env"))).as_deref(),
+        Some("from-env-web")
+    );
+    let flagged = run(&["plan", "-p", "shop"], Some("from-env"));
+    assert_eq!(family(&flagged).as_deref(), Some("shop-web"));
+    assert_eq!(
+        family(&run(&["plan", "--project-name", "shop2"], None)).as_deref(),
+        Some("shop2-web")
+    );
+    let bad = compose2ecs(case.path(), &["plan", "-p", "Not Valid"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        stderr(&bad).contains("`Not Valid` is not a valid project name"),
+        "{}",
+        stderr(&bad)
+    );
+}
+
+#[test]
+fn included_and_extended_files_are_read_from_their_folders() {
+    // From another folder: paths written in included and extended files still resolve.
+    let elsewhere = tempfile::tempdir().unwrap();
+    for case in ["include", "extends"] {
+        let copy = copy_case(case);
+        let file = copy.path().join("docker-compose.yml");
+        let output = compose2ecs(elsewhere.path(), &["plan", "-f", file.to_str().unwrap()]);
+        assert!(output.status.success(), "{case}: {}", stderr(&output));
+    }
+    let refused = copy_case("err-include-conflict");
+    let output = compose2ecs(refused.path(), &["convert", "-o", "out"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("--> docker-compose.yml:7:3 (services.db)"),
+        "{}",
+        stderr(&output)
+    );
+}

@@ -29,8 +29,7 @@ pub fn render_case(case: &Path) -> (String, bool) {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
-        known_values: Default::default(),
-        profiles: Vec::new(),
+        ..Input::default()
     };
     let conversion = convert(&input, &FileSystem).expect("no program failure");
     let mut text = String::from("--- diagnostics ---\n");
@@ -190,9 +189,7 @@ fn plan_views() {
         let input = Input {
             compose_files: compose_files(&path),
             directory_name: case.to_string(),
-            environment: Default::default(),
-            known_values: Default::default(),
-            profiles: Vec::new(),
+            ..Input::default()
         };
         let conversion = convert(&input, &FileSystem).expect("no program failure");
         let plan = conversion.plan.expect("the case converts");

@@ -53,7 +53,8 @@ pub fn merge_documents(base: &mut Mapping, overlay: Mapping) {
     }
 }
 
-fn merge_service(base: &mut Mapping, overlay: Mapping) {
+/// Merges `overlay` (a later file's service, or a service over the one it extends) into `base`.
+pub(super) fn merge_service(base: &mut Mapping, overlay: Mapping) {
     for (key, value) in overlay {
         if reset_or_override(base, &key, &value) {
             continue;

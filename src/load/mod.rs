@@ -6,14 +6,19 @@
 //! the typed model is built afterwards, in `normalise`.
 
 pub mod dotenv;
+mod extends;
+mod include;
 pub mod interpolate;
 pub mod merge;
+pub mod paths;
 pub mod stack_outputs;
 
 use crate::diagnostic::{Diagnostic, Diagnostics, KeyPath};
-use crate::source::{display_path, unreadable, Files, SourceFile};
-use interpolate::{interpolate_document, Variables};
+use crate::source::{display_path, locate_all, unreadable, Files, Provenance, SourceFile};
+use crate::Input;
+use interpolate::{interpolate_document, key_text, Variables};
 use serde_yaml::{Mapping, Value};
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 /// The variable that names the project, and that every value may use.
@@ -22,31 +27,41 @@ pub const PROJECT_NAME_VARIABLE: &str = "COMPOSE_PROJECT_NAME";
 /// The compose files merged into one document, with what normalise needs to read beside them.
 #[derive(Debug)]
 pub struct Loaded {
+    /// Every file read: the `-f` files, then included and extended ones, in the order read.
     pub sources: Vec<SourceFile>,
+    /// Where the settings of services that extend others were written.
+    pub provenance: Provenance,
     pub document: Mapping,
-    /// The `.env` file under the process environment: what `${VAR}` and a bare `environment: [VAR]` read.
+    /// The `.env` file (or the `--env-file` files) under the process environment, with the
+    /// `-p` project name: what `${VAR}` and a bare `environment: [VAR]` read.
     pub variables: Variables,
     /// The folder of the first compose file: relative paths (`env_file`) start there.
     pub project_dir: PathBuf,
 }
 
-/// Reads, parses, interpolates and merges `paths` in order. Returns `None` when an error was reported.
-pub fn load(
-    paths: &[PathBuf],
-    environment: &Variables,
-    directory_name: &str,
-    files: &dyn Files,
-    diagnostics: &mut Diagnostics,
-) -> Option<Loaded> {
+/// Reads, parses, interpolates and merges the compose files of `input` in order, then resolves
+/// `include` (in each file) and `extends` (in the merged document). Returns `None` when an error
+/// was reported.
+pub fn load(input: &Input, files: &dyn Files, diagnostics: &mut Diagnostics) -> Option<Loaded> {
+    let paths = &input.compose_files;
     let project_dir = paths
         .first()
         .and_then(|p| p.parent())
         .map(Path::to_path_buf)
         .unwrap_or_default();
-    let variables = read_dotenv(&project_dir, environment, files, diagnostics)?;
+    let variables = project_variables(input, &project_dir, files, diagnostics)?;
     let parsed: Vec<(SourceFile, Mapping)> = paths
         .iter()
-        .filter_map(|path| parse_file(path, files, diagnostics))
+        .filter_map(|path| {
+            let read = files.read(path).map_err(|error| Box::new(unreadable(path, &error)));
+            match read.and_then(|bytes| parse_text(path, bytes, false)) {
+                Ok(parsed) => Some(parsed),
+                Err(diagnostic) => {
+                    diagnostics.push(*diagnostic);
+                    None
+                }
+            }
+        })
         .collect();
     // Compose lets every value use `${COMPOSE_PROJECT_NAME}`: the name the project gets.
     let mut interpolation = variables.clone();
@@ -56,96 +71,314 @@ pub fn load(
             Some(name) => interpolate::interpolate(name, &variables)
                 .map(|done| done.value)
                 .unwrap_or_default(),
-            None => crate::normalise::project_name(directory_name),
+            None => crate::normalise::project_name(&input.directory_name),
         };
         interpolation.insert(PROJECT_NAME_VARIABLE.to_string(), name);
     }
 
-    let mut sources = Vec::new();
+    let mut reader = Reader {
+        files,
+        project_dir: project_dir.clone(),
+        sources: Vec::new(),
+        source_by_path: HashMap::new(),
+        provenance: Provenance::default(),
+        found_in: BTreeMap::new(),
+        diagnostics,
+    };
     let mut document: Option<Mapping> = None;
     for (source, mut root) in parsed {
-        let mut found = Diagnostics::default();
-        let mut as_value = Value::Mapping(std::mem::take(&mut root));
-        interpolate_document(&mut as_value, &KeyPath::root(), &interpolation, &mut found);
-        let Value::Mapping(root) = as_value else {
-            unreachable!("a mapping stays a mapping")
+        let chain = vec![paths::lexical(&source.path)];
+        let index = reader.add_source(source);
+        reader.interpolate(index, &mut root, &interpolation);
+        reader.refuse_version_1(index, &root);
+        let including = include::Including {
+            source: index,
+            project_dir: &project_dir,
+            variables: &interpolation,
+            chain: &chain,
         };
-        crate::source::locate_all(&mut found, std::slice::from_ref(&source));
-        diagnostics.0.extend(found.0);
-        sources.push(source);
+        include::include(&mut reader, &mut root, &including);
         match &mut document {
             None => document = Some(root),
             Some(base) => merge::merge_documents(base, root),
         }
     }
-    if diagnostics.has_errors() {
+    let mut document = document.unwrap_or_default();
+    if !reader.has_errors() {
+        extends::resolve(&mut reader, &mut document, &interpolation);
+    }
+    let (sources, provenance) = reader.finish();
+    if diagnostics.has_errors() || paths.is_empty() {
+        // What was found about the merged document points into the project's files.
+        crate::source::locate_all_with(diagnostics, &sources, &provenance);
         return None;
     }
-    let mut document = Value::Mapping(document?);
+    let mut document = Value::Mapping(document);
     merge::apply_merge_tags(&mut document);
     let Value::Mapping(document) = document else {
         unreachable!("a mapping stays a mapping")
     };
     Some(Loaded {
         sources,
+        provenance,
         document,
         variables,
         project_dir,
     })
 }
 
-fn read_dotenv(
-    dir: &Path,
-    environment: &Variables,
+/// What loading collects on its way through the files: every file read, and what it found there.
+struct Reader<'a> {
+    files: &'a dyn Files,
+    /// The folder of the first compose file, where every relative path of the document starts.
+    project_dir: PathBuf,
+    sources: Vec<SourceFile>,
+    source_by_path: HashMap<PathBuf, usize>,
+    provenance: Provenance,
+    /// Diagnostics about key paths of one source, by source: located in its text alone, since a
+    /// key path of an included or extended file is not a path of the merged document.
+    found_in: BTreeMap<usize, Diagnostics>,
+    diagnostics: &'a mut Diagnostics,
+}
+
+/// Where a file to read was named: a key path in one source, or (`source: None`) a key path of
+/// the project's document, located among the project's files.
+struct Reference<'p> {
+    source: Option<usize>,
+    at: &'p KeyPath,
+    /// What a missing file's error says about where the path starts.
+    help: &'static str,
+}
+
+impl Reader<'_> {
+    fn has_errors(&self) -> bool {
+        self.diagnostics.has_errors() || self.found_in.values().any(Diagnostics::has_errors)
+    }
+
+    /// Reports a diagnostic about a key path of one source.
+    fn report_in(&mut self, source: usize, diagnostic: Diagnostic) {
+        self.found_in.entry(source).or_default().push(diagnostic);
+    }
+
+    fn wrong_type(&mut self, source: usize, path: &KeyPath, value: &Value, expected: &str) {
+        self.report_in(source, wrong_type(path, value, expected));
+    }
+
+    /// A string or a list of strings, each with its key path; `None` after an error.
+    fn strings(&mut self, source: usize, value: &Value, at: &KeyPath) -> Option<Vec<(String, KeyPath)>> {
+        match value {
+            Value::String(one) => Some(vec![(one.clone(), at.clone())]),
+            Value::Sequence(items) => items
+                .iter()
+                .enumerate()
+                .map(|(index, item)| match item {
+                    Value::String(one) => Some((one.clone(), at.index(index))),
+                    other => {
+                        self.wrong_type(source, &at.index(index), other, "a file path");
+                        None
+                    }
+                })
+                .collect(),
+            other => {
+                self.wrong_type(source, at, other, "a file path or a list of them");
+                None
+            }
+        }
+    }
+
+    /// The index of a source already read from `path`.
+    fn source_index(&self, path: &Path) -> Option<usize> {
+        self.source_by_path.get(&paths::lexical(path)).copied()
+    }
+
+    /// Adds a source, or finds it when that file was read before (a file included twice).
+    fn add_source(&mut self, source: SourceFile) -> usize {
+        let key = paths::lexical(&source.path);
+        if let Some(&index) = self.source_by_path.get(&key) {
+            return index;
+        }
+        self.sources.push(source);
+        self.source_by_path.insert(key, self.sources.len() - 1);
+        self.sources.len() - 1
+    }
+
+    fn interpolate(&mut self, source: usize, root: &mut Mapping, variables: &Variables) {
+        let found = self.found_in.entry(source).or_default();
+        let mut value = Value::Mapping(std::mem::take(root));
+        interpolate_document(&mut value, &KeyPath::root(), variables, found);
+        if let Value::Mapping(interpolated) = value {
+            *root = interpolated;
+        }
+    }
+
+    /// Reads, parses and interpolates a file that another one names; `None` after an error.
+    fn read_document(
+        &mut self,
+        path: &Path,
+        variables: &Variables,
+        reference: Option<Reference<'_>>,
+    ) -> Option<(usize, Mapping)> {
+        let bytes = match self.files.read(path) {
+            Ok(bytes) => bytes,
+            Err(error) => {
+                let mut diagnostic = unreadable(path, &error);
+                match reference {
+                    Some(reference) => {
+                        diagnostic.path = reference.at.clone();
+                        diagnostic.location = None;
+                        diagnostic.help = Some(reference.help.to_string());
+                        match reference.source {
+                            Some(source) => self.report_in(source, diagnostic),
+                            None => self.diagnostics.push(diagnostic),
+                        }
+                    }
+                    None => self.diagnostics.push(diagnostic),
+                }
+                return None;
+            }
+        };
+        // compose reads an included or extended file with nothing in it as no settings.
+        let (source, mut root) = match parse_text(path, bytes, true) {
+            Ok(parsed) => parsed,
+            Err(diagnostic) => {
+                self.diagnostics.push(*diagnostic);
+                return None;
+            }
+        };
+        let index = self.add_source(source);
+        self.interpolate(index, &mut root, variables);
+        Some((index, root))
+    }
+
+    /// Refuses a file in the version 1 format (services at the top level, no `services:`), which
+    /// compose no longer reads. Returns whether it did.
+    fn refuse_version_1(&mut self, source: usize, root: &Mapping) -> bool {
+        if root.contains_key("services") {
+            return false;
+        }
+        let known: Vec<&str> = crate::support::children("").collect();
+        let service = root.iter().find_map(|(key, value)| {
+            let name = key_text(key);
+            let looks_like_a_service = !name.starts_with("x-")
+                && !known.contains(&name.as_str())
+                && value
+                    .as_mapping()
+                    .is_some_and(|m| m.contains_key("image") || m.contains_key("build"));
+            looks_like_a_service.then_some(name)
+        });
+        let Some(service) = service else {
+            return false;
+        };
+        self.report_in(
+            source,
+            Diagnostic::error(
+                "legacy-v1-format",
+                KeyPath::root().key(&service),
+                format!(
+                    "`{service}` is a service at the top level: this is the version 1 compose format, which compose no longer reads"
+                ),
+            )
+            .with_help("put the services under a top-level `services:` key, indented one level below it"),
+        );
+        true
+    }
+
+    /// Locates the diagnostics found in each source in that source, and hands back the sources.
+    fn finish(self) -> (Vec<SourceFile>, Provenance) {
+        for (source, mut found) in self.found_in {
+            if let Some(file) = self.sources.get(source) {
+                locate_all(&mut found, std::slice::from_ref(file));
+            }
+            self.diagnostics.0.extend(found.0);
+        }
+        (self.sources, self.provenance)
+    }
+}
+
+/// `path` must be `expected`, and is not.
+fn wrong_type(path: &KeyPath, value: &Value, expected: &str) -> Diagnostic {
+    let found = kind_of(value);
+    Diagnostic::error(
+        "wrong-type",
+        path.clone(),
+        format!("`{path}` must be {expected}, found {found}"),
+    )
+    .with_help(format!("write `{path}` as {expected}"))
+}
+
+/// The project's variables: the `.env` file beside the first compose file, or instead the
+/// `--env-file` files in order (later ones win), under the process environment, which wins; then
+/// the `-p` project name, which wins over everything.
+fn project_variables(
+    input: &Input,
+    project_dir: &Path,
     files: &dyn Files,
     diagnostics: &mut Diagnostics,
 ) -> Option<Variables> {
-    let entries = match dotenv::read(&dir.join(".env"), &KeyPath::root(), files, environment) {
-        Ok(entries) => entries.unwrap_or_default(),
-        Err(diagnostic) => {
-            diagnostics.push(*diagnostic);
-            return None;
-        }
+    let env_files: Vec<(PathBuf, bool)> = if input.env_files.is_empty() {
+        vec![(project_dir.join(".env"), false)]
+    } else {
+        input.env_files.iter().map(|file| (file.clone(), true)).collect()
     };
-    let mut variables: Variables = entries
-        .into_iter()
-        .filter_map(|entry| Some((entry.name, entry.value?)))
-        .collect();
+    let mut variables = Variables::new();
+    for (file, required) in env_files {
+        let mut known = variables.clone();
+        known.extend(input.environment.iter().map(|(k, v)| (k.clone(), v.clone())));
+        match dotenv::read(&file, &KeyPath::root(), files, &known) {
+            Ok(Some(entries)) => {
+                variables.extend(entries.into_iter().filter_map(|entry| Some((entry.name, entry.value?))))
+            }
+            Ok(None) if !required => {}
+            Ok(None) => {
+                let shown = display_path(&file);
+                diagnostics.push(
+                    Diagnostic::error(
+                        "unreadable-file",
+                        KeyPath::root(),
+                        format!("cannot read `{shown}` (`--env-file`): no such file"),
+                    )
+                    .at_file(&shown, 1, 1)
+                    .with_help("`--env-file` is relative to the current folder"),
+                );
+                return None;
+            }
+            Err(diagnostic) => {
+                diagnostics.push(*diagnostic);
+                return None;
+            }
+        }
+    }
     // The process environment wins over `.env`, as in compose.
-    variables.extend(environment.iter().map(|(k, v)| (k.clone(), v.clone())));
+    variables.extend(input.environment.iter().map(|(k, v)| (k.clone(), v.clone())));
+    if let Some(name) = &input.project_name {
+        variables.insert(PROJECT_NAME_VARIABLE.to_string(), name.clone());
+    }
     Some(variables)
 }
 
-fn parse_file(path: &Path, files: &dyn Files, diagnostics: &mut Diagnostics) -> Option<(SourceFile, Mapping)> {
+/// Parses a compose file's bytes into its text and its top-level mapping, merge keys applied.
+/// With `empty_is_nothing`, a file with no document (blank, or only comments) is an empty mapping.
+fn parse_text(path: &Path, bytes: Vec<u8>, empty_is_nothing: bool) -> Result<(SourceFile, Mapping), Box<Diagnostic>> {
     let shown = display_path(path);
-    let bytes = match files.read(path) {
-        Ok(bytes) => bytes,
-        Err(error) => {
-            diagnostics.push(unreadable(path, &error));
-            return None;
-        }
-    };
     let text = match String::from_utf8(bytes) {
         Ok(text) => text,
         Err(error) => {
             let valid = &error.as_bytes()[..error.utf8_error().valid_up_to()];
             let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
             let column = valid.iter().rev().take_while(|b| **b != b'\n').count() + 1;
-            diagnostics.push(
+            return Err(Box::new(
                 Diagnostic::error("not-utf8", KeyPath::root(), format!("`{shown}` is not UTF-8 text"))
                     .at_file(&shown, line, column)
                     .with_help("a compose file is YAML text; save it as UTF-8"),
-            );
-            return None;
+            ));
         }
     };
-    if text.trim().is_empty() {
-        diagnostics.push(
+    if text.trim().is_empty() && !empty_is_nothing {
+        return Err(Box::new(
             Diagnostic::error("empty-file", KeyPath::root(), format!("`{shown}` is empty"))
                 .at_file(&shown, 1, 1)
                 .with_help("a compose file needs at least a `services:` section"),
-        );
-        return None;
+        ));
     }
     let mut value: Value = match serde_yaml::from_str(&text) {
         Ok(value) => value,
@@ -162,7 +395,7 @@ fn parse_file(path: &Path, files: &dyn Files, diagnostics: &mut Diagnostics) -> 
             } else {
                 "check the indentation and the quotes around this place".to_string()
             };
-            diagnostics.push(
+            return Err(Box::new(
                 Diagnostic::error(
                     "yaml-syntax",
                     KeyPath::root(),
@@ -170,12 +403,11 @@ fn parse_file(path: &Path, files: &dyn Files, diagnostics: &mut Diagnostics) -> 
                 )
                 .at_file(&shown, line, column)
                 .with_help(help),
-            );
-            return None;
+            ));
         }
     };
     if let Err(error) = apply_merge_keys(&mut value) {
-        diagnostics.push(
+        return Err(Box::new(
             Diagnostic::error(
                 "yaml-merge",
                 KeyPath::root(),
@@ -183,18 +415,18 @@ fn parse_file(path: &Path, files: &dyn Files, diagnostics: &mut Diagnostics) -> 
             )
             .at_file(&shown, 1, 1)
             .with_help("`<<:` takes an alias of a mapping (`<<: *defaults`) or a list of them"),
-        );
-        return None;
+        ));
     }
     let source = SourceFile {
         path: path.to_path_buf(),
         text,
     };
     match value {
-        Value::Mapping(root) => Some((source, root)),
+        Value::Mapping(root) => Ok((source, root)),
+        Value::Null if empty_is_nothing => Ok((source, Mapping::new())),
         other => {
             let found = kind_of(&other);
-            diagnostics.push(
+            Err(Box::new(
                 Diagnostic::error(
                     "not-a-mapping",
                     KeyPath::root(),
@@ -202,8 +434,7 @@ fn parse_file(path: &Path, files: &dyn Files, diagnostics: &mut Diagnostics) -> 
                 )
                 .at_file(&shown, 1, 1)
                 .with_help("a compose file is a mapping with a `services:` key"),
-            );
-            None
+            ))
         }
     }
 }
@@ -245,6 +476,248 @@ pub fn kind_of(value: &Value) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::MemoryFiles;
+
+    /// Loads `files` (path, text), the first being the compose file, with `environment`.
+    fn load_files(files: &[(&str, &str)], environment: &[(&str, &str)]) -> (Option<Loaded>, Diagnostics) {
+        let memory = MemoryFiles(
+            files
+                .iter()
+                .map(|(path, text)| (PathBuf::from(path), text.as_bytes().to_vec()))
+                .collect(),
+        );
+        let input = Input {
+            compose_files: vec![PathBuf::from(files[0].0)],
+            directory_name: "app".to_string(),
+            environment: environment
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..Input::default()
+        };
+        let mut diagnostics = Diagnostics::default();
+        let loaded = load(&input, &memory, &mut diagnostics);
+        (loaded, diagnostics)
+    }
+
+    fn service<'l>(loaded: &'l Loaded, name: &str) -> &'l Value {
+        &loaded.document["services"][name]
+    }
+
+    /// The only error, as `code: message @ file:line`.
+    fn only_error(diagnostics: &Diagnostics) -> String {
+        let errors: Vec<String> = diagnostics
+            .iter()
+            .filter(|d| d.severity == crate::diagnostic::Severity::Error)
+            .map(|d| {
+                let at = d
+                    .location
+                    .as_ref()
+                    .map_or("?".to_string(), |l| format!("{}:{}", l.file, l.line));
+                format!("{}: {} @ {at}", d.code, d.message)
+            })
+            .collect();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        errors[0].clone()
+    }
+
+    #[test]
+    fn extends_chains_across_files_with_paths_rebased() {
+        let (loaded, diagnostics) = load_files(
+            &[
+                (
+                    "app/compose.yaml",
+                    "services:\n  web:\n    extends: {file: lib/base.yml, service: http}\n    environment: {MODE: web}\n    ports: ['80:80']\n",
+                ),
+                (
+                    "app/lib/base.yml",
+                    "services:\n  http:\n    extends: {file: ../shared/root.yml, service: root}\n    env_file: http.env\n    ports: ['8080:80']\n",
+                ),
+                (
+                    "app/shared/root.yml",
+                    "services:\n  root:\n    image: nginx\n    environment: {MODE: root, TZ: utc}\n    volumes: ['./html:/usr/share/nginx/html']\n",
+                ),
+            ],
+            &[],
+        );
+        let loaded = loaded.unwrap_or_else(|| panic!("{diagnostics:?}"));
+        let web = service(&loaded, "web");
+        let expected: Value = serde_yaml::from_str(
+            "image: nginx\nenvironment: {MODE: web, TZ: utc}\nvolumes: ['./shared/html:/usr/share/nginx/html']\n\
+             env_file: ./lib/http.env\nports: ['8080:80', '80:80']\n",
+        )
+        .unwrap();
+        assert_eq!(*web, expected);
+        let read: Vec<String> = loaded.sources.iter().map(SourceFile::display).collect();
+        assert_eq!(read, ["app/compose.yaml", "app/lib/base.yml", "app/shared/root.yml"]);
+    }
+
+    #[test]
+    fn extends_cycle_across_files_names_the_chain() {
+        let (loaded, diagnostics) = load_files(
+            &[
+                (
+                    "compose.yaml",
+                    "services:\n  web:\n    extends: {file: other.yml, service: a}\n",
+                ),
+                (
+                    "other.yml",
+                    "services:\n  a:\n    extends: b\n  b:\n    image: x\n    extends: a\n",
+                ),
+            ],
+            &[],
+        );
+        assert!(loaded.is_none());
+        assert_eq!(
+            only_error(&diagnostics),
+            "extends-cycle: `extends` goes round in a circle: a (other.yml) → b (other.yml) → a (other.yml) @ other.yml:3"
+        );
+    }
+
+    #[test]
+    fn extends_of_a_missing_service_suggests_one() {
+        let (_, diagnostics) = load_files(
+            &[(
+                "compose.yaml",
+                "services:\n  base:\n    image: x\n  web:\n    extends: bsae\n",
+            )],
+            &[],
+        );
+        assert_eq!(
+            only_error(&diagnostics),
+            "unknown-service: `web` extends `bsae`, which is not a service of this project @ compose.yaml:5"
+        );
+        assert_eq!(diagnostics.0[0].help.as_deref(), Some("did you mean `base`?"));
+    }
+
+    #[test]
+    fn an_included_project_has_its_own_env_under_the_including_one() {
+        let (loaded, diagnostics) = load_files(
+            &[
+                (
+                    "compose.yaml",
+                    "include: [db/compose.yaml]\nservices:\n  web: {image: 'web:${TAG}'}\n",
+                ),
+                (".env", "TAG=1\n"),
+                (
+                    "db/compose.yaml",
+                    "services:\n  db:\n    image: 'postgres:${TAG}'\n    environment: {NAME: '${DB_NAME}'}\n",
+                ),
+                ("db/.env", "TAG=16\nDB_NAME=app\n"),
+            ],
+            &[],
+        );
+        let loaded = loaded.unwrap_or_else(|| panic!("{diagnostics:?}"));
+        // The including project's TAG wins; DB_NAME only the included .env has.
+        assert_eq!(service(&loaded, "db")["image"], "postgres:1");
+        assert_eq!(service(&loaded, "db")["environment"]["NAME"], "app");
+        assert_eq!(service(&loaded, "web")["image"], "web:1");
+        assert!(loaded.document.get("include").is_none());
+    }
+
+    #[test]
+    fn include_cycles_are_refused_and_a_shared_file_is_not_a_conflict() {
+        let (_, diagnostics) = load_files(
+            &[
+                (
+                    "compose.yaml",
+                    "include: [a/compose.yaml]\nservices:\n  web: {image: x}\n",
+                ),
+                (
+                    "a/compose.yaml",
+                    "include: [../compose.yaml]\nservices:\n  a: {image: x}\n",
+                ),
+            ],
+            &[],
+        );
+        assert_eq!(
+            only_error(&diagnostics),
+            "include-cycle: `include` goes round in a circle: compose.yaml → a/compose.yaml → compose.yaml @ a/compose.yaml:1"
+        );
+        // Two included projects that both include one file bring the same definitions: no conflict.
+        let (loaded, diagnostics) = load_files(
+            &[
+                (
+                    "compose.yaml",
+                    "include: [a.yaml, b.yaml]\nservices:\n  web: {image: x}\n",
+                ),
+                ("a.yaml", "include: [common.yaml]\nservices:\n  a: {image: x}\n"),
+                ("b.yaml", "include: [common.yaml]\nservices:\n  b: {image: x}\n"),
+                (
+                    "common.yaml",
+                    "services:\n  cache: {image: redis}\nvolumes:\n  data: {}\n",
+                ),
+            ],
+            &[],
+        );
+        let loaded = loaded.unwrap_or_else(|| panic!("{diagnostics:?}"));
+        let names: Vec<&str> = loaded.document["services"]
+            .as_mapping()
+            .unwrap()
+            .keys()
+            .filter_map(Value::as_str)
+            .collect();
+        assert_eq!(names, ["web", "a", "cache", "b"]);
+    }
+
+    #[test]
+    fn two_included_files_defining_one_volume_differently_conflict() {
+        let (_, diagnostics) = load_files(
+            &[
+                (
+                    "compose.yaml",
+                    "include:\n  - a.yaml\n  - path: b.yaml\nservices:\n  web: {image: x}\n",
+                ),
+                ("a.yaml", "volumes:\n  data: {driver: local}\n"),
+                ("b.yaml", "volumes:\n  data: {}\n"),
+            ],
+            &[],
+        );
+        assert_eq!(
+            only_error(&diagnostics),
+            "include-conflict: volume `data` is defined by both `a.yaml` (`include[0]`) and `b.yaml`, differently @ compose.yaml:3"
+        );
+    }
+
+    #[test]
+    fn a_version_1_file_is_refused_at_its_first_service() {
+        let (_, diagnostics) = load_files(&[("compose.yaml", "x-common: {image: x}\nweb:\n  image: nginx\n")], &[]);
+        assert!(only_error(&diagnostics).starts_with("legacy-v1-format: `web` is a service at the top level"));
+        assert_eq!(diagnostics.0[0].location.as_ref().map(|l| l.line), Some(2));
+    }
+
+    #[test]
+    fn env_files_replace_dotenv_and_the_project_name_flag_wins() {
+        let memory = MemoryFiles(
+            [
+                (
+                    "compose.yaml",
+                    "name: written\nservices:\n  web: {image: 'web:${TAG}'}\n",
+                ),
+                (".env", "TAG=dotenv\n"),
+                ("one.env", "TAG=one\nOTHER=1\n"),
+                ("two.env", "TAG=two\n"),
+            ]
+            .iter()
+            .map(|(path, text)| (PathBuf::from(path), text.as_bytes().to_vec()))
+            .collect(),
+        );
+        let mut input = Input {
+            compose_files: vec![PathBuf::from("compose.yaml")],
+            env_files: vec![PathBuf::from("one.env"), PathBuf::from("two.env")],
+            project_name: Some("flag".to_string()),
+            environment: [(PROJECT_NAME_VARIABLE.to_string(), "environment".to_string())].into(),
+            ..Input::default()
+        };
+        let mut diagnostics = Diagnostics::default();
+        let loaded = load(&input, &memory, &mut diagnostics).expect("it loads");
+        assert_eq!(service(&loaded, "web")["image"], "web:two");
+        assert_eq!(loaded.variables["OTHER"], "1");
+        assert_eq!(loaded.variables[PROJECT_NAME_VARIABLE], "flag");
+        input.env_files.push(PathBuf::from("missing.env"));
+        assert!(load(&input, &memory, &mut diagnostics).is_none());
+        assert_eq!(diagnostics.0.last().map(|d| d.code), Some("unreadable-file"));
+    }
 
     #[test]
     fn nested_merge_keys_are_applied() {

@@ -126,23 +126,14 @@ impl Reader<'_> {
     fn project(&mut self, document: &Mapping, directory_name: &str) -> Option<Project> {
         let root = KeyPath::root();
         self.check_keys(document, "", &root);
+        // A version 1 file (services at the top level) is refused by the loader, with its own code.
         if !document.contains_key("services") {
-            let legacy = document.values().any(|v| {
-                v.as_mapping()
-                    .is_some_and(|m| m.contains_key("image") || m.contains_key("build"))
-            });
-            let (message, help) = if legacy {
-                (
-                    "this looks like a version 1 compose file (services at the top level)",
-                    "put the services under a top-level `services:` key (compose file format 2 and later)",
-                )
-            } else {
-                (
-                    "there is no `services:` section",
-                    "a compose file lists its containers under `services:`",
-                )
-            };
-            self.error("no-services", &root, message.to_string(), help);
+            self.error(
+                "no-services",
+                &root,
+                "there is no `services:` section".to_string(),
+                "a compose file lists its containers under `services:`",
+            );
             return None;
         }
         if let Some(version) = document.get("version") {
