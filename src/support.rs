@@ -219,9 +219,9 @@ pub const TABLE: &[Row] = &[
     ignored("services.*.label_file", NOT_YET),
     converted("services.*.labels", "container `dockerLabels`"),
     converted("services.*.links", "`SERVICE:ALIAS`: another name of SERVICE in this service's references"),
-    ignored(
+    converted(
         "services.*.logging",
-        "every container logs to CloudWatch with `awslogs`",
+        "every container logs to CloudWatch (`awslogs`, the project's log group); local drivers' options are dropped, another driver gets a warning",
     ),
     ignored("services.*.mac_address", NO_FARGATE),
     converted(
