@@ -317,7 +317,10 @@ pub const TABLE: &[Row] = &[
         "services.*.volumes",
         "named volumes: EFS `mountPoints`; anonymous volumes and `tmpfs`: a volume on the task's storage; bind mounts: left out with a warning (a note for a development mount of the source into a built service, and its `node_modules` volume)",
     ),
-    ignored("services.*.volumes_from", NOT_YET),
+    converted(
+        "services.*.volumes_from",
+        "container `volumesFrom` within a task; from another task: left out with a warning",
+    ),
     converted("services.*.working_dir", "container `workingDirectory`"),
     converted(
         "services.*.x-ecs",

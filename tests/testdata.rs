@@ -74,8 +74,8 @@ fn testdata_cases() {
 }
 
 /// What no AWS checker verifies: every name one part of the output uses exists where it points.
-/// A `loadBalancers` container and port, a Service Connect `portName`, a `dependsOn` container and a
-/// mount's volume must be in the task; each placeholder must be listed as missing, and each missing
+/// A `loadBalancers` container and port, a Service Connect `portName`, a `dependsOn` container, a
+/// `volumesFrom` container and a mount's volume must be in the task (each volume declared once); each placeholder must be listed as missing, and each missing
 /// stack output must be an output of that stack's template. Every template must parse as YAML.
 fn check_cross_references(plan: &compose2ecs::plan::Plan, output: &compose2ecs::emit::Output) {
     use serde_json::Value;
@@ -105,6 +105,23 @@ fn check_cross_references(plan: &compose2ecs::plan::Plan, output: &compose2ecs::
             for mount in container["mountPoints"].as_array().into_iter().flatten() {
                 assert!(volumes.contains(&mount["sourceVolume"].as_str().unwrap()), "{mount}");
             }
+            for source in container["volumesFrom"].as_array().into_iter().flatten() {
+                let source_name = source["sourceContainer"].as_str().unwrap();
+                assert!(
+                    names.contains(&source_name) && source_name != container["name"],
+                    "{source}"
+                );
+            }
+            // Each task volume is declared once.
+            let mut declared = volumes.clone();
+            declared.sort_unstable();
+            declared.dedup();
+            assert_eq!(
+                declared.len(),
+                volumes.len(),
+                "a volume declared twice in {}",
+                task.name
+            );
         }
         for balancer in service["loadBalancers"].as_array().into_iter().flatten() {
             let container = containers

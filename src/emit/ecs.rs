@@ -59,6 +59,8 @@ pub struct ContainerDefinition {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub mount_points: Vec<MountPoint>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub volumes_from: Vec<VolumeFrom>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub depends_on: Vec<ContainerDependency>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub health_check: Option<HealthCheck>,
@@ -153,6 +155,13 @@ pub struct PortMapping {
 pub struct MountPoint {
     pub source_volume: String,
     pub container_path: String,
+    pub read_only: bool,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VolumeFrom {
+    pub source_container: String,
     pub read_only: bool,
 }
 

@@ -145,6 +145,14 @@ fn task_definition(plan: &Plan, task: &TaskGroup) -> RegisterTaskDefinition {
                     read_only: m.read_only,
                 })
                 .collect(),
+            volumes_from: c
+                .volumes_from
+                .iter()
+                .map(|(source, read_only)| VolumeFrom {
+                    source_container: source.clone(),
+                    read_only: *read_only,
+                })
+                .collect(),
             depends_on: c
                 .depends_on
                 .iter()

@@ -419,6 +419,10 @@ impl Reader<'_> {
                 .map(|cap| capability(cap))
                 .collect(),
             runtime: self.runtime(map, &path),
+            volumes_from: map
+                .get("volumes_from")
+                .map(|v| self.volumes_from(v, &at("volumes_from")))
+                .unwrap_or_default(),
             secrets: map
                 .get("secrets")
                 .map(|v| self.secret_uses(v, &at("secrets")))
@@ -1272,6 +1276,39 @@ impl Reader<'_> {
                 }
             })
             .collect()
+    }
+
+    /// `volumes_from: [web, "service:db:ro", "container:cache"]`.
+    fn volumes_from(&mut self, value: &Value, path: &KeyPath) -> Vec<VolumesFrom> {
+        let Some(items) = self.string_list(value, path) else {
+            return Vec::new();
+        };
+        let mut entries = Vec::new();
+        for (index, item) in items.into_iter().enumerate() {
+            let item_path = path.index(index);
+            let (by_container_name, rest) = match item.split_once(':') {
+                Some(("container", rest)) => (true, rest),
+                Some(("service", rest)) => (false, rest),
+                _ => (false, item.as_str()),
+            };
+            let (name, mode) = rest.split_once(':').unwrap_or((rest, "rw"));
+            if !matches!(mode, "ro" | "rw") || name.is_empty() {
+                self.error(
+                    "bad-volumes-from",
+                    &item_path,
+                    format!("`{item}` is not `[service:|container:]NAME[:ro|:rw]`"),
+                    "for example `volumes_from: [\"service:db:ro\"]`",
+                );
+                continue;
+            }
+            entries.push(VolumesFrom {
+                name: name.to_string(),
+                by_container_name,
+                read_only: mode == "ro",
+                path: item_path,
+            });
+        }
+        entries
     }
 
     /// The `ecs.task.family` label of `deploy.labels` (map or `KEY=VALUE` list); other labels are

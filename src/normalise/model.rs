@@ -136,6 +136,7 @@ pub struct Service {
     pub cap_add: Vec<(String, KeyPath)>,
     pub cap_drop: Vec<String>,
     pub runtime: Runtime,
+    pub volumes_from: Vec<VolumesFrom>,
     pub secrets: Vec<SecretUse>,
     pub ecs: ServiceSettings,
 }
@@ -174,6 +175,16 @@ pub struct Ulimit {
 pub struct Sysctl {
     pub name: String,
     pub value: String,
+    pub path: KeyPath,
+}
+
+/// A `volumes_from` entry: the volumes of another service (`service:NAME`, or a bare name) or of
+/// a container by its `container_name` (`container:NAME`).
+#[derive(Debug, Clone, Serialize)]
+pub struct VolumesFrom {
+    pub name: String,
+    pub by_container_name: bool,
+    pub read_only: bool,
     pub path: KeyPath,
 }
 

@@ -604,6 +604,7 @@ impl Planner<'_> {
             }
         }
         let mounts = self.mounts(service);
+        let volumes_from = self.volumes_from(service, tasks_of);
         let health_check = service.healthcheck.as_ref().map(|h| self.health_check(h));
         for variable in &service.environment {
             let secret_name = hostnames::names_a_secret(&variable.name) && !variable.value.is_empty();
@@ -663,6 +664,7 @@ impl Planner<'_> {
             depends_on,
             essential: service.ecs.essential.unwrap_or(true),
             mounts,
+            volumes_from,
             capabilities_add,
             capabilities_drop: service.cap_drop.clone(),
             cpu: resources.cpu_limit.map(|c| (c * 1024.0).round() as u32),

@@ -171,6 +171,9 @@ pub struct Container {
     pub depends_on: Vec<(String, Condition)>,
     pub essential: bool,
     pub mounts: Vec<MountPoint>,
+    /// `volumesFrom`: containers of the same task whose volumes this one mounts, and read-only.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub volumes_from: Vec<(String, bool)>,
     /// Linux capabilities added and dropped (Fargate allows adding `SYS_PTRACE` only).
     pub capabilities_add: Vec<String>,
     pub capabilities_drop: Vec<String>,

@@ -2,11 +2,12 @@
 //! architecture; each compose setting Fargate cannot honour gets a diagnostic saying so.
 
 use super::{
-    container_name, task_name, ContainerRuntime, CpuArchitecture, MountPoint, Planner, RestartPolicy, UlimitPlan,
+    container_name, task_name, ContainerRuntime, CpuArchitecture, GroupReason, MountPoint, Planner, RestartPolicy,
+    UlimitPlan,
 };
 use crate::diagnostic::Diagnostic;
 use crate::normalise::{Mount, MountSource, Service};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Fargate's bounds on `stopTimeout`, in seconds.
 const STOP_TIMEOUT_SECONDS: (u64, u64) = (2, 120);
@@ -258,6 +259,76 @@ impl Planner<'_> {
             }
         }
         mounts
+    }
+
+    /// `volumes_from`: ECS `volumesFrom` within a task; across tasks there is nothing to share.
+    pub(super) fn volumes_from(
+        &mut self,
+        service: &Service,
+        tasks_of: &HashMap<String, (String, GroupReason)>,
+    ) -> Vec<(String, bool)> {
+        let own_task = &tasks_of[&service.name].0;
+        let mut sources = Vec::new();
+        for entry in &service.volumes_from {
+            let source = if entry.by_container_name {
+                self.project
+                    .services
+                    .iter()
+                    .find(|s| s.container_name.as_deref() == Some(entry.name.as_str()))
+            } else {
+                self.project.service(&entry.name)
+            };
+            let Some(source) = source else {
+                let kind = if entry.by_container_name {
+                    "container"
+                } else {
+                    "service"
+                };
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "unknown-service",
+                        entry.path.clone(),
+                        format!(
+                            "`volumes_from` names the {kind} `{}`, which the project does not have",
+                            entry.name
+                        ),
+                    )
+                    .with_help(
+                        "name a service of this file (`service:NAME`), or a `container_name` (`container:NAME`)",
+                    ),
+                );
+                continue;
+            };
+            if source.name == service.name {
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "bad-volumes-from",
+                        entry.path.clone(),
+                        format!("`{}` takes the volumes of itself", service.name),
+                    )
+                    .with_help("name another service"),
+                );
+                continue;
+            }
+            match tasks_of.get(&source.name) {
+                Some((task, _)) if task == own_task => sources.push((container_name(&source.name), entry.read_only)),
+                _ => self.diagnostics.push(
+                    Diagnostic::warning(
+                        "volumes-from-other-task",
+                        entry.path.clone(),
+                        format!(
+                            "`{}` mounts the volumes of `{}`, which runs in another task (or outside ECS); tasks share no volumes, so this is left out",
+                            service.name, source.name
+                        ),
+                    )
+                    .with_help(format!(
+                        "put `{}` in the task of `{}` with `x-ecs: {{task: ...}}`, or share a named volume (EFS) instead",
+                        service.name, source.name
+                    )),
+                ),
+            }
+        }
+        sources
     }
 
     /// The task's CPU architecture: what its containers' `platform` names, which must agree.
