@@ -5,6 +5,7 @@
 //! shown (they read "data did not match any variant of untagged enum"), each field says what
 //! forms it takes instead. Everything else is read from the YAML value here.
 
+mod infrastructure;
 pub mod model;
 pub mod units;
 
@@ -260,7 +261,10 @@ impl Reader<'_> {
                 "subnets" => settings.subnets = self.string_list(item, &item_path),
                 "security_groups" => settings.security_groups = self.string_list(item, &item_path),
                 "assign_public_ip" => settings.assign_public_ip = self.boolean(item, &item_path).unwrap_or(false),
-                _ => self.unknown_extension_key(&name, &item_path, KEYS),
+                other if infrastructure::TOP_LEVEL_KEYS.contains(&other) => {
+                    self.infrastructure_setting(other, item, &item_path, &mut settings.infrastructure)
+                }
+                _ => self.unknown_extension_key(&name, &item_path, &[KEYS, infrastructure::TOP_LEVEL_KEYS].concat()),
             }
         }
         settings
@@ -333,14 +337,21 @@ impl Reader<'_> {
                 for (key, settings) in map {
                     let name = key_text(key);
                     let volume_path = path.key(&name);
+                    let mut ecs = VolumeSettings::default();
                     match settings {
                         Value::Null => {}
-                        Value::Mapping(settings) => self.check_keys(settings, "volumes.*", &volume_path),
+                        Value::Mapping(settings) => {
+                            self.check_keys(settings, "volumes.*", &volume_path);
+                            if let Some(value) = settings.get("x-ecs") {
+                                ecs = self.volume_settings(value, &volume_path.key("x-ecs"));
+                            }
+                        }
                         other => self.wrong_type(&volume_path, other, "a mapping of volume settings, or nothing"),
                     }
                     volumes.push(NamedVolume {
                         name,
                         path: volume_path,
+                        ecs,
                     });
                 }
             }
@@ -485,7 +496,10 @@ impl Reader<'_> {
                 }
                 "external" => settings.external = self.external(item, &item_path),
                 "essential" => settings.essential = self.boolean(item, &item_path),
-                _ => self.unknown_extension_key(&name, &item_path, KEYS),
+                other if infrastructure::SERVICE_KEYS.contains(&other) => {
+                    self.service_infrastructure_setting(other, item, &item_path, &mut settings.health_check)
+                }
+                _ => self.unknown_extension_key(&name, &item_path, &[KEYS, infrastructure::SERVICE_KEYS].concat()),
             }
         }
         settings
