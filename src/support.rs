@@ -352,6 +352,7 @@ pub const TABLE: &[Row] = &[
     ignored("volumes.*.external", NOT_YET),
     ignored("volumes.*.labels", NOT_YET),
     ignored("volumes.*.name", NOT_YET),
+    converted("volumes.*.x-ecs", "the owner of the volume's folder on EFS (see the README's `x-ecs` section)"),
 ];
 
 /// The verdict for a key path pattern such as `services.*.ports`.

@@ -17,6 +17,7 @@ struct BaseContext<'a> {
     cluster: &'a str,
     create_cluster: bool,
     log_group: &'a str,
+    log_retention_days: u32,
     namespace: Option<&'a str>,
     /// Container ports other tasks reach through Service Connect.
     connect_ports: &'a [u16],
@@ -25,7 +26,19 @@ struct BaseContext<'a> {
 #[derive(Serialize)]
 struct EfsContext<'a> {
     project: &'a str,
+    /// How many private subnets the template needs: each of the first this many gets a mount target.
+    subnet_count: u32,
+    mount_targets: Vec<EfsMountTarget>,
     volumes: Vec<EfsVolume<'a>>,
+    /// Access points on which the task role may act as root.
+    root_access_points: Vec<&'a str>,
+}
+
+#[derive(Serialize)]
+struct EfsMountTarget {
+    logical_id: String,
+    /// Its subnet's position in `PrivateSubnetIds`.
+    subnet_index: u32,
 }
 
 #[derive(Serialize)]
@@ -33,6 +46,9 @@ struct EfsVolume<'a> {
     logical_id: &'a str,
     name: &'a str,
     root: &'a str,
+    owner_uid: u32,
+    owner_gid: u32,
+    posix_user: bool,
 }
 
 #[derive(Serialize)]
@@ -50,6 +66,8 @@ struct AlbListener<'a> {
     container: &'a str,
     container_port: u16,
     target_group: &'a str,
+    health_check_path: &'a str,
+    health_check_codes: &'a str,
 }
 
 #[derive(Serialize)]
@@ -83,14 +101,22 @@ pub fn templates(plan: &Plan) -> Result<Vec<(String, String)>, EmitError> {
         cluster: &plan.deployment.cluster,
         create_cluster: plan.deployment.create_cluster,
         log_group: &plan.deployment.log_group,
+        log_retention_days: plan.deployment.log_retention_days,
         namespace: plan.deployment.namespace.as_deref(),
         connect_ports: &plan.deployment.connect_ports,
     };
     out.push(("base.yaml".to_string(), render(&environment, "base.yaml", BASE, &base)?));
 
-    if !plan.volumes.is_empty() {
+    if let Some(efs) = &plan.efs {
         let context = EfsContext {
             project: &plan.project,
+            subnet_count: efs.mount_targets,
+            mount_targets: (0..efs.mount_targets)
+                .map(|index| EfsMountTarget {
+                    logical_id: format!("MountTarget{}", char::from(b'A' + index as u8)),
+                    subnet_index: index,
+                })
+                .collect(),
             volumes: plan
                 .volumes
                 .iter()
@@ -98,7 +124,16 @@ pub fn templates(plan: &Plan) -> Result<Vec<(String, String)>, EmitError> {
                     logical_id: &v.logical_id,
                     name: &v.name,
                     root: &v.root_directory,
+                    owner_uid: v.owner_uid,
+                    owner_gid: v.owner_gid,
+                    posix_user: v.posix_user,
                 })
+                .collect(),
+            root_access_points: plan
+                .volumes
+                .iter()
+                .filter(|v| v.root_access)
+                .map(|v| v.logical_id.as_str())
                 .collect(),
         };
         out.push(("efs.yaml".to_string(), render(&environment, "efs.yaml", EFS, &context)?));
@@ -115,6 +150,8 @@ pub fn templates(plan: &Plan) -> Result<Vec<(String, String)>, EmitError> {
                     container: &l.container,
                     container_port: l.container_port,
                     target_group: &l.target_group_logical_id,
+                    health_check_path: &l.health_check.path,
+                    health_check_codes: &l.health_check.codes,
                 })
                 .collect(),
             task_ports: plan.load_balanced_ports.clone(),

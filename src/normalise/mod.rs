@@ -5,6 +5,7 @@
 //! shown (they read "data did not match any variant of untagged enum"), each field says what
 //! forms it takes instead. Everything else is read from the YAML value here.
 
+mod infrastructure;
 pub mod model;
 mod runtime;
 mod secrets;
@@ -277,7 +278,10 @@ impl Reader<'_> {
                         .map(|registry| registry.trim_end_matches('/').to_string())
                 }
                 "image_tag" => settings.image_tag = self.scalar_text(item, &item_path),
-                _ => self.unknown_extension_key(&name, &item_path, KEYS),
+                other if infrastructure::TOP_LEVEL_KEYS.contains(&other) => {
+                    self.infrastructure_setting(other, item, &item_path, &mut settings.infrastructure)
+                }
+                _ => self.unknown_extension_key(&name, &item_path, &[KEYS, infrastructure::TOP_LEVEL_KEYS].concat()),
             }
         }
         settings
@@ -350,14 +354,21 @@ impl Reader<'_> {
                 for (key, settings) in map {
                     let name = key_text(key);
                     let volume_path = path.key(&name);
+                    let mut ecs = VolumeSettings::default();
                     match settings {
                         Value::Null => {}
-                        Value::Mapping(settings) => self.check_keys(settings, "volumes.*", &volume_path),
+                        Value::Mapping(settings) => {
+                            self.check_keys(settings, "volumes.*", &volume_path);
+                            if let Some(value) = settings.get("x-ecs") {
+                                ecs = self.volume_settings(value, &volume_path.key("x-ecs"));
+                            }
+                        }
                         other => self.wrong_type(&volume_path, other, "a mapping of volume settings, or nothing"),
                     }
                     volumes.push(NamedVolume {
                         name,
                         path: volume_path,
+                        ecs,
                     });
                 }
             }
@@ -517,7 +528,10 @@ impl Reader<'_> {
                 }
                 "external" => settings.external = self.external(item, &item_path),
                 "essential" => settings.essential = self.boolean(item, &item_path),
-                _ => self.unknown_extension_key(&name, &item_path, KEYS),
+                other if infrastructure::SERVICE_KEYS.contains(&other) => {
+                    self.service_infrastructure_setting(other, item, &item_path, &mut settings.health_check)
+                }
+                _ => self.unknown_extension_key(&name, &item_path, &[KEYS, infrastructure::SERVICE_KEYS].concat()),
             }
         }
         settings

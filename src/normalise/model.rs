@@ -57,6 +57,7 @@ pub struct InactiveService {
 pub struct NamedVolume {
     pub name: String,
     pub path: KeyPath,
+    pub ecs: VolumeSettings,
 }
 
 /// A top-level secret.
@@ -104,6 +105,35 @@ pub struct DeploySettings {
     pub registry: Option<String>,
     /// Their tag; `latest` when not given.
     pub image_tag: Option<String>,
+    pub infrastructure: InfrastructureSettings,
+}
+
+/// Top-level `x-ecs` keys that shape the stacks (`normalise::infrastructure`).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct InfrastructureSettings {
+    /// `mount_targets`: how many of the private subnets get an EFS mount target, and where it was written.
+    pub mount_targets: Option<(u32, KeyPath)>,
+    /// `log_retention_days`: how long CloudWatch keeps the containers' logs.
+    pub log_retention_days: Option<u32>,
+}
+
+/// `volumes.<name>.x-ecs`: who owns the volume's folder on EFS.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct VolumeSettings {
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    /// `root_access: true`: the tasks act on the volume as their own users, root included.
+    pub root_access: bool,
+}
+
+/// Per-service `x-ecs` keys for the load balancer's health checks of the service.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct HealthCheckSettings {
+    pub path: Option<String>,
+    /// ALB success codes: `200`, `200,302`, `200-299`.
+    pub codes: Option<String>,
+    /// Seconds ECS ignores the load balancer's health checks after a task starts.
+    pub grace_period: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -212,6 +242,8 @@ pub struct ServiceSettings {
     pub external: Option<ExternalEndpoint>,
     /// `x-ecs.essential: false`: the task may lose this container.
     pub essential: Option<bool>,
+    /// `x-ecs.health_check` and `x-ecs.grace_period`.
+    pub health_check: HealthCheckSettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -5,6 +5,7 @@
 
 pub mod fargate;
 pub mod hostnames;
+pub mod infrastructure;
 mod model;
 mod references;
 mod runtime;
@@ -14,6 +15,7 @@ pub mod wellknown;
 use crate::diagnostic::{Diagnostic, Diagnostics, KeyPath};
 use crate::normalise::{Condition, Project, Protocol, Service};
 use indexmap::IndexMap;
+pub use infrastructure::{EfsPlan, TargetHealthCheck};
 pub use model::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -178,6 +180,7 @@ impl Planner<'_> {
         }
         let listeners = self.listeners(&mut tasks);
         let volumes = self.volumes(&mut tasks);
+        let efs = (!volumes.is_empty()).then(|| self.efs_plan());
         let deployment = self.deployment(&tasks);
         if self.diagnostics.has_errors() {
             return None;
@@ -208,6 +211,7 @@ impl Planner<'_> {
             references,
             volumes,
             secrets,
+            efs,
             listeners,
             deployment,
             missing: std::mem::take(&mut self.missing).into_iter().collect(),
@@ -976,6 +980,7 @@ impl Planner<'_> {
                         container_port: port.target,
                         target_protocol,
                         target_group_logical_id: logical,
+                        health_check: self.target_health_check(service, port.target),
                     });
                     targets.push(LoadBalancerTarget {
                         target_group_arn: arn,
@@ -985,7 +990,9 @@ impl Planner<'_> {
                 }
             }
             // Time for the app to start before the load balancer's health checks count.
-            task.health_check_grace_period = (!targets.is_empty()).then_some(60);
+            let project = self.project;
+            let services = task.containers.iter().filter_map(|c| project.service(&c.service));
+            task.health_check_grace_period = (!targets.is_empty()).then(|| self.grace_period(services));
             task.load_balancers = targets;
         }
         listeners
@@ -1023,7 +1030,12 @@ impl Planner<'_> {
                 continue;
             }
             let access_point_id = self.deferred(&format!("{logical}Id"), Source::Stack("efs"));
+            let (owner_uid, owner_gid, posix_user) = infrastructure::volume_owner(volume);
             volumes.push(VolumePlan {
+                owner_uid,
+                owner_gid,
+                posix_user,
+                root_access: volume.ecs.root_access,
                 name: volume.name.clone(),
                 ecs_name,
                 root_directory: format!("/{}", volume.name),
@@ -1148,6 +1160,7 @@ impl Planner<'_> {
             execution_role_arn: self.deferred("TaskExecutionRoleArn", Source::Stack("base")),
             task_role_arn: self.deferred("TaskRoleArn", Source::Stack("base")),
             log_group: format!("/ecs/{}", self.project.name),
+            log_retention_days: self.log_retention_days(),
             namespace,
             connect_ports,
         }

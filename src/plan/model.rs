@@ -18,6 +18,8 @@ pub struct Plan {
     pub volumes: Vec<VolumePlan>,
     /// Compose secrets the services use.
     pub secrets: Vec<SecretPlan>,
+    /// The file system that holds them, when there are any.
+    pub efs: Option<super::EfsPlan>,
     /// Public ports: an ALB listener each.
     pub listeners: Vec<Listener>,
     /// The container ports behind the listeners, each once: the tasks admit them from the ALB.
@@ -90,6 +92,7 @@ pub struct Deployment {
     pub execution_role_arn: DeployValue,
     pub task_role_arn: DeployValue,
     pub log_group: String,
+    pub log_retention_days: u32,
     /// The Service Connect namespace, when any reference crosses tasks.
     pub namespace: Option<String>,
     /// Container ports tasks reach each other on through Service Connect: the tasks' security
@@ -386,6 +389,14 @@ pub struct VolumePlan {
     pub root_directory: String,
     pub logical_id: String,
     pub access_point_id: DeployValue,
+    /// The owner of its folder.
+    pub owner_uid: u32,
+    pub owner_gid: u32,
+    /// Every task acts on the volume as the owner (an access point POSIX user); otherwise tasks
+    /// keep their own users, and root needs `root_access`.
+    pub posix_user: bool,
+    /// `x-ecs.root_access`: the task role may act as root on this volume.
+    pub root_access: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -396,4 +407,5 @@ pub struct Listener {
     /// How the load balancer talks to the container: `HTTP`, or `HTTPS` to a container serving TLS.
     pub target_protocol: &'static str,
     pub target_group_logical_id: String,
+    pub health_check: super::TargetHealthCheck,
 }

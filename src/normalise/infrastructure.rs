@@ -1,0 +1,197 @@
+//! The `x-ecs` keys that shape the CloudFormation stacks rather than the containers: EFS mount
+//! targets and access point owners, log retention, and the load balancer's health checks. They
+//! are read here, apart from the service keys, so each set grows on its own.
+
+use super::model::{HealthCheckSettings, InfrastructureSettings, VolumeSettings};
+use super::Reader;
+use crate::diagnostic::KeyPath;
+use crate::load::interpolate::key_text;
+use serde_yaml::Value;
+
+/// The retention periods CloudWatch Logs accepts, in days.
+pub const LOG_RETENTION_DAYS: &[u32] = &[
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];
+
+/// Top-level `x-ecs` keys read here.
+pub const TOP_LEVEL_KEYS: &[&str] = &["mount_targets", "log_retention_days"];
+
+/// Per-service `x-ecs` keys read here.
+pub const SERVICE_KEYS: &[&str] = &["health_check", "grace_period"];
+
+/// The most mount targets a template makes: one per availability zone, and no region has more
+/// than six.
+pub const MAXIMUM_MOUNT_TARGETS: u32 = 6;
+
+/// The longest grace period ECS accepts, in seconds.
+const MAXIMUM_GRACE_PERIOD: u32 = 2_147_483_647;
+
+impl Reader<'_> {
+    /// Reads the top-level key `name` into `settings` when it is one of [`TOP_LEVEL_KEYS`].
+    pub(super) fn infrastructure_setting(
+        &mut self,
+        name: &str,
+        item: &Value,
+        path: &KeyPath,
+        settings: &mut InfrastructureSettings,
+    ) {
+        match name {
+            "mount_targets" => {
+                settings.mount_targets = self
+                    .count(item, path)
+                    .filter(|n| {
+                        self.in_range(
+                            *n,
+                            1,
+                            MAXIMUM_MOUNT_TARGETS,
+                            path,
+                            "one per availability zone of the tasks",
+                        )
+                    })
+                    .map(|n| (n, path.clone()))
+            }
+            "log_retention_days" => {
+                settings.log_retention_days = self.count(item, path).filter(|days| {
+                    let accepted = LOG_RETENTION_DAYS.contains(days);
+                    if !accepted {
+                        let listed: Vec<String> = LOG_RETENTION_DAYS.iter().map(u32::to_string).collect();
+                        self.error(
+                            "bad-setting",
+                            path,
+                            format!("CloudWatch Logs cannot keep logs for {days} days"),
+                            &format!("use one of {}", listed.join(", ")),
+                        );
+                    }
+                    accepted
+                })
+            }
+            _ => {}
+        }
+    }
+
+    /// `volumes.<name>.x-ecs`: who owns the volume's folder on EFS.
+    pub(super) fn volume_settings(&mut self, value: &Value, path: &KeyPath) -> VolumeSettings {
+        const KEYS: &[&str] = &["uid", "gid", "root_access"];
+        let mut settings = VolumeSettings::default();
+        let Some(map) = value.as_mapping() else {
+            self.wrong_type(path, value, "a mapping (`uid`, `gid`, `root_access`)");
+            return settings;
+        };
+        for (key, item) in map {
+            let name = key_text(key);
+            let item_path = path.key(&name);
+            match name.as_str() {
+                "uid" => settings.uid = self.count(item, &item_path),
+                "gid" => settings.gid = self.count(item, &item_path),
+                "root_access" => settings.root_access = self.boolean(item, &item_path).unwrap_or(false),
+                _ => self.unknown_extension_key(&name, &item_path, KEYS),
+            }
+        }
+        settings
+    }
+
+    /// Reads the per-service key `name` into `settings` when it is one of [`SERVICE_KEYS`].
+    pub(super) fn service_infrastructure_setting(
+        &mut self,
+        name: &str,
+        item: &Value,
+        path: &KeyPath,
+        settings: &mut HealthCheckSettings,
+    ) {
+        match name {
+            "grace_period" => {
+                settings.grace_period = self
+                    .count(item, path)
+                    .filter(|s| self.in_range(*s, 0, MAXIMUM_GRACE_PERIOD, path, "seconds"))
+            }
+            "health_check" => self.health_check_settings(item, path, settings),
+            _ => {}
+        }
+    }
+
+    fn health_check_settings(&mut self, value: &Value, path: &KeyPath, settings: &mut HealthCheckSettings) {
+        const KEYS: &[&str] = &["path", "codes"];
+        let Some(map) = value.as_mapping() else {
+            self.wrong_type(path, value, "a mapping (`path`, `codes`)");
+            return;
+        };
+        for (key, item) in map {
+            let name = key_text(key);
+            let item_path = path.key(&name);
+            match name.as_str() {
+                "path" => {
+                    settings.path = self.string(item, &item_path).filter(|p| {
+                        let valid = p.starts_with('/') && p.len() <= 1024 && !p.chars().any(char::is_whitespace);
+                        if !valid {
+                            self.error(
+                                "bad-setting",
+                                &item_path,
+                                format!("`{p}` is not a path the load balancer can check"),
+                                "give a path that starts with `/`, without spaces, at most 1024 characters: `/health`",
+                            );
+                        }
+                        valid
+                    })
+                }
+                "codes" => {
+                    let text = match item {
+                        Value::Number(n) => Some(n.to_string()),
+                        other => self.string(other, &item_path),
+                    };
+                    settings.codes = text.filter(|codes| {
+                        let valid = valid_success_codes(codes);
+                        if !valid {
+                            self.error(
+                                "bad-setting",
+                                &item_path,
+                                format!("`{codes}` is not a list of HTTP success codes"),
+                                "give codes from 200 to 499, as `200`, `200,302` or a range `200-299`",
+                            );
+                        }
+                        valid
+                    })
+                }
+                _ => self.unknown_extension_key(&name, &item_path, KEYS),
+            }
+        }
+    }
+
+    fn in_range(&mut self, value: u32, low: u32, high: u32, path: &KeyPath, unit: &str) -> bool {
+        let inside = (low..=high).contains(&value);
+        if !inside {
+            self.error(
+                "bad-setting",
+                path,
+                format!("`{path}` is {value}; it must be from {low} to {high} ({unit})"),
+                &format!("give a whole number from {low} to {high}"),
+            );
+        }
+        inside
+    }
+}
+
+/// What an ALB target group accepts as `Matcher.HttpCode`: codes from 200 to 499, separated by
+/// commas, each a code or a range `low-high`.
+fn valid_success_codes(codes: &str) -> bool {
+    let code = |text: &str| text.parse::<u16>().ok().filter(|c| (200..=499).contains(c));
+    !codes.is_empty()
+        && codes.split(',').all(|part| match part.split_once('-') {
+            Some((low, high)) => matches!((code(low), code(high)), (Some(l), Some(h)) if l <= h),
+            None => code(part).is_some(),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn success_codes() {
+        for good in ["200", "200-299", "200,302", "200-204,301"] {
+            assert!(valid_success_codes(good), "{good}");
+        }
+        for bad in ["", "2xx", "100", "500", "299-200", "200,", "200-", "-200"] {
+            assert!(!valid_success_codes(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! Decisions about the stacks themselves: how many EFS mount targets, who owns each volume's
+//! folder, what the load balancer checks on each target, and how long logs are kept. Each is
+//! recorded with its reason, for `compose2ecs plan` and the snapshots.
+
+use super::Planner;
+use crate::normalise::{NamedVolume, Service};
+use serde::Serialize;
+
+/// Mount targets when `x-ecs.mount_targets` is not given: two availability zones, the fewest a
+/// highly available VPC has.
+const DEFAULT_MOUNT_TARGETS: u32 = 2;
+
+/// The owner of a volume's folder, and the user every task acts as on it, unless `x-ecs` says:
+/// the first user account of most Linux images.
+pub const DEFAULT_VOLUME_USER: u32 = 1000;
+
+/// Days CloudWatch keeps the logs unless `x-ecs.log_retention_days` says.
+const DEFAULT_LOG_RETENTION_DAYS: u32 = 30;
+
+/// Seconds ECS ignores the load balancer's health checks after a task starts, unless
+/// `x-ecs.grace_period` says: time for an app to start.
+const DEFAULT_GRACE_PERIOD: u32 = 60;
+
+/// The project's EFS file system.
+#[derive(Debug, Clone, Serialize)]
+pub struct EfsPlan {
+    /// Mount targets in the first this many private subnets.
+    pub mount_targets: u32,
+    pub mount_targets_reason: String,
+}
+
+/// What the load balancer asks a target to learn whether it is healthy.
+#[derive(Debug, Clone, Serialize)]
+pub struct TargetHealthCheck {
+    pub path: String,
+    /// ALB `Matcher.HttpCode`.
+    pub codes: String,
+    pub reason: String,
+}
+
+impl Planner<'_> {
+    pub(super) fn efs_plan(&mut self) -> EfsPlan {
+        match &self.project.settings.infrastructure.mount_targets {
+            Some((count, _)) => EfsPlan {
+                mount_targets: *count,
+                mount_targets_reason: "`x-ecs.mount_targets`".into(),
+            },
+            None => EfsPlan {
+                mount_targets: DEFAULT_MOUNT_TARGETS,
+                mount_targets_reason: "the default: two availability zones".into(),
+            },
+        }
+    }
+
+    pub(super) fn log_retention_days(&self) -> u32 {
+        self.project
+            .settings
+            .infrastructure
+            .log_retention_days
+            .unwrap_or(DEFAULT_LOG_RETENTION_DAYS)
+    }
+
+    /// The grace period of a service behind the load balancer: the longest its services ask for.
+    pub(super) fn grace_period<'s>(&self, services: impl Iterator<Item = &'s Service>) -> u32 {
+        services
+            .filter_map(|s| s.ecs.health_check.grace_period)
+            .max()
+            .unwrap_or(DEFAULT_GRACE_PERIOD)
+    }
+
+    /// The load balancer's health check of `service` on `container_port`: `x-ecs.health_check`,
+    /// else what the compose healthcheck probes over HTTP on localhost at that port, else `/`.
+    pub(super) fn target_health_check(&self, service: &Service, container_port: u16) -> TargetHealthCheck {
+        let settings = &service.ecs.health_check;
+        let codes = settings.codes.clone().unwrap_or_else(|| "200-399".into());
+        if let Some(path) = &settings.path {
+            return TargetHealthCheck {
+                path: path.clone(),
+                codes,
+                reason: "`x-ecs.health_check.path`".into(),
+            };
+        }
+        let probed = service.healthcheck.as_ref().and_then(|h| {
+            h.command
+                .iter()
+                .flat_map(|argument| argument.split_whitespace())
+                .find_map(|word| local_http_path(word, container_port))
+        });
+        match probed {
+            Some(path) => TargetHealthCheck {
+                path,
+                codes,
+                reason: "the path the compose healthcheck probes on localhost".into(),
+            },
+            None => TargetHealthCheck {
+                path: "/".into(),
+                codes,
+                reason:
+                    "the default: no `x-ecs.health_check.path`, and no compose healthcheck probes this port over HTTP"
+                        .into(),
+            },
+        }
+    }
+}
+
+/// The owner of a volume's folder (uid, gid), and whether every task acts as that user on it
+/// (an access point POSIX user). With `root_access`, tasks keep their own users, root included.
+pub(super) fn volume_owner(volume: &NamedVolume) -> (u32, u32, bool) {
+    let settings = &volume.ecs;
+    let fallback = if settings.root_access { 0 } else { DEFAULT_VOLUME_USER };
+    (
+        settings.uid.unwrap_or(fallback),
+        settings.gid.unwrap_or(fallback),
+        !settings.root_access,
+    )
+}
+
+/// The path of `word` when it is an HTTP(S) URL on localhost at `port` (no port: 80 or 443).
+fn local_http_path(word: &str, port: u16) -> Option<String> {
+    let word = word.trim_matches(|c| c == '"' || c == '\'');
+    let (rest, default_port) = if let Some(rest) = word.strip_prefix("http://") {
+        (rest, 80)
+    } else {
+        (word.strip_prefix("https://")?, 443)
+    };
+    let (authority, path) = match rest.find('/') {
+        Some(slash) => rest.split_at(slash),
+        None => (rest, "/"),
+    };
+    let (host, probed_port) = match authority.rsplit_once(':') {
+        Some((host, port)) => (host, port.parse::<u16>().ok()?),
+        None => (authority, default_port),
+    };
+    let local = matches!(host, "localhost" | "127.0.0.1" | "[::1]" | "0.0.0.0");
+    let path: String = path.chars().take_while(|c| !matches!(c, '?' | '#')).collect();
+    (local && probed_port == port && !path.is_empty()).then_some(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_path_a_healthcheck_probes() {
+        assert_eq!(
+            local_http_path("http://localhost:3000/health", 3000).as_deref(),
+            Some("/health")
+        );
+        assert_eq!(
+            local_http_path("'http://127.0.0.1/ready?full=1'", 80).as_deref(),
+            Some("/ready")
+        );
+        assert_eq!(local_http_path("http://localhost:8080", 8080).as_deref(), Some("/"));
+        assert_eq!(local_http_path("https://localhost/up", 443).as_deref(), Some("/up"));
+        assert_eq!(
+            local_http_path("http://localhost:9090/metrics", 3000),
+            None,
+            "another port"
+        );
+        assert_eq!(local_http_path("http://api:3000/health", 3000), None, "not localhost");
+        assert_eq!(local_http_path("localhost:3000", 3000), None, "not a URL");
+        assert_eq!(local_http_path("http://localhost:x/", 3000), None);
+    }
+}
