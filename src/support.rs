@@ -301,7 +301,7 @@ pub const TABLE: &[Row] = &[
     ),
     converted(
         "services.*.tmpfs",
-        "a volume on the task's own storage (Fargate has no tmpfs: on disk, not in memory; a note)",
+        "`linuxParameters.tmpfs` (its `size`, 64 MiB when not given, and mount options)",
     ),
     converted("services.*.tty", "container `pseudoTerminal`"),
     converted(
@@ -315,7 +315,7 @@ pub const TABLE: &[Row] = &[
     ignored("services.*.uts", NO_FARGATE),
     converted(
         "services.*.volumes",
-        "named volumes: EFS `mountPoints`; anonymous volumes and `tmpfs`: a volume on the task's storage; bind mounts: left out with a warning (a note for a development mount of the source into a built service, and its `node_modules` volume)",
+        "named volumes: EFS `mountPoints`; `type: tmpfs`: `linuxParameters.tmpfs`; anonymous volumes: a volume on the task's storage; bind mounts: left out with a warning (a note for a development mount of the source into a built service, and its `node_modules` volume)",
     ),
     converted(
         "services.*.volumes_from",

@@ -92,6 +92,17 @@ pub struct LinuxParameters {
     pub capabilities: Option<KernelCapabilities>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub init_process_enabled: Option<bool>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tmpfs: Vec<Tmpfs>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Tmpfs {
+    pub container_path: String,
+    pub size: u32,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub mount_options: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]

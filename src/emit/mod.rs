@@ -241,9 +241,19 @@ fn linux_parameters(container: &Container) -> Option<LinuxParameters> {
         }
     });
     let init_process_enabled = container.runtime.init_process_enabled.then_some(true);
-    (capabilities.is_some() || init_process_enabled.is_some()).then_some(LinuxParameters {
+    let tmpfs: Vec<Tmpfs> = container
+        .tmpfs
+        .iter()
+        .map(|t| Tmpfs {
+            container_path: t.container_path.clone(),
+            size: t.size_mib,
+            mount_options: t.mount_options.clone(),
+        })
+        .collect();
+    (capabilities.is_some() || init_process_enabled.is_some() || !tmpfs.is_empty()).then_some(LinuxParameters {
         capabilities,
         init_process_enabled,
+        tmpfs,
     })
 }
 

@@ -382,7 +382,10 @@ impl Reader<'_> {
         let at = |key: &str| path.key(key);
         let mut service = Service {
             image: map.get("image").and_then(|v| self.string(v, &at("image"))),
-            has_build: map.contains_key("build"),
+            build_context: map.get("build").map(|build| match build {
+                Value::Mapping(long) => long.get("context").map_or_else(|| ".".to_string(), key_text),
+                other => key_text(other),
+            }),
             command: map.get("command").and_then(|v| self.command(v, &at("command"))),
             entrypoint: map.get("entrypoint").and_then(|v| self.command(v, &at("entrypoint"))),
             environment: self.environment(map, &path),
@@ -498,7 +501,11 @@ impl Reader<'_> {
                 format!("the image of `{}` is empty", service.name),
                 "name the image the container runs; if it comes from a variable, set it",
             );
-        } else if service.image.is_none() && !service.has_build && service.ecs.external.is_none() && !refused_origin {
+        } else if service.image.is_none()
+            && service.build_context.is_none()
+            && service.ecs.external.is_none()
+            && !refused_origin
+        {
             self.error(
                 "no-image",
                 &path,
@@ -1207,7 +1214,26 @@ impl Reader<'_> {
                         ("volume", Some(name)) => MountSource::Named(name),
                         ("volume", None) => MountSource::Anonymous,
                         ("bind", Some(dir)) => MountSource::Bind(dir),
-                        ("tmpfs", _) => MountSource::Tmpfs,
+                        ("tmpfs", _) => {
+                            let options = long.get("tmpfs").and_then(Value::as_mapping);
+                            let tmpfs_path = item_path.key("tmpfs");
+                            let size = options
+                                .and_then(|o| o.get("size"))
+                                .and_then(|v| self.tmpfs_size(&key_text(v), &tmpfs_path.key("size")));
+                            // Compose writes the mode in octal digits or as a number.
+                            // `mode: 1777` means octal digits, as `chmod` reads them.
+                            let mode = options.and_then(|o| o.get("mode")).map(|v| {
+                                let text = key_text(v);
+                                match v.as_u64() {
+                                    Some(n) if !text.bytes().all(|b| (b'0'..=b'7').contains(&b)) => format!("{n:o}"),
+                                    _ => text,
+                                }
+                            });
+                            MountSource::Tmpfs {
+                                size,
+                                options: mode.map(|m| format!("mode={m}")).into_iter().collect(),
+                            }
+                        }
                         (other, _) => {
                             self.diagnostics.push(
                                 Diagnostic::warning(

@@ -141,7 +141,8 @@ pub struct Service {
     pub name: String,
     pub path: KeyPath,
     pub image: Option<String>,
-    pub has_build: bool,
+    /// `build`'s context folder (`.` when `build` names none); `None` without `build`.
+    pub build_context: Option<String>,
     pub command: Option<Vec<String>>,
     pub entrypoint: Option<Vec<String>>,
     pub environment: Vec<EnvVar>,
@@ -321,8 +322,12 @@ pub enum MountSource {
     Named(String),
     Bind(String),
     Anonymous,
-    /// `tmpfs` (the key, or a `type: tmpfs` volume).
-    Tmpfs,
+    /// `tmpfs` (the key, or a `type: tmpfs` volume): its size in bytes and its mount options
+    /// (`mode=1777`, `noexec`, …) when given.
+    Tmpfs {
+        size: Option<u64>,
+        options: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -131,6 +131,9 @@ impl Planner<'_> {
         }
 
         let references = references::resolve(self, &mut tasks, &tasks_of);
+        for task in &mut tasks {
+            runtime::unique_task_storage_names(task);
+        }
         let secrets = self.secrets(&mut tasks);
         for task in &mut tasks {
             self.check_port_collisions(task);
@@ -607,7 +610,7 @@ impl Planner<'_> {
                 )),
             }
         }
-        let mounts = self.mounts(service);
+        let (mounts, tmpfs) = self.mounts(service);
         let volumes_from = self.volumes_from(service, tasks_of);
         let health_check = service.healthcheck.as_ref().map(|h| self.health_check(h));
         for variable in &service.environment {
@@ -668,6 +671,7 @@ impl Planner<'_> {
             depends_on,
             essential: service.ecs.essential.unwrap_or(true),
             mounts,
+            tmpfs,
             volumes_from,
             capabilities_add,
             capabilities_drop: service.cap_drop.clone(),
@@ -1067,22 +1071,10 @@ impl Planner<'_> {
             let mut on_task_storage = BTreeSet::new();
             for container in &task.containers {
                 for mount in container.mounts.iter().filter(|m| m.task_storage) {
-                    // The secrets writer mounts each service's secrets volume too.
+                    // The secrets writer mounts each service's secrets volume too; names are
+                    // unique in the task (`runtime::unique_task_storage_names`).
                     if !on_task_storage.insert(mount.volume.clone()) {
                         continue;
-                    }
-                    if shared.contains(&mount.volume) {
-                        self.diagnostics.push(
-                            Diagnostic::error(
-                                "name-collision",
-                                KeyPath::root().key("volumes").key(&mount.volume),
-                                format!(
-                                    "the volume `{}` has the name compose2ecs gives `{}` of `{}` on the task's storage",
-                                    mount.volume, mount.container_path, container.service
-                                ),
-                            )
-                            .with_help("rename the volume"),
-                        );
                     }
                     task_volumes.push(TaskVolume {
                         name: mount.volume.clone(),

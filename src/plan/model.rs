@@ -174,6 +174,9 @@ pub struct Container {
     pub depends_on: Vec<(String, Condition)>,
     pub essential: bool,
     pub mounts: Vec<MountPoint>,
+    /// In-memory file systems (`linuxParameters.tmpfs`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tmpfs: Vec<TmpfsMount>,
     /// `volumesFrom`: containers of the same task whose volumes this one mounts, and read-only.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub volumes_from: Vec<(String, bool)>,
@@ -269,6 +272,13 @@ pub struct MountPoint {
     /// The volume is the task's own storage (a `tmpfs` or an anonymous volume), not EFS.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub task_storage: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TmpfsMount {
+    pub container_path: String,
+    pub size_mib: u32,
+    pub mount_options: Vec<String>,
 }
 
 /// A volume of a task definition: an EFS access point on the project's file system, or (with no

@@ -139,6 +139,7 @@ impl Planner<'_> {
                 depends_on: Vec::new(),
                 essential: false,
                 mounts: writer_mounts,
+                tmpfs: Vec::new(),
                 volumes_from: Vec::new(),
                 capabilities_add: Vec::new(),
                 capabilities_drop: Vec::new(),
