@@ -458,6 +458,11 @@ impl Reader<'_> {
             let exposed = self.expose(expose, &at("expose"), &mut service.port_ranges);
             service.ports.extend(exposed);
         }
+        // The same range in `ports` and `expose` is one range.
+        let mut seen = HashSet::new();
+        service
+            .port_ranges
+            .retain(|r| seen.insert((r.first, r.last, r.protocol)));
         if let (Some(_), Some(_)) = (map.get("network_mode"), map.get("networks")) {
             self.error(
                 "conflicting-keys",
