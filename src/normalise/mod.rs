@@ -497,6 +497,7 @@ impl Reader<'_> {
             self.deploy(deploy, &at("deploy"), &mut service);
         }
         self.service_level_resources(map, &path, &mut service.resources);
+        self.check_memory(map, &path, service.resources);
         // With `extends` or `provider` (both refused above) the missing image is not the problem.
         let refused_origin = map.contains_key("extends") || map.contains_key("provider");
         if service.image.as_deref().is_some_and(|image| image.trim().is_empty()) {
@@ -1458,14 +1459,6 @@ impl Reader<'_> {
                 .get("memory")
                 .and_then(|v| self.memory_mib(v, &kind_path.key("memory")));
             if kind == "limits" {
-                if memory.is_some_and(|mib| mib < MINIMUM_CONTAINER_MEMORY_MIB) {
-                    self.error(
-                        "bad-memory",
-                        &kind_path.key("memory"),
-                        format!("ECS gives a container at least {MINIMUM_CONTAINER_MEMORY_MIB} MiB of memory"),
-                        "write a limit of 6M or more",
-                    );
-                }
                 service.resources.cpu_limit = cpus;
                 service.resources.memory_limit_mib = memory;
             } else {
@@ -1473,12 +1466,35 @@ impl Reader<'_> {
                 service.resources.memory_reservation_mib = memory;
             }
         }
-        let r = service.resources;
-        if let (Some(limit), Some(reservation)) = (r.memory_limit_mib, r.memory_reservation_mib) {
-            if reservation > limit {
+    }
+
+    /// What ECS asks of a container's memory, once `deploy.resources` and the service-level keys
+    /// are merged; each error points where the value was written.
+    fn check_memory(&mut self, map: &Mapping, path: &KeyPath, resources: Resources) {
+        let written = |deploy_kind: &str, service_key: &str| {
+            let deploy = map
+                .get("deploy")
+                .and_then(|d| d.get("resources"))
+                .and_then(|r| r.get(deploy_kind))
+                .and_then(|k| k.get("memory"));
+            match deploy {
+                Some(_) => path.key("deploy").key("resources").key(deploy_kind).key("memory"),
+                None => path.key(service_key),
+            }
+        };
+        if let Some(limit) = resources.memory_limit_mib {
+            if limit < MINIMUM_CONTAINER_MEMORY_MIB {
                 self.error(
                     "bad-memory",
-                    &resources_path.key("reservations").key("memory"),
+                    &written("limits", "mem_limit"),
+                    format!("ECS gives a container at least {MINIMUM_CONTAINER_MEMORY_MIB} MiB of memory"),
+                    "write a limit of 6M or more",
+                );
+            }
+            if let Some(reservation) = resources.memory_reservation_mib.filter(|r| *r > limit) {
+                self.error(
+                    "bad-memory",
+                    &written("reservations", "mem_reservation"),
                     format!("the memory reservation ({reservation} MiB) is larger than the limit ({limit} MiB)"),
                     "reserve at most the limit",
                 );

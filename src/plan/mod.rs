@@ -802,17 +802,30 @@ impl Planner<'_> {
         for (index, (container, range)) in ranges.iter().enumerate() {
             let overlapping_range = ranges[..index]
                 .iter()
-                .find(|(_, other)| other.protocol == range.protocol && other.first <= range.last && range.first <= other.last)
-                .map(|(other_container, other)| (other_container.service.as_str(), format!("the ports {}-{}", other.first, other.last)));
+                .find(|(_, other)| {
+                    other.protocol == range.protocol && other.first <= range.last && range.first <= other.last
+                })
+                .map(|(other_container, other)| {
+                    (
+                        other_container.service.as_str(),
+                        format!("the ports {}-{}", other.first, other.last),
+                    )
+                });
             let single_port = owners
                 .range((range.first, range.protocol)..=(range.last, range.protocol))
                 .find(|((_, protocol), _)| *protocol == range.protocol)
                 .map(|((port, _), owner)| (*owner, format!("port {port}")));
-            let Some((owner, what)) = overlapping_range.or(single_port) else { continue };
+            let Some((owner, what)) = overlapping_range.or(single_port) else {
+                continue;
+            };
             let path = self
                 .project
                 .service(&container.service)
-                .and_then(|s| s.port_ranges.iter().find(|r| r.first == range.first && r.last == range.last))
+                .and_then(|s| {
+                    s.port_ranges
+                        .iter()
+                        .find(|r| r.first == range.first && r.last == range.last)
+                })
                 .map_or_else(|| self.task_path(task), |r| r.path.clone());
             self.diagnostics.push(
                 Diagnostic::error(
