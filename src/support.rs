@@ -297,7 +297,7 @@ pub const TABLE: &[Row] = &[
     ignored("services.*.storage_opt", NO_FARGATE),
     converted(
         "services.*.sysctls",
-        "container `systemControls` for `net.*`; others get a warning (a Fargate task has no IPC namespace setting)",
+        "container `systemControls` for the namespaced ones ECS sets (`net.*`, `fs.mqueue.*`, kernel.msg*/sem/shm*); others get a warning",
     ),
     converted(
         "services.*.tmpfs",

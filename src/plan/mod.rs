@@ -137,6 +137,7 @@ impl Planner<'_> {
         let secrets = self.secrets(&mut tasks);
         for task in &mut tasks {
             self.check_port_collisions(task);
+            self.check_system_controls(task);
             self.essentials(task);
             if task.containers.len() > MAXIMUM_CONTAINERS {
                 self.diagnostics.push(

@@ -7,7 +7,7 @@ use super::{
 };
 use crate::diagnostic::Diagnostic;
 use crate::normalise::{Mount, MountSource, Service};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// A tmpfs's size when compose gives none (Docker's would be half the memory; ECS needs a number).
 const DEFAULT_TMPFS_MIB: u32 = 64;
@@ -52,6 +52,17 @@ const ECS_TMPFS_OPTIONS: &[&str] = &[
     "nr_inodes",
     "nr_blocks",
     "mpol",
+];
+/// The IPC namespace kernel parameters ECS sets (the API's list), besides `fs.mqueue.*`.
+const ECS_IPC_SYSCTLS: &[&str] = &[
+    "kernel.msgmax",
+    "kernel.msgmnb",
+    "kernel.msgmni",
+    "kernel.sem",
+    "kernel.shmall",
+    "kernel.shmmax",
+    "kernel.shmmni",
+    "kernel.shm_rmid_forced",
 ];
 /// Fargate's bounds on `stopTimeout`, in seconds.
 const STOP_TIMEOUT_SECONDS: (u64, u64) = (2, 120);
@@ -167,7 +178,8 @@ impl Planner<'_> {
     fn system_controls(&mut self, service: &Service) -> Vec<(String, String)> {
         let mut controls = Vec::new();
         for sysctl in &service.runtime.sysctls {
-            if sysctl.name.starts_with("net.") {
+            let name = sysctl.name.as_str();
+            if name.starts_with("net.") || name.starts_with("fs.mqueue.") || ECS_IPC_SYSCTLS.contains(&name) {
                 controls.push((sysctl.name.clone(), sysctl.value.clone()));
             } else {
                 self.diagnostics.push(
@@ -175,8 +187,7 @@ impl Planner<'_> {
                         "fargate-sysctl",
                         sysctl.path.clone(),
                         format!(
-                            "`{}` is left out: a Fargate task has no IPC namespace setting, so only network (`net.*`) kernel parameters can be set",
-                            sysctl.name
+                            "`{name}` is left out: ECS sets only namespaced kernel parameters (`net.*`, `fs.mqueue.*`, and kernel.msg*/sem/shm*)"
                         ),
                     )
                     .with_help("if the container cannot work without it, it needs ECS on EC2, not Fargate"),
@@ -333,6 +344,40 @@ impl Planner<'_> {
             }
         }
         (mounts, tmpfs)
+    }
+
+    /// A task's containers share their namespaces on awsvpc: a kernel parameter set to two values
+    /// in one task takes the value of the container that starts last.
+    pub(super) fn check_system_controls(&mut self, task: &TaskGroup) {
+        let mut first: BTreeMap<&str, (&str, &str)> = BTreeMap::new();
+        for container in &task.containers {
+            for (name, value) in &container.runtime.system_controls {
+                match first.get(name.as_str()) {
+                    Some((other, other_value)) if other_value != value => {
+                        let path = self
+                            .project
+                            .service(&container.service)
+                            .and_then(|s| s.runtime.sysctls.iter().find(|c| &c.name == name))
+                            .map_or_else(|| self.task_path(task), |c| c.path.clone());
+                        self.diagnostics.push(
+                            Diagnostic::warning(
+                                "sysctl-conflict",
+                                path,
+                                format!(
+                                    "`{}` sets `{name}` to {value} and `{other}` to {other_value}, in task `{}`: one task has one value, that of the container that starts last",
+                                    container.service, task.name
+                                ),
+                            )
+                            .with_help("give both the same value, or put the services in separate tasks"),
+                        );
+                    }
+                    Some(_) => {}
+                    None => {
+                        first.insert(name, (&container.service, value));
+                    }
+                }
+            }
+        }
     }
 
     /// `volumes_from`: ECS `volumesFrom` within a task; across tasks there is nothing to share.
