@@ -275,7 +275,7 @@ pub const TABLE: &[Row] = &[
     converted("services.*.read_only", "container `readonlyRootFilesystem`"),
     converted(
         "services.*.restart",
-        "container `restartPolicy` (restarts in place; `on-failure` ignores exit code 0; ECS has no attempt limit); `no`: none, ECS replaces a task whose essential container stops",
+        "container `restartPolicy` (restarts in place once it ran 60 s, ECS's least; `on-failure` ignores exit code 0; ECS has no attempt limit); `no`: none, ECS replaces a task whose essential container stops",
     ),
     ignored("services.*.runtime", NO_FARGATE),
     converted("services.*.scale", "service `desiredCount`, like `deploy.replicas`"),

@@ -775,3 +775,29 @@ fn included_and_extended_files_are_read_from_their_folders() {
         stderr(&output)
     );
 }
+
+/// The values of compose secrets (a file, a variable) reach neither the written files nor the
+/// messages, even with every note shown.
+#[test]
+fn secret_values_stay_out_of_the_output_and_the_messages() {
+    let case = copy_case("secrets");
+    let output = compose2ecs(case.path(), &["convert", "-v"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let sentinels = ["sentinel-db-password-7d1f", "sentinel-api-key-93b2"];
+    let messages = stderr(&output) + &String::from_utf8_lossy(&output.stdout);
+    let written = tree(&case.path().join("ecs"));
+    assert!(written.len() > 4, "the output was written");
+    for sentinel in sentinels {
+        assert!(!messages.contains(sentinel), "{sentinel} in the messages");
+        for (path, bytes) in &written {
+            assert!(
+                !String::from_utf8_lossy(bytes).contains(sentinel),
+                "{sentinel} in {}",
+                path.display()
+            );
+        }
+    }
+    let plan = compose2ecs(case.path(), &["plan", "--format", "json"]);
+    let plan = String::from_utf8_lossy(&plan.stdout);
+    assert!(plan.contains("SecretDbPassword") && sentinels.iter().all(|s| !plan.contains(s)));
+}

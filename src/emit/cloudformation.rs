@@ -2,7 +2,7 @@
 //! and id; the templates only loop and branch, and pass each user string through `tojson`.
 
 use super::EmitError;
-use crate::plan::Plan;
+use crate::plan::{Plan, PolicyResource};
 use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
 
@@ -167,22 +167,15 @@ pub fn templates(plan: &Plan) -> Result<Vec<(String, String)>, EmitError> {
             ssm_parameter_names: Vec::new(),
         };
         for secret in &plan.secrets {
-            if secret.created {
-                context.created.push(CreatedSecret {
+            match &secret.policy_resource {
+                PolicyResource::Created => context.created.push(CreatedSecret {
                     logical_id: &secret.logical_id,
                     name: &secret.name,
-                });
-                continue;
-            }
-            let reference = secret.value_from.text();
-            if reference.starts_with("arn:") && reference.contains(":secretsmanager:") {
-                context.secrets_manager_arns.push(reference);
-            } else if reference.starts_with("arn:") {
-                context.ssm_parameter_arns.push(reference);
-            } else {
+                }),
+                PolicyResource::SecretsManager(arn) => context.secrets_manager_arns.push(arn.clone()),
+                PolicyResource::SsmParameterArn(arn) => context.ssm_parameter_arns.push(arn.clone()),
                 // `${` is literal in `Fn::Sub` when written `${!`.
-                let name = reference.trim_start_matches('/').replace("${", "${!");
-                context.ssm_parameter_names.push(name);
+                PolicyResource::SsmParameterName(name) => context.ssm_parameter_names.push(name.replace("${", "${!")),
             }
         }
         out.push((

@@ -111,6 +111,7 @@ pub struct ContainerRestartPolicy {
     pub enabled: bool,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ignored_exit_codes: Vec<i32>,
+    pub restart_attempt_period: u32,
 }
 
 #[derive(Debug, Serialize)]

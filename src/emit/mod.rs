@@ -174,6 +174,7 @@ fn task_definition(plan: &Plan, task: &TaskGroup) -> RegisterTaskDefinition {
             restart_policy: c.runtime.restart_policy.as_ref().map(|policy| ContainerRestartPolicy {
                 enabled: true,
                 ignored_exit_codes: policy.ignored_exit_codes.clone(),
+                restart_attempt_period: policy.attempt_period,
             }),
             ulimits: c
                 .runtime

@@ -243,6 +243,7 @@ impl Reader<'_> {
         };
         for service in &services {
             self.check_secret_uses(&service.secrets, &defined_secrets, &secrets);
+            self.check_secret_targets(&service.secrets);
         }
         Some(Project::new(name, services, inactive, volumes, secrets, settings))
     }
@@ -256,6 +257,7 @@ impl Reader<'_> {
             "assign_public_ip",
             "registry",
             "image_tag",
+            "secrets_image",
         ];
         let mut settings = DeploySettings::default();
         let Some(value) = value else { return settings };
@@ -272,12 +274,9 @@ impl Reader<'_> {
                 "subnets" => settings.subnets = self.string_list(item, &item_path),
                 "security_groups" => settings.security_groups = self.string_list(item, &item_path),
                 "assign_public_ip" => settings.assign_public_ip = self.boolean(item, &item_path).unwrap_or(false),
-                "registry" => {
-                    settings.registry = self
-                        .string(item, &item_path)
-                        .map(|registry| registry.trim_end_matches('/').to_string())
-                }
-                "image_tag" => settings.image_tag = self.scalar_text(item, &item_path),
+                "registry" => settings.registry = self.registry(item, &item_path),
+                "image_tag" => settings.image_tag = self.image_tag(item, &item_path),
+                "secrets_image" => settings.secrets_image = self.string(item, &item_path),
                 other if infrastructure::TOP_LEVEL_KEYS.contains(&other) => {
                     self.infrastructure_setting(other, item, &item_path, &mut settings.infrastructure)
                 }
@@ -1322,6 +1321,50 @@ impl Reader<'_> {
                 }
             })
             .collect()
+    }
+
+    /// `x-ecs.registry`: `HOST[/PATH]` of an image repository, no scheme.
+    fn registry(&mut self, value: &Value, path: &KeyPath) -> Option<String> {
+        let registry = self.string(value, path)?.trim_end_matches('/').to_string();
+        let valid = !registry.is_empty()
+            && !registry.contains("://")
+            && registry
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-/:".contains(c));
+        if !valid {
+            self.error(
+                "bad-setting",
+                path,
+                format!("`{registry}` is not a registry and repository path"),
+                "write it as an image name starts, without `https://` and in lower case: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop`",
+            );
+            return None;
+        }
+        Some(registry)
+    }
+
+    /// `x-ecs.image_tag`: a Docker tag, written as a string (`1.10` as a number would be 1.1).
+    fn image_tag(&mut self, value: &Value, path: &KeyPath) -> Option<String> {
+        let Value::String(tag) = value else {
+            self.wrong_type(path, value, "a string (quote it: `\"1.10\"`)");
+            return None;
+        };
+        let valid = tag.len() <= 128
+            && tag
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+            && tag.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+        if !valid {
+            self.error(
+                "bad-setting",
+                path,
+                format!("`{tag}` is not an image tag"),
+                "a tag has letters, digits, `_`, `.` and `-`, up to 128, and does not start with `.` or `-`",
+            );
+            return None;
+        }
+        Some(tag.clone())
     }
 
     /// `volumes_from: [web, "service:db:ro", "container:cache"]`.

@@ -105,6 +105,9 @@ pub struct DeploySettings {
     pub registry: Option<String>,
     /// Their tag; `latest` when not given.
     pub image_tag: Option<String>,
+    /// The image of the container that writes the secrets' files (busybox from ECR Public when
+    /// not given; a copy in the user's registry for subnets without a way to ECR Public).
+    pub secrets_image: Option<String>,
     pub infrastructure: InfrastructureSettings,
 }
 

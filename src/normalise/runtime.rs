@@ -11,8 +11,15 @@ impl Reader<'_> {
     pub(super) fn runtime(&mut self, map: &Mapping, path: &KeyPath) -> Runtime {
         let at = |key: &str| path.key(key);
         let mut runtime = Runtime {
-            user: map.get("user").and_then(|v| self.scalar_text(v, &at("user"))),
-            working_dir: map.get("working_dir").and_then(|v| self.string(v, &at("working_dir"))),
+            // `user: ""` (an unset variable) is the image's user, as in compose.
+            user: map
+                .get("user")
+                .and_then(|v| self.scalar_text(v, &at("user")))
+                .filter(|u| !u.is_empty()),
+            working_dir: map
+                .get("working_dir")
+                .and_then(|v| self.string(v, &at("working_dir")))
+                .filter(|dir| self.absolute_folder(dir, &at("working_dir"))),
             read_only: map
                 .get("read_only")
                 .and_then(|v| self.boolean(v, &at("read_only")))
@@ -70,6 +77,20 @@ impl Reader<'_> {
             }
         }
         runtime
+    }
+
+    /// Docker takes a working folder only as an absolute path.
+    fn absolute_folder(&mut self, dir: &str, path: &KeyPath) -> bool {
+        let absolute = dir.starts_with('/');
+        if !absolute {
+            self.error(
+                "wrong-type",
+                path,
+                format!("`{dir}` is not an absolute path"),
+                "write the folder from the root: `/app`",
+            );
+        }
+        absolute
     }
 
     /// `logging`: every container logs to CloudWatch. The local drivers' settings (rotation) have no

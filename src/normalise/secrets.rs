@@ -61,6 +61,17 @@ impl Reader<'_> {
                 // Compose minds this only when a service uses the secret, and so does check_secret_uses.
                 SecretSource::Undeclared
             };
+            // Secrets Manager names allow these; the secret is `PROJECT/NAME` there.
+            let valid_name = name.chars().all(|c| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c));
+            if source == SecretSource::Local && !valid_name {
+                self.error(
+                    "bad-secret",
+                    &secret_path,
+                    format!("`{name}` cannot name a Secrets Manager secret"),
+                    "use letters, digits and / _ + = . @ -",
+                );
+                continue;
+            }
             definitions.push(SecretDefinition {
                 name,
                 source,
@@ -147,11 +158,44 @@ impl Reader<'_> {
         Some(SecretUse {
             secret,
             target,
-            uid: long.get("uid").and_then(|v| self.scalar_text(v, &path.key("uid"))),
-            gid: long.get("gid").and_then(|v| self.scalar_text(v, &path.key("gid"))),
+            uid: long.get("uid").and_then(|v| self.numeric_id(v, &path.key("uid"))),
+            gid: long.get("gid").and_then(|v| self.numeric_id(v, &path.key("gid"))),
             mode,
             path: path.clone(),
         })
+    }
+
+    /// A `uid` or `gid`: digits, since the file is written before the service's image is there
+    /// to turn a user name into a number.
+    fn numeric_id(&mut self, value: &Value, path: &KeyPath) -> Option<String> {
+        let text = self.scalar_text(value, path)?;
+        if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+            return Some(text);
+        }
+        self.error(
+            "bad-secret",
+            path,
+            format!("`{text}` is not a numeric id"),
+            "write the number (`id -u NAME` in the image tells it)",
+        );
+        None
+    }
+
+    /// Two secrets of a service written to one file would overwrite each other.
+    pub(super) fn check_secret_targets(&mut self, uses: &[SecretUse]) {
+        for (index, secret_use) in uses.iter().enumerate() {
+            if let Some(earlier) = uses[..index].iter().find(|u| u.target == secret_use.target) {
+                self.error(
+                    "bad-secret",
+                    &secret_use.path,
+                    format!(
+                        "`{}` and `{}` are both written to `{}`",
+                        earlier.secret, secret_use.secret, secret_use.target
+                    ),
+                    "give one of them another `target`",
+                );
+            }
+        }
     }
 
     /// Every secret a service uses is defined at the top level (`defined`: the names written there),

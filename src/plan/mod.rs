@@ -523,7 +523,13 @@ impl Planner<'_> {
             (None, Some(registry)) => {
                 let tag = self.project.settings.image_tag.as_deref().unwrap_or("latest");
                 // Compose names a built image `PROJECT-SERVICE`; the registry is where it is pushed.
-                let image = format!("{registry}/{}-{}:{tag}", self.project.name, service.name);
+                // Repository names are lower case; compose's project names are already.
+                let repository = format!("{}-{}", self.project.name, service.name.to_ascii_lowercase());
+                let image = format!("{registry}/{repository}:{tag}");
+                let ecr_repository = match registry.split_once('/') {
+                    Some((_, prefix)) => format!("{prefix}/{repository}"),
+                    None => repository.clone(),
+                };
                 self.diagnostics.push(
                     Diagnostic::note(
                         "built-image",
@@ -531,7 +537,7 @@ impl Planner<'_> {
                         format!("`{}` is built locally; the task runs `{image}`", service.name),
                     )
                     .with_help(format!(
-                        "build and push it before you register the task definition: `docker compose build {0} && docker tag {1}-{0} {image} && docker push {image}`",
+                        "before you register the task definition, create the repository `{ecr_repository}` (`aws ecr create-repository --repository-name {ecr_repository}`) and push the image: `docker compose build {0} && docker tag {1}-{0} {image} && docker push {image}`",
                         service.name, self.project.name
                     )),
                 );

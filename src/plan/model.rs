@@ -230,6 +230,9 @@ pub struct UlimitPlan {
 pub struct RestartPolicy {
     /// Exit codes that do not restart the container (`on-failure`: 0).
     pub ignored_exit_codes: Vec<i32>,
+    /// Seconds a container must have run before ECS restarts it in place; one that fails sooner
+    /// stops the task (ECS then replaces it).
+    pub attempt_period: u32,
 }
 
 /// The task's CPU architecture, from the containers' `platform`.
@@ -383,10 +386,26 @@ pub struct Reference {
 pub struct SecretPlan {
     pub name: String,
     pub logical_id: String,
-    /// The secrets stack creates it (empty; the user puts the value), else it exists already.
-    pub created: bool,
     /// What ECS reads it from: its ARN, or an SSM parameter name.
     pub value_from: DeployValue,
+    /// What the execution role's policy names to let ECS read it; `Created`: the secrets stack
+    /// creates the secret (empty: the user puts the value).
+    pub policy_resource: PolicyResource,
+}
+
+/// The IAM resource of a secret the execution role reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "value", rename_all = "kebab-case")]
+pub enum PolicyResource {
+    /// The secret the secrets stack creates (by its logical id).
+    Created,
+    /// A Secrets Manager secret's ARN, without a JSON key or version, ending in the random
+    /// six-character suffix or a `-??????` wildcard for it.
+    SecretsManager(String),
+    /// An SSM parameter's ARN.
+    SsmParameterArn(String),
+    /// An SSM parameter of the task's region and account, by name (no leading `/`).
+    SsmParameterName(String),
 }
 
 #[derive(Debug, Clone, Serialize)]

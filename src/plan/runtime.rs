@@ -64,6 +64,9 @@ const ECS_IPC_SYSCTLS: &[&str] = &[
     "kernel.shmmni",
     "kernel.shm_rmid_forced",
 ];
+/// ECS's least `restartAttemptPeriod` (its default is 300): the closest to compose, which restarts
+/// a container however soon it exits.
+const RESTART_ATTEMPT_PERIOD_SECONDS: u32 = 60;
 /// Fargate's bounds on `stopTimeout`, in seconds.
 const STOP_TIMEOUT_SECONDS: (u64, u64) = (2, 120);
 /// The most open files Fargate lets a container have.
@@ -204,7 +207,19 @@ impl Planner<'_> {
             "no" | "false" => None,
             "always" | "unless-stopped" => Some(RestartPolicy {
                 ignored_exit_codes: Vec::new(),
+                attempt_period: RESTART_ATTEMPT_PERIOD_SECONDS,
             }),
+            "on-failure" if !attempts.is_empty() && attempts.parse::<u32>().is_err() => {
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "bad-restart",
+                        path.clone(),
+                        format!("`{attempts}` is not a number of attempts"),
+                    )
+                    .with_help("write `on-failure` or `on-failure:3`"),
+                );
+                None
+            }
             "on-failure" => {
                 if !attempts.is_empty() {
                     self.diagnostics.push(Diagnostic::note(
@@ -215,6 +230,7 @@ impl Planner<'_> {
                 }
                 Some(RestartPolicy {
                     ignored_exit_codes: vec![0],
+                    attempt_period: RESTART_ATTEMPT_PERIOD_SECONDS,
                 })
             }
             other => {

@@ -6,8 +6,8 @@
 //! ever passes through compose2ecs or its output.
 
 use super::{
-    logical_id, Container, ContainerRuntime, DeployValue, GroupReason, MountPoint, Planner, SecretPlan, Source,
-    TaskGroup,
+    logical_id, Container, ContainerRuntime, DeployValue, GroupReason, MountPoint, Planner, PolicyResource, SecretPlan,
+    Source, TaskGroup,
 };
 use crate::diagnostic::Diagnostic;
 use crate::normalise::{Condition, SecretSource, SECRETS_FOLDER};
@@ -15,7 +15,8 @@ use std::collections::BTreeMap;
 
 /// The container that writes the secrets' files.
 pub const SECRETS_CONTAINER: &str = "compose2ecs-secrets";
-/// A small image with a POSIX shell, from ECR Public (no Docker Hub pull limits).
+/// A small image with a POSIX shell, from ECR Public (no Docker Hub pull limits); `x-ecs.secrets_image`
+/// names another (a copy in a private registry, for subnets that reach ECR through VPC endpoints).
 const SECRETS_IMAGE: &str = "public.ecr.aws/docker/library/busybox:1.37";
 /// Where the writer sees each service's secrets volume: `/secrets/CONTAINER`.
 const WRITER_FOLDER: &str = "/secrets";
@@ -39,6 +40,7 @@ impl Planner<'_> {
                 }
                 let volume = format!("{}-secrets", container.name);
                 let folder = format!("{WRITER_FOLDER}/{}", container.name);
+                let mut written = std::collections::BTreeSet::new();
                 for secret_use in &service.secrets {
                     if !self.plan_secret(&secret_use.secret, &mut used) {
                         continue;
@@ -76,6 +78,20 @@ impl Planner<'_> {
                             file.to_string()
                         }
                     };
+                    if !written.insert(relative.clone()) {
+                        self.diagnostics.push(
+                            Diagnostic::error(
+                                "bad-secret",
+                                secret_use.path.clone(),
+                                format!(
+                                    "another secret of `{}` is already written to `{SECRETS_FOLDER}/{relative}`",
+                                    service.name
+                                ),
+                            )
+                            .with_help(format!("give this secret a target under `{SECRETS_FOLDER}` of its own")),
+                        );
+                        continue;
+                    }
                     let file = shell_quote(&format!("{folder}/{relative}"));
                     if let Some((parent, _)) = relative.rsplit_once('/') {
                         script.push(format!("mkdir -p {}", shell_quote(&format!("{folder}/{parent}"))));
@@ -128,7 +144,13 @@ impl Planner<'_> {
                 name: SECRETS_CONTAINER.to_string(),
                 service: SECRETS_CONTAINER.to_string(),
                 grouping: GroupReason::SecretsWriter,
-                image: DeployValue::Known(SECRETS_IMAGE.to_string()),
+                image: DeployValue::Known(
+                    self.project
+                        .settings
+                        .secrets_image
+                        .clone()
+                        .unwrap_or_else(|| SECRETS_IMAGE.to_string()),
+                ),
                 command: None,
                 entrypoint: Some(vec!["sh".to_string(), "-c".to_string(), script.join("\n")]),
                 environment: Vec::new(),
@@ -159,9 +181,39 @@ impl Planner<'_> {
                 return false;
             };
             let logical = format!("Secret{}", logical_id(name));
-            let value_from = match &definition.source {
-                SecretSource::Local => self.deferred(&format!("{logical}Arn"), Source::Stack("secrets")),
-                SecretSource::External { reference } => DeployValue::Known(reference.clone()),
+            if let Some(other) = used.values().find(|p| p.logical_id == logical) {
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "name-collision",
+                        definition.path.clone(),
+                        format!(
+                            "secrets `{}` and `{name}` get the same name on AWS (`{logical}`)",
+                            other.name
+                        ),
+                    )
+                    .with_help("rename one of them"),
+                );
+                return false;
+            }
+            let (value_from, policy_resource) = match &definition.source {
+                SecretSource::Local => (
+                    self.deferred(&format!("{logical}Arn"), Source::Stack("secrets")),
+                    PolicyResource::Created,
+                ),
+                SecretSource::External { reference } => {
+                    let resource = policy_resource(reference);
+                    if let PolicyResource::SsmParameterName(parameter) = &resource {
+                        self.diagnostics.push(
+                            Diagnostic::note(
+                                "ssm-parameter",
+                                definition.path.clone(),
+                                format!("secret `{name}` is read from the SSM parameter `{parameter}` of the task's region and account"),
+                            )
+                            .with_help("for a Secrets Manager secret, give its ARN in `name:`"),
+                        );
+                    }
+                    (DeployValue::Known(reference.clone()), resource)
+                }
                 SecretSource::Undeclared => return false, // Normalise refused its use.
             };
             used.insert(
@@ -169,8 +221,8 @@ impl Planner<'_> {
                 SecretPlan {
                     name: name.to_string(),
                     logical_id: logical,
-                    created: definition.source == SecretSource::Local,
                     value_from,
+                    policy_resource,
                 },
             );
         }
@@ -201,6 +253,24 @@ fn variable_name<'a>(secret: &str, taken: impl Iterator<Item = &'a String> + Clo
     candidate
 }
 
+/// The IAM resource for an existing secret ECS reads from `reference`. A Secrets Manager
+/// `valueFrom` may go on past the secret's ARN (`:json-key:version-stage:version-id`), and a
+/// partial ARN lacks the six random characters after the name: IAM needs the secret's whole ARN.
+fn policy_resource(reference: &str) -> PolicyResource {
+    if !reference.starts_with("arn:") {
+        return PolicyResource::SsmParameterName(reference.trim_start_matches('/').to_string());
+    }
+    let parts: Vec<&str> = reference.split(':').collect();
+    if parts.get(2) != Some(&"secretsmanager") || parts.len() < 7 {
+        return PolicyResource::SsmParameterArn(reference.to_string());
+    }
+    let arn = parts[..7].join(":");
+    let has_suffix = parts[6]
+        .rsplit_once('-')
+        .is_some_and(|(_, suffix)| suffix.len() == 6 && suffix.bytes().all(|b| b.is_ascii_alphanumeric()));
+    PolicyResource::SecretsManager(if has_suffix { arn } else { format!("{arn}-??????") })
+}
+
 /// `text` as one shell word.
 fn shell_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
@@ -209,6 +279,23 @@ fn shell_quote(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn policy_resources_name_the_whole_secret() {
+        let sm = |arn: &str| PolicyResource::SecretsManager(arn.to_string());
+        assert_eq!(
+            policy_resource("arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf:password::"),
+            sm("arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf")
+        );
+        assert_eq!(
+            policy_resource("arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/api"),
+            sm("arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/api-??????")
+        );
+        assert_eq!(
+            policy_resource("/prod/db"),
+            PolicyResource::SsmParameterName("prod/db".to_string())
+        );
+    }
 
     #[test]
     fn shell_words_survive_quotes() {
