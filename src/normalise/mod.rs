@@ -760,15 +760,7 @@ impl Reader<'_> {
     }
 
     fn env_files(&mut self, value: &Value, path: &KeyPath) -> Vec<EnvVar> {
-        let items: Vec<(Value, KeyPath)> = match value {
-            Value::Sequence(items) => items
-                .iter()
-                .cloned()
-                .enumerate()
-                .map(|(i, v)| (v, path.index(i)))
-                .collect(),
-            other => vec![(other.clone(), path.clone())],
-        };
+        let items = one_or_many(value, path);
         let mut variables = Vec::new();
         for (item, item_path) in items {
             let (file, required) = match &item {
@@ -1589,6 +1581,19 @@ impl Reader<'_> {
         {
             resources.memory_reservation_mib = self.memory_mib(v, &path.key("mem_reservation"));
         }
+    }
+}
+
+/// A value that compose takes alone or in a list (`env_file`, `tmpfs`), as items with their paths.
+fn one_or_many(value: &Value, path: &KeyPath) -> Vec<(Value, KeyPath)> {
+    match value {
+        Value::Sequence(items) => items
+            .iter()
+            .cloned()
+            .enumerate()
+            .map(|(i, v)| (v, path.index(i)))
+            .collect(),
+        other => vec![(other.clone(), path.clone())],
     }
 }
 

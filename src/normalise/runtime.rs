@@ -2,7 +2,7 @@
 //! ulimits, sysctls, platform, restart and tmpfs, read from the YAML.
 
 use super::units::parse_bytes;
-use super::{Mount, MountSource, Reader, Runtime, Sysctl, Ulimit};
+use super::{one_or_many, Mount, MountSource, Reader, Runtime, Sysctl, Ulimit};
 use crate::diagnostic::{Diagnostic, KeyPath};
 use crate::load::interpolate::key_text;
 use serde_yaml::{Mapping, Value};
@@ -268,15 +268,7 @@ impl Reader<'_> {
 
     /// `tmpfs: /run` or a list of paths, each maybe with options (`/run:size=64m`).
     pub(super) fn tmpfs(&mut self, value: &Value, path: &KeyPath) -> Vec<Mount> {
-        let items: Vec<(Value, KeyPath)> = match value {
-            Value::Sequence(items) => items
-                .iter()
-                .cloned()
-                .enumerate()
-                .map(|(i, v)| (v, path.index(i)))
-                .collect(),
-            other => vec![(other.clone(), path.clone())],
-        };
+        let items = one_or_many(value, path);
         items
             .into_iter()
             .filter_map(|(item, item_path)| {
