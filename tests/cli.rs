@@ -783,7 +783,14 @@ fn secret_values_stay_out_of_the_output_and_the_messages() {
     let case = copy_case("secrets");
     let output = compose2ecs(case.path(), &["convert", "-v"]);
     assert!(output.status.success(), "{}", stderr(&output));
-    let sentinels = ["sentinel-db-password-7d1f", "sentinel-api-key-93b2"];
+    let sentinels = [
+        "sentinel-db-password-7d1f",
+        "sentinel-api-key-93b2",
+        "sentinel-url-password-5e0c",
+        "sentinel-stripe-key-1a2b",
+        "sentinel-smtp-password-77aa",
+        "sentinel-seed-3c3c",
+    ];
     let messages = stderr(&output) + &String::from_utf8_lossy(&output.stdout);
     let written = tree(&case.path().join("ecs"));
     assert!(written.len() > 4, "the output was written");

@@ -258,6 +258,7 @@ impl Reader<'_> {
             "registry",
             "image_tag",
             "secrets_image",
+            "environment_secrets",
         ];
         let mut settings = DeploySettings::default();
         let Some(value) = value else { return settings };
@@ -277,6 +278,7 @@ impl Reader<'_> {
                 "registry" => settings.registry = self.registry(item, &item_path),
                 "image_tag" => settings.image_tag = self.image_tag(item, &item_path),
                 "secrets_image" => settings.secrets_image = self.string(item, &item_path),
+                "environment_secrets" => settings.environment_secrets = self.boolean(item, &item_path).unwrap_or(false),
                 other if infrastructure::TOP_LEVEL_KEYS.contains(&other) => {
                     self.infrastructure_setting(other, item, &item_path, &mut settings.infrastructure)
                 }
@@ -522,10 +524,10 @@ impl Reader<'_> {
     }
 
     fn service_settings(&mut self, value: &Value, path: &KeyPath) -> ServiceSettings {
-        const KEYS: &[&str] = &["task", "external", "essential"];
+        const KEYS: &[&str] = &["task", "external", "essential", "secret_variables"];
         let mut settings = ServiceSettings::default();
         let Some(map) = value.as_mapping() else {
-            self.wrong_type(path, value, "a mapping (`task`, `external`, `essential`)");
+            self.wrong_type(path, value, "a mapping (`task`, `external`, `essential`, …)");
             return settings;
         };
         for (key, item) in map {
@@ -540,6 +542,15 @@ impl Reader<'_> {
                 }
                 "external" => settings.external = self.external(item, &item_path),
                 "essential" => settings.essential = self.boolean(item, &item_path),
+                "secret_variables" => {
+                    settings.secret_variables = self
+                        .string_list(item, &item_path)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, name)| (name, item_path.index(i)))
+                        .collect()
+                }
                 other if infrastructure::SERVICE_KEYS.contains(&other) => {
                     self.service_infrastructure_setting(other, item, &item_path, &mut settings.health_check)
                 }

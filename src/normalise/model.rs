@@ -108,6 +108,8 @@ pub struct DeploySettings {
     /// The image of the container that writes the secrets' files (busybox from ECR Public when
     /// not given; a copy in the user's registry for subnets without a way to ECR Public).
     pub secrets_image: Option<String>,
+    /// `environment_secrets: true`: variables that hold secrets are read from Secrets Manager.
+    pub environment_secrets: bool,
     pub infrastructure: InfrastructureSettings,
 }
 
@@ -248,6 +250,9 @@ pub struct ServiceSettings {
     pub essential: Option<bool>,
     /// `x-ecs.health_check` and `x-ecs.grace_period`.
     pub health_check: HealthCheckSettings,
+    /// `x-ecs.secret_variables`: environment variables read from Secrets Manager, and where each
+    /// name was written.
+    pub secret_variables: Vec<(String, KeyPath)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

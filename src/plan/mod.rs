@@ -620,19 +620,6 @@ impl Planner<'_> {
         let (mounts, tmpfs) = self.mounts(service);
         let volumes_from = self.volumes_from(service, tasks_of);
         let health_check = service.healthcheck.as_ref().map(|h| self.health_check(h));
-        for variable in &service.environment {
-            let secret_name = hostnames::names_a_secret(&variable.name) && !variable.value.is_empty();
-            if secret_name || hostnames::holds_a_password(&variable.value) {
-                self.diagnostics.push(
-                    Diagnostic::warning(
-                        "plain-secret",
-                        variable.path.clone(),
-                        format!("`{}` holds a secret; it is written in plain text into the task definition", variable.name),
-                    )
-                    .with_help("make it a compose secret (top-level `secrets:` and the service's `secrets:`, read from `/run/secrets`): compose2ecs then writes only a reference to Secrets Manager"),
-                );
-            }
-        }
         let mut capabilities_add = Vec::new();
         for (capability, path) in &service.cap_add {
             if capability == FARGATE_ADDABLE_CAPABILITY {

@@ -5,6 +5,7 @@
 //! service mounted read-only at `/run/secrets`; the services start once it has finished. No value
 //! ever passes through compose2ecs or its output.
 
+use super::hostnames::{holds_a_password, mask_credentials, names_a_secret};
 use super::{
     logical_id, Container, ContainerRuntime, DeployValue, GroupReason, MountPoint, Planner, PolicyResource, SecretPlan,
     Source, TaskGroup,
@@ -24,9 +25,15 @@ const WRITER_FOLDER: &str = "/secrets";
 const DEFAULT_MODE: &str = "0444";
 
 impl Planner<'_> {
-    /// Adds the secrets writer to each task whose services use secrets; returns the secrets used.
+    /// Secret environment variables become ECS `secrets`; compose secrets become files written by
+    /// the secrets writer of each task whose services use them. Returns every secret used.
     pub(super) fn secrets(&mut self, tasks: &mut [TaskGroup]) -> Vec<SecretPlan> {
         let mut used: BTreeMap<String, SecretPlan> = BTreeMap::new();
+        for task in tasks.iter_mut() {
+            for container in task.containers.iter_mut() {
+                self.secret_variables(container, &mut used);
+            }
+        }
         for task in tasks.iter_mut() {
             let mut variables: BTreeMap<String, String> = BTreeMap::new(); // secret → variable
             let mut script = vec!["set -eu".to_string()];
@@ -174,6 +181,103 @@ impl Planner<'_> {
         used.into_values().collect()
     }
 
+    /// A variable that holds a secret (by its name, or a password in its value) is written in
+    /// plain text with a warning, unless the user asked for such values to be referenced
+    /// (`x-ecs.environment_secrets: true`, or the service's `x-ecs.secret_variables`): then it is an
+    /// ECS secret read from Secrets Manager `PROJECT/SERVICE/VARIABLE`, created empty by the secrets
+    /// stack, and its value (after references were resolved) goes nowhere but to the user, masked.
+    fn secret_variables(&mut self, container: &mut Container, used: &mut BTreeMap<String, SecretPlan>) {
+        let Some(service) = self.project.service(&container.service) else {
+            return;
+        };
+        let listed = &service.ecs.secret_variables;
+        let mut kept = Vec::new();
+        for (name, value) in std::mem::take(&mut container.environment) {
+            let path = service
+                .environment
+                .iter()
+                .find(|v| v.name == name)
+                .map_or_else(|| service.path.key("environment"), |v| v.path.clone());
+            let looks_secret = (names_a_secret(&name) && !value.is_empty()) || holds_a_password(&value);
+            let asked = listed.iter().any(|(listed, _)| *listed == name)
+                || (looks_secret && self.project.settings.environment_secrets);
+            if !asked {
+                if looks_secret {
+                    self.diagnostics.push(
+                        Diagnostic::warning(
+                            "plain-secret",
+                            path,
+                            format!("`{name}` holds a secret; it is written in plain text into the task definition"),
+                        )
+                        .with_help("set `x-ecs: {environment_secrets: true}` at the top level to read such values from Secrets Manager, or make it a compose secret (a file under `/run/secrets`)"),
+                    );
+                }
+                kept.push((name, value));
+                continue;
+            }
+            let secret = format!("{}/{name}", service.name);
+            // `DATABASE_URL` reads `DatabaseUrl` in the stack's names.
+            let logical = format!(
+                "Secret{}{}",
+                logical_id(&service.name),
+                logical_id(&name.to_ascii_lowercase())
+            );
+            if let Some(other) = used.values().find(|p| p.logical_id == logical) {
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "name-collision",
+                        path,
+                        format!(
+                            "secrets `{}` and `{secret}` get the same name on AWS (`{logical}`)",
+                            other.name
+                        ),
+                    )
+                    .with_help("rename one of them"),
+                );
+                continue;
+            }
+            let value_from = self.deferred(&format!("{logical}Arn"), Source::Stack("secrets"));
+            self.diagnostics.push(
+                Diagnostic::note(
+                    "secret-variable",
+                    path,
+                    format!(
+                        "`{name}` is read from the Secrets Manager secret `{}/{secret}`; its value is not written",
+                        self.project.name
+                    ),
+                )
+                .with_help(format!(
+                    "after deploying the secrets stack, put the value: `aws secretsmanager put-secret-value --secret-id {}/{secret} --secret-string …` ({})",
+                    self.project.name,
+                    shown_value(&value)
+                )),
+            );
+            used.insert(
+                secret.clone(),
+                SecretPlan {
+                    name: secret,
+                    logical_id: logical,
+                    value_from: value_from.clone(),
+                    policy_resource: PolicyResource::Created,
+                },
+            );
+            container.secrets.push((name, value_from));
+        }
+        container.environment = kept;
+        for (listed, path) in &service.ecs.secret_variables {
+            if !service.environment.iter().any(|v| &v.name == listed) {
+                self.diagnostics.push(
+                    Diagnostic::warning(
+                        "unknown-variable",
+                        path.clone(),
+                        format!("`{listed}` is not a variable of `{}`", service.name),
+                    )
+                    .with_help("list the names of the service's `environment` variables"),
+                );
+            }
+        }
+    }
+
     /// Plans a defined secret once; `false` when it is not defined (normalise reported that).
     fn plan_secret(&mut self, name: &str, used: &mut BTreeMap<String, SecretPlan>) -> bool {
         if !used.contains_key(name) {
@@ -269,6 +373,16 @@ fn policy_resource(reference: &str) -> PolicyResource {
         .rsplit_once('-')
         .is_some_and(|(_, suffix)| suffix.len() == 6 && suffix.bytes().all(|b| b.is_ascii_alphanumeric()));
     PolicyResource::SecretsManager(if has_suffix { arn } else { format!("{arn}-??????") })
+}
+
+/// How the user is told what to put: a URL or DSN with its password masked (the host may have
+/// been rewritten, so they need its shape), else nothing of the value.
+fn shown_value(value: &str) -> String {
+    if holds_a_password(value) {
+        format!("the value is `{}`, with the real password", mask_credentials(value))
+    } else {
+        "the value compose has".to_string()
+    }
 }
 
 /// `text` as one shell word.
