@@ -120,7 +120,7 @@ pub const TABLE: &[Row] = &[
     ignored("services.*.deploy.endpoint_mode", "Swarm only"),
     converted(
         "services.*.deploy.labels",
-        "`ecs.task.family` groups services into tasks, as in ECS ComposeX; other labels are not converted yet (a warning)",
+        "`ecs.task.family` groups services into tasks, as in ECS ComposeX; the other labels: tags of the ECS service and (propagated) its tasks",
     ),
     ignored("services.*.deploy.mode", NOT_YET),
     ignored("services.*.deploy.placement", "Fargate chooses where tasks run"),

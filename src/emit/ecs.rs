@@ -241,7 +241,7 @@ pub struct EfsAuthorizationConfig {
 
 #[derive(Debug, Serialize)]
 pub struct Tag {
-    pub key: &'static str,
+    pub key: String,
     pub value: String,
 }
 

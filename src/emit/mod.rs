@@ -56,11 +56,18 @@ fn json(path: &str, value: &impl Serialize) -> Result<String, EmitError> {
     Ok(text)
 }
 
-fn tags(plan: &Plan) -> Vec<Tag> {
-    vec![Tag {
-        key: "compose-project",
+/// The project's tag, then the task's own (its services' `deploy.labels`).
+fn tags(plan: &Plan, task: &TaskGroup) -> Vec<Tag> {
+    let project = Tag {
+        key: "compose-project".to_string(),
         value: plan.project.clone(),
-    }]
+    };
+    std::iter::once(project)
+        .chain(task.tags.iter().map(|(key, value)| Tag {
+            key: key.clone(),
+            value: value.clone(),
+        }))
+        .collect()
 }
 
 fn log_configuration(plan: &Plan, prefix: &str) -> LogConfiguration {
@@ -230,7 +237,7 @@ fn task_definition(plan: &Plan, task: &TaskGroup) -> RegisterTaskDefinition {
             cpu_architecture,
             operating_system_family: "LINUX",
         }),
-        tags: tags(plan),
+        tags: tags(plan, task),
     }
 }
 
@@ -317,6 +324,6 @@ fn service(plan: &Plan, task: &TaskGroup) -> CreateService {
             },
         },
         propagate_tags: "SERVICE",
-        tags: tags(plan),
+        tags: tags(plan, task),
     }
 }

@@ -418,6 +418,7 @@ impl Reader<'_> {
                 .map(|v| self.links(v, &at("links")))
                 .unwrap_or_default(),
             family_label: None,
+            tags: Vec::new(),
             cap_add: map
                 .get("cap_add")
                 .and_then(|v| self.string_list(v, &at("cap_add")))
@@ -1403,9 +1404,14 @@ impl Reader<'_> {
         entries
     }
 
-    /// The `ecs.task.family` label of `deploy.labels` (map or `KEY=VALUE` list); other labels are
-    /// not converted yet.
-    fn family_label(&mut self, value: &Value, path: &KeyPath) -> Option<(String, KeyPath)> {
+    /// `deploy.labels` (map or `KEY=VALUE` list): the `ecs.task.family` label (ECS ComposeX's
+    /// grouping), and the others, the service's labels, as (key, value, where).
+    #[allow(clippy::type_complexity)]
+    fn deploy_labels(
+        &mut self,
+        value: &Value,
+        path: &KeyPath,
+    ) -> (Option<(String, KeyPath)>, Vec<(String, String, KeyPath)>) {
         const FAMILY: &str = "ecs.task.family";
         let pairs: Vec<(String, String, KeyPath)> = match value {
             Value::Mapping(map) => map
@@ -1423,20 +1429,15 @@ impl Reader<'_> {
                 .collect(),
             other => {
                 self.wrong_type(path, other, "a mapping of labels or a list of `KEY=VALUE`");
-                return None;
+                return (None, Vec::new());
             }
         };
         let mut family = None;
+        let mut tags = Vec::new();
         for (key, value, label_path) in pairs {
             if key != FAMILY {
-                self.diagnostics.push(
-                    Diagnostic::warning(
-                        "ignored-key",
-                        label_path,
-                        format!("the deploy label `{key}` is not converted yet"),
-                    )
-                    .with_help("only `ecs.task.family` has a meaning for compose2ecs"),
-                );
+                // The service's own labels: tags of the ECS service (and, propagated, its tasks).
+                tags.push((key, value, label_path));
                 continue;
             }
             let families: Vec<&str> = value.split(',').map(str::trim).filter(|f| !f.is_empty()).collect();
@@ -1466,7 +1467,7 @@ impl Reader<'_> {
                 ),
             }
         }
-        family
+        (family, tags)
     }
 
     fn deploy(&mut self, value: &Value, path: &KeyPath, service: &mut Service) {
@@ -1476,7 +1477,7 @@ impl Reader<'_> {
         };
         self.check_keys(map, "services.*.deploy", path);
         if let Some(labels) = map.get("labels") {
-            service.family_label = self.family_label(labels, &path.key("labels"));
+            (service.family_label, service.tags) = self.deploy_labels(labels, &path.key("labels"));
         }
         if let Some(replicas) = map.get("replicas") {
             let replicas_path = path.key("replicas");

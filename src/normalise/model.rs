@@ -168,6 +168,8 @@ pub struct Service {
     pub links: Vec<Link>,
     /// `deploy.labels` `ecs.task.family` (ECS ComposeX's grouping label): the task, and where.
     pub family_label: Option<(String, KeyPath)>,
+    /// The other `deploy.labels`, as written: tags of the ECS service.
+    pub tags: Vec<(String, String, KeyPath)>,
     /// `cap_add` and `cap_drop`, without a `CAP_` prefix.
     pub cap_add: Vec<(String, KeyPath)>,
     pub cap_drop: Vec<String>,

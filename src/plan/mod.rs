@@ -124,6 +124,7 @@ impl Planner<'_> {
                 containers,
                 volumes: Vec::new(),
                 cpu_architecture: self.cpu_architecture(&members),
+                tags: self.service_tags(&members),
                 load_balancers: Vec::new(),
                 health_check_grace_period: None,
                 service_connect: None,

@@ -112,6 +112,9 @@ pub struct TaskGroup {
     pub rollout: Rollout,
     /// Volumes mounted by the task's containers.
     pub volumes: Vec<TaskVolume>,
+    /// Tags of the ECS service (propagated to its tasks), from the services' `deploy.labels`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<(String, String)>,
     /// `Some` when a container's `platform` names one; else ECS's default, X86_64.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cpu_architecture: Option<CpuArchitecture>,

@@ -67,6 +67,8 @@ const ECS_IPC_SYSCTLS: &[&str] = &[
 /// ECS's least `restartAttemptPeriod` (its default is 300): the closest to compose, which restarts
 /// a container however soon it exits.
 const RESTART_ATTEMPT_PERIOD_SECONDS: u32 = 60;
+/// AWS's 50 tags a resource, less compose2ecs's own `compose-project`.
+const MAXIMUM_SERVICE_TAGS: usize = 49;
 /// Fargate's bounds on `stopTimeout`, in seconds.
 const STOP_TIMEOUT_SECONDS: (u64, u64) = (2, 120);
 /// The most open files Fargate lets a container have.
@@ -464,6 +466,51 @@ impl Planner<'_> {
             }
         }
         sources
+    }
+
+    /// The ECS service's tags: the `deploy.labels` of its compose services, as AWS takes tags.
+    pub(super) fn service_tags(&mut self, members: &[&Service]) -> Vec<(String, String)> {
+        let mut tags: Vec<(String, String)> = Vec::new();
+        for service in members {
+            for (key, value, path) in &service.tags {
+                let allowed = |text: &str| {
+                    text.chars()
+                        .all(|c| c.is_alphanumeric() || c.is_whitespace() || "+-=._:/@".contains(c))
+                };
+                let problem = if key.is_empty() || key.chars().count() > 128 || value.chars().count() > 256 {
+                    Some("a tag key has 1 to 128 characters and a value up to 256")
+                } else if key.to_ascii_lowercase().starts_with("aws:") || key == "compose-project" {
+                    Some("`aws:` keys are AWS's own, and compose2ecs sets `compose-project`")
+                } else if !allowed(key) || !allowed(value) {
+                    Some("tags allow letters, digits, spaces and + - = . _ : / @")
+                } else if tags.len() >= MAXIMUM_SERVICE_TAGS {
+                    Some("an ECS service takes 50 tags, one of them compose2ecs's `compose-project`")
+                } else {
+                    None
+                };
+                match (problem, tags.iter().find(|(k, _)| k == key)) {
+                    (Some(why), _) => self.diagnostics.push(
+                        Diagnostic::warning(
+                            "bad-tag",
+                            path.clone(),
+                            format!("the deploy label `{key}` cannot be a tag of the ECS service: {why}; it is left out"),
+                        )
+                        .with_help("change the label, or keep it out of the ECS variant of the file"),
+                    ),
+                    (None, Some((_, other))) if other != value => self.diagnostics.push(
+                        Diagnostic::warning(
+                            "bad-tag",
+                            path.clone(),
+                            format!("the deploy label `{key}` of `{}` differs from another service's in its task, which ECS service tag `{key}` keeps (`{other}`)", service.name),
+                        )
+                        .with_help("give the services of a task the same value"),
+                    ),
+                    (None, Some(_)) => {}
+                    (None, None) => tags.push((key.clone(), value.clone())),
+                }
+            }
+        }
+        tags
     }
 
     /// The task's CPU architecture: what its containers' `platform` names, which must agree.
