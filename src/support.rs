@@ -76,7 +76,10 @@ pub const TABLE: &[Row] = &[
     ),
     converted("x-ecs", "deployment settings (see the README's `x-ecs` section)"),
     // Services.
-    ignored("services.*.annotations", NOT_YET),
+    ignored(
+        "services.*.annotations",
+        "ECS has no annotations; `labels` become the container's `dockerLabels`",
+    ),
     ignored(
         "services.*.attach",
         "log attachment is a local `docker compose up` behaviour",
@@ -122,7 +125,10 @@ pub const TABLE: &[Row] = &[
         "services.*.deploy.labels",
         "`ecs.task.family` groups services into tasks, as in ECS ComposeX; the other labels: tags of the ECS service and (propagated) its tasks",
     ),
-    ignored("services.*.deploy.mode", NOT_YET),
+    ignored(
+        "services.*.deploy.mode",
+        "an ECS service on Fargate is replicated (`deploy.replicas` copies); Fargate has no daemon (`global`) services",
+    ),
     ignored("services.*.deploy.placement", "Fargate chooses where tasks run"),
     converted("services.*.deploy.replicas", "service `desiredCount`"),
     converted("services.*.deploy.resources", "see its keys"),
@@ -154,16 +160,25 @@ pub const TABLE: &[Row] = &[
         "services.*.deploy.restart_policy",
         "an ECS service replaces every task that stops",
     ),
-    ignored("services.*.deploy.rollback_config", NOT_YET),
-    ignored("services.*.deploy.update_config", NOT_YET),
+    ignored(
+        "services.*.deploy.rollback_config",
+        "ECS rolls a failed deployment back with its circuit breaker, which compose2ecs turns on",
+    ),
+    ignored(
+        "services.*.deploy.update_config",
+        "ECS replaces tasks as the plan's rollout says (`compose2ecs plan` shows it and why)",
+    ),
     ignored("services.*.develop", "development-only (compose watch)"),
     ignored("services.*.device_cgroup_rules", NO_FARGATE),
     ignored("services.*.devices", NO_FARGATE),
     ignored("services.*.dns", "awsvpc tasks use the VPC's resolver"),
     ignored("services.*.dns_opt", "awsvpc tasks use the VPC's resolver"),
     ignored("services.*.dns_search", "awsvpc tasks use the VPC's resolver"),
-    ignored("services.*.domainname", NOT_YET),
-    ignored("services.*.driver_opts", NOT_YET),
+    ignored("services.*.domainname", "a Fargate task's host and domain names are set by ECS"),
+    ignored(
+        "services.*.driver_opts",
+        "Docker network driver options have no equivalent on awsvpc",
+    ),
     converted("services.*.entrypoint", "container `entryPoint`"),
     converted(
         "services.*.env_file",
@@ -190,7 +205,10 @@ pub const TABLE: &[Row] = &[
         "Fargate tasks (awsvpc) do not accept `extraHosts`",
     ),
     ignored("services.*.gpus", "Fargate has no GPUs"),
-    ignored("services.*.group_add", NOT_YET),
+    ignored(
+        "services.*.group_add",
+        "ECS has no supplementary groups: `user: UID:GID` sets the primary one",
+    ),
     converted("services.*.healthcheck", "container `healthCheck`"),
     converted(
         "services.*.healthcheck.test",
@@ -216,7 +234,10 @@ pub const TABLE: &[Row] = &[
     converted("services.*.init", "`linuxParameters.initProcessEnabled`"),
     ignored("services.*.ipc", NO_FARGATE),
     ignored("services.*.isolation", "Windows containers only"),
-    ignored("services.*.label_file", NOT_YET),
+    converted(
+        "services.*.label_file",
+        "container `dockerLabels`, under `labels`' own",
+    ),
     converted("services.*.labels", "container `dockerLabels`"),
     converted("services.*.links", "`SERVICE:ALIAS`: another name of SERVICE in this service's references"),
     converted(
@@ -255,9 +276,18 @@ pub const TABLE: &[Row] = &[
         "services.*.ports",
         "container `portMappings` (a range: `containerPortRange`, private); a published port becomes an ALB listener",
     ),
-    ignored("services.*.post_start", NOT_YET),
-    ignored("services.*.pre_start", NOT_YET),
-    ignored("services.*.pre_stop", NOT_YET),
+    ignored(
+        "services.*.post_start",
+        "ECS has no lifecycle hooks: run the command from the entrypoint, or in a one-shot container of the task",
+    ),
+    ignored(
+        "services.*.pre_start",
+        "ECS has no lifecycle hooks: run the command from the entrypoint, or in a one-shot container of the task",
+    ),
+    ignored(
+        "services.*.pre_stop",
+        "ECS has no lifecycle hooks: trap SIGTERM in the entrypoint (ECS waits `stopTimeout` before SIGKILL)",
+    ),
     converted(
         "services.*.privileged",
         "`false`: nothing; `true` is refused: Fargate does not run privileged containers",
@@ -308,7 +338,10 @@ pub const TABLE: &[Row] = &[
         "services.*.ulimits",
         "container `ulimits` (`nofile` capped at Fargate's 1048576)",
     ),
-    ignored("services.*.umask", NOT_YET),
+    ignored(
+        "services.*.umask",
+        "ECS has no umask setting: set it in the image's entrypoint",
+    ),
     ignored("services.*.use_api_socket", "there is no Docker API socket on Fargate"),
     converted("services.*.user", "container `user`"),
     ignored("services.*.userns_mode", NO_FARGATE),
@@ -343,7 +376,7 @@ pub const TABLE: &[Row] = &[
     ),
     ignored("secrets.*.driver", "Secrets Manager holds every secret"),
     ignored("secrets.*.driver_opts", "Secrets Manager holds every secret"),
-    ignored("secrets.*.labels", NOT_YET),
+    ignored("secrets.*.labels", "Secrets Manager secrets get no labels from compose"),
     ignored("secrets.*.template_driver", "Secrets Manager holds every secret"),
     // Named volumes.
     converted("volumes.*", "an EFS access point"),
