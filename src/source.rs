@@ -18,12 +18,21 @@ pub struct FileSystem;
 pub const MAXIMUM_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
 impl Files for FileSystem {
+    /// Reads at most one byte past the limit, so a device or a pipe (whose size the file system
+    /// does not know: `/dev/zero`, `-f <(…)`) cannot take more memory than a file may.
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
-        let size = std::fs::metadata(path)?.len();
-        if size > MAXIMUM_FILE_BYTES {
-            return Err(io::Error::new(io::ErrorKind::FileTooLarge, format!("{size} bytes")));
+        use std::io::Read;
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)?
+            .take(MAXIMUM_FILE_BYTES + 1)
+            .read_to_end(&mut bytes)?;
+        if bytes.len() as u64 > MAXIMUM_FILE_BYTES {
+            return Err(io::Error::new(
+                io::ErrorKind::FileTooLarge,
+                format!("more than {MAXIMUM_FILE_BYTES} bytes"),
+            ));
         }
-        std::fs::read(path)
+        Ok(bytes)
     }
 }
 

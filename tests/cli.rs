@@ -808,3 +808,49 @@ fn secret_values_stay_out_of_the_output_and_the_messages() {
     let plan = String::from_utf8_lossy(&plan.stdout);
     assert!(plan.contains("SecretDbPassword") && sentinels.iter().all(|s| !plan.contains(s)));
 }
+
+/// Files that each include the next one twice would double the work at every level: the load
+/// stops at a bound on the entries it follows, with one error, and fast.
+#[test]
+fn includes_that_double_at_each_level_are_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let levels = 25;
+    for level in 0..levels {
+        let text = if level + 1 < levels {
+            format!(
+                "include:\n  - f{next}.yml\n  - path: f{next}.yml\n    project_directory: .\nservices:\n  s{level}:\n    image: x\n",
+                next = level + 1
+            )
+        } else {
+            "services:\n  last:\n    image: x\n".to_string()
+        };
+        fs::write(dir.path().join(format!("f{level}.yml")), text).unwrap();
+    }
+    let output = compose2ecs(dir.path(), &["plan", "-f", "f0.yml"]);
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    assert_eq!(err.matches("error[include-cycle]").count(), 1, "{err}");
+    assert!(err.contains("more than 1024 projects"), "{err}");
+}
+
+/// compose's project name rules: the file's `name:` is normalised; an empty COMPOSE_PROJECT_NAME
+/// (or `-p ""`) is unset.
+#[test]
+fn project_name_is_normalised_and_empty_names_are_unset() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("compose.yaml"),
+        "name: My.App\nservices:\n  web:\n    image: nginx:1.27\n",
+    )
+    .unwrap();
+    for args in [&["plan"][..], &["plan", "-p", ""][..]] {
+        let output = Command::new(env!("CARGO_BIN_EXE_compose2ecs"))
+            .args(args)
+            .current_dir(dir.path())
+            .env("COMPOSE_PROJECT_NAME", "")
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", stderr(&output));
+        assert!(String::from_utf8_lossy(&output.stdout).starts_with("project myapp"));
+    }
+}

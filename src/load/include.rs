@@ -34,9 +34,10 @@ const RESOURCES: &[(&str, &str)] = &[
     ("models", "model"),
 ];
 
-/// How deep includes may nest: far beyond real projects, and a bound on the work a hostile set of
-/// files can ask for.
+/// How deep includes may nest: far beyond real projects.
 const MAXIMUM_DEPTH: usize = 32;
+/// How many `include` entries one load may follow in all.
+const MAXIMUM_ENTRIES: usize = 1024;
 
 /// The keys of a long-form `include` entry.
 const ENTRY_KEYS: &[&str] = &["path", "project_directory", "env_file"];
@@ -201,6 +202,22 @@ fn load_entry(reader: &mut Reader<'_>, entry: &Entry, at: &KeyPath, including: &
         );
         return None;
     }
+    reader.included_entries += 1;
+    if reader.included_entries > MAXIMUM_ENTRIES + 1 {
+        return None; // Said once, below.
+    }
+    if reader.included_entries > MAXIMUM_ENTRIES {
+        reader.report_in(
+            including.source,
+            Diagnostic::error(
+                "include-cycle",
+                at.clone(),
+                format!("the files include more than {MAXIMUM_ENTRIES} projects in all"),
+            )
+            .with_help("include each file once, from fewer places"),
+        );
+        return None;
+    }
     if including.chain.len() >= MAXIMUM_DEPTH {
         reader.report_in(
             including.source,
@@ -253,6 +270,10 @@ fn load_entry(reader: &mut Reader<'_>, entry: &Entry, at: &KeyPath, including: &
                 }
             }
         }
+    }
+    // The included project's `extends` read its own variables, as compose-go loads it whole.
+    if !reader.has_errors() {
+        super::extends::resolve(reader, &mut project, &variables);
     }
     Some(project)
 }

@@ -19,6 +19,11 @@ const APPENDED: &[&str] = &[
     "env_file",
     "extra_hosts",
     "profiles",
+    "volumes_from",
+    "devices",
+    "group_add",
+    "device_cgroup_rules",
+    "label_file",
 ];
 /// Keys whose list form (`KEY=VALUE` items) and map form are merged by name.
 const BY_NAME: &[&str] = &["environment", "labels", "sysctls", "annotations"];
@@ -81,6 +86,8 @@ pub(super) fn merge_service(base: &mut Mapping, overlay: Mapping) {
                 *existing = Value::Mapping(merged);
             }
             "volumes" => merge_by(existing, value, volume_target),
+            // Compose keeps one secret or config per file it is written to.
+            "secrets" | "configs" => merge_by(existing, value, file_target),
             // command, entrypoint and healthcheck.test replace; other maps merge by key.
             _ => merge_value(existing, value),
         }
@@ -195,6 +202,15 @@ fn volume_target(item: &Value) -> Option<String> {
     }
 }
 
+/// The file a `secrets`/`configs` item is written to: its `target`, else its source's name.
+fn file_target(item: &Value) -> Option<String> {
+    match item {
+        Value::String(name) => Some(name.clone()),
+        Value::Mapping(long) => long.get("target").or_else(|| long.get("source")).map(key_text),
+        _ => None,
+    }
+}
+
 /// `[KEY=VALUE, …]` or `{KEY: VALUE}` as one map form.
 fn named_map(value: &Value) -> Mapping {
     match value {
@@ -265,6 +281,21 @@ mod tests {
         merge_documents(&mut base, overlay);
         let expected = yaml(
             "services:\n  web:\n    image: b\n    ports: ['80:80', '443:443']\n    environment: {A: '1', B: three}\n    command: [z]\n    volumes: ['data:/data', 'other:/app']\n    depends_on: {db: {condition: service_healthy}}\n  db: {image: pg}\nx-ecs: {cluster: prod, region: eu-west-1}\n",
+        );
+        assert_eq!(base, expected);
+    }
+
+    #[test]
+    fn secrets_merge_by_file_and_other_lists_append() {
+        let mut base = yaml(
+            "services:\n  web:\n    secrets: [a, {source: b, target: key}]\n    volumes_from: [db]\n    group_add: [audio]\n",
+        );
+        let overlay = yaml(
+            "services:\n  web:\n    secrets: [c, {source: d, target: key}]\n    volumes_from: [cache]\n    group_add: [audio, video]\n",
+        );
+        merge_documents(&mut base, overlay);
+        let expected = yaml(
+            "services:\n  web:\n    secrets: [a, {source: d, target: key}, c]\n    volumes_from: [db, cache]\n    group_add: [audio, video]\n",
         );
         assert_eq!(base, expected);
     }

@@ -39,8 +39,8 @@ pub struct Loaded {
     pub project_dir: PathBuf,
 }
 
-/// Reads, parses, interpolates and merges the compose files of `input` in order, then resolves
-/// `include` (in each file) and `extends` (in the merged document). Returns `None` when an error
+/// Reads, parses and interpolates the compose files of `input`, resolves each one's `include` and
+/// `extends`, and merges them in order. Returns `None` when an error
 /// was reported.
 pub fn load(input: &Input, files: &dyn Files, diagnostics: &mut Diagnostics) -> Option<Loaded> {
     let paths = &input.compose_files;
@@ -65,13 +65,21 @@ pub fn load(input: &Input, files: &dyn Files, diagnostics: &mut Diagnostics) -> 
         .collect();
     // Compose lets every value use `${COMPOSE_PROJECT_NAME}`: the name the project gets.
     let mut interpolation = variables.clone();
-    if !interpolation.contains_key(PROJECT_NAME_VARIABLE) {
+    if interpolation
+        .get(PROJECT_NAME_VARIABLE)
+        .is_none_or(|name| name.is_empty())
+    {
         let written = parsed.iter().rev().find_map(|(_, root)| root.get("name")?.as_str());
         let name = match written {
             Some(name) => interpolate::interpolate(name, &variables)
-                .map(|done| done.value)
+                .map(|done| crate::normalise::project_name(&done.value))
                 .unwrap_or_default(),
-            None => crate::normalise::project_name(&input.directory_name),
+            None => String::new(),
+        };
+        let name = if name.is_empty() {
+            crate::normalise::project_name(&input.directory_name)
+        } else {
+            name
         };
         interpolation.insert(PROJECT_NAME_VARIABLE.to_string(), name);
     }
@@ -83,6 +91,7 @@ pub fn load(input: &Input, files: &dyn Files, diagnostics: &mut Diagnostics) -> 
         source_by_path: HashMap::new(),
         provenance: Provenance::default(),
         found_in: BTreeMap::new(),
+        included_entries: 0,
         diagnostics,
     };
     let mut document: Option<Mapping> = None;
@@ -98,15 +107,17 @@ pub fn load(input: &Input, files: &dyn Files, diagnostics: &mut Diagnostics) -> 
             chain: &chain,
         };
         include::include(&mut reader, &mut root, &including);
+        // Each file's `extends` is resolved before the files are merged, as compose-go does: a
+        // later file that changes a base does not change the services extending it in this one.
+        if !reader.has_errors() {
+            extends::resolve(&mut reader, &mut root, &interpolation);
+        }
         match &mut document {
             None => document = Some(root),
             Some(base) => merge::merge_documents(base, root),
         }
     }
-    let mut document = document.unwrap_or_default();
-    if !reader.has_errors() {
-        extends::resolve(&mut reader, &mut document, &interpolation);
-    }
+    let document = document.unwrap_or_default();
     let (sources, provenance) = reader.finish();
     if diagnostics.has_errors() || paths.is_empty() {
         // What was found about the merged document points into the project's files.
@@ -138,6 +149,9 @@ struct Reader<'a> {
     /// Diagnostics about key paths of one source, by source: located in its text alone, since a
     /// key path of an included or extended file is not a path of the merged document.
     found_in: BTreeMap<usize, Diagnostics>,
+    /// How many `include` entries were loaded: a file that includes the next one twice, and so on,
+    /// doubles the work at each level, so the total is bounded, not only the depth.
+    included_entries: usize,
     diagnostics: &'a mut Diagnostics,
 }
 

@@ -217,9 +217,29 @@ impl Reader<'_> {
             }
         }
         // Compose's order: COMPOSE_PROJECT_NAME, then `name:`, then the folder (normalised).
-        let name = match (self.variables.get(PROJECT_NAME_VARIABLE), document.get("name")) {
+        // An empty COMPOSE_PROJECT_NAME (or `-p ""`) is unset, as in compose.
+        let from_environment = self.variables.get(PROJECT_NAME_VARIABLE).filter(|n| !n.is_empty());
+        let name = match (
+            from_environment,
+            document.get("name").filter(|n| n.as_str() != Some("")),
+        ) {
             (Some(name), _) => self.explicit_project_name(name, &root),
-            (None, Some(Value::String(name))) => self.explicit_project_name(name, &root.key("name")),
+            // compose normalises the `name:` of a file (`My.App` is `myapp`).
+            (None, Some(Value::String(name))) => {
+                let normalised = project_name(name);
+                if normalised.is_empty() {
+                    self.explicit_project_name(name, &root.key("name"))
+                } else {
+                    if normalised != *name {
+                        self.diagnostics.push(Diagnostic::note(
+                            "project-name-normalised",
+                            root.key("name"),
+                            format!("the project name `{name}` is `{normalised}`, as compose writes it"),
+                        ));
+                    }
+                    Some(normalised)
+                }
+            }
             (None, Some(other)) => {
                 self.wrong_type(&root.key("name"), other, "a string");
                 None
