@@ -26,6 +26,12 @@ struct BaseContext<'a> {
 #[derive(Serialize)]
 struct EfsContext<'a> {
     project: &'a str,
+    /// The id of an existing file system (`x-ecs.file_system`): no file system, security group or
+    /// mount targets are made.
+    existing_file_system: Option<&'a str>,
+    /// How the policies' `Fn::Sub` names the file system: the created one's `${FileSystem}`, or the
+    /// existing one's id (`fs-` and hex digits: nothing `Fn::Sub` would read).
+    file_system_in_arn: String,
     /// How many private subnets the template needs: each of the first this many gets a mount target.
     subnet_count: u32,
     mount_targets: Vec<EfsMountTarget>,
@@ -108,8 +114,11 @@ pub fn templates(plan: &Plan) -> Result<Vec<(String, String)>, EmitError> {
     out.push(("base.yaml".to_string(), render(&environment, "base.yaml", BASE, &base)?));
 
     if let Some(efs) = &plan.efs {
+        let existing = efs.existing_file_system.as_deref();
         let context = EfsContext {
             project: &plan.project,
+            existing_file_system: existing,
+            file_system_in_arn: existing.map_or_else(|| "${FileSystem}".to_string(), str::to_string),
             subnet_count: efs.mount_targets,
             mount_targets: (0..efs.mount_targets)
                 .map(|index| EfsMountTarget {

@@ -1,6 +1,6 @@
-//! The `x-ecs` keys that shape the CloudFormation stacks rather than the containers: EFS mount
-//! targets and access point owners, log retention, and the load balancer's health checks. They
-//! are read here, apart from the service keys, so each set grows on its own.
+//! The `x-ecs` keys that shape the CloudFormation stacks rather than the containers: the EFS file
+//! system, its mount targets and access point owners, log retention, and the load balancer's
+//! health checks. They are read here, apart from the service keys, so each set grows on its own.
 
 use super::model::{HealthCheckSettings, InfrastructureSettings, VolumeSettings};
 use super::Reader;
@@ -14,7 +14,7 @@ pub const LOG_RETENTION_DAYS: &[u32] = &[
 ];
 
 /// Top-level `x-ecs` keys read here.
-pub const TOP_LEVEL_KEYS: &[&str] = &["mount_targets", "log_retention_days"];
+pub const TOP_LEVEL_KEYS: &[&str] = &["file_system", "mount_targets", "log_retention_days"];
 
 /// Per-service `x-ecs` keys read here.
 pub const SERVICE_KEYS: &[&str] = &["health_check", "grace_period"];
@@ -36,6 +36,23 @@ impl Reader<'_> {
         settings: &mut InfrastructureSettings,
     ) {
         match name {
+            "file_system" => {
+                settings.file_system = self
+                    .string(item, path)
+                    .filter(|id| {
+                        let valid = is_file_system_id(id);
+                        if !valid {
+                            self.error(
+                                "bad-setting",
+                                path,
+                                format!("`{id}` is not an EFS file system id"),
+                                "give the id of an existing file system, `fs-` and 8 to 40 hex digits (`fs-0123abcd`), as `aws efs describe-file-systems` shows it; leave the key out to create one",
+                            );
+                        }
+                        valid
+                    })
+                    .map(|id| (id, path.clone()))
+            }
             "mount_targets" => {
                 settings.mount_targets = self
                     .count(item, path)
@@ -170,6 +187,13 @@ impl Reader<'_> {
     }
 }
 
+/// The shape of an EFS file system id in AWS's API: `fs-` and 8 to 40 lowercase hex digits.
+fn is_file_system_id(id: &str) -> bool {
+    id.strip_prefix("fs-").is_some_and(|digits| {
+        (8..=40).contains(&digits.len()) && digits.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    })
+}
+
 /// What an ALB target group accepts as `Matcher.HttpCode`: codes from 200 to 499, separated by
 /// commas, each a code or a range `low-high`.
 fn valid_success_codes(codes: &str) -> bool {
@@ -184,6 +208,24 @@ fn valid_success_codes(codes: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn file_system_ids() {
+        for good in ["fs-0123abcd", "fs-0123456789abcdef0"] {
+            assert!(is_file_system_id(good), "{good}");
+        }
+        for bad in [
+            "",
+            "fs-",
+            "fs-0123abc",
+            "fs-0123ABCD",
+            "0123abcd",
+            "fs-0123abcg",
+            "arn:aws:elasticfilesystem:us-east-1:123456789012:file-system/fs-0123abcd",
+        ] {
+            assert!(!is_file_system_id(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn success_codes() {

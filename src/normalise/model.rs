@@ -114,6 +114,8 @@ pub struct DeploySettings {
 /// Top-level `x-ecs` keys that shape the stacks (`normalise::infrastructure`).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct InfrastructureSettings {
+    /// `file_system`: the id of an existing EFS file system to put the access points on, and where it was written.
+    pub file_system: Option<(String, KeyPath)>,
     /// `mount_targets`: how many of the private subnets get an EFS mount target, and where it was written.
     pub mount_targets: Option<(u32, KeyPath)>,
     /// `log_retention_days`: how long CloudWatch keeps the containers' logs.

@@ -3,6 +3,7 @@
 //! recorded with its reason, for `compose2ecs plan` and the snapshots.
 
 use super::Planner;
+use crate::diagnostic::Diagnostic;
 use crate::normalise::{NamedVolume, Service};
 use serde::Serialize;
 
@@ -24,7 +25,11 @@ const DEFAULT_GRACE_PERIOD: u32 = 60;
 /// The project's EFS file system.
 #[derive(Debug, Clone, Serialize)]
 pub struct EfsPlan {
-    /// Mount targets in the first this many private subnets.
+    /// `x-ecs.file_system`: the id of an existing file system; the stack then creates none, and
+    /// no mount targets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub existing_file_system: Option<String>,
+    /// Mount targets in the first this many private subnets (none on an existing file system).
     pub mount_targets: u32,
     pub mount_targets_reason: String,
 }
@@ -40,12 +45,36 @@ pub struct TargetHealthCheck {
 
 impl Planner<'_> {
     pub(super) fn efs_plan(&mut self) -> EfsPlan {
-        match &self.project.settings.infrastructure.mount_targets {
+        let settings = &self.project.settings.infrastructure;
+        if let Some((id, _)) = &settings.file_system {
+            // A file system takes one mount target per availability zone, and one that is in use
+            // has them already: making more would fail (`MountTargetConflict`), and its security
+            // groups are its owner's to change; the stack only lets the tasks in (see efs.yaml).
+            if let Some((_, path)) = &settings.mount_targets {
+                self.diagnostics.push(
+                    Diagnostic::warning(
+                        "unused-setting",
+                        path.clone(),
+                        format!("`x-ecs.mount_targets` is not used: `x-ecs.file_system` names an existing file system ({id}), and its mount targets are the ones it has"),
+                    )
+                    .with_help("remove `mount_targets`, or remove `file_system` to have the stack create a file system with that many mount targets"),
+                );
+            }
+            return EfsPlan {
+                existing_file_system: Some(id.clone()),
+                mount_targets: 0,
+                mount_targets_reason: "`x-ecs.file_system` names an existing file system, which has its mount targets"
+                    .into(),
+            };
+        }
+        match &settings.mount_targets {
             Some((count, _)) => EfsPlan {
+                existing_file_system: None,
                 mount_targets: *count,
                 mount_targets_reason: "`x-ecs.mount_targets`".into(),
             },
             None => EfsPlan {
+                existing_file_system: None,
                 mount_targets: DEFAULT_MOUNT_TARGETS,
                 mount_targets_reason: "the default: two availability zones".into(),
             },

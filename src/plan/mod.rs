@@ -1102,6 +1102,8 @@ impl Planner<'_> {
         }
         let file_system_id = if volumes.is_empty() {
             None
+        } else if let Some((id, _)) = &self.project.settings.infrastructure.file_system {
+            Some(DeployValue::Known(id.clone()))
         } else {
             Some(self.deferred("FileSystemId", Source::Stack("efs")))
         };
