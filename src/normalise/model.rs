@@ -58,6 +58,7 @@ pub struct NamedVolume {
     pub name: String,
     pub path: KeyPath,
     pub ecs: VolumeSettings,
+    pub driver_owner: DriverOwner,
 }
 
 /// A top-level secret.
@@ -129,6 +130,14 @@ pub struct VolumeSettings {
     pub gid: Option<u32>,
     /// `root_access: true`: the tasks act on the volume as their own users, root included.
     pub root_access: bool,
+}
+
+/// `uid=` and `gid=` in a local-driver volume's `driver_opts.o` (`o: "uid=1000,gid=1000"`): the
+/// owner the volume had under compose, used where `x-ecs` names none.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DriverOwner {
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
 }
 
 /// Per-service `x-ecs` keys for the load balancer's health checks of the service.

@@ -132,16 +132,38 @@ impl Planner<'_> {
     }
 }
 
-/// The owner of a volume's folder (uid, gid), and whether every task acts as that user on it
-/// (an access point POSIX user). With `root_access`, tasks keep their own users, root included.
-pub(super) fn volume_owner(volume: &NamedVolume) -> (u32, u32, bool) {
+/// The owner of a volume's folder, and whether every task acts as that user on it (an access
+/// point POSIX user). With `root_access`, tasks keep their own users, root included.
+pub(super) struct VolumeOwner {
+    pub uid: u32,
+    pub gid: u32,
+    pub posix_user: bool,
+    pub reason: String,
+}
+
+/// Each of uid and gid from the volume's `x-ecs`, else its local driver's `driver_opts.o`, else
+/// the default (1000, or 0 with `root_access`).
+pub(super) fn volume_owner(volume: &NamedVolume) -> VolumeOwner {
     let settings = &volume.ecs;
     let fallback = if settings.root_access { 0 } else { DEFAULT_VOLUME_USER };
-    (
-        settings.uid.unwrap_or(fallback),
-        settings.gid.unwrap_or(fallback),
-        !settings.root_access,
-    )
+    let pick = |ecs: Option<u32>, driver: Option<u32>| match (ecs, driver) {
+        (Some(id), _) => (id, "`x-ecs`"),
+        (None, Some(id)) => (id, "`driver_opts`"),
+        (None, None) => (fallback, "the default"),
+    };
+    let (uid, uid_from) = pick(settings.uid, volume.driver_owner.uid);
+    let (gid, gid_from) = pick(settings.gid, volume.driver_owner.gid);
+    let reason = if uid_from == gid_from {
+        format!("uid and gid from {uid_from}")
+    } else {
+        format!("uid from {uid_from}, gid from {gid_from}")
+    };
+    VolumeOwner {
+        uid,
+        gid,
+        posix_user: !settings.root_access,
+        reason,
+    }
 }
 
 /// The path of `word` when it is an HTTP(S) URL on localhost at `port` (no port: 80 or 443).

@@ -1087,11 +1087,12 @@ impl Planner<'_> {
                 continue;
             }
             let access_point_id = self.deferred(&format!("{logical}Id"), Source::Stack("efs"));
-            let (owner_uid, owner_gid, posix_user) = infrastructure::volume_owner(volume);
+            let owner = infrastructure::volume_owner(volume);
             volumes.push(VolumePlan {
-                owner_uid,
-                owner_gid,
-                posix_user,
+                owner_uid: owner.uid,
+                owner_gid: owner.gid,
+                owner_reason: owner.reason,
+                posix_user: owner.posix_user,
                 root_access: volume.ecs.root_access,
                 name: volume.name.clone(),
                 ecs_name,

@@ -421,6 +421,8 @@ pub struct VolumePlan {
     /// The owner of its folder.
     pub owner_uid: u32,
     pub owner_gid: u32,
+    /// Where the owner comes from: `x-ecs`, `driver_opts`, or the default.
+    pub owner_reason: String,
     /// Every task acts on the volume as the owner (an access point POSIX user); otherwise tasks
     /// keep their own users, and root needs `root_access`.
     pub posix_user: bool,
