@@ -10,6 +10,7 @@ const BASE: &str = include_str!("../../templates/base.yaml.j2");
 const EFS: &str = include_str!("../../templates/efs.yaml.j2");
 const ALB: &str = include_str!("../../templates/alb.yaml.j2");
 const SECRETS: &str = include_str!("../../templates/secrets.yaml.j2");
+const AUTOSCALING: &str = include_str!("../../templates/autoscaling.yaml.j2");
 
 #[derive(Serialize)]
 struct BaseContext<'a> {
@@ -92,6 +93,31 @@ struct SecretsContext<'a> {
 struct CreatedSecret<'a> {
     logical_id: &'a str,
     name: &'a str,
+}
+
+#[derive(Serialize)]
+struct AutoscalingContext<'a> {
+    project: &'a str,
+    targets: Vec<ScalableTarget<'a>>,
+}
+
+#[derive(Serialize)]
+struct ScalableTarget<'a> {
+    logical_id: &'a str,
+    /// `service/CLUSTER/SERVICE`, Application Auto Scaling's name of an ECS service.
+    resource_id: String,
+    min: u32,
+    max: u32,
+    policies: Vec<ScalingPolicy>,
+}
+
+#[derive(Serialize)]
+struct ScalingPolicy {
+    logical_id: String,
+    name: String,
+    /// `ECSServiceAverageCPUUtilization` or `ECSServiceAverageMemoryUtilization`.
+    metric: &'static str,
+    target: u32,
 }
 
 /// (file name, text) of each template the plan needs.
@@ -190,6 +216,48 @@ pub fn templates(plan: &Plan) -> Result<Vec<(String, String)>, EmitError> {
         out.push((
             "secrets.yaml".to_string(),
             render(&environment, "secrets.yaml", SECRETS, &context)?,
+        ));
+    }
+    let targets: Vec<ScalableTarget> = plan
+        .tasks
+        .iter()
+        .filter_map(|task| task.autoscaling.as_ref().map(|a| (task, a)))
+        .map(|(task, autoscaling)| {
+            let policy = |suffix: &str, metric: &'static str, target: Option<u32>| {
+                target.map(|target| ScalingPolicy {
+                    logical_id: format!("{}{suffix}Policy", autoscaling.logical_id),
+                    name: format!("{}-{}", task.service_name, suffix.to_ascii_lowercase()),
+                    metric,
+                    target,
+                })
+            };
+            ScalableTarget {
+                logical_id: &autoscaling.logical_id,
+                resource_id: format!("service/{}/{}", plan.deployment.cluster, task.service_name),
+                min: autoscaling.min,
+                max: autoscaling.max,
+                policies: [
+                    policy("Cpu", "ECSServiceAverageCPUUtilization", autoscaling.cpu_target),
+                    policy(
+                        "Memory",
+                        "ECSServiceAverageMemoryUtilization",
+                        autoscaling.memory_target,
+                    ),
+                ]
+                .into_iter()
+                .flatten()
+                .collect(),
+            }
+        })
+        .collect();
+    if !targets.is_empty() {
+        let context = AutoscalingContext {
+            project: &plan.project,
+            targets,
+        };
+        out.push((
+            "autoscaling.yaml".to_string(),
+            render(&environment, "autoscaling.yaml", AUTOSCALING, &context)?,
         ));
     }
     Ok(out)

@@ -2,7 +2,9 @@
 //! system, its mount targets and access point owners, log retention, and the load balancer's
 //! health checks. They are read here, apart from the service keys, so each set grows on its own.
 
-use super::model::{DriverOwner, HealthCheckSettings, InfrastructureSettings, VolumeSettings};
+use super::model::{
+    AutoscalingSettings, DriverOwner, HealthCheckSettings, InfrastructureSettings, ServiceSettings, VolumeSettings,
+};
 use super::Reader;
 use crate::diagnostic::{Diagnostic, KeyPath};
 use crate::load::interpolate::key_text;
@@ -17,7 +19,10 @@ pub const LOG_RETENTION_DAYS: &[u32] = &[
 pub const TOP_LEVEL_KEYS: &[&str] = &["file_system", "mount_targets", "log_retention_days"];
 
 /// Per-service `x-ecs` keys read here.
-pub const SERVICE_KEYS: &[&str] = &["health_check", "grace_period"];
+pub const SERVICE_KEYS: &[&str] = &["health_check", "grace_period", "autoscaling"];
+
+/// The most tasks one ECS service runs (the "tasks per service" quota, which AWS does not raise).
+pub const MAXIMUM_SERVICE_TASKS: u32 = 5_000;
 
 /// The most mount targets a template makes: one per availability zone, and no region has more
 /// than six.
@@ -188,17 +193,95 @@ impl Reader<'_> {
         name: &str,
         item: &Value,
         path: &KeyPath,
-        settings: &mut HealthCheckSettings,
+        settings: &mut ServiceSettings,
     ) {
         match name {
             "grace_period" => {
-                settings.grace_period = self
+                settings.health_check.grace_period = self
                     .count(item, path)
                     .filter(|s| self.in_range(*s, 0, MAXIMUM_GRACE_PERIOD, path, "seconds"))
             }
-            "health_check" => self.health_check_settings(item, path, settings),
+            "health_check" => self.health_check_settings(item, path, &mut settings.health_check),
+            "autoscaling" => settings.autoscaling = self.autoscaling_settings(item, path),
             _ => {}
         }
+    }
+
+    /// `x-ecs.autoscaling: {min, max, cpu, memory}`: `max` and one target at least; `min` is 1
+    /// unless given.
+    fn autoscaling_settings(&mut self, value: &Value, path: &KeyPath) -> Option<AutoscalingSettings> {
+        const KEYS: &[&str] = &["min", "max", "cpu", "memory"];
+        let Some(map) = value.as_mapping() else {
+            self.wrong_type(path, value, "a mapping (`min`, `max`, `cpu`, `memory`)");
+            return None;
+        };
+        let (mut min, mut max, mut cpu, mut memory) = (None, None, None, None);
+        let mut valid = true;
+        for (key, item) in map {
+            let name = key_text(key);
+            let item_path = path.key(&name);
+            let (slot, low, high, unit) = match name.as_str() {
+                "min" => (&mut min, 1, MAXIMUM_SERVICE_TASKS, "copies of the task"),
+                "max" => (&mut max, 1, MAXIMUM_SERVICE_TASKS, "copies of the task"),
+                "cpu" => (&mut cpu, 1, 100, "percent of the task's CPU, averaged over its copies"),
+                "memory" => (
+                    &mut memory,
+                    1,
+                    100,
+                    "percent of the task's memory, averaged over its copies",
+                ),
+                _ => {
+                    self.unknown_extension_key(&name, &item_path, KEYS);
+                    valid = false;
+                    continue;
+                }
+            };
+            // Each value is checked on its own, so one run names every bad one.
+            match self.count(item, &item_path) {
+                Some(n) if self.in_range(n, low, high, &item_path, unit) => *slot = Some((n, item_path)),
+                _ => valid = false,
+            }
+        }
+        let Some((max, _)) = max else {
+            if valid {
+                self.error(
+                    "bad-setting",
+                    path,
+                    format!("`{path}` has no `max`: how many copies the service may scale out to"),
+                    "give `max`, and a target: `autoscaling: {min: 1, max: 4, cpu: 70}`",
+                );
+            }
+            return None;
+        };
+        let min = min.map_or(1, |(n, min_path)| {
+            if n > max {
+                self.error(
+                    "bad-setting",
+                    &min_path,
+                    format!("`{min_path}` is {n}, more than `max` ({max})"),
+                    "give a `min` from 1 to `max`",
+                );
+                valid = false;
+            }
+            n
+        });
+        let (cpu, memory) = (cpu.map(|(n, _)| n), memory.map(|(n, _)| n));
+        if cpu.is_none() && memory.is_none() && valid {
+            self.error(
+                "bad-setting",
+                path,
+                format!("`{path}` has no target: `cpu` or `memory`, the average use in percent to keep"),
+                "give `cpu: 70` (or `memory: 80`, or both)",
+            );
+            valid = false;
+        }
+        valid.then(|| AutoscalingSettings {
+            min,
+            max,
+            cpu,
+            memory,
+            path: path.clone(),
+        })
     }
 
     fn health_check_settings(&mut self, value: &Value, path: &KeyPath, settings: &mut HealthCheckSettings) {

@@ -259,6 +259,19 @@ pub struct ServiceSettings {
     pub essential: Option<bool>,
     /// `x-ecs.health_check` and `x-ecs.grace_period`.
     pub health_check: HealthCheckSettings,
+    /// `x-ecs.autoscaling`: the service's task scales between `min` and `max` copies.
+    pub autoscaling: Option<AutoscalingSettings>,
+}
+
+/// `x-ecs.autoscaling: {min, max, cpu, memory}`: target tracking on the ECS service's average CPU
+/// and/or memory use, in percent.
+#[derive(Debug, Clone, Serialize)]
+pub struct AutoscalingSettings {
+    pub min: u32,
+    pub max: u32,
+    pub cpu: Option<u32>,
+    pub memory: Option<u32>,
+    pub path: KeyPath,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -2,10 +2,11 @@
 //! folder, what the load balancer checks on each target, and how long logs are kept. Each is
 //! recorded with its reason, for `compose2ecs plan` and the snapshots.
 
-use super::Planner;
+use super::{logical_id, wellknown, Planner, TaskGroup};
 use crate::diagnostic::Diagnostic;
 use crate::normalise::{NamedVolume, Service};
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// Mount targets when `x-ecs.mount_targets` is not given: two availability zones, the fewest a
 /// highly available VPC has.
@@ -32,6 +33,22 @@ pub struct EfsPlan {
     /// Mount targets in the first this many private subnets (none on an existing file system).
     pub mount_targets: u32,
     pub mount_targets_reason: String,
+}
+
+/// Target tracking for one ECS service, from `x-ecs.autoscaling`: `autoscaling.yaml` registers
+/// the service as a scalable target and keeps its average CPU and/or memory use at the targets.
+#[derive(Debug, Clone, Serialize)]
+pub struct AutoscalingPlan {
+    /// The compose service whose `x-ecs.autoscaling` it is.
+    pub service: String,
+    pub min: u32,
+    pub max: u32,
+    /// Average CPU use to keep, in percent (`ECSServiceAverageCPUUtilization`).
+    pub cpu_target: Option<u32>,
+    /// Average memory use to keep, in percent (`ECSServiceAverageMemoryUtilization`).
+    pub memory_target: Option<u32>,
+    /// The scalable target's logical id in `autoscaling.yaml`.
+    pub logical_id: String,
 }
 
 /// What the load balancer asks a target to learn whether it is healthy.
@@ -78,6 +95,117 @@ impl Planner<'_> {
                 mount_targets: DEFAULT_MOUNT_TARGETS,
                 mount_targets_reason: "the default: two availability zones".into(),
             },
+        }
+    }
+
+    /// The task's autoscaling (one of its services may set `x-ecs.autoscaling`), and the count it
+    /// starts with: its `replicas` within `min..=max`. Copies an autoscaled service may reach
+    /// share its volumes and its databases' data, as replicas do: warned here when the replica
+    /// count alone did not warn.
+    pub(super) fn autoscaling(
+        &mut self,
+        task: &str,
+        members: &[&Service],
+        replicas: u32,
+        mounts_volumes: bool,
+    ) -> (Option<AutoscalingPlan>, u32) {
+        let mut setters = members
+            .iter()
+            .filter_map(|s| s.ecs.autoscaling.as_ref().map(|a| (s.name.as_str(), a)));
+        let Some((service, settings)) = setters.next() else {
+            return (None, replicas);
+        };
+        for (other, other_settings) in setters {
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "autoscaling-conflict",
+                    other_settings.path.clone(),
+                    format!("`{other}` and `{service}` both set `x-ecs.autoscaling`, and they run in one task (`{task}`), which scales as one ECS service"),
+                )
+                .with_help(format!("keep `autoscaling` on one service of task `{task}`")),
+            );
+        }
+        let desired = replicas.clamp(settings.min, settings.max);
+        if desired != replicas {
+            self.diagnostics.push(
+                Diagnostic::note(
+                    "desired-count-adjusted",
+                    settings.path.clone(),
+                    format!(
+                        "task `{task}` starts with {desired} copies, not {replicas}: `x-ecs.autoscaling` keeps it from {} to {}",
+                        settings.min, settings.max
+                    ),
+                )
+                .with_help("give `deploy.replicas` within `min` and `max` to start with another count"),
+            );
+        }
+        let max_path = settings.path.key("max");
+        if settings.max > 1 && replicas <= 1 {
+            for stateful in members
+                .iter()
+                .filter(|s| s.image.as_deref().is_some_and(wellknown::is_stateful_image))
+            {
+                self.diagnostics.push(
+                    Diagnostic::warning(
+                        "stateful-scaled",
+                        max_path.clone(),
+                        format!(
+                            "`{}` runs `{}`, which keeps state, in task `{task}`, which autoscaling may run in {} copies: each copy gets a database of its own",
+                            stateful.name,
+                            stateful.image.as_deref().unwrap_or_default(),
+                            settings.max
+                        ),
+                    )
+                    .with_help(format!(
+                        "run `{}` in a task of its own without autoscaling, or use a managed database with `x-ecs: {{external: \"host:port\"}}`",
+                        stateful.name
+                    )),
+                );
+            }
+        }
+        if settings.max > 1 && desired <= 1 && mounts_volumes {
+            self.diagnostics.push(
+                Diagnostic::warning(
+                    "shared-volume-copies",
+                    max_path,
+                    format!(
+                        "task `{task}` mounts volumes, and autoscaling may run {} copies of it: they all read and write the same files at once",
+                        settings.max
+                    ),
+                )
+                .with_help("autoscale only tasks whose app can share its files, or keep the data out of the scaled task"),
+            );
+        }
+        let plan = AutoscalingPlan {
+            service: service.to_string(),
+            min: settings.min,
+            max: settings.max,
+            cpu_target: settings.cpu,
+            memory_target: settings.memory,
+            logical_id: format!("ScalableTarget{}", logical_id(task)),
+        };
+        (Some(plan), desired)
+    }
+
+    /// Two tasks whose names differ only in punctuation (`web-app`, `web.app`) would get one
+    /// logical id in `autoscaling.yaml`.
+    pub(super) fn check_autoscaling_names(&mut self, tasks: &[TaskGroup]) {
+        let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+        for task in tasks {
+            let Some(autoscaling) = &task.autoscaling else { continue };
+            if let Some(other) = seen.insert(&autoscaling.logical_id, &task.name) {
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "name-collision",
+                        self.task_path(task),
+                        format!(
+                            "tasks `{other}` and `{}` get the same name in autoscaling.yaml (`{}`)",
+                            task.name, autoscaling.logical_id
+                        ),
+                    )
+                    .with_help("rename one of them with `x-ecs.task`"),
+                );
+            }
         }
     }
 

@@ -120,6 +120,9 @@ pub struct TaskGroup {
     pub health_check_grace_period: Option<u32>,
     /// Service Connect: `Some` when the task reaches other tasks or is reached by them.
     pub service_connect: Option<ServiceConnect>,
+    /// `x-ecs.autoscaling` of one of its services: the ECS service scales between min and max.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub autoscaling: Option<super::AutoscalingPlan>,
 }
 
 /// How ECS replaces the tasks of a service when it deploys a new revision.
