@@ -88,9 +88,16 @@ pub fn table(plan: &Plan) -> String {
     let mut out = format!("project {}\n", plan.project);
     for task in &plan.tasks {
         let copies = if task.desired_count == 1 { "copy" } else { "copies" };
+        let scaling = task.autoscaling.as_ref().map_or_else(String::new, |a| {
+            let targets: Vec<String> = [("CPU", a.cpu_target), ("memory", a.memory_target)]
+                .iter()
+                .filter_map(|(what, target)| target.map(|t| format!("{what} {t}%")))
+                .collect();
+            format!(", autoscaling {}–{} on {}", a.min, a.max, targets.join(" and "))
+        });
         writeln!(
             out,
-            "\ntask {} (family {}, {} CPU units, {} MiB, {} {copies})",
+            "\ntask {} (family {}, {} CPU units, {} MiB, {} {copies}{scaling})",
             task.name, task.family, task.size.cpu, task.size.memory, task.desired_count
         )
         .unwrap();

@@ -381,7 +381,10 @@ pub const TABLE: &[Row] = &[
     // Named volumes.
     converted("volumes.*", "an EFS access point"),
     ignored("volumes.*.driver", "every named volume becomes EFS"),
-    ignored("volumes.*.driver_opts", "every named volume becomes EFS"),
+    converted(
+        "volumes.*.driver_opts",
+        "with the local driver, `uid=` and `gid=` in `o` own the volume's folder where `x-ecs` names none; other options (`type`, `device`, the rest of `o`) get a warning: the volume is EFS",
+    ),
     ignored("volumes.*.external", NOT_YET),
     ignored("volumes.*.labels", NOT_YET),
     ignored("volumes.*.name", NOT_YET),

@@ -854,3 +854,29 @@ fn project_name_is_normalised_and_empty_names_are_unset() {
         assert!(String::from_utf8_lossy(&output.stdout).starts_with("project myapp"));
     }
 }
+
+/// The options of a volume's `driver_opts.o` may hold a password (a CIFS share): warnings name the
+/// options compose2ecs does not read, never their values, and no value reaches the output.
+#[test]
+fn driver_option_values_stay_out_of_the_output_and_the_messages() {
+    let case = copy_case("volume-driver-opts");
+    let output = compose2ecs(case.path(), &["convert", "-v"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let messages = stderr(&output) + &String::from_utf8_lossy(&output.stdout);
+    assert!(
+        messages.contains("`username`, `password` are not converted"),
+        "the unread options are named: {messages}"
+    );
+    let written = tree(&case.path().join("ecs"));
+    assert!(written.len() > 4, "the output was written");
+    for value in ["s3cret", "username=gallery", "//files.example.com/share"] {
+        assert!(!messages.contains(value), "{value} in the messages");
+        for (path, bytes) in &written {
+            assert!(
+                !String::from_utf8_lossy(bytes).contains(value),
+                "{value} in {}",
+                path.display()
+            );
+        }
+    }
+}

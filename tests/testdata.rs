@@ -201,7 +201,7 @@ fn check_cross_references(plan: &compose2ecs::plan::Plan, output: &compose2ecs::
 #[test]
 fn plan_views() {
     std::env::set_current_dir(env!("CARGO_MANIFEST_DIR")).unwrap();
-    for case in ["three-outcomes", "aliases", "network-mode"] {
+    for case in ["three-outcomes", "aliases", "network-mode", "autoscaling"] {
         let path = Path::new("testdata").join(case);
         let input = Input {
             compose_files: compose_files(&path),

@@ -10,6 +10,7 @@ const BASE: &str = include_str!("../../templates/base.yaml.j2");
 const EFS: &str = include_str!("../../templates/efs.yaml.j2");
 const ALB: &str = include_str!("../../templates/alb.yaml.j2");
 const SECRETS: &str = include_str!("../../templates/secrets.yaml.j2");
+const AUTOSCALING: &str = include_str!("../../templates/autoscaling.yaml.j2");
 
 #[derive(Serialize)]
 struct BaseContext<'a> {
@@ -26,6 +27,12 @@ struct BaseContext<'a> {
 #[derive(Serialize)]
 struct EfsContext<'a> {
     project: &'a str,
+    /// The id of an existing file system (`x-ecs.file_system`): no file system, security group or
+    /// mount targets are made.
+    existing_file_system: Option<&'a str>,
+    /// How the policies' `Fn::Sub` names the file system: the created one's `${FileSystem}`, or the
+    /// existing one's id (`fs-` and hex digits: nothing `Fn::Sub` would read).
+    file_system_in_arn: String,
     /// How many private subnets the template needs: each of the first this many gets a mount target.
     subnet_count: u32,
     mount_targets: Vec<EfsMountTarget>,
@@ -88,6 +95,31 @@ struct CreatedSecret<'a> {
     name: &'a str,
 }
 
+#[derive(Serialize)]
+struct AutoscalingContext<'a> {
+    project: &'a str,
+    targets: Vec<ScalableTarget<'a>>,
+}
+
+#[derive(Serialize)]
+struct ScalableTarget<'a> {
+    logical_id: &'a str,
+    /// `service/CLUSTER/SERVICE`, Application Auto Scaling's name of an ECS service.
+    resource_id: String,
+    min: u32,
+    max: u32,
+    policies: Vec<ScalingPolicy>,
+}
+
+#[derive(Serialize)]
+struct ScalingPolicy {
+    logical_id: String,
+    name: String,
+    /// `ECSServiceAverageCPUUtilization` or `ECSServiceAverageMemoryUtilization`.
+    metric: &'static str,
+    target: u32,
+}
+
 /// (file name, text) of each template the plan needs.
 pub fn templates(plan: &Plan) -> Result<Vec<(String, String)>, EmitError> {
     let mut environment = Environment::new();
@@ -108,8 +140,11 @@ pub fn templates(plan: &Plan) -> Result<Vec<(String, String)>, EmitError> {
     out.push(("base.yaml".to_string(), render(&environment, "base.yaml", BASE, &base)?));
 
     if let Some(efs) = &plan.efs {
+        let existing = efs.existing_file_system.as_deref();
         let context = EfsContext {
             project: &plan.project,
+            existing_file_system: existing,
+            file_system_in_arn: existing.map_or_else(|| "${FileSystem}".to_string(), str::to_string),
             subnet_count: efs.mount_targets,
             mount_targets: (0..efs.mount_targets)
                 .map(|index| EfsMountTarget {
@@ -181,6 +216,48 @@ pub fn templates(plan: &Plan) -> Result<Vec<(String, String)>, EmitError> {
         out.push((
             "secrets.yaml".to_string(),
             render(&environment, "secrets.yaml", SECRETS, &context)?,
+        ));
+    }
+    let targets: Vec<ScalableTarget> = plan
+        .tasks
+        .iter()
+        .filter_map(|task| task.autoscaling.as_ref().map(|a| (task, a)))
+        .map(|(task, autoscaling)| {
+            let policy = |suffix: &str, metric: &'static str, target: Option<u32>| {
+                target.map(|target| ScalingPolicy {
+                    logical_id: format!("{}{suffix}Policy", autoscaling.logical_id),
+                    name: format!("{}-{}", task.service_name, suffix.to_ascii_lowercase()),
+                    metric,
+                    target,
+                })
+            };
+            ScalableTarget {
+                logical_id: &autoscaling.logical_id,
+                resource_id: format!("service/{}/{}", plan.deployment.cluster, task.service_name),
+                min: autoscaling.min,
+                max: autoscaling.max,
+                policies: [
+                    policy("Cpu", "ECSServiceAverageCPUUtilization", autoscaling.cpu_target),
+                    policy(
+                        "Memory",
+                        "ECSServiceAverageMemoryUtilization",
+                        autoscaling.memory_target,
+                    ),
+                ]
+                .into_iter()
+                .flatten()
+                .collect(),
+            }
+        })
+        .collect();
+    if !targets.is_empty() {
+        let context = AutoscalingContext {
+            project: &plan.project,
+            targets,
+        };
+        out.push((
+            "autoscaling.yaml".to_string(),
+            render(&environment, "autoscaling.yaml", AUTOSCALING, &context)?,
         ));
     }
     Ok(out)

@@ -1,10 +1,12 @@
-//! The `x-ecs` keys that shape the CloudFormation stacks rather than the containers: EFS mount
-//! targets and access point owners, log retention, and the load balancer's health checks. They
-//! are read here, apart from the service keys, so each set grows on its own.
+//! The `x-ecs` keys that shape the CloudFormation stacks rather than the containers: the EFS file
+//! system, its mount targets and access point owners, log retention, and the load balancer's
+//! health checks. They are read here, apart from the service keys, so each set grows on its own.
 
-use super::model::{HealthCheckSettings, InfrastructureSettings, VolumeSettings};
+use super::model::{
+    AutoscalingSettings, DriverOwner, HealthCheckSettings, InfrastructureSettings, ServiceSettings, VolumeSettings,
+};
 use super::Reader;
-use crate::diagnostic::KeyPath;
+use crate::diagnostic::{Diagnostic, KeyPath};
 use crate::load::interpolate::key_text;
 use serde_yaml::Value;
 
@@ -14,10 +16,13 @@ pub const LOG_RETENTION_DAYS: &[u32] = &[
 ];
 
 /// Top-level `x-ecs` keys read here.
-pub const TOP_LEVEL_KEYS: &[&str] = &["mount_targets", "log_retention_days"];
+pub const TOP_LEVEL_KEYS: &[&str] = &["file_system", "mount_targets", "log_retention_days"];
 
 /// Per-service `x-ecs` keys read here.
-pub const SERVICE_KEYS: &[&str] = &["health_check", "grace_period"];
+pub const SERVICE_KEYS: &[&str] = &["health_check", "grace_period", "autoscaling"];
+
+/// The most tasks one ECS service runs (the "tasks per service" quota, which AWS does not raise).
+pub const MAXIMUM_SERVICE_TASKS: u32 = 5_000;
 
 /// The most mount targets a template makes: one per availability zone, and no region has more
 /// than six.
@@ -36,6 +41,23 @@ impl Reader<'_> {
         settings: &mut InfrastructureSettings,
     ) {
         match name {
+            "file_system" => {
+                settings.file_system = self
+                    .string(item, path)
+                    .filter(|id| {
+                        let valid = is_file_system_id(id);
+                        if !valid {
+                            self.error(
+                                "bad-setting",
+                                path,
+                                format!("`{id}` is not an EFS file system id"),
+                                "give the id of an existing file system, `fs-` and 8 to 40 hex digits (`fs-0123abcd`), as `aws efs describe-file-systems` shows it; leave the key out to create one",
+                            );
+                        }
+                        valid
+                    })
+                    .map(|id| (id, path.clone()))
+            }
             "mount_targets" => {
                 settings.mount_targets = self
                     .count(item, path)
@@ -90,23 +112,176 @@ impl Reader<'_> {
         settings
     }
 
+    /// `volumes.<name>.driver_opts`: the owner a local-driver volume had under compose, from `uid=`
+    /// and `gid=` in `o` (`o: "uid=1000,gid=1000"`, also beside `type: tmpfs`). Every other option
+    /// configures a local mount (`type: nfs`, `device: /srv/data`, `o: bind`) that the EFS access
+    /// point replaces: a warning names it. Option values are never shown: `o` may hold a password
+    /// (`type: cifs`, `o: "username=u,password=p"`).
+    pub(super) fn driver_owner(&mut self, driver: Option<&Value>, options: &Value, volume: &KeyPath) -> DriverOwner {
+        let mut owner = DriverOwner::default();
+        let path = volume.key("driver_opts");
+        let Some(map) = options.as_mapping() else {
+            self.wrong_type(&path, options, "a mapping of driver options");
+            return owner;
+        };
+        let driver = driver.map(key_text).unwrap_or_else(|| "local".to_string());
+        if driver != "local" {
+            self.ignored_driver_option(
+                &path,
+                format!("`{path}` configures the `{driver}` driver, which ECS does not run: no option is read"),
+            );
+            return owner;
+        }
+        for (key, item) in map {
+            let name = key_text(key);
+            let item_path = path.key(&name);
+            if name != "o" {
+                self.ignored_driver_option(
+                    &item_path,
+                    format!("`{item_path}` configures the local driver's mount, which the EFS access point replaces"),
+                );
+                continue;
+            }
+            let mut unread: Vec<&str> = Vec::new();
+            let text = key_text(item);
+            for option in text.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+                let (option_name, value) = option.split_once('=').unwrap_or((option, ""));
+                let field = match option_name {
+                    "uid" => &mut owner.uid,
+                    "gid" => &mut owner.gid,
+                    _ => {
+                        if !unread.contains(&option_name) {
+                            unread.push(option_name);
+                        }
+                        continue;
+                    }
+                };
+                match value.parse::<u32>() {
+                    Ok(id) => *field = Some(id),
+                    Err(_) => self.error(
+                        "bad-driver-opts",
+                        &item_path,
+                        format!("`{option_name}={value}` in `{item_path}` is not a numeric {option_name}"),
+                        &format!("give a number, as `{option_name}=1000`, or the owner as the volume's `x-ecs: {{uid: 1000, gid: 1000}}`"),
+                    ),
+                }
+            }
+            if !unread.is_empty() {
+                let names: Vec<String> = unread.iter().map(|o| format!("`{o}`")).collect();
+                let verb = if names.len() == 1 { "is" } else { "are" };
+                self.ignored_driver_option(
+                    &item_path,
+                    format!(
+                        "`{item_path}` is read for `uid` and `gid` only; {} {verb} not converted: the volume is an EFS access point",
+                        names.join(", ")
+                    ),
+                );
+            }
+        }
+        owner
+    }
+
+    fn ignored_driver_option(&mut self, path: &KeyPath, message: String) {
+        self.diagnostics.push(Diagnostic::warning("ignored-driver-opt", path.clone(), message).with_help(
+            "on ECS a named volume is an EFS access point on the project's file system: it starts empty, persists and is shared by the tasks; remove the option from the ECS variant of the file (an override file), or accept that ECS will not see it",
+        ));
+    }
+
     /// Reads the per-service key `name` into `settings` when it is one of [`SERVICE_KEYS`].
     pub(super) fn service_infrastructure_setting(
         &mut self,
         name: &str,
         item: &Value,
         path: &KeyPath,
-        settings: &mut HealthCheckSettings,
+        settings: &mut ServiceSettings,
     ) {
         match name {
             "grace_period" => {
-                settings.grace_period = self
+                settings.health_check.grace_period = self
                     .count(item, path)
                     .filter(|s| self.in_range(*s, 0, MAXIMUM_GRACE_PERIOD, path, "seconds"))
             }
-            "health_check" => self.health_check_settings(item, path, settings),
+            "health_check" => self.health_check_settings(item, path, &mut settings.health_check),
+            "autoscaling" => settings.autoscaling = self.autoscaling_settings(item, path),
             _ => {}
         }
+    }
+
+    /// `x-ecs.autoscaling: {min, max, cpu, memory}`: `max` and one target at least; `min` is 1
+    /// unless given.
+    fn autoscaling_settings(&mut self, value: &Value, path: &KeyPath) -> Option<AutoscalingSettings> {
+        const KEYS: &[&str] = &["min", "max", "cpu", "memory"];
+        let Some(map) = value.as_mapping() else {
+            self.wrong_type(path, value, "a mapping (`min`, `max`, `cpu`, `memory`)");
+            return None;
+        };
+        let (mut min, mut max, mut cpu, mut memory) = (None, None, None, None);
+        let mut valid = true;
+        for (key, item) in map {
+            let name = key_text(key);
+            let item_path = path.key(&name);
+            let (slot, low, high, unit) = match name.as_str() {
+                "min" => (&mut min, 1, MAXIMUM_SERVICE_TASKS, "copies of the task"),
+                "max" => (&mut max, 1, MAXIMUM_SERVICE_TASKS, "copies of the task"),
+                "cpu" => (&mut cpu, 1, 100, "percent of the task's CPU, averaged over its copies"),
+                "memory" => (
+                    &mut memory,
+                    1,
+                    100,
+                    "percent of the task's memory, averaged over its copies",
+                ),
+                _ => {
+                    self.unknown_extension_key(&name, &item_path, KEYS);
+                    valid = false;
+                    continue;
+                }
+            };
+            // Each value is checked on its own, so one run names every bad one.
+            match self.count(item, &item_path) {
+                Some(n) if self.in_range(n, low, high, &item_path, unit) => *slot = Some((n, item_path)),
+                _ => valid = false,
+            }
+        }
+        let Some((max, _)) = max else {
+            if valid {
+                self.error(
+                    "bad-setting",
+                    path,
+                    format!("`{path}` has no `max`: how many copies the service may scale out to"),
+                    "give `max`, and a target: `autoscaling: {min: 1, max: 4, cpu: 70}`",
+                );
+            }
+            return None;
+        };
+        let min = min.map_or(1, |(n, min_path)| {
+            if n > max {
+                self.error(
+                    "bad-setting",
+                    &min_path,
+                    format!("`{min_path}` is {n}, more than `max` ({max})"),
+                    "give a `min` from 1 to `max`",
+                );
+                valid = false;
+            }
+            n
+        });
+        let (cpu, memory) = (cpu.map(|(n, _)| n), memory.map(|(n, _)| n));
+        if cpu.is_none() && memory.is_none() && valid {
+            self.error(
+                "bad-setting",
+                path,
+                format!("`{path}` has no target: `cpu` or `memory`, the average use in percent to keep"),
+                "give `cpu: 70` (or `memory: 80`, or both)",
+            );
+            valid = false;
+        }
+        valid.then(|| AutoscalingSettings {
+            min,
+            max,
+            cpu,
+            memory,
+            path: path.clone(),
+        })
     }
 
     fn health_check_settings(&mut self, value: &Value, path: &KeyPath, settings: &mut HealthCheckSettings) {
@@ -170,6 +345,13 @@ impl Reader<'_> {
     }
 }
 
+/// The shape of an EFS file system id in AWS's API: `fs-` and 8 to 40 lowercase hex digits.
+fn is_file_system_id(id: &str) -> bool {
+    id.strip_prefix("fs-").is_some_and(|digits| {
+        (8..=40).contains(&digits.len()) && digits.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    })
+}
+
 /// What an ALB target group accepts as `Matcher.HttpCode`: codes from 200 to 499, separated by
 /// commas, each a code or a range `low-high`.
 fn valid_success_codes(codes: &str) -> bool {
@@ -184,6 +366,24 @@ fn valid_success_codes(codes: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn file_system_ids() {
+        for good in ["fs-0123abcd", "fs-0123456789abcdef0"] {
+            assert!(is_file_system_id(good), "{good}");
+        }
+        for bad in [
+            "",
+            "fs-",
+            "fs-0123abc",
+            "fs-0123ABCD",
+            "0123abcd",
+            "fs-0123abcg",
+            "arn:aws:elasticfilesystem:us-east-1:123456789012:file-system/fs-0123abcd",
+        ] {
+            assert!(!is_file_system_id(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn success_codes() {

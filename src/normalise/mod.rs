@@ -376,12 +376,16 @@ impl Reader<'_> {
                     let name = key_text(key);
                     let volume_path = path.key(&name);
                     let mut ecs = VolumeSettings::default();
+                    let mut driver_owner = DriverOwner::default();
                     match settings {
                         Value::Null => {}
                         Value::Mapping(settings) => {
                             self.check_keys(settings, "volumes.*", &volume_path);
                             if let Some(value) = settings.get("x-ecs") {
                                 ecs = self.volume_settings(value, &volume_path.key("x-ecs"));
+                            }
+                            if let Some(options) = settings.get("driver_opts") {
+                                driver_owner = self.driver_owner(settings.get("driver"), options, &volume_path);
                             }
                         }
                         other => self.wrong_type(&volume_path, other, "a mapping of volume settings, or nothing"),
@@ -390,6 +394,7 @@ impl Reader<'_> {
                         name,
                         path: volume_path,
                         ecs,
+                        driver_owner,
                     });
                 }
             }
@@ -573,7 +578,7 @@ impl Reader<'_> {
                         .collect()
                 }
                 other if infrastructure::SERVICE_KEYS.contains(&other) => {
-                    self.service_infrastructure_setting(other, item, &item_path, &mut settings.health_check)
+                    self.service_infrastructure_setting(other, item, &item_path, &mut settings)
                 }
                 _ => self.unknown_extension_key(&name, &item_path, &[KEYS, infrastructure::SERVICE_KEYS].concat()),
             }

@@ -58,6 +58,7 @@ pub struct NamedVolume {
     pub name: String,
     pub path: KeyPath,
     pub ecs: VolumeSettings,
+    pub driver_owner: DriverOwner,
 }
 
 /// A top-level secret.
@@ -116,6 +117,8 @@ pub struct DeploySettings {
 /// Top-level `x-ecs` keys that shape the stacks (`normalise::infrastructure`).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct InfrastructureSettings {
+    /// `file_system`: the id of an existing EFS file system to put the access points on, and where it was written.
+    pub file_system: Option<(String, KeyPath)>,
     /// `mount_targets`: how many of the private subnets get an EFS mount target, and where it was written.
     pub mount_targets: Option<(u32, KeyPath)>,
     /// `log_retention_days`: how long CloudWatch keeps the containers' logs.
@@ -129,6 +132,14 @@ pub struct VolumeSettings {
     pub gid: Option<u32>,
     /// `root_access: true`: the tasks act on the volume as their own users, root included.
     pub root_access: bool,
+}
+
+/// `uid=` and `gid=` in a local-driver volume's `driver_opts.o` (`o: "uid=1000,gid=1000"`): the
+/// owner the volume had under compose, used where `x-ecs` names none.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DriverOwner {
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
 }
 
 /// Per-service `x-ecs` keys for the load balancer's health checks of the service.
@@ -255,6 +266,19 @@ pub struct ServiceSettings {
     /// `x-ecs.secret_variables`: environment variables read from Secrets Manager, and where each
     /// name was written.
     pub secret_variables: Vec<(String, KeyPath)>,
+    /// `x-ecs.autoscaling`: the service's task scales between `min` and `max` copies.
+    pub autoscaling: Option<AutoscalingSettings>,
+}
+
+/// `x-ecs.autoscaling: {min, max, cpu, memory}`: target tracking on the ECS service's average CPU
+/// and/or memory use, in percent.
+#[derive(Debug, Clone, Serialize)]
+pub struct AutoscalingSettings {
+    pub min: u32,
+    pub max: u32,
+    pub cpu: Option<u32>,
+    pub memory: Option<u32>,
+    pub path: KeyPath,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -2,9 +2,11 @@
 //! folder, what the load balancer checks on each target, and how long logs are kept. Each is
 //! recorded with its reason, for `compose2ecs plan` and the snapshots.
 
-use super::Planner;
+use super::{logical_id, wellknown, Planner, TaskGroup};
+use crate::diagnostic::Diagnostic;
 use crate::normalise::{NamedVolume, Service};
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// Mount targets when `x-ecs.mount_targets` is not given: two availability zones, the fewest a
 /// highly available VPC has.
@@ -24,9 +26,29 @@ const DEFAULT_GRACE_PERIOD: u32 = 60;
 /// The project's EFS file system.
 #[derive(Debug, Clone, Serialize)]
 pub struct EfsPlan {
-    /// Mount targets in the first this many private subnets.
+    /// `x-ecs.file_system`: the id of an existing file system; the stack then creates none, and
+    /// no mount targets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub existing_file_system: Option<String>,
+    /// Mount targets in the first this many private subnets (none on an existing file system).
     pub mount_targets: u32,
     pub mount_targets_reason: String,
+}
+
+/// Target tracking for one ECS service, from `x-ecs.autoscaling`: `autoscaling.yaml` registers
+/// the service as a scalable target and keeps its average CPU and/or memory use at the targets.
+#[derive(Debug, Clone, Serialize)]
+pub struct AutoscalingPlan {
+    /// The compose service whose `x-ecs.autoscaling` it is.
+    pub service: String,
+    pub min: u32,
+    pub max: u32,
+    /// Average CPU use to keep, in percent (`ECSServiceAverageCPUUtilization`).
+    pub cpu_target: Option<u32>,
+    /// Average memory use to keep, in percent (`ECSServiceAverageMemoryUtilization`).
+    pub memory_target: Option<u32>,
+    /// The scalable target's logical id in `autoscaling.yaml`.
+    pub logical_id: String,
 }
 
 /// What the load balancer asks a target to learn whether it is healthy.
@@ -40,15 +62,150 @@ pub struct TargetHealthCheck {
 
 impl Planner<'_> {
     pub(super) fn efs_plan(&mut self) -> EfsPlan {
-        match &self.project.settings.infrastructure.mount_targets {
+        let settings = &self.project.settings.infrastructure;
+        if let Some((id, _)) = &settings.file_system {
+            // A file system takes one mount target per availability zone, and one that is in use
+            // has them already: making more would fail (`MountTargetConflict`), and its security
+            // groups are its owner's to change; the stack only lets the tasks in (see efs.yaml).
+            if let Some((_, path)) = &settings.mount_targets {
+                self.diagnostics.push(
+                    Diagnostic::warning(
+                        "unused-setting",
+                        path.clone(),
+                        format!("`x-ecs.mount_targets` is not used: `x-ecs.file_system` names an existing file system ({id}), and its mount targets are the ones it has"),
+                    )
+                    .with_help("remove `mount_targets`, or remove `file_system` to have the stack create a file system with that many mount targets"),
+                );
+            }
+            return EfsPlan {
+                existing_file_system: Some(id.clone()),
+                mount_targets: 0,
+                mount_targets_reason: "`x-ecs.file_system` names an existing file system, which has its mount targets"
+                    .into(),
+            };
+        }
+        match &settings.mount_targets {
             Some((count, _)) => EfsPlan {
+                existing_file_system: None,
                 mount_targets: *count,
                 mount_targets_reason: "`x-ecs.mount_targets`".into(),
             },
             None => EfsPlan {
+                existing_file_system: None,
                 mount_targets: DEFAULT_MOUNT_TARGETS,
                 mount_targets_reason: "the default: two availability zones".into(),
             },
+        }
+    }
+
+    /// The task's autoscaling (one of its services may set `x-ecs.autoscaling`), and the count it
+    /// starts with: its `replicas` within `min..=max`. Copies an autoscaled service may reach
+    /// share its volumes and its databases' data, as replicas do: warned here when the replica
+    /// count alone did not warn.
+    pub(super) fn autoscaling(
+        &mut self,
+        task: &str,
+        members: &[&Service],
+        replicas: u32,
+        mounts_volumes: bool,
+    ) -> (Option<AutoscalingPlan>, u32) {
+        let mut setters = members
+            .iter()
+            .filter_map(|s| s.ecs.autoscaling.as_ref().map(|a| (s.name.as_str(), a)));
+        let Some((service, settings)) = setters.next() else {
+            return (None, replicas);
+        };
+        for (other, other_settings) in setters {
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "autoscaling-conflict",
+                    other_settings.path.clone(),
+                    format!("`{other}` and `{service}` both set `x-ecs.autoscaling`, and they run in one task (`{task}`), which scales as one ECS service"),
+                )
+                .with_help(format!("keep `autoscaling` on one service of task `{task}`")),
+            );
+        }
+        let desired = replicas.clamp(settings.min, settings.max);
+        if desired != replicas {
+            self.diagnostics.push(
+                Diagnostic::note(
+                    "desired-count-adjusted",
+                    settings.path.clone(),
+                    format!(
+                        "task `{task}` starts with {desired} copies, not {replicas}: `x-ecs.autoscaling` keeps it from {} to {}",
+                        settings.min, settings.max
+                    ),
+                )
+                .with_help("give `deploy.replicas` within `min` and `max` to start with another count"),
+            );
+        }
+        let max_path = settings.path.key("max");
+        if settings.max > 1 && replicas <= 1 {
+            for stateful in members
+                .iter()
+                .filter(|s| s.image.as_deref().is_some_and(wellknown::is_stateful_image))
+            {
+                self.diagnostics.push(
+                    Diagnostic::warning(
+                        "stateful-scaled",
+                        max_path.clone(),
+                        format!(
+                            "`{}` runs `{}`, which keeps state, in task `{task}`, which autoscaling may run in {} copies: each copy gets a database of its own",
+                            stateful.name,
+                            stateful.image.as_deref().unwrap_or_default(),
+                            settings.max
+                        ),
+                    )
+                    .with_help(format!(
+                        "run `{}` in a task of its own without autoscaling, or use a managed database with `x-ecs: {{external: \"host:port\"}}`",
+                        stateful.name
+                    )),
+                );
+            }
+        }
+        if settings.max > 1 && desired <= 1 && mounts_volumes {
+            self.diagnostics.push(
+                Diagnostic::warning(
+                    "shared-volume-copies",
+                    max_path,
+                    format!(
+                        "task `{task}` mounts volumes, and autoscaling may run {} copies of it: they all read and write the same files at once",
+                        settings.max
+                    ),
+                )
+                .with_help("autoscale only tasks whose app can share its files, or keep the data out of the scaled task"),
+            );
+        }
+        let plan = AutoscalingPlan {
+            service: service.to_string(),
+            min: settings.min,
+            max: settings.max,
+            cpu_target: settings.cpu,
+            memory_target: settings.memory,
+            logical_id: format!("ScalableTarget{}", logical_id(task)),
+        };
+        (Some(plan), desired)
+    }
+
+    /// Two tasks whose names differ only in punctuation (`web-app`, `web.app`) would get one
+    /// logical id in `autoscaling.yaml`.
+    pub(super) fn check_autoscaling_names(&mut self, tasks: &[TaskGroup]) {
+        let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+        for task in tasks {
+            let Some(autoscaling) = &task.autoscaling else { continue };
+            if let Some(other) = seen.insert(&autoscaling.logical_id, &task.name) {
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "name-collision",
+                        self.task_path(task),
+                        format!(
+                            "tasks `{other}` and `{}` get the same name in autoscaling.yaml (`{}`)",
+                            task.name, autoscaling.logical_id
+                        ),
+                    )
+                    .with_help("rename one of them with `x-ecs.task`"),
+                );
+            }
         }
     }
 
@@ -103,16 +260,38 @@ impl Planner<'_> {
     }
 }
 
-/// The owner of a volume's folder (uid, gid), and whether every task acts as that user on it
-/// (an access point POSIX user). With `root_access`, tasks keep their own users, root included.
-pub(super) fn volume_owner(volume: &NamedVolume) -> (u32, u32, bool) {
+/// The owner of a volume's folder, and whether every task acts as that user on it (an access
+/// point POSIX user). With `root_access`, tasks keep their own users, root included.
+pub(super) struct VolumeOwner {
+    pub uid: u32,
+    pub gid: u32,
+    pub posix_user: bool,
+    pub reason: String,
+}
+
+/// Each of uid and gid from the volume's `x-ecs`, else its local driver's `driver_opts.o`, else
+/// the default (1000, or 0 with `root_access`).
+pub(super) fn volume_owner(volume: &NamedVolume) -> VolumeOwner {
     let settings = &volume.ecs;
     let fallback = if settings.root_access { 0 } else { DEFAULT_VOLUME_USER };
-    (
-        settings.uid.unwrap_or(fallback),
-        settings.gid.unwrap_or(fallback),
-        !settings.root_access,
-    )
+    let pick = |ecs: Option<u32>, driver: Option<u32>| match (ecs, driver) {
+        (Some(id), _) => (id, "`x-ecs`"),
+        (None, Some(id)) => (id, "`driver_opts`"),
+        (None, None) => (fallback, "the default"),
+    };
+    let (uid, uid_from) = pick(settings.uid, volume.driver_owner.uid);
+    let (gid, gid_from) = pick(settings.gid, volume.driver_owner.gid);
+    let reason = if uid_from == gid_from {
+        format!("uid and gid from {uid_from}")
+    } else {
+        format!("uid from {uid_from}, gid from {gid_from}")
+    };
+    VolumeOwner {
+        uid,
+        gid,
+        posix_user: !settings.root_access,
+        reason,
+    }
 }
 
 /// The path of `word` when it is an HTTP(S) URL on localhost at `port` (no port: 80 or 443).

@@ -15,7 +15,7 @@ pub mod wellknown;
 use crate::diagnostic::{Diagnostic, Diagnostics, KeyPath};
 use crate::normalise::{Condition, Project, Protocol, Service};
 use indexmap::IndexMap;
-pub use infrastructure::{EfsPlan, TargetHealthCheck};
+pub use infrastructure::{AutoscalingPlan, EfsPlan, TargetHealthCheck};
 pub use model::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -113,7 +113,8 @@ impl Planner<'_> {
                 .map(|s| self.container(s, tasks_of[&s.name].1.clone(), &tasks_of))
                 .collect();
             let mounts_shared_volume = containers.iter().flat_map(|c| &c.mounts).any(|m| !m.task_storage);
-            let desired_count = self.desired_count(&members);
+            let replicas = self.desired_count(&members);
+            let (autoscaling, desired_count) = self.autoscaling(task_name, &members, replicas, mounts_shared_volume);
             tasks.push(TaskGroup {
                 name: task_name.to_string(),
                 family: format!("{}-{}", project.name, task_name),
@@ -128,8 +129,10 @@ impl Planner<'_> {
                 load_balancers: Vec::new(),
                 health_check_grace_period: None,
                 service_connect: None,
+                autoscaling,
             });
         }
+        self.check_autoscaling_names(&tasks);
 
         let references = references::resolve(self, &mut tasks, &tasks_of);
         for task in &mut tasks {
@@ -1075,11 +1078,12 @@ impl Planner<'_> {
                 continue;
             }
             let access_point_id = self.deferred(&format!("{logical}Id"), Source::Stack("efs"));
-            let (owner_uid, owner_gid, posix_user) = infrastructure::volume_owner(volume);
+            let owner = infrastructure::volume_owner(volume);
             volumes.push(VolumePlan {
-                owner_uid,
-                owner_gid,
-                posix_user,
+                owner_uid: owner.uid,
+                owner_gid: owner.gid,
+                owner_reason: owner.reason,
+                posix_user: owner.posix_user,
                 root_access: volume.ecs.root_access,
                 name: volume.name.clone(),
                 ecs_name,
@@ -1090,6 +1094,8 @@ impl Planner<'_> {
         }
         let file_system_id = if volumes.is_empty() {
             None
+        } else if let Some((id, _)) = &self.project.settings.infrastructure.file_system {
+            Some(DeployValue::Known(id.clone()))
         } else {
             Some(self.deferred("FileSystemId", Source::Stack("efs")))
         };

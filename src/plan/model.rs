@@ -123,6 +123,9 @@ pub struct TaskGroup {
     pub health_check_grace_period: Option<u32>,
     /// Service Connect: `Some` when the task reaches other tasks or is reached by them.
     pub service_connect: Option<ServiceConnect>,
+    /// `x-ecs.autoscaling` of one of its services: the ECS service scales between min and max.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub autoscaling: Option<super::AutoscalingPlan>,
 }
 
 /// How ECS replaces the tasks of a service when it deploys a new revision.
@@ -424,6 +427,8 @@ pub struct VolumePlan {
     /// The owner of its folder.
     pub owner_uid: u32,
     pub owner_gid: u32,
+    /// Where the owner comes from: `x-ecs`, `driver_opts`, or the default.
+    pub owner_reason: String,
     /// Every task acts on the volume as the owner (an access point POSIX user); otherwise tasks
     /// keep their own users, and root needs `root_access`.
     pub posix_user: bool,
