@@ -270,17 +270,20 @@ pub(super) struct VolumeOwner {
 }
 
 /// Each of uid and gid from the volume's `x-ecs`, else its local driver's `driver_opts.o`, else
-/// the default (1000, or 0 with `root_access`).
-pub(super) fn volume_owner(volume: &NamedVolume) -> VolumeOwner {
+/// the user the services that mount it run as (their numeric `user:`, else the user a well-known
+/// server image runs as: postgres's 999), else the default (1000, or 0 with `root_access`).
+pub(super) fn volume_owner(volume: &NamedVolume, mounted_by: &[&Service]) -> VolumeOwner {
     let settings = &volume.ecs;
     let fallback = if settings.root_access { 0 } else { DEFAULT_VOLUME_USER };
-    let pick = |ecs: Option<u32>, driver: Option<u32>| match (ecs, driver) {
-        (Some(id), _) => (id, "`x-ecs`"),
-        (None, Some(id)) => (id, "`driver_opts`"),
-        (None, None) => (fallback, "the default"),
+    let (service_user, service_user_from) = services_user(mounted_by);
+    let pick = |ecs: Option<u32>, driver: Option<u32>, service: Option<u32>| match (ecs, driver, service) {
+        (Some(id), _, _) => (id, "`x-ecs`"),
+        (None, Some(id), _) => (id, "`driver_opts`"),
+        (None, None, Some(id)) => (id, service_user_from),
+        (None, None, None) => (fallback, "the default"),
     };
-    let (uid, uid_from) = pick(settings.uid, volume.driver_owner.uid);
-    let (gid, gid_from) = pick(settings.gid, volume.driver_owner.gid);
+    let (uid, uid_from) = pick(settings.uid, volume.driver_owner.uid, service_user.map(|u| u.0));
+    let (gid, gid_from) = pick(settings.gid, volume.driver_owner.gid, service_user.map(|u| u.1));
     let reason = if uid_from == gid_from {
         format!("uid and gid from {uid_from}")
     } else {
@@ -291,6 +294,35 @@ pub(super) fn volume_owner(volume: &NamedVolume) -> VolumeOwner {
         gid,
         posix_user: !settings.root_access,
         reason,
+    }
+}
+
+/// The one user the services mounting a volume run as, and where it was found: every numeric
+/// `user: UID[:GID]` among them agreeing, else every well-known image's user agreeing.
+fn services_user(mounted_by: &[&Service]) -> (Option<(u32, u32)>, &'static str) {
+    let numeric = |user: &str| -> Option<(u32, u32)> {
+        let (uid, gid) = user.split_once(':').unwrap_or((user, user));
+        Some((uid.parse().ok()?, gid.parse().ok()?))
+    };
+    let agreed = |users: Vec<(u32, u32)>| -> Option<(u32, u32)> {
+        let first = *users.first()?;
+        users.iter().all(|u| *u == first).then_some(first)
+    };
+    let declared: Vec<(u32, u32)> = mounted_by
+        .iter()
+        .filter_map(|s| s.runtime.user.as_deref().and_then(numeric))
+        .collect();
+    if let Some(user) = agreed(declared) {
+        return (Some(user), "the `user` of the services that mount it");
+    }
+    let images: Vec<(u32, u32)> = mounted_by
+        .iter()
+        .filter(|s| s.runtime.user.is_none())
+        .filter_map(|s| s.image.as_deref().and_then(wellknown::image_user))
+        .collect();
+    match agreed(images) {
+        Some(user) => (Some(user), "the user the service's image runs as"),
+        None => (None, ""),
     }
 }
 

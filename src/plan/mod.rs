@@ -1078,7 +1078,13 @@ impl Planner<'_> {
                 continue;
             }
             let access_point_id = self.deferred(&format!("{logical}Id"), Source::Stack("efs"));
-            let owner = infrastructure::volume_owner(volume);
+            let mounted_by: Vec<&Service> = tasks
+                .iter()
+                .flat_map(|t| &t.containers)
+                .filter(|c| c.mounts.iter().any(|m| !m.task_storage && m.volume == ecs_name))
+                .filter_map(|c| self.project.service(&c.service))
+                .collect();
+            let owner = infrastructure::volume_owner(volume, &mounted_by);
             volumes.push(VolumePlan {
                 owner_uid: owner.uid,
                 owner_gid: owner.gid,

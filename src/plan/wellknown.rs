@@ -88,6 +88,21 @@ fn image_name(image: &str) -> String {
 
 /// Whether an image reference (`postgres:16`, `bitnami/postgresql`, `registry/x/mongo@sha256:…`)
 /// names a server that keeps state.
+/// The user (uid, gid) a well-known server image runs as, which must own its data folder: its
+/// entrypoint `chown`s the folder to it, or the server refuses a folder it does not own.
+pub fn image_user(image: &str) -> Option<(u32, u32)> {
+    let name = image_name(image);
+    let tag = image.rsplit_once(':').map(|(_, tag)| tag).unwrap_or_default();
+    match name.as_str() {
+        // The Alpine variant's `postgres` user is 70; the Debian one's is 999.
+        "postgres" | "postgis" | "timescaledb" if tag.contains("alpine") => Some((70, 70)),
+        "postgres" | "postgis" | "timescaledb" | "mysql" | "mariadb" | "mongo" | "redis" | "valkey" | "rabbitmq" => {
+            Some((999, 999))
+        }
+        _ => None,
+    }
+}
+
 pub fn is_stateful_image(image: &str) -> bool {
     // Whole names only: `redis-commander`, `mongo-express` and `postgres-exporter` keep no state.
     STATEFUL_IMAGES.contains(&image_name(image).as_str())
@@ -96,6 +111,14 @@ pub fn is_stateful_image(image: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn users_of_server_images() {
+        assert_eq!(image_user("postgres:16"), Some((999, 999)));
+        assert_eq!(image_user("postgres:16-alpine"), Some((70, 70)));
+        assert_eq!(image_user("registry:5000/team/mongo:7"), Some((999, 999)));
+        assert_eq!(image_user("nginx:1.27"), None);
+    }
 
     #[test]
     fn stateful_images() {
