@@ -541,7 +541,7 @@ impl Reader<'_> {
                 "external" => settings.external = self.external(item, &item_path),
                 "essential" => settings.essential = self.boolean(item, &item_path),
                 other if infrastructure::SERVICE_KEYS.contains(&other) => {
-                    self.service_infrastructure_setting(other, item, &item_path, &mut settings.health_check)
+                    self.service_infrastructure_setting(other, item, &item_path, &mut settings)
                 }
                 _ => self.unknown_extension_key(&name, &item_path, &[KEYS, infrastructure::SERVICE_KEYS].concat()),
             }
