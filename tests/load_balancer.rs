@@ -246,3 +246,18 @@ fn port_443_warns_only_without_a_certificate() {
     assert!(template.contains("            Port: \"443\"\n            StatusCode: HTTP_301\n"));
     assert!(!template.contains("id: CKV_AWS_2\n"), "no listener stays plain HTTP");
 }
+
+#[test]
+fn a_task_behind_more_than_five_target_groups_is_refused() {
+    let ports: String = (0..6)
+        .map(|i| format!("      - \"{}:{}\"\n", 8080 + i, 3000 + i))
+        .collect();
+    let compose = format!("services:\n  web:\n    image: nginx:1.27\n    ports:\n{ports}");
+    assert_eq!(
+        found(&conversion(&compose), "too-many-target-groups"),
+        [(Severity::Error, "services.web.ports[5]".to_string(), 10)]
+    );
+    let five: String = ports.lines().take(5).map(|l| format!("{l}\n")).collect();
+    let fewer = conversion(&format!("services:\n  web:\n    image: nginx:1.27\n    ports:\n{five}"));
+    assert!(!fewer.is_refused(false));
+}

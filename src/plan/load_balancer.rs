@@ -20,6 +20,9 @@ const REDIRECT_PORT: u16 = 80;
 /// The HTTPS port the certificate serves.
 const HTTPS_PORT: u16 = 443;
 
+/// The most target groups one ECS service can register with.
+const TARGET_GROUPS_PER_SERVICE: usize = 5;
+
 /// Implicit rule priorities are this far apart, so a user can slot an explicit one between two.
 const PRIORITY_STEP: u32 = 10;
 
@@ -123,7 +126,8 @@ impl Planner<'_> {
         let mut used_ids: HashSet<String> = HashSet::new();
         let mut routed: HashSet<&str> = HashSet::new();
         let mut listeners = Vec::new();
-        let mut targets: BTreeMap<usize, Vec<LoadBalancerTarget>> = BTreeMap::new();
+        // Per task: its target groups, and where the port of each is published.
+        let mut targets: BTreeMap<usize, Vec<(LoadBalancerTarget, KeyPath)>> = BTreeMap::new();
         let order: HashMap<&str, usize> = self
             .project
             .services
@@ -142,19 +146,22 @@ impl Planner<'_> {
             let Some(listener) = self.listener(port, &candidates, https, &mut used_ids) else {
                 continue;
             };
-            let groups = std::iter::once((&listener.default_target, default_task(&candidates))).chain(
-                listener
-                    .rules
-                    .iter()
-                    .map(|r| (&r.target, rule_task(&candidates, &r.target))),
-            );
-            for (group, task) in groups {
+            let groups = std::iter::once(&listener.default_target).chain(listener.rules.iter().map(|r| &r.target));
+            for group in groups {
+                // A listener has each container once (`listener` refuses more).
+                let Some(owner) = candidates.iter().find(|c| c.container == group.container) else {
+                    continue;
+                };
                 let arn = self.deferred(&format!("{}Arn", group.target_group_logical_id), Source::Stack("alb"));
-                targets.entry(task).or_default().push(LoadBalancerTarget {
+                let target = LoadBalancerTarget {
                     target_group_arn: arn,
                     container: group.container.clone(),
                     container_port: group.container_port,
-                });
+                };
+                targets
+                    .entry(owner.task)
+                    .or_default()
+                    .push((target, owner.path.clone()));
             }
             listeners.push(listener);
         }
@@ -178,7 +185,22 @@ impl Planner<'_> {
             }
         }
         for (index, task) in tasks.iter_mut().enumerate() {
-            let task_targets = targets.remove(&index).unwrap_or_default();
+            let (task_targets, paths): (Vec<LoadBalancerTarget>, Vec<KeyPath>) =
+                targets.remove(&index).unwrap_or_default().into_iter().unzip();
+            if let Some(path) = paths.get(TARGET_GROUPS_PER_SERVICE) {
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "too-many-target-groups",
+                        path.clone(),
+                        format!(
+                            "task `{}` is behind {} target groups (one per public port and listener rule of its containers); an ECS service registers with at most {TARGET_GROUPS_PER_SERVICE}",
+                            task.name,
+                            paths.len()
+                        ),
+                    )
+                    .with_help("publish fewer ports, or move some of the services into tasks of their own with `x-ecs.task`"),
+                );
+            }
             // Time for the app to start before the load balancer's health checks count.
             let project = self.project;
             let services = task.containers.iter().filter_map(|c| project.service(&c.service));
@@ -458,22 +480,6 @@ impl Planner<'_> {
             target_group_logical_id: id,
         })
     }
-}
-
-/// The task of a listener's default service.
-fn default_task(candidates: &[PublicPort]) -> usize {
-    candidates
-        .iter()
-        .find(|c| c.service.ecs.load_balancer.is_none())
-        .map_or(0, |c| c.task)
-}
-
-/// The task of the ruled service behind `target`.
-fn rule_task(candidates: &[PublicPort], target: &TargetGroup) -> usize {
-    candidates
-        .iter()
-        .find(|c| c.container == target.container && c.service.ecs.load_balancer.is_some())
-        .map_or(0, |c| c.task)
 }
 
 /// A rule's conditions in words: `path /api/*, host api.example.com`.
