@@ -108,8 +108,15 @@ pub fn table(plan: &Plan) -> String {
                 let public: Vec<String> = plan
                     .listeners
                     .iter()
-                    .filter(|l| l.container == c.name)
-                    .map(|l| format!("{}→{}", l.port, l.container_port))
+                    .flat_map(|l| {
+                        let default = (l.default_target.container == c.name)
+                            .then(|| format!("{}→{}", l.port, l.default_target.container_port));
+                        let rules = l.rules.iter().filter(|r| r.target.container == c.name).map(|r| {
+                            let conditions: Vec<&str> = r.paths.iter().chain(&r.hosts).map(String::as_str).collect();
+                            format!("{}→{} ({})", l.port, r.target.container_port, conditions.join(" "))
+                        });
+                        default.into_iter().chain(rules)
+                    })
                     .collect();
                 vec![
                     c.name.clone(),

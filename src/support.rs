@@ -274,7 +274,7 @@ pub const TABLE: &[Row] = &[
     ),
     converted(
         "services.*.ports",
-        "container `portMappings` (a range: `containerPortRange`, private); a published port becomes an ALB listener",
+        "container `portMappings` (a range: `containerPortRange`, private); a published port becomes an ALB listener, shared by services through `x-ecs.load_balancer` rules; with `x-ecs.certificate`, 80 and 443 are HTTPS on 443",
     ),
     ignored(
         "services.*.post_start",

@@ -174,6 +174,7 @@ fn check_cross_references(plan: &compose2ecs::plan::Plan, output: &compose2ecs::
         if path.ends_with(".yaml") {
             let template: serde_yaml::Value = serde_yaml::from_str(text).unwrap_or_else(|e| panic!("{path}: {e}"));
             assert!(template["Resources"].is_mapping(), "{path} has resources");
+            check_template_references(path, &template);
         }
         let mut rest = text.as_str();
         while let Some(start) = rest.find("\"{{") {
@@ -192,6 +193,67 @@ fn check_cross_references(plan: &compose2ecs::plan::Plan, output: &compose2ecs::
                 outputs_of(stack).contains(&missing.name),
                 "{} is not an output of {stack}.yaml",
                 missing.name
+            );
+        }
+    }
+}
+
+/// Every `Ref` of a template names one of its parameters or resources (or a pseudo parameter),
+/// every `Fn::GetAtt` one of its resources, and the rules of one listener have different priorities.
+fn check_template_references(path: &str, template: &serde_yaml::Value) {
+    use serde_yaml::Value;
+    let names = |section: &str| -> Vec<String> {
+        template[section]
+            .as_mapping()
+            .map(|m| m.keys().filter_map(|k| k.as_str().map(str::to_string)).collect())
+            .unwrap_or_default()
+    };
+    let resources = names("Resources");
+    let mut referable = names("Parameters");
+    referable.extend(resources.iter().cloned());
+    fn walk(value: &Value, visit: &mut dyn FnMut(&str, &Value)) {
+        match value {
+            Value::Mapping(map) => {
+                for (key, item) in map {
+                    if let Some(key) = key.as_str() {
+                        visit(key, item);
+                    }
+                    walk(item, visit);
+                }
+            }
+            Value::Sequence(items) => items.iter().for_each(|item| walk(item, visit)),
+            _ => {}
+        }
+    }
+    walk(&template["Resources"], &mut |key, item| match key {
+        "Ref" => {
+            let name = item.as_str().unwrap_or_default();
+            assert!(
+                name.starts_with("AWS::") || referable.iter().any(|r| r == name),
+                "{path}: Ref {name} names nothing"
+            );
+        }
+        "Fn::GetAtt" => {
+            let name = item[0].as_str().unwrap_or_default();
+            assert!(
+                resources.iter().any(|r| r == name),
+                "{path}: GetAtt {name} names no resource"
+            );
+        }
+        _ => {}
+    });
+    let mut priorities = std::collections::BTreeSet::new();
+    for resource in template["Resources"].as_mapping().into_iter().flat_map(|m| m.values()) {
+        if resource["Type"].as_str() == Some("AWS::ElasticLoadBalancingV2::ListenerRule") {
+            let properties = &resource["Properties"];
+            let listener = properties["ListenerArn"]["Ref"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            let priority = properties["Priority"].as_u64().expect("a numeric priority");
+            assert!(
+                priorities.insert((listener, priority)),
+                "{path}: priority {priority} twice"
             );
         }
     }

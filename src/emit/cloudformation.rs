@@ -2,7 +2,7 @@
 //! and id; the templates only loop and branch, and pass each user string through `tojson`.
 
 use super::EmitError;
-use crate::plan::{Plan, PolicyResource};
+use crate::plan::{Plan, PolicyResource, TargetGroup};
 use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
 
@@ -61,20 +61,53 @@ struct EfsVolume<'a> {
 #[derive(Serialize)]
 struct AlbContext<'a> {
     project: &'a str,
+    /// Ports the load balancer admits from anywhere: its listeners', the redirect's included.
+    public_ports: Vec<u16>,
     listeners: Vec<AlbListener<'a>>,
+    /// The plain HTTP listener that redirects to HTTPS, when a certificate is given.
+    redirect: Option<AlbRedirect>,
+    /// Whether a certificate is given (some other listeners may still be plain HTTP).
+    https: bool,
     /// Container ports the tasks' security group admits from the load balancer, each once.
     task_ports: Vec<u16>,
 }
 
 #[derive(Serialize)]
 struct AlbListener<'a> {
+    logical_id: String,
     port: u16,
+    protocol: &'a str,
+    /// With HTTPS: the certificate and the TLS policy.
+    certificate_arn: Option<&'a str>,
+    ssl_policy: Option<&'a str>,
+    default_target_group: AlbTargetGroup<'a>,
+    rules: Vec<AlbRule<'a>>,
+}
+
+#[derive(Serialize)]
+struct AlbTargetGroup<'a> {
+    logical_id: &'a str,
     target_protocol: &'a str,
-    container: &'a str,
     container_port: u16,
-    target_group: &'a str,
     health_check_path: &'a str,
     health_check_codes: &'a str,
+}
+
+#[derive(Serialize)]
+struct AlbRule<'a> {
+    logical_id: String,
+    priority: u32,
+    paths: &'a [String],
+    hosts: &'a [String],
+    target_group: AlbTargetGroup<'a>,
+}
+
+#[derive(Serialize)]
+struct AlbRedirect {
+    logical_id: String,
+    port: u16,
+    /// A string: `RedirectConfig.Port` is one.
+    to_port: String,
 }
 
 #[derive(Serialize)]
@@ -121,7 +154,7 @@ struct ScalingPolicy {
 }
 
 /// (file name, text) of each template the plan needs.
-pub fn templates(plan: &Plan) -> Result<Vec<(String, String)>, EmitError> {
+pub fn templates<'a>(plan: &'a Plan) -> Result<Vec<(String, String)>, EmitError> {
     let mut environment = Environment::new();
     environment.set_undefined_behavior(UndefinedBehavior::Strict);
     environment.set_trim_blocks(true);
@@ -174,21 +207,58 @@ pub fn templates(plan: &Plan) -> Result<Vec<(String, String)>, EmitError> {
         out.push(("efs.yaml".to_string(), render(&environment, "efs.yaml", EFS, &context)?));
     }
     if !plan.listeners.is_empty() {
+        let https = plan.https.as_ref();
+        let target_group = |t: &'a TargetGroup| AlbTargetGroup {
+            logical_id: &t.target_group_logical_id,
+            target_protocol: t.target_protocol,
+            container_port: t.container_port,
+            health_check_path: &t.health_check.path,
+            health_check_codes: &t.health_check.codes,
+        };
+        let listeners: Vec<AlbListener> = plan
+            .listeners
+            .iter()
+            .map(|l| {
+                let secure = l.protocol == "HTTPS";
+                AlbListener {
+                    logical_id: format!("Listener{}", l.port),
+                    port: l.port,
+                    protocol: l.protocol,
+                    certificate_arn: https.filter(|_| secure).map(|h| h.certificate_arn.as_str()),
+                    ssl_policy: https.filter(|_| secure).map(|h| h.ssl_policy),
+                    default_target_group: target_group(&l.default_target),
+                    rules: l
+                        .rules
+                        .iter()
+                        .map(|r| AlbRule {
+                            logical_id: format!("Listener{}Rule{}", l.port, r.priority),
+                            priority: r.priority,
+                            paths: &r.paths,
+                            hosts: &r.hosts,
+                            target_group: target_group(&r.target),
+                        })
+                        .collect(),
+                }
+            })
+            .collect();
+        let redirect = https.map(|h| AlbRedirect {
+            logical_id: format!("Listener{}", h.redirect_port),
+            port: h.redirect_port,
+            to_port: listeners
+                .iter()
+                .find(|l| l.certificate_arn.is_some())
+                .map_or_else(String::new, |l| l.port.to_string()),
+        });
         let context = AlbContext {
             project: &plan.project,
-            listeners: plan
-                .listeners
+            public_ports: listeners
                 .iter()
-                .map(|l| AlbListener {
-                    port: l.port,
-                    target_protocol: l.target_protocol,
-                    container: &l.container,
-                    container_port: l.container_port,
-                    target_group: &l.target_group_logical_id,
-                    health_check_path: &l.health_check.path,
-                    health_check_codes: &l.health_check.codes,
-                })
+                .map(|l| l.port)
+                .chain(redirect.as_ref().map(|r| r.port))
                 .collect(),
+            listeners,
+            redirect,
+            https: https.is_some(),
             task_ports: plan.load_balanced_ports.clone(),
         };
         out.push(("alb.yaml".to_string(), render(&environment, "alb.yaml", ALB, &context)?));

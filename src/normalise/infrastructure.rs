@@ -1,9 +1,10 @@
 //! The `x-ecs` keys that shape the CloudFormation stacks rather than the containers: the EFS file
-//! system, its mount targets and access point owners, log retention, and the load balancer's
-//! health checks. They are read here, apart from the service keys, so each set grows on its own.
+//! system, its mount targets and access point owners, log retention, autoscaling, and the load
+//! balancer's health checks, listener rules and certificate. They are read here, apart from the
+//! service keys, so each set grows on its own.
 
 use super::model::{
-    AutoscalingSettings, DriverOwner, HealthCheckSettings, InfrastructureSettings, ServiceSettings, VolumeSettings,
+    AutoscalingSettings, DriverOwner, InfrastructureSettings, ListenerRouting, ServiceSettings, VolumeSettings,
 };
 use super::Reader;
 use crate::diagnostic::{Diagnostic, KeyPath};
@@ -16,10 +17,10 @@ pub const LOG_RETENTION_DAYS: &[u32] = &[
 ];
 
 /// Top-level `x-ecs` keys read here.
-pub const TOP_LEVEL_KEYS: &[&str] = &["file_system", "mount_targets", "log_retention_days"];
+pub const TOP_LEVEL_KEYS: &[&str] = &["file_system", "mount_targets", "log_retention_days", "certificate"];
 
 /// Per-service `x-ecs` keys read here.
-pub const SERVICE_KEYS: &[&str] = &["health_check", "grace_period", "autoscaling"];
+pub const SERVICE_KEYS: &[&str] = &["health_check", "grace_period", "autoscaling", "load_balancer"];
 
 /// The most tasks one ECS service runs (the "tasks per service" quota, which AWS does not raise).
 pub const MAXIMUM_SERVICE_TASKS: u32 = 5_000;
@@ -30,6 +31,16 @@ pub const MAXIMUM_MOUNT_TARGETS: u32 = 6;
 
 /// The longest grace period ECS accepts, in seconds.
 const MAXIMUM_GRACE_PERIOD: u32 = 2_147_483_647;
+
+/// The priorities a listener rule may have.
+pub const MAXIMUM_RULE_PRIORITY: u32 = 50_000;
+
+/// ALB's limits on a rule's conditions: values of one condition, values of a rule, wildcards of a
+/// rule, and characters of one path pattern or host.
+const VALUES_PER_CONDITION: usize = 3;
+const VALUES_PER_RULE: usize = 5;
+const WILDCARDS_PER_RULE: usize = 5;
+const CONDITION_VALUE_LENGTH: usize = 128;
 
 impl Reader<'_> {
     /// Reads the top-level key `name` into `settings` when it is one of [`TOP_LEVEL_KEYS`].
@@ -86,6 +97,20 @@ impl Reader<'_> {
                     }
                     accepted
                 })
+            }
+            "certificate" => {
+                settings.certificate = self.string(item, path).filter(|arn| {
+                    let valid = is_certificate_arn(arn);
+                    if !valid {
+                        self.error(
+                            "bad-certificate",
+                            path,
+                            format!("`{arn}` is not the ARN of an ACM certificate"),
+                            "give the certificate's ARN as `aws acm list-certificates` shows it: `arn:aws:acm:REGION:ACCOUNT:certificate/ID`",
+                        );
+                    }
+                    valid
+                }).map(|arn| (arn, path.clone()))
             }
             _ => {}
         }
@@ -201,8 +226,9 @@ impl Reader<'_> {
                     .count(item, path)
                     .filter(|s| self.in_range(*s, 0, MAXIMUM_GRACE_PERIOD, path, "seconds"))
             }
-            "health_check" => self.health_check_settings(item, path, &mut settings.health_check),
+            "health_check" => self.health_check_settings(item, path, settings),
             "autoscaling" => settings.autoscaling = self.autoscaling_settings(item, path),
+            "load_balancer" => settings.load_balancer = self.listener_routing(item, path),
             _ => {}
         }
     }
@@ -284,7 +310,121 @@ impl Reader<'_> {
         })
     }
 
-    fn health_check_settings(&mut self, value: &Value, path: &KeyPath, settings: &mut HealthCheckSettings) {
+    /// `x-ecs.load_balancer: {path, host, priority}`: the listener rule of a service that shares a
+    /// published port. Each value is checked against ALB's rules, so a deploy cannot fail on it.
+    fn listener_routing(&mut self, value: &Value, path: &KeyPath) -> Option<ListenerRouting> {
+        const KEYS: &[&str] = &["path", "host", "priority"];
+        let Some(map) = value.as_mapping() else {
+            self.wrong_type(path, value, "a mapping (`path`, `host`, `priority`)");
+            return None;
+        };
+        let mut routing = ListenerRouting {
+            paths: Vec::new(),
+            hosts: Vec::new(),
+            priority: None,
+            path: path.clone(),
+        };
+        let mut valid = true;
+        for (key, item) in map {
+            let name = key_text(key);
+            let item_path = path.key(&name);
+            match name.as_str() {
+                "path" | "host" => {
+                    let Some(values) = self.one_or_more_strings(item, &item_path) else {
+                        valid = false;
+                        continue;
+                    };
+                    if values.is_empty() || values.len() > VALUES_PER_CONDITION {
+                        self.error(
+                            "bad-listener-rule",
+                            &item_path,
+                            format!(
+                                "`{item_path}` has {} values; a rule condition takes 1 to {VALUES_PER_CONDITION}",
+                                values.len()
+                            ),
+                            "give one value, or a list of up to three; a request matches when it matches any of them",
+                        );
+                        valid = false;
+                    }
+                    for (index, text) in values.iter().enumerate() {
+                        let at = if matches!(item, Value::Sequence(_)) {
+                            item_path.index(index)
+                        } else {
+                            item_path.clone()
+                        };
+                        let problem = if name == "path" {
+                            path_pattern_problem(text)
+                        } else {
+                            host_pattern_problem(text)
+                        };
+                        if let Some(problem) = problem {
+                            let help = if name == "path" {
+                                "a path pattern starts with `/`, has at most 128 of the characters A–Z, a–z, 0–9, `_-.$/~\"'@:+&`, and the wildcards `*` and `?`: `/api/*`"
+                            } else {
+                                "a host has at most 128 of the characters A–Z, a–z, 0–9, `-` and `.`, at least one `.`, letters only after the last `.`, and the wildcards `*` and `?`: `api.example.com`, `*.example.com`"
+                            };
+                            self.error("bad-listener-rule", &at, format!("`{text}` {problem}"), help);
+                            valid = false;
+                        }
+                    }
+                    if name == "path" {
+                        routing.paths = values;
+                    } else {
+                        // Host conditions match in any case.
+                        routing.hosts = values.iter().map(|h| h.to_ascii_lowercase()).collect();
+                    }
+                }
+                "priority" => {
+                    routing.priority = self
+                        .count(item, &item_path)
+                        .filter(|p| self.in_range(*p, 1, MAXIMUM_RULE_PRIORITY, &item_path, "lowest first"))
+                        .map(|p| (p, item_path.clone()))
+                }
+                _ => self.unknown_extension_key(&name, &item_path, KEYS),
+            }
+        }
+        if !valid {
+            return None;
+        }
+        let values = routing.paths.len() + routing.hosts.len();
+        let wildcards = routing
+            .paths
+            .iter()
+            .chain(&routing.hosts)
+            .flat_map(|v| v.chars())
+            .filter(|c| matches!(c, '*' | '?'))
+            .count();
+        if values == 0 {
+            self.error(
+                "bad-listener-rule",
+                path,
+                format!("`{path}` has neither `path` nor `host`, so no request would match it"),
+                "give `path: /api/*` or `host: api.example.com`; a service without `load_balancer` takes the requests no rule matches",
+            );
+            return None;
+        }
+        if values > VALUES_PER_RULE || wildcards > WILDCARDS_PER_RULE {
+            self.error(
+                "bad-listener-rule",
+                path,
+                format!("`{path}` has {values} values with {wildcards} wildcards; an ALB rule takes at most {VALUES_PER_RULE} values and {WILDCARDS_PER_RULE} wildcards"),
+                "match fewer paths and hosts, or give the service a port of its own",
+            );
+            return None;
+        }
+        Some(routing)
+    }
+
+    /// A string, or a list of strings.
+    fn one_or_more_strings(&mut self, value: &Value, path: &KeyPath) -> Option<Vec<String>> {
+        match value {
+            Value::Sequence(_) => self.string_list(value, path),
+            other => self.string(other, path).map(|text| vec![text]),
+        }
+    }
+
+    fn health_check_settings(&mut self, value: &Value, path: &KeyPath, settings: &mut ServiceSettings) {
+        let settings = &mut settings.health_check;
         const KEYS: &[&str] = &["path", "codes"];
         let Some(map) = value.as_mapping() else {
             self.wrong_type(path, value, "a mapping (`path`, `codes`)");
@@ -352,6 +492,55 @@ fn is_file_system_id(id: &str) -> bool {
     })
 }
 
+/// Whether `arn` is an ACM certificate's ARN: `arn:PARTITION:acm:REGION:ACCOUNT:certificate/ID`.
+fn is_certificate_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let [arn_prefix, partition, service, region, account, resource] = parts[..] else {
+        return false;
+    };
+    let id = resource.strip_prefix("certificate/").unwrap_or_default();
+    arn_prefix == "arn"
+        && matches!(partition, "aws" | "aws-cn" | "aws-us-gov")
+        && service == "acm"
+        && !region.is_empty()
+        && region
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && account.len() == 12
+        && account.chars().all(|c| c.is_ascii_digit())
+        && !id.is_empty()
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
+/// What is wrong with `pattern` as an ALB path-pattern value, if anything.
+fn path_pattern_problem(pattern: &str) -> Option<&'static str> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "_-.$/~\"'@:+&*?".contains(c);
+    if !pattern.starts_with('/') {
+        Some("does not start with `/`, so no request path would match it")
+    } else if pattern.len() > CONDITION_VALUE_LENGTH {
+        Some("is longer than the 128 characters of an ALB path pattern")
+    } else if !pattern.chars().all(allowed) {
+        Some("has a character an ALB path pattern cannot hold")
+    } else {
+        None
+    }
+}
+
+/// What is wrong with `host` as an ALB host-header value, if anything.
+fn host_pattern_problem(host: &str) -> Option<&'static str> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '*' | '?');
+    let top_level = host.rsplit_once('.').map(|(_, last)| last);
+    if host.len() > CONDITION_VALUE_LENGTH {
+        Some("is longer than the 128 characters of an ALB host condition")
+    } else if !host.chars().all(allowed) {
+        Some("has a character an ALB host condition cannot hold")
+    } else if !top_level.is_some_and(|last| !last.is_empty() && last.chars().all(|c| c.is_ascii_alphabetic())) {
+        Some("is not a host name with a domain (`api.example.com`)")
+    } else {
+        None
+    }
+}
+
 /// What an ALB target group accepts as `Matcher.HttpCode`: codes from 200 to 499, separated by
 /// commas, each a code or a range `low-high`.
 fn valid_success_codes(codes: &str) -> bool {
@@ -392,6 +581,57 @@ mod tests {
         }
         for bad in ["", "2xx", "100", "500", "299-200", "200,", "200-", "-200"] {
             assert!(!valid_success_codes(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn certificate_arns() {
+        for good in [
+            "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012",
+            "arn:aws-cn:acm:cn-north-1:123456789012:certificate/abc",
+        ] {
+            assert!(is_certificate_arn(good), "{good}");
+        }
+        for bad in [
+            "",
+            "arn:aws:iam::123456789012:server-certificate/site",
+            "arn:aws:acm:us-east-1:12345:certificate/abc",
+            "arn:aws:acm:us-east-1:123456789012:certificate/",
+            "arn:aws:acm:us-east-1:123456789012:key/abc",
+            "arn:aws:acm::123456789012:certificate/abc",
+            "arn:other:acm:us-east-1:123456789012:certificate/abc",
+            "arn:aws:acm:us-east-1:123456789012:certificate/a b",
+        ] {
+            assert!(!is_certificate_arn(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn path_patterns() {
+        for good in ["/", "/api/*", "/img/?.png", "/a-b_c.d$~'@:+&\"/x"] {
+            assert_eq!(path_pattern_problem(good), None, "{good}");
+        }
+        let long = format!("/{}", "a".repeat(128));
+        for bad in ["api/*", "*", "/a b", "/ä", "/a#b", long.as_str()] {
+            assert!(path_pattern_problem(bad).is_some(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn host_patterns() {
+        for good in ["api.example.com", "*.example.com", "API.Example.COM", "a-1.b?.io"] {
+            assert_eq!(host_pattern_problem(good), None, "{good}");
+        }
+        let long = format!("{}.com", "a".repeat(125));
+        for bad in [
+            "localhost",
+            "example.",
+            "example.c0m",
+            "a_b.example.com",
+            "api.example.*",
+            long.as_str(),
+        ] {
+            assert!(host_pattern_problem(bad).is_some(), "{bad}");
         }
     }
 }

@@ -123,6 +123,9 @@ pub struct InfrastructureSettings {
     pub mount_targets: Option<(u32, KeyPath)>,
     /// `log_retention_days`: how long CloudWatch keeps the containers' logs.
     pub log_retention_days: Option<u32>,
+    /// `certificate`: the ACM certificate ARN of the load balancer's HTTPS listener, and where it
+    /// was written.
+    pub certificate: Option<(String, KeyPath)>,
 }
 
 /// `volumes.<name>.x-ecs`: who owns the volume's folder on EFS.
@@ -268,6 +271,9 @@ pub struct ServiceSettings {
     pub secret_variables: Vec<(String, KeyPath)>,
     /// `x-ecs.autoscaling`: the service's task scales between `min` and `max` copies.
     pub autoscaling: Option<AutoscalingSettings>,
+    /// `x-ecs.load_balancer`: the listener rule that sends requests to this service on a port it
+    /// shares with others.
+    pub load_balancer: Option<ListenerRouting>,
 }
 
 /// `x-ecs.autoscaling: {min, max, cpu, memory}`: target tracking on the ECS service's average CPU
@@ -278,6 +284,20 @@ pub struct AutoscalingSettings {
     pub max: u32,
     pub cpu: Option<u32>,
     pub memory: Option<u32>,
+    pub path: KeyPath,
+}
+
+/// `x-ecs.load_balancer`: which requests of a shared listener go to this service. A request
+/// matches when its path matches one of `paths` (if any) and its host one of `hosts` (if any).
+#[derive(Debug, Clone, Serialize)]
+pub struct ListenerRouting {
+    /// Path patterns (`/api/*`), case-sensitive.
+    pub paths: Vec<String>,
+    /// Host names (`api.example.com`, `*.example.com`), in lower case: hosts match in any case.
+    pub hosts: Vec<String>,
+    /// The rule's priority, lowest first, when the service gives one, and where.
+    pub priority: Option<(u32, KeyPath)>,
+    /// Where `x-ecs.load_balancer` is written.
     pub path: KeyPath,
 }
 

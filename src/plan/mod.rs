@@ -6,6 +6,7 @@
 pub mod fargate;
 pub mod hostnames;
 pub mod infrastructure;
+mod load_balancer;
 mod model;
 mod references;
 mod runtime;
@@ -16,6 +17,7 @@ use crate::diagnostic::{Diagnostic, Diagnostics, KeyPath};
 use crate::normalise::{Condition, Project, Protocol, Service};
 use indexmap::IndexMap;
 pub use infrastructure::{AutoscalingPlan, EfsPlan, TargetHealthCheck};
+pub use load_balancer::{HttpsPlan, Listener, ListenerRule, TargetGroup, SSL_POLICY};
 pub use model::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -187,6 +189,7 @@ impl Planner<'_> {
             );
         }
         let listeners = self.listeners(&mut tasks);
+        let https = self.https_plan(&listeners);
         let volumes = self.volumes(&mut tasks);
         let efs = (!volumes.is_empty()).then(|| self.efs_plan());
         let deployment = self.deployment(&tasks);
@@ -206,7 +209,8 @@ impl Planner<'_> {
         }
         let load_balanced_ports = listeners
             .iter()
-            .map(|l| l.container_port)
+            .flat_map(|l| std::iter::once(&l.default_target).chain(l.rules.iter().map(|r| &r.target)))
+            .map(|t| t.container_port)
             .collect::<BTreeSet<u16>>()
             .into_iter()
             .collect();
@@ -221,6 +225,7 @@ impl Planner<'_> {
             secrets,
             efs,
             listeners,
+            https,
             deployment,
             missing: std::mem::take(&mut self.missing).into_iter().collect(),
         })
@@ -948,102 +953,6 @@ impl Planner<'_> {
             minimum_healthy_percent: 0,
             reason: "the task mounts volumes: old tasks stop before new ones start, so two copies never write the same files during a deploy".into(),
         }
-    }
-
-    /// Published ports become ALB listeners, HTTP only.
-    fn listeners(&mut self, tasks: &mut [TaskGroup]) -> Vec<Listener> {
-        let mut listeners: Vec<Listener> = Vec::new();
-        let mut listener_owners: HashMap<u16, String> = HashMap::new();
-        for task in tasks.iter_mut() {
-            let mut targets = Vec::new();
-            for container in &task.containers {
-                // The secrets writer is no compose service, and publishes nothing.
-                let Some(service) = self.project.service(&container.service) else {
-                    continue;
-                };
-                for port in &service.ports {
-                    let Some(published) = port.published else { continue };
-                    if port
-                        .host_ip
-                        .as_deref()
-                        .is_some_and(|ip| ip.starts_with("127.") || ip == "::1" || ip == "localhost")
-                    {
-                        self.diagnostics.push(Diagnostic::note(
-                            "local-port",
-                            port.path.clone(),
-                            format!(
-                                "port {published} is published on the loopback address only; on ECS it stays private"
-                            ),
-                        ));
-                        continue;
-                    }
-                    if port.protocol == Protocol::Udp {
-                        self.diagnostics.push(Diagnostic::warning(
-                            "not-http-port",
-                            port.path.clone(),
-                            format!("UDP port {published} cannot go behind an Application Load Balancer; it stays private"),
-                        ).with_help("reach it from inside the VPC, or put a Network Load Balancer in front of it yourself"));
-                        continue;
-                    }
-                    let http = matches!(port.app_protocol.as_deref(), Some("http" | "https" | "http2" | "grpc"));
-                    if !http && (wellknown::is_non_http_port(port.target) || wellknown::is_non_http_port(published)) {
-                        self.diagnostics.push(Diagnostic::warning(
-                            "not-http-port",
-                            port.path.clone(),
-                            format!("port {published} of `{}` is not HTTP, so it is not put behind the public load balancer; it stays private", service.name),
-                        ).with_help("other tasks still reach it inside the VPC; if it does speak HTTP, say so with the long form `app_protocol: http`"));
-                        continue;
-                    }
-                    if let Some(other) = listener_owners.get(&published) {
-                        self.diagnostics.push(Diagnostic::error(
-                            "listener-collision",
-                            port.path.clone(),
-                            format!("`{}` and `{}` both publish port {published}; one load balancer port forwards to one service", other, container.name),
-                        ).with_help("publish a different port for one of them"));
-                        continue;
-                    }
-                    // A container on 443 (or saying https) serves TLS itself: the load balancer
-                    // talks HTTPS to it. The public side has no certificate yet: plain HTTP.
-                    let target_protocol = if port.target == 443 || port.app_protocol.as_deref() == Some("https") {
-                        "HTTPS"
-                    } else {
-                        "HTTP"
-                    };
-                    if published == 443 {
-                        self.diagnostics.push(
-                            Diagnostic::warning(
-                                "no-certificate",
-                                port.path.clone(),
-                                "port 443 is published, but compose2ecs does not set up HTTPS yet: the load balancer listens on 443 with plain HTTP",
-                            )
-                            .with_help("add a certificate to the listener in `alb.yaml` yourself, or publish port 80 for now"),
-                        );
-                    }
-                    let logical = format!("TargetGroupPort{published}");
-                    let arn = self.deferred(&format!("{logical}Arn"), Source::Stack("alb"));
-                    listener_owners.insert(published, container.name.clone());
-                    listeners.push(Listener {
-                        port: published,
-                        container: container.name.clone(),
-                        container_port: port.target,
-                        target_protocol,
-                        target_group_logical_id: logical,
-                        health_check: self.target_health_check(service, port.target),
-                    });
-                    targets.push(LoadBalancerTarget {
-                        target_group_arn: arn,
-                        container: container.name.clone(),
-                        container_port: port.target,
-                    });
-                }
-            }
-            // Time for the app to start before the load balancer's health checks count.
-            let project = self.project;
-            let services = task.containers.iter().filter_map(|c| project.service(&c.service));
-            task.health_check_grace_period = (!targets.is_empty()).then(|| self.grace_period(services));
-            task.load_balancers = targets;
-        }
-        listeners
     }
 
     /// An EFS access point per named volume some task mounts, and the task definitions' volumes.

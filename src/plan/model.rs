@@ -21,7 +21,9 @@ pub struct Plan {
     /// The file system that holds them, when there are any.
     pub efs: Option<super::EfsPlan>,
     /// Public ports: an ALB listener each.
-    pub listeners: Vec<Listener>,
+    pub listeners: Vec<super::Listener>,
+    /// HTTPS on 443 and the redirect from 80, when `x-ecs.certificate` is given.
+    pub https: Option<super::HttpsPlan>,
     /// The container ports behind the listeners, each once: the tasks admit them from the ALB.
     pub load_balanced_ports: Vec<u16>,
     pub deployment: Deployment,
@@ -434,15 +436,4 @@ pub struct VolumePlan {
     pub posix_user: bool,
     /// `x-ecs.root_access`: the task role may act as root on this volume.
     pub root_access: bool,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Listener {
-    pub port: u16,
-    pub container: String,
-    pub container_port: u16,
-    /// How the load balancer talks to the container: `HTTP`, or `HTTPS` to a container serving TLS.
-    pub target_protocol: &'static str,
-    pub target_group_logical_id: String,
-    pub health_check: super::TargetHealthCheck,
 }
