@@ -436,13 +436,13 @@ impl Reader<'_> {
             match name.as_str() {
                 "path" => {
                     settings.path = self.string(item, &item_path).filter(|p| {
-                        let valid = p.starts_with('/') && p.len() <= 1024 && !p.chars().any(char::is_whitespace);
+                        let valid = p.starts_with('/') && p.len() <= 1024 && p.chars().all(|c| c.is_ascii_graphic());
                         if !valid {
                             self.error(
                                 "bad-setting",
                                 &item_path,
                                 format!("`{p}` is not a path the load balancer can check"),
-                                "give a path that starts with `/`, without spaces, at most 1024 characters: `/health`",
+                                "give a path that starts with `/`, of printable ASCII without spaces, at most 1024 characters: `/health`",
                             );
                         }
                         valid

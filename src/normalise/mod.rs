@@ -19,6 +19,7 @@ use crate::source::{display_path, Files};
 use crate::support::{self, Verdict};
 use docker_compose_types as dct;
 use indexmap::IndexMap;
+pub use infrastructure::MAXIMUM_MOUNT_TARGETS;
 pub use model::*;
 pub use secrets::SECRETS_FOLDER;
 use serde_yaml::{Mapping, Value};

@@ -4,7 +4,7 @@
 
 use super::{logical_id, wellknown, Planner, TaskGroup};
 use crate::diagnostic::Diagnostic;
-use crate::normalise::{NamedVolume, Service};
+use crate::normalise::{NamedVolume, Service, MAXIMUM_MOUNT_TARGETS};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -84,13 +84,35 @@ impl Planner<'_> {
                     .into(),
             };
         }
-        match &settings.mount_targets {
-            Some((count, _)) => EfsPlan {
+        // A task in a subnet whose zone has no mount target cannot mount the volumes.
+        let task_subnets = self.project.settings.subnets.as_ref().map(Vec::len);
+        match (&settings.mount_targets, task_subnets) {
+            (Some((count, path)), Some(subnets)) if (*count as usize) < subnets => {
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "bad-setting",
+                        path.clone(),
+                        format!("`x-ecs.mount_targets` is {count}, but the tasks run in {subnets} subnets (`x-ecs.subnets`): tasks in the others could not mount the volumes"),
+                    )
+                    .with_help(format!("give `mount_targets: {subnets}`, one per subnet, or remove it")),
+                );
+                EfsPlan {
+                    existing_file_system: None,
+                    mount_targets: *count,
+                    mount_targets_reason: "`x-ecs.mount_targets`".into(),
+                }
+            }
+            (Some((count, _)), _) => EfsPlan {
                 existing_file_system: None,
                 mount_targets: *count,
                 mount_targets_reason: "`x-ecs.mount_targets`".into(),
             },
-            None => EfsPlan {
+            (None, Some(subnets)) => EfsPlan {
+                existing_file_system: None,
+                mount_targets: (subnets as u32).clamp(1, MAXIMUM_MOUNT_TARGETS),
+                mount_targets_reason: "one for each subnet of `x-ecs.subnets`".into(),
+            },
+            (None, None) => EfsPlan {
                 existing_file_system: None,
                 mount_targets: DEFAULT_MOUNT_TARGETS,
                 mount_targets_reason: "the default: two availability zones".into(),
@@ -326,6 +348,16 @@ fn services_user(mounted_by: &[&Service]) -> (Option<(u32, u32)>, &'static str) 
     }
 }
 
+/// A character of a URL path as the load balancer checks it (printable ASCII, no query, no shell
+/// operator or quote).
+fn is_url_path_char(c: char) -> bool {
+    c.is_ascii_graphic()
+        && !matches!(
+            c,
+            '?' | '#' | '|' | ';' | '&' | '<' | '>' | '(' | ')' | '`' | '"' | '\'' | '$'
+        )
+}
+
 /// The path of `word` when it is an HTTP(S) URL on localhost at `port` (no port: 80 or 443).
 fn local_http_path(word: &str, port: u16) -> Option<String> {
     let word = word.trim_matches(|c| c == '"' || c == '\'');
@@ -343,7 +375,9 @@ fn local_http_path(word: &str, port: u16) -> Option<String> {
         None => (authority, default_port),
     };
     let local = matches!(host, "localhost" | "127.0.0.1" | "[::1]" | "0.0.0.0");
-    let path: String = path.chars().take_while(|c| !matches!(c, '?' | '#')).collect();
+    // The path ends where the URL does: at its query, or at a shell operator or quote that the
+    // healthcheck's shell would read (`/healthz||exit 1`).
+    let path: String = path.chars().take_while(|c| is_url_path_char(*c)).collect();
     (local && probed_port == port && !path.is_empty()).then_some(path)
 }
 
@@ -371,5 +405,10 @@ mod tests {
         assert_eq!(local_http_path("http://api:3000/health", 3000), None, "not localhost");
         assert_eq!(local_http_path("localhost:3000", 3000), None, "not a URL");
         assert_eq!(local_http_path("http://localhost:x/", 3000), None);
+        assert_eq!(
+            local_http_path("http://localhost:8080/healthz||exit", 8080).as_deref(),
+            Some("/healthz"),
+            "a shell operator ends the URL"
+        );
     }
 }

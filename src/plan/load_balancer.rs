@@ -244,7 +244,25 @@ impl Planner<'_> {
                 );
                 continue;
             }
-            let http = matches!(port.app_protocol.as_deref(), Some("http" | "https" | "http2" | "grpc"));
+            // gRPC needs a target group of protocol version GRPC behind an HTTPS listener, with
+            // gRPC health checks: compose2ecs does not make those, and an HTTP/1.1 target group
+            // would fail every request.
+            if matches!(port.app_protocol.as_deref(), Some("grpc" | "http2")) {
+                self.diagnostics.push(
+                    Diagnostic::warning(
+                        "not-http-port",
+                        port.path.clone(),
+                        format!(
+                            "port {published} of `{}` speaks {}, which the load balancer compose2ecs makes does not carry; it stays private",
+                            service.name,
+                            port.app_protocol.as_deref().unwrap_or_default()
+                        ),
+                    )
+                    .with_help("other tasks still reach it inside the VPC (Service Connect carries gRPC); for a public gRPC endpoint, add a GRPC target group behind an HTTPS listener yourself"),
+                );
+                continue;
+            }
+            let http = matches!(port.app_protocol.as_deref(), Some("http" | "https"));
             if !http && (wellknown::is_non_http_port(port.target) || wellknown::is_non_http_port(published)) {
                 self.diagnostics.push(Diagnostic::warning(
                     "not-http-port",

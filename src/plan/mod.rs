@@ -21,6 +21,9 @@ pub use load_balancer::{HttpsPlan, Listener, ListenerRule, TargetGroup, SSL_POLI
 pub use model::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+/// The longest path of an EFS access point's root directory.
+const MAXIMUM_ACCESS_POINT_PATH: usize = 100;
+
 /// Values the deployment already knows, by placeholder name (the stacks' outputs).
 pub type KnownValues = BTreeMap<String, String>;
 
@@ -983,6 +986,21 @@ impl Planner<'_> {
                         ),
                     )
                     .with_help("rename one of them"),
+                );
+                continue;
+            }
+            // An access point's root directory is at most 100 characters.
+            if volume.name.len() + 1 > MAXIMUM_ACCESS_POINT_PATH {
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "name-too-long",
+                        volume.path.clone(),
+                        format!(
+                            "volume `{}` would be the folder `/{}` on EFS, longer than the {MAXIMUM_ACCESS_POINT_PATH} characters of an access point's path",
+                            volume.name, volume.name
+                        ),
+                    )
+                    .with_help("give the volume a shorter name"),
                 );
                 continue;
             }
