@@ -71,7 +71,10 @@ fn one_service_on_80_and_443_with_a_certificate_collides() {
         .find(|d| d.code == "listener-collision")
         .unwrap()
         .message;
-    assert!(message.contains("port 80 and port 443"), "{message}");
+    assert!(
+        message.contains("container ports 8080 (as 80) and 8443 (as 443)"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -242,7 +245,7 @@ fn port_443_warns_only_without_a_certificate() {
     ));
     assert!(found(&secure, "no-certificate").is_empty());
     let template = &secure.output["cloudformation/alb.yaml"];
-    assert!(template.contains("      Protocol: HTTPS\n      SslPolicy: \"ELBSecurityPolicy-TLS13-1-2-2021-06\"\n"));
+    assert!(template.contains("      Protocol: HTTPS\n      SslPolicy: \"ELBSecurityPolicy-TLS13-1-2-Res-2021-06\"\n"));
     assert!(template.contains("            Port: \"443\"\n            StatusCode: HTTP_301\n"));
     assert!(!template.contains("id: CKV_AWS_2\n"), "no listener stays plain HTTP");
 }

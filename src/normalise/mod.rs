@@ -291,7 +291,7 @@ impl Reader<'_> {
             let name = key_text(key);
             let item_path = path.key(&name);
             match name.as_str() {
-                "cluster" => settings.cluster = self.string(item, &item_path),
+                "cluster" => settings.cluster = self.cluster(item, &item_path),
                 "region" => settings.region = self.string(item, &item_path),
                 "subnets" => settings.subnets = self.string_list(item, &item_path),
                 "security_groups" => settings.security_groups = self.string_list(item, &item_path),
@@ -1351,6 +1351,27 @@ impl Reader<'_> {
                 }
             })
             .collect()
+    }
+
+    /// `x-ecs.cluster`: a cluster name, or its ARN (the name is what every use needs: autoscaling's
+    /// `service/CLUSTER/SERVICE` takes no ARN).
+    fn cluster(&mut self, value: &Value, path: &KeyPath) -> Option<String> {
+        let cluster = self.string(value, path)?;
+        if !cluster.starts_with("arn:") {
+            return Some(cluster);
+        }
+        match cluster.split_once(":cluster/") {
+            Some((_, name)) if !name.is_empty() && !name.contains('/') => Some(name.to_string()),
+            _ => {
+                self.error(
+                    "bad-setting",
+                    path,
+                    format!("`{cluster}` is not an ECS cluster's ARN"),
+                    "give the cluster's name, or its ARN `arn:aws:ecs:REGION:ACCOUNT:cluster/NAME`",
+                );
+                None
+            }
+        }
     }
 
     /// `x-ecs.registry`: `HOST[/PATH]` of an image repository, no scheme.

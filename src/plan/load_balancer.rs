@@ -10,9 +10,17 @@ use indexmap::IndexMap;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-/// The TLS policy of HTTPS listeners: TLS 1.3 and 1.2 with forward secrecy only, the policy AWS
-/// recommends for new listeners.
-pub const SSL_POLICY: &str = "ELBSecurityPolicy-TLS13-1-2-2021-06";
+/// The TLS policy of HTTPS listeners: TLS 1.3, and TLS 1.2 with forward-secret (ECDHE) ciphers
+/// only, the console's default for new listeners.
+/// CloudFormation's most resources and outputs in a stack.
+const STACK_RESOURCES: usize = 500;
+const STACK_OUTPUTS: usize = 200;
+/// An Application Load Balancer's default quotas (AWS raises them on request).
+const LISTENERS_PER_LOAD_BALANCER: usize = 50;
+const RULES_PER_LOAD_BALANCER: usize = 100;
+const TARGET_GROUPS_PER_LOAD_BALANCER: usize = 100;
+
+pub const SSL_POLICY: &str = "ELBSecurityPolicy-TLS13-1-2-Res-2021-06";
 
 /// The plain HTTP port that redirects to HTTPS when a certificate is given.
 const REDIRECT_PORT: u16 = 80;
@@ -207,7 +215,48 @@ impl Planner<'_> {
             task.health_check_grace_period = (!task_targets.is_empty()).then(|| self.grace_period(services));
             task.load_balancers = task_targets;
         }
+        self.check_load_balancer_limits(&listeners, https);
         listeners
+    }
+
+    /// CloudFormation's limits on the stack are hard: over them, `alb.yaml` cannot deploy. The
+    /// load balancer's quotas are AWS's defaults, which an account can have raised: a warning.
+    fn check_load_balancer_limits(&mut self, listeners: &[Listener], https: bool) {
+        let rules: usize = listeners.iter().map(|l| l.rules.len()).sum();
+        let target_groups = listeners.len() + rules;
+        let listener_count = listeners.len() + usize::from(https && listeners.iter().any(|l| l.protocol == "HTTPS"));
+        // The stack's own resources beside these: load balancer, its security group, the tasks'
+        // ingress rules (one per container port at most); outputs beside the target groups: two.
+        let resources = 2 + listener_count + rules + target_groups * 2;
+        let outputs = target_groups + 2;
+        let at = KeyPath::root().key("services");
+        if resources > STACK_RESOURCES || outputs > STACK_OUTPUTS {
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "too-many-target-groups",
+                    at.clone(),
+                    format!("the load balancer's stack would have {resources} resources and {outputs} outputs; CloudFormation takes {STACK_RESOURCES} and {STACK_OUTPUTS}"),
+                )
+                .with_help("publish fewer ports and rules: put services behind a load balancer of their own"),
+            );
+            return;
+        }
+        for (count, quota, what) in [
+            (listener_count, LISTENERS_PER_LOAD_BALANCER, "listeners"),
+            (rules, RULES_PER_LOAD_BALANCER, "listener rules"),
+            (target_groups, TARGET_GROUPS_PER_LOAD_BALANCER, "target groups"),
+        ] {
+            if count > quota {
+                self.diagnostics.push(
+                    Diagnostic::warning(
+                        "load-balancer-quota",
+                        at.clone(),
+                        format!("the load balancer has {count} {what}; an account's default quota is {quota}"),
+                    )
+                    .with_help("ask AWS to raise the quota (Service Quotas, Elastic Load Balancing) before deploying, or publish fewer ports and rules"),
+                );
+            }
+        }
     }
 
     /// The ports of `service` that go behind the load balancer; the others get a note or warning.
@@ -273,7 +322,9 @@ impl Planner<'_> {
             }
             // A container on 443 (or saying https) serves TLS itself: the load balancer talks
             // HTTPS to it, whatever the public side speaks.
-            let target_protocol = if port.target == 443 || port.app_protocol.as_deref() == Some("https") {
+            let target_protocol = if port.app_protocol.as_deref() == Some("https")
+                || (port.target == 443 && port.app_protocol.is_none())
+            {
                 "HTTPS"
             } else {
                 "HTTP"
@@ -322,16 +373,17 @@ impl Planner<'_> {
         } else {
             ""
         };
-        let mut published_by: HashMap<&str, u16> = HashMap::new();
+        let mut published_by: HashMap<&str, (u16, u16)> = HashMap::new();
         for candidate in candidates {
-            if let Some(first) = published_by.insert(&candidate.container, candidate.published) {
+            let this = (candidate.published, candidate.container_port);
+            if let Some((published, container_port)) = published_by.insert(&candidate.container, this) {
                 self.diagnostics.push(
                     Diagnostic::error(
                         "listener-collision",
                         candidate.path.clone(),
                         format!(
-                            "`{}` publishes port {first} and port {}, which become one listener on {port}{served}",
-                            candidate.container, candidate.published
+                            "`{}` publishes container ports {container_port} (as {published}) and {} (as {}), which become one listener on {port}{served}; it forwards to one",
+                            candidate.container, candidate.container_port, candidate.published
                         ),
                     )
                     .with_help("publish one of them"),

@@ -512,6 +512,33 @@ impl Planner<'_> {
     }
 
     fn warn_unused_keys_of_external(&mut self, service: &Service) {
+        let settings = [
+            service
+                .ecs
+                .autoscaling
+                .as_ref()
+                .map(|a| ("autoscaling", a.path.clone())),
+            service
+                .ecs
+                .load_balancer
+                .as_ref()
+                .map(|r| ("load_balancer", r.path.clone())),
+        ];
+        for (key, path) in settings.into_iter().flatten() {
+            self.diagnostics.push(
+                Diagnostic::warning(
+                    "unused-setting",
+                    path,
+                    format!(
+                        "`x-ecs.{key}` of `{}` is not used: the service runs outside ECS (`x-ecs.external`)",
+                        service.name
+                    ),
+                )
+                .with_help(format!(
+                    "remove `{key}`, or `external` if the service should run on ECS"
+                )),
+            );
+        }
         if !service.ports.is_empty() || !service.mounts.is_empty() {
             self.diagnostics.push(Diagnostic::note(
                 "external-service",
@@ -990,14 +1017,18 @@ impl Planner<'_> {
                 continue;
             }
             // An access point's root directory is at most 100 characters.
-            if volume.name.len() + 1 > MAXIMUM_ACCESS_POINT_PATH {
+            let folder_length = match &self.project.settings.infrastructure.file_system {
+                Some(_) => self.project.name.len() + volume.name.len() + 2,
+                None => volume.name.len() + 1,
+            };
+            if folder_length > MAXIMUM_ACCESS_POINT_PATH {
                 self.diagnostics.push(
                     Diagnostic::error(
                         "name-too-long",
                         volume.path.clone(),
                         format!(
-                            "volume `{}` would be the folder `/{}` on EFS, longer than the {MAXIMUM_ACCESS_POINT_PATH} characters of an access point's path",
-                            volume.name, volume.name
+                            "volume `{}` would be a folder of {folder_length} characters on EFS, longer than the {MAXIMUM_ACCESS_POINT_PATH} of an access point's path",
+                            volume.name
                         ),
                     )
                     .with_help("give the volume a shorter name"),
@@ -1020,7 +1051,12 @@ impl Planner<'_> {
                 root_access: volume.ecs.root_access,
                 name: volume.name.clone(),
                 ecs_name,
-                root_directory: format!("/{}", volume.name),
+                // A file system of the user's may hold other projects (or this one's other
+                // environments): their folders stay apart under the project's name.
+                root_directory: match &self.project.settings.infrastructure.file_system {
+                    Some(_) => format!("/{}/{}", self.project.name, volume.name),
+                    None => format!("/{}", volume.name),
+                },
                 logical_id: logical,
                 access_point_id,
             });
