@@ -264,3 +264,44 @@ fn a_task_behind_more_than_five_target_groups_is_refused() {
     let fewer = conversion(&format!("services:\n  web:\n    image: nginx:1.27\n    ports:\n{five}"));
     assert!(!fewer.is_refused(false));
 }
+
+/// A load balancer over an account's default quotas warns; over CloudFormation's limits on one
+/// stack, nothing is written.
+#[test]
+fn quotas_warn_and_stack_limits_refuse() {
+    let published = |count: u16| {
+        let services: String = (0..count)
+            .map(|i| format!("  s{i}:\n    image: nginx:1.27\n    ports: [\"{}:80\"]\n", 10_000 + i))
+            .collect();
+        format!("services:\n{services}")
+    };
+    let busy = conversion(&published(55));
+    assert_eq!(found(&busy, "load-balancer-quota").len(), 1);
+    assert!(busy.plan.is_some());
+    let routed = |count: usize| {
+        let mut compose = String::from("services:\n  default:\n    image: nginx:1.27\n    ports: [\"80:80\"]\n");
+        for i in 0..count {
+            compose.push_str(&format!(
+                "  s{i}:\n    image: nginx:1.27\n    ports: [\"80:80\"]\n    x-ecs:\n      load_balancer: {{path: \"/s{i}/*\"}}\n"
+            ));
+        }
+        compose
+    };
+    let huge = conversion(&routed(210));
+    assert_eq!(found(&huge, "too-many-target-groups").len(), 1);
+    assert!(huge.plan.is_none() && huge.output.is_empty());
+}
+
+/// `x-ecs.cluster` given as an ARN is its name wherever one is needed: Application Auto Scaling's
+/// `service/CLUSTER/SERVICE` takes no ARN.
+#[test]
+fn a_cluster_arn_gives_its_name() {
+    let result = conversion(
+        "services:\n  web:\n    image: nginx:1.27\n    x-ecs:\n      autoscaling: {max: 4, cpu: 70}\n\
+         x-ecs:\n  cluster: arn:aws:ecs:us-east-1:123456789012:cluster/prod\n",
+    );
+    let template = &result.output["cloudformation/autoscaling.yaml"];
+    assert!(template.contains("service/prod/shop-web"), "{template}");
+    let service = &result.output["services/web.json"];
+    assert!(service.contains("\"cluster\": \"prod\""), "{service}");
+}
