@@ -776,37 +776,50 @@ fn included_and_extended_files_are_read_from_their_folders() {
     );
 }
 
-/// The values of compose secrets (a file, a variable) reach neither the written files nor the
-/// messages, even with every note shown.
-#[test]
-fn secret_values_stay_out_of_the_output_and_the_messages() {
-    let case = copy_case("secrets");
+/// Converts `case` with every note shown and checks none of `values` is in the messages or in any
+/// written file; returns the messages.
+fn assert_values_stay_out(case: &str, values: &[&str]) -> String {
+    let case = copy_case(case);
     let output = compose2ecs(case.path(), &["convert", "-v"]);
     assert!(output.status.success(), "{}", stderr(&output));
-    let sentinels = [
-        "sentinel-db-password-7d1f",
-        "sentinel-api-key-93b2",
-        "sentinel-url-password-5e0c",
-        "sentinel-stripe-key-1a2b",
-        "sentinel-smtp-password-77aa",
-        "sentinel-seed-3c3c",
-    ];
     let messages = stderr(&output) + &String::from_utf8_lossy(&output.stdout);
     let written = tree(&case.path().join("ecs"));
     assert!(written.len() > 4, "the output was written");
-    for sentinel in sentinels {
-        assert!(!messages.contains(sentinel), "{sentinel} in the messages");
+    let plan = compose2ecs(case.path(), &["plan", "--format", "json"]);
+    let plan = String::from_utf8_lossy(&plan.stdout);
+    for value in values {
+        assert!(!messages.contains(value), "{value} in the messages");
+        assert!(!plan.contains(value), "{value} in the plan");
         for (path, bytes) in &written {
             assert!(
-                !String::from_utf8_lossy(bytes).contains(sentinel),
-                "{sentinel} in {}",
+                !String::from_utf8_lossy(bytes).contains(value),
+                "{value} in {}",
                 path.display()
             );
         }
     }
-    let plan = compose2ecs(case.path(), &["plan", "--format", "json"]);
-    let plan = String::from_utf8_lossy(&plan.stdout);
-    assert!(plan.contains("SecretDbPassword") && sentinels.iter().all(|s| !plan.contains(s)));
+    messages
+}
+
+/// The values of compose secrets (a file, a variable) and of environment secrets reach neither
+/// the written files, the plan nor the messages, even with every note shown.
+#[test]
+fn secret_values_stay_out_of_the_output_and_the_messages() {
+    let messages = assert_values_stay_out(
+        "secrets",
+        &[
+            "sentinel-db-password-7d1f",
+            "sentinel-api-key-93b2",
+            "sentinel-url-password-5e0c",
+            "sentinel-stripe-key-1a2b",
+            "sentinel-smtp-password-77aa",
+            "sentinel-seed-3c3c",
+        ],
+    );
+    assert!(
+        messages.contains("vault/app/DATABASE_URL"),
+        "the secrets are named: {messages}"
+    );
 }
 
 /// Files that each include the next one twice would double the work at every level: the load
@@ -859,24 +872,12 @@ fn project_name_is_normalised_and_empty_names_are_unset() {
 /// options compose2ecs does not read, never their values, and no value reaches the output.
 #[test]
 fn driver_option_values_stay_out_of_the_output_and_the_messages() {
-    let case = copy_case("volume-driver-opts");
-    let output = compose2ecs(case.path(), &["convert", "-v"]);
-    assert!(output.status.success(), "{}", stderr(&output));
-    let messages = stderr(&output) + &String::from_utf8_lossy(&output.stdout);
+    let messages = assert_values_stay_out(
+        "volume-driver-opts",
+        &["s3cret", "username=gallery", "//files.example.com/share"],
+    );
     assert!(
         messages.contains("`username`, `password` are not converted"),
         "the unread options are named: {messages}"
     );
-    let written = tree(&case.path().join("ecs"));
-    assert!(written.len() > 4, "the output was written");
-    for value in ["s3cret", "username=gallery", "//files.example.com/share"] {
-        assert!(!messages.contains(value), "{value} in the messages");
-        for (path, bytes) in &written {
-            assert!(
-                !String::from_utf8_lossy(bytes).contains(value),
-                "{value} in {}",
-                path.display()
-            );
-        }
-    }
 }
