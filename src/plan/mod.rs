@@ -805,15 +805,17 @@ impl Planner<'_> {
             for mapping in &container.port_mappings {
                 match owners.get(&(mapping.container_port, mapping.protocol)) {
                     Some(owner) => {
-                        let service = self
-                            .project
-                            .service(&container.service)
-                            .expect("planned from the project");
-                        let path = service
-                            .ports
-                            .iter()
-                            .find(|p| p.target == mapping.container_port && p.protocol == mapping.protocol)
-                            .map_or_else(|| service.path.clone(), |p| p.path.clone());
+                        // Every container with ports is a compose service's (the secrets writer has none).
+                        let path = self.project.service(&container.service).map_or_else(
+                            || self.task_path(task),
+                            |service| {
+                                service
+                                    .ports
+                                    .iter()
+                                    .find(|p| p.target == mapping.container_port && p.protocol == mapping.protocol)
+                                    .map_or_else(|| service.path.clone(), |p| p.path.clone())
+                            },
+                        );
                         self.diagnostics.push(Diagnostic::error(
                             "port-collision",
                             path,
