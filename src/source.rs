@@ -18,22 +18,77 @@ pub struct FileSystem;
 pub const MAXIMUM_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
 impl Files for FileSystem {
-    /// Reads at most one byte past the limit, so a device or a pipe (whose size the file system
-    /// does not know: `/dev/zero`, `-f <(…)`) cannot take more memory than a file may.
+    /// Compose follows symbolic links to the files a project names, so this does too; what it
+    /// reaches must still be a regular file.
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
-        use std::io::Read;
-        let mut bytes = Vec::new();
-        std::fs::File::open(path)?
-            .take(MAXIMUM_FILE_BYTES + 1)
-            .read_to_end(&mut bytes)?;
-        if bytes.len() as u64 > MAXIMUM_FILE_BYTES {
-            return Err(io::Error::new(
-                io::ErrorKind::FileTooLarge,
-                format!("more than {MAXIMUM_FILE_BYTES} bytes"),
-            ));
-        }
-        Ok(bytes)
+        read_regular_file(path, Links::Follow)
     }
+}
+
+/// Whether a read may go through a symbolic link in the last component of its path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Links {
+    /// As compose does for the files a project names.
+    Follow,
+    /// For the files compose2ecs owns in its output folder, which it never reaches through a link.
+    Refuse,
+}
+
+/// The one way compose2ecs reads a file: a regular file only, at most `MAXIMUM_FILE_BYTES`.
+///
+/// A FIFO would block the run for ever and a device (`/dev/zero`) never ends, and either can be
+/// committed to a repository behind a link, so both are refused before they are opened (and,
+/// should the path change in between, again from the opened file, which was opened without
+/// blocking). Reading stops one byte past the limit whatever the file claims its size is.
+pub fn read_regular_file(path: &Path, links: Links) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let metadata = match links {
+        Links::Follow => std::fs::metadata(path)?,
+        Links::Refuse => std::fs::symlink_metadata(path)?,
+    };
+    refuse_irregular(&metadata)?;
+    let file = open_without_blocking(path, links)?;
+    refuse_irregular(&file.metadata()?)?;
+    let mut bytes = Vec::new();
+    file.take(MAXIMUM_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAXIMUM_FILE_BYTES {
+        return Err(io::Error::new(
+            io::ErrorKind::FileTooLarge,
+            format!("more than {MAXIMUM_FILE_BYTES} bytes"),
+        ));
+    }
+    Ok(bytes)
+}
+
+fn refuse_irregular(metadata: &std::fs::Metadata) -> io::Result<()> {
+    if metadata.is_dir() {
+        return Err(io::Error::new(io::ErrorKind::IsADirectory, "it is a folder"));
+    }
+    if metadata.file_type().is_symlink() {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "it is a symbolic link"));
+    }
+    if !metadata.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "it is not a regular file (a pipe, socket or device)",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn open_without_blocking(path: &Path, links: Links) -> io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut flags = libc::O_NONBLOCK | libc::O_NOCTTY;
+    if links == Links::Refuse {
+        flags |= libc::O_NOFOLLOW;
+    }
+    std::fs::OpenOptions::new().read(true).custom_flags(flags).open(path)
+}
+
+#[cfg(not(unix))]
+fn open_without_blocking(path: &Path, _links: Links) -> io::Result<std::fs::File> {
+    std::fs::File::open(path)
 }
 
 /// Files held in memory, by path: for tests, benchmarks and fuzzing.
