@@ -1,7 +1,83 @@
 //! Diagnostics: a user's mistake (or a decision worth telling) as data, rendered once by the CLI.
 
 use serde::Serialize;
+use std::borrow::Cow;
 use std::fmt;
+
+/// The most characters of one field of a message that reach the terminal: a value in a hostile
+/// compose file may be megabytes long, and a message names what is wrong, not all of it.
+const MAXIMUM_SHOWN_CHARACTERS: usize = 400;
+
+/// Whether a character, printed raw, can change what a terminal or a CI log shows: control
+/// characters (an ESC starts escape sequences, CR rewrites the line, OSC 52 sets the clipboard),
+/// line and paragraph separators, and the bidirectional controls that reorder a line.
+fn is_hidden_control(character: char) -> bool {
+    character.is_control()
+        || matches!(
+            character,
+            '\u{2028}' | '\u{2029}' | '\u{061c}' | '\u{200e}' | '\u{200f}'
+        )
+        || ('\u{202a}'..='\u{202e}').contains(&character)
+        || ('\u{2066}'..='\u{2069}').contains(&character)
+        || matches!(character, '\u{fffe}' | '\u{ffff}')
+}
+
+/// `text` as it may be printed on one line: each control character shown as its escape
+/// (`\u{1b}`), and no more than a bounded number of characters, the rest counted.
+pub fn printable(text: &str) -> Cow<'_, str> {
+    if text.chars().count() <= MAXIMUM_SHOWN_CHARACTERS && !text.chars().any(is_hidden_control) {
+        return Cow::Borrowed(text);
+    }
+    let mut shown = String::new();
+    let mut characters = text.chars();
+    for character in characters.by_ref().take(MAXIMUM_SHOWN_CHARACTERS) {
+        if is_hidden_control(character) {
+            shown.extend(character.escape_unicode());
+        } else {
+            shown.push(character);
+        }
+    }
+    let rest = characters.count();
+    if rest > 0 {
+        shown.push_str(&format!("… ({rest} more characters)"));
+    }
+    Cow::Owned(shown)
+}
+
+/// A text of several lines (the plan table, a diagram) as it may reach a terminal: its line
+/// breaks kept, every other control character escaped as `printable` does, lines not shortened.
+pub fn printable_lines(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(|c| c != '\n' && is_hidden_control(c)) {
+        return Cow::Borrowed(text);
+    }
+    let mut shown = String::with_capacity(text.len());
+    for character in text.chars() {
+        if character != '\n' && is_hidden_control(character) {
+            shown.extend(character.escape_unicode());
+        } else {
+            shown.push(character);
+        }
+    }
+    Cow::Owned(shown)
+}
+
+/// JSON text as it may reach a terminal: the characters JSON leaves raw but a terminal acts on
+/// (DEL, C1 controls, separators, bidirectional controls) written as `\uXXXX` escapes, which
+/// mean the same string. They can only stand inside strings, where such an escape is valid.
+pub fn printable_json(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(|c| c != '\n' && is_hidden_control(c)) {
+        return Cow::Borrowed(text);
+    }
+    let mut shown = String::with_capacity(text.len());
+    for character in text.chars() {
+        if character != '\n' && is_hidden_control(character) {
+            shown.push_str(&format!("\\u{:04x}", character as u32));
+        } else {
+            shown.push(character);
+        }
+    }
+    Cow::Owned(shown)
+}
 
 /// How a diagnostic affects the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -138,15 +214,24 @@ impl fmt::Display for Diagnostic {
             Severity::Warning => "warning",
             Severity::Error => "error",
         };
-        writeln!(f, "{severity}[{}]: {}", self.code, self.message)?;
+        // Every part may hold what a hostile file wrote: a name, a key, a path.
+        writeln!(f, "{severity}[{}]: {}", self.code, printable(&self.message))?;
+        let path = self.path.to_string();
         match (&self.location, self.path.is_root()) {
-            (Some(at), false) => writeln!(f, "  --> {}:{}:{} ({})", at.file, at.line, at.column, self.path)?,
-            (Some(at), true) => writeln!(f, "  --> {}:{}:{}", at.file, at.line, at.column)?,
-            (None, false) => writeln!(f, "  --> {}", self.path)?,
+            (Some(at), false) => writeln!(
+                f,
+                "  --> {}:{}:{} ({})",
+                printable(&at.file),
+                at.line,
+                at.column,
+                printable(&path)
+            )?,
+            (Some(at), true) => writeln!(f, "  --> {}:{}:{}", printable(&at.file), at.line, at.column)?,
+            (None, false) => writeln!(f, "  --> {}", printable(&path))?,
             (None, true) => {}
         }
         if let Some(help) = &self.help {
-            writeln!(f, "   = help: {help}")?;
+            writeln!(f, "   = help: {}", printable(help))?;
         }
         Ok(())
     }
