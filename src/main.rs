@@ -1,12 +1,12 @@
 //! The compose2ecs command line: parses arguments, runs the conversion, prints diagnostics, writes files.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use compose2ecs::diagnostic::Severity;
+use compose2ecs::diagnostic::{printable, printable_json, printable_lines, Severity};
 use compose2ecs::load::dotenv;
 use compose2ecs::load::interpolate::Variables;
 use compose2ecs::load::stack_outputs::read_stack_outputs;
 use compose2ecs::plan::KnownValues;
-use compose2ecs::source::FileSystem;
+use compose2ecs::source::{read_regular_file, FileSystem, Links};
 use compose2ecs::{convert, report, write, Conversion, Input};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -80,6 +80,10 @@ enum Format {
     Mermaid,
 }
 
+/// What to do about a file in `taskdefs/`, `services/` or `cloudformation/` that compose2ecs did not write.
+const NOT_OURS_HELP: &str = "the manifest (.compose2ecs-manifest) lists what compose2ecs wrote, and only those \
+     are deployed; move other files out of these folders, or remove them if a pull request added them";
+
 /// Compose's own search order for the main file, and for the override file merged after it.
 const DEFAULT_FILES: &[&str] = &[
     "compose.yaml",
@@ -131,28 +135,41 @@ fn run_convert(input: &InputArgs, output: &Path, strict: bool, check: bool) -> E
                     ("new", &difference.added),
                     ("changed", &difference.changed),
                     ("to remove", &difference.removed),
+                    ("not ours", &difference.unexpected),
                 ];
                 for (what, files) in lines {
                     for file in files {
-                        eprintln!("  {what:>9}  {file}");
+                        eprintln!("  {what:>9}  {}", printable(file));
                     }
+                }
+                if !difference.unexpected.is_empty() {
+                    eprintln!("   = help: {NOT_OURS_HELP}");
                 }
                 ExitCode::from(1)
             }
             Err(error) => {
-                eprintln!("error: {error}");
+                eprintln!("error: {}", printable(&error.to_string()));
+                eprintln!("   = help: {}", error.help());
                 ExitCode::from(1)
             }
         };
     }
-    if let Err(error) = write::write_output(output, &conversion.output) {
-        eprintln!("error: {error}");
-        if error.folder_unchanged() {
-            eprintln!("   = help: the output folder is as it was before this run");
-        } else {
-            eprintln!("   = help: run `compose2ecs convert` again: it finishes putting the folder back first");
+    let difference = match write::write_output(output, &conversion.output, &write::RunRecords::of_user()) {
+        Ok(difference) => difference,
+        Err(error) => {
+            eprintln!("error: {}", printable(&error.to_string()));
+            eprintln!("   = help: {}", error.help());
+            return ExitCode::from(1);
         }
-        return ExitCode::from(1);
+    };
+    for file in &difference.unexpected {
+        eprintln!(
+            "warning[not-ours]: `{}` is in a folder compose2ecs generates, but compose2ecs did not write it",
+            printable(&output.join(file).display().to_string())
+        );
+    }
+    if !difference.unexpected.is_empty() {
+        eprintln!("   = help: {NOT_OURS_HELP}");
     }
     if let Some(plan) = conversion.plan.as_ref().filter(|p| !p.missing.is_empty()) {
         eprintln!("placeholders to fill once the stacks are deployed (see the README's deploy walk-through):");
@@ -166,7 +183,10 @@ fn run_convert(input: &InputArgs, output: &Path, strict: bool, check: bool) -> E
         }
     }
     if let Some(plan) = &conversion.plan {
-        eprintln!("create the services in this order: {}", plan.creation_order.join(", "));
+        eprintln!(
+            "create the services in this order: {}",
+            printable_lines(&plan.creation_order.join(", "))
+        );
     }
     eprintln!(
         "wrote {} files to {} ({warnings} warning(s))",
@@ -185,10 +205,11 @@ fn run_plan(input: &InputArgs, format: Format) -> ExitCode {
         refused(&conversion, false);
         return ExitCode::from(1);
     };
+    // What the plan shows comes from the compose file; it reaches the terminal escaped.
     let text = match format {
-        Format::Table => report::table(plan),
-        Format::Json => report::json(plan),
-        Format::Mermaid => report::mermaid(plan),
+        Format::Table => printable_lines(&report::table(plan)).into_owned(),
+        Format::Json => printable_json(&report::json(plan)).into_owned(),
+        Format::Mermaid => printable_lines(&report::mermaid(plan)).into_owned(),
     };
     print!("{text}");
     ExitCode::SUCCESS
@@ -218,8 +239,9 @@ fn compose_file_setting(env_files: &[PathBuf]) -> Vec<PathBuf> {
     };
     let mut dotenv = Variables::new();
     for file in env_files {
-        let entries = std::fs::read_to_string(file)
+        let entries = read_regular_file(file, Links::Follow)
             .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
             .and_then(|text| dotenv::parse(&text, &environment).ok())
             .unwrap_or_default();
         dotenv.extend(entries.into_iter().filter_map(|entry| Some((entry.name, entry.value?))));
@@ -240,11 +262,12 @@ fn run_pipeline(args: &InputArgs) -> Result<Conversion, ExitCode> {
     let mut known_values = KnownValues::new();
     for path in &args.stack_outputs {
         let shown = path.display().to_string();
-        let read = std::fs::read_to_string(path)
+        let read = read_regular_file(path, Links::Follow)
+            .and_then(|bytes| String::from_utf8(bytes).map_err(|_| std::io::ErrorKind::InvalidData.into()))
             .map_err(|error| format!("cannot read `{shown}`: {error}"))
             .and_then(|text| read_stack_outputs(&shown, &text, &mut known_values));
         if let Err(message) = read {
-            eprintln!("error[stack-outputs]: {message}");
+            eprintln!("error[stack-outputs]: {}", printable(&message));
             eprintln!(
                 "   = help: save a stack's outputs with `aws cloudformation describe-stacks --stack-name STACK > FILE`"
             );
@@ -256,7 +279,9 @@ fn run_pipeline(args: &InputArgs) -> Result<Conversion, ExitCode> {
         files = compose_file_setting(&args.env_files);
     }
     if files.is_empty() {
-        let Some(found) = DEFAULT_FILES.iter().map(PathBuf::from).find(|p| p.is_file()) else {
+        // Whatever is there is taken, as compose does, and the reader refuses what is not a file.
+        let present = |path: &PathBuf| std::fs::symlink_metadata(path).is_ok();
+        let Some(found) = DEFAULT_FILES.iter().map(PathBuf::from).find(present) else {
             eprintln!("error[no-compose-file]: no compose file in this folder");
             eprintln!(
                 "   = help: looked for {}; name one with `-f FILE`",
@@ -265,7 +290,7 @@ fn run_pipeline(args: &InputArgs) -> Result<Conversion, ExitCode> {
             return Err(ExitCode::from(1));
         };
         files.push(found);
-        if let Some(overrides) = OVERRIDE_FILES.iter().map(PathBuf::from).find(|p| p.is_file()) {
+        if let Some(overrides) = OVERRIDE_FILES.iter().map(PathBuf::from).find(present) {
             files.push(overrides);
         }
     }
@@ -285,7 +310,7 @@ fn run_pipeline(args: &InputArgs) -> Result<Conversion, ExitCode> {
         project_name: args.project_name.clone(),
     };
     let conversion = convert(&input, &FileSystem).map_err(|error| {
-        eprintln!("error: {error}");
+        eprintln!("error: {}", printable(&error.to_string()));
         eprintln!("   = help: this is a bug in compose2ecs; please report it with the compose file");
         ExitCode::from(1)
     })?;

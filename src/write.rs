@@ -7,8 +7,13 @@
 //! deletes the journal: that is the commit. A failed commit is rolled back at once; a killed one
 //! by the next run, which finds the journal. Files compose2ecs did not write are never touched:
 //! it refuses to write over one, and never follows a symbolic link.
+//!
+//! The folder may come from someone else's pull request, work folder and journal included, so a
+//! run trusts a work folder only when the user's state folder, outside the repository, records
+//! the run that made it (`RunRecords`); any other work folder is refused, never followed.
 
 use crate::emit::Output;
+use crate::source::{read_regular_file, Links};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::{self, Write};
@@ -19,6 +24,8 @@ pub const MANIFEST: &str = ".compose2ecs-manifest";
 /// Where a run works inside the output folder; it is gone when the run ends.
 const WORK: &str = ".compose2ecs-work";
 const JOURNAL: &str = "journal";
+/// The file in the work folder that names the run that made it.
+const RUN: &str = "run";
 const MANIFEST_HEADER: &str = "# The files compose2ecs wrote in this folder; it replaces and removes only these.\n";
 
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +40,8 @@ pub enum WriteError {
     Conflict(PathBuf),
     #[error("an interrupted run left `{0}` half-changed; run `compose2ecs convert` to put it back")]
     Interrupted(PathBuf),
+    #[error("`{0}` was not left by a compose2ecs run on this machine, so compose2ecs does not act on it")]
+    Untrusted(PathBuf),
     #[error("cannot put `{path}` back as it was: {source}")]
     NotRestored {
         path: PathBuf,
@@ -52,6 +61,20 @@ impl WriteError {
     pub fn folder_unchanged(&self) -> bool {
         !matches!(self, WriteError::NotRestored { .. } | WriteError::Interrupted(_))
     }
+
+    /// What the user can do about it.
+    pub fn help(&self) -> &'static str {
+        match self {
+            WriteError::Untrusted(_) => {
+                "a work folder that a commit or another machine put there may carry a crafted journal; \
+                 check where it came from (`git log --stat -- FOLDER`), then remove it and run again"
+            }
+            WriteError::NotRestored { .. } | WriteError::Interrupted(_) => {
+                "run `compose2ecs convert` again: it finishes putting the folder back first"
+            }
+            _ => "the output folder is as it was before this run",
+        }
+    }
 }
 
 fn io_error(path: &Path) -> impl FnOnce(io::Error) -> WriteError + '_ {
@@ -67,11 +90,14 @@ pub struct Difference {
     pub added: Vec<String>,
     pub changed: Vec<String>,
     pub removed: Vec<String>,
+    /// Files in a folder compose2ecs generates (`taskdefs/`, …) that it did not write: a loop
+    /// over the folder would register them with the output.
+    pub unexpected: Vec<String>,
 }
 
 impl Difference {
     pub fn is_empty(&self) -> bool {
-        self.added.is_empty() && self.changed.is_empty() && self.removed.is_empty()
+        self.added.is_empty() && self.changed.is_empty() && self.removed.is_empty() && self.unexpected.is_empty()
     }
 }
 
@@ -126,8 +152,11 @@ fn entry(dir: &Path, relative: &str) -> Result<Entry, WriteError> {
 /// The files compose2ecs wrote in `dir` last time, from its manifest (none when there is none).
 fn owned_files(dir: &Path) -> Result<BTreeSet<String>, WriteError> {
     let path = dir.join(MANIFEST);
-    match fs::read_to_string(&path) {
-        Ok(text) => Ok(text
+    if entry(dir, MANIFEST)? == Entry::Other {
+        return Err(WriteError::Conflict(path));
+    }
+    match read_regular_file(&path, Links::Refuse) {
+        Ok(bytes) => Ok(String::from_utf8_lossy(&bytes)
             .lines()
             .filter(|line| !line.is_empty() && !line.starts_with('#'))
             // A manifest edited by hand must not lead outside the folder or name the work folder.
@@ -158,12 +187,18 @@ fn same_text(on_disk: &[u8], generated: &str) -> bool {
 
 /// What writing `output` to `dir` would change; writes nothing (`convert --check`).
 pub fn compare(dir: &Path, output: &Output) -> Result<Difference, WriteError> {
+    refuse_links_on_the_way(dir)?;
     if dir.exists() && !dir.is_dir() {
         return Err(WriteError::NotAFolder(dir.to_path_buf()));
     }
-    if dir.join(WORK).join("staging").join(JOURNAL).exists() {
+    // Whoever left it, a work folder means the folder is not what a finished run wrote.
+    if fs::symlink_metadata(dir.join(WORK)).is_ok() {
         return Err(WriteError::Interrupted(dir.to_path_buf()));
     }
+    difference(dir, output)
+}
+
+fn difference(dir: &Path, output: &Output) -> Result<Difference, WriteError> {
     let owned = owned_files(dir)?;
     let mut difference = Difference::default();
     for (relative, contents) in with_manifest(output) {
@@ -172,7 +207,12 @@ pub fn compare(dir: &Path, output: &Output) -> Result<Difference, WriteError> {
             Entry::Missing => difference.added.push(relative),
             Entry::Other => return Err(WriteError::Conflict(path)),
             Entry::File => {
-                let bytes = fs::read(&path).map_err(io_error(&path))?;
+                let bytes = match read_regular_file(&path, Links::Refuse) {
+                    Ok(bytes) => bytes,
+                    // Larger than anything compose2ecs writes: not its file, and not read whole.
+                    Err(error) if error.kind() == io::ErrorKind::FileTooLarge => Vec::new(),
+                    Err(error) => return Err(io_error(&path)(error)),
+                };
                 if same_text(&bytes, &contents) {
                     continue;
                 }
@@ -184,12 +224,138 @@ pub fn compare(dir: &Path, output: &Output) -> Result<Difference, WriteError> {
             }
         }
     }
-    for relative in owned {
-        if !output.contains_key(&relative) && entry(dir, &relative)? == Entry::File {
-            difference.removed.push(relative);
+    for relative in &owned {
+        if !output.contains_key(relative) && entry(dir, relative)? == Entry::File {
+            difference.removed.push(relative.clone());
         }
     }
+    difference.unexpected = strangers(dir, output, &owned)?;
     Ok(difference)
+}
+
+/// Everything in the folders the output writes into (`taskdefs/`, `services/`, …) that is neither
+/// in the output nor a file compose2ecs wrote before: links and folders included, none followed.
+fn strangers(dir: &Path, output: &Output, owned: &BTreeSet<String>) -> Result<Vec<String>, WriteError> {
+    let generated: BTreeSet<&str> = output.keys().filter_map(|path| Some(path.split_once('/')?.0)).collect();
+    let mut found = Vec::new();
+    let mut pending: Vec<String> = Vec::new();
+    for folder in generated {
+        if entry(dir, folder)? == Entry::Other && fs::symlink_metadata(dir.join(folder)).is_ok_and(|m| m.is_dir()) {
+            pending.push(folder.to_string());
+        }
+    }
+    while let Some(folder) = pending.pop() {
+        let path = dir.join(&folder);
+        for item in fs::read_dir(&path).map_err(io_error(&path))? {
+            let item = item.map_err(io_error(&path))?;
+            let relative = format!("{folder}/{}", item.file_name().to_string_lossy());
+            let kind = item.file_type().map_err(io_error(&item.path()))?;
+            if kind.is_dir() {
+                pending.push(relative);
+            } else if !output.contains_key(&relative) && !owned.contains(&relative) {
+                found.push(relative);
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// Refuses an output folder that is a symbolic link, or is reached through one that its path
+/// names relative to where the run started: such a link may be committed in the repository and
+/// point anywhere. The folders of an absolute path, and those above a `..`, are the caller's choice.
+fn refuse_links_on_the_way(dir: &Path) -> Result<(), WriteError> {
+    let components: Vec<Component> = dir.components().collect();
+    let checked_from = if dir.is_absolute() {
+        components.len().saturating_sub(1)
+    } else {
+        components
+            .iter()
+            .rposition(|c| matches!(c, Component::ParentDir))
+            .map_or(0, |i| i + 1)
+    };
+    let mut path = PathBuf::new();
+    for (index, component) in components.iter().enumerate() {
+        path.push(component);
+        let is_link = fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink());
+        if index >= checked_from && matches!(component, Component::Normal(_)) && is_link {
+            return Err(WriteError::Link(path));
+        }
+    }
+    Ok(())
+}
+
+/// Where compose2ecs records the runs under way: in the user's state folder, outside any
+/// repository, where a pull request cannot put a record. A work folder is trusted only when its
+/// run is recorded here for the same output folder.
+#[derive(Debug, Clone)]
+pub struct RunRecords {
+    folder: Option<PathBuf>,
+}
+
+impl RunRecords {
+    /// `$XDG_STATE_HOME/compose2ecs/runs`, else `~/.local/state/compose2ecs/runs`; none when
+    /// neither is set, and then an interrupted run is left for the user to remove.
+    pub fn of_user() -> RunRecords {
+        let absolute = |name: &str| {
+            std::env::var_os(name)
+                .map(PathBuf::from)
+                .filter(|path| path.is_absolute())
+        };
+        let state = absolute("XDG_STATE_HOME").or_else(|| absolute("HOME").map(|home| home.join(".local/state")));
+        RunRecords {
+            folder: state.map(|state| state.join("compose2ecs").join("runs")),
+        }
+    }
+
+    /// Records kept in `folder`.
+    pub fn in_folder(folder: PathBuf) -> RunRecords {
+        RunRecords { folder: Some(folder) }
+    }
+
+    fn remember(&self, run: &str, dir: &Path) {
+        let Some(folder) = &self.folder else { return };
+        // Without a record the run still goes on; only its recovery, should it be killed, is
+        // left to the user, who is told so.
+        let _ = fs::create_dir_all(folder).and_then(|()| fs::write(folder.join(run), record_of(dir)?));
+    }
+
+    fn trusts(&self, run: &str, dir: &Path) -> bool {
+        let Some(folder) = &self.folder else { return false };
+        is_run_id(run)
+            && read_regular_file(&folder.join(run), Links::Refuse)
+                .is_ok_and(|recorded| record_of(dir).is_ok_and(|expected| recorded == expected.as_bytes()))
+    }
+
+    fn forget(&self, run: &str) {
+        if let Some(folder) = &self.folder {
+            if is_run_id(run) {
+                let _ = fs::remove_file(folder.join(run));
+            }
+        }
+    }
+}
+
+/// What a record holds: the output folder it is for, so a work folder copied elsewhere is not
+/// trusted there.
+fn record_of(dir: &Path) -> io::Result<String> {
+    Ok(format!("{}\n", dir.canonicalize()?.to_string_lossy()))
+}
+
+/// A name for this run that no other run has: 128 bits from the standard library's randomly
+/// keyed hasher, the process and the clock.
+fn new_run_id() -> String {
+    use std::hash::{BuildHasher, RandomState};
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_nanos());
+    let first = RandomState::new().hash_one((std::process::id(), nanos));
+    let second = RandomState::new().hash_one((nanos, first));
+    format!("{first:016x}{second:016x}")
+}
+
+fn is_run_id(text: &str) -> bool {
+    text.len() == 32 && text.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// The rename that changes the output folder, so tests can make one fail midway.
@@ -207,11 +373,17 @@ impl Moves for RealMoves {
 
 /// Writes `output` into `dir`: its files replace the ones compose2ecs wrote before, those it no
 /// longer generates are removed, and everything else in `dir` stays as it is.
-pub fn write_output(dir: &Path, output: &Output) -> Result<Difference, WriteError> {
-    write_with(dir, output, &mut RealMoves)
+pub fn write_output(dir: &Path, output: &Output, records: &RunRecords) -> Result<Difference, WriteError> {
+    write_with(dir, output, &mut RealMoves, records)
 }
 
-fn write_with(dir: &Path, output: &Output, moves: &mut dyn Moves) -> Result<Difference, WriteError> {
+fn write_with(
+    dir: &Path,
+    output: &Output,
+    moves: &mut dyn Moves,
+    records: &RunRecords,
+) -> Result<Difference, WriteError> {
+    refuse_links_on_the_way(dir)?;
     if dir.exists() && !dir.is_dir() {
         return Err(WriteError::NotAFolder(dir.to_path_buf()));
     }
@@ -219,19 +391,20 @@ fn write_with(dir: &Path, output: &Output, moves: &mut dyn Moves) -> Result<Diff
     // One run at a time: a lock on the folder itself, which no run deletes, and which goes with
     // the process, so a killed run does not leave it held.
     let _lock = lock(dir)?;
+    recover(dir, records)?;
     let work = dir.join(WORK);
-    match fs::symlink_metadata(&work) {
-        Ok(metadata) if metadata.file_type().is_symlink() => return Err(WriteError::Link(work)),
-        _ => {}
-    }
-    recover(dir)?;
-    fs::create_dir_all(&work).map_err(io_error(&work))?;
+    let run = new_run_id();
+    records.remember(&run, dir);
+    // A folder of its own, made new: nothing in it was put there by anyone else.
+    fs::create_dir(&work).map_err(io_error(&work))?;
+    write_file(&work.join(RUN), run.as_bytes(), None)?;
     // Should the folder be committed halfway through a run, its work folder stays out of git.
     write_file(&work.join(".gitignore"), b"*\n", None)?;
     let result = stage_and_commit(dir, output, moves);
     let restored = result.as_ref().err().is_none_or(WriteError::folder_unchanged);
     if restored {
         let _ = fs::remove_dir_all(&work);
+        records.forget(&run);
     }
     result
 }
@@ -258,7 +431,7 @@ fn lock(dir: &Path) -> Result<fs::File, WriteError> {
 }
 
 fn stage_and_commit(dir: &Path, output: &Output, moves: &mut dyn Moves) -> Result<Difference, WriteError> {
-    let difference = compare(dir, output)?;
+    let difference = difference(dir, output)?;
     let files = with_manifest(output);
     let staging = dir.join(WORK).join("staging");
     let new = staging.join("new");
@@ -296,11 +469,14 @@ fn stage_and_commit(dir: &Path, output: &Output, moves: &mut dyn Moves) -> Resul
         roll_back(dir, &staging, &journal)?;
         return Err(error);
     }
-    // The commit point: with the journal gone, the new output stands.
-    for relative in &staged {
-        if let Some(parent) = dir.join(relative).parent() {
-            sync_folder(parent)?;
-        }
+    // The commit point: with the journal gone, the new output stands. Each folder the renames
+    // changed is made durable once, however many files went into it.
+    let folders: BTreeSet<PathBuf> = staged
+        .iter()
+        .filter_map(|relative| Some(dir.join(relative).parent()?.to_path_buf()))
+        .collect();
+    for folder in &folders {
+        sync_folder(folder)?;
     }
     fs::remove_file(staging.join(JOURNAL)).map_err(io_error(&staging))?;
     sync_folder(&staging)?;
@@ -355,26 +531,46 @@ fn roll_back(dir: &Path, staging: &Path, journal: &Journal) -> Result<(), WriteE
             first_failure.get_or_insert(error);
         }
     };
+    let backup = staging.join("backup");
+    let new = staging.join("new");
     let backed_up: BTreeSet<&String> = journal.backed_up.iter().collect();
     for relative in &journal.added {
-        let backup_waiting = staging.join("backup").join(relative).exists();
-        let moved_in = !staging.join("new").join(relative).exists();
-        if moved_in && (!backed_up.contains(relative) || backup_waiting) {
-            attempt(remove_owned(dir, relative));
+        // Neither side is reached through a link, whatever the folder holds by now.
+        let step = entry(&backup, relative).and_then(|waiting| Ok((waiting, entry(&new, relative)?)));
+        match step {
+            Ok((backup_waiting, still_new)) => {
+                let moved_in = still_new == Entry::Missing;
+                if moved_in && (!backed_up.contains(relative) || backup_waiting == Entry::File) {
+                    attempt(remove_owned(dir, relative));
+                }
+            }
+            Err(error) => attempt(Err(error)),
         }
     }
     for relative in &journal.backed_up {
-        let from = staging.join("backup").join(relative);
-        if from.exists() {
-            let to = dir.join(relative);
-            attempt(create_parent(&to).and_then(|()| fs::rename(&from, &to).map_err(io_error(&to))));
-        }
+        attempt(restore(dir, &backup, relative));
     }
     match first_failure {
         None => Ok(()),
         Some(WriteError::Io { path, source }) => Err(WriteError::NotRestored { path, source }),
         Some(other) => Err(other),
     }
+}
+
+/// Moves `backup/relative` back to `dir/relative`, when both are reached without links and the
+/// backup is a regular file.
+fn restore(dir: &Path, backup: &Path, relative: &str) -> Result<(), WriteError> {
+    if entry(backup, relative)? != Entry::File {
+        return Ok(());
+    }
+    let to = dir.join(relative);
+    if entry(dir, relative)? != Entry::Missing {
+        return Err(WriteError::Conflict(to));
+    }
+    create_parent(&to)?;
+    // Folders made just now are real folders; check the whole way once more before the move.
+    entry(dir, relative)?;
+    fs::rename(backup.join(relative), &to).map_err(io_error(&to))
 }
 
 /// Removes `dir/relative` when it is a regular file reached without links.
@@ -386,18 +582,38 @@ fn remove_owned(dir: &Path, relative: &str) -> Result<(), WriteError> {
 }
 
 /// Finishes what an earlier, interrupted run left: a journal means its commit did not complete,
-/// so the folder is put back as it was; without one, the folder holds a complete output.
-fn recover(dir: &Path) -> Result<(), WriteError> {
-    let staging = dir.join(WORK).join("staging");
-    match fs::symlink_metadata(&staging) {
-        Ok(metadata) if metadata.file_type().is_symlink() => return Err(WriteError::Link(staging)),
-        Ok(_) => {}
-        Err(_) => return Ok(()),
+/// so the folder is put back as it was; without one, the folder holds a complete output. Only a
+/// work folder whose run the user's records know is acted on: one that came with the folder
+/// (from a commit, a copy, another machine) is refused and left as it is.
+fn recover(dir: &Path, records: &RunRecords) -> Result<(), WriteError> {
+    let work = dir.join(WORK);
+    let metadata = match fs::symlink_metadata(&work) {
+        Ok(metadata) => metadata,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(error) => return Err(io_error(&work)(error)),
+    };
+    if metadata.file_type().is_symlink() {
+        return Err(WriteError::Link(work));
     }
-    if let Ok(text) = fs::read_to_string(staging.join(JOURNAL)) {
-        roll_back(dir, &staging, &Journal::parse(&text))?;
+    if !metadata.is_dir() {
+        return Err(WriteError::Untrusted(work));
     }
-    fs::remove_dir_all(&staging).map_err(io_error(&staging))
+    let run = match entry(&work, RUN)? {
+        Entry::File => read_regular_file(&work.join(RUN), Links::Refuse).map_err(io_error(&work))?,
+        Entry::Missing | Entry::Other => return Err(WriteError::Untrusted(work)),
+    };
+    let run = String::from_utf8_lossy(&run).into_owned();
+    if !records.trusts(&run, dir) {
+        return Err(WriteError::Untrusted(work));
+    }
+    let staging = work.join("staging");
+    if entry(&work, &format!("staging/{JOURNAL}"))? == Entry::File {
+        let text = read_regular_file(&staging.join(JOURNAL), Links::Refuse).map_err(io_error(&staging))?;
+        roll_back(dir, &staging, &Journal::parse(&String::from_utf8_lossy(&text)))?;
+    }
+    fs::remove_dir_all(&work).map_err(io_error(&work))?;
+    records.forget(&run);
+    Ok(())
 }
 
 fn create_parent(path: &Path) -> Result<(), WriteError> {
@@ -407,9 +623,14 @@ fn create_parent(path: &Path) -> Result<(), WriteError> {
     }
 }
 
+/// Writes a new file in the work folder: never over anything already there, link or not.
 fn write_file(path: &Path, contents: &[u8], permissions: Option<fs::Permissions>) -> Result<(), WriteError> {
     create_parent(path)?;
-    let mut file = fs::File::create(path).map_err(io_error(path))?;
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(io_error(path))?;
     file.write_all(contents).map_err(io_error(path))?;
     if let Some(permissions) = permissions {
         file.set_permissions(permissions).map_err(io_error(path))?;
@@ -447,6 +668,16 @@ mod tests {
 
     fn output(files: &[(&str, &str)]) -> Output {
         files.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    /// The run records of a test: beside its output folder, as the user's state folder is
+    /// beside (never inside) the repository.
+    fn records(out: &Path) -> RunRecords {
+        RunRecords::in_folder(out.parent().unwrap().join("state"))
+    }
+
+    fn write_output(out: &Path, output: &Output) -> Result<Difference, WriteError> {
+        super::write_output(out, output, &records(out))
     }
 
     /// Every file under `dir` with its contents, the work folder aside.
@@ -522,7 +753,7 @@ mod tests {
         let mut failures = 0;
         for fail_at in 0..12 {
             let mut moves = FailingMoves { done: 0, fail_at };
-            if write_with(&out, &next, &mut moves).is_ok() {
+            if write_with(&out, &next, &mut moves, &records(&out)).is_ok() {
                 break; // Fewer renames than fail_at: the commit went through.
             }
             failures += 1;
@@ -533,6 +764,9 @@ mod tests {
 
     /// A killed run: its journal written and some of its renames done, then nothing.
     fn half_committed(out: &Path) {
+        let run = new_run_id();
+        records(out).remember(&run, out);
+        write_file(&out.join(WORK).join(RUN), run.as_bytes(), None).unwrap();
         let staging = out.join(WORK).join("staging");
         write_file(&staging.join("new").join("taskdefs/b.json"), b"b", None).unwrap();
         fs::create_dir_all(staging.join("backup/taskdefs")).unwrap();
@@ -585,7 +819,8 @@ mod tests {
             Difference {
                 added: vec!["c".into()],
                 changed: vec![MANIFEST.into()],
-                removed: vec!["b".into()]
+                removed: vec!["b".into()],
+                unexpected: vec![],
             }
         );
         assert!(compare(&out, &output(&[("a", "1"), ("b", "2")])).unwrap().is_empty());
@@ -655,6 +890,167 @@ mod tests {
             Err(WriteError::Link(_))
         ));
         assert_eq!(fs::read_to_string(elsewhere.join("victim")).unwrap(), "keep");
+    }
+
+    #[test]
+    fn check_fails_on_a_file_it_did_not_write_in_a_generated_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("ecs");
+        let generated = output(&[("taskdefs/a.json", "a"), ("cloudformation/base.yaml", "b")]);
+        write_output(&out, &generated).unwrap();
+        assert!(compare(&out, &generated).unwrap().is_empty());
+        // A pull request adds a task definition of its own beside the generated ones.
+        fs::write(out.join("taskdefs/zz.json"), "{}").unwrap();
+        fs::create_dir_all(out.join("cloudformation/extra")).unwrap();
+        fs::write(out.join("cloudformation/extra/x.yaml"), "x").unwrap();
+        fs::write(out.join("NOTES.md"), "a file of the user's elsewhere is fine").unwrap();
+        let difference = compare(&out, &generated).unwrap();
+        assert_eq!(
+            difference.unexpected,
+            vec!["cloudformation/extra/x.yaml", "taskdefs/zz.json"]
+        );
+        assert!(!difference.is_empty(), "--check must fail");
+        // Writing keeps them (they are not compose2ecs's) and names them.
+        let written = write_output(&out, &generated).unwrap();
+        assert_eq!(written.unexpected.len(), 2);
+        assert!(out.join("taskdefs/zz.json").exists());
+    }
+
+    /// What an attacker commits: a work folder whose journal tells the next run to "restore"
+    /// a hook through a link into `.git`.
+    #[cfg(unix)]
+    #[test]
+    fn a_committed_journal_is_refused_and_nothing_is_followed() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path();
+        let hooks = repo.join(".git/hooks");
+        fs::create_dir_all(&hooks).unwrap();
+        let out = repo.join("ecs");
+        write_output(&out, &output(&[("taskdefs/a.json", "a1")])).unwrap();
+        let before = tree(&out);
+        symlink("../.git/hooks", out.join("hooks")).unwrap();
+        let staging = out.join(WORK).join("staging");
+        fs::create_dir_all(staging.join("backup/hooks")).unwrap();
+        fs::write(staging.join("backup/hooks/pre-commit"), "#!/bin/sh\necho owned\n").unwrap();
+        // Even a well-formed run id, and one that names a record: the record is not this user's.
+        fs::write(out.join(WORK).join(RUN), "0123456789abcdef0123456789abcdef").unwrap();
+        fs::write(staging.join(JOURNAL), "backup hooks/pre-commit\nadd taskdefs/a.json\n").unwrap();
+        let error = write_output(&out, &output(&[("taskdefs/a.json", "a2")])).unwrap_err();
+        assert!(matches!(error, WriteError::Untrusted(_)), "{error}");
+        assert!(!hooks.join("pre-commit").exists(), "no hook was planted");
+        assert_eq!(fs::read_to_string(out.join("taskdefs/a.json")).unwrap(), "a1");
+        assert!(
+            staging.join(JOURNAL).exists(),
+            "the attacker's folder is left for the user to see"
+        );
+        assert!(matches!(compare(&out, &output(&[])), Err(WriteError::Interrupted(_))));
+        fs::remove_dir_all(out.join(WORK)).unwrap();
+        fs::remove_file(out.join("hooks")).unwrap();
+        assert_eq!(tree(&out), before);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_journal_moved_from_elsewhere_is_refused() {
+        // A real record, for another output folder: the work folder was copied here.
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("ecs");
+        let other = dir.path().join("other");
+        write_output(&out, &output(&[("a", "1")])).unwrap();
+        fs::create_dir_all(&other).unwrap();
+        let run = new_run_id();
+        records(&out).remember(&run, &other);
+        fs::create_dir_all(out.join(WORK)).unwrap();
+        fs::write(out.join(WORK).join(RUN), &run).unwrap();
+        assert!(matches!(
+            write_output(&out, &output(&[("a", "2")])),
+            Err(WriteError::Untrusted(_))
+        ));
+        // Without any record folder (no HOME), no work folder is trusted either.
+        let nowhere = RunRecords { folder: None };
+        assert!(matches!(
+            super::write_output(&out, &output(&[("a", "2")]), &nowhere),
+            Err(WriteError::Untrusted(_))
+        ));
+        assert_eq!(fs::read_to_string(out.join("a")).unwrap(), "1");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn work_folders_and_files_that_are_links_are_refused() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("ecs");
+        let victim = dir.path().join("victim");
+        fs::write(&victim, "keep").unwrap();
+        write_output(&out, &output(&[("a", "1")])).unwrap();
+        // The work folder itself a link.
+        symlink(dir.path(), out.join(WORK)).unwrap();
+        assert!(matches!(
+            write_output(&out, &output(&[("a", "2")])),
+            Err(WriteError::Link(_))
+        ));
+        fs::remove_file(out.join(WORK)).unwrap();
+        // A committed `.gitignore` link in a work folder: refused before anything is written through it.
+        fs::create_dir_all(out.join(WORK)).unwrap();
+        symlink(&victim, out.join(WORK).join(".gitignore")).unwrap();
+        assert!(write_output(&out, &output(&[("a", "2")])).is_err());
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "keep");
+        // Even a trusted run's folder: its files are created new, never through what is there.
+        let error = write_file(&out.join(WORK).join(".gitignore"), b"*\n", None).unwrap_err();
+        assert!(matches!(error, WriteError::Io { .. }), "{error}");
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "keep");
+        fs::remove_dir_all(out.join(WORK)).unwrap();
+        // A manifest that is a link is not read through.
+        fs::remove_file(out.join(MANIFEST)).unwrap();
+        symlink(&victim, out.join(MANIFEST)).unwrap();
+        assert!(write_output(&out, &output(&[("a", "1")])).is_err());
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "keep");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_output_folder_that_is_a_link_is_refused() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let elsewhere = dir.path().join("elsewhere");
+        fs::create_dir_all(&elsewhere).unwrap();
+        symlink(&elsewhere, dir.path().join("ecs")).unwrap();
+        let error = write_output(&dir.path().join("ecs"), &output(&[("a", "1")])).unwrap_err();
+        assert!(matches!(error, WriteError::Link(_)), "{error}");
+        assert!(compare(&dir.path().join("ecs"), &output(&[("a", "1")])).is_err());
+        assert_eq!(fs::read_dir(&elsewhere).unwrap().count(), 0);
+        // So is one reached through a link its relative path names.
+        let cwd = std::env::current_dir().unwrap();
+        let relative = pathdiff(&dir.path().join("ecs/sub"), &cwd);
+        assert!(matches!(refuse_links_on_the_way(&relative), Err(WriteError::Link(_))));
+    }
+
+    /// `to` as a path relative to `from` (both absolute), with `..` up to their common part.
+    fn pathdiff(to: &Path, from: &Path) -> PathBuf {
+        let common = to
+            .components()
+            .zip(from.components())
+            .take_while(|(a, b)| a == b)
+            .count();
+        let mut relative = PathBuf::new();
+        for _ in from.components().skip(common) {
+            relative.push("..");
+        }
+        relative.extend(to.components().skip(common));
+        relative
+    }
+
+    #[test]
+    fn a_trusted_interrupted_run_leaves_no_record_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("ecs");
+        write_output(&out, &output(&[("taskdefs/a.json", "a1")])).unwrap();
+        half_committed(&out);
+        write_output(&out, &output(&[("taskdefs/a.json", "a1")])).unwrap();
+        let state = dir.path().join("state");
+        assert_eq!(fs::read_dir(&state).unwrap().count(), 0, "every record is forgotten");
     }
 
     #[cfg(unix)]

@@ -637,11 +637,11 @@ fn a_write_that_fails_leaves_the_previous_output_intact() {
         "MONGODB_USERNAME=max\nMONGODB_PASSWORD=changed\n",
     )
     .unwrap();
-    // The folder compose2ecs works in cannot be made: the write fails before anything is moved.
+    // Something of no run of this machine's in the work folder's place: refused before anything moves.
     fs::write(out.join(".compose2ecs-work"), "in the way").unwrap();
     let output = compose2ecs(case.path(), &["convert"]);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
-    assert!(stderr(&output).contains("cannot write"), "{}", stderr(&output));
+    assert!(stderr(&output).contains("was not left by a compose2ecs run"), "{}", stderr(&output));
     fs::remove_file(out.join(".compose2ecs-work")).unwrap();
     assert_eq!(tree(&out), before);
 }

@@ -9,7 +9,7 @@
 
 use compose2ecs::diagnostic::{Diagnostic, Severity};
 use compose2ecs::source::FileSystem;
-use compose2ecs::write::write_output;
+use compose2ecs::write::{write_output, RunRecords};
 use compose2ecs::{convert, Conversion, Input};
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -33,6 +33,7 @@ fn every_corpus_file_converts_or_is_refused_with_a_place() {
         return;
     };
     let out = std::env::var_os(OUT_VARIABLE).map(PathBuf::from);
+    let records = RunRecords::of_user();
     let mut results = out.as_ref().map(|out| {
         fs::create_dir_all(out).unwrap_or_else(|e| panic!("{}: {e}", out.display()));
         let mut results = File::create(out.join("results.tsv")).expect("results.tsv can be created");
@@ -99,7 +100,7 @@ fn every_corpus_file_converts_or_is_refused_with_a_place() {
         } else {
             converted += 1;
             if let Some(out) = &out {
-                if let Err(e) = write_output(&out.join(relative), &conversion.output) {
+                if let Err(e) = write_output(&out.join(relative), &conversion.output, &records) {
                     failures.push(format!("{relative}: the output could not be written: {e}"));
                 }
             }

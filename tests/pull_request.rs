@@ -1,0 +1,208 @@
+//! The real binary on a pull request's files: what an attacker commits must not reach outside the
+//! output folder, block the run, or write to the terminal as it likes.
+#![cfg(unix)]
+
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The longest a refusal may take; a read that blocks on a FIFO would take for ever.
+const DEADLINE: Duration = Duration::from_secs(30);
+
+/// Runs the binary in `cwd` with its run records in `state` (the user's state folder, outside
+/// the repository), killing it at the deadline.
+fn run_in(cwd: &Path, state: &Path, args: &[&str]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_compose2ecs"))
+        .args(args)
+        .current_dir(cwd)
+        .env("XDG_STATE_HOME", state)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > DEADLINE {
+            child.kill().unwrap();
+            panic!("`compose2ecs {}` did not finish within {DEADLINE:?}", args.join(" "));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn git(repo: &Path, args: &[&str]) {
+    let status = Command::new("git")
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.invalid",
+            "-c",
+            "init.defaultBranch=main",
+        ])
+        .args(args)
+        .current_dir(repo)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("git runs");
+    assert!(status.success(), "git {args:?}");
+}
+
+const APP: &str = "services:\n  web:\n    image: nginx\n    ports: [\"80:80\"]\n";
+
+#[test]
+fn a_committed_journal_cannot_plant_a_git_hook() {
+    let state = tempfile::tempdir().unwrap();
+    let repo = tempfile::tempdir().unwrap();
+    let repo = repo.path();
+    fs::write(repo.join("compose.yaml"), APP).unwrap();
+    git(repo, &["init", "-q"]);
+    let first = run_in(repo, state.path(), &["convert"]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    // The pull request: a link to the hooks and a journal that "restores" a hook through it.
+    symlink("../.git/hooks", repo.join("ecs/hooks")).unwrap();
+    let staging = repo.join("ecs/.compose2ecs-work/staging");
+    fs::create_dir_all(staging.join("backup/hooks")).unwrap();
+    let hook = format!("#!/bin/sh\ntouch {}\n", repo.join("owned").display());
+    fs::write(staging.join("backup/hooks/pre-commit"), hook).unwrap();
+    let executable = std::os::unix::fs::PermissionsExt::from_mode(0o755);
+    fs::set_permissions(staging.join("backup/hooks/pre-commit"), executable).unwrap();
+    fs::write(
+        repo.join("ecs/.compose2ecs-work/run"),
+        "0123456789abcdef0123456789abcdef",
+    )
+    .unwrap();
+    fs::write(staging.join("journal"), "backup hooks/pre-commit\n").unwrap();
+    git(repo, &["add", "-A"]);
+    git(repo, &["commit", "-q", "-m", "pull request"]);
+
+    let check = run_in(repo, state.path(), &["convert", "--check"]);
+    assert_eq!(check.status.code(), Some(1), "{}", stderr(&check));
+    let convert = run_in(repo, state.path(), &["convert"]);
+    let err = stderr(&convert);
+    assert_eq!(convert.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("was not left by a compose2ecs run on this machine"),
+        "{err}"
+    );
+    assert!(err.contains("git log"), "the help says how to look: {err}");
+    assert!(!repo.join(".git/hooks/pre-commit").exists(), "no hook was planted");
+    fs::write(repo.join("compose.yaml"), format!("{APP}# a change\n")).unwrap();
+    git(repo, &["commit", "-q", "-am", "next"]);
+    assert!(!repo.join("owned").exists(), "no code ran at the commit");
+}
+
+#[test]
+fn an_output_folder_that_is_a_committed_link_is_not_written_through() {
+    let state = tempfile::tempdir().unwrap();
+    let repo = tempfile::tempdir().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    fs::write(repo.path().join("compose.yaml"), APP).unwrap();
+    symlink(elsewhere.path(), repo.path().join("ecs")).unwrap();
+    let output = run_in(repo.path(), state.path(), &["convert"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(stderr(&output).contains("symbolic link"), "{}", stderr(&output));
+    assert_eq!(fs::read_dir(elsewhere.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn check_fails_on_a_task_definition_the_pull_request_added() {
+    let state = tempfile::tempdir().unwrap();
+    let repo = tempfile::tempdir().unwrap();
+    fs::write(repo.path().join("compose.yaml"), APP).unwrap();
+    assert!(run_in(repo.path(), state.path(), &["convert"]).status.success());
+    fs::write(repo.path().join("ecs/taskdefs/zz.json"), "{\"family\": \"x-web\"}").unwrap();
+    let check = run_in(repo.path(), state.path(), &["convert", "--check"]);
+    let err = stderr(&check);
+    assert_eq!(check.status.code(), Some(1), "{err}");
+    assert!(err.contains("not ours  taskdefs/zz.json"), "{err}");
+    let convert = run_in(repo.path(), state.path(), &["convert"]);
+    assert!(convert.status.success());
+    assert!(stderr(&convert).contains("warning[not-ours]"), "{}", stderr(&convert));
+}
+
+/// Makes `path` a FIFO, which blocks whoever opens it for reading until a writer comes.
+fn fifo(path: &Path) {
+    let status = Command::new("mkfifo").arg(path).status().expect("mkfifo runs");
+    assert!(status.success());
+}
+
+/// Each way a file reaches compose2ecs, with what it is called there; `{}` is the file.
+const READ_PATHS: &[(&str, &str, &[&str])] = &[
+    ("compose file found in the folder", "compose.yaml", &["convert"]),
+    (
+        "compose file given with -f",
+        "given.yaml",
+        &["convert", "-f", "given.yaml"],
+    ),
+    ("the .env beside it", ".env", &["convert"]),
+    ("an --env-file", "vars.env", &["convert", "--env-file", "vars.env"]),
+    ("a service's env_file", "web.env", &["convert"]),
+    ("an included file", "included.yaml", &["convert"]),
+    (
+        "a stack-outputs file",
+        "outputs.json",
+        &["convert", "--stack-outputs", "outputs.json"],
+    ),
+];
+
+#[test]
+fn every_read_refuses_fifos_and_devices_without_blocking() {
+    let app = "include: [included.yaml]\nservices:\n  web:\n    image: nginx\n    env_file: web.env\n";
+    for (what, name, args) in READ_PATHS {
+        for kind in ["fifo", "/dev/zero"] {
+            let state = tempfile::tempdir().unwrap();
+            let repo = tempfile::tempdir().unwrap();
+            let repo = repo.path();
+            fs::write(repo.join("compose.yaml"), app).unwrap();
+            fs::write(repo.join("given.yaml"), app).unwrap();
+            fs::write(repo.join("web.env"), "A=1\n").unwrap();
+            fs::write(repo.join("included.yaml"), "services:\n  db:\n    image: postgres\n").unwrap();
+            let target = repo.join(name);
+            let _ = fs::remove_file(&target);
+            match kind {
+                "fifo" => fifo(&target),
+                device => symlink(device, &target).unwrap(),
+            }
+            let output = run_in(repo, state.path(), args);
+            let err = stderr(&output);
+            assert_eq!(output.status.code(), Some(1), "{what} as a {kind}: {err}");
+            assert!(err.contains("not a regular file"), "{what} as a {kind}: {err}");
+            assert!(!repo.join("ecs").exists(), "{what} as a {kind}: nothing written");
+        }
+    }
+}
+
+#[test]
+fn terminal_escapes_in_the_compose_file_reach_the_terminal_escaped() {
+    let state = tempfile::tempdir().unwrap();
+    let repo = tempfile::tempdir().unwrap();
+    // An unknown key that clears the screen, sets the clipboard (OSC 52) and rewrites its line.
+    let text = "services:\n  web:\n    image: nginx\n    \"x\\e[2J\\e]52;c;ZXZpbA==\\a\\rfake\\u202e\": 1\n";
+    fs::write(repo.path().join("compose.yaml"), text).unwrap();
+    let output = run_in(repo.path(), state.path(), &["convert"]);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(err.contains("unknown-key"), "{err}");
+    for raw in ['\u{1b}', '\u{7}', '\r', '\u{202e}'] {
+        assert!(!err.contains(raw), "{raw:?} printed raw: {err:?}");
+    }
+    assert!(err.contains("\\u{1b}[2J"), "shown escaped: {err}");
+    let plan_case = "services:\n  web:\n    image: nginx\n    environment:\n      NOTE: \"a\\e[31mb\"\n";
+    fs::write(repo.path().join("compose.yaml"), plan_case).unwrap();
+    for format in ["table", "json", "mermaid"] {
+        let plan = run_in(repo.path(), state.path(), &["plan", "-v", "--format", format]);
+        assert!(plan.status.success(), "{}", stderr(&plan));
+        let printed = format!("{}{}", String::from_utf8_lossy(&plan.stdout), stderr(&plan));
+        assert!(!printed.contains('\u{1b}'), "{format}: {printed:?}");
+    }
+}
