@@ -40,7 +40,8 @@ pub fn read(
             Diagnostic::error(
                 "bad-env-file",
                 referenced_at.clone(),
-                format!("`{shown}` line {} is not `KEY=VALUE`: `{}`", bad.line, bad.text.trim()),
+                // Not the line itself: an env file may be anything (`~/.git-credentials`).
+                format!("`{shown}` line {} is not `KEY=VALUE`", bad.line),
             )
             .at_file(&shown, bad.line, 1)
             .with_help("each line of an env file is `NAME=value`, `# comment`, or blank"),
@@ -57,11 +58,10 @@ pub struct Entry {
     pub line: usize,
 }
 
-/// A line that is not `KEY=VALUE`.
+/// A line that is not `KEY=VALUE`; only its number is kept, so no message can repeat it.
 #[derive(Debug, PartialEq, Eq)]
 pub struct BadLine {
     pub line: usize,
-    pub text: String,
 }
 
 /// Parses a dotenv text. Unquoted and double-quoted values are interpolated against `variables`
@@ -84,10 +84,7 @@ pub fn parse(text: &str, variables: &Variables) -> Result<Vec<Entry>, BadLine> {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
         if !valid_name {
-            return Err(BadLine {
-                line: index + 1,
-                text: raw.to_string(),
-            });
+            return Err(BadLine { line: index + 1 });
         }
         let value = value.map(|value| unquote(value, &seen));
         // A later line of the file redefines a name; the process environment still wins.

@@ -62,7 +62,8 @@ pub fn interpolate_document(value: &mut Value, path: &KeyPath, variables: &Varia
                     Diagnostic::error(
                         "bad-interpolation",
                         path.clone(),
-                        format!("invalid interpolation in `{text}`: {reason}"),
+                        // Not the value: it may hold a password.
+                        format!("invalid interpolation: {reason}"),
                     )
                     .with_help("write `$$` for a literal `$`"),
                 ),
@@ -179,9 +180,9 @@ fn expand_braced(
 ) -> Result<(), InterpolationError> {
     let name_length = variable_name_length(body);
     if name_length == 0 {
-        return Err(InterpolationError::Syntax(format!(
-            "`${{{body}}}` does not start with a variable name"
-        )));
+        return Err(InterpolationError::Syntax(
+            "a `${` is not followed by a variable name".to_string(),
+        ));
     }
     let name = &body[..name_length];
     let operator_and_word = &body[name_length..];
@@ -195,7 +196,7 @@ fn expand_braced(
         .unwrap_or(("", operator_and_word));
     if operator.is_empty() && !word.is_empty() {
         return Err(InterpolationError::Syntax(format!(
-            "unexpected `{word}` after `{name}`"
+            "`${{{name}` is followed by text that is not `:-`, `-`, `:?`, `?`, `:+` or `+`"
         )));
     }
     // The word of a default or replacement is itself interpolated, only when it is used.
