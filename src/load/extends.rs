@@ -51,6 +51,24 @@ struct Extends<'r, 'a> {
     file_by_path: HashMap<PathBuf, Option<usize>>,
     /// Resolved services, `None` when resolving failed (reported).
     resolved: HashMap<Node, Option<Mapping>>,
+    /// The text the resolved services hold in all: each base is copied into every service that
+    /// extends it, so a small file can grow by the square of its length.
+    resolved_bytes: usize,
+}
+
+/// The most text the services may hold once extended: the most compose2ecs reads of one file.
+/// Past it a file is amplifying itself through `extends`, not describing an app.
+const MAXIMUM_RESOLVED_BYTES: usize = crate::source::MAXIMUM_FILE_BYTES as usize;
+
+/// The bytes of text in a value: its keys and scalars.
+fn text_bytes(value: &Value) -> usize {
+    match value {
+        Value::String(text) => text.len(),
+        Value::Number(_) | Value::Bool(_) | Value::Null => 8,
+        Value::Sequence(items) => items.iter().map(text_bytes).sum(),
+        Value::Mapping(map) => map.iter().map(|(k, v)| text_bytes(k) + text_bytes(v)).sum(),
+        Value::Tagged(tagged) => text_bytes(&tagged.value),
+    }
 }
 
 /// Resolves `extends` in every service of `document`.
@@ -73,9 +91,24 @@ pub(super) fn resolve(reader: &mut Reader<'_>, document: &mut Mapping, variables
         files: Vec::new(),
         file_by_path: HashMap::new(),
         resolved: HashMap::new(),
+        resolved_bytes: 0,
     };
     for name in &names {
         extends.resolve_chain(services, name);
+        if extends.resolved_bytes > MAXIMUM_RESOLVED_BYTES {
+            extends.reader.diagnostics.push(
+                Diagnostic::error(
+                    "extends-too-large",
+                    services_path(name).key("extends"),
+                    format!(
+                        "with `extends` resolved, the services hold more than {} MiB of settings",
+                        MAXIMUM_RESOLVED_BYTES / (1024 * 1024)
+                    ),
+                )
+                .with_help("each service copies the whole of its bases: extend smaller bases, or fewer times"),
+            );
+            return;
+        }
     }
     for name in names {
         if let Some(Some(merged)) = extends.resolved.remove(&(Home::Project, name.clone())) {
@@ -140,12 +173,16 @@ impl Extends<'_, '_> {
                     Some(Some(base)) => {
                         let mut merged = base.clone();
                         merge_service(&mut merged, own);
+                        self.resolved_bytes += merged.iter().map(|(k, v)| text_bytes(k) + text_bytes(v)).sum::<usize>();
                         Some(merged)
                     }
                     _ => None,
                 },
             };
             self.resolved.insert(node.clone(), merged);
+            if self.resolved_bytes > MAXIMUM_RESOLVED_BYTES {
+                return; // Reported by the caller; copying on would cost what the limit prevents.
+            }
         }
     }
 
