@@ -73,15 +73,76 @@ pub fn convert(input: &Input, files: &dyn source::Files) -> Result<Conversion, e
     };
     let project = normalise::normalise(&loaded, &input.directory_name, &input.profiles, files, &mut diagnostics);
     let plan = project.and_then(|project| plan::plan(&project, &input.known_values, &mut diagnostics));
+    let output = match &plan {
+        Some(plan) => {
+            let output = emit::emit(plan)?;
+            check_ecs_limits(plan, &output, &mut diagnostics);
+            output
+        }
+        None => emit::Output::new(),
+    };
     source::locate_all_with(&mut diagnostics, &loaded.sources, &loaded.provenance);
     diagnostics.sort_by_location();
     let Some(plan) = plan else {
         return refused(diagnostics);
     };
-    let output = emit::emit(&plan)?;
     Ok(Conversion {
         diagnostics,
         plan: Some(plan),
         output,
     })
+}
+
+/// The most bytes ECS takes for one task definition (RegisterTaskDefinition's request).
+const MAXIMUM_TASK_DEFINITION_BYTES: usize = 64 * 1024;
+/// The most characters of a task family and of a service name in ECS; also short enough to be
+/// a file name (`taskdefs/NAME.json`) on every file system.
+const MAXIMUM_ECS_NAME: usize = 255;
+
+/// ECS's limits on what is about to be written, each broken one an error at the task's first
+/// service: `extends` and long values can make a task definition larger than ECS takes, and a
+/// long service name a family ECS refuses (or a file name no file system takes).
+fn check_ecs_limits(plan: &Plan, output: &emit::Output, diagnostics: &mut Diagnostics) {
+    use diagnostic::{Diagnostic, KeyPath};
+    for task in &plan.tasks {
+        let at = task
+            .containers
+            .first()
+            .map_or_else(KeyPath::root, |c| KeyPath::root().key("services").key(&c.service));
+        let longest = [&task.family, &task.service_name, &task.name]
+            .into_iter()
+            .max_by_key(|name| name.chars().count())
+            .expect("three names");
+        if longest.chars().count() > MAXIMUM_ECS_NAME - "taskdefs/.json".len() {
+            diagnostics.push(
+                Diagnostic::error(
+                    "name-too-long",
+                    at.clone(),
+                    format!(
+                        "the ECS name `{longest}` is {} characters; ECS takes at most {MAXIMUM_ECS_NAME}, and its file name must fit too",
+                        longest.chars().count()
+                    ),
+                )
+                .with_help("use a shorter service name, `x-ecs.task`, or a shorter project name (`-p`)"),
+            );
+            continue;
+        }
+        let size = output
+            .get(&format!("taskdefs/{}.json", task.name))
+            .map_or(0, String::len);
+        if size > MAXIMUM_TASK_DEFINITION_BYTES {
+            diagnostics.push(
+                Diagnostic::error(
+                    "task-definition-too-large",
+                    at,
+                    format!(
+                        "the task definition of `{}` would be {} KiB; ECS takes at most 64 KiB",
+                        task.name,
+                        size.div_ceil(1024)
+                    ),
+                )
+                .with_help("put long values (environment, command, labels) in the image or in fewer services per task"),
+            );
+        }
+    }
 }

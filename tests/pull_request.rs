@@ -206,3 +206,65 @@ fn terminal_escapes_in_the_compose_file_reach_the_terminal_escaped() {
         assert!(!printed.contains('\u{1b}'), "{format}: {printed:?}");
     }
 }
+
+#[test]
+fn messages_name_the_place_not_what_the_file_holds() {
+    let state = tempfile::tempdir().unwrap();
+    let repo = tempfile::tempdir().unwrap();
+    let secret = "https://alice:ghp_s3cretT0ken@github.com";
+    fs::write(repo.path().join("credentials"), format!("{secret}\n")).unwrap();
+    let app = "services:\n  web:\n    image: nginx\n    env_file: credentials\n";
+    fs::write(repo.path().join("compose.yaml"), app).unwrap();
+    let output = run_in(repo.path(), state.path(), &["convert"]);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(err.contains("bad-env-file") && err.contains("credentials:1:1"), "{err}");
+    assert!(!err.contains("s3cret"), "{err}");
+    let app = "services:\n  web:\n    image: nginx\n    environment:\n      DB: \"postgres://u:hunter2@db/${oops x}\"\n      K: \"${:-hunter3}\"\n";
+    fs::write(repo.path().join("compose.yaml"), app).unwrap();
+    let output = run_in(repo.path(), state.path(), &["convert"]);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(err.contains("bad-interpolation"), "{err}");
+    assert!(!err.contains("hunter2") && !err.contains("hunter3"), "{err}");
+}
+
+#[test]
+fn extends_cannot_amplify_a_small_file_without_bound() {
+    let state = tempfile::tempdir().unwrap();
+    let repo = tempfile::tempdir().unwrap();
+    let mut text = String::from("services:\n  base:\n    image: a\n    environment:\n");
+    for index in 0..200 {
+        text.push_str(&format!("      V{index}: \"{}\"\n", "x".repeat(200)));
+    }
+    for index in 0..500 {
+        text.push_str(&format!("  s{index}:\n    extends: base\n"));
+    }
+    assert!(text.len() < 70_000);
+    fs::write(repo.path().join("compose.yaml"), text).unwrap();
+    let output = run_in(repo.path(), state.path(), &["convert"]);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(err.contains("extends-too-large"), "{err}");
+    assert!(!repo.path().join("ecs").exists());
+}
+
+#[test]
+fn a_task_definition_larger_than_ecs_takes_is_refused() {
+    let state = tempfile::tempdir().unwrap();
+    let repo = tempfile::tempdir().unwrap();
+    let mut text = String::from("services:\n  web:\n    image: a\n    environment:\n");
+    for index in 0..400 {
+        text.push_str(&format!("      V{index}: \"{}\"\n", "x".repeat(200)));
+    }
+    let long_name = "s".repeat(300);
+    text.push_str(&format!("  {long_name}:\n    image: a\n"));
+    fs::write(repo.path().join("compose.yaml"), text).unwrap();
+    let output = run_in(repo.path(), state.path(), &["convert"]);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(err.contains("error[task-definition-too-large]"), "{err}");
+    assert!(err.contains("(services.web)"), "located: {err}");
+    assert!(err.contains("error[name-too-long]"), "{err}");
+    assert!(!repo.path().join("ecs").exists(), "not even an empty folder");
+}
