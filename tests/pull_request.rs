@@ -268,3 +268,21 @@ fn a_task_definition_larger_than_ecs_takes_is_refused() {
     assert!(err.contains("error[name-too-long]"), "{err}");
     assert!(!repo.path().join("ecs").exists(), "not even an empty folder");
 }
+
+#[test]
+fn an_included_file_that_is_not_a_compose_file_is_refused() {
+    let state = tempfile::tempdir().unwrap();
+    let repo = tempfile::tempdir().unwrap();
+    let app = "include: [package.json]\nservices:\n  web:\n    image: nginx\n";
+    fs::write(repo.path().join("compose.yaml"), app).unwrap();
+    let package = "{\"name\": \"app\", \"version\": \"1.0.0\", \"scripts\": {\"start\": \"node .\"}}\n";
+    fs::write(repo.path().join("package.json"), package).unwrap();
+    let output = run_in(repo.path(), state.path(), &["convert"]);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("unknown key `scripts` at the top level of an included file"),
+        "{err}"
+    );
+    assert!(err.contains("package.json:1:"), "located in the included file: {err}");
+}

@@ -246,7 +246,7 @@ fn load_entry(reader: &mut Reader<'_>, entry: &Entry, at: &KeyPath, including: &
         };
         let (source, mut root) = reader.read_document(path, &variables, Some(reference))?;
         reader.provenance.remove_base_only_source(source);
-        if reader.refuse_version_1(source, &root) {
+        if reader.refuse_version_1(source, &root) || !is_compose_file(reader, source, &root) {
             return None;
         }
         let nested = Including {
@@ -276,6 +276,33 @@ fn load_entry(reader: &mut Reader<'_>, entry: &Entry, at: &KeyPath, including: &
         super::extends::resolve(reader, &mut project, &variables);
     }
     Some(project)
+}
+
+/// Whether an included file's top level is a compose file's: only what the main file may hold,
+/// else an error per key. Without this, a file that is not a compose file at all (a
+/// `package.json`, a path that went astray) would bring nothing in, silently.
+fn is_compose_file(reader: &mut Reader<'_>, source: usize, root: &Mapping) -> bool {
+    let known: Vec<&str> = crate::support::children("").collect();
+    let mut compose = true;
+    for key in root.keys().map(key_text) {
+        if key.starts_with("x-") || known.contains(&key.as_str()) {
+            continue;
+        }
+        compose = false;
+        reader.report_in(
+            source,
+            Diagnostic::error(
+                "unknown-key",
+                KeyPath::root().key(&key),
+                format!("unknown key `{key}` at the top level of an included file"),
+            )
+            .with_help(format!(
+                "an included file is a compose file: its top-level keys are {}",
+                known.join(", ")
+            )),
+        );
+    }
+    compose
 }
 
 /// The variables an included project is interpolated with: its env files (`.env` in its folder
