@@ -387,7 +387,22 @@ fn write_with(
     if dir.exists() && !dir.is_dir() {
         return Err(WriteError::NotAFolder(dir.to_path_buf()));
     }
+    let made_here = !dir.exists();
     fs::create_dir_all(dir).map_err(io_error(dir))?;
+    let result = write_into(dir, output, moves, records);
+    if result.is_err() && made_here {
+        // A refused run leaves nothing behind, not even the folder it made (it is empty then).
+        let _ = fs::remove_dir(dir);
+    }
+    result
+}
+
+fn write_into(
+    dir: &Path,
+    output: &Output,
+    moves: &mut dyn Moves,
+    records: &RunRecords,
+) -> Result<Difference, WriteError> {
     // One run at a time: a lock on the folder itself, which no run deletes, and which goes with
     // the process, so a killed run does not leave it held.
     let _lock = lock(dir)?;
@@ -1051,6 +1066,15 @@ mod tests {
         write_output(&out, &output(&[("taskdefs/a.json", "a1")])).unwrap();
         let state = dir.path().join("state");
         assert_eq!(fs::read_dir(&state).unwrap().count(), 0, "every record is forgotten");
+    }
+
+    #[test]
+    fn a_failed_write_leaves_no_folder_it_made() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("ecs");
+        let too_long = format!("taskdefs/{}.json", "s".repeat(300));
+        assert!(write_output(&out, &output(&[(too_long.as_str(), "x")])).is_err());
+        assert!(!out.exists());
     }
 
     #[cfg(unix)]
