@@ -464,7 +464,10 @@ fn stage_and_commit(dir: &Path, output: &Output, moves: &mut dyn Moves) -> Resul
         added: staged.clone(),
     };
     write_file(&staging.join(JOURNAL), journal.text().as_bytes(), None)?;
-    sync_folder(&staging)?;
+    // The new files and the journal reach the disk before the first rename can.
+    let mut written: Vec<PathBuf> = staged.iter().map(|relative| new.join(relative)).collect();
+    written.push(staging.join(JOURNAL));
+    make_durable(&staging, &written, &parents(&written))?;
     let mut commit = || -> Result<(), WriteError> {
         for relative in &journal.backed_up {
             let to = staging.join("backup").join(relative);
@@ -484,15 +487,10 @@ fn stage_and_commit(dir: &Path, output: &Output, moves: &mut dyn Moves) -> Resul
         roll_back(dir, &staging, &journal)?;
         return Err(error);
     }
-    // The commit point: with the journal gone, the new output stands. Each folder the renames
-    // changed is made durable once, however many files went into it.
-    let folders: BTreeSet<PathBuf> = staged
-        .iter()
-        .filter_map(|relative| Some(dir.join(relative).parent()?.to_path_buf()))
-        .collect();
-    for folder in &folders {
-        sync_folder(folder)?;
-    }
+    // The commit point: with the journal gone, the new output stands. The renames reach the disk
+    // before it goes.
+    let moved_in: Vec<PathBuf> = staged.iter().map(|relative| dir.join(relative)).collect();
+    make_durable(dir, &[], &parents(&moved_in))?;
     fs::remove_file(staging.join(JOURNAL)).map_err(io_error(&staging))?;
     sync_folder(&staging)?;
     remove_empty_folders(dir, &difference.removed);
@@ -650,7 +648,46 @@ fn write_file(path: &Path, contents: &[u8], permissions: Option<fs::Permissions>
     if let Some(permissions) = permissions {
         file.set_permissions(permissions).map_err(io_error(path))?;
     }
-    file.sync_all().map_err(io_error(path))
+    Ok(())
+}
+
+/// The folders `files` are in, each once.
+fn parents(files: &[PathBuf]) -> BTreeSet<PathBuf> {
+    files
+        .iter()
+        .filter_map(|file| Some(file.parent()?.to_path_buf()))
+        .collect()
+}
+
+/// Makes `files` and `folders` durable. On Linux one `syncfs` of the file system they are on
+/// (they are all within `within`, on one file system, since renames connect them) does it in one
+/// call: thousands of files took one `fsync` each, 43 s for 3,000 services. Elsewhere, one
+/// `fsync` per file and per folder.
+fn make_durable(within: &Path, files: &[PathBuf], folders: &BTreeSet<PathBuf>) -> Result<(), WriteError> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let _ = (files, folders);
+        let folder = fs::File::open(within).map_err(io_error(within))?;
+        // SAFETY: syncfs takes any open descriptor, which `folder` keeps open for the call.
+        if unsafe { libc::syncfs(folder.as_raw_fd()) } != 0 {
+            return Err(io_error(within)(io::Error::last_os_error()));
+        }
+        Ok(())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = within;
+        for file in files {
+            fs::File::open(file)
+                .and_then(|f| f.sync_all())
+                .map_err(io_error(file))?;
+        }
+        for folder in folders {
+            sync_folder(folder)?;
+        }
+        Ok(())
+    }
 }
 
 /// Makes the renames in a folder durable (a power loss must not keep them and lose the journal).
