@@ -620,6 +620,9 @@ fn recover(dir: &Path, records: &RunRecords) -> Result<(), WriteError> {
         return Err(WriteError::Untrusted(work));
     }
     let staging = work.join("staging");
+    // Neither the backup nor the new files are reached through a link, nor is the journal.
+    entry(&work, "staging/backup")?;
+    entry(&work, "staging/new")?;
     if entry(&work, &format!("staging/{JOURNAL}"))? == Entry::File {
         let text = read_regular_file(&staging.join(JOURNAL), Links::Refuse).map_err(io_error(&staging))?;
         roll_back(dir, &staging, &Journal::parse(&String::from_utf8_lossy(&text)))?;
@@ -1103,6 +1106,26 @@ mod tests {
         write_output(&out, &output(&[("taskdefs/a.json", "a1")])).unwrap();
         let state = dir.path().join("state");
         assert_eq!(fs::read_dir(&state).unwrap().count(), 0, "every record is forgotten");
+    }
+
+    /// A real interrupted run whose folder was changed since (a checkout of another branch over
+    /// it): its recovery still goes through no link.
+    #[cfg(unix)]
+    #[test]
+    fn a_trusted_recovery_follows_no_link_either() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("ecs");
+        let elsewhere = dir.path().join("elsewhere");
+        fs::create_dir_all(elsewhere.join("taskdefs")).unwrap();
+        fs::write(elsewhere.join("taskdefs/a.json"), "keep").unwrap();
+        write_output(&out, &output(&[("taskdefs/a.json", "a1")])).unwrap();
+        half_committed(&out);
+        let backup = out.join(WORK).join("staging/backup");
+        fs::remove_dir_all(&backup).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &backup).unwrap();
+        let error = write_output(&out, &output(&[("taskdefs/a.json", "a1")])).unwrap_err();
+        assert!(matches!(error, WriteError::Link(_)), "{error}");
+        assert_eq!(fs::read_to_string(elsewhere.join("taskdefs/a.json")).unwrap(), "keep");
     }
 
     #[test]
