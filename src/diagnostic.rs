@@ -47,31 +47,28 @@ pub fn printable(text: &str) -> Cow<'_, str> {
 /// A text of several lines (the plan table, a diagram) as it may reach a terminal: its line
 /// breaks kept, every other control character escaped as `printable` does, lines not shortened.
 pub fn printable_lines(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(|c| c != '\n' && is_hidden_control(c)) {
-        return Cow::Borrowed(text);
-    }
-    let mut shown = String::with_capacity(text.len());
-    for character in text.chars() {
-        if character != '\n' && is_hidden_control(character) {
-            shown.extend(character.escape_unicode());
-        } else {
-            shown.push(character);
-        }
-    }
-    Cow::Owned(shown)
+    escape_controls(text, |character, shown| shown.extend(character.escape_unicode()))
 }
 
 /// JSON text as it may reach a terminal: the characters JSON leaves raw but a terminal acts on
 /// (DEL, C1 controls, separators, bidirectional controls) written as `\uXXXX` escapes, which
 /// mean the same string. They can only stand inside strings, where such an escape is valid.
 pub fn printable_json(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(|c| c != '\n' && is_hidden_control(c)) {
+    escape_controls(text, |character, shown| {
+        shown.push_str(&format!("\\u{:04x}", u32::from(character)))
+    })
+}
+
+/// `text` with each hidden control but the line break replaced by what `escape` writes.
+fn escape_controls(text: &str, escape: impl Fn(char, &mut String)) -> Cow<'_, str> {
+    let hidden = |character: char| character != '\n' && is_hidden_control(character);
+    if !text.chars().any(hidden) {
         return Cow::Borrowed(text);
     }
     let mut shown = String::with_capacity(text.len());
     for character in text.chars() {
-        if character != '\n' && is_hidden_control(character) {
-            shown.push_str(&format!("\\u{:04x}", character as u32));
+        if hidden(character) {
+            escape(character, &mut shown);
         } else {
             shown.push(character);
         }

@@ -38,6 +38,13 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// What a run that had to be refused printed; it must have exited 1.
+fn refused(output: Output) -> String {
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    err
+}
+
 fn git(repo: &Path, args: &[&str]) {
     let status = Command::new("git")
         .args([
@@ -87,9 +94,7 @@ fn a_committed_journal_cannot_plant_a_git_hook() {
 
     let check = run_in(repo, state.path(), &["convert", "--check"]);
     assert_eq!(check.status.code(), Some(1), "{}", stderr(&check));
-    let convert = run_in(repo, state.path(), &["convert"]);
-    let err = stderr(&convert);
-    assert_eq!(convert.status.code(), Some(1), "{err}");
+    let err = refused(run_in(repo, state.path(), &["convert"]));
     assert!(
         err.contains("was not left by a compose2ecs run on this machine"),
         "{err}"
@@ -121,9 +126,7 @@ fn check_fails_on_a_task_definition_the_pull_request_added() {
     fs::write(repo.path().join("compose.yaml"), APP).unwrap();
     assert!(run_in(repo.path(), state.path(), &["convert"]).status.success());
     fs::write(repo.path().join("ecs/taskdefs/zz.json"), "{\"family\": \"x-web\"}").unwrap();
-    let check = run_in(repo.path(), state.path(), &["convert", "--check"]);
-    let err = stderr(&check);
-    assert_eq!(check.status.code(), Some(1), "{err}");
+    let err = refused(run_in(repo.path(), state.path(), &["convert", "--check"]));
     assert!(err.contains("not ours  taskdefs/zz.json"), "{err}");
     let convert = run_in(repo.path(), state.path(), &["convert"]);
     assert!(convert.status.success());
@@ -189,9 +192,7 @@ fn terminal_escapes_in_the_compose_file_reach_the_terminal_escaped() {
     // An unknown key that clears the screen, sets the clipboard (OSC 52) and rewrites its line.
     let text = "services:\n  web:\n    image: nginx\n    \"x\\e[2J\\e]52;c;ZXZpbA==\\a\\rfake\\u202e\": 1\n";
     fs::write(repo.path().join("compose.yaml"), text).unwrap();
-    let output = run_in(repo.path(), state.path(), &["convert"]);
-    let err = stderr(&output);
-    assert_eq!(output.status.code(), Some(1), "{err}");
+    let err = refused(run_in(repo.path(), state.path(), &["convert"]));
     assert!(err.contains("unknown-key"), "{err}");
     for raw in ['\u{1b}', '\u{7}', '\r', '\u{202e}'] {
         assert!(!err.contains(raw), "{raw:?} printed raw: {err:?}");
@@ -215,16 +216,12 @@ fn messages_name_the_place_not_what_the_file_holds() {
     fs::write(repo.path().join("credentials"), format!("{secret}\n")).unwrap();
     let app = "services:\n  web:\n    image: nginx\n    env_file: credentials\n";
     fs::write(repo.path().join("compose.yaml"), app).unwrap();
-    let output = run_in(repo.path(), state.path(), &["convert"]);
-    let err = stderr(&output);
-    assert_eq!(output.status.code(), Some(1), "{err}");
+    let err = refused(run_in(repo.path(), state.path(), &["convert"]));
     assert!(err.contains("bad-env-file") && err.contains("credentials:1:1"), "{err}");
     assert!(!err.contains("s3cret"), "{err}");
     let app = "services:\n  web:\n    image: nginx\n    environment:\n      DB: \"postgres://u:hunter2@db/${oops x}\"\n      K: \"${:-hunter3}\"\n";
     fs::write(repo.path().join("compose.yaml"), app).unwrap();
-    let output = run_in(repo.path(), state.path(), &["convert"]);
-    let err = stderr(&output);
-    assert_eq!(output.status.code(), Some(1), "{err}");
+    let err = refused(run_in(repo.path(), state.path(), &["convert"]));
     assert!(err.contains("bad-interpolation"), "{err}");
     assert!(!err.contains("hunter2") && !err.contains("hunter3"), "{err}");
 }
@@ -242,9 +239,7 @@ fn extends_cannot_amplify_a_small_file_without_bound() {
     }
     assert!(text.len() < 70_000);
     fs::write(repo.path().join("compose.yaml"), text).unwrap();
-    let output = run_in(repo.path(), state.path(), &["convert"]);
-    let err = stderr(&output);
-    assert_eq!(output.status.code(), Some(1), "{err}");
+    let err = refused(run_in(repo.path(), state.path(), &["convert"]));
     assert!(err.contains("extends-too-large"), "{err}");
     assert!(!repo.path().join("ecs").exists());
 }
@@ -260,9 +255,7 @@ fn a_task_definition_larger_than_ecs_takes_is_refused() {
     let long_name = "s".repeat(300);
     text.push_str(&format!("  {long_name}:\n    image: a\n"));
     fs::write(repo.path().join("compose.yaml"), text).unwrap();
-    let output = run_in(repo.path(), state.path(), &["convert"]);
-    let err = stderr(&output);
-    assert_eq!(output.status.code(), Some(1), "{err}");
+    let err = refused(run_in(repo.path(), state.path(), &["convert"]));
     assert!(err.contains("error[task-definition-too-large]"), "{err}");
     assert!(err.contains("(services.web)"), "located: {err}");
     assert!(err.contains("error[name-too-long]"), "{err}");
@@ -277,9 +270,7 @@ fn an_included_file_that_is_not_a_compose_file_is_refused() {
     fs::write(repo.path().join("compose.yaml"), app).unwrap();
     let package = "{\"name\": \"app\", \"version\": \"1.0.0\", \"scripts\": {\"start\": \"node .\"}}\n";
     fs::write(repo.path().join("package.json"), package).unwrap();
-    let output = run_in(repo.path(), state.path(), &["convert"]);
-    let err = stderr(&output);
-    assert_eq!(output.status.code(), Some(1), "{err}");
+    let err = refused(run_in(repo.path(), state.path(), &["convert"]));
     assert!(
         err.contains("unknown key `scripts` at the top level of an included file"),
         "{err}"
