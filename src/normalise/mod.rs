@@ -21,7 +21,7 @@ use docker_compose_types as dct;
 use indexmap::IndexMap;
 pub use infrastructure::MAXIMUM_MOUNT_TARGETS;
 pub use model::*;
-pub use secrets::SECRETS_FOLDER;
+pub use secrets::{is_secrets_manager_name_char, SECRETS_FOLDER, SECRETS_MANAGER_NAME_LENGTH};
 use serde_yaml::{Mapping, Value};
 use std::collections::HashSet;
 use std::path::Path;

@@ -11,7 +11,9 @@ use super::{
     Source, TaskGroup,
 };
 use crate::diagnostic::Diagnostic;
-use crate::normalise::{Condition, SecretSource, SECRETS_FOLDER};
+use crate::normalise::{
+    is_secrets_manager_name_char, Condition, SecretSource, SECRETS_FOLDER, SECRETS_MANAGER_NAME_LENGTH,
+};
 use std::collections::BTreeMap;
 
 /// The container that writes the secrets' files.
@@ -216,6 +218,20 @@ impl Planner<'_> {
                 continue;
             }
             let secret = format!("{}/{name}", service.name);
+            if let Some(problem) = secrets_manager_name_problem(&self.project.name, &secret) {
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "bad-secret",
+                        path,
+                        format!(
+                            "`{name}` would be read from the Secrets Manager secret `{}/{secret}`, which {problem}",
+                            self.project.name
+                        ),
+                    )
+                    .with_help("rename the variable: letters, digits and `_`, as shells read them"),
+                );
+                continue;
+            }
             // `DATABASE_URL` reads `DatabaseUrl` in the stack's names.
             let logical = format!(
                 "Secret{}{}",
@@ -300,10 +316,23 @@ impl Planner<'_> {
                 return false;
             }
             let (value_from, policy_resource) = match &definition.source {
-                SecretSource::Local => (
-                    self.deferred(&format!("{logical}Arn"), Source::Stack("secrets")),
-                    PolicyResource::Created,
-                ),
+                SecretSource::Local => {
+                    if let Some(problem) = secrets_manager_name_problem(&self.project.name, name) {
+                        self.diagnostics.push(
+                            Diagnostic::error(
+                                "bad-secret",
+                                definition.path.clone(),
+                                format!("the Secrets Manager secret `{}/{name}` {problem}", self.project.name),
+                            )
+                            .with_help("give the secret a shorter name"),
+                        );
+                        return false;
+                    }
+                    (
+                        self.deferred(&format!("{logical}Arn"), Source::Stack("secrets")),
+                        PolicyResource::Created,
+                    )
+                }
                 SecretSource::External { reference } => {
                     let resource = policy_resource(reference);
                     if let PolicyResource::SsmParameterName(parameter) = &resource {
@@ -355,6 +384,21 @@ fn variable_name<'a>(secret: &str, taken: impl Iterator<Item = &'a String> + Clo
         candidate = format!("{base}_{number}");
     }
     candidate
+}
+
+/// What keeps `PROJECT/NAME` from naming a Secrets Manager secret, if anything.
+fn secrets_manager_name_problem(project: &str, name: &str) -> Option<String> {
+    let full = format!("{project}/{name}");
+    if !full.chars().all(is_secrets_manager_name_char) {
+        Some("has a character Secrets Manager does not allow (it takes letters, digits and `/_+=.@-`)".to_string())
+    } else if full.len() > SECRETS_MANAGER_NAME_LENGTH {
+        Some(format!(
+            "has {} characters, more than Secrets Manager's {SECRETS_MANAGER_NAME_LENGTH}",
+            full.len()
+        ))
+    } else {
+        None
+    }
 }
 
 /// The IAM resource for an existing secret ECS reads from `reference`. A Secrets Manager
@@ -409,6 +453,17 @@ mod tests {
             policy_resource("/prod/db"),
             PolicyResource::SsmParameterName("prod/db".to_string())
         );
+    }
+
+    #[test]
+    fn secrets_manager_names() {
+        assert_eq!(secrets_manager_name_problem("shop", "web/DATABASE_URL"), None);
+        assert!(secrets_manager_name_problem("shop", "web/A B").is_some());
+        assert!(secrets_manager_name_problem("shop", "web/A;rm -rf").is_some());
+        assert!(secrets_manager_name_problem("shop", "web/A\u{2028}").is_some());
+        let long = "A".repeat(SECRETS_MANAGER_NAME_LENGTH - "shop/".len());
+        assert_eq!(secrets_manager_name_problem("shop", &long), None);
+        assert!(secrets_manager_name_problem("shop", &format!("{long}B")).is_some());
     }
 
     #[test]
