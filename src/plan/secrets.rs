@@ -6,6 +6,7 @@
 //! ever passes through compose2ecs or its output.
 
 use super::hostnames::{holds_a_password, mask_credentials, names_a_secret};
+use super::shell;
 use super::{
     logical_id, Container, ContainerRuntime, DeployValue, GroupReason, MountPoint, Planner, PolicyResource, SecretPlan,
     Source, TaskGroup,
@@ -101,14 +102,14 @@ impl Planner<'_> {
                         );
                         continue;
                     }
-                    let file = shell_quote(&format!("{folder}/{relative}"));
+                    let file = shell::quote(&format!("{folder}/{relative}"));
                     if let Some((parent, _)) = relative.rsplit_once('/') {
-                        script.push(format!("mkdir -p {}", shell_quote(&format!("{folder}/{parent}"))));
+                        script.push(format!("mkdir -p {}", shell::quote(&format!("{folder}/{parent}"))));
                     }
                     script.push(format!("printf '%s' \"${variable}\" > {file}"));
                     let owner = secret_use.uid.as_deref().unwrap_or("0");
                     let group = secret_use.gid.as_deref().unwrap_or("0");
-                    script.push(format!("chown {}:{} {file}", shell_quote(owner), shell_quote(group)));
+                    script.push(format!("chown {}:{} {file}", shell::quote(owner), shell::quote(group)));
                     script.push(format!(
                         "chmod {} {file}",
                         secret_use.mode.as_deref().unwrap_or(DEFAULT_MODE)
@@ -263,8 +264,8 @@ impl Planner<'_> {
                     ),
                 )
                 .with_help(format!(
-                    "after deploying the secrets stack, put the value: `aws secretsmanager put-secret-value --secret-id {}/{secret} --secret-string …` ({})",
-                    self.project.name,
+                    "after deploying the secrets stack, put the value: `aws secretsmanager put-secret-value --secret-id {} --secret-string …` ({})",
+                    shell::word(&format!("{}/{secret}", self.project.name)),
                     shown_value(&value)
                 )),
             );
@@ -429,11 +430,6 @@ fn shown_value(value: &str) -> String {
     }
 }
 
-/// `text` as one shell word.
-fn shell_quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', r"'\''"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -467,8 +463,7 @@ mod tests {
     }
 
     #[test]
-    fn shell_words_survive_quotes() {
-        assert_eq!(shell_quote("/secrets/web/it's"), r"'/secrets/web/it'\''s'");
+    fn variable_names_are_unique() {
         let taken = ["SECRET_DB_PASSWORD".to_string()];
         assert_eq!(variable_name("db-password", [].iter()), "SECRET_DB_PASSWORD");
         assert_eq!(variable_name("db_password", taken.iter()), "SECRET_DB_PASSWORD_2");
