@@ -52,3 +52,26 @@ fn only_this_account_s_ecs_tasks_assume_the_roles() {
         Some("arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:*")
     );
 }
+
+#[test]
+fn the_file_system_admits_the_task_role_only_through_an_access_point() {
+    let efs = template(
+        "services:\n  db:\n    image: postgres:16\n    volumes:\n      - data:/var/lib/postgresql/data\nvolumes:\n  data:\n",
+        "efs",
+    );
+    let policy = &resource(&efs, "FileSystem")["Properties"]["FileSystemPolicy"];
+    let allows: Vec<&Value> = policy["Statement"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter(|s| s["Effect"] == "Allow")
+        .collect();
+    assert!(!allows.is_empty());
+    for allow in allows {
+        assert_eq!(
+            allow["Condition"]["ArnLike"]["elasticfilesystem:AccessPointArn"]["Fn::Sub"].as_str(),
+            Some("arn:${AWS::Partition}:elasticfilesystem:${AWS::Region}:${AWS::AccountId}:access-point/*"),
+            "{allow:?}"
+        );
+    }
+}
