@@ -75,3 +75,120 @@ fn the_file_system_admits_the_task_role_only_through_an_access_point() {
         );
     }
 }
+
+/// `text` as a YAML double-quoted scalar of the compose file, with `$` doubled so compose's
+/// interpolation gives it back as written.
+fn quoted(text: &str) -> String {
+    let mut out = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '$' => out.push_str("$$"),
+            c if c.is_ascii_graphic() || c == ' ' => out.push(c),
+            c => out.push_str(&format!("\\u{:04X}", u32::from(c))),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Characters that break a template (YAML refuses them, YAML 1.1 reads them as line breaks, or
+/// CloudFormation reads a substitution), and names that climb out of a folder.
+const HOSTILE: &[&str] = &[
+    "a\u{7f}b",
+    "a\u{85}b",
+    "a\u{9f}b",
+    "a\u{2028}b",
+    "a\u{2029}b",
+    "a\u{fffe}b",
+    "a\u{1b}b",
+    "a${AWS::Region}b",
+    "a\"b: c",
+    "..",
+    ".",
+];
+
+/// Every user string that reaches a template, in a compose file that converts with a plain value.
+fn compose_with(slot: &str, value: &str) -> String {
+    let plain = |name: &str| {
+        if name == slot {
+            quoted(value)
+        } else {
+            format!("\"{name}\"")
+        }
+    };
+    format!(
+        "services:
+  web:
+    image: nginx:1.27
+    ports: [\"80:80\"]
+    environment:
+      {variable}: sentinel-password-1234
+    volumes:
+      - type: volume
+        source: {volume}
+        target: /data
+    secrets: [{secret}, {external}]
+    x-ecs:
+      health_check: {{path: {health}}}
+volumes:
+  {volume}: {{}}
+secrets:
+  {secret}:
+    file: ./secret.txt
+  {external}:
+    external: true
+    name: {reference}
+x-ecs:
+  cluster: {cluster}
+  environment_secrets: true
+",
+        variable = plain("DB_PASSWORD"),
+        volume = plain("data"),
+        secret = plain("token"),
+        external = plain("shared"),
+        reference = plain("/shop/shared"),
+        health = plain("/health"),
+        cluster = plain("prod"),
+    )
+}
+
+#[test]
+fn a_user_string_is_refused_or_its_templates_parse() {
+    for slot in [
+        "DB_PASSWORD",
+        "data",
+        "token",
+        "shared",
+        "/shop/shared",
+        "/health",
+        "prod",
+    ] {
+        let plain = conversion(&compose_with(slot, slot));
+        assert!(!plain.is_refused(false), "{slot}: {:?}", plain.diagnostics);
+        for value in HOSTILE {
+            let hostile = format!("{slot}{value}");
+            let conversion = conversion(&compose_with(slot, &hostile));
+            if conversion.is_refused(false) {
+                assert!(conversion.output.is_empty(), "{slot} = {hostile:?}");
+                continue;
+            }
+            for (path, text) in conversion.output.iter().filter(|(p, _)| p.ends_with(".yaml")) {
+                serde_yaml::from_str::<Value>(text).unwrap_or_else(|e| panic!("{slot} = {hostile:?}: {path}: {e}"));
+                assert!(
+                    !text
+                        .contains(|c: char| (c.is_control() && c != '\n')
+                            || matches!(c, '\u{2028}' | '\u{2029}' | '\u{fffe}')),
+                    "{slot} = {hostile:?}: {path} holds a raw control or separator"
+                );
+                assert!(
+                    !text.contains("${AWS::Region}b"),
+                    "{slot} = {hostile:?}: {path} passes a substitution through"
+                );
+            }
+        }
+    }
+}
