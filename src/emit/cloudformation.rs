@@ -384,12 +384,34 @@ fn render(
         .map_err(|source| EmitError::Template { name, source })?;
     let mut text = rendered.trim_end().to_string();
     text.push('\n');
+    // Every template is read back before anything is written: a string the templates failed to
+    // quote must stop the run, not reach CloudFormation (or a reviewer's diff) unreadable.
+    serde_yaml::from_str::<serde_yaml::Value>(&text).map_err(|source| EmitError::Yaml { name, source })?;
     Ok(text)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_template_that_renders_unreadable_yaml_is_an_error() {
+        let environment = Environment::new();
+        let context = minijinja::context! { name => "ab" };
+        let broken = render(&environment, "broken.yaml", "Name: [{{ name }}\n", &context);
+        assert!(
+            matches!(
+                broken,
+                Err(EmitError::Yaml {
+                    name: "broken.yaml",
+                    ..
+                })
+            ),
+            "{broken:?}"
+        );
+        let fine = render(&environment, "fine.yaml", "Name: [{{ name }}]\n", &context).unwrap();
+        assert_eq!(fine, "Name: [ab]\n");
+    }
 
     #[test]
     fn json_strings_read_back_in_json_and_yaml() {
