@@ -1,10 +1,11 @@
 //! CloudFormation templates, rendered by minijinja from typed contexts. Rust computes every name
-//! and id; the templates only loop and branch, and pass each user string through `tojson`.
+//! and id; the templates only loop and branch, and pass each user string through `json_string`.
 
 use super::EmitError;
 use crate::plan::{Plan, PolicyResource, TargetGroup};
-use minijinja::{Environment, UndefinedBehavior};
+use minijinja::{Environment, ErrorKind, UndefinedBehavior, Value};
 use serde::Serialize;
+use std::fmt::Write;
 
 const BASE: &str = include_str!("../../templates/base.yaml.j2");
 const EFS: &str = include_str!("../../templates/efs.yaml.j2");
@@ -159,6 +160,16 @@ pub fn templates<'a>(plan: &'a Plan) -> Result<Vec<(String, String)>, EmitError>
     environment.set_undefined_behavior(UndefinedBehavior::Strict);
     environment.set_trim_blocks(true);
     environment.set_lstrip_blocks(true);
+    // minijinja's `tojson` leaves characters unescaped that YAML refuses or reads as line breaks;
+    // with it gone, a template that still uses it fails its tests.
+    environment.remove_filter("tojson");
+    environment.add_filter("json_string", |value: Value| match value.as_str() {
+        Some(text) => Ok(json_string(text)),
+        None => Err(minijinja::Error::new(
+            ErrorKind::InvalidOperation,
+            format!("json_string takes a string, not {}", value.kind()),
+        )),
+    });
     let mut out = Vec::new();
 
     let base = BaseContext {
@@ -333,6 +344,35 @@ pub fn templates<'a>(plan: &'a Plan) -> Result<Vec<(String, String)>, EmitError>
     Ok(out)
 }
 
+/// `text` as a JSON string, which is also a YAML double-quoted scalar that YAML 1.1 and 1.2 read
+/// back as `text`: besides `"` and `\\`, every character JSON or YAML would not keep as it is in
+/// quotes is escaped as `\\uXXXX`: C0 controls, DEL and C1 controls (NEL among them), the line and
+/// paragraph separators (line breaks to YAML 1.1), the byte order mark, and U+FFFE and U+FFFF.
+fn json_string(text: &str) -> String {
+    let mut quoted = String::with_capacity(text.len() + 2);
+    quoted.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => quoted.push_str("\\\""),
+            '\\' => quoted.push_str("\\\\"),
+            '\n' => quoted.push_str("\\n"),
+            '\t' => quoted.push_str("\\t"),
+            '\u{0}'..='\u{1f}'
+            | '\u{7f}'..='\u{9f}'
+            | '\u{2028}'
+            | '\u{2029}'
+            | '\u{feff}'
+            | '\u{fffe}'
+            | '\u{ffff}' => {
+                let _ = write!(quoted, "\\u{:04x}", u32::from(c));
+            }
+            c => quoted.push(c),
+        }
+    }
+    quoted.push('"');
+    quoted
+}
+
 fn render(
     environment: &Environment,
     name: &'static str,
@@ -344,5 +384,62 @@ fn render(
         .map_err(|source| EmitError::Template { name, source })?;
     let mut text = rendered.trim_end().to_string();
     text.push('\n');
+    // Every template is read back before anything is written: a string the templates failed to
+    // quote must stop the run, not reach CloudFormation (or a reviewer's diff) unreadable.
+    serde_yaml::from_str::<serde_yaml::Value>(&text).map_err(|source| EmitError::Yaml { name, source })?;
     Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_template_that_renders_unreadable_yaml_is_an_error() {
+        let environment = Environment::new();
+        let context = minijinja::context! { name => "ab" };
+        let broken = render(&environment, "broken.yaml", "Name: [{{ name }}\n", &context);
+        assert!(
+            matches!(
+                broken,
+                Err(EmitError::Yaml {
+                    name: "broken.yaml",
+                    ..
+                })
+            ),
+            "{broken:?}"
+        );
+        let fine = render(&environment, "fine.yaml", "Name: [{{ name }}]\n", &context).unwrap();
+        assert_eq!(fine, "Name: [ab]\n");
+    }
+
+    #[test]
+    fn json_strings_read_back_in_json_and_yaml() {
+        let awkward: String = (0u32..0x100)
+            .chain([0x2028, 0x2029, 0xfeff, 0xfffd, 0xfffe, 0xffff, 0x1f600])
+            .filter_map(char::from_u32)
+            .collect();
+        for text in [
+            "",
+            "plain",
+            "quote \" and \\ back",
+            "${AWS::Region}",
+            "a: b # c",
+            awkward.as_str(),
+        ] {
+            let quoted = json_string(text);
+            assert_eq!(serde_json::from_str::<String>(&quoted).unwrap(), text, "{quoted}");
+            let yaml = format!("key: {quoted}\n");
+            let parsed: std::collections::BTreeMap<String, String> =
+                serde_yaml::from_str(&yaml).unwrap_or_else(|e| panic!("{quoted}: {e}"));
+            assert_eq!(parsed["key"], text, "{quoted}");
+            // Nothing YAML 1.1 reads as a line break or refuses is left in the text.
+            assert!(
+                !quoted.contains(
+                    |c: char| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{fffe}' | '\u{ffff}')
+                ),
+                "{quoted}"
+            );
+        }
+    }
 }

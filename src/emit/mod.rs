@@ -22,6 +22,13 @@ pub enum EmitError {
         #[source]
         source: minijinja::Error,
     },
+    /// A template rendered text that YAML cannot read: it is refused here, never written.
+    #[error("template {name} rendered YAML that does not parse: {source}")]
+    Yaml {
+        name: &'static str,
+        #[source]
+        source: serde_yaml::Error,
+    },
     #[error("could not serialise {path}: {source}")]
     Json {
         path: String,

@@ -436,13 +436,13 @@ impl Reader<'_> {
             match name.as_str() {
                 "path" => {
                     settings.path = self.string(item, &item_path).filter(|p| {
-                        let valid = p.starts_with('/') && p.len() <= 1024 && p.chars().all(|c| c.is_ascii_graphic());
+                        let valid = is_health_check_path(p);
                         if !valid {
                             self.error(
                                 "bad-setting",
                                 &item_path,
                                 format!("`{p}` is not a path the load balancer can check"),
-                                "give a path that starts with `/`, of printable ASCII without spaces, at most 1024 characters: `/health`",
+                                "give a URL path that starts with `/`, at most 1024 characters, with no spaces, quotes, `\\`, `{`, `}` or other characters a URL escapes: `/health`",
                             );
                         }
                         valid
@@ -490,6 +490,16 @@ fn is_file_system_id(id: &str) -> bool {
     id.strip_prefix("fs-").is_some_and(|digits| {
         (8..=40).contains(&digits.len()) && digits.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
     })
+}
+
+/// A path (and query) the load balancer can request: the characters a URL path has unescaped
+/// (RFC 3986), so nothing the templates or CloudFormation would read otherwise (`${`).
+fn is_health_check_path(path: &str) -> bool {
+    path.starts_with('/')
+        && path.len() <= 1024
+        && path
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-._~!$&'()*+,;=:@/?%".contains(c))
 }
 
 /// Whether `arn` is an ACM certificate's ARN: `arn:PARTITION:acm:REGION:ACCOUNT:certificate/ID`.
@@ -571,6 +581,26 @@ mod tests {
             "arn:aws:elasticfilesystem:us-east-1:123456789012:file-system/fs-0123abcd",
         ] {
             assert!(!is_file_system_id(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn health_check_paths() {
+        for good in ["/", "/health", "/api/v1/ready?full=1", "/a-b_c.d~e%20f"] {
+            assert!(is_health_check_path(good), "{good}");
+        }
+        let long = format!("/{}", "a".repeat(1024));
+        for bad in [
+            "health",
+            "/a b",
+            "/${AWS::Region}",
+            "/a\"b",
+            "/a\\b",
+            "/ä",
+            "/a\u{7f}",
+            long.as_str(),
+        ] {
+            assert!(!is_health_check_path(bad), "{bad}");
         }
     }
 

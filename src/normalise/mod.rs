@@ -21,7 +21,7 @@ use docker_compose_types as dct;
 use indexmap::IndexMap;
 pub use infrastructure::MAXIMUM_MOUNT_TARGETS;
 pub use model::*;
-pub use secrets::SECRETS_FOLDER;
+pub use secrets::{is_secrets_manager_name_char, SECRETS_FOLDER, SECRETS_MANAGER_NAME_LENGTH};
 use serde_yaml::{Mapping, Value};
 use std::collections::HashSet;
 use std::path::Path;
@@ -376,6 +376,16 @@ impl Reader<'_> {
                 for (key, settings) in map {
                     let name = key_text(key);
                     let volume_path = path.key(&name);
+                    if !valid_volume_name(&name) {
+                        self.error(
+                            "bad-volume-name",
+                            &volume_path,
+                            format!("`{name}` cannot name a volume: it is a folder on EFS"),
+                            "volume names use letters, digits, `.`, `_` and `-`, and do not start with `.`",
+                        );
+                        // Still declared, so its uses are not reported too; the error stops the
+                        // conversion before any folder is planned.
+                    }
                     let mut ecs = VolumeSettings::default();
                     let mut driver_owner = DriverOwner::default();
                     match settings {
@@ -1355,23 +1365,36 @@ impl Reader<'_> {
 
     /// `x-ecs.cluster`: a cluster name, or its ARN (the name is what every use needs: autoscaling's
     /// `service/CLUSTER/SERVICE` takes no ARN).
+    /// `x-ecs.cluster`: a cluster's name, or its ARN (then its name is read from it). The name goes
+    /// into the templates and the ECS services, so it must be one ECS would take.
     fn cluster(&mut self, value: &Value, path: &KeyPath) -> Option<String> {
         let cluster = self.string(value, path)?;
-        if !cluster.starts_with("arn:") {
-            return Some(cluster);
-        }
-        match cluster.split_once(":cluster/") {
-            Some((_, name)) if !name.is_empty() && !name.contains('/') => Some(name.to_string()),
-            _ => {
-                self.error(
-                    "bad-setting",
-                    path,
-                    format!("`{cluster}` is not an ECS cluster's ARN"),
-                    "give the cluster's name, or its ARN `arn:aws:ecs:REGION:ACCOUNT:cluster/NAME`",
-                );
-                None
+        let name = if cluster.starts_with("arn:") {
+            match cluster.split_once(":cluster/") {
+                Some((_, name)) if !name.is_empty() && !name.contains('/') => name,
+                _ => {
+                    self.error(
+                        "bad-setting",
+                        path,
+                        format!("`{cluster}` is not an ECS cluster's ARN"),
+                        "give the cluster's name, or its ARN `arn:aws:ecs:REGION:ACCOUNT:cluster/NAME`",
+                    );
+                    return None;
+                }
             }
+        } else {
+            &cluster
+        };
+        if !is_cluster_name(name) {
+            self.error(
+                "bad-setting",
+                path,
+                format!("`{name}` is not an ECS cluster name"),
+                "a cluster name has 1 to 255 letters, digits, `-` and `_`",
+            );
+            return None;
         }
+        Some(name.to_string())
     }
 
     /// `x-ecs.registry`: `HOST[/PATH]` of an image repository, no scheme.
@@ -1693,6 +1716,23 @@ fn place(parent: &KeyPath) -> String {
     }
 }
 
+/// ECS's cluster names: 1 to 255 letters, digits, `-` and `_`.
+fn is_cluster_name(name: &str) -> bool {
+    (1..=255).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+}
+
+/// A named volume's name is a folder on EFS (`/VOLUME`, `/PROJECT/VOLUME`): compose's characters,
+/// and not starting with `.`, which EFS refuses in an access point's path (`..` would climb out).
+fn valid_volume_name(name: &str) -> bool {
+    name.chars().next().is_some_and(|c| c != '.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
 fn valid_service_name(name: &str) -> bool {
     name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
         && name
@@ -1708,4 +1748,36 @@ pub fn project_name(raw: &str) -> String {
         .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
         .collect();
     lowered.trim_start_matches(['-', '_']).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cluster_names() {
+        for good in ["prod", "shop_prod-2", &"a".repeat(255)] {
+            assert!(is_cluster_name(good), "{good}");
+        }
+        for bad in [
+            "",
+            "prod\u{7f}",
+            "prod-${AWS::Region}",
+            "prod cluster",
+            "prod/eu",
+            &"a".repeat(256),
+        ] {
+            assert!(!is_cluster_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn volume_names() {
+        for good in ["data", "db_data", "db-data.v2", "1"] {
+            assert!(valid_volume_name(good), "{good}");
+        }
+        for bad in ["", ".", "..", ".hidden", "a/b", "a b", "data\u{2028}"] {
+            assert!(!valid_volume_name(bad), "{bad}");
+        }
+    }
 }

@@ -40,18 +40,13 @@ impl Reader<'_> {
                 None => (false, None),
             };
             let source = if external {
-                let reference = match external_name.as_ref().or(settings.get("name")) {
-                    Some(v) => self.string(v, &secret_path.key("name")),
-                    None => Some(name.clone()),
+                let (reference, reference_path) = match external_name.as_ref().or(settings.get("name")) {
+                    Some(v) => (self.string(v, &secret_path.key("name")), secret_path.key("name")),
+                    None => (Some(name.clone()), secret_path.clone()),
                 };
                 let Some(reference) = reference else { continue };
-                if reference.starts_with("arn:") && !is_arn(&reference) {
-                    self.error(
-                        "bad-secret",
-                        &secret_path.key("name"),
-                        format!("`{reference}` is not an ARN"),
-                        "an ARN reads `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`, the account being 12 digits",
-                    );
+                if let Some((problem, help)) = external_reference_problem(&reference) {
+                    self.error("bad-secret", &reference_path, format!("`{reference}` {problem}"), help);
                     continue;
                 }
                 SecretSource::External { reference }
@@ -61,8 +56,8 @@ impl Reader<'_> {
                 // Compose minds this only when a service uses the secret, and so does check_secret_uses.
                 SecretSource::Undeclared
             };
-            // Secrets Manager names allow these; the secret is `PROJECT/NAME` there.
-            let valid_name = name.chars().all(|c| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c));
+            // The secret is `PROJECT/NAME` in Secrets Manager; plan checks the whole name's length.
+            let valid_name = name.chars().all(is_secrets_manager_name_char);
             if source == SecretSource::Local && !valid_name {
                 self.error(
                     "bad-secret",
@@ -247,12 +242,98 @@ fn file_mode(number: u64) -> Option<String> {
     (mode <= 0o7777).then(|| format!("{mode:04o}"))
 }
 
-/// `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`, the shape IAM policies accept.
-fn is_arn(text: &str) -> bool {
-    let parts: Vec<&str> = text.splitn(6, ':').collect();
-    matches!(parts.as_slice(), ["arn", partition, service, _, account, resource]
-        if !partition.is_empty() && !service.is_empty() && !resource.is_empty()
-            && (account.is_empty() || (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()))))
+/// The longest name a Secrets Manager secret may have.
+pub const SECRETS_MANAGER_NAME_LENGTH: usize = 512;
+/// The longest name an SSM parameter may have.
+const SSM_PARAMETER_NAME_LENGTH: usize = 1011;
+/// The random suffix Secrets Manager puts after a secret's name in its ARN: `-AbCdEf`.
+const SECRET_ARN_SUFFIX_LENGTH: usize = 7;
+
+/// A character Secrets Manager allows in a secret's name.
+pub fn is_secrets_manager_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "/_+=.@-".contains(c)
+}
+
+/// A character SSM allows in a parameter's name (`/` separates a hierarchy's levels).
+fn is_ssm_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "_.-/".contains(c)
+}
+
+/// What is wrong with `reference` as an existing secret's `name:`, with a help line. It goes into
+/// the task execution role's policy, where `*` and `?` are wildcards: `secret:*` would let the
+/// tasks of an untrusted compose file read every secret of the account. So only one Secrets Manager
+/// secret or SSM parameter, by a name AWS would accept, passes.
+fn external_reference_problem(reference: &str) -> Option<(&'static str, &'static str)> {
+    const ARN_HELP: &str = "give `arn:PARTITION:secretsmanager:REGION:ACCOUNT:secret:NAME` or `arn:PARTITION:ssm:REGION:ACCOUNT:parameter/NAME`, the account being 12 digits, or an SSM parameter name";
+    const SECRET_HELP: &str =
+        "a Secrets Manager secret's name has at most 512 of the characters A–Z, a–z, 0–9 and `/_+=.@-`";
+    const PARAMETER_HELP: &str = "an SSM parameter's name has at most 1011 of the characters A–Z, a–z, 0–9 and `_.-`, its levels separated by single `/`: `/prod/db/password`";
+    if reference.contains(['*', '?']) {
+        return Some((
+            "has a wildcard (`*` or `?`): the task execution role would be allowed to read every secret it matches",
+            "name one secret or parameter, without wildcards",
+        ));
+    }
+    let Some(arn) = reference.strip_prefix("arn:") else {
+        return (!is_ssm_parameter_name(reference)).then_some(("cannot name an SSM parameter", PARAMETER_HELP));
+    };
+    let parts: Vec<&str> = arn.split(':').collect();
+    let [partition, service, region, account, resource @ ..] = parts.as_slice() else {
+        return Some((
+            "is not the ARN of a Secrets Manager secret or an SSM parameter",
+            ARN_HELP,
+        ));
+    };
+    if !matches!(*service, "secretsmanager" | "ssm") {
+        return Some((
+            "is not the ARN of a Secrets Manager secret or an SSM parameter, the two places ECS reads secrets from",
+            ARN_HELP,
+        ));
+    }
+    // `aws`, `aws-cn`, `aws-us-gov`, `aws-iso-b`, …
+    let partition_valid = *partition == "aws"
+        || partition.strip_prefix("aws-").is_some_and(|rest| {
+            rest.split('-')
+                .all(|word| !word.is_empty() && word.bytes().all(|b| b.is_ascii_lowercase()))
+        });
+    let region_valid = !region.is_empty()
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    let account_valid = account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit());
+    if !partition_valid || !region_valid || !account_valid {
+        return Some((
+            "is not the ARN of a Secrets Manager secret or an SSM parameter",
+            ARN_HELP,
+        ));
+    }
+    match (*service, resource) {
+        // ECS reads `secret:NAME` and optionally `:JSON-KEY:VERSION-STAGE:VERSION-ID` after it.
+        ("secretsmanager", ["secret", name, rest @ ..]) if rest.len() <= 3 => {
+            let name_valid = !name.is_empty()
+                && name.len() <= SECRETS_MANAGER_NAME_LENGTH + SECRET_ARN_SUFFIX_LENGTH
+                && name.chars().all(is_secrets_manager_name_char);
+            let rest_valid = rest.iter().all(|part| part.chars().all(|c| c.is_ascii_graphic()));
+            (!name_valid || !rest_valid).then_some(("cannot name a Secrets Manager secret", SECRET_HELP))
+        }
+        ("ssm", [parameter]) => match parameter.strip_prefix("parameter") {
+            Some(name) if name.starts_with('/') && is_ssm_parameter_name(name) => None,
+            _ => Some(("cannot name an SSM parameter", PARAMETER_HELP)),
+        },
+        _ => Some((
+            "is not the ARN of a Secrets Manager secret or an SSM parameter",
+            ARN_HELP,
+        )),
+    }
+}
+
+/// An SSM parameter name, with or without its leading `/`.
+fn is_ssm_parameter_name(name: &str) -> bool {
+    let levels = name.strip_prefix('/').unwrap_or(name);
+    !levels.is_empty()
+        && name.len() <= SSM_PARAMETER_NAME_LENGTH
+        && levels.split('/').all(|level| !level.is_empty())
+        && levels.chars().all(is_ssm_name_char)
 }
 
 #[cfg(test)]
@@ -268,9 +349,55 @@ mod tests {
     }
 
     #[test]
-    fn arns() {
-        assert!(is_arn("arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf"));
-        assert!(is_arn("arn:aws:s3:::bucket"));
-        assert!(!is_arn("arn:aws:secretsmanager:eu-west-3:xxx:secret:foo_bar"));
+    fn existing_secret_references() {
+        for good in [
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf",
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/api",
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf:password::",
+            "arn:aws-cn:ssm:cn-north-1:123456789012:parameter/prod/db",
+            "arn:aws-us-gov:ssm:us-gov-west-1:123456789012:parameter/db",
+            "/prod/db-password",
+            "db_password.v2",
+        ] {
+            assert_eq!(external_reference_problem(good), None, "{good}");
+        }
+        let long_name = format!("/{}", "a".repeat(SSM_PARAMETER_NAME_LENGTH));
+        let long_secret = format!(
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:{}",
+            "a".repeat(520)
+        );
+        for bad in [
+            // Wildcards: every secret, or every parameter, of the account.
+            "arn:aws:secretsmanager:*:*:secret:*",
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:*",
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-??????",
+            "arn:aws:ssm:eu-west-1:123456789012:parameter/*",
+            "/prod/*",
+            "*",
+            // Another service, or not an ARN.
+            "arn:aws:s3:::bucket",
+            "arn:aws:kms:eu-west-1:123456789012:key/abc",
+            "arn:aws:secretsmanager:eu-west-3:xxx:secret:foo_bar",
+            "arn:aws:secretsmanager::123456789012:secret:db",
+            "arn:evil:secretsmanager:eu-west-1:123456789012:secret:db",
+            "arn:aws:secretsmanager:eu-west-1:123456789012:db",
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:",
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db:a:b:c:d",
+            "arn:aws:ssm:eu-west-1:123456789012:parameter",
+            "arn:aws:ssm:eu-west-1:123456789012:parameter/",
+            "arn:aws:ssm:eu-west-1:123456789012:parametername",
+            // Names AWS refuses.
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:a b",
+            "arn:aws:ssm:eu-west-1:123456789012:parameter/a${AWS::Region}",
+            "key with spaces",
+            "/prod//db",
+            "",
+            "/",
+            "prod\u{7f}",
+            long_name.as_str(),
+            long_secret.as_str(),
+        ] {
+            assert!(external_reference_problem(bad).is_some(), "{bad}");
+        }
     }
 }

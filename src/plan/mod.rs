@@ -11,6 +11,7 @@ mod model;
 mod references;
 mod runtime;
 mod secrets;
+mod shell;
 pub mod wellknown;
 
 use crate::diagnostic::{Diagnostic, Diagnostics, KeyPath};
@@ -565,6 +566,7 @@ impl Planner<'_> {
                 // Repository names are lower case; compose's project names are already.
                 let repository = format!("{}-{}", self.project.name, service.name.to_ascii_lowercase());
                 let image = format!("{registry}/{repository}:{tag}");
+                let image_word = shell::word(&image);
                 let ecr_repository = match registry.split_once('/') {
                     Some((_, prefix)) => format!("{prefix}/{repository}"),
                     None => repository.clone(),
@@ -576,8 +578,10 @@ impl Planner<'_> {
                         format!("`{}` is built locally; the task runs `{image}`", service.name),
                     )
                     .with_help(format!(
-                        "before you register the task definition, create the repository `{ecr_repository}` (`aws ecr create-repository --repository-name {ecr_repository}`) and push the image: `docker compose build {0} && docker tag {1}-{0} {image} && docker push {image}`",
-                        service.name, self.project.name
+                        "before you register the task definition, create the repository `{ecr_repository}` (`aws ecr create-repository --repository-name {}`) and push the image: `docker compose build {} && docker tag {} {image_word} && docker push {image_word}`",
+                        shell::word(&ecr_repository),
+                        shell::word(&service.name),
+                        shell::word(&format!("{}-{}", self.project.name, service.name)),
                     )),
                 );
                 DeployValue::Known(image)

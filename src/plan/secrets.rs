@@ -6,12 +6,15 @@
 //! ever passes through compose2ecs or its output.
 
 use super::hostnames::{holds_a_password, mask_credentials, names_a_secret};
+use super::shell;
 use super::{
     logical_id, Container, ContainerRuntime, DeployValue, GroupReason, MountPoint, Planner, PolicyResource, SecretPlan,
     Source, TaskGroup,
 };
 use crate::diagnostic::Diagnostic;
-use crate::normalise::{Condition, SecretSource, SECRETS_FOLDER};
+use crate::normalise::{
+    is_secrets_manager_name_char, Condition, SecretSource, SECRETS_FOLDER, SECRETS_MANAGER_NAME_LENGTH,
+};
 use std::collections::BTreeMap;
 
 /// The container that writes the secrets' files.
@@ -99,14 +102,14 @@ impl Planner<'_> {
                         );
                         continue;
                     }
-                    let file = shell_quote(&format!("{folder}/{relative}"));
+                    let file = shell::quote(&format!("{folder}/{relative}"));
                     if let Some((parent, _)) = relative.rsplit_once('/') {
-                        script.push(format!("mkdir -p {}", shell_quote(&format!("{folder}/{parent}"))));
+                        script.push(format!("mkdir -p {}", shell::quote(&format!("{folder}/{parent}"))));
                     }
                     script.push(format!("printf '%s' \"${variable}\" > {file}"));
                     let owner = secret_use.uid.as_deref().unwrap_or("0");
                     let group = secret_use.gid.as_deref().unwrap_or("0");
-                    script.push(format!("chown {}:{} {file}", shell_quote(owner), shell_quote(group)));
+                    script.push(format!("chown {}:{} {file}", shell::quote(owner), shell::quote(group)));
                     script.push(format!(
                         "chmod {} {file}",
                         secret_use.mode.as_deref().unwrap_or(DEFAULT_MODE)
@@ -216,6 +219,20 @@ impl Planner<'_> {
                 continue;
             }
             let secret = format!("{}/{name}", service.name);
+            if let Some(problem) = secrets_manager_name_problem(&self.project.name, &secret) {
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "bad-secret",
+                        path,
+                        format!(
+                            "`{name}` would be read from the Secrets Manager secret `{}/{secret}`, which {problem}",
+                            self.project.name
+                        ),
+                    )
+                    .with_help("rename the variable: letters, digits and `_`, as shells read them"),
+                );
+                continue;
+            }
             // `DATABASE_URL` reads `DatabaseUrl` in the stack's names.
             let logical = format!(
                 "Secret{}{}",
@@ -247,8 +264,8 @@ impl Planner<'_> {
                     ),
                 )
                 .with_help(format!(
-                    "after deploying the secrets stack, put the value: `aws secretsmanager put-secret-value --secret-id {}/{secret} --secret-string …` ({})",
-                    self.project.name,
+                    "after deploying the secrets stack, put the value: `aws secretsmanager put-secret-value --secret-id {} --secret-string …` ({})",
+                    shell::word(&format!("{}/{secret}", self.project.name)),
                     shown_value(&value)
                 )),
             );
@@ -300,10 +317,23 @@ impl Planner<'_> {
                 return false;
             }
             let (value_from, policy_resource) = match &definition.source {
-                SecretSource::Local => (
-                    self.deferred(&format!("{logical}Arn"), Source::Stack("secrets")),
-                    PolicyResource::Created,
-                ),
+                SecretSource::Local => {
+                    if let Some(problem) = secrets_manager_name_problem(&self.project.name, name) {
+                        self.diagnostics.push(
+                            Diagnostic::error(
+                                "bad-secret",
+                                definition.path.clone(),
+                                format!("the Secrets Manager secret `{}/{name}` {problem}", self.project.name),
+                            )
+                            .with_help("give the secret a shorter name"),
+                        );
+                        return false;
+                    }
+                    (
+                        self.deferred(&format!("{logical}Arn"), Source::Stack("secrets")),
+                        PolicyResource::Created,
+                    )
+                }
                 SecretSource::External { reference } => {
                     let resource = policy_resource(reference);
                     if let PolicyResource::SsmParameterName(parameter) = &resource {
@@ -357,6 +387,21 @@ fn variable_name<'a>(secret: &str, taken: impl Iterator<Item = &'a String> + Clo
     candidate
 }
 
+/// What keeps `PROJECT/NAME` from naming a Secrets Manager secret, if anything.
+fn secrets_manager_name_problem(project: &str, name: &str) -> Option<String> {
+    let full = format!("{project}/{name}");
+    if !full.chars().all(is_secrets_manager_name_char) {
+        Some("has a character Secrets Manager does not allow (it takes letters, digits and `/_+=.@-`)".to_string())
+    } else if full.len() > SECRETS_MANAGER_NAME_LENGTH {
+        Some(format!(
+            "has {} characters, more than Secrets Manager's {SECRETS_MANAGER_NAME_LENGTH}",
+            full.len()
+        ))
+    } else {
+        None
+    }
+}
+
 /// The IAM resource for an existing secret ECS reads from `reference`. A Secrets Manager
 /// `valueFrom` may go on past the secret's ARN (`:json-key:version-stage:version-id`), and a
 /// partial ARN lacks the six random characters after the name: IAM needs the secret's whole ARN.
@@ -385,11 +430,6 @@ fn shown_value(value: &str) -> String {
     }
 }
 
-/// `text` as one shell word.
-fn shell_quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', r"'\''"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -412,8 +452,18 @@ mod tests {
     }
 
     #[test]
-    fn shell_words_survive_quotes() {
-        assert_eq!(shell_quote("/secrets/web/it's"), r"'/secrets/web/it'\''s'");
+    fn secrets_manager_names() {
+        assert_eq!(secrets_manager_name_problem("shop", "web/DATABASE_URL"), None);
+        assert!(secrets_manager_name_problem("shop", "web/A B").is_some());
+        assert!(secrets_manager_name_problem("shop", "web/A;rm -rf").is_some());
+        assert!(secrets_manager_name_problem("shop", "web/A\u{2028}").is_some());
+        let long = "A".repeat(SECRETS_MANAGER_NAME_LENGTH - "shop/".len());
+        assert_eq!(secrets_manager_name_problem("shop", &long), None);
+        assert!(secrets_manager_name_problem("shop", &format!("{long}B")).is_some());
+    }
+
+    #[test]
+    fn variable_names_are_unique() {
         let taken = ["SECRET_DB_PASSWORD".to_string()];
         assert_eq!(variable_name("db-password", [].iter()), "SECRET_DB_PASSWORD");
         assert_eq!(variable_name("db_password", taken.iter()), "SECRET_DB_PASSWORD_2");
