@@ -641,7 +641,11 @@ fn a_write_that_fails_leaves_the_previous_output_intact() {
     fs::write(out.join(".compose2ecs-work"), "in the way").unwrap();
     let output = compose2ecs(case.path(), &["convert"]);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
-    assert!(stderr(&output).contains("was not left by a compose2ecs run"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("was not left by a compose2ecs run"),
+        "{}",
+        stderr(&output)
+    );
     fs::remove_file(out.join(".compose2ecs-work")).unwrap();
     assert_eq!(tree(&out), before);
 }
