@@ -277,3 +277,21 @@ fn an_included_file_that_is_not_a_compose_file_is_refused() {
     );
     assert!(err.contains("package.json:1:"), "located in the included file: {err}");
 }
+
+#[test]
+fn a_secret_target_cannot_leave_its_folder() {
+    for target in ["..", "../db/password", "/run/secrets/./x", "/run/secrets/"] {
+        let state = tempfile::tempdir().unwrap();
+        let repo = tempfile::tempdir().unwrap();
+        let app = format!(
+            "services:\n  web:\n    image: nginx\n    secrets:\n      - source: token\n        target: \"{target}\"\nsecrets:\n  token:\n    file: token.txt\n"
+        );
+        fs::write(repo.path().join("compose.yaml"), app).unwrap();
+        let err = refused(run_in(repo.path(), state.path(), &["convert"]));
+        assert!(
+            err.contains("error[bad-secret]") && err.contains("not a plain file path"),
+            "{target}: {err}"
+        );
+        assert!(err.contains("(services.web.secrets[0].target)"), "{target}: {err}");
+    }
+}

@@ -129,6 +129,16 @@ impl Reader<'_> {
             Some(target) => format!("{SECRETS_FOLDER}/{target}"),
             None => format!("{SECRETS_FOLDER}/{secret}"),
         };
+        // The secrets writer creates this path: a `..` would reach another service's secrets.
+        if target.split('/').skip(1).any(|part| matches!(part, "" | "." | "..")) {
+            self.error(
+                "bad-secret",
+                &path.key("target"),
+                format!("the target `{target}` is not a plain file path"),
+                "give a file name, or an absolute path without `.`, `..` or an empty part",
+            );
+            return None;
+        }
         let mode = match long.get("mode") {
             None => None,
             Some(value) => {
