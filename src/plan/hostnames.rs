@@ -4,7 +4,7 @@
 //! so the cost is linear in the length of the value whatever the number of services.
 
 /// Where in a value a reference stands.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum HostPosition {
     /// The host of `scheme://[userinfo@]HOST[:port]…`, alone or in a host list.
     Url { scheme: String },
@@ -261,11 +261,10 @@ pub fn scan(value: &str, holds_a_host: bool, is_known: impl Fn(&str) -> bool) ->
 /// Keys whose value is a password in `key=value` connection strings and query strings.
 const PASSWORD_KEYS: &[&str] = &["password", "passwd", "pwd", "pass"];
 
-/// `text` with every password shown as `***`: a URL's `user:password@`, and the value of
-/// `password=` (`pwd=`, …) in a connection string or a query string. Messages and the plan must
-/// not repeat a password written in the compose file.
-pub fn mask_credentials(text: &str) -> String {
-    let mut secrets: Vec<(usize, usize)> = Vec::new();
+/// The byte ranges of every password in `text`, in order and apart: a URL's `user:password@`, and
+/// the value of `password=` (`pwd=`, …) in a connection string or a query string.
+fn password_ranges(text: &str) -> Vec<(usize, usize)> {
+    let mut ranges: Vec<(usize, usize)> = Vec::new();
     let mut search_from = 0;
     while let Some(offset) = text[search_from..].find("://") {
         let start = search_from + offset + 3;
@@ -275,12 +274,14 @@ pub fn mask_credentials(text: &str) -> String {
             continue;
         };
         if let Some(colon) = text[start..start + at].find(':') {
-            secrets.push((start + colon + 1, start + at));
+            ranges.push((start + colon + 1, start + at));
         }
     }
     let bytes = text.as_bytes();
+    // A value already masked is not searched again, so `password=password=…` costs its length once.
+    let mut masked_until = 0;
     for (equals, _) in text.match_indices('=') {
-        if !PASSWORD_KEYS.iter().any(|key| key_before(&bytes[..equals], key)) {
+        if equals < masked_until || !PASSWORD_KEYS.iter().any(|key| key_before(&bytes[..equals], key)) {
             continue;
         }
         let start = equals + 1;
@@ -289,23 +290,86 @@ pub fn mask_credentials(text: &str) -> String {
                 .iter()
                 .take_while(|b| !matches!(b, b' ' | b'\t' | b';' | b'&' | b'"' | b'\''))
                 .count();
+        masked_until = end;
         if end > start {
-            secrets.push((start, end));
+            ranges.push((start, end));
         }
     }
-    secrets.sort_unstable();
-    let mut out = String::with_capacity(text.len());
-    let mut copied = 0;
-    for (start, end) in secrets {
-        if start < copied {
-            continue;
+    ranges.sort_unstable();
+    let mut apart: Vec<(usize, usize)> = Vec::with_capacity(ranges.len());
+    for (start, end) in ranges {
+        match apart.last_mut() {
+            Some(last) if start <= last.1 => last.1 = last.1.max(end),
+            _ => apart.push((start, end)),
         }
-        out.push_str(&text[copied..start]);
-        out.push_str("***");
+    }
+    apart
+}
+
+/// A value with its passwords shown as `***`, and where given places of the value are in it.
+pub struct Masked {
+    pub text: String,
+    /// Each place asked for, as a byte offset into `text` (a place inside a password is its `***`).
+    pub places: Vec<usize>,
+}
+
+/// `text` with every password shown as `***`, and where `places` (byte offsets into `text`, in
+/// order) are in the result. One pass over `text`.
+pub fn mask_at(text: &str, places: &[usize]) -> Masked {
+    let ranges = password_ranges(text);
+    let mut masked = String::with_capacity(text.len());
+    let mut mapped = Vec::with_capacity(places.len());
+    let mut copied = 0;
+    let mut pending = places.iter().copied().peekable();
+    for (start, end) in ranges.iter().copied().chain(std::iter::once((text.len(), text.len()))) {
+        while let Some(place) = pending.next_if(|place| *place < end.max(start + 1)) {
+            mapped.push(masked.len() + place.min(start).saturating_sub(copied));
+        }
+        masked.push_str(&text[copied..start]);
+        if start < end {
+            masked.push_str("***");
+        }
         copied = end;
     }
-    out.push_str(&text[copied..]);
-    out
+    mapped.extend(pending.map(|_| masked.len()));
+    Masked {
+        text: masked,
+        places: mapped,
+    }
+}
+
+/// `text` with every password shown as `***`. Messages and the plan must not repeat a password
+/// written in the compose file.
+pub fn mask_credentials(text: &str) -> String {
+    mask_at(text, &[]).text
+}
+
+/// How many bytes of a value a message or the plan shows on each side of the place it is about.
+pub const EXCERPT_RADIUS: usize = 60;
+
+/// The part of `text` within [`EXCERPT_RADIUS`] bytes of byte `at`, cut at character boundaries,
+/// with `…` where it was cut: a value may be megabytes long, and what quotes it must stay small.
+pub fn excerpt(text: &str, at: usize) -> String {
+    if text.len() <= 2 * EXCERPT_RADIUS {
+        return text.to_string();
+    }
+    let mut start = at.min(text.len()).saturating_sub(EXCERPT_RADIUS);
+    while !text.is_char_boundary(start) {
+        start -= 1;
+    }
+    let mut end = (start + 2 * EXCERPT_RADIUS).min(text.len());
+    while !text.is_char_boundary(end) {
+        end += 1;
+    }
+    let mut shown = String::with_capacity(end - start + 6);
+    if start > 0 {
+        shown.push('…');
+    }
+    shown.push_str(&text[start..end]);
+    if end < text.len() {
+        shown.push('…');
+    }
+    shown
 }
 
 /// Whether `before` ends with `key` (any case) that starts a word.
@@ -419,6 +483,21 @@ mod tests {
             "redis://cache/0?password=***&db=1"
         );
         assert_eq!(mask_credentials("passport=123 bypass=1"), "passport=123 bypass=1");
+    }
+
+    #[test]
+    fn masked_places_and_excerpts() {
+        let value = "a postgres://u:secret@db:5432 b";
+        let masked = mask_at(value, &[0, 17, 22, value.len()]);
+        assert_eq!(masked.text, "a postgres://u:***@db:5432 b");
+        assert_eq!(masked.places, vec![0, 15, 19, masked.text.len()]);
+        let long = "é".repeat(100);
+        for at in 0..=long.len() {
+            let shown = excerpt(&long, at);
+            assert!(shown.len() <= 2 * EXCERPT_RADIUS + 8, "{at}: {}", shown.len());
+        }
+        assert!(excerpt(&long, 0).ends_with('…') && excerpt(&long, 100).starts_with('…'));
+        assert_eq!(excerpt("short", 3), "short");
     }
 
     #[test]
