@@ -12,7 +12,7 @@ use super::{
 };
 use crate::diagnostic::Diagnostic;
 use crate::normalise::{Condition, SecretSource, SECRETS_FOLDER};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// The container that writes the secrets' files.
 pub const SECRETS_CONTAINER: &str = "compose2ecs-secrets";
@@ -29,9 +29,11 @@ impl Planner<'_> {
     /// the secrets writer of each task whose services use them. Returns every secret used.
     pub(super) fn secrets(&mut self, tasks: &mut [TaskGroup]) -> Vec<SecretPlan> {
         let mut used: BTreeMap<String, SecretPlan> = BTreeMap::new();
+        // Each used secret's logical id → its name, to find two with one id.
+        let mut used_ids: HashMap<String, String> = HashMap::new();
         for task in tasks.iter_mut() {
             for container in task.containers.iter_mut() {
-                self.secret_variables(container, &mut used);
+                self.secret_variables(container, &mut used, &mut used_ids);
             }
         }
         for task in tasks.iter_mut() {
@@ -49,7 +51,7 @@ impl Planner<'_> {
                 let folder = format!("{WRITER_FOLDER}/{}", container.name);
                 let mut written = std::collections::BTreeSet::new();
                 for secret_use in &service.secrets {
-                    if !self.plan_secret(&secret_use.secret, &mut used) {
+                    if !self.plan_secret(&secret_use.secret, &mut used, &mut used_ids) {
                         continue;
                     }
                     let variable = match variables.get(&secret_use.secret) {
@@ -186,21 +188,31 @@ impl Planner<'_> {
     /// (`x-ecs.environment_secrets: true`, or the service's `x-ecs.secret_variables`): then it is an
     /// ECS secret read from Secrets Manager `PROJECT/SERVICE/VARIABLE`, created empty by the secrets
     /// stack, and its value (after references were resolved) goes nowhere but to the user, masked.
-    fn secret_variables(&mut self, container: &mut Container, used: &mut BTreeMap<String, SecretPlan>) {
+    fn secret_variables(
+        &mut self,
+        container: &mut Container,
+        used: &mut BTreeMap<String, SecretPlan>,
+        used_ids: &mut HashMap<String, String>,
+    ) {
         let Some(service) = self.project.service(&container.service) else {
             return;
         };
-        let listed = &service.ecs.secret_variables;
+        let listed: HashSet<&str> = service
+            .ecs
+            .secret_variables
+            .iter()
+            .map(|(name, _)| name.as_str())
+            .collect();
         let mut kept = Vec::new();
-        for (name, value) in std::mem::take(&mut container.environment) {
+        // The container's environment is the service's, entry for entry.
+        for (index, (name, value)) in std::mem::take(&mut container.environment).into_iter().enumerate() {
             let path = service
                 .environment
-                .iter()
-                .find(|v| v.name == name)
+                .get(index)
+                .filter(|v| v.name == name)
                 .map_or_else(|| service.path.key("environment"), |v| v.path.clone());
             let looks_secret = (names_a_secret(&name) && !value.is_empty()) || holds_a_password(&value);
-            let asked = listed.iter().any(|(listed, _)| *listed == name)
-                || (looks_secret && self.project.settings.environment_secrets);
+            let asked = listed.contains(name.as_str()) || (looks_secret && self.project.settings.environment_secrets);
             if !asked {
                 if looks_secret {
                     self.diagnostics.push(
@@ -222,15 +234,12 @@ impl Planner<'_> {
                 logical_id(&service.name),
                 logical_id(&name.to_ascii_lowercase())
             );
-            if let Some(other) = used.values().find(|p| p.logical_id == logical) {
+            if let Some(other) = used_ids.get(&logical) {
                 self.diagnostics.push(
                     Diagnostic::error(
                         "name-collision",
                         path,
-                        format!(
-                            "secrets `{}` and `{secret}` get the same name on AWS (`{logical}`)",
-                            other.name
-                        ),
+                        format!("secrets `{other}` and `{secret}` get the same name on AWS (`{logical}`)"),
                     )
                     .with_help("rename one of them"),
                 );
@@ -252,6 +261,7 @@ impl Planner<'_> {
                     shown_value(&value)
                 )),
             );
+            used_ids.insert(logical.clone(), secret.clone());
             used.insert(
                 secret.clone(),
                 SecretPlan {
@@ -264,8 +274,9 @@ impl Planner<'_> {
             container.secrets.push((name, value_from));
         }
         container.environment = kept;
+        let variables: HashSet<&str> = service.environment.iter().map(|v| v.name.as_str()).collect();
         for (listed, path) in &service.ecs.secret_variables {
-            if !service.environment.iter().any(|v| &v.name == listed) {
+            if !variables.contains(listed.as_str()) {
                 self.diagnostics.push(
                     Diagnostic::warning(
                         "unknown-variable",
@@ -279,21 +290,23 @@ impl Planner<'_> {
     }
 
     /// Plans a defined secret once; `false` when it is not defined (normalise reported that).
-    fn plan_secret(&mut self, name: &str, used: &mut BTreeMap<String, SecretPlan>) -> bool {
+    fn plan_secret(
+        &mut self,
+        name: &str,
+        used: &mut BTreeMap<String, SecretPlan>,
+        used_ids: &mut HashMap<String, String>,
+    ) -> bool {
         if !used.contains_key(name) {
             let Some(definition) = self.project.secrets.iter().find(|d| d.name == name) else {
                 return false;
             };
             let logical = format!("Secret{}", logical_id(name));
-            if let Some(other) = used.values().find(|p| p.logical_id == logical) {
+            if let Some(other) = used_ids.get(&logical) {
                 self.diagnostics.push(
                     Diagnostic::error(
                         "name-collision",
                         definition.path.clone(),
-                        format!(
-                            "secrets `{}` and `{name}` get the same name on AWS (`{logical}`)",
-                            other.name
-                        ),
+                        format!("secrets `{other}` and `{name}` get the same name on AWS (`{logical}`)"),
                     )
                     .with_help("rename one of them"),
                 );
@@ -320,6 +333,7 @@ impl Planner<'_> {
                 }
                 SecretSource::Undeclared => return false, // Normalise refused its use.
             };
+            used_ids.insert(logical.clone(), name.to_string());
             used.insert(
                 name.to_string(),
                 SecretPlan {
