@@ -126,6 +126,78 @@ fn authority_end(value: &str, start: usize) -> usize {
     index
 }
 
+/// A URL's authority, after its `scheme://`.
+struct Authority {
+    /// The byte range of the password of `user:password@`, when there is one.
+    password: Option<(usize, usize)>,
+    /// Where its hosts start (after any userinfo) and where the authority ends.
+    hosts: (usize, usize),
+}
+
+/// The authority starting at `start`. A password written in a compose value may hold any character
+/// (`/ # ? ' "`, spaces, `@`), which would end a well-formed authority: so the userinfo of
+/// `user:password@` ends at the `@` before the host, found by [`password_end`]; otherwise, at the
+/// last `@` of the well-formed authority (`user@host`).
+fn authority(value: &str, start: usize) -> Authority {
+    let bytes = value.as_bytes();
+    let user_end = start
+        + bytes[start..]
+            .iter()
+            .take_while(|b| !(matches!(b, b':' | b',') || ends_authority(**b)))
+            .count();
+    if bytes.get(user_end) == Some(&b':') {
+        if let Some(at) = password_end(value, user_end + 1) {
+            return Authority {
+                password: Some((user_end + 1, at)),
+                hosts: (at + 1, authority_end(value, at + 1)),
+            };
+        }
+    }
+    let end = authority_end(value, start);
+    let hosts_start = value[start..end].rfind('@').map_or(start, |at| start + at + 1);
+    Authority {
+        password: None,
+        hosts: (hosts_start, end),
+    }
+}
+
+/// Where the password starting at `from` ends: the `@` before the host, or `None` when there is
+/// none. A password may hold `@` and spaces, so the `@` taken is the last one followed by a host
+/// name before the URL is over: at a space after such a host, at the next `scheme://`, or at a line
+/// end. Digits that form a port followed by the end of the authority are a port, not a password
+/// (`http://api:8080/invite?to=a@b`).
+fn password_end(value: &str, from: usize) -> Option<usize> {
+    let bytes = value.as_bytes();
+    let digits = bytes[from..].iter().take(6).take_while(|b| b.is_ascii_digit()).count();
+    if (1..=5).contains(&digits)
+        && bytes
+            .get(from + digits)
+            .is_none_or(|b| *b == b',' || ends_authority(*b))
+    {
+        return None;
+    }
+    let mut last = None;
+    for (index, &byte) in bytes.iter().enumerate().skip(from) {
+        match byte {
+            b'@' if starts_host(&bytes[index + 1..]) => last = Some(index),
+            b'\n' | b'\r' => break,
+            b' ' | b'\t' if last.is_some() => break,
+            b':' if bytes[index..].starts_with(b"://") => break,
+            _ => {}
+        }
+    }
+    last
+}
+
+/// Whether `text` starts with a host name that ends where a host may end.
+fn starts_host(text: &[u8]) -> bool {
+    let length = text.iter().take_while(|b| is_host_char(**b)).count();
+    (length > 0 || text.first() == Some(&b'['))
+        && text
+            .get(length)
+            .is_none_or(|b| matches!(b, b':' | b',' | b'[') || ends_authority(*b))
+}
+
 /// Whether `text` starts with `scheme://`.
 fn starts_url(text: &str) -> bool {
     let scheme = text
@@ -176,13 +248,15 @@ pub fn scan(value: &str, holds_a_host: bool, is_known: impl Fn(&str) -> bool) ->
             .map_or(0, |i| i + 1);
         let scheme = &value[scheme_start..separator];
         let start = separator + 3;
-        let end = authority_end(value, start);
+        let Authority {
+            hosts: (hosts_start, end),
+            ..
+        } = authority(value, start);
         search_from = end.max(start);
         if scheme.is_empty() {
             continue;
         }
         authorities.push((start, end));
-        let hosts_start = value[start..end].rfind('@').map_or(start, |at| start + at + 1);
         let mut host_start = hosts_start;
         for part in value[hosts_start..end].split(',') {
             let host_end = host_start + part.bytes().take_while(|b| is_host_char(*b)).count();
@@ -262,20 +336,16 @@ pub fn scan(value: &str, holds_a_host: bool, is_known: impl Fn(&str) -> bool) ->
 const PASSWORD_KEYS: &[&str] = &["password", "passwd", "pwd", "pass"];
 
 /// The byte ranges of every password in `text`, in order and apart: a URL's `user:password@`, and
-/// the value of `password=` (`pwd=`, …) in a connection string or a query string.
+/// the value of `password=` (`pwd=`, …) in a connection string, a query string or a flag, up to
+/// its separator or inside its quotes (`password='a b'`).
 fn password_ranges(text: &str) -> Vec<(usize, usize)> {
     let mut ranges: Vec<(usize, usize)> = Vec::new();
     let mut search_from = 0;
     while let Some(offset) = text[search_from..].find("://") {
         let start = search_from + offset + 3;
-        let end = authority_end(text, start);
-        search_from = end.max(start);
-        let Some(at) = text[start..end].rfind('@') else {
-            continue;
-        };
-        if let Some(colon) = text[start..start + at].find(':') {
-            ranges.push((start + colon + 1, start + at));
-        }
+        let found = authority(text, start);
+        search_from = found.hosts.1.max(start);
+        ranges.extend(found.password);
     }
     let bytes = text.as_bytes();
     // A value already masked is not searched again, so `password=password=…` costs its length once.
@@ -284,12 +354,20 @@ fn password_ranges(text: &str) -> Vec<(usize, usize)> {
         if equals < masked_until || !PASSWORD_KEYS.iter().any(|key| key_before(&bytes[..equals], key)) {
             continue;
         }
-        let start = equals + 1;
-        let end = start
-            + bytes[start..]
-                .iter()
-                .take_while(|b| !matches!(b, b' ' | b'\t' | b';' | b'&' | b'"' | b'\''))
-                .count();
+        let (start, end) = match bytes.get(equals + 1) {
+            Some(quote @ (b'"' | b'\'')) => {
+                let start = equals + 2;
+                (start, start + bytes[start..].iter().take_while(|b| *b != quote).count())
+            }
+            _ => {
+                let start = equals + 1;
+                let length = bytes[start..]
+                    .iter()
+                    .take_while(|b| !matches!(b, b' ' | b'\t' | b'\n' | b';' | b'&' | b'"' | b'\''))
+                    .count();
+                (start, start + length)
+            }
+        };
         masked_until = end;
         if end > start {
             ranges.push((start, end));
@@ -483,6 +561,45 @@ mod tests {
             "redis://cache/0?password=***&db=1"
         );
         assert_eq!(mask_credentials("passport=123 bypass=1"), "passport=123 bypass=1");
+    }
+
+    #[test]
+    fn passwords_may_hold_any_character() {
+        let cases = [
+            (
+                "postgres://app:pa/ss#w?rd@db:5432/app",
+                "postgres://app:***@db:5432/app",
+            ),
+            ("redis://:it's \"a\" pass@kafka:6379/0", "redis://:***@kafka:6379/0"),
+            ("amqp://u:p@ss@kafka/vhost", "amqp://u:***@kafka/vhost"),
+            ("mongodb://u:a b@mongodb:27017/x", "mongodb://u:***@mongodb:27017/x"),
+            ("postgres://u:5432@db/app", "postgres://u:***@db/app"),
+        ];
+        for (value, masked) in cases {
+            assert_eq!(mask_credentials(value), masked);
+            let hosts = names(value, None);
+            assert_eq!(hosts.len(), 1, "{value}: {hosts:?}");
+            assert!(KNOWN.contains(&hosts[0].0.as_str()), "{value}: {hosts:?}");
+        }
+        assert_eq!(
+            names("postgres://app:pa/ss#w?rd@db:5432/app", None),
+            one("db", Some(5432))
+        );
+        // A port and a path are no password, and an `@` after a URL's end is not its userinfo's.
+        let value = "curl http://api:8080/invite?to=a@b && curl http://u:x@db/ && echo \"me@kafka\"";
+        assert_eq!(
+            mask_credentials(value),
+            "curl http://api:8080/invite?to=a@b && curl http://u:***@db/ && echo \"me@kafka\""
+        );
+        assert_eq!(
+            names(value, None),
+            vec![("api".to_string(), Some(8080)), ("db".to_string(), None)]
+        );
+        assert_eq!(
+            mask_credentials("password='a b;c' PWD=\"x y\" next"),
+            "password='***' PWD=\"***\" next"
+        );
+        assert_eq!(mask_credentials("password=password=x y"), "password=*** y");
     }
 
     #[test]
