@@ -5,7 +5,7 @@
 //! service mounted read-only at `/run/secrets`; the services start once it has finished. No value
 //! ever passes through compose2ecs or its output.
 
-use super::hostnames::{holds_a_password, mask_credentials, names_a_secret};
+use super::hostnames::{excerpt, holds_a_password, mask_credentials, names_a_secret};
 use super::{
     logical_id, Container, ContainerRuntime, DeployValue, GroupReason, MountPoint, Planner, PolicyResource, SecretPlan,
     Source, TaskGroup,
@@ -34,6 +34,7 @@ impl Planner<'_> {
         for task in tasks.iter_mut() {
             for container in task.containers.iter_mut() {
                 self.secret_variables(container, &mut used, &mut used_ids);
+                self.secrets_where_ecs_takes_none(container);
             }
         }
         for task in tasks.iter_mut() {
@@ -289,6 +290,85 @@ impl Planner<'_> {
         }
     }
 
+    /// Passwords in a command, an entrypoint, a health check, a label or a deploy label: ECS reads
+    /// no secret into these, so each is written as it is, with a `plain-secret` warning that says
+    /// where (never the value) and how to move the password where ECS can take it as a secret.
+    fn secrets_where_ecs_takes_none(&mut self, container: &Container) {
+        let Some(service) = self.project.service(&container.service) else {
+            return;
+        };
+        let health_check = container.health_check.as_ref().map(|h| h.command.as_slice());
+        let lists = [
+            ("command", container.command.as_deref(), service.path.key("command")),
+            (
+                "entrypoint",
+                container.entrypoint.as_deref(),
+                service.path.key("entrypoint"),
+            ),
+            (
+                "healthcheck.test",
+                health_check,
+                service.path.key("healthcheck").key("test"),
+            ),
+        ];
+        let move_it = if self.project.settings.environment_secrets {
+            "an environment variable, which `environment_secrets` reads from Secrets Manager"
+        } else {
+            "an environment variable, read from Secrets Manager with `x-ecs: {environment_secrets: true}`"
+        };
+        for (key, arguments, path) in lists {
+            let holding: Vec<String> = arguments
+                .unwrap_or_default()
+                .iter()
+                .enumerate()
+                .filter(|(_, argument)| holds_a_password(argument))
+                .map(|(index, _)| format!("`{key}[{index}]`"))
+                .collect();
+            if holding.is_empty() {
+                continue;
+            }
+            self.diagnostics.push(
+                Diagnostic::warning(
+                    "plain-secret",
+                    path,
+                    format!(
+                        "{} of `{}` holds a password; ECS reads no secret into `{key}`, so it is written in plain text into the task definition",
+                        holding.join(", "),
+                        service.name
+                    ),
+                )
+                .with_help(format!(
+                    "move the password into {move_it}, and write `$$VARIABLE` in its place, in a shell form (`sh -c`, `CMD-SHELL`) that expands it"
+                )),
+            );
+        }
+        let labels = container
+            .runtime
+            .docker_labels
+            .iter()
+            .map(|(key, value)| ("label", key, value, service.path.key("labels").key(key.as_str())));
+        let tags = service
+            .tags
+            .iter()
+            .map(|(key, value, path)| ("deploy label", key, value, path.clone()));
+        let mut warnings = Vec::new();
+        for (what, key, value, path) in labels.chain(tags) {
+            if (names_a_secret(key) && !value.is_empty()) || holds_a_password(value) {
+                warnings.push(
+                    Diagnostic::warning(
+                        "plain-secret",
+                        path,
+                        format!("the {what} `{key}` of `{}` holds a secret; ECS has no secrets for labels, so it is written in plain text, for anyone who can describe the task or service to read", service.name),
+                    )
+                    .with_help(format!("keep the secret out of labels: pass it in {move_it}")),
+                );
+            }
+        }
+        for warning in warnings {
+            self.diagnostics.push(warning);
+        }
+    }
+
     /// Plans a defined secret once; `false` when it is not defined (normalise reported that).
     fn plan_secret(
         &mut self,
@@ -393,7 +473,10 @@ fn policy_resource(reference: &str) -> PolicyResource {
 /// been rewritten, so they need its shape), else nothing of the value.
 fn shown_value(value: &str) -> String {
     if holds_a_password(value) {
-        format!("the value is `{}`, with the real password", mask_credentials(value))
+        format!(
+            "the value is `{}`, with the real password",
+            excerpt(&mask_credentials(value), 0)
+        )
     } else {
         "the value compose has".to_string()
     }
