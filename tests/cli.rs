@@ -859,6 +859,7 @@ fn passwords_in_every_place_stay_out_of_the_messages_and_the_plan() {
             "sentinel-label-z6",
             "sentinel-label-token-7",
             "sentinel-tag-8",
+            "sentinel-tag-9",
             "/#?'",
             "x;y",
         ],
@@ -870,12 +871,15 @@ fn passwords_in_every_place_stay_out_of_the_messages_and_the_plan() {
         "the label `com.example.backup` of `app` holds a secret",
         "the label `com.example.api-token` of `app` holds a secret",
         "the deploy label `com.example.db` of `app` holds a secret",
+        "the deploy label `com.example.db` of `db` holds a secret",
+        "which ECS service tag `com.example.db` keeps (`postgres://u:***@db/x`)",
+        "the references in `APP_CREDENTIALS` are rewritten; its value is not shown",
         "everywhere/app/DATABASE_URL",
         "everywhere/app/DB_DSN",
     ] {
         assert!(messages.contains(place), "{place} is not named: {messages}");
     }
-    assert_eq!(messages.matches("warning[plain-secret]").count(), 6, "{messages}");
+    assert_eq!(messages.matches("warning[plain-secret]").count(), 7, "{messages}");
 }
 
 /// Files that each include the next one twice would double the work at every level: the load

@@ -209,21 +209,31 @@ pub(super) fn resolve(
         // with N references would otherwise be copied N times.
         let before = mask_at(&site.value, &places_before);
         let masked_after = mask_at(&after, &places_after);
+        // A variable whose name says it holds a secret is not quoted at all: its whole value may
+        // be the secret, in a form no mask knows (`SECRET_KEY`, `…_CREDENTIALS`).
+        let secret = site.variable.as_deref().filter(|variable| names_a_secret(variable));
         let recorded = references.len() - places_before.len();
         for (index, reference) in references[recorded..].iter_mut().enumerate() {
-            reference.before = excerpt(&before.text, before.places[index]);
-            reference.after = excerpt(&masked_after.text, masked_after.places[index]);
+            (reference.before, reference.after) = match secret {
+                Some(_) => ("***".to_string(), "***".to_string()),
+                None => (
+                    excerpt(&before.text, before.places[index]),
+                    excerpt(&masked_after.text, masked_after.places[index]),
+                ),
+            };
         }
         if after != site.value {
-            planner.diagnostics.push(Diagnostic::note(
-                "hostname-rewritten",
-                site.path.clone(),
-                format!(
+            let message = match secret {
+                Some(variable) => format!("the references in `{variable}` are rewritten; its value is not shown, as its name says it holds a secret"),
+                None => format!(
                     "`{}` becomes `{}`",
                     excerpt(&before.text, before.places[0]),
                     excerpt(&masked_after.text, masked_after.places[0])
                 ),
-            ));
+            };
+            planner
+                .diagnostics
+                .push(Diagnostic::note("hostname-rewritten", site.path.clone(), message));
             rewrites.push((site, after));
         }
     }
