@@ -63,3 +63,24 @@ fn a_value_full_of_references_converts_in_linear_time_and_space() {
         rewritten.message
     );
 }
+
+/// A message that quotes a refused value shows its start, not the whole of it.
+#[test]
+fn refused_values_are_quoted_in_part() {
+    let long = "x".repeat(600 * 1024);
+    let compose = format!(
+        "services:\n  app:\n    image: app:1\n    ports: [\"{long}\"]\n    working_dir: \"{long}\"\n    cpus: \"{long}\"\n    mem_limit: \"{long}\"\n    healthcheck:\n      test: [\"CMD\", \"true\"]\n      interval: \"{long}\"\n"
+    );
+    let result = conversion(&compose);
+    let codes: Vec<&str> = result.diagnostics.iter().map(|d| d.code).collect();
+    assert!(codes.len() >= 5, "each value is refused: {codes:?}");
+    for diagnostic in result.diagnostics.iter() {
+        let shown = diagnostic.to_string();
+        assert!(
+            shown.len() < 1000,
+            "a message of {} bytes: {}",
+            shown.len(),
+            &shown[..200]
+        );
+    }
+}

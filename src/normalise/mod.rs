@@ -596,7 +596,7 @@ impl Reader<'_> {
                     self.error(
                         "bad-external",
                         path,
-                        format!("`{text}` is not `host` or `host:port`"),
+                        format!("`{}` is not `host` or `host:port`", crate::quote::shown(&text)),
                         "for example `x-ecs: {external: \"mydb.abc123.eu-west-1.rds.amazonaws.com:5432\"}`",
                     );
                     return None;
@@ -612,7 +612,7 @@ impl Reader<'_> {
             self.error(
                 "bad-external",
                 path,
-                format!("`{host}` is not a host name"),
+                format!("`{}` is not a host name", crate::quote::shown(&host)),
                 "give a DNS name or an IP address, with an optional `:port`",
             );
             return None;
@@ -684,7 +684,7 @@ impl Reader<'_> {
             self.error(
                 "bad-duration",
                 path,
-                format!("`{text}` is not a duration"),
+                format!("`{}` is not a duration", crate::quote::shown(&text)),
                 "write durations such as `30s`, `1m30s` or `500ms`",
             );
         }
@@ -872,7 +872,7 @@ impl Reader<'_> {
                     match parse_short_port(&text) {
                         Ok(short) => Some((short.target, short.published, short.host_ip, short.protocol, None)),
                         Err(reason) => {
-                            self.error("bad-port", &item_path, format!("`{text}` is not a port: {reason}"), "write `\"PUBLISHED:TARGET\"` such as `\"80:8080\"`, or the long form `{target: 8080, published: 80}`");
+                            self.error("bad-port", &item_path, format!("`{}` is not a port: {reason}", crate::quote::shown(&text)), "write `\"PUBLISHED:TARGET\"` such as `\"80:8080\"`, or the long form `{target: 8080, published: 80}`");
                             None
                         }
                     }
@@ -979,7 +979,7 @@ impl Reader<'_> {
                 reader.error(
                     "bad-port",
                     &path.key(key),
-                    format!("`{text}` is not a port: {reason}"),
+                    format!("`{}` is not a port: {reason}", crate::quote::shown(&text)),
                     "ports are numbers from 1 to 65535",
                 );
             })
@@ -1039,7 +1039,7 @@ impl Reader<'_> {
                 Err(reason) => self.error(
                     "bad-port",
                     &item_path,
-                    format!("`{text}` is not a port: {reason}"),
+                    format!("`{}` is not a port: {reason}", crate::quote::shown(&text)),
                     "`expose` lists container ports such as `\"3000\"`",
                 ),
             }
@@ -1366,7 +1366,7 @@ impl Reader<'_> {
                 self.error(
                     "bad-setting",
                     path,
-                    format!("`{cluster}` is not an ECS cluster's ARN"),
+                    format!("`{}` is not an ECS cluster's ARN", crate::quote::shown(&cluster)),
                     "give the cluster's name, or its ARN `arn:aws:ecs:REGION:ACCOUNT:cluster/NAME`",
                 );
                 None
@@ -1386,7 +1386,7 @@ impl Reader<'_> {
             self.error(
                 "bad-setting",
                 path,
-                format!("`{registry}` is not a registry and repository path"),
+                format!("`{}` is not a registry and repository path", crate::quote::shown(&registry)),
                 "write it as an image name starts, without `https://` and in lower case: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop`",
             );
             return None;
@@ -1410,7 +1410,7 @@ impl Reader<'_> {
             self.error(
                 "bad-setting",
                 path,
-                format!("`{tag}` is not an image tag"),
+                format!("`{}` is not an image tag", crate::quote::shown(tag)),
                 "a tag has letters, digits, `_`, `.` and `-`, up to 128, and does not start with `.` or `-`",
             );
             return None;
@@ -1436,7 +1436,10 @@ impl Reader<'_> {
                 self.error(
                     "bad-volumes-from",
                     &item_path,
-                    format!("`{item}` is not `[service:|container:]NAME[:ro|:rw]`"),
+                    format!(
+                        "`{}` is not `[service:|container:]NAME[:ro|:rw]`",
+                        crate::quote::shown(&item)
+                    ),
                     "for example `volumes_from: [\"service:db:ro\"]`",
                 );
                 continue;
@@ -1603,7 +1606,7 @@ impl Reader<'_> {
             self.error(
                 "bad-cpus",
                 path,
-                format!("`{text}` is not a number of CPUs"),
+                format!("`{}` is not a number of CPUs", crate::quote::shown(&text)),
                 "write a number such as `0.5` or `2`",
             );
         }
@@ -1618,7 +1621,7 @@ impl Reader<'_> {
             self.error(
                 "bad-memory",
                 path,
-                format!("`{text}` is not a memory size"),
+                format!("`{}` is not a memory size", crate::quote::shown(&text)),
                 "write a size such as `512M` or `1.5G`",
             );
         }

@@ -49,7 +49,7 @@ impl Reader<'_> {
                     self.error(
                         "bad-secret",
                         &secret_path.key("name"),
-                        format!("`{reference}` is not an ARN"),
+                        format!("`{}` is not an ARN", crate::quote::shown(&reference)),
                         "an ARN reads `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`, the account being 12 digits",
                     );
                     continue;
@@ -175,7 +175,7 @@ impl Reader<'_> {
         self.error(
             "bad-secret",
             path,
-            format!("`{text}` is not a numeric id"),
+            format!("`{}` is not a numeric id", crate::quote::shown(&text)),
             "write the number (`id -u NAME` in the image tells it)",
         );
         None

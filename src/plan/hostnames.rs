@@ -422,33 +422,7 @@ pub fn mask_credentials(text: &str) -> String {
     mask_at(text, &[]).text
 }
 
-/// How many bytes of a value a message or the plan shows on each side of the place it is about.
-pub const EXCERPT_RADIUS: usize = 60;
-
-/// The part of `text` within [`EXCERPT_RADIUS`] bytes of byte `at`, cut at character boundaries,
-/// with `…` where it was cut: a value may be megabytes long, and what quotes it must stay small.
-pub fn excerpt(text: &str, at: usize) -> String {
-    if text.len() <= 2 * EXCERPT_RADIUS {
-        return text.to_string();
-    }
-    let mut start = at.min(text.len()).saturating_sub(EXCERPT_RADIUS);
-    while !text.is_char_boundary(start) {
-        start -= 1;
-    }
-    let mut end = (start + 2 * EXCERPT_RADIUS).min(text.len());
-    while !text.is_char_boundary(end) {
-        end += 1;
-    }
-    let mut shown = String::with_capacity(end - start + 6);
-    if start > 0 {
-        shown.push('…');
-    }
-    shown.push_str(&text[start..end]);
-    if end < text.len() {
-        shown.push('…');
-    }
-    shown
-}
+pub use crate::quote::{excerpt, EXCERPT_RADIUS};
 
 /// Whether `before` ends with `key` (any case) that starts a word.
 fn key_before(before: &[u8], key: &str) -> bool {
@@ -603,18 +577,11 @@ mod tests {
     }
 
     #[test]
-    fn masked_places_and_excerpts() {
+    fn masked_places() {
         let value = "a postgres://u:secret@db:5432 b";
         let masked = mask_at(value, &[0, 17, 22, value.len()]);
         assert_eq!(masked.text, "a postgres://u:***@db:5432 b");
         assert_eq!(masked.places, vec![0, 15, 19, masked.text.len()]);
-        let long = "é".repeat(100);
-        for at in 0..=long.len() {
-            let shown = excerpt(&long, at);
-            assert!(shown.len() <= 2 * EXCERPT_RADIUS + 8, "{at}: {}", shown.len());
-        }
-        assert!(excerpt(&long, 0).ends_with('…') && excerpt(&long, 100).starts_with('…'));
-        assert_eq!(excerpt("short", 3), "short");
     }
 
     #[test]
