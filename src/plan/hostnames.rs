@@ -332,8 +332,38 @@ pub fn scan(value: &str, holds_a_host: bool, is_known: impl Fn(&str) -> bool) ->
     found
 }
 
-/// Keys whose value is a password in `key=value` connection strings and query strings.
-const PASSWORD_KEYS: &[&str] = &["password", "passwd", "pwd", "pass"];
+/// Whether `before` ends with a key whose value is a password, the key being the word before `=`
+/// (letters, digits, `_`, `-`, `.`): `password`, `passwd`, `pwd` or `pass` (`;Pwd=`, `--pass=`),
+/// or a name ending in `PASSWORD`, `PASSWD`, `_PWD` or `_PASS` in any case (`PGPASSWORD=`,
+/// `MYSQL_PWD=`, `--db-password=`, `-Ddb.password=`).
+fn password_key_before(before: &[u8]) -> bool {
+    let length = before
+        .iter()
+        .rev()
+        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+        .count();
+    let word = before[before.len() - length..].to_ascii_uppercase();
+    let word = word.as_slice();
+    let bare = word
+        .strip_prefix(b"--")
+        .or_else(|| word.strip_prefix(b"-"))
+        .unwrap_or(word);
+    matches!(bare, b"PWD" | b"PASS")
+        || [&b"PASSWORD"[..], b"PASSWD", b"_PWD", b"-PWD", b"_PASS", b"-PASS"]
+            .iter()
+            .any(|end| word.ends_with(end))
+}
+
+/// Whether a password's text is a shell variable (`$DB_PASSWORD`, `${DB_PASSWORD}`): the way to
+/// keep a password out of a command, which a mask must not take for the password itself.
+fn is_a_variable(text: &[u8]) -> bool {
+    let name = match text {
+        [b'$', b'{', inner @ .., b'}'] => inner,
+        [b'$', name @ ..] => name,
+        _ => return false,
+    };
+    !name.is_empty() && name.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
+}
 
 /// The byte ranges of every password in `text`, in order and apart: a URL's `user:password@`, and
 /// the value of `password=` (`pwd=`, …) in a connection string, a query string or a flag, up to
@@ -351,7 +381,7 @@ fn password_ranges(text: &str) -> Vec<(usize, usize)> {
     // A value already masked is not searched again, so `password=password=…` costs its length once.
     let mut masked_until = 0;
     for (equals, _) in text.match_indices('=') {
-        if equals < masked_until || !PASSWORD_KEYS.iter().any(|key| key_before(&bytes[..equals], key)) {
+        if equals < masked_until || !password_key_before(&bytes[..equals]) {
             continue;
         }
         let (start, end) = match bytes.get(equals + 1) {
@@ -373,6 +403,7 @@ fn password_ranges(text: &str) -> Vec<(usize, usize)> {
             ranges.push((start, end));
         }
     }
+    ranges.retain(|(start, end)| !is_a_variable(&bytes[*start..*end]));
     ranges.sort_unstable();
     let mut apart: Vec<(usize, usize)> = Vec::with_capacity(ranges.len());
     for (start, end) in ranges {
@@ -574,6 +605,22 @@ mod tests {
             "password='***' PWD=\"***\" next"
         );
         assert_eq!(mask_credentials("password=password=x y"), "password=*** y");
+    }
+
+    #[test]
+    fn password_variables_in_commands() {
+        assert_eq!(
+            mask_credentials("PGPASSWORD=hunter2 psql; MYSQL_PWD=a --db-password=b -Ddb.password=c"),
+            "PGPASSWORD=*** psql; MYSQL_PWD=*** --db-password=*** -Ddb.password=***"
+        );
+        for kept in [
+            "PASSWORD_FILE=/run/secrets/db BYPASS=1 passport=2",
+            "PGPASSWORD=$DB_PASSWORD psql",
+            "postgres://u:${PW}@db/x?password=$PW",
+        ] {
+            assert_eq!(mask_credentials(kept), kept);
+            assert!(!holds_a_password(kept), "{kept}");
+        }
     }
 
     #[test]
