@@ -855,6 +855,7 @@ fn passwords_in_every_place_stay_out_of_the_messages_and_the_plan() {
             "sentinel-ep-a4",
             "sentinel-ep-z4",
             "sentinel-hc-a5",
+            "sentinel-hc-b11",
             "sentinel-label-a6",
             "sentinel-label-z6",
             "sentinel-label-token-7",
