@@ -657,13 +657,22 @@ mod tests {
             "€,",
             "=",
             "é:1",
+            "u:p",
+            "password='",
+            "PWD=\"",
+            "$ü",
+            " ",
         ];
         for a in pieces {
             for b in pieces {
                 for c in pieces {
                     let value = format!("{a}{b}{c}");
                     let _ = scan(&value, true, |name| KNOWN.contains(&name));
-                    let _ = mask_credentials(&value);
+                    let long = value.repeat(8);
+                    let masked = mask_at(&long, &[0, long.len() / 2, long.len()]);
+                    for place in masked.places {
+                        let _ = excerpt(&masked.text, place);
+                    }
                 }
             }
         }
