@@ -138,7 +138,8 @@ pub(super) fn resolve(
             continue;
         }
         let mut after = String::with_capacity(site.value.len());
-        // Where each name stands in the value after: each reference is shown around its place.
+        // Where each recorded name stands in the value, before and after: each reference is shown
+        // around its place.
         let mut places_before = Vec::new();
         let mut places_after = Vec::new();
         // A name written the same way twice in one value becomes the same thing: it is decided,
