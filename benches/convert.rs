@@ -1,7 +1,7 @@
 //! How long a conversion takes on a large synthetic project, whole and stage by stage:
 //! `cargo bench`. The project has the shape of `../shared/tools/gen_compose.py`: each service has
 //! 10 environment variables (4 of them URLs naming other services), 2 ports, a named volume, a
-//! health check and 2 dependencies.
+//! health check and 2 dependencies. `one_large_value` is one value of a megabyte.
 
 use compose2ecs::diagnostic::Diagnostics;
 use compose2ecs::source::MemoryFiles;
@@ -80,6 +80,30 @@ fn whole_conversion(bencher: divan::Bencher, count: usize) {
     bencher.bench_local(|| {
         let conversion = convert(&input, &files).unwrap();
         assert!(conversion.plan.is_some(), "the synthetic project converts");
+        conversion
+    });
+}
+
+/// One service whose environment variable and `sh -c` command each hold a value of `kib` KiB full
+/// of references and passwords: the time must grow with the value's length, not its square.
+#[divan::bench(args = [1024], sample_count = 10)]
+fn one_large_value(bencher: divan::Bencher, kib: usize) {
+    let piece = "db:5432 postgres://app:s3cret@db/app password=x ";
+    let value = piece.repeat(kib * 1024 / piece.len());
+    let compose = format!(
+        "name: bench\nservices:\n  db:\n    image: postgres:16\n  app:\n    image: app:1\n    command: [\"sh\", \"-c\", \"{value}\"]\n    environment:\n      DATABASE_URL: \"{value}\"\n"
+    );
+    let path = PathBuf::from("compose.yaml");
+    let mut files = MemoryFiles::default();
+    files.0.insert(path.clone(), compose.into_bytes());
+    let input = Input {
+        compose_files: vec![path],
+        directory_name: "bench".to_string(),
+        ..Input::default()
+    };
+    bencher.bench_local(|| {
+        let conversion = convert(&input, &files).unwrap();
+        assert!(conversion.plan.is_some(), "the large value converts");
         conversion
     });
 }

@@ -10,6 +10,7 @@ pub mod emit;
 pub mod load;
 pub mod normalise;
 pub mod plan;
+pub mod quote;
 pub mod report;
 pub mod source;
 pub mod support;

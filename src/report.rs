@@ -1,6 +1,7 @@
 //! Views of the Plan for the `plan` command: a table for people, JSON for scripts, and a Mermaid
 //! diagram for a README or a pull request.
 
+use crate::plan::hostnames::{mask_credentials, names_a_secret};
 use crate::plan::{GroupReason, Outcome, Plan, ReferenceSite};
 use serde::Serialize;
 use std::collections::{BTreeSet, HashMap};
@@ -15,15 +16,52 @@ struct JsonView<'a> {
     plan: &'a Plan,
 }
 
-/// The plan as pretty JSON with one trailing newline.
+/// The plan as pretty JSON with one trailing newline, its secrets masked.
 pub fn json(plan: &Plan) -> String {
+    let masked = masked(plan);
     let view = JsonView {
         version: JSON_VERSION,
-        plan,
+        plan: &masked,
     };
     let mut text = serde_json::to_string_pretty(&view).expect("a plan always serialises");
     text.push('\n');
     text
+}
+
+/// The plan with every value that holds a secret shown as `***`: a variable or label whose name
+/// says it is a secret, whole; a password in any value (a URL's, `password=`), in place. The task
+/// definitions keep the values; a view of the plan is printed, to a CI log as often as not.
+fn masked(plan: &Plan) -> Plan {
+    let value = |(name, value): &(String, String)| {
+        let shown = if names_a_secret(name) && !value.is_empty() {
+            "***".to_string()
+        } else {
+            mask_credentials(value)
+        };
+        (name.clone(), shown)
+    };
+    let arguments = |list: &mut [String]| {
+        for argument in list.iter_mut() {
+            *argument = mask_credentials(argument);
+        }
+    };
+    let mut plan = plan.clone();
+    for task in &mut plan.tasks {
+        task.tags = task.tags.iter().map(value).collect();
+        for container in &mut task.containers {
+            container.environment = container.environment.iter().map(value).collect();
+            container.runtime.docker_labels = container.runtime.docker_labels.iter().map(value).collect();
+            let health_check = container.health_check.as_mut().map(|h| h.command.as_mut_slice());
+            for list in [
+                container.command.as_deref_mut(),
+                container.entrypoint.as_deref_mut(),
+                health_check,
+            ] {
+                arguments(list.unwrap_or_default());
+            }
+        }
+    }
+    plan
 }
 
 fn grouping(reason: &GroupReason) -> String {

@@ -780,20 +780,34 @@ fn included_and_extended_files_are_read_from_their_folders() {
     );
 }
 
-/// Converts `case` with every note shown and checks none of `values` is in the messages or in any
-/// written file; returns the messages.
+/// Converts `case` with every note shown and checks none of `values` is in the messages, in any
+/// view of the plan or in any written file; returns the messages.
 fn assert_values_stay_out(case: &str, values: &[&str]) -> String {
+    assert_values_stay_out_of(case, values, &[])
+}
+
+/// As [`assert_values_stay_out`], and none of `unwritable` (passwords where ECS reads no secret,
+/// which the task definitions must hold) is in the messages or any view of the plan.
+fn assert_values_stay_out_of(case: &str, values: &[&str], unwritable: &[&str]) -> String {
     let case = copy_case(case);
     let output = compose2ecs(case.path(), &["convert", "-v"]);
     assert!(output.status.success(), "{}", stderr(&output));
     let messages = stderr(&output) + &String::from_utf8_lossy(&output.stdout);
     let written = tree(&case.path().join("ecs"));
     assert!(written.len() > 4, "the output was written");
-    let plan = compose2ecs(case.path(), &["plan", "--format", "json"]);
-    let plan = String::from_utf8_lossy(&plan.stdout);
-    for value in values {
+    let mut plans = Vec::new();
+    for format in ["table", "json", "mermaid"] {
+        let plan = compose2ecs(case.path(), &["plan", "-v", "--format", format]);
+        assert!(plan.status.success(), "{}", stderr(&plan));
+        plans.push((format, stderr(&plan) + &String::from_utf8_lossy(&plan.stdout)));
+    }
+    for value in values.iter().chain(unwritable) {
         assert!(!messages.contains(value), "{value} in the messages");
-        assert!(!plan.contains(value), "{value} in the plan");
+        for (format, plan) in &plans {
+            assert!(!plan.contains(value), "{value} in the {format} plan");
+        }
+    }
+    for value in values {
         for (path, bytes) in &written {
             assert!(
                 !String::from_utf8_lossy(bytes).contains(value),
@@ -824,6 +838,53 @@ fn secret_values_stay_out_of_the_output_and_the_messages() {
         messages.contains("vault/app/DATABASE_URL"),
         "the secrets are named: {messages}"
     );
+}
+
+/// A password in each place compose allows one, holding `/ # ? ' "`, spaces and `@`: variables
+/// become ECS secrets; commands, entrypoints, health checks and labels, where ECS reads none, keep
+/// theirs with a warning each. None reaches a message or the plan.
+#[test]
+fn passwords_in_every_place_stay_out_of_the_messages_and_the_plan() {
+    let messages = assert_values_stay_out_of(
+        "secrets-everywhere",
+        &[
+            "sentinel-env-a1",
+            "sentinel-env-z1",
+            "sentinel-dsn-a2",
+            "sentinel-dsn-z2",
+        ],
+        &[
+            "sentinel-cmd-a3",
+            "sentinel-cmd-z3",
+            "sentinel-ep-a4",
+            "sentinel-ep-z4",
+            "sentinel-hc-a5",
+            "sentinel-hc-b11",
+            "sentinel-label-a6",
+            "sentinel-label-z6",
+            "sentinel-label-token-7",
+            "sentinel-tag-8",
+            "sentinel-tag-9",
+            "/#?'",
+            "x;y",
+        ],
+    );
+    for place in [
+        "`command[2]` of `app` holds a password",
+        "`entrypoint[1]` of `app` holds a password",
+        "`healthcheck.test[1]` of `app` holds a password",
+        "the label `com.example.backup` of `app` holds a secret",
+        "the label `com.example.api-token` of `app` holds a secret",
+        "the deploy label `com.example.db` of `app` holds a secret",
+        "the deploy label `com.example.db` of `db` holds a secret",
+        "which ECS service tag `com.example.db` keeps (`postgres://u:***@db/x`)",
+        "the references in `APP_CREDENTIALS` are rewritten; its value is not shown",
+        "everywhere/app/DATABASE_URL",
+        "everywhere/app/DB_DSN",
+    ] {
+        assert!(messages.contains(place), "{place} is not named: {messages}");
+    }
+    assert_eq!(messages.matches("warning[plain-secret]").count(), 7, "{messages}");
 }
 
 /// Files that each include the next one twice would double the work at every level: the load

@@ -606,7 +606,7 @@ impl Reader<'_> {
                     self.error(
                         "bad-external",
                         path,
-                        format!("`{text}` is not `host` or `host:port`"),
+                        format!("`{}` is not `host` or `host:port`", crate::quote::shown(&text)),
                         "for example `x-ecs: {external: \"mydb.abc123.eu-west-1.rds.amazonaws.com:5432\"}`",
                     );
                     return None;
@@ -622,7 +622,7 @@ impl Reader<'_> {
             self.error(
                 "bad-external",
                 path,
-                format!("`{host}` is not a host name"),
+                format!("`{}` is not a host name", crate::quote::shown(&host)),
                 "give a DNS name or an IP address, with an optional `:port`",
             );
             return None;
@@ -694,7 +694,7 @@ impl Reader<'_> {
             self.error(
                 "bad-duration",
                 path,
-                format!("`{text}` is not a duration"),
+                format!("`{}` is not a duration", crate::quote::shown(&text)),
                 "write durations such as `30s`, `1m30s` or `500ms`",
             );
         }
@@ -882,7 +882,7 @@ impl Reader<'_> {
                     match parse_short_port(&text) {
                         Ok(short) => Some((short.target, short.published, short.host_ip, short.protocol, None)),
                         Err(reason) => {
-                            self.error("bad-port", &item_path, format!("`{text}` is not a port: {reason}"), "write `\"PUBLISHED:TARGET\"` such as `\"80:8080\"`, or the long form `{target: 8080, published: 80}`");
+                            self.error("bad-port", &item_path, format!("`{}` is not a port: {reason}", crate::quote::shown(&text)), "write `\"PUBLISHED:TARGET\"` such as `\"80:8080\"`, or the long form `{target: 8080, published: 80}`");
                             None
                         }
                     }
@@ -989,7 +989,7 @@ impl Reader<'_> {
                 reader.error(
                     "bad-port",
                     &path.key(key),
-                    format!("`{text}` is not a port: {reason}"),
+                    format!("`{}` is not a port: {reason}", crate::quote::shown(&text)),
                     "ports are numbers from 1 to 65535",
                 );
             })
@@ -1049,7 +1049,7 @@ impl Reader<'_> {
                 Err(reason) => self.error(
                     "bad-port",
                     &item_path,
-                    format!("`{text}` is not a port: {reason}"),
+                    format!("`{}` is not a port: {reason}", crate::quote::shown(&text)),
                     "`expose` lists container ports such as `\"3000\"`",
                 ),
             }
@@ -1363,10 +1363,9 @@ impl Reader<'_> {
             .collect()
     }
 
-    /// `x-ecs.cluster`: a cluster name, or its ARN (the name is what every use needs: autoscaling's
-    /// `service/CLUSTER/SERVICE` takes no ARN).
-    /// `x-ecs.cluster`: a cluster's name, or its ARN (then its name is read from it). The name goes
-    /// into the templates and the ECS services, so it must be one ECS would take.
+    /// `x-ecs.cluster`: a cluster's name, or its ARN (then its name is read from it; every use
+    /// needs the name: autoscaling's `service/CLUSTER/SERVICE` takes no ARN). The name goes into
+    /// the templates and the ECS services, so it must be one ECS would take.
     fn cluster(&mut self, value: &Value, path: &KeyPath) -> Option<String> {
         let cluster = self.string(value, path)?;
         let name = if cluster.starts_with("arn:") {
@@ -1376,7 +1375,7 @@ impl Reader<'_> {
                     self.error(
                         "bad-setting",
                         path,
-                        format!("`{cluster}` is not an ECS cluster's ARN"),
+                        format!("`{}` is not an ECS cluster's ARN", crate::quote::shown(&cluster)),
                         "give the cluster's name, or its ARN `arn:aws:ecs:REGION:ACCOUNT:cluster/NAME`",
                     );
                     return None;
@@ -1389,7 +1388,7 @@ impl Reader<'_> {
             self.error(
                 "bad-setting",
                 path,
-                format!("`{name}` is not an ECS cluster name"),
+                format!("`{}` is not an ECS cluster name", crate::quote::shown(name)),
                 "a cluster name has 1 to 255 letters, digits, `-` and `_`",
             );
             return None;
@@ -1409,7 +1408,7 @@ impl Reader<'_> {
             self.error(
                 "bad-setting",
                 path,
-                format!("`{registry}` is not a registry and repository path"),
+                format!("`{}` is not a registry and repository path", crate::quote::shown(&registry)),
                 "write it as an image name starts, without `https://` and in lower case: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop`",
             );
             return None;
@@ -1433,7 +1432,7 @@ impl Reader<'_> {
             self.error(
                 "bad-setting",
                 path,
-                format!("`{tag}` is not an image tag"),
+                format!("`{}` is not an image tag", crate::quote::shown(tag)),
                 "a tag has letters, digits, `_`, `.` and `-`, up to 128, and does not start with `.` or `-`",
             );
             return None;
@@ -1459,7 +1458,10 @@ impl Reader<'_> {
                 self.error(
                     "bad-volumes-from",
                     &item_path,
-                    format!("`{item}` is not `[service:|container:]NAME[:ro|:rw]`"),
+                    format!(
+                        "`{}` is not `[service:|container:]NAME[:ro|:rw]`",
+                        crate::quote::shown(&item)
+                    ),
                     "for example `volumes_from: [\"service:db:ro\"]`",
                 );
                 continue;
@@ -1626,7 +1628,7 @@ impl Reader<'_> {
             self.error(
                 "bad-cpus",
                 path,
-                format!("`{text}` is not a number of CPUs"),
+                format!("`{}` is not a number of CPUs", crate::quote::shown(&text)),
                 "write a number such as `0.5` or `2`",
             );
         }
@@ -1641,7 +1643,7 @@ impl Reader<'_> {
             self.error(
                 "bad-memory",
                 path,
-                format!("`{text}` is not a memory size"),
+                format!("`{}` is not a memory size", crate::quote::shown(&text)),
                 "write a size such as `512M` or `1.5G`",
             );
         }

@@ -95,7 +95,7 @@ impl Reader<'_> {
             self.error(
                 "wrong-type",
                 path,
-                format!("`{dir}` is not an absolute path"),
+                format!("`{}` is not an absolute path", crate::quote::shown(dir)),
                 "write the folder from the root: `/app`",
             );
         }
@@ -295,7 +295,7 @@ impl Reader<'_> {
             self.error(
                 "bad-memory",
                 path,
-                format!("`{text}` is not a tmpfs size"),
+                format!("`{}` is not a tmpfs size", crate::quote::shown(text)),
                 "write a size such as `64m` or `1g`",
             );
         }

@@ -46,7 +46,12 @@ impl Reader<'_> {
                 };
                 let Some(reference) = reference else { continue };
                 if let Some((problem, help)) = external_reference_problem(&reference) {
-                    self.error("bad-secret", &reference_path, format!("`{reference}` {problem}"), help);
+                    self.error(
+                        "bad-secret",
+                        &reference_path,
+                        format!("`{}` {problem}", crate::quote::shown(&reference)),
+                        help,
+                    );
                     continue;
                 }
                 SecretSource::External { reference }
@@ -180,7 +185,7 @@ impl Reader<'_> {
         self.error(
             "bad-secret",
             path,
-            format!("`{text}` is not a numeric id"),
+            format!("`{}` is not a numeric id", crate::quote::shown(&text)),
             "write the number (`id -u NAME` in the image tells it)",
         );
         None

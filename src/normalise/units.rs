@@ -175,7 +175,7 @@ pub fn parse_port_spec(text: &str) -> Result<PortSpec, String> {
         match t.trim().parse::<u32>() {
             Ok(port @ 1..=65535) => Ok(port as u16),
             Ok(port) => Err(format!("port {port} is outside 1–65535")),
-            Err(_) => Err(format!("`{t}` is not a port number")),
+            Err(_) => Err(format!("`{}` is not a port number", crate::quote::shown(t))),
         }
     };
     match text.split_once('-') {

@@ -4,7 +4,7 @@
 //! so the cost is linear in the length of the value whatever the number of services.
 
 /// Where in a value a reference stands.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum HostPosition {
     /// The host of `scheme://[userinfo@]HOST[:port]…`, alone or in a host list.
     Url { scheme: String },
@@ -126,6 +126,78 @@ fn authority_end(value: &str, start: usize) -> usize {
     index
 }
 
+/// A URL's authority, after its `scheme://`.
+struct Authority {
+    /// The byte range of the password of `user:password@`, when there is one.
+    password: Option<(usize, usize)>,
+    /// Where its hosts start (after any userinfo) and where the authority ends.
+    hosts: (usize, usize),
+}
+
+/// The authority starting at `start`. A password written in a compose value may hold any character
+/// (`/ # ? ' "`, spaces, `@`), which would end a well-formed authority: so the userinfo of
+/// `user:password@` ends at the `@` before the host, found by [`password_end`]; otherwise, at the
+/// last `@` of the well-formed authority (`user@host`).
+fn authority(value: &str, start: usize) -> Authority {
+    let bytes = value.as_bytes();
+    let user_end = start
+        + bytes[start..]
+            .iter()
+            .take_while(|b| !(matches!(b, b':' | b',') || ends_authority(**b)))
+            .count();
+    if bytes.get(user_end) == Some(&b':') {
+        if let Some(at) = password_end(value, user_end + 1) {
+            return Authority {
+                password: Some((user_end + 1, at)),
+                hosts: (at + 1, authority_end(value, at + 1)),
+            };
+        }
+    }
+    let end = authority_end(value, start);
+    let hosts_start = value[start..end].rfind('@').map_or(start, |at| start + at + 1);
+    Authority {
+        password: None,
+        hosts: (hosts_start, end),
+    }
+}
+
+/// Where the password starting at `from` ends: the `@` before the host, or `None` when there is
+/// none. A password may hold `@` and spaces, so the `@` taken is the last one followed by a host
+/// name before the URL is over: at a space after such a host, at the next `scheme://`, or at a line
+/// end. Digits that form a port followed by the end of the authority are a port, not a password
+/// (`http://api:8080/invite?to=a@b`).
+fn password_end(value: &str, from: usize) -> Option<usize> {
+    let bytes = value.as_bytes();
+    let digits = bytes[from..].iter().take(6).take_while(|b| b.is_ascii_digit()).count();
+    if (1..=5).contains(&digits)
+        && bytes
+            .get(from + digits)
+            .is_none_or(|b| *b == b',' || ends_authority(*b))
+    {
+        return None;
+    }
+    let mut last = None;
+    for (index, &byte) in bytes.iter().enumerate().skip(from) {
+        match byte {
+            b'@' if starts_host(&bytes[index + 1..]) => last = Some(index),
+            b'\n' | b'\r' => break,
+            b' ' | b'\t' if last.is_some() => break,
+            b':' if bytes[index..].starts_with(b"://") => break,
+            _ => {}
+        }
+    }
+    last
+}
+
+/// Whether `text` starts with a host name that ends where a host may end.
+fn starts_host(text: &[u8]) -> bool {
+    let length = text.iter().take_while(|b| is_host_char(**b)).count();
+    (length > 0 || text.first() == Some(&b'['))
+        && text
+            .get(length)
+            .is_none_or(|b| matches!(b, b':' | b',' | b'[') || ends_authority(*b))
+}
+
 /// Whether `text` starts with `scheme://`.
 fn starts_url(text: &str) -> bool {
     let scheme = text
@@ -176,13 +248,15 @@ pub fn scan(value: &str, holds_a_host: bool, is_known: impl Fn(&str) -> bool) ->
             .map_or(0, |i| i + 1);
         let scheme = &value[scheme_start..separator];
         let start = separator + 3;
-        let end = authority_end(value, start);
+        let Authority {
+            hosts: (hosts_start, end),
+            ..
+        } = authority(value, start);
         search_from = end.max(start);
         if scheme.is_empty() {
             continue;
         }
         authorities.push((start, end));
-        let hosts_start = value[start..end].rfind('@').map_or(start, |at| start + at + 1);
         let mut host_start = hosts_start;
         for part in value[hosts_start..end].split(',') {
             let host_end = host_start + part.bytes().take_while(|b| is_host_char(*b)).count();
@@ -258,55 +332,128 @@ pub fn scan(value: &str, holds_a_host: bool, is_known: impl Fn(&str) -> bool) ->
     found
 }
 
-/// Keys whose value is a password in `key=value` connection strings and query strings.
-const PASSWORD_KEYS: &[&str] = &["password", "passwd", "pwd", "pass"];
+/// Whether `before` ends with a key whose value is a password, the key being the word before `=`
+/// (letters, digits, `_`, `-`, `.`): `password`, `passwd`, `pwd` or `pass` (`;Pwd=`, `--pass=`),
+/// or a name ending in `PASSWORD`, `PASSWD`, `_PWD` or `_PASS` in any case (`PGPASSWORD=`,
+/// `MYSQL_PWD=`, `--db-password=`, `-Ddb.password=`).
+fn password_key_before(before: &[u8]) -> bool {
+    let length = before
+        .iter()
+        .rev()
+        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+        .count();
+    let word = before[before.len() - length..].to_ascii_uppercase();
+    let word = word.as_slice();
+    let bare = word
+        .strip_prefix(b"--")
+        .or_else(|| word.strip_prefix(b"-"))
+        .unwrap_or(word);
+    matches!(bare, b"PWD" | b"PASS")
+        || [&b"PASSWORD"[..], b"PASSWD", b"_PWD", b"-PWD", b"_PASS", b"-PASS"]
+            .iter()
+            .any(|end| word.ends_with(end))
+}
 
-/// `text` with every password shown as `***`: a URL's `user:password@`, and the value of
-/// `password=` (`pwd=`, …) in a connection string or a query string. Messages and the plan must
-/// not repeat a password written in the compose file.
-pub fn mask_credentials(text: &str) -> String {
-    let mut secrets: Vec<(usize, usize)> = Vec::new();
+/// Whether a password's text is a shell variable (`$DB_PASSWORD`, `${DB_PASSWORD}`): the way to
+/// keep a password out of a command, which a mask must not take for the password itself.
+fn is_a_variable(text: &[u8]) -> bool {
+    let name = match text {
+        [b'$', b'{', inner @ .., b'}'] => inner,
+        [b'$', name @ ..] => name,
+        _ => return false,
+    };
+    !name.is_empty() && name.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
+}
+
+/// The byte ranges of every password in `text`, in order and apart: a URL's `user:password@`, and
+/// the value of `password=` (`pwd=`, …) in a connection string, a query string or a flag, up to
+/// its separator or inside its quotes (`password='a b'`).
+fn password_ranges(text: &str) -> Vec<(usize, usize)> {
+    let mut ranges: Vec<(usize, usize)> = Vec::new();
     let mut search_from = 0;
     while let Some(offset) = text[search_from..].find("://") {
         let start = search_from + offset + 3;
-        let end = authority_end(text, start);
-        search_from = end.max(start);
-        let Some(at) = text[start..end].rfind('@') else {
-            continue;
-        };
-        if let Some(colon) = text[start..start + at].find(':') {
-            secrets.push((start + colon + 1, start + at));
-        }
+        let found = authority(text, start);
+        search_from = found.hosts.1.max(start);
+        ranges.extend(found.password);
     }
     let bytes = text.as_bytes();
+    // A value already masked is not searched again, so `password=password=…` costs its length once.
+    let mut masked_until = 0;
     for (equals, _) in text.match_indices('=') {
-        if !PASSWORD_KEYS.iter().any(|key| key_before(&bytes[..equals], key)) {
+        if equals < masked_until || !password_key_before(&bytes[..equals]) {
             continue;
         }
-        let start = equals + 1;
-        let end = start
-            + bytes[start..]
-                .iter()
-                .take_while(|b| !matches!(b, b' ' | b'\t' | b';' | b'&' | b'"' | b'\''))
-                .count();
+        let (start, end) = match bytes.get(equals + 1) {
+            Some(quote @ (b'"' | b'\'')) => {
+                let start = equals + 2;
+                (start, start + bytes[start..].iter().take_while(|b| *b != quote).count())
+            }
+            _ => {
+                let start = equals + 1;
+                let length = bytes[start..]
+                    .iter()
+                    .take_while(|b| !matches!(b, b' ' | b'\t' | b'\n' | b';' | b'&' | b'"' | b'\''))
+                    .count();
+                (start, start + length)
+            }
+        };
+        masked_until = end;
         if end > start {
-            secrets.push((start, end));
+            ranges.push((start, end));
         }
     }
-    secrets.sort_unstable();
-    let mut out = String::with_capacity(text.len());
-    let mut copied = 0;
-    for (start, end) in secrets {
-        if start < copied {
-            continue;
+    ranges.retain(|(start, end)| !is_a_variable(&bytes[*start..*end]));
+    ranges.sort_unstable();
+    let mut apart: Vec<(usize, usize)> = Vec::with_capacity(ranges.len());
+    for (start, end) in ranges {
+        match apart.last_mut() {
+            Some(last) if start <= last.1 => last.1 = last.1.max(end),
+            _ => apart.push((start, end)),
         }
-        out.push_str(&text[copied..start]);
-        out.push_str("***");
+    }
+    apart
+}
+
+/// A value with its passwords shown as `***`, and where given places of the value are in it.
+pub struct Masked {
+    pub text: String,
+    /// Each place asked for, as a byte offset into `text` (a place inside a password is its `***`).
+    pub places: Vec<usize>,
+}
+
+/// `text` with every password shown as `***`, and where `places` (byte offsets into `text`, in
+/// order) are in the result. One pass over `text`.
+pub fn mask_at(text: &str, places: &[usize]) -> Masked {
+    let ranges = password_ranges(text);
+    let mut masked = String::with_capacity(text.len());
+    let mut mapped = Vec::with_capacity(places.len());
+    let mut copied = 0;
+    let mut pending = places.iter().copied().peekable();
+    for (start, end) in ranges.iter().copied().chain(std::iter::once((text.len(), text.len()))) {
+        while let Some(place) = pending.next_if(|place| *place < end.max(start + 1)) {
+            mapped.push(masked.len() + place.min(start).saturating_sub(copied));
+        }
+        masked.push_str(&text[copied..start]);
+        if start < end {
+            masked.push_str("***");
+        }
         copied = end;
     }
-    out.push_str(&text[copied..]);
-    out
+    mapped.extend(pending.map(|_| masked.len()));
+    Masked {
+        text: masked,
+        places: mapped,
+    }
 }
+
+/// `text` with every password shown as `***`. Messages and the plan must not repeat a password
+/// written in the compose file.
+pub fn mask_credentials(text: &str) -> String {
+    mask_at(text, &[]).text
+}
+
+pub use crate::quote::{excerpt, EXCERPT_RADIUS};
 
 /// Whether `before` ends with `key` (any case) that starts a word.
 fn key_before(before: &[u8], key: &str) -> bool {
@@ -422,6 +569,69 @@ mod tests {
     }
 
     #[test]
+    fn passwords_may_hold_any_character() {
+        let cases = [
+            (
+                "postgres://app:pa/ss#w?rd@db:5432/app",
+                "postgres://app:***@db:5432/app",
+            ),
+            ("redis://:it's \"a\" pass@kafka:6379/0", "redis://:***@kafka:6379/0"),
+            ("amqp://u:p@ss@kafka/vhost", "amqp://u:***@kafka/vhost"),
+            ("mongodb://u:a b@mongodb:27017/x", "mongodb://u:***@mongodb:27017/x"),
+            ("postgres://u:5432@db/app", "postgres://u:***@db/app"),
+        ];
+        for (value, masked) in cases {
+            assert_eq!(mask_credentials(value), masked);
+            let hosts = names(value, None);
+            assert_eq!(hosts.len(), 1, "{value}: {hosts:?}");
+            assert!(KNOWN.contains(&hosts[0].0.as_str()), "{value}: {hosts:?}");
+        }
+        assert_eq!(
+            names("postgres://app:pa/ss#w?rd@db:5432/app", None),
+            one("db", Some(5432))
+        );
+        // A port and a path are no password, and an `@` after a URL's end is not its userinfo's.
+        let value = "curl http://api:8080/invite?to=a@b && curl http://u:x@db/ && echo \"me@kafka\"";
+        assert_eq!(
+            mask_credentials(value),
+            "curl http://api:8080/invite?to=a@b && curl http://u:***@db/ && echo \"me@kafka\""
+        );
+        assert_eq!(
+            names(value, None),
+            vec![("api".to_string(), Some(8080)), ("db".to_string(), None)]
+        );
+        assert_eq!(
+            mask_credentials("password='a b;c' PWD=\"x y\" next"),
+            "password='***' PWD=\"***\" next"
+        );
+        assert_eq!(mask_credentials("password=password=x y"), "password=*** y");
+    }
+
+    #[test]
+    fn password_variables_in_commands() {
+        assert_eq!(
+            mask_credentials("PGPASSWORD=hunter2 psql; MYSQL_PWD=a --db-password=b -Ddb.password=c"),
+            "PGPASSWORD=*** psql; MYSQL_PWD=*** --db-password=*** -Ddb.password=***"
+        );
+        for kept in [
+            "PASSWORD_FILE=/run/secrets/db BYPASS=1 passport=2",
+            "PGPASSWORD=$DB_PASSWORD psql",
+            "postgres://u:${PW}@db/x?password=$PW",
+        ] {
+            assert_eq!(mask_credentials(kept), kept);
+            assert!(!holds_a_password(kept), "{kept}");
+        }
+    }
+
+    #[test]
+    fn masked_places() {
+        let value = "a postgres://u:secret@db:5432 b";
+        let masked = mask_at(value, &[0, 17, 22, value.len()]);
+        assert_eq!(masked.text, "a postgres://u:***@db:5432 b");
+        assert_eq!(masked.places, vec![0, 15, 19, masked.text.len()]);
+    }
+
+    #[test]
     fn url_lists_and_image_tags() {
         assert_eq!(
             names("http://a:9200,http://b:9200", Some("ELASTICSEARCH_HOSTS")),
@@ -447,13 +657,22 @@ mod tests {
             "€,",
             "=",
             "é:1",
+            "u:p",
+            "password='",
+            "PWD=\"",
+            "$ü",
+            " ",
         ];
         for a in pieces {
             for b in pieces {
                 for c in pieces {
                     let value = format!("{a}{b}{c}");
                     let _ = scan(&value, true, |name| KNOWN.contains(&name));
-                    let _ = mask_credentials(&value);
+                    let long = value.repeat(8);
+                    let masked = mask_at(&long, &[0, long.len() / 2, long.len()]);
+                    for place in masked.places {
+                        let _ = excerpt(&masked.text, place);
+                    }
                 }
             }
         }

@@ -384,7 +384,8 @@ pub struct Reference {
     pub name: String,
     pub target: String,
     pub outcome: Outcome,
-    /// The whole value before and after, with URL passwords masked.
+    /// The value before and after, with passwords masked: whole when short, else the part around
+    /// the reference (`…` where it is cut), so a reference costs a bounded size whatever the value.
     pub before: String,
     pub after: String,
 }

@@ -2,7 +2,7 @@
 //! on ECS (localhost, a Service Connect alias, or an external endpoint), recorded with its reason.
 
 use super::hostnames::{
-    mask_credentials, names_a_host, names_a_secret, names_an_image, scan, Found, HostPosition, HOST_FLAGS,
+    excerpt, mask_at, names_a_host, names_a_secret, names_an_image, scan, Found, HostPosition, HOST_FLAGS,
 };
 use super::{
     port_mapping, wellknown, ClientAlias, GroupReason, Outcome, Planner, Reference, ReferenceSite, ServiceConnect,
@@ -22,6 +22,8 @@ struct Site {
     /// The value is an image reference, whose `name:tag` is no `host:port` (`CACHE_IMAGE`).
     holds_an_image: bool,
     slot: Slot,
+    /// Its index in the container's environment, or its argument's in its list.
+    entry: usize,
     site: ReferenceSite,
     path: KeyPath,
     variable: Option<String>,
@@ -76,16 +78,24 @@ pub(super) fn resolve(
     let mut offered: BTreeMap<Slot, BTreeMap<ClientAlias, u16>> = BTreeMap::new();
     let mut clients: BTreeSet<usize> = BTreeSet::new();
 
+    // `links` aliases are names for the linking service alone, and win over the others; made once
+    // per container (its sites come one after another).
+    let mut linked: (Option<Slot>, HashMap<String, &Service>) = (None, HashMap::new());
     for site in sites(planner, tasks) {
         let referrer = &tasks[site.slot.0].containers[site.slot.1];
-        // `links` aliases are names for the linking service alone, and win over the others.
-        let linked: HashMap<String, &Service> = project
-            .service(&referrer.service)
-            .map(|s| s.links.as_slice())
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|link| Some((link.alias.to_ascii_lowercase(), project.service(&link.service)?)))
-            .collect();
+        if linked.0 != Some(site.slot) {
+            linked = (
+                Some(site.slot),
+                project
+                    .service(&referrer.service)
+                    .map(|s| s.links.as_slice())
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|link| Some((link.alias.to_ascii_lowercase(), project.service(&link.service)?)))
+                    .collect(),
+            );
+        }
+        let linked = &linked.1;
         let lookup = |name: &str| {
             let lowered;
             let key = if name.bytes().any(|b| b.is_ascii_uppercase()) {
@@ -103,45 +113,60 @@ pub(super) fn resolve(
         if found.is_empty() {
             // A secret's value is never repeated in a message, even when it happens to be a name.
             if let Some(variable) = site.variable.as_ref().filter(|v| !names_a_secret(v)) {
-                if let Some(target) = lookup(site.value.trim()) {
+                let name = site.value.trim();
+                if let Some(target) = lookup(name) {
                     planner.diagnostics.push(Diagnostic::note(
                         "not-a-reference",
                         site.path.clone(),
-                        format!("`{variable}: {}` names service `{}`, but `{variable}` does not look like a host setting; it is left alone", site.value, target.name),
+                        format!("`{variable}: {name}` names service `{}`, but `{variable}` does not look like a host setting; it is left alone", target.name),
                     ).with_help("if it is a host, name the variable so (`…_HOST`, `…_URL`, `…_ADDR`), or write `host:port`"));
+                    let shown = excerpt(&site.value, site.value.len() - site.value.trim_start().len());
                     references.push(Reference {
                         service: referrer.service.clone(),
                         site: site.site.clone(),
                         path: site.path.clone(),
-                        name: site.value.clone(),
+                        name: name.to_string(),
                         target: target.name.clone(),
                         outcome: Outcome::LeftAlone {
                             why: format!("`{variable}` does not name a host setting"),
                         },
-                        before: site.value.clone(),
-                        after: site.value.clone(),
+                        before: shown.clone(),
+                        after: shown,
                     });
                 }
             }
             continue;
         }
         let mut after = String::with_capacity(site.value.len());
+        // Where each recorded name stands in the value, before and after: each reference is shown
+        // around its place.
+        let mut places_before = Vec::new();
+        let mut places_after = Vec::new();
+        // A name written the same way twice in one value becomes the same thing: it is decided,
+        // reported and recorded once (a value may repeat one name a hundred thousand times).
+        let mut decided: HashMap<(&str, Option<u16>, &HostPosition), Outcome> = HashMap::new();
         let mut copied = 0;
         for hit in &found {
             let name = hit.name(&site.value);
             let target = lookup(name).expect("the scanner found only known names");
-            let outcome = outcome(
-                planner,
-                &site,
-                hit,
-                name,
-                target,
-                referrer.service.as_str(),
-                tasks_of,
-                &slots,
-                tasks,
-                &mut offered,
-            );
+            let key = (name, hit.port.map(|(_, port)| port), &hit.position);
+            let first = !decided.contains_key(&key);
+            if first {
+                let outcome = outcome(
+                    planner,
+                    &site,
+                    hit,
+                    name,
+                    target,
+                    referrer.service.as_str(),
+                    tasks_of,
+                    &slots,
+                    tasks,
+                    &mut offered,
+                );
+                decided.insert(key, outcome);
+            }
+            let outcome = decided[&key].clone();
             if matches!(outcome, Outcome::ServiceConnect { .. }) {
                 clients.insert(site.slot.0);
             }
@@ -151,6 +176,10 @@ pub(super) fn resolve(
                 Outcome::ServiceConnect { .. } | Outcome::LeftAlone { .. } => (None, None),
             };
             after.push_str(&site.value[copied..hit.host.0]);
+            if first {
+                places_before.push(hit.host.0);
+                places_after.push(after.len());
+            }
             after.push_str(host.as_deref().unwrap_or(name));
             copied = hit.host.1;
             match (port, hit.port) {
@@ -161,6 +190,9 @@ pub(super) fn resolve(
                 }
                 (Some(new_port), None) => after.push_str(&format!(":{new_port}")),
                 (None, _) => {}
+            }
+            if !first {
+                continue;
             }
             references.push(Reference {
                 service: referrer.service.clone(),
@@ -174,21 +206,35 @@ pub(super) fn resolve(
             });
         }
         after.push_str(&site.value[copied..]);
-        let recorded = references.len() - found.len();
-        for reference in &mut references[recorded..] {
-            reference.before = mask_credentials(&site.value);
-            reference.after = mask_credentials(&after);
+        // Each value is masked once, and each reference keeps only the part around it: a value
+        // with N references would otherwise be copied N times.
+        let before = mask_at(&site.value, &places_before);
+        let masked_after = mask_at(&after, &places_after);
+        // A variable whose name says it holds a secret is not quoted at all: its whole value may
+        // be the secret, in a form no mask knows (`SECRET_KEY`, `…_CREDENTIALS`).
+        let secret = site.variable.as_deref().filter(|variable| names_a_secret(variable));
+        let recorded = references.len() - places_before.len();
+        for (index, reference) in references[recorded..].iter_mut().enumerate() {
+            (reference.before, reference.after) = match secret {
+                Some(_) => ("***".to_string(), "***".to_string()),
+                None => (
+                    excerpt(&before.text, before.places[index]),
+                    excerpt(&masked_after.text, masked_after.places[index]),
+                ),
+            };
         }
         if after != site.value {
-            planner.diagnostics.push(Diagnostic::note(
-                "hostname-rewritten",
-                site.path.clone(),
-                format!(
+            let message = match secret {
+                Some(variable) => format!("the references in `{variable}` are rewritten; its value is not shown, as its name says it holds a secret"),
+                None => format!(
                     "`{}` becomes `{}`",
-                    mask_credentials(&site.value),
-                    mask_credentials(&after)
+                    excerpt(&before.text, before.places[0]),
+                    excerpt(&masked_after.text, masked_after.places[0])
                 ),
-            ));
+            };
+            planner
+                .diagnostics
+                .push(Diagnostic::note("hostname-rewritten", site.path.clone(), message));
             rewrites.push((site, after));
         }
     }
@@ -196,11 +242,7 @@ pub(super) fn resolve(
     for (site, after) in rewrites {
         let container = &mut tasks[site.slot.0].containers[site.slot.1];
         match site.site {
-            ReferenceSite::Environment { variable } => {
-                if let Some(entry) = container.environment.iter_mut().find(|(name, _)| *name == variable) {
-                    entry.1 = after;
-                }
-            }
+            ReferenceSite::Environment { .. } => container.environment[site.entry].1 = after,
             ReferenceSite::Command { argument } => container.command.as_mut().expect("scanned")[argument] = after,
             ReferenceSite::Entrypoint { argument } => container.entrypoint.as_mut().expect("scanned")[argument] = after,
             ReferenceSite::Healthcheck { argument } => {
@@ -308,6 +350,7 @@ fn sites(planner: &Planner, tasks: &[TaskGroup]) -> Vec<Site> {
                     holds_a_host: names_a_host(variable),
                     holds_an_image: names_an_image(variable),
                     slot: (t, c),
+                    entry: index,
                     site: ReferenceSite::Environment {
                         variable: variable.clone(),
                     },
@@ -341,6 +384,7 @@ fn sites(planner: &Planner, tasks: &[TaskGroup]) -> Vec<Site> {
                         holds_a_host: after_flag,
                         holds_an_image: false,
                         slot: (t, c),
+                        entry: argument,
                         site,
                         path,
                         variable: None,

@@ -1,6 +1,7 @@
 //! How each container runs on Fargate: its runtime settings, its mounts, and the task's CPU
 //! architecture; each compose setting Fargate cannot honour gets a diagnostic saying so.
 
+use super::hostnames::{mask_credentials, names_a_secret};
 use super::{
     container_name, task_name, ContainerRuntime, CpuArchitecture, GroupReason, MountPoint, Planner, RestartPolicy,
     TaskGroup, TmpfsMount, UlimitPlan,
@@ -469,6 +470,8 @@ impl Planner<'_> {
     }
 
     /// The ECS service's tags: the `deploy.labels` of its compose services, as AWS takes tags.
+    /// A message shows a tag's value (at most 256 characters) with its passwords masked, and not at
+    /// all when its key says it is a secret.
     pub(super) fn service_tags(&mut self, members: &[&Service]) -> Vec<(String, String)> {
         let mut tags: Vec<(String, String)> = Vec::new();
         for service in members {
@@ -501,7 +504,7 @@ impl Planner<'_> {
                         Diagnostic::warning(
                             "bad-tag",
                             path.clone(),
-                            format!("the deploy label `{key}` of `{}` differs from another service's in its task, which ECS service tag `{key}` keeps (`{other}`)", service.name),
+                            format!("the deploy label `{key}` of `{}` differs from another service's in its task, which ECS service tag `{key}` keeps (`{}`)", service.name, shown_tag(key, other)),
                         )
                         .with_help("give the services of a task the same value"),
                     ),
@@ -642,6 +645,15 @@ fn slug(path: &str) -> String {
         "root".to_string()
     } else {
         words.join("-")
+    }
+}
+
+/// A tag's value as a message may show it.
+fn shown_tag(key: &str, value: &str) -> String {
+    if names_a_secret(key) {
+        "***".to_string()
+    } else {
+        mask_credentials(value)
     }
 }
 

@@ -5,7 +5,7 @@
 //! service mounted read-only at `/run/secrets`; the services start once it has finished. No value
 //! ever passes through compose2ecs or its output.
 
-use super::hostnames::{holds_a_password, mask_credentials, names_a_secret};
+use super::hostnames::{excerpt, holds_a_password, mask_credentials, names_a_secret};
 use super::shell;
 use super::{
     logical_id, Container, ContainerRuntime, DeployValue, GroupReason, MountPoint, Planner, PolicyResource, SecretPlan,
@@ -15,7 +15,7 @@ use crate::diagnostic::Diagnostic;
 use crate::normalise::{
     is_secrets_manager_name_char, Condition, SecretSource, SECRETS_FOLDER, SECRETS_MANAGER_NAME_LENGTH,
 };
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// The container that writes the secrets' files.
 pub const SECRETS_CONTAINER: &str = "compose2ecs-secrets";
@@ -32,9 +32,12 @@ impl Planner<'_> {
     /// the secrets writer of each task whose services use them. Returns every secret used.
     pub(super) fn secrets(&mut self, tasks: &mut [TaskGroup]) -> Vec<SecretPlan> {
         let mut used: BTreeMap<String, SecretPlan> = BTreeMap::new();
+        // Each used secret's logical id → its name, to find two with one id.
+        let mut used_ids: HashMap<String, String> = HashMap::new();
         for task in tasks.iter_mut() {
             for container in task.containers.iter_mut() {
-                self.secret_variables(container, &mut used);
+                self.secret_variables(container, &mut used, &mut used_ids);
+                self.secrets_where_ecs_takes_none(container);
             }
         }
         for task in tasks.iter_mut() {
@@ -52,7 +55,7 @@ impl Planner<'_> {
                 let folder = format!("{WRITER_FOLDER}/{}", container.name);
                 let mut written = std::collections::BTreeSet::new();
                 for secret_use in &service.secrets {
-                    if !self.plan_secret(&secret_use.secret, &mut used) {
+                    if !self.plan_secret(&secret_use.secret, &mut used, &mut used_ids) {
                         continue;
                     }
                     let variable = match variables.get(&secret_use.secret) {
@@ -189,21 +192,31 @@ impl Planner<'_> {
     /// (`x-ecs.environment_secrets: true`, or the service's `x-ecs.secret_variables`): then it is an
     /// ECS secret read from Secrets Manager `PROJECT/SERVICE/VARIABLE`, created empty by the secrets
     /// stack, and its value (after references were resolved) goes nowhere but to the user, masked.
-    fn secret_variables(&mut self, container: &mut Container, used: &mut BTreeMap<String, SecretPlan>) {
+    fn secret_variables(
+        &mut self,
+        container: &mut Container,
+        used: &mut BTreeMap<String, SecretPlan>,
+        used_ids: &mut HashMap<String, String>,
+    ) {
         let Some(service) = self.project.service(&container.service) else {
             return;
         };
-        let listed = &service.ecs.secret_variables;
+        let listed: HashSet<&str> = service
+            .ecs
+            .secret_variables
+            .iter()
+            .map(|(name, _)| name.as_str())
+            .collect();
         let mut kept = Vec::new();
-        for (name, value) in std::mem::take(&mut container.environment) {
+        // The container's environment is the service's, entry for entry.
+        for (index, (name, value)) in std::mem::take(&mut container.environment).into_iter().enumerate() {
             let path = service
                 .environment
-                .iter()
-                .find(|v| v.name == name)
+                .get(index)
+                .filter(|v| v.name == name)
                 .map_or_else(|| service.path.key("environment"), |v| v.path.clone());
             let looks_secret = (names_a_secret(&name) && !value.is_empty()) || holds_a_password(&value);
-            let asked = listed.iter().any(|(listed, _)| *listed == name)
-                || (looks_secret && self.project.settings.environment_secrets);
+            let asked = listed.contains(name.as_str()) || (looks_secret && self.project.settings.environment_secrets);
             if !asked {
                 if looks_secret {
                     self.diagnostics.push(
@@ -239,15 +252,12 @@ impl Planner<'_> {
                 logical_id(&service.name),
                 logical_id(&name.to_ascii_lowercase())
             );
-            if let Some(other) = used.values().find(|p| p.logical_id == logical) {
+            if let Some(other) = used_ids.get(&logical) {
                 self.diagnostics.push(
                     Diagnostic::error(
                         "name-collision",
                         path,
-                        format!(
-                            "secrets `{}` and `{secret}` get the same name on AWS (`{logical}`)",
-                            other.name
-                        ),
+                        format!("secrets `{other}` and `{secret}` get the same name on AWS (`{logical}`)"),
                     )
                     .with_help("rename one of them"),
                 );
@@ -269,6 +279,7 @@ impl Planner<'_> {
                     shown_value(&value)
                 )),
             );
+            used_ids.insert(logical.clone(), secret.clone());
             used.insert(
                 secret.clone(),
                 SecretPlan {
@@ -281,8 +292,9 @@ impl Planner<'_> {
             container.secrets.push((name, value_from));
         }
         container.environment = kept;
+        let variables: HashSet<&str> = service.environment.iter().map(|v| v.name.as_str()).collect();
         for (listed, path) in &service.ecs.secret_variables {
-            if !service.environment.iter().any(|v| &v.name == listed) {
+            if !variables.contains(listed.as_str()) {
                 self.diagnostics.push(
                     Diagnostic::warning(
                         "unknown-variable",
@@ -295,22 +307,103 @@ impl Planner<'_> {
         }
     }
 
+    /// Passwords in a command, an entrypoint, a health check, a label or a deploy label: ECS reads
+    /// no secret into these, so each is written as it is, with a `plain-secret` warning that says
+    /// where (never the value) and how to move the password where ECS can take it as a secret.
+    fn secrets_where_ecs_takes_none(&mut self, container: &Container) {
+        let Some(service) = self.project.service(&container.service) else {
+            return;
+        };
+        let health_check = container.health_check.as_ref().map(|h| h.command.as_slice());
+        let lists = [
+            ("command", container.command.as_deref(), service.path.key("command")),
+            (
+                "entrypoint",
+                container.entrypoint.as_deref(),
+                service.path.key("entrypoint"),
+            ),
+            (
+                "healthcheck.test",
+                health_check,
+                service.path.key("healthcheck").key("test"),
+            ),
+        ];
+        let move_it = if self.project.settings.environment_secrets {
+            "an environment variable, which `environment_secrets` reads from Secrets Manager"
+        } else {
+            "an environment variable, read from Secrets Manager with `x-ecs: {environment_secrets: true}`"
+        };
+        for (key, arguments, path) in lists {
+            let holding: Vec<String> = arguments
+                .unwrap_or_default()
+                .iter()
+                .enumerate()
+                .filter(|(_, argument)| holds_a_password(argument))
+                .map(|(index, _)| format!("`{key}[{index}]`"))
+                .collect();
+            if holding.is_empty() {
+                continue;
+            }
+            self.diagnostics.push(
+                Diagnostic::warning(
+                    "plain-secret",
+                    path,
+                    format!(
+                        "{} of `{}` holds a password; ECS reads no secret into `{key}`, so it is written in plain text into the task definition",
+                        holding.join(", "),
+                        service.name
+                    ),
+                )
+                .with_help(format!(
+                    "move the password into {move_it}, and write `$$VARIABLE` in its place, in a shell form (`sh -c`, `CMD-SHELL`) that expands it"
+                )),
+            );
+        }
+        let labels = container
+            .runtime
+            .docker_labels
+            .iter()
+            .map(|(key, value)| ("label", key, value, service.path.key("labels").key(key.as_str())));
+        let tags = service
+            .tags
+            .iter()
+            .map(|(key, value, path)| ("deploy label", key, value, path.clone()));
+        let mut warnings = Vec::new();
+        for (what, key, value, path) in labels.chain(tags) {
+            if (names_a_secret(key) && !value.is_empty()) || holds_a_password(value) {
+                warnings.push(
+                    Diagnostic::warning(
+                        "plain-secret",
+                        path,
+                        format!("the {what} `{key}` of `{}` holds a secret; ECS has no secrets for labels, so it is written in plain text, for anyone who can describe the task or service to read", service.name),
+                    )
+                    .with_help(format!("keep the secret out of labels: pass it in {move_it}")),
+                );
+            }
+        }
+        for warning in warnings {
+            self.diagnostics.push(warning);
+        }
+    }
+
     /// Plans a defined secret once; `false` when it is not defined (normalise reported that).
-    fn plan_secret(&mut self, name: &str, used: &mut BTreeMap<String, SecretPlan>) -> bool {
+    fn plan_secret(
+        &mut self,
+        name: &str,
+        used: &mut BTreeMap<String, SecretPlan>,
+        used_ids: &mut HashMap<String, String>,
+    ) -> bool {
         if !used.contains_key(name) {
             let Some(definition) = self.project.secrets.iter().find(|d| d.name == name) else {
                 return false;
             };
             let logical = format!("Secret{}", logical_id(name));
-            if let Some(other) = used.values().find(|p| p.logical_id == logical) {
+            if let Some(other) = used_ids.get(&logical) {
                 self.diagnostics.push(
                     Diagnostic::error(
                         "name-collision",
                         definition.path.clone(),
-                        format!(
-                            "secrets `{}` and `{name}` get the same name on AWS (`{logical}`)",
-                            other.name
-                        ),
+                        format!("secrets `{other}` and `{name}` get the same name on AWS (`{logical}`)"),
                     )
                     .with_help("rename one of them"),
                 );
@@ -350,6 +443,7 @@ impl Planner<'_> {
                 }
                 SecretSource::Undeclared => return false, // Normalise refused its use.
             };
+            used_ids.insert(logical.clone(), name.to_string());
             used.insert(
                 name.to_string(),
                 SecretPlan {
@@ -424,7 +518,10 @@ fn policy_resource(reference: &str) -> PolicyResource {
 /// been rewritten, so they need its shape), else nothing of the value.
 fn shown_value(value: &str) -> String {
     if holds_a_password(value) {
-        format!("the value is `{}`, with the real password", mask_credentials(value))
+        format!(
+            "the value is `{}`, with the real password",
+            excerpt(&mask_credentials(value), 0)
+        )
     } else {
         "the value compose has".to_string()
     }

@@ -1,0 +1,51 @@
+//! User text inside a message or the plan: a compose value may be megabytes long, and what quotes
+//! it shows a bounded part of it.
+
+/// How many bytes of a value are shown on each side of the place a message is about.
+pub const EXCERPT_RADIUS: usize = 60;
+
+/// The part of `text` within [`EXCERPT_RADIUS`] bytes of byte `at`, cut at character boundaries,
+/// with `…` where it was cut; `text` itself when it is short.
+pub fn excerpt(text: &str, at: usize) -> String {
+    if text.len() <= 2 * EXCERPT_RADIUS {
+        return text.to_string();
+    }
+    let mut start = at.min(text.len()).saturating_sub(EXCERPT_RADIUS);
+    while !text.is_char_boundary(start) {
+        start -= 1;
+    }
+    let mut end = (start + 2 * EXCERPT_RADIUS).min(text.len());
+    while !text.is_char_boundary(end) {
+        end += 1;
+    }
+    let mut shown = String::with_capacity(end - start + 6);
+    if start > 0 {
+        shown.push('…');
+    }
+    shown.push_str(&text[start..end]);
+    if end < text.len() {
+        shown.push('…');
+    }
+    shown
+}
+
+/// The start of `text`, as a message quotes a value it refuses.
+pub fn shown(text: &str) -> String {
+    excerpt(text, 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excerpts_are_bounded_and_cut_between_characters() {
+        let long = "é".repeat(100);
+        for at in 0..=long.len() {
+            let shown = excerpt(&long, at);
+            assert!(shown.len() <= 2 * EXCERPT_RADIUS + 8, "{at}: {}", shown.len());
+        }
+        assert!(excerpt(&long, 0).ends_with('…') && excerpt(&long, 100).starts_with('…'));
+        assert_eq!(shown("short"), "short");
+    }
+}
