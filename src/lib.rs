@@ -78,6 +78,7 @@ pub fn convert(input: &Input, files: &dyn source::Files) -> Result<Conversion, e
         Some(plan) => {
             let output = emit::emit(plan)?;
             check_ecs_limits(plan, &output, &mut diagnostics);
+            check_output_size(&output, &mut diagnostics);
             output
         }
         None => emit::Output::new(),
@@ -92,6 +93,29 @@ pub fn convert(input: &Input, files: &dyn source::Files) -> Result<Conversion, e
         plan: Some(plan),
         output,
     })
+}
+
+/// The most bytes all the output files may hold together: thousands of services write tens of
+/// megabytes; past this, a file is multiplying itself, and the output would fill disks and
+/// pull requests.
+const MAXIMUM_OUTPUT_BYTES: usize = 256 * 1024 * 1024;
+
+fn check_output_size(output: &emit::Output, diagnostics: &mut Diagnostics) {
+    let total: usize = output.values().map(String::len).sum();
+    if total > MAXIMUM_OUTPUT_BYTES {
+        diagnostics.push(
+            diagnostic::Diagnostic::error(
+                "output-too-large",
+                diagnostic::KeyPath::root(),
+                format!(
+                    "the output would be {} MiB; compose2ecs writes at most {} MiB",
+                    total.div_ceil(1024 * 1024),
+                    MAXIMUM_OUTPUT_BYTES / (1024 * 1024)
+                ),
+            )
+            .with_help("convert fewer services at a time, or shorten what each repeats"),
+        );
+    }
 }
 
 /// The most bytes ECS takes for one task definition (RegisterTaskDefinition's request).
@@ -145,5 +169,25 @@ fn check_ecs_limits(plan: &Plan, output: &emit::Output, diagnostics: &mut Diagno
                 .with_help("put long values (environment, command, labels) in the image or in fewer services per task"),
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_past_the_limit_is_refused() {
+        let mut diagnostics = Diagnostics::default();
+        let mut output = emit::Output::new();
+        output.insert("taskdefs/a.json".into(), "x".repeat(MAXIMUM_OUTPUT_BYTES / 2));
+        check_output_size(&output, &mut diagnostics);
+        assert!(!diagnostics.has_errors());
+        output.insert("taskdefs/b.json".into(), "x".repeat(MAXIMUM_OUTPUT_BYTES / 2 + 1));
+        check_output_size(&output, &mut diagnostics);
+        assert_eq!(
+            diagnostics.iter().map(|d| d.code).collect::<Vec<_>>(),
+            ["output-too-large"]
+        );
     }
 }
