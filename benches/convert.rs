@@ -122,7 +122,7 @@ mod stages {
 
     fn project(count: usize) -> Project {
         let (loaded, files) = loaded(count);
-        normalise::normalise(&loaded, "bench", &[], &files, &mut Diagnostics::default()).expect("it normalises")
+        normalise::normalise(&loaded, &[], &files, &mut Diagnostics::default()).expect("it normalises")
     }
 
     #[divan::bench(args = [500, 5000], sample_count = 10)]
@@ -134,7 +134,7 @@ mod stages {
     #[divan::bench(args = [500, 5000], sample_count = 10)]
     fn normalise(bencher: divan::Bencher, count: usize) {
         let (loaded, files) = loaded(count);
-        bencher.bench_local(|| normalise::normalise(&loaded, "bench", &[], &files, &mut Diagnostics::default()));
+        bencher.bench_local(|| normalise::normalise(&loaded, &[], &files, &mut Diagnostics::default()));
     }
 
     #[divan::bench(args = [500, 5000], sample_count = 10)]

@@ -72,7 +72,7 @@ pub fn convert(input: &Input, files: &dyn source::Files) -> Result<Conversion, e
         diagnostics.sort_by_location();
         return refused(diagnostics);
     };
-    let project = normalise::normalise(&loaded, &input.directory_name, &input.profiles, files, &mut diagnostics);
+    let project = normalise::normalise(&loaded, &input.profiles, files, &mut diagnostics);
     let plan = project.and_then(|project| plan::plan(&project, &input.known_values, &mut diagnostics));
     let output = match &plan {
         Some(plan) => {

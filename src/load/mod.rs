@@ -37,6 +37,89 @@ pub struct Loaded {
     pub variables: Variables,
     /// The folder of the first compose file: relative paths (`env_file`) start there.
     pub project_dir: PathBuf,
+    /// The project's name: the prefix of every family, service and stack.
+    pub project_name: String,
+}
+
+/// Compose's project name rule: lowercase letters, digits, `-` and `_`, starting with a letter or digit.
+pub fn normalised_project_name(raw: &str) -> String {
+    let lowered: String = raw
+        .to_ascii_lowercase()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+        .collect();
+    lowered.trim_start_matches(['-', '_']).to_string()
+}
+
+/// A diagnostic about the project name, with the position among the `-f` files of the file whose
+/// `name:` it is about (`None`: it is about `-p`, COMPOSE_PROJECT_NAME or the folder).
+type NameDiagnostic = (Option<usize>, Diagnostic);
+
+/// The project's name, as compose decides it: `-p` or COMPOSE_PROJECT_NAME, which must already be
+/// valid (an empty one is unset); else the last file's `name:`, interpolated (empty is unset) and
+/// normalised, with a note when that changes it; else the folder's name, normalised. `None` when
+/// there is no valid name; the diagnostic says why.
+fn decide_project_name(
+    variables: &Variables,
+    parsed: &[(SourceFile, Mapping)],
+    directory_name: &str,
+) -> (Option<String>, Option<NameDiagnostic>) {
+    let invalid = |name: &str, at: KeyPath| {
+        Diagnostic::error("bad-project-name", at, format!("`{name}` is not a valid project name"))
+            .with_help("a project name has lowercase letters, digits, `-` and `_`, and starts with a letter or digit")
+    };
+    if let Some(name) = variables.get(PROJECT_NAME_VARIABLE).filter(|n| !n.is_empty()) {
+        if normalised_project_name(name) == *name {
+            return (Some(name.clone()), None);
+        }
+        return (None, Some((None, invalid(name, KeyPath::root()))));
+    }
+    let written = parsed
+        .iter()
+        .enumerate()
+        .rev()
+        .find_map(|(position, (_, root))| Some((position, root.get("name")?)));
+    let at = KeyPath::root().key("name");
+    let from_folder = || {
+        let name = normalised_project_name(directory_name);
+        if name.is_empty() {
+            let diagnostic = Diagnostic::error(
+                "bad-project-name",
+                KeyPath::root(),
+                format!("the folder name `{directory_name}` cannot be a project name"),
+            )
+            .with_help("give the project a name with a top-level `name:` key");
+            return (None, Some((None, diagnostic)));
+        }
+        (Some(name), None)
+    };
+    match written {
+        None => from_folder(),
+        Some((position, Value::String(written))) => {
+            // An interpolation error is reported where every value's is; the folder names it then.
+            let Ok(interpolated) = interpolate::interpolate(written, variables).map(|done| done.value) else {
+                return from_folder();
+            };
+            if interpolated.is_empty() {
+                return from_folder();
+            }
+            let name = normalised_project_name(&interpolated);
+            if name.is_empty() {
+                return (None, Some((Some(position), invalid(&interpolated, at))));
+            }
+            let note = (name != interpolated).then(|| {
+                let message = format!("the project name `{interpolated}` is `{name}`, as compose writes it");
+                (Some(position), Diagnostic::note("project-name-normalised", at, message))
+            });
+            (Some(name), note)
+        }
+        Some((position, other)) => {
+            let found = kind_of(other);
+            let diagnostic = Diagnostic::error("wrong-type", at, format!("`name` must be a string, found {found}"))
+                .with_help("write `name` as a string");
+            (None, Some((Some(position), diagnostic)))
+        }
+    }
 }
 
 /// Reads, parses and interpolates the compose files of `input`, resolves each one's `include` and
@@ -63,26 +146,17 @@ pub fn load(input: &Input, files: &dyn Files, diagnostics: &mut Diagnostics) -> 
             }
         })
         .collect();
-    // Compose lets every value use `${COMPOSE_PROJECT_NAME}`: the name the project gets.
-    let mut interpolation = variables.clone();
-    if interpolation
-        .get(PROJECT_NAME_VARIABLE)
-        .is_none_or(|name| name.is_empty())
-    {
-        let written = parsed.iter().rev().find_map(|(_, root)| root.get("name")?.as_str());
-        let name = match written {
-            Some(name) => interpolate::interpolate(name, &variables)
-                .map(|done| crate::normalise::project_name(&done.value))
-                .unwrap_or_default(),
-            None => String::new(),
-        };
-        let name = if name.is_empty() {
-            crate::normalise::project_name(&input.directory_name)
-        } else {
-            name
-        };
-        interpolation.insert(PROJECT_NAME_VARIABLE.to_string(), name);
+    // The project's name, decided here once; every value may use it as `${COMPOSE_PROJECT_NAME}`.
+    let (project_name, name_diagnostic) = decide_project_name(&variables, &parsed, &input.directory_name);
+    let mut name_diagnostic = name_diagnostic;
+    if let Some((None, diagnostic)) = name_diagnostic.take_if(|(file, _)| file.is_none()) {
+        diagnostics.push(diagnostic);
     }
+    let mut interpolation = variables.clone();
+    interpolation.insert(
+        PROJECT_NAME_VARIABLE.to_string(),
+        project_name.clone().unwrap_or_default(),
+    );
 
     let mut reader = Reader {
         files,
@@ -95,9 +169,12 @@ pub fn load(input: &Input, files: &dyn Files, diagnostics: &mut Diagnostics) -> 
         diagnostics,
     };
     let mut document: Option<Mapping> = None;
-    for (source, mut root) in parsed {
+    for (position, (source, mut root)) in parsed.into_iter().enumerate() {
         let chain = vec![paths::lexical(&source.path)];
         let index = reader.add_source(source);
+        if let Some((_, diagnostic)) = name_diagnostic.take_if(|(file, _)| *file == Some(position)) {
+            reader.report_in(index, diagnostic);
+        }
         reader.interpolate(index, &mut root, &interpolation);
         reader.refuse_version_1(index, &root);
         let including = include::Including {
@@ -135,6 +212,7 @@ pub fn load(input: &Input, files: &dyn Files, diagnostics: &mut Diagnostics) -> 
         document,
         variables,
         project_dir,
+        project_name: project_name?,
     })
 }
 
@@ -570,6 +648,81 @@ mod tests {
         let mut diagnostics = Diagnostics::default();
         let loaded = load(&input, &memory, &mut diagnostics);
         (loaded, diagnostics)
+    }
+
+    /// The project name `compose.yaml` with `name_line` gets, and the codes said about it.
+    fn named(name_line: &str, environment: &[(&str, &str)]) -> (Option<String>, Vec<&'static str>) {
+        let text = format!(
+            "{name_line}\nservices:\n  web:\n    image: a\n    environment: [\"P=${{COMPOSE_PROJECT_NAME}}\"]\n"
+        );
+        let (loaded, diagnostics) = load_files(&[("compose.yaml", &text)], environment);
+        if let Some(loaded) = &loaded {
+            // Interpolation sees the same name the project gets.
+            let web = &loaded.document["services"]["web"]["environment"][0];
+            assert_eq!(web.as_str(), Some(format!("P={}", loaded.project_name).as_str()));
+        }
+        let codes = diagnostics.iter().map(|d| d.code).collect();
+        (loaded.map(|l| l.project_name), codes)
+    }
+
+    #[test]
+    fn the_project_name_is_decided_once_as_compose_does() {
+        assert_eq!(named("", &[]), (Some("app".into()), vec![]));
+        assert_eq!(named("name: shop", &[]), (Some("shop".into()), vec![]));
+        assert_eq!(
+            named("name: My.Shop", &[]),
+            (Some("myshop".into()), vec!["project-name-normalised"])
+        );
+        assert_eq!(named("name: \"\"", &[]), (Some("app".into()), vec![]));
+        assert_eq!(named("name: ${UNSET-}", &[]), (Some("app".into()), vec![]));
+        assert_eq!(
+            named("name: ${N}", &[("N", "fromvar")]),
+            (Some("fromvar".into()), vec![])
+        );
+        assert_eq!(
+            named("name: shop", &[("COMPOSE_PROJECT_NAME", "ci")]),
+            (Some("ci".into()), vec![])
+        );
+        assert_eq!(
+            named("name: shop", &[("COMPOSE_PROJECT_NAME", "")]),
+            (Some("shop".into()), vec![])
+        );
+        assert_eq!(
+            named("name: shop", &[("COMPOSE_PROJECT_NAME", "Bad Name")]),
+            (None, vec!["bad-project-name"])
+        );
+        assert_eq!(named("name: \"---\"", &[]), (None, vec!["bad-project-name"]));
+        assert_eq!(named("name: 42", &[]), (None, vec!["wrong-type"]));
+    }
+
+    #[test]
+    fn a_name_diagnostic_points_into_the_file_that_writes_the_name() {
+        let memory = MemoryFiles(
+            [
+                ("a.yaml", "services:\n  web:\n    image: a\n"),
+                ("b.yaml", "name: Shop\n"),
+            ]
+            .iter()
+            .map(|(path, text)| (PathBuf::from(path), text.as_bytes().to_vec()))
+            .collect(),
+        );
+        let input = Input {
+            compose_files: vec![PathBuf::from("a.yaml"), PathBuf::from("b.yaml")],
+            directory_name: "app".to_string(),
+            ..Input::default()
+        };
+        let mut diagnostics = Diagnostics::default();
+        let loaded = load(&input, &memory, &mut diagnostics).expect("it loads");
+        assert_eq!(loaded.project_name, "shop");
+        crate::source::locate_all_with(&mut diagnostics, &loaded.sources, &loaded.provenance);
+        let note = diagnostics
+            .iter()
+            .find(|d| d.code == "project-name-normalised")
+            .expect("a note");
+        assert_eq!(
+            note.location.as_ref().map(|at| (at.file.as_str(), at.line)),
+            Some(("b.yaml", 1))
+        );
     }
 
     fn service<'l>(loaded: &'l Loaded, name: &str) -> &'l Value {

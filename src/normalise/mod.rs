@@ -14,7 +14,7 @@ pub mod units;
 use crate::diagnostic::{did_you_mean, Diagnostic, Diagnostics, KeyPath};
 use crate::load::dotenv;
 use crate::load::interpolate::{key_text, Variables};
-use crate::load::{kind_of, Loaded, PROJECT_NAME_VARIABLE};
+use crate::load::{kind_of, Loaded};
 use crate::source::{display_path, Files};
 use crate::support::{self, Verdict};
 use docker_compose_types as dct;
@@ -31,10 +31,9 @@ use units::{parse_bytes, parse_duration, parse_port_spec, parse_short_port, spli
 /// The least memory ECS gives a container, in MiB.
 const MINIMUM_CONTAINER_MEMORY_MIB: u64 = 6;
 
-/// Builds the Project. `directory_name` names the project when the document has no `name`.
+/// Builds the Project, named as load decided.
 pub fn normalise(
     loaded: &Loaded,
-    directory_name: &str,
     profiles: &[String],
     files: &dyn Files,
     diagnostics: &mut Diagnostics,
@@ -57,7 +56,7 @@ pub fn normalise(
         files,
         diagnostics,
     };
-    let project = reader.project(&loaded.document, directory_name);
+    let project = reader.project(&loaded.document, &loaded.project_name);
     if reader.diagnostics.has_errors() {
         return None;
     }
@@ -125,7 +124,7 @@ impl Reader<'_> {
         }
     }
 
-    fn project(&mut self, document: &Mapping, directory_name: &str) -> Option<Project> {
+    fn project(&mut self, document: &Mapping, project_name: &str) -> Option<Project> {
         let root = KeyPath::root();
         self.check_keys(document, "", &root);
         // A version 1 file (services at the top level) is refused by the loader, with its own code.
@@ -217,47 +216,7 @@ impl Reader<'_> {
                 other => self.wrong_type(&path, other, "a mapping of settings"),
             }
         }
-        // Compose's order: COMPOSE_PROJECT_NAME, then `name:`, then the folder (normalised).
-        // An empty COMPOSE_PROJECT_NAME (or `-p ""`) is unset, as in compose.
-        let from_environment = self.variables.get(PROJECT_NAME_VARIABLE).filter(|n| !n.is_empty());
-        let name = match (
-            from_environment,
-            document.get("name").filter(|n| n.as_str() != Some("")),
-        ) {
-            (Some(name), _) => self.explicit_project_name(name, &root),
-            // compose normalises the `name:` of a file (`My.App` is `myapp`).
-            (None, Some(Value::String(name))) => {
-                let normalised = project_name(name);
-                if normalised.is_empty() {
-                    self.explicit_project_name(name, &root.key("name"))
-                } else {
-                    if normalised != *name {
-                        self.diagnostics.push(Diagnostic::note(
-                            "project-name-normalised",
-                            root.key("name"),
-                            format!("the project name `{name}` is `{normalised}`, as compose writes it"),
-                        ));
-                    }
-                    Some(normalised)
-                }
-            }
-            (None, Some(other)) => {
-                self.wrong_type(&root.key("name"), other, "a string");
-                None
-            }
-            (None, None) => {
-                let name = project_name(directory_name);
-                if name.is_empty() {
-                    self.error(
-                        "bad-project-name",
-                        &root,
-                        format!("the folder name `{directory_name}` cannot be a project name"),
-                        "give the project a name with a top-level `name:` key",
-                    );
-                }
-                Some(name).filter(|n| !n.is_empty())
-            }
-        }?;
+        let name = project_name.to_string();
         let defined_secrets: Vec<String> = match document.get("secrets") {
             Some(Value::Mapping(map)) => map.keys().map(key_text).collect(),
             _ => Vec::new(),
@@ -319,20 +278,6 @@ impl Reader<'_> {
                 .iter()
                 .any(|active| active == "*" || profiles.contains(active));
         (!runs).then_some(profiles)
-    }
-
-    /// A name the user chose must already be a valid project name, as compose requires.
-    fn explicit_project_name(&mut self, name: &str, path: &KeyPath) -> Option<String> {
-        if project_name(name) == name && !name.is_empty() {
-            return Some(name.to_string());
-        }
-        self.error(
-            "bad-project-name",
-            path,
-            format!("`{name}` is not a valid project name"),
-            "a project name has lowercase letters, digits, `-` and `_`, and starts with a letter or digit",
-        );
-        None
     }
 
     /// A task name becomes a family name: letters, digits, `.`, `-` and `_`, starting with a letter
@@ -1740,16 +1685,6 @@ fn valid_service_name(name: &str) -> bool {
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-}
-
-/// Compose's project name rule: lowercase letters, digits, `-` and `_`, starting with a letter or digit.
-pub fn project_name(raw: &str) -> String {
-    let lowered: String = raw
-        .to_ascii_lowercase()
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
-        .collect();
-    lowered.trim_start_matches(['-', '_']).to_string()
 }
 
 #[cfg(test)]
