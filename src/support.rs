@@ -14,6 +14,9 @@ pub enum Verdict {
     Converted(&'static str),
     /// Not converted: a warning with this reason, and the output is still written.
     Ignored(&'static str),
+    /// Not converted, and nothing is lost: the key has no effect on ECS (a note says why).
+    #[serde(rename = "no-effect")]
+    NoEffect(&'static str),
     /// The input is refused with this reason: nothing is written.
     Refused(&'static str),
 }
@@ -37,6 +40,12 @@ const fn ignored(key: &'static str, why: &'static str) -> Row {
         verdict: Verdict::Ignored(why),
     }
 }
+const fn no_effect(key: &'static str, why: &'static str) -> Row {
+    Row {
+        key,
+        verdict: Verdict::NoEffect(why),
+    }
+}
 const fn refused(key: &'static str, why: &'static str) -> Row {
     Row {
         key,
@@ -47,7 +56,8 @@ const fn refused(key: &'static str, why: &'static str) -> Row {
 const NOT_YET: &str = "not converted yet by compose2ecs";
 const NO_FARGATE: &str = "Fargate does not offer this";
 
-/// Every key path compose2ecs knows. `*` stands for a name (a service, a volume, …).
+/// Every key path compose2ecs knows. `*` stands for a name (a service, a volume, …), `[]` for
+/// each entry of a list (`services.*.ports[].mode`).
 pub const TABLE: &[Row] = &[
     converted("version", "nothing: obsolete in the Compose Specification (a note)"),
     converted("name", "the project name: prefix of task families, services and stacks"),
@@ -75,6 +85,22 @@ pub const TABLE: &[Row] = &[
         "the included files' services, volumes and networks join the project, each file with its own folder and `.env` (see the README's include section)",
     ),
     converted("x-ecs", "deployment settings (see the README's `x-ecs` section)"),
+    converted("x-ecs.cluster", "the ECS cluster the services run in"),
+    converted("x-ecs.region", "the region of the `awslogs` log configuration"),
+    converted("x-ecs.subnets", "the tasks' subnets"),
+    converted("x-ecs.security_groups", "the tasks' security groups"),
+    converted("x-ecs.assign_public_ip", "`assignPublicIp` of the tasks"),
+    converted("x-ecs.registry", "where the images of services with `build` and no `image` are pushed"),
+    converted("x-ecs.image_tag", "the tag of those images"),
+    converted("x-ecs.secrets_image", "the image of the container that writes the secrets' files"),
+    converted(
+        "x-ecs.environment_secrets",
+        "environment variables that hold secrets are read from Secrets Manager",
+    ),
+    converted("x-ecs.file_system", "an existing EFS file system for the named volumes"),
+    converted("x-ecs.mount_targets", "how many subnets get an EFS mount target"),
+    converted("x-ecs.log_retention_days", "the log group's retention"),
+    converted("x-ecs.certificate", "the ACM certificate of the HTTPS listener"),
     // Services.
     ignored(
         "services.*.annotations",
@@ -118,6 +144,18 @@ pub const TABLE: &[Row] = &[
     converted(
         "services.*.depends_on",
         "container `dependsOn` inside a task; across tasks it cannot order ECS services (a note)",
+    ),
+    converted(
+        "services.*.depends_on.*.condition",
+        "the `dependsOn` condition: `START`, `HEALTHY` or `SUCCESS`",
+    ),
+    converted(
+        "services.*.depends_on.*.required",
+        "`false`: the dependency may be missing from the project",
+    ),
+    ignored(
+        "services.*.depends_on.*.restart",
+        "ECS never restarts a container because another one restarted or was updated",
     ),
     converted("services.*.deploy", "see its keys"),
     ignored("services.*.deploy.endpoint_mode", "Swarm only"),
@@ -244,6 +282,11 @@ pub const TABLE: &[Row] = &[
         "services.*.logging",
         "every container logs to CloudWatch (`awslogs`, the project's log group); local drivers' options are dropped, another driver gets a warning",
     ),
+    converted("services.*.logging.driver", "`awslogs` always; another driver gets a warning"),
+    converted(
+        "services.*.logging.options",
+        "not needed: CloudWatch Logs keeps and rotates the logs (`x-ecs.log_retention_days`); another driver's options go with it",
+    ),
     ignored("services.*.mac_address", NO_FARGATE),
     converted(
         "services.*.mem_limit",
@@ -275,6 +318,25 @@ pub const TABLE: &[Row] = &[
     converted(
         "services.*.ports",
         "container `portMappings` (a range: `containerPortRange`, private); a published port becomes an ALB listener, shared by services through `x-ecs.load_balancer` rules; with `x-ecs.certificate`, 80 and 443 are HTTPS on 443",
+    ),
+    converted("services.*.ports[].target", "`containerPort` (a range: `containerPortRange`)"),
+    converted("services.*.ports[].published", "an ALB listener's port"),
+    converted(
+        "services.*.ports[].host_ip",
+        "a loopback address keeps the port private (a note); others change nothing",
+    ),
+    converted("services.*.ports[].protocol", "`tcp` or `udp`; others are refused"),
+    converted(
+        "services.*.ports[].app_protocol",
+        "`http`, `https`, `http2`, `grpc`: the load balancer's protocol",
+    ),
+    no_effect(
+        "services.*.ports[].mode",
+        "Swarm's publishing mode; a Fargate task has its own network interface (awsvpc), and a published port is reached through the load balancer",
+    ),
+    no_effect(
+        "services.*.ports[].name",
+        "a port's name documents it; compose2ecs names each port mapping `SERVICE-PORT-PROTOCOL`, the name Service Connect and the load balancer use",
     ),
     ignored(
         "services.*.post_start",
@@ -313,6 +375,11 @@ pub const TABLE: &[Row] = &[
         "services.*.secrets",
         "files under `/run/secrets`, written at task start by a `compose2ecs-secrets` container from ECS `secrets`",
     ),
+    converted("services.*.secrets[].source", "the secret"),
+    converted("services.*.secrets[].target", "the file's path, under `/run/secrets` unless absolute"),
+    converted("services.*.secrets[].uid", "the file's owner"),
+    converted("services.*.secrets[].gid", "the file's group"),
+    converted("services.*.secrets[].mode", "the file's mode"),
     ignored("services.*.security_opt", NO_FARGATE),
     ignored("services.*.shm_size", NO_FARGATE),
     converted("services.*.stdin_open", "container `interactive`"),
@@ -351,6 +418,46 @@ pub const TABLE: &[Row] = &[
         "named volumes: EFS `mountPoints`; `type: tmpfs`: `linuxParameters.tmpfs`; anonymous volumes: a volume on the task's storage; bind mounts: left out with a warning (a note for a development mount of the source into a built service, and its `node_modules` volume)",
     ),
     converted(
+        "services.*.volumes[].type",
+        "`volume` and `tmpfs`; a `bind` mount is left out with a warning, as are other types",
+    ),
+    converted("services.*.volumes[].source", "the named volume, or the bind mount's folder"),
+    converted("services.*.volumes[].target", "`containerPath`"),
+    converted("services.*.volumes[].read_only", "`readOnly`"),
+    no_effect(
+        "services.*.volumes[].consistency",
+        "tunes Docker Desktop's file sharing on macOS; has no effect on Linux, so none on ECS",
+    ),
+    converted("services.*.volumes[].bind", "see its keys"),
+    no_effect(
+        "services.*.volumes[].bind.propagation",
+        "a bind mount is left out (see `services.*.volumes`), its options with it",
+    ),
+    no_effect(
+        "services.*.volumes[].bind.create_host_path",
+        "a bind mount is left out (see `services.*.volumes`), its options with it",
+    ),
+    no_effect(
+        "services.*.volumes[].bind.selinux",
+        "a bind mount is left out (see `services.*.volumes`), its options with it",
+    ),
+    converted("services.*.volumes[].volume", "see its keys"),
+    no_effect(
+        "services.*.volumes[].volume.nocopy",
+        "ECS never copies the image's files into an EFS volume: it is always `nocopy`",
+    ),
+    refused(
+        "services.*.volumes[].volume.subpath",
+        "not converted yet: the container would see the whole volume",
+    ),
+    converted("services.*.volumes[].tmpfs", "see its keys"),
+    converted("services.*.volumes[].tmpfs.size", "the tmpfs `size`, 64 MiB when not given"),
+    converted("services.*.volumes[].tmpfs.mode", "the tmpfs `mode` mount option"),
+    ignored(
+        "services.*.volumes[].image",
+        "an image mount is not converted yet: it is left out",
+    ),
+    converted(
         "services.*.volumes_from",
         "container `volumesFrom` within a task; from another task: left out with a warning",
     ),
@@ -359,6 +466,32 @@ pub const TABLE: &[Row] = &[
         "services.*.x-ecs",
         "per-service settings (see the README's `x-ecs` section)",
     ),
+    converted("services.*.x-ecs.task", "the task the service runs in"),
+    converted("services.*.x-ecs.external", "no container: references point at this endpoint"),
+    converted("services.*.x-ecs.essential", "container `essential`"),
+    converted(
+        "services.*.x-ecs.secret_variables",
+        "these environment variables are read from Secrets Manager",
+    ),
+    converted("services.*.x-ecs.health_check", "the load balancer's health check of the service"),
+    converted("services.*.x-ecs.health_check.path", "the target group's `HealthCheckPath`"),
+    converted("services.*.x-ecs.health_check.codes", "the target group's `Matcher.HttpCode`"),
+    converted(
+        "services.*.x-ecs.grace_period",
+        "service `healthCheckGracePeriodSeconds`",
+    ),
+    converted("services.*.x-ecs.autoscaling", "target tracking of the service's task"),
+    converted("services.*.x-ecs.autoscaling.min", "the least copies"),
+    converted("services.*.x-ecs.autoscaling.max", "the most copies"),
+    converted("services.*.x-ecs.autoscaling.cpu", "the average CPU use to keep, in percent"),
+    converted("services.*.x-ecs.autoscaling.memory", "the average memory use to keep, in percent"),
+    converted(
+        "services.*.x-ecs.load_balancer",
+        "the listener rule of a service that shares a published port",
+    ),
+    converted("services.*.x-ecs.load_balancer.path", "a `path-pattern` condition"),
+    converted("services.*.x-ecs.load_balancer.host", "a `host-header` condition"),
+    converted("services.*.x-ecs.load_balancer.priority", "the rule's priority"),
     // Secrets.
     converted("secrets.*", "a Secrets Manager secret, or an existing secret or SSM parameter"),
     converted(
@@ -389,6 +522,12 @@ pub const TABLE: &[Row] = &[
     ignored("volumes.*.labels", NOT_YET),
     ignored("volumes.*.name", NOT_YET),
     converted("volumes.*.x-ecs", "the owner of the volume's folder on EFS (see the README's `x-ecs` section)"),
+    converted("volumes.*.x-ecs.uid", "the access point's POSIX user and the folder's owner"),
+    converted("volumes.*.x-ecs.gid", "the access point's POSIX group and the folder's group"),
+    converted(
+        "volumes.*.x-ecs.root_access",
+        "tasks keep their own users on the volume: `ClientRootAccess`",
+    ),
 ];
 
 /// The verdict for a key path pattern such as `services.*.ports`.
@@ -415,6 +554,7 @@ pub fn markdown_table() -> String {
         let (verdict, note) = match row.verdict {
             Verdict::Converted(note) => ("converted", note),
             Verdict::Ignored(note) => ("ignored (warning)", note),
+            Verdict::NoEffect(note) => ("no effect (note)", note),
             Verdict::Refused(note) => ("refused (error)", note),
         };
         out.push_str(&format!("| `{}` | {verdict} | {note} |\n", row.key));
@@ -432,7 +572,10 @@ mod tests {
         for row in TABLE {
             assert!(seen.insert(row.key), "{} twice", row.key);
             if let Some((parent, _)) = row.key.rsplit_once('.') {
-                let parent = parent.strip_suffix(".*").unwrap_or(parent);
+                let parent = parent
+                    .strip_suffix(".*")
+                    .or_else(|| parent.strip_suffix("[]"))
+                    .unwrap_or(parent);
                 assert!(
                     verdict(parent).is_some() || parent == "services",
                     "{} has no parent row",

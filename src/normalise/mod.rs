@@ -88,14 +88,13 @@ impl Reader<'_> {
         );
     }
 
-    /// Checks each key of `map` against the support table under `pattern`: a warning for an ignored
-    /// key, an error for a refused or unknown one.
-    fn check_keys(&mut self, map: &Mapping, pattern: &str, path: &KeyPath) {
+    /// Checks each key of `map` against the support table under `pattern` (`services.*.ports[]`):
+    /// a note for a key with no effect on ECS, a warning for an ignored one, an error for a
+    /// refused or unknown one. Returns whether every key may stay (none refused or unknown).
+    fn check_keys(&mut self, map: &Mapping, pattern: &str, path: &KeyPath) -> bool {
+        let mut accepted = true;
         for key in map.keys() {
             let name = key_text(key);
-            if name.starts_with("x-") && name != "x-ecs" {
-                continue; // Extension keys belong to their owners, as in compose.
-            }
             let row = if pattern.is_empty() {
                 name.clone()
             } else {
@@ -104,25 +103,34 @@ impl Reader<'_> {
             let key_path = path.key(&name);
             match support::verdict(&row) {
                 Some(Verdict::Converted(_)) => {}
+                Some(Verdict::NoEffect(why)) => self.diagnostics.push(Diagnostic::note(
+                    "no-effect",
+                    key_path.clone(),
+                    format!("`{key_path}` has no effect on ECS: {why}"),
+                )),
                 Some(Verdict::Ignored(why)) => self.diagnostics.push(
                     Diagnostic::warning("ignored-key", key_path.clone(), format!("`{key_path}` is not converted: {why}"))
                         .with_help("remove it from the ECS variant of the file (an override file), or accept that ECS will not see it"),
                 ),
-                Some(Verdict::Refused(why)) => self.error(
-                    "unsupported-key",
-                    &key_path,
-                    format!("`{key_path}` cannot be converted: {why}"),
-                    "remove it, or keep this service out of ECS with `x-ecs: {external: \"host:port\"}`",
-                ),
+                Some(Verdict::Refused(why)) => {
+                    self.error(
+                        "unsupported-key",
+                        &key_path,
+                        format!("`{key_path}` cannot be converted: {why}"),
+                        "remove it, or keep this service out of ECS with `x-ecs: {external: \"host:port\"}`",
+                    );
+                    accepted = false;
+                }
+                // Extension keys belong to their owners, as in compose.
+                None if name.starts_with("x-") => {}
                 None => {
-                    let help = match did_you_mean(&name, support::children(pattern)) {
-                        Some(known) => format!("did you mean `{known}`?"),
-                        None => "see the conversion table in the README for the keys compose2ecs knows".to_string(),
-                    };
+                    let help = unknown_key_help(&name, pattern);
                     self.error("unknown-key", &key_path, format!("unknown key `{name}` {}", place(path)), &help);
+                    accepted = false;
                 }
             }
         }
+        accepted
     }
 
     fn project(&mut self, document: &Mapping, directory_name: &str) -> Option<Project> {
@@ -270,23 +278,13 @@ impl Reader<'_> {
     }
 
     fn deploy_settings(&mut self, value: Option<&Value>, path: &KeyPath) -> DeploySettings {
-        const KEYS: &[&str] = &[
-            "cluster",
-            "region",
-            "subnets",
-            "security_groups",
-            "assign_public_ip",
-            "registry",
-            "image_tag",
-            "secrets_image",
-            "environment_secrets",
-        ];
         let mut settings = DeploySettings::default();
         let Some(value) = value else { return settings };
         let Some(map) = value.as_mapping() else {
             self.wrong_type(path, value, "a mapping of deployment settings");
             return settings;
         };
+        self.check_keys(map, "x-ecs", path);
         for (key, item) in map {
             let name = key_text(key);
             let item_path = path.key(&name);
@@ -300,10 +298,7 @@ impl Reader<'_> {
                 "image_tag" => settings.image_tag = self.image_tag(item, &item_path),
                 "secrets_image" => settings.secrets_image = self.string(item, &item_path),
                 "environment_secrets" => settings.environment_secrets = self.boolean(item, &item_path).unwrap_or(false),
-                other if infrastructure::TOP_LEVEL_KEYS.contains(&other) => {
-                    self.infrastructure_setting(other, item, &item_path, &mut settings.infrastructure)
-                }
-                _ => self.unknown_extension_key(&name, &item_path, &[KEYS, infrastructure::TOP_LEVEL_KEYS].concat()),
+                other => self.infrastructure_setting(other, item, &item_path, &mut settings.infrastructure),
             }
         }
         settings
@@ -348,24 +343,6 @@ impl Reader<'_> {
             );
         }
         valid
-    }
-
-    fn unknown_extension_key(&mut self, name: &str, path: &KeyPath, known: &[&str]) {
-        if name.starts_with("x-") {
-            return; // Extension keys are allowed wherever compose allows them, and kept silently.
-        }
-        let help = match did_you_mean(name, known.iter().copied()) {
-            Some(known) => format!("did you mean `{known}`?"),
-            None => format!("the keys here are {}", known.join(", ")),
-        };
-        let mut parent = path.clone();
-        parent.0.pop();
-        self.error(
-            "unknown-key",
-            path,
-            format!("unknown key `{name}` {}", place(&parent)),
-            &help,
-        );
     }
 
     fn named_volumes(&mut self, value: Option<&Value>, path: &KeyPath) -> Vec<NamedVolume> {
@@ -561,12 +538,12 @@ impl Reader<'_> {
     }
 
     fn service_settings(&mut self, value: &Value, path: &KeyPath) -> ServiceSettings {
-        const KEYS: &[&str] = &["task", "external", "essential", "secret_variables"];
         let mut settings = ServiceSettings::default();
         let Some(map) = value.as_mapping() else {
             self.wrong_type(path, value, "a mapping (`task`, `external`, `essential`, …)");
             return settings;
         };
+        self.check_keys(map, "services.*.x-ecs", path);
         for (key, item) in map {
             let name = key_text(key);
             let item_path = path.key(&name);
@@ -588,10 +565,7 @@ impl Reader<'_> {
                         .map(|(i, name)| (name, item_path.index(i)))
                         .collect()
                 }
-                other if infrastructure::SERVICE_KEYS.contains(&other) => {
-                    self.service_infrastructure_setting(other, item, &item_path, &mut settings)
-                }
-                _ => self.unknown_extension_key(&name, &item_path, &[KEYS, infrastructure::SERVICE_KEYS].concat()),
+                other => self.service_infrastructure_setting(other, item, &item_path, &mut settings),
             }
         }
         settings
@@ -896,18 +870,8 @@ impl Reader<'_> {
             let Some((target, published, host_ip, protocol, app_protocol)) = parsed else {
                 continue;
             };
-            let protocol = match protocol.as_deref() {
-                None | Some("tcp") => Protocol::Tcp,
-                Some("udp") => Protocol::Udp,
-                Some(other) => {
-                    self.error(
-                        "bad-port",
-                        &item_path,
-                        format!("protocol `{other}` is not `tcp` or `udp`"),
-                        "ECS port mappings are tcp or udp",
-                    );
-                    continue;
-                }
+            let Some(protocol) = self.protocol(protocol.as_deref(), &item_path) else {
+                continue;
             };
             let target = match target {
                 PortSpec::One(target) => target,
@@ -967,21 +931,7 @@ impl Reader<'_> {
         Option<String>,
         Option<String>,
     )> {
-        const KEYS: &[&str] = &[
-            "target",
-            "published",
-            "host_ip",
-            "protocol",
-            "app_protocol",
-            "mode",
-            "name",
-        ];
-        for key in long.keys() {
-            let name = key_text(key);
-            if !KEYS.contains(&name.as_str()) {
-                self.unknown_extension_key(&name, &path.key(&name), KEYS);
-            }
-        }
+        self.check_keys(long, "services.*.ports[]", path);
         let spec = |key: &str, reader: &mut Self| -> Result<Option<PortSpec>, ()> {
             let Some(value) = long.get(key) else { return Ok(None) };
             let text = key_text(value);
@@ -1013,6 +963,24 @@ impl Reader<'_> {
             text("protocol"),
             text("app_protocol"),
         ))
+    }
+
+    /// A port's protocol: ECS maps tcp and udp only, so another (`sctp`) is refused rather than
+    /// mapped as something it is not.
+    fn protocol(&mut self, protocol: Option<&str>, path: &KeyPath) -> Option<Protocol> {
+        match protocol {
+            None | Some("tcp") => Some(Protocol::Tcp),
+            Some("udp") => Some(Protocol::Udp),
+            Some(other) => {
+                self.error(
+                    "bad-port",
+                    path,
+                    format!("protocol `{other}` is not `tcp` or `udp`"),
+                    "ECS port mappings are tcp or udp",
+                );
+                None
+            }
+        }
     }
 
     /// `expose`; port ranges go to `ranges`.
@@ -1118,7 +1086,6 @@ impl Reader<'_> {
     /// `depends_on: [a, b]` or `depends_on: {a: {condition: …, required: …, restart: …}}`; the
     /// condition defaults to `service_started` and `required` to true, as in compose.
     fn depends_on(&mut self, value: &Value, path: &KeyPath) -> Vec<Dependency> {
-        const KEYS: &[&str] = &["condition", "required", "restart"];
         let mut dependencies = Vec::new();
         match value {
             Value::Sequence(_) => {
@@ -1148,11 +1115,7 @@ impl Reader<'_> {
                             continue;
                         }
                     };
-                    for key in detail.keys().map(key_text) {
-                        if !KEYS.contains(&key.as_str()) {
-                            self.unknown_extension_key(&key, &item_path.key(&key), KEYS);
-                        }
-                    }
+                    self.check_keys(&detail, "services.*.depends_on.*", &item_path);
                     let condition = match detail.get("condition").map(key_text).as_deref() {
                         None | Some("service_started") => Condition::ServiceStarted,
                         Some("service_healthy") => Condition::ServiceHealthy,
@@ -1204,22 +1167,7 @@ impl Reader<'_> {
             let mount = match item {
                 Value::String(short) => short_mount(short, &item_path),
                 Value::Mapping(long) => {
-                    const KEYS: &[&str] = &[
-                        "type",
-                        "source",
-                        "target",
-                        "read_only",
-                        "consistency",
-                        "bind",
-                        "volume",
-                        "tmpfs",
-                        "image",
-                    ];
-                    for key in long.keys().map(key_text) {
-                        if !KEYS.contains(&key.as_str()) {
-                            self.unknown_extension_key(&key, &item_path.key(&key), KEYS);
-                        }
-                    }
+                    self.check_keys(long, "services.*.volumes[]", &item_path);
                     let kind = long.get("type").map(key_text).unwrap_or_else(|| "volume".into());
                     let source = long.get("source").map(key_text);
                     let Some(target) = long.get("target").map(key_text) else {
@@ -1232,27 +1180,15 @@ impl Reader<'_> {
                         continue;
                     };
                     let read_only = long.get("read_only").and_then(Value::as_bool).unwrap_or(false);
-                    for (key, known) in [
-                        ("volume", &["nocopy", "subpath"][..]),
-                        ("bind", &["propagation", "create_host_path", "selinux"][..]),
-                        ("tmpfs", &["size", "mode"][..]),
-                    ] {
-                        let Some(options) = long.get(key).and_then(Value::as_mapping) else {
-                            continue;
-                        };
-                        for option in options.keys().map(key_text) {
-                            if !known.contains(&option.as_str()) {
-                                self.unknown_extension_key(&option, &item_path.key(key).key(&option), known);
-                            }
+                    let mut accepted = true;
+                    for key in ["volume", "bind", "tmpfs"] {
+                        if let Some(options) = long.get(key).and_then(Value::as_mapping) {
+                            let pattern = format!("services.*.volumes[].{key}");
+                            accepted &= self.check_keys(options, &pattern, &item_path.key(key));
                         }
                     }
-                    if long.get("volume").and_then(|v| v.get("subpath")).is_some() {
-                        self.error(
-                            "unsupported-key",
-                            &item_path.key("volume").key("subpath"),
-                            "`subpath` is not converted yet: the container would see the whole volume".into(),
-                            "mount the volume without `subpath`, or use a volume of its own for this data",
-                        );
+                    // A refused option (`volume.subpath`) leaves the mount out: the error says why.
+                    if !accepted {
                         continue;
                     }
                     let source = match (kind.as_str(), source) {
@@ -1706,6 +1642,21 @@ fn short_mount(short: &str, path: &KeyPath) -> Mount {
         target: target.to_string(),
         read_only: mode.split(',').any(|m| m == "ro"),
         path: path.clone(),
+    }
+}
+
+/// What to say about an unknown key `name` under `pattern`: the known key it is closest to, else
+/// the keys there when they are few enough to read.
+fn unknown_key_help(name: &str, pattern: &str) -> String {
+    const LISTED: usize = 16;
+    if let Some(known) = did_you_mean(name, support::children(pattern)) {
+        return format!("did you mean `{known}`?");
+    }
+    let known: Vec<&str> = support::children(pattern).collect();
+    if known.len() <= LISTED {
+        format!("the keys here are {}", known.join(", "))
+    } else {
+        "see the conversion table in the README for the keys compose2ecs knows".to_string()
     }
 }
 
