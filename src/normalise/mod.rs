@@ -965,13 +965,14 @@ impl Reader<'_> {
         ))
     }
 
-    /// A port's protocol: ECS maps tcp and udp only, so another (`sctp`) is refused rather than
-    /// mapped as something it is not.
+    /// A port's protocol, in any case as Docker reads it: ECS maps tcp and udp only, so another
+    /// (`sctp`) is refused rather than mapped as something it is not.
     fn protocol(&mut self, protocol: Option<&str>, path: &KeyPath) -> Option<Protocol> {
-        match protocol {
+        match protocol.map(str::to_ascii_lowercase).as_deref() {
             None | Some("tcp") => Some(Protocol::Tcp),
             Some("udp") => Some(Protocol::Udp),
-            Some(other) => {
+            Some(_) => {
+                let other = protocol.unwrap_or_default();
                 self.error(
                     "bad-port",
                     path,
@@ -994,10 +995,8 @@ impl Reader<'_> {
             let item_path = path.index(index);
             let text = key_text(item);
             let (number, protocol) = text.split_once('/').unwrap_or((&text, "tcp"));
-            let protocol = if protocol == "udp" {
-                Protocol::Udp
-            } else {
-                Protocol::Tcp
+            let Some(protocol) = self.protocol(Some(protocol), &item_path) else {
+                continue;
             };
             match parse_port_spec(number) {
                 Ok(PortSpec::One(target)) => ports.push(Port {
