@@ -336,7 +336,7 @@ pub const TABLE: &[Row] = &[
     ),
     no_effect(
         "services.*.ports[].name",
-        "a port's name documents it; compose2ecs names each port mapping `SERVICE-PORT-PROTOCOL`, the name Service Connect and the load balancer use",
+        "a port's name documents it; compose2ecs names each port mapping itself (`SERVICE-PORT`, `SERVICE-PORT-udp`), the names Service Connect uses",
     ),
     ignored(
         "services.*.post_start",
@@ -426,7 +426,7 @@ pub const TABLE: &[Row] = &[
     converted("services.*.volumes[].read_only", "`readOnly`"),
     no_effect(
         "services.*.volumes[].consistency",
-        "tunes Docker Desktop's file sharing on macOS; has no effect on Linux, so none on ECS",
+        "it tunes Docker Desktop's file sharing on macOS; Linux, and so ECS, has no such setting",
     ),
     converted("services.*.volumes[].bind", "see its keys"),
     no_effect(
@@ -448,7 +448,7 @@ pub const TABLE: &[Row] = &[
     ),
     refused(
         "services.*.volumes[].volume.subpath",
-        "not converted yet: the container would see the whole volume",
+        "compose2ecs does not mount a part of a volume yet: the container would see the whole volume",
     ),
     converted("services.*.volumes[].tmpfs", "see its keys"),
     converted("services.*.volumes[].tmpfs.size", "the tmpfs `size`, 64 MiB when not given"),
