@@ -310,7 +310,7 @@ impl Reader<'_> {
 }
 
 /// `path` must be `expected`, and is not.
-fn wrong_type(path: &KeyPath, value: &Value, expected: &str) -> Diagnostic {
+pub(crate) fn wrong_type(path: &KeyPath, value: &Value, expected: &str) -> Diagnostic {
     let found = kind_of(value);
     Diagnostic::error(
         "wrong-type",

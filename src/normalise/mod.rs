@@ -14,7 +14,7 @@ pub mod units;
 use crate::diagnostic::{did_you_mean, Diagnostic, Diagnostics, KeyPath};
 use crate::load::dotenv;
 use crate::load::interpolate::{key_text, Variables};
-use crate::load::{kind_of, Loaded, PROJECT_NAME_VARIABLE};
+use crate::load::{wrong_type, Loaded, PROJECT_NAME_VARIABLE};
 use crate::source::{display_path, Files};
 use crate::support::{self, Verdict};
 use docker_compose_types as dct;
@@ -79,13 +79,7 @@ impl Reader<'_> {
     }
 
     fn wrong_type(&mut self, path: &KeyPath, value: &Value, expected: &str) {
-        let found = kind_of(value);
-        self.error(
-            "wrong-type",
-            path,
-            format!("`{path}` must be {expected}, found {found}"),
-            &format!("write `{path}` as {expected}"),
-        );
+        self.diagnostics.push(wrong_type(path, value, expected));
     }
 
     /// Checks each key of `map` against the support table under `pattern` (`services.*.ports[]`):
