@@ -4,6 +4,7 @@
 //! with a warning that says why, or refused with an error; never silently dropped. The README's
 //! conversion table is generated from it (`compose2ecs support-table`) and a test keeps them equal.
 
+use crate::diagnostic::{did_you_mean, Diagnostic, KeyPath};
 use serde::Serialize;
 
 /// What compose2ecs does with a key.
@@ -84,6 +85,12 @@ pub const TABLE: &[Row] = &[
         "include",
         "the included files' services, volumes and networks join the project, each file with its own folder and `.env` (see the README's include section)",
     ),
+    converted("include[].path", "the included compose file, or several merged"),
+    converted(
+        "include[].project_directory",
+        "the folder the included file's relative paths start from",
+    ),
+    converted("include[].env_file", "the included file's variables, instead of its `.env`"),
     converted("x-ecs", "deployment settings (see the README's `x-ecs` section)"),
     converted("x-ecs.cluster", "the ECS cluster the services run in"),
     converted("x-ecs.region", "the region of the `awslogs` log configuration"),
@@ -234,6 +241,8 @@ pub const TABLE: &[Row] = &[
         "services.*.extends",
         "the extended service's settings, from this file or another, merged under this service's own as compose merges files",
     ),
+    converted("services.*.extends.service", "the service extended"),
+    converted("services.*.extends.file", "the file it is in, when not this one"),
     ignored(
         "services.*.external_links",
         "links to containers outside the project do not exist on ECS",
@@ -547,6 +556,24 @@ pub fn children(parent: &str) -> impl Iterator<Item = &'static str> + '_ {
     })
 }
 
+/// The error for a key `name` that has no row under `pattern`, in the mapping at `parent`: the
+/// known key it is closest to, else the keys there when they are few enough to read.
+pub fn unknown_key(name: &str, pattern: &str, parent: &KeyPath) -> Diagnostic {
+    const LISTED: usize = 16;
+    let known: Vec<&str> = children(pattern).collect();
+    let help = match did_you_mean(name, known.iter().copied()) {
+        Some(close) => format!("did you mean `{close}`?"),
+        None if known.len() <= LISTED => format!("the keys here are {}", known.join(", ")),
+        None => "see the conversion table in the README for the keys compose2ecs knows".to_string(),
+    };
+    let place = if parent.is_root() {
+        "at the top level".to_string()
+    } else {
+        format!("in `{parent}`")
+    };
+    Diagnostic::error("unknown-key", parent.key(name), format!("unknown key `{name}` {place}")).with_help(help)
+}
+
 /// The README's conversion table, in Markdown.
 pub fn markdown_table() -> String {
     let mut out = String::from("| compose key | verdict | what becomes of it |\n| --- | --- | --- |\n");
@@ -606,6 +633,21 @@ mod tests {
         for key in "configs include jobs models name networks secrets services version volumes".split(' ') {
             assert!(verdict(key).is_some(), "no verdict for top-level {key}");
         }
+    }
+
+    #[test]
+    fn unknown_keys_get_the_closest_known_key_or_the_list() {
+        let port = KeyPath::root().key("services").key("web").key("ports").index(0);
+        let typo = unknown_key("publised", "services.*.ports[]", &port);
+        assert_eq!(typo.message, "unknown key `publised` in `services.web.ports[0]`");
+        assert_eq!(typo.help.as_deref(), Some("did you mean `published`?"));
+        let far = unknown_key("zzz", "services.*.depends_on.*", &KeyPath::root());
+        assert_eq!(
+            far.help.as_deref(),
+            Some("the keys here are condition, required, restart")
+        );
+        let many = unknown_key("zzz", "services.*", &KeyPath::root());
+        assert!(many.help.unwrap().contains("conversion table"));
     }
 
     #[test]

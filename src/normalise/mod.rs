@@ -11,7 +11,7 @@ mod runtime;
 mod secrets;
 pub mod units;
 
-use crate::diagnostic::{did_you_mean, Diagnostic, Diagnostics, KeyPath};
+use crate::diagnostic::{Diagnostic, Diagnostics, KeyPath};
 use crate::load::dotenv;
 use crate::load::interpolate::{key_text, Variables};
 use crate::load::{wrong_type, Loaded, PROJECT_NAME_VARIABLE};
@@ -118,8 +118,7 @@ impl Reader<'_> {
                 // Extension keys belong to their owners, as in compose.
                 None if name.starts_with("x-") => {}
                 None => {
-                    let help = unknown_key_help(&name, pattern);
-                    self.error("unknown-key", &key_path, format!("unknown key `{name}` {}", place(path)), &help);
+                    self.diagnostics.push(support::unknown_key(&name, pattern, path));
                     accepted = false;
                 }
             }
@@ -1635,30 +1634,6 @@ fn short_mount(short: &str, path: &KeyPath) -> Mount {
         target: target.to_string(),
         read_only: mode.split(',').any(|m| m == "ro"),
         path: path.clone(),
-    }
-}
-
-/// What to say about an unknown key `name` under `pattern`: the known key it is closest to, else
-/// the keys there when they are few enough to read.
-fn unknown_key_help(name: &str, pattern: &str) -> String {
-    const LISTED: usize = 16;
-    if let Some(known) = did_you_mean(name, support::children(pattern)) {
-        return format!("did you mean `{known}`?");
-    }
-    let known: Vec<&str> = support::children(pattern).collect();
-    if known.len() <= LISTED {
-        format!("the keys here are {}", known.join(", "))
-    } else {
-        "see the conversion table in the README for the keys compose2ecs knows".to_string()
-    }
-}
-
-/// Where a key is, in words: "at the top level" or "in `services.web`".
-fn place(parent: &KeyPath) -> String {
-    if parent.is_root() {
-        "at the top level".to_string()
-    } else {
-        format!("in `{parent}`")
     }
 }
 
