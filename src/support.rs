@@ -229,6 +229,12 @@ pub const TABLE: &[Row] = &[
         "services.*.env_file",
         "its variables become container `environment`, under `environment`'s own",
     ),
+    converted("services.*.env_file[].path", "the file read"),
+    converted("services.*.env_file[].required", "`false`: a missing file is skipped"),
+    ignored(
+        "services.*.env_file[].format",
+        "every env file is read in compose's default format, quotes and `${…}` interpreted: `raw` values may differ",
+    ),
     converted(
         "services.*.environment",
         "container `environment`, with service references resolved",
@@ -315,6 +321,36 @@ pub const TABLE: &[Row] = &[
     converted(
         "services.*.networks",
         "aliases are more names of the service in references; every task has its own network (awsvpc)",
+    ),
+    converted("services.*.networks.*.aliases", "more names of the service in references"),
+    ignored(
+        "services.*.networks.*.ipv4_address",
+        "a Fargate task gets its address from its subnet (awsvpc)",
+    ),
+    ignored(
+        "services.*.networks.*.ipv6_address",
+        "a Fargate task gets its address from its subnet (awsvpc)",
+    ),
+    ignored(
+        "services.*.networks.*.link_local_ips",
+        "a Fargate task gets its addresses from its subnet (awsvpc)",
+    ),
+    ignored("services.*.networks.*.mac_address", NO_FARGATE),
+    ignored(
+        "services.*.networks.*.driver_opts",
+        "Docker network driver options have no equivalent on awsvpc",
+    ),
+    ignored(
+        "services.*.networks.*.interface_name",
+        "ECS names the task's network interface",
+    ),
+    no_effect(
+        "services.*.networks.*.priority",
+        "a Fargate task has one network interface (awsvpc): there is no order of networks to choose",
+    ),
+    no_effect(
+        "services.*.networks.*.gw_priority",
+        "a Fargate task has one network interface (awsvpc): there is no default gateway to choose",
     ),
     ignored("services.*.oom_kill_disable", NO_FARGATE),
     ignored("services.*.oom_score_adj", NO_FARGATE),
@@ -414,6 +450,8 @@ pub const TABLE: &[Row] = &[
         "services.*.ulimits",
         "container `ulimits` (`nofile` capped at Fargate's 1048576)",
     ),
+    converted("services.*.ulimits.*.soft", "the ulimit's `softLimit`"),
+    converted("services.*.ulimits.*.hard", "the ulimit's `hardLimit`"),
     ignored(
         "services.*.umask",
         "ECS has no umask setting: set it in the image's entrypoint",

@@ -782,6 +782,7 @@ impl Reader<'_> {
                 Value::String(file) => (file.clone(), true),
                 Value::Mapping(long) => match long.get("path") {
                     Some(Value::String(file)) => {
+                        self.check_keys(long, "services.*.env_file[]", &item_path);
                         let required = long
                             .get("required")
                             .map(|r| self.boolean(r, &item_path.key("required")).unwrap_or(true))
@@ -1255,7 +1256,11 @@ impl Reader<'_> {
             Value::Mapping(networks) => {
                 for (network, settings) in networks {
                     let network_path = path.key(key_text(network));
-                    let Some(list) = settings.as_mapping().and_then(|m| m.get("aliases")) else {
+                    let Some(settings) = settings.as_mapping() else {
+                        continue;
+                    };
+                    self.check_keys(settings, "services.*.networks.*", &network_path);
+                    let Some(list) = settings.get("aliases") else {
                         continue;
                     };
                     if let Some(names) = self.string_list(list, &network_path.key("aliases")) {

@@ -193,6 +193,7 @@ impl Reader<'_> {
             let item_path = path.key(&name);
             let (soft, hard) = match item {
                 Value::Mapping(pair) => {
+                    self.check_keys(pair, "services.*.ulimits.*", &item_path);
                     let mut limit = |field: &str| match pair.get(field) {
                         Some(v) => self.limit(v, &item_path.key(field)),
                         None => {
