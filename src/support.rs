@@ -539,6 +539,36 @@ pub const TABLE: &[Row] = &[
     converted("services.*.x-ecs.load_balancer.path", "a `path-pattern` condition"),
     converted("services.*.x-ecs.load_balancer.host", "a `host-header` condition"),
     converted("services.*.x-ecs.load_balancer.priority", "the rule's priority"),
+    // Networks.
+    converted(
+        "networks.*",
+        "a name for services' `networks`; no network is made: every task has its own network interface (awsvpc)",
+    ),
+    no_effect("networks.*.driver", "Fargate has one network mode, awsvpc"),
+    ignored(
+        "networks.*.driver_opts",
+        "Docker network driver options have no equivalent on awsvpc",
+    ),
+    no_effect("networks.*.attachable", "no network is made for containers to attach to"),
+    no_effect("networks.*.external", "no network is made either way"),
+    no_effect("networks.*.name", "no network is made to name"),
+    no_effect("networks.*.labels", "no network is made to label"),
+    ignored(
+        "networks.*.internal",
+        "tasks reach what their subnets and security groups allow: keep them off the internet with private subnets without a NAT gateway",
+    ),
+    ignored(
+        "networks.*.ipam",
+        "tasks take their addresses from their subnets (`x-ecs.subnets`)",
+    ),
+    ignored(
+        "networks.*.enable_ipv4",
+        "a task has the address families of its subnet",
+    ),
+    ignored(
+        "networks.*.enable_ipv6",
+        "a task has the address families of its subnet",
+    ),
     // Secrets.
     converted("secrets.*", "a Secrets Manager secret, or an existing secret or SSM parameter"),
     converted(

@@ -152,6 +152,9 @@ impl Reader<'_> {
         let settings = self.deploy_settings(document.get("x-ecs"), &root.key("x-ecs"));
         let volumes = self.named_volumes(document.get("volumes"), &root.key("volumes"));
         let secrets = self.secret_definitions(document.get("secrets"), &root.key("secrets"));
+        if let Some(Value::Mapping(networks)) = document.get("networks") {
+            self.check_networks(networks, &root.key("networks"));
+        }
         let services_path = root.key("services");
         let services_map = match document.get("services") {
             Some(Value::Mapping(map)) if !map.is_empty() => map,
@@ -336,6 +339,15 @@ impl Reader<'_> {
             );
         }
         valid
+    }
+
+    /// Top-level networks make nothing on ECS, but each of their settings still gets its verdict.
+    fn check_networks(&mut self, networks: &Mapping, path: &KeyPath) {
+        for (name, settings) in networks {
+            if let Value::Mapping(settings) = settings {
+                self.check_keys(settings, "networks.*", &path.key(key_text(name)));
+            }
+        }
     }
 
     fn named_volumes(&mut self, value: Option<&Value>, path: &KeyPath) -> Vec<NamedVolume> {
