@@ -1,8 +1,10 @@
 //! The support table: every compose key compose2ecs knows, with what becomes of it on ECS.
 //!
-//! Normalise checks each key of the document against this table, so a key is converted, ignored
-//! with a warning that says why, or refused with an error; never silently dropped. The README's
-//! conversion table is generated from it (`compose2ecs support-table`) and a test keeps them equal.
+//! Normalise checks each key of the document against this table, nested keys included, so a key
+//! is converted, of no effect on ECS (a note says why), ignored with a warning that says why, or
+//! refused with an error; never silently dropped. A key with no row is unknown, and
+//! [`unknown_key`] says so. The README's conversion table is generated from the table
+//! (`UPDATE_README=1 cargo test --test readme`), and that test keeps them equal.
 
 use crate::diagnostic::{did_you_mean, Diagnostic, KeyPath};
 use serde::Serialize;
