@@ -720,6 +720,41 @@ mod tests {
         assert!(many.help.unwrap().contains("conversion table"));
     }
 
+    /// A pattern misspelt in a `check_keys` call would make every key under it unknown.
+    #[test]
+    fn every_checked_pattern_has_rows_under_it() {
+        let sources = [
+            include_str!("normalise/mod.rs"),
+            include_str!("normalise/infrastructure.rs"),
+            include_str!("normalise/runtime.rs"),
+            include_str!("normalise/secrets.rs"),
+        ];
+        let mut checked = 0;
+        for source in sources {
+            for (at, _) in source.match_indices("self.check_keys(") {
+                let call = &source[at..source[at..].find(';').map_or(source.len(), |end| at + end)];
+                let Some(pattern) = call.split('"').nth(1) else {
+                    continue;
+                };
+                checked += 1;
+                // The two patterns built with `format!`, each as it is built.
+                let patterns: Vec<String> = match pattern {
+                    "services.*.deploy.resources.{kind}" => ["limits", "reservations"]
+                        .map(|kind| format!("services.*.deploy.resources.{kind}"))
+                        .into(),
+                    _ => vec![pattern.to_string()],
+                };
+                for pattern in patterns {
+                    assert!(children(&pattern).next().is_some(), "no rows under `{pattern}`");
+                }
+            }
+        }
+        assert!(checked >= 20, "the scan finds the calls: {checked}");
+        for kind in ["volume", "bind", "tmpfs"] {
+            assert!(children(&format!("services.*.volumes[].{kind}")).next().is_some());
+        }
+    }
+
     #[test]
     fn children_of_a_pattern() {
         let under_limits: Vec<_> = children("services.*.deploy.resources.limits").collect();
