@@ -164,7 +164,7 @@ pub const TABLE: &[Row] = &[
     ),
     ignored(
         "services.*.depends_on.*.restart",
-        "ECS never restarts a container because another one restarted or was updated",
+        "ECS never restarts a container because another one restarted or was updated (`restart: false`, what ECS does, gets no warning)",
     ),
     converted("services.*.deploy", "see its keys"),
     ignored("services.*.deploy.endpoint_mode", "Swarm only"),

@@ -1112,7 +1112,7 @@ impl Reader<'_> {
                 for (key, detail) in map {
                     let service = key_text(key);
                     let item_path = path.key(&service);
-                    let detail = match detail {
+                    let mut detail = match detail {
                         Value::Null => Mapping::new(),
                         Value::Mapping(detail) => detail.clone(),
                         other => {
@@ -1120,6 +1120,10 @@ impl Reader<'_> {
                             continue;
                         }
                     };
+                    // `restart: false` asks for what ECS does anyway; only `true` warns.
+                    if detail.get("restart").and_then(Value::as_bool) == Some(false) {
+                        detail.remove("restart");
+                    }
                     self.check_keys(&detail, "services.*.depends_on.*", &item_path);
                     let condition = match detail.get("condition").map(key_text).as_deref() {
                         None | Some("service_started") => Condition::ServiceStarted,
