@@ -493,7 +493,7 @@ pub const TABLE: &[Row] = &[
     converted("services.*.volumes[].volume", "see its keys"),
     no_effect(
         "services.*.volumes[].volume.nocopy",
-        "ECS never copies the image's files into an EFS volume: it is always `nocopy`",
+        "ECS does not fill an EFS volume (a named volume) from the image: it behaves as `nocopy` anyway",
     ),
     refused(
         "services.*.volumes[].volume.subpath",
