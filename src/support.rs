@@ -1,9 +1,12 @@
 //! The support table: every compose key compose2ecs knows, with what becomes of it on ECS.
 //!
-//! Normalise checks each key of the document against this table, so a key is converted, ignored
-//! with a warning that says why, or refused with an error; never silently dropped. The README's
-//! conversion table is generated from it (`compose2ecs support-table`) and a test keeps them equal.
+//! Normalise checks each key of the document against this table, nested keys included, so a key
+//! is converted, of no effect on ECS (a note says why), ignored with a warning that says why, or
+//! refused with an error; never silently dropped. A key with no row is unknown, and
+//! [`unknown_key`] says so. The README's conversion table is generated from the table
+//! (`UPDATE_README=1 cargo test --test readme`), and that test keeps them equal.
 
+use crate::diagnostic::{did_you_mean, Diagnostic, KeyPath};
 use serde::Serialize;
 
 /// What compose2ecs does with a key.
@@ -14,6 +17,9 @@ pub enum Verdict {
     Converted(&'static str),
     /// Not converted: a warning with this reason, and the output is still written.
     Ignored(&'static str),
+    /// Not converted, and nothing is lost: the key has no effect on ECS (a note says why).
+    #[serde(rename = "no-effect")]
+    NoEffect(&'static str),
     /// The input is refused with this reason: nothing is written.
     Refused(&'static str),
 }
@@ -37,6 +43,12 @@ const fn ignored(key: &'static str, why: &'static str) -> Row {
         verdict: Verdict::Ignored(why),
     }
 }
+const fn no_effect(key: &'static str, why: &'static str) -> Row {
+    Row {
+        key,
+        verdict: Verdict::NoEffect(why),
+    }
+}
 const fn refused(key: &'static str, why: &'static str) -> Row {
     Row {
         key,
@@ -47,7 +59,8 @@ const fn refused(key: &'static str, why: &'static str) -> Row {
 const NOT_YET: &str = "not converted yet by compose2ecs";
 const NO_FARGATE: &str = "Fargate does not offer this";
 
-/// Every key path compose2ecs knows. `*` stands for a name (a service, a volume, …).
+/// Every key path compose2ecs knows. `*` stands for a name (a service, a volume, …), `[]` for
+/// each entry of a list (`services.*.ports[].mode`).
 pub const TABLE: &[Row] = &[
     converted("version", "nothing: obsolete in the Compose Specification (a note)"),
     converted("name", "the project name: prefix of task families, services and stacks"),
@@ -74,7 +87,29 @@ pub const TABLE: &[Row] = &[
         "include",
         "the included files' services, volumes and networks join the project, each file with its own folder and `.env` (see the README's include section)",
     ),
+    converted("include[].path", "the included compose file, or several merged"),
+    converted(
+        "include[].project_directory",
+        "the folder the included file's relative paths start from",
+    ),
+    converted("include[].env_file", "the included file's variables, instead of its `.env`"),
     converted("x-ecs", "deployment settings (see the README's `x-ecs` section)"),
+    converted("x-ecs.cluster", "the ECS cluster the services run in"),
+    converted("x-ecs.region", "the region of the `awslogs` log configuration"),
+    converted("x-ecs.subnets", "the tasks' subnets"),
+    converted("x-ecs.security_groups", "the tasks' security groups"),
+    converted("x-ecs.assign_public_ip", "`assignPublicIp` of the tasks"),
+    converted("x-ecs.registry", "where the images of services with `build` and no `image` are pushed"),
+    converted("x-ecs.image_tag", "the tag of those images"),
+    converted("x-ecs.secrets_image", "the image of the container that writes the secrets' files"),
+    converted(
+        "x-ecs.environment_secrets",
+        "environment variables that hold secrets are read from Secrets Manager",
+    ),
+    converted("x-ecs.file_system", "an existing EFS file system for the named volumes"),
+    converted("x-ecs.mount_targets", "how many subnets get an EFS mount target"),
+    converted("x-ecs.log_retention_days", "the log group's retention"),
+    converted("x-ecs.certificate", "the ACM certificate of the HTTPS listener"),
     // Services.
     ignored(
         "services.*.annotations",
@@ -118,6 +153,18 @@ pub const TABLE: &[Row] = &[
     converted(
         "services.*.depends_on",
         "container `dependsOn` inside a task; across tasks it cannot order ECS services (a note)",
+    ),
+    converted(
+        "services.*.depends_on.*.condition",
+        "the `dependsOn` condition: `START`, `HEALTHY` or `SUCCESS`",
+    ),
+    converted(
+        "services.*.depends_on.*.required",
+        "`false`: the dependency may be missing from the project",
+    ),
+    ignored(
+        "services.*.depends_on.*.restart",
+        "ECS never restarts a container because another one restarted or was updated (`restart: false`, what ECS does, gets no warning)",
     ),
     converted("services.*.deploy", "see its keys"),
     ignored("services.*.deploy.endpoint_mode", "Swarm only"),
@@ -184,6 +231,12 @@ pub const TABLE: &[Row] = &[
         "services.*.env_file",
         "its variables become container `environment`, under `environment`'s own",
     ),
+    converted("services.*.env_file[].path", "the file read"),
+    converted("services.*.env_file[].required", "`false`: a missing file is skipped"),
+    ignored(
+        "services.*.env_file[].format",
+        "every env file is read in compose's default format, quotes and `${…}` interpreted: `raw` values may differ",
+    ),
     converted(
         "services.*.environment",
         "container `environment`, with service references resolved",
@@ -196,6 +249,8 @@ pub const TABLE: &[Row] = &[
         "services.*.extends",
         "the extended service's settings, from this file or another, merged under this service's own as compose merges files",
     ),
+    converted("services.*.extends.service", "the service extended"),
+    converted("services.*.extends.file", "the file it is in, when not this one"),
     ignored(
         "services.*.external_links",
         "links to containers outside the project do not exist on ECS",
@@ -244,6 +299,11 @@ pub const TABLE: &[Row] = &[
         "services.*.logging",
         "every container logs to CloudWatch (`awslogs`, the project's log group); local drivers' options are dropped, another driver gets a warning",
     ),
+    converted("services.*.logging.driver", "`awslogs` always; another driver gets a warning"),
+    converted(
+        "services.*.logging.options",
+        "not needed: CloudWatch Logs keeps and rotates the logs (`x-ecs.log_retention_days`); another driver's options go with it",
+    ),
     ignored("services.*.mac_address", NO_FARGATE),
     converted(
         "services.*.mem_limit",
@@ -264,6 +324,36 @@ pub const TABLE: &[Row] = &[
         "services.*.networks",
         "aliases are more names of the service in references; every task has its own network (awsvpc)",
     ),
+    converted("services.*.networks.*.aliases", "more names of the service in references"),
+    ignored(
+        "services.*.networks.*.ipv4_address",
+        "a Fargate task gets its address from its subnet (awsvpc)",
+    ),
+    ignored(
+        "services.*.networks.*.ipv6_address",
+        "a Fargate task gets its address from its subnet (awsvpc)",
+    ),
+    ignored(
+        "services.*.networks.*.link_local_ips",
+        "a Fargate task gets its addresses from its subnet (awsvpc)",
+    ),
+    ignored("services.*.networks.*.mac_address", NO_FARGATE),
+    ignored(
+        "services.*.networks.*.driver_opts",
+        "Docker network driver options have no equivalent on awsvpc",
+    ),
+    ignored(
+        "services.*.networks.*.interface_name",
+        "ECS names the task's network interface",
+    ),
+    no_effect(
+        "services.*.networks.*.priority",
+        "a Fargate task has one network interface (awsvpc): there is no order of networks to choose",
+    ),
+    no_effect(
+        "services.*.networks.*.gw_priority",
+        "a Fargate task has one network interface (awsvpc): there is no default gateway to choose",
+    ),
     ignored("services.*.oom_kill_disable", NO_FARGATE),
     ignored("services.*.oom_score_adj", NO_FARGATE),
     ignored("services.*.pid", NO_FARGATE),
@@ -275,6 +365,25 @@ pub const TABLE: &[Row] = &[
     converted(
         "services.*.ports",
         "container `portMappings` (a range: `containerPortRange`, private); a published port becomes an ALB listener, shared by services through `x-ecs.load_balancer` rules; with `x-ecs.certificate`, 80 and 443 are HTTPS on 443",
+    ),
+    converted("services.*.ports[].target", "`containerPort` (a range: `containerPortRange`)"),
+    converted("services.*.ports[].published", "an ALB listener's port"),
+    converted(
+        "services.*.ports[].host_ip",
+        "a loopback address keeps the port private (a note); others change nothing",
+    ),
+    converted("services.*.ports[].protocol", "`tcp` or `udp`; others are refused"),
+    converted(
+        "services.*.ports[].app_protocol",
+        "`http`, `https`, `http2`, `grpc`: the load balancer's protocol",
+    ),
+    no_effect(
+        "services.*.ports[].mode",
+        "Swarm's publishing mode; a Fargate task has its own network interface (awsvpc), and a published port is reached through the load balancer",
+    ),
+    no_effect(
+        "services.*.ports[].name",
+        "a port's name documents it; compose2ecs names each port mapping itself (`SERVICE-PORT`, `SERVICE-PORT-udp`), the names Service Connect uses",
     ),
     ignored(
         "services.*.post_start",
@@ -313,6 +422,11 @@ pub const TABLE: &[Row] = &[
         "services.*.secrets",
         "files under `/run/secrets`, written at task start by a `compose2ecs-secrets` container from ECS `secrets`",
     ),
+    converted("services.*.secrets[].source", "the secret"),
+    converted("services.*.secrets[].target", "the file's path, under `/run/secrets` unless absolute"),
+    converted("services.*.secrets[].uid", "the file's owner"),
+    converted("services.*.secrets[].gid", "the file's group"),
+    converted("services.*.secrets[].mode", "the file's mode"),
     ignored("services.*.security_opt", NO_FARGATE),
     ignored("services.*.shm_size", NO_FARGATE),
     converted("services.*.stdin_open", "container `interactive`"),
@@ -338,6 +452,8 @@ pub const TABLE: &[Row] = &[
         "services.*.ulimits",
         "container `ulimits` (`nofile` capped at Fargate's 1048576)",
     ),
+    converted("services.*.ulimits.*.soft", "the ulimit's `softLimit`"),
+    converted("services.*.ulimits.*.hard", "the ulimit's `hardLimit`"),
     ignored(
         "services.*.umask",
         "ECS has no umask setting: set it in the image's entrypoint",
@@ -351,6 +467,46 @@ pub const TABLE: &[Row] = &[
         "named volumes: EFS `mountPoints`; `type: tmpfs`: `linuxParameters.tmpfs`; anonymous volumes: a volume on the task's storage; bind mounts: left out with a warning (a note for a development mount of the source into a built service, and its `node_modules` volume)",
     ),
     converted(
+        "services.*.volumes[].type",
+        "`volume` and `tmpfs`; a `bind` mount is left out with a warning, as are other types",
+    ),
+    converted("services.*.volumes[].source", "the named volume, or the bind mount's folder"),
+    converted("services.*.volumes[].target", "`containerPath`"),
+    converted("services.*.volumes[].read_only", "`readOnly`"),
+    no_effect(
+        "services.*.volumes[].consistency",
+        "it tunes Docker Desktop's file sharing on macOS; Linux, and so ECS, has no such setting",
+    ),
+    converted("services.*.volumes[].bind", "see its keys"),
+    no_effect(
+        "services.*.volumes[].bind.propagation",
+        "a bind mount is left out (see `services.*.volumes`), its options with it",
+    ),
+    no_effect(
+        "services.*.volumes[].bind.create_host_path",
+        "a bind mount is left out (see `services.*.volumes`), its options with it",
+    ),
+    no_effect(
+        "services.*.volumes[].bind.selinux",
+        "a bind mount is left out (see `services.*.volumes`), its options with it",
+    ),
+    converted("services.*.volumes[].volume", "see its keys"),
+    no_effect(
+        "services.*.volumes[].volume.nocopy",
+        "ECS does not fill an EFS volume (a named volume) from the image: it behaves as `nocopy` anyway",
+    ),
+    refused(
+        "services.*.volumes[].volume.subpath",
+        "compose2ecs does not mount a part of a volume yet: the container would see the whole volume",
+    ),
+    converted("services.*.volumes[].tmpfs", "see its keys"),
+    converted("services.*.volumes[].tmpfs.size", "the tmpfs `size`, 64 MiB when not given"),
+    converted("services.*.volumes[].tmpfs.mode", "the tmpfs `mode` mount option"),
+    ignored(
+        "services.*.volumes[].image",
+        "an image mount is not converted yet: it is left out",
+    ),
+    converted(
         "services.*.volumes_from",
         "container `volumesFrom` within a task; from another task: left out with a warning",
     ),
@@ -358,6 +514,62 @@ pub const TABLE: &[Row] = &[
     converted(
         "services.*.x-ecs",
         "per-service settings (see the README's `x-ecs` section)",
+    ),
+    converted("services.*.x-ecs.task", "the task the service runs in"),
+    converted("services.*.x-ecs.external", "no container: references point at this endpoint"),
+    converted("services.*.x-ecs.essential", "container `essential`"),
+    converted(
+        "services.*.x-ecs.secret_variables",
+        "these environment variables are read from Secrets Manager",
+    ),
+    converted("services.*.x-ecs.health_check", "the load balancer's health check of the service"),
+    converted("services.*.x-ecs.health_check.path", "the target group's `HealthCheckPath`"),
+    converted("services.*.x-ecs.health_check.codes", "the target group's `Matcher.HttpCode`"),
+    converted(
+        "services.*.x-ecs.grace_period",
+        "service `healthCheckGracePeriodSeconds`",
+    ),
+    converted("services.*.x-ecs.autoscaling", "target tracking of the service's task"),
+    converted("services.*.x-ecs.autoscaling.min", "the least copies"),
+    converted("services.*.x-ecs.autoscaling.max", "the most copies"),
+    converted("services.*.x-ecs.autoscaling.cpu", "the average CPU use to keep, in percent"),
+    converted("services.*.x-ecs.autoscaling.memory", "the average memory use to keep, in percent"),
+    converted(
+        "services.*.x-ecs.load_balancer",
+        "the listener rule of a service that shares a published port",
+    ),
+    converted("services.*.x-ecs.load_balancer.path", "a `path-pattern` condition"),
+    converted("services.*.x-ecs.load_balancer.host", "a `host-header` condition"),
+    converted("services.*.x-ecs.load_balancer.priority", "the rule's priority"),
+    // Networks.
+    converted(
+        "networks.*",
+        "a name for services' `networks`; no network is made: every task has its own network interface (awsvpc)",
+    ),
+    no_effect("networks.*.driver", "Fargate has one network mode, awsvpc"),
+    ignored(
+        "networks.*.driver_opts",
+        "Docker network driver options have no equivalent on awsvpc",
+    ),
+    no_effect("networks.*.attachable", "no network is made for containers to attach to"),
+    no_effect("networks.*.external", "no network is made either way"),
+    no_effect("networks.*.name", "no network is made to name"),
+    no_effect("networks.*.labels", "no network is made to label"),
+    ignored(
+        "networks.*.internal",
+        "tasks reach what their subnets and security groups allow: keep them off the internet with private subnets without a NAT gateway",
+    ),
+    ignored(
+        "networks.*.ipam",
+        "tasks take their addresses from their subnets (`x-ecs.subnets`)",
+    ),
+    ignored(
+        "networks.*.enable_ipv4",
+        "a task has the address families of its subnet",
+    ),
+    ignored(
+        "networks.*.enable_ipv6",
+        "a task has the address families of its subnet",
     ),
     // Secrets.
     converted("secrets.*", "a Secrets Manager secret, or an existing secret or SSM parameter"),
@@ -389,6 +601,12 @@ pub const TABLE: &[Row] = &[
     ignored("volumes.*.labels", NOT_YET),
     ignored("volumes.*.name", NOT_YET),
     converted("volumes.*.x-ecs", "the owner of the volume's folder on EFS (see the README's `x-ecs` section)"),
+    converted("volumes.*.x-ecs.uid", "the access point's POSIX user and the folder's owner"),
+    converted("volumes.*.x-ecs.gid", "the access point's POSIX group and the folder's group"),
+    converted(
+        "volumes.*.x-ecs.root_access",
+        "tasks keep their own users on the volume: `ClientRootAccess`",
+    ),
 ];
 
 /// The verdict for a key path pattern such as `services.*.ports`.
@@ -408,6 +626,24 @@ pub fn children(parent: &str) -> impl Iterator<Item = &'static str> + '_ {
     })
 }
 
+/// The error for a key `name` that has no row under `pattern`, in the mapping at `parent`: the
+/// known key it is closest to, else the keys there when they are few enough to read.
+pub fn unknown_key(name: &str, pattern: &str, parent: &KeyPath) -> Diagnostic {
+    const LISTED: usize = 16;
+    let known: Vec<&str> = children(pattern).collect();
+    let help = match did_you_mean(name, known.iter().copied()) {
+        Some(close) => format!("did you mean `{close}`?"),
+        None if known.len() <= LISTED => format!("the keys here are {}", known.join(", ")),
+        None => "see the conversion table in the README for the keys compose2ecs knows".to_string(),
+    };
+    let place = if parent.is_root() {
+        "at the top level".to_string()
+    } else {
+        format!("in `{parent}`")
+    };
+    Diagnostic::error("unknown-key", parent.key(name), format!("unknown key `{name}` {place}")).with_help(help)
+}
+
 /// The README's conversion table, in Markdown.
 pub fn markdown_table() -> String {
     let mut out = String::from("| compose key | verdict | what becomes of it |\n| --- | --- | --- |\n");
@@ -415,6 +651,7 @@ pub fn markdown_table() -> String {
         let (verdict, note) = match row.verdict {
             Verdict::Converted(note) => ("converted", note),
             Verdict::Ignored(note) => ("ignored (warning)", note),
+            Verdict::NoEffect(note) => ("no effect (note)", note),
             Verdict::Refused(note) => ("refused (error)", note),
         };
         out.push_str(&format!("| `{}` | {verdict} | {note} |\n", row.key));
@@ -432,7 +669,10 @@ mod tests {
         for row in TABLE {
             assert!(seen.insert(row.key), "{} twice", row.key);
             if let Some((parent, _)) = row.key.rsplit_once('.') {
-                let parent = parent.strip_suffix(".*").unwrap_or(parent);
+                let parent = parent
+                    .strip_suffix(".*")
+                    .or_else(|| parent.strip_suffix("[]"))
+                    .unwrap_or(parent);
                 assert!(
                     verdict(parent).is_some() || parent == "services",
                     "{} has no parent row",
@@ -462,6 +702,56 @@ mod tests {
         assert!(missing.is_empty(), "no verdict for {missing:?}");
         for key in "configs include jobs models name networks secrets services version volumes".split(' ') {
             assert!(verdict(key).is_some(), "no verdict for top-level {key}");
+        }
+    }
+
+    #[test]
+    fn unknown_keys_get_the_closest_known_key_or_the_list() {
+        let port = KeyPath::root().key("services").key("web").key("ports").index(0);
+        let typo = unknown_key("publised", "services.*.ports[]", &port);
+        assert_eq!(typo.message, "unknown key `publised` in `services.web.ports[0]`");
+        assert_eq!(typo.help.as_deref(), Some("did you mean `published`?"));
+        let far = unknown_key("zzz", "services.*.depends_on.*", &KeyPath::root());
+        assert_eq!(
+            far.help.as_deref(),
+            Some("the keys here are condition, required, restart")
+        );
+        let many = unknown_key("zzz", "services.*", &KeyPath::root());
+        assert!(many.help.unwrap().contains("conversion table"));
+    }
+
+    /// A pattern misspelt in a `check_keys` call would make every key under it unknown.
+    #[test]
+    fn every_checked_pattern_has_rows_under_it() {
+        let sources = [
+            include_str!("normalise/mod.rs"),
+            include_str!("normalise/infrastructure.rs"),
+            include_str!("normalise/runtime.rs"),
+            include_str!("normalise/secrets.rs"),
+        ];
+        let mut checked = 0;
+        for source in sources {
+            for (at, _) in source.match_indices("self.check_keys(") {
+                let call = &source[at..source[at..].find(';').map_or(source.len(), |end| at + end)];
+                let Some(pattern) = call.split('"').nth(1) else {
+                    continue;
+                };
+                checked += 1;
+                // The two patterns built with `format!`, each as it is built.
+                let patterns: Vec<String> = match pattern {
+                    "services.*.deploy.resources.{kind}" => ["limits", "reservations"]
+                        .map(|kind| format!("services.*.deploy.resources.{kind}"))
+                        .into(),
+                    _ => vec![pattern.to_string()],
+                };
+                for pattern in patterns {
+                    assert!(children(&pattern).next().is_some(), "no rows under `{pattern}`");
+                }
+            }
+        }
+        assert!(checked >= 20, "the scan finds the calls: {checked}");
+        for kind in ["volume", "bind", "tmpfs"] {
+            assert!(children(&format!("services.*.volumes[].{kind}")).next().is_some());
         }
     }
 

@@ -241,16 +241,9 @@ impl Extends<'_, '_> {
             Value::String(base) => (base.clone(), None, at.clone()),
             Value::Mapping(long) => {
                 for key in long.keys().map(key_text) {
-                    if key != "service" && key != "file" {
-                        let help = match did_you_mean(&key, ["service", "file"]) {
-                            Some(known) => format!("did you mean `{known}`?"),
-                            None => "`extends` has `service` and `file`".to_string(),
-                        };
-                        self.report(
-                            source,
-                            Diagnostic::error("unknown-key", at.key(&key), format!("unknown key `{key}` in `{at}`"))
-                                .with_help(help),
-                        );
+                    if crate::support::verdict(&format!("services.*.extends.{key}")).is_none() {
+                        let unknown = crate::support::unknown_key(&key, "services.*.extends", &at);
+                        self.report(source, unknown);
                         return None;
                     }
                 }

@@ -16,7 +16,7 @@
 use super::merge::merge_documents;
 use super::paths::{lexical, Rebase};
 use super::{dotenv, Reader, Reference, Variables};
-use crate::diagnostic::{did_you_mean, Diagnostic, KeyPath};
+use crate::diagnostic::{Diagnostic, KeyPath};
 use crate::load::interpolate::key_text;
 use crate::load::kind_of;
 use crate::source::display_path;
@@ -38,9 +38,6 @@ const RESOURCES: &[(&str, &str)] = &[
 const MAXIMUM_DEPTH: usize = 32;
 /// How many `include` entries one load may follow in all.
 const MAXIMUM_ENTRIES: usize = 1024;
-
-/// The keys of a long-form `include` entry.
-const ENTRY_KEYS: &[&str] = &["path", "project_directory", "env_file"];
 
 /// One `include` entry, read.
 struct Entry {
@@ -121,16 +118,8 @@ fn read_entry(reader: &mut Reader<'_>, source: usize, item: &Value, at: &KeyPath
     };
     let mut valid = true;
     for key in long.keys().map(key_text) {
-        if !ENTRY_KEYS.contains(&key.as_str()) {
-            let help = match did_you_mean(&key, ENTRY_KEYS.iter().copied()) {
-                Some(known) => format!("did you mean `{known}`?"),
-                None => "an include entry has `path`, `project_directory` and `env_file`".to_string(),
-            };
-            reader.report_in(
-                source,
-                Diagnostic::error("unknown-key", at.key(&key), format!("unknown key `{key}` in `{at}`"))
-                    .with_help(help),
-            );
+        if crate::support::verdict(&format!("include[].{key}")).is_none() {
+            reader.report_in(source, crate::support::unknown_key(&key, "include[]", at));
             valid = false;
         }
     }

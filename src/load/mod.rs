@@ -113,12 +113,7 @@ fn decide_project_name(
             });
             (Some(name), note)
         }
-        Some((position, other)) => {
-            let found = kind_of(other);
-            let diagnostic = Diagnostic::error("wrong-type", at, format!("`name` must be a string, found {found}"))
-                .with_help("write `name` as a string");
-            (None, Some((Some(position), diagnostic)))
-        }
+        Some((position, other)) => (None, Some((Some(position), wrong_type(&at, other, "a string")))),
     }
 }
 
@@ -388,7 +383,7 @@ impl Reader<'_> {
 }
 
 /// `path` must be `expected`, and is not.
-fn wrong_type(path: &KeyPath, value: &Value, expected: &str) -> Diagnostic {
+pub(crate) fn wrong_type(path: &KeyPath, value: &Value, expected: &str) -> Diagnostic {
     let found = kind_of(value);
     Diagnostic::error(
         "wrong-type",

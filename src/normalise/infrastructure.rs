@@ -16,12 +16,6 @@ pub const LOG_RETENTION_DAYS: &[u32] = &[
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ];
 
-/// Top-level `x-ecs` keys read here.
-pub const TOP_LEVEL_KEYS: &[&str] = &["file_system", "mount_targets", "log_retention_days", "certificate"];
-
-/// Per-service `x-ecs` keys read here.
-pub const SERVICE_KEYS: &[&str] = &["health_check", "grace_period", "autoscaling", "load_balancer"];
-
 /// The most tasks one ECS service runs (the "tasks per service" quota, which AWS does not raise).
 pub const MAXIMUM_SERVICE_TASKS: u32 = 5_000;
 
@@ -43,7 +37,8 @@ const WILDCARDS_PER_RULE: usize = 5;
 const CONDITION_VALUE_LENGTH: usize = 128;
 
 impl Reader<'_> {
-    /// Reads the top-level key `name` into `settings` when it is one of [`TOP_LEVEL_KEYS`].
+    /// Reads the top-level key `name` into `settings` when it is read here; the caller checked
+    /// every key against the support table.
     pub(super) fn infrastructure_setting(
         &mut self,
         name: &str,
@@ -118,12 +113,12 @@ impl Reader<'_> {
 
     /// `volumes.<name>.x-ecs`: who owns the volume's folder on EFS.
     pub(super) fn volume_settings(&mut self, value: &Value, path: &KeyPath) -> VolumeSettings {
-        const KEYS: &[&str] = &["uid", "gid", "root_access"];
         let mut settings = VolumeSettings::default();
         let Some(map) = value.as_mapping() else {
             self.wrong_type(path, value, "a mapping (`uid`, `gid`, `root_access`)");
             return settings;
         };
+        self.check_keys(map, "volumes.*.x-ecs", path);
         for (key, item) in map {
             let name = key_text(key);
             let item_path = path.key(&name);
@@ -131,7 +126,7 @@ impl Reader<'_> {
                 "uid" => settings.uid = self.count(item, &item_path),
                 "gid" => settings.gid = self.count(item, &item_path),
                 "root_access" => settings.root_access = self.boolean(item, &item_path).unwrap_or(false),
-                _ => self.unknown_extension_key(&name, &item_path, KEYS),
+                _ => {}
             }
         }
         settings
@@ -212,7 +207,8 @@ impl Reader<'_> {
         ));
     }
 
-    /// Reads the per-service key `name` into `settings` when it is one of [`SERVICE_KEYS`].
+    /// Reads the per-service key `name` into `settings` when it is read here; the caller checked
+    /// every key against the support table.
     pub(super) fn service_infrastructure_setting(
         &mut self,
         name: &str,
@@ -236,13 +232,12 @@ impl Reader<'_> {
     /// `x-ecs.autoscaling: {min, max, cpu, memory}`: `max` and one target at least; `min` is 1
     /// unless given.
     fn autoscaling_settings(&mut self, value: &Value, path: &KeyPath) -> Option<AutoscalingSettings> {
-        const KEYS: &[&str] = &["min", "max", "cpu", "memory"];
         let Some(map) = value.as_mapping() else {
             self.wrong_type(path, value, "a mapping (`min`, `max`, `cpu`, `memory`)");
             return None;
         };
         let (mut min, mut max, mut cpu, mut memory) = (None, None, None, None);
-        let mut valid = true;
+        let mut valid = self.check_keys(map, "services.*.x-ecs.autoscaling", path);
         for (key, item) in map {
             let name = key_text(key);
             let item_path = path.key(&name);
@@ -256,11 +251,7 @@ impl Reader<'_> {
                     100,
                     "percent of the task's memory, averaged over its copies",
                 ),
-                _ => {
-                    self.unknown_extension_key(&name, &item_path, KEYS);
-                    valid = false;
-                    continue;
-                }
+                _ => continue,
             };
             // Each value is checked on its own, so one run names every bad one.
             match self.count(item, &item_path) {
@@ -313,11 +304,11 @@ impl Reader<'_> {
     /// `x-ecs.load_balancer: {path, host, priority}`: the listener rule of a service that shares a
     /// published port. Each value is checked against ALB's rules, so a deploy cannot fail on it.
     fn listener_routing(&mut self, value: &Value, path: &KeyPath) -> Option<ListenerRouting> {
-        const KEYS: &[&str] = &["path", "host", "priority"];
         let Some(map) = value.as_mapping() else {
             self.wrong_type(path, value, "a mapping (`path`, `host`, `priority`)");
             return None;
         };
+        self.check_keys(map, "services.*.x-ecs.load_balancer", path);
         let mut routing = ListenerRouting {
             paths: Vec::new(),
             hosts: Vec::new(),
@@ -380,7 +371,7 @@ impl Reader<'_> {
                         .filter(|p| self.in_range(*p, 1, MAXIMUM_RULE_PRIORITY, &item_path, "lowest first"))
                         .map(|p| (p, item_path.clone()))
                 }
-                _ => self.unknown_extension_key(&name, &item_path, KEYS),
+                _ => {}
             }
         }
         if !valid {
@@ -425,11 +416,11 @@ impl Reader<'_> {
 
     fn health_check_settings(&mut self, value: &Value, path: &KeyPath, settings: &mut ServiceSettings) {
         let settings = &mut settings.health_check;
-        const KEYS: &[&str] = &["path", "codes"];
         let Some(map) = value.as_mapping() else {
             self.wrong_type(path, value, "a mapping (`path`, `codes`)");
             return;
         };
+        self.check_keys(map, "services.*.x-ecs.health_check", path);
         for (key, item) in map {
             let name = key_text(key);
             let item_path = path.key(&name);
@@ -466,7 +457,7 @@ impl Reader<'_> {
                         valid
                     })
                 }
-                _ => self.unknown_extension_key(&name, &item_path, KEYS),
+                _ => {}
             }
         }
     }

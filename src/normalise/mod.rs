@@ -11,10 +11,10 @@ mod runtime;
 mod secrets;
 pub mod units;
 
-use crate::diagnostic::{did_you_mean, Diagnostic, Diagnostics, KeyPath};
+use crate::diagnostic::{Diagnostic, Diagnostics, KeyPath};
 use crate::load::dotenv;
 use crate::load::interpolate::{key_text, Variables};
-use crate::load::{kind_of, Loaded};
+use crate::load::{wrong_type, Loaded};
 use crate::source::{display_path, Files};
 use crate::support::{self, Verdict};
 use docker_compose_types as dct;
@@ -78,23 +78,16 @@ impl Reader<'_> {
     }
 
     fn wrong_type(&mut self, path: &KeyPath, value: &Value, expected: &str) {
-        let found = kind_of(value);
-        self.error(
-            "wrong-type",
-            path,
-            format!("`{path}` must be {expected}, found {found}"),
-            &format!("write `{path}` as {expected}"),
-        );
+        self.diagnostics.push(wrong_type(path, value, expected));
     }
 
-    /// Checks each key of `map` against the support table under `pattern`: a warning for an ignored
-    /// key, an error for a refused or unknown one.
-    fn check_keys(&mut self, map: &Mapping, pattern: &str, path: &KeyPath) {
+    /// Checks each key of `map` against the support table under `pattern` (`services.*.ports[]`):
+    /// a note for a key with no effect on ECS, a warning for an ignored one, an error for a
+    /// refused or unknown one. Returns whether every key may stay (none refused or unknown).
+    fn check_keys(&mut self, map: &Mapping, pattern: &str, path: &KeyPath) -> bool {
+        let mut accepted = true;
         for key in map.keys() {
             let name = key_text(key);
-            if name.starts_with("x-") && name != "x-ecs" {
-                continue; // Extension keys belong to their owners, as in compose.
-            }
             let row = if pattern.is_empty() {
                 name.clone()
             } else {
@@ -103,25 +96,33 @@ impl Reader<'_> {
             let key_path = path.key(&name);
             match support::verdict(&row) {
                 Some(Verdict::Converted(_)) => {}
+                Some(Verdict::NoEffect(why)) => self.diagnostics.push(Diagnostic::note(
+                    "no-effect",
+                    key_path.clone(),
+                    format!("`{key_path}` has no effect on ECS: {why}"),
+                )),
                 Some(Verdict::Ignored(why)) => self.diagnostics.push(
                     Diagnostic::warning("ignored-key", key_path.clone(), format!("`{key_path}` is not converted: {why}"))
                         .with_help("remove it from the ECS variant of the file (an override file), or accept that ECS will not see it"),
                 ),
-                Some(Verdict::Refused(why)) => self.error(
-                    "unsupported-key",
-                    &key_path,
-                    format!("`{key_path}` cannot be converted: {why}"),
-                    "remove it, or keep this service out of ECS with `x-ecs: {external: \"host:port\"}`",
-                ),
+                Some(Verdict::Refused(why)) => {
+                    self.error(
+                        "unsupported-key",
+                        &key_path,
+                        format!("`{key_path}` cannot be converted: {why}"),
+                        "remove it, or keep this service out of ECS with `x-ecs: {external: \"host:port\"}`",
+                    );
+                    accepted = false;
+                }
+                // Extension keys belong to their owners, as in compose.
+                None if name.starts_with("x-") => {}
                 None => {
-                    let help = match did_you_mean(&name, support::children(pattern)) {
-                        Some(known) => format!("did you mean `{known}`?"),
-                        None => "see the conversion table in the README for the keys compose2ecs knows".to_string(),
-                    };
-                    self.error("unknown-key", &key_path, format!("unknown key `{name}` {}", place(path)), &help);
+                    self.diagnostics.push(support::unknown_key(&name, pattern, path));
+                    accepted = false;
                 }
             }
         }
+        accepted
     }
 
     fn project(&mut self, document: &Mapping, project_name: &str) -> Option<Project> {
@@ -150,6 +151,9 @@ impl Reader<'_> {
         let settings = self.deploy_settings(document.get("x-ecs"), &root.key("x-ecs"));
         let volumes = self.named_volumes(document.get("volumes"), &root.key("volumes"));
         let secrets = self.secret_definitions(document.get("secrets"), &root.key("secrets"));
+        if let Some(Value::Mapping(networks)) = document.get("networks") {
+            self.check_networks(networks, &root.key("networks"));
+        }
         let services_path = root.key("services");
         let services_map = match document.get("services") {
             Some(Value::Mapping(map)) if !map.is_empty() => map,
@@ -229,23 +233,13 @@ impl Reader<'_> {
     }
 
     fn deploy_settings(&mut self, value: Option<&Value>, path: &KeyPath) -> DeploySettings {
-        const KEYS: &[&str] = &[
-            "cluster",
-            "region",
-            "subnets",
-            "security_groups",
-            "assign_public_ip",
-            "registry",
-            "image_tag",
-            "secrets_image",
-            "environment_secrets",
-        ];
         let mut settings = DeploySettings::default();
         let Some(value) = value else { return settings };
         let Some(map) = value.as_mapping() else {
             self.wrong_type(path, value, "a mapping of deployment settings");
             return settings;
         };
+        self.check_keys(map, "x-ecs", path);
         for (key, item) in map {
             let name = key_text(key);
             let item_path = path.key(&name);
@@ -259,10 +253,7 @@ impl Reader<'_> {
                 "image_tag" => settings.image_tag = self.image_tag(item, &item_path),
                 "secrets_image" => settings.secrets_image = self.string(item, &item_path),
                 "environment_secrets" => settings.environment_secrets = self.boolean(item, &item_path).unwrap_or(false),
-                other if infrastructure::TOP_LEVEL_KEYS.contains(&other) => {
-                    self.infrastructure_setting(other, item, &item_path, &mut settings.infrastructure)
-                }
-                _ => self.unknown_extension_key(&name, &item_path, &[KEYS, infrastructure::TOP_LEVEL_KEYS].concat()),
+                other => self.infrastructure_setting(other, item, &item_path, &mut settings.infrastructure),
             }
         }
         settings
@@ -295,22 +286,13 @@ impl Reader<'_> {
         valid
     }
 
-    fn unknown_extension_key(&mut self, name: &str, path: &KeyPath, known: &[&str]) {
-        if name.starts_with("x-") {
-            return; // Extension keys are allowed wherever compose allows them, and kept silently.
+    /// Top-level networks make nothing on ECS, but each of their settings still gets its verdict.
+    fn check_networks(&mut self, networks: &Mapping, path: &KeyPath) {
+        for (name, settings) in networks {
+            if let Value::Mapping(settings) = settings {
+                self.check_keys(settings, "networks.*", &path.key(key_text(name)));
+            }
         }
-        let help = match did_you_mean(name, known.iter().copied()) {
-            Some(known) => format!("did you mean `{known}`?"),
-            None => format!("the keys here are {}", known.join(", ")),
-        };
-        let mut parent = path.clone();
-        parent.0.pop();
-        self.error(
-            "unknown-key",
-            path,
-            format!("unknown key `{name}` {}", place(&parent)),
-            &help,
-        );
     }
 
     fn named_volumes(&mut self, value: Option<&Value>, path: &KeyPath) -> Vec<NamedVolume> {
@@ -506,12 +488,12 @@ impl Reader<'_> {
     }
 
     fn service_settings(&mut self, value: &Value, path: &KeyPath) -> ServiceSettings {
-        const KEYS: &[&str] = &["task", "external", "essential", "secret_variables"];
         let mut settings = ServiceSettings::default();
         let Some(map) = value.as_mapping() else {
             self.wrong_type(path, value, "a mapping (`task`, `external`, `essential`, …)");
             return settings;
         };
+        self.check_keys(map, "services.*.x-ecs", path);
         for (key, item) in map {
             let name = key_text(key);
             let item_path = path.key(&name);
@@ -533,10 +515,7 @@ impl Reader<'_> {
                         .map(|(i, name)| (name, item_path.index(i)))
                         .collect()
                 }
-                other if infrastructure::SERVICE_KEYS.contains(&other) => {
-                    self.service_infrastructure_setting(other, item, &item_path, &mut settings)
-                }
-                _ => self.unknown_extension_key(&name, &item_path, &[KEYS, infrastructure::SERVICE_KEYS].concat()),
+                other => self.service_infrastructure_setting(other, item, &item_path, &mut settings),
             }
         }
         settings
@@ -760,6 +739,7 @@ impl Reader<'_> {
                 Value::String(file) => (file.clone(), true),
                 Value::Mapping(long) => match long.get("path") {
                     Some(Value::String(file)) => {
+                        self.check_keys(long, "services.*.env_file[]", &item_path);
                         let required = long
                             .get("required")
                             .map(|r| self.boolean(r, &item_path.key("required")).unwrap_or(true))
@@ -841,18 +821,8 @@ impl Reader<'_> {
             let Some((target, published, host_ip, protocol, app_protocol)) = parsed else {
                 continue;
             };
-            let protocol = match protocol.as_deref() {
-                None | Some("tcp") => Protocol::Tcp,
-                Some("udp") => Protocol::Udp,
-                Some(other) => {
-                    self.error(
-                        "bad-port",
-                        &item_path,
-                        format!("protocol `{other}` is not `tcp` or `udp`"),
-                        "ECS port mappings are tcp or udp",
-                    );
-                    continue;
-                }
+            let Some(protocol) = self.protocol(protocol.as_deref(), &item_path) else {
+                continue;
             };
             let target = match target {
                 PortSpec::One(target) => target,
@@ -912,21 +882,7 @@ impl Reader<'_> {
         Option<String>,
         Option<String>,
     )> {
-        const KEYS: &[&str] = &[
-            "target",
-            "published",
-            "host_ip",
-            "protocol",
-            "app_protocol",
-            "mode",
-            "name",
-        ];
-        for key in long.keys() {
-            let name = key_text(key);
-            if !KEYS.contains(&name.as_str()) {
-                self.unknown_extension_key(&name, &path.key(&name), KEYS);
-            }
-        }
+        self.check_keys(long, "services.*.ports[]", path);
         let spec = |key: &str, reader: &mut Self| -> Result<Option<PortSpec>, ()> {
             let Some(value) = long.get(key) else { return Ok(None) };
             let text = key_text(value);
@@ -960,6 +916,25 @@ impl Reader<'_> {
         ))
     }
 
+    /// A port's protocol, in any case as Docker reads it: ECS maps tcp and udp only, so another
+    /// (`sctp`) is refused rather than mapped as something it is not.
+    fn protocol(&mut self, protocol: Option<&str>, path: &KeyPath) -> Option<Protocol> {
+        match protocol.map(str::to_ascii_lowercase).as_deref() {
+            None | Some("tcp") => Some(Protocol::Tcp),
+            Some("udp") => Some(Protocol::Udp),
+            Some(_) => {
+                let other = protocol.unwrap_or_default();
+                self.error(
+                    "bad-port",
+                    path,
+                    format!("protocol `{other}` is not `tcp` or `udp`"),
+                    "ECS port mappings are tcp or udp",
+                );
+                None
+            }
+        }
+    }
+
     /// `expose`; port ranges go to `ranges`.
     fn expose(&mut self, value: &Value, path: &KeyPath, ranges: &mut Vec<PortRange>) -> Vec<Port> {
         let Some(items) = value.as_sequence() else {
@@ -971,10 +946,8 @@ impl Reader<'_> {
             let item_path = path.index(index);
             let text = key_text(item);
             let (number, protocol) = text.split_once('/').unwrap_or((&text, "tcp"));
-            let protocol = if protocol == "udp" {
-                Protocol::Udp
-            } else {
-                Protocol::Tcp
+            let Some(protocol) = self.protocol(Some(protocol), &item_path) else {
+                continue;
             };
             match parse_port_spec(number) {
                 Ok(PortSpec::One(target)) => ports.push(Port {
@@ -1063,7 +1036,6 @@ impl Reader<'_> {
     /// `depends_on: [a, b]` or `depends_on: {a: {condition: …, required: …, restart: …}}`; the
     /// condition defaults to `service_started` and `required` to true, as in compose.
     fn depends_on(&mut self, value: &Value, path: &KeyPath) -> Vec<Dependency> {
-        const KEYS: &[&str] = &["condition", "required", "restart"];
         let mut dependencies = Vec::new();
         match value {
             Value::Sequence(_) => {
@@ -1085,7 +1057,7 @@ impl Reader<'_> {
                 for (key, detail) in map {
                     let service = key_text(key);
                     let item_path = path.key(&service);
-                    let detail = match detail {
+                    let mut detail = match detail {
                         Value::Null => Mapping::new(),
                         Value::Mapping(detail) => detail.clone(),
                         other => {
@@ -1093,11 +1065,11 @@ impl Reader<'_> {
                             continue;
                         }
                     };
-                    for key in detail.keys().map(key_text) {
-                        if !KEYS.contains(&key.as_str()) {
-                            self.unknown_extension_key(&key, &item_path.key(&key), KEYS);
-                        }
+                    // `restart: false` asks for what ECS does anyway; only `true` warns.
+                    if detail.get("restart").and_then(Value::as_bool) == Some(false) {
+                        detail.remove("restart");
                     }
+                    self.check_keys(&detail, "services.*.depends_on.*", &item_path);
                     let condition = match detail.get("condition").map(key_text).as_deref() {
                         None | Some("service_started") => Condition::ServiceStarted,
                         Some("service_healthy") => Condition::ServiceHealthy,
@@ -1149,22 +1121,7 @@ impl Reader<'_> {
             let mount = match item {
                 Value::String(short) => short_mount(short, &item_path),
                 Value::Mapping(long) => {
-                    const KEYS: &[&str] = &[
-                        "type",
-                        "source",
-                        "target",
-                        "read_only",
-                        "consistency",
-                        "bind",
-                        "volume",
-                        "tmpfs",
-                        "image",
-                    ];
-                    for key in long.keys().map(key_text) {
-                        if !KEYS.contains(&key.as_str()) {
-                            self.unknown_extension_key(&key, &item_path.key(&key), KEYS);
-                        }
-                    }
+                    self.check_keys(long, "services.*.volumes[]", &item_path);
                     let kind = long.get("type").map(key_text).unwrap_or_else(|| "volume".into());
                     let source = long.get("source").map(key_text);
                     let Some(target) = long.get("target").map(key_text) else {
@@ -1177,27 +1134,15 @@ impl Reader<'_> {
                         continue;
                     };
                     let read_only = long.get("read_only").and_then(Value::as_bool).unwrap_or(false);
-                    for (key, known) in [
-                        ("volume", &["nocopy", "subpath"][..]),
-                        ("bind", &["propagation", "create_host_path", "selinux"][..]),
-                        ("tmpfs", &["size", "mode"][..]),
-                    ] {
-                        let Some(options) = long.get(key).and_then(Value::as_mapping) else {
-                            continue;
-                        };
-                        for option in options.keys().map(key_text) {
-                            if !known.contains(&option.as_str()) {
-                                self.unknown_extension_key(&option, &item_path.key(key).key(&option), known);
-                            }
+                    let mut accepted = true;
+                    for key in ["volume", "bind", "tmpfs"] {
+                        if let Some(options) = long.get(key).and_then(Value::as_mapping) {
+                            let pattern = format!("services.*.volumes[].{key}");
+                            accepted &= self.check_keys(options, &pattern, &item_path.key(key));
                         }
                     }
-                    if long.get("volume").and_then(|v| v.get("subpath")).is_some() {
-                        self.error(
-                            "unsupported-key",
-                            &item_path.key("volume").key("subpath"),
-                            "`subpath` is not converted yet: the container would see the whole volume".into(),
-                            "mount the volume without `subpath`, or use a volume of its own for this data",
-                        );
+                    // A refused option (`volume.subpath`) leaves the mount out: the error says why.
+                    if !accepted {
                         continue;
                     }
                     let source = match (kind.as_str(), source) {
@@ -1272,7 +1217,11 @@ impl Reader<'_> {
             Value::Mapping(networks) => {
                 for (network, settings) in networks {
                     let network_path = path.key(key_text(network));
-                    let Some(list) = settings.as_mapping().and_then(|m| m.get("aliases")) else {
+                    let Some(settings) = settings.as_mapping() else {
+                        continue;
+                    };
+                    self.check_keys(settings, "services.*.networks.*", &network_path);
+                    let Some(list) = settings.get("aliases") else {
                         continue;
                     };
                     if let Some(names) = self.string_list(list, &network_path.key("aliases")) {
@@ -1651,15 +1600,6 @@ fn short_mount(short: &str, path: &KeyPath) -> Mount {
         target: target.to_string(),
         read_only: mode.split(',').any(|m| m == "ro"),
         path: path.clone(),
-    }
-}
-
-/// Where a key is, in words: "at the top level" or "in `services.web`".
-fn place(parent: &KeyPath) -> String {
-    if parent.is_root() {
-        "at the top level".to_string()
-    } else {
-        format!("in `{parent}`")
     }
 }
 

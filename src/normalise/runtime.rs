@@ -109,12 +109,7 @@ impl Reader<'_> {
             self.wrong_type(path, value, "a mapping with `driver` and `options`");
             return;
         };
-        const KEYS: &[&str] = &["driver", "options"];
-        for key in map.keys().map(key_text) {
-            if !KEYS.contains(&key.as_str()) {
-                self.unknown_extension_key(&key, &path.key(&key), KEYS);
-            }
-        }
+        self.check_keys(map, "services.*.logging", path);
         let driver = map.get("driver").map(key_text).unwrap_or_default();
         if !matches!(driver.as_str(), "" | "json-file" | "local" | "awslogs") {
             self.diagnostics.push(
@@ -198,6 +193,7 @@ impl Reader<'_> {
             let item_path = path.key(&name);
             let (soft, hard) = match item {
                 Value::Mapping(pair) => {
+                    self.check_keys(pair, "services.*.ulimits.*", &item_path);
                     let mut limit = |field: &str| match pair.get(field) {
                         Some(v) => self.limit(v, &item_path.key(field)),
                         None => {

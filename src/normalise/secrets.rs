@@ -114,12 +114,7 @@ impl Reader<'_> {
     }
 
     fn long_secret_use(&mut self, long: &Mapping, path: &KeyPath) -> Option<SecretUse> {
-        const KEYS: &[&str] = &["source", "target", "uid", "gid", "mode"];
-        for key in long.keys().map(key_text) {
-            if !KEYS.contains(&key.as_str()) {
-                self.unknown_extension_key(&key, &path.key(&key), KEYS);
-            }
-        }
+        self.check_keys(long, "services.*.secrets[]", path);
         let Some(secret) = long.get("source").and_then(|v| self.string(v, &path.key("source"))) else {
             self.error(
                 "bad-secret",
