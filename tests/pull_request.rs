@@ -271,10 +271,7 @@ fn an_included_file_that_is_not_a_compose_file_is_refused() {
     let package = "{\"name\": \"app\", \"version\": \"1.0.0\", \"scripts\": {\"start\": \"node .\"}}\n";
     fs::write(repo.path().join("package.json"), package).unwrap();
     let err = refused(run_in(repo.path(), state.path(), &["convert"]));
-    assert!(
-        err.contains("unknown key `scripts` at the top level of an included file"),
-        "{err}"
-    );
+    assert!(err.contains("unknown key `scripts` at the top level"), "{err}");
     assert!(err.contains("package.json:1:"), "located in the included file: {err}");
 }
 

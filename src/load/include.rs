@@ -278,18 +278,7 @@ fn is_compose_file(reader: &mut Reader<'_>, source: usize, root: &Mapping) -> bo
             continue;
         }
         compose = false;
-        reader.report_in(
-            source,
-            Diagnostic::error(
-                "unknown-key",
-                KeyPath::root().key(&key),
-                format!("unknown key `{key}` at the top level of an included file"),
-            )
-            .with_help(format!(
-                "an included file is a compose file: its top-level keys are {}",
-                known.join(", ")
-            )),
-        );
+        reader.report_in(source, crate::support::unknown_key(&key, "", &KeyPath::root()));
     }
     compose
 }
