@@ -1,6 +1,6 @@
-//! Snapshot tests over `testdata/<case>/`: each case's diagnostics, plan and every emitted file in one
-//! snapshot. Cases named `err-*` must be refused; the others must convert. Each converts the same
-//! twice and from an absolute path as from a relative one.
+//! Snapshot tests over `testdata/<case>/`: each case's diagnostics, plan (its table view) and every
+//! emitted file in one snapshot. Cases named `err-*` must be refused; the others must convert.
+//! Each converts the same twice and from an absolute path as from a relative one.
 
 use compose2ecs::diagnostic::Severity;
 use compose2ecs::source::FileSystem;
@@ -46,9 +46,10 @@ pub fn render_case(case: &Path) -> (String, bool) {
     for diagnostic in conversion.diagnostics.iter() {
         writeln!(text, "{diagnostic}").unwrap();
     }
+    // The plan as `compose2ecs plan` shows it; the files below hold everything else it decides.
     if let Some(plan) = &conversion.plan {
-        text.push_str("--- plan ---\n");
-        text.push_str(&serde_yaml::to_string(plan).unwrap());
+        text.push_str("--- table ---\n");
+        text.push_str(&compose2ecs::report::table(plan));
     }
     for (path, contents) in &conversion.output {
         writeln!(text, "--- {path} ---").unwrap();
