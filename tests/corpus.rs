@@ -3,7 +3,7 @@
 //! slowest files; the README keeps the numbers. The corpus is not part of the project (its files
 //! have their own licences).
 //!
-//! Ignored by `cargo test`: it takes longer than the rest together, so `.ci/corpus_check` (run by
+//! Ignored by `cargo test`, of whose time it took about a third: `.ci/corpus_check` (run by
 //! `.ci/run`) runs it with `--ignored`, or run `cargo test --test corpus -- --ignored --nocapture`.
 //!
 //! With `COMPOSE2ECS_CORPUS_OUT=DIR`, each converted output is written by the CLI's own writer to
