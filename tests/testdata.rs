@@ -1,9 +1,10 @@
-//! Snapshot tests over `testdata/<case>/`: each case's diagnostics, plan and every emitted file in one
-//! snapshot. Cases named `err-*` must be refused; the others must convert.
+//! Snapshot tests over `testdata/<case>/`: each case's diagnostics, plan (its table view) and every
+//! emitted file in one snapshot. Cases named `err-*` must be refused; the others must convert.
+//! Each converts the same twice, from a relative and from an absolute path.
 
 use compose2ecs::diagnostic::Severity;
 use compose2ecs::source::FileSystem;
-use compose2ecs::{convert, Input};
+use compose2ecs::{convert, Conversion, Input};
 use std::fmt::Write;
 use std::path::Path;
 
@@ -17,28 +18,38 @@ fn compose_files(case: &Path) -> Vec<std::path::PathBuf> {
         .collect()
 }
 
-/// Converts one case into the snapshot text.
-pub fn render_case(case: &Path) -> (String, bool) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let relative = case.strip_prefix(root).unwrap_or(case).to_path_buf();
-    let name = relative.file_name().unwrap().to_string_lossy().into_owned();
+/// Converts the case in the folder `case` (a path in any form) as the CLI would there.
+fn convert_case(case: &Path) -> Conversion {
     let input = Input {
-        compose_files: compose_files(&relative),
-        directory_name: name,
+        compose_files: compose_files(case),
+        directory_name: case.file_name().unwrap().to_string_lossy().into_owned(),
         environment: [("COMPOSE2ECS_TEST", "set")]
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
         ..Input::default()
     };
-    let conversion = convert(&input, &FileSystem).expect("no program failure");
+    convert(&input, &FileSystem).expect("no program failure")
+}
+
+/// The diagnostics as the CLI prints them.
+fn diagnostics_text(conversion: &Conversion) -> String {
+    conversion.diagnostics.iter().map(|d| d.to_string()).collect()
+}
+
+/// Converts one case into the snapshot text.
+pub fn render_case(case: &Path) -> (String, bool) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let relative = case.strip_prefix(root).unwrap_or(case);
+    let conversion = convert_case(relative);
     let mut text = String::from("--- diagnostics ---\n");
     for diagnostic in conversion.diagnostics.iter() {
         writeln!(text, "{diagnostic}").unwrap();
     }
+    // The plan as `compose2ecs plan` shows it; the files below hold everything else it decides.
     if let Some(plan) = &conversion.plan {
-        text.push_str("--- plan ---\n");
-        text.push_str(&serde_yaml::to_string(plan).unwrap());
+        text.push_str("--- table ---\n");
+        text.push_str(&compose2ecs::report::table(plan));
     }
     for (path, contents) in &conversion.output {
         writeln!(text, "--- {path} ---").unwrap();
@@ -71,6 +82,42 @@ fn testdata_cases() {
         );
         insta::assert_snapshot!(text);
     });
+}
+
+/// Conversion depends on the files alone, not on the run or the form of their path: each case,
+/// converted twice, once from a relative and once from an absolute path, gives the same plan and
+/// files, and the same diagnostics but for the path they name the files by. Whatever varies from
+/// run to run (an iteration order, a counter) shows between any two conversions, so one pair
+/// proves both. In-process, as running the binary for each case took most of `cargo test`'s
+/// time; tests/cli.rs proves the CLI writes these bytes.
+#[test]
+fn every_case_converts_the_same_twice_from_a_relative_and_an_absolute_path() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::env::set_current_dir(root).unwrap();
+    let mut cases: Vec<String> = std::fs::read_dir(root.join("testdata"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| root.join("testdata").join(name).join("docker-compose.yml").is_file())
+        .collect();
+    cases.sort();
+    let prefix = format!("{}/", root.display());
+    for name in &cases {
+        let relative = Path::new("testdata").join(name);
+        let first = convert_case(&relative);
+        let absolute = convert_case(&root.join(&relative));
+        assert_eq!(
+            diagnostics_text(&first),
+            diagnostics_text(&absolute).replace(&prefix, ""),
+            "{name}: diagnostics"
+        );
+        let plan = |c: &Conversion| c.plan.as_ref().map(compose2ecs::report::json);
+        assert_eq!(plan(&first), plan(&absolute), "{name}: plan");
+        assert_eq!(first.output, absolute.output, "{name}: files");
+    }
+    assert!(
+        cases.iter().filter(|name| !name.starts_with("err-")).count() >= 10,
+        "the testdata cases were found"
+    );
 }
 
 /// What no AWS checker verifies: every name one part of the output uses exists where it points.
