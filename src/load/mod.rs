@@ -12,6 +12,7 @@ pub mod interpolate;
 pub mod merge;
 pub mod paths;
 pub mod stack_outputs;
+mod yaml_limits;
 
 use crate::diagnostic::{Diagnostic, Diagnostics, KeyPath};
 use crate::source::{display_path, locate_all, unreadable, Files, Provenance, SourceFile};
@@ -443,53 +444,6 @@ fn project_variables(
     Some(variables)
 }
 
-/// How deep `[` and `{` may nest. serde_yaml refuses more than 128 levels, but only after the
-/// parser has spent time quadratic in the depth on them (200 KB of `[`: 40 s), so deeper text is
-/// refused before it is parsed.
-const MAXIMUM_FLOW_DEPTH: usize = 128;
-
-/// Where flow collections first nest deeper than `MAXIMUM_FLOW_DEPTH`, as 1-based line and column.
-/// One pass over the text: brackets in quoted scalars and comments do not count; those in plain
-/// scalars (`echo [x]`) may, which only matters past the limit, where serde_yaml refuses anyway.
-fn too_deep(text: &str) -> Option<(usize, usize)> {
-    let mut depth = 0usize;
-    let mut quote: Option<char> = None;
-    let mut escaped = false;
-    let mut in_comment = false;
-    let mut previous = '\n';
-    let (mut line, mut column) = (1, 0);
-    for character in text.chars() {
-        column += 1;
-        if character == '\n' {
-            (line, column) = (line + 1, 0);
-            in_comment = false;
-        }
-        match quote {
-            Some('"') if escaped => escaped = false,
-            Some('"') if character == '\\' => escaped = true,
-            Some(open) if character == open => quote = None,
-            Some(_) => {}
-            None if in_comment => {}
-            None => match character {
-                '#' if previous.is_whitespace() => in_comment = true,
-                '\'' | '"' if previous.is_whitespace() || matches!(previous, '[' | '{' | ',' | ':') => {
-                    quote = Some(character)
-                }
-                '[' | '{' => {
-                    depth += 1;
-                    if depth > MAXIMUM_FLOW_DEPTH {
-                        return Some((line, column));
-                    }
-                }
-                ']' | '}' => depth = depth.saturating_sub(1),
-                _ => {}
-            },
-        }
-        previous = character;
-    }
-    None
-}
-
 /// Parses a compose file's bytes into its text and its top-level mapping, merge keys applied.
 /// With `empty_is_nothing`, a file with no document (blank, or only comments) is an empty mapping.
 fn parse_text(path: &Path, bytes: Vec<u8>, empty_is_nothing: bool) -> Result<(SourceFile, Mapping), Box<Diagnostic>> {
@@ -514,15 +468,20 @@ fn parse_text(path: &Path, bytes: Vec<u8>, empty_is_nothing: bool) -> Result<(So
                 .with_help("a compose file needs at least a `services:` section"),
         ));
     }
-    if let Some((line, column)) = too_deep(&text) {
+    if let Some(exceeded) = yaml_limits::check(&text) {
+        let message = match exceeded.limit {
+            yaml_limits::Limit::Depth => {
+                format!("`{shown}` nests more than {} levels deep", yaml_limits::MAXIMUM_DEPTH)
+            }
+            yaml_limits::Limit::Expansion => format!(
+                "`{shown}` repeats so much through aliases that it would hold more than {} MiB",
+                yaml_limits::MAXIMUM_EXPANDED / (1024 * 1024)
+            ),
+        };
         return Err(Box::new(
-            Diagnostic::error(
-                "yaml-syntax",
-                KeyPath::root(),
-                format!("`{shown}` nests `[` and `{{` more than {MAXIMUM_FLOW_DEPTH} levels deep"),
-            )
-            .at_file(&shown, line, column)
-            .with_help("no compose file nests this deep; check where this file came from"),
+            Diagnostic::error("yaml-syntax", KeyPath::root(), message)
+                .at_file(&shown, exceeded.line, exceeded.column)
+                .with_help("no compose file needs this; check where this file came from"),
         ));
     }
     let mut value: Value = match serde_yaml::from_str(&text) {
@@ -937,21 +896,6 @@ mod tests {
         input.env_files.push(PathBuf::from("missing.env"));
         assert!(load(&input, &memory, &mut diagnostics).is_none());
         assert_eq!(diagnostics.0.last().map(|d| d.code), Some("unreadable-file"));
-    }
-
-    #[test]
-    fn flow_nesting_is_bounded_before_parsing() {
-        let deep = format!("services: {}{}\n", "[".repeat(200), "]".repeat(200));
-        assert_eq!(too_deep(&deep), Some((1, 10 + MAXIMUM_FLOW_DEPTH + 1)));
-        let quoted = format!(
-            "a: '{}'\nb: \"{}\\\"\" # {}\n",
-            "[".repeat(300),
-            "{".repeat(300),
-            "[".repeat(300)
-        );
-        assert_eq!(too_deep(&quoted), None, "brackets in quotes and comments do not count");
-        let real = "services:\n  web:\n    command: [\"sh\", \"-c\", \"echo [x] {y}\"]\n    labels: {a: [1, {b: 2}]}\n";
-        assert_eq!(too_deep(real), None);
     }
 
     #[test]
