@@ -60,6 +60,7 @@ impl Conversion {
 
 /// Runs the pipeline. `Err` is a program failure (a template bug), never a user's mistake.
 pub fn convert(input: &Input, files: &dyn source::Files) -> Result<Conversion, emit::EmitError> {
+    let files = &source::Budgeted::new(files);
     let mut diagnostics = Diagnostics::default();
     let refused = |diagnostics| {
         Ok(Conversion {

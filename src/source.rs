@@ -91,6 +91,41 @@ fn open_without_blocking(path: &Path, _links: Links) -> io::Result<std::fs::File
     std::fs::File::open(path)
 }
 
+/// The most compose2ecs reads for one project, all its files together: an `include` of many
+/// large files (up to 1,024 projects) must not take more memory than one large file may.
+pub const MAXIMUM_PROJECT_BYTES: u64 = MAXIMUM_FILE_BYTES;
+
+/// Reads through `inner`, refusing the file that would take the total read past
+/// [`MAXIMUM_PROJECT_BYTES`].
+pub struct Budgeted<'a> {
+    inner: &'a dyn Files,
+    left: std::cell::Cell<u64>,
+}
+
+impl<'a> Budgeted<'a> {
+    pub fn new(inner: &'a dyn Files) -> Budgeted<'a> {
+        Budgeted {
+            inner,
+            left: std::cell::Cell::new(MAXIMUM_PROJECT_BYTES),
+        }
+    }
+}
+
+impl Files for Budgeted<'_> {
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        let bytes = self.inner.read(path)?;
+        let size = bytes.len() as u64;
+        if size > self.left.get() {
+            return Err(io::Error::new(
+                io::ErrorKind::QuotaExceeded,
+                format!("more than {MAXIMUM_PROJECT_BYTES} bytes in all"),
+            ));
+        }
+        self.left.set(self.left.get() - size);
+        Ok(bytes)
+    }
+}
+
 /// Files held in memory, by path: for tests, benchmarks and fuzzing.
 #[derive(Debug, Default)]
 pub struct MemoryFiles(pub std::collections::BTreeMap<PathBuf, Vec<u8>>);
@@ -415,6 +450,18 @@ pub fn unreadable(path: &Path, error: &io::Error) -> Diagnostic {
         )
         .at_file(&shown, 1, 1)
         .with_help("a compose file this large is not a compose file; check the path");
+    }
+    if error.kind() == io::ErrorKind::QuotaExceeded {
+        return Diagnostic::error(
+            "input-too-large",
+            KeyPath::root(),
+            format!(
+                "reading `{shown}` would take the files of this project past the {} MiB compose2ecs reads in all",
+                MAXIMUM_PROJECT_BYTES / (1024 * 1024)
+            ),
+        )
+        .at_file(&shown, 1, 1)
+        .with_help("include fewer or smaller files; no app's compose files come near this");
     }
     let reason = match error.kind() {
         io::ErrorKind::NotFound => "no such file".to_string(),

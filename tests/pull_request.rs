@@ -293,3 +293,25 @@ fn a_secret_target_cannot_leave_its_folder() {
         assert!(err.contains("(services.web.secrets[0].target)"), "{target}: {err}");
     }
 }
+
+#[test]
+fn included_files_together_cannot_exceed_what_one_file_may_hold() {
+    let state = tempfile::tempdir().unwrap();
+    let repo = tempfile::tempdir().unwrap();
+    let app = "include: [a.yaml, b.yaml, c.yaml]\nservices:\n  web:\n    image: nginx\n";
+    fs::write(repo.path().join("compose.yaml"), app).unwrap();
+    for (name, service) in [("a.yaml", "a"), ("b.yaml", "b"), ("c.yaml", "c")] {
+        // Each well under the 16 MiB a file may have; the three together over it.
+        let padding = format!("# {}\n", "x".repeat(6 * 1024 * 1024));
+        fs::write(
+            repo.path().join(name),
+            format!("{padding}services:\n  {service}:\n    image: a\n"),
+        )
+        .unwrap();
+    }
+    let err = refused(run_in(repo.path(), state.path(), &["convert"]));
+    assert!(
+        err.contains("error[input-too-large]") && err.contains("c.yaml"),
+        "{err}"
+    );
+}
