@@ -234,14 +234,62 @@ impl fmt::Display for Diagnostic {
     }
 }
 
-/// The diagnostics of one run, in the order they were found.
+/// The diagnostics of one run, in the order they were found, and the values none may show.
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(transparent)]
-pub struct Diagnostics(pub Vec<Diagnostic>);
+pub struct Diagnostics(pub Vec<Diagnostic>, #[serde(skip)] Withheld);
+
+/// Values that came into the project from variables or env files: the process environment of a
+/// CI job holds its secrets, and a `.env` may lead anywhere, so no message shows them.
+#[derive(Debug, Clone, Default)]
+pub struct Withheld(std::collections::BTreeSet<String>);
+
+/// Shorter values are withheld too rarely to matter and too often to read a message (`true`,
+/// `8080`, `prod`); secrets are longer.
+const SHORTEST_WITHHELD: usize = 6;
 
 impl Diagnostics {
     pub fn push(&mut self, diagnostic: Diagnostic) {
         self.0.push(diagnostic);
+    }
+
+    /// Says that `value` came from a variable or an env file: no message may show it.
+    pub fn withhold(&mut self, value: &str) {
+        if value.chars().count() >= SHORTEST_WITHHELD {
+            self.1 .0.insert(value.to_string());
+        }
+    }
+
+    /// Takes `other`'s diagnostics after these, and what it withholds.
+    pub fn append(&mut self, other: Diagnostics) {
+        self.0.extend(other.0);
+        self.1 .0.extend(other.1 .0);
+    }
+
+    /// Shows every withheld value in the messages and helps as `***`: once, when all are found.
+    /// One pass over each text, whatever the number of values.
+    pub fn hide_withheld_values(&mut self) {
+        if self.1 .0.is_empty() {
+            return;
+        }
+        let Ok(finder) = aho_corasick::AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+            .build(&self.1 .0)
+        else {
+            // Too many values to search for: no message is worth showing one of them.
+            for diagnostic in &mut self.0 {
+                diagnostic.message = "(not shown: it may hold a value from a variable)".to_string();
+                diagnostic.help = None;
+            }
+            return;
+        };
+        let hidden = vec!["***"; self.1 .0.len()];
+        for diagnostic in &mut self.0 {
+            diagnostic.message = finder.replace_all(&diagnostic.message, &hidden);
+            if let Some(help) = &mut diagnostic.help {
+                *help = finder.replace_all(help, &hidden);
+            }
+        }
     }
 
     pub fn has_errors(&self) -> bool {

@@ -70,6 +70,7 @@ pub fn convert(input: &Input, files: &dyn source::Files) -> Result<Conversion, e
         })
     };
     let Some(loaded) = load::load(input, files, &mut diagnostics) else {
+        diagnostics.hide_withheld_values();
         diagnostics.sort_by_location();
         return refused(diagnostics);
     };
@@ -84,6 +85,7 @@ pub fn convert(input: &Input, files: &dyn source::Files) -> Result<Conversion, e
         }
         None => emit::Output::new(),
     };
+    diagnostics.hide_withheld_values();
     source::locate_all_with(&mut diagnostics, &loaded.sources, &loaded.provenance);
     diagnostics.sort_by_location();
     let Some(plan) = plan else {

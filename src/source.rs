@@ -547,11 +547,14 @@ x-ecs:
         };
         provenance.add_base(web, base);
         let web = KeyPath::root().key("services").key("web");
-        let mut diagnostics = Diagnostics(vec![
-            Diagnostic::warning("ignored-key", web.key("ports").index(0), "inherited"),
-            Diagnostic::warning("ignored-key", web.key("image"), "its own"),
-            Diagnostic::warning("ignored-key", web.key("nothing"), "nowhere"),
-        ]);
+        let mut diagnostics = Diagnostics(
+            vec![
+                Diagnostic::warning("ignored-key", web.key("ports").index(0), "inherited"),
+                Diagnostic::warning("ignored-key", web.key("image"), "its own"),
+                Diagnostic::warning("ignored-key", web.key("nothing"), "nowhere"),
+            ],
+            Default::default(),
+        );
         locate_all_with(&mut diagnostics, &files, &provenance);
         let places: Vec<(String, usize)> = diagnostics
             .iter()

@@ -14,9 +14,15 @@ const DEADLINE: Duration = Duration::from_secs(30);
 /// Runs the binary in `cwd` with its run records in `state` (the user's state folder, outside
 /// the repository), killing it at the deadline.
 fn run_in(cwd: &Path, state: &Path, args: &[&str]) -> Output {
+    run_with(cwd, state, args, &[])
+}
+
+/// `run_in` with these variables in the environment, as a CI job has its secrets.
+fn run_with(cwd: &Path, state: &Path, args: &[&str], environment: &[(&str, &str)]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_compose2ecs"))
         .args(args)
         .current_dir(cwd)
+        .envs(environment.iter().copied())
         .env("XDG_STATE_HOME", state)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -314,4 +320,25 @@ fn included_files_together_cannot_exceed_what_one_file_may_hold() {
         err.contains("error[input-too-large]") && err.contains("c.yaml"),
         "{err}"
     );
+}
+
+#[test]
+fn no_message_shows_a_value_from_a_variable_or_an_env_file() {
+    let state = tempfile::tempdir().unwrap();
+    let repo = tempfile::tempdir().unwrap();
+    let ci_secret = "wJalrXUtnFEMI-K7MDENG-SECRETX";
+    fs::write(repo.path().join(".env"), "DOTENV_SECRET=dotenv-s3cret-value\n").unwrap();
+    fs::write(repo.path().join("web.env"), "FILE_SECRET=file-s3cret-value\n").unwrap();
+    let app = "services:\n  web:\n    image: nginx\n    cpus: \"${CI_SECRET}\"\n    mem_limit: \"${DOTENV_SECRET}\"\n    restart: \"${CI_SECRET}\"\n    ports: [\"${DOTENV_SECRET}\"]\n    stop_grace_period: \"${CI_SECRET}\"\n    depends_on: {db: {condition: \"${CI_SECRET}\"}}\n    env_file: web.env\n    environment: [CI_SECRET]\n  db:\n    image: \"${CI_SECRET:?needs ${DOTENV_SECRET}}\"\n    network_mode: \"service:${DOTENV_SECRET}\"\n";
+    fs::write(repo.path().join("compose.yaml"), app).unwrap();
+    let output = run_with(repo.path(), state.path(), &["convert"], &[("CI_SECRET", ci_secret)]);
+    let err = refused(output);
+    assert!(
+        err.contains("(services.web.cpus)") && err.contains("(services.web.mem_limit)"),
+        "{err}"
+    );
+    for secret in [ci_secret, "dotenv-s3cret-value", "file-s3cret-value"] {
+        assert!(!err.contains(secret), "{secret} in:\n{err}");
+    }
+    assert!(err.contains("***"), "{err}");
 }

@@ -22,6 +22,17 @@ pub struct Interpolated {
     pub value: String,
     /// Variables used without a default that are not set: they became empty strings.
     pub unset: Vec<String>,
+    /// The values of variables put into `value`: no message may show them.
+    pub substituted: Vec<String>,
+}
+
+impl Interpolated {
+    fn push_variable(&mut self, value: &str) {
+        self.value.push_str(value);
+        if !value.is_empty() {
+            self.substituted.push(value.to_string());
+        }
+    }
 }
 
 /// Interpolates every string scalar below `value` (mapping keys are left as written, as compose does).
@@ -33,6 +44,9 @@ pub fn interpolate_document(value: &mut Value, path: &KeyPath, variables: &Varia
             }
             match interpolate(text, variables) {
                 Ok(done) => {
+                    for value in &done.substituted {
+                        diagnostics.withhold(value);
+                    }
                     for name in done.unset {
                         diagnostics.push(
                             Diagnostic::warning(
@@ -132,7 +146,7 @@ fn interpolate_nested(text: &str, variables: &Variables, depth: usize) -> Result
             } else {
                 let name = &after[..name_length];
                 match variables.get(name) {
-                    Some(value) => out.value.push_str(value),
+                    Some(value) => out.push_variable(value),
                     None => out.unset.push(name.to_string()),
                 }
                 rest = &after[name_length..];
@@ -204,19 +218,20 @@ fn expand_braced(
         let inner = interpolate_nested(word, variables, depth + 1)?;
         out.value.push_str(&inner.value);
         out.unset.extend(inner.unset);
+        out.substituted.extend(inner.substituted);
         Ok(())
     };
     match operator {
         "" => match value {
-            Some(v) => out.value.push_str(v),
+            Some(v) => out.push_variable(v),
             None => out.unset.push(name.to_string()),
         },
         ":-" if !is_set_nonempty => expand_word(out)?,
         "-" if value.is_none() => expand_word(out)?,
-        ":-" | "-" => out.value.push_str(value.map_or("", String::as_str)),
-        ":?" if !is_set_nonempty => return Err(required(name, word, variables)),
-        "?" if value.is_none() => return Err(required(name, word, variables)),
-        ":?" | "?" => out.value.push_str(value.map_or("", String::as_str)),
+        ":-" | "-" => out.push_variable(value.map_or("", String::as_str)),
+        ":?" if !is_set_nonempty => return Err(required(name, word)),
+        "?" if value.is_none() => return Err(required(name, word)),
+        ":?" | "?" => out.push_variable(value.map_or("", String::as_str)),
         ":+" if is_set_nonempty => expand_word(out)?,
         "+" if value.is_some() => expand_word(out)?,
         _ => {}
@@ -224,13 +239,12 @@ fn expand_braced(
     Ok(())
 }
 
-fn required(name: &str, word: &str, variables: &Variables) -> InterpolationError {
-    let message = interpolate(word, variables)
-        .map(|m| m.value)
-        .unwrap_or_else(|_| word.to_string());
+/// The error for a required variable that is not set; its message as written (`${VAR:?set
+/// VAR}`), since one interpolated could show another variable's value.
+fn required(name: &str, word: &str) -> InterpolationError {
     InterpolationError::Required {
         variable: name.to_string(),
-        message,
+        message: word.to_string(),
     }
 }
 

@@ -377,7 +377,7 @@ impl Reader<'_> {
             if let Some(file) = self.sources.get(source) {
                 locate_all(&mut found, std::slice::from_ref(file));
             }
-            self.diagnostics.0.extend(found.0);
+            self.diagnostics.append(found);
         }
         (self.sources, self.provenance)
     }

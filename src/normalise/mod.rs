@@ -704,8 +704,12 @@ impl Reader<'_> {
                 }
             };
         for (name, text, item_path) in entries {
+            let from_variable = text.is_none();
             match text.or_else(|| self.variables.get(&name).cloned()) {
                 Some(value) => {
+                    if from_variable {
+                        self.diagnostics.withhold(&value);
+                    }
                     variables.insert(
                         name.clone(),
                         EnvVar {
@@ -777,6 +781,7 @@ impl Reader<'_> {
             for entry in entries {
                 // A bare `NAME` line takes the value from the environment, if it has one.
                 if let Some(value) = entry.value.or_else(|| self.variables.get(&entry.name).cloned()) {
+                    self.diagnostics.withhold(&value);
                     variables.push(EnvVar {
                         name: entry.name,
                         value,

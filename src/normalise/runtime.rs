@@ -134,8 +134,10 @@ impl Reader<'_> {
             match dotenv::read(&full, &item_path, self.files, self.variables) {
                 Ok(Some(entries)) => {
                     for entry in entries {
+                        let value = entry.value.unwrap_or_default();
+                        self.diagnostics.withhold(&value);
                         labels.retain(|(name, _)| *name != entry.name);
-                        labels.push((entry.name, entry.value.unwrap_or_default()));
+                        labels.push((entry.name, value));
                     }
                 }
                 Ok(None) => self.error(
