@@ -253,11 +253,18 @@ impl Diagnostics {
         self.0.push(diagnostic);
     }
 
-    /// Says that `value` came from a variable or an env file: no message may show it.
+    /// Says that `value` came from a variable or an env file: no message may show it, whole or
+    /// as the start a message quotes of a long value.
     pub fn withhold(&mut self, value: &str) {
-        if value.chars().count() >= SHORTEST_WITHHELD {
-            self.1 .0.insert(value.to_string());
+        if value.chars().count() < SHORTEST_WITHHELD {
+            return;
         }
+        let mut quoted = value.len().min(2 * crate::quote::EXCERPT_RADIUS);
+        while !value.is_char_boundary(quoted) {
+            quoted -= 1;
+        }
+        self.1 .0.insert(value[..quoted].to_string());
+        self.1 .0.insert(value.to_string());
     }
 
     /// Takes `other`'s diagnostics after these, and what it withholds.
@@ -283,11 +290,10 @@ impl Diagnostics {
             }
             return;
         };
-        let hidden = vec!["***"; self.1 .0.len()];
         for diagnostic in &mut self.0 {
-            diagnostic.message = finder.replace_all(&diagnostic.message, &hidden);
+            diagnostic.message = hide_in_quotes(&diagnostic.message, &finder);
             if let Some(help) = &mut diagnostic.help {
-                *help = finder.replace_all(help, &hidden);
+                *help = hide_in_quotes(help, &finder);
             }
         }
     }
@@ -316,6 +322,31 @@ impl Diagnostics {
     }
 }
 
+/// `text` with each value `finder` finds shown as `***` where a message quotes what it read:
+/// between backticks, as a whole word (so a password `secret` leaves the prose "holds a secret"
+/// and the setting `environment_secrets` as they are).
+fn hide_in_quotes(text: &str, finder: &aho_corasick::AhoCorasick) -> String {
+    let is_word = |c: char| c.is_alphanumeric() || c == '_';
+    let mut shown = String::with_capacity(text.len());
+    let mut copied = 0;
+    let quotes: Vec<usize> = text.match_indices('`').map(|(at, _)| at).collect();
+    for pair in quotes.chunks_exact(2) {
+        let (start, end) = (pair[0] + 1, pair[1]);
+        for found in finder.find_iter(&text[start..end]) {
+            let (from, to) = (start + found.start(), start + found.end());
+            let alone = !text[..from].chars().next_back().is_some_and(is_word)
+                && !text[to..].chars().next().is_some_and(is_word);
+            if alone && from >= copied {
+                shown.push_str(&text[copied..from]);
+                shown.push_str("***");
+                copied = to;
+            }
+        }
+    }
+    shown.push_str(&text[copied..]);
+    shown
+}
+
 /// The closest known word, if it is close enough to be a likely typo.
 pub fn did_you_mean<'a>(word: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     known
@@ -330,6 +361,25 @@ pub fn did_you_mean<'a>(word: &str, known: impl IntoIterator<Item = &'a str>) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn withheld_values_are_hidden_where_messages_quote_them() {
+        let mut diagnostics = Diagnostics::default();
+        diagnostics.withhold("secret");
+        diagnostics.withhold("abc"); // too short to withhold
+        diagnostics.push(
+            Diagnostic::error(
+                "bad-cpus",
+                KeyPath::root(),
+                "`secret` holds a secret; `my-secret-2` and `abc`",
+            )
+            .with_help("set `environment_secrets`, not `secret`"),
+        );
+        diagnostics.hide_withheld_values();
+        let shown = &diagnostics.0[0];
+        assert_eq!(shown.message, "`***` holds a secret; `my-***-2` and `abc`");
+        assert_eq!(shown.help.as_deref(), Some("set `environment_secrets`, not `***`"));
+    }
 
     #[test]
     fn key_path_display() {

@@ -547,14 +547,14 @@ x-ecs:
         };
         provenance.add_base(web, base);
         let web = KeyPath::root().key("services").key("web");
-        let mut diagnostics = Diagnostics(
-            vec![
-                Diagnostic::warning("ignored-key", web.key("ports").index(0), "inherited"),
-                Diagnostic::warning("ignored-key", web.key("image"), "its own"),
-                Diagnostic::warning("ignored-key", web.key("nothing"), "nowhere"),
-            ],
-            Default::default(),
-        );
+        let mut diagnostics = Diagnostics::default();
+        diagnostics.push(Diagnostic::warning(
+            "ignored-key",
+            web.key("ports").index(0),
+            "inherited",
+        ));
+        diagnostics.push(Diagnostic::warning("ignored-key", web.key("image"), "its own"));
+        diagnostics.push(Diagnostic::warning("ignored-key", web.key("nothing"), "nowhere"));
         locate_all_with(&mut diagnostics, &files, &provenance);
         let places: Vec<(String, usize)> = diagnostics
             .iter()

@@ -341,4 +341,9 @@ fn no_message_shows_a_value_from_a_variable_or_an_env_file() {
         assert!(!err.contains(secret), "{secret} in:\n{err}");
     }
     assert!(err.contains("***"), "{err}");
+    // A long value, which a message quotes only the start of.
+    let long_secret = format!("LONG{}", "k".repeat(300));
+    let output = run_with(repo.path(), state.path(), &["convert"], &[("CI_SECRET", &long_secret)]);
+    let err = refused(output);
+    assert!(!err.contains("LONGkkkkkkkk"), "{err}");
 }
