@@ -1,7 +1,7 @@
 //! Views of the Plan for the `plan` command: a table for people, JSON for scripts, and a Mermaid
 //! diagram for a README or a pull request.
 
-use crate::plan::hostnames::{mask_credentials, names_a_secret};
+use crate::plan::hostnames::{mask_arguments, mask_credentials, names_a_secret};
 use crate::plan::{GroupReason, Outcome, Plan, ReferenceSite};
 use serde::Serialize;
 use std::collections::{BTreeSet, HashMap};
@@ -41,8 +41,9 @@ fn masked(plan: &Plan) -> Plan {
         (name.clone(), shown)
     };
     let arguments = |list: &mut [String]| {
-        for argument in list.iter_mut() {
-            *argument = mask_credentials(argument);
+        let masked = mask_arguments(list);
+        for (argument, shown) in list.iter_mut().zip(masked) {
+            *argument = shown;
         }
     };
     let mut plan = plan.clone();

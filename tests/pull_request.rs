@@ -347,3 +347,45 @@ fn no_message_shows_a_value_from_a_variable_or_an_env_file() {
     let err = refused(output);
     assert!(!err.contains("LONGkkkkkkkk"), "{err}");
 }
+
+#[test]
+fn passwords_that_flags_give_are_masked_in_the_plan_and_warned() {
+    let state = tempfile::tempdir().unwrap();
+    let repo = tempfile::tempdir().unwrap();
+    let app = r#"services:
+  db:
+    image: mysql
+    healthcheck:
+      test: ["CMD", "mysqladmin", "ping", "-h", "localhost", "-pS3CRETa"]
+  cache:
+    image: redis
+    command: ["redis-server", "--requirepass", "S3CRETb"]
+    healthcheck:
+      test: ["CMD-SHELL", "redis-cli -a S3CRETc ping"]
+  api:
+    image: a
+    entrypoint: ["curl", "-u", "admin:S3CRETd", "http://cache/"]
+    environment:
+      DSN: "Server=db;Database=app;Password = S3CRETe;"
+"#;
+    fs::write(repo.path().join("compose.yaml"), app).unwrap();
+    for format in ["json", "table", "mermaid"] {
+        let plan = run_in(repo.path(), state.path(), &["plan", "-v", "--format", format]);
+        assert!(plan.status.success(), "{}", stderr(&plan));
+        let printed = format!("{}{}", String::from_utf8_lossy(&plan.stdout), stderr(&plan));
+        assert!(!printed.contains("S3CRET"), "{format}: {printed}");
+    }
+    let convert = run_in(repo.path(), state.path(), &["convert"]);
+    let err = stderr(&convert);
+    assert!(convert.status.success(), "{err}");
+    for place in [
+        "healthcheck.test[5]",
+        "command[2]",
+        "healthcheck.test[1]",
+        "entrypoint[2]",
+        "DSN",
+    ] {
+        assert!(err.contains(place), "plain-secret names {place}: {err}");
+    }
+    assert!(!err.contains("S3CRET"), "{err}");
+}

@@ -381,16 +381,29 @@ fn password_ranges(text: &str) -> Vec<(usize, usize)> {
     // A value already masked is not searched again, so `password=password=…` costs its length once.
     let mut masked_until = 0;
     for (equals, _) in text.match_indices('=') {
-        if equals < masked_until || !password_key_before(&bytes[..equals]) {
+        // `Password = s3cret` as connection strings allow: spaces around the `=`.
+        let key_end = equals
+            - bytes[..equals]
+                .iter()
+                .rev()
+                .take_while(|b| matches!(b, b' ' | b'\t'))
+                .count();
+        if equals < masked_until || !password_key_before(&bytes[..key_end]) {
             continue;
         }
-        let (start, end) = match bytes.get(equals + 1) {
+        let value_at = equals
+            + 1
+            + bytes[equals + 1..]
+                .iter()
+                .take_while(|b| matches!(b, b' ' | b'\t'))
+                .count();
+        let (start, end) = match bytes.get(value_at) {
             Some(quote @ (b'"' | b'\'')) => {
-                let start = equals + 2;
+                let start = value_at + 1;
                 (start, start + bytes[start..].iter().take_while(|b| *b != quote).count())
             }
             _ => {
-                let start = equals + 1;
+                let start = value_at;
                 let length = bytes[start..]
                     .iter()
                     .take_while(|b| !matches!(b, b' ' | b'\t' | b'\n' | b';' | b'&' | b'"' | b'\''))
@@ -403,6 +416,7 @@ fn password_ranges(text: &str) -> Vec<(usize, usize)> {
             ranges.push((start, end));
         }
     }
+    ranges.extend(flag_password_ranges(text));
     ranges.retain(|(start, end)| !is_a_variable(&bytes[*start..*end]));
     ranges.sort_unstable();
     let mut apart: Vec<(usize, usize)> = Vec::with_capacity(ranges.len());
@@ -413,6 +427,94 @@ fn password_ranges(text: &str) -> Vec<(usize, usize)> {
         }
     }
     apart
+}
+
+/// Flags whose next word is a password: `--password s3cret`, `--requirepass s3cret`.
+const PASSWORD_FLAGS: &[&str] = &["--password", "--pass", "--passwd", "--requirepass", "--masterauth"];
+/// MySQL's clients, which take a password attached to `-p`: `mysql -ps3cret`.
+const MYSQL_CLIENTS: &[&str] = &[
+    "mysql",
+    "mysqladmin",
+    "mysqldump",
+    "mysqlcheck",
+    "mariadb",
+    "mariadb-admin",
+    "mariadb-dump",
+];
+
+/// Passwords that command-line flags give, word by word: after a password flag, after `-a` of
+/// `redis-cli`, after the `USER:` of curl's `-u`/`--user`, and attached to `-p` of a MySQL
+/// client. One pass over the words of `text`.
+fn flag_password_ranges(text: &str) -> Vec<(usize, usize)> {
+    let is_quote = |c: char| c == '"' || c == '\'';
+    let words: Vec<(usize, &str)> = text
+        .split([' ', '\t', '\n'])
+        .scan(0, |offset, word| {
+            let at = *offset;
+            *offset += word.len() + 1;
+            Some((at, word))
+        })
+        .filter(|(_, word)| !word.is_empty())
+        .collect();
+    let mut ranges = Vec::new();
+    let mut program = "";
+    let mut previous = "";
+    for (at, word) in words {
+        let bare = word.trim_matches(is_quote);
+        let start = at + (word.len() - word.trim_start_matches(is_quote).len());
+        let end = start + bare.len();
+        match previous {
+            flag if PASSWORD_FLAGS.contains(&flag) => ranges.push((start, end)),
+            "-a" if program == "redis-cli" => ranges.push((start, end)),
+            "-u" | "--user" if program == "curl" => {
+                if let Some(colon) = bare.find(':') {
+                    ranges.push((start + colon + 1, end));
+                }
+            }
+            _ => {}
+        }
+        if MYSQL_CLIENTS.contains(&program) && bare.len() > 2 && bare.starts_with("-p") {
+            ranges.push((start + 2, end));
+        }
+        let name = bare.rsplit('/').next().unwrap_or(bare);
+        if MYSQL_CLIENTS.contains(&name) || matches!(name, "redis-cli" | "curl") {
+            program = name;
+        }
+        previous = bare;
+    }
+    ranges.retain(|(start, end)| start < end);
+    ranges
+}
+
+/// A command's arguments with every password shown as `***`, read as one command line: a flag
+/// and its password are often two arguments (`["redis-cli", "-a", "s3cret"]`).
+pub fn mask_arguments(arguments: &[String]) -> Vec<String> {
+    let line = arguments.join(" ");
+    // Sorted and apart, so one pointer walks them beside the arguments.
+    let ranges = password_ranges(&line);
+    let mut next = 0;
+    let mut masked = Vec::with_capacity(arguments.len());
+    let mut offset = 0;
+    for argument in arguments {
+        let end = offset + argument.len();
+        while next < ranges.len() && ranges[next].1 <= offset {
+            next += 1;
+        }
+        let mut shown = String::with_capacity(argument.len());
+        let mut copied = 0;
+        let mut index = next;
+        while index < ranges.len() && ranges[index].0 < end {
+            let (start, stop) = (ranges[index].0.max(offset) - offset, ranges[index].1.min(end) - offset);
+            shown.push_str(&argument[copied..start]);
+            shown.push_str("***");
+            copied = stop;
+            index += 1;
+        }
+        shown.push_str(&argument[copied..]);
+        masked.push(shown);
+        offset = end + 1;
+    }
+    masked
 }
 
 /// A value with its passwords shown as `***`, and where given places of the value are in it.
@@ -467,6 +569,44 @@ fn key_before(before: &[u8], key: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn passwords_that_flags_give_are_masked() {
+        let masked = |text: &str| mask_credentials(text);
+        assert_eq!(masked("Server=db;Password = S3CRET;"), "Server=db;Password = ***;");
+        assert_eq!(masked("mysql -h db -pS3CRET app"), "mysql -h db -p*** app");
+        assert_eq!(
+            masked("redis-cli -h cache -a 'S3CRET' ping"),
+            "redis-cli -h cache -a '***' ping"
+        );
+        assert_eq!(
+            masked("curl -fsu admin x; curl -u admin:S3CRET http://api/"),
+            "curl -fsu admin x; curl -u admin:*** http://api/"
+        );
+        assert_eq!(
+            masked("app --password S3CRET --port 80"),
+            "app --password *** --port 80"
+        );
+        // The same flags elsewhere are not passwords.
+        assert_eq!(
+            masked("docker run -u 1000:1000 -p 80:80 x -a b"),
+            "docker run -u 1000:1000 -p 80:80 x -a b"
+        );
+        assert_eq!(masked("mysql -p"), "mysql -p", "-p alone asks for the password");
+        let arguments = |list: &[&str]| mask_arguments(&list.iter().map(|a| a.to_string()).collect::<Vec<_>>());
+        assert_eq!(
+            arguments(&["redis-cli", "-a", "S3CRET", "ping"]),
+            ["redis-cli", "-a", "***", "ping"]
+        );
+        assert_eq!(
+            arguments(&["mysqladmin", "ping", "-pS3CRET"]),
+            ["mysqladmin", "ping", "-p***"]
+        );
+        assert_eq!(
+            arguments(&["sh", "-c", "psql postgres://u:S3CRET@db/x"]),
+            ["sh", "-c", "psql postgres://u:***@db/x"]
+        );
+    }
 
     const KNOWN: &[&str] = &["db", "mongodb", "kafka", "kafka-1", "api", "a", "b"];
 

@@ -5,7 +5,7 @@
 //! service mounted read-only at `/run/secrets`; the services start once it has finished. No value
 //! ever passes through compose2ecs or its output.
 
-use super::hostnames::{excerpt, holds_a_password, mask_credentials, names_a_secret};
+use super::hostnames::{excerpt, holds_a_password, mask_arguments, mask_credentials, names_a_secret};
 use super::shell;
 use super::{
     logical_id, Container, ContainerRuntime, DeployValue, GroupReason, MountPoint, Planner, PolicyResource, SecretPlan,
@@ -334,11 +334,12 @@ impl Planner<'_> {
             "an environment variable, read from Secrets Manager with `x-ecs: {environment_secrets: true}`"
         };
         for (key, arguments, path) in lists {
+            let arguments = arguments.unwrap_or_default();
             let holding: Vec<String> = arguments
-                .unwrap_or_default()
                 .iter()
+                .zip(mask_arguments(arguments))
                 .enumerate()
-                .filter(|(_, argument)| holds_a_password(argument))
+                .filter(|(_, (argument, masked))| *argument != masked)
                 .map(|(index, _)| format!("`{key}[{index}]`"))
                 .collect();
             if holding.is_empty() {
