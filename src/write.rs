@@ -24,6 +24,8 @@ pub const MANIFEST: &str = ".compose2ecs-manifest";
 /// Where a run works inside the output folder; it is gone when the run ends.
 const WORK: &str = ".compose2ecs-work";
 const JOURNAL: &str = "journal";
+/// How many names deep compose2ecs writes in the output folder: `taskdefs/web.json`.
+const MAXIMUM_OUTPUT_DEPTH: usize = 2;
 /// The file in the work folder that names the run that made it.
 const RUN: &str = "run";
 const MANIFEST_HEADER: &str = "# The files compose2ecs wrote in this folder; it replaces and removes only these.\n";
@@ -161,6 +163,9 @@ fn owned_files(dir: &Path) -> Result<BTreeSet<String>, WriteError> {
             .filter(|line| !line.is_empty() && !line.starts_with('#'))
             // A manifest edited by hand must not lead outside the folder or name the work folder.
             .filter_map(normal)
+            // compose2ecs writes `FOLDER/FILE` at most: a deeper line is not its own, and would
+            // cost a check of every folder on its way.
+            .filter(|line| line.split('/').count() <= MAXIMUM_OUTPUT_DEPTH)
             .filter(|line| line != MANIFEST && line.split('/').next() != Some(WORK))
             .collect()),
         Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(BTreeSet::new()),
@@ -261,24 +266,31 @@ fn strangers(dir: &Path, output: &Output, owned: &BTreeSet<String>) -> Result<Ve
     Ok(found)
 }
 
-/// Refuses an output folder that is a symbolic link, or is reached through one that its path
-/// names relative to where the run started: such a link may be committed in the repository and
-/// point anywhere. The folders of an absolute path, and those above a `..`, are the caller's choice.
+/// Refuses an output folder that is a symbolic link, or is reached through one inside the folder
+/// the run started in (the repository, in CI): such a link may be committed and point anywhere.
+/// Every folder a relative path names counts, also before a `..` (`ecs/x/..` goes through
+/// `ecs`); of an absolute path, those below the current folder, else only the last.
 fn refuse_links_on_the_way(dir: &Path) -> Result<(), WriteError> {
-    let components: Vec<Component> = dir.components().collect();
-    let checked_from = if dir.is_absolute() {
-        components.len().saturating_sub(1)
-    } else {
-        components
-            .iter()
-            .rposition(|c| matches!(c, Component::ParentDir))
-            .map_or(0, |i| i + 1)
+    let current = std::env::current_dir().ok();
+    let inside = match current.as_deref() {
+        _ if dir.is_relative() => Some(Path::new("")),
+        Some(current) => dir.strip_prefix(current).ok().map(|_| current),
+        None => None,
     };
-    let mut path = PathBuf::new();
-    for (index, component) in components.iter().enumerate() {
+    let (mut path, components): (PathBuf, Vec<Component>) = match inside {
+        Some(base) => (
+            base.to_path_buf(),
+            dir.strip_prefix(base).unwrap_or(dir).components().collect(),
+        ),
+        None => (
+            dir.parent().map(Path::to_path_buf).unwrap_or_default(),
+            dir.file_name().map(Component::Normal).into_iter().collect(),
+        ),
+    };
+    for component in components {
         path.push(component);
         let is_link = fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink());
-        if index >= checked_from && matches!(component, Component::Normal(_)) && is_link {
+        if matches!(component, Component::Normal(_)) && is_link {
             return Err(WriteError::Link(path));
         }
     }
