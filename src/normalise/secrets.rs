@@ -63,6 +63,19 @@ impl Reader<'_> {
             };
             // The secret is `PROJECT/NAME` in Secrets Manager; plan checks the whole name's length.
             let valid_name = name.chars().all(is_secrets_manager_name_char);
+            // The name becomes CloudFormation logical ids, which take at most 255 characters.
+            if name.chars().count() > MAXIMUM_SECRET_NAME {
+                self.error(
+                    "bad-secret",
+                    &secret_path,
+                    format!(
+                        "the secret name `{}` is longer than {MAXIMUM_SECRET_NAME} characters",
+                        crate::quote::shown(&name)
+                    ),
+                    "give the secret a shorter name",
+                );
+                continue;
+            }
             if source == SecretSource::Local && !valid_name {
                 self.error(
                     "bad-secret",
@@ -130,7 +143,7 @@ impl Reader<'_> {
             None => format!("{SECRETS_FOLDER}/{secret}"),
         };
         // The secrets writer creates this path: a `..` would reach another service's secrets.
-        if target.split('/').skip(1).any(|part| matches!(part, "" | "." | "..")) {
+        if target.split('/').skip(1).any(|part| matches!(part, "" | "." | "..")) || target.contains(char::is_control) {
             self.error(
                 "bad-secret",
                 &path.key("target"),
@@ -251,6 +264,10 @@ fn file_mode(number: u64) -> Option<String> {
     };
     (mode <= 0o7777).then(|| format!("{mode:04o}"))
 }
+
+/// The longest compose secret name: it becomes logical ids of its own length and more, which
+/// CloudFormation takes up to 255 characters.
+const MAXIMUM_SECRET_NAME: usize = 200;
 
 /// The longest name a Secrets Manager secret may have.
 pub const SECRETS_MANAGER_NAME_LENGTH: usize = 512;

@@ -252,6 +252,21 @@ impl Planner<'_> {
                 logical_id(&service.name),
                 logical_id(&name.to_ascii_lowercase())
             );
+            // Its output is `…Arn`, and CloudFormation takes names of at most 255 characters.
+            if logical.len() + "Arn".len() > 255 {
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "name-too-long",
+                        path,
+                        format!(
+                            "`{name}` of `{}` would name a stack output longer than CloudFormation's 255 characters",
+                            service.name
+                        ),
+                    )
+                    .with_help("use a shorter variable or service name"),
+                );
+                continue;
+            }
             if let Some(other) = used_ids.get(&logical) {
                 self.diagnostics.push(
                     Diagnostic::error(
