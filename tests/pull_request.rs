@@ -389,3 +389,62 @@ fn passwords_that_flags_give_are_masked_in_the_plan_and_warned() {
     }
     assert!(!err.contains("S3CRET"), "{err}");
 }
+
+#[test]
+fn no_spelling_of_the_output_folder_goes_through_a_committed_link() {
+    let state = tempfile::tempdir().unwrap();
+    let repo = tempfile::tempdir().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    fs::write(repo.path().join("compose.yaml"), APP).unwrap();
+    symlink(elsewhere.path(), repo.path().join("ecs2")).unwrap();
+    symlink(elsewhere.path(), repo.path().join("sub")).unwrap();
+    let absolute = repo.path().join("sub/ecs").to_string_lossy().into_owned();
+    for output in ["ecs2/x/..", "ecs2/..", "./sub/ecs", absolute.as_str()] {
+        let err = refused(run_in(repo.path(), state.path(), &["convert", "-o", output]));
+        assert!(err.contains("symbolic link"), "{output}: {err}");
+        assert_eq!(fs::read_dir(elsewhere.path()).unwrap().count(), 0, "{output}");
+    }
+}
+
+#[test]
+fn a_deep_manifest_costs_no_more_than_its_length() {
+    let state = tempfile::tempdir().unwrap();
+    let repo = tempfile::tempdir().unwrap();
+    fs::write(repo.path().join("compose.yaml"), APP).unwrap();
+    assert!(run_in(repo.path(), state.path(), &["convert"]).status.success());
+    let deep = "x/".repeat(400);
+    fs::create_dir_all(repo.path().join("ecs").join(&deep)).unwrap();
+    let mut manifest = fs::read_to_string(repo.path().join("ecs/.compose2ecs-manifest")).unwrap();
+    for index in 0..5000 {
+        manifest.push_str(&format!("{deep}f{index}\n"));
+    }
+    fs::write(repo.path().join("ecs/.compose2ecs-manifest"), manifest).unwrap();
+    // Lines deeper than compose2ecs writes are not its own: they are ignored, not checked.
+    let started = Instant::now();
+    let check = run_in(repo.path(), state.path(), &["convert", "--check"]);
+    assert_eq!(check.status.code(), Some(1), "{}", stderr(&check));
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+}
+
+#[test]
+fn secret_names_fit_cloudformation() {
+    let state = tempfile::tempdir().unwrap();
+    let repo = tempfile::tempdir().unwrap();
+    let long = "s".repeat(300);
+    let app = format!(
+        "services:\n  web:\n    image: nginx\n    secrets: [{long}]\nsecrets:\n  {long}:\n    file: token.txt\n"
+    );
+    fs::write(repo.path().join("compose.yaml"), app).unwrap();
+    let err = refused(run_in(repo.path(), state.path(), &["convert"]));
+    assert!(
+        err.contains("error[bad-secret]") && err.contains("longer than 200 characters"),
+        "{err}"
+    );
+    let variable = format!("{}_PASSWORD", "V".repeat(250));
+    let app = format!(
+        "x-ecs:\n  environment_secrets: true\nservices:\n  web:\n    image: nginx\n    environment:\n      {variable}: hunter22\n"
+    );
+    fs::write(repo.path().join("compose.yaml"), app).unwrap();
+    let err = refused(run_in(repo.path(), state.path(), &["convert"]));
+    assert!(err.contains("error[name-too-long]"), "{err}");
+}
