@@ -2,21 +2,13 @@
 //! every refusal names its code, key path, line and a help; rule priorities are what the README
 //! says. The testdata cases show whole outputs; these tests cover each mistake one by one.
 
+mod common;
+
 use compose2ecs::diagnostic::{Diagnostic, Severity};
-use compose2ecs::source::MemoryFiles;
-use compose2ecs::{convert, Conversion, Input};
-use std::path::PathBuf;
+use compose2ecs::Conversion;
 
 fn conversion(compose: &str) -> Conversion {
-    let path = PathBuf::from("compose.yaml");
-    let mut files = MemoryFiles::default();
-    files.0.insert(path.clone(), compose.as_bytes().to_vec());
-    let input = Input {
-        compose_files: vec![path],
-        directory_name: "shop".to_string(),
-        ..Input::default()
-    };
-    convert(&input, &files).expect("no program failure")
+    common::conversion("shop", compose)
 }
 
 /// The diagnostics of `code`, each as (severity, key path, line).

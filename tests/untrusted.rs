@@ -2,21 +2,13 @@
 //! permissions, or make a template that does not parse. The testdata cases show whole outputs;
 //! these tests check each property on the parsed templates.
 
-use compose2ecs::source::MemoryFiles;
-use compose2ecs::{convert, Conversion, Input};
+mod common;
+
+use compose2ecs::Conversion;
 use serde_yaml::Value;
-use std::path::PathBuf;
 
 fn conversion(compose: &str) -> Conversion {
-    let path = PathBuf::from("compose.yaml");
-    let mut files = MemoryFiles::default();
-    files.0.insert(path.clone(), compose.as_bytes().to_vec());
-    let input = Input {
-        compose_files: vec![path],
-        directory_name: "shop".to_string(),
-        ..Input::default()
-    };
-    convert(&input, &files).expect("no program failure")
+    common::conversion("shop", compose)
 }
 
 /// The parsed template `name` (`base`, `efs`, …) of a conversion that must succeed.

@@ -1,21 +1,13 @@
 //! Values from an untrusted compose file: a value of any length converts in time and space
 //! linear in its length, and what quotes a value (messages, the plan) stays small.
 
-use compose2ecs::source::MemoryFiles;
-use compose2ecs::{convert, report, Conversion, Input};
-use std::path::PathBuf;
+mod common;
+
+use compose2ecs::{report, Conversion};
 use std::time::{Duration, Instant};
 
 fn conversion(compose: &str) -> Conversion {
-    let path = PathBuf::from("compose.yaml");
-    let mut files = MemoryFiles::default();
-    files.0.insert(path.clone(), compose.as_bytes().to_vec());
-    let input = Input {
-        compose_files: vec![path],
-        directory_name: "values".to_string(),
-        ..Input::default()
-    };
-    convert(&input, &files).expect("no program failure")
+    common::conversion("values", compose)
 }
 
 /// Guards against quadratic blow-up, not for speed (the `convert` benchmark measures that): every
