@@ -154,6 +154,11 @@ struct ScalingPolicy {
     target: u32,
 }
 
+/// The letter of the mount target at `index`: `A`, `B`, … (there are a handful at most).
+fn mount_target_letter(index: u32) -> char {
+    char::from_u32(u32::from('A') + index).unwrap_or('Z')
+}
+
 /// (file name, text) of each template the plan needs.
 pub fn templates<'a>(plan: &'a Plan) -> Result<Vec<(String, String)>, EmitError> {
     let mut environment = Environment::new();
@@ -192,7 +197,7 @@ pub fn templates<'a>(plan: &'a Plan) -> Result<Vec<(String, String)>, EmitError>
             subnet_count: efs.mount_targets,
             mount_targets: (0..efs.mount_targets)
                 .map(|index| EfsMountTarget {
-                    logical_id: format!("MountTarget{}", char::from(b'A' + index as u8)),
+                    logical_id: format!("MountTarget{}", mount_target_letter(index)),
                     subnet_index: index,
                 })
                 .collect(),

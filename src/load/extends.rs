@@ -53,12 +53,12 @@ struct Extends<'r, 'a> {
     resolved: HashMap<Node, Option<Mapping>>,
     /// The text the resolved services hold in all: each base is copied into every service that
     /// extends it, so a small file can grow by the square of its length.
-    resolved_bytes: usize,
+    resolved_bytes: u64,
 }
 
 /// The most text the services may hold once extended: the most compose2ecs reads of one file.
 /// Past it a file is amplifying itself through `extends`, not describing an app.
-const MAXIMUM_RESOLVED_BYTES: usize = crate::source::MAXIMUM_FILE_BYTES as usize;
+const MAXIMUM_RESOLVED_BYTES: u64 = crate::source::MAXIMUM_FILE_BYTES;
 
 /// The bytes of text in a value: its keys and scalars.
 fn text_bytes(value: &Value) -> usize {
@@ -173,7 +173,8 @@ impl Extends<'_, '_> {
                     Some(Some(base)) => {
                         let mut merged = base.clone();
                         merge_service(&mut merged, own);
-                        self.resolved_bytes += merged.iter().map(|(k, v)| text_bytes(k) + text_bytes(v)).sum::<usize>();
+                        self.resolved_bytes +=
+                            merged.iter().map(|(k, v)| text_bytes(k) + text_bytes(v)).sum::<usize>() as u64;
                         Some(merged)
                     }
                     _ => None,

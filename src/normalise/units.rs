@@ -52,7 +52,7 @@ pub fn parse_bytes(text: &str) -> Option<u64> {
         _ => return None,
     };
     let bytes = number * scale;
-    (bytes.is_finite() && bytes >= 0.0 && bytes < u64::MAX as f64).then_some(bytes.round() as u64)
+    (bytes.is_finite() && bytes >= 0.0 && bytes < u64::MAX as f64).then(|| ceil_u64(bytes.round()))
 }
 
 /// Splits a command line as a POSIX shell would split words: quotes group, backslash escapes.
@@ -173,7 +173,7 @@ pub fn parse_port_spec(text: &str) -> Result<PortSpec, String> {
             return Err("the port is empty (is a variable unset?)".to_string());
         }
         match t.trim().parse::<u32>() {
-            Ok(port @ 1..=65535) => Ok(port as u16),
+            Ok(port @ 1..=65535) => Ok(u16::try_from(port).expect("within 1–65535")),
             Ok(port) => Err(format!("port {port} is outside 1–65535")),
             Err(_) => Err(format!("`{}` is not a port number", crate::quote::shown(t))),
         }
@@ -192,6 +192,29 @@ pub fn parse_port_spec(text: &str) -> Result<PortSpec, String> {
         }
         None => Ok(PortSpec::One(one(text)?)),
     }
+}
+
+/// `value` rounded up to a whole number, within `0..=u32::MAX` (`as` saturates floats; this says so
+/// once, where the lint against truncating casts is answered).
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+pub fn ceil_u32(value: f64) -> u32 {
+    value.ceil().clamp(0.0, f64::from(u32::MAX)) as u32
+}
+
+/// `value` rounded to the nearest whole number, within `0..=u32::MAX`.
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+pub fn round_u32(value: f64) -> u32 {
+    value.round().clamp(0.0, f64::from(u32::MAX)) as u32
+}
+
+/// `value` rounded up to a whole number, within `0..=u64::MAX`.
+#[allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_precision_loss
+)]
+pub fn ceil_u64(value: f64) -> u64 {
+    value.ceil().clamp(0.0, u64::MAX as f64) as u64
 }
 
 #[cfg(test)]

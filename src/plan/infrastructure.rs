@@ -109,7 +109,9 @@ impl Planner<'_> {
             },
             (None, Some(subnets)) => EfsPlan {
                 existing_file_system: None,
-                mount_targets: (subnets as u32).clamp(1, MAXIMUM_MOUNT_TARGETS),
+                mount_targets: u32::try_from(subnets)
+                    .unwrap_or(u32::MAX)
+                    .clamp(1, MAXIMUM_MOUNT_TARGETS),
                 mount_targets_reason: "one for each subnet of `x-ecs.subnets`".into(),
             },
             (None, None) => EfsPlan {

@@ -15,6 +15,7 @@ mod shell;
 pub mod wellknown;
 
 use crate::diagnostic::{Diagnostic, Diagnostics, KeyPath};
+use crate::normalise::units;
 use crate::normalise::{Condition, Project, Protocol, Service};
 use indexmap::IndexMap;
 pub use infrastructure::{AutoscalingPlan, EfsPlan, TargetHealthCheck};
@@ -712,9 +713,11 @@ impl Planner<'_> {
             volumes_from,
             capabilities_add,
             capabilities_drop: service.cap_drop.clone(),
-            cpu: resources.cpu_limit.map(|c| (c * 1024.0).round() as u32),
-            memory: resources.memory_limit_mib.map(|m| m as u32),
-            memory_reservation: resources.memory_reservation_mib.map(|m| m as u32),
+            cpu: resources.cpu_limit.map(|c| units::round_u32(c * 1024.0)),
+            memory: resources.memory_limit_mib.map(|m| u32::try_from(m).unwrap_or(u32::MAX)),
+            memory_reservation: resources
+                .memory_reservation_mib
+                .map(|m| u32::try_from(m).unwrap_or(u32::MAX)),
             runtime: self.runtime(service),
         }
     }
@@ -735,7 +738,7 @@ impl Planner<'_> {
             }
             Some(clamped)
         };
-        let seconds = |d: Option<std::time::Duration>| d.map(|d| d.as_secs_f64().ceil() as u64);
+        let seconds = |d: Option<std::time::Duration>| d.map(|d| units::ceil_u64(d.as_secs_f64()));
         HealthCheck {
             command: check.command.clone(),
             interval: clamp("interval", seconds(check.interval), 5, 300),
@@ -930,7 +933,7 @@ impl Planner<'_> {
                 r.memory_limit_mib.max(r.memory_reservation_mib).unwrap_or(0)
             })
             .sum();
-        let cpu_units = (cpu * 1024.0).ceil().min(f64::from(u32::MAX)) as u32;
+        let cpu_units = units::ceil_u32(cpu * 1024.0);
         let memory = u32::try_from(memory).unwrap_or(u32::MAX);
         match fargate::smallest_fit(cpu_units, memory) {
             Some((task_cpu, task_memory)) => {

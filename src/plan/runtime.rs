@@ -114,7 +114,7 @@ impl Planner<'_> {
                         ),
                     );
                 }
-                clamped as u32
+                u32::try_from(clamped).unwrap_or(u32::MAX)
             }),
             docker_labels: runtime.labels.clone(),
             ulimits: self.ulimits(service),
@@ -279,7 +279,7 @@ impl Planner<'_> {
                 }),
                 MountSource::Tmpfs { size, options } => {
                     let size_mib = match size {
-                        Some(bytes) => bytes.div_ceil(1024 * 1024).min(u64::from(u32::MAX)) as u32,
+                        Some(bytes) => u32::try_from(bytes.div_ceil(1024 * 1024)).unwrap_or(u32::MAX),
                         None => {
                             self.diagnostics.push(Diagnostic::note(
                                 "tmpfs-size",
