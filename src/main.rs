@@ -71,6 +71,16 @@ struct InputArgs {
     /// Also show notes: every decision, such as each hostname rewrite.
     #[arg(short, long)]
     verbose: bool,
+    /// How diagnostics are printed on stderr: for people, or one JSON object a line (code,
+    /// severity, message, key path, file, line, column, help) for CI and editors.
+    #[arg(long = "message-format", value_enum, default_value = "human")]
+    message_format: MessageFormat,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum MessageFormat {
+    Human,
+    Json,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -315,8 +325,12 @@ fn run_pipeline(args: &InputArgs) -> Result<Conversion, ExitCode> {
         ExitCode::from(1)
     })?;
     for diagnostic in conversion.diagnostics.iter() {
-        if args.verbose || diagnostic.severity != Severity::Note {
-            eprintln!("{diagnostic}");
+        if !args.verbose && diagnostic.severity == Severity::Note {
+            continue;
+        }
+        match args.message_format {
+            MessageFormat::Human => eprintln!("{diagnostic}"),
+            MessageFormat::Json => eprintln!("{}", printable_json(&report::diagnostic_json(diagnostic))),
         }
     }
     Ok(conversion)

@@ -16,6 +16,12 @@ struct JsonView<'a> {
     plan: &'a Plan,
 }
 
+/// One diagnostic as one line of JSON (`--message-format json`): severity, code, message, key
+/// path, location (file, line, column) and help.
+pub fn diagnostic_json(diagnostic: &crate::diagnostic::Diagnostic) -> String {
+    serde_json::to_string(diagnostic).expect("a diagnostic always serialises")
+}
+
 /// The plan as pretty JSON with one trailing newline, its secrets masked.
 pub fn json(plan: &Plan) -> String {
     let masked = masked(plan);

@@ -967,3 +967,18 @@ fn driver_option_values_stay_out_of_the_output_and_the_messages() {
         "the unread options are named: {messages}"
     );
 }
+
+#[test]
+fn diagnostics_as_json_lines_for_ci_and_editors() {
+    let case = case_with(b"services:\n  web:\n    image: a\n    prots: []\n");
+    let output = compose2ecs(case.path(), &["convert", "--message-format", "json", "-o", "out"]);
+    assert_eq!(output.status.code(), Some(1));
+    let line = stderr(&output).lines().next().unwrap_or_default().to_string();
+    let diagnostic: serde_json::Value = serde_json::from_str(&line).expect("a JSON line");
+    assert_eq!(diagnostic["code"], "unknown-key");
+    assert_eq!(diagnostic["severity"], "error");
+    assert_eq!(diagnostic["path"], "services.web.prots");
+    assert_eq!(diagnostic["location"]["line"], 4);
+    assert_eq!(diagnostic["location"]["column"], 5);
+    assert_eq!(diagnostic["help"], "did you mean `ports`?");
+}
