@@ -11,6 +11,7 @@ pub mod load;
 pub mod normalise;
 pub mod plan;
 pub mod quote;
+pub mod render;
 pub mod report;
 pub mod source;
 pub mod support;

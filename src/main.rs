@@ -7,7 +7,7 @@ use compose2ecs::load::interpolate::Variables;
 use compose2ecs::load::stack_outputs::read_stack_outputs;
 use compose2ecs::plan::KnownValues;
 use compose2ecs::source::{read_regular_file, FileSystem, Links};
-use compose2ecs::{convert, report, write, Conversion, Input};
+use compose2ecs::{convert, render, report, write, Conversion, Input};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -324,14 +324,50 @@ fn run_pipeline(args: &InputArgs) -> Result<Conversion, ExitCode> {
         eprintln!("   = help: this is a bug in compose2ecs; please report it with the compose file");
         ExitCode::from(1)
     })?;
+    let mut sources = SourceLines::default();
+    let styled = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty());
     for diagnostic in conversion.diagnostics.iter() {
         if !args.verbose && diagnostic.severity == Severity::Note {
             continue;
         }
         match args.message_format {
-            MessageFormat::Human => eprintln!("{diagnostic}"),
+            MessageFormat::Human => {
+                let line = diagnostic
+                    .location
+                    .as_ref()
+                    .and_then(|at| sources.line(&at.file, at.line));
+                eprintln!("{}", render::human(diagnostic, line, styled));
+            }
             MessageFormat::Json => eprintln!("{}", printable_json(&report::diagnostic_json(diagnostic))),
         }
     }
     Ok(conversion)
+}
+
+/// The lines of the files diagnostics point into, read again (through the same bounded reader)
+/// to show the line a diagnostic is about; each file once.
+#[derive(Default)]
+struct SourceLines {
+    files: std::collections::HashMap<String, Option<(String, Vec<usize>)>>,
+}
+
+impl SourceLines {
+    /// Line `number` (1-based) of `file`, when the file can be read as text.
+    fn line(&mut self, file: &str, number: usize) -> Option<&str> {
+        let (text, starts) = self
+            .files
+            .entry(file.to_string())
+            .or_insert_with(|| {
+                let text = String::from_utf8(read_regular_file(Path::new(file), Links::Follow).ok()?).ok()?;
+                let starts = std::iter::once(0)
+                    .chain(text.match_indices('\n').map(|(at, _)| at + 1))
+                    .collect();
+                Some((text, starts))
+            })
+            .as_ref()?;
+        let start = *starts.get(number.checked_sub(1)?)?;
+        let end = starts.get(number).map_or(text.len(), |next| next - 1);
+        Some(text[start..end].trim_end_matches('\r'))
+    }
 }

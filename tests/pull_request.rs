@@ -264,7 +264,7 @@ fn a_task_definition_larger_than_ecs_takes_is_refused() {
     fs::write(repo.path().join("compose.yaml"), text).unwrap();
     let err = refused(run_in(repo.path(), state.path(), &["convert"]));
     assert!(err.contains("error[task-definition-too-large]"), "{err}");
-    assert!(err.contains("(services.web)"), "located: {err}");
+    assert!(err.contains("^ services.web\n"), "located: {err}");
     assert!(err.contains("error[name-too-long]"), "{err}");
     assert!(!repo.path().join("ecs").exists(), "not even an empty folder");
 }
@@ -296,7 +296,7 @@ fn a_secret_target_cannot_leave_its_folder() {
             err.contains("error[bad-secret]") && err.contains("not a plain file path"),
             "{target}: {err}"
         );
-        assert!(err.contains("(services.web.secrets[0].target)"), "{target}: {err}");
+        assert!(err.contains("^ services.web.secrets[0].target"), "{target}: {err}");
     }
 }
 
@@ -334,7 +334,7 @@ fn no_message_shows_a_value_from_a_variable_or_an_env_file() {
     let output = run_with(repo.path(), state.path(), &["convert"], &[("CI_SECRET", ci_secret)]);
     let err = refused(output);
     assert!(
-        err.contains("(services.web.cpus)") && err.contains("(services.web.mem_limit)"),
+        err.contains("^ services.web.cpus") && err.contains("^ services.web.mem_limit"),
         "{err}"
     );
     for secret in [ci_secret, "dotenv-s3cret-value", "file-s3cret-value"] {

@@ -1,0 +1,169 @@
+//! Diagnostics for people, rendered as rustc renders its own (with annotate-snippets, the renderer
+//! cargo uses): the line of the file it points at, a caret under the key or value, the help.
+
+use crate::diagnostic::{printable, Diagnostic, Segment, Severity};
+use annotate_snippets::{Level, Renderer, Snippet};
+
+/// The longest source line shown; a longer one (minified, or hostile) is not worth a snippet.
+const LONGEST_SHOWN_LINE: usize = 200;
+
+/// `diagnostic` as text for a terminal or a log. `source_line` is the text of the line its
+/// location points at, when the file could be read again; without it, the place is given as
+/// `file:line:column (key path)`. `styled` adds colour.
+pub fn human(diagnostic: &Diagnostic, source_line: Option<&str>, styled: bool) -> String {
+    let line = source_line.filter(|line| {
+        // The caret's column must be the file's: only a short line of plain characters is shown.
+        line.chars().count() <= LONGEST_SHOWN_LINE && printable(line) == *line
+    });
+    // The whole document has no line of its own to show.
+    let (Some(location), Some(line), false) = (&diagnostic.location, line, diagnostic.path.is_root()) else {
+        return diagnostic.to_string();
+    };
+    let level = match diagnostic.severity {
+        Severity::Error => Level::Error,
+        Severity::Warning => Level::Warning,
+        Severity::Note => Level::Note,
+    };
+    // A key is a name; an item of a list is a value (`- PASSWORD=…`), shown as `…`. A key that
+    // is not where the location says (a place the locator could only guess) is not shown.
+    let at_a_key = match diagnostic.path.0.last() {
+        Some(Segment::Key(key)) => {
+            let token = &line[token_at(line, location.column)];
+            if token.trim_matches(['"', '\'']) != key {
+                return diagnostic.to_string();
+            }
+            true
+        }
+        _ => false,
+    };
+    let (line, span) = names_only(line, location.column, at_a_key);
+    let message = printable(&diagnostic.message);
+    let file = printable(&location.file);
+    let path = if diagnostic.path.is_root() {
+        String::new()
+    } else {
+        printable(&diagnostic.path.to_string()).into_owned()
+    };
+    let help = diagnostic.help.as_deref().map(printable);
+    let mut report = level.title(&message).id(diagnostic.code).snippet(
+        Snippet::source(&line)
+            .line_start(location.line)
+            .origin(&file)
+            .annotation(level.span(span).label(&path)),
+    );
+    if let Some(help) = &help {
+        report = report.footer(Level::Help.title(help));
+    }
+    let renderer = if styled { Renderer::styled() } else { Renderer::plain() };
+    format!("{}\n", renderer.render(report))
+}
+
+/// What of `line` is shown, and where its caret goes: the token the diagnostic points at, in its
+/// column, and nothing else of the line. The file may be anything a link led to (a kubeconfig,
+/// a credentials file), and what stands around the token may be a value: a message names
+/// places, never values (`    image: …`).
+fn names_only(line: &str, column: usize, show_token: bool) -> (String, std::ops::Range<usize>) {
+    let token = token_at(line, column);
+    let before = line[..token.start].chars().count();
+    let mut shown = " ".repeat(before);
+    let start = shown.len();
+    if !show_token {
+        shown.push('…');
+        let span = start..shown.len();
+        return (shown, span);
+    }
+    shown.push_str(&line[token.clone()]);
+    let span = start..shown.len();
+    let rest = &line[token.end..];
+    if rest.starts_with(':') {
+        shown.push(':');
+    }
+    if !rest.trim_start_matches(':').trim().is_empty() {
+        shown.push_str(" …");
+    }
+    (shown, span)
+}
+
+/// The byte range in `line` of the token at 1-based character `column`: a key up to its `:`, or
+/// a value up to the end of its word; at least one character, or the end of the line.
+fn token_at(line: &str, column: usize) -> std::ops::Range<usize> {
+    let start = line
+        .char_indices()
+        .nth(column.saturating_sub(1))
+        .map_or(line.len(), |(index, _)| index);
+    let length: usize = line[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace() && !matches!(c, ':' | ',' | ']' | '}' | '#'))
+        .map(char::len_utf8)
+        .sum();
+    let end = if length == 0 {
+        line[start..].chars().next().map_or(start, |c| start + c.len_utf8())
+    } else {
+        start + length
+    };
+    start..end
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostic::{KeyPath, Location};
+
+    fn diagnostic(column: usize) -> Diagnostic {
+        let mut diagnostic = Diagnostic::error(
+            "unknown-key",
+            KeyPath::root().key("services").key("web").key("prots"),
+            "unknown key `prots` in `services.web`",
+        )
+        .with_help("did you mean `ports`?");
+        diagnostic.location = Some(Location {
+            file: "compose.yaml".into(),
+            line: 4,
+            column,
+        });
+        diagnostic
+    }
+
+    #[test]
+    fn the_line_and_a_caret_under_the_key() {
+        let shown = human(&diagnostic(5), Some("    prots: []"), false);
+        let expected = "\
+error[unknown-key]: unknown key `prots` in `services.web`
+ --> compose.yaml:4:5
+  |
+4 |     prots: …
+  |     ^^^^^ services.web.prots
+  |
+  = help: did you mean `ports`?
+";
+        assert_eq!(shown, expected);
+    }
+
+    #[test]
+    fn long_lines_and_lines_with_controls_are_not_shown() {
+        let long = format!("{} bad: {}", "x".repeat(500), "y".repeat(500));
+        let with_escape = "  \u{1b}[2J bad: 1";
+        for line in [long.as_str(), with_escape] {
+            let shown = human(&diagnostic(5), Some(line), false);
+            assert!(shown.contains("--> compose.yaml:4:5 (services.web.prots)"), "{shown}");
+            assert!(!shown.contains('\u{1b}') && shown.lines().count() == 3, "{shown}");
+        }
+        assert!(human(&diagnostic(5), None, false).contains("--> compose.yaml:4:5 (services.web.prots)"));
+    }
+
+    #[test]
+    fn no_value_of_the_line_is_shown() {
+        let (shown, span) = names_only("users: [{name: a, token: eyJsecret}]", 19, true);
+        assert_eq!(shown, "                  token: …");
+        assert_eq!(&shown[span], "token");
+        let (shown, _) = names_only("      - PASSWORD=hunter2", 9, false);
+        assert_eq!(shown, "        …");
+    }
+
+    #[test]
+    fn the_caret_under_a_value_or_past_the_end_of_the_line() {
+        assert_eq!(token_at("    image: 42", 12), 11..13);
+        assert_eq!(token_at("  web:", 7), 6..6);
+        assert_eq!(token_at("  café: x", 3), 2..7);
+    }
+}
