@@ -48,6 +48,9 @@ pub struct Conversion {
     pub diagnostics: Diagnostics,
     pub plan: Option<Plan>,
     pub output: emit::Output,
+    /// The compose files read (included and extended ones too), to show the lines diagnostics
+    /// point at.
+    pub sources: Vec<source::SourceFile>,
 }
 
 impl Conversion {
@@ -63,17 +66,21 @@ impl Conversion {
 pub fn convert(input: &Input, files: &dyn source::Files) -> Result<Conversion, emit::EmitError> {
     let files = &source::Budgeted::new(files);
     let mut diagnostics = Diagnostics::default();
-    let refused = |diagnostics| {
+    let refused = |diagnostics, sources| {
         Ok(Conversion {
             diagnostics,
             plan: None,
             output: emit::Output::new(),
+            sources,
         })
     };
-    let Some(loaded) = load::load(input, files, &mut diagnostics) else {
-        diagnostics.hide_withheld_values();
-        diagnostics.sort_by_location();
-        return refused(diagnostics);
+    let loaded = match load::load(input, files, &mut diagnostics) {
+        Ok(loaded) => loaded,
+        Err(sources) => {
+            diagnostics.hide_withheld_values();
+            diagnostics.sort_by_location();
+            return refused(diagnostics, sources);
+        }
     };
     let project = normalise::normalise(&loaded, &input.profiles, files, &mut diagnostics);
     let plan = project.and_then(|project| plan::plan(&project, &input.known_values, &mut diagnostics));
@@ -90,12 +97,13 @@ pub fn convert(input: &Input, files: &dyn source::Files) -> Result<Conversion, e
     source::locate_all_with(&mut diagnostics, &loaded.sources, &loaded.provenance);
     diagnostics.sort_by_location();
     let Some(plan) = plan else {
-        return refused(diagnostics);
+        return refused(diagnostics, loaded.sources);
     };
     Ok(Conversion {
         diagnostics,
         plan: Some(plan),
         output,
+        sources: loaded.sources,
     })
 }
 

@@ -119,16 +119,18 @@ fn decide_project_name(
 }
 
 /// Reads, parses and interpolates the compose files of `input`, resolves each one's `include` and
-/// `extends`, and merges them in order. Returns `None` when an error
-/// was reported.
-pub fn load(input: &Input, files: &dyn Files, diagnostics: &mut Diagnostics) -> Option<Loaded> {
+/// `extends`, and merges them in order. When an error was reported, returns the files it read, so
+/// that what points into them can be shown.
+pub fn load(input: &Input, files: &dyn Files, diagnostics: &mut Diagnostics) -> Result<Loaded, Vec<SourceFile>> {
     let paths = &input.compose_files;
     let project_dir = paths
         .first()
         .and_then(|p| p.parent())
         .map(Path::to_path_buf)
         .unwrap_or_default();
-    let variables = project_variables(input, &project_dir, files, diagnostics)?;
+    let Some(variables) = project_variables(input, &project_dir, files, diagnostics) else {
+        return Err(Vec::new());
+    };
     let parsed: Vec<(SourceFile, Mapping)> = paths
         .iter()
         .filter_map(|path| {
@@ -143,8 +145,7 @@ pub fn load(input: &Input, files: &dyn Files, diagnostics: &mut Diagnostics) -> 
         })
         .collect();
     // The project's name, decided here once; every value may use it as `${COMPOSE_PROJECT_NAME}`.
-    let (project_name, name_diagnostic) = decide_project_name(&variables, &parsed, &input.directory_name);
-    let mut name_diagnostic = name_diagnostic;
+    let (project_name, mut name_diagnostic) = decide_project_name(&variables, &parsed, &input.directory_name);
     if let Some((None, diagnostic)) = name_diagnostic.take_if(|(file, _)| file.is_none()) {
         diagnostics.push(diagnostic);
     }
@@ -192,23 +193,23 @@ pub fn load(input: &Input, files: &dyn Files, diagnostics: &mut Diagnostics) -> 
     }
     let document = document.unwrap_or_default();
     let (sources, provenance) = reader.finish();
-    if diagnostics.has_errors() || paths.is_empty() {
+    let (false, false, Some(project_name)) = (diagnostics.has_errors(), paths.is_empty(), project_name) else {
         // What was found about the merged document points into the project's files.
         crate::source::locate_all_with(diagnostics, &sources, &provenance);
-        return None;
-    }
+        return Err(sources);
+    };
     let mut document = Value::Mapping(document);
     merge::apply_merge_tags(&mut document);
     let Value::Mapping(document) = document else {
         unreachable!("a mapping stays a mapping")
     };
-    Some(Loaded {
+    Ok(Loaded {
         sources,
         provenance,
         document,
         variables,
         project_dir,
-        project_name: project_name?,
+        project_name,
     })
 }
 
@@ -600,7 +601,7 @@ mod tests {
             ..Input::default()
         };
         let mut diagnostics = Diagnostics::default();
-        let loaded = load(&input, &memory, &mut diagnostics);
+        let loaded = load(&input, &memory, &mut diagnostics).ok();
         (loaded, diagnostics)
     }
 
@@ -894,7 +895,7 @@ mod tests {
         assert_eq!(loaded.variables["OTHER"], "1");
         assert_eq!(loaded.variables[PROJECT_NAME_VARIABLE], "flag");
         input.env_files.push(PathBuf::from("missing.env"));
-        assert!(load(&input, &memory, &mut diagnostics).is_none());
+        assert!(load(&input, &memory, &mut diagnostics).is_err());
         assert_eq!(diagnostics.0.last().map(|d| d.code), Some("unreadable-file"));
     }
 
