@@ -87,7 +87,7 @@ pub fn convert(input: &Input, files: &dyn source::Files) -> Result<Conversion, e
     let output = match &plan {
         Some(plan) => {
             let output = emit::emit(plan)?;
-            check_ecs_limits(plan, &output, &mut diagnostics);
+            check_task_definition_sizes(plan, &output, &mut diagnostics);
             check_output_size(&output, &mut diagnostics);
             output
         }
@@ -132,42 +132,21 @@ fn check_output_size(output: &emit::Output, diagnostics: &mut Diagnostics) {
 
 /// The most bytes ECS takes for one task definition (RegisterTaskDefinition's request).
 const MAXIMUM_TASK_DEFINITION_BYTES: usize = 64 * 1024;
-/// The most characters of a task family and of a service name in ECS; also short enough to be
-/// a file name (`taskdefs/NAME.json`) on every file system.
-const MAXIMUM_ECS_NAME: usize = 255;
 
-/// ECS's limits on what is about to be written, each broken one an error at the task's first
-/// service: `extends` and long values can make a task definition larger than ECS takes, and a
-/// long service name a family ECS refuses (or a file name no file system takes).
-fn check_ecs_limits(plan: &Plan, output: &emit::Output, diagnostics: &mut Diagnostics) {
+/// ECS's limit on what is about to be written, checked on the rendered JSON (plan cannot know its
+/// size): `extends` and long values can make a task definition larger than ECS takes. An error at
+/// the task's first service.
+fn check_task_definition_sizes(plan: &Plan, output: &emit::Output, diagnostics: &mut Diagnostics) {
     use diagnostic::{Diagnostic, KeyPath};
     for task in &plan.tasks {
-        let at = task
-            .containers
-            .first()
-            .map_or_else(KeyPath::root, |c| KeyPath::root().key("services").key(&c.service));
-        let longest = [&task.family, &task.service_name, &task.name]
-            .into_iter()
-            .max_by_key(|name| name.chars().count())
-            .expect("three names");
-        if longest.chars().count() > MAXIMUM_ECS_NAME - "taskdefs/.json".len() {
-            diagnostics.push(
-                Diagnostic::error(
-                    "name-too-long",
-                    at.clone(),
-                    format!(
-                        "the ECS name `{longest}` is {} characters; ECS takes at most {MAXIMUM_ECS_NAME}, and its file name must fit too",
-                        longest.chars().count()
-                    ),
-                )
-                .with_help("use a shorter service name, `x-ecs.task`, or a shorter project name (`-p`)"),
-            );
-            continue;
-        }
         let size = output
             .get(&format!("taskdefs/{}.json", task.name))
             .map_or(0, String::len);
         if size > MAXIMUM_TASK_DEFINITION_BYTES {
+            let at = task
+                .containers
+                .first()
+                .map_or_else(KeyPath::root, |c| KeyPath::root().key("services").key(&c.service));
             diagnostics.push(
                 Diagnostic::error(
                     "task-definition-too-large",

@@ -259,13 +259,23 @@ fn a_task_definition_larger_than_ecs_takes_is_refused() {
     for index in 0..400 {
         text.push_str(&format!("      V{index}: \"{}\"\n", "x".repeat(200)));
     }
-    let long_name = "s".repeat(300);
-    text.push_str(&format!("  {long_name}:\n    image: a\n"));
-    fs::write(repo.path().join("compose.yaml"), text).unwrap();
+    fs::write(repo.path().join("compose.yaml"), &text).unwrap();
     let err = refused(run_in(repo.path(), state.path(), &["convert"]));
     assert!(err.contains("error[task-definition-too-large]"), "{err}");
     assert!(err.contains("^ services.web\n"), "located: {err}");
-    assert!(err.contains("error[name-too-long]"), "{err}");
+    assert!(!repo.path().join("ecs").exists(), "not even an empty folder");
+    // A family ECS would refuse: the project's name and a 300-character service name.
+    let long_name = "s".repeat(300);
+    fs::write(
+        repo.path().join("compose.yaml"),
+        format!("services:\n  {long_name}:\n    image: a\n"),
+    )
+    .unwrap();
+    let err = refused(run_in(repo.path(), state.path(), &["convert"]));
+    assert!(
+        err.contains("error[name-too-long]") && err.contains("ECS takes at most 255"),
+        "{err}"
+    );
     assert!(!repo.path().join("ecs").exists(), "not even an empty folder");
 }
 

@@ -3,7 +3,7 @@
 //! recorded with its reason, for `compose2ecs plan` and the snapshots.
 
 use super::{logical_id, wellknown, Planner, TaskGroup};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, KeyPath};
 use crate::normalise::{NamedVolume, Service, MAXIMUM_MOUNT_TARGETS};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 /// Mount targets when `x-ecs.mount_targets` is not given: two availability zones, the fewest a
 /// highly available VPC has.
 const DEFAULT_MOUNT_TARGETS: u32 = 2;
+/// The longest task family (and ECS service name) ECS takes.
+const MAXIMUM_FAMILY: usize = 255;
 
 /// The owner of a volume's folder, and the user every task acts as on it, unless `x-ecs` says:
 /// the first user account of most Linux images.
@@ -209,6 +211,29 @@ impl Planner<'_> {
             logical_id: format!("ScalableTarget{}", logical_id(task)),
         };
         (Some(plan), desired)
+    }
+
+    /// A task's family and ECS service name (`PROJECT-TASK`) take at most 255 characters in ECS;
+    /// the task's file name (`TASK.json`), shorter, then fits every file system too.
+    pub(super) fn check_family_lengths(&mut self, tasks: &[TaskGroup]) {
+        for task in tasks.iter().filter(|task| task.family.chars().count() > MAXIMUM_FAMILY) {
+            let at = task
+                .containers
+                .first()
+                .map_or_else(KeyPath::root, |c| KeyPath::root().key("services").key(&c.service));
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "name-too-long",
+                    at,
+                    format!(
+                        "the task family `{}` is {} characters; ECS takes at most {MAXIMUM_FAMILY}",
+                        crate::quote::shown(&task.family),
+                        task.family.chars().count()
+                    ),
+                )
+                .with_help("use a shorter service name, `x-ecs.task`, or a shorter project name (`-p`)"),
+            );
+        }
     }
 
     /// Two tasks whose names differ only in punctuation (`web-app`, `web.app`) would get one

@@ -140,6 +140,7 @@ impl Planner<'_> {
             });
         }
         self.check_autoscaling_names(&tasks);
+        self.check_family_lengths(&tasks);
 
         let references = references::resolve(self, &mut tasks, &tasks_of);
         for task in &mut tasks {
