@@ -162,31 +162,65 @@ fn authority(value: &str, start: usize) -> Authority {
 }
 
 /// Where the password starting at `from` ends: the `@` before the host, or `None` when there is
-/// none. A password may hold `@` and spaces, so the `@` taken is the last one followed by a host
-/// name before the URL is over: at a space after such a host, at the next `scheme://`, or at a line
-/// end. Digits that form a port followed by the end of the authority are a port, not a password
-/// (`http://api:8080/invite?to=a@b`).
+/// none. A password may hold `@`, `/`, `#`, `?` and quotes, so the `@` taken is the last one
+/// followed by a host name before the word is over: at a space, at the next `scheme://`, or at a
+/// line end. A port (digits, or a variable) followed by the end of the authority is a port, not a
+/// password (`http://api:8080/invite?to=a@b`, `http://api:$PORT/x -H 'From: ops@db'`).
 fn password_end(value: &str, from: usize) -> Option<usize> {
     let bytes = value.as_bytes();
-    let digits = bytes[from..].iter().take(6).take_while(|b| b.is_ascii_digit()).count();
-    if (1..=5).contains(&digits)
-        && bytes
-            .get(from + digits)
-            .is_none_or(|b| *b == b',' || ends_authority(*b))
-    {
+    let port = port_token_length(&bytes[from..]);
+    if port > 0 && bytes.get(from + port).is_none_or(|b| *b == b',' || ends_authority(*b)) {
         return None;
     }
+    // In a value that is a URL and nothing else, a password may hold spaces; in a command, a
+    // space ends it, and an `@` after it belongs to what follows (`curl http://api:x -d a@b`).
+    let scheme_start = value[..from].rfind("://").map_or(0, |separator| {
+        value.as_bytes()[..separator]
+            .iter()
+            .rposition(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'+' | b'.' | b'-')))
+            .map_or(0, |i| i + 1)
+    });
+    let whole_value = value[..scheme_start].trim().is_empty();
     let mut last = None;
     for (index, &byte) in bytes.iter().enumerate().skip(from) {
         match byte {
             b'@' if starts_host(&bytes[index + 1..]) => last = Some(index),
             b'\n' | b'\r' => break,
-            b' ' | b'\t' if last.is_some() => break,
+            b' ' | b'\t' if last.is_some() || !whole_value => break,
             b':' if bytes[index..].starts_with(b"://") => break,
             _ => {}
         }
     }
     last
+}
+
+/// The length of a port at the start of `text`: up to five digits, or a variable that will hold
+/// one (`$PORT`, `${PORT}`, `${PORT:-8080}`, compose's `$$PORT`); 0 when there is none.
+fn port_token_length(text: &[u8]) -> usize {
+    let digits = text.iter().take(6).take_while(|b| b.is_ascii_digit()).count();
+    if (1..=5).contains(&digits) {
+        return digits;
+    }
+    let dollars = text.iter().take_while(|b| **b == b'$').count();
+    let rest = &text[dollars..];
+    match rest.first() {
+        _ if dollars == 0 => 0,
+        Some(b'{') => rest
+            .iter()
+            .position(|b| *b == b'}')
+            .map_or(0, |close| dollars + close + 1),
+        _ => {
+            let name = rest
+                .iter()
+                .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+                .count();
+            if name == 0 {
+                0
+            } else {
+                dollars + name
+            }
+        }
+    }
 }
 
 /// Whether `text` starts with a host name that ends where a host may end.
@@ -706,6 +740,22 @@ mod tests {
             "redis://cache/0?password=***&db=1"
         );
         assert_eq!(mask_credentials("passport=123 bypass=1"), "passport=123 bypass=1");
+    }
+
+    #[test]
+    fn a_port_variable_or_a_space_in_a_command_ends_no_password() {
+        for value in [
+            "wget -q http://localhost:$PORT/health || echo fail@db",
+            "curl http://api:${API_PORT:-80}/ -H 'From: ops@db'",
+            "curl http://api:x -d a@db",
+        ] {
+            assert_eq!(mask_credentials(value), value);
+        }
+        assert_eq!(
+            names("curl http://api:${API_PORT}/ -H 'From: ops@db'", None),
+            one("api", None)
+        );
+        assert!(names("wget http://localhost:$$PORT/ || echo fail@db", None).is_empty());
     }
 
     #[test]
