@@ -172,15 +172,17 @@ fn password_end(value: &str, from: usize) -> Option<usize> {
     if port > 0 && bytes.get(from + port).is_none_or(|b| *b == b',' || ends_authority(*b)) {
         return None;
     }
-    // In a value that is a URL and nothing else, a password may hold spaces; in a command, a
-    // space ends it, and an `@` after it belongs to what follows (`curl http://api:x -d a@b`).
+    // In a value that is a URL and nothing else, or a URL quoted as one word of a command, a
+    // password may hold spaces; otherwise a space ends it, and an `@` after it belongs to what
+    // follows (`curl http://api:x -d a@b`).
     let scheme_start = value[..from].rfind("://").map_or(0, |separator| {
         value.as_bytes()[..separator]
             .iter()
             .rposition(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'+' | b'.' | b'-')))
             .map_or(0, |i| i + 1)
     });
-    let whole_value = value[..scheme_start].trim().is_empty();
+    let whole_value = value[..scheme_start].trim().is_empty()
+        || matches!(value.as_bytes()[..scheme_start].last(), Some(b'\'' | b'"'));
     let mut last = None;
     for (index, &byte) in bytes.iter().enumerate().skip(from) {
         match byte {
