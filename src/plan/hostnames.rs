@@ -393,12 +393,27 @@ fn password_key_before(before: &[u8]) -> bool {
 /// Whether a password's text is a shell variable (`$DB_PASSWORD`, `${DB_PASSWORD}`): the way to
 /// keep a password out of a command, which a mask must not take for the password itself.
 fn is_a_variable(text: &[u8]) -> bool {
-    let name = match text {
-        [b'$', b'{', inner @ .., b'}'] => inner,
-        [b'$', name @ ..] => name,
-        _ => return false,
+    let text = text.trim_ascii();
+    let text = match text {
+        [quote @ (b'"' | b'\''), inner @ .., last] if last == quote => inner,
+        [quote @ (b'"' | b'\''), inner @ ..] if !inner.contains(quote) => inner,
+        _ => text,
     };
-    !name.is_empty() && name.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
+    match text {
+        // `${VAR}`, `${VAR:-default}`, `$(cat /run/secrets/x)`: what the shell reads at run time.
+        // (a command substitution may go on past this word: `"$(cat /run/secrets/x)"`).
+        [b'$', b'{', .., b'}'] | [b'$', b'(', ..] => true,
+        [b'$', name @ ..] => !name.is_empty() && name.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_'),
+        _ => false,
+    }
+}
+
+/// Whether a setting's value says yes or no (`MYSQL_ALLOW_EMPTY_PASSWORD=yes`): no password.
+fn is_a_switch(text: &[u8]) -> bool {
+    let text = text.trim_ascii();
+    ["yes", "no", "true", "false", "on", "off", "0", "1"]
+        .iter()
+        .any(|word| text.eq_ignore_ascii_case(word.as_bytes()))
 }
 
 /// The byte ranges of every password in `text`, in order and apart: a URL's `user:password@`, and
@@ -453,7 +468,7 @@ fn password_ranges(text: &str) -> Vec<(usize, usize)> {
         }
     }
     ranges.extend(flag_password_ranges(text));
-    ranges.retain(|(start, end)| !is_a_variable(&bytes[*start..*end]));
+    ranges.retain(|(start, end)| !is_a_variable(&bytes[*start..*end]) && !is_a_switch(&bytes[*start..*end]));
     ranges.sort_unstable();
     let mut apart: Vec<(usize, usize)> = Vec::with_capacity(ranges.len());
     for (start, end) in ranges {
@@ -465,8 +480,11 @@ fn password_ranges(text: &str) -> Vec<(usize, usize)> {
     apart
 }
 
-/// Flags whose next word is a password: `--password s3cret`, `--requirepass s3cret`.
-const PASSWORD_FLAGS: &[&str] = &["--password", "--pass", "--passwd", "--requirepass", "--masterauth"];
+/// Flags whose next word is always a password: Redis's `--requirepass s3cret`. (`--password`
+/// takes no value in psql and asks for one in MySQL's clients, so a word after it is not read.)
+const PASSWORD_FLAGS: &[&str] = &["--requirepass", "--masterauth"];
+/// Words that end one command and start the next in a shell line.
+const COMMAND_SEPARATORS: &[&str] = &["&&", "||", ";", "|", "&"];
 /// MySQL's clients, which take a password attached to `-p`: `mysql -ps3cret`.
 const MYSQL_CLIENTS: &[&str] = &[
     "mysql",
@@ -480,7 +498,8 @@ const MYSQL_CLIENTS: &[&str] = &[
 
 /// Passwords that command-line flags give, word by word: after a password flag, after `-a` of
 /// `redis-cli`, after the `USER:` of curl's `-u`/`--user`, and attached to `-p` of a MySQL
-/// client. One pass over the words of `text`.
+/// client, within one command of a shell line (`mysqladmin ping && tar -pczf …` is two). A
+/// word that is itself a flag is no password. One pass over the words of `text`.
 fn flag_password_ranges(text: &str) -> Vec<(usize, usize)> {
     let is_quote = |c: char| c == '"' || c == '\'';
     let words: Vec<(usize, &str)> = text
@@ -499,7 +518,13 @@ fn flag_password_ranges(text: &str) -> Vec<(usize, usize)> {
         let bare = word.trim_matches(is_quote);
         let start = at + (word.len() - word.trim_start_matches(is_quote).len());
         let end = start + bare.len();
+        if COMMAND_SEPARATORS.contains(&bare) || word.ends_with(';') {
+            program = "";
+            previous = "";
+            continue;
+        }
         match previous {
+            _ if bare.starts_with('-') => {}
             flag if PASSWORD_FLAGS.contains(&flag) => ranges.push((start, end)),
             "-a" if program == "redis-cli" => ranges.push((start, end)),
             "-u" | "--user" if program == "curl" => {
@@ -620,8 +645,8 @@ mod tests {
             "curl -fsu admin x; curl -u admin:*** http://api/"
         );
         assert_eq!(
-            masked("app --password S3CRET --port 80"),
-            "app --password *** --port 80"
+            masked("redis-server --requirepass S3CRET --port 6379"),
+            "redis-server --requirepass *** --port 6379"
         );
         // The same flags elsewhere are not passwords.
         assert_eq!(
@@ -629,6 +654,19 @@ mod tests {
             "docker run -u 1000:1000 -p 80:80 x -a b"
         );
         assert_eq!(masked("mysql -p"), "mysql -p", "-p alone asks for the password");
+        // What the shell reads at run time, switches, other commands and other flags are none.
+        for text in [
+            "mysqladmin ping -u root -p\"$MYSQL_ROOT_PASSWORD\"",
+            "redis-server --requirepass ${REDIS_PASSWORD:-x}",
+            "redis-cli -a \"$(cat /run/secrets/redis)\" ping",
+            "psql --password -h db",
+            "mysqladmin ping && tar -pczf x.tgz /data",
+            "redis-cli ping && ls -a /data",
+            "redis-cli -a --no-auth-warning ping",
+            "MYSQL_ALLOW_EMPTY_PASSWORD=yes --skip-password=true",
+        ] {
+            assert_eq!(masked(text), text);
+        }
         let arguments = |list: &[&str]| mask_arguments(&list.iter().map(|a| a.to_string()).collect::<Vec<_>>());
         assert_eq!(
             arguments(&["redis-cli", "-a", "S3CRET", "ping"]),
