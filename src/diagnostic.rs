@@ -274,8 +274,13 @@ impl Diagnostics {
     }
 
     /// Shows every withheld value in the messages and helps as `***`: once, when all are found.
-    /// One pass over each text, whatever the number of values.
-    pub fn hide_withheld_values(&mut self) {
+    /// One pass over each text, whatever the number of values. `names` (the project's services,
+    /// volumes, …) are written in the compose file and named by messages: a value equal to one
+    /// (`POSTGRES_USER=postgres` beside a service `postgres`) is no secret to hide.
+    pub fn hide_withheld_values<'a>(&mut self, names: impl IntoIterator<Item = &'a str>) {
+        for name in names {
+            self.1 .0.remove(name);
+        }
         if self.1 .0.is_empty() {
             return;
         }
@@ -375,7 +380,7 @@ mod tests {
             )
             .with_help("set `environment_secrets`, not `secret`"),
         );
-        diagnostics.hide_withheld_values();
+        diagnostics.hide_withheld_values([]);
         let shown = &diagnostics.0[0];
         assert_eq!(shown.message, "`***` holds a secret; `my-***-2` and `abc`");
         assert_eq!(shown.help.as_deref(), Some("set `environment_secrets`, not `***`"));

@@ -77,7 +77,7 @@ pub fn convert(input: &Input, files: &dyn source::Files) -> Result<Conversion, e
     let loaded = match load::load(input, files, &mut diagnostics) {
         Ok(loaded) => loaded,
         Err(sources) => {
-            diagnostics.hide_withheld_values();
+            diagnostics.hide_withheld_values([]);
             diagnostics.sort_by_location();
             return refused(diagnostics, sources);
         }
@@ -93,7 +93,7 @@ pub fn convert(input: &Input, files: &dyn source::Files) -> Result<Conversion, e
         }
         None => emit::Output::new(),
     };
-    diagnostics.hide_withheld_values();
+    diagnostics.hide_withheld_values(loaded.names());
     source::locate_all_with(&mut diagnostics, &loaded.sources, &loaded.provenance);
     diagnostics.sort_by_location();
     let Some(plan) = plan else {

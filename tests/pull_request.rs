@@ -458,3 +458,15 @@ fn secret_names_fit_cloudformation() {
     let err = refused(run_in(repo.path(), state.path(), &["convert"]));
     assert!(err.contains("error[name-too-long]"), "{err}");
 }
+
+#[test]
+fn a_value_that_is_also_a_name_of_the_project_is_still_shown() {
+    let state = tempfile::tempdir().unwrap();
+    let repo = tempfile::tempdir().unwrap();
+    fs::write(repo.path().join(".env"), "POSTGRES_USER=postgres\n").unwrap();
+    let app = "services:\n  postgres:\n    image: postgres\n    environment:\n      POSTGRES_USER: ${POSTGRES_USER}\n    depends_on: [nothere]\n";
+    fs::write(repo.path().join("compose.yaml"), app).unwrap();
+    let err = refused(run_in(repo.path(), state.path(), &["convert"]));
+    assert!(err.contains("services.postgres.depends_on"), "{err}");
+    assert!(!err.contains("***"), "a name is no secret: {err}");
+}

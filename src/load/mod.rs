@@ -42,6 +42,17 @@ pub struct Loaded {
     pub project_name: String,
 }
 
+impl Loaded {
+    /// The names the project gives itself and its services, volumes, networks, secrets and configs.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        ["services", "volumes", "networks", "secrets", "configs"]
+            .into_iter()
+            .filter_map(|section| self.document.get(section)?.as_mapping())
+            .flat_map(|section| section.keys().filter_map(Value::as_str))
+            .chain(std::iter::once(self.project_name.as_str()))
+    }
+}
+
 /// Compose's project name rule: lowercase letters, digits, `-` and `_`, starting with a letter or digit.
 pub fn normalised_project_name(raw: &str) -> String {
     let lowered: String = raw
