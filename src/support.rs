@@ -479,6 +479,10 @@ pub const TABLE: &[Row] = &[
     ),
     converted("services.*.volumes[].bind", "see its keys"),
     no_effect(
+        "services.*.volumes[].bind.recursive",
+        "a bind mount is left out (see `services.*.volumes`), its options with it",
+    ),
+    no_effect(
         "services.*.volumes[].bind.propagation",
         "a bind mount is left out (see `services.*.volumes`), its options with it",
     ),

@@ -986,3 +986,17 @@ fn diagnostics_as_json_lines_for_ci_and_editors() {
     assert_eq!(diagnostic["location"]["column"], 5);
     assert_eq!(diagnostic["help"], "did you mean `ports`?");
 }
+
+#[test]
+fn a_bind_mounts_recursive_option_has_no_effect() {
+    let case = case_with(
+        b"services:\n  web:\n    image: a\n    volumes:\n      - type: bind\n        source: ./conf\n        target: /conf\n        bind: {recursive: enabled}\n",
+    );
+    let output = compose2ecs(case.path(), &["convert", "-v", "-o", "out"]);
+    let err = stderr(&output);
+    assert!(output.status.success(), "{err}");
+    assert!(
+        err.contains("note[no-effect]") && err.contains("services.web.volumes[0].bind.recursive"),
+        "{err}"
+    );
+}

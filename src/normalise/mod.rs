@@ -307,7 +307,10 @@ impl Reader<'_> {
                         self.error(
                             "bad-volume-name",
                             &volume_path,
-                            format!("`{name}` cannot name a volume: it is a folder on EFS"),
+                            format!(
+                                "`{}` cannot name a volume: it is a folder on EFS",
+                                crate::quote::shown(&name)
+                            ),
                             "volume names use letters, digits, `.`, `_` and `-`, and do not start with `.`",
                         );
                         // Still declared, so its uses are not reported too; the error stops the

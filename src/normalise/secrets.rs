@@ -147,7 +147,7 @@ impl Reader<'_> {
             self.error(
                 "bad-secret",
                 &path.key("target"),
-                format!("the target `{target}` is not a plain file path"),
+                format!("the target `{}` is not a plain file path", crate::quote::shown(&target)),
                 "give a file name, or an absolute path without `.`, `..` or an empty part",
             );
             return None;
