@@ -17,6 +17,9 @@ pub struct Project {
     /// Service name → position in `services`, so looking a service up is not a scan.
     #[serde(skip)]
     index: HashMap<String, usize>,
+    /// Secret name → position in `secrets`, likewise.
+    #[serde(skip)]
+    secret_index: HashMap<String, usize>,
 }
 
 impl Project {
@@ -29,6 +32,7 @@ impl Project {
         settings: DeploySettings,
     ) -> Self {
         let index = services.iter().enumerate().map(|(i, s)| (s.name.clone(), i)).collect();
+        let secret_index = secrets.iter().enumerate().map(|(i, s)| (s.name.clone(), i)).collect();
         Project {
             name,
             services,
@@ -37,11 +41,16 @@ impl Project {
             secrets,
             settings,
             index,
+            secret_index,
         }
     }
 
     pub fn service(&self, name: &str) -> Option<&Service> {
         self.index.get(name).map(|&i| &self.services[i])
+    }
+
+    pub fn secret(&self, name: &str) -> Option<&SecretDefinition> {
+        self.secret_index.get(name).map(|&i| &self.secrets[i])
     }
 }
 

@@ -410,7 +410,7 @@ impl Planner<'_> {
         used_ids: &mut HashMap<String, String>,
     ) -> bool {
         if !used.contains_key(name) {
-            let Some(definition) = self.project.secrets.iter().find(|d| d.name == name) else {
+            let Some(definition) = self.project.secret(name) else {
                 return false;
             };
             let logical = format!("Secret{}", logical_id(name));
