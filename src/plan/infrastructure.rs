@@ -2,7 +2,7 @@
 //! folder, what the load balancer checks on each target, and how long logs are kept. Each is
 //! recorded with its reason, for `compose2ecs plan` and the snapshots.
 
-use super::{logical_id, wellknown, Planner, TaskGroup};
+use super::{logical_id, wellknown, Context, TaskGroup};
 use crate::diagnostic::{Diagnostic, KeyPath};
 use crate::normalise::{NamedVolume, Service, MAXIMUM_MOUNT_TARGETS};
 use serde::Serialize;
@@ -62,15 +62,14 @@ pub struct TargetHealthCheck {
     pub reason: String,
 }
 
-impl Planner<'_> {
-    pub(super) fn efs_plan(&mut self) -> EfsPlan {
-        let settings = &self.project.settings.infrastructure;
-        if let Some((id, _)) = &settings.file_system {
-            // A file system takes one mount target per availability zone, and one that is in use
-            // has them already: making more would fail (`MountTargetConflict`), and its security
-            // groups are its owner's to change; the stack only lets the tasks in (see efs.yaml).
-            if let Some((_, path)) = &settings.mount_targets {
-                self.diagnostics.push(
+pub(super) fn efs_plan(cx: &mut Context) -> EfsPlan {
+    let settings = &cx.project.settings.infrastructure;
+    if let Some((id, _)) = &settings.file_system {
+        // A file system takes one mount target per availability zone, and one that is in use
+        // has them already: making more would fail (`MountTargetConflict`), and its security
+        // groups are its owner's to change; the stack only lets the tasks in (see efs.yaml).
+        if let Some((_, path)) = &settings.mount_targets {
+            cx.diagnostics.push(
                     Diagnostic::warning(
                         "unused-setting",
                         path.clone(),
@@ -78,19 +77,19 @@ impl Planner<'_> {
                     )
                     .with_help("remove `mount_targets`, or remove `file_system` to have the stack create a file system with that many mount targets"),
                 );
-            }
-            return EfsPlan {
-                existing_file_system: Some(id.clone()),
-                mount_targets: 0,
-                mount_targets_reason: "`x-ecs.file_system` names an existing file system, which has its mount targets"
-                    .into(),
-            };
         }
-        // A task in a subnet whose zone has no mount target cannot mount the volumes.
-        let task_subnets = self.project.settings.subnets.as_ref().map(Vec::len);
-        match (&settings.mount_targets, task_subnets) {
-            (Some((count, path)), Some(subnets)) if (*count as usize) < subnets => {
-                self.diagnostics.push(
+        return EfsPlan {
+            existing_file_system: Some(id.clone()),
+            mount_targets: 0,
+            mount_targets_reason: "`x-ecs.file_system` names an existing file system, which has its mount targets"
+                .into(),
+        };
+    }
+    // A task in a subnet whose zone has no mount target cannot mount the volumes.
+    let task_subnets = cx.project.settings.subnets.as_ref().map(Vec::len);
+    match (&settings.mount_targets, task_subnets) {
+        (Some((count, path)), Some(subnets)) if (*count as usize) < subnets => {
+            cx.diagnostics.push(
                     Diagnostic::error(
                         "bad-setting",
                         path.clone(),
@@ -98,51 +97,51 @@ impl Planner<'_> {
                     )
                     .with_help(format!("give `mount_targets: {subnets}`, one per subnet, or remove it")),
                 );
-                EfsPlan {
-                    existing_file_system: None,
-                    mount_targets: *count,
-                    mount_targets_reason: "`x-ecs.mount_targets`".into(),
-                }
-            }
-            (Some((count, _)), _) => EfsPlan {
+            EfsPlan {
                 existing_file_system: None,
                 mount_targets: *count,
                 mount_targets_reason: "`x-ecs.mount_targets`".into(),
-            },
-            (None, Some(subnets)) => EfsPlan {
-                existing_file_system: None,
-                mount_targets: u32::try_from(subnets)
-                    .unwrap_or(u32::MAX)
-                    .clamp(1, MAXIMUM_MOUNT_TARGETS),
-                mount_targets_reason: "one for each subnet of `x-ecs.subnets`".into(),
-            },
-            (None, None) => EfsPlan {
-                existing_file_system: None,
-                mount_targets: DEFAULT_MOUNT_TARGETS,
-                mount_targets_reason: "the default: two availability zones".into(),
-            },
+            }
         }
+        (Some((count, _)), _) => EfsPlan {
+            existing_file_system: None,
+            mount_targets: *count,
+            mount_targets_reason: "`x-ecs.mount_targets`".into(),
+        },
+        (None, Some(subnets)) => EfsPlan {
+            existing_file_system: None,
+            mount_targets: u32::try_from(subnets)
+                .unwrap_or(u32::MAX)
+                .clamp(1, MAXIMUM_MOUNT_TARGETS),
+            mount_targets_reason: "one for each subnet of `x-ecs.subnets`".into(),
+        },
+        (None, None) => EfsPlan {
+            existing_file_system: None,
+            mount_targets: DEFAULT_MOUNT_TARGETS,
+            mount_targets_reason: "the default: two availability zones".into(),
+        },
     }
+}
 
-    /// The task's autoscaling (one of its services may set `x-ecs.autoscaling`), and the count it
-    /// starts with: its `replicas` within `min..=max`. Copies an autoscaled service may reach
-    /// share its volumes and its databases' data, as replicas do: warned here when the replica
-    /// count alone did not warn.
-    pub(super) fn autoscaling(
-        &mut self,
-        task: &str,
-        members: &[&Service],
-        replicas: u32,
-        mounts_volumes: bool,
-    ) -> (Option<AutoscalingPlan>, u32) {
-        let mut setters = members
-            .iter()
-            .filter_map(|s| s.ecs.autoscaling.as_ref().map(|a| (s.name.as_str(), a)));
-        let Some((service, settings)) = setters.next() else {
-            return (None, replicas);
-        };
-        for (other, other_settings) in setters {
-            self.diagnostics.push(
+/// The task's autoscaling (one of its services may set `x-ecs.autoscaling`), and the count it
+/// starts with: its `replicas` within `min..=max`. Copies an autoscaled service may reach
+/// share its volumes and its databases' data, as replicas do: warned here when the replica
+/// count alone did not warn.
+pub(super) fn autoscaling(
+    cx: &mut Context,
+    task: &str,
+    members: &[&Service],
+    replicas: u32,
+    mounts_volumes: bool,
+) -> (Option<AutoscalingPlan>, u32) {
+    let mut setters = members
+        .iter()
+        .filter_map(|s| s.ecs.autoscaling.as_ref().map(|a| (s.name.as_str(), a)));
+    let Some((service, settings)) = setters.next() else {
+        return (None, replicas);
+    };
+    for (other, other_settings) in setters {
+        cx.diagnostics.push(
                 Diagnostic::error(
                     "autoscaling-conflict",
                     other_settings.path.clone(),
@@ -150,10 +149,10 @@ impl Planner<'_> {
                 )
                 .with_help(format!("keep `autoscaling` on one service of task `{task}`")),
             );
-        }
-        let desired = replicas.clamp(settings.min, settings.max);
-        if desired != replicas {
-            self.diagnostics.push(
+    }
+    let desired = replicas.clamp(settings.min, settings.max);
+    if desired != replicas {
+        cx.diagnostics.push(
                 Diagnostic::note(
                     "desired-count-adjusted",
                     settings.path.clone(),
@@ -164,14 +163,14 @@ impl Planner<'_> {
                 )
                 .with_help("give `deploy.replicas` within `min` and `max` to start with another count"),
             );
-        }
-        let max_path = settings.path.key("max");
-        if settings.max > 1 && replicas <= 1 {
-            for stateful in members
-                .iter()
-                .filter(|s| s.image.as_deref().is_some_and(wellknown::is_stateful_image))
-            {
-                self.diagnostics.push(
+    }
+    let max_path = settings.path.key("max");
+    if settings.max > 1 && replicas <= 1 {
+        for stateful in members
+            .iter()
+            .filter(|s| s.image.as_deref().is_some_and(wellknown::is_stateful_image))
+        {
+            cx.diagnostics.push(
                     Diagnostic::warning(
                         "stateful-scaled",
                         max_path.clone(),
@@ -187,10 +186,10 @@ impl Planner<'_> {
                         stateful.name
                     )),
                 );
-            }
         }
-        if settings.max > 1 && desired <= 1 && mounts_volumes {
-            self.diagnostics.push(
+    }
+    if settings.max > 1 && desired <= 1 && mounts_volumes {
+        cx.diagnostics.push(
                 Diagnostic::warning(
                     "shared-volume-copies",
                     max_path,
@@ -201,111 +200,109 @@ impl Planner<'_> {
                 )
                 .with_help("autoscale only tasks whose app can share its files, or keep the data out of the scaled task"),
             );
-        }
-        let plan = AutoscalingPlan {
-            service: service.to_string(),
-            min: settings.min,
-            max: settings.max,
-            cpu_target: settings.cpu,
-            memory_target: settings.memory,
-            logical_id: format!("ScalableTarget{}", logical_id(task)),
-        };
-        (Some(plan), desired)
     }
+    let plan = AutoscalingPlan {
+        service: service.to_string(),
+        min: settings.min,
+        max: settings.max,
+        cpu_target: settings.cpu,
+        memory_target: settings.memory,
+        logical_id: format!("ScalableTarget{}", logical_id(task)),
+    };
+    (Some(plan), desired)
+}
 
-    /// A task's family and ECS service name (`PROJECT-TASK`) take at most 255 characters in ECS;
-    /// the task's file name (`TASK.json`), shorter, then fits every file system too.
-    pub(super) fn check_family_lengths(&mut self, tasks: &[TaskGroup]) {
-        for task in tasks.iter().filter(|task| task.family.chars().count() > MAXIMUM_FAMILY) {
-            let at = task
-                .containers
-                .first()
-                .map_or_else(KeyPath::root, |c| KeyPath::root().key("services").key(&c.service));
-            self.diagnostics.push(
+/// A task's family and ECS service name (`PROJECT-TASK`) take at most 255 characters in ECS;
+/// the task's file name (`TASK.json`), shorter, then fits every file system too.
+pub(super) fn check_family_lengths(cx: &mut Context, tasks: &[TaskGroup]) {
+    for task in tasks.iter().filter(|task| task.family.chars().count() > MAXIMUM_FAMILY) {
+        let at = task
+            .containers
+            .first()
+            .map_or_else(KeyPath::root, |c| KeyPath::root().key("services").key(&c.service));
+        cx.diagnostics.push(
+            Diagnostic::error(
+                "name-too-long",
+                at,
+                format!(
+                    "the task family `{}` is {} characters; ECS takes at most {MAXIMUM_FAMILY}",
+                    crate::quote::shown(&task.family),
+                    task.family.chars().count()
+                ),
+            )
+            .with_help("use a shorter service name, `x-ecs.task`, or a shorter project name (`-p`)"),
+        );
+    }
+}
+
+/// Two tasks whose names differ only in punctuation (`web-app`, `web.app`) would get one
+/// logical id in `autoscaling.yaml`.
+pub(super) fn check_autoscaling_names(cx: &mut Context, tasks: &[TaskGroup]) {
+    let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+    for task in tasks {
+        let Some(autoscaling) = &task.autoscaling else { continue };
+        if let Some(other) = seen.insert(&autoscaling.logical_id, &task.name) {
+            cx.diagnostics.push(
                 Diagnostic::error(
-                    "name-too-long",
-                    at,
+                    "name-collision",
+                    cx.task_path(task),
                     format!(
-                        "the task family `{}` is {} characters; ECS takes at most {MAXIMUM_FAMILY}",
-                        crate::quote::shown(&task.family),
-                        task.family.chars().count()
+                        "tasks `{other}` and `{}` get the same name in autoscaling.yaml (`{}`)",
+                        task.name, autoscaling.logical_id
                     ),
                 )
-                .with_help("use a shorter service name, `x-ecs.task`, or a shorter project name (`-p`)"),
+                .with_help("rename one of them with `x-ecs.task`"),
             );
         }
     }
+}
 
-    /// Two tasks whose names differ only in punctuation (`web-app`, `web.app`) would get one
-    /// logical id in `autoscaling.yaml`.
-    pub(super) fn check_autoscaling_names(&mut self, tasks: &[TaskGroup]) {
-        let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
-        for task in tasks {
-            let Some(autoscaling) = &task.autoscaling else { continue };
-            if let Some(other) = seen.insert(&autoscaling.logical_id, &task.name) {
-                self.diagnostics.push(
-                    Diagnostic::error(
-                        "name-collision",
-                        self.task_path(task),
-                        format!(
-                            "tasks `{other}` and `{}` get the same name in autoscaling.yaml (`{}`)",
-                            task.name, autoscaling.logical_id
-                        ),
-                    )
-                    .with_help("rename one of them with `x-ecs.task`"),
-                );
-            }
-        }
+pub(super) fn log_retention_days(cx: &Context) -> u32 {
+    cx.project
+        .settings
+        .infrastructure
+        .log_retention_days
+        .unwrap_or(DEFAULT_LOG_RETENTION_DAYS)
+}
+
+/// The grace period of a service behind the load balancer: the longest its services ask for.
+pub(super) fn grace_period<'s>(services: impl Iterator<Item = &'s Service>) -> u32 {
+    services
+        .filter_map(|s| s.ecs.health_check.grace_period)
+        .max()
+        .unwrap_or(DEFAULT_GRACE_PERIOD)
+}
+
+/// The load balancer's health check of `service` on `container_port`: `x-ecs.health_check`,
+/// else what the compose healthcheck probes over HTTP on localhost at that port, else `/`.
+pub(super) fn target_health_check(service: &Service, container_port: u16) -> TargetHealthCheck {
+    let settings = &service.ecs.health_check;
+    let codes = settings.codes.clone().unwrap_or_else(|| "200-399".into());
+    if let Some(path) = &settings.path {
+        return TargetHealthCheck {
+            path: path.clone(),
+            codes,
+            reason: "`x-ecs.health_check.path`".into(),
+        };
     }
-
-    pub(super) fn log_retention_days(&self) -> u32 {
-        self.project
-            .settings
-            .infrastructure
-            .log_retention_days
-            .unwrap_or(DEFAULT_LOG_RETENTION_DAYS)
-    }
-
-    /// The grace period of a service behind the load balancer: the longest its services ask for.
-    pub(super) fn grace_period<'s>(&self, services: impl Iterator<Item = &'s Service>) -> u32 {
-        services
-            .filter_map(|s| s.ecs.health_check.grace_period)
-            .max()
-            .unwrap_or(DEFAULT_GRACE_PERIOD)
-    }
-
-    /// The load balancer's health check of `service` on `container_port`: `x-ecs.health_check`,
-    /// else what the compose healthcheck probes over HTTP on localhost at that port, else `/`.
-    pub(super) fn target_health_check(&self, service: &Service, container_port: u16) -> TargetHealthCheck {
-        let settings = &service.ecs.health_check;
-        let codes = settings.codes.clone().unwrap_or_else(|| "200-399".into());
-        if let Some(path) = &settings.path {
-            return TargetHealthCheck {
-                path: path.clone(),
-                codes,
-                reason: "`x-ecs.health_check.path`".into(),
-            };
-        }
-        let probed = service.healthcheck.as_ref().and_then(|h| {
-            h.command
-                .iter()
-                .flat_map(|argument| argument.split_whitespace())
-                .find_map(|word| local_http_path(word, container_port))
-        });
-        match probed {
-            Some(path) => TargetHealthCheck {
-                path,
-                codes,
-                reason: "the path the compose healthcheck probes on localhost".into(),
-            },
-            None => TargetHealthCheck {
-                path: "/".into(),
-                codes,
-                reason:
-                    "the default: no `x-ecs.health_check.path`, and no compose healthcheck probes this port over HTTP"
-                        .into(),
-            },
-        }
+    let probed = service.healthcheck.as_ref().and_then(|h| {
+        h.command
+            .iter()
+            .flat_map(|argument| argument.split_whitespace())
+            .find_map(|word| local_http_path(word, container_port))
+    });
+    match probed {
+        Some(path) => TargetHealthCheck {
+            path,
+            codes,
+            reason: "the path the compose healthcheck probes on localhost".into(),
+        },
+        None => TargetHealthCheck {
+            path: "/".into(),
+            codes,
+            reason: "the default: no `x-ecs.health_check.path`, and no compose healthcheck probes this port over HTTP"
+                .into(),
+        },
     }
 }
 

@@ -3,7 +3,7 @@
 //! to other services on a shared port, and HTTPS with a redirect from port 80 when the top-level
 //! `x-ecs.certificate` is given.
 
-use super::{logical_id, wellknown, LoadBalancerTarget, Planner, Source, TargetHealthCheck, TaskGroup};
+use super::{infrastructure, logical_id, wellknown, Context, LoadBalancerTarget, Source, TargetHealthCheck, TaskGroup};
 use crate::diagnostic::{Diagnostic, KeyPath};
 use crate::normalise::{ListenerRouting, Protocol, Service};
 use indexmap::IndexMap;
@@ -93,110 +93,109 @@ struct PublicPort<'p> {
     path: KeyPath,
 }
 
-impl Planner<'_> {
-    /// HTTPS, when `x-ecs.certificate` is given and some service publishes 80 or 443.
-    pub(super) fn https_plan(&mut self, listeners: &[Listener]) -> Option<HttpsPlan> {
-        let (arn, path) = self.project.settings.infrastructure.certificate.as_ref()?;
-        if listeners.iter().any(|l| l.protocol == "HTTPS") {
-            return Some(HttpsPlan {
-                certificate_arn: arn.clone(),
-                ssl_policy: SSL_POLICY,
-                redirect_port: REDIRECT_PORT,
-            });
-        }
-        self.diagnostics.push(
-            Diagnostic::warning(
-                "unused-setting",
-                path.clone(),
-                "`x-ecs.certificate` is given, but no service publishes port 80 or 443, so no listener serves HTTPS",
-            )
-            .with_help("publish the web service on 80 or 443 (`\"80:8080\"`), or remove the certificate"),
-        );
-        None
+/// HTTPS, when `x-ecs.certificate` is given and some service publishes 80 or 443.
+pub(super) fn https_plan(cx: &mut Context, listeners: &[Listener]) -> Option<HttpsPlan> {
+    let (arn, path) = cx.project.settings.infrastructure.certificate.as_ref()?;
+    if listeners.iter().any(|l| l.protocol == "HTTPS") {
+        return Some(HttpsPlan {
+            certificate_arn: arn.clone(),
+            ssl_policy: SSL_POLICY,
+            redirect_port: REDIRECT_PORT,
+        });
     }
+    cx.diagnostics.push(
+        Diagnostic::warning(
+            "unused-setting",
+            path.clone(),
+            "`x-ecs.certificate` is given, but no service publishes port 80 or 443, so no listener serves HTTPS",
+        )
+        .with_help("publish the web service on 80 or 443 (`\"80:8080\"`), or remove the certificate"),
+    );
+    None
+}
 
-    /// Published ports become listeners of the public load balancer, and each task registers
-    /// its containers with the target groups behind them.
-    pub(super) fn listeners(&mut self, tasks: &mut [TaskGroup]) -> Vec<Listener> {
-        let https = self.project.settings.infrastructure.certificate.is_some();
-        let mut ports: IndexMap<u16, Vec<PublicPort>> = IndexMap::new();
-        for (index, task) in tasks.iter().enumerate() {
-            for container in &task.containers {
-                // The secrets writer is no compose service, and publishes nothing.
-                let Some(service) = self.project.service(&container.service) else {
-                    continue;
-                };
-                for public in self.public_ports(service, &container.name, index, https) {
-                    ports.entry(public.listener_port).or_default().push(public);
-                }
-            }
-        }
-        let mut used_ids: HashSet<String> = HashSet::new();
-        let mut routed: HashSet<&str> = HashSet::new();
-        let mut listeners = Vec::new();
-        // Per task: its target groups, and where the port of each is published.
-        let mut targets: BTreeMap<usize, Vec<(LoadBalancerTarget, KeyPath)>> = BTreeMap::new();
-        let order: HashMap<&str, usize> = self
-            .project
-            .services
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.name.as_str(), i))
-            .collect();
-        for (port, mut candidates) in ports {
-            candidates.iter().for_each(|c| {
-                if c.service.ecs.load_balancer.is_some() {
-                    routed.insert(c.service.name.as_str());
-                }
-            });
-            // Rules without an explicit priority are numbered in the order the services are written.
-            candidates.sort_by_key(|c| order.get(c.service.name.as_str()).copied().unwrap_or(usize::MAX));
-            let Some(listener) = self.listener(port, &candidates, https, &mut used_ids) else {
+/// Published ports become listeners of the public load balancer, and each task registers
+/// its containers with the target groups behind them.
+pub(super) fn listeners(cx: &mut Context, tasks: &mut [TaskGroup]) -> Vec<Listener> {
+    let https = cx.project.settings.infrastructure.certificate.is_some();
+    let mut ports: IndexMap<u16, Vec<PublicPort>> = IndexMap::new();
+    for (index, task) in tasks.iter().enumerate() {
+        for container in &task.containers {
+            // The secrets writer is no compose service, and publishes nothing.
+            let Some(service) = cx.project.service(&container.service) else {
                 continue;
             };
-            let groups = std::iter::once(&listener.default_target).chain(listener.rules.iter().map(|r| &r.target));
-            for group in groups {
-                // A listener has each container once (`listener` refuses more).
-                let Some(owner) = candidates.iter().find(|c| c.container == group.container) else {
-                    continue;
-                };
-                let arn = self.deferred(&format!("{}Arn", group.target_group_logical_id), Source::Stack("alb"));
-                let target = LoadBalancerTarget {
-                    target_group_arn: arn,
-                    container: group.container.clone(),
-                    container_port: group.container_port,
-                };
-                targets
-                    .entry(owner.task)
-                    .or_default()
-                    .push((target, owner.path.clone()));
+            for public in public_ports(cx, service, &container.name, index, https) {
+                ports.entry(public.listener_port).or_default().push(public);
             }
-            listeners.push(listener);
         }
-        for service in &self.project.services {
-            if let Some(routing) = &service.ecs.load_balancer {
-                if !routed.contains(service.name.as_str()) && service.ecs.external.is_none() {
-                    self.diagnostics.push(
-                        Diagnostic::warning(
-                            "unused-setting",
-                            routing.path.clone(),
-                            format!(
-                                "`{}` has `x-ecs.load_balancer` rules, but no port of it goes behind the load balancer",
-                                service.name
-                            ),
-                        )
-                        .with_help(
-                            "publish the port the rules are for (`ports: [\"80:3000\"]`), or remove `load_balancer`",
+    }
+    let mut used_ids: HashSet<String> = HashSet::new();
+    let mut routed: HashSet<&str> = HashSet::new();
+    let mut listeners = Vec::new();
+    // Per task: its target groups, and where the port of each is published.
+    let mut targets: BTreeMap<usize, Vec<(LoadBalancerTarget, KeyPath)>> = BTreeMap::new();
+    let order: HashMap<&str, usize> = cx
+        .project
+        .services
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.name.as_str(), i))
+        .collect();
+    for (port, mut candidates) in ports {
+        candidates.iter().for_each(|c| {
+            if c.service.ecs.load_balancer.is_some() {
+                routed.insert(c.service.name.as_str());
+            }
+        });
+        // Rules without an explicit priority are numbered in the order the services are written.
+        candidates.sort_by_key(|c| order.get(c.service.name.as_str()).copied().unwrap_or(usize::MAX));
+        let Some(listener) = listener(cx, port, &candidates, https, &mut used_ids) else {
+            continue;
+        };
+        let groups = std::iter::once(&listener.default_target).chain(listener.rules.iter().map(|r| &r.target));
+        for group in groups {
+            // A listener has each container once (`listener` refuses more).
+            let Some(owner) = candidates.iter().find(|c| c.container == group.container) else {
+                continue;
+            };
+            let arn = cx.deferred(&format!("{}Arn", group.target_group_logical_id), Source::Stack("alb"));
+            let target = LoadBalancerTarget {
+                target_group_arn: arn,
+                container: group.container.clone(),
+                container_port: group.container_port,
+            };
+            targets
+                .entry(owner.task)
+                .or_default()
+                .push((target, owner.path.clone()));
+        }
+        listeners.push(listener);
+    }
+    for service in &cx.project.services {
+        if let Some(routing) = &service.ecs.load_balancer {
+            if !routed.contains(service.name.as_str()) && service.ecs.external.is_none() {
+                cx.diagnostics.push(
+                    Diagnostic::warning(
+                        "unused-setting",
+                        routing.path.clone(),
+                        format!(
+                            "`{}` has `x-ecs.load_balancer` rules, but no port of it goes behind the load balancer",
+                            service.name
                         ),
-                    );
-                }
+                    )
+                    .with_help(
+                        "publish the port the rules are for (`ports: [\"80:3000\"]`), or remove `load_balancer`",
+                    ),
+                );
             }
         }
-        for (index, task) in tasks.iter_mut().enumerate() {
-            let (task_targets, paths): (Vec<LoadBalancerTarget>, Vec<KeyPath>) =
-                targets.remove(&index).unwrap_or_default().into_iter().unzip();
-            if let Some(path) = paths.get(TARGET_GROUPS_PER_SERVICE) {
-                self.diagnostics.push(
+    }
+    for (index, task) in tasks.iter_mut().enumerate() {
+        let (task_targets, paths): (Vec<LoadBalancerTarget>, Vec<KeyPath>) =
+            targets.remove(&index).unwrap_or_default().into_iter().unzip();
+        if let Some(path) = paths.get(TARGET_GROUPS_PER_SERVICE) {
+            cx.diagnostics.push(
                     Diagnostic::error(
                         "too-many-target-groups",
                         path.clone(),
@@ -208,30 +207,30 @@ impl Planner<'_> {
                     )
                     .with_help("publish fewer ports, or move some of the services into tasks of their own with `x-ecs.task`"),
                 );
-            }
-            // Time for the app to start before the load balancer's health checks count.
-            let project = self.project;
-            let services = task.containers.iter().filter_map(|c| project.service(&c.service));
-            task.health_check_grace_period = (!task_targets.is_empty()).then(|| self.grace_period(services));
-            task.load_balancers = task_targets;
         }
-        self.check_load_balancer_limits(&listeners, https);
-        listeners
+        // Time for the app to start before the load balancer's health checks count.
+        let project = cx.project;
+        let services = task.containers.iter().filter_map(|c| project.service(&c.service));
+        task.health_check_grace_period = (!task_targets.is_empty()).then(|| infrastructure::grace_period(services));
+        task.load_balancers = task_targets;
     }
+    check_load_balancer_limits(cx, &listeners, https);
+    listeners
+}
 
-    /// CloudFormation's limits on the stack are hard: over them, `alb.yaml` cannot deploy. The
-    /// load balancer's quotas are AWS's defaults, which an account can have raised: a warning.
-    fn check_load_balancer_limits(&mut self, listeners: &[Listener], https: bool) {
-        let rules: usize = listeners.iter().map(|l| l.rules.len()).sum();
-        let target_groups = listeners.len() + rules;
-        let listener_count = listeners.len() + usize::from(https && listeners.iter().any(|l| l.protocol == "HTTPS"));
-        // The stack's own resources beside these: load balancer, its security group, the tasks'
-        // ingress rules (one per container port at most); outputs beside the target groups: two.
-        let resources = 2 + listener_count + rules + target_groups * 2;
-        let outputs = target_groups + 2;
-        let at = KeyPath::root().key("services");
-        if resources > STACK_RESOURCES || outputs > STACK_OUTPUTS {
-            self.diagnostics.push(
+/// CloudFormation's limits on the stack are hard: over them, `alb.yaml` cannot deploy. The
+/// load balancer's quotas are AWS's defaults, which an account can have raised: a warning.
+fn check_load_balancer_limits(cx: &mut Context, listeners: &[Listener], https: bool) {
+    let rules: usize = listeners.iter().map(|l| l.rules.len()).sum();
+    let target_groups = listeners.len() + rules;
+    let listener_count = listeners.len() + usize::from(https && listeners.iter().any(|l| l.protocol == "HTTPS"));
+    // The stack's own resources beside these: load balancer, its security group, the tasks'
+    // ingress rules (one per container port at most); outputs beside the target groups: two.
+    let resources = 2 + listener_count + rules + target_groups * 2;
+    let outputs = target_groups + 2;
+    let at = KeyPath::root().key("services");
+    if resources > STACK_RESOURCES || outputs > STACK_OUTPUTS {
+        cx.diagnostics.push(
                 Diagnostic::error(
                     "too-many-target-groups",
                     at.clone(),
@@ -239,15 +238,15 @@ impl Planner<'_> {
                 )
                 .with_help("publish fewer ports and rules: put services behind a load balancer of their own"),
             );
-            return;
-        }
-        for (count, quota, what) in [
-            (listener_count, LISTENERS_PER_LOAD_BALANCER, "listeners"),
-            (rules, RULES_PER_LOAD_BALANCER, "listener rules"),
-            (target_groups, TARGET_GROUPS_PER_LOAD_BALANCER, "target groups"),
-        ] {
-            if count > quota {
-                self.diagnostics.push(
+        return;
+    }
+    for (count, quota, what) in [
+        (listener_count, LISTENERS_PER_LOAD_BALANCER, "listeners"),
+        (rules, RULES_PER_LOAD_BALANCER, "listener rules"),
+        (target_groups, TARGET_GROUPS_PER_LOAD_BALANCER, "target groups"),
+    ] {
+        if count > quota {
+            cx.diagnostics.push(
                     Diagnostic::warning(
                         "load-balancer-quota",
                         at.clone(),
@@ -255,49 +254,49 @@ impl Planner<'_> {
                     )
                     .with_help("ask AWS to raise the quota (Service Quotas, Elastic Load Balancing) before deploying, or publish fewer ports and rules"),
                 );
-            }
         }
     }
+}
 
-    /// The ports of `service` that go behind the load balancer; the others get a note or warning.
-    fn public_ports<'p>(
-        &mut self,
-        service: &'p Service,
-        container: &str,
-        task: usize,
-        https: bool,
-    ) -> Vec<PublicPort<'p>> {
-        let mut public = Vec::new();
-        for port in &service.ports {
-            let Some(published) = port.published else { continue };
-            if port
-                .host_ip
-                .as_deref()
-                .is_some_and(|ip| ip.starts_with("127.") || ip == "::1" || ip == "localhost")
-            {
-                self.diagnostics.push(Diagnostic::note(
-                    "local-port",
+/// The ports of `service` that go behind the load balancer; the others get a note or warning.
+fn public_ports<'p>(
+    cx: &mut Context,
+    service: &'p Service,
+    container: &str,
+    task: usize,
+    https: bool,
+) -> Vec<PublicPort<'p>> {
+    let mut public = Vec::new();
+    for port in &service.ports {
+        let Some(published) = port.published else { continue };
+        if port
+            .host_ip
+            .as_deref()
+            .is_some_and(|ip| ip.starts_with("127.") || ip == "::1" || ip == "localhost")
+        {
+            cx.diagnostics.push(Diagnostic::note(
+                "local-port",
+                port.path.clone(),
+                format!("port {published} is published on the loopback address only; on ECS it stays private"),
+            ));
+            continue;
+        }
+        if port.protocol == Protocol::Udp {
+            cx.diagnostics.push(
+                Diagnostic::warning(
+                    "not-http-port",
                     port.path.clone(),
-                    format!("port {published} is published on the loopback address only; on ECS it stays private"),
-                ));
-                continue;
-            }
-            if port.protocol == Protocol::Udp {
-                self.diagnostics.push(
-                    Diagnostic::warning(
-                        "not-http-port",
-                        port.path.clone(),
-                        format!("UDP port {published} cannot go behind an Application Load Balancer; it stays private"),
-                    )
-                    .with_help("reach it from inside the VPC, or put a Network Load Balancer in front of it yourself"),
-                );
-                continue;
-            }
-            // gRPC needs a target group of protocol version GRPC behind an HTTPS listener, with
-            // gRPC health checks: compose2ecs does not make those, and an HTTP/1.1 target group
-            // would fail every request.
-            if matches!(port.app_protocol.as_deref(), Some("grpc" | "http2")) {
-                self.diagnostics.push(
+                    format!("UDP port {published} cannot go behind an Application Load Balancer; it stays private"),
+                )
+                .with_help("reach it from inside the VPC, or put a Network Load Balancer in front of it yourself"),
+            );
+            continue;
+        }
+        // gRPC needs a target group of protocol version GRPC behind an HTTPS listener, with
+        // gRPC health checks: compose2ecs does not make those, and an HTTP/1.1 target group
+        // would fail every request.
+        if matches!(port.app_protocol.as_deref(), Some("grpc" | "http2")) {
+            cx.diagnostics.push(
                     Diagnostic::warning(
                         "not-http-port",
                         port.path.clone(),
@@ -309,28 +308,27 @@ impl Planner<'_> {
                     )
                     .with_help("other tasks still reach it inside the VPC (Service Connect carries gRPC); for a public gRPC endpoint, add a GRPC target group behind an HTTPS listener yourself"),
                 );
-                continue;
-            }
-            let http = matches!(port.app_protocol.as_deref(), Some("http" | "https"));
-            if !http && (wellknown::is_non_http_port(port.target) || wellknown::is_non_http_port(published)) {
-                self.diagnostics.push(Diagnostic::warning(
+            continue;
+        }
+        let http = matches!(port.app_protocol.as_deref(), Some("http" | "https"));
+        if !http && (wellknown::is_non_http_port(port.target) || wellknown::is_non_http_port(published)) {
+            cx.diagnostics.push(Diagnostic::warning(
                     "not-http-port",
                     port.path.clone(),
                     format!("port {published} of `{}` is not HTTP, so it is not put behind the public load balancer; it stays private", service.name),
                 ).with_help("other tasks still reach it inside the VPC; if it does speak HTTP, say so with the long form `app_protocol: http`"));
-                continue;
-            }
-            // A container on 443 (or saying https) serves TLS itself: the load balancer talks
-            // HTTPS to it, whatever the public side speaks.
-            let target_protocol = if port.app_protocol.as_deref() == Some("https")
-                || (port.target == 443 && port.app_protocol.is_none())
-            {
+            continue;
+        }
+        // A container on 443 (or saying https) serves TLS itself: the load balancer talks
+        // HTTPS to it, whatever the public side speaks.
+        let target_protocol =
+            if port.app_protocol.as_deref() == Some("https") || (port.target == 443 && port.app_protocol.is_none()) {
                 "HTTPS"
             } else {
                 "HTTP"
             };
-            if published == HTTPS_PORT && !https {
-                self.diagnostics.push(
+        if published == HTTPS_PORT && !https {
+            cx.diagnostics.push(
                     Diagnostic::warning(
                         "no-certificate",
                         port.path.clone(),
@@ -338,46 +336,46 @@ impl Planner<'_> {
                     )
                     .with_help("give the ARN of an ACM certificate as the top-level `x-ecs: {certificate: \"arn:aws:acm:…\"}`, or publish port 80 for now"),
                 );
-            }
-            // With a certificate, the web's port 80 is served on 443; 80 only redirects there.
-            let listener_port = if https && matches!(published, REDIRECT_PORT | HTTPS_PORT) {
-                HTTPS_PORT
-            } else {
-                published
-            };
-            public.push(PublicPort {
-                listener_port,
-                published,
-                service,
-                container: container.to_string(),
-                container_port: port.target,
-                target_protocol,
-                task,
-                path: port.path.clone(),
-            });
         }
-        public
-    }
-
-    /// The listener on `port` for the services publishing it: exactly one without rules is the
-    /// default; the others need rules that differ and priorities that differ.
-    fn listener(
-        &mut self,
-        port: u16,
-        candidates: &[PublicPort],
-        https: bool,
-        used_ids: &mut HashSet<String>,
-    ) -> Option<Listener> {
-        let served = if https && port == HTTPS_PORT {
-            " (with `x-ecs.certificate`, ports 80 and 443 are both served on 443)"
+        // With a certificate, the web's port 80 is served on 443; 80 only redirects there.
+        let listener_port = if https && matches!(published, REDIRECT_PORT | HTTPS_PORT) {
+            HTTPS_PORT
         } else {
-            ""
+            published
         };
-        let mut published_by: HashMap<&str, (u16, u16)> = HashMap::new();
-        for candidate in candidates {
-            let this = (candidate.published, candidate.container_port);
-            if let Some((published, container_port)) = published_by.insert(&candidate.container, this) {
-                self.diagnostics.push(
+        public.push(PublicPort {
+            listener_port,
+            published,
+            service,
+            container: container.to_string(),
+            container_port: port.target,
+            target_protocol,
+            task,
+            path: port.path.clone(),
+        });
+    }
+    public
+}
+
+/// The listener on `port` for the services publishing it: exactly one without rules is the
+/// default; the others need rules that differ and priorities that differ.
+fn listener(
+    cx: &mut Context,
+    port: u16,
+    candidates: &[PublicPort],
+    https: bool,
+    used_ids: &mut HashSet<String>,
+) -> Option<Listener> {
+    let served = if https && port == HTTPS_PORT {
+        " (with `x-ecs.certificate`, ports 80 and 443 are both served on 443)"
+    } else {
+        ""
+    };
+    let mut published_by: HashMap<&str, (u16, u16)> = HashMap::new();
+    for candidate in candidates {
+        let this = (candidate.published, candidate.container_port);
+        if let Some((published, container_port)) = published_by.insert(&candidate.container, this) {
+            cx.diagnostics.push(
                     Diagnostic::error(
                         "listener-collision",
                         candidate.path.clone(),
@@ -388,16 +386,16 @@ impl Planner<'_> {
                     )
                     .with_help("publish one of them"),
                 );
-                return None;
-            }
+            return None;
         }
-        let defaults: Vec<&PublicPort> = candidates
-            .iter()
-            .filter(|c| c.service.ecs.load_balancer.is_none())
-            .collect();
-        let mut failed = false;
-        if let [first, second, ..] = defaults[..] {
-            self.diagnostics.push(
+    }
+    let defaults: Vec<&PublicPort> = candidates
+        .iter()
+        .filter(|c| c.service.ecs.load_balancer.is_none())
+        .collect();
+    let mut failed = false;
+    if let [first, second, ..] = defaults[..] {
+        cx.diagnostics.push(
                 Diagnostic::error(
                     "listener-collision",
                     second.path.clone(),
@@ -408,15 +406,15 @@ impl Planner<'_> {
                 )
                 .with_help("give all but one of them rules, `x-ecs: {load_balancer: {path: \"/api/*\"}}` or `{host: api.example.com}`; the one without rules takes the rest. Or publish different ports"),
             );
-            failed = true;
-        }
-        let ruled: Vec<(&PublicPort, &ListenerRouting)> = candidates
-            .iter()
-            .filter_map(|c| c.service.ecs.load_balancer.as_ref().map(|r| (c, r)))
-            .collect();
-        if let (true, Some((_, routing))) = (defaults.is_empty(), ruled.first()) {
-            let names: Vec<&str> = ruled.iter().map(|(c, _)| c.container.as_str()).collect();
-            self.diagnostics.push(
+        failed = true;
+    }
+    let ruled: Vec<(&PublicPort, &ListenerRouting)> = candidates
+        .iter()
+        .filter_map(|c| c.service.ecs.load_balancer.as_ref().map(|r| (c, r)))
+        .collect();
+    if let (true, Some((_, routing))) = (defaults.is_empty(), ruled.first()) {
+        let names: Vec<&str> = ruled.iter().map(|(c, _)| c.container.as_str()).collect();
+        cx.diagnostics.push(
                 Diagnostic::error(
                     "listener-no-default",
                     routing.path.clone(),
@@ -427,16 +425,16 @@ impl Planner<'_> {
                 )
                 .with_help(format!("remove `load_balancer` from the one service that should take the requests no rule matches (often the web front end), or publish another service on port {port} without rules")),
             );
-            failed = true;
-        }
-        let mut seen: HashMap<(Vec<&str>, Vec<&str>), &str> = HashMap::new();
-        for (candidate, routing) in &ruled {
-            let mut paths: Vec<&str> = routing.paths.iter().map(String::as_str).collect();
-            let mut hosts: Vec<&str> = routing.hosts.iter().map(String::as_str).collect();
-            paths.sort_unstable();
-            hosts.sort_unstable();
-            if let Some(other) = seen.insert((paths, hosts), &candidate.container) {
-                self.diagnostics.push(
+        failed = true;
+    }
+    let mut seen: HashMap<(Vec<&str>, Vec<&str>), &str> = HashMap::new();
+    for (candidate, routing) in &ruled {
+        let mut paths: Vec<&str> = routing.paths.iter().map(String::as_str).collect();
+        let mut hosts: Vec<&str> = routing.hosts.iter().map(String::as_str).collect();
+        paths.sort_unstable();
+        hosts.sort_unstable();
+        if let Some(other) = seen.insert((paths, hosts), &candidate.container) {
+            cx.diagnostics.push(
                     Diagnostic::error(
                         "listener-same-rule",
                         routing.path.clone(),
@@ -448,48 +446,48 @@ impl Planner<'_> {
                     )
                     .with_help("change the `path` or `host` of one of them"),
                 );
-                failed = true;
-            }
+            failed = true;
         }
-        let priorities = self.priorities(port, &ruled);
-        if failed {
-            return None;
-        }
-        let priorities = priorities?;
-        let default = defaults.first()?;
-        let default_target = self.target_group(default, format!("TargetGroupPort{port}"), used_ids)?;
-        let mut rules = Vec::new();
-        for ((candidate, routing), (priority, priority_reason)) in ruled.iter().zip(priorities) {
-            let id = format!("TargetGroupPort{port}{}", logical_id(&candidate.container));
-            let target = self.target_group(candidate, id, used_ids)?;
-            rules.push(ListenerRule {
-                priority,
-                priority_reason,
-                paths: routing.paths.clone(),
-                hosts: routing.hosts.clone(),
-                target,
-            });
-        }
-        rules.sort_by_key(|r| r.priority);
-        Some(Listener {
-            port,
-            protocol: if https && port == HTTPS_PORT { "HTTPS" } else { "HTTP" },
-            default_target,
-            rules,
-        })
     }
+    let priorities = priorities(cx, port, &ruled);
+    if failed {
+        return None;
+    }
+    let priorities = priorities?;
+    let default = defaults.first()?;
+    let default_target = target_group(cx, default, format!("TargetGroupPort{port}"), used_ids)?;
+    let mut rules = Vec::new();
+    for ((candidate, routing), (priority, priority_reason)) in ruled.iter().zip(priorities) {
+        let id = format!("TargetGroupPort{port}{}", logical_id(&candidate.container));
+        let target = target_group(cx, candidate, id, used_ids)?;
+        rules.push(ListenerRule {
+            priority,
+            priority_reason,
+            paths: routing.paths.clone(),
+            hosts: routing.hosts.clone(),
+            target,
+        });
+    }
+    rules.sort_by_key(|r| r.priority);
+    Some(Listener {
+        port,
+        protocol: if https && port == HTTPS_PORT { "HTTPS" } else { "HTTP" },
+        default_target,
+        rules,
+    })
+}
 
-    /// Each rule's priority and why: the one it gives, else the next free multiple of ten in the
-    /// order the services are written. `None` (with an error) when two give the same.
-    fn priorities(&mut self, port: u16, ruled: &[(&PublicPort, &ListenerRouting)]) -> Option<Vec<(u32, String)>> {
-        let mut explicit: HashMap<u32, &str> = HashMap::new();
-        let mut clash = false;
-        for (candidate, routing) in ruled {
-            let Some((priority, path)) = &routing.priority else {
-                continue;
-            };
-            if let Some(other) = explicit.insert(*priority, &candidate.container) {
-                self.diagnostics.push(
+/// Each rule's priority and why: the one it gives, else the next free multiple of ten in the
+/// order the services are written. `None` (with an error) when two give the same.
+fn priorities(cx: &mut Context, port: u16, ruled: &[(&PublicPort, &ListenerRouting)]) -> Option<Vec<(u32, String)>> {
+    let mut explicit: HashMap<u32, &str> = HashMap::new();
+    let mut clash = false;
+    for (candidate, routing) in ruled {
+        let Some((priority, path)) = &routing.priority else {
+            continue;
+        };
+        if let Some(other) = explicit.insert(*priority, &candidate.container) {
+            cx.diagnostics.push(
                     Diagnostic::error(
                         "listener-same-priority",
                         path.clone(),
@@ -497,59 +495,58 @@ impl Planner<'_> {
                     )
                     .with_help("give one of them another `priority`, or leave it out: rules without one are numbered 10, 20, … in the order the services are written"),
                 );
-                clash = true;
-            }
+            clash = true;
         }
-        if clash {
-            return None;
-        }
-        let mut next = 0;
-        let assigned = ruled
-            .iter()
-            .map(|(_, routing)| match &routing.priority {
-                Some((priority, _)) => (*priority, "`x-ecs.load_balancer.priority`".to_string()),
-                None => {
+    }
+    if clash {
+        return None;
+    }
+    let mut next = 0;
+    let assigned = ruled
+        .iter()
+        .map(|(_, routing)| match &routing.priority {
+            Some((priority, _)) => (*priority, "`x-ecs.load_balancer.priority`".to_string()),
+            None => {
+                next += PRIORITY_STEP;
+                while explicit.contains_key(&next) {
                     next += PRIORITY_STEP;
-                    while explicit.contains_key(&next) {
-                        next += PRIORITY_STEP;
-                    }
-                    (next, "the order the services are written in".to_string())
                 }
-            })
-            .collect();
-        Some(assigned)
-    }
-
-    /// The target group of `candidate`, named `id`; `None` (with an error) when another target
-    /// group of the listener already has that id.
-    fn target_group(
-        &mut self,
-        candidate: &PublicPort,
-        id: String,
-        used_ids: &mut HashSet<String>,
-    ) -> Option<TargetGroup> {
-        if !used_ids.insert(id.clone()) {
-            self.diagnostics.push(
-                Diagnostic::error(
-                    "name-collision",
-                    candidate.path.clone(),
-                    format!(
-                        "the target group of `{}` on port {} would be named `{id}`, as another is",
-                        candidate.container, candidate.listener_port
-                    ),
-                )
-                .with_help("rename one of the services: CloudFormation ids keep only letters and digits"),
-            );
-            return None;
-        }
-        Some(TargetGroup {
-            container: candidate.container.clone(),
-            container_port: candidate.container_port,
-            target_protocol: candidate.target_protocol,
-            health_check: self.target_health_check(candidate.service, candidate.container_port),
-            target_group_logical_id: id,
+                (next, "the order the services are written in".to_string())
+            }
         })
+        .collect();
+    Some(assigned)
+}
+
+/// The target group of `candidate`, named `id`; `None` (with an error) when another target
+/// group of the listener already has that id.
+fn target_group(
+    cx: &mut Context,
+    candidate: &PublicPort,
+    id: String,
+    used_ids: &mut HashSet<String>,
+) -> Option<TargetGroup> {
+    if !used_ids.insert(id.clone()) {
+        cx.diagnostics.push(
+            Diagnostic::error(
+                "name-collision",
+                candidate.path.clone(),
+                format!(
+                    "the target group of `{}` on port {} would be named `{id}`, as another is",
+                    candidate.container, candidate.listener_port
+                ),
+            )
+            .with_help("rename one of the services: CloudFormation ids keep only letters and digits"),
+        );
+        return None;
     }
+    Some(TargetGroup {
+        container: candidate.container.clone(),
+        container_port: candidate.container_port,
+        target_protocol: candidate.target_protocol,
+        health_check: infrastructure::target_health_check(candidate.service, candidate.container_port),
+        target_group_logical_id: id,
+    })
 }
 
 /// A rule's conditions in words: `path /api/*, host api.example.com`.

@@ -5,7 +5,7 @@ use super::hostnames::{
     excerpt, mask_at, names_a_host, names_a_secret, names_an_image, scan, Found, HostPosition, HOST_FLAGS,
 };
 use super::{
-    port_mapping, wellknown, ClientAlias, GroupReason, Outcome, Planner, Reference, ReferenceSite, ServiceConnect,
+    port_mapping, wellknown, ClientAlias, Context, GroupReason, Outcome, Reference, ReferenceSite, ServiceConnect,
     ServiceConnectService, TaskGroup,
 };
 use crate::diagnostic::{Diagnostic, KeyPath};
@@ -31,17 +31,17 @@ struct Site {
 }
 
 pub(super) fn resolve(
-    planner: &mut Planner,
+    cx: &mut Context,
     tasks: &mut [TaskGroup],
     tasks_of: &HashMap<String, (String, GroupReason)>,
 ) -> Vec<Reference> {
-    let project = planner.project;
+    let project = cx.project;
     // Every name a service answers to, in lower case (DNS names ignore case): its service name,
     // its container_name and its network aliases. A service name wins over another's alias.
     let mut names: HashMap<String, &Service> = HashMap::new();
     for service in &project.services {
         if let Some(other) = names.insert(service.name.to_ascii_lowercase(), service) {
-            planner.diagnostics.push(
+            cx.diagnostics.push(
                 Diagnostic::error(
                     "name-collision",
                     service.path.clone(),
@@ -81,7 +81,7 @@ pub(super) fn resolve(
     // `links` aliases are names for the linking service alone, and win over the others; made once
     // per container (its sites come one after another).
     let mut linked: (Option<Slot>, HashMap<String, &Service>) = (None, HashMap::new());
-    for site in sites(planner, tasks) {
+    for site in sites(cx, tasks) {
         let referrer = &tasks[site.slot.0].containers[site.slot.1];
         if linked.0 != Some(site.slot) {
             linked = (
@@ -115,7 +115,7 @@ pub(super) fn resolve(
             if let Some(variable) = site.variable.as_ref().filter(|v| !names_a_secret(v)) {
                 let name = site.value.trim();
                 if let Some(target) = lookup(name) {
-                    planner.diagnostics.push(Diagnostic::note(
+                    cx.diagnostics.push(Diagnostic::note(
                         "not-a-reference",
                         site.path.clone(),
                         format!("`{variable}: {name}` names service `{}`, but `{variable}` does not look like a host setting; it is left alone", target.name),
@@ -153,7 +153,7 @@ pub(super) fn resolve(
             let first = !decided.contains_key(&key);
             if first {
                 let outcome = outcome(
-                    planner,
+                    cx,
                     &site,
                     hit,
                     name,
@@ -232,8 +232,7 @@ pub(super) fn resolve(
                     excerpt(&masked_after.text, masked_after.places[0])
                 ),
             };
-            planner
-                .diagnostics
+            cx.diagnostics
                 .push(Diagnostic::note("hostname-rewritten", site.path.clone(), message));
             rewrites.push((site, after));
         }
@@ -289,7 +288,7 @@ pub(super) fn resolve(
                 _ => None,
             };
             if let Some(message) = clash {
-                planner.diagnostics.push(
+                cx.diagnostics.push(
                     Diagnostic::error(
                         "name-collision",
                         target_path.clone(),
@@ -300,7 +299,7 @@ pub(super) fn resolve(
                 continue;
             }
             if discovery.len() > 64 {
-                planner.diagnostics.push(
+                cx.diagnostics.push(
                     Diagnostic::error(
                         "name-too-long",
                         target_path.clone(),
@@ -337,11 +336,11 @@ pub(super) fn resolve(
 }
 
 /// Every value of every container that may hold a reference.
-fn sites(planner: &Planner, tasks: &[TaskGroup]) -> Vec<Site> {
+fn sites(cx: &Context, tasks: &[TaskGroup]) -> Vec<Site> {
     let mut sites = Vec::new();
     for (t, task) in tasks.iter().enumerate() {
         for (c, container) in task.containers.iter().enumerate() {
-            let service = planner
+            let service = cx
                 .project
                 .service(&container.service)
                 .expect("planned from the project");
@@ -399,7 +398,7 @@ fn sites(planner: &Planner, tasks: &[TaskGroup]) -> Vec<Site> {
 
 #[allow(clippy::too_many_arguments)]
 fn outcome(
-    planner: &mut Planner,
+    cx: &mut Context,
     site: &Site,
     hit: &Found,
     name: &str,
@@ -420,7 +419,7 @@ fn outcome(
             .map(|p| p.target)
             .or_else(|| target.image.as_deref().and_then(wellknown::image_port));
         if let (Some(port), false, true) = (external.port, has_place, usual != external.port) {
-            planner.diagnostics.push(
+            cx.diagnostics.push(
                 Diagnostic::warning(
                     "external-port",
                     site.path.clone(),
@@ -445,7 +444,7 @@ fn outcome(
         if matches!(site.site, ReferenceSite::Healthcheck { .. }) {
             return Outcome::Localhost;
         }
-        planner.diagnostics.push(
+        cx.diagnostics.push(
             Diagnostic::note(
                 "self-reference",
                 site.path.clone(),
@@ -490,7 +489,7 @@ fn outcome(
         .any(|m| m.protocol == Protocol::Udp && Some(m.container_port) == port)
         && port.is_some_and(|p| !declared.contains(&p));
     if udp_only {
-        planner.diagnostics.push(
+        cx.diagnostics.push(
             Diagnostic::warning(
                 "udp-reference",
                 site.path.clone(),
@@ -510,7 +509,7 @@ fn outcome(
         };
     }
     let Some(port) = port else {
-        planner.diagnostics.push(Diagnostic::warning(
+        cx.diagnostics.push(Diagnostic::warning(
             "no-port",
             site.path.clone(),
             format!("`{name}` is in another task, and neither the reference nor `{}` says which port it listens on; the reference is left as written", target.name),
@@ -520,7 +519,7 @@ fn outcome(
         };
     };
     if hit.port.is_none() && scheme_port.is_none() && declared.len() > 1 {
-        planner.diagnostics.push(
+        cx.diagnostics.push(
             Diagnostic::warning(
                 "ambiguous-port",
                 site.path.clone(),
@@ -540,7 +539,7 @@ fn outcome(
     } else if let (None, Some(&own)) = (hit.port, declared.first()) {
         own
     } else {
-        planner.diagnostics.push(Diagnostic::note(
+        cx.diagnostics.push(Diagnostic::note(
             "port-added",
             target.path.clone(),
             format!(

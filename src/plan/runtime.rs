@@ -3,7 +3,7 @@
 
 use super::hostnames::{mask_credentials, names_a_secret};
 use super::{
-    container_name, task_name, ContainerRuntime, CpuArchitecture, GroupReason, MountPoint, Planner, RestartPolicy,
+    container_name, task_name, ContainerRuntime, Context, CpuArchitecture, GroupReason, MountPoint, RestartPolicy,
     TaskGroup, TmpfsMount, UlimitPlan,
 };
 use crate::diagnostic::Diagnostic;
@@ -93,10 +93,9 @@ const ECS_ULIMITS: &[&str] = &[
     "stack",
 ];
 
-impl Planner<'_> {
-    pub(super) fn runtime(&mut self, service: &Service) -> ContainerRuntime {
-        let runtime = &service.runtime;
-        ContainerRuntime {
+pub(super) fn runtime(cx: &mut Context, service: &Service) -> ContainerRuntime {
+    let runtime = &service.runtime;
+    ContainerRuntime {
             user: runtime.user.clone(),
             working_directory: runtime.working_dir.clone(),
             readonly_root_filesystem: runtime.read_only,
@@ -106,7 +105,7 @@ impl Planner<'_> {
                 let (low, high) = STOP_TIMEOUT_SECONDS;
                 let clamped = seconds.clamp(low, high);
                 if clamped != seconds {
-                    self.diagnostics.push(
+                    cx.diagnostics.push(
                         Diagnostic::note(
                             "stop-timeout-clamped",
                             path.clone(),
@@ -117,78 +116,78 @@ impl Planner<'_> {
                 u32::try_from(clamped).unwrap_or(u32::MAX)
             }),
             docker_labels: runtime.labels.clone(),
-            ulimits: self.ulimits(service),
-            system_controls: self.system_controls(service),
-            restart_policy: self.restart_policy(service),
+            ulimits: ulimits(cx, service),
+            system_controls: system_controls(cx, service),
+            restart_policy: restart_policy(cx, service),
             interactive: runtime.stdin_open,
             pseudo_terminal: runtime.tty,
         }
-    }
+}
 
-    fn ulimits(&mut self, service: &Service) -> Vec<UlimitPlan> {
-        let mut ulimits = Vec::new();
-        for ulimit in &service.runtime.ulimits {
-            if !ECS_ULIMITS.contains(&ulimit.name.as_str()) {
-                self.diagnostics.push(
-                    Diagnostic::warning(
-                        "unknown-ulimit",
-                        ulimit.path.clone(),
-                        format!("ECS has no `{}` limit; it is left out", ulimit.name),
-                    )
-                    .with_help(format!("ECS knows {}", ECS_ULIMITS.join(", "))),
-                );
-                continue;
-            }
-            let unlimited = |n: i64| if n == -1 { i64::MAX } else { n };
-            if unlimited(ulimit.soft) > unlimited(ulimit.hard) {
-                self.diagnostics.push(
-                    Diagnostic::error(
-                        "bad-ulimit",
-                        ulimit.path.clone(),
-                        format!(
-                            "the soft `{}` limit ({}) is above its hard limit ({})",
-                            ulimit.name, ulimit.soft, ulimit.hard
-                        ),
-                    )
-                    .with_help("a soft limit can be at most the hard limit"),
-                );
-                continue;
-            }
-            let (mut soft, mut hard) = (ulimit.soft, ulimit.hard);
-            if ulimit.name == "nofile" {
-                let capped = |n: i64| {
-                    if n == -1 {
-                        FARGATE_MAXIMUM_NOFILE
-                    } else {
-                        n.min(FARGATE_MAXIMUM_NOFILE)
-                    }
-                };
-                if (capped(soft), capped(hard)) != (soft, hard) {
-                    self.diagnostics.push(Diagnostic::note(
+fn ulimits(cx: &mut Context, service: &Service) -> Vec<UlimitPlan> {
+    let mut ulimits = Vec::new();
+    for ulimit in &service.runtime.ulimits {
+        if !ECS_ULIMITS.contains(&ulimit.name.as_str()) {
+            cx.diagnostics.push(
+                Diagnostic::warning(
+                    "unknown-ulimit",
+                    ulimit.path.clone(),
+                    format!("ECS has no `{}` limit; it is left out", ulimit.name),
+                )
+                .with_help(format!("ECS knows {}", ECS_ULIMITS.join(", "))),
+            );
+            continue;
+        }
+        let unlimited = |n: i64| if n == -1 { i64::MAX } else { n };
+        if unlimited(ulimit.soft) > unlimited(ulimit.hard) {
+            cx.diagnostics.push(
+                Diagnostic::error(
+                    "bad-ulimit",
+                    ulimit.path.clone(),
+                    format!(
+                        "the soft `{}` limit ({}) is above its hard limit ({})",
+                        ulimit.name, ulimit.soft, ulimit.hard
+                    ),
+                )
+                .with_help("a soft limit can be at most the hard limit"),
+            );
+            continue;
+        }
+        let (mut soft, mut hard) = (ulimit.soft, ulimit.hard);
+        if ulimit.name == "nofile" {
+            let capped = |n: i64| {
+                if n == -1 {
+                    FARGATE_MAXIMUM_NOFILE
+                } else {
+                    n.min(FARGATE_MAXIMUM_NOFILE)
+                }
+            };
+            if (capped(soft), capped(hard)) != (soft, hard) {
+                cx.diagnostics.push(Diagnostic::note(
                         "nofile-capped",
                         ulimit.path.clone(),
                         format!("Fargate lets a container open at most {FARGATE_MAXIMUM_NOFILE} files; the `nofile` limit is capped there"),
                     ));
-                }
-                (soft, hard) = (capped(soft), capped(hard));
             }
-            ulimits.push(UlimitPlan {
-                name: ulimit.name.clone(),
-                soft,
-                hard,
-            });
+            (soft, hard) = (capped(soft), capped(hard));
         }
-        ulimits
+        ulimits.push(UlimitPlan {
+            name: ulimit.name.clone(),
+            soft,
+            hard,
+        });
     }
+    ulimits
+}
 
-    fn system_controls(&mut self, service: &Service) -> Vec<(String, String)> {
-        let mut controls = Vec::new();
-        for sysctl in &service.runtime.sysctls {
-            let name = sysctl.name.as_str();
-            if name.starts_with("net.") || name.starts_with("fs.mqueue.") || ECS_IPC_SYSCTLS.contains(&name) {
-                controls.push((sysctl.name.clone(), sysctl.value.clone()));
-            } else {
-                self.diagnostics.push(
+fn system_controls(cx: &mut Context, service: &Service) -> Vec<(String, String)> {
+    let mut controls = Vec::new();
+    for sysctl in &service.runtime.sysctls {
+        let name = sysctl.name.as_str();
+        if name.starts_with("net.") || name.starts_with("fs.mqueue.") || ECS_IPC_SYSCTLS.contains(&name) {
+            controls.push((sysctl.name.clone(), sysctl.value.clone()));
+        } else {
+            cx.diagnostics.push(
                     Diagnostic::warning(
                         "fargate-sysctl",
                         sysctl.path.clone(),
@@ -198,79 +197,83 @@ impl Planner<'_> {
                     )
                     .with_help("if the container cannot work without it, it needs ECS on EC2, not Fargate"),
                 );
-            }
         }
-        controls
     }
+    controls
+}
 
-    fn restart_policy(&mut self, service: &Service) -> Option<RestartPolicy> {
-        let (restart, path) = service.runtime.restart.as_ref()?;
-        let (mode, attempts) = restart.split_once(':').unwrap_or((restart.as_str(), ""));
-        match mode {
-            "no" | "false" => None,
-            "always" | "unless-stopped" => Some(RestartPolicy {
-                ignored_exit_codes: Vec::new(),
+fn restart_policy(cx: &mut Context, service: &Service) -> Option<RestartPolicy> {
+    let (restart, path) = service.runtime.restart.as_ref()?;
+    let (mode, attempts) = restart.split_once(':').unwrap_or((restart.as_str(), ""));
+    match mode {
+        "no" | "false" => None,
+        "always" | "unless-stopped" => Some(RestartPolicy {
+            ignored_exit_codes: Vec::new(),
+            attempt_period: RESTART_ATTEMPT_PERIOD_SECONDS,
+        }),
+        "on-failure" if !attempts.is_empty() && attempts.parse::<u32>().is_err() => {
+            cx.diagnostics.push(
+                Diagnostic::error(
+                    "bad-restart",
+                    path.clone(),
+                    format!("`{attempts}` is not a number of attempts"),
+                )
+                .with_help("write `on-failure` or `on-failure:3`"),
+            );
+            None
+        }
+        "on-failure" => {
+            if !attempts.is_empty() {
+                cx.diagnostics.push(Diagnostic::note(
+                    "restart-attempts",
+                    path.clone(),
+                    format!(
+                        "ECS has no limit on restart attempts; `{restart}` restarts the container after every failure"
+                    ),
+                ));
+            }
+            Some(RestartPolicy {
+                ignored_exit_codes: vec![0],
                 attempt_period: RESTART_ATTEMPT_PERIOD_SECONDS,
-            }),
-            "on-failure" if !attempts.is_empty() && attempts.parse::<u32>().is_err() => {
-                self.diagnostics.push(
-                    Diagnostic::error(
-                        "bad-restart",
-                        path.clone(),
-                        format!("`{attempts}` is not a number of attempts"),
-                    )
-                    .with_help("write `on-failure` or `on-failure:3`"),
-                );
-                None
-            }
-            "on-failure" => {
-                if !attempts.is_empty() {
-                    self.diagnostics.push(Diagnostic::note(
-                        "restart-attempts",
-                        path.clone(),
-                        format!("ECS has no limit on restart attempts; `{restart}` restarts the container after every failure"),
-                    ));
-                }
-                Some(RestartPolicy {
-                    ignored_exit_codes: vec![0],
-                    attempt_period: RESTART_ATTEMPT_PERIOD_SECONDS,
-                })
-            }
-            other => {
-                self.diagnostics.push(
-                    Diagnostic::error(
-                        "bad-restart",
-                        path.clone(),
-                        format!("`{other}` is not a restart policy"),
-                    )
-                    .with_help("write `no`, `always`, `unless-stopped` or `on-failure[:N]`"),
-                );
-                None
-            }
+            })
+        }
+        other => {
+            cx.diagnostics.push(
+                Diagnostic::error(
+                    "bad-restart",
+                    path.clone(),
+                    format!("`{other}` is not a restart policy"),
+                )
+                .with_help("write `no`, `always`, `unless-stopped` or `on-failure[:N]`"),
+            );
+            None
         }
     }
+}
 
-    /// The container's mounts: named volumes on EFS, tmpfs in memory, anonymous volumes on the
-    /// task's storage; bind mounts left out, with the fix (or, for dev-only mounts, a note).
-    pub(super) fn mounts(&mut self, service: &Service) -> (Vec<MountPoint>, Vec<TmpfsMount>) {
-        let container = container_name(&service.name);
-        let code_mounts: Vec<&str> = service
-            .mounts
-            .iter()
-            .filter(|m| matches!(&m.source, MountSource::Bind(dir) if is_dev_code_mount(service.build_context.as_deref(), dir)))
-            .map(|m| m.target.trim_end_matches('/'))
-            .collect();
-        let mut mounts = Vec::new();
-        let mut tmpfs = Vec::new();
-        // A first name; `unique_task_storage_names` makes the names of the whole task unique.
-        let on_task_storage = |mount: &Mount| MountPoint {
-            volume: format!("{container}-{}", slug(&mount.target)),
-            container_path: mount.target.clone(),
-            read_only: mount.read_only,
-            task_storage: true,
-        };
-        for mount in &service.mounts {
-            match &mount.source {
+/// The container's mounts: named volumes on EFS, tmpfs in memory, anonymous volumes on the
+/// task's storage; bind mounts left out, with the fix (or, for dev-only mounts, a note).
+pub(super) fn mounts(cx: &mut Context, service: &Service) -> (Vec<MountPoint>, Vec<TmpfsMount>) {
+    let container = container_name(&service.name);
+    let code_mounts: Vec<&str> = service
+        .mounts
+        .iter()
+        .filter(
+            |m| matches!(&m.source, MountSource::Bind(dir) if is_dev_code_mount(service.build_context.as_deref(), dir)),
+        )
+        .map(|m| m.target.trim_end_matches('/'))
+        .collect();
+    let mut mounts = Vec::new();
+    let mut tmpfs = Vec::new();
+    // A first name; `unique_task_storage_names` makes the names of the whole task unique.
+    let on_task_storage = |mount: &Mount| MountPoint {
+        volume: format!("{container}-{}", slug(&mount.target)),
+        container_path: mount.target.clone(),
+        read_only: mount.read_only,
+        task_storage: true,
+    };
+    for mount in &service.mounts {
+        match &mount.source {
                 MountSource::Named(volume) => mounts.push(MountPoint {
                     volume: task_name(volume),
                     container_path: mount.target.clone(),
@@ -281,7 +284,7 @@ impl Planner<'_> {
                     let size_mib = match size {
                         Some(bytes) => u32::try_from(bytes.div_ceil(1024 * 1024)).unwrap_or(u32::MAX),
                         None => {
-                            self.diagnostics.push(Diagnostic::note(
+                            cx.diagnostics.push(Diagnostic::note(
                                 "tmpfs-size",
                                 mount.path.clone(),
                                 format!("ECS needs a size for the tmpfs `{}`: {DEFAULT_TMPFS_MIB} MiB, taken from the container's memory", mount.target),
@@ -295,7 +298,7 @@ impl Planner<'_> {
                         if ECS_TMPFS_OPTIONS.contains(&name) {
                             mount_options.push(option.clone());
                         } else {
-                            self.diagnostics.push(
+                            cx.diagnostics.push(
                                 Diagnostic::warning(
                                     "tmpfs-option",
                                     mount.path.clone(),
@@ -312,7 +315,7 @@ impl Planner<'_> {
                     });
                 }
                 MountSource::Anonymous if under_any(&mount.target, &code_mounts) || mount.target.ends_with("/node_modules") => {
-                    self.diagnostics.push(Diagnostic::note(
+                    cx.diagnostics.push(Diagnostic::note(
                         "dev-only-mount",
                         mount.path.clone(),
                         format!("the anonymous volume `{}` only keeps the image's files from being hidden by a development mount; it is left out, and the image's files are used", mount.target),
@@ -334,17 +337,17 @@ impl Planner<'_> {
                         None => Diagnostic::note("anonymous-on-task-storage", mount.path.clone(), what)
                             .with_help("use a named volume (it becomes EFS) if the data must outlive the task"),
                     };
-                    self.diagnostics.push(diagnostic);
+                    cx.diagnostics.push(diagnostic);
                     mounts.push(on_task_storage(mount));
                 }
-                MountSource::Bind(dir) if is_dev_code_mount(service.build_context.as_deref(), dir) => self.diagnostics.push(
+                MountSource::Bind(dir) if is_dev_code_mount(service.build_context.as_deref(), dir) => cx.diagnostics.push(
                     Diagnostic::note(
                         "dev-only-mount",
                         mount.path.clone(),
                         format!("`{dir}:{}` mounts the source code for development; it is left out, and the image built from `build` is used", mount.target),
                     ),
                 ),
-                MountSource::Bind(dir) if dir.ends_with("docker.sock") => self.diagnostics.push(
+                MountSource::Bind(dir) if dir.ends_with("docker.sock") => cx.diagnostics.push(
                     Diagnostic::warning(
                         "bind-mount",
                         mount.path.clone(),
@@ -352,7 +355,7 @@ impl Planner<'_> {
                     )
                     .with_help("a container that drives Docker (a CI runner, a log collector, a proxy reading labels) cannot work on Fargate; keep it out of ECS"),
                 ),
-                MountSource::Bind(dir) => self.diagnostics.push(
+                MountSource::Bind(dir) => cx.diagnostics.push(
                     Diagnostic::warning(
                         "bind-mount",
                         mount.path.clone(),
@@ -361,24 +364,24 @@ impl Planner<'_> {
                     .with_help("copy the files into the image (a `COPY` line in a Dockerfile), or use a named volume (it becomes EFS)"),
                 ),
             }
-        }
-        (mounts, tmpfs)
     }
+    (mounts, tmpfs)
+}
 
-    /// A task's containers share their namespaces on awsvpc: a kernel parameter set to two values
-    /// in one task takes the value of the container that starts last.
-    pub(super) fn check_system_controls(&mut self, task: &TaskGroup) {
-        let mut first: BTreeMap<&str, (&str, &str)> = BTreeMap::new();
-        for container in &task.containers {
-            for (name, value) in &container.runtime.system_controls {
-                match first.get(name.as_str()) {
-                    Some((other, other_value)) if other_value != value => {
-                        let path = self
-                            .project
-                            .service(&container.service)
-                            .and_then(|s| s.runtime.sysctls.iter().find(|c| &c.name == name))
-                            .map_or_else(|| self.task_path(task), |c| c.path.clone());
-                        self.diagnostics.push(
+/// A task's containers share their namespaces on awsvpc: a kernel parameter set to two values
+/// in one task takes the value of the container that starts last.
+pub(super) fn check_system_controls(cx: &mut Context, task: &TaskGroup) {
+    let mut first: BTreeMap<&str, (&str, &str)> = BTreeMap::new();
+    for container in &task.containers {
+        for (name, value) in &container.runtime.system_controls {
+            match first.get(name.as_str()) {
+                Some((other, other_value)) if other_value != value => {
+                    let path = cx
+                        .project
+                        .service(&container.service)
+                        .and_then(|s| s.runtime.sysctls.iter().find(|c| &c.name == name))
+                        .map_or_else(|| cx.task_path(task), |c| c.path.clone());
+                    cx.diagnostics.push(
                             Diagnostic::warning(
                                 "sysctl-conflict",
                                 path,
@@ -389,68 +392,66 @@ impl Planner<'_> {
                             )
                             .with_help("give both the same value, or put the services in separate tasks"),
                         );
-                    }
-                    Some(_) => {}
-                    None => {
-                        first.insert(name, (&container.service, value));
-                    }
+                }
+                Some(_) => {}
+                None => {
+                    first.insert(name, (&container.service, value));
                 }
             }
         }
     }
+}
 
-    /// `volumes_from`: ECS `volumesFrom` within a task; across tasks there is nothing to share.
-    pub(super) fn volumes_from(
-        &mut self,
-        service: &Service,
-        tasks_of: &HashMap<String, (String, GroupReason)>,
-    ) -> Vec<(String, bool)> {
-        let own_task = &tasks_of[&service.name].0;
-        let mut sources = Vec::new();
-        for entry in &service.volumes_from {
-            let source = if entry.by_container_name {
-                self.project
-                    .services
-                    .iter()
-                    .find(|s| s.container_name.as_deref() == Some(entry.name.as_str()))
+/// `volumes_from`: ECS `volumesFrom` within a task; across tasks there is nothing to share.
+pub(super) fn volumes_from(
+    cx: &mut Context,
+    service: &Service,
+    tasks_of: &HashMap<String, (String, GroupReason)>,
+) -> Vec<(String, bool)> {
+    let own_task = &tasks_of[&service.name].0;
+    let mut sources = Vec::new();
+    for entry in &service.volumes_from {
+        let source = if entry.by_container_name {
+            cx.project
+                .services
+                .iter()
+                .find(|s| s.container_name.as_deref() == Some(entry.name.as_str()))
+        } else {
+            cx.project.service(&entry.name)
+        };
+        let Some(source) = source else {
+            let kind = if entry.by_container_name {
+                "container"
             } else {
-                self.project.service(&entry.name)
+                "service"
             };
-            let Some(source) = source else {
-                let kind = if entry.by_container_name {
-                    "container"
-                } else {
-                    "service"
-                };
-                self.diagnostics.push(
-                    Diagnostic::error(
-                        "unknown-service",
-                        entry.path.clone(),
-                        format!(
-                            "`volumes_from` names the {kind} `{}`, which the project does not have",
-                            entry.name
-                        ),
-                    )
-                    .with_help(
-                        "name a service of this file (`service:NAME`), or a `container_name` (`container:NAME`)",
+            cx.diagnostics.push(
+                Diagnostic::error(
+                    "unknown-service",
+                    entry.path.clone(),
+                    format!(
+                        "`volumes_from` names the {kind} `{}`, which the project does not have",
+                        entry.name
                     ),
-                );
-                continue;
-            };
-            if source.name == service.name {
-                self.diagnostics.push(
-                    Diagnostic::error(
-                        "bad-volumes-from",
-                        entry.path.clone(),
-                        format!("`{}` takes the volumes of itself", service.name),
-                    )
-                    .with_help("name another service"),
-                );
-                continue;
-            }
-            match tasks_of.get(&source.name) {
+                )
+                .with_help("name a service of this file (`service:NAME`), or a `container_name` (`container:NAME`)"),
+            );
+            continue;
+        };
+        if source.name == service.name {
+            cx.diagnostics.push(
+                Diagnostic::error(
+                    "bad-volumes-from",
+                    entry.path.clone(),
+                    format!("`{}` takes the volumes of itself", service.name),
+                )
+                .with_help("name another service"),
+            );
+            continue;
+        }
+        match tasks_of.get(&source.name) {
                 Some((task, _)) if task == own_task => sources.push((container_name(&source.name), entry.read_only)),
-                _ => self.diagnostics.push(
+                _ => cx.diagnostics.push(
                     Diagnostic::warning(
                         "volumes-from-other-task",
                         entry.path.clone(),
@@ -465,34 +466,34 @@ impl Planner<'_> {
                     )),
                 ),
             }
-        }
-        sources
     }
+    sources
+}
 
-    /// The ECS service's tags: the `deploy.labels` of its compose services, as AWS takes tags.
-    /// A message shows a tag's value (at most 256 characters) with its passwords masked, and not at
-    /// all when its key says it is a secret.
-    pub(super) fn service_tags(&mut self, members: &[&Service]) -> Vec<(String, String)> {
-        let mut tags: Vec<(String, String)> = Vec::new();
-        for service in members {
-            for (key, value, path) in &service.tags {
-                let allowed = |text: &str| {
-                    text.chars()
-                        .all(|c| c.is_alphanumeric() || c.is_whitespace() || "+-=._:/@".contains(c))
-                };
-                let problem = if key.is_empty() || key.chars().count() > 128 || value.chars().count() > 256 {
-                    Some("a tag key has 1 to 128 characters and a value up to 256")
-                } else if key.to_ascii_lowercase().starts_with("aws:") || key == "compose-project" {
-                    Some("`aws:` keys are AWS's own, and compose2ecs sets `compose-project`")
-                } else if !allowed(key) || !allowed(value) {
-                    Some("tags allow letters, digits, spaces and + - = . _ : / @")
-                } else if tags.len() >= MAXIMUM_SERVICE_TAGS {
-                    Some("an ECS service takes 50 tags, one of them compose2ecs's `compose-project`")
-                } else {
-                    None
-                };
-                match (problem, tags.iter().find(|(k, _)| k == key)) {
-                    (Some(why), _) => self.diagnostics.push(
+/// The ECS service's tags: the `deploy.labels` of its compose services, as AWS takes tags.
+/// A message shows a tag's value (at most 256 characters) with its passwords masked, and not at
+/// all when its key says it is a secret.
+pub(super) fn service_tags(cx: &mut Context, members: &[&Service]) -> Vec<(String, String)> {
+    let mut tags: Vec<(String, String)> = Vec::new();
+    for service in members {
+        for (key, value, path) in &service.tags {
+            let allowed = |text: &str| {
+                text.chars()
+                    .all(|c| c.is_alphanumeric() || c.is_whitespace() || "+-=._:/@".contains(c))
+            };
+            let problem = if key.is_empty() || key.chars().count() > 128 || value.chars().count() > 256 {
+                Some("a tag key has 1 to 128 characters and a value up to 256")
+            } else if key.to_ascii_lowercase().starts_with("aws:") || key == "compose-project" {
+                Some("`aws:` keys are AWS's own, and compose2ecs sets `compose-project`")
+            } else if !allowed(key) || !allowed(value) {
+                Some("tags allow letters, digits, spaces and + - = . _ : / @")
+            } else if tags.len() >= MAXIMUM_SERVICE_TAGS {
+                Some("an ECS service takes 50 tags, one of them compose2ecs's `compose-project`")
+            } else {
+                None
+            };
+            match (problem, tags.iter().find(|(k, _)| k == key)) {
+                    (Some(why), _) => cx.diagnostics.push(
                         Diagnostic::warning(
                             "bad-tag",
                             path.clone(),
@@ -500,7 +501,7 @@ impl Planner<'_> {
                         )
                         .with_help("change the label, or keep it out of the ECS variant of the file"),
                     ),
-                    (None, Some((_, other))) if other != value => self.diagnostics.push(
+                    (None, Some((_, other))) if other != value => cx.diagnostics.push(
                         Diagnostic::warning(
                             "bad-tag",
                             path.clone(),
@@ -511,23 +512,23 @@ impl Planner<'_> {
                     (None, Some(_)) => {}
                     (None, None) => tags.push((key.clone(), value.clone())),
                 }
-            }
         }
-        tags
     }
+    tags
+}
 
-    /// The task's CPU architecture: what its containers' `platform` names, which must agree.
-    pub(super) fn cpu_architecture(&mut self, members: &[&Service]) -> Option<CpuArchitecture> {
-        let mut chosen: Option<(CpuArchitecture, &str)> = None;
-        for service in members {
-            let Some((platform, path)) = &service.runtime.platform else {
-                continue;
-            };
-            let architecture = match platform.trim().to_ascii_lowercase().as_str() {
-                "linux/amd64" | "linux/x86_64" | "amd64" | "x86_64" => CpuArchitecture::X86_64,
-                "linux/arm64" | "linux/arm64/v8" | "linux/aarch64" | "arm64" | "aarch64" => CpuArchitecture::Arm64,
-                _ => {
-                    self.diagnostics.push(
+/// The task's CPU architecture: what its containers' `platform` names, which must agree.
+pub(super) fn cpu_architecture(cx: &mut Context, members: &[&Service]) -> Option<CpuArchitecture> {
+    let mut chosen: Option<(CpuArchitecture, &str)> = None;
+    for service in members {
+        let Some((platform, path)) = &service.runtime.platform else {
+            continue;
+        };
+        let architecture = match platform.trim().to_ascii_lowercase().as_str() {
+            "linux/amd64" | "linux/x86_64" | "amd64" | "x86_64" => CpuArchitecture::X86_64,
+            "linux/arm64" | "linux/arm64/v8" | "linux/aarch64" | "arm64" | "aarch64" => CpuArchitecture::Arm64,
+            _ => {
+                cx.diagnostics.push(
                         Diagnostic::error(
                             "unsupported-platform",
                             path.clone(),
@@ -535,11 +536,11 @@ impl Planner<'_> {
                         )
                         .with_help("build the image for linux/amd64 or linux/arm64, and name that platform"),
                     );
-                    continue;
-                }
-            };
-            match chosen {
-                Some((other, other_service)) if other != architecture => self.diagnostics.push(
+                continue;
+            }
+        };
+        match chosen {
+                Some((other, other_service)) if other != architecture => cx.diagnostics.push(
                     Diagnostic::error(
                         "platform-conflict",
                         path.clone(),
@@ -553,9 +554,8 @@ impl Planner<'_> {
                 Some(_) => {}
                 None => chosen = Some((architecture, &service.name)),
             }
-        }
-        chosen.map(|(architecture, _)| architecture)
     }
+    chosen.map(|(architecture, _)| architecture)
 }
 
 /// Gives each task-storage volume of the task a name no other volume of the task has: not an

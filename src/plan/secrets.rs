@@ -8,7 +8,7 @@
 use super::hostnames::{excerpt, holds_a_password, mask_arguments, mask_credentials, names_a_secret};
 use super::shell;
 use super::{
-    logical_id, Container, ContainerRuntime, DeployValue, GroupReason, MountPoint, Planner, PolicyResource, SecretPlan,
+    logical_id, Container, ContainerRuntime, Context, DeployValue, GroupReason, MountPoint, PolicyResource, SecretPlan,
     Source, TaskGroup,
 };
 use crate::diagnostic::Diagnostic;
@@ -27,57 +27,56 @@ const WRITER_FOLDER: &str = "/secrets";
 /// Compose's default mode for a secret's file.
 const DEFAULT_MODE: &str = "0444";
 
-impl Planner<'_> {
-    /// Secret environment variables become ECS `secrets`; compose secrets become files written by
-    /// the secrets writer of each task whose services use them. Returns every secret used.
-    pub(super) fn secrets(&mut self, tasks: &mut [TaskGroup]) -> Vec<SecretPlan> {
-        let mut used: BTreeMap<String, SecretPlan> = BTreeMap::new();
-        // Each used secret's logical id → its name, to find two with one id.
-        let mut used_ids: HashMap<String, String> = HashMap::new();
-        for task in tasks.iter_mut() {
-            for container in task.containers.iter_mut() {
-                self.secret_variables(container, &mut used, &mut used_ids);
-                self.secrets_where_ecs_takes_none(container);
-            }
+/// Secret environment variables become ECS `secrets`; compose secrets become files written by
+/// the secrets writer of each task whose services use them. Returns every secret used.
+pub(super) fn secrets(cx: &mut Context, tasks: &mut [TaskGroup]) -> Vec<SecretPlan> {
+    let mut used: BTreeMap<String, SecretPlan> = BTreeMap::new();
+    // Each used secret's logical id → its name, to find two with one id.
+    let mut used_ids: HashMap<String, String> = HashMap::new();
+    for task in tasks.iter_mut() {
+        for container in task.containers.iter_mut() {
+            secret_variables(cx, container, &mut used, &mut used_ids);
+            secrets_where_ecs_takes_none(cx, container);
         }
-        for task in tasks.iter_mut() {
-            let mut variables: BTreeMap<String, String> = BTreeMap::new(); // secret → variable
-            let mut script = vec!["set -eu".to_string()];
-            let mut writer_mounts = Vec::new();
-            for container in task.containers.iter_mut() {
-                let Some(service) = self.project.service(&container.service) else {
-                    continue;
-                };
-                if service.secrets.is_empty() {
+    }
+    for task in tasks.iter_mut() {
+        let mut variables: BTreeMap<String, String> = BTreeMap::new(); // secret → variable
+        let mut script = vec!["set -eu".to_string()];
+        let mut writer_mounts = Vec::new();
+        for container in task.containers.iter_mut() {
+            let Some(service) = cx.project.service(&container.service) else {
+                continue;
+            };
+            if service.secrets.is_empty() {
+                continue;
+            }
+            let volume = format!("{}-secrets", container.name);
+            let folder = format!("{WRITER_FOLDER}/{}", container.name);
+            let mut written = std::collections::BTreeSet::new();
+            for secret_use in &service.secrets {
+                if !plan_secret(cx, &secret_use.secret, &mut used, &mut used_ids) {
                     continue;
                 }
-                let volume = format!("{}-secrets", container.name);
-                let folder = format!("{WRITER_FOLDER}/{}", container.name);
-                let mut written = std::collections::BTreeSet::new();
-                for secret_use in &service.secrets {
-                    if !self.plan_secret(&secret_use.secret, &mut used, &mut used_ids) {
-                        continue;
+                let variable = match variables.get(&secret_use.secret) {
+                    Some(variable) => variable.clone(),
+                    None => {
+                        let variable = variable_name(&secret_use.secret, variables.values());
+                        variables.insert(secret_use.secret.clone(), variable.clone());
+                        variable
                     }
-                    let variable = match variables.get(&secret_use.secret) {
-                        Some(variable) => variable.clone(),
-                        None => {
-                            let variable = variable_name(&secret_use.secret, variables.values());
-                            variables.insert(secret_use.secret.clone(), variable.clone());
-                            variable
-                        }
-                    };
-                    let relative = match secret_use.target.strip_prefix(&format!("{SECRETS_FOLDER}/")) {
-                        Some(relative) if !relative.split('/').any(|part| part.is_empty() || part == "..") => {
-                            relative.to_string()
-                        }
-                        _ => {
-                            let file = secret_use.target.rsplit('/').next().unwrap_or_default();
-                            let file = if file.is_empty() {
-                                secret_use.secret.as_str()
-                            } else {
-                                file
-                            };
-                            self.diagnostics.push(
+                };
+                let relative = match secret_use.target.strip_prefix(&format!("{SECRETS_FOLDER}/")) {
+                    Some(relative) if !relative.split('/').any(|part| part.is_empty() || part == "..") => {
+                        relative.to_string()
+                    }
+                    _ => {
+                        let file = secret_use.target.rsplit('/').next().unwrap_or_default();
+                        let file = if file.is_empty() {
+                            secret_use.secret.as_str()
+                        } else {
+                            file
+                        };
+                        cx.diagnostics.push(
                                 Diagnostic::warning(
                                     "secret-target",
                                     secret_use.path.clone(),
@@ -88,138 +87,140 @@ impl Planner<'_> {
                                 )
                                 .with_help(format!("read the secret from `{SECRETS_FOLDER}/{file}`, or give a target under `{SECRETS_FOLDER}`")),
                             );
-                            file.to_string()
-                        }
-                    };
-                    if !written.insert(relative.clone()) {
-                        self.diagnostics.push(
-                            Diagnostic::error(
-                                "bad-secret",
-                                secret_use.path.clone(),
-                                format!(
-                                    "another secret of `{}` is already written to `{SECRETS_FOLDER}/{relative}`",
-                                    service.name
-                                ),
-                            )
-                            .with_help(format!("give this secret a target under `{SECRETS_FOLDER}` of its own")),
-                        );
-                        continue;
+                        file.to_string()
                     }
-                    let file = shell::quote(&format!("{folder}/{relative}"));
-                    if let Some((parent, _)) = relative.rsplit_once('/') {
-                        script.push(format!("mkdir -p {}", shell::quote(&format!("{folder}/{parent}"))));
-                    }
-                    script.push(format!("printf '%s' \"${variable}\" > {file}"));
-                    let owner = secret_use.uid.as_deref().unwrap_or("0");
-                    let group = secret_use.gid.as_deref().unwrap_or("0");
-                    script.push(format!("chown {}:{} {file}", shell::quote(owner), shell::quote(group)));
-                    script.push(format!(
-                        "chmod {} {file}",
-                        secret_use.mode.as_deref().unwrap_or(DEFAULT_MODE)
-                    ));
+                };
+                if !written.insert(relative.clone()) {
+                    cx.diagnostics.push(
+                        Diagnostic::error(
+                            "bad-secret",
+                            secret_use.path.clone(),
+                            format!(
+                                "another secret of `{}` is already written to `{SECRETS_FOLDER}/{relative}`",
+                                service.name
+                            ),
+                        )
+                        .with_help(format!("give this secret a target under `{SECRETS_FOLDER}` of its own")),
+                    );
+                    continue;
                 }
-                container.mounts.push(MountPoint {
-                    volume: volume.clone(),
-                    container_path: SECRETS_FOLDER.to_string(),
-                    read_only: true,
-                    task_storage: true,
-                });
-                container.depends_on.insert(
-                    0,
-                    (SECRETS_CONTAINER.to_string(), Condition::ServiceCompletedSuccessfully),
-                );
-                writer_mounts.push(MountPoint {
-                    volume,
-                    container_path: folder,
-                    read_only: false,
-                    task_storage: true,
-                });
+                let file = shell::quote(&format!("{folder}/{relative}"));
+                if let Some((parent, _)) = relative.rsplit_once('/') {
+                    script.push(format!("mkdir -p {}", shell::quote(&format!("{folder}/{parent}"))));
+                }
+                script.push(format!("printf '%s' \"${variable}\" > {file}"));
+                let owner = secret_use.uid.as_deref().unwrap_or("0");
+                let group = secret_use.gid.as_deref().unwrap_or("0");
+                script.push(format!("chown {}:{} {file}", shell::quote(owner), shell::quote(group)));
+                script.push(format!(
+                    "chmod {} {file}",
+                    secret_use.mode.as_deref().unwrap_or(DEFAULT_MODE)
+                ));
             }
-            if variables.is_empty() {
-                continue;
-            }
-            if task.containers.iter().any(|c| c.name == SECRETS_CONTAINER) {
-                self.diagnostics.push(
-                    Diagnostic::error(
-                        "name-collision",
-                        self.task_path(task),
-                        format!("a service named `{SECRETS_CONTAINER}` takes the name of the container that writes the secrets"),
-                    )
-                    .with_help("rename that service"),
-                );
-                continue;
-            }
-            let secrets = variables
-                .iter()
-                .filter_map(|(secret, variable)| Some((variable.clone(), used.get(secret)?.value_from.clone())))
-                .collect();
-            task.containers.push(Container {
-                name: SECRETS_CONTAINER.to_string(),
-                service: SECRETS_CONTAINER.to_string(),
-                grouping: GroupReason::SecretsWriter,
-                image: DeployValue::Known(
-                    self.project
-                        .settings
-                        .secrets_image
-                        .clone()
-                        .unwrap_or_else(|| SECRETS_IMAGE.to_string()),
-                ),
-                command: None,
-                entrypoint: Some(vec!["sh".to_string(), "-c".to_string(), script.join("\n")]),
-                environment: Vec::new(),
-                secrets,
-                port_mappings: Vec::new(),
-                port_ranges: Vec::new(),
-                health_check: None,
-                depends_on: Vec::new(),
-                essential: false,
-                mounts: writer_mounts,
-                tmpfs: Vec::new(),
-                volumes_from: Vec::new(),
-                capabilities_add: Vec::new(),
-                capabilities_drop: Vec::new(),
-                cpu: None,
-                memory: None,
-                memory_reservation: None,
-                runtime: ContainerRuntime::default(),
+            container.mounts.push(MountPoint {
+                volume: volume.clone(),
+                container_path: SECRETS_FOLDER.to_string(),
+                read_only: true,
+                task_storage: true,
+            });
+            container.depends_on.insert(
+                0,
+                (SECRETS_CONTAINER.to_string(), Condition::ServiceCompletedSuccessfully),
+            );
+            writer_mounts.push(MountPoint {
+                volume,
+                container_path: folder,
+                read_only: false,
+                task_storage: true,
             });
         }
-        used.into_values().collect()
-    }
-
-    /// A variable that holds a secret (by its name, or a password in its value) is written in
-    /// plain text with a warning, unless the user asked for such values to be referenced
-    /// (`x-ecs.environment_secrets: true`, or the service's `x-ecs.secret_variables`): then it is an
-    /// ECS secret read from Secrets Manager `PROJECT/SERVICE/VARIABLE`, created empty by the secrets
-    /// stack, and its value (after references were resolved) goes nowhere but to the user, masked.
-    fn secret_variables(
-        &mut self,
-        container: &mut Container,
-        used: &mut BTreeMap<String, SecretPlan>,
-        used_ids: &mut HashMap<String, String>,
-    ) {
-        let Some(service) = self.project.service(&container.service) else {
-            return;
-        };
-        let listed: HashSet<&str> = service
-            .ecs
-            .secret_variables
+        if variables.is_empty() {
+            continue;
+        }
+        if task.containers.iter().any(|c| c.name == SECRETS_CONTAINER) {
+            cx.diagnostics.push(
+                Diagnostic::error(
+                    "name-collision",
+                    cx.task_path(task),
+                    format!(
+                        "a service named `{SECRETS_CONTAINER}` takes the name of the container that writes the secrets"
+                    ),
+                )
+                .with_help("rename that service"),
+            );
+            continue;
+        }
+        let secrets = variables
             .iter()
-            .map(|(name, _)| name.as_str())
+            .filter_map(|(secret, variable)| Some((variable.clone(), used.get(secret)?.value_from.clone())))
             .collect();
-        let mut kept = Vec::new();
-        // The container's environment is the service's, entry for entry.
-        for (index, (name, value)) in std::mem::take(&mut container.environment).into_iter().enumerate() {
-            let path = service
-                .environment
-                .get(index)
-                .filter(|v| v.name == name)
-                .map_or_else(|| service.path.key("environment"), |v| v.path.clone());
-            let looks_secret = (names_a_secret(&name) && !value.is_empty()) || holds_a_password(&value);
-            let asked = listed.contains(name.as_str()) || (looks_secret && self.project.settings.environment_secrets);
-            if !asked {
-                if looks_secret {
-                    self.diagnostics.push(
+        task.containers.push(Container {
+            name: SECRETS_CONTAINER.to_string(),
+            service: SECRETS_CONTAINER.to_string(),
+            grouping: GroupReason::SecretsWriter,
+            image: DeployValue::Known(
+                cx.project
+                    .settings
+                    .secrets_image
+                    .clone()
+                    .unwrap_or_else(|| SECRETS_IMAGE.to_string()),
+            ),
+            command: None,
+            entrypoint: Some(vec!["sh".to_string(), "-c".to_string(), script.join("\n")]),
+            environment: Vec::new(),
+            secrets,
+            port_mappings: Vec::new(),
+            port_ranges: Vec::new(),
+            health_check: None,
+            depends_on: Vec::new(),
+            essential: false,
+            mounts: writer_mounts,
+            tmpfs: Vec::new(),
+            volumes_from: Vec::new(),
+            capabilities_add: Vec::new(),
+            capabilities_drop: Vec::new(),
+            cpu: None,
+            memory: None,
+            memory_reservation: None,
+            runtime: ContainerRuntime::default(),
+        });
+    }
+    used.into_values().collect()
+}
+
+/// A variable that holds a secret (by its name, or a password in its value) is written in
+/// plain text with a warning, unless the user asked for such values to be referenced
+/// (`x-ecs.environment_secrets: true`, or the service's `x-ecs.secret_variables`): then it is an
+/// ECS secret read from Secrets Manager `PROJECT/SERVICE/VARIABLE`, created empty by the secrets
+/// stack, and its value (after references were resolved) goes nowhere but to the user, masked.
+fn secret_variables(
+    cx: &mut Context,
+    container: &mut Container,
+    used: &mut BTreeMap<String, SecretPlan>,
+    used_ids: &mut HashMap<String, String>,
+) {
+    let Some(service) = cx.project.service(&container.service) else {
+        return;
+    };
+    let listed: HashSet<&str> = service
+        .ecs
+        .secret_variables
+        .iter()
+        .map(|(name, _)| name.as_str())
+        .collect();
+    let mut kept = Vec::new();
+    // The container's environment is the service's, entry for entry.
+    for (index, (name, value)) in std::mem::take(&mut container.environment).into_iter().enumerate() {
+        let path = service
+            .environment
+            .get(index)
+            .filter(|v| v.name == name)
+            .map_or_else(|| service.path.key("environment"), |v| v.path.clone());
+        let looks_secret = (names_a_secret(&name) && !value.is_empty()) || holds_a_password(&value);
+        let asked = listed.contains(name.as_str()) || (looks_secret && cx.project.settings.environment_secrets);
+        if !asked {
+            if looks_secret {
+                cx.diagnostics.push(
                         Diagnostic::warning(
                             "plain-secret",
                             path,
@@ -227,140 +228,140 @@ impl Planner<'_> {
                         )
                         .with_help("set `x-ecs: {environment_secrets: true}` at the top level to read such values from Secrets Manager, or make it a compose secret (a file under `/run/secrets`)"),
                     );
-                }
-                kept.push((name, value));
-                continue;
             }
-            let secret = format!("{}/{name}", service.name);
-            if let Some(problem) = secrets_manager_name_problem(&self.project.name, &secret) {
-                self.diagnostics.push(
-                    Diagnostic::error(
-                        "bad-secret",
-                        path,
-                        format!(
-                            "`{name}` would be read from the Secrets Manager secret `{}/{secret}`, which {problem}",
-                            self.project.name
-                        ),
-                    )
-                    .with_help("rename the variable: letters, digits and `_`, as shells read them"),
-                );
-                continue;
-            }
-            // `DATABASE_URL` reads `DatabaseUrl` in the stack's names.
-            let logical = format!(
-                "Secret{}{}",
-                logical_id(&service.name),
-                logical_id(&name.to_ascii_lowercase())
+            kept.push((name, value));
+            continue;
+        }
+        let secret = format!("{}/{name}", service.name);
+        if let Some(problem) = secrets_manager_name_problem(&cx.project.name, &secret) {
+            cx.diagnostics.push(
+                Diagnostic::error(
+                    "bad-secret",
+                    path,
+                    format!(
+                        "`{name}` would be read from the Secrets Manager secret `{}/{secret}`, which {problem}",
+                        cx.project.name
+                    ),
+                )
+                .with_help("rename the variable: letters, digits and `_`, as shells read them"),
             );
-            // Its output is `…Arn`, and CloudFormation takes names of at most 255 characters.
-            if logical.len() + "Arn".len() > 255 {
-                self.diagnostics.push(
-                    Diagnostic::error(
-                        "name-too-long",
-                        path,
-                        format!(
-                            "`{name}` of `{}` would name a stack output longer than CloudFormation's 255 characters",
-                            service.name
-                        ),
-                    )
-                    .with_help("use a shorter variable or service name"),
-                );
-                continue;
-            }
-            if let Some(other) = used_ids.get(&logical) {
-                self.diagnostics.push(
-                    Diagnostic::error(
-                        "name-collision",
-                        path,
-                        format!("secrets `{other}` and `{secret}` get the same name on AWS (`{logical}`)"),
-                    )
-                    .with_help("rename one of them"),
-                );
-                continue;
-            }
-            let value_from = self.deferred(&format!("{logical}Arn"), Source::Stack("secrets"));
-            self.diagnostics.push(
+            continue;
+        }
+        // `DATABASE_URL` reads `DatabaseUrl` in the stack's names.
+        let logical = format!(
+            "Secret{}{}",
+            logical_id(&service.name),
+            logical_id(&name.to_ascii_lowercase())
+        );
+        // Its output is `…Arn`, and CloudFormation takes names of at most 255 characters.
+        if logical.len() + "Arn".len() > 255 {
+            cx.diagnostics.push(
+                Diagnostic::error(
+                    "name-too-long",
+                    path,
+                    format!(
+                        "`{name}` of `{}` would name a stack output longer than CloudFormation's 255 characters",
+                        service.name
+                    ),
+                )
+                .with_help("use a shorter variable or service name"),
+            );
+            continue;
+        }
+        if let Some(other) = used_ids.get(&logical) {
+            cx.diagnostics.push(
+                Diagnostic::error(
+                    "name-collision",
+                    path,
+                    format!("secrets `{other}` and `{secret}` get the same name on AWS (`{logical}`)"),
+                )
+                .with_help("rename one of them"),
+            );
+            continue;
+        }
+        let value_from = cx.deferred(&format!("{logical}Arn"), Source::Stack("secrets"));
+        cx.diagnostics.push(
                 Diagnostic::note(
                     "secret-variable",
                     path,
                     format!(
                         "`{name}` is read from the Secrets Manager secret `{}/{secret}`; its value is not written",
-                        self.project.name
+                        cx.project.name
                     ),
                 )
                 .with_help(format!(
                     "after deploying the secrets stack, put the value: `aws secretsmanager put-secret-value --secret-id {} --secret-string …` ({})",
-                    shell::word(&format!("{}/{secret}", self.project.name)),
+                    shell::word(&format!("{}/{secret}", cx.project.name)),
                     shown_value(&value)
                 )),
             );
-            used_ids.insert(logical.clone(), secret.clone());
-            used.insert(
-                secret.clone(),
-                SecretPlan {
-                    name: secret,
-                    logical_id: logical,
-                    value_from: value_from.clone(),
-                    policy_resource: PolicyResource::Created,
-                },
+        used_ids.insert(logical.clone(), secret.clone());
+        used.insert(
+            secret.clone(),
+            SecretPlan {
+                name: secret,
+                logical_id: logical,
+                value_from: value_from.clone(),
+                policy_resource: PolicyResource::Created,
+            },
+        );
+        container.secrets.push((name, value_from));
+    }
+    container.environment = kept;
+    let variables: HashSet<&str> = service.environment.iter().map(|v| v.name.as_str()).collect();
+    for (listed, path) in &service.ecs.secret_variables {
+        if !variables.contains(listed.as_str()) {
+            cx.diagnostics.push(
+                Diagnostic::warning(
+                    "unknown-variable",
+                    path.clone(),
+                    format!("`{listed}` is not a variable of `{}`", service.name),
+                )
+                .with_help("list the names of the service's `environment` variables"),
             );
-            container.secrets.push((name, value_from));
-        }
-        container.environment = kept;
-        let variables: HashSet<&str> = service.environment.iter().map(|v| v.name.as_str()).collect();
-        for (listed, path) in &service.ecs.secret_variables {
-            if !variables.contains(listed.as_str()) {
-                self.diagnostics.push(
-                    Diagnostic::warning(
-                        "unknown-variable",
-                        path.clone(),
-                        format!("`{listed}` is not a variable of `{}`", service.name),
-                    )
-                    .with_help("list the names of the service's `environment` variables"),
-                );
-            }
         }
     }
+}
 
-    /// Passwords in a command, an entrypoint, a health check, a label or a deploy label: ECS reads
-    /// no secret into these, so each is written as it is, with a `plain-secret` warning that says
-    /// where (never the value) and how to move the password where ECS can take it as a secret.
-    fn secrets_where_ecs_takes_none(&mut self, container: &Container) {
-        let Some(service) = self.project.service(&container.service) else {
-            return;
-        };
-        let health_check = container.health_check.as_ref().map(|h| h.command.as_slice());
-        let lists = [
-            ("command", container.command.as_deref(), service.path.key("command")),
-            (
-                "entrypoint",
-                container.entrypoint.as_deref(),
-                service.path.key("entrypoint"),
-            ),
-            (
-                "healthcheck.test",
-                health_check,
-                service.path.key("healthcheck").key("test"),
-            ),
-        ];
-        let move_it = if self.project.settings.environment_secrets {
-            "an environment variable, which `environment_secrets` reads from Secrets Manager"
-        } else {
-            "an environment variable, read from Secrets Manager with `x-ecs: {environment_secrets: true}`"
-        };
-        for (key, arguments, path) in lists {
-            let arguments = arguments.unwrap_or_default();
-            let holding: Vec<String> = arguments
-                .iter()
-                .zip(mask_arguments(arguments))
-                .enumerate()
-                .filter(|(_, (argument, masked))| *argument != masked)
-                .map(|(index, _)| format!("`{key}[{index}]`"))
-                .collect();
-            if holding.is_empty() {
-                continue;
-            }
-            self.diagnostics.push(
+/// Passwords in a command, an entrypoint, a health check, a label or a deploy label: ECS reads
+/// no secret into these, so each is written as it is, with a `plain-secret` warning that says
+/// where (never the value) and how to move the password where ECS can take it as a secret.
+fn secrets_where_ecs_takes_none(cx: &mut Context, container: &Container) {
+    let Some(service) = cx.project.service(&container.service) else {
+        return;
+    };
+    let health_check = container.health_check.as_ref().map(|h| h.command.as_slice());
+    let lists = [
+        ("command", container.command.as_deref(), service.path.key("command")),
+        (
+            "entrypoint",
+            container.entrypoint.as_deref(),
+            service.path.key("entrypoint"),
+        ),
+        (
+            "healthcheck.test",
+            health_check,
+            service.path.key("healthcheck").key("test"),
+        ),
+    ];
+    let move_it = if cx.project.settings.environment_secrets {
+        "an environment variable, which `environment_secrets` reads from Secrets Manager"
+    } else {
+        "an environment variable, read from Secrets Manager with `x-ecs: {environment_secrets: true}`"
+    };
+    for (key, arguments, path) in lists {
+        let arguments = arguments.unwrap_or_default();
+        let holding: Vec<String> = arguments
+            .iter()
+            .zip(mask_arguments(arguments))
+            .enumerate()
+            .filter(|(_, (argument, masked))| *argument != masked)
+            .map(|(index, _)| format!("`{key}[{index}]`"))
+            .collect();
+        if holding.is_empty() {
+            continue;
+        }
+        cx.diagnostics.push(
                 Diagnostic::warning(
                     "plain-secret",
                     path,
@@ -374,20 +375,20 @@ impl Planner<'_> {
                     "move the password into {move_it}, and write `$$VARIABLE` in its place, in a shell form (`sh -c`, `CMD-SHELL`) that expands it"
                 )),
             );
-        }
-        let labels = container
-            .runtime
-            .docker_labels
-            .iter()
-            .map(|(key, value)| ("label", key, value, service.path.key("labels").key(key.as_str())));
-        let tags = service
-            .tags
-            .iter()
-            .map(|(key, value, path)| ("deploy label", key, value, path.clone()));
-        let mut warnings = Vec::new();
-        for (what, key, value, path) in labels.chain(tags) {
-            if (names_a_secret(key) && !value.is_empty()) || holds_a_password(value) {
-                warnings.push(
+    }
+    let labels = container
+        .runtime
+        .docker_labels
+        .iter()
+        .map(|(key, value)| ("label", key, value, service.path.key("labels").key(key.as_str())));
+    let tags = service
+        .tags
+        .iter()
+        .map(|(key, value, path)| ("deploy label", key, value, path.clone()));
+    let mut warnings = Vec::new();
+    for (what, key, value, path) in labels.chain(tags) {
+        if (names_a_secret(key) && !value.is_empty()) || holds_a_password(value) {
+            warnings.push(
                     Diagnostic::warning(
                         "plain-secret",
                         path,
@@ -395,58 +396,58 @@ impl Planner<'_> {
                     )
                     .with_help(format!("keep the secret out of labels: pass it in {move_it}")),
                 );
-            }
-        }
-        for warning in warnings {
-            self.diagnostics.push(warning);
         }
     }
+    for warning in warnings {
+        cx.diagnostics.push(warning);
+    }
+}
 
-    /// Plans a defined secret once; `false` when it is not defined (normalise reported that).
-    fn plan_secret(
-        &mut self,
-        name: &str,
-        used: &mut BTreeMap<String, SecretPlan>,
-        used_ids: &mut HashMap<String, String>,
-    ) -> bool {
-        if !used.contains_key(name) {
-            let Some(definition) = self.project.secret(name) else {
-                return false;
-            };
-            let logical = format!("Secret{}", logical_id(name));
-            if let Some(other) = used_ids.get(&logical) {
-                self.diagnostics.push(
-                    Diagnostic::error(
-                        "name-collision",
-                        definition.path.clone(),
-                        format!("secrets `{other}` and `{name}` get the same name on AWS (`{logical}`)"),
-                    )
-                    .with_help("rename one of them"),
-                );
-                return false;
-            }
-            let (value_from, policy_resource) = match &definition.source {
-                SecretSource::Local => {
-                    if let Some(problem) = secrets_manager_name_problem(&self.project.name, name) {
-                        self.diagnostics.push(
-                            Diagnostic::error(
-                                "bad-secret",
-                                definition.path.clone(),
-                                format!("the Secrets Manager secret `{}/{name}` {problem}", self.project.name),
-                            )
-                            .with_help("give the secret a shorter name"),
-                        );
-                        return false;
-                    }
-                    (
-                        self.deferred(&format!("{logical}Arn"), Source::Stack("secrets")),
-                        PolicyResource::Created,
-                    )
+/// Plans a defined secret once; `false` when it is not defined (normalise reported that).
+fn plan_secret(
+    cx: &mut Context,
+    name: &str,
+    used: &mut BTreeMap<String, SecretPlan>,
+    used_ids: &mut HashMap<String, String>,
+) -> bool {
+    if !used.contains_key(name) {
+        let Some(definition) = cx.project.secret(name) else {
+            return false;
+        };
+        let logical = format!("Secret{}", logical_id(name));
+        if let Some(other) = used_ids.get(&logical) {
+            cx.diagnostics.push(
+                Diagnostic::error(
+                    "name-collision",
+                    definition.path.clone(),
+                    format!("secrets `{other}` and `{name}` get the same name on AWS (`{logical}`)"),
+                )
+                .with_help("rename one of them"),
+            );
+            return false;
+        }
+        let (value_from, policy_resource) = match &definition.source {
+            SecretSource::Local => {
+                if let Some(problem) = secrets_manager_name_problem(&cx.project.name, name) {
+                    cx.diagnostics.push(
+                        Diagnostic::error(
+                            "bad-secret",
+                            definition.path.clone(),
+                            format!("the Secrets Manager secret `{}/{name}` {problem}", cx.project.name),
+                        )
+                        .with_help("give the secret a shorter name"),
+                    );
+                    return false;
                 }
-                SecretSource::External { reference } => {
-                    let resource = policy_resource(reference);
-                    if let PolicyResource::SsmParameterName(parameter) = &resource {
-                        self.diagnostics.push(
+                (
+                    cx.deferred(&format!("{logical}Arn"), Source::Stack("secrets")),
+                    PolicyResource::Created,
+                )
+            }
+            SecretSource::External { reference } => {
+                let resource = policy_resource(reference);
+                if let PolicyResource::SsmParameterName(parameter) = &resource {
+                    cx.diagnostics.push(
                             Diagnostic::note(
                                 "ssm-parameter",
                                 definition.path.clone(),
@@ -454,24 +455,23 @@ impl Planner<'_> {
                             )
                             .with_help("for a Secrets Manager secret, give its ARN in `name:`"),
                         );
-                    }
-                    (DeployValue::Known(reference.clone()), resource)
                 }
-                SecretSource::Undeclared => return false, // Normalise refused its use.
-            };
-            used_ids.insert(logical.clone(), name.to_string());
-            used.insert(
-                name.to_string(),
-                SecretPlan {
-                    name: name.to_string(),
-                    logical_id: logical,
-                    value_from,
-                    policy_resource,
-                },
-            );
-        }
-        true
+                (DeployValue::Known(reference.clone()), resource)
+            }
+            SecretSource::Undeclared => return false, // Normalise refused its use.
+        };
+        used_ids.insert(logical.clone(), name.to_string());
+        used.insert(
+            name.to_string(),
+            SecretPlan {
+                name: name.to_string(),
+                logical_id: logical,
+                value_from,
+                policy_resource,
+            },
+        );
     }
+    true
 }
 
 /// The writer's environment variable for a secret: `db-password` → `SECRET_DB_PASSWORD`, with a

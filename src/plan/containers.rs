@@ -1,0 +1,230 @@
+//! Containers: each service's container definition (image, dependencies, health check, capabilities).
+
+use super::*;
+
+pub(super) fn container(
+    cx: &mut Context,
+    service: &Service,
+    grouping: GroupReason,
+    tasks_of: &HashMap<String, (String, GroupReason)>,
+) -> Container {
+    let image = match (&service.image, &cx.project.settings.registry) {
+        (Some(image), _) => DeployValue::Known(image.clone()),
+        (None, Some(registry)) => {
+            let tag = cx.project.settings.image_tag.as_deref().unwrap_or("latest");
+            // Compose names a built image `PROJECT-SERVICE`; the registry is where it is pushed.
+            // Repository names are lower case; compose's project names are already.
+            let repository = format!("{}-{}", cx.project.name, service.name.to_ascii_lowercase());
+            let image = format!("{registry}/{repository}:{tag}");
+            let image_word = shell::word(&image);
+            let ecr_repository = match registry.split_once('/') {
+                Some((_, prefix)) => format!("{prefix}/{repository}"),
+                None => repository.clone(),
+            };
+            cx.diagnostics.push(
+                    Diagnostic::note(
+                        "built-image",
+                        service.path.key("build"),
+                        format!("`{}` is built locally; the task runs `{image}`", service.name),
+                    )
+                    .with_help(format!(
+                        "before you register the task definition, create the repository `{ecr_repository}` (`aws ecr create-repository --repository-name {}`) and push the image: `docker compose build {} && docker tag {} {image_word} && docker push {image_word}`",
+                        shell::word(&ecr_repository),
+                        shell::word(&service.name),
+                        shell::word(&format!("{}-{}", cx.project.name, service.name)),
+                    )),
+                );
+            DeployValue::Known(image)
+        }
+        (None, None) => {
+            let name = format!("{}Image", logical_id(&service.name));
+            cx.diagnostics.push(
+                    Diagnostic::warning(
+                        "build-without-image",
+                        service.path.key("build"),
+                        format!(
+                            "`{}` is built locally and names no image; ECS needs an image in a registry",
+                            service.name
+                        ),
+                    )
+                    .with_help("name the registry the images are pushed to in the top-level `x-ecs: {registry: ACCOUNT.dkr.ecr.REGION.amazonaws.com/APP}`, or the image in `image:`"),
+                );
+            cx.deferred(
+                &name,
+                Source::User(format!("the image of `{}` after you push it", service.name)),
+            )
+        }
+    };
+    let mut port_mappings: Vec<PortMapping> = Vec::new();
+    for port in &service.ports {
+        let mapping = port_mapping(&service.name, port.target, port.protocol);
+        if !port_mappings.contains(&mapping) {
+            port_mappings.push(mapping);
+        }
+    }
+    let own_task = &tasks_of[&service.name].0;
+    let mut depends_on = Vec::new();
+    for dependency in &service.depends_on {
+        let Some(target) = cx.project.service(&dependency.service) else {
+            continue;
+        };
+        match tasks_of.get(&target.name) {
+                Some((task, _)) if task == own_task => {
+                    let condition = if dependency.condition == Condition::ServiceHealthy && target.healthcheck.is_none() {
+                        cx.diagnostics.push(Diagnostic::warning(
+                            "healthy-without-healthcheck",
+                            dependency.path.clone(),
+                            format!("`{}` waits for `{}` to be healthy, but `{}` has no healthcheck; it waits for it to start instead", service.name, target.name, target.name),
+                        ).with_help(format!("give `{}` a `healthcheck`", target.name)));
+                        Condition::ServiceStarted
+                    } else {
+                        dependency.condition
+                    };
+                    depends_on.push((container_name(&target.name), condition));
+                }
+                Some((task, _)) if dependency.condition == Condition::ServiceCompletedSuccessfully => {
+                    cx.diagnostics.push(
+                        Diagnostic::warning(
+                            "one-shot-alone",
+                            dependency.path.clone(),
+                            format!(
+                                "`{}` runs to completion before `{}` starts, but it is in task `{task}` of its own; an ECS service restarts a container that exits, forever",
+                                target.name, service.name
+                            ),
+                        )
+                        .with_help(format!(
+                            "put `{}` in the task of `{}` with `x-ecs: {{task: {own_task}}}`, so it runs once each time that task starts",
+                            target.name, service.name
+                        )),
+                    )
+                }
+                Some((task, _)) => cx.diagnostics.push(Diagnostic::note(
+                    "cross-task-dependency",
+                    dependency.path.clone(),
+                    format!("`{}` depends on `{}` in task `{task}`; ECS starts services independently, so this order is not kept", service.name, target.name),
+                ).with_help("make the app retry its connections, or put both services in one task with `x-ecs.task`")),
+                None => cx.diagnostics.push(Diagnostic::note(
+                    "cross-task-dependency",
+                    dependency.path.clone(),
+                    format!("`{}` depends on `{}`, which runs outside ECS; the order is not kept", service.name, target.name),
+                )),
+            }
+    }
+    let (mounts, tmpfs) = runtime::mounts(cx, service);
+    let volumes_from = runtime::volumes_from(cx, service, tasks_of);
+    let health_check = service.healthcheck.as_ref().map(|h| health_check(cx, h));
+    let mut capabilities_add = Vec::new();
+    for (capability, path) in &service.cap_add {
+        if capability == FARGATE_ADDABLE_CAPABILITY {
+            capabilities_add.push(capability.clone());
+        } else {
+            cx.diagnostics.push(
+                Diagnostic::warning(
+                    "fargate-capability",
+                    path.clone(),
+                    format!(
+                        "Fargate lets a container add only the `SYS_PTRACE` capability; `{capability}` is left out"
+                    ),
+                )
+                .with_help("if the container cannot work without it, it cannot run on Fargate"),
+            );
+        }
+    }
+    let resources = service.resources;
+    Container {
+        name: container_name(&service.name),
+        service: service.name.clone(),
+        grouping,
+        image,
+        command: service.command.clone(),
+        entrypoint: service.entrypoint.clone(),
+        environment: service
+            .environment
+            .iter()
+            .map(|v| (v.name.clone(), v.value.clone()))
+            .collect(),
+        secrets: Vec::new(),
+        port_mappings,
+        port_ranges: service
+            .port_ranges
+            .iter()
+            .map(|r| PortRangeMapping {
+                first: r.first,
+                last: r.last,
+                protocol: r.protocol,
+            })
+            .collect(),
+        health_check,
+        depends_on,
+        essential: service.ecs.essential.unwrap_or(true),
+        mounts,
+        tmpfs,
+        volumes_from,
+        capabilities_add,
+        capabilities_drop: service.cap_drop.clone(),
+        cpu: resources.cpu_limit.map(|c| units::round_u32(c * 1024.0)),
+        memory: resources.memory_limit_mib.map(|m| u32::try_from(m).unwrap_or(u32::MAX)),
+        memory_reservation: resources
+            .memory_reservation_mib
+            .map(|m| u32::try_from(m).unwrap_or(u32::MAX)),
+        runtime: runtime::runtime(cx, service),
+    }
+}
+
+fn health_check(cx: &mut Context, check: &crate::normalise::Healthcheck) -> HealthCheck {
+    let mut clamp = |field: &str, value: Option<u64>, low: u64, high: u64| {
+        let value = value?;
+        let clamped = value.clamp(low, high);
+        if clamped != value {
+            cx.diagnostics.push(
+                Diagnostic::warning(
+                    "healthcheck-clamped",
+                    check.path.key(field),
+                    format!("ECS takes a health check `{field}` from {low} to {high}; {value} becomes {clamped}"),
+                )
+                .with_help(format!("write a value from {low} to {high}")),
+            );
+        }
+        Some(clamped)
+    };
+    let seconds = |d: Option<std::time::Duration>| d.map(|d| units::ceil_u64(d.as_secs_f64()));
+    HealthCheck {
+        command: check.command.clone(),
+        interval: clamp("interval", seconds(check.interval), 5, 300),
+        timeout: clamp("timeout", seconds(check.timeout), 2, 60),
+        retries: clamp("retries", check.retries, 1, 10),
+        start_period: clamp("start_period", seconds(check.start_period), 0, 300),
+    }
+}
+
+/// A one-shot container that others wait for to complete must be allowed to exit.
+pub(super) fn essentials(cx: &mut Context, task: &mut TaskGroup) {
+    let one_shots: BTreeSet<String> = task
+        .containers
+        .iter()
+        .flat_map(|c| c.depends_on.iter())
+        .filter(|(_, condition)| *condition == Condition::ServiceCompletedSuccessfully)
+        .map(|(name, _)| name.clone())
+        .collect();
+    for container in &mut task.containers {
+        if one_shots.contains(&container.name) {
+            container.essential = false;
+        }
+    }
+    if !task.containers.iter().any(|c| c.essential) {
+        cx.diagnostics.push(
+            Diagnostic::error(
+                "no-essential-container",
+                cx.task_path(task),
+                format!(
+                    "every container of task `{}` may stop, but ECS needs at least one essential container",
+                    task.name
+                ),
+            )
+            .with_help("remove `x-ecs.essential: false` from the container the task lives for"),
+        );
+    }
+}
+
+/// The one Linux capability Fargate lets a container add.
+pub(super) const FARGATE_ADDABLE_CAPABILITY: &str = "SYS_PTRACE";

@@ -1,0 +1,200 @@
+//! Dependencies: `links` and `depends_on` checked, and the order the ECS services are created in.
+
+use super::*;
+
+pub(super) fn check_dependencies(cx: &mut Context) {
+    let project = cx.project;
+    for service in &project.services {
+        for link in &service.links {
+            if project.service(&link.service).is_none() {
+                cx.diagnostics.push(
+                    Diagnostic::error(
+                        "unknown-service",
+                        link.path.clone(),
+                        format!(
+                            "`{}` links to `{}`, which is not a service of this project",
+                            service.name, link.service
+                        ),
+                    )
+                    .with_help("write `SERVICE` or `SERVICE:ALIAS` with a service defined under `services:`"),
+                );
+            }
+        }
+        for dependency in &service.depends_on {
+            let inactive = project.inactive.iter().find(|i| i.name == dependency.service);
+            if let (Some(inactive), true) = (inactive, dependency.required) {
+                cx.diagnostics.push(
+                    Diagnostic::error(
+                        "inactive-dependency",
+                        dependency.path.clone(),
+                        format!(
+                            "`{}` depends on `{}`, whose profiles ({}) are not active",
+                            service.name,
+                            dependency.service,
+                            inactive.profiles.join(", ")
+                        ),
+                    )
+                    .with_help(format!(
+                        "activate its profile with `--profile {}`",
+                        inactive.profiles[0]
+                    )),
+                );
+            } else if project.service(&dependency.service).is_none() && !dependency.required {
+                cx.diagnostics.push(Diagnostic::note(
+                    "optional-dependency",
+                    dependency.path.clone(),
+                    format!(
+                        "`{}` depends on `{}` with `required: false`; {}, so the dependency is left out",
+                        service.name,
+                        dependency.service,
+                        if inactive.is_some() {
+                            "its profiles are not active"
+                        } else {
+                            "there is no such service"
+                        }
+                    ),
+                ));
+            } else if project.service(&dependency.service).is_none() {
+                cx.diagnostics.push(
+                    Diagnostic::error(
+                        "unknown-service",
+                        dependency.path.clone(),
+                        format!(
+                            "`{}` depends on `{}`, which is not a service of this project",
+                            service.name, dependency.service
+                        ),
+                    )
+                    .with_help("name a service defined under `services:`"),
+                );
+            }
+        }
+    }
+    // Depth-first search for a cycle; each service is finished once, so this is linear.
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        Open,
+        Done,
+    }
+    let index: HashMap<&str, usize> = project
+        .services
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.name.as_str(), i))
+        .collect();
+    let mut marks = vec![Mark::New; project.services.len()];
+    for start in 0..project.services.len() {
+        if marks[start] != Mark::New {
+            continue;
+        }
+        let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
+        marks[start] = Mark::Open;
+        while let Some((node, edge)) = stack.last().copied() {
+            let dependencies = &project.services[node].depends_on;
+            if edge == dependencies.len() {
+                marks[node] = Mark::Done;
+                stack.pop();
+                continue;
+            }
+            stack.last_mut().expect("not empty").1 += 1;
+            let Some(&next) = index.get(dependencies[edge].service.as_str()) else {
+                continue;
+            };
+            match marks[next] {
+                Mark::New => {
+                    marks[next] = Mark::Open;
+                    stack.push((next, 0));
+                }
+                Mark::Open => {
+                    let from = stack.iter().position(|(n, _)| *n == next).unwrap_or(0);
+                    let mut cycle: Vec<&str> = stack[from..]
+                        .iter()
+                        .map(|(n, _)| project.services[*n].name.as_str())
+                        .collect();
+                    cycle.push(&project.services[next].name);
+                    cx.diagnostics.push(
+                        Diagnostic::error(
+                            "depends-cycle",
+                            dependencies[edge].path.clone(),
+                            format!("`depends_on` goes round in a circle: {}", cycle.join(" → ")),
+                        )
+                        .with_help("remove one of these dependencies; nothing could start first"),
+                    );
+                }
+                Mark::Done => {}
+            }
+        }
+    }
+}
+
+/// The order to create the ECS services in: a service that others reach through Service Connect
+/// before them, since a task resolves only the endpoints that existed when it started. Otherwise
+/// compose order; services that reach each other in a circle keep compose order among themselves.
+pub(super) fn creation_order(
+    tasks: &[TaskGroup],
+    references: &[Reference],
+    tasks_of: &HashMap<String, (String, GroupReason)>,
+) -> (Vec<String>, Option<Vec<String>>) {
+    let position: HashMap<&str, usize> = tasks.iter().enumerate().map(|(i, t)| (t.name.as_str(), i)).collect();
+    // servers[i]: the tasks task i reaches through Service Connect.
+    let mut servers: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); tasks.len()];
+    for reference in references
+        .iter()
+        .filter(|r| matches!(r.outcome, Outcome::ServiceConnect { .. }))
+    {
+        let client = tasks_of
+            .get(&reference.service)
+            .and_then(|(t, _)| position.get(t.as_str()));
+        let server = tasks_of
+            .get(&reference.target)
+            .and_then(|(t, _)| position.get(t.as_str()));
+        if let (Some(&client), Some(&server)) = (client, server) {
+            if client != server {
+                servers[client].insert(server);
+            }
+        }
+    }
+    // Depth-first, servers before their clients; a server met again while still open closes a
+    // circle, which is reported once and otherwise left in compose order.
+    #[derive(Clone, Copy, PartialEq)]
+    enum State {
+        New,
+        Open,
+        Placed,
+    }
+    let mut order = Vec::with_capacity(tasks.len());
+    let mut circle = None;
+    let mut state = vec![State::New; tasks.len()];
+    for start in 0..tasks.len() {
+        if state[start] != State::New {
+            continue;
+        }
+        let mut path: Vec<(usize, Vec<usize>)> = vec![(start, servers[start].iter().rev().copied().collect())];
+        state[start] = State::Open;
+        while let Some((task, pending)) = path.last_mut() {
+            let task = *task;
+            match pending.pop() {
+                Some(server) if state[server] == State::New => {
+                    state[server] = State::Open;
+                    path.push((server, servers[server].iter().rev().copied().collect()));
+                }
+                Some(server) if state[server] == State::Open && circle.is_none() => {
+                    let from = path.iter().position(|(t, _)| *t == server).unwrap_or(0);
+                    let mut names: Vec<String> = path[from..]
+                        .iter()
+                        .map(|(t, _)| tasks[*t].service_name.clone())
+                        .collect();
+                    names.push(tasks[server].service_name.clone());
+                    circle = Some(names);
+                }
+                Some(_) => {}
+                None => {
+                    state[task] = State::Placed;
+                    order.push(tasks[task].service_name.clone());
+                    path.pop();
+                }
+            }
+        }
+    }
+    (order, circle)
+}

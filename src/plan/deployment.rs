@@ -1,0 +1,111 @@
+//! Deployment: the cluster, network and roles the services run with, and how a task is rolled out.
+
+use super::*;
+
+/// How ECS replaces the task's copies; with volumes, never two at once on the same files.
+pub(super) fn rollout(
+    cx: &mut Context,
+    task: &str,
+    members: &[&Service],
+    mounts_volumes: bool,
+    copies: u32,
+) -> Rollout {
+    if !mounts_volumes {
+        return Rollout {
+            maximum_percent: 200,
+            minimum_healthy_percent: 100,
+            reason: "new tasks start before old ones stop".into(),
+        };
+    }
+    if copies > 1 {
+        let service = members.iter().find(|s| s.replicas.is_some()).unwrap_or(&members[0]);
+        let path = service
+            .replicas
+            .as_ref()
+            .map_or_else(|| service.path.clone(), |r| r.path.clone());
+        cx.diagnostics.push(
+                Diagnostic::warning(
+                    "shared-volume-copies",
+                    path,
+                    format!("task `{task}` runs {copies} copies that mount the same volumes: they all read and write the same files at once"),
+                )
+                .with_help("run one copy of a task that owns its data, or make sure the app can share its files"),
+            );
+    }
+    Rollout {
+            maximum_percent: 100,
+            minimum_healthy_percent: 0,
+            reason: "the task mounts volumes: old tasks stop before new ones start, so two copies never write the same files during a deploy".into(),
+        }
+}
+
+pub(super) fn deployment(cx: &mut Context, tasks: &[TaskGroup]) -> Deployment {
+    let settings = &cx.project.settings;
+    let region = match &settings.region {
+        Some(region) => DeployValue::Known(region.clone()),
+        None => cx.deferred("Region", Source::SettingOrStack("region", "base")),
+    };
+    let subnets = match &settings.subnets {
+        Some(subnets) => subnets.iter().cloned().map(DeployValue::Known).collect(),
+        // The base stack gives its subnet list as one comma-separated output.
+        None => match cx.deferred("PrivateSubnetIds", Source::SettingOrStack("subnets", "base")) {
+            DeployValue::Known(list) => list
+                .split(',')
+                .map(|s| DeployValue::Known(s.trim().to_string()))
+                .collect(),
+            placeholder => vec![placeholder],
+        },
+    };
+    let security_groups = match &settings.security_groups {
+        Some(groups) => groups.iter().cloned().map(DeployValue::Known).collect(),
+        None => vec![cx.deferred("TaskSecurityGroupId", Source::SettingOrStack("security_groups", "base"))],
+    };
+    let connect_ports: Vec<u16> = tasks
+        .iter()
+        .filter_map(|t| t.service_connect.as_ref().map(|c| (t, c)))
+        .flat_map(|(t, c)| {
+            c.services.iter().filter_map(move |offered| {
+                t.containers
+                    .iter()
+                    .flat_map(|c| &c.port_mappings)
+                    .find(|m| m.name == offered.port_name)
+                    .map(|m| m.container_port)
+            })
+        })
+        .collect::<BTreeSet<u16>>()
+        .into_iter()
+        .collect();
+    if settings.security_groups.is_some() && !connect_ports.is_empty() {
+        let ports: Vec<String> = connect_ports.iter().map(u16::to_string).collect();
+        cx.diagnostics.push(
+                Diagnostic::warning(
+                    "connect-ingress",
+                    KeyPath::root().key("x-ecs").key("security_groups"),
+                    format!(
+                        "tasks reach each other through Service Connect on TCP {}; the security groups in `x-ecs.security_groups` must admit that from themselves",
+                        ports.join(", ")
+                    ),
+                )
+                .with_help("add those ingress rules to your security groups, or leave `security_groups` out and use the base stack's"),
+            );
+    }
+    let namespace = tasks
+        .iter()
+        .any(|t| t.service_connect.is_some())
+        .then(|| cx.project.name.clone());
+
+    Deployment {
+        cluster: settings.cluster.clone().unwrap_or_else(|| cx.project.name.clone()),
+        create_cluster: settings.cluster.is_none(),
+        region,
+        subnets,
+        security_groups,
+        assign_public_ip: settings.assign_public_ip,
+        execution_role_arn: cx.deferred("TaskExecutionRoleArn", Source::Stack("base")),
+        task_role_arn: cx.deferred("TaskRoleArn", Source::Stack("base")),
+        log_group: format!("/ecs/{}", cx.project.name),
+        log_retention_days: infrastructure::log_retention_days(cx),
+        namespace,
+        connect_ports,
+    }
+}

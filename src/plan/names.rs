@@ -1,0 +1,32 @@
+//! Names: the ECS and CloudFormation spellings of compose names.
+
+/// A name ECS accepts for a task family, a container or a volume: letters, digits, `-` and `_`
+/// (compose also allows `.`, which becomes `-`; `plan` reports names that collide this way).
+pub(super) fn task_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
+/// An ECS container name: letters, digits, `-` and `_` (compose also allows `.`).
+pub fn container_name(service: &str) -> String {
+    task_name(service)
+}
+
+/// A CloudFormation logical id part: `my-app.db` → `MyAppDb`.
+pub fn logical_id(name: &str) -> String {
+    name.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let mut chars = part.chars();
+            let first = chars.next().map(|c| c.to_ascii_uppercase()).into_iter();
+            first.chain(chars).collect::<String>()
+        })
+        .collect()
+}

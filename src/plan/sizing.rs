@@ -1,0 +1,104 @@
+//! Sizing: how many copies a task runs and the Fargate size that holds its containers.
+
+use super::*;
+
+pub(super) fn desired_count(cx: &mut Context, members: &[&Service]) -> u32 {
+    let counts: Vec<(u32, &KeyPath, &str)> = members
+        .iter()
+        .filter_map(|s| s.replicas.as_ref().map(|r| (r.count, &r.path, s.name.as_str())))
+        .collect();
+    let highest = counts.iter().map(|(c, _, _)| *c).max().unwrap_or(1);
+    if let Some((_, path, _)) = counts.iter().find(|(c, _, _)| *c != highest) {
+        let names: Vec<String> = counts.iter().map(|(c, _, n)| format!("{n}: {c}")).collect();
+        cx.diagnostics.push(
+            Diagnostic::warning(
+                "replicas-differ",
+                (*path).clone(),
+                format!(
+                    "services in one task run the same number of copies; the task runs {highest} ({})",
+                    names.join(", ")
+                ),
+            )
+            .with_help("give the services of a task the same `deploy.replicas`, or put them in separate tasks"),
+        );
+    }
+    if highest > 1 {
+        let scaled_by = counts
+            .iter()
+            .find(|(c, _, _)| *c == highest)
+            .map(|(_, path, name)| (*path, *name));
+        for service in members
+            .iter()
+            .filter(|s| s.image.as_deref().is_some_and(wellknown::is_stateful_image))
+        {
+            let (path, why) = match scaled_by {
+                Some((_, name)) if name != service.name => (
+                    service.path.key("image"),
+                    format!("it shares a task with `{name}`, which runs {highest} copies"),
+                ),
+                Some((path, _)) => (path.clone(), format!("it runs {highest} copies")),
+                None => (service.path.key("image"), format!("its task runs {highest} copies")),
+            };
+            cx.diagnostics.push(
+                    Diagnostic::warning(
+                        "stateful-scaled",
+                        path,
+                        format!(
+                            "`{}` runs `{}`, which keeps state, and {why}: each copy gets a database of its own",
+                            service.name,
+                            service.image.as_deref().unwrap_or_default()
+                        ),
+                    )
+                    .with_help(format!(
+                        "run `{}` in a task of its own with one copy, or use a managed database with `x-ecs: {{external: \"host:port\"}}`",
+                        service.name
+                    )),
+                );
+        }
+    }
+    highest
+}
+
+/// The smallest Fargate size that holds what the containers ask for (the larger of limit and
+/// reservation; a container with neither counts for nothing).
+pub(super) fn size(cx: &mut Context, task: &str, members: &[&Service]) -> TaskSize {
+    let cpu: f64 = members
+        .iter()
+        .map(|s| s.resources.cpu_limit.or(s.resources.cpu_reservation).unwrap_or(0.0))
+        .sum();
+    let memory: u64 = members
+        .iter()
+        .map(|s| {
+            let r = &s.resources;
+            r.memory_limit_mib.max(r.memory_reservation_mib).unwrap_or(0)
+        })
+        .sum();
+    let cpu_units = units::ceil_u32(cpu * 1024.0);
+    let memory = u32::try_from(memory).unwrap_or(u32::MAX);
+    match fargate::smallest_fit(cpu_units, memory) {
+        Some((task_cpu, task_memory)) => {
+            let reason = if cpu_units == 0 && memory == 0 {
+                "no deploy.resources: the smallest Fargate size".to_string()
+            } else {
+                format!("the containers ask for {cpu_units} CPU units and {memory} MiB: the smallest Fargate size that fits")
+            };
+            TaskSize {
+                cpu: task_cpu,
+                memory: task_memory,
+                reason,
+            }
+        }
+        None => {
+            cx.diagnostics.push(Diagnostic::error(
+                    "too-big-for-fargate",
+                    members[0].path.key("deploy").key("resources"),
+                    format!("task `{task}` asks for {cpu_units} CPU units and {memory} MiB; the largest Fargate task has 16384 units and 122880 MiB"),
+                ).with_help("lower `deploy.resources`, or split the services into separate tasks"));
+            TaskSize {
+                cpu: 0,
+                memory: 0,
+                reason: "too big for Fargate".to_string(),
+            }
+        }
+    }
+}

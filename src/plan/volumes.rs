@@ -1,0 +1,124 @@
+//! Volumes: an EFS access point per named volume in use, and each task definition's volumes.
+
+use super::*;
+
+/// An EFS access point per named volume some task mounts, and the task definitions' volumes.
+pub(super) fn volumes(cx: &mut Context, tasks: &mut [TaskGroup]) -> Vec<VolumePlan> {
+    let shared_by = |task: &TaskGroup| -> BTreeSet<String> {
+        task.containers
+            .iter()
+            .flat_map(|c| c.mounts.iter().filter(|m| !m.task_storage).map(|m| m.volume.clone()))
+            .collect()
+    };
+    let used: BTreeSet<String> = tasks.iter().flat_map(shared_by).collect();
+    let mut volumes: Vec<VolumePlan> = Vec::new();
+    let mut ids: BTreeMap<String, &str> = BTreeMap::new();
+    for volume in &cx.project.volumes {
+        let ecs_name = task_name(&volume.name);
+        if !used.contains(&ecs_name) {
+            continue;
+        }
+        let logical = format!("AccessPoint{}", logical_id(&volume.name));
+        if let Some(other) = ids.insert(logical.clone(), &volume.name) {
+            cx.diagnostics.push(
+                Diagnostic::error(
+                    "name-collision",
+                    volume.path.clone(),
+                    format!(
+                        "volumes `{other}` and `{}` get the same name on ECS (`{logical}`)",
+                        volume.name
+                    ),
+                )
+                .with_help("rename one of them"),
+            );
+            continue;
+        }
+        // An access point's root directory is at most 100 characters.
+        let folder_length = match &cx.project.settings.infrastructure.file_system {
+            Some(_) => cx.project.name.len() + volume.name.len() + 2,
+            None => volume.name.len() + 1,
+        };
+        if folder_length > MAXIMUM_ACCESS_POINT_PATH {
+            cx.diagnostics.push(
+                    Diagnostic::error(
+                        "name-too-long",
+                        volume.path.clone(),
+                        format!(
+                            "volume `{}` would be a folder of {folder_length} characters on EFS, longer than the {MAXIMUM_ACCESS_POINT_PATH} of an access point's path",
+                            volume.name
+                        ),
+                    )
+                    .with_help("give the volume a shorter name"),
+                );
+            continue;
+        }
+        let access_point_id = cx.deferred(&format!("{logical}Id"), Source::Stack("efs"));
+        let mounted_by: Vec<&Service> = tasks
+            .iter()
+            .flat_map(|t| &t.containers)
+            .filter(|c| c.mounts.iter().any(|m| !m.task_storage && m.volume == ecs_name))
+            .filter_map(|c| cx.project.service(&c.service))
+            .collect();
+        let owner = infrastructure::volume_owner(volume, &mounted_by);
+        volumes.push(VolumePlan {
+            owner_uid: owner.uid,
+            owner_gid: owner.gid,
+            owner_reason: owner.reason,
+            posix_user: owner.posix_user,
+            root_access: volume.ecs.root_access,
+            name: volume.name.clone(),
+            ecs_name,
+            // A file system of the user's may hold other projects (or this one's other
+            // environments): their folders stay apart under the project's name.
+            root_directory: match &cx.project.settings.infrastructure.file_system {
+                Some(_) => format!("/{}/{}", cx.project.name, volume.name),
+                None => format!("/{}", volume.name),
+            },
+            logical_id: logical,
+            access_point_id,
+        });
+    }
+    let file_system_id = if volumes.is_empty() {
+        None
+    } else if let Some((id, _)) = &cx.project.settings.infrastructure.file_system {
+        Some(DeployValue::Known(id.clone()))
+    } else {
+        Some(cx.deferred("FileSystemId", Source::Stack("efs")))
+    };
+    let by_name: HashMap<&str, &VolumePlan> = volumes.iter().map(|v| (v.ecs_name.as_str(), v)).collect();
+    for task in tasks.iter_mut() {
+        let shared = shared_by(task);
+        let mut task_volumes: Vec<TaskVolume> = shared
+            .iter()
+            .filter_map(|name| {
+                let volume = by_name.get(name.as_str())?;
+                Some(TaskVolume {
+                    name: name.clone(),
+                    efs: Some(EfsVolume {
+                        file_system_id: file_system_id.clone()?,
+                        access_point_id: volume.access_point_id.clone(),
+                    }),
+                })
+            })
+            .collect();
+        let mut on_task_storage = BTreeSet::new();
+        for container in &task.containers {
+            for mount in container.mounts.iter().filter(|m| m.task_storage) {
+                // The secrets writer mounts each service's secrets volume too; names are
+                // unique in the task (`runtime::unique_task_storage_names`).
+                if !on_task_storage.insert(mount.volume.clone()) {
+                    continue;
+                }
+                task_volumes.push(TaskVolume {
+                    name: mount.volume.clone(),
+                    efs: None,
+                });
+            }
+        }
+        task.volumes = task_volumes;
+    }
+    volumes
+}
+
+/// The longest path of an EFS access point's root directory.
+pub(super) const MAXIMUM_ACCESS_POINT_PATH: usize = 100;
