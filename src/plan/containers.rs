@@ -2,12 +2,30 @@
 
 use super::*;
 
-pub(super) fn container(
-    cx: &mut Context,
-    service: &Service,
-    grouping: GroupReason,
-    tasks_of: &HashMap<String, (String, GroupReason)>,
-) -> Container {
+/// The containers of one task, in compose order. A container that another of the task waits
+/// for to complete (`service_completed_successfully`) runs once and exits, so it is not essential.
+pub(super) fn of_task(cx: &mut Context, task: &GroupedTask, grouping: &Grouping) -> Vec<Container> {
+    let mut containers: Vec<Container> = task
+        .members
+        .iter()
+        .map(|service| container(cx, service, grouping))
+        .collect();
+    let one_shots: BTreeSet<String> = containers
+        .iter()
+        .flat_map(|c| c.depends_on.iter())
+        .filter(|(_, condition)| *condition == Condition::ServiceCompletedSuccessfully)
+        .map(|(name, _)| name.clone())
+        .collect();
+    for container in &mut containers {
+        if one_shots.contains(&container.name) {
+            container.essential = false;
+        }
+    }
+    runtime::unique_task_storage_names(&mut containers);
+    containers
+}
+
+fn container(cx: &mut Context, service: &Service, grouping: &Grouping) -> Container {
     let image = match (&service.image, &cx.project.settings.registry) {
         (Some(image), _) => DeployValue::Known(image.clone()),
         (None, Some(registry)) => {
@@ -62,14 +80,14 @@ pub(super) fn container(
             port_mappings.push(mapping);
         }
     }
-    let own_task = &tasks_of[&service.name].0;
     let mut depends_on = Vec::new();
     for dependency in &service.depends_on {
         let Some(target) = cx.project.service(&dependency.service) else {
             continue;
         };
-        match tasks_of.get(&target.name) {
-                Some((task, _)) if task == own_task => {
+        let own_task = grouping.task_name(&service.name).unwrap_or_default();
+        match grouping.task_name(&target.name) {
+                Some(_) if grouping.together(&service.name, &target.name) => {
                     let condition = if dependency.condition == Condition::ServiceHealthy && target.healthcheck.is_none() {
                         cx.diagnostics.push(Diagnostic::warning(
                             "healthy-without-healthcheck",
@@ -82,7 +100,7 @@ pub(super) fn container(
                     };
                     depends_on.push((container_name(&target.name), condition));
                 }
-                Some((task, _)) if dependency.condition == Condition::ServiceCompletedSuccessfully => {
+                Some(task) if dependency.condition == Condition::ServiceCompletedSuccessfully => {
                     cx.diagnostics.push(
                         Diagnostic::warning(
                             "one-shot-alone",
@@ -98,7 +116,7 @@ pub(super) fn container(
                         )),
                     )
                 }
-                Some((task, _)) => cx.diagnostics.push(Diagnostic::note(
+                Some(task) => cx.diagnostics.push(Diagnostic::note(
                     "cross-task-dependency",
                     dependency.path.clone(),
                     format!("`{}` depends on `{}` in task `{task}`; ECS starts services independently, so this order is not kept", service.name, target.name),
@@ -111,7 +129,7 @@ pub(super) fn container(
             }
     }
     let (mounts, tmpfs) = runtime::mounts(cx, service);
-    let volumes_from = runtime::volumes_from(cx, service, tasks_of);
+    let volumes_from = runtime::volumes_from(cx, service, grouping);
     let health_check = service.healthcheck.as_ref().map(|h| health_check(cx, h));
     let mut capabilities_add = Vec::new();
     for (capability, path) in &service.cap_add {
@@ -134,7 +152,7 @@ pub(super) fn container(
     Container {
         name: container_name(&service.name),
         service: service.name.clone(),
-        grouping,
+        grouping: grouping.reason(&service.name),
         image,
         command: service.command.clone(),
         entrypoint: service.entrypoint.clone(),
@@ -197,25 +215,13 @@ fn health_check(cx: &mut Context, check: &crate::normalise::Healthcheck) -> Heal
     }
 }
 
-/// A one-shot container that others wait for to complete must be allowed to exit.
-pub(super) fn essentials(cx: &mut Context, task: &mut TaskGroup) {
-    let one_shots: BTreeSet<String> = task
-        .containers
-        .iter()
-        .flat_map(|c| c.depends_on.iter())
-        .filter(|(_, condition)| *condition == Condition::ServiceCompletedSuccessfully)
-        .map(|(name, _)| name.clone())
-        .collect();
-    for container in &mut task.containers {
-        if one_shots.contains(&container.name) {
-            container.essential = false;
-        }
-    }
+/// ECS needs a container the task lives for.
+pub(super) fn check_essentials(cx: &mut Context, task: &TaskDraft) {
     if !task.containers.iter().any(|c| c.essential) {
         cx.diagnostics.push(
             Diagnostic::error(
                 "no-essential-container",
-                cx.task_path(task),
+                cx.task_path(&task.containers),
                 format!(
                     "every container of task `{}` may stop, but ECS needs at least one essential container",
                     task.name
@@ -225,6 +231,27 @@ pub(super) fn essentials(cx: &mut Context, task: &mut TaskGroup) {
         );
     }
 }
+
+/// ECS takes at most this many containers in a task definition.
+pub(super) fn check_container_count(cx: &mut Context, task: &TaskDraft) {
+    if task.containers.len() > MAXIMUM_CONTAINERS {
+        cx.diagnostics.push(
+            Diagnostic::error(
+                "too-many-containers",
+                cx.task_path(&task.containers),
+                format!(
+                    "task `{}` has {} containers; ECS allows {MAXIMUM_CONTAINERS} in a task definition",
+                    task.name,
+                    task.containers.len()
+                ),
+            )
+            .with_help("split the services into more tasks with `x-ecs.task`"),
+        );
+    }
+}
+
+/// The most containers ECS allows in one task definition.
+const MAXIMUM_CONTAINERS: usize = 10;
 
 /// The one Linux capability Fargate lets a container add.
 pub(super) const FARGATE_ADDABLE_CAPABILITY: &str = "SYS_PTRACE";

@@ -131,24 +131,20 @@ pub(super) fn check_dependencies(cx: &mut Context) {
 /// before them, since a task resolves only the endpoints that existed when it started. Otherwise
 /// compose order; services that reach each other in a circle keep compose order among themselves.
 pub(super) fn creation_order(
+    cx: &mut Context,
     tasks: &[TaskGroup],
     references: &[Reference],
-    tasks_of: &HashMap<String, (String, GroupReason)>,
-) -> (Vec<String>, Option<Vec<String>>) {
-    let position: HashMap<&str, usize> = tasks.iter().enumerate().map(|(i, t)| (t.name.as_str(), i)).collect();
+    grouping: &Grouping,
+) -> Vec<String> {
     // servers[i]: the tasks task i reaches through Service Connect.
     let mut servers: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); tasks.len()];
     for reference in references
         .iter()
         .filter(|r| matches!(r.outcome, Outcome::ServiceConnect { .. }))
     {
-        let client = tasks_of
-            .get(&reference.service)
-            .and_then(|(t, _)| position.get(t.as_str()));
-        let server = tasks_of
-            .get(&reference.target)
-            .and_then(|(t, _)| position.get(t.as_str()));
-        if let (Some(&client), Some(&server)) = (client, server) {
+        let client = grouping.task_of(&reference.service).map(|id| id.0);
+        let server = grouping.task_of(&reference.target).map(|id| id.0);
+        if let (Some(client), Some(server)) = (client, server) {
             if client != server {
                 servers[client].insert(server);
             }
@@ -196,5 +192,15 @@ pub(super) fn creation_order(
             }
         }
     }
-    (order, circle)
+    if let Some(circle) = circle {
+        cx.diagnostics.push(
+            Diagnostic::warning(
+                "connect-cycle",
+                KeyPath::root().key("services"),
+                format!("services reach each other in a circle through Service Connect ({}); whichever starts first cannot resolve the others", circle.join(" → ")),
+            )
+            .with_help(format!("after creating them all, run `aws ecs update-service --force-new-deployment` on `{}`", circle[0])),
+        );
+    }
+    order
 }

@@ -2,8 +2,66 @@
 
 use super::*;
 
+/// A task's place in the plan: tasks are in the order of their first service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(super) struct TaskId(pub(super) usize);
+
+/// Which task each ECS-run service joins, and the rule that put it there.
+pub(super) struct Grouping<'p> {
+    /// Each task's ECS name and its services in compose order, by `TaskId`.
+    pub(super) tasks: Vec<GroupedTask<'p>>,
+    /// Service name → its task, its place among the task's containers, and why it is there.
+    placement: HashMap<&'p str, Placement>,
+}
+
+/// A task of the grouping: its ECS name and its services in compose order.
+pub(super) struct GroupedTask<'p> {
+    pub(super) name: String,
+    pub(super) members: Vec<&'p Service>,
+}
+
+struct Placement {
+    task: TaskId,
+    container: usize,
+    reason: GroupReason,
+}
+
+impl<'p> Grouping<'p> {
+    /// The task of an ECS-run service; `None` for a service outside ECS or of no such name.
+    pub(super) fn task_of(&self, service: &str) -> Option<TaskId> {
+        self.placement.get(service).map(|p| p.task)
+    }
+
+    /// The task of an ECS-run service and its container's index in the task.
+    pub(super) fn slot_of(&self, service: &str) -> Option<(TaskId, usize)> {
+        self.placement.get(service).map(|p| (p.task, p.container))
+    }
+
+    /// Why an ECS-run service is in its task.
+    pub(super) fn reason(&self, service: &str) -> GroupReason {
+        self.placement
+            .get(service)
+            .map_or(GroupReason::Alone, |p| p.reason.clone())
+    }
+
+    /// The ECS name of an ECS-run service's task.
+    pub(super) fn task_name(&self, service: &str) -> Option<&str> {
+        self.task_of(service).map(|id| self.tasks[id.0].name.as_str())
+    }
+
+    /// Whether two services run in the same task (both on ECS).
+    pub(super) fn together(&self, a: &str, b: &str) -> bool {
+        matches!((self.task_of(a), self.task_of(b)), (Some(x), Some(y)) if x == y)
+    }
+
+    /// The tasks with their ids.
+    pub(super) fn tasks(&self) -> impl Iterator<Item = (TaskId, &GroupedTask<'p>)> {
+        self.tasks.iter().enumerate().map(|(index, task)| (TaskId(index), task))
+    }
+}
+
 /// The task of every ECS-run service, with the rule that put it there.
-pub(super) fn group(cx: &mut Context) -> Option<HashMap<String, (String, GroupReason)>> {
+pub(super) fn group<'p>(cx: &mut Context<'p>) -> Option<Grouping<'p>> {
     let mut tasks: HashMap<String, (String, GroupReason)> = HashMap::new();
     let mut spellings: HashMap<String, String> = HashMap::new();
     let mut containers: HashMap<String, &str> = HashMap::new();
@@ -90,7 +148,40 @@ pub(super) fn group(cx: &mut Context) -> Option<HashMap<String, (String, GroupRe
     if cx.diagnostics.has_errors() {
         return None;
     }
-    Some(tasks)
+    // Tasks in the order of their first service; containers in compose order.
+    let project = cx.project;
+    let mut grouping = Grouping {
+        tasks: Vec::new(),
+        placement: HashMap::new(),
+    };
+    let mut ids: HashMap<String, TaskId> = HashMap::new();
+    for service in &project.services {
+        let Some((task, reason)) = tasks.remove(&service.name) else {
+            continue;
+        };
+        let id = match ids.get(&task) {
+            Some(id) => *id,
+            None => {
+                let id = TaskId(grouping.tasks.len());
+                ids.insert(task.clone(), id);
+                grouping.tasks.push(GroupedTask {
+                    name: task,
+                    members: Vec::new(),
+                });
+                id
+            }
+        };
+        grouping.tasks[id.0].members.push(service);
+        grouping.placement.insert(
+            &service.name,
+            Placement {
+                task: id,
+                container: grouping.tasks[id.0].members.len() - 1,
+                reason,
+            },
+        );
+    }
+    Some(grouping)
 }
 
 /// The task of `service` as written (not yet an ECS name): its own name for it, else the task of
@@ -154,7 +245,7 @@ fn follow_network_mode(cx: &mut Context, service: &Service) -> Option<String> {
     }
 }
 
-pub(super) fn warn_unused_keys_of_external(cx: &mut Context, service: &Service) {
+fn warn_unused_keys_of_external(cx: &mut Context, service: &Service) {
     let settings = [
         service
             .ecs
@@ -192,6 +283,43 @@ pub(super) fn warn_unused_keys_of_external(cx: &mut Context, service: &Service) 
             ),
         ));
     }
+}
+
+/// The services that run outside ECS (`x-ecs.external`), each with a word on what of it is unused.
+pub(super) fn external_services(cx: &mut Context) -> Vec<ExternalService> {
+    let project = cx.project;
+    let mut external = Vec::new();
+    for service in &project.services {
+        let Some(endpoint) = &service.ecs.external else {
+            continue;
+        };
+        external.push(ExternalService {
+            service: service.name.clone(),
+            host: endpoint.host.clone(),
+            port: endpoint.port,
+        });
+        warn_unused_keys_of_external(cx, service);
+    }
+    external
+}
+
+/// Every service is outside ECS or behind an inactive profile.
+pub(super) fn nothing_to_run(cx: &mut Context) {
+    let project = cx.project;
+    let why = if project.inactive.is_empty() {
+        "every service runs outside ECS (`x-ecs.external`)".to_string()
+    } else {
+        let names: Vec<&str> = project.inactive.iter().map(|s| s.name.as_str()).collect();
+        format!("every service is behind an inactive profile ({})", names.join(", "))
+    };
+    cx.diagnostics.push(
+        Diagnostic::error(
+            "nothing-to-run",
+            KeyPath::root().key("services"),
+            format!("there is nothing to run on ECS: {why}"),
+        )
+        .with_help("activate a profile with `--profile NAME`, or convert the file that defines the services"),
+    );
 }
 
 /// The task a service names for itself: `x-ecs.task`, else the `ecs.task.family` deploy label.

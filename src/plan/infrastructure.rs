@@ -245,7 +245,7 @@ pub(super) fn check_autoscaling_names(cx: &mut Context, tasks: &[TaskGroup]) {
             cx.diagnostics.push(
                 Diagnostic::error(
                     "name-collision",
-                    cx.task_path(task),
+                    cx.task_path(&task.containers),
                     format!(
                         "tasks `{other}` and `{}` get the same name in autoscaling.yaml (`{}`)",
                         task.name, autoscaling.logical_id

@@ -3,12 +3,12 @@
 //! to other services on a shared port, and HTTPS with a redirect from port 80 when the top-level
 //! `x-ecs.certificate` is given.
 
-use super::{infrastructure, logical_id, wellknown, Context, LoadBalancerTarget, Source, TargetHealthCheck, TaskGroup};
+use super::{infrastructure, logical_id, wellknown, Context, LoadBalancerTarget, Source, TargetHealthCheck, TaskDraft};
 use crate::diagnostic::{Diagnostic, KeyPath};
 use crate::normalise::{ListenerRouting, Protocol, Service};
 use indexmap::IndexMap;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// The TLS policy of HTTPS listeners: TLS 1.3, and TLS 1.2 with forward-secret (ECDHE) ciphers
 /// only, the console's default for new listeners.
@@ -114,9 +114,16 @@ pub(super) fn https_plan(cx: &mut Context, listeners: &[Listener]) -> Option<Htt
     None
 }
 
+/// What a task's ECS service registers with the load balancer.
+pub(super) struct TaskLoadBalancing {
+    pub(super) targets: Vec<LoadBalancerTarget>,
+    /// Seconds ECS ignores the load balancer's health checks after a task starts.
+    pub(super) grace_period: Option<u32>,
+}
+
 /// Published ports become listeners of the public load balancer, and each task registers
-/// its containers with the target groups behind them.
-pub(super) fn listeners(cx: &mut Context, tasks: &mut [TaskGroup]) -> Vec<Listener> {
+/// its containers with the target groups behind them (by task).
+pub(super) fn listeners(cx: &mut Context, tasks: &[TaskDraft]) -> (Vec<Listener>, Vec<TaskLoadBalancing>) {
     let https = cx.project.settings.infrastructure.certificate.is_some();
     let mut ports: IndexMap<u16, Vec<PublicPort>> = IndexMap::new();
     for (index, task) in tasks.iter().enumerate() {
@@ -191,7 +198,8 @@ pub(super) fn listeners(cx: &mut Context, tasks: &mut [TaskGroup]) -> Vec<Listen
             }
         }
     }
-    for (index, task) in tasks.iter_mut().enumerate() {
+    let mut load_balancing = Vec::with_capacity(tasks.len());
+    for (index, task) in tasks.iter().enumerate() {
         let (task_targets, paths): (Vec<LoadBalancerTarget>, Vec<KeyPath>) =
             targets.remove(&index).unwrap_or_default().into_iter().unzip();
         if let Some(path) = paths.get(TARGET_GROUPS_PER_SERVICE) {
@@ -211,11 +219,24 @@ pub(super) fn listeners(cx: &mut Context, tasks: &mut [TaskGroup]) -> Vec<Listen
         // Time for the app to start before the load balancer's health checks count.
         let project = cx.project;
         let services = task.containers.iter().filter_map(|c| project.service(&c.service));
-        task.health_check_grace_period = (!task_targets.is_empty()).then(|| infrastructure::grace_period(services));
-        task.load_balancers = task_targets;
+        load_balancing.push(TaskLoadBalancing {
+            grace_period: (!task_targets.is_empty()).then(|| infrastructure::grace_period(services)),
+            targets: task_targets,
+        });
     }
     check_load_balancer_limits(cx, &listeners, https);
+    (listeners, load_balancing)
+}
+
+/// The container ports some listener or rule sends traffic to.
+pub(super) fn load_balanced_ports(listeners: &[Listener]) -> Vec<u16> {
     listeners
+        .iter()
+        .flat_map(|l| std::iter::once(&l.default_target).chain(l.rules.iter().map(|r| &r.target)))
+        .map(|t| t.container_port)
+        .collect::<BTreeSet<u16>>()
+        .into_iter()
+        .collect()
 }
 
 /// CloudFormation's limits on the stack are hard: over them, `alb.yaml` cannot deploy. The

@@ -3,7 +3,7 @@
 use super::*;
 
 /// awsvpc gives a task one network namespace: two containers cannot listen on one port.
-pub(super) fn check_port_collisions(cx: &mut Context, task: &TaskGroup) {
+pub(super) fn check_port_collisions(cx: &mut Context, task: &TaskDraft) {
     let mut owners: BTreeMap<(u16, Protocol), &str> = BTreeMap::new();
     for container in &task.containers {
         for mapping in &container.port_mappings {
@@ -11,7 +11,7 @@ pub(super) fn check_port_collisions(cx: &mut Context, task: &TaskGroup) {
                 Some(owner) => {
                     // Every container with ports is a compose service's (the secrets writer has none).
                     let path = cx.project.service(&container.service).map_or_else(
-                        || cx.task_path(task),
+                        || cx.task_path(&task.containers),
                         |service| {
                             service
                                 .ports
@@ -65,7 +65,7 @@ pub(super) fn check_port_collisions(cx: &mut Context, task: &TaskGroup) {
                     .iter()
                     .find(|r| r.first == range.first && r.last == range.last)
             })
-            .map_or_else(|| cx.task_path(task), |r| r.path.clone());
+            .map_or_else(|| cx.task_path(&task.containers), |r| r.path.clone());
         cx.diagnostics.push(
                 Diagnostic::error(
                     "port-collision",

@@ -5,8 +5,8 @@ use super::hostnames::{
     excerpt, mask_at, names_a_host, names_a_secret, names_an_image, scan, Found, HostPosition, HOST_FLAGS,
 };
 use super::{
-    port_mapping, wellknown, ClientAlias, Context, GroupReason, Outcome, Reference, ReferenceSite, ServiceConnect,
-    ServiceConnectService, TaskGroup,
+    port_mapping, wellknown, ClientAlias, Context, Grouping, Outcome, Reference, ReferenceSite, ServiceConnect,
+    ServiceConnectService, TaskDraft,
 };
 use crate::diagnostic::{Diagnostic, KeyPath};
 use crate::normalise::{Protocol, Service};
@@ -30,11 +30,17 @@ struct Site {
     value: String,
 }
 
-pub(super) fn resolve(
-    cx: &mut Context,
-    tasks: &mut [TaskGroup],
-    tasks_of: &HashMap<String, (String, GroupReason)>,
-) -> Vec<Reference> {
+/// Every reference resolved, and what Service Connect must do for it.
+pub(super) struct Resolved {
+    pub(super) references: Vec<Reference>,
+    /// By task: its Service Connect configuration, when it reaches other tasks or is reached.
+    pub(super) service_connect: Vec<Option<ServiceConnect>>,
+}
+
+/// Resolves every reference to a service in the containers' values: each value that names a
+/// service is rewritten to what reaches it on ECS, and a container reached through Service
+/// Connect gets a port mapping for each port it is reached on.
+pub(super) fn resolve(cx: &mut Context, grouping: &Grouping, tasks: &mut [TaskDraft]) -> Resolved {
     let project = cx.project;
     // Every name a service answers to, in lower case (DNS names ignore case): its service name,
     // its container_name and its network aliases. A service name wins over another's alias.
@@ -60,17 +66,6 @@ pub(super) fn resolve(
             names.entry(alias.to_ascii_lowercase()).or_insert(service);
         }
     }
-    let slots: HashMap<&str, Slot> = tasks
-        .iter()
-        .enumerate()
-        .flat_map(|(t, task)| {
-            task.containers
-                .iter()
-                .enumerate()
-                .map(move |(c, container)| (container.service.as_str(), (t, c)))
-        })
-        .collect();
-
     let mut references = Vec::new();
     let mut rewrites: Vec<(Site, String)> = Vec::new();
     // Target slot → the container port reached → its aliases (each with the port dialled); and the
@@ -159,8 +154,7 @@ pub(super) fn resolve(
                     name,
                     target,
                     referrer.service.as_str(),
-                    tasks_of,
-                    &slots,
+                    grouping,
                     tasks,
                     &mut offered,
                 );
@@ -249,6 +243,7 @@ pub(super) fn resolve(
             }
         }
     }
+    let mut service_connect: Vec<Option<ServiceConnect>> = vec![None; tasks.len()];
     // In one namespace each Cloud Map name and each client alias belongs to one service.
     let mut discovery_owners: HashMap<String, (String, ClientAlias)> = HashMap::new();
     let mut alias_owners: HashMap<ClientAlias, String> = HashMap::new();
@@ -319,24 +314,22 @@ pub(super) fn resolve(
                 client_alias: alias,
             });
         }
-        let name = tasks[task].name.clone();
-        tasks[task]
-            .service_connect
-            .get_or_insert_with(|| ServiceConnect::for_task(&name))
+        service_connect[task]
+            .get_or_insert_with(|| ServiceConnect::for_task(&tasks[task].name))
             .services
             .extend(services);
     }
     for task in clients {
-        let name = tasks[task].name.clone();
-        tasks[task]
-            .service_connect
-            .get_or_insert_with(|| ServiceConnect::for_task(&name));
+        service_connect[task].get_or_insert_with(|| ServiceConnect::for_task(&tasks[task].name));
     }
-    references
+    Resolved {
+        references,
+        service_connect,
+    }
 }
 
 /// Every value of every container that may hold a reference.
-fn sites(cx: &Context, tasks: &[TaskGroup]) -> Vec<Site> {
+fn sites(cx: &Context, tasks: &[TaskDraft]) -> Vec<Site> {
     let mut sites = Vec::new();
     for (t, task) in tasks.iter().enumerate() {
         for (c, container) in task.containers.iter().enumerate() {
@@ -404,9 +397,8 @@ fn outcome(
     name: &str,
     target: &Service,
     referrer: &str,
-    tasks_of: &HashMap<String, (String, GroupReason)>,
-    slots: &HashMap<&str, Slot>,
-    tasks: &[TaskGroup],
+    grouping: &Grouping,
+    tasks: &[TaskDraft],
     offered: &mut BTreeMap<Slot, BTreeMap<ClientAlias, u16>>,
 ) -> Outcome {
     if let Some(external) = &target.ecs.external {
@@ -456,7 +448,9 @@ fn outcome(
             why: "the service's own name, as its peers know it".into(),
         };
     }
-    let (Some((own_task, _)), Some((target_task, _))) = (tasks_of.get(referrer), tasks_of.get(&target.name)) else {
+    let (Some(own_task), Some((target_task, target_index))) =
+        (grouping.task_of(referrer), grouping.slot_of(&target.name))
+    else {
         return Outcome::LeftAlone {
             why: "not a service run on ECS".into(),
         };
@@ -464,7 +458,7 @@ fn outcome(
     if own_task == target_task {
         return Outcome::Localhost;
     }
-    let slot = slots[target.name.as_str()];
+    let slot = (target_task.0, target_index);
     let declared: Vec<u16> = tasks[slot.0].containers[slot.1]
         .port_mappings
         .iter()

@@ -3,12 +3,12 @@
 
 use super::hostnames::{mask_credentials, names_a_secret};
 use super::{
-    container_name, task_name, ContainerRuntime, Context, CpuArchitecture, GroupReason, MountPoint, RestartPolicy,
-    TaskGroup, TmpfsMount, UlimitPlan,
+    container_name, task_name, Container, ContainerRuntime, Context, CpuArchitecture, Grouping, MountPoint,
+    RestartPolicy, TaskDraft, TmpfsMount, UlimitPlan,
 };
 use crate::diagnostic::Diagnostic;
 use crate::normalise::{Mount, MountSource, Service};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// A tmpfs's size when compose gives none (Docker's would be half the memory; ECS needs a number).
 const DEFAULT_TMPFS_MIB: u32 = 64;
@@ -370,7 +370,7 @@ pub(super) fn mounts(cx: &mut Context, service: &Service) -> (Vec<MountPoint>, V
 
 /// A task's containers share their namespaces on awsvpc: a kernel parameter set to two values
 /// in one task takes the value of the container that starts last.
-pub(super) fn check_system_controls(cx: &mut Context, task: &TaskGroup) {
+pub(super) fn check_system_controls(cx: &mut Context, task: &TaskDraft) {
     let mut first: BTreeMap<&str, (&str, &str)> = BTreeMap::new();
     for container in &task.containers {
         for (name, value) in &container.runtime.system_controls {
@@ -380,7 +380,7 @@ pub(super) fn check_system_controls(cx: &mut Context, task: &TaskGroup) {
                         .project
                         .service(&container.service)
                         .and_then(|s| s.runtime.sysctls.iter().find(|c| &c.name == name))
-                        .map_or_else(|| cx.task_path(task), |c| c.path.clone());
+                        .map_or_else(|| cx.task_path(&task.containers), |c| c.path.clone());
                     cx.diagnostics.push(
                             Diagnostic::warning(
                                 "sysctl-conflict",
@@ -403,12 +403,7 @@ pub(super) fn check_system_controls(cx: &mut Context, task: &TaskGroup) {
 }
 
 /// `volumes_from`: ECS `volumesFrom` within a task; across tasks there is nothing to share.
-pub(super) fn volumes_from(
-    cx: &mut Context,
-    service: &Service,
-    tasks_of: &HashMap<String, (String, GroupReason)>,
-) -> Vec<(String, bool)> {
-    let own_task = &tasks_of[&service.name].0;
+pub(super) fn volumes_from(cx: &mut Context, service: &Service, grouping: &Grouping) -> Vec<(String, bool)> {
     let mut sources = Vec::new();
     for entry in &service.volumes_from {
         let source = if entry.by_container_name {
@@ -449,8 +444,8 @@ pub(super) fn volumes_from(
             );
             continue;
         }
-        match tasks_of.get(&source.name) {
-                Some((task, _)) if task == own_task => sources.push((container_name(&source.name), entry.read_only)),
+        match grouping.task_of(&source.name) {
+                Some(_) if grouping.together(&service.name, &source.name) => sources.push((container_name(&source.name), entry.read_only)),
                 _ => cx.diagnostics.push(
                     Diagnostic::warning(
                         "volumes-from-other-task",
@@ -560,16 +555,15 @@ pub(super) fn cpu_architecture(cx: &mut Context, members: &[&Service]) -> Option
 
 /// Gives each task-storage volume of the task a name no other volume of the task has: not an
 /// EFS volume's, not another container's, and not a `CONTAINER-secrets` (the secrets writer's).
-pub(super) fn unique_task_storage_names(task: &mut TaskGroup) {
-    let mut taken: BTreeSet<String> = task
-        .containers
+pub(super) fn unique_task_storage_names(containers: &mut [Container]) {
+    let mut taken: BTreeSet<String> = containers
         .iter()
         .flat_map(|c| {
             let efs = c.mounts.iter().filter(|m| !m.task_storage).map(|m| m.volume.clone());
             efs.chain(std::iter::once(format!("{}-secrets", c.name)))
         })
         .collect();
-    for container in &mut task.containers {
+    for container in containers.iter_mut() {
         for mount in container.mounts.iter_mut().filter(|m| m.task_storage) {
             let base = mount.volume.clone();
             let mut number = 1;

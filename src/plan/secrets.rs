@@ -9,7 +9,7 @@ use super::hostnames::{excerpt, holds_a_password, mask_arguments, mask_credentia
 use super::shell;
 use super::{
     logical_id, Container, ContainerRuntime, Context, DeployValue, GroupReason, MountPoint, PolicyResource, SecretPlan,
-    Source, TaskGroup,
+    Source, TaskDraft,
 };
 use crate::diagnostic::Diagnostic;
 use crate::normalise::{
@@ -29,7 +29,7 @@ const DEFAULT_MODE: &str = "0444";
 
 /// Secret environment variables become ECS `secrets`; compose secrets become files written by
 /// the secrets writer of each task whose services use them. Returns every secret used.
-pub(super) fn secrets(cx: &mut Context, tasks: &mut [TaskGroup]) -> Vec<SecretPlan> {
+pub(super) fn secrets(cx: &mut Context, tasks: &mut [TaskDraft]) -> Vec<SecretPlan> {
     let mut used: BTreeMap<String, SecretPlan> = BTreeMap::new();
     // Each used secret's logical id → its name, to find two with one id.
     let mut used_ids: HashMap<String, String> = HashMap::new();
@@ -141,7 +141,7 @@ pub(super) fn secrets(cx: &mut Context, tasks: &mut [TaskGroup]) -> Vec<SecretPl
             cx.diagnostics.push(
                 Diagnostic::error(
                     "name-collision",
-                    cx.task_path(task),
+                    cx.task_path(&task.containers),
                     format!(
                         "a service named `{SECRETS_CONTAINER}` takes the name of the container that writes the secrets"
                     ),

@@ -2,22 +2,39 @@
 
 use super::*;
 
-/// An EFS access point per named volume some task mounts, and the task definitions' volumes.
-pub(super) fn volumes(cx: &mut Context, tasks: &mut [TaskGroup]) -> Vec<VolumePlan> {
-    let shared_by = |task: &TaskGroup| -> BTreeSet<String> {
+/// An EFS access point per named volume some task mounts, and each task definition's volumes
+/// (by task).
+pub(super) fn volumes(cx: &mut Context, tasks: &[TaskDraft]) -> (Vec<VolumePlan>, Vec<Vec<TaskVolume>>) {
+    let shared_by = |task: &TaskDraft| -> BTreeSet<String> {
         task.containers
             .iter()
             .flat_map(|c| c.mounts.iter().filter(|m| !m.task_storage).map(|m| m.volume.clone()))
             .collect()
     };
-    let used: BTreeSet<String> = tasks.iter().flat_map(shared_by).collect();
+    // Each volume's services, in task and compose order, found in one pass.
+    let project = cx.project;
+    let mut mounted_by: HashMap<&str, Vec<&Service>> = HashMap::new();
+    for container in tasks.iter().flat_map(|t| &t.containers) {
+        let shared: BTreeSet<&str> = container
+            .mounts
+            .iter()
+            .filter(|m| !m.task_storage)
+            .map(|m| m.volume.as_str())
+            .collect();
+        for volume in shared {
+            mounted_by
+                .entry(volume)
+                .or_default()
+                .extend(project.service(&container.service));
+        }
+    }
     let mut volumes: Vec<VolumePlan> = Vec::new();
     let mut ids: BTreeMap<String, &str> = BTreeMap::new();
     for volume in &cx.project.volumes {
         let ecs_name = task_name(&volume.name);
-        if !used.contains(&ecs_name) {
+        let Some(mounted_by) = mounted_by.get(ecs_name.as_str()) else {
             continue;
-        }
+        };
         let logical = format!("AccessPoint{}", logical_id(&volume.name));
         if let Some(other) = ids.insert(logical.clone(), &volume.name) {
             cx.diagnostics.push(
@@ -53,13 +70,7 @@ pub(super) fn volumes(cx: &mut Context, tasks: &mut [TaskGroup]) -> Vec<VolumePl
             continue;
         }
         let access_point_id = cx.deferred(&format!("{logical}Id"), Source::Stack("efs"));
-        let mounted_by: Vec<&Service> = tasks
-            .iter()
-            .flat_map(|t| &t.containers)
-            .filter(|c| c.mounts.iter().any(|m| !m.task_storage && m.volume == ecs_name))
-            .filter_map(|c| cx.project.service(&c.service))
-            .collect();
-        let owner = infrastructure::volume_owner(volume, &mounted_by);
+        let owner = infrastructure::volume_owner(volume, mounted_by);
         volumes.push(VolumePlan {
             owner_uid: owner.uid,
             owner_gid: owner.gid,
@@ -86,7 +97,8 @@ pub(super) fn volumes(cx: &mut Context, tasks: &mut [TaskGroup]) -> Vec<VolumePl
         Some(cx.deferred("FileSystemId", Source::Stack("efs")))
     };
     let by_name: HashMap<&str, &VolumePlan> = volumes.iter().map(|v| (v.ecs_name.as_str(), v)).collect();
-    for task in tasks.iter_mut() {
+    let mut task_volumes_by_task = Vec::with_capacity(tasks.len());
+    for task in tasks {
         let shared = shared_by(task);
         let mut task_volumes: Vec<TaskVolume> = shared
             .iter()
@@ -115,9 +127,9 @@ pub(super) fn volumes(cx: &mut Context, tasks: &mut [TaskGroup]) -> Vec<VolumePl
                 });
             }
         }
-        task.volumes = task_volumes;
+        task_volumes_by_task.push(task_volumes);
     }
-    volumes
+    (volumes, task_volumes_by_task)
 }
 
 /// The longest path of an EFS access point's root directory.
