@@ -26,7 +26,63 @@ pub(super) fn of_task(cx: &mut Context, task: &GroupedTask, grouping: &Grouping)
 }
 
 fn container(cx: &mut Context, service: &Service, grouping: &Grouping) -> Container {
-    let image = match (&service.image, &cx.project.settings.registry) {
+    let image = image(cx, service);
+    let mut port_mappings: Vec<PortMapping> = Vec::new();
+    for port in &service.ports {
+        let mapping = port_mapping(&service.name, port.target, port.protocol);
+        if !port_mappings.contains(&mapping) {
+            port_mappings.push(mapping);
+        }
+    }
+    let depends_on = depends_on(cx, service, grouping);
+    let (mounts, tmpfs) = runtime::mounts(cx, service);
+    let volumes_from = runtime::volumes_from(cx, service, grouping);
+    let health_check = service.healthcheck.as_ref().map(|h| health_check(cx, h));
+    let capabilities_add = capabilities_add(cx, service);
+    let resources = service.resources;
+    Container {
+        name: container_name(&service.name),
+        service: service.name.clone(),
+        grouping: grouping.reason(&service.name),
+        image,
+        command: service.command.clone(),
+        entrypoint: service.entrypoint.clone(),
+        environment: service
+            .environment
+            .iter()
+            .map(|v| (v.name.clone(), v.value.clone()))
+            .collect(),
+        secrets: Vec::new(),
+        port_mappings,
+        port_ranges: service
+            .port_ranges
+            .iter()
+            .map(|r| PortRangeMapping {
+                first: r.first,
+                last: r.last,
+                protocol: r.protocol,
+            })
+            .collect(),
+        health_check,
+        depends_on,
+        essential: service.ecs.essential.unwrap_or(true),
+        mounts,
+        tmpfs,
+        volumes_from,
+        capabilities_add,
+        capabilities_drop: service.cap_drop.clone(),
+        cpu: resources.cpu_limit.map(|c| units::round_u32(c * 1024.0)),
+        memory: resources.memory_limit_mib.map(|m| u32::try_from(m).unwrap_or(u32::MAX)),
+        memory_reservation: resources
+            .memory_reservation_mib
+            .map(|m| u32::try_from(m).unwrap_or(u32::MAX)),
+        runtime: runtime::runtime(cx, service),
+    }
+}
+
+/// The image the container runs: as written, else where the built image is pushed.
+fn image(cx: &mut Context, service: &Service) -> DeployValue {
+    match (&service.image, &cx.project.settings.registry) {
         (Some(image), _) => DeployValue::Known(image.clone()),
         (None, Some(registry)) => {
             let tag = cx.project.settings.image_tag.as_deref().unwrap_or("latest");
@@ -72,14 +128,11 @@ fn container(cx: &mut Context, service: &Service, grouping: &Grouping) -> Contai
                 Source::User(format!("the image of `{}` after you push it", service.name)),
             )
         }
-    };
-    let mut port_mappings: Vec<PortMapping> = Vec::new();
-    for port in &service.ports {
-        let mapping = port_mapping(&service.name, port.target, port.protocol);
-        if !port_mappings.contains(&mapping) {
-            port_mappings.push(mapping);
-        }
     }
+}
+
+/// The containers of its own task this one waits for, with the condition; a word on the others.
+fn depends_on(cx: &mut Context, service: &Service, grouping: &Grouping) -> Vec<(String, Condition)> {
     let mut depends_on = Vec::new();
     for dependency in &service.depends_on {
         let Some(target) = cx.project.service(&dependency.service) else {
@@ -128,9 +181,11 @@ fn container(cx: &mut Context, service: &Service, grouping: &Grouping) -> Contai
                 )),
             }
     }
-    let (mounts, tmpfs) = runtime::mounts(cx, service);
-    let volumes_from = runtime::volumes_from(cx, service, grouping);
-    let health_check = service.healthcheck.as_ref().map(|h| health_check(cx, h));
+    depends_on
+}
+
+/// The capabilities Fargate lets a container add; a word on each it does not.
+fn capabilities_add(cx: &mut Context, service: &Service) -> Vec<String> {
     let mut capabilities_add = Vec::new();
     for (capability, path) in &service.cap_add {
         if capability == FARGATE_ADDABLE_CAPABILITY {
@@ -148,45 +203,7 @@ fn container(cx: &mut Context, service: &Service, grouping: &Grouping) -> Contai
             );
         }
     }
-    let resources = service.resources;
-    Container {
-        name: container_name(&service.name),
-        service: service.name.clone(),
-        grouping: grouping.reason(&service.name),
-        image,
-        command: service.command.clone(),
-        entrypoint: service.entrypoint.clone(),
-        environment: service
-            .environment
-            .iter()
-            .map(|v| (v.name.clone(), v.value.clone()))
-            .collect(),
-        secrets: Vec::new(),
-        port_mappings,
-        port_ranges: service
-            .port_ranges
-            .iter()
-            .map(|r| PortRangeMapping {
-                first: r.first,
-                last: r.last,
-                protocol: r.protocol,
-            })
-            .collect(),
-        health_check,
-        depends_on,
-        essential: service.ecs.essential.unwrap_or(true),
-        mounts,
-        tmpfs,
-        volumes_from,
-        capabilities_add,
-        capabilities_drop: service.cap_drop.clone(),
-        cpu: resources.cpu_limit.map(|c| units::round_u32(c * 1024.0)),
-        memory: resources.memory_limit_mib.map(|m| u32::try_from(m).unwrap_or(u32::MAX)),
-        memory_reservation: resources
-            .memory_reservation_mib
-            .map(|m| u32::try_from(m).unwrap_or(u32::MAX)),
-        runtime: runtime::runtime(cx, service),
-    }
+    capabilities_add
 }
 
 fn health_check(cx: &mut Context, check: &crate::normalise::Healthcheck) -> HealthCheck {

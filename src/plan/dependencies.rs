@@ -2,7 +2,13 @@
 
 use super::*;
 
+/// Every `links` and `depends_on` entry names a service that runs, and no dependencies go round.
 pub(super) fn check_dependencies(cx: &mut Context) {
+    check_named_services(cx);
+    check_depends_cycle(cx);
+}
+
+fn check_named_services(cx: &mut Context) {
     let project = cx.project;
     for service in &project.services {
         for link in &service.links {
@@ -69,7 +75,11 @@ pub(super) fn check_dependencies(cx: &mut Context) {
             }
         }
     }
-    // Depth-first search for a cycle; each service is finished once, so this is linear.
+}
+
+/// Depth-first search for a cycle; each service is finished once, so this is linear.
+fn check_depends_cycle(cx: &mut Context) {
+    let project = cx.project;
     #[derive(Clone, Copy, PartialEq)]
     enum Mark {
         New,

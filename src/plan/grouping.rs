@@ -124,7 +124,15 @@ pub(super) fn group<'p>(cx: &mut Context<'p>) -> Option<Grouping<'p>> {
         };
         tasks.insert(service.name.clone(), (task, reason));
     }
-    // A service that names its task and also shares another's network must name that one's task.
+    check_joined_tasks(cx, &tasks);
+    if cx.diagnostics.has_errors() {
+        return None;
+    }
+    Some(Grouping::new(cx.project, tasks))
+}
+
+/// A service that names its task and also shares another's network must name that one's task.
+fn check_joined_tasks(cx: &mut Context, tasks: &HashMap<String, (String, GroupReason)>) {
     for service in &cx.project.services {
         let (Some((name, path, _)), Some((target, _))) = (explicit_task(service), &service.joins) else {
             continue;
@@ -145,43 +153,44 @@ pub(super) fn group<'p>(cx: &mut Context<'p>) -> Option<Grouping<'p>> {
                 );
         }
     }
-    if cx.diagnostics.has_errors() {
-        return None;
-    }
-    // Tasks in the order of their first service; containers in compose order.
-    let project = cx.project;
-    let mut grouping = Grouping {
-        tasks: Vec::new(),
-        placement: HashMap::new(),
-    };
-    let mut ids: HashMap<String, TaskId> = HashMap::new();
-    for service in &project.services {
-        let Some((task, reason)) = tasks.remove(&service.name) else {
-            continue;
+}
+
+impl<'p> Grouping<'p> {
+    /// Tasks in the order of their first service; containers in compose order.
+    fn new(project: &'p Project, mut tasks: HashMap<String, (String, GroupReason)>) -> Self {
+        let mut grouping = Grouping {
+            tasks: Vec::new(),
+            placement: HashMap::new(),
         };
-        let id = match ids.get(&task) {
-            Some(id) => *id,
-            None => {
-                let id = TaskId(grouping.tasks.len());
-                ids.insert(task.clone(), id);
-                grouping.tasks.push(GroupedTask {
-                    name: task,
-                    members: Vec::new(),
-                });
-                id
-            }
-        };
-        grouping.tasks[id.0].members.push(service);
-        grouping.placement.insert(
-            &service.name,
-            Placement {
-                task: id,
-                container: grouping.tasks[id.0].members.len() - 1,
-                reason,
-            },
-        );
+        let mut ids: HashMap<String, TaskId> = HashMap::new();
+        for service in &project.services {
+            let Some((task, reason)) = tasks.remove(&service.name) else {
+                continue;
+            };
+            let id = match ids.get(&task) {
+                Some(id) => *id,
+                None => {
+                    let id = TaskId(grouping.tasks.len());
+                    ids.insert(task.clone(), id);
+                    grouping.tasks.push(GroupedTask {
+                        name: task,
+                        members: Vec::new(),
+                    });
+                    id
+                }
+            };
+            grouping.tasks[id.0].members.push(service);
+            grouping.placement.insert(
+                &service.name,
+                Placement {
+                    task: id,
+                    container: grouping.tasks[id.0].members.len() - 1,
+                    reason,
+                },
+            );
+        }
+        grouping
     }
-    Some(grouping)
 }
 
 /// The task of `service` as written (not yet an ECS name): its own name for it, else the task of

@@ -5,12 +5,6 @@ use super::*;
 /// An EFS access point per named volume some task mounts, and each task definition's volumes
 /// (by task).
 pub(super) fn volumes(cx: &mut Context, tasks: &[TaskDraft]) -> (Vec<VolumePlan>, Vec<Vec<TaskVolume>>) {
-    let shared_by = |task: &TaskDraft| -> BTreeSet<String> {
-        task.containers
-            .iter()
-            .flat_map(|c| c.mounts.iter().filter(|m| !m.task_storage).map(|m| m.volume.clone()))
-            .collect()
-    };
     // Each volume's services, in task and compose order, found in one pass.
     let project = cx.project;
     let mut mounted_by: HashMap<&str, Vec<&Service>> = HashMap::new();
@@ -28,6 +22,24 @@ pub(super) fn volumes(cx: &mut Context, tasks: &[TaskDraft]) -> (Vec<VolumePlan>
                 .extend(project.service(&container.service));
         }
     }
+    let volumes = access_points(cx, &mounted_by);
+    let file_system_id = if volumes.is_empty() {
+        None
+    } else if let Some((id, _)) = &cx.project.settings.infrastructure.file_system {
+        Some(DeployValue::Known(id.clone()))
+    } else {
+        Some(cx.deferred("FileSystemId", Source::Stack("efs")))
+    };
+    let by_name: HashMap<&str, &VolumePlan> = volumes.iter().map(|v| (v.ecs_name.as_str(), v)).collect();
+    let task_volumes = tasks
+        .iter()
+        .map(|task| task_volumes(task, &by_name, file_system_id.as_ref()))
+        .collect();
+    (volumes, task_volumes)
+}
+
+/// An access point per named volume in use, with the owner its folder gets.
+fn access_points(cx: &mut Context, mounted_by: &HashMap<&str, Vec<&Service>>) -> Vec<VolumePlan> {
     let mut volumes: Vec<VolumePlan> = Vec::new();
     let mut ids: BTreeMap<String, &str> = BTreeMap::new();
     for volume in &cx.project.volumes {
@@ -89,47 +101,49 @@ pub(super) fn volumes(cx: &mut Context, tasks: &[TaskDraft]) -> (Vec<VolumePlan>
             access_point_id,
         });
     }
-    let file_system_id = if volumes.is_empty() {
-        None
-    } else if let Some((id, _)) = &cx.project.settings.infrastructure.file_system {
-        Some(DeployValue::Known(id.clone()))
-    } else {
-        Some(cx.deferred("FileSystemId", Source::Stack("efs")))
-    };
-    let by_name: HashMap<&str, &VolumePlan> = volumes.iter().map(|v| (v.ecs_name.as_str(), v)).collect();
-    let mut task_volumes_by_task = Vec::with_capacity(tasks.len());
-    for task in tasks {
-        let shared = shared_by(task);
-        let mut task_volumes: Vec<TaskVolume> = shared
-            .iter()
-            .filter_map(|name| {
-                let volume = by_name.get(name.as_str())?;
-                Some(TaskVolume {
-                    name: name.clone(),
-                    efs: Some(EfsVolume {
-                        file_system_id: file_system_id.clone()?,
-                        access_point_id: volume.access_point_id.clone(),
-                    }),
-                })
+    volumes
+}
+
+/// A task definition's volumes: the EFS volumes its containers mount (`access_points` by ECS
+/// name), then its task storage.
+fn task_volumes(
+    task: &TaskDraft,
+    access_points: &HashMap<&str, &VolumePlan>,
+    file_system_id: Option<&DeployValue>,
+) -> Vec<TaskVolume> {
+    let shared: BTreeSet<&str> = task
+        .containers
+        .iter()
+        .flat_map(|c| c.mounts.iter().filter(|m| !m.task_storage).map(|m| m.volume.as_str()))
+        .collect();
+    let mut task_volumes: Vec<TaskVolume> = shared
+        .into_iter()
+        .filter_map(|name| {
+            let volume = access_points.get(name)?;
+            Some(TaskVolume {
+                name: name.to_string(),
+                efs: Some(EfsVolume {
+                    file_system_id: file_system_id?.clone(),
+                    access_point_id: volume.access_point_id.clone(),
+                }),
             })
-            .collect();
-        let mut on_task_storage = BTreeSet::new();
-        for container in &task.containers {
-            for mount in container.mounts.iter().filter(|m| m.task_storage) {
-                // The secrets writer mounts each service's secrets volume too; names are
-                // unique in the task (`runtime::unique_task_storage_names`).
-                if !on_task_storage.insert(mount.volume.clone()) {
-                    continue;
-                }
-                task_volumes.push(TaskVolume {
-                    name: mount.volume.clone(),
-                    efs: None,
-                });
+        })
+        .collect();
+    let mut on_task_storage = BTreeSet::new();
+    for container in &task.containers {
+        for mount in container.mounts.iter().filter(|m| m.task_storage) {
+            // The secrets writer mounts each service's secrets volume too; names are
+            // unique in the task (`runtime::unique_task_storage_names`).
+            if !on_task_storage.insert(mount.volume.clone()) {
+                continue;
             }
+            task_volumes.push(TaskVolume {
+                name: mount.volume.clone(),
+                efs: None,
+            });
         }
-        task_volumes_by_task.push(task_volumes);
     }
-    (volumes, task_volumes_by_task)
+    task_volumes
 }
 
 /// The longest path of an EFS access point's root directory.
