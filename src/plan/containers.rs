@@ -272,3 +272,82 @@ const MAXIMUM_CONTAINERS: usize = 10;
 
 /// The one Linux capability Fargate lets a container add.
 pub(super) const FARGATE_ADDABLE_CAPABILITY: &str = "SYS_PTRACE";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::testing::{project, run};
+
+    fn containers_of(compose: &str) -> (Vec<Vec<Container>>, Vec<&'static str>) {
+        let project = project(compose);
+        let (containers, codes) = run(&project, |cx| {
+            let grouping = grouping::group(cx).expect("groups");
+            grouping
+                .tasks()
+                .map(|(_, task)| of_task(cx, task, &grouping))
+                .collect::<Vec<_>>()
+        });
+        (containers, codes)
+    }
+
+    #[test]
+    fn a_one_shot_container_in_the_task_is_not_essential() {
+        let (tasks, codes) = containers_of(
+            "services:\n  app: {image: a, x-ecs: {task: t}, depends_on: {init: {condition: service_completed_successfully}, db: {condition: service_healthy}}}\n  \
+             init: {image: b, x-ecs: {task: t}}\n  db: {image: postgres, x-ecs: {task: t}}\n",
+        );
+        let essential: Vec<(&str, bool)> = tasks[0].iter().map(|c| (c.name.as_str(), c.essential)).collect();
+        assert_eq!(essential, vec![("app", true), ("init", false), ("db", true)]);
+        // `db` has no healthcheck: `app` waits for it to start instead, with a word.
+        assert_eq!(
+            tasks[0][0].depends_on,
+            vec![
+                ("init".to_string(), Condition::ServiceCompletedSuccessfully),
+                ("db".to_string(), Condition::ServiceStarted)
+            ]
+        );
+        assert_eq!(codes, vec!["healthy-without-healthcheck"]);
+    }
+
+    #[test]
+    fn dependencies_across_tasks_are_notes_and_one_shots_there_warnings() {
+        let (tasks, codes) = containers_of(
+            "services:\n  app: {image: a, depends_on: {db: {condition: service_started}, migrate: {condition: service_completed_successfully}}}\n  \
+             db: {image: postgres}\n  migrate: {image: m}\n",
+        );
+        assert!(tasks[0][0].depends_on.is_empty());
+        assert_eq!(codes, vec!["cross-task-dependency", "one-shot-alone"]);
+    }
+
+    #[test]
+    fn a_built_image_is_the_registry_s_and_fargate_adds_one_capability() {
+        let (tasks, codes) = containers_of(
+            "x-ecs: {registry: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop, image_tag: v2}\n\
+             services:\n  api: {build: ., cap_add: [SYS_PTRACE, NET_ADMIN]}\n",
+        );
+        assert_eq!(
+            tasks[0][0].image,
+            DeployValue::Known("123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop/app-api:v2".into())
+        );
+        assert_eq!(tasks[0][0].capabilities_add, vec!["SYS_PTRACE"]);
+        assert_eq!(codes, vec!["built-image", "fargate-capability"]);
+    }
+
+    #[test]
+    fn more_containers_than_ecs_takes_and_none_essential_are_refused() {
+        let project = project("services:\n  a: {image: a}\n");
+        let container = |name: &str, essential: bool| Container {
+            essential,
+            ..containers_of(&format!("services:\n  {name}: {{image: a}}\n")).0[0][0].clone()
+        };
+        let draft = TaskDraft {
+            name: "t".into(),
+            containers: (0..11).map(|i| container(&format!("c{i}"), false)).collect(),
+        };
+        let ((), codes) = run(&project, |cx| {
+            check_container_count(cx, &draft);
+            check_essentials(cx, &draft);
+        });
+        assert_eq!(codes, vec!["too-many-containers", "no-essential-container"]);
+    }
+}

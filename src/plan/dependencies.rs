@@ -214,3 +214,53 @@ pub(super) fn creation_order(
     }
     order
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::testing::{project, run};
+
+    #[test]
+    fn dependencies_name_services_that_run_and_go_round_nowhere() {
+        let project = project(
+            "services:\n  web: {image: a, depends_on: [api, ghost], links: [nobody]}\n  \
+             api: {image: b, depends_on: {web: {condition: service_started}}}\n  \
+             opt: {image: c, depends_on: {gone: {condition: service_started, required: false}}}\n",
+        );
+        let ((), codes) = run(&project, check_dependencies);
+        assert_eq!(
+            codes,
+            vec![
+                "unknown-service",
+                "unknown-service",
+                "optional-dependency",
+                "depends-cycle"
+            ]
+        );
+    }
+
+    #[test]
+    fn servers_are_created_before_their_clients() {
+        // `web` reaches `api`, which reaches `db`, each in a task of its own.
+        let project = project(
+            "services:\n  web: {image: a, environment: {API_URL: \"http://api:8080\"}}\n  \
+             api: {image: b, expose: [\"8080\"], environment: {DB_HOST: db}}\n  \
+             db: {image: postgres, expose: [\"5432\"]}\n",
+        );
+        let mut diagnostics = Diagnostics::default();
+        let plan = plan(&project, &KnownValues::new(), &mut diagnostics).expect("it plans");
+        assert_eq!(plan.creation_order, vec!["app-db", "app-api", "app-web"]);
+    }
+
+    #[test]
+    fn a_circle_through_service_connect_keeps_compose_order_with_a_warning() {
+        let project = project(
+            "services:\n  a: {image: a, expose: [\"80\"], environment: {B_URL: \"http://b:80\"}}\n  \
+             b: {image: b, expose: [\"80\"], environment: {A_URL: \"http://a:80\"}}\n",
+        );
+        let mut diagnostics = Diagnostics::default();
+        let plan = plan(&project, &KnownValues::new(), &mut diagnostics).expect("it plans");
+        assert_eq!(plan.creation_order, vec!["app-b", "app-a"]);
+        assert!(diagnostics.iter().any(|d| d.code == "connect-cycle"));
+    }
+}

@@ -109,3 +109,38 @@ pub(super) fn deployment(cx: &mut Context, tasks: &[TaskGroup]) -> Deployment {
         connect_ports,
     }
 }
+
+#[cfg(test)]
+mod rollout_tests {
+    use super::*;
+    use crate::plan::testing::{project, run};
+
+    #[test]
+    fn a_task_with_volumes_stops_old_copies_first() {
+        let project = project("services:\n  db: {image: postgres, deploy: {replicas: 2}}\n");
+        let members: Vec<&Service> = project.services.iter().collect();
+        let (free, codes) = run(&project, |cx| rollout(cx, "db", &members, false, 2));
+        assert_eq!((free.maximum_percent, free.minimum_healthy_percent), (200, 100));
+        assert!(codes.is_empty());
+        let (bound, codes) = run(&project, |cx| rollout(cx, "db", &members, true, 2));
+        assert_eq!((bound.maximum_percent, bound.minimum_healthy_percent), (100, 0));
+        assert_eq!(codes, vec!["shared-volume-copies"]);
+    }
+
+    #[test]
+    fn settings_win_over_the_base_stack_and_known_values_fill_placeholders() {
+        let project = project(
+            "x-ecs: {region: eu-west-1, subnets: [subnet-1, subnet-2], cluster: shared}\nservices:\n  a: {image: a}\n",
+        );
+        let (deployment, _) = run(&project, |cx| deployment(cx, &[]));
+        assert_eq!(deployment.region, DeployValue::Known("eu-west-1".into()));
+        assert_eq!(deployment.subnets.len(), 2);
+        assert_eq!(deployment.cluster, "shared");
+        assert!(!deployment.create_cluster);
+        assert_eq!(
+            deployment.security_groups,
+            vec![DeployValue::Placeholder("TaskSecurityGroupId".into())]
+        );
+        assert_eq!(deployment.namespace, None);
+    }
+}

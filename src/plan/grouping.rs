@@ -61,7 +61,7 @@ impl<'p> Grouping<'p> {
 }
 
 /// The task of every ECS-run service, with the rule that put it there.
-pub(super) fn group<'p>(cx: &mut Context<'p>) -> Option<Grouping<'p>> {
+pub(super) fn group<'p>(cx: &mut Context<'p, '_>) -> Option<Grouping<'p>> {
     let mut tasks: HashMap<String, (String, GroupReason)> = HashMap::new();
     let mut spellings: HashMap<String, String> = HashMap::new();
     let mut containers: HashMap<String, &str> = HashMap::new();
@@ -338,4 +338,83 @@ fn explicit_task(service: &Service) -> Option<(&String, &KeyPath, GroupReason)> 
     }
     let (family, path) = service.family_label.as_ref()?;
     Some((family, path, GroupReason::FamilyLabel { family: family.clone() }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::testing::{project, run};
+
+    fn tasks(grouping: &Grouping) -> Vec<(String, Vec<String>)> {
+        grouping
+            .tasks()
+            .map(|(_, t)| (t.name.clone(), t.members.iter().map(|s| s.name.clone()).collect()))
+            .collect()
+    }
+
+    #[test]
+    fn each_service_alone_unless_a_rule_groups_it() {
+        let project = project(
+            "services:\n  web: {image: a, x-ecs: {task: front}}\n  db: {image: b}\n  \
+             proxy: {image: c, x-ecs: {task: front}}\n  sidecar: {image: d, network_mode: \"service:db\"}\n  \
+             cache: {image: e, x-ecs: {external: \"cache.example.com:6379\"}}\n",
+        );
+        let (grouping, codes) = run(&project, |cx| group(cx).expect("groups"));
+        assert!(codes.is_empty(), "{codes:?}");
+        // Tasks in the order of their first service, containers in compose order.
+        assert_eq!(
+            tasks(&grouping),
+            vec![
+                ("front".to_string(), vec!["web".to_string(), "proxy".to_string()]),
+                ("db".to_string(), vec!["db".to_string(), "sidecar".to_string()]),
+            ]
+        );
+        assert!(grouping.together("web", "proxy") && grouping.together("db", "sidecar"));
+        assert!(!grouping.together("web", "db"));
+        assert_eq!(grouping.task_of("cache"), None);
+        assert_eq!(grouping.slot_of("sidecar"), Some((TaskId(1), 1)));
+        assert_eq!(
+            grouping.reason("sidecar"),
+            GroupReason::NetworkMode { service: "db".into() }
+        );
+        assert_eq!(grouping.reason("web"), GroupReason::XEcsTask { task: "front".into() });
+        assert_eq!(grouping.reason("db"), GroupReason::Alone);
+    }
+
+    #[test]
+    fn names_that_meet_on_ecs_and_contradicting_rules_are_refused() {
+        let dotted = project("services:\n  a.b: {image: a}\n  a-b: {image: b}\n");
+        let (grouping, codes) = run(&dotted, group);
+        assert!(grouping.is_none());
+        assert_eq!(codes, vec!["name-collision"]);
+
+        let project = project(
+            "services:\n  db: {image: b}\n  side: {image: d, network_mode: \"service:db\", x-ecs: {task: other}}\n",
+        );
+        let (grouping, codes) = run(&project, group);
+        assert!(grouping.is_none());
+        assert_eq!(codes, vec!["conflicting-grouping"]);
+    }
+
+    #[test]
+    fn a_network_mode_circle_is_reported_once() {
+        let project = project(
+            "services:\n  a: {image: a, network_mode: \"service:b\"}\n  b: {image: b, network_mode: \"service:a\"}\n",
+        );
+        let (grouping, codes) = run(&project, group);
+        assert!(grouping.is_none());
+        assert_eq!(codes, vec!["network-mode-cycle"]);
+    }
+
+    #[test]
+    fn nothing_on_ecs_is_an_error_that_says_why() {
+        let project = project("services:\n  db: {image: b, x-ecs: {external: \"db.example.com:5432\"}}\n");
+        let (external, codes) = run(&project, external_services);
+        assert_eq!(external.len(), 1);
+        assert_eq!(external[0].host, "db.example.com");
+        assert_eq!(external[0].port, Some(5432));
+        assert!(codes.is_empty());
+        let ((), codes) = run(&project, nothing_to_run);
+        assert_eq!(codes, vec!["nothing-to-run"]);
+    }
 }

@@ -178,10 +178,12 @@ fn task_shape(cx: &mut Context, task: &GroupedTask, containers: &[Container]) ->
     }
 }
 
-struct Context<'a> {
-    project: &'a Project,
-    known: &'a KnownValues,
-    diagnostics: &'a mut Diagnostics,
+/// What every step shares: the project, the values the stacks already gave, the diagnostics,
+/// and the placeholders the output needs.
+struct Context<'p, 'd> {
+    project: &'p Project,
+    known: &'p KnownValues,
+    diagnostics: &'d mut Diagnostics,
     missing: BTreeSet<MissingValue>,
 }
 
@@ -195,7 +197,7 @@ enum Source {
     User(String),
 }
 
-impl Context<'_> {
+impl Context<'_, '_> {
     /// A value from the stacks' outputs, or its placeholder (recorded as missing with where it comes from).
     fn deferred(&mut self, name: &str, from: Source) -> DeployValue {
         match self.known.get(name) {
@@ -238,5 +240,51 @@ impl Context<'_> {
         self.project
             .service(&containers[0].service)
             .map_or_else(KeyPath::root, |service| service.path.clone())
+    }
+}
+
+#[cfg(test)]
+pub(super) mod testing {
+    //! What the plan's unit tests share: a project from compose text, and a context over it.
+
+    use super::*;
+    use crate::source::MemoryFiles;
+    use crate::Input;
+    use std::path::PathBuf;
+
+    /// The normalised project of `compose`, the `compose.yaml` of a folder named `app`.
+    pub(in crate::plan) fn project(compose: &str) -> Project {
+        let path = PathBuf::from("compose.yaml");
+        let mut files = MemoryFiles::default();
+        files.0.insert(path.clone(), compose.as_bytes().to_vec());
+        let input = Input {
+            compose_files: vec![path],
+            directory_name: "app".to_string(),
+            ..Input::default()
+        };
+        let mut diagnostics = Diagnostics::default();
+        let loaded = crate::load::load(&input, &files, &mut diagnostics).expect("it loads");
+        let project = crate::normalise::normalise(&loaded, &[], &files, &mut diagnostics);
+        assert!(!diagnostics.has_errors(), "{diagnostics:?}");
+        project.expect("it normalises")
+    }
+
+    /// Runs `step` over `project` with no known values; returns its result and the codes said.
+    pub(in crate::plan) fn run<'p, T>(
+        project: &'p Project,
+        step: impl FnOnce(&mut Context<'p, '_>) -> T,
+    ) -> (T, Vec<&'static str>) {
+        static KNOWN: KnownValues = KnownValues::new();
+        let mut diagnostics = Diagnostics::default();
+        let result = {
+            let cx = &mut Context {
+                project,
+                known: &KNOWN,
+                diagnostics: &mut diagnostics,
+                missing: BTreeSet::new(),
+            };
+            step(cx)
+        };
+        (result, diagnostics.iter().map(|d| d.code).collect())
     }
 }

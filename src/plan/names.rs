@@ -30,3 +30,16 @@ pub fn logical_id(name: &str) -> String {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compose_names_in_ecs_and_cloudformation_spelling() {
+        assert_eq!(task_name("my.app_1-x"), "my-app_1-x");
+        assert_eq!(container_name("web.api"), "web-api");
+        assert_eq!(logical_id("my-app.db"), "MyAppDb");
+        assert_eq!(logical_id("db_2"), "Db2");
+    }
+}

@@ -100,3 +100,48 @@ pub(super) fn port_mapping(service: &str, port: u16, protocol: Protocol) -> Port
         protocol,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::testing::{project, run};
+
+    #[test]
+    fn port_mapping_names_are_lower_case_and_short() {
+        assert_eq!(port_mapping("Web.App", 80, Protocol::Tcp).name, "web-app-80");
+        assert_eq!(port_mapping("dns", 53, Protocol::Udp).name, "dns-53-udp");
+        let long = port_mapping(&"x".repeat(100), 65535, Protocol::Udp);
+        assert!(long.name.len() <= 64, "{}", long.name);
+    }
+
+    #[test]
+    fn two_containers_of_a_task_cannot_listen_on_one_port() {
+        let project = project(
+            "services:\n  a: {image: a, ports: [\"8080:80\"], x-ecs: {task: t}}\n  \
+             b: {image: b, ports: [\"8081:80\", \"9000-9010:9000-9010\"], x-ecs: {task: t}}\n  \
+             c: {image: c, ports: [\"9005:9005\", \"53:53/udp\"], x-ecs: {task: t}}\n",
+        );
+        let (codes, _) = run(&project, |cx| {
+            let grouping = grouping::group(cx).expect("groups");
+            let task = &grouping.tasks[0];
+            let draft = TaskDraft {
+                name: task.name.clone(),
+                containers: containers::of_task(cx, task, &grouping),
+            };
+            let before = cx.diagnostics.iter().count();
+            check_port_collisions(cx, &draft);
+            cx.diagnostics
+                .iter()
+                .skip(before)
+                .map(|d| d.message.clone())
+                .collect::<Vec<_>>()
+        });
+        assert_eq!(codes.len(), 2, "{codes:?}");
+        assert!(codes[0].contains("`a` and `b` both listen on port 80"), "{}", codes[0]);
+        assert!(
+            codes[1].contains("9000-9010 of `b` overlap port 9005 of `c`"),
+            "{}",
+            codes[1]
+        );
+    }
+}

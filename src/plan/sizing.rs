@@ -2,6 +2,8 @@
 
 use super::*;
 
+/// How many copies of the task run: the most any of its services asks for, with a word when
+/// they differ and when a stateful image would be copied.
 pub(super) fn desired_count(cx: &mut Context, members: &[&Service]) -> u32 {
     let counts: Vec<(u32, &KeyPath, &str)> = members
         .iter()
@@ -100,5 +102,49 @@ pub(super) fn size(cx: &mut Context, task: &str, members: &[&Service]) -> TaskSi
                 reason: "too big for Fargate".to_string(),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::testing::{project, run};
+
+    fn members(project: &Project) -> Vec<&Service> {
+        project.services.iter().collect()
+    }
+
+    #[test]
+    fn the_smallest_fargate_size_that_holds_the_containers() {
+        let project = project(
+            "services:\n  a: {image: a, deploy: {resources: {limits: {cpus: '0.5', memory: 700M}}}}\n  \
+             b: {image: b, deploy: {resources: {reservations: {memory: 600M}}}}\n",
+        );
+        let (fit, codes) = run(&project, |cx| size(cx, "t", &members(&project)));
+        // 512 units and 1,300 MiB: 0.5 vCPU takes 1, 2, 3 or 4 GiB.
+        assert_eq!((fit.cpu, fit.memory), (512, 2048));
+        assert!(fit.reason.contains("512 CPU units and 1300 MiB"), "{}", fit.reason);
+        assert!(codes.is_empty());
+
+        let bare = crate::plan::testing::project("services:\n  a: {image: a}\n");
+        let (smallest, _) = run(&bare, |cx| size(cx, "t", &members(&bare)));
+        assert_eq!((smallest.cpu, smallest.memory), (256, 512));
+    }
+
+    #[test]
+    fn more_than_fargate_has_is_refused() {
+        let project = project("services:\n  a: {image: a, deploy: {resources: {limits: {cpus: '32'}}}}\n");
+        let (_, codes) = run(&project, |cx| size(cx, "t", &members(&project)));
+        assert_eq!(codes, vec!["too-big-for-fargate"]);
+    }
+
+    #[test]
+    fn a_task_runs_the_most_copies_any_service_asks_for() {
+        let project = project(
+            "services:\n  web: {image: nginx, deploy: {replicas: 3}}\n  db: {image: postgres:16, deploy: {replicas: 1}}\n",
+        );
+        let (count, codes) = run(&project, |cx| desired_count(cx, &members(&project)));
+        assert_eq!(count, 3);
+        assert_eq!(codes, vec!["replicas-differ", "stateful-scaled"]);
     }
 }

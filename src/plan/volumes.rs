@@ -148,3 +148,72 @@ fn task_volumes(
 
 /// The longest path of an EFS access point's root directory.
 pub(super) const MAXIMUM_ACCESS_POINT_PATH: usize = 100;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::testing::{project, run};
+
+    type Planned = (Vec<VolumePlan>, Vec<Vec<TaskVolume>>);
+
+    /// The volumes step over every task of `compose`, and the codes said.
+    fn volumes_of(compose: &str) -> (Planned, Vec<&'static str>) {
+        let project = project(compose);
+        run(&project, |cx| {
+            let grouping = grouping::group(cx).expect("groups");
+            let drafts: Vec<TaskDraft> = grouping
+                .tasks()
+                .map(|(_, task)| TaskDraft {
+                    name: task.name.clone(),
+                    containers: containers::of_task(cx, task, &grouping),
+                })
+                .collect();
+            volumes(cx, &drafts)
+        })
+    }
+
+    #[test]
+    fn an_access_point_per_volume_in_use_and_each_task_its_volumes() {
+        let ((plans, tasks), codes) = volumes_of(
+            "services:\n  db: {image: postgres, volumes: [\"db.data:/var/lib/postgresql/data\"]}\n  \
+             web: {image: nginx, volumes: [\"db.data:/srv:ro\", \"/tmp\"]}\n\
+             volumes:\n  db.data: {}\n  unused: {}\n",
+        );
+        // The anonymous volume lives as long as the task: a note says so.
+        assert_eq!(codes, vec!["anonymous-on-task-storage"]);
+        let names: Vec<(&str, &str, &str)> = plans
+            .iter()
+            .map(|v| (v.name.as_str(), v.ecs_name.as_str(), v.root_directory.as_str()))
+            .collect();
+        assert_eq!(names, vec![("db.data", "db-data", "/db.data")]);
+        assert_eq!(plans[0].logical_id, "AccessPointDbData");
+        assert_eq!(
+            plans[0].access_point_id,
+            DeployValue::Placeholder("AccessPointDbDataId".into())
+        );
+        // Each task mounts the EFS volume; `web` also has task storage for its anonymous volume.
+        assert_eq!(tasks.len(), 2);
+        assert_eq!(tasks[0].len(), 1);
+        assert_eq!(
+            tasks[0][0].efs.as_ref().map(|e| &e.file_system_id),
+            Some(&DeployValue::Placeholder("FileSystemId".into()))
+        );
+        assert_eq!(tasks[1][0].name, "db-data");
+        assert!(tasks[1].iter().skip(1).all(|v| v.efs.is_none()) && tasks[1].len() == 2);
+    }
+
+    #[test]
+    fn volumes_that_meet_on_ecs_or_are_too_long_are_refused() {
+        let ((plans, _), codes) = volumes_of(
+            "services:\n  a: {image: a, volumes: [\"x.y:/a\", \"x-y:/b\"]}\nvolumes:\n  x.y: {}\n  x-y: {}\n",
+        );
+        assert_eq!(plans.len(), 1);
+        assert_eq!(codes, vec!["name-collision"]);
+        let long = "v".repeat(100);
+        let ((plans, _), codes) = volumes_of(&format!(
+            "services:\n  a: {{image: a, volumes: [\"{long}:/a\"]}}\nvolumes:\n  {long}: {{}}\n"
+        ));
+        assert!(plans.is_empty());
+        assert_eq!(codes, vec!["name-too-long"]);
+    }
+}
