@@ -13,6 +13,7 @@ pub mod infrastructure;
 mod load_balancer;
 mod model;
 mod names;
+pub mod passwords;
 mod ports;
 mod references;
 mod runtime;

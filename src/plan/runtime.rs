@@ -1,7 +1,7 @@
 //! How each container runs on Fargate: its runtime settings, its mounts, and the task's CPU
 //! architecture; each compose setting Fargate cannot honour gets a diagnostic saying so.
 
-use super::hostnames::{mask_credentials, names_a_secret};
+use super::passwords::{mask_credentials, names_a_secret};
 use super::{
     container_name, task_name, Container, ContainerRuntime, Context, CpuArchitecture, Grouping, MountPoint,
     RestartPolicy, TaskDraft, TmpfsMount, UlimitPlan,
