@@ -12,6 +12,7 @@ pub mod hostnames;
 pub mod infrastructure;
 mod load_balancer;
 mod model;
+mod mounts;
 mod names;
 pub mod passwords;
 mod ports;
