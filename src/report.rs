@@ -1,7 +1,7 @@
 //! Views of the Plan for the `plan` command: a table for people, JSON for scripts, and a Mermaid
 //! diagram for a README or a pull request.
 
-use crate::plan::hostnames::{mask_arguments, mask_credentials, names_a_secret};
+use crate::plan::passwords::{mask_arguments, mask_credentials, names_a_secret};
 use crate::plan::{GroupReason, Outcome, Plan, ReferenceSite};
 use serde::Serialize;
 use std::collections::{BTreeSet, HashMap};

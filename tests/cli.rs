@@ -128,7 +128,7 @@ fn the_cli_writes_the_bytes_the_library_converts() {
     let run = compose2ecs(&copy, &["convert", "-o", "out"]);
     assert!(run.status.success(), "{}", stderr(&run));
     let mut written = tree(&copy.join("out"));
-    // The writer's manifest lists the files it wrote (src/write.rs tests the rest of it).
+    // The writer's manifest lists the files it wrote (src/write/ tests the rest of it).
     let manifest = written
         .iter()
         .position(|(path, _)| path == Path::new(".compose2ecs-manifest"))

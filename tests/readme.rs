@@ -19,7 +19,7 @@ fn conversion_table_matches_the_support_table() {
             fs::write(&path, format!("{}{table}{}", &readme[..start], &readme[end..])).unwrap();
         } else {
             panic!(
-                "README's conversion table differs from src/support.rs; run `UPDATE_README=1 cargo test --test readme`"
+                "README's conversion table differs from src/support/table.rs; run `UPDATE_README=1 cargo test --test readme`"
             );
         }
     }

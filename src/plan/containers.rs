@@ -21,7 +21,7 @@ pub(super) fn of_task(cx: &mut Context, task: &GroupedTask, grouping: &Grouping)
             container.essential = false;
         }
     }
-    runtime::unique_task_storage_names(&mut containers);
+    mounts::unique_task_storage_names(&mut containers);
     containers
 }
 
@@ -35,8 +35,8 @@ fn container(cx: &mut Context, service: &Service, grouping: &Grouping) -> Contai
         }
     }
     let depends_on = depends_on(cx, service, grouping);
-    let (mounts, tmpfs) = runtime::mounts(cx, service);
-    let volumes_from = runtime::volumes_from(cx, service, grouping);
+    let (mounts, tmpfs) = mounts::mounts(cx, service);
+    let volumes_from = mounts::volumes_from(cx, service, grouping);
     let health_check = service.healthcheck.as_ref().map(|h| health_check(cx, h));
     let capabilities_add = capabilities_add(cx, service);
     let resources = service.resources;

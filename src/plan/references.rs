@@ -1,9 +1,8 @@
 //! Hostname resolution: every reference from one service to another becomes what reaches the peer
 //! on ECS (localhost, a Service Connect alias, or an external endpoint), recorded with its reason.
 
-use super::hostnames::{
-    excerpt, mask_at, names_a_host, names_a_secret, names_an_image, scan, Found, HostPosition, HOST_FLAGS,
-};
+use super::hostnames::{excerpt, names_a_host, names_an_image, scan, Found, HostPosition, HOST_FLAGS};
+use super::passwords::{mask_at, names_a_secret};
 use super::{
     port_mapping, wellknown, ClientAlias, Context, Grouping, Outcome, Reference, ReferenceSite, ServiceConnect,
     ServiceConnectService, TaskDraft,

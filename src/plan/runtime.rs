@@ -1,59 +1,13 @@
-//! How each container runs on Fargate: its runtime settings, its mounts, and the task's CPU
-//! architecture; each compose setting Fargate cannot honour gets a diagnostic saying so.
+//! How each container runs on Fargate: its runtime settings (ulimits, kernel parameters, restart
+//! policy), the services' tags and the task's CPU architecture; each compose setting Fargate cannot
+//! honour gets a diagnostic saying so.
 
-use super::hostnames::{mask_credentials, names_a_secret};
-use super::{
-    container_name, task_name, Container, ContainerRuntime, Context, CpuArchitecture, Grouping, MountPoint,
-    RestartPolicy, TaskDraft, TmpfsMount, UlimitPlan,
-};
+use super::passwords::{mask_credentials, names_a_secret};
+use super::{ContainerRuntime, Context, CpuArchitecture, RestartPolicy, TaskDraft, UlimitPlan};
 use crate::diagnostic::Diagnostic;
-use crate::normalise::{Mount, MountSource, Service};
-use std::collections::{BTreeMap, BTreeSet};
+use crate::normalise::Service;
+use std::collections::BTreeMap;
 
-/// A tmpfs's size when compose gives none (Docker's would be half the memory; ECS needs a number).
-const DEFAULT_TMPFS_MIB: u32 = 64;
-/// The tmpfs mount options ECS takes (the API's list), each maybe with `=value`.
-const ECS_TMPFS_OPTIONS: &[&str] = &[
-    "defaults",
-    "ro",
-    "rw",
-    "suid",
-    "nosuid",
-    "dev",
-    "nodev",
-    "exec",
-    "noexec",
-    "sync",
-    "async",
-    "dirsync",
-    "remount",
-    "mand",
-    "nomand",
-    "atime",
-    "noatime",
-    "diratime",
-    "nodiratime",
-    "bind",
-    "rbind",
-    "unbindable",
-    "runbindable",
-    "private",
-    "rprivate",
-    "shared",
-    "rshared",
-    "slave",
-    "rslave",
-    "relatime",
-    "norelatime",
-    "strictatime",
-    "nostrictatime",
-    "mode",
-    "uid",
-    "gid",
-    "nr_inodes",
-    "nr_blocks",
-    "mpol",
-];
 /// The IPC namespace kernel parameters ECS sets (the API's list), besides `fs.mqueue.*`.
 const ECS_IPC_SYSCTLS: &[&str] = &[
     "kernel.msgmax",
@@ -251,123 +205,6 @@ fn restart_policy(cx: &mut Context, service: &Service) -> Option<RestartPolicy> 
     }
 }
 
-/// The container's mounts: named volumes on EFS, tmpfs in memory, anonymous volumes on the
-/// task's storage; bind mounts left out, with the fix (or, for dev-only mounts, a note).
-pub(super) fn mounts(cx: &mut Context, service: &Service) -> (Vec<MountPoint>, Vec<TmpfsMount>) {
-    let container = container_name(&service.name);
-    let code_mounts: Vec<&str> = service
-        .mounts
-        .iter()
-        .filter(
-            |m| matches!(&m.source, MountSource::Bind(dir) if is_dev_code_mount(service.build_context.as_deref(), dir)),
-        )
-        .map(|m| m.target.trim_end_matches('/'))
-        .collect();
-    let mut mounts = Vec::new();
-    let mut tmpfs = Vec::new();
-    // A first name; `unique_task_storage_names` makes the names of the whole task unique.
-    let on_task_storage = |mount: &Mount| MountPoint {
-        volume: format!("{container}-{}", slug(&mount.target)),
-        container_path: mount.target.clone(),
-        read_only: mount.read_only,
-        task_storage: true,
-    };
-    for mount in &service.mounts {
-        match &mount.source {
-                MountSource::Named(volume) => mounts.push(MountPoint {
-                    volume: task_name(volume),
-                    container_path: mount.target.clone(),
-                    read_only: mount.read_only,
-                    task_storage: false,
-                }),
-                MountSource::Tmpfs { size, options } => {
-                    let size_mib = match size {
-                        Some(bytes) => u32::try_from(bytes.div_ceil(1024 * 1024)).unwrap_or(u32::MAX),
-                        None => {
-                            cx.diagnostics.push(Diagnostic::note(
-                                "tmpfs-size",
-                                mount.path.clone(),
-                                format!("ECS needs a size for the tmpfs `{}`: {DEFAULT_TMPFS_MIB} MiB, taken from the container's memory", mount.target),
-                            ).with_help(format!("give one: `{}:size=256m`", mount.target)));
-                            DEFAULT_TMPFS_MIB
-                        }
-                    };
-                    let mut mount_options = Vec::new();
-                    for option in options {
-                        let name = option.split('=').next().unwrap_or_default();
-                        if ECS_TMPFS_OPTIONS.contains(&name) {
-                            mount_options.push(option.clone());
-                        } else {
-                            cx.diagnostics.push(
-                                Diagnostic::warning(
-                                    "tmpfs-option",
-                                    mount.path.clone(),
-                                    format!("ECS does not take the tmpfs option `{option}`; it is left out"),
-                                )
-                                .with_help(format!("ECS takes {}", ECS_TMPFS_OPTIONS.join(", "))),
-                            );
-                        }
-                    }
-                    tmpfs.push(TmpfsMount {
-                        container_path: mount.target.clone(),
-                        size_mib,
-                        mount_options,
-                    });
-                }
-                MountSource::Anonymous if under_any(&mount.target, &code_mounts) || mount.target.ends_with("/node_modules") => {
-                    cx.diagnostics.push(Diagnostic::note(
-                        "dev-only-mount",
-                        mount.path.clone(),
-                        format!("the anonymous volume `{}` only keeps the image's files from being hidden by a development mount; it is left out, and the image's files are used", mount.target),
-                    ));
-                }
-                MountSource::Anonymous => {
-                    let what = format!(
-                        "the anonymous volume `{}` is a folder on the task's own storage: it starts empty unless the image declares it a `VOLUME`, and is emptied when the task stops",
-                        mount.target
-                    );
-                    let diagnostic = match service.runtime.user.as_deref().filter(|u| !is_root(u)) {
-                        // Fargate makes such folders writable by root only.
-                        Some(user) => Diagnostic::warning(
-                            "task-storage-owner",
-                            mount.path.clone(),
-                            format!("{what}; it is owned by root, so the container's user `{user}` cannot write it"),
-                        )
-                        .with_help(format!("use `tmpfs: {}` (writable by every user), or a named volume with `x-ecs: {{uid, gid}}`", mount.target)),
-                        None => Diagnostic::note("anonymous-on-task-storage", mount.path.clone(), what)
-                            .with_help("use a named volume (it becomes EFS) if the data must outlive the task"),
-                    };
-                    cx.diagnostics.push(diagnostic);
-                    mounts.push(on_task_storage(mount));
-                }
-                MountSource::Bind(dir) if is_dev_code_mount(service.build_context.as_deref(), dir) => cx.diagnostics.push(
-                    Diagnostic::note(
-                        "dev-only-mount",
-                        mount.path.clone(),
-                        format!("`{dir}:{}` mounts the source code for development; it is left out, and the image built from `build` is used", mount.target),
-                    ),
-                ),
-                MountSource::Bind(dir) if dir.ends_with("docker.sock") => cx.diagnostics.push(
-                    Diagnostic::warning(
-                        "bind-mount",
-                        mount.path.clone(),
-                        format!("`{dir}` is the Docker API socket; Fargate has none, so it is left out"),
-                    )
-                    .with_help("a container that drives Docker (a CI runner, a log collector, a proxy reading labels) cannot work on Fargate; keep it out of ECS"),
-                ),
-                MountSource::Bind(dir) => cx.diagnostics.push(
-                    Diagnostic::warning(
-                        "bind-mount",
-                        mount.path.clone(),
-                        format!("`{dir}:{}` is a bind mount of a local path; Fargate has no host folders, so it is left out", mount.target),
-                    )
-                    .with_help("copy the files into the image (a `COPY` line in a Dockerfile), or use a named volume (it becomes EFS)"),
-                ),
-            }
-    }
-    (mounts, tmpfs)
-}
-
 /// A task's containers share their namespaces on awsvpc: a kernel parameter set to two values
 /// in one task takes the value of the container that starts last.
 pub(super) fn check_system_controls(cx: &mut Context, task: &TaskDraft) {
@@ -400,69 +237,6 @@ pub(super) fn check_system_controls(cx: &mut Context, task: &TaskDraft) {
             }
         }
     }
-}
-
-/// `volumes_from`: ECS `volumesFrom` within a task; across tasks there is nothing to share.
-pub(super) fn volumes_from(cx: &mut Context, service: &Service, grouping: &Grouping) -> Vec<(String, bool)> {
-    let mut sources = Vec::new();
-    for entry in &service.volumes_from {
-        let source = if entry.by_container_name {
-            cx.project
-                .services
-                .iter()
-                .find(|s| s.container_name.as_deref() == Some(entry.name.as_str()))
-        } else {
-            cx.project.service(&entry.name)
-        };
-        let Some(source) = source else {
-            let kind = if entry.by_container_name {
-                "container"
-            } else {
-                "service"
-            };
-            cx.diagnostics.push(
-                Diagnostic::error(
-                    "unknown-service",
-                    entry.path.clone(),
-                    format!(
-                        "`volumes_from` names the {kind} `{}`, which the project does not have",
-                        entry.name
-                    ),
-                )
-                .with_help("name a service of this file (`service:NAME`), or a `container_name` (`container:NAME`)"),
-            );
-            continue;
-        };
-        if source.name == service.name {
-            cx.diagnostics.push(
-                Diagnostic::error(
-                    "bad-volumes-from",
-                    entry.path.clone(),
-                    format!("`{}` takes the volumes of itself", service.name),
-                )
-                .with_help("name another service"),
-            );
-            continue;
-        }
-        match grouping.task_of(&source.name) {
-                Some(_) if grouping.together(&service.name, &source.name) => sources.push((container_name(&source.name), entry.read_only)),
-                _ => cx.diagnostics.push(
-                    Diagnostic::warning(
-                        "volumes-from-other-task",
-                        entry.path.clone(),
-                        format!(
-                            "`{}` mounts the volumes of `{}`, which runs in another task (or outside ECS); tasks share no volumes, so this is left out",
-                            service.name, source.name
-                        ),
-                    )
-                    .with_help(format!(
-                        "put `{}` in the task of `{}` with `x-ecs: {{task: ...}}`, or share a named volume (EFS) instead",
-                        service.name, source.name
-                    )),
-                ),
-            }
-    }
-    sources
 }
 
 /// The ECS service's tags: the `deploy.labels` of its compose services, as AWS takes tags.
@@ -553,125 +327,11 @@ pub(super) fn cpu_architecture(cx: &mut Context, members: &[&Service]) -> Option
     chosen.map(|(architecture, _)| architecture)
 }
 
-/// Gives each task-storage volume of the task a name no other volume of the task has: not an
-/// EFS volume's, not another container's, and not a `CONTAINER-secrets` (the secrets writer's).
-pub(super) fn unique_task_storage_names(containers: &mut [Container]) {
-    let mut taken: BTreeSet<String> = containers
-        .iter()
-        .flat_map(|c| {
-            let efs = c.mounts.iter().filter(|m| !m.task_storage).map(|m| m.volume.clone());
-            efs.chain(std::iter::once(format!("{}-secrets", c.name)))
-        })
-        .collect();
-    for container in containers.iter_mut() {
-        for mount in container.mounts.iter_mut().filter(|m| m.task_storage) {
-            let base = mount.volume.clone();
-            let mut number = 1;
-            while !taken.insert(mount.volume.clone()) {
-                number += 1;
-                mount.volume = format!("{base}-{number}");
-            }
-        }
-    }
-}
-
-/// Folder names that hold source code, the ones a development setup mounts over the image's copy.
-const CODE_FOLDERS: &[&str] = &[
-    "src",
-    "app",
-    "lib",
-    "public",
-    "static",
-    "templates",
-    "views",
-    "components",
-    "pages",
-    "server",
-    "client",
-];
-
-/// A bind mount of the service's own build context (or a source-code folder inside it) into a
-/// service built from it: the image already holds the files, and the mount only serves live
-/// reloading while developing. Anything else (data, a config file) is not.
-fn is_dev_code_mount(build_context: Option<&str>, source: &str) -> bool {
-    let Some(context) = build_context else { return false };
-    let clean = |path: &str| -> String {
-        let trimmed = path.trim_end_matches('/');
-        let trimmed = trimmed.strip_prefix("./").unwrap_or(trimmed);
-        if trimmed == "." {
-            String::new()
-        } else {
-            trimmed.to_string()
-        }
-    };
-    let (source, context) = (clean(source), clean(context));
-    if source == context {
-        return true;
-    }
-    let inside = if context.is_empty() {
-        !source.starts_with(['.', '/']) && !source.is_empty()
-    } else {
-        source.strip_prefix(&context).is_some_and(|rest| rest.starts_with('/'))
-    };
-    let folder = source.rsplit('/').next().unwrap_or_default();
-    inside && CODE_FOLDERS.contains(&folder)
-}
-
-/// `user: root`, `0`, `0:0`, `root:root`.
-fn is_root(user: &str) -> bool {
-    let name = user.split(':').next().unwrap_or_default();
-    name == "0" || name == "root"
-}
-
-fn under_any(path: &str, folders: &[&str]) -> bool {
-    folders
-        .iter()
-        .any(|folder| path.strip_prefix(folder).is_some_and(|rest| rest.starts_with('/')))
-}
-
-/// A path as part of a task volume name (ECS allows letters, digits, `-` and `_`).
-fn slug(path: &str) -> String {
-    let words: Vec<&str> = path
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .collect();
-    if words.is_empty() {
-        "root".to_string()
-    } else {
-        words.join("-")
-    }
-}
-
 /// A tag's value as a message may show it.
 fn shown_tag(key: &str, value: &str) -> String {
     if names_a_secret(key) {
         "***".to_string()
     } else {
         mask_credentials(value)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn development_mounts_are_the_build_context_or_its_code() {
-        assert!(is_dev_code_mount(Some("./backend"), "./backend"));
-        assert!(is_dev_code_mount(Some("./frontend"), "./frontend/src"));
-        assert!(is_dev_code_mount(Some("."), "."));
-        assert!(is_dev_code_mount(Some("."), "./app"));
-        assert!(!is_dev_code_mount(Some("."), "./data"));
-        assert!(!is_dev_code_mount(Some("."), "./init.sql"));
-        assert!(!is_dev_code_mount(Some("./api"), "../shared"));
-        assert!(!is_dev_code_mount(None, "./src"));
-    }
-
-    #[test]
-    fn task_storage_names() {
-        assert_eq!(slug("/var/cache/nginx"), "var-cache-nginx");
-        assert_eq!(slug("/"), "root");
-        assert!(is_root("0:0") && is_root("root") && !is_root("1000:1000") && !is_root("node"));
-        assert!(under_any("/app/node_modules", &["/app"]) && !under_any("/application", &["/app"]));
     }
 }

@@ -5,7 +5,8 @@
 //! service mounted read-only at `/run/secrets`; the services start once it has finished. No value
 //! ever passes through compose2ecs or its output.
 
-use super::hostnames::{excerpt, holds_a_password, mask_arguments, mask_credentials, names_a_secret};
+use super::hostnames::excerpt;
+use super::passwords::{holds_a_password, mask_arguments, mask_credentials, names_a_secret};
 use super::shell;
 use super::{
     logical_id, Container, ContainerRuntime, Context, DeployValue, GroupReason, MountPoint, PolicyResource, SecretPlan,

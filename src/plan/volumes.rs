@@ -133,7 +133,7 @@ fn task_volumes(
     for container in &task.containers {
         for mount in container.mounts.iter().filter(|m| m.task_storage) {
             // The secrets writer mounts each service's secrets volume too; names are
-            // unique in the task (`runtime::unique_task_storage_names`).
+            // unique in the task (`mounts::unique_task_storage_names`).
             if !on_task_storage.insert(mount.volume.clone()) {
                 continue;
             }
