@@ -29,7 +29,7 @@ pub fn human(diagnostic: &Diagnostic, source_line: Option<&str>, styled: bool) -
     let at_a_key = match diagnostic.path.0.last() {
         Some(Segment::Key(key)) => {
             let token = &line[token_at(line, location.column)];
-            if token.trim_matches(['"', '\'']) != key {
+            if !is_written_key(token, key) {
                 return diagnostic.to_string();
             }
             true
@@ -84,13 +84,18 @@ fn names_only(line: &str, column: usize, show_token: bool) -> (String, std::ops:
     (shown, span)
 }
 
-/// The byte range in `line` of the token at 1-based character `column`: a key up to its `:`, or
-/// a value up to the end of its word; at least one character, or the end of the line.
+/// The byte range in `line` of the token at 1-based character `column`: a key up to its `:` (a
+/// quoted one up to its closing quote, spaces and all), or a value up to the end of its word, in
+/// a block or a flow collection (`{image: a}`, `[a, b]`); at least one character, or the end of
+/// the line.
 fn token_at(line: &str, column: usize) -> std::ops::Range<usize> {
     let start = line
         .char_indices()
         .nth(column.saturating_sub(1))
         .map_or(line.len(), |(index, _)| index);
+    if let Some(length) = quoted_length(&line[start..]) {
+        return start..start + length;
+    }
     let length: usize = line[start..]
         .chars()
         .take_while(|c| !c.is_whitespace() && !matches!(c, ':' | ',' | ']' | '}' | '#'))
@@ -102,6 +107,39 @@ fn token_at(line: &str, column: usize) -> std::ops::Range<usize> {
         start + length
     };
     start..end
+}
+
+/// The length in bytes of the quoted scalar `text` starts with, quotes included, when it closes on
+/// this line: `"a b"`, `'it''s'`, `"say \"hi\""`.
+fn quoted_length(text: &str) -> Option<usize> {
+    let quote = text.chars().next().filter(|c| matches!(c, '"' | '\''))?;
+    let mut characters = text.char_indices().skip(1);
+    while let Some((index, character)) = characters.next() {
+        match character {
+            '\\' if quote == '"' => {
+                characters.next();
+            }
+            // Two single quotes are one, inside single quotes.
+            '\'' if quote == '\'' && text[index + 1..].starts_with('\'') => {
+                characters.next();
+            }
+            _ if character == quote => return Some(index + 1),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Whether `token`, as written in the file, is the key `key`: plain, or quoted (`"web app"`,
+/// `'it''s'`).
+fn is_written_key(token: &str, key: &str) -> bool {
+    if let Some(inner) = token.strip_prefix('\'').and_then(|t| t.strip_suffix('\'')) {
+        return inner.replace("''", "'") == key;
+    }
+    if let Some(inner) = token.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+        return inner == key;
+    }
+    token == key
 }
 
 #[cfg(test)]
@@ -165,5 +203,57 @@ error[unknown-key]: unknown key `prots` in `services.web`
         assert_eq!(token_at("    image: 42", 12), 11..13);
         assert_eq!(token_at("  web:", 7), 6..6);
         assert_eq!(token_at("  café: x", 3), 2..7);
+        assert_eq!(token_at("  \"web app\": x", 3), 2..11);
+        assert_eq!(token_at("  'it''s': x", 3), 2..9);
+        assert_eq!(token_at("  \"a\\\"b\": x", 3), 2..8);
+        assert_eq!(token_at("  \"open", 3), 2..7);
+    }
+
+    /// The snippet `human` shows for `path` at `line`:`column` of `text`: its two lines, the
+    /// source and the caret, or the plain form's second line.
+    fn snippet(text: &str, line: usize, column: usize, path: KeyPath) -> String {
+        let mut diagnostic = Diagnostic::error("unknown-key", path, "wrong");
+        diagnostic.location = Some(Location {
+            file: "compose.yaml".into(),
+            line,
+            column,
+        });
+        let source_line = text.lines().nth(line - 1);
+        let shown = human(&diagnostic, source_line, false);
+        let lines: Vec<&str> = shown.lines().collect();
+        match lines.iter().position(|l| l.starts_with(&format!("{line} |"))) {
+            Some(at) => format!("{}\n{}", lines[at], lines[at + 1]),
+            None => lines[1].to_string(),
+        }
+    }
+
+    #[test]
+    fn the_caret_under_keys_and_items_of_flow_collections_and_anchors() {
+        let services = KeyPath::root().key("services");
+        let web = services.key("web");
+        let text = "services: {web: {image: a, ports: [\"80:80\", \"443:443\"]}}";
+        assert_eq!(
+            snippet(text, 1, 18, web.key("image")),
+            "1 |                  image: …\n  |                  ^^^^^ services.web.image"
+        );
+        assert_eq!(
+            snippet(text, 1, 46, web.key("ports").index(1)),
+            // annotate-snippets cuts a long margin of blanks, as rustc does.
+            "1 | ...                   …\n  |                       ^ services.web.ports[1]"
+        );
+        let text = "x-base: &base {image: a}\nservices:\n  \"web app\": {<<: *base}";
+        assert_eq!(
+            snippet(text, 1, 16, services.key("web app").key("image")),
+            "1 |                image: …\n  |                ^^^^^ services.web app.image"
+        );
+        assert_eq!(
+            snippet(text, 3, 3, services.key("web app")),
+            "3 |   \"web app\": …\n  |   ^^^^^^^^^ services.web app"
+        );
+        // A place that is not the key's (the deepest key found instead) is given as text.
+        assert_eq!(
+            snippet(text, 3, 3, services.key("web app").key("user")),
+            "  --> compose.yaml:3:3 (services.web app.user)"
+        );
     }
 }
