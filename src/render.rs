@@ -58,6 +58,36 @@ pub fn human(diagnostic: &Diagnostic, source_line: Option<&str>, styled: bool) -
     format!("{}\n", renderer.render(report))
 }
 
+/// The lines of the compose files a conversion read, to show the line a diagnostic is about (as
+/// [`human`] takes it). Only those: a location in another file (an env file) is shown without its
+/// line.
+pub struct SourceLines<'a> {
+    files: std::collections::HashMap<String, (&'a str, Vec<usize>)>,
+}
+
+impl<'a> SourceLines<'a> {
+    pub fn new(sources: &'a [crate::source::SourceFile]) -> SourceLines<'a> {
+        let files = sources
+            .iter()
+            .map(|source| {
+                let starts = std::iter::once(0)
+                    .chain(source.text.match_indices('\n').map(|(at, _)| at + 1))
+                    .collect();
+                (source.display(), (source.text.as_str(), starts))
+            })
+            .collect();
+        SourceLines { files }
+    }
+
+    /// Line `number` (1-based) of `file`.
+    pub fn line(&self, file: &str, number: usize) -> Option<&'a str> {
+        let (text, starts) = self.files.get(file)?;
+        let start = *starts.get(number.checked_sub(1)?)?;
+        let end = starts.get(number).map_or(text.len(), |next| next - 1);
+        Some(text[start..end].trim_end_matches('\r'))
+    }
+}
+
 /// What of `line` is shown, and where its caret goes: the token the diagnostic points at, in its
 /// column, and nothing else of the line. The file may be anything a link led to (a kubeconfig,
 /// a credentials file), and what stands around the token may be a value: a message names
