@@ -543,16 +543,13 @@ impl<'text> KeyIndexBuilder<'text> {
         let needs_key_text = matches!(self.open.last(), Some(Open::Mapping { key: None, .. }))
             || (anchor.is_some() && node == Node::Scalar);
         let key_text = needs_key_text.then(|| match node {
-            Node::Scalar => {
-                let text = event.key_text(self.text).unwrap_or_default();
-                self.key_id(text)
-            }
+            Node::Scalar => self.key_id(&event.key_text(self.text).unwrap_or_default()),
             Node::Alias(Some(target)) => match self.anchored_keys.get(&target) {
                 Some(&key) => key,
-                None => self.key_id("?".to_string()),
+                None => self.key_id("?"),
             },
             // A collection as a key: the loaded document's key text for it.
-            _ => self.key_id("?".to_string()),
+            _ => self.key_id("?"),
         });
         if let Some(anchor) = anchor {
             self.anchors.insert(anchor.to_vec(), id);
@@ -596,9 +593,13 @@ impl<'text> KeyIndexBuilder<'text> {
         }
     }
 
-    fn key_id(&mut self, text: String) -> u32 {
-        let next = u32::try_from(self.index.key_ids.len()).unwrap_or(u32::MAX);
-        *self.index.key_ids.entry(text.into_boxed_str()).or_insert(next)
+    fn key_id(&mut self, text: &str) -> u32 {
+        if let Some(&id) = self.index.key_ids.get(text) {
+            return id;
+        }
+        let id = u32::try_from(self.index.key_ids.len()).unwrap_or(u32::MAX);
+        self.index.key_ids.insert(text.into(), id);
+        id
     }
 
     /// The 1-based line and column of the node that starts at byte `offset`: past its anchor and

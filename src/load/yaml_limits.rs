@@ -11,6 +11,7 @@
 //! event costs at most that depth, so the check is linear in the text.
 
 use serde_yaml::Value;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::mem::MaybeUninit;
 
@@ -192,14 +193,14 @@ impl Event {
     /// A scalar event of `text` as the loaded document names a mapping key with it: the text of
     /// the value serde_yaml makes of it, as `interpolate::key_text` writes it (`0x50` is `80`,
     /// `~` is `null`, `!!str 80` is `80`, a locally tagged `!x a` is `?`). `None` for other events.
-    pub fn key_text(&self, text: &str) -> Option<String> {
+    pub fn key_text(&self, text: &str) -> Option<Cow<'_, str>> {
         let Kind::Scalar(scalar) = self.kind() else {
             return None;
         };
         let value = String::from_utf8_lossy(scalar.value);
         let read = |written: &str| match serde_yaml::from_str::<Value>(written) {
             Ok(read @ (Value::Null | Value::Bool(_) | Value::Number(_) | Value::String(_) | Value::Tagged(_))) => {
-                Some(super::interpolate::key_text(&read))
+                Some(Cow::Owned(super::interpolate::key_text(&read)))
             }
             _ => None,
         };
@@ -207,13 +208,13 @@ impl Event {
             // The tag decides the type: serde_yaml reads the scalar as written, tag and all.
             text.get(self.start()..self.end()).and_then(read)
         } else if scalar.plain && value.is_empty() {
-            Some("null".to_string())
+            Some(Cow::Borrowed("null"))
         } else if scalar.plain && may_be_typed(&value) {
             read(&value)
         } else {
             None
         };
-        Some(known.unwrap_or_else(|| value.into_owned()))
+        Some(known.unwrap_or(value))
     }
 }
 
