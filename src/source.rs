@@ -616,12 +616,21 @@ impl<'text> KeyIndexBuilder<'text> {
             }
             at += rest.len() - after.len();
         }
-        // Events come in the order of the text, so counting on from the last place is linear.
-        if at < self.cursor.offset || !self.text.is_char_boundary(at) {
-            self.cursor = Cursor::default();
-            if !self.text.is_char_boundary(at) {
-                return (1, 1);
-            }
+        if !self.text.is_char_boundary(at) {
+            return (1, 1);
+        }
+        // Events come in the order of the text, so counting on from the last place is linear. (A
+        // mapping and its first key may start at one anchor, `- &a key: v`, and both are placed
+        // past it; were a place ever behind the last, it is counted back from there.)
+        if at < self.cursor.offset {
+            let between = &self.text[at..self.cursor.offset];
+            let lines_back = between.bytes().filter(|b| *b == b'\n').count();
+            let line_start = self.text[..at].rfind('\n').map_or(0, |newline| newline + 1);
+            self.cursor = Cursor {
+                offset: at,
+                line: self.cursor.line - lines_back,
+                column: self.text[line_start..at].chars().count(),
+            };
         }
         for byte in &self.text.as_bytes()[self.cursor.offset..at] {
             if *byte == b'\n' {
@@ -1006,6 +1015,28 @@ services:
             "{:?}",
             started.elapsed()
         );
+    }
+
+    /// A node's place is past its anchor or tag, where the next event may start again (an item's
+    /// mapping and its first key start at `&a`): counting places stays linear.
+    #[test]
+    fn anchored_keys_stay_linear() {
+        let text: String = (0..50_000).map(|i| format!("- &a k{i}: v\n")).collect();
+        let started = std::time::Instant::now();
+        let index = KeyIndex::new(&text);
+        assert_eq!(index.locate(&path("[49999]")), Some((1, 50_000, 6)));
+        assert_eq!(index.locate(&path("[49999].k49999")), Some((2, 50_000, 6)));
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        // Counted back, were a place ever behind the last.
+        let mut builder = KeyIndexBuilder::new("ab\ncdé f\n");
+        assert_eq!(builder.place(8), (2, 5));
+        assert_eq!(builder.place(4), (2, 2));
+        assert_eq!(builder.place(1), (1, 2));
+        assert_eq!(builder.place(9), (2, 6));
     }
 
     #[test]
