@@ -44,15 +44,15 @@ struct Open {
     expanded: u64,
 }
 
-/// The first place `text` goes past a limit; `None` when it stays within them or is not valid
-/// YAML (serde_yaml then says what is wrong, and where).
+/// [`check_observing`] with no one else reading the events.
 #[cfg(test)]
 pub fn check(text: &str) -> Option<Exceeded> {
     check_observing(text, &mut |_| {})
 }
 
-/// [`check`], handing each event before the first past a limit (or a syntax error) to `observe`,
-/// in the order of the text.
+/// The first place `text` goes past a limit; `None` when it stays within them or is not valid
+/// YAML (serde_yaml then says what is wrong, and where). Each event before that place (or before
+/// a syntax error) is handed to `observe`, in the order of the text.
 pub fn check_observing(text: &str, observe: &mut dyn FnMut(&Event)) -> Option<Exceeded> {
     let mut parser = Parser::new(text)?;
     let mut open: Vec<Open> = Vec::new();
@@ -125,6 +125,7 @@ pub enum Kind<'e> {
     Other,
 }
 
+/// A scalar event's anchor, tag and value (its text as read: quotes and escapes undone).
 pub struct Scalar<'e> {
     pub anchor: Option<&'e [u8]>,
     pub tag: Option<&'e [u8]>,
