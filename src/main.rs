@@ -324,7 +324,7 @@ fn run_pipeline(args: &InputArgs) -> Result<Conversion, ExitCode> {
         eprintln!("   = help: this is a bug in compose2ecs; please report it with the compose file");
         ExitCode::from(1)
     })?;
-    let sources = SourceLines::new(&conversion.sources);
+    let sources = render::SourceLines::new(&conversion.sources);
     let styled = std::io::IsTerminal::is_terminal(&std::io::stderr())
         && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty());
     for diagnostic in conversion.diagnostics.iter() {
@@ -343,33 +343,4 @@ fn run_pipeline(args: &InputArgs) -> Result<Conversion, ExitCode> {
         }
     }
     Ok(conversion)
-}
-
-/// The lines of the compose files the conversion read, to show the line a diagnostic is about.
-/// Only those: a location in another file (an env file) is shown without its line.
-struct SourceLines<'a> {
-    files: std::collections::HashMap<String, (&'a str, Vec<usize>)>,
-}
-
-impl<'a> SourceLines<'a> {
-    fn new(sources: &'a [compose2ecs::source::SourceFile]) -> SourceLines<'a> {
-        let files = sources
-            .iter()
-            .map(|source| {
-                let starts = std::iter::once(0)
-                    .chain(source.text.match_indices('\n').map(|(at, _)| at + 1))
-                    .collect();
-                (source.display(), (source.text.as_str(), starts))
-            })
-            .collect();
-        SourceLines { files }
-    }
-
-    /// Line `number` (1-based) of `file`.
-    fn line(&self, file: &str, number: usize) -> Option<&'a str> {
-        let (text, starts) = self.files.get(file)?;
-        let start = *starts.get(number.checked_sub(1)?)?;
-        let end = starts.get(number).map_or(text.len(), |next| next - 1);
-        Some(text[start..end].trim_end_matches('\r'))
-    }
 }

@@ -1,6 +1,7 @@
 //! Source files: how the core reads them (through `Files`), and where a key path sits in their text.
 
 use crate::diagnostic::{Diagnostic, Diagnostics, KeyPath, Location, Segment};
+use crate::load::yaml_limits::{Event, Kind};
 use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -139,14 +140,35 @@ impl Files for MemoryFiles {
     }
 }
 
-/// One loaded compose file: its path as the user gave it, and its text for locating keys.
+/// One loaded compose file: its path as the user gave it, its text, and where its keys are.
 #[derive(Debug, Clone)]
 pub struct SourceFile {
     pub path: PathBuf,
     pub text: String,
+    keys: KeyIndex,
 }
 
 impl SourceFile {
+    /// A file whose keys are indexed by a parse of their own.
+    pub fn new(path: impl Into<PathBuf>, text: impl Into<String>) -> SourceFile {
+        let text = text.into();
+        let keys = KeyIndex::new(&text);
+        SourceFile {
+            path: path.into(),
+            text,
+            keys,
+        }
+    }
+
+    /// A file whose keys were indexed as it was parsed.
+    pub(crate) fn indexed(path: impl Into<PathBuf>, text: String, keys: KeyIndex) -> SourceFile {
+        SourceFile {
+            path: path.into(),
+            text,
+            keys,
+        }
+    }
+
     pub fn display(&self) -> String {
         display_path(&self.path)
     }
@@ -208,10 +230,8 @@ pub fn locate_all(diagnostics: &mut Diagnostics, files: &[SourceFile]) {
 /// [`locate_all`], also looking for a service's keys in the services it extends: the deepest
 /// match wins, and of equally deep ones the service's own definition.
 pub fn locate_all_with(diagnostics: &mut Diagnostics, files: &[SourceFile], provenance: &Provenance) {
-    let mut indexes: Vec<Option<KeyIndex<'_>>> = files.iter().map(|_| None).collect();
-    let mut locate_in = |file: usize, path: &KeyPath| -> Option<(usize, Location)> {
-        let index = indexes[file].get_or_insert_with(|| KeyIndex::new(&files[file].text));
-        let (depth, line, column) = index.locate(path)?;
+    let locate_in = |file: usize, path: &KeyPath| -> Option<(usize, Location)> {
+        let (depth, line, column) = files[file].keys.locate(path)?;
         let location = Location {
             file: files[file].display(),
             line,
@@ -271,169 +291,359 @@ pub fn locate_all_with(diagnostics: &mut Diagnostics, files: &[SourceFile], prov
     }
 }
 
-/// Where each key and list item of a block-style YAML text starts: a tree of the text's keys and
-/// items, built in one pass over the lines without copying any key, so locating many diagnostics
-/// stays linear in the size of the text.
+/// Where each mapping key and sequence item of a YAML text is written, from libyaml's events
+/// (block and flow style alike), with the links YAML draws between them: an alias to the node
+/// its anchor names, a mapping to what its `<<` merge key brings in.
 ///
-/// This is a locator, not a parser: keys inside flow collections (`{a: b}`, `[x, y]`) or brought
-/// in by anchors and merge keys are not indexed, and a lookup falls back to the deepest enclosing
-/// key it knows, which is still a useful place to point at.
-pub struct KeyIndex<'a> {
-    /// (parent node, step) → child node; node 0 is the document.
-    children: HashMap<(usize, Step<'a>), usize>,
-    /// Where each node starts (line, column), by node; the document has none.
-    places: Vec<(usize, usize)>,
+/// Built in the parse that checks the text's limits, one entry per node, never expanding an
+/// alias: a lookup follows the links lazily, with bounded work per key, so locating many
+/// diagnostics stays linear in the text. Only the first document is indexed: serde_yaml refuses
+/// a file with more.
+#[derive(Clone, Default)]
+pub struct KeyIndex {
+    /// What each node is, by node id.
+    nodes: Vec<Node>,
+    /// The document's top node.
+    root: Option<u32>,
+    /// Each distinct key text (as `interpolate::key_text` writes the loaded document's keys), once.
+    key_ids: HashMap<Box<str>, u32>,
+    /// (mapping or sequence node, key or item) → where that key or item is written, and its value.
+    entries: HashMap<(u32, Step), Entry>,
 }
 
-/// One step down the tree, borrowing keys from the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Node {
+    Scalar,
+    Mapping,
+    Sequence,
+    /// An alias, with the node its anchor names (none when no anchor had that name).
+    Alias(Option<u32>),
+}
+
+/// One step down from a collection: a key (its id in `key_ids`) or an item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Step<'a> {
-    Key(&'a str),
-    Index(usize),
+enum Step {
+    Key(u32),
+    Item(u32),
 }
 
-/// An open node while indexing: a mapping key or a list item, at the column its content starts.
-struct Frame {
-    column: usize,
-    is_item: bool,
-    node: usize,
-    items: usize,
+/// Where a key or an item is written (1-based line and column, in characters), and its value.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    line: u32,
+    column: u32,
+    value: u32,
 }
 
-impl<'a> KeyIndex<'a> {
-    pub fn new(text: &'a str) -> Self {
-        let mut index = KeyIndex {
-            children: HashMap::new(),
-            places: vec![(0, 0)],
-        };
-        let mut stack: Vec<Frame> = Vec::new();
-        // A block scalar (`|` or `>`) owns every deeper line after its key.
-        let mut block_scalar_at: Option<usize> = None;
-        for (number, line) in text.lines().enumerate() {
-            let Some(mut column) = content_column(line) else {
-                continue;
-            };
-            if let Some(owner) = block_scalar_at {
-                if column > owner {
-                    continue;
-                }
-                block_scalar_at = None;
-            }
-            let mut content = &line[column..];
-            // A list item, and maybe a key on the same line after its dash.
-            if content == "-" || content.starts_with("- ") {
-                while stack
-                    .last()
-                    .is_some_and(|f| f.column > column || (f.column == column && f.is_item))
-                {
-                    stack.pop();
-                }
-                let (parent, item) = match stack.last_mut() {
-                    Some(frame) => {
-                        frame.items += 1;
-                        (frame.node, frame.items - 1)
-                    }
-                    None => (0, 0),
-                };
-                let rest = content[1..].trim_start_matches(' ');
-                let item_column = line.len() - rest.len();
-                let node = index.add(parent, Step::Index(item), (number + 1, item_column + 1));
-                stack.push(Frame {
-                    column,
-                    is_item: true,
-                    node,
-                    items: 0,
-                });
-                if rest.is_empty() || rest.starts_with('#') {
-                    continue;
-                }
-                column = item_column;
-                content = rest;
-            }
-            let Some((key, value)) = split_key(content) else {
-                continue;
-            };
-            while stack.last().is_some_and(|f| f.column >= column) {
-                stack.pop();
-            }
-            let parent = stack.last().map_or(0, |f| f.node);
-            let node = index.add(parent, Step::Key(key), (number + 1, column + 1));
-            let value = value.trim_start();
-            if value.starts_with('|') || value.starts_with('>') {
-                block_scalar_at = Some(column);
-            }
-            stack.push(Frame {
-                column,
-                is_item: false,
-                node,
-                items: 0,
-            });
-        }
-        index
+/// How many entries one key's lookup may read among the mappings merge keys bring in: far beyond
+/// real files (a few levels of `<<`, a few mappings each), and a bound on the work per key that a
+/// long chain of merges (each `<<: *previous`) cannot pass.
+const MAXIMUM_MERGE_PROBES: usize = 256;
+
+/// A key and its text for merges: serde_yaml merges the string key `<<`, however it is quoted.
+const MERGE_KEY: &str = "<<";
+
+impl std::fmt::Debug for KeyIndex {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(formatter, "KeyIndex({} nodes)", self.nodes.len())
+    }
+}
+
+impl KeyIndex {
+    /// The index of `text`, read by a parse of its own: for texts not read by the loader.
+    pub fn new(text: &str) -> KeyIndex {
+        let mut builder = KeyIndexBuilder::new(text);
+        crate::load::yaml_limits::check_observing(text, &mut |event| builder.see(event));
+        builder.finish()
     }
 
-    /// The node for `step` under `parent`; the first place a key is written is where it is.
-    fn add(&mut self, parent: usize, step: Step<'a>, place: (usize, usize)) -> usize {
-        let next = self.places.len();
-        let node = *self.children.entry((parent, step)).or_insert(next);
-        if node == next {
-            self.places.push(place);
-        }
-        node
-    }
-
-    /// The deepest known segment of `path`: (depth, line, column), 1-based.
+    /// The deepest known segment of `path`: (depth, line, column), 1-based. A path through an
+    /// alias, or to a key a merge key brings in, is found where its value is written: inside the
+    /// anchored node.
     pub fn locate(&self, path: &KeyPath) -> Option<(usize, usize, usize)> {
-        let mut node = 0;
-        let mut depth = 0;
-        for segment in &path.0 {
-            let step = match segment {
-                Segment::Key(key) => Step::Key(key.as_str()),
-                Segment::Index(item) => Step::Index(*item),
+        let mut node = self.root?;
+        let mut found = None;
+        for (depth, segment) in path.0.iter().enumerate() {
+            let collection = self.resolve(node);
+            let entry = match segment {
+                Segment::Index(item) => u32::try_from(*item)
+                    .ok()
+                    .and_then(|item| self.entries.get(&(collection, Step::Item(item)))),
+                Segment::Key(key) => self
+                    .key_ids
+                    .get(key.as_str())
+                    .and_then(|&key| self.find_key(collection, key)),
             };
-            match self.children.get(&(node, step)) {
-                Some(&child) => {
-                    node = child;
-                    depth += 1;
+            let Some(entry) = entry else {
+                break;
+            };
+            found = Some((depth + 1, entry.line as usize, entry.column as usize));
+            node = entry.value;
+        }
+        found
+    }
+
+    /// The node an alias names; any other node itself. An anchor is never on an alias, so one
+    /// step is all there is.
+    fn resolve(&self, node: u32) -> u32 {
+        match self.nodes.get(node as usize) {
+            Some(Node::Alias(Some(target))) => *target,
+            _ => node,
+        }
+    }
+
+    fn kind(&self, node: u32) -> Option<Node> {
+        self.nodes.get(node as usize).copied()
+    }
+
+    /// What the `<<` key of `mapping` holds, through its alias.
+    fn merged_into(&self, mapping: u32) -> Option<u32> {
+        let merge = *self.key_ids.get(MERGE_KEY)?;
+        let entry = self.entries.get(&(mapping, Step::Key(merge)))?;
+        Some(self.resolve(entry.value))
+    }
+
+    /// `key` of `mapping`: written there, or brought in by its merge key as the loader applies
+    /// them (`load::apply_merge_keys`: serde_yaml's `apply_merge`, repeated until no `<<` is left).
+    /// A key written in the mapping wins; then one written in the merged mapping, or in the first
+    /// of a merged list of mappings that writes it; then, the same way, the `<<` of that mapping,
+    /// or of the first in the list that has one (each pass merges that `<<` in as any other key).
+    fn find_key(&self, mapping: u32, key: u32) -> Option<&Entry> {
+        let written_in = |mapping: u32| self.entries.get(&(mapping, Step::Key(key)));
+        if self.key_ids.get(MERGE_KEY) == Some(&key) {
+            // The loaded document has no `<<` left.
+            return None;
+        }
+        if let Some(entry) = written_in(mapping) {
+            return Some(entry);
+        }
+        let mut merged = self.merged_into(mapping)?;
+        let mut probes = 0;
+        loop {
+            match self.kind(merged)? {
+                Node::Mapping => {
+                    probes += 1;
+                    if probes > MAXIMUM_MERGE_PROBES {
+                        return None;
+                    }
+                    if let Some(entry) = written_in(merged) {
+                        return Some(entry);
+                    }
+                    merged = self.merged_into(merged)?;
                 }
-                None => break,
+                Node::Sequence => {
+                    let mut next = None;
+                    for item in 0.. {
+                        probes += 1;
+                        if probes > MAXIMUM_MERGE_PROBES {
+                            return None;
+                        }
+                        let Some(entry) = self.entries.get(&(merged, Step::Item(item))) else {
+                            break;
+                        };
+                        let mapping = self.resolve(entry.value);
+                        if let Some(entry) = written_in(mapping) {
+                            return Some(entry);
+                        }
+                        if next.is_none() {
+                            next = self.merged_into(mapping);
+                        }
+                    }
+                    merged = next?;
+                }
+                Node::Scalar | Node::Alias(_) => return None,
             }
         }
-        (depth > 0).then(|| (depth, self.places[node].0, self.places[node].1))
     }
 }
 
-/// The column where a line's content starts, or None for blank, comment and document-marker lines.
-fn content_column(line: &str) -> Option<usize> {
-    let trimmed = line.trim_start_matches(' ');
-    if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with("---") || trimmed.starts_with("...") {
-        return None;
-    }
-    Some(line.len() - trimmed.len())
+/// Builds a [`KeyIndex`] from the events of one parse, in the order of the text.
+pub(crate) struct KeyIndexBuilder<'text> {
+    text: &'text str,
+    index: KeyIndex,
+    /// The collections open at this event, innermost last.
+    open: Vec<Open>,
+    /// Each anchor's node: the latest of that name, as YAML reads an alias.
+    anchors: HashMap<Vec<u8>, u32>,
+    /// The key text of each anchored scalar, for an alias used as a key (`*name: value`).
+    anchored_keys: HashMap<u32, u32>,
+    /// Past the end of the first document.
+    done: bool,
+    /// The last place computed, from which the next is counted.
+    cursor: Cursor,
 }
 
-/// `key: value` (plain or quoted key) → (key, value); None when the line is not a mapping entry.
-fn split_key(content: &str) -> Option<(&str, &str)> {
-    for quote in ['"', '\''] {
-        if let Some(rest) = content.strip_prefix(quote) {
-            let end = rest.find(quote)?;
-            let after = rest[end + 1..].strip_prefix(':')?;
-            return (after.is_empty() || after.starts_with([' ', '\t'])).then(|| (&rest[..end], after));
+/// A collection being read.
+enum Open {
+    Sequence {
+        node: u32,
+        items: u32,
+    },
+    /// With the key read and waiting for its value: its id and where it is written.
+    Mapping {
+        node: u32,
+        key: Option<(u32, (u32, u32))>,
+    },
+}
+
+/// A byte offset in the text, and its 0-based line and column (in characters).
+#[derive(Default, Clone, Copy)]
+struct Cursor {
+    offset: usize,
+    line: usize,
+    column: usize,
+}
+
+impl<'text> KeyIndexBuilder<'text> {
+    pub fn new(text: &'text str) -> KeyIndexBuilder<'text> {
+        KeyIndexBuilder {
+            text,
+            index: KeyIndex::default(),
+            open: Vec::new(),
+            anchors: HashMap::new(),
+            anchored_keys: HashMap::new(),
+            done: false,
+            cursor: Cursor::default(),
         }
     }
-    if content.starts_with(['{', '[', '&', '*', '!', '|', '>']) {
-        return None;
+
+    pub fn finish(self) -> KeyIndex {
+        self.index
     }
-    let mut search = 0;
-    while let Some(offset) = content[search..].find(':') {
-        let colon = search + offset;
-        let after = &content[colon + 1..];
-        if after.is_empty() || after.starts_with([' ', '\t']) {
-            return Some((content[..colon].trim_end(), after));
+
+    /// Takes in one event.
+    pub fn see(&mut self, event: &Event) {
+        if self.done {
+            return;
         }
-        search = colon + 1;
+        let kind = event.kind();
+        let (node, anchor) = match &kind {
+            Kind::DocumentEnd => {
+                self.done = true;
+                return;
+            }
+            Kind::SequenceEnd | Kind::MappingEnd => {
+                self.open.pop();
+                return;
+            }
+            Kind::Scalar(scalar) => (Node::Scalar, scalar.anchor),
+            Kind::Alias(anchor) => (Node::Alias(self.anchors.get(*anchor).copied()), None),
+            Kind::SequenceStart(anchor) => (Node::Sequence, *anchor),
+            Kind::MappingStart(anchor) => (Node::Mapping, *anchor),
+            Kind::StreamEnd | Kind::DocumentStart | Kind::Other => return,
+        };
+        // A file past 4 G nodes is far past the limits on its size; index no more of it.
+        let Ok(id) = u32::try_from(self.index.nodes.len()) else {
+            self.done = true;
+            return;
+        };
+        self.index.nodes.push(node);
+        let place = self.place(event.start());
+        // The key text only where it may be needed: for a key, or an anchored scalar.
+        let needs_key_text = matches!(self.open.last(), Some(Open::Mapping { key: None, .. }))
+            || (anchor.is_some() && node == Node::Scalar);
+        let key_text = needs_key_text.then(|| match node {
+            Node::Scalar => self.key_id(&event.key_text(self.text).unwrap_or_default()),
+            Node::Alias(Some(target)) => match self.anchored_keys.get(&target) {
+                Some(&key) => key,
+                None => self.key_id("?"),
+            },
+            // A collection as a key: the loaded document's key text for it.
+            _ => self.key_id("?"),
+        });
+        if let Some(anchor) = anchor {
+            self.anchors.insert(anchor.to_vec(), id);
+            if let (Node::Scalar, Some(key)) = (node, key_text) {
+                self.anchored_keys.insert(id, key);
+            }
+        }
+        match self.open.last_mut() {
+            None => {
+                self.index.root.get_or_insert(id);
+            }
+            Some(Open::Sequence { node, items }) => {
+                let entry = Entry {
+                    line: place.0,
+                    column: place.1,
+                    value: id,
+                };
+                self.index.entries.insert((*node, Step::Item(*items)), entry);
+                *items = items.saturating_add(1);
+            }
+            Some(Open::Mapping {
+                key: pending @ None, ..
+            }) => {
+                *pending = key_text.map(|key| (key, place));
+            }
+            Some(Open::Mapping { node, key: pending }) => {
+                if let Some((key, (line, column))) = pending.take() {
+                    // serde_yaml refuses a key written twice; the first is where it is.
+                    self.index.entries.entry((*node, Step::Key(key))).or_insert(Entry {
+                        line,
+                        column,
+                        value: id,
+                    });
+                }
+            }
+        }
+        match node {
+            Node::Sequence => self.open.push(Open::Sequence { node: id, items: 0 }),
+            Node::Mapping => self.open.push(Open::Mapping { node: id, key: None }),
+            Node::Scalar | Node::Alias(_) => {}
+        }
     }
-    None
+
+    fn key_id(&mut self, text: &str) -> u32 {
+        if let Some(&id) = self.index.key_ids.get(text) {
+            return id;
+        }
+        let id = u32::try_from(self.index.key_ids.len()).unwrap_or(u32::MAX);
+        self.index.key_ids.insert(text.into(), id);
+        id
+    }
+
+    /// The 1-based line and column of the node that starts at byte `offset`: past its anchor and
+    /// tag (`&name !tag key`), at what is written, when that is on the same line.
+    fn place(&mut self, offset: usize) -> (u32, u32) {
+        let offset = offset.min(self.text.len());
+        let mut at = offset;
+        while let Some(rest) = self.text.get(at..).filter(|rest| rest.starts_with(['&', '!'])) {
+            let property = rest.find([' ', '\t', '\r', '\n']).unwrap_or(rest.len());
+            let after = rest[property..].trim_start_matches([' ', '\t']);
+            if after.is_empty() || after.starts_with(['\r', '\n', '#', ',', ']', '}']) {
+                at = offset;
+                break;
+            }
+            at += rest.len() - after.len();
+        }
+        if !self.text.is_char_boundary(at) {
+            return (1, 1);
+        }
+        // Events come in the order of the text, so counting on from the last place is linear. (A
+        // mapping and its first key may start at one anchor, `- &a key: v`, and both are placed
+        // past it; were a place ever behind the last, it is counted back from there.)
+        if at < self.cursor.offset {
+            let between = &self.text[at..self.cursor.offset];
+            let lines_back = between.bytes().filter(|b| *b == b'\n').count();
+            let line_start = self.text[..at].rfind('\n').map_or(0, |newline| newline + 1);
+            self.cursor = Cursor {
+                offset: at,
+                line: self.cursor.line - lines_back,
+                column: self.text[line_start..at].chars().count(),
+            };
+        }
+        for byte in &self.text.as_bytes()[self.cursor.offset..at] {
+            if *byte == b'\n' {
+                self.cursor.line += 1;
+                self.cursor.column = 0;
+            } else if byte & 0xC0 != 0x80 {
+                self.cursor.column += 1;
+            }
+        }
+        self.cursor.offset = at;
+        let number = |n: usize| u32::try_from(n + 1).unwrap_or(u32::MAX);
+        (number(self.cursor.line), number(self.cursor.column))
+    }
 }
 
 /// A diagnostic for a file that could not be read at all.
@@ -503,37 +713,343 @@ x-ecs:
   cluster: prod
 ";
 
-    fn at(path: KeyPath) -> Option<(usize, usize)> {
-        KeyIndex::new(TEXT)
+    /// `path` written as `a.b[1].c` (no key with a dot or a bracket).
+    fn path(written: &str) -> KeyPath {
+        let mut path = KeyPath::root();
+        for part in written.split('.') {
+            let mut pieces = part.split('[');
+            let key = pieces.next().unwrap_or_default();
+            if !key.is_empty() {
+                path = path.key(key);
+            }
+            for item in pieces {
+                path = path.index(item.trim_end_matches(']').parse().unwrap());
+            }
+        }
+        path
+    }
+
+    /// Where `path` is in `text`, found to its last segment: (line, column).
+    fn at_in(text: &str, written: &str) -> Option<(usize, usize)> {
+        let path = path(written);
+        KeyIndex::new(text)
             .locate(&path)
+            .filter(|(depth, _, _)| *depth == path.0.len())
             .map(|(_, line, column)| (line, column))
+    }
+
+    fn at(written: &str) -> Option<(usize, usize)> {
+        at_in(TEXT, written)
     }
 
     #[test]
     fn finds_keys_and_items() {
-        let services = KeyPath::root().key("services");
-        assert_eq!(at(services.key("web").key("image")), Some((3, 5)));
-        assert_eq!(at(services.key("web").key("ports").index(1)), Some((6, 9)));
-        assert_eq!(
-            at(services.key("web").key("ports").index(1).key("published")),
-            Some((7, 9))
+        assert_eq!(at("services.web.image"), Some((3, 5)));
+        assert_eq!(at("services.web.ports[0]"), Some((5, 9)));
+        assert_eq!(at("services.web.ports[1]"), Some((6, 9)));
+        assert_eq!(at("services.web.ports[1].published"), Some((7, 9)));
+        assert_eq!(at("services.db.image"), Some((13, 5)));
+        assert_eq!(at("services.db.expose[1]"), Some((17, 7)));
+        assert_eq!(at("x-ecs.cluster"), Some((19, 3)));
+    }
+
+    #[test]
+    fn finds_keys_and_items_of_flow_collections() {
+        let text = "services: {web: {image: a, ports: [\"80:80\", {target: 443}]},\n  db: {\n    image: b,\n    \"env\": [X=1,\n      Y=2]}}\n";
+        assert_eq!(at_in(text, "services.web"), Some((1, 12)));
+        assert_eq!(at_in(text, "services.web.image"), Some((1, 18)));
+        assert_eq!(at_in(text, "services.web.ports[0]"), Some((1, 36)));
+        assert_eq!(at_in(text, "services.web.ports[1].target"), Some((1, 46)));
+        assert_eq!(at_in(text, "services.db.image"), Some((3, 5)));
+        assert_eq!(at_in(text, "services.db.env"), Some((4, 5)));
+        assert_eq!(at_in(text, "services.db.env[1]"), Some((5, 7)));
+        assert_eq!(at("services.db.environment.A"), Some((14, 19)));
+    }
+
+    #[test]
+    fn keys_match_as_the_loaded_document_writes_them() {
+        let text = "\
+\"web app\": 1
+'it''s': 2
+\"a\\tb\": 3
+80: 4
+0x10: 5
+~: 6
+!!str 012: 7
+true: 8
+&name anchored: 9
+nested: {*name : 10}
+? |
+  long
+: 11
+[a, b]: 12
+{c: d}: 13
+!local x: 14
+1.5: 15
+? multi
+  line
+: 16
+1e3: 17
+";
+        assert_eq!(at_in(text, "web app"), Some((1, 1)));
+        assert_eq!(at_in(text, "it's"), Some((2, 1)));
+        assert_eq!(at_in(text, "a\tb"), Some((3, 1)));
+        assert_eq!(at_in(text, "80"), Some((4, 1)));
+        assert_eq!(at_in(text, "16"), Some((5, 1)));
+        assert_eq!(at_in(text, "null"), Some((6, 1)));
+        assert_eq!(at_in(text, "012"), Some((7, 7)), "past the tag");
+        assert_eq!(at_in(text, "true"), Some((8, 1)));
+        assert_eq!(at_in(text, "anchored"), Some((9, 7)), "past the anchor");
+        assert_eq!(at_in(text, "nested.anchored"), Some((10, 10)), "an alias as a key");
+        assert_eq!(at_in(text, "long\n"), Some((11, 3)));
+        // Complex and locally tagged keys are `?` in the loaded document; the first is found.
+        assert_eq!(at_in(text, "?"), Some((14, 1)));
+        let index = KeyIndex::new(text);
+        assert_eq!(index.locate(&KeyPath::root().key("1.5")), Some((1, 17, 1)));
+        assert_eq!(index.locate(&KeyPath::root().key("1000.0")), Some((1, 21, 1)));
+        assert_eq!(at_in(text, "multi line"), Some((18, 3)));
+        assert_eq!(at_in(text, "x"), None);
+    }
+
+    #[test]
+    fn a_path_through_an_alias_is_found_inside_the_anchor() {
+        let text = "\
+x-web: &web
+  image: a
+  ports: [\"1:1\", \"2:2\"]
+x-labels: &labels {a: b}
+services:
+  web: *web
+  api:
+    image: b
+    labels: *labels
+    ports:
+      - *web
+";
+        assert_eq!(at_in(text, "services.web"), Some((6, 3)), "the key itself");
+        assert_eq!(at_in(text, "services.web.image"), Some((2, 3)));
+        assert_eq!(at_in(text, "services.web.ports[1]"), Some((3, 18)));
+        assert_eq!(at_in(text, "services.api.labels.a"), Some((4, 20)));
+        assert_eq!(at_in(text, "services.api.ports[0]"), Some((11, 9)), "the item itself");
+        assert_eq!(at_in(text, "services.api.ports[0].image"), Some((2, 3)));
+    }
+
+    const MERGES: &str = "\
+x-a: &a
+  image: from-a
+  restart: from-a
+  ports: [from-a]
+x-b: &b
+  image: from-b
+  user: from-b
+  labels: {x: from-b}
+x-c: &c
+  <<: *a
+  user: from-c
+x-d: &d
+  <<: *b
+  hostname: from-d
+services:
+  one:
+    <<: *a
+    image: from-one
+  two:
+    <<: [*b, *a]
+  three:
+    <<: [*c, *b]
+  four:
+    <<: [*b, *d]
+  five: {\"<<\": {<<: *a, user: from-five}, hostname: from-five}
+";
+
+    #[test]
+    fn keys_a_merge_key_brings_in_are_found_where_they_are_written() {
+        let at = |written| at_in(MERGES, written);
+        // What a mapping writes wins over what it merges.
+        assert_eq!(at("services.one.image"), Some((18, 5)));
+        assert_eq!(at("services.one.restart"), Some((3, 3)));
+        assert_eq!(at("services.one.ports[0]"), Some((4, 11)));
+        // Of a list, the first mapping that writes a key wins.
+        assert_eq!(at("services.two.image"), Some((6, 3)));
+        assert_eq!(at("services.two.restart"), Some((3, 3)));
+        assert_eq!(at("services.two.labels.x"), Some((8, 12)));
+        // A merged mapping's own merge comes after what the list's mappings write.
+        assert_eq!(at("services.three.user"), Some((11, 3)));
+        assert_eq!(at("services.three.image"), Some((6, 3)));
+        assert_eq!(at("services.three.restart"), Some((3, 3)));
+        // Only the first merge of a list's mappings is merged (as the loader applies them).
+        assert_eq!(at("services.four.hostname"), Some((14, 3)));
+        assert_eq!(at("services.four.image"), Some((6, 3)));
+        assert_eq!(at("services.five.user"), Some((25, 25)));
+        assert_eq!(at("services.five.restart"), Some((3, 3)));
+        assert_eq!(at("services.five.hostname"), Some((25, 43)));
+        // `<<` itself is no key of the loaded document.
+        assert_eq!(at("services.one.<<"), None);
+    }
+
+    fn is_quoting(character: char) -> bool {
+        matches!(character, '"' | '\'' | '\\')
+    }
+
+    /// Every scalar of the document the loader makes of `text` is found on the line where the
+    /// text writes it, after its key: the index follows aliases and merge keys as the loader does.
+    fn check_against_the_loader(text: &str) -> usize {
+        let mut document: serde_yaml::Value = serde_yaml::from_str(text).unwrap();
+        crate::load::apply_merge_keys(&mut document).unwrap();
+        let index = KeyIndex::new(text);
+        let lines: Vec<&str> = text.lines().collect();
+        let mut stack = vec![(KeyPath::root(), &document)];
+        let mut checked = 0;
+        while let Some((at, value)) = stack.pop() {
+            match value {
+                serde_yaml::Value::Mapping(mapping) => {
+                    for (key, value) in mapping {
+                        stack.push((at.key(crate::load::interpolate::key_text(key)), value));
+                    }
+                }
+                serde_yaml::Value::Sequence(items) => {
+                    stack.extend(items.iter().enumerate().map(|(item, value)| (at.index(item), value)));
+                }
+                serde_yaml::Value::String(written) => {
+                    let found = index.locate(&at);
+                    let (depth, line, column) = found.unwrap_or_else(|| panic!("{at} not found"));
+                    assert_eq!(depth, at.0.len(), "{at}");
+                    let from: String = lines[line - 1]
+                        .chars()
+                        .skip(column - 1)
+                        .filter(|c| !is_quoting(*c))
+                        .collect();
+                    // A block scalar's value starts on the next line.
+                    let shown = if written.contains('\n') { "" } else { written.as_str() };
+                    let expected = match at.0.last() {
+                        Some(Segment::Key(key)) => format!("{key}: {shown}"),
+                        _ => shown.to_string(),
+                    };
+                    // Quotes and escapes are written, not read.
+                    let expected: String = expected.chars().filter(|c| !is_quoting(*c)).collect();
+                    assert!(from.starts_with(&expected), "{at} at {line}:{column}: {from:?}");
+                    checked += 1;
+                }
+                _ => {}
+            }
+        }
+        checked
+    }
+
+    #[test]
+    fn finds_what_the_loader_reads_where_it_is_written() {
+        assert!(check_against_the_loader(MERGES) > 0);
+        assert!(check_against_the_loader(TEXT) > 0);
+        check_against_the_loader(
+            "x-base: &base\n  environment: &env {A: from-base, B: from-base}\n  labels: [x, y]\nservices:\n  web:\n    <<: *base\n    environment:\n      <<: *env\n      B: from-web\n  api: {<<: [*base], command: [sh, -c, run]}\n",
         );
-        assert_eq!(at(services.key("db").key("image")), Some((13, 5)));
-        assert_eq!(at(services.key("db").key("expose").index(1)), Some((17, 7)));
-        assert_eq!(at(KeyPath::root().key("x-ecs").key("cluster")), Some((19, 3)));
+    }
+
+    /// The compose files of `testdata/`, as they are: each value where the loader reads it.
+    #[test]
+    fn finds_every_value_of_the_testdata_files_where_it_is_written() {
+        let mut checked = 0;
+        let cases = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata")).unwrap();
+        for case in cases {
+            for file in std::fs::read_dir(case.unwrap().path()).unwrap() {
+                let file = file.unwrap().path();
+                let yaml = file.extension().is_some_and(|e| e == "yml" || e == "yaml");
+                let Some(text) = yaml.then(|| std::fs::read_to_string(&file).unwrap()) else {
+                    continue;
+                };
+                // A case about a file the loader refuses has nothing to find.
+                let loads = serde_yaml::from_str::<serde_yaml::Value>(&text)
+                    .is_ok_and(|mut document| crate::load::apply_merge_keys(&mut document).is_ok());
+                if loads {
+                    checked += check_against_the_loader(&text);
+                }
+            }
+        }
+        assert!(checked > 500, "{checked} values");
+    }
+
+    #[test]
+    fn only_the_first_document_is_indexed() {
+        let text = "---\nservices:\n  web: {image: a}\n...\n---\nother: 1\n";
+        assert_eq!(at_in(text, "services.web.image"), Some((3, 9)));
+        assert_eq!(at_in(text, "other"), None);
+    }
+
+    /// Neither building the index nor a lookup expands an alias or follows links without end.
+    #[test]
+    fn deep_anchors_stay_linear() {
+        // A billion laughs, as many levels as the limits let through: each level nine aliases of
+        // the one before.
+        let mut text = String::from("a0: &a0 [x]\n");
+        for level in 1..8 {
+            let previous = format!("*a{}", level - 1);
+            text.push_str(&format!(
+                "a{level}: &a{level} [{}]\n",
+                [previous.as_str(); 9].join(", ")
+            ));
+        }
+        let started = std::time::Instant::now();
+        let index = KeyIndex::new(&text);
+        assert!(index.nodes.len() < 8 * 11, "{} nodes", index.nodes.len());
+        let deep = format!("a7{}", "[8]".repeat(7));
+        assert_eq!(at_in(&text, &format!("{deep}[0]")), Some((1, 10)));
+        // A long chain of merges, each bringing in the one before.
+        let mut text = String::from("m0: &m0 {k0: v}\n");
+        for level in 1..2_000 {
+            text.push_str(&format!("m{level}: &m{level} {{<<: *m{}, k{level}: v}}\n", level - 1));
+        }
+        assert_eq!(crate::load::yaml_limits::check(&text), None, "within the limits");
+        let index = KeyIndex::new(&text);
+        let far = path("m1999.k0");
+        let near = path("m1999.k1990");
+        for _ in 0..1_000 {
+            assert_eq!(
+                index.locate(&far).map(|(depth, _, _)| depth),
+                Some(1),
+                "given up, not followed to the end"
+            );
+            assert_eq!(index.locate(&near).map(|(depth, _, _)| depth), Some(2));
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    /// A node's place is past its anchor or tag, where the next event may start again (an item's
+    /// mapping and its first key start at `&a`): counting places stays linear.
+    #[test]
+    fn anchored_keys_stay_linear() {
+        let text: String = (0..50_000).map(|i| format!("- &a k{i}: v\n")).collect();
+        let started = std::time::Instant::now();
+        let index = KeyIndex::new(&text);
+        assert_eq!(index.locate(&path("[49999]")), Some((1, 50_000, 6)));
+        assert_eq!(index.locate(&path("[49999].k49999")), Some((2, 50_000, 6)));
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        // Counted back, were a place ever behind the last.
+        let mut builder = KeyIndexBuilder::new("ab\ncdé f\n");
+        assert_eq!(builder.place(8), (2, 5));
+        assert_eq!(builder.place(4), (2, 2));
+        assert_eq!(builder.place(1), (1, 2));
+        assert_eq!(builder.place(9), (2, 6));
     }
 
     #[test]
     fn follows_extends_into_the_base_and_skips_same_named_services_of_base_files() {
         let files = [
-            SourceFile {
-                path: "compose.yaml".into(),
-                text: "services:\n  web:\n    extends: {file: base.yml, service: base}\n    image: x\n".into(),
-            },
-            SourceFile {
-                path: "base.yml".into(),
-                text: "services:\n  web:\n    ports: ['1:1']\n  base:\n    ports: ['2:2']\n".into(),
-            },
+            SourceFile::new(
+                "compose.yaml",
+                "services:\n  web:\n    extends: {file: base.yml, service: base}\n    image: x\n",
+            ),
+            SourceFile::new(
+                "base.yml",
+                "services:\n  web:\n    ports: ['1:1']\n  base:\n    ports: ['2:2']\n",
+            ),
         ];
         let mut provenance = Provenance::default();
         provenance.add_base_only_source(1);
@@ -556,23 +1072,27 @@ x-ecs:
         diagnostics.push(Diagnostic::warning("ignored-key", web.key("image"), "its own"));
         diagnostics.push(Diagnostic::warning("ignored-key", web.key("nothing"), "nowhere"));
         locate_all_with(&mut diagnostics, &files, &provenance);
-        let places: Vec<(String, usize)> = diagnostics
+        let places: Vec<(String, usize, usize)> = diagnostics
             .iter()
-            .map(|d| d.location.as_ref().map(|l| (l.file.clone(), l.line)).unwrap())
+            .map(|d| d.location.as_ref().map(|l| (l.file.clone(), l.line, l.column)).unwrap())
             .collect();
-        let expected = [("base.yml", 5), ("compose.yaml", 4), ("compose.yaml", 2)];
-        assert_eq!(places, expected.map(|(file, line)| (file.to_string(), line)));
+        let expected = [("base.yml", 5, 13), ("compose.yaml", 4, 5), ("compose.yaml", 2, 3)];
+        assert_eq!(
+            places,
+            expected.map(|(file, line, column)| (file.to_string(), line, column))
+        );
     }
 
     #[test]
     fn falls_back_to_the_deepest_known_key() {
-        let path = KeyPath::root().key("services").key("db").key("environment").key("A");
-        assert_eq!(KeyIndex::new(TEXT).locate(&path), Some((3, 14, 5)));
-        assert_eq!(at(KeyPath::root().key("services").key("nope")), Some((1, 1)));
+        let index = KeyIndex::new(TEXT);
+        assert_eq!(index.locate(&path("services.db.environment.B")), Some((3, 14, 5)));
+        assert_eq!(index.locate(&path("services.nope")), Some((1, 1, 1)));
         // Lines of a block scalar are not keys.
-        assert_eq!(
-            at(KeyPath::root().key("services").key("web").key("command").key("image")),
-            Some((8, 5))
-        );
+        assert_eq!(index.locate(&path("services.web.command.image")), Some((3, 8, 5)));
+        // Nor is anything of a text that is not YAML, or not a mapping.
+        assert_eq!(KeyIndex::new("a: [b\n").locate(&path("a")), Some((1, 1, 1)));
+        assert_eq!(KeyIndex::new("- a\n").locate(&path("a")), None);
+        assert_eq!(KeyIndex::new("").locate(&path("a")), None);
     }
 }

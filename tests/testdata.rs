@@ -4,7 +4,7 @@
 
 use compose2ecs::diagnostic::Severity;
 use compose2ecs::source::FileSystem;
-use compose2ecs::{convert, Conversion, Input};
+use compose2ecs::{convert, render, Conversion, Input};
 use std::fmt::Write;
 use std::path::Path;
 
@@ -32,9 +32,19 @@ fn convert_case(case: &Path) -> Conversion {
     convert(&input, &FileSystem).expect("no program failure")
 }
 
-/// The diagnostics as the CLI prints them.
+/// The diagnostics as the CLI prints them with `-v` (notes too), without colour: each with the
+/// line of the file it points at and a caret under the key, or else its place as text.
 fn diagnostics_text(conversion: &Conversion) -> String {
-    conversion.diagnostics.iter().map(|d| d.to_string()).collect()
+    let sources = render::SourceLines::new(&conversion.sources);
+    let mut text = String::new();
+    for diagnostic in conversion.diagnostics.iter() {
+        let line = diagnostic
+            .location
+            .as_ref()
+            .and_then(|at| sources.line(&at.file, at.line));
+        writeln!(text, "{}", render::human(diagnostic, line, false)).unwrap();
+    }
+    text
 }
 
 /// Converts one case into the snapshot text.
@@ -43,9 +53,7 @@ pub fn render_case(case: &Path) -> (String, bool) {
     let relative = case.strip_prefix(root).unwrap_or(case);
     let conversion = convert_case(relative);
     let mut text = String::from("--- diagnostics ---\n");
-    for diagnostic in conversion.diagnostics.iter() {
-        writeln!(text, "{diagnostic}").unwrap();
-    }
+    text.push_str(&diagnostics_text(&conversion));
     // The plan as `compose2ecs plan` shows it; the files below hold everything else it decides.
     if let Some(plan) = &conversion.plan {
         text.push_str("--- table ---\n");

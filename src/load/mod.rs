@@ -12,10 +12,10 @@ pub mod interpolate;
 pub mod merge;
 pub mod paths;
 pub mod stack_outputs;
-mod yaml_limits;
+pub(crate) mod yaml_limits;
 
 use crate::diagnostic::{Diagnostic, Diagnostics, KeyPath};
-use crate::source::{display_path, locate_all, unreadable, Files, Provenance, SourceFile};
+use crate::source::{display_path, locate_all, unreadable, Files, KeyIndexBuilder, Provenance, SourceFile};
 use crate::Input;
 use interpolate::{interpolate_document, key_text, Variables};
 use serde_yaml::{Mapping, Value};
@@ -480,7 +480,9 @@ fn parse_text(path: &Path, bytes: Vec<u8>, empty_is_nothing: bool) -> Result<(So
                 .with_help("a compose file needs at least a `services:` section"),
         ));
     }
-    if let Some(exceeded) = yaml_limits::check(&text) {
+    // One parse checks the limits and indexes the keys, to locate what is said about them.
+    let mut keys = KeyIndexBuilder::new(&text);
+    if let Some(exceeded) = yaml_limits::check_observing(&text, &mut |event| keys.see(event)) {
         let message = match exceeded.limit {
             yaml_limits::Limit::Depth => {
                 format!("`{shown}` nests more than {} levels deep", yaml_limits::MAXIMUM_DEPTH)
@@ -496,6 +498,7 @@ fn parse_text(path: &Path, bytes: Vec<u8>, empty_is_nothing: bool) -> Result<(So
                 .with_help("no compose file needs this; check where this file came from"),
         ));
     }
+    let keys = keys.finish();
     let mut value: Value = match serde_yaml::from_str(&text) {
         Ok(value) => value,
         Err(error) => {
@@ -533,10 +536,7 @@ fn parse_text(path: &Path, bytes: Vec<u8>, empty_is_nothing: bool) -> Result<(So
             .with_help("`<<:` takes an alias of a mapping (`<<: *defaults`) or a list of them"),
         ));
     }
-    let source = SourceFile {
-        path: path.to_path_buf(),
-        text,
-    };
+    let source = SourceFile::indexed(path, text, keys);
     match value {
         Value::Mapping(root) => Ok((source, root)),
         Value::Null if empty_is_nothing => Ok((source, Mapping::new())),
@@ -558,7 +558,7 @@ fn parse_text(path: &Path, bytes: Vec<u8>, empty_is_nothing: bool) -> Result<(So
 /// Applies `<<` merge keys, also nested ones (a merged mapping that merges another): serde_yaml's
 /// `apply_merge` resolves one level per pass and leaves the inner `<<` in place, so this repeats it
 /// until none is left. Each pass resolves at least one level, so the loop ends.
-fn apply_merge_keys(value: &mut Value) -> Result<(), serde_yaml::Error> {
+pub(crate) fn apply_merge_keys(value: &mut Value) -> Result<(), serde_yaml::Error> {
     loop {
         value.apply_merge()?;
         if !has_merge_key(value) {

@@ -1,4 +1,6 @@
-//! Limits on a YAML text, checked on libyaml's own events before serde_yaml builds values from it.
+//! Limits on a YAML text, checked on libyaml's own events before serde_yaml builds values from it;
+//! the same events, within the limits, are handed on to whoever else reads the text (the key
+//! index of `source`), so one parse serves both.
 //!
 //! serde_yaml refuses more than 128 levels of nesting and alias bombs, but only after libyaml has
 //! parsed the whole document: deep flow nesting costs time quadratic in the depth there (200 KB of
@@ -8,6 +10,8 @@
 //! parser serde_yaml uses and stops at the first one past a limit: below the depth limit each
 //! event costs at most that depth, so the check is linear in the text.
 
+use serde_yaml::Value;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::mem::MaybeUninit;
 
@@ -40,9 +44,16 @@ struct Open {
     expanded: u64,
 }
 
-/// The first place `text` goes past a limit; `None` when it stays within them or is not valid
-/// YAML (serde_yaml then says what is wrong, and where).
+/// [`check_observing`] with no one else reading the events.
+#[cfg(test)]
 pub fn check(text: &str) -> Option<Exceeded> {
+    check_observing(text, &mut |_| {})
+}
+
+/// The first place `text` goes past a limit; `None` when it stays within them or is not valid
+/// YAML (serde_yaml then says what is wrong, and where). Each event before that place (or before
+/// a syntax error) is handed to `observe`, in the order of the text.
+pub fn check_observing(text: &str, observe: &mut dyn FnMut(&Event)) -> Option<Exceeded> {
     let mut parser = Parser::new(text)?;
     let mut open: Vec<Open> = Vec::new();
     // What each anchor's node holds, expanded: an alias to it holds as much again.
@@ -51,58 +62,183 @@ pub fn check(text: &str) -> Option<Exceeded> {
     while let Some(event) = parser.next() {
         let at = |limit| Exceeded {
             limit,
-            line: event.line + 1,
-            column: event.column + 1,
+            line: event.line() + 1,
+            column: event.column() + 1,
         };
-        let finished = match event.kind {
-            Kind::End => break,
+        let finished = match event.kind() {
+            Kind::StreamEnd => break,
             Kind::DocumentStart => {
                 document = 0;
                 None
             }
-            Kind::Other => None,
-            Kind::Scalar { anchor, bytes } => Some((anchor, bytes.saturating_add(1))),
-            Kind::Alias(anchor) => Some((None, anchored.get(&anchor).copied().unwrap_or(1))),
-            Kind::CollectionStart(anchor) => {
-                open.push(Open { anchor, expanded: 1 });
+            Kind::DocumentEnd | Kind::Other => None,
+            Kind::Scalar(scalar) => Some((
+                scalar.anchor.map(<[u8]>::to_vec),
+                (scalar.value.len() as u64).saturating_add(1),
+            )),
+            Kind::Alias(anchor) => Some((None, anchored.get(anchor).copied().unwrap_or(1))),
+            Kind::SequenceStart(anchor) | Kind::MappingStart(anchor) => {
+                open.push(Open {
+                    anchor: anchor.map(<[u8]>::to_vec),
+                    expanded: 1,
+                });
                 if open.len() > MAXIMUM_DEPTH {
                     return Some(at(Limit::Depth));
                 }
                 None
             }
-            Kind::CollectionEnd => open.pop().map(|done| (done.anchor, done.expanded)),
+            Kind::SequenceEnd | Kind::MappingEnd => open.pop().map(|done| (done.anchor, done.expanded)),
         };
-        let Some((anchor, expanded)) = finished else {
-            continue;
-        };
-        if let Some(anchor) = anchor {
-            anchored.insert(anchor, expanded);
+        if let Some((anchor, expanded)) = finished {
+            if let Some(anchor) = anchor {
+                anchored.insert(anchor, expanded);
+            }
+            let holder = open.last_mut().map_or(&mut document, |parent| &mut parent.expanded);
+            *holder = holder.saturating_add(expanded);
+            if *holder > MAXIMUM_EXPANDED {
+                return Some(at(Limit::Expansion));
+            }
         }
-        let holder = open.last_mut().map_or(&mut document, |parent| &mut parent.expanded);
-        *holder = holder.saturating_add(expanded);
-        if *holder > MAXIMUM_EXPANDED {
-            return Some(at(Limit::Expansion));
-        }
+        observe(&event);
     }
     None
 }
 
-/// What the check needs of one libyaml event.
-struct Event {
-    kind: Kind,
-    /// 0-based, as libyaml counts.
-    line: usize,
-    column: usize,
+/// One libyaml event, freed when dropped.
+pub struct Event {
+    raw: unsafe_libyaml::yaml_event_t,
 }
 
-enum Kind {
-    Scalar { anchor: Option<Vec<u8>>, bytes: u64 },
-    Alias(Vec<u8>),
-    CollectionStart(Option<Vec<u8>>),
-    CollectionEnd,
+/// What an event is, borrowing its anchor, tag and value.
+pub enum Kind<'e> {
+    StreamEnd,
     DocumentStart,
+    DocumentEnd,
+    Scalar(Scalar<'e>),
+    /// The anchor an alias names.
+    Alias(&'e [u8]),
+    /// A sequence or a mapping starts, with its anchor.
+    SequenceStart(Option<&'e [u8]>),
+    MappingStart(Option<&'e [u8]>),
+    SequenceEnd,
+    MappingEnd,
     Other,
-    End,
+}
+
+/// A scalar event's anchor, tag and value (its text as read: quotes and escapes undone).
+pub struct Scalar<'e> {
+    pub anchor: Option<&'e [u8]>,
+    pub tag: Option<&'e [u8]>,
+    pub value: &'e [u8],
+    /// Unquoted, not a block scalar: its type is read from its text (`80`, `true`, `~`).
+    pub plain: bool,
+}
+
+impl Event {
+    pub fn kind(&self) -> Kind<'_> {
+        let raw = &self.raw;
+        // SAFETY: the event was initialised by a successful parse and is not yet deleted; each
+        // union field is read per the event's type, as serde_yaml reads them, and what the
+        // pointers point at lives as long as the event, which the borrows cannot outlive.
+        unsafe {
+            let text =
+                |pointer: *const u8| (!pointer.is_null()).then(|| std::ffi::CStr::from_ptr(pointer.cast()).to_bytes());
+            match raw.type_ {
+                unsafe_libyaml::YAML_STREAM_END_EVENT => Kind::StreamEnd,
+                unsafe_libyaml::YAML_DOCUMENT_START_EVENT => Kind::DocumentStart,
+                unsafe_libyaml::YAML_DOCUMENT_END_EVENT => Kind::DocumentEnd,
+                unsafe_libyaml::YAML_SCALAR_EVENT => {
+                    let scalar = &raw.data.scalar;
+                    let length = usize::try_from(scalar.length).unwrap_or(0);
+                    let value = if scalar.value.is_null() || length == 0 {
+                        &[][..]
+                    } else {
+                        std::slice::from_raw_parts(scalar.value, length)
+                    };
+                    Kind::Scalar(Scalar {
+                        anchor: text(scalar.anchor),
+                        tag: text(scalar.tag),
+                        value,
+                        plain: scalar.style == unsafe_libyaml::YAML_PLAIN_SCALAR_STYLE,
+                    })
+                }
+                unsafe_libyaml::YAML_ALIAS_EVENT => Kind::Alias(text(raw.data.alias.anchor).unwrap_or_default()),
+                unsafe_libyaml::YAML_SEQUENCE_START_EVENT => Kind::SequenceStart(text(raw.data.sequence_start.anchor)),
+                unsafe_libyaml::YAML_MAPPING_START_EVENT => Kind::MappingStart(text(raw.data.mapping_start.anchor)),
+                unsafe_libyaml::YAML_SEQUENCE_END_EVENT => Kind::SequenceEnd,
+                unsafe_libyaml::YAML_MAPPING_END_EVENT => Kind::MappingEnd,
+                _ => Kind::Other,
+            }
+        }
+    }
+
+    /// Where the event starts, as a byte offset in the text: at its anchor or tag, if it has one.
+    pub fn start(&self) -> usize {
+        usize::try_from(self.raw.start_mark.index).unwrap_or(usize::MAX)
+    }
+
+    /// Where the event ends, as a byte offset in the text.
+    pub fn end(&self) -> usize {
+        usize::try_from(self.raw.end_mark.index).unwrap_or(usize::MAX)
+    }
+
+    /// 0-based, as libyaml counts.
+    fn line(&self) -> usize {
+        usize::try_from(self.raw.start_mark.line).unwrap_or(usize::MAX)
+    }
+
+    fn column(&self) -> usize {
+        usize::try_from(self.raw.start_mark.column).unwrap_or(usize::MAX)
+    }
+
+    /// A scalar event of `text` as the loaded document names a mapping key with it: the text of
+    /// the value serde_yaml makes of it, as `interpolate::key_text` writes it (`0x50` is `80`,
+    /// `~` is `null`, `!!str 80` is `80`, a locally tagged `!x a` is `?`). `None` for other events.
+    pub fn key_text(&self, text: &str) -> Option<Cow<'_, str>> {
+        let Kind::Scalar(scalar) = self.kind() else {
+            return None;
+        };
+        let value = String::from_utf8_lossy(scalar.value);
+        let read = |written: &str| match serde_yaml::from_str::<Value>(written) {
+            Ok(read @ (Value::Null | Value::Bool(_) | Value::Number(_) | Value::String(_) | Value::Tagged(_))) => {
+                Some(Cow::Owned(super::interpolate::key_text(&read)))
+            }
+            _ => None,
+        };
+        let known = if scalar.tag.is_some() {
+            // The tag decides the type: serde_yaml reads the scalar as written, tag and all.
+            text.get(self.start()..self.end()).and_then(read)
+        } else if scalar.plain && value.is_empty() {
+            Some(Cow::Borrowed("null"))
+        } else if scalar.plain && may_be_typed(&value) {
+            read(&value)
+        } else {
+            None
+        };
+        Some(known.unwrap_or(value))
+    }
+}
+
+/// Whether a plain scalar may be read as something other than a string (a number, a boolean, a
+/// null), and can be read alone as it would be where it stands: one word of the characters of
+/// numbers and those words, not a document marker or a list's dash. Every other plain scalar is
+/// a string, and most keys are, so serde_yaml is asked about few.
+fn may_be_typed(value: &str) -> bool {
+    let word_characters = value
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.' | b'_' | b'~'));
+    let starts_typed = value.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '+' | '-' | '.' | '~'))
+        || ["null", "true", "false"]
+            .iter()
+            .any(|word| value.eq_ignore_ascii_case(word));
+    word_characters && starts_typed && !matches!(value, "-" | "---" | "...")
+}
+
+impl Drop for Event {
+    fn drop(&mut self) {
+        // SAFETY: the event was initialised by a successful parse and is deleted once.
+        unsafe { unsafe_libyaml::yaml_event_delete(&mut self.raw) }
+    }
 }
 
 /// libyaml's event parser over a borrowed text, freed when dropped.
@@ -139,38 +275,15 @@ impl<'text> Parser<'text> {
         }
         let mut event = MaybeUninit::<unsafe_libyaml::yaml_event_t>::uninit();
         // SAFETY: the parser was initialised in `new`; a successful parse initialises `event`,
-        // whose fields are read per its type (as serde_yaml reads them) and copied out before
-        // `yaml_event_delete` frees it.
+        // which the returned `Event` owns and deletes when dropped.
         unsafe {
             if unsafe_libyaml::yaml_parser_parse(self.sys.as_mut_ptr(), event.as_mut_ptr()).fail {
                 self.failed = true;
                 return None;
             }
-            let raw = &*event.as_ptr();
-            let anchor = |pointer: *const u8| {
-                (!pointer.is_null()).then(|| std::ffi::CStr::from_ptr(pointer.cast()).to_bytes().to_vec())
-            };
-            let kind = match raw.type_ {
-                unsafe_libyaml::YAML_STREAM_END_EVENT => Kind::End,
-                unsafe_libyaml::YAML_DOCUMENT_START_EVENT => Kind::DocumentStart,
-                unsafe_libyaml::YAML_SCALAR_EVENT => Kind::Scalar {
-                    anchor: anchor(raw.data.scalar.anchor),
-                    bytes: raw.data.scalar.length,
-                },
-                unsafe_libyaml::YAML_ALIAS_EVENT => Kind::Alias(anchor(raw.data.alias.anchor).unwrap_or_default()),
-                unsafe_libyaml::YAML_SEQUENCE_START_EVENT => {
-                    Kind::CollectionStart(anchor(raw.data.sequence_start.anchor))
-                }
-                unsafe_libyaml::YAML_MAPPING_START_EVENT => {
-                    Kind::CollectionStart(anchor(raw.data.mapping_start.anchor))
-                }
-                unsafe_libyaml::YAML_SEQUENCE_END_EVENT | unsafe_libyaml::YAML_MAPPING_END_EVENT => Kind::CollectionEnd,
-                _ => Kind::Other,
-            };
-            let line = usize::try_from(raw.start_mark.line).unwrap_or(usize::MAX);
-            let column = usize::try_from(raw.start_mark.column).unwrap_or(usize::MAX);
-            unsafe_libyaml::yaml_event_delete(event.as_mut_ptr());
-            Some(Event { kind, line, column })
+            Some(Event {
+                raw: event.assume_init(),
+            })
         }
     }
 }
