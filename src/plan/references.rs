@@ -41,30 +41,7 @@ pub(super) struct Resolved {
 /// Connect gets a port mapping for each port it is reached on.
 pub(super) fn resolve(cx: &mut Context, grouping: &Grouping, tasks: &mut [TaskDraft]) -> Resolved {
     let project = cx.project;
-    // Every name a service answers to, in lower case (DNS names ignore case): its service name,
-    // its container_name and its network aliases. A service name wins over another's alias.
-    let mut names: HashMap<String, &Service> = HashMap::new();
-    for service in &project.services {
-        if let Some(other) = names.insert(service.name.to_ascii_lowercase(), service) {
-            cx.diagnostics.push(
-                Diagnostic::error(
-                    "name-collision",
-                    service.path.clone(),
-                    format!(
-                        "`{}` and `{}` are one name on the network: DNS names ignore case",
-                        other.name, service.name
-                    ),
-                )
-                .with_help("rename one of them"),
-            );
-        }
-    }
-    for service in &project.services {
-        let aliases = service.container_name.iter().chain(&service.aliases);
-        for alias in aliases {
-            names.entry(alias.to_ascii_lowercase()).or_insert(service);
-        }
-    }
+    let names = network_names(cx);
     let mut references = Vec::new();
     let mut rewrites: Vec<(Site, String)> = Vec::new();
     // Target slot → the container port reached → its aliases (each with the port dialled); and the
@@ -231,6 +208,45 @@ pub(super) fn resolve(cx: &mut Context, grouping: &Grouping, tasks: &mut [TaskDr
         }
     }
 
+    apply_rewrites(tasks, rewrites);
+    let service_connect = service_connect(cx, tasks, offered, &clients);
+    Resolved {
+        references,
+        service_connect,
+    }
+}
+
+/// Every name a service answers to, in lower case (DNS names ignore case): its service name,
+/// its container_name and its network aliases. A service name wins over another's alias.
+fn network_names<'p>(cx: &mut Context<'p, '_>) -> HashMap<String, &'p Service> {
+    let project = cx.project;
+    let mut names: HashMap<String, &Service> = HashMap::new();
+    for service in &project.services {
+        if let Some(other) = names.insert(service.name.to_ascii_lowercase(), service) {
+            cx.diagnostics.push(
+                Diagnostic::error(
+                    "name-collision",
+                    service.path.clone(),
+                    format!(
+                        "`{}` and `{}` are one name on the network: DNS names ignore case",
+                        other.name, service.name
+                    ),
+                )
+                .with_help("rename one of them"),
+            );
+        }
+    }
+    for service in &project.services {
+        let aliases = service.container_name.iter().chain(&service.aliases);
+        for alias in aliases {
+            names.entry(alias.to_ascii_lowercase()).or_insert(service);
+        }
+    }
+    names
+}
+
+/// Each rewritten value back in its place.
+fn apply_rewrites(tasks: &mut [TaskDraft], rewrites: Vec<(Site, String)>) {
     for (site, after) in rewrites {
         let container = &mut tasks[site.slot.0].containers[site.slot.1];
         match site.site {
@@ -242,6 +258,18 @@ pub(super) fn resolve(cx: &mut Context, grouping: &Grouping, tasks: &mut [TaskDr
             }
         }
     }
+}
+
+/// By task: its Service Connect configuration. A reached container offers one Service Connect
+/// service per name and port it is reached on (with a port mapping for it); a client has an
+/// empty one.
+fn service_connect(
+    cx: &mut Context,
+    tasks: &mut [TaskDraft],
+    offered: BTreeMap<Slot, BTreeMap<ClientAlias, u16>>,
+    clients: &BTreeSet<usize>,
+) -> Vec<Option<ServiceConnect>> {
+    let project = cx.project;
     let mut service_connect: Vec<Option<ServiceConnect>> = vec![None; tasks.len()];
     // In one namespace each Cloud Map name and each client alias belongs to one service.
     let mut discovery_owners: HashMap<String, (String, ClientAlias)> = HashMap::new();
@@ -318,13 +346,10 @@ pub(super) fn resolve(cx: &mut Context, grouping: &Grouping, tasks: &mut [TaskDr
             .services
             .extend(services);
     }
-    for task in clients {
+    for &task in clients {
         service_connect[task].get_or_insert_with(|| ServiceConnect::for_task(&tasks[task].name));
     }
-    Resolved {
-        references,
-        service_connect,
-    }
+    service_connect
 }
 
 /// Every value of every container that may hold a reference.
