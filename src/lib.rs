@@ -163,6 +163,22 @@ fn check_task_definition_sizes(plan: &Plan, output: &emit::Output, diagnostics: 
     }
 }
 
+/// The conversion of one compose text, as the `compose.yaml` of a folder named `app`: for the
+/// unit tests of the stages.
+#[cfg(test)]
+pub(crate) fn test_conversion(compose: &str) -> Conversion {
+    let mut files = source::MemoryFiles::default();
+    files
+        .0
+        .insert(PathBuf::from("compose.yaml"), compose.as_bytes().to_vec());
+    let input = Input {
+        compose_files: vec![PathBuf::from("compose.yaml")],
+        directory_name: "app".to_string(),
+        ..Input::default()
+    };
+    convert(&input, &files).expect("no program failure")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -127,8 +127,8 @@ fn columns(rows: &[Vec<String>], indent: &str, out: &mut String) {
     }
 }
 
-/// Tasks with their containers and why each is there, public ports, external services, and every
-/// reference with its outcome.
+/// Tasks with their containers and why each is there, public ports and rollout, external
+/// services, and every reference with its outcome.
 pub fn table(plan: &Plan) -> String {
     let mut out = format!("project {}\n", plan.project);
     for task in &plan.tasks {
@@ -176,6 +176,13 @@ pub fn table(plan: &Plan) -> String {
             })
             .collect();
         columns(&rows, "  ", &mut out);
+        let breaker = &task.rollout.circuit_breaker;
+        let failed = match (breaker.enable, breaker.rollback) {
+            (true, true) => "; a failed deployment rolls back",
+            (true, false) => "; a failed deployment stops",
+            (false, _) => "",
+        };
+        writeln!(out, "  rollout: {}{failed}", task.rollout.reason).unwrap();
     }
     writeln!(
         out,

@@ -326,8 +326,8 @@ fn service(plan: &Plan, task: &TaskGroup) -> CreateService {
             maximum_percent: task.rollout.maximum_percent,
             minimum_healthy_percent: task.rollout.minimum_healthy_percent,
             deployment_circuit_breaker: DeploymentCircuitBreaker {
-                enable: true,
-                rollback: true,
+                enable: task.rollout.circuit_breaker.enable,
+                rollback: task.rollout.circuit_breaker.rollback,
             },
         },
         propagate_tags: "SERVICE",

@@ -15,6 +15,7 @@ pub(super) fn rollout(
             maximum_percent: 200,
             minimum_healthy_percent: 100,
             reason: "new tasks start before old ones stop".into(),
+            circuit_breaker: circuit_breaker(),
         };
     }
     if copies > 1 {
@@ -36,7 +37,19 @@ pub(super) fn rollout(
             maximum_percent: 100,
             minimum_healthy_percent: 0,
             reason: "the task mounts volumes: old tasks stop before new ones start, so two copies never write the same files during a deploy".into(),
+            circuit_breaker: circuit_breaker(),
         }
+}
+
+/// Every rollout stops and rolls back when its new tasks keep failing: without the circuit
+/// breaker ECS goes on starting them for hours, and a task whose old copies were stopped first
+/// (it mounts volumes) stays down all that time.
+fn circuit_breaker() -> CircuitBreaker {
+    CircuitBreaker {
+        enable: true,
+        rollback: true,
+        reason: "a deployment whose new tasks keep failing stops and goes back to the revision that ran, instead of retrying for hours".into(),
+    }
 }
 
 pub(super) fn deployment(cx: &mut Context, tasks: &[TaskGroup]) -> Deployment {
@@ -142,5 +155,31 @@ mod rollout_tests {
             vec![DeployValue::Placeholder("TaskSecurityGroupId".into())]
         );
         assert_eq!(deployment.namespace, None);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::plan::Plan;
+
+    fn plan(compose: &str) -> Plan {
+        crate::test_conversion(compose).plan.expect("it converts")
+    }
+
+    #[test]
+    fn every_rollout_rolls_a_failed_deployment_back() {
+        let plan = plan(
+            "services:\n  web:\n    image: nginx\n  db:\n    image: postgres:16\n    volumes: [\"data:/var/lib/postgresql/data\"]\nvolumes:\n  data: {}\n",
+        );
+        let rollouts: Vec<_> = plan.tasks.iter().map(|t| (t.name.as_str(), &t.rollout)).collect();
+        assert_eq!(rollouts.len(), 2);
+        for (task, rollout) in rollouts {
+            let breaker = &rollout.circuit_breaker;
+            assert!(breaker.enable && breaker.rollback, "{task}: {breaker:?}");
+            assert!(!breaker.reason.is_empty());
+        }
+        // The task with volumes stops its old copy first: the breaker is what brings it back.
+        let db = plan.tasks.iter().find(|t| t.name == "db").unwrap();
+        assert_eq!(db.rollout.minimum_healthy_percent, 0);
     }
 }

@@ -136,6 +136,17 @@ pub struct Rollout {
     pub maximum_percent: u32,
     pub minimum_healthy_percent: u32,
     pub reason: String,
+    /// What ECS does with a deployment whose new tasks keep failing.
+    pub circuit_breaker: CircuitBreaker,
+}
+
+/// ECS's deployment circuit breaker: it stops a deployment whose new tasks keep failing to start
+/// or to become healthy, and with `rollback` goes back to the revision that ran before.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CircuitBreaker {
+    pub enable: bool,
+    pub rollback: bool,
+    pub reason: String,
 }
 
 /// Why a service is in its task.
