@@ -1,7 +1,7 @@
 //! ECS API JSON: structs that copy the shapes and names of RegisterTaskDefinition and CreateService,
 //! so each field can be checked against the API reference.
 
-use crate::plan::CpuArchitecture;
+use crate::plan::{CpuArchitecture, TagSource};
 use indexmap::IndexMap;
 use serde::Serialize;
 
@@ -261,7 +261,7 @@ pub struct CreateService {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service_connect_configuration: Option<ServiceConnectConfiguration>,
     pub deployment_configuration: DeploymentConfiguration,
-    pub propagate_tags: &'static str,
+    pub propagate_tags: TagSource,
     pub tags: Vec<Tag>,
 }
 

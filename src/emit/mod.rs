@@ -330,7 +330,7 @@ fn service(plan: &Plan, task: &TaskGroup) -> CreateService {
                 rollback: task.rollout.circuit_breaker.rollback,
             },
         },
-        propagate_tags: "SERVICE",
+        propagate_tags: deployment.tag_propagation.from,
         tags: tags(plan, task),
     }
 }

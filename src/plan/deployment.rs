@@ -120,6 +120,10 @@ pub(super) fn deployment(cx: &mut Context, tasks: &[TaskGroup]) -> Deployment {
         log_retention_days: infrastructure::log_retention_days(cx),
         namespace,
         connect_ports,
+        tag_propagation: TagPropagation {
+            from: TagSource::Service,
+            reason: "the ECS service's tags (the project's, and its services' `deploy.labels`) reach its tasks, so a search or a cost report by tag finds the tasks too".into(),
+        },
     }
 }
 
@@ -181,5 +185,13 @@ mod tests {
         // The task with volumes stops its old copy first: the breaker is what brings it back.
         let db = plan.tasks.iter().find(|t| t.name == "db").unwrap();
         assert_eq!(db.rollout.minimum_healthy_percent, 0);
+    }
+
+    #[test]
+    fn tasks_get_the_tags_of_their_service() {
+        let plan = plan("services:\n  web:\n    image: nginx\n    deploy:\n      labels: {team: shop}\n");
+        let propagation = &plan.deployment.tag_propagation;
+        assert_eq!(propagation.from, super::TagSource::Service);
+        assert!(propagation.reason.contains("deploy.labels"), "{}", propagation.reason);
     }
 }

@@ -100,6 +100,23 @@ pub struct Deployment {
     /// Container ports tasks reach each other on through Service Connect: the tasks' security
     /// group admits them from itself.
     pub connect_ports: Vec<u16>,
+    /// Where the ECS services' tasks get their tags from (`propagateTags`).
+    pub tag_propagation: TagPropagation,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TagPropagation {
+    pub from: TagSource,
+    pub reason: String,
+}
+
+/// What ECS copies tags from onto the tasks it starts, in ECS's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum TagSource {
+    #[serde(rename = "SERVICE")]
+    Service,
+    #[serde(rename = "TASK_DEFINITION")]
+    TaskDefinition,
 }
 
 /// One ECS task definition and the ECS service that runs it.
