@@ -88,6 +88,15 @@ fn log_configuration(plan: &Plan, prefix: &str) -> LogConfiguration {
     }
 }
 
+/// A switch in ECS's words.
+fn enabled(on: bool) -> &'static str {
+    if on {
+        "ENABLED"
+    } else {
+        "DISABLED"
+    }
+}
+
 fn protocol(protocol: Protocol) -> &'static str {
     match protocol {
         Protocol::Tcp => "tcp",
@@ -222,10 +231,10 @@ fn task_definition(plan: &Plan, task: &TaskGroup) -> RegisterTaskDefinition {
             name: volume.name.clone(),
             efs_volume_configuration: volume.efs.as_ref().map(|efs| EfsVolumeConfiguration {
                 file_system_id: efs.file_system_id.text(),
-                transit_encryption: "ENABLED",
+                transit_encryption: enabled(efs.transit_encryption),
                 authorization_config: EfsAuthorizationConfig {
                     access_point_id: efs.access_point_id.text(),
-                    iam: "ENABLED",
+                    iam: enabled(efs.iam_authorization),
                 },
             }),
         })
@@ -304,11 +313,7 @@ fn service(plan: &Plan, task: &TaskGroup) -> CreateService {
             awsvpc_configuration: AwsVpcConfiguration {
                 subnets: deployment.subnets.iter().map(|s| s.text()).collect(),
                 security_groups: deployment.security_groups.iter().map(|s| s.text()).collect(),
-                assign_public_ip: if deployment.assign_public_ip {
-                    "ENABLED"
-                } else {
-                    "DISABLED"
-                },
+                assign_public_ip: enabled(deployment.assign_public_ip),
             },
         },
         load_balancers: task

@@ -35,6 +35,18 @@ pub struct EfsPlan {
     /// Mount targets in the first this many private subnets (none on an existing file system).
     pub mount_targets: u32,
     pub mount_targets_reason: String,
+    /// How the tasks mount it.
+    pub mount: EfsMount,
+}
+
+/// How a task mounts the file system: each EFS volume of a task definition says the same.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EfsMount {
+    /// TLS between the task and the mount target.
+    pub transit_encryption: bool,
+    /// The task mounts as its task role, so that EFS applies the IAM policies.
+    pub iam_authorization: bool,
+    pub reason: String,
 }
 
 /// Target tracking for one ECS service, from `x-ecs.autoscaling`: `autoscaling.yaml` registers
@@ -63,6 +75,7 @@ pub struct TargetHealthCheck {
 }
 
 pub(super) fn efs_plan(cx: &mut Context) -> EfsPlan {
+    let mount = efs_mount(cx);
     let settings = &cx.project.settings.infrastructure;
     if let Some((id, _)) = &settings.file_system {
         // A file system takes one mount target per availability zone, and one that is in use
@@ -80,6 +93,7 @@ pub(super) fn efs_plan(cx: &mut Context) -> EfsPlan {
         }
         return EfsPlan {
             existing_file_system: Some(id.clone()),
+            mount,
             mount_targets: 0,
             mount_targets_reason: "`x-ecs.file_system` names an existing file system, which has its mount targets"
                 .into(),
@@ -99,17 +113,20 @@ pub(super) fn efs_plan(cx: &mut Context) -> EfsPlan {
                 );
             EfsPlan {
                 existing_file_system: None,
+                mount: mount.clone(),
                 mount_targets: *count,
                 mount_targets_reason: "`x-ecs.mount_targets`".into(),
             }
         }
         (Some((count, _)), _) => EfsPlan {
             existing_file_system: None,
+            mount: mount.clone(),
             mount_targets: *count,
             mount_targets_reason: "`x-ecs.mount_targets`".into(),
         },
         (None, Some(subnets)) => EfsPlan {
             existing_file_system: None,
+            mount: mount.clone(),
             mount_targets: u32::try_from(subnets)
                 .unwrap_or(u32::MAX)
                 .clamp(1, MAXIMUM_MOUNT_TARGETS),
@@ -117,9 +134,25 @@ pub(super) fn efs_plan(cx: &mut Context) -> EfsPlan {
         },
         (None, None) => EfsPlan {
             existing_file_system: None,
+            mount: mount.clone(),
             mount_targets: DEFAULT_MOUNT_TARGETS,
             mount_targets_reason: "the default: two availability zones".into(),
         },
+    }
+}
+
+/// Tasks mount over TLS as their task role, on a file system of the user's as on the one the efs
+/// stack creates: the role's policy is what keeps them to the project's access points.
+pub(super) fn efs_mount(cx: &Context) -> EfsMount {
+    let reason = if cx.project.settings.infrastructure.file_system.is_some() {
+        "the task role's policy (efs.yaml) lets the tasks in only through the project's access points, which EFS checks for a task that mounts as its role; TLS keeps the files encrypted between the task and the file system"
+    } else {
+        "the file system's policy (efs.yaml) refuses any client that does not use TLS, and admits only the task role, through the project's access points"
+    };
+    EfsMount {
+        transit_encryption: true,
+        iam_authorization: true,
+        reason: reason.into(),
     }
 }
 
@@ -408,6 +441,34 @@ fn local_http_path(word: &str, port: u16) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::Plan;
+
+    fn plan(compose: &str) -> Plan {
+        crate::test_conversion(compose).plan.expect("it converts")
+    }
+
+    const WITH_VOLUME: &str =
+        "services:\n  db:\n    image: postgres:16\n    volumes: [\"data:/var/lib/postgresql/data\"]\nvolumes:\n  data: {}\n";
+
+    #[test]
+    fn tasks_mount_efs_over_tls_as_their_role() {
+        for compose in [
+            WITH_VOLUME.to_string(),
+            format!("{WITH_VOLUME}x-ecs:\n  file_system: fs-0123456789abcdef0\n"),
+        ] {
+            let plan = plan(&compose);
+            let efs = plan.efs.as_ref().expect("a file system");
+            assert!(efs.mount.transit_encryption && efs.mount.iam_authorization, "{compose}");
+            let volume = plan.tasks[0].volumes[0].efs.as_ref().expect("an EFS volume");
+            assert_eq!(
+                (volume.transit_encryption, volume.iam_authorization),
+                (efs.mount.transit_encryption, efs.mount.iam_authorization),
+                "each volume mounts as the plan says"
+            );
+        }
+        let created = plan(WITH_VOLUME).efs.unwrap().mount.reason;
+        assert!(created.contains("file system's policy"), "{created}");
+    }
 
     #[test]
     fn finds_the_path_a_healthcheck_probes() {

@@ -332,6 +332,9 @@ pub struct TaskVolume {
 pub struct EfsVolume {
     pub file_system_id: DeployValue,
     pub access_point_id: DeployValue,
+    /// As the project's `EfsPlan.mount` says.
+    pub transit_encryption: bool,
+    pub iam_authorization: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]

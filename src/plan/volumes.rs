@@ -30,10 +30,11 @@ pub(super) fn volumes(cx: &mut Context, tasks: &[TaskDraft]) -> (Vec<VolumePlan>
     } else {
         Some(cx.deferred("FileSystemId", Source::Stack("efs")))
     };
+    let efs_mount = infrastructure::efs_mount(cx);
     let by_name: HashMap<&str, &VolumePlan> = volumes.iter().map(|v| (v.ecs_name.as_str(), v)).collect();
     let task_volumes = tasks
         .iter()
-        .map(|task| task_volumes(task, &by_name, file_system_id.as_ref()))
+        .map(|task| task_volumes(task, &by_name, file_system_id.as_ref(), &efs_mount))
         .collect();
     (volumes, task_volumes)
 }
@@ -110,6 +111,7 @@ fn task_volumes(
     task: &TaskDraft,
     access_points: &HashMap<&str, &VolumePlan>,
     file_system_id: Option<&DeployValue>,
+    efs_mount: &infrastructure::EfsMount,
 ) -> Vec<TaskVolume> {
     let shared: BTreeSet<&str> = task
         .containers
@@ -125,6 +127,8 @@ fn task_volumes(
                 efs: Some(EfsVolume {
                     file_system_id: file_system_id?.clone(),
                     access_point_id: volume.access_point_id.clone(),
+                    transit_encryption: efs_mount.transit_encryption,
+                    iam_authorization: efs_mount.iam_authorization,
                 }),
             })
         })
