@@ -75,7 +75,7 @@ struct AlbContext<'a> {
 
 #[derive(Serialize)]
 struct AlbListener<'a> {
-    logical_id: String,
+    logical_id: &'a str,
     port: u16,
     protocol: &'a str,
     /// With HTTPS: the certificate and the TLS policy.
@@ -96,7 +96,7 @@ struct AlbTargetGroup<'a> {
 
 #[derive(Serialize)]
 struct AlbRule<'a> {
-    logical_id: String,
+    logical_id: &'a str,
     priority: u32,
     paths: &'a [String],
     hosts: &'a [String],
@@ -237,7 +237,7 @@ pub fn templates<'a>(plan: &'a Plan) -> Result<Vec<(String, String)>, EmitError>
             .map(|l| {
                 let secure = l.protocol == "HTTPS";
                 AlbListener {
-                    logical_id: format!("Listener{}", l.port),
+                    logical_id: &l.logical_id,
                     port: l.port,
                     protocol: l.protocol,
                     certificate_arn: https.filter(|_| secure).map(|h| h.certificate_arn.as_str()),
@@ -247,7 +247,7 @@ pub fn templates<'a>(plan: &'a Plan) -> Result<Vec<(String, String)>, EmitError>
                         .rules
                         .iter()
                         .map(|r| AlbRule {
-                            logical_id: format!("Listener{}Rule{}", l.port, r.priority),
+                            logical_id: &r.logical_id,
                             priority: r.priority,
                             paths: &r.paths,
                             hosts: &r.hosts,

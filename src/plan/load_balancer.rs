@@ -38,6 +38,8 @@ const PRIORITY_STEP: u32 = 10;
 #[derive(Debug, Clone, Serialize)]
 pub struct Listener {
     pub port: u16,
+    /// Its logical id in `alb.yaml`: one listener per port.
+    pub logical_id: String,
     /// `HTTP`, or `HTTPS` with the certificate of `x-ecs.certificate`.
     pub protocol: &'static str,
     /// Where requests go when no rule matches: the one service on the port without rules.
@@ -61,6 +63,8 @@ pub struct TargetGroup {
 /// A listener rule: requests whose path and host match go to `target`.
 #[derive(Debug, Clone, Serialize)]
 pub struct ListenerRule {
+    /// Its logical id in `alb.yaml`: priorities differ within a listener.
+    pub logical_id: String,
     pub priority: u32,
     pub priority_reason: String,
     /// Path patterns; empty: any path.
@@ -482,6 +486,7 @@ fn listener(
         let id = format!("TargetGroupPort{port}{}", logical_id(&candidate.container));
         let target = target_group(cx, candidate, id, used_ids)?;
         rules.push(ListenerRule {
+            logical_id: format!("{}Rule{priority}", listener_logical_id(port)),
             priority,
             priority_reason,
             paths: routing.paths.clone(),
@@ -492,10 +497,16 @@ fn listener(
     rules.sort_by_key(|r| r.priority);
     Some(Listener {
         port,
+        logical_id: listener_logical_id(port),
         protocol: if https && port == HTTPS_PORT { "HTTPS" } else { "HTTP" },
         default_target,
         rules,
     })
+}
+
+/// The logical id of the listener on `port`.
+fn listener_logical_id(port: u16) -> String {
+    format!("Listener{port}")
 }
 
 /// Each rule's priority and why: the one it gives, else the next free multiple of ten in the
@@ -580,4 +591,35 @@ fn describe(routing: &ListenerRouting) -> String {
         parts.push(format!("host {}", routing.hosts.join(" or ")));
     }
     parts.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::plan::Plan;
+
+    fn plan(compose: &str) -> Plan {
+        crate::test_conversion(compose).plan.expect("it converts")
+    }
+
+    /// The web on 80, the api beside it with a path rule, and grafana on 3001.
+    const SHOP: &str = "services:\n  web:\n    image: nginx\n    ports: [\"80:8080\"]\n  api:\n    image: api\n    ports: [\"80:3000\"]\n    x-ecs:\n      load_balancer: {path: /api/*}\n  grafana:\n    image: grafana/grafana\n    ports: [\"3001:3000\"]\n";
+
+    #[test]
+    fn listeners_and_rules_get_their_logical_ids_here() {
+        let plan = plan(SHOP);
+        let ids: Vec<(&str, Vec<&str>)> = plan
+            .listeners
+            .iter()
+            .map(|l| {
+                (
+                    l.logical_id.as_str(),
+                    l.rules.iter().map(|r| r.logical_id.as_str()).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            ids,
+            [("Listener80", vec!["Listener80Rule10"]), ("Listener3001", vec![])]
+        );
+    }
 }
