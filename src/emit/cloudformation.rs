@@ -66,7 +66,7 @@ struct AlbContext<'a> {
     public_ports: Vec<u16>,
     listeners: Vec<AlbListener<'a>>,
     /// The plain HTTP listener that redirects to HTTPS, when a certificate is given.
-    redirect: Option<AlbRedirect>,
+    redirect: Option<AlbRedirect<'a>>,
     /// Whether a certificate is given (some other listeners may still be plain HTTP).
     https: bool,
     /// Container ports the tasks' security group admits from the load balancer, each once.
@@ -104,8 +104,8 @@ struct AlbRule<'a> {
 }
 
 #[derive(Serialize)]
-struct AlbRedirect {
-    logical_id: String,
+struct AlbRedirect<'a> {
+    logical_id: &'a str,
     port: u16,
     /// A string: `RedirectConfig.Port` is one.
     to_port: String,
@@ -258,12 +258,9 @@ pub fn templates<'a>(plan: &'a Plan) -> Result<Vec<(String, String)>, EmitError>
             })
             .collect();
         let redirect = https.map(|h| AlbRedirect {
-            logical_id: format!("Listener{}", h.redirect_port),
+            logical_id: &h.redirect_logical_id,
             port: h.redirect_port,
-            to_port: listeners
-                .iter()
-                .find(|l| l.certificate_arn.is_some())
-                .map_or_else(String::new, |l| l.port.to_string()),
+            to_port: h.redirect_to_port.to_string(),
         });
         let context = AlbContext {
             project: &plan.project,

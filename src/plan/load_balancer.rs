@@ -82,6 +82,11 @@ pub struct HttpsPlan {
     pub ssl_policy: &'static str,
     /// The plain HTTP port whose listener answers every request with a redirect to HTTPS.
     pub redirect_port: u16,
+    /// The logical id in `alb.yaml` of that listener (no other listener is on its port: with a
+    /// certificate, a service published on it is served on the HTTPS port).
+    pub redirect_logical_id: String,
+    /// The port it redirects to: the HTTPS listener's.
+    pub redirect_to_port: u16,
 }
 
 /// A published port that goes behind the load balancer, before listeners are decided.
@@ -100,11 +105,13 @@ struct PublicPort<'p> {
 /// HTTPS, when `x-ecs.certificate` is given and some service publishes 80 or 443.
 pub(super) fn https_plan(cx: &mut Context, listeners: &[Listener]) -> Option<HttpsPlan> {
     let (arn, path) = cx.project.settings.infrastructure.certificate.as_ref()?;
-    if listeners.iter().any(|l| l.protocol == "HTTPS") {
+    if let Some(secure) = listeners.iter().find(|l| l.protocol == "HTTPS") {
         return Some(HttpsPlan {
             certificate_arn: arn.clone(),
             ssl_policy: SSL_POLICY,
             redirect_port: REDIRECT_PORT,
+            redirect_logical_id: listener_logical_id(REDIRECT_PORT),
+            redirect_to_port: secure.port,
         });
     }
     cx.diagnostics.push(
@@ -604,6 +611,9 @@ mod tests {
     /// The web on 80, the api beside it with a path rule, and grafana on 3001.
     const SHOP: &str = "services:\n  web:\n    image: nginx\n    ports: [\"80:8080\"]\n  api:\n    image: api\n    ports: [\"80:3000\"]\n    x-ecs:\n      load_balancer: {path: /api/*}\n  grafana:\n    image: grafana/grafana\n    ports: [\"3001:3000\"]\n";
 
+    const CERTIFICATE: &str =
+        "x-ecs:\n  certificate: arn:aws:acm:us-east-1:123456789012:certificate/0f6a4b1e-2c3d-4e5f-8a9b-0c1d2e3f4a5b\n";
+
     #[test]
     fn listeners_and_rules_get_their_logical_ids_here() {
         let plan = plan(SHOP);
@@ -620,6 +630,31 @@ mod tests {
         assert_eq!(
             ids,
             [("Listener80", vec!["Listener80Rule10"]), ("Listener3001", vec![])]
+        );
+    }
+
+    #[test]
+    fn with_a_certificate_port_80_redirects_to_the_https_listener() {
+        let plan = plan(&format!("{SHOP}{CERTIFICATE}"));
+        let https = plan.https.as_ref().expect("HTTPS");
+        assert_eq!(
+            (
+                https.redirect_port,
+                https.redirect_logical_id.as_str(),
+                https.redirect_to_port
+            ),
+            (80, "Listener80", 443)
+        );
+        let secure: Vec<u16> = plan
+            .listeners
+            .iter()
+            .filter(|l| l.protocol == "HTTPS")
+            .map(|l| l.port)
+            .collect();
+        assert_eq!(secure, [443]);
+        assert!(
+            plan.listeners.iter().all(|l| l.logical_id != https.redirect_logical_id),
+            "no listener shares the redirect's id"
         );
     }
 }
