@@ -127,8 +127,8 @@ fn columns(rows: &[Vec<String>], indent: &str, out: &mut String) {
     }
 }
 
-/// Tasks with their containers and why each is there, public ports and rollout, external
-/// services, and every reference with its outcome.
+/// Tasks with their containers and why each is there, public ports and rollout, the load
+/// balancer's public ports, external services, and every reference with its outcome.
 pub fn table(plan: &Plan) -> String {
     let mut out = format!("project {}\n", plan.project);
     for task in &plan.tasks {
@@ -183,6 +183,21 @@ pub fn table(plan: &Plan) -> String {
             (false, _) => "",
         };
         writeln!(out, "  rollout: {}{failed}", task.rollout.reason).unwrap();
+    }
+    if !plan.public_ports.is_empty() {
+        let ports: Vec<String> = plan
+            .public_ports
+            .iter()
+            .map(|port| {
+                let https = plan.listeners.iter().any(|l| l.port == *port && l.protocol == "HTTPS");
+                match &plan.https {
+                    Some(h) if h.redirect_port == *port => format!("{port} (redirects to {})", h.redirect_to_port),
+                    _ if https => format!("{port} (HTTPS)"),
+                    _ => port.to_string(),
+                }
+            })
+            .collect();
+        writeln!(out, "\npublic ports: {}", ports.join(", ")).unwrap();
     }
     writeln!(
         out,

@@ -63,7 +63,7 @@ struct EfsVolume<'a> {
 struct AlbContext<'a> {
     project: &'a str,
     /// Ports the load balancer admits from anywhere: its listeners', the redirect's included.
-    public_ports: Vec<u16>,
+    public_ports: &'a [u16],
     listeners: Vec<AlbListener<'a>>,
     /// The plain HTTP listener that redirects to HTTPS, when a certificate is given.
     redirect: Option<AlbRedirect<'a>>,
@@ -264,11 +264,7 @@ pub fn templates<'a>(plan: &'a Plan) -> Result<Vec<(String, String)>, EmitError>
         });
         let context = AlbContext {
             project: &plan.project,
-            public_ports: listeners
-                .iter()
-                .map(|l| l.port)
-                .chain(redirect.as_ref().map(|r| r.port))
-                .collect(),
+            public_ports: &plan.public_ports,
             listeners,
             redirect,
             https: https.is_some(),

@@ -125,6 +125,17 @@ pub(super) fn https_plan(cx: &mut Context, listeners: &[Listener]) -> Option<Htt
     None
 }
 
+/// The ports the load balancer admits from anywhere: each listener's, then the redirect's. No
+/// other port is public: a published port that is not a listener's stays private (`public_ports`
+/// warns or notes why).
+pub(super) fn load_balancer_ports(listeners: &[Listener], https: Option<&HttpsPlan>) -> Vec<u16> {
+    listeners
+        .iter()
+        .map(|l| l.port)
+        .chain(https.map(|h| h.redirect_port))
+        .collect()
+}
+
 /// What a task's ECS service registers with the load balancer.
 pub(super) struct TaskLoadBalancing {
     pub(super) targets: Vec<LoadBalancerTarget>,
@@ -656,5 +667,15 @@ mod tests {
             plan.listeners.iter().all(|l| l.logical_id != https.redirect_logical_id),
             "no listener shares the redirect's id"
         );
+    }
+
+    #[test]
+    fn public_ports_are_the_listeners_and_the_redirect() {
+        assert_eq!(plan(SHOP).public_ports, [80, 3001]);
+        // With a certificate, the web's 80 is served on 443, and 80 only redirects.
+        assert_eq!(plan(&format!("{SHOP}{CERTIFICATE}")).public_ports, [443, 3001, 80]);
+        // A port published on the loopback address, or one that is not HTTP, stays private.
+        let private = "services:\n  web:\n    image: nginx\n    ports: [\"127.0.0.1:8080:80\"]\n  db:\n    image: postgres:16\n    ports: [\"5432:5432\"]\n";
+        assert!(plan(private).public_ports.is_empty());
     }
 }

@@ -134,6 +134,7 @@ pub fn plan(project: &Project, known: &KnownValues, diagnostics: &mut Diagnostic
     Some(Plan {
         project: project.name.clone(),
         load_balanced_ports: load_balancer::load_balanced_ports(&listeners),
+        public_ports: load_balancer::load_balancer_ports(&listeners, https.as_ref()),
         creation_order,
         tasks,
         external,
