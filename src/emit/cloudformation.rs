@@ -36,15 +36,15 @@ struct EfsContext<'a> {
     file_system_in_arn: String,
     /// How many private subnets the template needs: each of the first this many gets a mount target.
     subnet_count: u32,
-    mount_targets: Vec<EfsMountTarget>,
+    mount_targets: Vec<EfsMountTarget<'a>>,
     volumes: Vec<EfsVolume<'a>>,
     /// Access points on which the task role may act as root.
     root_access_points: Vec<&'a str>,
 }
 
 #[derive(Serialize)]
-struct EfsMountTarget {
-    logical_id: String,
+struct EfsMountTarget<'a> {
+    logical_id: &'a str,
     /// Its subnet's position in `PrivateSubnetIds`.
     subnet_index: u32,
 }
@@ -154,11 +154,6 @@ struct ScalingPolicy {
     target: u32,
 }
 
-/// The letter of the mount target at `index`: `A`, `B`, … (there are a handful at most).
-fn mount_target_letter(index: u32) -> char {
-    char::from_u32(u32::from('A') + index).unwrap_or('Z')
-}
-
 /// (file name, text) of each template the plan needs.
 pub fn templates<'a>(plan: &'a Plan) -> Result<Vec<(String, String)>, EmitError> {
     let mut environment = Environment::new();
@@ -195,10 +190,11 @@ pub fn templates<'a>(plan: &'a Plan) -> Result<Vec<(String, String)>, EmitError>
             existing_file_system: existing,
             file_system_in_arn: existing.map_or_else(|| "${FileSystem}".to_string(), str::to_string),
             subnet_count: efs.mount_targets,
-            mount_targets: (0..efs.mount_targets)
-                .map(|index| EfsMountTarget {
-                    logical_id: format!("MountTarget{}", mount_target_letter(index)),
-                    subnet_index: index,
+            mount_targets: (0..)
+                .zip(&efs.mount_target_logical_ids)
+                .map(|(subnet_index, logical_id)| EfsMountTarget {
+                    logical_id,
+                    subnet_index,
                 })
                 .collect(),
             volumes: plan

@@ -35,6 +35,8 @@ pub struct EfsPlan {
     /// Mount targets in the first this many private subnets (none on an existing file system).
     pub mount_targets: u32,
     pub mount_targets_reason: String,
+    /// The mount targets' logical ids in `efs.yaml`, in the order of the subnets they are in.
+    pub mount_target_logical_ids: Vec<String>,
     /// How the tasks mount it.
     pub mount: EfsMount,
 }
@@ -75,9 +77,8 @@ pub struct TargetHealthCheck {
 }
 
 pub(super) fn efs_plan(cx: &mut Context) -> EfsPlan {
-    let mount = efs_mount(cx);
     let settings = &cx.project.settings.infrastructure;
-    if let Some((id, _)) = &settings.file_system {
+    let (existing_file_system, mount_targets, mount_targets_reason) = if let Some((id, _)) = &settings.file_system {
         // A file system takes one mount target per availability zone, and one that is in use
         // has them already: making more would fail (`MountTargetConflict`), and its security
         // groups are its owner's to change; the stack only lets the tasks in (see efs.yaml).
@@ -91,19 +92,17 @@ pub(super) fn efs_plan(cx: &mut Context) -> EfsPlan {
                     .with_help("remove `mount_targets`, or remove `file_system` to have the stack create a file system with that many mount targets"),
                 );
         }
-        return EfsPlan {
-            existing_file_system: Some(id.clone()),
-            mount,
-            mount_targets: 0,
-            mount_targets_reason: "`x-ecs.file_system` names an existing file system, which has its mount targets"
-                .into(),
-        };
-    }
-    // A task in a subnet whose zone has no mount target cannot mount the volumes.
-    let task_subnets = cx.project.settings.subnets.as_ref().map(Vec::len);
-    match (&settings.mount_targets, task_subnets) {
-        (Some((count, path)), Some(subnets)) if (*count as usize) < subnets => {
-            cx.diagnostics.push(
+        (
+            Some(id.clone()),
+            0,
+            "`x-ecs.file_system` names an existing file system, which has its mount targets",
+        )
+    } else {
+        // A task in a subnet whose zone has no mount target cannot mount the volumes.
+        let task_subnets = cx.project.settings.subnets.as_ref().map(Vec::len);
+        let (count, reason) = match (&settings.mount_targets, task_subnets) {
+            (Some((count, path)), Some(subnets)) if (*count as usize) < subnets => {
+                cx.diagnostics.push(
                     Diagnostic::error(
                         "bad-setting",
                         path.clone(),
@@ -111,34 +110,33 @@ pub(super) fn efs_plan(cx: &mut Context) -> EfsPlan {
                     )
                     .with_help(format!("give `mount_targets: {subnets}`, one per subnet, or remove it")),
                 );
-            EfsPlan {
-                existing_file_system: None,
-                mount: mount.clone(),
-                mount_targets: *count,
-                mount_targets_reason: "`x-ecs.mount_targets`".into(),
+                (*count, "`x-ecs.mount_targets`")
             }
-        }
-        (Some((count, _)), _) => EfsPlan {
-            existing_file_system: None,
-            mount: mount.clone(),
-            mount_targets: *count,
-            mount_targets_reason: "`x-ecs.mount_targets`".into(),
-        },
-        (None, Some(subnets)) => EfsPlan {
-            existing_file_system: None,
-            mount: mount.clone(),
-            mount_targets: u32::try_from(subnets)
-                .unwrap_or(u32::MAX)
-                .clamp(1, MAXIMUM_MOUNT_TARGETS),
-            mount_targets_reason: "one for each subnet of `x-ecs.subnets`".into(),
-        },
-        (None, None) => EfsPlan {
-            existing_file_system: None,
-            mount: mount.clone(),
-            mount_targets: DEFAULT_MOUNT_TARGETS,
-            mount_targets_reason: "the default: two availability zones".into(),
-        },
+            (Some((count, _)), _) => (*count, "`x-ecs.mount_targets`"),
+            (None, Some(subnets)) => (
+                u32::try_from(subnets)
+                    .unwrap_or(u32::MAX)
+                    .clamp(1, MAXIMUM_MOUNT_TARGETS),
+                "one for each subnet of `x-ecs.subnets`",
+            ),
+            (None, None) => (DEFAULT_MOUNT_TARGETS, "the default: two availability zones"),
+        };
+        (None, count, reason)
+    };
+    EfsPlan {
+        existing_file_system,
+        mount_targets,
+        mount_targets_reason: mount_targets_reason.into(),
+        mount_target_logical_ids: (0..mount_targets).map(mount_target_logical_id).collect(),
+        mount: efs_mount(cx),
     }
+}
+
+/// The logical id in `efs.yaml` of the mount target in the subnet at `index`: `MountTargetA`,
+/// `MountTargetB`, … (there are a handful at most).
+fn mount_target_logical_id(index: u32) -> String {
+    let letter = char::from_u32(u32::from('A') + index).unwrap_or('Z');
+    format!("MountTarget{letter}")
 }
 
 /// Tasks mount over TLS as their task role, on a file system of the user's as on the one the efs
@@ -468,6 +466,18 @@ mod tests {
         }
         let created = plan(WITH_VOLUME).efs.unwrap().mount.reason;
         assert!(created.contains("file system's policy"), "{created}");
+    }
+
+    #[test]
+    fn each_mount_target_gets_its_logical_id_here() {
+        let ids = |compose: &str| plan(compose).efs.unwrap().mount_target_logical_ids;
+        assert_eq!(ids(WITH_VOLUME), ["MountTargetA", "MountTargetB"]);
+        assert_eq!(
+            ids(&format!("{WITH_VOLUME}x-ecs:\n  mount_targets: 3\n")),
+            ["MountTargetA", "MountTargetB", "MountTargetC"]
+        );
+        // An existing file system has its mount targets: the stack makes none.
+        assert!(ids(&format!("{WITH_VOLUME}x-ecs:\n  file_system: fs-0123456789abcdef0\n")).is_empty());
     }
 
     #[test]
