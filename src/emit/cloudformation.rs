@@ -2,7 +2,7 @@
 //! and id; the templates only loop and branch, and pass each user string through `json_string`.
 
 use super::EmitError;
-use crate::plan::{Plan, PolicyResource, TargetGroup};
+use crate::plan::{Plan, PolicyResource, ScalingMetric, TargetGroup};
 use minijinja::{Environment, ErrorKind, UndefinedBehavior, Value};
 use serde::Serialize;
 use std::fmt::Write;
@@ -142,15 +142,15 @@ struct ScalableTarget<'a> {
     resource_id: String,
     min: u32,
     max: u32,
-    policies: Vec<ScalingPolicy>,
+    policies: Vec<ScalingPolicy<'a>>,
 }
 
 #[derive(Serialize)]
-struct ScalingPolicy {
-    logical_id: String,
-    name: String,
+struct ScalingPolicy<'a> {
+    logical_id: &'a str,
+    name: &'a str,
     /// `ECSServiceAverageCPUUtilization` or `ECSServiceAverageMemoryUtilization`.
-    metric: &'static str,
+    metric: ScalingMetric,
     target: u32,
 }
 
@@ -297,32 +297,21 @@ pub fn templates<'a>(plan: &'a Plan) -> Result<Vec<(String, String)>, EmitError>
         .tasks
         .iter()
         .filter_map(|task| task.autoscaling.as_ref().map(|a| (task, a)))
-        .map(|(task, autoscaling)| {
-            let policy = |suffix: &str, metric: &'static str, target: Option<u32>| {
-                target.map(|target| ScalingPolicy {
-                    logical_id: format!("{}{suffix}Policy", autoscaling.logical_id),
-                    name: format!("{}-{}", task.service_name, suffix.to_ascii_lowercase()),
-                    metric,
-                    target,
+        .map(|(task, autoscaling)| ScalableTarget {
+            logical_id: &autoscaling.logical_id,
+            resource_id: format!("service/{}/{}", plan.deployment.cluster, task.service_name),
+            min: autoscaling.min,
+            max: autoscaling.max,
+            policies: autoscaling
+                .policies
+                .iter()
+                .map(|p| ScalingPolicy {
+                    logical_id: &p.logical_id,
+                    name: &p.name,
+                    metric: p.metric,
+                    target: p.target,
                 })
-            };
-            ScalableTarget {
-                logical_id: &autoscaling.logical_id,
-                resource_id: format!("service/{}/{}", plan.deployment.cluster, task.service_name),
-                min: autoscaling.min,
-                max: autoscaling.max,
-                policies: [
-                    policy("Cpu", "ECSServiceAverageCPUUtilization", autoscaling.cpu_target),
-                    policy(
-                        "Memory",
-                        "ECSServiceAverageMemoryUtilization",
-                        autoscaling.memory_target,
-                    ),
-                ]
-                .into_iter()
-                .flatten()
                 .collect(),
-            }
         })
         .collect();
     if !targets.is_empty() {

@@ -2,6 +2,7 @@
 //! folder, what the load balancer checks on each target, and how long logs are kept. Each is
 //! recorded with its reason, for `compose2ecs plan` and the snapshots.
 
+use super::names::ecs_service_name;
 use super::{logical_id, wellknown, Context, TaskGroup};
 use crate::diagnostic::{Diagnostic, KeyPath};
 use crate::normalise::{NamedVolume, Service, MAXIMUM_MOUNT_TARGETS};
@@ -65,6 +66,29 @@ pub struct AutoscalingPlan {
     pub memory_target: Option<u32>,
     /// The scalable target's logical id in `autoscaling.yaml`.
     pub logical_id: String,
+    /// A target tracking policy for each target given.
+    pub policies: Vec<ScalingPolicyPlan>,
+}
+
+/// A target tracking policy of a scalable target.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScalingPolicyPlan {
+    /// Its logical id in `autoscaling.yaml`.
+    pub logical_id: String,
+    /// Its name: the ECS service's and the metric's.
+    pub name: String,
+    pub metric: ScalingMetric,
+    /// The average use to keep, in percent.
+    pub target: u32,
+}
+
+/// What a policy keeps at its target, in Application Auto Scaling's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ScalingMetric {
+    #[serde(rename = "ECSServiceAverageCPUUtilization")]
+    Cpu,
+    #[serde(rename = "ECSServiceAverageMemoryUtilization")]
+    Memory,
 }
 
 /// What the load balancer asks a target to learn whether it is healthy.
@@ -232,13 +256,31 @@ pub(super) fn autoscaling(
                 .with_help("autoscale only tasks whose app can share its files, or keep the data out of the scaled task"),
             );
     }
+    let target_id = format!("ScalableTarget{}", logical_id(task));
+    let service_name = ecs_service_name(&cx.project.name, task);
+    let policy = |suffix: &str, metric: ScalingMetric, target: Option<u32>| {
+        target.map(|target| ScalingPolicyPlan {
+            logical_id: format!("{target_id}{suffix}Policy"),
+            name: format!("{service_name}-{}", suffix.to_ascii_lowercase()),
+            metric,
+            target,
+        })
+    };
+    let policies = [
+        policy("Cpu", ScalingMetric::Cpu, settings.cpu),
+        policy("Memory", ScalingMetric::Memory, settings.memory),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     let plan = AutoscalingPlan {
         service: service.to_string(),
         min: settings.min,
         max: settings.max,
         cpu_target: settings.cpu,
         memory_target: settings.memory,
-        logical_id: format!("ScalableTarget{}", logical_id(task)),
+        logical_id: target_id,
+        policies,
     };
     (Some(plan), desired)
 }
@@ -466,6 +508,43 @@ mod tests {
         }
         let created = plan(WITH_VOLUME).efs.unwrap().mount.reason;
         assert!(created.contains("file system's policy"), "{created}");
+    }
+
+    #[test]
+    fn scaling_policies_get_their_ids_and_names_here() {
+        let plan = plan("services:\n  web:\n    image: nginx\n    x-ecs:\n      autoscaling: {min: 1, max: 4, cpu: 60, memory: 70}\n  api:\n    image: api\n    x-ecs:\n      autoscaling: {min: 1, max: 2, memory: 80}\n");
+        let policies: Vec<Vec<(&str, &str, ScalingMetric, u32)>> = plan
+            .tasks
+            .iter()
+            .map(|t| {
+                let autoscaling = t.autoscaling.as_ref().expect("autoscaling");
+                autoscaling
+                    .policies
+                    .iter()
+                    .map(|p| (p.logical_id.as_str(), p.name.as_str(), p.metric, p.target))
+                    .collect()
+            })
+            .collect();
+        assert_eq!(
+            policies,
+            [
+                vec![
+                    ("ScalableTargetWebCpuPolicy", "app-web-cpu", ScalingMetric::Cpu, 60),
+                    (
+                        "ScalableTargetWebMemoryPolicy",
+                        "app-web-memory",
+                        ScalingMetric::Memory,
+                        70
+                    ),
+                ],
+                vec![(
+                    "ScalableTargetApiMemoryPolicy",
+                    "app-api-memory",
+                    ScalingMetric::Memory,
+                    80
+                )],
+            ]
+        );
     }
 
     #[test]

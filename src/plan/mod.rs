@@ -32,7 +32,7 @@ use ports::port_mapping;
 use crate::diagnostic::{Diagnostic, Diagnostics, KeyPath};
 use crate::normalise::units;
 use crate::normalise::{Condition, Project, Protocol, Service};
-pub use infrastructure::{AutoscalingPlan, EfsPlan, TargetHealthCheck};
+pub use infrastructure::{AutoscalingPlan, EfsMount, EfsPlan, ScalingMetric, ScalingPolicyPlan, TargetHealthCheck};
 pub use load_balancer::{HttpsPlan, Listener, ListenerRule, TargetGroup, SSL_POLICY};
 pub use model::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -104,7 +104,7 @@ pub fn plan(project: &Project, known: &KnownValues, diagnostics: &mut Diagnostic
         .map(
             |((((draft, shape), service_connect), load_balancing), volumes)| TaskGroup {
                 family: format!("{}-{}", project.name, draft.name),
-                service_name: format!("{}-{}", project.name, draft.name),
+                service_name: names::ecs_service_name(&project.name, &draft.name),
                 name: draft.name,
                 containers: draft.containers,
                 size: shape.size,

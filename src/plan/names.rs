@@ -14,6 +14,11 @@ pub(super) fn task_name(name: &str) -> String {
         .collect()
 }
 
+/// The ECS service that runs a task: `PROJECT-TASK`.
+pub(super) fn ecs_service_name(project: &str, task: &str) -> String {
+    format!("{project}-{task}")
+}
+
 /// An ECS container name: letters, digits, `-` and `_` (compose also allows `.`).
 pub fn container_name(service: &str) -> String {
     task_name(service)
