@@ -1,11 +1,11 @@
 //! Views of the Plan for the `plan` command: a table for people, JSON for scripts, and a Mermaid
 //! diagram for a README or a pull request.
 
-use crate::plan::passwords::{mask_arguments, mask_credentials, names_a_secret};
-use crate::plan::{GroupReason, Outcome, Plan, ReferenceSite};
+use crate::plan::{GroupReason, Outcome, PlainSecretSite, Plan, ReferenceSite};
 use serde::Serialize;
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write;
+use std::hash::Hash;
 
 /// The version of the JSON view; it changes only when a field changes meaning or goes away.
 const JSON_VERSION: u32 = 1;
@@ -34,41 +34,70 @@ pub fn json(plan: &Plan) -> String {
     text
 }
 
-/// The plan with every value that holds a secret shown as `***`: a variable or label whose name
-/// says it is a secret, whole; a password in any value (a URL's, `password=`), in place. The task
-/// definitions keep the values; a view of the plan is printed, to a CI log as often as not.
+/// The plan with each value that holds a secret as the plan shows it (`PlainSecret::shown`): the
+/// task definitions keep the values; a view of the plan is printed, to a CI log as often as not.
 fn masked(plan: &Plan) -> Plan {
-    let value = |(name, value): &(String, String)| {
-        let shown = if names_a_secret(name) && !value.is_empty() {
-            "***".to_string()
-        } else {
-            mask_credentials(value)
-        };
-        (name.clone(), shown)
-    };
-    let arguments = |list: &mut [String]| {
-        let masked = mask_arguments(list);
-        for (argument, shown) in list.iter_mut().zip(masked) {
-            *argument = shown;
+    let mut masked = plan.clone();
+    for (task, original) in masked.tasks.iter_mut().zip(&plan.tasks) {
+        // Each task's plain secrets by place, then one pass over its values.
+        let mut environment: HashMap<(&str, &str), &str> = HashMap::new();
+        let mut labels: HashMap<(&str, &str), &str> = HashMap::new();
+        let mut arguments: HashMap<(&str, &str, usize), &str> = HashMap::new();
+        let mut tags: HashMap<&str, &str> = HashMap::new();
+        for secret in &original.plain_secrets {
+            let shown = secret.shown.as_str();
+            match &secret.site {
+                PlainSecretSite::Environment { container, variable } => {
+                    environment.insert((container, variable), shown);
+                }
+                PlainSecretSite::Label { container, key } => {
+                    labels.insert((container, key), shown);
+                }
+                PlainSecretSite::Command { container, argument } => {
+                    arguments.insert((container, "command", *argument), shown);
+                }
+                PlainSecretSite::Entrypoint { container, argument } => {
+                    arguments.insert((container, "entrypoint", *argument), shown);
+                }
+                PlainSecretSite::Healthcheck { container, argument } => {
+                    arguments.insert((container, "healthcheck", *argument), shown);
+                }
+                PlainSecretSite::Tag { key } => {
+                    tags.insert(key, shown);
+                }
+            }
         }
-    };
-    let mut plan = plan.clone();
-    for task in &mut plan.tasks {
-        task.tags = task.tags.iter().map(value).collect();
+        for (key, value) in &mut task.tags {
+            show(&tags, key.as_str(), value);
+        }
         for container in &mut task.containers {
-            container.environment = container.environment.iter().map(value).collect();
-            container.runtime.docker_labels = container.runtime.docker_labels.iter().map(value).collect();
-            let health_check = container.health_check.as_mut().map(|h| h.command.as_mut_slice());
-            for list in [
-                container.command.as_deref_mut(),
-                container.entrypoint.as_deref_mut(),
-                health_check,
-            ] {
-                arguments(list.unwrap_or_default());
+            let name = container.name.as_str();
+            for (variable, value) in &mut container.environment {
+                show(&environment, (name, variable.as_str()), value);
+            }
+            for (key, value) in &mut container.runtime.docker_labels {
+                show(&labels, (name, key.as_str()), value);
+            }
+            let lists = [
+                ("command", container.command.as_mut()),
+                ("entrypoint", container.entrypoint.as_mut()),
+                ("healthcheck", container.health_check.as_mut().map(|h| &mut h.command)),
+            ];
+            for (list, values) in lists {
+                for (index, value) in values.into_iter().flatten().enumerate() {
+                    show(&arguments, (name, list, index), value);
+                }
             }
         }
     }
-    plan
+    masked
+}
+
+/// `value` as the plan shows it, when `place` holds a plain secret.
+fn show<Place: Eq + Hash>(places: &HashMap<Place, &str>, place: Place, value: &mut String) {
+    if let Some(shown) = places.get(&place) {
+        *value = (*shown).to_string();
+    }
 }
 
 fn grouping(reason: &GroupReason) -> String {
@@ -278,4 +307,31 @@ pub fn mermaid(plan: &Plan) -> String {
         writeln!(out, "  {from} -->|\"{label}\"| {to}").unwrap();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_json_view_shows_plain_secrets_as_the_plan_does() {
+        let conversion = crate::test_conversion("services:\n  app:\n    image: app\n    environment:\n      API_TOKEN: sentinel-token\n      DATABASE_URL: postgres://app:sentinel-url@db/app\n    command: [\"redis-cli\", \"-a\", \"sentinel-flag\"]\n    labels:\n      com.example.backup: \"s3://k:sentinel-label@bucket\"\n    deploy:\n      labels:\n        api_key: sentinel-tag\n");
+        let plan = conversion.plan.as_ref().expect("it converts");
+        let view = json(plan);
+        for sentinel in [
+            "sentinel-token",
+            "sentinel-url",
+            "sentinel-flag",
+            "sentinel-label",
+            "sentinel-tag",
+        ] {
+            assert!(!view.contains(sentinel), "{sentinel} in {view}");
+        }
+        assert!(view.contains("postgres://app:***@db/app"), "{view}");
+        // The task definition and the service keep the values: ECS reads no secret there.
+        let written: String = conversion.output.values().map(String::as_str).collect();
+        for sentinel in ["sentinel-token", "sentinel-flag", "sentinel-label", "sentinel-tag"] {
+            assert!(written.contains(sentinel), "{sentinel}");
+        }
+    }
 }

@@ -73,8 +73,9 @@ pub fn plan(project: &Project, known: &KnownValues, diagnostics: &mut Diagnostic
     // 3. Every value that names a service is rewritten to what reaches it on ECS.
     let resolved = references::resolve(cx, &grouping, &mut drafts);
 
-    // 4. Secrets: variables that hold one become ECS secrets; files are written by a container.
-    let secrets = secrets::secrets(cx, &mut drafts);
+    // 4. Secrets: variables that hold one become ECS secrets; files are written by a container;
+    //    what ECS takes no secret for stays in plain text, recorded with how the plan shows it.
+    let (secrets, plain_secrets) = secrets::secrets(cx, &mut drafts, &shapes);
 
     // 5. What ECS refuses in one task.
     for task in &drafts {
@@ -101,8 +102,9 @@ pub fn plan(project: &Project, known: &KnownValues, diagnostics: &mut Diagnostic
         .zip(resolved.service_connect)
         .zip(load_balancing)
         .zip(task_volumes)
+        .zip(plain_secrets)
         .map(
-            |((((draft, shape), service_connect), load_balancing), volumes)| TaskGroup {
+            |(((((draft, shape), service_connect), load_balancing), volumes), plain_secrets)| TaskGroup {
                 family: format!("{}-{}", project.name, draft.name),
                 service_name: names::ecs_service_name(&project.name, &draft.name),
                 name: draft.name,
@@ -117,6 +119,7 @@ pub fn plan(project: &Project, known: &KnownValues, diagnostics: &mut Diagnostic
                 health_check_grace_period: load_balancing.grace_period,
                 service_connect,
                 autoscaling: shape.autoscaling,
+                plain_secrets,
             },
         )
         .collect();

@@ -147,6 +147,50 @@ pub struct TaskGroup {
     /// `x-ecs.autoscaling` of one of its services: the ECS service scales between min and max.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub autoscaling: Option<super::AutoscalingPlan>,
+    /// Values the task definition or the ECS service hold in plain text although they hold a
+    /// secret, since ECS reads no secret into them (each is warned about, as `plain-secret`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub plain_secrets: Vec<PlainSecret>,
+}
+
+/// A value written in plain text that holds a secret: where it is, and how a view of the plan,
+/// printed to a CI log as often as not, shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlainSecret {
+    #[serde(flatten)]
+    pub site: PlainSecretSite,
+    /// The value with its secret shown as `***`: all of it when its name says it is a secret,
+    /// else each password in it.
+    pub shown: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(tag = "in", rename_all = "kebab-case")]
+pub enum PlainSecretSite {
+    Environment {
+        container: String,
+        variable: String,
+    },
+    Label {
+        container: String,
+        key: String,
+    },
+    Command {
+        container: String,
+        argument: usize,
+    },
+    Entrypoint {
+        container: String,
+        argument: usize,
+    },
+    Healthcheck {
+        container: String,
+        argument: usize,
+    },
+    /// A tag of the ECS service, from a `deploy.labels` entry.
+    Tag {
+        key: String,
+    },
 }
 
 /// How ECS replaces the tasks of a service when it deploys a new revision.

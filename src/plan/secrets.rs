@@ -9,8 +9,8 @@ use super::hostnames::excerpt;
 use super::passwords::{holds_a_password, mask_arguments, mask_credentials, names_a_secret};
 use super::shell;
 use super::{
-    logical_id, Container, ContainerRuntime, Context, DeployValue, GroupReason, MountPoint, PolicyResource, SecretPlan,
-    Source, TaskDraft,
+    logical_id, Container, ContainerRuntime, Context, DeployValue, GroupReason, MountPoint, PlainSecret,
+    PlainSecretSite, PolicyResource, SecretPlan, Source, TaskDraft, TaskShape,
 };
 use crate::diagnostic::Diagnostic;
 use crate::normalise::{
@@ -29,16 +29,24 @@ const WRITER_FOLDER: &str = "/secrets";
 const DEFAULT_MODE: &str = "0444";
 
 /// Secret environment variables become ECS `secrets`; compose secrets become files written by
-/// the secrets writer of each task whose services use them. Returns every secret used.
-pub(super) fn secrets(cx: &mut Context, tasks: &mut [TaskDraft]) -> Vec<SecretPlan> {
+/// the secrets writer of each task whose services use them. Returns every secret used, and by
+/// task the values that must stay in plain text although they hold a secret.
+pub(super) fn secrets(
+    cx: &mut Context,
+    tasks: &mut [TaskDraft],
+    shapes: &[TaskShape],
+) -> (Vec<SecretPlan>, Vec<Vec<PlainSecret>>) {
     let mut used: BTreeMap<String, SecretPlan> = BTreeMap::new();
     // Each used secret's logical id → its name, to find two with one id.
     let mut used_ids: HashMap<String, String> = HashMap::new();
-    for task in tasks.iter_mut() {
+    let mut plain_by_task = Vec::with_capacity(tasks.len());
+    for (task, shape) in tasks.iter_mut().zip(shapes) {
+        let mut plain_secrets = Vec::new();
         for container in task.containers.iter_mut() {
-            secret_variables(cx, container, &mut used, &mut used_ids);
-            secrets_where_ecs_takes_none(cx, container);
+            secret_variables(cx, container, &mut used, &mut used_ids, &mut plain_secrets);
+            secrets_where_ecs_takes_none(cx, container, &shape.tags, &mut plain_secrets);
         }
+        plain_by_task.push(plain_secrets);
     }
     for task in tasks.iter_mut() {
         let mut variables: BTreeMap<String, String> = BTreeMap::new(); // secret → variable
@@ -186,7 +194,7 @@ pub(super) fn secrets(cx: &mut Context, tasks: &mut [TaskDraft]) -> Vec<SecretPl
             runtime: ContainerRuntime::default(),
         });
     }
-    used.into_values().collect()
+    (used.into_values().collect(), plain_by_task)
 }
 
 /// A variable that holds a secret (by its name, or a password in its value) is written in
@@ -199,6 +207,7 @@ fn secret_variables(
     container: &mut Container,
     used: &mut BTreeMap<String, SecretPlan>,
     used_ids: &mut HashMap<String, String>,
+    plain_secrets: &mut Vec<PlainSecret>,
 ) {
     let Some(service) = cx.project.service(&container.service) else {
         return;
@@ -229,6 +238,13 @@ fn secret_variables(
                         )
                         .with_help("set `x-ecs: {environment_secrets: true}` at the top level to read such values from Secrets Manager, or make it a compose secret (a file under `/run/secrets`)"),
                     );
+                plain_secrets.push(PlainSecret {
+                    shown: masked(&name, &value),
+                    site: PlainSecretSite::Environment {
+                        container: container.name.clone(),
+                        variable: name.clone(),
+                    },
+                });
             }
             kept.push((name, value));
             continue;
@@ -327,7 +343,12 @@ fn secret_variables(
 /// Passwords in a command, an entrypoint, a health check, a label or a deploy label: ECS reads
 /// no secret into these, so each is written as it is, with a `plain-secret` warning that says
 /// where (never the value) and how to move the password where ECS can take it as a secret.
-fn secrets_where_ecs_takes_none(cx: &mut Context, container: &Container) {
+fn secrets_where_ecs_takes_none(
+    cx: &mut Context,
+    container: &Container,
+    task_tags: &[(String, String)],
+    plain_secrets: &mut Vec<PlainSecret>,
+) {
     let Some(service) = cx.project.service(&container.service) else {
         return;
     };
@@ -352,13 +373,20 @@ fn secrets_where_ecs_takes_none(cx: &mut Context, container: &Container) {
     };
     for (key, arguments, path) in lists {
         let arguments = arguments.unwrap_or_default();
-        let holding: Vec<String> = arguments
-            .iter()
-            .zip(mask_arguments(arguments))
-            .enumerate()
-            .filter(|(_, (argument, masked))| *argument != masked)
-            .map(|(index, _)| format!("`{key}[{index}]`"))
-            .collect();
+        let mut holding = Vec::new();
+        for (index, (argument, shown)) in arguments.iter().zip(mask_arguments(arguments)).enumerate() {
+            if *argument == shown {
+                continue;
+            }
+            holding.push(format!("`{key}[{index}]`"));
+            let (container, argument) = (container.name.clone(), index);
+            let site = match key {
+                "command" => PlainSecretSite::Command { container, argument },
+                "entrypoint" => PlainSecretSite::Entrypoint { container, argument },
+                _ => PlainSecretSite::Healthcheck { container, argument },
+            };
+            plain_secrets.push(PlainSecret { site, shown });
+        }
         if holding.is_empty() {
             continue;
         }
@@ -389,6 +417,23 @@ fn secrets_where_ecs_takes_none(cx: &mut Context, container: &Container) {
     let mut warnings = Vec::new();
     for (what, key, value, path) in labels.chain(tags) {
         if (names_a_secret(key) && !value.is_empty()) || holds_a_password(value) {
+            // A deploy label is a tag of the ECS service when it is the one its task kept.
+            let site = if what == "label" {
+                Some(PlainSecretSite::Label {
+                    container: container.name.clone(),
+                    key: key.clone(),
+                })
+            } else {
+                let kept = task_tags.iter().any(|(k, v)| k == key && v == value);
+                let site = PlainSecretSite::Tag { key: key.clone() };
+                (kept && !plain_secrets.iter().any(|p| p.site == site)).then_some(site)
+            };
+            if let Some(site) = site {
+                plain_secrets.push(PlainSecret {
+                    site,
+                    shown: masked(key, value),
+                });
+            }
             warnings.push(
                     Diagnostic::warning(
                         "plain-secret",
@@ -531,6 +576,16 @@ fn policy_resource(reference: &str) -> PolicyResource {
     PolicyResource::SecretsManager(if has_suffix { arn } else { format!("{arn}-??????") })
 }
 
+/// A value that holds a secret as views of the plan show it: all `***` when its name says it is
+/// a secret, else with each password in it as `***`.
+fn masked(name: &str, value: &str) -> String {
+    if names_a_secret(name) && !value.is_empty() {
+        "***".to_string()
+    } else {
+        mask_credentials(value)
+    }
+}
+
 /// How the user is told what to put: a URL or DSN with its password masked (the host may have
 /// been rewritten, so they need its shape), else nothing of the value.
 fn shown_value(value: &str) -> String {
@@ -547,6 +602,64 @@ fn shown_value(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A service whose environment, command, labels and deploy labels hold secrets in plain text.
+    const PLAIN: &str = "services:\n  app:\n    image: app\n    environment:\n      API_TOKEN: sentinel-token\n      DATABASE_URL: postgres://app:sentinel-url@db/app\n      MODE: fast\n    command: [\"redis-cli\", \"-a\", \"sentinel-flag\"]\n    labels:\n      com.example.backup: \"s3://k:sentinel-label@bucket\"\n    deploy:\n      labels:\n        team: shop\n        api_key: sentinel-tag\n";
+
+    #[test]
+    fn plain_secrets_are_recorded_with_how_the_plan_shows_them() {
+        let plan = crate::test_conversion(PLAIN).plan.expect("it converts");
+        let container = || "app".to_string();
+        let recorded: Vec<(PlainSecretSite, &str)> = plan.tasks[0]
+            .plain_secrets
+            .iter()
+            .map(|p| (p.site.clone(), p.shown.as_str()))
+            .collect();
+        assert_eq!(
+            recorded,
+            [
+                (
+                    PlainSecretSite::Environment {
+                        container: container(),
+                        variable: "API_TOKEN".into()
+                    },
+                    "***"
+                ),
+                (
+                    PlainSecretSite::Environment {
+                        container: container(),
+                        variable: "DATABASE_URL".into()
+                    },
+                    "postgres://app:***@db/app"
+                ),
+                (
+                    PlainSecretSite::Command {
+                        container: container(),
+                        argument: 2
+                    },
+                    "***"
+                ),
+                (
+                    PlainSecretSite::Label {
+                        container: container(),
+                        key: "com.example.backup".into()
+                    },
+                    "s3://k:***@bucket"
+                ),
+                (PlainSecretSite::Tag { key: "api_key".into() }, "***"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_deploy_label_left_out_of_the_tags_is_no_plain_tag() {
+        // Two services of one task give `api_key` different values: the task keeps the first.
+        let plan = crate::test_conversion("services:\n  a:\n    image: a\n    deploy:\n      labels: {api_key: one}\n  b:\n    image: b\n    x-ecs: {task: a}\n    deploy:\n      labels: {api_key: two}\n")
+            .plan
+            .expect("it converts");
+        let tags: Vec<&PlainSecretSite> = plan.tasks[0].plain_secrets.iter().map(|p| &p.site).collect();
+        assert_eq!(tags, [&PlainSecretSite::Tag { key: "api_key".into() }]);
+    }
 
     #[test]
     fn policy_resources_name_the_whole_secret() {
