@@ -25,7 +25,8 @@ use std::path::PathBuf;
 /// What a conversion reads.
 #[derive(Debug, Clone, Default)]
 pub struct Input {
-    /// The compose files, merged in order.
+    /// The compose files, merged in order ([`load::discover::compose_files`] finds them as
+    /// compose does).
     pub compose_files: Vec<PathBuf>,
     /// The name of the first file's folder: the project name when the file has no `name`.
     pub directory_name: String,

@@ -2,7 +2,7 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use compose2ecs::diagnostic::{printable, printable_json, printable_lines, Severity};
-use compose2ecs::load::dotenv;
+use compose2ecs::load::discover;
 use compose2ecs::load::interpolate::Variables;
 use compose2ecs::load::stack_outputs::read_stack_outputs;
 use compose2ecs::plan::KnownValues;
@@ -93,20 +93,6 @@ enum Format {
 /// What to do about a file in `taskdefs/`, `services/` or `cloudformation/` that compose2ecs did not write.
 const NOT_OURS_HELP: &str = "the manifest (.compose2ecs-manifest) lists what compose2ecs wrote, and only those \
      are deployed; move other files out of these folders, or remove them if a pull request added them";
-
-/// Compose's own search order for the main file, and for the override file merged after it.
-const DEFAULT_FILES: &[&str] = &[
-    "compose.yaml",
-    "compose.yml",
-    "docker-compose.yaml",
-    "docker-compose.yml",
-];
-const OVERRIDE_FILES: &[&str] = &[
-    "compose.override.yaml",
-    "compose.override.yml",
-    "docker-compose.override.yaml",
-    "docker-compose.override.yml",
-];
 
 fn main() -> ExitCode {
     match Cli::parse().command {
@@ -235,38 +221,6 @@ fn refused(conversion: &Conversion, strict: bool) {
     }
 }
 
-/// `COMPOSE_FILE` from the environment, else from `.env` in the current folder (or the
-/// `--env-file` files): the files to use when no `-f` is given, separated by
-/// `COMPOSE_PATH_SEPARATOR` (default `:`), as in compose. An unreadable env file is the
-/// conversion's to report.
-fn compose_file_setting(env_files: &[PathBuf]) -> Vec<PathBuf> {
-    let environment: Variables = std::env::vars().collect();
-    let default_env_file = [PathBuf::from(".env")];
-    let env_files = if env_files.is_empty() {
-        &default_env_file[..]
-    } else {
-        env_files
-    };
-    let mut dotenv = Variables::new();
-    for file in env_files {
-        let entries = read_regular_file(file, Links::Follow)
-            .ok()
-            .and_then(|bytes| String::from_utf8(bytes).ok())
-            .and_then(|text| dotenv::parse(&text, &environment).ok())
-            .unwrap_or_default();
-        dotenv.extend(entries.into_iter().filter_map(|entry| Some((entry.name, entry.value?))));
-    }
-    let setting = |name: &str| environment.get(name).or_else(|| dotenv.get(name)).cloned();
-    let Some(list) = setting("COMPOSE_FILE").filter(|l| !l.is_empty()) else {
-        return Vec::new();
-    };
-    let separator = setting("COMPOSE_PATH_SEPARATOR").unwrap_or_else(|| ":".to_string());
-    list.split(separator.as_str())
-        .filter(|f| !f.is_empty())
-        .map(PathBuf::from)
-        .collect()
-}
-
 /// Finds the files, reads the stack outputs, converts, and prints the diagnostics.
 fn run_pipeline(args: &InputArgs) -> Result<Conversion, ExitCode> {
     let mut known_values = KnownValues::new();
@@ -284,36 +238,25 @@ fn run_pipeline(args: &InputArgs) -> Result<Conversion, ExitCode> {
             return Err(ExitCode::from(1));
         }
     }
-    let mut files = args.files.clone();
-    if files.is_empty() {
-        files = compose_file_setting(&args.env_files);
-    }
-    if files.is_empty() {
-        // Whatever is there is taken, as compose does, and the reader refuses what is not a file.
-        let present = |path: &PathBuf| std::fs::symlink_metadata(path).is_ok();
-        let Some(found) = DEFAULT_FILES.iter().map(PathBuf::from).find(present) else {
-            eprintln!("error[no-compose-file]: no compose file in this folder");
-            eprintln!(
-                "   = help: looked for {}; name one with `-f FILE`",
-                DEFAULT_FILES.join(", ")
-            );
+    let environment: Variables = std::env::vars().collect();
+    let compose_files = match discover::compose_files(&args.files, &args.env_files, &environment, &FileSystem) {
+        Ok(files) => files,
+        Err(missing) => {
+            eprintln!("error[no-compose-file]: {missing}");
+            eprintln!("   = help: {}", missing.help());
             return Err(ExitCode::from(1));
-        };
-        files.push(found);
-        if let Some(overrides) = OVERRIDE_FILES.iter().map(PathBuf::from).find(present) {
-            files.push(overrides);
         }
-    }
-    let directory_name = files[0]
+    };
+    let directory_name = compose_files[0]
         .parent()
         .map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p })
         .and_then(|p| p.canonicalize().ok())
         .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_default();
     let input = Input {
-        compose_files: files,
+        compose_files,
         directory_name,
-        environment: std::env::vars().collect(),
+        environment,
         known_values,
         profiles: args.profiles.clone(),
         env_files: args.env_files.clone(),

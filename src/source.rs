@@ -9,6 +9,11 @@ use std::path::{Path, PathBuf};
 /// Everything the core reads goes through this, so tests and tools can hand it files from memory.
 pub trait Files {
     fn read(&self, path: &Path) -> io::Result<Vec<u8>>;
+
+    /// Whether anything is at `path`, where compose looks for its default files.
+    fn exists(&self, path: &Path) -> bool {
+        self.read(path).is_ok()
+    }
 }
 
 /// Reads from the file system.
@@ -23,6 +28,11 @@ impl Files for FileSystem {
     /// reaches must still be a regular file.
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
         read_regular_file(path, Links::Follow)
+    }
+
+    /// A folder, a FIFO or a broken link counts: it is taken, and reading it is refused.
+    fn exists(&self, path: &Path) -> bool {
+        std::fs::symlink_metadata(path).is_ok()
     }
 }
 
@@ -124,6 +134,10 @@ impl Files for Budgeted<'_> {
         }
         self.left.set(self.left.get() - size);
         Ok(bytes)
+    }
+
+    fn exists(&self, path: &Path) -> bool {
+        self.inner.exists(path)
     }
 }
 

@@ -5,6 +5,7 @@
 //! notes on dependencies), so merge keys, interpolation and the merge of `-f` files happen here and
 //! the typed model is built afterwards, in `normalise`.
 
+pub mod discover;
 pub mod dotenv;
 mod extends;
 mod include;
