@@ -68,7 +68,7 @@ fn setup(count: usize) -> (Input, MemoryFiles) {
     files.0.insert(path.clone(), compose(count).into_bytes());
     let input = Input {
         compose_files: vec![path],
-        directory_name: "bench".to_string(),
+        directory_name: Some("bench".to_string()),
         ..Input::default()
     };
     (input, files)
@@ -98,7 +98,7 @@ fn one_large_value(bencher: divan::Bencher, kib: usize) {
     files.0.insert(path.clone(), compose.into_bytes());
     let input = Input {
         compose_files: vec![path],
-        directory_name: "bench".to_string(),
+        directory_name: Some("bench".to_string()),
         ..Input::default()
     };
     bencher.bench_local(|| {

@@ -28,8 +28,9 @@ pub struct Input {
     /// The compose files, merged in order ([`load::discover::compose_files`] finds them as
     /// compose does).
     pub compose_files: Vec<PathBuf>,
-    /// The name of the first file's folder: the project name when the file has no `name`.
-    pub directory_name: String,
+    /// The name of the project's folder, which names the project when nothing else does; `None`:
+    /// the name of the first file's folder.
+    pub directory_name: Option<String>,
     /// The process environment, for `${VAR}` interpolation (it wins over `.env`).
     pub environment: Variables,
     /// Values of the deployed stacks' outputs, by placeholder name.
@@ -174,7 +175,7 @@ pub(crate) fn test_conversion(compose: &str) -> Conversion {
         .insert(PathBuf::from("compose.yaml"), compose.as_bytes().to_vec());
     let input = Input {
         compose_files: vec![PathBuf::from("compose.yaml")],
-        directory_name: "app".to_string(),
+        directory_name: Some("app".to_string()),
         ..Input::default()
     };
     convert(&input, &files).expect("no program failure")

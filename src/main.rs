@@ -247,15 +247,9 @@ fn run_pipeline(args: &InputArgs) -> Result<Conversion, ExitCode> {
             return Err(ExitCode::from(1));
         }
     };
-    let directory_name = compose_files[0]
-        .parent()
-        .map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p })
-        .and_then(|p| p.canonicalize().ok())
-        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-        .unwrap_or_default();
     let input = Input {
         compose_files,
-        directory_name,
+        directory_name: None,
         environment,
         known_values,
         profiles: args.profiles.clone(),

@@ -14,6 +14,14 @@ pub trait Files {
     fn exists(&self, path: &Path) -> bool {
         self.read(path).is_ok()
     }
+
+    /// `path` made absolute with its links resolved, for the name of the project's folder.
+    fn canonicalize(&self, path: &Path) -> io::Result<PathBuf> {
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            format!("no folder `{}` here", path.display()),
+        ))
+    }
 }
 
 /// Reads from the file system.
@@ -33,6 +41,10 @@ impl Files for FileSystem {
     /// A folder, a FIFO or a broken link counts: it is taken, and reading it is refused.
     fn exists(&self, path: &Path) -> bool {
         std::fs::symlink_metadata(path).is_ok()
+    }
+
+    fn canonicalize(&self, path: &Path) -> io::Result<PathBuf> {
+        std::fs::canonicalize(path)
     }
 }
 
@@ -138,6 +150,10 @@ impl Files for Budgeted<'_> {
 
     fn exists(&self, path: &Path) -> bool {
         self.inner.exists(path)
+    }
+
+    fn canonicalize(&self, path: &Path) -> io::Result<PathBuf> {
+        self.inner.canonicalize(path)
     }
 }
 

@@ -110,7 +110,7 @@ fn the_cli_writes_the_bytes_the_library_converts() {
     let files = ["docker-compose.yml", "docker-compose.override.yml"];
     let input = compose2ecs::Input {
         compose_files: files.iter().map(|file| case.join(file)).collect(),
-        directory_name: name.to_string(),
+        directory_name: Some(name.to_string()),
         // The binary gets this environment (see `compose2ecs`), and `${VAR}` reads it.
         environment: std::env::vars()
             .filter(|(variable, _)| variable != "MONGODB_PASSWORD")

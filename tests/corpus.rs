@@ -70,11 +70,12 @@ fn every_corpus_file_converts_or_is_refused_with_a_place() {
         let path = corpus.join(relative);
         let input = Input {
             compose_files: vec![path.clone()],
-            directory_name: path
-                .parent()
-                .and_then(|p| p.file_name())
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
+            directory_name: Some(
+                path.parent()
+                    .and_then(|p| p.file_name())
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            ),
             ..Input::default()
         };
         let started = Instant::now();

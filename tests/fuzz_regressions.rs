@@ -18,7 +18,7 @@ fn past_crashes_do_not_crash() {
         files.0.insert(path.clone(), fs::read(&input_path).unwrap());
         let input = Input {
             compose_files: vec![path],
-            directory_name: "regression".to_string(),
+            directory_name: Some("regression".to_string()),
             ..Input::default()
         };
         let conversion = convert(&input, &files).expect("templates always render");

@@ -22,7 +22,7 @@ fn compose_files(case: &Path) -> Vec<std::path::PathBuf> {
 fn convert_case(case: &Path) -> Conversion {
     let input = Input {
         compose_files: compose_files(case),
-        directory_name: case.file_name().unwrap().to_string_lossy().into_owned(),
+        directory_name: Some(case.file_name().unwrap().to_string_lossy().into_owned()),
         environment: [("COMPOSE2ECS_TEST", "set")]
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -322,7 +322,7 @@ fn plan_views() {
         let path = Path::new("testdata").join(case);
         let input = Input {
             compose_files: compose_files(&path),
-            directory_name: case.to_string(),
+            directory_name: Some(case.to_string()),
             ..Input::default()
         };
         let conversion = convert(&input, &FileSystem).expect("no program failure");

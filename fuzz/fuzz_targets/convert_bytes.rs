@@ -13,7 +13,7 @@ fuzz_target!(|bytes: &[u8]| {
     files.0.insert(path.clone(), bytes.to_vec());
     let input = Input {
         compose_files: vec![path],
-        directory_name: "fuzz".to_string(),
+        directory_name: Some("fuzz".to_string()),
         ..Input::default()
     };
     let conversion = convert(&input, &files).expect("templates always render");

@@ -113,7 +113,7 @@ fuzz_target!(|project: Project| {
     files.0.insert(path.clone(), yaml(&project).into_bytes());
     let input = Input {
         compose_files: vec![path],
-        directory_name: "fuzz".to_string(),
+        directory_name: Some("fuzz".to_string()),
         ..Input::default()
     };
     let first = convert(&input, &files).expect("templates always render");

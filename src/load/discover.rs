@@ -1,11 +1,11 @@
 //! Which compose files are the project when no `-f` names them, as compose finds them: the files
 //! `COMPOSE_FILE` lists, else the first of compose's default names in the current folder with its
-//! override file.
+//! override file; and the name of the project's folder, which names the project by default.
 
 use super::dotenv;
 use super::interpolate::Variables;
 use crate::source::Files;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Compose's own search order for the main file, and for the override file merged after it.
 pub const DEFAULT_FILES: &[&str] = &[
@@ -88,6 +88,20 @@ fn compose_file_setting(env_files: &[PathBuf], environment: &Variables, files: &
         .filter(|file| !file.is_empty())
         .map(PathBuf::from)
         .collect()
+}
+
+/// The name of the folder `first_file` is in, links resolved (`.` is the current folder's
+/// name); empty when it cannot be found, which the project name then reports.
+pub fn folder_name(first_file: &Path, files: &dyn Files) -> String {
+    let folder = match first_file.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    files
+        .canonicalize(folder)
+        .ok()
+        .and_then(|path| path.file_name().map(|name| name.to_string_lossy().into_owned()))
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -188,5 +202,20 @@ mod tests {
         assert_eq!(found(&files, &["missing.env"], &[]).unwrap(), ["docker-compose.yml"]);
         let broken = folder(&[(".env", "not a line\nCOMPOSE_FILE=x.yml\n"), ("compose.yaml", "")]);
         assert_eq!(found(&broken, &[], &[]).unwrap(), ["compose.yaml"]);
+    }
+
+    #[test]
+    fn the_folder_name_is_the_first_files_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let project = dir.path().join("my-shop");
+        std::fs::create_dir(&project).unwrap();
+        let file = project.join("compose.yaml");
+        assert_eq!(folder_name(&file, &crate::source::FileSystem), "my-shop");
+        // A folder that is not there has no name; in memory, no folder has one.
+        assert_eq!(
+            folder_name(&dir.path().join("gone/compose.yaml"), &crate::source::FileSystem),
+            ""
+        );
+        assert_eq!(folder_name(Path::new("compose.yaml"), &MemoryFiles::default()), "");
     }
 }

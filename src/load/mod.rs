@@ -157,7 +157,12 @@ pub fn load(input: &Input, files: &dyn Files, diagnostics: &mut Diagnostics) -> 
         })
         .collect();
     // The project's name, decided here once; every value may use it as `${COMPOSE_PROJECT_NAME}`.
-    let (project_name, mut name_diagnostic) = decide_project_name(&variables, &parsed, &input.directory_name);
+    let directory_name = match (&input.directory_name, paths.first()) {
+        (Some(name), _) => name.clone(),
+        (None, Some(first)) => discover::folder_name(first, files),
+        (None, None) => String::new(),
+    };
+    let (project_name, mut name_diagnostic) = decide_project_name(&variables, &parsed, &directory_name);
     if let Some((None, diagnostic)) = name_diagnostic.take_if(|(file, _)| file.is_none()) {
         diagnostics.push(diagnostic);
     }
@@ -605,7 +610,7 @@ mod tests {
         );
         let input = Input {
             compose_files: vec![PathBuf::from(files[0].0)],
-            directory_name: "app".to_string(),
+            directory_name: Some("app".to_string()),
             environment: environment
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -675,7 +680,7 @@ mod tests {
         );
         let input = Input {
             compose_files: vec![PathBuf::from("a.yaml"), PathBuf::from("b.yaml")],
-            directory_name: "app".to_string(),
+            directory_name: Some("app".to_string()),
             ..Input::default()
         };
         let mut diagnostics = Diagnostics::default();

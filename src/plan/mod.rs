@@ -265,7 +265,7 @@ pub(super) mod testing {
         files.0.insert(path.clone(), compose.as_bytes().to_vec());
         let input = Input {
             compose_files: vec![path],
-            directory_name: "app".to_string(),
+            directory_name: Some("app".to_string()),
             ..Input::default()
         };
         let mut diagnostics = Diagnostics::default();

@@ -11,7 +11,7 @@ pub fn conversion(folder: &str, compose: &str) -> Conversion {
     files.0.insert(path.clone(), compose.as_bytes().to_vec());
     let input = Input {
         compose_files: vec![path],
-        directory_name: folder.to_string(),
+        directory_name: Some(folder.to_string()),
         ..Input::default()
     };
     convert(&input, &files).expect("no program failure")
