@@ -52,8 +52,17 @@ fn refused(output: Output) -> String {
     err
 }
 
+/// Runs git in the scratch repository `repo` alone: variables such as `GIT_DIR`, which
+/// `git rebase --exec` sets for its command, would point it at the repository under test.
 fn git(repo: &Path, args: &[&str]) {
-    let status = Command::new("git")
+    let mut command = Command::new("git");
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("GIT_") {
+            command.env_remove(name);
+        }
+    }
+    let status = command
+        .env("GIT_CEILING_DIRECTORIES", repo.parent().unwrap_or(repo))
         .args([
             "-c",
             "user.name=t",
