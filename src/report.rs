@@ -1,7 +1,8 @@
 //! Views of the Plan for the `plan` command: a table for people, JSON for scripts, and a Mermaid
 //! diagram for a README or a pull request.
 
-use crate::plan::{GroupReason, Outcome, PlainSecretSite, Plan, ReferenceSite};
+use crate::normalise::Protocol;
+use crate::plan::{Exposure, GroupReason, Outcome, PlainSecretSite, Plan, PortPlan, ReferenceSite};
 use serde::Serialize;
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write;
@@ -158,6 +159,24 @@ fn columns(rows: &[Vec<String>], indent: &str, out: &mut String) {
 
 /// Tasks with their containers and why each is there, public ports and rollout, the load
 /// balancer's public ports, external services, and every reference with its outcome.
+/// A port of a container as the table shows it: `web 80/tcp: public on 80 (why)`, with the
+/// Service Connect names other tasks reach it by.
+fn port_line(container: &str, port: &PortPlan) -> String {
+    let protocol = match port.protocol {
+        Protocol::Tcp => "tcp",
+        Protocol::Udp => "udp",
+    };
+    let exposure = match &port.exposure {
+        Exposure::Public { listener_port, .. } => format!("public on {listener_port}"),
+        Exposure::Private => "private".to_string(),
+    };
+    let mut line = format!("{container} {}/{protocol}: {exposure} ({})", port.port, port.reason);
+    if !port.service_connect.is_empty() {
+        write!(line, "; Service Connect {}", port.service_connect.join(", ")).unwrap();
+    }
+    line
+}
+
 pub fn table(plan: &Plan) -> String {
     let mut out = format!("project {}\n", plan.project);
     for task in &plan.tasks {
@@ -205,6 +224,11 @@ pub fn table(plan: &Plan) -> String {
             })
             .collect();
         columns(&rows, "  ", &mut out);
+        for container in &task.containers {
+            for port in &container.ports {
+                writeln!(out, "  {}", port_line(&container.name, port)).unwrap();
+            }
+        }
         let breaker = &task.rollout.circuit_breaker;
         let failed = match (breaker.enable, breaker.rollback) {
             (true, true) => "; a failed deployment rolls back",

@@ -54,6 +54,7 @@ fn container(cx: &mut Context, service: &Service, grouping: &Grouping) -> Contai
             .collect(),
         secrets: Vec::new(),
         port_mappings,
+        ports: ports::port_plans(cx, service),
         port_ranges: service
             .port_ranges
             .iter()

@@ -3,9 +3,11 @@
 //! to other services on a shared port, and HTTPS with a redirect from port 80 when the top-level
 //! `x-ecs.certificate` is given.
 
-use super::{infrastructure, logical_id, wellknown, Context, LoadBalancerTarget, Source, TargetHealthCheck, TaskDraft};
+use super::{
+    infrastructure, logical_id, Container, Context, Exposure, LoadBalancerTarget, Source, TargetHealthCheck, TaskDraft,
+};
 use crate::diagnostic::{Diagnostic, KeyPath};
-use crate::normalise::{ListenerRouting, Protocol, Service};
+use crate::normalise::{ListenerRouting, Service};
 use indexmap::IndexMap;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -23,10 +25,10 @@ const TARGET_GROUPS_PER_LOAD_BALANCER: usize = 100;
 pub const SSL_POLICY: &str = "ELBSecurityPolicy-TLS13-1-2-Res-2021-06";
 
 /// The plain HTTP port that redirects to HTTPS when a certificate is given.
-const REDIRECT_PORT: u16 = 80;
+pub(super) const REDIRECT_PORT: u16 = 80;
 
 /// The HTTPS port the certificate serves.
-const HTTPS_PORT: u16 = 443;
+pub(super) const HTTPS_PORT: u16 = 443;
 
 /// The most target groups one ECS service can register with.
 const TARGET_GROUPS_PER_SERVICE: usize = 5;
@@ -154,7 +156,7 @@ pub(super) fn listeners(cx: &mut Context, tasks: &[TaskDraft]) -> (Vec<Listener>
             let Some(service) = cx.project.service(&container.service) else {
                 continue;
             };
-            for public in public_ports(cx, service, &container.name, index, https) {
+            for public in public_ports(service, container, index) {
                 ports.entry(public.listener_port).or_default().push(public);
             }
         }
@@ -301,103 +303,29 @@ fn check_load_balancer_limits(cx: &mut Context, listeners: &[Listener], https: b
     }
 }
 
-/// The ports of `service` that go behind the load balancer; the others get a note or warning.
-fn public_ports<'p>(
-    cx: &mut Context,
-    service: &'p Service,
-    container: &str,
-    task: usize,
-    https: bool,
-) -> Vec<PublicPort<'p>> {
-    let mut public = Vec::new();
-    for port in &service.ports {
-        let Some(published) = port.published else { continue };
-        if port
-            .host_ip
-            .as_deref()
-            .is_some_and(|ip| ip.starts_with("127.") || ip == "::1" || ip == "localhost")
-        {
-            cx.diagnostics.push(Diagnostic::note(
-                "local-port",
-                port.path.clone(),
-                format!("port {published} is published on the loopback address only; on ECS it stays private"),
-            ));
-            continue;
-        }
-        if port.protocol == Protocol::Udp {
-            cx.diagnostics.push(
-                Diagnostic::warning(
-                    "not-http-port",
-                    port.path.clone(),
-                    format!("UDP port {published} cannot go behind an Application Load Balancer; it stays private"),
-                )
-                .with_help("reach it from inside the VPC, or put a Network Load Balancer in front of it yourself"),
-            );
-            continue;
-        }
-        // gRPC needs a target group of protocol version GRPC behind an HTTPS listener, with
-        // gRPC health checks: compose2ecs does not make those, and an HTTP/1.1 target group
-        // would fail every request.
-        if matches!(port.app_protocol.as_deref(), Some("grpc" | "http2")) {
-            cx.diagnostics.push(
-                    Diagnostic::warning(
-                        "not-http-port",
-                        port.path.clone(),
-                        format!(
-                            "port {published} of `{}` speaks {}, which the load balancer compose2ecs makes does not carry; it stays private",
-                            service.name,
-                            port.app_protocol.as_deref().unwrap_or_default()
-                        ),
-                    )
-                    .with_help("other tasks still reach it inside the VPC (Service Connect carries gRPC); for a public gRPC endpoint, add a GRPC target group behind an HTTPS listener yourself"),
-                );
-            continue;
-        }
-        let http = matches!(port.app_protocol.as_deref(), Some("http" | "https"));
-        if !http && (wellknown::is_non_http_port(port.target) || wellknown::is_non_http_port(published)) {
-            cx.diagnostics.push(Diagnostic::warning(
-                    "not-http-port",
-                    port.path.clone(),
-                    format!("port {published} of `{}` is not HTTP, so it is not put behind the public load balancer; it stays private", service.name),
-                ).with_help("other tasks still reach it inside the VPC; if it does speak HTTP, say so with the long form `app_protocol: http`"));
-            continue;
-        }
-        // A container on 443 (or saying https) serves TLS itself: the load balancer talks
-        // HTTPS to it, whatever the public side speaks.
-        let target_protocol =
-            if port.app_protocol.as_deref() == Some("https") || (port.target == 443 && port.app_protocol.is_none()) {
-                "HTTPS"
-            } else {
-                "HTTP"
-            };
-        if published == HTTPS_PORT && !https {
-            cx.diagnostics.push(
-                    Diagnostic::warning(
-                        "no-certificate",
-                        port.path.clone(),
-                        "port 443 is published, but no certificate is given: the load balancer listens on 443 with plain HTTP",
-                    )
-                    .with_help("give the ARN of an ACM certificate as the top-level `x-ecs: {certificate: \"arn:aws:acm:…\"}`, or publish port 80 for now"),
-                );
-        }
-        // With a certificate, the web's port 80 is served on 443; 80 only redirects there.
-        let listener_port = if https && matches!(published, REDIRECT_PORT | HTTPS_PORT) {
-            HTTPS_PORT
-        } else {
-            published
-        };
-        public.push(PublicPort {
-            listener_port,
-            published,
-            service,
-            container: container.to_string(),
-            container_port: port.target,
-            target_protocol,
-            task,
-            path: port.path.clone(),
-        });
-    }
-    public
+/// The ports of `container` that go behind the load balancer, as its port plans decided.
+fn public_ports<'p>(service: &'p Service, container: &Container, task: usize) -> Vec<PublicPort<'p>> {
+    container
+        .ports
+        .iter()
+        .filter_map(|plan| match plan.exposure {
+            Exposure::Public {
+                listener_port,
+                published,
+                target_protocol,
+            } => Some(PublicPort {
+                listener_port,
+                published,
+                service,
+                container: container.name.clone(),
+                container_port: plan.port,
+                target_protocol,
+                task,
+                path: plan.path.clone(),
+            }),
+            Exposure::Private => None,
+        })
+        .collect()
 }
 
 /// The listener on `port` for the services publishing it: exactly one without rules is the

@@ -28,6 +28,7 @@ use grouping::{GroupedTask, Grouping};
 use names::task_name;
 pub use names::{container_name, logical_id};
 use ports::port_mapping;
+pub use ports::{Exposure, PortPlan};
 
 use crate::diagnostic::{Diagnostic, Diagnostics, KeyPath};
 use crate::normalise::units;

@@ -249,6 +249,8 @@ pub struct Container {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub secrets: Vec<(String, DeployValue)>,
     pub port_mappings: Vec<PortMapping>,
+    /// Each declared port (and each port a peer dials): who reaches it, and why.
+    pub ports: Vec<super::PortPlan>,
     /// Container port ranges: open on the task's network interface, reached by no other task.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub port_ranges: Vec<PortRangeMapping>,

@@ -1,6 +1,157 @@
-//! Ports: the port mappings of a container and the collisions ECS refuses inside one task.
+//! Ports: each port a container declares, who reaches it on ECS and why; the port mappings of a
+//! container and the collisions ECS refuses inside one task.
 
 use super::*;
+use crate::normalise::Port;
+use load_balancer::{HTTPS_PORT, REDIRECT_PORT};
+use serde::Serialize;
+
+/// Who reaches a declared container port on ECS, and why: decided once per `ports` or `expose`
+/// entry (or port a peer dials), then read by the load balancer and shown by `plan`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PortPlan {
+    pub port: u16,
+    pub protocol: Protocol,
+    /// Where compose declares it; the service, for a port only a peer's reference names.
+    pub path: KeyPath,
+    #[serde(flatten)]
+    pub exposure: Exposure,
+    pub reason: String,
+    /// The names other tasks reach it by through Service Connect (`api:8080`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub service_connect: Vec<String>,
+}
+
+/// Whether a container port is public.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "exposure", rename_all = "kebab-case")]
+pub enum Exposure {
+    /// Behind the public load balancer's listener on `listener_port`, which talks
+    /// `target_protocol` to the container.
+    Public {
+        listener_port: u16,
+        published: u16,
+        target_protocol: &'static str,
+    },
+    /// Reached inside the VPC only: from its own task, and from other tasks through Service Connect.
+    Private,
+}
+
+/// The plan of each port `service` declares, in compose order: public behind the load balancer,
+/// or private with the reason (and a word when compose would have published it).
+pub(super) fn port_plans(cx: &mut Context, service: &Service) -> Vec<PortPlan> {
+    let https = cx.project.settings.infrastructure.certificate.is_some();
+    service
+        .ports
+        .iter()
+        .map(|port| {
+            let (exposure, reason) = exposure(cx, service, port, https);
+            PortPlan {
+                port: port.target,
+                protocol: port.protocol,
+                path: port.path.clone(),
+                exposure,
+                reason,
+                service_connect: Vec::new(),
+            }
+        })
+        .collect()
+}
+
+fn exposure(cx: &mut Context, service: &Service, port: &Port, https: bool) -> (Exposure, String) {
+    let private = |reason: String| (Exposure::Private, reason);
+    let Some(published) = port.published else {
+        return private("not published: only tasks reach it".into());
+    };
+    if port
+        .host_ip
+        .as_deref()
+        .is_some_and(|ip| ip.starts_with("127.") || ip == "::1" || ip == "localhost")
+    {
+        cx.diagnostics.push(Diagnostic::note(
+            "local-port",
+            port.path.clone(),
+            format!("port {published} is published on the loopback address only; on ECS it stays private"),
+        ));
+        return private("published on the loopback address only".into());
+    }
+    if port.protocol == Protocol::Udp {
+        cx.diagnostics.push(
+            Diagnostic::warning(
+                "not-http-port",
+                port.path.clone(),
+                format!("UDP port {published} cannot go behind an Application Load Balancer; it stays private"),
+            )
+            .with_help("reach it from inside the VPC, or put a Network Load Balancer in front of it yourself"),
+        );
+        return private("UDP: an Application Load Balancer carries HTTP over TCP only".into());
+    }
+    // gRPC needs a target group of protocol version GRPC behind an HTTPS listener, with
+    // gRPC health checks: compose2ecs does not make those, and an HTTP/1.1 target group
+    // would fail every request.
+    if let Some(protocol @ ("grpc" | "http2")) = port.app_protocol.as_deref() {
+        cx.diagnostics.push(
+                Diagnostic::warning(
+                    "not-http-port",
+                    port.path.clone(),
+                    format!(
+                        "port {published} of `{}` speaks {protocol}, which the load balancer compose2ecs makes does not carry; it stays private",
+                        service.name,
+                    ),
+                )
+                .with_help("other tasks still reach it inside the VPC (Service Connect carries gRPC); for a public gRPC endpoint, add a GRPC target group behind an HTTPS listener yourself"),
+            );
+        return private(format!(
+            "`app_protocol: {protocol}`: the load balancer carries HTTP/1.1 only"
+        ));
+    }
+    let http = matches!(port.app_protocol.as_deref(), Some("http" | "https"));
+    if !http && (wellknown::is_non_http_port(port.target) || wellknown::is_non_http_port(published)) {
+        cx.diagnostics.push(Diagnostic::warning(
+                "not-http-port",
+                port.path.clone(),
+                format!("port {published} of `{}` is not HTTP, so it is not put behind the public load balancer; it stays private", service.name),
+            ).with_help("other tasks still reach it inside the VPC; if it does speak HTTP, say so with the long form `app_protocol: http`"));
+        return private(format!("published on {published}, a port that does not speak HTTP"));
+    }
+    // A container on 443 (or saying https) serves TLS itself: the load balancer talks
+    // HTTPS to it, whatever the public side speaks.
+    let target_protocol =
+        if port.app_protocol.as_deref() == Some("https") || (port.target == 443 && port.app_protocol.is_none()) {
+            "HTTPS"
+        } else {
+            "HTTP"
+        };
+    if published == HTTPS_PORT && !https {
+        cx.diagnostics.push(
+                Diagnostic::warning(
+                    "no-certificate",
+                    port.path.clone(),
+                    "port 443 is published, but no certificate is given: the load balancer listens on 443 with plain HTTP",
+                )
+                .with_help("give the ARN of an ACM certificate as the top-level `x-ecs: {certificate: \"arn:aws:acm:…\"}`, or publish port 80 for now"),
+            );
+    }
+    // With a certificate, the web's port 80 is served on 443; 80 only redirects there.
+    let listener_port = if https && matches!(published, REDIRECT_PORT | HTTPS_PORT) {
+        HTTPS_PORT
+    } else {
+        published
+    };
+    let reason = if listener_port == published {
+        format!("published on {published}: the load balancer listens there")
+    } else {
+        format!("published on {published}: served on {listener_port} with the certificate")
+    };
+    (
+        Exposure::Public {
+            listener_port,
+            published,
+            target_protocol,
+        },
+        reason,
+    )
+}
 
 /// awsvpc gives a task one network namespace: two containers cannot listen on one port.
 pub(super) fn check_port_collisions(cx: &mut Context, task: &TaskDraft) {

@@ -4,8 +4,8 @@
 use super::hostnames::{excerpt, names_a_host, names_an_image, scan, Found, HostPosition, HOST_FLAGS};
 use super::passwords::{mask_at, names_a_secret};
 use super::{
-    port_mapping, wellknown, ClientAlias, Context, Grouping, Outcome, Reference, ReferenceSite, ServiceConnect,
-    ServiceConnectService, TaskDraft,
+    port_mapping, wellknown, ClientAlias, Container, Context, Exposure, Grouping, Outcome, PortPlan, Reference,
+    ReferenceSite, ServiceConnect, ServiceConnectService, TaskDraft,
 };
 use crate::diagnostic::{Diagnostic, KeyPath};
 use crate::normalise::{Protocol, Service};
@@ -333,6 +333,7 @@ fn service_connect(
                 );
                 continue;
             }
+            reached_as(container, port, &alias, &target_path);
             alias_owners.insert(alias.clone(), owner.clone());
             discovery_owners.insert(discovery.clone(), (owner, alias.clone()));
             services.push(ServiceConnectService {
@@ -350,6 +351,31 @@ fn service_connect(
         service_connect[task].get_or_insert_with(|| ServiceConnect::for_task(&tasks[task].name));
     }
     service_connect
+}
+
+/// Records on the plans of the container's TCP `port` that other tasks reach it as `alias`; a
+/// port no entry declares gets a plan of its own, at the service.
+fn reached_as(container: &mut Container, port: u16, alias: &ClientAlias, service_path: &KeyPath) {
+    let name = format!("{}:{}", alias.dns_name, alias.port);
+    let mut declared = container
+        .ports
+        .iter_mut()
+        .filter(|p| p.port == port && p.protocol == Protocol::Tcp)
+        .peekable();
+    if declared.peek().is_none() {
+        container.ports.push(PortPlan {
+            port,
+            protocol: Protocol::Tcp,
+            path: service_path.clone(),
+            exposure: Exposure::Private,
+            reason: "declared nowhere: a peer dials it, so Service Connect offers it".into(),
+            service_connect: vec![name],
+        });
+        return;
+    }
+    for plan in declared {
+        plan.service_connect.push(name.clone());
+    }
 }
 
 /// Every value of every container that may hold a reference.

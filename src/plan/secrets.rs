@@ -179,6 +179,7 @@ pub(super) fn secrets(
             environment: Vec::new(),
             secrets,
             port_mappings: Vec::new(),
+            ports: Vec::new(),
             port_ranges: Vec::new(),
             health_check: None,
             depends_on: Vec::new(),
