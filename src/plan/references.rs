@@ -82,30 +82,7 @@ pub(super) fn resolve(cx: &mut Context, grouping: &Grouping, tasks: &mut [TaskDr
             found.retain(|hit| hit.position != HostPosition::HostPort); // `redis:7` is an image tag.
         }
         if found.is_empty() {
-            // A secret's value is never repeated in a message, even when it happens to be a name.
-            if let Some(variable) = site.variable.as_ref().filter(|v| !names_a_secret(v)) {
-                let name = site.value.trim();
-                if let Some(target) = lookup(name) {
-                    cx.diagnostics.push(Diagnostic::note(
-                        "not-a-reference",
-                        site.path.clone(),
-                        format!("`{variable}: {name}` names service `{}`, but `{variable}` does not look like a host setting; it is left alone", target.name),
-                    ).with_help("if it is a host, name the variable so (`…_HOST`, `…_URL`, `…_ADDR`), or write `host:port`"));
-                    let shown = excerpt(&site.value, site.value.len() - site.value.trim_start().len());
-                    references.push(Reference {
-                        service: referrer.service.clone(),
-                        site: site.site.clone(),
-                        path: site.path.clone(),
-                        name: name.to_string(),
-                        target: target.name.clone(),
-                        outcome: Outcome::LeftAlone {
-                            why: format!("`{variable}` does not name a host setting"),
-                        },
-                        before: shown.clone(),
-                        after: shown,
-                    });
-                }
-            }
+            references.extend(left_alone(cx, &site, &referrer.service, lookup(site.value.trim())));
             continue;
         }
         let mut after = String::with_capacity(site.value.len());
@@ -176,34 +153,15 @@ pub(super) fn resolve(cx: &mut Context, grouping: &Grouping, tasks: &mut [TaskDr
             });
         }
         after.push_str(&site.value[copied..]);
-        // Each value is masked once, and each reference keeps only the part around it: a value
-        // with N references would otherwise be copied N times.
-        let before = mask_at(&site.value, &places_before);
-        let masked_after = mask_at(&after, &places_after);
-        // A variable whose name says it holds a secret is not quoted at all: its whole value may
-        // be the secret, in a form no mask knows (`SECRET_KEY`, `…_CREDENTIALS`).
-        let secret = site.variable.as_deref().filter(|variable| names_a_secret(variable));
         let recorded = references.len() - places_before.len();
-        for (index, reference) in references[recorded..].iter_mut().enumerate() {
-            (reference.before, reference.after) = match secret {
-                Some(_) => ("***".to_string(), "***".to_string()),
-                None => (
-                    excerpt(&before.text, before.places[index]),
-                    excerpt(&masked_after.text, masked_after.places[index]),
-                ),
-            };
-        }
-        if after != site.value {
-            let message = match secret {
-                Some(variable) => format!("the references in `{variable}` are rewritten; its value is not shown, as its name says it holds a secret"),
-                None => format!(
-                    "`{}` becomes `{}`",
-                    excerpt(&before.text, before.places[0]),
-                    excerpt(&masked_after.text, masked_after.places[0])
-                ),
-            };
-            cx.diagnostics
-                .push(Diagnostic::note("hostname-rewritten", site.path.clone(), message));
+        if show_references(
+            cx,
+            &site,
+            &after,
+            &places_before,
+            &places_after,
+            &mut references[recorded..],
+        ) {
             rewrites.push((site, after));
         }
     }
@@ -214,6 +172,78 @@ pub(super) fn resolve(cx: &mut Context, grouping: &Grouping, tasks: &mut [TaskDr
         references,
         service_connect,
     }
+}
+
+/// A whole value that is a service's name, under a variable that does not say it holds a host:
+/// left as written, with a note and a reference that says why. A secret's value is never
+/// repeated in a message, even when it happens to be a name.
+fn left_alone(cx: &mut Context, site: &Site, referrer: &str, target: Option<&Service>) -> Option<Reference> {
+    let variable = site.variable.as_ref().filter(|v| !names_a_secret(v))?;
+    let target = target?;
+    let name = site.value.trim();
+    cx.diagnostics.push(Diagnostic::note(
+        "not-a-reference",
+        site.path.clone(),
+        format!("`{variable}: {name}` names service `{}`, but `{variable}` does not look like a host setting; it is left alone", target.name),
+    ).with_help("if it is a host, name the variable so (`…_HOST`, `…_URL`, `…_ADDR`), or write `host:port`"));
+    let shown = excerpt(&site.value, site.value.len() - site.value.trim_start().len());
+    Some(Reference {
+        service: referrer.to_string(),
+        site: site.site.clone(),
+        path: site.path.clone(),
+        name: name.to_string(),
+        target: target.name.clone(),
+        outcome: Outcome::LeftAlone {
+            why: format!("`{variable}` does not name a host setting"),
+        },
+        before: shown.clone(),
+        after: shown,
+    })
+}
+
+/// Each new reference of `site` shown around its place, before and after (masked, or not at
+/// all under a variable whose name says it holds a secret), and a note when the value changed.
+/// Returns whether it changed.
+fn show_references(
+    cx: &mut Context,
+    site: &Site,
+    after: &str,
+    places_before: &[usize],
+    places_after: &[usize],
+    references: &mut [Reference],
+) -> bool {
+    // Each value is masked once, and each reference keeps only the part around it: a value
+    // with N references would otherwise be copied N times.
+    let before = mask_at(&site.value, places_before);
+    let masked_after = mask_at(after, places_after);
+    // A variable whose name says it holds a secret is not quoted at all: its whole value may
+    // be the secret, in a form no mask knows (`SECRET_KEY`, `…_CREDENTIALS`).
+    let secret = site.variable.as_deref().filter(|variable| names_a_secret(variable));
+    for (index, reference) in references.iter_mut().enumerate() {
+        (reference.before, reference.after) = match secret {
+            Some(_) => ("***".to_string(), "***".to_string()),
+            None => (
+                excerpt(&before.text, before.places[index]),
+                excerpt(&masked_after.text, masked_after.places[index]),
+            ),
+        };
+    }
+    if after == site.value {
+        return false;
+    }
+    let message = match secret {
+        Some(variable) => format!(
+            "the references in `{variable}` are rewritten; its value is not shown, as its name says it holds a secret"
+        ),
+        None => format!(
+            "`{}` becomes `{}`",
+            excerpt(&before.text, before.places[0]),
+            excerpt(&masked_after.text, masked_after.places[0])
+        ),
+    };
+    cx.diagnostics
+        .push(Diagnostic::note("hostname-rewritten", site.path.clone(), message));
+    true
 }
 
 /// Every name a service answers to, in lower case (DNS names ignore case): its service name,
@@ -508,7 +538,34 @@ fn outcome(
     if own_task == target_task {
         return Outcome::Localhost;
     }
-    let slot = (target_task.0, target_index);
+    across_tasks(
+        cx,
+        site,
+        hit,
+        name,
+        target,
+        referrer,
+        (target_task.0, target_index),
+        tasks,
+        offered,
+    )
+}
+
+/// A reference to a service in another task: a Service Connect alias on the port the client
+/// dials (a word when no port, or several, could be meant), offered by the target's container
+/// in `slot`.
+#[allow(clippy::too_many_arguments)]
+fn across_tasks(
+    cx: &mut Context,
+    site: &Site,
+    hit: &Found,
+    name: &str,
+    target: &Service,
+    referrer: &str,
+    slot: Slot,
+    tasks: &[TaskDraft],
+    offered: &mut BTreeMap<Slot, BTreeMap<ClientAlias, u16>>,
+) -> Outcome {
     let declared: Vec<u16> = tasks[slot.0].containers[slot.1]
         .port_mappings
         .iter()
