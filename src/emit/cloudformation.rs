@@ -2,7 +2,7 @@
 //! and id; the templates only loop and branch, and pass each user string through `json_string`.
 
 use super::EmitError;
-use crate::plan::{Plan, PolicyResource, ScalingMetric, TargetGroup};
+use crate::plan::{EfsPlan, Plan, PolicyResource, ScalingMetric, TargetGroup};
 use minijinja::{Environment, ErrorKind, UndefinedBehavior, Value};
 use serde::Serialize;
 use std::fmt::Write;
@@ -155,7 +155,43 @@ struct ScalingPolicy<'a> {
 }
 
 /// (file name, text) of each template the plan needs.
-pub fn templates<'a>(plan: &'a Plan) -> Result<Vec<(String, String)>, EmitError> {
+pub fn templates(plan: &Plan) -> Result<Vec<(String, String)>, EmitError> {
+    let environment = environment();
+    let mut out = Vec::new();
+    out.push((
+        "base.yaml".to_string(),
+        render(&environment, "base.yaml", BASE, &base_context(plan))?,
+    ));
+    if let Some(efs) = &plan.efs {
+        let context = efs_context(plan, efs);
+        out.push(("efs.yaml".to_string(), render(&environment, "efs.yaml", EFS, &context)?));
+    }
+    if !plan.listeners.is_empty() {
+        let context = alb_context(plan);
+        out.push(("alb.yaml".to_string(), render(&environment, "alb.yaml", ALB, &context)?));
+    }
+    if !plan.secrets.is_empty() {
+        out.push((
+            "secrets.yaml".to_string(),
+            render(&environment, "secrets.yaml", SECRETS, &secrets_context(plan))?,
+        ));
+    }
+    let targets = scalable_targets(plan);
+    if !targets.is_empty() {
+        let context = AutoscalingContext {
+            project: &plan.project,
+            targets,
+        };
+        out.push((
+            "autoscaling.yaml".to_string(),
+            render(&environment, "autoscaling.yaml", AUTOSCALING, &context)?,
+        ));
+    }
+    Ok(out)
+}
+
+/// The template environment: undefined variables are errors, and `json_string` replaces `tojson`.
+fn environment() -> Environment<'static> {
     let mut environment = Environment::new();
     environment.set_undefined_behavior(UndefinedBehavior::Strict);
     environment.set_trim_blocks(true);
@@ -170,9 +206,12 @@ pub fn templates<'a>(plan: &'a Plan) -> Result<Vec<(String, String)>, EmitError>
             format!("json_string takes a string, not {}", value.kind()),
         )),
     });
-    let mut out = Vec::new();
+    environment
+}
 
-    let base = BaseContext {
+/// The cluster, log group and namespace of `base.yaml`.
+fn base_context(plan: &Plan) -> BaseContext<'_> {
+    BaseContext {
         project: &plan.project,
         cluster: &plan.deployment.cluster,
         create_cluster: plan.deployment.create_cluster,
@@ -180,121 +219,127 @@ pub fn templates<'a>(plan: &'a Plan) -> Result<Vec<(String, String)>, EmitError>
         log_retention_days: plan.deployment.log_retention_days,
         namespace: plan.deployment.namespace.as_deref(),
         connect_ports: &plan.deployment.connect_ports,
-    };
-    out.push(("base.yaml".to_string(), render(&environment, "base.yaml", BASE, &base)?));
+    }
+}
 
-    if let Some(efs) = &plan.efs {
-        let existing = efs.existing_file_system.as_deref();
-        let context = EfsContext {
-            project: &plan.project,
-            existing_file_system: existing,
-            file_system_in_arn: existing.map_or_else(|| "${FileSystem}".to_string(), str::to_string),
-            subnet_count: efs.mount_targets,
-            mount_targets: (0..)
-                .zip(&efs.mount_target_logical_ids)
-                .map(|(subnet_index, logical_id)| EfsMountTarget {
-                    logical_id,
-                    subnet_index,
-                })
-                .collect(),
-            volumes: plan
-                .volumes
-                .iter()
-                .map(|v| EfsVolume {
-                    logical_id: &v.logical_id,
-                    name: &v.name,
-                    root: &v.root_directory,
-                    owner_uid: v.owner_uid,
-                    owner_gid: v.owner_gid,
-                    posix_user: v.posix_user,
-                })
-                .collect(),
-            root_access_points: plan
-                .volumes
-                .iter()
-                .filter(|v| v.root_access)
-                .map(|v| v.logical_id.as_str())
-                .collect(),
-        };
-        out.push(("efs.yaml".to_string(), render(&environment, "efs.yaml", EFS, &context)?));
-    }
-    if !plan.listeners.is_empty() {
-        let https = plan.https.as_ref();
-        let target_group = |t: &'a TargetGroup| AlbTargetGroup {
-            logical_id: &t.target_group_logical_id,
-            target_protocol: t.target_protocol,
-            container_port: t.container_port,
-            health_check_path: &t.health_check.path,
-            health_check_codes: &t.health_check.codes,
-        };
-        let listeners: Vec<AlbListener> = plan
-            .listeners
-            .iter()
-            .map(|l| {
-                let secure = l.protocol == "HTTPS";
-                AlbListener {
-                    logical_id: &l.logical_id,
-                    port: l.port,
-                    protocol: l.protocol,
-                    certificate_arn: https.filter(|_| secure).map(|h| h.certificate_arn.as_str()),
-                    ssl_policy: https.filter(|_| secure).map(|h| h.ssl_policy),
-                    default_target_group: target_group(&l.default_target),
-                    rules: l
-                        .rules
-                        .iter()
-                        .map(|r| AlbRule {
-                            logical_id: &r.logical_id,
-                            priority: r.priority,
-                            paths: &r.paths,
-                            hosts: &r.hosts,
-                            target_group: target_group(&r.target),
-                        })
-                        .collect(),
-                }
+/// The file system, mount targets and access points of `efs.yaml`.
+fn efs_context<'a>(plan: &'a Plan, efs: &'a EfsPlan) -> EfsContext<'a> {
+    let existing = efs.existing_file_system.as_deref();
+    EfsContext {
+        project: &plan.project,
+        existing_file_system: existing,
+        file_system_in_arn: existing.map_or_else(|| "${FileSystem}".to_string(), str::to_string),
+        subnet_count: efs.mount_targets,
+        mount_targets: (0..)
+            .zip(&efs.mount_target_logical_ids)
+            .map(|(subnet_index, logical_id)| EfsMountTarget {
+                logical_id,
+                subnet_index,
             })
-            .collect();
-        let redirect = https.map(|h| AlbRedirect {
-            logical_id: &h.redirect_logical_id,
-            port: h.redirect_port,
-            to_port: h.redirect_to_port.to_string(),
-        });
-        let context = AlbContext {
-            project: &plan.project,
-            public_ports: &plan.public_ports,
-            listeners,
-            redirect,
-            https: https.is_some(),
-            task_ports: plan.load_balanced_ports.clone(),
-        };
-        out.push(("alb.yaml".to_string(), render(&environment, "alb.yaml", ALB, &context)?));
+            .collect(),
+        volumes: plan
+            .volumes
+            .iter()
+            .map(|v| EfsVolume {
+                logical_id: &v.logical_id,
+                name: &v.name,
+                root: &v.root_directory,
+                owner_uid: v.owner_uid,
+                owner_gid: v.owner_gid,
+                posix_user: v.posix_user,
+            })
+            .collect(),
+        root_access_points: plan
+            .volumes
+            .iter()
+            .filter(|v| v.root_access)
+            .map(|v| v.logical_id.as_str())
+            .collect(),
     }
-    if !plan.secrets.is_empty() {
-        let mut context = SecretsContext {
-            project: &plan.project,
-            created: Vec::new(),
-            secrets_manager_arns: Vec::new(),
-            ssm_parameter_arns: Vec::new(),
-            ssm_parameter_names: Vec::new(),
-        };
-        for secret in &plan.secrets {
-            match &secret.policy_resource {
-                PolicyResource::Created => context.created.push(CreatedSecret {
-                    logical_id: &secret.logical_id,
-                    name: &secret.name,
-                }),
-                PolicyResource::SecretsManager(arn) => context.secrets_manager_arns.push(arn.clone()),
-                PolicyResource::SsmParameterArn(arn) => context.ssm_parameter_arns.push(arn.clone()),
-                // `${` is literal in `Fn::Sub` when written `${!`.
-                PolicyResource::SsmParameterName(name) => context.ssm_parameter_names.push(name.replace("${", "${!")),
+}
+
+/// The listeners, rules, target groups and HTTPS redirect of `alb.yaml`.
+fn alb_context(plan: &Plan) -> AlbContext<'_> {
+    let https = plan.https.as_ref();
+    let listeners = plan
+        .listeners
+        .iter()
+        .map(|l| {
+            let secure = l.protocol == "HTTPS";
+            AlbListener {
+                logical_id: &l.logical_id,
+                port: l.port,
+                protocol: l.protocol,
+                certificate_arn: https.filter(|_| secure).map(|h| h.certificate_arn.as_str()),
+                ssl_policy: https.filter(|_| secure).map(|h| h.ssl_policy),
+                default_target_group: alb_target_group(&l.default_target),
+                rules: l
+                    .rules
+                    .iter()
+                    .map(|r| AlbRule {
+                        logical_id: &r.logical_id,
+                        priority: r.priority,
+                        paths: &r.paths,
+                        hosts: &r.hosts,
+                        target_group: alb_target_group(&r.target),
+                    })
+                    .collect(),
             }
-        }
-        out.push((
-            "secrets.yaml".to_string(),
-            render(&environment, "secrets.yaml", SECRETS, &context)?,
-        ));
+        })
+        .collect();
+    let redirect = https.map(|h| AlbRedirect {
+        logical_id: &h.redirect_logical_id,
+        port: h.redirect_port,
+        to_port: h.redirect_to_port.to_string(),
+    });
+    AlbContext {
+        project: &plan.project,
+        public_ports: &plan.public_ports,
+        listeners,
+        redirect,
+        https: https.is_some(),
+        task_ports: plan.load_balanced_ports.clone(),
     }
-    let targets: Vec<ScalableTarget> = plan
-        .tasks
+}
+
+/// The target group a listener or rule forwards to, with its health check.
+fn alb_target_group(target: &TargetGroup) -> AlbTargetGroup<'_> {
+    AlbTargetGroup {
+        logical_id: &target.target_group_logical_id,
+        target_protocol: target.target_protocol,
+        container_port: target.container_port,
+        health_check_path: &target.health_check.path,
+        health_check_codes: &target.health_check.codes,
+    }
+}
+
+/// The secrets `secrets.yaml` creates, and those it lets the execution role read, by kind.
+fn secrets_context(plan: &Plan) -> SecretsContext<'_> {
+    let mut context = SecretsContext {
+        project: &plan.project,
+        created: Vec::new(),
+        secrets_manager_arns: Vec::new(),
+        ssm_parameter_arns: Vec::new(),
+        ssm_parameter_names: Vec::new(),
+    };
+    for secret in &plan.secrets {
+        match &secret.policy_resource {
+            PolicyResource::Created => context.created.push(CreatedSecret {
+                logical_id: &secret.logical_id,
+                name: &secret.name,
+            }),
+            PolicyResource::SecretsManager(arn) => context.secrets_manager_arns.push(arn.clone()),
+            PolicyResource::SsmParameterArn(arn) => context.ssm_parameter_arns.push(arn.clone()),
+            // `${` is literal in `Fn::Sub` when written `${!`.
+            PolicyResource::SsmParameterName(name) => context.ssm_parameter_names.push(name.replace("${", "${!")),
+        }
+    }
+    context
+}
+
+/// The scalable target and policies of each autoscaled task's service, for `autoscaling.yaml`.
+fn scalable_targets(plan: &Plan) -> Vec<ScalableTarget<'_>> {
+    plan.tasks
         .iter()
         .filter_map(|task| task.autoscaling.as_ref().map(|a| (task, a)))
         .map(|(task, autoscaling)| ScalableTarget {
@@ -313,18 +358,7 @@ pub fn templates<'a>(plan: &'a Plan) -> Result<Vec<(String, String)>, EmitError>
                 })
                 .collect(),
         })
-        .collect();
-    if !targets.is_empty() {
-        let context = AutoscalingContext {
-            project: &plan.project,
-            targets,
-        };
-        out.push((
-            "autoscaling.yaml".to_string(),
-            render(&environment, "autoscaling.yaml", AUTOSCALING, &context)?,
-        ));
-    }
-    Ok(out)
+        .collect()
 }
 
 /// `text` as a JSON string, which is also a YAML double-quoted scalar that YAML 1.1 and 1.2 read
