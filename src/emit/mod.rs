@@ -5,7 +5,7 @@ mod cloudformation;
 pub mod ecs;
 
 use crate::normalise::{Condition, Protocol};
-use crate::plan::{Container, Plan, TaskGroup};
+use crate::plan::{Container, Plan, TaskGroup, TaskVolume};
 use ecs::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -112,133 +112,8 @@ fn condition(condition: Condition) -> &'static str {
     }
 }
 
+/// The task's `RegisterTaskDefinition`: its size, roles, containers and volumes.
 fn task_definition(plan: &Plan, task: &TaskGroup) -> RegisterTaskDefinition {
-    let containers = task
-        .containers
-        .iter()
-        .map(|c| ContainerDefinition {
-            name: c.name.clone(),
-            image: c.image.text(),
-            essential: c.essential,
-            cpu: c.cpu,
-            memory: c.memory,
-            memory_reservation: c.memory_reservation,
-            user: c.runtime.user.clone(),
-            working_directory: c.runtime.working_directory.clone(),
-            entry_point: c.entrypoint.clone(),
-            command: c.command.clone(),
-            environment: c
-                .environment
-                .iter()
-                .map(|(name, value)| KeyValuePair {
-                    name: name.clone(),
-                    value: value.clone(),
-                })
-                .collect(),
-            secrets: c
-                .secrets
-                .iter()
-                .map(|(name, value_from)| Secret {
-                    name: name.clone(),
-                    value_from: value_from.text(),
-                })
-                .collect(),
-            port_mappings: c
-                .port_mappings
-                .iter()
-                .map(|m| PortMapping {
-                    name: Some(m.name.clone()),
-                    container_port: Some(m.container_port),
-                    container_port_range: None,
-                    protocol: protocol(m.protocol),
-                })
-                .chain(c.port_ranges.iter().map(|r| PortMapping {
-                    name: None,
-                    container_port: None,
-                    container_port_range: Some(format!("{}-{}", r.first, r.last)),
-                    protocol: protocol(r.protocol),
-                }))
-                .collect(),
-            mount_points: c
-                .mounts
-                .iter()
-                .map(|m| MountPoint {
-                    source_volume: m.volume.clone(),
-                    container_path: m.container_path.clone(),
-                    read_only: m.read_only,
-                })
-                .collect(),
-            volumes_from: c
-                .volumes_from
-                .iter()
-                .map(|(source, read_only)| VolumeFrom {
-                    source_container: source.clone(),
-                    read_only: *read_only,
-                })
-                .collect(),
-            depends_on: c
-                .depends_on
-                .iter()
-                .map(|(name, cond)| ContainerDependency {
-                    container_name: name.clone(),
-                    condition: condition(*cond),
-                })
-                .collect(),
-            health_check: c.health_check.as_ref().map(|h| HealthCheck {
-                command: h.command.clone(),
-                interval: h.interval,
-                timeout: h.timeout,
-                retries: h.retries,
-                start_period: h.start_period,
-            }),
-            linux_parameters: linux_parameters(c),
-            readonly_root_filesystem: c.runtime.readonly_root_filesystem,
-            stop_timeout: c.runtime.stop_timeout,
-            restart_policy: c.runtime.restart_policy.as_ref().map(|policy| ContainerRestartPolicy {
-                enabled: true,
-                ignored_exit_codes: policy.ignored_exit_codes.clone(),
-                restart_attempt_period: policy.attempt_period,
-            }),
-            ulimits: c
-                .runtime
-                .ulimits
-                .iter()
-                .map(|u| Ulimit {
-                    name: u.name.clone(),
-                    soft_limit: u.soft,
-                    hard_limit: u.hard,
-                })
-                .collect(),
-            system_controls: c
-                .runtime
-                .system_controls
-                .iter()
-                .map(|(namespace, value)| SystemControl {
-                    namespace: namespace.clone(),
-                    value: value.clone(),
-                })
-                .collect(),
-            interactive: c.runtime.interactive,
-            pseudo_terminal: c.runtime.pseudo_terminal,
-            docker_labels: c.runtime.docker_labels.iter().cloned().collect(),
-            log_configuration: log_configuration(plan, &task.name),
-        })
-        .collect();
-    let volumes = task
-        .volumes
-        .iter()
-        .map(|volume| Volume {
-            name: volume.name.clone(),
-            efs_volume_configuration: volume.efs.as_ref().map(|efs| EfsVolumeConfiguration {
-                file_system_id: efs.file_system_id.text(),
-                transit_encryption: enabled(efs.transit_encryption),
-                authorization_config: EfsAuthorizationConfig {
-                    access_point_id: efs.access_point_id.text(),
-                    iam: enabled(efs.iam_authorization),
-                },
-            }),
-        })
-        .collect();
     RegisterTaskDefinition {
         family: task.family.clone(),
         network_mode: "awsvpc",
@@ -247,13 +122,148 @@ fn task_definition(plan: &Plan, task: &TaskGroup) -> RegisterTaskDefinition {
         memory: task.size.memory.to_string(),
         execution_role_arn: plan.deployment.execution_role_arn.text(),
         task_role_arn: plan.deployment.task_role_arn.text(),
-        container_definitions: containers,
-        volumes,
+        container_definitions: task
+            .containers
+            .iter()
+            .map(|container| container_definition(plan, task, container))
+            .collect(),
+        volumes: task.volumes.iter().map(volume).collect(),
         runtime_platform: task.cpu_architecture.map(|cpu_architecture| RuntimePlatform {
             cpu_architecture,
             operating_system_family: "LINUX",
         }),
         tags: tags(plan, task),
+    }
+}
+
+/// One container of the task in ECS's words; its logs go to the task's stream prefix.
+fn container_definition(plan: &Plan, task: &TaskGroup, c: &Container) -> ContainerDefinition {
+    ContainerDefinition {
+        name: c.name.clone(),
+        image: c.image.text(),
+        essential: c.essential,
+        cpu: c.cpu,
+        memory: c.memory,
+        memory_reservation: c.memory_reservation,
+        user: c.runtime.user.clone(),
+        working_directory: c.runtime.working_directory.clone(),
+        entry_point: c.entrypoint.clone(),
+        command: c.command.clone(),
+        environment: c
+            .environment
+            .iter()
+            .map(|(name, value)| KeyValuePair {
+                name: name.clone(),
+                value: value.clone(),
+            })
+            .collect(),
+        secrets: c
+            .secrets
+            .iter()
+            .map(|(name, value_from)| Secret {
+                name: name.clone(),
+                value_from: value_from.text(),
+            })
+            .collect(),
+        port_mappings: port_mappings(c),
+        mount_points: c
+            .mounts
+            .iter()
+            .map(|m| MountPoint {
+                source_volume: m.volume.clone(),
+                container_path: m.container_path.clone(),
+                read_only: m.read_only,
+            })
+            .collect(),
+        volumes_from: c
+            .volumes_from
+            .iter()
+            .map(|(source, read_only)| VolumeFrom {
+                source_container: source.clone(),
+                read_only: *read_only,
+            })
+            .collect(),
+        depends_on: c
+            .depends_on
+            .iter()
+            .map(|(name, cond)| ContainerDependency {
+                container_name: name.clone(),
+                condition: condition(*cond),
+            })
+            .collect(),
+        health_check: c.health_check.as_ref().map(|h| HealthCheck {
+            command: h.command.clone(),
+            interval: h.interval,
+            timeout: h.timeout,
+            retries: h.retries,
+            start_period: h.start_period,
+        }),
+        linux_parameters: linux_parameters(c),
+        readonly_root_filesystem: c.runtime.readonly_root_filesystem,
+        stop_timeout: c.runtime.stop_timeout,
+        restart_policy: c.runtime.restart_policy.as_ref().map(|policy| ContainerRestartPolicy {
+            enabled: true,
+            ignored_exit_codes: policy.ignored_exit_codes.clone(),
+            restart_attempt_period: policy.attempt_period,
+        }),
+        ulimits: c
+            .runtime
+            .ulimits
+            .iter()
+            .map(|u| Ulimit {
+                name: u.name.clone(),
+                soft_limit: u.soft,
+                hard_limit: u.hard,
+            })
+            .collect(),
+        system_controls: c
+            .runtime
+            .system_controls
+            .iter()
+            .map(|(namespace, value)| SystemControl {
+                namespace: namespace.clone(),
+                value: value.clone(),
+            })
+            .collect(),
+        interactive: c.runtime.interactive,
+        pseudo_terminal: c.runtime.pseudo_terminal,
+        docker_labels: c.runtime.docker_labels.iter().cloned().collect(),
+        log_configuration: log_configuration(plan, &task.name),
+    }
+}
+
+/// The container's named single-port mappings, then its unnamed port ranges.
+fn port_mappings(container: &Container) -> Vec<PortMapping> {
+    container
+        .port_mappings
+        .iter()
+        .map(|m| PortMapping {
+            name: Some(m.name.clone()),
+            container_port: Some(m.container_port),
+            container_port_range: None,
+            protocol: protocol(m.protocol),
+        })
+        .chain(container.port_ranges.iter().map(|r| PortMapping {
+            name: None,
+            container_port: None,
+            container_port_range: Some(format!("{}-{}", r.first, r.last)),
+            protocol: protocol(r.protocol),
+        }))
+        .collect()
+}
+
+/// A task volume, with its EFS file system and access point when it has one.
+fn volume(task_volume: &TaskVolume) -> Volume {
+    Volume {
+        name: task_volume.name.clone(),
+        efs_volume_configuration: task_volume.efs.as_ref().map(|efs| EfsVolumeConfiguration {
+            file_system_id: efs.file_system_id.text(),
+            transit_encryption: enabled(efs.transit_encryption),
+            authorization_config: EfsAuthorizationConfig {
+                access_point_id: efs.access_point_id.text(),
+                iam: enabled(efs.iam_authorization),
+            },
+        }),
     }
 }
 
