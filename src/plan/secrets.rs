@@ -12,9 +12,10 @@ use super::{
     logical_id, Container, ContainerRuntime, Context, DeployValue, GroupReason, MountPoint, PlainSecret,
     PlainSecretSite, PolicyResource, SecretPlan, Source, TaskDraft, TaskShape,
 };
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, KeyPath};
 use crate::normalise::{
-    is_secrets_manager_name_char, Condition, SecretSource, SECRETS_FOLDER, SECRETS_MANAGER_NAME_LENGTH,
+    is_secrets_manager_name_char, Condition, SecretSource, SecretUse, Service, SECRETS_FOLDER,
+    SECRETS_MANAGER_NAME_LENGTH,
 };
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -49,153 +50,187 @@ pub(super) fn secrets(
         plain_by_task.push(plain_secrets);
     }
     for task in tasks.iter_mut() {
-        let mut variables: BTreeMap<String, String> = BTreeMap::new(); // secret → variable
-        let mut script = vec!["set -eu".to_string()];
-        let mut writer_mounts = Vec::new();
-        for container in task.containers.iter_mut() {
-            let Some(service) = cx.project.service(&container.service) else {
-                continue;
-            };
-            if service.secrets.is_empty() {
-                continue;
-            }
-            let volume = format!("{}-secrets", container.name);
-            let folder = format!("{WRITER_FOLDER}/{}", container.name);
-            let mut written = std::collections::BTreeSet::new();
-            for secret_use in &service.secrets {
-                if !plan_secret(cx, &secret_use.secret, &mut used, &mut used_ids) {
-                    continue;
-                }
-                let variable = match variables.get(&secret_use.secret) {
-                    Some(variable) => variable.clone(),
-                    None => {
-                        let variable = variable_name(&secret_use.secret, variables.values());
-                        variables.insert(secret_use.secret.clone(), variable.clone());
-                        variable
-                    }
-                };
-                let relative = match secret_use.target.strip_prefix(&format!("{SECRETS_FOLDER}/")) {
-                    Some(relative) if !relative.split('/').any(|part| part.is_empty() || part == "..") => {
-                        relative.to_string()
-                    }
-                    _ => {
-                        let file = secret_use.target.rsplit('/').next().unwrap_or_default();
-                        let file = if file.is_empty() {
-                            secret_use.secret.as_str()
-                        } else {
-                            file
-                        };
-                        cx.diagnostics.push(
-                                Diagnostic::warning(
-                                    "secret-target",
-                                    secret_use.path.clone(),
-                                    format!(
-                                        "ECS can mount the secrets' folder only as a whole: `{}` is written to `{SECRETS_FOLDER}/{file}` instead",
-                                        secret_use.target
-                                    ),
-                                )
-                                .with_help(format!("read the secret from `{SECRETS_FOLDER}/{file}`, or give a target under `{SECRETS_FOLDER}`")),
-                            );
-                        file.to_string()
-                    }
-                };
-                if !written.insert(relative.clone()) {
-                    cx.diagnostics.push(
-                        Diagnostic::error(
-                            "bad-secret",
-                            secret_use.path.clone(),
-                            format!(
-                                "another secret of `{}` is already written to `{SECRETS_FOLDER}/{relative}`",
-                                service.name
-                            ),
-                        )
-                        .with_help(format!("give this secret a target under `{SECRETS_FOLDER}` of its own")),
-                    );
-                    continue;
-                }
-                let file = shell::quote(&format!("{folder}/{relative}"));
-                if let Some((parent, _)) = relative.rsplit_once('/') {
-                    script.push(format!("mkdir -p {}", shell::quote(&format!("{folder}/{parent}"))));
-                }
-                script.push(format!("printf '%s' \"${variable}\" > {file}"));
-                let owner = secret_use.uid.as_deref().unwrap_or("0");
-                let group = secret_use.gid.as_deref().unwrap_or("0");
-                script.push(format!("chown {}:{} {file}", shell::quote(owner), shell::quote(group)));
-                script.push(format!(
-                    "chmod {} {file}",
-                    secret_use.mode.as_deref().unwrap_or(DEFAULT_MODE)
-                ));
-            }
-            container.mounts.push(MountPoint {
-                volume: volume.clone(),
-                container_path: SECRETS_FOLDER.to_string(),
-                read_only: true,
-                task_storage: true,
-            });
-            container.depends_on.insert(
-                0,
-                (SECRETS_CONTAINER.to_string(), Condition::ServiceCompletedSuccessfully),
-            );
-            writer_mounts.push(MountPoint {
-                volume,
-                container_path: folder,
-                read_only: false,
-                task_storage: true,
-            });
-        }
-        if variables.is_empty() {
-            continue;
-        }
-        if task.containers.iter().any(|c| c.name == SECRETS_CONTAINER) {
-            cx.diagnostics.push(
-                Diagnostic::error(
-                    "name-collision",
-                    cx.task_path(&task.containers),
-                    format!(
-                        "a service named `{SECRETS_CONTAINER}` takes the name of the container that writes the secrets"
-                    ),
-                )
-                .with_help("rename that service"),
-            );
-            continue;
-        }
-        let secrets = variables
-            .iter()
-            .filter_map(|(secret, variable)| Some((variable.clone(), used.get(secret)?.value_from.clone())))
-            .collect();
-        task.containers.push(Container {
-            name: SECRETS_CONTAINER.to_string(),
-            service: SECRETS_CONTAINER.to_string(),
-            grouping: GroupReason::SecretsWriter,
-            image: DeployValue::Known(
-                cx.project
-                    .settings
-                    .secrets_image
-                    .clone()
-                    .unwrap_or_else(|| SECRETS_IMAGE.to_string()),
-            ),
-            command: None,
-            entrypoint: Some(vec!["sh".to_string(), "-c".to_string(), script.join("\n")]),
-            environment: Vec::new(),
-            secrets,
-            port_mappings: Vec::new(),
-            ports: Vec::new(),
-            port_ranges: Vec::new(),
-            health_check: None,
-            depends_on: Vec::new(),
-            essential: false,
-            mounts: writer_mounts,
-            tmpfs: Vec::new(),
-            volumes_from: Vec::new(),
-            capabilities_add: Vec::new(),
-            capabilities_drop: Vec::new(),
-            cpu: None,
-            memory: None,
-            memory_reservation: None,
-            runtime: ContainerRuntime::default(),
-        });
+        add_secrets_writer(cx, task, &mut used, &mut used_ids);
     }
     (used.into_values().collect(), plain_by_task)
+}
+
+/// Mounts a secrets volume read-only at `/run/secrets` in each container of the task whose
+/// service uses compose secrets, and adds the container that writes their files, which those
+/// containers wait for.
+fn add_secrets_writer(
+    cx: &mut Context,
+    task: &mut TaskDraft,
+    used: &mut BTreeMap<String, SecretPlan>,
+    used_ids: &mut HashMap<String, String>,
+) {
+    let mut variables: BTreeMap<String, String> = BTreeMap::new(); // secret → variable
+    let mut script = vec!["set -eu".to_string()];
+    let mut writer_mounts = Vec::new();
+    for container in task.containers.iter_mut() {
+        let Some(service) = cx.project.service(&container.service) else {
+            continue;
+        };
+        if service.secrets.is_empty() {
+            continue;
+        }
+        let volume = format!("{}-secrets", container.name);
+        let folder = format!("{WRITER_FOLDER}/{}", container.name);
+        let mut written = std::collections::BTreeSet::new();
+        for secret_use in &service.secrets {
+            if !plan_secret(cx, &secret_use.secret, used, used_ids) {
+                continue;
+            }
+            let variable = match variables.get(&secret_use.secret) {
+                Some(variable) => variable.clone(),
+                None => {
+                    let variable = variable_name(&secret_use.secret, variables.values());
+                    variables.insert(secret_use.secret.clone(), variable.clone());
+                    variable
+                }
+            };
+            let relative = secret_file(cx, secret_use);
+            if !written.insert(relative.clone()) {
+                cx.diagnostics.push(
+                    Diagnostic::error(
+                        "bad-secret",
+                        secret_use.path.clone(),
+                        format!(
+                            "another secret of `{}` is already written to `{SECRETS_FOLDER}/{relative}`",
+                            service.name
+                        ),
+                    )
+                    .with_help(format!("give this secret a target under `{SECRETS_FOLDER}` of its own")),
+                );
+                continue;
+            }
+            write_secret_file(&mut script, &folder, &relative, &variable, secret_use);
+        }
+        container.mounts.push(MountPoint {
+            volume: volume.clone(),
+            container_path: SECRETS_FOLDER.to_string(),
+            read_only: true,
+            task_storage: true,
+        });
+        container.depends_on.insert(
+            0,
+            (SECRETS_CONTAINER.to_string(), Condition::ServiceCompletedSuccessfully),
+        );
+        writer_mounts.push(MountPoint {
+            volume,
+            container_path: folder,
+            read_only: false,
+            task_storage: true,
+        });
+    }
+    if variables.is_empty() {
+        return;
+    }
+    if task.containers.iter().any(|c| c.name == SECRETS_CONTAINER) {
+        cx.diagnostics.push(
+            Diagnostic::error(
+                "name-collision",
+                cx.task_path(&task.containers),
+                format!(
+                    "a service named `{SECRETS_CONTAINER}` takes the name of the container that writes the secrets"
+                ),
+            )
+            .with_help("rename that service"),
+        );
+        return;
+    }
+    let secrets = variables
+        .iter()
+        .filter_map(|(secret, variable)| Some((variable.clone(), used.get(secret)?.value_from.clone())))
+        .collect();
+    task.containers
+        .push(secrets_writer(cx, &script, secrets, writer_mounts));
+}
+
+/// Where a secret's file goes, relative to `/run/secrets`: its target there, or, with a warning,
+/// the last part of a target elsewhere (ECS mounts only the whole folder).
+fn secret_file(cx: &mut Context, secret_use: &SecretUse) -> String {
+    match secret_use.target.strip_prefix(&format!("{SECRETS_FOLDER}/")) {
+        Some(relative) if !relative.split('/').any(|part| part.is_empty() || part == "..") => relative.to_string(),
+        _ => {
+            let file = secret_use.target.rsplit('/').next().unwrap_or_default();
+            let file = if file.is_empty() {
+                secret_use.secret.as_str()
+            } else {
+                file
+            };
+            cx.diagnostics.push(
+                    Diagnostic::warning(
+                        "secret-target",
+                        secret_use.path.clone(),
+                        format!(
+                            "ECS can mount the secrets' folder only as a whole: `{}` is written to `{SECRETS_FOLDER}/{file}` instead",
+                            secret_use.target
+                        ),
+                    )
+                    .with_help(format!("read the secret from `{SECRETS_FOLDER}/{file}`, or give a target under `{SECRETS_FOLDER}`")),
+                );
+            file.to_string()
+        }
+    }
+}
+
+/// Appends to the writer's script the commands that write a secret's file, `relative` in
+/// `folder`, from its variable, with compose's owner and mode.
+fn write_secret_file(script: &mut Vec<String>, folder: &str, relative: &str, variable: &str, secret_use: &SecretUse) {
+    let file = shell::quote(&format!("{folder}/{relative}"));
+    if let Some((parent, _)) = relative.rsplit_once('/') {
+        script.push(format!("mkdir -p {}", shell::quote(&format!("{folder}/{parent}"))));
+    }
+    script.push(format!("printf '%s' \"${variable}\" > {file}"));
+    let owner = secret_use.uid.as_deref().unwrap_or("0");
+    let group = secret_use.gid.as_deref().unwrap_or("0");
+    script.push(format!("chown {}:{} {file}", shell::quote(owner), shell::quote(group)));
+    script.push(format!(
+        "chmod {} {file}",
+        secret_use.mode.as_deref().unwrap_or(DEFAULT_MODE)
+    ));
+}
+
+/// The container that runs `script` once with the secrets as variables, writing their files
+/// into the services' secrets volumes, mounted at `mounts`.
+fn secrets_writer(
+    cx: &Context,
+    script: &[String],
+    secrets: Vec<(String, DeployValue)>,
+    mounts: Vec<MountPoint>,
+) -> Container {
+    Container {
+        name: SECRETS_CONTAINER.to_string(),
+        service: SECRETS_CONTAINER.to_string(),
+        grouping: GroupReason::SecretsWriter,
+        image: DeployValue::Known(
+            cx.project
+                .settings
+                .secrets_image
+                .clone()
+                .unwrap_or_else(|| SECRETS_IMAGE.to_string()),
+        ),
+        command: None,
+        entrypoint: Some(vec!["sh".to_string(), "-c".to_string(), script.join("\n")]),
+        environment: Vec::new(),
+        secrets,
+        port_mappings: Vec::new(),
+        ports: Vec::new(),
+        port_ranges: Vec::new(),
+        health_check: None,
+        depends_on: Vec::new(),
+        essential: false,
+        mounts,
+        tmpfs: Vec::new(),
+        volumes_from: Vec::new(),
+        capabilities_add: Vec::new(),
+        capabilities_drop: Vec::new(),
+        cpu: None,
+        memory: None,
+        memory_reservation: None,
+        runtime: ContainerRuntime::default(),
+    }
 }
 
 /// A variable that holds a secret (by its name, or a password in its value) is written in
@@ -250,82 +285,104 @@ fn secret_variables(
             kept.push((name, value));
             continue;
         }
-        let secret = format!("{}/{name}", service.name);
-        if let Some(problem) = secrets_manager_name_problem(&cx.project.name, &secret) {
-            cx.diagnostics.push(
-                Diagnostic::error(
-                    "bad-secret",
-                    path,
-                    format!(
-                        "`{name}` would be read from the Secrets Manager secret `{}/{secret}`, which {problem}",
-                        cx.project.name
-                    ),
-                )
-                .with_help("rename the variable: letters, digits and `_`, as shells read them"),
-            );
-            continue;
+        if let Some(value_from) = secret_variable(cx, service, &name, &value, path, used, used_ids) {
+            container.secrets.push((name, value_from));
         }
-        // `DATABASE_URL` reads `DatabaseUrl` in the stack's names.
-        let logical = format!(
-            "Secret{}{}",
-            logical_id(&service.name),
-            logical_id(&name.to_ascii_lowercase())
-        );
-        // Its output is `…Arn`, and CloudFormation takes names of at most 255 characters.
-        if logical.len() + "Arn".len() > 255 {
-            cx.diagnostics.push(
-                Diagnostic::error(
-                    "name-too-long",
-                    path,
-                    format!(
-                        "`{name}` of `{}` would name a stack output longer than CloudFormation's 255 characters",
-                        service.name
-                    ),
-                )
-                .with_help("use a shorter variable or service name"),
-            );
-            continue;
-        }
-        if let Some(other) = used_ids.get(&logical) {
-            cx.diagnostics.push(
-                Diagnostic::error(
-                    "name-collision",
-                    path,
-                    format!("secrets `{other}` and `{secret}` get the same name on AWS (`{logical}`)"),
-                )
-                .with_help("rename one of them"),
-            );
-            continue;
-        }
-        let value_from = cx.deferred(&format!("{logical}Arn"), Source::Stack("secrets"));
-        cx.diagnostics.push(
-                Diagnostic::note(
-                    "secret-variable",
-                    path,
-                    format!(
-                        "`{name}` is read from the Secrets Manager secret `{}/{secret}`; its value is not written",
-                        cx.project.name
-                    ),
-                )
-                .with_help(format!(
-                    "after deploying the secrets stack, put the value: `aws secretsmanager put-secret-value --secret-id {} --secret-string …` ({})",
-                    shell::word(&format!("{}/{secret}", cx.project.name)),
-                    shown_value(&value)
-                )),
-            );
-        used_ids.insert(logical.clone(), secret.clone());
-        used.insert(
-            secret.clone(),
-            SecretPlan {
-                name: secret,
-                logical_id: logical,
-                value_from: value_from.clone(),
-                policy_resource: PolicyResource::Created,
-            },
-        );
-        container.secrets.push((name, value_from));
     }
     container.environment = kept;
+    warn_unknown_secret_variables(cx, service);
+}
+
+/// Plans the Secrets Manager secret `PROJECT/SERVICE/NAME` that holds the variable `name` of
+/// `service`, and returns the ECS secret's `valueFrom`; `None`, with an error, when the secret
+/// cannot have that name on AWS.
+fn secret_variable(
+    cx: &mut Context,
+    service: &Service,
+    name: &str,
+    value: &str,
+    path: KeyPath,
+    used: &mut BTreeMap<String, SecretPlan>,
+    used_ids: &mut HashMap<String, String>,
+) -> Option<DeployValue> {
+    let secret = format!("{}/{name}", service.name);
+    if let Some(problem) = secrets_manager_name_problem(&cx.project.name, &secret) {
+        cx.diagnostics.push(
+            Diagnostic::error(
+                "bad-secret",
+                path,
+                format!(
+                    "`{name}` would be read from the Secrets Manager secret `{}/{secret}`, which {problem}",
+                    cx.project.name
+                ),
+            )
+            .with_help("rename the variable: letters, digits and `_`, as shells read them"),
+        );
+        return None;
+    }
+    // `DATABASE_URL` reads `DatabaseUrl` in the stack's names.
+    let logical = format!(
+        "Secret{}{}",
+        logical_id(&service.name),
+        logical_id(&name.to_ascii_lowercase())
+    );
+    // Its output is `…Arn`, and CloudFormation takes names of at most 255 characters.
+    if logical.len() + "Arn".len() > 255 {
+        cx.diagnostics.push(
+            Diagnostic::error(
+                "name-too-long",
+                path,
+                format!(
+                    "`{name}` of `{}` would name a stack output longer than CloudFormation's 255 characters",
+                    service.name
+                ),
+            )
+            .with_help("use a shorter variable or service name"),
+        );
+        return None;
+    }
+    if let Some(other) = used_ids.get(&logical) {
+        cx.diagnostics.push(
+            Diagnostic::error(
+                "name-collision",
+                path,
+                format!("secrets `{other}` and `{secret}` get the same name on AWS (`{logical}`)"),
+            )
+            .with_help("rename one of them"),
+        );
+        return None;
+    }
+    let value_from = cx.deferred(&format!("{logical}Arn"), Source::Stack("secrets"));
+    cx.diagnostics.push(
+            Diagnostic::note(
+                "secret-variable",
+                path,
+                format!(
+                    "`{name}` is read from the Secrets Manager secret `{}/{secret}`; its value is not written",
+                    cx.project.name
+                ),
+            )
+            .with_help(format!(
+                "after deploying the secrets stack, put the value: `aws secretsmanager put-secret-value --secret-id {} --secret-string …` ({})",
+                shell::word(&format!("{}/{secret}", cx.project.name)),
+                shown_value(value)
+            )),
+        );
+    used_ids.insert(logical.clone(), secret.clone());
+    used.insert(
+        secret.clone(),
+        SecretPlan {
+            name: secret,
+            logical_id: logical,
+            value_from: value_from.clone(),
+            policy_resource: PolicyResource::Created,
+        },
+    );
+    Some(value_from)
+}
+
+/// Warns of each name in the service's `x-ecs.secret_variables` that is none of its variables.
+fn warn_unknown_secret_variables(cx: &mut Context, service: &Service) {
     let variables: HashSet<&str> = service.environment.iter().map(|v| v.name.as_str()).collect();
     for (listed, path) in &service.ecs.secret_variables {
         if !variables.contains(listed.as_str()) {
