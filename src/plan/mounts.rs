@@ -66,107 +66,128 @@ pub(super) fn mounts(cx: &mut Context, service: &Service) -> (Vec<MountPoint>, V
         .collect();
     let mut mounts = Vec::new();
     let mut tmpfs = Vec::new();
+    for mount in &service.mounts {
+        match &mount.source {
+            MountSource::Named(volume) => mounts.push(MountPoint {
+                volume: task_name(volume),
+                container_path: mount.target.clone(),
+                read_only: mount.read_only,
+                task_storage: false,
+            }),
+            MountSource::Tmpfs { size, options } => tmpfs.push(tmpfs_mount(cx, mount, *size, options)),
+            MountSource::Anonymous
+                if under_any(&mount.target, &code_mounts) || mount.target.ends_with("/node_modules") =>
+            {
+                cx.diagnostics.push(Diagnostic::note(
+                    "dev-only-mount",
+                    mount.path.clone(),
+                    format!("the anonymous volume `{}` only keeps the image's files from being hidden by a development mount; it is left out, and the image's files are used", mount.target),
+                ));
+            }
+            MountSource::Anonymous => mounts.push(anonymous_volume(cx, service, &container, mount)),
+            MountSource::Bind(dir) => cx.diagnostics.push(bind_mount_left_out(service, mount, dir)),
+        }
+    }
+    (mounts, tmpfs)
+}
+
+/// A tmpfs mount in ECS's terms: its size in MiB (a default, with a note, when compose gives
+/// none), and the options ECS takes (each other one left out with a warning).
+fn tmpfs_mount(cx: &mut Context, mount: &Mount, size: Option<u64>, options: &[String]) -> TmpfsMount {
+    let size_mib = match size {
+        Some(bytes) => u32::try_from(bytes.div_ceil(1024 * 1024)).unwrap_or(u32::MAX),
+        None => {
+            cx.diagnostics.push(Diagnostic::note(
+                "tmpfs-size",
+                mount.path.clone(),
+                format!("ECS needs a size for the tmpfs `{}`: {DEFAULT_TMPFS_MIB} MiB, taken from the container's memory", mount.target),
+            ).with_help(format!("give one: `{}:size=256m`", mount.target)));
+            DEFAULT_TMPFS_MIB
+        }
+    };
+    let mut mount_options = Vec::new();
+    for option in options {
+        let name = option.split('=').next().unwrap_or_default();
+        if ECS_TMPFS_OPTIONS.contains(&name) {
+            mount_options.push(option.clone());
+        } else {
+            cx.diagnostics.push(
+                Diagnostic::warning(
+                    "tmpfs-option",
+                    mount.path.clone(),
+                    format!("ECS does not take the tmpfs option `{option}`; it is left out"),
+                )
+                .with_help(format!("ECS takes {}", ECS_TMPFS_OPTIONS.join(", "))),
+            );
+        }
+    }
+    TmpfsMount {
+        container_path: mount.target.clone(),
+        size_mib,
+        mount_options,
+    }
+}
+
+/// An anonymous volume as a folder on the task's storage, with a note of what that means (a
+/// warning when the container's user, not being root, cannot write it).
+fn anonymous_volume(cx: &mut Context, service: &Service, container: &str, mount: &Mount) -> MountPoint {
+    let what = format!(
+        "the anonymous volume `{}` is a folder on the task's own storage: it starts empty unless the image declares it a `VOLUME`, and is emptied when the task stops",
+        mount.target
+    );
+    let diagnostic = match service.runtime.user.as_deref().filter(|u| !is_root(u)) {
+        // Fargate makes such folders writable by root only.
+        Some(user) => Diagnostic::warning(
+            "task-storage-owner",
+            mount.path.clone(),
+            format!("{what}; it is owned by root, so the container's user `{user}` cannot write it"),
+        )
+        .with_help(format!(
+            "use `tmpfs: {}` (writable by every user), or a named volume with `x-ecs: {{uid, gid}}`",
+            mount.target
+        )),
+        None => Diagnostic::note("anonymous-on-task-storage", mount.path.clone(), what)
+            .with_help("use a named volume (it becomes EFS) if the data must outlive the task"),
+    };
+    cx.diagnostics.push(diagnostic);
     // A first name; `unique_task_storage_names` makes the names of the whole task unique.
-    let on_task_storage = |mount: &Mount| MountPoint {
+    MountPoint {
         volume: format!("{container}-{}", slug(&mount.target)),
         container_path: mount.target.clone(),
         read_only: mount.read_only,
         task_storage: true,
-    };
-    for mount in &service.mounts {
-        match &mount.source {
-                MountSource::Named(volume) => mounts.push(MountPoint {
-                    volume: task_name(volume),
-                    container_path: mount.target.clone(),
-                    read_only: mount.read_only,
-                    task_storage: false,
-                }),
-                MountSource::Tmpfs { size, options } => {
-                    let size_mib = match size {
-                        Some(bytes) => u32::try_from(bytes.div_ceil(1024 * 1024)).unwrap_or(u32::MAX),
-                        None => {
-                            cx.diagnostics.push(Diagnostic::note(
-                                "tmpfs-size",
-                                mount.path.clone(),
-                                format!("ECS needs a size for the tmpfs `{}`: {DEFAULT_TMPFS_MIB} MiB, taken from the container's memory", mount.target),
-                            ).with_help(format!("give one: `{}:size=256m`", mount.target)));
-                            DEFAULT_TMPFS_MIB
-                        }
-                    };
-                    let mut mount_options = Vec::new();
-                    for option in options {
-                        let name = option.split('=').next().unwrap_or_default();
-                        if ECS_TMPFS_OPTIONS.contains(&name) {
-                            mount_options.push(option.clone());
-                        } else {
-                            cx.diagnostics.push(
-                                Diagnostic::warning(
-                                    "tmpfs-option",
-                                    mount.path.clone(),
-                                    format!("ECS does not take the tmpfs option `{option}`; it is left out"),
-                                )
-                                .with_help(format!("ECS takes {}", ECS_TMPFS_OPTIONS.join(", "))),
-                            );
-                        }
-                    }
-                    tmpfs.push(TmpfsMount {
-                        container_path: mount.target.clone(),
-                        size_mib,
-                        mount_options,
-                    });
-                }
-                MountSource::Anonymous if under_any(&mount.target, &code_mounts) || mount.target.ends_with("/node_modules") => {
-                    cx.diagnostics.push(Diagnostic::note(
-                        "dev-only-mount",
-                        mount.path.clone(),
-                        format!("the anonymous volume `{}` only keeps the image's files from being hidden by a development mount; it is left out, and the image's files are used", mount.target),
-                    ));
-                }
-                MountSource::Anonymous => {
-                    let what = format!(
-                        "the anonymous volume `{}` is a folder on the task's own storage: it starts empty unless the image declares it a `VOLUME`, and is emptied when the task stops",
-                        mount.target
-                    );
-                    let diagnostic = match service.runtime.user.as_deref().filter(|u| !is_root(u)) {
-                        // Fargate makes such folders writable by root only.
-                        Some(user) => Diagnostic::warning(
-                            "task-storage-owner",
-                            mount.path.clone(),
-                            format!("{what}; it is owned by root, so the container's user `{user}` cannot write it"),
-                        )
-                        .with_help(format!("use `tmpfs: {}` (writable by every user), or a named volume with `x-ecs: {{uid, gid}}`", mount.target)),
-                        None => Diagnostic::note("anonymous-on-task-storage", mount.path.clone(), what)
-                            .with_help("use a named volume (it becomes EFS) if the data must outlive the task"),
-                    };
-                    cx.diagnostics.push(diagnostic);
-                    mounts.push(on_task_storage(mount));
-                }
-                MountSource::Bind(dir) if is_dev_code_mount(service.build_context.as_deref(), dir) => cx.diagnostics.push(
-                    Diagnostic::note(
-                        "dev-only-mount",
-                        mount.path.clone(),
-                        format!("`{dir}:{}` mounts the source code for development; it is left out, and the image built from `build` is used", mount.target),
-                    ),
-                ),
-                MountSource::Bind(dir) if dir.ends_with("docker.sock") => cx.diagnostics.push(
-                    Diagnostic::warning(
-                        "bind-mount",
-                        mount.path.clone(),
-                        format!("`{dir}` is the Docker API socket; Fargate has none, so it is left out"),
-                    )
-                    .with_help("a container that drives Docker (a CI runner, a log collector, a proxy reading labels) cannot work on Fargate; keep it out of ECS"),
-                ),
-                MountSource::Bind(dir) => cx.diagnostics.push(
-                    Diagnostic::warning(
-                        "bind-mount",
-                        mount.path.clone(),
-                        format!("`{dir}:{}` is a bind mount of a local path; Fargate has no host folders, so it is left out", mount.target),
-                    )
-                    .with_help("copy the files into the image (a `COPY` line in a Dockerfile), or use a named volume (it becomes EFS)"),
-                ),
-            }
     }
-    (mounts, tmpfs)
+}
+
+/// Why the bind mount of `dir` is left out: a note for a development mount of the source code, a
+/// warning for the Docker socket or any other local path.
+fn bind_mount_left_out(service: &Service, mount: &Mount, dir: &str) -> Diagnostic {
+    if is_dev_code_mount(service.build_context.as_deref(), dir) {
+        Diagnostic::note(
+            "dev-only-mount",
+            mount.path.clone(),
+            format!("`{dir}:{}` mounts the source code for development; it is left out, and the image built from `build` is used", mount.target),
+        )
+    } else if dir.ends_with("docker.sock") {
+        Diagnostic::warning(
+            "bind-mount",
+            mount.path.clone(),
+            format!("`{dir}` is the Docker API socket; Fargate has none, so it is left out"),
+        )
+        .with_help("a container that drives Docker (a CI runner, a log collector, a proxy reading labels) cannot work on Fargate; keep it out of ECS")
+    } else {
+        Diagnostic::warning(
+            "bind-mount",
+            mount.path.clone(),
+            format!(
+                "`{dir}:{}` is a bind mount of a local path; Fargate has no host folders, so it is left out",
+                mount.target
+            ),
+        )
+        .with_help(
+            "copy the files into the image (a `COPY` line in a Dockerfile), or use a named volume (it becomes EFS)",
+        )
+    }
 }
 
 /// `volumes_from`: ECS `volumesFrom` within a task; across tasks there is nothing to share.
