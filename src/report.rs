@@ -2,7 +2,9 @@
 //! diagram for a README or a pull request.
 
 use crate::normalise::Protocol;
-use crate::plan::{Exposure, GroupReason, Outcome, PlainSecretSite, Plan, PortPlan, ReferenceSite};
+use crate::plan::{
+    Container, Exposure, GroupReason, Outcome, PlainSecretSite, Plan, PortPlan, ReferenceSite, TaskGroup,
+};
 use serde::Serialize;
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write;
@@ -157,8 +159,6 @@ fn columns(rows: &[Vec<String>], indent: &str, out: &mut String) {
     }
 }
 
-/// Tasks with their containers and why each is there, public ports and rollout, the load
-/// balancer's public ports, external services, and every reference with its outcome.
 /// A port of a container as the table shows it: `web 80/tcp: public on 80 (why)`, with the
 /// Service Connect names other tasks reach it by.
 fn port_line(container: &str, port: &PortPlan) -> String {
@@ -177,80 +177,15 @@ fn port_line(container: &str, port: &PortPlan) -> String {
     line
 }
 
+/// Tasks with their containers and why each is there, public ports and rollout, the load
+/// balancer's public ports, external services, and every reference with its outcome.
 pub fn table(plan: &Plan) -> String {
     let mut out = format!("project {}\n", plan.project);
     for task in &plan.tasks {
-        let copies = if task.desired_count == 1 { "copy" } else { "copies" };
-        let scaling = task.autoscaling.as_ref().map_or_else(String::new, |a| {
-            let targets: Vec<String> = [("CPU", a.cpu_target), ("memory", a.memory_target)]
-                .iter()
-                .filter_map(|(what, target)| target.map(|t| format!("{what} {t}%")))
-                .collect();
-            format!(", autoscaling {}–{} on {}", a.min, a.max, targets.join(" and "))
-        });
-        writeln!(
-            out,
-            "\ntask {} (family {}, {} CPU units, {} MiB, {} {copies}{scaling})",
-            task.name, task.family, task.size.cpu, task.size.memory, task.desired_count
-        )
-        .unwrap();
-        let rows: Vec<Vec<String>> = task
-            .containers
-            .iter()
-            .map(|c| {
-                let public: Vec<String> = plan
-                    .listeners
-                    .iter()
-                    .flat_map(|l| {
-                        let default = (l.default_target.container == c.name)
-                            .then(|| format!("{}→{}", l.port, l.default_target.container_port));
-                        let rules = l.rules.iter().filter(|r| r.target.container == c.name).map(|r| {
-                            let conditions: Vec<&str> = r.paths.iter().chain(&r.hosts).map(String::as_str).collect();
-                            format!("{}→{} ({})", l.port, r.target.container_port, conditions.join(" "))
-                        });
-                        default.into_iter().chain(rules)
-                    })
-                    .collect();
-                vec![
-                    c.name.clone(),
-                    grouping(&c.grouping),
-                    if c.essential { "essential" } else { "may stop" }.to_string(),
-                    if public.is_empty() {
-                        String::new()
-                    } else {
-                        format!("public {}", public.join(", "))
-                    },
-                ]
-            })
-            .collect();
-        columns(&rows, "  ", &mut out);
-        for container in &task.containers {
-            for port in &container.ports {
-                writeln!(out, "  {}", port_line(&container.name, port)).unwrap();
-            }
-        }
-        let breaker = &task.rollout.circuit_breaker;
-        let failed = match (breaker.enable, breaker.rollback) {
-            (true, true) => "; a failed deployment rolls back",
-            (true, false) => "; a failed deployment stops",
-            (false, _) => "",
-        };
-        writeln!(out, "  rollout: {}{failed}", task.rollout.reason).unwrap();
+        task_section(plan, task, &mut out);
     }
     if !plan.public_ports.is_empty() {
-        let ports: Vec<String> = plan
-            .public_ports
-            .iter()
-            .map(|port| {
-                let https = plan.listeners.iter().any(|l| l.port == *port && l.protocol == "HTTPS");
-                match &plan.https {
-                    Some(h) if h.redirect_port == *port => format!("{port} (redirects to {})", h.redirect_to_port),
-                    _ if https => format!("{port} (HTTPS)"),
-                    _ => port.to_string(),
-                }
-            })
-            .collect();
-        writeln!(out, "\npublic ports: {}", ports.join(", ")).unwrap();
+        writeln!(out, "\npublic ports: {}", public_ports(plan).join(", ")).unwrap();
     }
     writeln!(
         out,
@@ -260,40 +195,138 @@ pub fn table(plan: &Plan) -> String {
     .unwrap();
     if !plan.external.is_empty() {
         out.push_str("\noutside ECS\n");
-        let rows: Vec<Vec<String>> = plan
-            .external
-            .iter()
-            .map(|e| {
-                let endpoint = match e.port {
-                    Some(port) => format!("{}:{port}", e.host),
-                    None => e.host.clone(),
-                };
-                vec![e.service.clone(), endpoint]
-            })
-            .collect();
-        columns(&rows, "  ", &mut out);
+        columns(&external_rows(plan), "  ", &mut out);
     }
     if !plan.references.is_empty() {
         out.push_str("\nreferences\n");
-        let rows: Vec<Vec<String>> = plan
-            .references
-            .iter()
-            .map(|r| {
-                vec![
-                    r.service.clone(),
-                    site(&r.site),
-                    if r.name == r.target {
-                        r.name.clone()
-                    } else {
-                        format!("{} (= {})", r.name, r.target)
-                    },
-                    outcome(&r.outcome),
-                ]
-            })
-            .collect();
-        columns(&rows, "  ", &mut out);
+        columns(&reference_rows(plan), "  ", &mut out);
     }
     out
+}
+
+/// A task's part of the table: its size, copies and autoscaling, a row per container, its
+/// containers' ports, and how it rolls out.
+fn task_section(plan: &Plan, task: &TaskGroup, out: &mut String) {
+    let copies = if task.desired_count == 1 { "copy" } else { "copies" };
+    writeln!(
+        out,
+        "\ntask {} (family {}, {} CPU units, {} MiB, {} {copies}{})",
+        task.name,
+        task.family,
+        task.size.cpu,
+        task.size.memory,
+        task.desired_count,
+        autoscaling(task)
+    )
+    .unwrap();
+    let rows: Vec<Vec<String>> = task.containers.iter().map(|c| container_row(plan, c)).collect();
+    columns(&rows, "  ", out);
+    for container in &task.containers {
+        for port in &container.ports {
+            writeln!(out, "  {}", port_line(&container.name, port)).unwrap();
+        }
+    }
+    let breaker = &task.rollout.circuit_breaker;
+    let failed = match (breaker.enable, breaker.rollback) {
+        (true, true) => "; a failed deployment rolls back",
+        (true, false) => "; a failed deployment stops",
+        (false, _) => "",
+    };
+    writeln!(out, "  rollout: {}{failed}", task.rollout.reason).unwrap();
+}
+
+/// `, autoscaling MIN–MAX on CPU N% and memory M%` for a task that scales; empty for one that
+/// does not.
+fn autoscaling(task: &TaskGroup) -> String {
+    task.autoscaling.as_ref().map_or_else(String::new, |a| {
+        let targets: Vec<String> = [("CPU", a.cpu_target), ("memory", a.memory_target)]
+            .iter()
+            .filter_map(|(what, target)| target.map(|t| format!("{what} {t}%")))
+            .collect();
+        format!(", autoscaling {}–{} on {}", a.min, a.max, targets.join(" and "))
+    })
+}
+
+/// A container's row: its name, why it is in its task, whether the task stops with it, and the
+/// load balancer's routes to it.
+fn container_row(plan: &Plan, container: &Container) -> Vec<String> {
+    let public = public_routes(plan, &container.name);
+    vec![
+        container.name.clone(),
+        grouping(&container.grouping),
+        if container.essential { "essential" } else { "may stop" }.to_string(),
+        if public.is_empty() {
+            String::new()
+        } else {
+            format!("public {}", public.join(", "))
+        },
+    ]
+}
+
+/// The load balancer's routes to a container: `LISTENER→PORT` for each listener it is the default
+/// target of, then each rule's, with the rule's paths and hosts.
+fn public_routes(plan: &Plan, container: &str) -> Vec<String> {
+    plan.listeners
+        .iter()
+        .flat_map(|l| {
+            let default = (l.default_target.container == container)
+                .then(|| format!("{}→{}", l.port, l.default_target.container_port));
+            let rules = l.rules.iter().filter(|r| r.target.container == container).map(|r| {
+                let conditions: Vec<&str> = r.paths.iter().chain(&r.hosts).map(String::as_str).collect();
+                format!("{}→{} ({})", l.port, r.target.container_port, conditions.join(" "))
+            });
+            default.into_iter().chain(rules)
+        })
+        .collect()
+}
+
+/// The load balancer's public ports, each HTTPS one and the one that redirects to it marked.
+fn public_ports(plan: &Plan) -> Vec<String> {
+    plan.public_ports
+        .iter()
+        .map(|port| {
+            let https = plan.listeners.iter().any(|l| l.port == *port && l.protocol == "HTTPS");
+            match &plan.https {
+                Some(h) if h.redirect_port == *port => format!("{port} (redirects to {})", h.redirect_to_port),
+                _ if https => format!("{port} (HTTPS)"),
+                _ => port.to_string(),
+            }
+        })
+        .collect()
+}
+
+/// A row per service outside ECS: its name, and the host (and port) it is reached at.
+fn external_rows(plan: &Plan) -> Vec<Vec<String>> {
+    plan.external
+        .iter()
+        .map(|e| {
+            let endpoint = match e.port {
+                Some(port) => format!("{}:{port}", e.host),
+                None => e.host.clone(),
+            };
+            vec![e.service.clone(), endpoint]
+        })
+        .collect()
+}
+
+/// A row per reference: the service that makes it, where, the name it uses (and the service that
+/// name stands for), and what became of it.
+fn reference_rows(plan: &Plan) -> Vec<Vec<String>> {
+    plan.references
+        .iter()
+        .map(|r| {
+            vec![
+                r.service.clone(),
+                site(&r.site),
+                if r.name == r.target {
+                    r.name.clone()
+                } else {
+                    format!("{} (= {})", r.name, r.target)
+                },
+                outcome(&r.outcome),
+            ]
+        })
+        .collect()
 }
 
 /// Tasks as boxes holding their containers, external services as databases, references as arrows.
