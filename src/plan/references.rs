@@ -5,7 +5,7 @@ use super::hostnames::{excerpt, names_a_host, names_an_image, scan, Found, HostP
 use super::passwords::{mask_at, names_a_secret};
 use super::{wellknown, ClientAlias, Context, Grouping, Outcome, Reference, ReferenceSite, ServiceConnect, TaskDraft};
 use crate::diagnostic::{Diagnostic, KeyPath};
-use crate::normalise::{Protocol, Service};
+use crate::normalise::{Project, Protocol, Service};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::service_connect::{self, Slot};
@@ -37,7 +37,10 @@ pub(super) struct Resolved {
 /// Connect gets a port mapping for each port it is reached on.
 pub(super) fn resolve(cx: &mut Context, grouping: &Grouping, tasks: &mut [TaskDraft]) -> Resolved {
     let project = cx.project;
-    let names = network_names(cx);
+    let mut names = Names {
+        network: network_names(cx),
+        linked: (None, HashMap::new()),
+    };
     let mut references = Vec::new();
     let mut rewrites: Vec<(Site, String)> = Vec::new();
     // Target slot → the container port reached → its aliases (each with the port dialled); and the
@@ -45,120 +48,33 @@ pub(super) fn resolve(cx: &mut Context, grouping: &Grouping, tasks: &mut [TaskDr
     let mut offered: BTreeMap<Slot, BTreeMap<ClientAlias, u16>> = BTreeMap::new();
     let mut clients: BTreeSet<usize> = BTreeSet::new();
 
-    // `links` aliases are names for the linking service alone, and win over the others; made once
-    // per container (its sites come one after another).
-    let mut linked: (Option<Slot>, HashMap<String, &Service>) = (None, HashMap::new());
     for site in sites(cx, tasks) {
         let referrer = &tasks[site.slot.0].containers[site.slot.1];
-        if linked.0 != Some(site.slot) {
-            linked = (
-                Some(site.slot),
-                project
-                    .service(&referrer.service)
-                    .map(|s| s.links.as_slice())
-                    .unwrap_or_default()
-                    .iter()
-                    .filter_map(|link| Some((link.alias.to_ascii_lowercase(), project.service(&link.service)?)))
-                    .collect(),
-            );
-        }
-        let linked = &linked.1;
-        let lookup = |name: &str| {
-            let lowered;
-            let key = if name.bytes().any(|b| b.is_ascii_uppercase()) {
-                lowered = name.to_ascii_lowercase();
-                lowered.as_str()
-            } else {
-                name
-            };
-            linked.get(key).or_else(|| names.get(key)).copied()
-        };
-        let mut found = scan(&site.value, site.holds_a_host, |name| lookup(name).is_some());
+        names.link_for(project, site.slot, &referrer.service);
+        let mut found = scan(&site.value, site.holds_a_host, |name| names.get(name).is_some());
         if site.holds_an_image {
             found.retain(|hit| hit.position != HostPosition::HostPort); // `redis:7` is an image tag.
         }
         if found.is_empty() {
-            references.extend(left_alone(cx, &site, &referrer.service, lookup(site.value.trim())));
+            references.extend(left_alone(cx, &site, &referrer.service, names.get(site.value.trim())));
             continue;
         }
-        let mut after = String::with_capacity(site.value.len());
-        // Where each recorded name stands in the value, before and after: each reference is shown
-        // around its place.
-        let mut places_before = Vec::new();
-        let mut places_after = Vec::new();
-        // A name written the same way twice in one value becomes the same thing: it is decided,
-        // reported and recorded once (a value may repeat one name a hundred thousand times).
-        let mut decided: HashMap<(&str, Option<u16>, &HostPosition), Outcome> = HashMap::new();
-        let mut copied = 0;
-        for hit in &found {
-            let name = hit.name(&site.value);
-            let target = lookup(name).expect("the scanner found only known names");
-            let key = (name, hit.port.map(|(_, port)| port), &hit.position);
-            let first = !decided.contains_key(&key);
-            if first {
-                let outcome = outcome(
-                    cx,
-                    &site,
-                    hit,
-                    name,
-                    target,
-                    referrer.service.as_str(),
-                    grouping,
-                    tasks,
-                    &mut offered,
-                );
-                decided.insert(key, outcome);
-            }
-            let outcome = decided[&key].clone();
-            if matches!(outcome, Outcome::ServiceConnect { .. }) {
-                clients.insert(site.slot.0);
-            }
-            let (host, port) = match &outcome {
-                Outcome::Localhost => (Some("localhost".to_string()), None),
-                Outcome::External { host, port } => (Some(host.clone()), *port),
-                Outcome::ServiceConnect { .. } | Outcome::LeftAlone { .. } => (None, None),
-            };
-            after.push_str(&site.value[copied..hit.host.0]);
-            if first {
-                places_before.push(hit.host.0);
-                places_after.push(after.len());
-            }
-            after.push_str(host.as_deref().unwrap_or(name));
-            copied = hit.host.1;
-            match (port, hit.port) {
-                (Some(new_port), Some(((start, end), _))) => {
-                    after.push_str(&site.value[copied..start]);
-                    after.push_str(&new_port.to_string());
-                    copied = end;
-                }
-                (Some(new_port), None) => after.push_str(&format!(":{new_port}")),
-                (None, _) => {}
-            }
-            if !first {
-                continue;
-            }
-            references.push(Reference {
-                service: referrer.service.clone(),
-                site: site.site.clone(),
-                path: site.path.clone(),
-                name: name.to_string(),
-                target: target.name.clone(),
-                outcome,
-                before: String::new(),
-                after: String::new(),
-            });
-        }
-        after.push_str(&site.value[copied..]);
-        let recorded = references.len() - places_before.len();
-        if show_references(
+        let recorded = references.len();
+        let rewritten = rewrite_value(
             cx,
             &site,
-            &after,
-            &places_before,
-            &places_after,
-            &mut references[recorded..],
-        ) {
-            rewrites.push((site, after));
+            &found,
+            &names,
+            &referrer.service,
+            (grouping, tasks),
+            &mut offered,
+            &mut references,
+        );
+        if rewritten.reaches_other_tasks {
+            clients.insert(site.slot.0);
+        }
+        if show_references(cx, &site, &rewritten, &mut references[recorded..]) {
+            rewrites.push((site, rewritten.value));
         }
     }
 
@@ -167,6 +83,129 @@ pub(super) fn resolve(cx: &mut Context, grouping: &Grouping, tasks: &mut [TaskDr
     Resolved {
         references,
         service_connect,
+    }
+}
+
+/// What the names in a value are: the project's network names, and the `links` aliases of the
+/// container whose values are scanned (names for the linking service alone, which win).
+struct Names<'p> {
+    network: HashMap<String, &'p Service>,
+    linked: (Option<Slot>, HashMap<String, &'p Service>),
+}
+
+impl<'p> Names<'p> {
+    /// Makes the `links` aliases those of `service`, in `slot`; once per container, as its sites
+    /// come one after another.
+    fn link_for(&mut self, project: &'p Project, slot: Slot, service: &str) {
+        if self.linked.0 == Some(slot) {
+            return;
+        }
+        let links = project.service(service).map(|s| s.links.as_slice()).unwrap_or_default();
+        self.linked = (
+            Some(slot),
+            links
+                .iter()
+                .filter_map(|link| Some((link.alias.to_ascii_lowercase(), project.service(&link.service)?)))
+                .collect(),
+        );
+    }
+
+    /// The service a name reaches (DNS names ignore case).
+    fn get(&self, name: &str) -> Option<&'p Service> {
+        let lowered;
+        let key = if name.bytes().any(|b| b.is_ascii_uppercase()) {
+            lowered = name.to_ascii_lowercase();
+            lowered.as_str()
+        } else {
+            name
+        };
+        self.linked.1.get(key).or_else(|| self.network.get(key)).copied()
+    }
+}
+
+/// A value with each name in it rewritten, and where each recorded name stands before and after.
+struct Rewritten {
+    value: String,
+    places_before: Vec<usize>,
+    places_after: Vec<usize>,
+    reaches_other_tasks: bool,
+}
+
+/// The value of `site` with each name `found` in it rewritten to what reaches that service; each
+/// name written the same way is decided and recorded (in `references`) once.
+#[allow(clippy::too_many_arguments)]
+fn rewrite_value(
+    cx: &mut Context,
+    site: &Site,
+    found: &[Found],
+    names: &Names,
+    referrer: &str,
+    (grouping, tasks): (&Grouping, &[TaskDraft]),
+    offered: &mut BTreeMap<Slot, BTreeMap<ClientAlias, u16>>,
+    references: &mut Vec<Reference>,
+) -> Rewritten {
+    let mut after = String::with_capacity(site.value.len());
+    // Where each recorded name stands in the value, before and after: each reference is shown
+    // around its place.
+    let mut places_before = Vec::new();
+    let mut places_after = Vec::new();
+    // A name written the same way twice in one value becomes the same thing: it is decided,
+    // reported and recorded once (a value may repeat one name a hundred thousand times).
+    let mut decided: HashMap<(&str, Option<u16>, &HostPosition), Outcome> = HashMap::new();
+    let mut copied = 0;
+    let mut reaches_other_tasks = false;
+    for hit in found {
+        let name = hit.name(&site.value);
+        let target = names.get(name).expect("the scanner found only known names");
+        let key = (name, hit.port.map(|(_, port)| port), &hit.position);
+        let first = !decided.contains_key(&key);
+        if first {
+            let outcome = outcome(cx, site, hit, name, target, referrer, grouping, tasks, offered);
+            decided.insert(key, outcome);
+        }
+        let outcome = decided[&key].clone();
+        reaches_other_tasks |= matches!(outcome, Outcome::ServiceConnect { .. });
+        let (host, port) = match &outcome {
+            Outcome::Localhost => (Some("localhost".to_string()), None),
+            Outcome::External { host, port } => (Some(host.clone()), *port),
+            Outcome::ServiceConnect { .. } | Outcome::LeftAlone { .. } => (None, None),
+        };
+        after.push_str(&site.value[copied..hit.host.0]);
+        if first {
+            places_before.push(hit.host.0);
+            places_after.push(after.len());
+        }
+        after.push_str(host.as_deref().unwrap_or(name));
+        copied = hit.host.1;
+        match (port, hit.port) {
+            (Some(new_port), Some(((start, end), _))) => {
+                after.push_str(&site.value[copied..start]);
+                after.push_str(&new_port.to_string());
+                copied = end;
+            }
+            (Some(new_port), None) => after.push_str(&format!(":{new_port}")),
+            (None, _) => {}
+        }
+        if !first {
+            continue;
+        }
+        references.push(Reference {
+            service: referrer.to_string(),
+            site: site.site.clone(),
+            path: site.path.clone(),
+            name: name.to_string(),
+            target: target.name.clone(),
+            outcome,
+            before: String::new(),
+            after: String::new(),
+        });
+    }
+    after.push_str(&site.value[copied..]);
+    Rewritten {
+        value: after,
+        places_before,
+        places_after,
+        reaches_other_tasks,
     }
 }
 
@@ -200,18 +239,12 @@ fn left_alone(cx: &mut Context, site: &Site, referrer: &str, target: Option<&Ser
 /// Each new reference of `site` shown around its place, before and after (masked, or not at
 /// all under a variable whose name says it holds a secret), and a note when the value changed.
 /// Returns whether it changed.
-fn show_references(
-    cx: &mut Context,
-    site: &Site,
-    after: &str,
-    places_before: &[usize],
-    places_after: &[usize],
-    references: &mut [Reference],
-) -> bool {
+fn show_references(cx: &mut Context, site: &Site, rewritten: &Rewritten, references: &mut [Reference]) -> bool {
+    let after = rewritten.value.as_str();
     // Each value is masked once, and each reference keeps only the part around it: a value
     // with N references would otherwise be copied N times.
-    let before = mask_at(&site.value, places_before);
-    let masked_after = mask_at(after, places_after);
+    let before = mask_at(&site.value, &rewritten.places_before);
+    let masked_after = mask_at(after, &rewritten.places_after);
     // A variable whose name says it holds a secret is not quoted at all: its whole value may
     // be the secret, in a form no mask knows (`SECRET_KEY`, `…_CREDENTIALS`).
     let secret = site.variable.as_deref().filter(|variable| names_a_secret(variable));
