@@ -7,26 +7,27 @@
 
 mod infrastructure;
 pub mod model;
+mod reader;
 mod runtime;
 mod secrets;
+#[cfg(test)]
+mod testing;
 pub mod units;
 
 use crate::diagnostic::{Diagnostic, Diagnostics, KeyPath};
 use crate::load::dotenv;
-use crate::load::interpolate::{key_text, Variables};
-use crate::load::{wrong_type, Loaded};
+use crate::load::interpolate::key_text;
+use crate::load::Loaded;
 use crate::source::{display_path, Files};
-use crate::support::{self, Verdict};
 use docker_compose_types as dct;
 use indexmap::IndexMap;
 pub use infrastructure::MAXIMUM_MOUNT_TARGETS;
 pub use model::*;
+use reader::{one_or_many, Reader};
 pub use secrets::{is_secrets_manager_name_char, SECRETS_FOLDER, SECRETS_MANAGER_NAME_LENGTH};
 use serde_yaml::{Mapping, Value};
 use std::collections::HashSet;
-use std::path::Path;
-use std::time::Duration;
-use units::{parse_bytes, parse_duration, parse_port_spec, parse_short_port, split_words, PortSpec};
+use units::{parse_bytes, parse_port_spec, parse_short_port, split_words, PortSpec};
 
 /// The least memory ECS gives a container, in MiB.
 const MINIMUM_CONTAINER_MEMORY_MIB: u64 = 6;
@@ -50,82 +51,20 @@ pub fn normalise(
         );
     }
     let mut reader = Reader {
-        active_profiles: &active,
         variables: &loaded.variables,
         project_dir: &loaded.project_dir,
         files,
         diagnostics,
     };
-    let project = reader.project(&loaded.document, &loaded.project_name);
+    let project = reader.project(&loaded.document, &loaded.project_name, &active);
     if reader.diagnostics.has_errors() {
         return None;
     }
     project
 }
 
-struct Reader<'a> {
-    active_profiles: &'a [String],
-    variables: &'a Variables,
-    project_dir: &'a Path,
-    files: &'a dyn Files,
-    diagnostics: &'a mut Diagnostics,
-}
-
 impl Reader<'_> {
-    fn error(&mut self, code: &'static str, path: &KeyPath, message: String, help: &str) {
-        self.diagnostics
-            .push(Diagnostic::error(code, path.clone(), message).with_help(help));
-    }
-
-    fn wrong_type(&mut self, path: &KeyPath, value: &Value, expected: &str) {
-        self.diagnostics.push(wrong_type(path, value, expected));
-    }
-
-    /// Checks each key of `map` against the support table under `pattern` (`services.*.ports[]`):
-    /// a note for a key with no effect on ECS, a warning for an ignored one, an error for a
-    /// refused or unknown one. Returns whether every key may stay (none refused or unknown).
-    fn check_keys(&mut self, map: &Mapping, pattern: &str, path: &KeyPath) -> bool {
-        let mut accepted = true;
-        for key in map.keys() {
-            let name = key_text(key);
-            let row = if pattern.is_empty() {
-                name.clone()
-            } else {
-                format!("{pattern}.{name}")
-            };
-            let key_path = path.key(&name);
-            match support::verdict(&row) {
-                Some(Verdict::Converted(_)) => {}
-                Some(Verdict::NoEffect(why)) => self.diagnostics.push(Diagnostic::note(
-                    "no-effect",
-                    key_path.clone(),
-                    format!("`{key_path}` has no effect on ECS: {why}"),
-                )),
-                Some(Verdict::Ignored(why)) => self.diagnostics.push(
-                    Diagnostic::warning("ignored-key", key_path.clone(), format!("`{key_path}` is not converted: {why}"))
-                        .with_help("remove it from the ECS variant of the file (an override file), or accept that ECS will not see it"),
-                ),
-                Some(Verdict::Refused(why)) => {
-                    self.error(
-                        "unsupported-key",
-                        &key_path,
-                        format!("`{key_path}` cannot be converted: {why}"),
-                        "remove it, or keep this service out of ECS with `x-ecs: {external: \"host:port\"}`",
-                    );
-                    accepted = false;
-                }
-                // Extension keys belong to their owners, as in compose.
-                None if name.starts_with("x-") => {}
-                None => {
-                    self.diagnostics.push(support::unknown_key(&name, pattern, path));
-                    accepted = false;
-                }
-            }
-        }
-        accepted
-    }
-
-    fn project(&mut self, document: &Mapping, project_name: &str) -> Option<Project> {
+    fn project(&mut self, document: &Mapping, project_name: &str, active_profiles: &[String]) -> Option<Project> {
         let root = KeyPath::root();
         self.check_keys(document, "", &root);
         // A version 1 file (services at the top level) is refused by the loader, with its own code.
@@ -196,7 +135,7 @@ impl Reader<'_> {
                 );
                 continue;
             }
-            if let Some(profiles) = self.inactive_profiles(value, &path) {
+            if let Some(profiles) = self.inactive_profiles(value, &path, active_profiles) {
                 self.diagnostics.push(
                     Diagnostic::note(
                         "inactive-profile",
@@ -260,12 +199,16 @@ impl Reader<'_> {
     }
 
     /// The profiles of a service none of whose profiles is active; `None` when it runs.
-    fn inactive_profiles(&mut self, service: &Value, path: &KeyPath) -> Option<Vec<String>> {
+    fn inactive_profiles(
+        &mut self,
+        service: &Value,
+        path: &KeyPath,
+        active_profiles: &[String],
+    ) -> Option<Vec<String>> {
         let listed = service.get("profiles")?;
         let profiles = self.string_list(listed, &path.key("profiles"))?;
         let runs = profiles.is_empty()
-            || self
-                .active_profiles
+            || active_profiles
                 .iter()
                 .any(|active| active == "*" || profiles.contains(active));
         (!runs).then_some(profiles)
@@ -555,90 +498,6 @@ impl Reader<'_> {
             return None;
         }
         Some(ExternalEndpoint { host, port })
-    }
-
-    fn string(&mut self, value: &Value, path: &KeyPath) -> Option<String> {
-        match value {
-            Value::String(text) => Some(text.clone()),
-            other => {
-                self.wrong_type(path, other, "a string");
-                None
-            }
-        }
-    }
-
-    fn string_list(&mut self, value: &Value, path: &KeyPath) -> Option<Vec<String>> {
-        match value {
-            Value::Sequence(items) => items
-                .iter()
-                .enumerate()
-                .map(|(i, item)| self.string(item, &path.index(i)))
-                .collect(),
-            other => {
-                self.wrong_type(path, other, "a list of strings");
-                None
-            }
-        }
-    }
-
-    fn boolean(&mut self, value: &Value, path: &KeyPath) -> Option<bool> {
-        match value {
-            Value::Bool(flag) => Some(*flag),
-            // YAML 1.1's `yes`/`no`/`on`/`off` still appear in compose files; compose reads them too.
-            Value::String(text) => match text.to_ascii_lowercase().as_str() {
-                "true" | "yes" | "y" | "on" => Some(true),
-                "false" | "no" | "n" | "off" => Some(false),
-                _ => {
-                    self.wrong_type(path, value, "`true` or `false`");
-                    None
-                }
-            },
-            other => {
-                self.wrong_type(path, other, "`true` or `false`");
-                None
-            }
-        }
-    }
-
-    /// A non-negative whole number, also when written as a string (`replicas: ${N}`).
-    fn count(&mut self, value: &Value, path: &KeyPath) -> Option<u32> {
-        let parsed = match value {
-            Value::Number(number) => number.as_u64().and_then(|n| u32::try_from(n).ok()),
-            Value::String(text) => text.trim().parse::<u32>().ok(),
-            _ => None,
-        };
-        if parsed.is_none() {
-            self.wrong_type(path, value, "a whole number, 0 or more");
-        }
-        parsed
-    }
-
-    /// A duration (`1m30s`, `500ms`), or a number of seconds.
-    fn duration(&mut self, value: &Value, path: &KeyPath) -> Option<Duration> {
-        let text = key_text(value);
-        let parsed = parse_duration(&text);
-        if parsed.is_none() {
-            self.error(
-                "bad-duration",
-                path,
-                format!("`{}` is not a duration", crate::quote::shown(&text)),
-                "write durations such as `30s`, `1m30s` or `500ms`",
-            );
-        }
-        parsed
-    }
-
-    /// A scalar as text: environment values may be numbers or booleans.
-    fn scalar_text(&mut self, value: &Value, path: &KeyPath) -> Option<String> {
-        match value {
-            Value::String(text) => Some(text.clone()),
-            Value::Number(number) => Some(number.to_string()),
-            Value::Bool(flag) => Some(flag.to_string()),
-            other => {
-                self.wrong_type(path, other, "a string, number or boolean");
-                None
-            }
-        }
     }
 
     fn command(&mut self, value: &Value, path: &KeyPath) -> Option<Vec<String>> {
@@ -1570,19 +1429,6 @@ impl Reader<'_> {
     }
 }
 
-/// A value that compose takes alone or in a list (`env_file`, `tmpfs`), as items with their paths.
-fn one_or_many(value: &Value, path: &KeyPath) -> Vec<(Value, KeyPath)> {
-    match value {
-        Value::Sequence(items) => items
-            .iter()
-            .cloned()
-            .enumerate()
-            .map(|(i, v)| (v, path.index(i)))
-            .collect(),
-        other => vec![(other.clone(), path.clone())],
-    }
-}
-
 /// A Linux capability as ECS names it: upper case, without the `CAP_` prefix compose allows.
 fn capability(name: &str) -> String {
     let upper = name.trim().to_ascii_uppercase();
@@ -1638,6 +1484,42 @@ fn valid_service_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use testing::{codes, normalised, normalised_with};
+
+    fn service_names(project: &Project) -> Vec<&str> {
+        project.services.iter().map(|s| s.name.as_str()).collect()
+    }
+
+    #[test]
+    fn a_service_of_no_active_profile_is_left_out_with_a_note() {
+        let compose = "services:\n  web:\n    image: a\n  debug:\n    image: b\n    profiles: [tools]\n";
+        let (project, diagnostics) = normalised(compose);
+        let project = project.expect("it normalises");
+        assert_eq!(service_names(&project), ["web"]);
+        assert_eq!(project.inactive[0].profiles, ["tools"]);
+        assert_eq!(codes(&diagnostics), ["inactive-profile"]);
+        assert_eq!(
+            diagnostics.0[0].help.as_deref(),
+            Some("activate one with `--profile tools` or `COMPOSE_PROFILES`")
+        );
+        // COMPOSE_PROFILES (comma-separated) activates it, and so does `*`.
+        for listed in ["x, tools", "*"] {
+            let (project, diagnostics) = normalised_with(compose, &[], &[("COMPOSE_PROFILES", listed)]);
+            assert_eq!(service_names(&project.expect("it normalises")), ["web", "debug"]);
+            assert!(diagnostics.0.is_empty(), "{listed}");
+        }
+    }
+
+    #[test]
+    fn the_project_needs_services_with_valid_names() {
+        assert_eq!(codes(&normalised("services: {}\n").1), ["no-services"]);
+        let (project, diagnostics) = normalised("services:\n  -web:\n    image: a\n  api:\n    image: b\n");
+        assert!(project.is_none(), "an error refuses the project");
+        assert_eq!(codes(&diagnostics), ["bad-service-name"]);
+        let (project, diagnostics) = normalised("version: \"3.8\"\nservices:\n  web:\n    image: a\n");
+        assert_eq!(service_names(&project.expect("a note refuses nothing")), ["web"]);
+        assert_eq!(codes(&diagnostics), ["obsolete-version"]);
+    }
 
     #[test]
     fn cluster_names() {
