@@ -7,6 +7,7 @@
 
 mod infrastructure;
 pub mod model;
+mod ports;
 mod reader;
 mod runtime;
 mod secrets;
@@ -27,7 +28,7 @@ use reader::{one_or_many, Reader};
 pub use secrets::{is_secrets_manager_name_char, SECRETS_FOLDER, SECRETS_MANAGER_NAME_LENGTH};
 use serde_yaml::{Mapping, Value};
 use std::collections::HashSet;
-use units::{parse_bytes, parse_port_spec, parse_short_port, split_words, PortSpec};
+use units::{parse_bytes, parse_port_spec, split_words, PortSpec};
 
 /// The least memory ECS gives a container, in MiB.
 const MINIMUM_CONTAINER_MEMORY_MIB: u64 = 6;
@@ -360,20 +361,16 @@ impl Reader<'_> {
             path: path.clone(),
         };
         if let Some(ports) = map.get("ports") {
-            service.ports = self.ports(ports, &at("ports"), &mut service.port_ranges);
+            service.ports = ports::ports(self, ports, &at("ports"), &mut service.port_ranges);
         }
         if let Some(tmpfs) = map.get("tmpfs") {
             service.mounts.extend(self.tmpfs(tmpfs, &at("tmpfs")));
         }
         if let Some(expose) = map.get("expose") {
-            let exposed = self.expose(expose, &at("expose"), &mut service.port_ranges);
+            let exposed = ports::expose(self, expose, &at("expose"), &mut service.port_ranges);
             service.ports.extend(exposed);
         }
-        // The same range in `ports` and `expose` is one range.
-        let mut seen = HashSet::new();
-        service
-            .port_ranges
-            .retain(|r| seen.insert((r.first, r.last, r.protocol)));
+        ports::keep_each_range_once(&mut service.port_ranges);
         if let (Some(_), Some(_)) = (map.get("network_mode"), map.get("networks")) {
             self.error(
                 "conflicting-keys",
@@ -653,193 +650,6 @@ impl Reader<'_> {
             }
         }
         variables
-    }
-
-    /// `ports`; port ranges go to `ranges`.
-    fn ports(&mut self, value: &Value, path: &KeyPath, ranges: &mut Vec<PortRange>) -> Vec<Port> {
-        let Some(items) = value.as_sequence() else {
-            self.wrong_type(
-                path,
-                value,
-                "a list of ports (`\"80:8080\"` or `{target: 8080, published: 80}`)",
-            );
-            return Vec::new();
-        };
-        let mut ports = Vec::new();
-        for (index, item) in items.iter().enumerate() {
-            let item_path = path.index(index);
-            let parsed = match item {
-                Value::String(_) | Value::Number(_) => {
-                    let text = key_text(item);
-                    match parse_short_port(&text) {
-                        Ok(short) => Some((short.target, short.published, short.host_ip, short.protocol, None)),
-                        Err(reason) => {
-                            self.error("bad-port", &item_path, format!("`{}` is not a port: {reason}", crate::quote::shown(&text)), "write `\"PUBLISHED:TARGET\"` such as `\"80:8080\"`, or the long form `{target: 8080, published: 80}`");
-                            None
-                        }
-                    }
-                }
-                Value::Mapping(long) => self.long_port(long, &item_path),
-                other => {
-                    self.wrong_type(&item_path, other, "a port string or a mapping with `target`");
-                    None
-                }
-            };
-            let Some((target, published, host_ip, protocol, app_protocol)) = parsed else {
-                continue;
-            };
-            let Some(protocol) = self.protocol(protocol.as_deref(), &item_path) else {
-                continue;
-            };
-            let target = match target {
-                PortSpec::One(target) => target,
-                PortSpec::Range(first, last) => {
-                    if published.is_some() {
-                        self.diagnostics.push(
-                            Diagnostic::warning(
-                                "port-range",
-                                item_path.clone(),
-                                format!("the ports {first}-{last} stay private: a load balancer listens on single ports, not ranges"),
-                            )
-                            .with_help("publish the ports that must be public one by one"),
-                        );
-                    }
-                    ranges.push(PortRange {
-                        first,
-                        last,
-                        protocol,
-                        path: item_path,
-                    });
-                    continue;
-                }
-            };
-            let published = match published {
-                None => None,
-                Some(PortSpec::One(port)) => Some(port),
-                Some(PortSpec::Range(first, _)) => {
-                    self.diagnostics.push(Diagnostic::note(
-                        "port-range",
-                        item_path.clone(),
-                        format!("compose publishes the port on any free port of a range; on ECS it is published on {first}, the range's first"),
-                    ));
-                    Some(first)
-                }
-            };
-            ports.push(Port {
-                target,
-                published,
-                host_ip,
-                protocol,
-                app_protocol,
-                path: item_path,
-            });
-        }
-        ports
-    }
-
-    #[allow(clippy::type_complexity)]
-    fn long_port(
-        &mut self,
-        long: &Mapping,
-        path: &KeyPath,
-    ) -> Option<(
-        PortSpec,
-        Option<PortSpec>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-    )> {
-        self.check_keys(long, "services.*.ports[]", path);
-        let spec = |key: &str, reader: &mut Self| -> Result<Option<PortSpec>, ()> {
-            let Some(value) = long.get(key) else { return Ok(None) };
-            let text = key_text(value);
-            parse_port_spec(&text).map(Some).map_err(|reason| {
-                reader.error(
-                    "bad-port",
-                    &path.key(key),
-                    format!("`{}` is not a port: {reason}", crate::quote::shown(&text)),
-                    "ports are numbers from 1 to 65535",
-                );
-            })
-        };
-        let target = spec("target", self).ok()?;
-        let published = spec("published", self).ok()?;
-        let Some(target) = target else {
-            self.error(
-                "bad-port",
-                path,
-                "a long-form port needs `target`".into(),
-                "`target` is the port the container listens on",
-            );
-            return None;
-        };
-        let text = |key: &str| long.get(key).map(key_text);
-        Some((
-            target,
-            published,
-            text("host_ip"),
-            text("protocol"),
-            text("app_protocol"),
-        ))
-    }
-
-    /// A port's protocol, in any case as Docker reads it: ECS maps tcp and udp only, so another
-    /// (`sctp`) is refused rather than mapped as something it is not.
-    fn protocol(&mut self, protocol: Option<&str>, path: &KeyPath) -> Option<Protocol> {
-        match protocol.map(str::to_ascii_lowercase).as_deref() {
-            None | Some("tcp") => Some(Protocol::Tcp),
-            Some("udp") => Some(Protocol::Udp),
-            Some(_) => {
-                let other = protocol.unwrap_or_default();
-                self.error(
-                    "bad-port",
-                    path,
-                    format!("protocol `{other}` is not `tcp` or `udp`"),
-                    "ECS port mappings are tcp or udp",
-                );
-                None
-            }
-        }
-    }
-
-    /// `expose`; port ranges go to `ranges`.
-    fn expose(&mut self, value: &Value, path: &KeyPath, ranges: &mut Vec<PortRange>) -> Vec<Port> {
-        let Some(items) = value.as_sequence() else {
-            self.wrong_type(path, value, "a list of ports");
-            return Vec::new();
-        };
-        let mut ports = Vec::new();
-        for (index, item) in items.iter().enumerate() {
-            let item_path = path.index(index);
-            let text = key_text(item);
-            let (number, protocol) = text.split_once('/').unwrap_or((&text, "tcp"));
-            let Some(protocol) = self.protocol(Some(protocol), &item_path) else {
-                continue;
-            };
-            match parse_port_spec(number) {
-                Ok(PortSpec::One(target)) => ports.push(Port {
-                    target,
-                    published: None,
-                    host_ip: None,
-                    protocol,
-                    app_protocol: None,
-                    path: item_path,
-                }),
-                Ok(PortSpec::Range(first, last)) => ranges.push(PortRange {
-                    first,
-                    last,
-                    protocol,
-                    path: item_path,
-                }),
-                Err(reason) => self.error(
-                    "bad-port",
-                    &item_path,
-                    format!("`{}` is not a port: {reason}", crate::quote::shown(&text)),
-                    "`expose` lists container ports such as `\"3000\"`",
-                ),
-            }
-        }
-        ports
     }
 
     fn healthcheck(&mut self, value: &Value, path: &KeyPath) -> Option<Healthcheck> {
