@@ -1,13 +1,11 @@
 //! The `x-ecs` keys that shape the CloudFormation stacks rather than the containers: the EFS file
-//! system, its mount targets and access point owners, log retention, autoscaling, and the load
+//! system and its mount targets, log retention, autoscaling, and the load
 //! balancer's health checks, listener rules and certificate. They are read here, apart from the
 //! service keys, so each set grows on its own.
 
-use super::model::{
-    AutoscalingSettings, DriverOwner, InfrastructureSettings, ListenerRouting, ServiceSettings, VolumeSettings,
-};
+use super::model::{AutoscalingSettings, InfrastructureSettings, ListenerRouting, ServiceSettings};
 use super::Reader;
-use crate::diagnostic::{Diagnostic, KeyPath};
+use crate::diagnostic::KeyPath;
 use crate::load::interpolate::key_text;
 use serde_yaml::Value;
 
@@ -109,102 +107,6 @@ impl Reader<'_> {
             }
             _ => {}
         }
-    }
-
-    /// `volumes.<name>.x-ecs`: who owns the volume's folder on EFS.
-    pub(super) fn volume_settings(&mut self, value: &Value, path: &KeyPath) -> VolumeSettings {
-        let mut settings = VolumeSettings::default();
-        let Some(map) = value.as_mapping() else {
-            self.wrong_type(path, value, "a mapping (`uid`, `gid`, `root_access`)");
-            return settings;
-        };
-        self.check_keys(map, "volumes.*.x-ecs", path);
-        for (key, item) in map {
-            let name = key_text(key);
-            let item_path = path.key(&name);
-            match name.as_str() {
-                "uid" => settings.uid = self.count(item, &item_path),
-                "gid" => settings.gid = self.count(item, &item_path),
-                "root_access" => settings.root_access = self.boolean(item, &item_path).unwrap_or(false),
-                _ => {}
-            }
-        }
-        settings
-    }
-
-    /// `volumes.<name>.driver_opts`: the owner a local-driver volume had under compose, from `uid=`
-    /// and `gid=` in `o` (`o: "uid=1000,gid=1000"`, also beside `type: tmpfs`). Every other option
-    /// configures a local mount (`type: nfs`, `device: /srv/data`, `o: bind`) that the EFS access
-    /// point replaces: a warning names it. Option values are never shown: `o` may hold a password
-    /// (`type: cifs`, `o: "username=u,password=p"`).
-    pub(super) fn driver_owner(&mut self, driver: Option<&Value>, options: &Value, volume: &KeyPath) -> DriverOwner {
-        let mut owner = DriverOwner::default();
-        let path = volume.key("driver_opts");
-        let Some(map) = options.as_mapping() else {
-            self.wrong_type(&path, options, "a mapping of driver options");
-            return owner;
-        };
-        let driver = driver.map(key_text).unwrap_or_else(|| "local".to_string());
-        if driver != "local" {
-            self.ignored_driver_option(
-                &path,
-                format!("`{path}` configures the `{driver}` driver, which ECS does not run: no option is read"),
-            );
-            return owner;
-        }
-        for (key, item) in map {
-            let name = key_text(key);
-            let item_path = path.key(&name);
-            if name != "o" {
-                self.ignored_driver_option(
-                    &item_path,
-                    format!("`{item_path}` configures the local driver's mount, which the EFS access point replaces"),
-                );
-                continue;
-            }
-            let mut unread: Vec<&str> = Vec::new();
-            let text = key_text(item);
-            for option in text.split(',').map(str::trim).filter(|o| !o.is_empty()) {
-                let (option_name, value) = option.split_once('=').unwrap_or((option, ""));
-                let field = match option_name {
-                    "uid" => &mut owner.uid,
-                    "gid" => &mut owner.gid,
-                    _ => {
-                        if !unread.contains(&option_name) {
-                            unread.push(option_name);
-                        }
-                        continue;
-                    }
-                };
-                match value.parse::<u32>() {
-                    Ok(id) => *field = Some(id),
-                    Err(_) => self.error(
-                        "bad-driver-opts",
-                        &item_path,
-                        format!("`{option_name}={value}` in `{item_path}` is not a numeric {option_name}"),
-                        &format!("give a number, as `{option_name}=1000`, or the owner as the volume's `x-ecs: {{uid: 1000, gid: 1000}}`"),
-                    ),
-                }
-            }
-            if !unread.is_empty() {
-                let names: Vec<String> = unread.iter().map(|o| format!("`{o}`")).collect();
-                let verb = if names.len() == 1 { "is" } else { "are" };
-                self.ignored_driver_option(
-                    &item_path,
-                    format!(
-                        "`{item_path}` is read for `uid` and `gid` only; {} {verb} not converted: the volume is an EFS access point",
-                        names.join(", ")
-                    ),
-                );
-            }
-        }
-        owner
-    }
-
-    fn ignored_driver_option(&mut self, path: &KeyPath, message: String) {
-        self.diagnostics.push(Diagnostic::warning("ignored-driver-opt", path.clone(), message).with_help(
-            "on ECS a named volume is an EFS access point on the project's file system: it starts empty, persists and is shared by the tasks; remove the option from the ECS variant of the file (an override file), or accept that ECS will not see it",
-        ));
     }
 
     /// Reads the per-service key `name` into `settings` when it is read here; the caller checked

@@ -7,6 +7,7 @@
 
 mod infrastructure;
 pub mod model;
+mod mounts;
 mod ports;
 mod reader;
 mod runtime;
@@ -14,6 +15,7 @@ mod secrets;
 #[cfg(test)]
 mod testing;
 pub mod units;
+mod volumes;
 
 use crate::diagnostic::{Diagnostic, Diagnostics, KeyPath};
 use crate::load::dotenv;
@@ -89,7 +91,7 @@ impl Reader<'_> {
             ));
         }
         let settings = self.deploy_settings(document.get("x-ecs"), &root.key("x-ecs"));
-        let volumes = self.named_volumes(document.get("volumes"), &root.key("volumes"));
+        let volumes = volumes::named_volumes(self, document.get("volumes"), &root.key("volumes"));
         let secrets = self.secret_definitions(document.get("secrets"), &root.key("secrets"));
         if let Some(Value::Mapping(networks)) = document.get("networks") {
             self.check_networks(networks, &root.key("networks"));
@@ -239,55 +241,6 @@ impl Reader<'_> {
         }
     }
 
-    fn named_volumes(&mut self, value: Option<&Value>, path: &KeyPath) -> Vec<NamedVolume> {
-        let mut volumes = Vec::new();
-        match value {
-            None | Some(Value::Null) => {}
-            Some(Value::Mapping(map)) => {
-                for (key, settings) in map {
-                    let name = key_text(key);
-                    let volume_path = path.key(&name);
-                    if !valid_volume_name(&name) {
-                        self.error(
-                            "bad-volume-name",
-                            &volume_path,
-                            format!(
-                                "`{}` cannot name a volume: it is a folder on EFS",
-                                crate::quote::shown(&name)
-                            ),
-                            "volume names use letters, digits, `.`, `_` and `-`, and do not start with `.`",
-                        );
-                        // Still declared, so its uses are not reported too; the error stops the
-                        // conversion before any folder is planned.
-                    }
-                    let mut ecs = VolumeSettings::default();
-                    let mut driver_owner = DriverOwner::default();
-                    match settings {
-                        Value::Null => {}
-                        Value::Mapping(settings) => {
-                            self.check_keys(settings, "volumes.*", &volume_path);
-                            if let Some(value) = settings.get("x-ecs") {
-                                ecs = self.volume_settings(value, &volume_path.key("x-ecs"));
-                            }
-                            if let Some(options) = settings.get("driver_opts") {
-                                driver_owner = self.driver_owner(settings.get("driver"), options, &volume_path);
-                            }
-                        }
-                        other => self.wrong_type(&volume_path, other, "a mapping of volume settings, or nothing"),
-                    }
-                    volumes.push(NamedVolume {
-                        name,
-                        path: volume_path,
-                        ecs,
-                        driver_owner,
-                    });
-                }
-            }
-            Some(other) => self.wrong_type(path, other, "a mapping of volume names"),
-        }
-        volumes
-    }
-
     fn service(&mut self, name: String, map: &Mapping, path: KeyPath, volumes: &HashSet<String>) -> Service {
         self.check_keys(map, "services.*", &path);
         let at = |key: &str| path.key(key);
@@ -311,7 +264,7 @@ impl Reader<'_> {
                 .unwrap_or_default(),
             mounts: map
                 .get("volumes")
-                .map(|v| self.mounts(v, &at("volumes"), volumes))
+                .map(|v| mounts::mounts(self, v, &at("volumes"), volumes))
                 .unwrap_or_default(),
             replicas: None,
             resources: Resources::default(),
@@ -347,7 +300,7 @@ impl Reader<'_> {
             runtime: self.runtime(map, &path),
             volumes_from: map
                 .get("volumes_from")
-                .map(|v| self.volumes_from(v, &at("volumes_from")))
+                .map(|v| mounts::volumes_from(self, v, &at("volumes_from")))
                 .unwrap_or_default(),
             secrets: map
                 .get("secrets")
@@ -364,7 +317,7 @@ impl Reader<'_> {
             service.ports = ports::ports(self, ports, &at("ports"), &mut service.port_ranges);
         }
         if let Some(tmpfs) = map.get("tmpfs") {
-            service.mounts.extend(self.tmpfs(tmpfs, &at("tmpfs")));
+            service.mounts.extend(mounts::tmpfs(self, tmpfs, &at("tmpfs")));
         }
         if let Some(expose) = map.get("expose") {
             let exposed = ports::expose(self, expose, &at("expose"), &mut service.port_ranges);
@@ -783,109 +736,6 @@ impl Reader<'_> {
         dependencies
     }
 
-    fn mounts(&mut self, value: &Value, path: &KeyPath, volumes: &HashSet<String>) -> Vec<Mount> {
-        let Some(items) = value.as_sequence() else {
-            self.wrong_type(
-                path,
-                value,
-                "a list of volumes (`NAME:/path` or `{type: volume, source: NAME, target: /path}`)",
-            );
-            return Vec::new();
-        };
-        let mut mounts = Vec::new();
-        for (index, item) in items.iter().enumerate() {
-            let item_path = path.index(index);
-            let mount = match item {
-                Value::String(short) => short_mount(short, &item_path),
-                Value::Mapping(long) => {
-                    self.check_keys(long, "services.*.volumes[]", &item_path);
-                    let kind = long.get("type").map(key_text).unwrap_or_else(|| "volume".into());
-                    let source = long.get("source").map(key_text);
-                    let Some(target) = long.get("target").map(key_text) else {
-                        self.error(
-                            "bad-volume",
-                            &item_path,
-                            "a long-form volume needs `target`".into(),
-                            "`target` is the path inside the container",
-                        );
-                        continue;
-                    };
-                    let read_only = long.get("read_only").and_then(Value::as_bool).unwrap_or(false);
-                    let mut accepted = true;
-                    for key in ["volume", "bind", "tmpfs"] {
-                        if let Some(options) = long.get(key).and_then(Value::as_mapping) {
-                            let pattern = format!("services.*.volumes[].{key}");
-                            accepted &= self.check_keys(options, &pattern, &item_path.key(key));
-                        }
-                    }
-                    // A refused option (`volume.subpath`) leaves the mount out: the error says why.
-                    if !accepted {
-                        continue;
-                    }
-                    let source = match (kind.as_str(), source) {
-                        ("volume", Some(name)) => MountSource::Named(name),
-                        ("volume", None) => MountSource::Anonymous,
-                        ("bind", Some(dir)) => MountSource::Bind(dir),
-                        ("tmpfs", _) => {
-                            let options = long.get("tmpfs").and_then(Value::as_mapping);
-                            let tmpfs_path = item_path.key("tmpfs");
-                            let size = options
-                                .and_then(|o| o.get("size"))
-                                .and_then(|v| self.tmpfs_size(&key_text(v), &tmpfs_path.key("size")));
-                            // Compose writes the mode in octal digits or as a number.
-                            // `mode: 1777` means octal digits, as `chmod` reads them.
-                            let mode = options.and_then(|o| o.get("mode")).map(|v| {
-                                let text = key_text(v);
-                                match v.as_u64() {
-                                    Some(n) if !text.bytes().all(|b| (b'0'..=b'7').contains(&b)) => format!("{n:o}"),
-                                    _ => text,
-                                }
-                            });
-                            MountSource::Tmpfs {
-                                size,
-                                options: mode.map(|m| format!("mode={m}")).into_iter().collect(),
-                            }
-                        }
-                        (other, _) => {
-                            self.diagnostics.push(
-                                Diagnostic::warning(
-                                    "ignored-key",
-                                    item_path.clone(),
-                                    format!("a `{other}` mount is not converted yet; it is left out"),
-                                )
-                                .with_help("named volumes (`type: volume`) become EFS"),
-                            );
-                            continue;
-                        }
-                    };
-                    Mount {
-                        source,
-                        target,
-                        read_only,
-                        path: item_path.clone(),
-                    }
-                }
-                other => {
-                    self.wrong_type(&item_path, other, "a volume string or mapping");
-                    continue;
-                }
-            };
-            if let MountSource::Named(name) = &mount.source {
-                if !volumes.contains(name) {
-                    self.error(
-                        "undefined-volume",
-                        &item_path,
-                        format!("volume `{name}` is not declared in the top-level `volumes`"),
-                        &format!("add `volumes: {{{name}: {{}}}}` at the top level of the file"),
-                    );
-                    continue;
-                }
-            }
-            mounts.push(mount);
-        }
-        mounts
-    }
-
     /// `networks: {NAME: {aliases: [...]}}`; the list form names networks only.
     fn network_aliases(&mut self, value: &Value, path: &KeyPath) -> Vec<String> {
         let mut aliases = Vec::new();
@@ -1009,42 +859,6 @@ impl Reader<'_> {
             return None;
         }
         Some(tag.clone())
-    }
-
-    /// `volumes_from: [web, "service:db:ro", "container:cache"]`.
-    fn volumes_from(&mut self, value: &Value, path: &KeyPath) -> Vec<VolumesFrom> {
-        let Some(items) = self.string_list(value, path) else {
-            return Vec::new();
-        };
-        let mut entries = Vec::new();
-        for (index, item) in items.into_iter().enumerate() {
-            let item_path = path.index(index);
-            let (by_container_name, rest) = match item.split_once(':') {
-                Some(("container", rest)) => (true, rest),
-                Some(("service", rest)) => (false, rest),
-                _ => (false, item.as_str()),
-            };
-            let (name, mode) = rest.split_once(':').unwrap_or((rest, "rw"));
-            if !matches!(mode, "ro" | "rw") || name.is_empty() {
-                self.error(
-                    "bad-volumes-from",
-                    &item_path,
-                    format!(
-                        "`{}` is not `[service:|container:]NAME[:ro|:rw]`",
-                        crate::quote::shown(&item)
-                    ),
-                    "for example `volumes_from: [\"service:db:ro\"]`",
-                );
-                continue;
-            }
-            entries.push(VolumesFrom {
-                name: name.to_string(),
-                by_container_name,
-                read_only: mode == "ro",
-                path: item_path,
-            });
-        }
-        entries
     }
 
     /// `deploy.labels` (map or `KEY=VALUE` list): the `ecs.task.family` label (ECS ComposeX's
@@ -1245,43 +1059,12 @@ fn capability(name: &str) -> String {
     upper.strip_prefix("CAP_").map(str::to_string).unwrap_or(upper)
 }
 
-/// A short-syntax volume: `NAME:/path[:ro]`, `./dir:/path`, or an anonymous `/path`.
-fn short_mount(short: &str, path: &KeyPath) -> Mount {
-    let parts: Vec<&str> = short.splitn(3, ':').collect();
-    let (source, target, mode) = match parts.as_slice() {
-        [target] => (None, *target, ""),
-        [source, target] => (Some(*source), *target, ""),
-        [source, target, mode] => (Some(*source), *target, *mode),
-        _ => (None, short, ""),
-    };
-    let source = match source {
-        None => MountSource::Anonymous,
-        Some(s) if s.starts_with(['.', '/', '~']) || s.contains('/') => MountSource::Bind(s.to_string()),
-        Some(name) => MountSource::Named(name.to_string()),
-    };
-    Mount {
-        source,
-        target: target.to_string(),
-        read_only: mode.split(',').any(|m| m == "ro"),
-        path: path.clone(),
-    }
-}
-
 /// ECS's cluster names: 1 to 255 letters, digits, `-` and `_`.
 fn is_cluster_name(name: &str) -> bool {
     (1..=255).contains(&name.len())
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
-}
-
-/// A named volume's name is a folder on EFS (`/VOLUME`, `/PROJECT/VOLUME`): compose's characters,
-/// and not starting with `.`, which EFS refuses in an access point's path (`..` would climb out).
-fn valid_volume_name(name: &str) -> bool {
-    name.chars().next().is_some_and(|c| c != '.')
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }
 
 fn valid_service_name(name: &str) -> bool {
@@ -1345,16 +1128,6 @@ mod tests {
             &"a".repeat(256),
         ] {
             assert!(!is_cluster_name(bad), "{bad}");
-        }
-    }
-
-    #[test]
-    fn volume_names() {
-        for good in ["data", "db_data", "db-data.v2", "1"] {
-            assert!(valid_volume_name(good), "{good}");
-        }
-        for bad in ["", ".", "..", ".hidden", "a/b", "a b", "data\u{2028}"] {
-            assert!(!valid_volume_name(bad), "{bad}");
         }
     }
 }

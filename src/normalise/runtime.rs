@@ -1,8 +1,7 @@
 //! How a service's container runs: user, working folder, init, read-only root, stop, labels,
-//! ulimits, sysctls, platform, restart and tmpfs, read from the YAML.
+//! ulimits, sysctls, platform and restart, read from the YAML.
 
-use super::units::parse_bytes;
-use super::{one_or_many, Mount, MountSource, Reader, Runtime, Sysctl, Ulimit};
+use super::{one_or_many, Reader, Runtime, Sysctl, Ulimit};
 use crate::diagnostic::{Diagnostic, KeyPath};
 use crate::load::dotenv;
 use crate::load::interpolate::key_text;
@@ -281,49 +280,6 @@ impl Reader<'_> {
                     name,
                     value: value?,
                     path,
-                })
-            })
-            .collect()
-    }
-
-    /// A tmpfs `size`: bytes (`64m`, `1g`, a number).
-    pub(super) fn tmpfs_size(&mut self, text: &str, path: &KeyPath) -> Option<u64> {
-        let size = parse_bytes(text).filter(|b| *b > 0);
-        if size.is_none() {
-            self.error(
-                "bad-memory",
-                path,
-                format!("`{}` is not a tmpfs size", crate::quote::shown(text)),
-                "write a size such as `64m` or `1g`",
-            );
-        }
-        size
-    }
-
-    /// `tmpfs: /run` or a list of paths, each maybe with options (`/run:size=64m`).
-    pub(super) fn tmpfs(&mut self, value: &Value, path: &KeyPath) -> Vec<Mount> {
-        let items = one_or_many(value, path);
-        items
-            .into_iter()
-            .filter_map(|(item, item_path)| {
-                let text = self.string(&item, &item_path)?;
-                let (target, options) = text.split_once(':').unwrap_or((&text, ""));
-                let mut size = None;
-                let mut mount_options = Vec::new();
-                for option in options.split(',').map(str::trim).filter(|o| !o.is_empty()) {
-                    match option.split_once('=') {
-                        Some(("size", bytes)) => size = self.tmpfs_size(bytes, &item_path),
-                        _ => mount_options.push(option.to_string()),
-                    }
-                }
-                Some(Mount {
-                    source: MountSource::Tmpfs {
-                        size,
-                        options: mount_options,
-                    },
-                    target: target.to_string(),
-                    read_only: false,
-                    path: item_path,
                 })
             })
             .collect()

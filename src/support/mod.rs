@@ -154,12 +154,16 @@ mod tests {
         let sources = [
             include_str!("../normalise/mod.rs"),
             include_str!("../normalise/infrastructure.rs"),
+            include_str!("../normalise/mounts.rs"),
+            include_str!("../normalise/ports.rs"),
+            include_str!("../normalise/reader.rs"),
             include_str!("../normalise/runtime.rs"),
             include_str!("../normalise/secrets.rs"),
+            include_str!("../normalise/volumes.rs"),
         ];
         let mut checked = 0;
         for source in sources {
-            for (at, _) in source.match_indices("self.check_keys(") {
+            for (at, _) in source.match_indices(".check_keys(") {
                 let call = &source[at..source[at..].find(';').map_or(source.len(), |end| at + end)];
                 let Some(pattern) = call.split('"').nth(1) else {
                     continue;
