@@ -5,6 +5,7 @@
 //! shown (they read "data did not match any variant of untagged enum"), each field says what
 //! forms it takes instead. Everything else is read from the YAML value here.
 
+mod environment;
 mod infrastructure;
 pub mod model;
 mod mounts;
@@ -18,12 +19,10 @@ pub mod units;
 mod volumes;
 
 use crate::diagnostic::{Diagnostic, Diagnostics, KeyPath};
-use crate::load::dotenv;
 use crate::load::interpolate::key_text;
 use crate::load::Loaded;
-use crate::source::{display_path, Files};
+use crate::source::Files;
 use docker_compose_types as dct;
-use indexmap::IndexMap;
 pub use infrastructure::MAXIMUM_MOUNT_TARGETS;
 pub use model::*;
 use reader::{one_or_many, Reader};
@@ -252,7 +251,7 @@ impl Reader<'_> {
             }),
             command: map.get("command").and_then(|v| self.command(v, &at("command"))),
             entrypoint: map.get("entrypoint").and_then(|v| self.command(v, &at("entrypoint"))),
-            environment: self.environment(map, &path),
+            environment: environment::environment(self, map, &path),
             ports: Vec::new(),
             port_ranges: Vec::new(),
             healthcheck: map
@@ -471,138 +470,6 @@ impl Reader<'_> {
                 None
             }
         }
-    }
-
-    fn environment(&mut self, map: &Mapping, path: &KeyPath) -> Vec<EnvVar> {
-        let mut variables: IndexMap<String, EnvVar> = IndexMap::new();
-        if let Some(env_file) = map.get("env_file") {
-            for var in self.env_files(env_file, &path.key("env_file")) {
-                variables.insert(var.name.clone(), var);
-            }
-        }
-        let Some(value) = map.get("environment") else {
-            return variables.into_values().collect();
-        };
-        let env_path = path.key("environment");
-        let entries: Vec<(String, Option<String>, KeyPath)> =
-            match serde_yaml::from_value::<dct::Environment>(value.clone()) {
-                Ok(dct::Environment::List(items)) => items
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, item)| match item.split_once('=') {
-                        Some((name, value)) => (name.to_string(), Some(value.to_string()), env_path.index(i)),
-                        None => (item, None, env_path.index(i)),
-                    })
-                    .collect(),
-                Ok(dct::Environment::KvPair(pairs)) => {
-                    let mut entries = Vec::new();
-                    for (name, item) in pairs {
-                        let item_path = env_path.key(&name);
-                        let text = match item {
-                            None => None,
-                            Some(_) => map
-                                .get("environment")
-                                .and_then(|v| v.get(name.as_str()))
-                                .and_then(|raw| self.scalar_text(raw, &item_path)),
-                        };
-                        entries.push((name, text, item_path));
-                    }
-                    entries
-                }
-                Err(_) if value.is_null() => Vec::new(),
-                Err(_) => {
-                    self.wrong_type(&env_path, value, "a mapping `NAME: value` or a list of `NAME=value`");
-                    Vec::new()
-                }
-            };
-        for (name, text, item_path) in entries {
-            let from_variable = text.is_none();
-            match text.or_else(|| self.variables.get(&name).cloned()) {
-                Some(value) => {
-                    if from_variable {
-                        self.diagnostics.withhold(&value);
-                    }
-                    variables.insert(
-                        name.clone(),
-                        EnvVar {
-                            name,
-                            value,
-                            path: item_path,
-                        },
-                    );
-                }
-                None => {
-                    self.diagnostics.push(
-                        Diagnostic::warning(
-                            "unset-variable",
-                            item_path,
-                            format!("`{name}` has no value here and is not set in the environment; the container will not have it"),
-                        )
-                        .with_help(format!("give it a value (`{name}: value`) or set `{name}` when you run compose2ecs")),
-                    );
-                    variables.shift_remove(&name);
-                }
-            }
-        }
-        variables.into_values().collect()
-    }
-
-    fn env_files(&mut self, value: &Value, path: &KeyPath) -> Vec<EnvVar> {
-        let items = one_or_many(value, path);
-        let mut variables = Vec::new();
-        for (item, item_path) in items {
-            let (file, required) = match &item {
-                Value::String(file) => (file.clone(), true),
-                Value::Mapping(long) => match long.get("path") {
-                    Some(Value::String(file)) => {
-                        self.check_keys(long, "services.*.env_file[]", &item_path);
-                        let required = long
-                            .get("required")
-                            .map(|r| self.boolean(r, &item_path.key("required")).unwrap_or(true))
-                            .unwrap_or(true);
-                        (file.clone(), required)
-                    }
-                    _ => {
-                        self.wrong_type(&item_path, &item, "a file path, or `{path: FILE, required: BOOL}`");
-                        continue;
-                    }
-                },
-                other => {
-                    self.wrong_type(&item_path, other, "a file path or a list of them");
-                    continue;
-                }
-            };
-            let full = self.project_dir.join(&file);
-            let entries = match dotenv::read(&full, &item_path, self.files, self.variables) {
-                Ok(Some(entries)) => entries,
-                Ok(None) if !required => continue,
-                Ok(None) => {
-                    self.error(
-                        "unreadable-file",
-                        &item_path,
-                        format!("cannot read `{}`: no such file", display_path(&full)),
-                        "create the file, or mark it optional: `env_file: [{path: FILE, required: false}]`",
-                    );
-                    continue;
-                }
-                Err(diagnostic) => {
-                    self.diagnostics.push(*diagnostic);
-                    continue;
-                }
-            };
-            for entry in entries {
-                // A bare `NAME` line takes the value from the environment, if it has one.
-                if let Some(value) = entry.value.or_else(|| self.variables.get(&entry.name).cloned()) {
-                    self.diagnostics.withhold(&value);
-                    variables.push(EnvVar {
-                        name: entry.name,
-                        value,
-                        path: item_path.clone(),
-                    });
-                }
-            }
-        }
-        variables
     }
 
     fn healthcheck(&mut self, value: &Value, path: &KeyPath) -> Option<Healthcheck> {

@@ -153,6 +153,7 @@ mod tests {
     fn every_checked_pattern_has_rows_under_it() {
         let sources = [
             include_str!("../normalise/mod.rs"),
+            include_str!("../normalise/environment.rs"),
             include_str!("../normalise/infrastructure.rs"),
             include_str!("../normalise/mounts.rs"),
             include_str!("../normalise/ports.rs"),
