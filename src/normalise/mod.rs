@@ -5,7 +5,9 @@
 //! shown (they read "data did not match any variant of untagged enum"), each field says what
 //! forms it takes instead. Everything else is read from the YAML value here.
 
+mod depends_on;
 mod environment;
+mod healthcheck;
 mod infrastructure;
 pub mod model;
 mod mounts;
@@ -256,10 +258,10 @@ impl Reader<'_> {
             port_ranges: Vec::new(),
             healthcheck: map
                 .get("healthcheck")
-                .and_then(|v| self.healthcheck(v, &at("healthcheck"))),
+                .and_then(|v| healthcheck::healthcheck(self, v, &at("healthcheck"))),
             depends_on: map
                 .get("depends_on")
-                .map(|v| self.depends_on(v, &at("depends_on")))
+                .map(|v| depends_on::depends_on(self, v, &at("depends_on")))
                 .unwrap_or_default(),
             mounts: map
                 .get("volumes")
@@ -470,137 +472,6 @@ impl Reader<'_> {
                 None
             }
         }
-    }
-
-    fn healthcheck(&mut self, value: &Value, path: &KeyPath) -> Option<Healthcheck> {
-        let Some(map) = value.as_mapping() else {
-            self.wrong_type(path, value, "a mapping with `test`, `interval`, …");
-            return None;
-        };
-        self.check_keys(map, "services.*.healthcheck", path);
-        if map.get("disable").and_then(Value::as_bool) == Some(true) {
-            return None;
-        }
-        let test_path = path.key("test");
-        let command = match map
-            .get("test")
-            .map(|t| serde_yaml::from_value::<dct::HealthcheckTest>(t.clone()))
-        {
-            None => {
-                self.diagnostics.push(
-                    Diagnostic::warning("healthcheck-without-test", path.clone(), "a healthcheck without `test` relies on the image's HEALTHCHECK, which ECS does not read; it is left out")
-                        .with_help("write the probe in `test`"),
-                );
-                return None;
-            }
-            Some(Ok(dct::HealthcheckTest::Single(line))) => vec!["CMD-SHELL".to_string(), line],
-            Some(Ok(dct::HealthcheckTest::Multiple(words))) => match words.first().map(String::as_str) {
-                Some("NONE") => return None,
-                Some("CMD") | Some("CMD-SHELL") => words,
-                _ => {
-                    self.error(
-                        "bad-healthcheck",
-                        &test_path,
-                        "a list `test` starts with `CMD`, `CMD-SHELL` or `NONE`".into(),
-                        "for example `[\"CMD\", \"curl\", \"-f\", \"http://localhost\"]`",
-                    );
-                    return None;
-                }
-            },
-            Some(Err(_)) => {
-                self.wrong_type(&test_path, &map["test"], "a string or a list of strings");
-                return None;
-            }
-        };
-        let mut duration = |key: &str| map.get(key).and_then(|v| self.duration(v, &path.key(key)));
-        let interval = duration("interval");
-        let timeout = duration("timeout");
-        let start_period = duration("start_period");
-        let retries = map
-            .get("retries")
-            .and_then(|r| self.count(r, &path.key("retries")))
-            .map(u64::from);
-        Some(Healthcheck {
-            command,
-            interval,
-            timeout,
-            retries,
-            start_period,
-            path: path.clone(),
-        })
-    }
-
-    /// `depends_on: [a, b]` or `depends_on: {a: {condition: …, required: …, restart: …}}`; the
-    /// condition defaults to `service_started` and `required` to true, as in compose.
-    fn depends_on(&mut self, value: &Value, path: &KeyPath) -> Vec<Dependency> {
-        let mut dependencies = Vec::new();
-        match value {
-            Value::Sequence(_) => {
-                for (index, service) in self
-                    .string_list(value, path)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .enumerate()
-                {
-                    dependencies.push(Dependency {
-                        service,
-                        condition: Condition::ServiceStarted,
-                        required: true,
-                        path: path.index(index),
-                    });
-                }
-            }
-            Value::Mapping(map) => {
-                for (key, detail) in map {
-                    let service = key_text(key);
-                    let item_path = path.key(&service);
-                    let mut detail = match detail {
-                        Value::Null => Mapping::new(),
-                        Value::Mapping(detail) => detail.clone(),
-                        other => {
-                            self.wrong_type(&item_path, other, "a mapping with `condition`");
-                            continue;
-                        }
-                    };
-                    // `restart: false` asks for what ECS does anyway; only `true` warns.
-                    if detail.get("restart").and_then(Value::as_bool) == Some(false) {
-                        detail.remove("restart");
-                    }
-                    self.check_keys(&detail, "services.*.depends_on.*", &item_path);
-                    let condition = match detail.get("condition").map(key_text).as_deref() {
-                        None | Some("service_started") => Condition::ServiceStarted,
-                        Some("service_healthy") => Condition::ServiceHealthy,
-                        Some("service_completed_successfully") => Condition::ServiceCompletedSuccessfully,
-                        Some(other) => {
-                            self.error(
-                                "bad-depends-on",
-                                &item_path.key("condition"),
-                                format!("`{other}` is not a depends_on condition"),
-                                "use `service_started`, `service_healthy` or `service_completed_successfully`",
-                            );
-                            continue;
-                        }
-                    };
-                    let required = match detail.get("required") {
-                        Some(flag) => self.boolean(flag, &item_path.key("required")).unwrap_or(true),
-                        None => true,
-                    };
-                    dependencies.push(Dependency {
-                        service,
-                        condition,
-                        required,
-                        path: item_path,
-                    });
-                }
-            }
-            Value::Null => {}
-            other => self.wrong_type(
-                path,
-                other,
-                "a list of service names or a mapping `NAME: {condition: …}`",
-            ),
-        }
-        dependencies
     }
 
     /// `networks: {NAME: {aliases: [...]}}`; the list form names networks only.

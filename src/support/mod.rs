@@ -153,7 +153,9 @@ mod tests {
     fn every_checked_pattern_has_rows_under_it() {
         let sources = [
             include_str!("../normalise/mod.rs"),
+            include_str!("../normalise/depends_on.rs"),
             include_str!("../normalise/environment.rs"),
+            include_str!("../normalise/healthcheck.rs"),
             include_str!("../normalise/infrastructure.rs"),
             include_str!("../normalise/mounts.rs"),
             include_str!("../normalise/ports.rs"),
