@@ -11,6 +11,7 @@ mod healthcheck;
 mod infrastructure;
 pub mod model;
 mod mounts;
+mod networks;
 mod ports;
 mod reader;
 mod runtime;
@@ -95,7 +96,7 @@ impl Reader<'_> {
         let volumes = volumes::named_volumes(self, document.get("volumes"), &root.key("volumes"));
         let secrets = self.secret_definitions(document.get("secrets"), &root.key("secrets"));
         if let Some(Value::Mapping(networks)) = document.get("networks") {
-            self.check_networks(networks, &root.key("networks"));
+            networks::check_networks(self, networks, &root.key("networks"));
         }
         let services_path = root.key("services");
         let services_map = match document.get("services") {
@@ -233,15 +234,6 @@ impl Reader<'_> {
         valid
     }
 
-    /// Top-level networks make nothing on ECS, but each of their settings still gets its verdict.
-    fn check_networks(&mut self, networks: &Mapping, path: &KeyPath) {
-        for (name, settings) in networks {
-            if let Value::Mapping(settings) = settings {
-                self.check_keys(settings, "networks.*", &path.key(key_text(name)));
-            }
-        }
-    }
-
     fn service(&mut self, name: String, map: &Mapping, path: KeyPath, volumes: &HashSet<String>) -> Service {
         self.check_keys(map, "services.*", &path);
         let at = |key: &str| path.key(key);
@@ -275,11 +267,11 @@ impl Reader<'_> {
                 .and_then(|v| self.string(v, &at("container_name"))),
             aliases: map
                 .get("networks")
-                .map(|v| self.network_aliases(v, &at("networks")))
+                .map(|v| networks::network_aliases(self, v, &at("networks")))
                 .unwrap_or_default(),
             links: map
                 .get("links")
-                .map(|v| self.links(v, &at("links")))
+                .map(|v| networks::links(self, v, &at("links")))
                 .unwrap_or_default(),
             family_label: None,
             tags: Vec::new(),
@@ -325,30 +317,7 @@ impl Reader<'_> {
             service.ports.extend(exposed);
         }
         ports::keep_each_range_once(&mut service.port_ranges);
-        if let (Some(_), Some(_)) = (map.get("network_mode"), map.get("networks")) {
-            self.error(
-                "conflicting-keys",
-                &at("networks"),
-                "`network_mode` and `networks` cannot be used together".into(),
-                "keep one of them, as compose requires",
-            );
-        }
-        if let Some(mode) = map.get("network_mode") {
-            let mode_path = at("network_mode");
-            if let Some(mode) = self.string(mode, &mode_path) {
-                match mode.strip_prefix("service:") {
-                    Some(target) => service.joins = Some((target.to_string(), mode_path)),
-                    None => self.diagnostics.push(
-                        Diagnostic::warning(
-                            "ignored-key",
-                            mode_path,
-                            format!("`network_mode: {mode}` is not converted: Fargate tasks always use awsvpc networking"),
-                        )
-                        .with_help("only `network_mode: service:NAME` has a meaning on ECS: it puts this service in NAME's task"),
-                    ),
-                }
-            }
-        }
+        service.joins = networks::network_mode(self, map, &path);
         if let Some(scale) = map.get("scale") {
             service.replicas = self.count(scale, &at("scale")).map(|count| Replicas {
                 count,
@@ -472,54 +441,6 @@ impl Reader<'_> {
                 None
             }
         }
-    }
-
-    /// `networks: {NAME: {aliases: [...]}}`; the list form names networks only.
-    fn network_aliases(&mut self, value: &Value, path: &KeyPath) -> Vec<String> {
-        let mut aliases = Vec::new();
-        match value {
-            Value::Sequence(_) | Value::Null => {}
-            Value::Mapping(networks) => {
-                for (network, settings) in networks {
-                    let network_path = path.key(key_text(network));
-                    let Some(settings) = settings.as_mapping() else {
-                        continue;
-                    };
-                    self.check_keys(settings, "services.*.networks.*", &network_path);
-                    let Some(list) = settings.get("aliases") else {
-                        continue;
-                    };
-                    if let Some(names) = self.string_list(list, &network_path.key("aliases")) {
-                        for name in names {
-                            if !aliases.contains(&name) {
-                                aliases.push(name);
-                            }
-                        }
-                    }
-                }
-            }
-            other => self.wrong_type(path, other, "a list of network names or a mapping of networks"),
-        }
-        aliases
-    }
-
-    /// `links: ["db", "db:pg"]`.
-    fn links(&mut self, value: &Value, path: &KeyPath) -> Vec<Link> {
-        let Some(items) = self.string_list(value, path) else {
-            return Vec::new();
-        };
-        items
-            .into_iter()
-            .enumerate()
-            .map(|(index, item)| {
-                let (service, alias) = item.split_once(':').unwrap_or((&item, &item));
-                Link {
-                    alias: alias.to_string(),
-                    service: service.to_string(),
-                    path: path.index(index),
-                }
-            })
-            .collect()
     }
 
     /// `x-ecs.cluster`: a cluster's name, or its ARN (then its name is read from it; every use

@@ -158,6 +158,7 @@ mod tests {
             include_str!("../normalise/healthcheck.rs"),
             include_str!("../normalise/infrastructure.rs"),
             include_str!("../normalise/mounts.rs"),
+            include_str!("../normalise/networks.rs"),
             include_str!("../normalise/ports.rs"),
             include_str!("../normalise/reader.rs"),
             include_str!("../normalise/runtime.rs"),
