@@ -6,6 +6,7 @@
 //! forms it takes instead. Everything else is read from the YAML value here.
 
 mod depends_on;
+mod deploy;
 mod environment;
 mod healthcheck;
 mod infrastructure;
@@ -16,6 +17,7 @@ mod ports;
 mod reader;
 mod runtime;
 mod secrets;
+mod service;
 #[cfg(test)]
 mod testing;
 pub mod units;
@@ -32,10 +34,7 @@ use reader::{one_or_many, Reader};
 pub use secrets::{is_secrets_manager_name_char, SECRETS_FOLDER, SECRETS_MANAGER_NAME_LENGTH};
 use serde_yaml::{Mapping, Value};
 use std::collections::HashSet;
-use units::{parse_bytes, parse_port_spec, split_words, PortSpec};
-
-/// The least memory ECS gives a container, in MiB.
-const MINIMUM_CONTAINER_MEMORY_MIB: u64 = 6;
+use units::{parse_port_spec, split_words, PortSpec};
 
 /// Builds the Project, named as load decided.
 pub fn normalise(
@@ -131,7 +130,7 @@ impl Reader<'_> {
                 );
                 continue;
             }
-            if !valid_service_name(&name) {
+            if !service::valid_service_name(&name) {
                 self.error(
                     "bad-service-name",
                     &path,
@@ -219,21 +218,6 @@ impl Reader<'_> {
         (!runs).then_some(profiles)
     }
 
-    /// A task name becomes a family name: letters, digits, `.`, `-` and `_`, starting with a letter
-    /// or digit, like a service name.
-    fn valid_task_name(&mut self, name: &str, path: &KeyPath) -> bool {
-        let valid = valid_service_name(name);
-        if !valid {
-            self.error(
-                "bad-task-name",
-                path,
-                format!("`{name}` cannot name a task"),
-                "use letters, digits, `.`, `_` and `-`, starting with a letter or digit",
-            );
-        }
-        valid
-    }
-
     fn service(&mut self, name: String, map: &Mapping, path: KeyPath, volumes: &HashSet<String>) -> Service {
         self.check_keys(map, "services.*", &path);
         let at = |key: &str| path.key(key);
@@ -318,17 +302,7 @@ impl Reader<'_> {
         }
         ports::keep_each_range_once(&mut service.port_ranges);
         service.joins = networks::network_mode(self, map, &path);
-        if let Some(scale) = map.get("scale") {
-            service.replicas = self.count(scale, &at("scale")).map(|count| Replicas {
-                count,
-                path: at("scale"),
-            });
-        }
-        if let Some(deploy) = map.get("deploy") {
-            self.deploy(deploy, &at("deploy"), &mut service);
-        }
-        self.service_level_resources(map, &path, &mut service.resources);
-        self.check_memory(map, &path, service.resources);
+        deploy::deployment(self, map, &path, &mut service);
         // With `extends` or `provider` (both refused above) the missing image is not the problem.
         let refused_origin = map.contains_key("extends") || map.contains_key("provider");
         if service.image.as_deref().is_some_and(|image| image.trim().is_empty()) {
@@ -367,7 +341,7 @@ impl Reader<'_> {
                 "task" => {
                     settings.task = self
                         .string(item, &item_path)
-                        .filter(|task| self.valid_task_name(task, &item_path))
+                        .filter(|task| service::valid_task_name(self, task, &item_path))
                         .map(|task| (task, item_path))
                 }
                 "external" => settings.external = self.external(item, &item_path),
@@ -519,197 +493,6 @@ impl Reader<'_> {
         }
         Some(tag.clone())
     }
-
-    /// `deploy.labels` (map or `KEY=VALUE` list): the `ecs.task.family` label (ECS ComposeX's
-    /// grouping), and the others, the service's labels, as (key, value, where).
-    #[allow(clippy::type_complexity)]
-    fn deploy_labels(
-        &mut self,
-        value: &Value,
-        path: &KeyPath,
-    ) -> (Option<(String, KeyPath)>, Vec<(String, String, KeyPath)>) {
-        const FAMILY: &str = "ecs.task.family";
-        let pairs: Vec<(String, String, KeyPath)> = match value {
-            Value::Mapping(map) => map
-                .iter()
-                .map(|(k, v)| (key_text(k), key_text(v), path.key(key_text(k))))
-                .collect(),
-            Value::Sequence(items) => items
-                .iter()
-                .enumerate()
-                .map(|(i, item)| {
-                    let text = key_text(item);
-                    let (k, v) = text.split_once('=').unwrap_or((&text, ""));
-                    (k.to_string(), v.to_string(), path.index(i))
-                })
-                .collect(),
-            other => {
-                self.wrong_type(path, other, "a mapping of labels or a list of `KEY=VALUE`");
-                return (None, Vec::new());
-            }
-        };
-        let mut family = None;
-        let mut tags = Vec::new();
-        for (key, value, label_path) in pairs {
-            if key != FAMILY {
-                // The service's own labels: tags of the ECS service (and, propagated, its tasks).
-                tags.push((key, value, label_path));
-                continue;
-            }
-            let families: Vec<&str> = value.split(',').map(str::trim).filter(|f| !f.is_empty()).collect();
-            if families.len() > 1 {
-                self.diagnostics.push(
-                    Diagnostic::warning(
-                        "several-families",
-                        label_path.clone(),
-                        format!(
-                            "`{FAMILY}` lists several task families; the service joins the first, `{}`",
-                            families[0]
-                        ),
-                    )
-                    .with_help("a container runs in one ECS task here; keep one family in the label"),
-                );
-            }
-            match families.first() {
-                Some(first) if self.valid_task_name(first, &label_path) => {
-                    family = Some((first.to_string(), label_path))
-                }
-                Some(_) => {}
-                None => self.error(
-                    "wrong-type",
-                    &label_path,
-                    format!("`{FAMILY}` is empty"),
-                    "name the task family the service joins",
-                ),
-            }
-        }
-        (family, tags)
-    }
-
-    fn deploy(&mut self, value: &Value, path: &KeyPath, service: &mut Service) {
-        let Some(map) = value.as_mapping() else {
-            self.wrong_type(path, value, "a mapping");
-            return;
-        };
-        self.check_keys(map, "services.*.deploy", path);
-        if let Some(labels) = map.get("labels") {
-            (service.family_label, service.tags) = self.deploy_labels(labels, &path.key("labels"));
-        }
-        if let Some(replicas) = map.get("replicas") {
-            let replicas_path = path.key("replicas");
-            service.replicas = self.count(replicas, &replicas_path).map(|count| Replicas {
-                count,
-                path: replicas_path,
-            });
-        }
-        let Some(resources) = map.get("resources") else { return };
-        let resources_path = path.key("resources");
-        let Some(resources) = resources.as_mapping() else {
-            self.wrong_type(&resources_path, resources, "a mapping with `limits` and `reservations`");
-            return;
-        };
-        self.check_keys(resources, "services.*.deploy.resources", &resources_path);
-        for kind in ["limits", "reservations"] {
-            let Some(value) = resources.get(kind) else { continue };
-            let kind_path = resources_path.key(kind);
-            let Some(limits) = value.as_mapping() else {
-                self.wrong_type(&kind_path, value, "a mapping with `cpus` and `memory`");
-                continue;
-            };
-            self.check_keys(limits, &format!("services.*.deploy.resources.{kind}"), &kind_path);
-            let cpus = limits.get("cpus").and_then(|v| self.cpus(v, &kind_path.key("cpus")));
-            let memory = limits
-                .get("memory")
-                .and_then(|v| self.memory_mib(v, &kind_path.key("memory")));
-            if kind == "limits" {
-                service.resources.cpu_limit = cpus;
-                service.resources.memory_limit_mib = memory;
-            } else {
-                service.resources.cpu_reservation = cpus;
-                service.resources.memory_reservation_mib = memory;
-            }
-        }
-    }
-
-    /// What ECS asks of a container's memory, once `deploy.resources` and the service-level keys
-    /// are merged; each error points where the value was written.
-    fn check_memory(&mut self, map: &Mapping, path: &KeyPath, resources: Resources) {
-        let written = |deploy_kind: &str, service_key: &str| {
-            let deploy = map
-                .get("deploy")
-                .and_then(|d| d.get("resources"))
-                .and_then(|r| r.get(deploy_kind))
-                .and_then(|k| k.get("memory"));
-            match deploy {
-                Some(_) => path.key("deploy").key("resources").key(deploy_kind).key("memory"),
-                None => path.key(service_key),
-            }
-        };
-        if let Some(limit) = resources.memory_limit_mib {
-            if limit < MINIMUM_CONTAINER_MEMORY_MIB {
-                self.error(
-                    "bad-memory",
-                    &written("limits", "mem_limit"),
-                    format!("ECS gives a container at least {MINIMUM_CONTAINER_MEMORY_MIB} MiB of memory"),
-                    "write a limit of 6M or more",
-                );
-            }
-            if let Some(reservation) = resources.memory_reservation_mib.filter(|r| *r > limit) {
-                self.error(
-                    "bad-memory",
-                    &written("reservations", "mem_reservation"),
-                    format!("the memory reservation ({reservation} MiB) is larger than the limit ({limit} MiB)"),
-                    "reserve at most the limit",
-                );
-            }
-        }
-    }
-
-    fn cpus(&mut self, value: &Value, path: &KeyPath) -> Option<f64> {
-        let text = key_text(value);
-        let parsed = text.trim().parse::<f64>().ok().filter(|c| *c > 0.0 && c.is_finite());
-        if parsed.is_none() {
-            self.error(
-                "bad-cpus",
-                path,
-                format!("`{}` is not a number of CPUs", crate::quote::shown(&text)),
-                "write a number such as `0.5` or `2`",
-            );
-        }
-        parsed
-    }
-
-    /// A memory size in MiB, rounded up.
-    fn memory_mib(&mut self, value: &Value, path: &KeyPath) -> Option<u64> {
-        let text = key_text(value);
-        let parsed = parse_bytes(&text).filter(|b| *b > 0);
-        if parsed.is_none() {
-            self.error(
-                "bad-memory",
-                path,
-                format!("`{}` is not a memory size", crate::quote::shown(&text)),
-                "write a size such as `512M` or `1.5G`",
-            );
-        }
-        parsed.map(|bytes| bytes.div_ceil(1024 * 1024))
-    }
-
-    /// `cpus`, `mem_limit` and `mem_reservation`: the service-level forms of `deploy.resources`,
-    /// which wins when both are given (as in compose).
-    fn service_level_resources(&mut self, map: &Mapping, path: &KeyPath, resources: &mut Resources) {
-        if let Some(v) = map.get("cpus").filter(|_| resources.cpu_limit.is_none()) {
-            resources.cpu_limit = self.cpus(v, &path.key("cpus"));
-        }
-        if let Some(v) = map.get("mem_limit").filter(|_| resources.memory_limit_mib.is_none()) {
-            resources.memory_limit_mib = self.memory_mib(v, &path.key("mem_limit"));
-        }
-        if let Some(v) = map
-            .get("mem_reservation")
-            .filter(|_| resources.memory_reservation_mib.is_none())
-        {
-            resources.memory_reservation_mib = self.memory_mib(v, &path.key("mem_reservation"));
-        }
-    }
 }
 
 /// A Linux capability as ECS names it: upper case, without the `CAP_` prefix compose allows.
@@ -724,13 +507,6 @@ fn is_cluster_name(name: &str) -> bool {
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
-}
-
-fn valid_service_name(name: &str) -> bool {
-    name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }
 
 #[cfg(test)]

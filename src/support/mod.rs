@@ -154,6 +154,7 @@ mod tests {
         let sources = [
             include_str!("../normalise/mod.rs"),
             include_str!("../normalise/depends_on.rs"),
+            include_str!("../normalise/deploy.rs"),
             include_str!("../normalise/environment.rs"),
             include_str!("../normalise/healthcheck.rs"),
             include_str!("../normalise/infrastructure.rs"),
