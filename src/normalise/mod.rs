@@ -22,6 +22,7 @@ mod service;
 mod testing;
 pub mod units;
 mod volumes;
+mod x_ecs;
 
 use crate::diagnostic::{Diagnostic, Diagnostics, KeyPath};
 use crate::load::interpolate::key_text;
@@ -34,7 +35,7 @@ use reader::{one_or_many, Reader};
 pub use secrets::{is_secrets_manager_name_char, SECRETS_FOLDER, SECRETS_MANAGER_NAME_LENGTH};
 use serde_yaml::{Mapping, Value};
 use std::collections::HashSet;
-use units::{parse_port_spec, split_words, PortSpec};
+use units::split_words;
 
 /// Builds the Project, named as load decided.
 pub fn normalise(
@@ -91,7 +92,7 @@ impl Reader<'_> {
                 ),
             ));
         }
-        let settings = self.deploy_settings(document.get("x-ecs"), &root.key("x-ecs"));
+        let settings = x_ecs::deploy_settings(self, document.get("x-ecs"), &root.key("x-ecs"));
         let volumes = volumes::named_volumes(self, document.get("volumes"), &root.key("volumes"));
         let secrets = self.secret_definitions(document.get("secrets"), &root.key("secrets"));
         if let Some(Value::Mapping(networks)) = document.get("networks") {
@@ -173,33 +174,6 @@ impl Reader<'_> {
             self.check_secret_targets(&service.secrets);
         }
         Some(Project::new(name, services, inactive, volumes, secrets, settings))
-    }
-
-    fn deploy_settings(&mut self, value: Option<&Value>, path: &KeyPath) -> DeploySettings {
-        let mut settings = DeploySettings::default();
-        let Some(value) = value else { return settings };
-        let Some(map) = value.as_mapping() else {
-            self.wrong_type(path, value, "a mapping of deployment settings");
-            return settings;
-        };
-        self.check_keys(map, "x-ecs", path);
-        for (key, item) in map {
-            let name = key_text(key);
-            let item_path = path.key(&name);
-            match name.as_str() {
-                "cluster" => settings.cluster = self.cluster(item, &item_path),
-                "region" => settings.region = self.string(item, &item_path),
-                "subnets" => settings.subnets = self.string_list(item, &item_path),
-                "security_groups" => settings.security_groups = self.string_list(item, &item_path),
-                "assign_public_ip" => settings.assign_public_ip = self.boolean(item, &item_path).unwrap_or(false),
-                "registry" => settings.registry = self.registry(item, &item_path),
-                "image_tag" => settings.image_tag = self.image_tag(item, &item_path),
-                "secrets_image" => settings.secrets_image = self.string(item, &item_path),
-                "environment_secrets" => settings.environment_secrets = self.boolean(item, &item_path).unwrap_or(false),
-                other => self.infrastructure_setting(other, item, &item_path, &mut settings.infrastructure),
-            }
-        }
-        settings
     }
 
     /// The profiles of a service none of whose profiles is active; `None` when it runs.
@@ -285,7 +259,7 @@ impl Reader<'_> {
                 .unwrap_or_default(),
             ecs: map
                 .get("x-ecs")
-                .map(|v| self.service_settings(v, &at("x-ecs")))
+                .map(|v| x_ecs::service_settings(self, v, &at("x-ecs")))
                 .unwrap_or_default(),
             name,
             path: path.clone(),
@@ -327,73 +301,6 @@ impl Reader<'_> {
         service
     }
 
-    fn service_settings(&mut self, value: &Value, path: &KeyPath) -> ServiceSettings {
-        let mut settings = ServiceSettings::default();
-        let Some(map) = value.as_mapping() else {
-            self.wrong_type(path, value, "a mapping (`task`, `external`, `essential`, …)");
-            return settings;
-        };
-        self.check_keys(map, "services.*.x-ecs", path);
-        for (key, item) in map {
-            let name = key_text(key);
-            let item_path = path.key(&name);
-            match name.as_str() {
-                "task" => {
-                    settings.task = self
-                        .string(item, &item_path)
-                        .filter(|task| service::valid_task_name(self, task, &item_path))
-                        .map(|task| (task, item_path))
-                }
-                "external" => settings.external = self.external(item, &item_path),
-                "essential" => settings.essential = self.boolean(item, &item_path),
-                "secret_variables" => {
-                    settings.secret_variables = self
-                        .string_list(item, &item_path)
-                        .unwrap_or_default()
-                        .into_iter()
-                        .enumerate()
-                        .map(|(i, name)| (name, item_path.index(i)))
-                        .collect()
-                }
-                other => self.service_infrastructure_setting(other, item, &item_path, &mut settings),
-            }
-        }
-        settings
-    }
-
-    fn external(&mut self, value: &Value, path: &KeyPath) -> Option<ExternalEndpoint> {
-        let text = self.string(value, path)?;
-        let (host, port) = match text.rsplit_once(':') {
-            Some((host, port)) => match parse_port_spec(port) {
-                Ok(PortSpec::One(port)) => (host.to_string(), Some(port)),
-                _ => {
-                    self.error(
-                        "bad-external",
-                        path,
-                        format!("`{}` is not `host` or `host:port`", crate::quote::shown(&text)),
-                        "for example `x-ecs: {external: \"mydb.abc123.eu-west-1.rds.amazonaws.com:5432\"}`",
-                    );
-                    return None;
-                }
-            },
-            None => (text.clone(), None),
-        };
-        let valid = !host.is_empty()
-            && host
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
-        if !valid {
-            self.error(
-                "bad-external",
-                path,
-                format!("`{}` is not a host name", crate::quote::shown(&host)),
-                "give a DNS name or an IP address, with an optional `:port`",
-            );
-            return None;
-        }
-        Some(ExternalEndpoint { host, port })
-    }
-
     fn command(&mut self, value: &Value, path: &KeyPath) -> Option<Vec<String>> {
         match serde_yaml::from_value::<dct::Command>(value.clone()) {
             Ok(dct::Command::Args(args)) => Some(args),
@@ -416,97 +323,12 @@ impl Reader<'_> {
             }
         }
     }
-
-    /// `x-ecs.cluster`: a cluster's name, or its ARN (then its name is read from it; every use
-    /// needs the name: autoscaling's `service/CLUSTER/SERVICE` takes no ARN). The name goes into
-    /// the templates and the ECS services, so it must be one ECS would take.
-    fn cluster(&mut self, value: &Value, path: &KeyPath) -> Option<String> {
-        let cluster = self.string(value, path)?;
-        let name = if cluster.starts_with("arn:") {
-            match cluster.split_once(":cluster/") {
-                Some((_, name)) if !name.is_empty() && !name.contains('/') => name,
-                _ => {
-                    self.error(
-                        "bad-setting",
-                        path,
-                        format!("`{}` is not an ECS cluster's ARN", crate::quote::shown(&cluster)),
-                        "give the cluster's name, or its ARN `arn:aws:ecs:REGION:ACCOUNT:cluster/NAME`",
-                    );
-                    return None;
-                }
-            }
-        } else {
-            &cluster
-        };
-        if !is_cluster_name(name) {
-            self.error(
-                "bad-setting",
-                path,
-                format!("`{}` is not an ECS cluster name", crate::quote::shown(name)),
-                "a cluster name has 1 to 255 letters, digits, `-` and `_`",
-            );
-            return None;
-        }
-        Some(name.to_string())
-    }
-
-    /// `x-ecs.registry`: `HOST[/PATH]` of an image repository, no scheme.
-    fn registry(&mut self, value: &Value, path: &KeyPath) -> Option<String> {
-        let registry = self.string(value, path)?.trim_end_matches('/').to_string();
-        let valid = !registry.is_empty()
-            && !registry.contains("://")
-            && registry
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-/:".contains(c));
-        if !valid {
-            self.error(
-                "bad-setting",
-                path,
-                format!("`{}` is not a registry and repository path", crate::quote::shown(&registry)),
-                "write it as an image name starts, without `https://` and in lower case: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop`",
-            );
-            return None;
-        }
-        Some(registry)
-    }
-
-    /// `x-ecs.image_tag`: a Docker tag, written as a string (`1.10` as a number would be 1.1).
-    fn image_tag(&mut self, value: &Value, path: &KeyPath) -> Option<String> {
-        let Value::String(tag) = value else {
-            self.wrong_type(path, value, "a string (quote it: `\"1.10\"`)");
-            return None;
-        };
-        let valid = tag.len() <= 128
-            && tag
-                .chars()
-                .next()
-                .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
-            && tag.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
-        if !valid {
-            self.error(
-                "bad-setting",
-                path,
-                format!("`{}` is not an image tag", crate::quote::shown(tag)),
-                "a tag has letters, digits, `_`, `.` and `-`, up to 128, and does not start with `.` or `-`",
-            );
-            return None;
-        }
-        Some(tag.clone())
-    }
 }
 
 /// A Linux capability as ECS names it: upper case, without the `CAP_` prefix compose allows.
 fn capability(name: &str) -> String {
     let upper = name.trim().to_ascii_uppercase();
     upper.strip_prefix("CAP_").map(str::to_string).unwrap_or(upper)
-}
-
-/// ECS's cluster names: 1 to 255 letters, digits, `-` and `_`.
-fn is_cluster_name(name: &str) -> bool {
-    (1..=255).contains(&name.len())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
 }
 
 #[cfg(test)]
@@ -547,22 +369,5 @@ mod tests {
         let (project, diagnostics) = normalised("version: \"3.8\"\nservices:\n  web:\n    image: a\n");
         assert_eq!(service_names(&project.expect("a note refuses nothing")), ["web"]);
         assert_eq!(codes(&diagnostics), ["obsolete-version"]);
-    }
-
-    #[test]
-    fn cluster_names() {
-        for good in ["prod", "shop_prod-2", &"a".repeat(255)] {
-            assert!(is_cluster_name(good), "{good}");
-        }
-        for bad in [
-            "",
-            "prod\u{7f}",
-            "prod-${AWS::Region}",
-            "prod cluster",
-            "prod/eu",
-            &"a".repeat(256),
-        ] {
-            assert!(!is_cluster_name(bad), "{bad}");
-        }
     }
 }

@@ -165,6 +165,7 @@ mod tests {
             include_str!("../normalise/runtime.rs"),
             include_str!("../normalise/secrets.rs"),
             include_str!("../normalise/volumes.rs"),
+            include_str!("../normalise/x_ecs.rs"),
         ];
         let mut checked = 0;
         for source in sources {
