@@ -1,7 +1,7 @@
 //! Compose secrets: the top-level definitions (where each value lives) and each service's uses
 //! (which file it reads, with what owner and mode).
 
-use super::{Reader, SecretDefinition, SecretSource, SecretUse};
+use super::{Reader, SecretDefinition, SecretSource, SecretUse, Service};
 use crate::diagnostic::{did_you_mean, KeyPath};
 use crate::load::interpolate::key_text;
 use serde_yaml::{Mapping, Value};
@@ -199,8 +199,26 @@ impl Reader<'_> {
         None
     }
 
+    /// Each service's secrets: defined at the top level (`section`), and each written to a file
+    /// of its own.
+    pub(super) fn check_services_uses(
+        &mut self,
+        section: Option<&Value>,
+        services: &[Service],
+        definitions: &[SecretDefinition],
+    ) {
+        let defined: Vec<String> = match section {
+            Some(Value::Mapping(map)) => map.keys().map(key_text).collect(),
+            _ => Vec::new(),
+        };
+        for service in services {
+            self.check_secret_uses(&service.secrets, &defined, definitions);
+            self.check_secret_targets(&service.secrets);
+        }
+    }
+
     /// Two secrets of a service written to one file would overwrite each other.
-    pub(super) fn check_secret_targets(&mut self, uses: &[SecretUse]) {
+    fn check_secret_targets(&mut self, uses: &[SecretUse]) {
         for (index, secret_use) in uses.iter().enumerate() {
             if let Some(earlier) = uses[..index].iter().find(|u| u.target == secret_use.target) {
                 self.error(
@@ -218,12 +236,7 @@ impl Reader<'_> {
 
     /// Every secret a service uses is defined at the top level (`defined`: the names written there),
     /// and says where its value is.
-    pub(super) fn check_secret_uses(
-        &mut self,
-        uses: &[SecretUse],
-        defined: &[String],
-        definitions: &[SecretDefinition],
-    ) {
+    fn check_secret_uses(&mut self, uses: &[SecretUse], defined: &[String], definitions: &[SecretDefinition]) {
         for secret_use in uses {
             if let Some(definition) = definitions.iter().find(|d| d.name == secret_use.secret) {
                 if definition.source == SecretSource::Undeclared {

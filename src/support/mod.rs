@@ -164,6 +164,7 @@ mod tests {
             include_str!("../normalise/reader.rs"),
             include_str!("../normalise/runtime.rs"),
             include_str!("../normalise/secrets.rs"),
+            include_str!("../normalise/service.rs"),
             include_str!("../normalise/volumes.rs"),
             include_str!("../normalise/x_ecs.rs"),
         ];
