@@ -30,7 +30,7 @@ use crate::load::Loaded;
 use crate::source::Files;
 pub use infrastructure::MAXIMUM_MOUNT_TARGETS;
 pub use model::*;
-use reader::{one_or_many, Reader};
+use reader::Reader;
 pub use secrets::{is_secrets_manager_name_char, SECRETS_FOLDER, SECRETS_MANAGER_NAME_LENGTH};
 use serde_yaml::{Mapping, Value};
 use std::collections::HashSet;
@@ -82,7 +82,7 @@ fn project(reader: &mut Reader, document: &Mapping, project_name: &str, active_p
     }
     let settings = x_ecs::deploy_settings(reader, document.get("x-ecs"), &root.key("x-ecs"));
     let volumes = volumes::named_volumes(reader, document.get("volumes"), &root.key("volumes"));
-    let secrets = reader.secret_definitions(document.get("secrets"), &root.key("secrets"));
+    let secrets = secrets::secret_definitions(reader, document.get("secrets"), &root.key("secrets"));
     if let Some(Value::Mapping(networks)) = document.get("networks") {
         networks::check_networks(reader, networks, &root.key("networks"));
     }
@@ -94,7 +94,7 @@ fn project(reader: &mut Reader, document: &Mapping, project_name: &str, active_p
         active_profiles,
         &declared_volumes,
     )?;
-    reader.check_services_uses(document.get("secrets"), &services, &secrets);
+    secrets::check_services_uses(reader, document.get("secrets"), &services, &secrets);
     Some(Project::new(
         project_name.to_string(),
         services,

@@ -4,7 +4,8 @@
 use super::reader::Reader;
 use super::units::split_words;
 use super::{
-    depends_on, deploy, environment, healthcheck, mounts, networks, ports, x_ecs, InactiveService, Resources, Service,
+    depends_on, deploy, environment, healthcheck, mounts, networks, ports, runtime, secrets, x_ecs, InactiveService,
+    Resources, Service,
 };
 use crate::diagnostic::{Diagnostic, KeyPath};
 use crate::load::interpolate::{key_text, Variables};
@@ -185,14 +186,14 @@ fn service(reader: &mut Reader, name: String, map: &Mapping, path: KeyPath, volu
             .iter()
             .map(|cap| capability(cap))
             .collect(),
-        runtime: reader.runtime(map, &path),
+        runtime: runtime::runtime(reader, map, &path),
         volumes_from: map
             .get("volumes_from")
             .map(|v| mounts::volumes_from(reader, v, &at("volumes_from")))
             .unwrap_or_default(),
         secrets: map
             .get("secrets")
-            .map(|v| reader.secret_uses(v, &at("secrets")))
+            .map(|v| secrets::secret_uses(reader, v, &at("secrets")))
             .unwrap_or_default(),
         ecs: map
             .get("x-ecs")

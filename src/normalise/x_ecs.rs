@@ -3,6 +3,7 @@
 //! endpoint, essential, secret variables). The keys that shape the stacks are read by
 //! `infrastructure`.
 
+use super::infrastructure;
 use super::reader::Reader;
 use super::service::valid_task_name;
 use super::units::{parse_port_spec, PortSpec};
@@ -33,7 +34,9 @@ pub(super) fn deploy_settings(reader: &mut Reader, value: Option<&Value>, path: 
             "image_tag" => settings.image_tag = image_tag(reader, item, &item_path),
             "secrets_image" => settings.secrets_image = reader.string(item, &item_path),
             "environment_secrets" => settings.environment_secrets = reader.boolean(item, &item_path).unwrap_or(false),
-            other => reader.infrastructure_setting(other, item, &item_path, &mut settings.infrastructure),
+            other => {
+                infrastructure::infrastructure_setting(reader, other, item, &item_path, &mut settings.infrastructure)
+            }
         }
     }
     settings
@@ -68,7 +71,7 @@ pub(super) fn service_settings(reader: &mut Reader, value: &Value, path: &KeyPat
                     .map(|(i, name)| (name, item_path.index(i)))
                     .collect()
             }
-            other => reader.service_infrastructure_setting(other, item, &item_path, &mut settings),
+            other => infrastructure::service_infrastructure_setting(reader, other, item, &item_path, &mut settings),
         }
     }
     settings
