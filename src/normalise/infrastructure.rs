@@ -481,6 +481,8 @@ fn valid_success_codes(codes: &str) -> bool {
 mod tests {
     use super::*;
 
+    // The quotas are tested through `x_ecs`, which reads every `x-ecs` key into its settings.
+
     #[test]
     fn file_system_ids() {
         for good in ["fs-0123abcd", "fs-0123456789abcdef0"] {

@@ -284,3 +284,102 @@ fn sysctls(reader: &mut Reader, value: &Value, path: &KeyPath) -> Vec<Sysctl> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::normalise::testing::{codes, paths, read, read_with};
+    use std::time::Duration;
+
+    fn run(yaml: &str) -> (Runtime, Vec<String>) {
+        let (found, diagnostics) = read(yaml, |reader, value, path| {
+            runtime(reader, value.as_mapping().unwrap(), path)
+        });
+        (found, codes(&diagnostics))
+    }
+
+    #[test]
+    fn how_the_container_runs() {
+        let yaml = "{user: 1000, working_dir: /app, read_only: yes, init: true, tty: true, stdin_open: false,
+            restart: unless-stopped, stop_grace_period: 1m, platform: linux/arm64}";
+        let (found, codes) = run(yaml);
+        assert!(codes.is_empty(), "{codes:?}");
+        assert_eq!(found.user.as_deref(), Some("1000"));
+        assert_eq!(found.working_dir.as_deref(), Some("/app"));
+        assert!(found.read_only && found.init && found.tty && !found.stdin_open);
+        assert_eq!(found.restart.map(|(r, _)| r).as_deref(), Some("unless-stopped"));
+        assert_eq!(found.stop_grace_period.map(|(d, _)| d), Some(Duration::from_secs(60)));
+        assert_eq!(found.platform.map(|(p, _)| p).as_deref(), Some("linux/arm64"));
+        // Empty values, as unset variables leave them, are the image's own.
+        let (found, codes) = run("{user: '', platform: ' '}");
+        assert!(found.user.is_none() && found.platform.is_none() && codes.is_empty());
+        let (found, codes) = run("{working_dir: app, stop_grace_period: soon}");
+        assert!(found.working_dir.is_none());
+        assert_eq!(codes, ["wrong-type", "bad-duration"]);
+    }
+
+    #[test]
+    fn labels_win_over_label_files_which_win_in_order() {
+        let files = [("a.labels", "team=a\ntier=web\n"), ("b.labels", "team=b\n")];
+        let yaml = "{label_file: [a.labels, b.labels], labels: {tier: api, empty: null, port: 80}}";
+        let (found, diagnostics) = read_with(&files, &[], yaml, |reader, value, path| {
+            runtime(reader, value.as_mapping().unwrap(), path)
+        });
+        assert!(diagnostics.0.is_empty());
+        let labels: Vec<_> = found.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        assert_eq!(labels, [("team", "b"), ("tier", "api"), ("empty", ""), ("port", "80")]);
+        let (found, _) = run("{labels: [a=1, b]}");
+        assert_eq!(
+            found.labels,
+            [("a".to_string(), "1".to_string()), ("b".to_string(), String::new())]
+        );
+        let (_, diagnostics) = read("{label_file: gone.labels}", |reader, value, path| {
+            runtime(reader, value.as_mapping().unwrap(), path)
+        });
+        assert_eq!(codes(&diagnostics), ["unreadable-file"]);
+        assert_eq!(paths(&diagnostics), ["services.web.label_file"]);
+    }
+
+    #[test]
+    fn ulimits_and_sysctls() {
+        let (found, codes) = run(
+            "{ulimits: {nproc: 65535, nofile: {soft: 20000, hard: '40000'}, core: -1},
+            sysctls: [net.core.somaxconn=1024, ' net.ipv4.tcp_syncookies = 0 ']}",
+        );
+        assert!(codes.is_empty(), "{codes:?}");
+        let limits: Vec<_> = found
+            .ulimits
+            .iter()
+            .map(|u| (u.name.as_str(), u.soft, u.hard))
+            .collect();
+        assert_eq!(
+            limits,
+            [("nproc", 65535, 65535), ("nofile", 20000, 40000), ("core", -1, -1)]
+        );
+        let sysctls: Vec<_> = found
+            .sysctls
+            .iter()
+            .map(|s| (s.name.as_str(), s.value.as_str()))
+            .collect();
+        assert_eq!(
+            sysctls,
+            [("net.core.somaxconn", "1024"), ("net.ipv4.tcp_syncookies", "0")]
+        );
+        let (found, codes) =
+            run("{ulimits: {nofile: {soft: 1}, nproc: 4294967296, stack: -2}, sysctls: {kernel.x: [1]}}");
+        assert!(found.ulimits.is_empty() && found.sysctls.is_empty());
+        assert_eq!(codes, ["wrong-type"; 4]);
+    }
+
+    #[test]
+    fn logging_goes_to_cloudwatch_and_privileged_is_refused() {
+        assert!(
+            run("{logging: {driver: json-file, options: {max-size: 10m}}, privileged: false}")
+                .1
+                .is_empty()
+        );
+        assert_eq!(run("{logging: {driver: syslog}}").1, ["logging-driver"]);
+        assert_eq!(run("{privileged: true}").1, ["unsupported-key"]);
+        assert_eq!(run("{logging: json-file}").1, ["wrong-type"]);
+    }
+}

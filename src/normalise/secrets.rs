@@ -381,6 +381,83 @@ fn is_ssm_parameter_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::normalise::testing::{codes, normalised, paths, read};
+
+    #[test]
+    fn where_each_secret_s_value_is() {
+        let yaml = r#"{a: {file: ./a.txt}, b: {environment: B}, c: {external: true, name: /prod/db},
+            d: {external: {name: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf"}}, e: {}}"#;
+        let (found, diagnostics) = read(yaml, |reader, value, _| {
+            secret_definitions(reader, Some(value), &KeyPath::root().key("secrets"))
+        });
+        assert!(diagnostics.0.is_empty());
+        let external = |reference: &str| SecretSource::External {
+            reference: reference.to_string(),
+        };
+        let sources: Vec<_> = found.iter().map(|d| (d.name.as_str(), d.source.clone())).collect();
+        assert_eq!(
+            sources,
+            [
+                ("a", SecretSource::Local),
+                ("b", SecretSource::Local),
+                ("c", external("/prod/db")),
+                (
+                    "d",
+                    external("arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf")
+                ),
+                ("e", SecretSource::Undeclared),
+            ]
+        );
+    }
+
+    #[test]
+    fn each_use_is_a_file_with_its_owner_and_mode() {
+        let yaml =
+            r#"[a, {source: b, target: b.txt, uid: "1000", gid: 50, mode: "0440"}, {source: c, target: /etc/c}]"#;
+        let (uses, diagnostics) = read(yaml, |reader, value, path| {
+            secret_uses(reader, value, &path.key("secrets"))
+        });
+        assert!(diagnostics.0.is_empty());
+        let found: Vec<_> = uses
+            .iter()
+            .map(|u| (u.target.as_str(), u.uid.as_deref(), u.gid.as_deref(), u.mode.as_deref()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("/run/secrets/a", None, None, None),
+                ("/run/secrets/b.txt", Some("1000"), Some("50"), Some("0440")),
+                ("/etc/c", None, None, None)
+            ]
+        );
+        let yaml = r#"[{target: x}, {source: a, target: ../../x}, {source: b, uid: alice}, {source: c, mode: rw}, 7]"#;
+        let (uses, diagnostics) = read(yaml, |reader, value, path| {
+            secret_uses(reader, value, &path.key("secrets"))
+        });
+        // A bad owner or mode is left out; a use without a source or with a bad target is.
+        let kept: Vec<_> = uses
+            .iter()
+            .map(|u| (u.secret.as_str(), u.uid.as_deref(), u.mode.as_deref()))
+            .collect();
+        assert_eq!(kept, [("b", None, None), ("c", None, None)]);
+        assert_eq!(
+            codes(&diagnostics),
+            ["bad-secret", "bad-secret", "bad-secret", "wrong-type", "wrong-type"]
+        );
+    }
+
+    #[test]
+    fn every_use_is_defined_and_written_to_a_file_of_its_own() {
+        let compose = "services:\n  web:\n    image: a\n    secrets: [db_pasword, key, {source: token, target: key}]\nsecrets:\n  db_password: {file: ./pw}\n  key: {}\n  token: {environment: TOKEN}\n";
+        let (project, diagnostics) = normalised(compose);
+        assert!(project.is_none());
+        assert_eq!(codes(&diagnostics), ["unknown-secret", "bad-secret", "bad-secret"]);
+        assert_eq!(
+            paths(&diagnostics),
+            ["services.web.secrets[0]", "secrets.key", "services.web.secrets[2]"]
+        );
+        assert_eq!(diagnostics.0[0].help.as_deref(), Some("did you mean `db_password`?"));
+    }
 
     #[test]
     fn file_modes_as_compose_reads_them() {

@@ -318,4 +318,53 @@ mod tests {
             assert!(!is_cluster_name(bad), "{bad}");
         }
     }
+
+    /// The AWS quotas `infrastructure` checks, on the keys as written.
+    #[test]
+    fn numbers_past_the_aws_quotas_are_refused() {
+        let (settings, codes) = top_level("{mount_targets: 6, log_retention_days: 30}");
+        assert!(codes.is_empty(), "{codes:?}");
+        assert_eq!(settings.infrastructure.mount_targets.map(|(n, _)| n), Some(6));
+        assert_eq!(top_level("{mount_targets: 7}").1, ["bad-setting"]);
+        assert_eq!(top_level("{log_retention_days: 10}").1, ["bad-setting"]);
+        for yaml in [
+            "{grace_period: 2147483648}",
+            "{autoscaling: {max: 5001, cpu: 70}}",
+            "{autoscaling: {max: 4, cpu: 101}}",
+            "{load_balancer: {path: /a, priority: 50001}}",
+        ] {
+            assert_eq!(of_service(yaml).1, ["bad-setting"], "{yaml}");
+        }
+    }
+
+    #[test]
+    fn autoscaling_and_listener_rules() {
+        let yaml = "{autoscaling: {max: 4, memory: 80}, load_balancer: {path: [/api/*, /v2/*], host: API.example.com, priority: 7}}";
+        let (settings, codes, _) = of_service(yaml);
+        assert!(codes.is_empty(), "{codes:?}");
+        let scaling = settings.autoscaling.expect("it scales");
+        assert_eq!(
+            (scaling.min, scaling.max, scaling.cpu, scaling.memory),
+            (1, 4, None, Some(80))
+        );
+        let routing = settings.load_balancer.expect("a rule");
+        assert_eq!((routing.paths.len(), routing.hosts[0].as_str()), (2, "api.example.com"));
+        assert_eq!(routing.priority.map(|(p, _)| p), Some(7));
+        for yaml in [
+            "{autoscaling: {min: 2, cpu: 70}}",
+            "{autoscaling: {max: 4}}",
+            "{autoscaling: {min: 5, max: 4, cpu: 1}}",
+        ] {
+            assert_eq!(of_service(yaml).1, ["bad-setting"], "{yaml}");
+        }
+        // ALB's quotas: 3 values in a condition, 5 in a rule, 5 wildcards; and a rule matches something.
+        for yaml in [
+            "{load_balancer: {path: [/a, /b, /c, /d]}}",
+            "{load_balancer: {path: [/a, /b, /c], host: [a.io, b.io, c.io]}}",
+            "{load_balancer: {path: ['/*/*/*', '/*/*/*']}}",
+            "{load_balancer: {priority: 1}}",
+        ] {
+            assert_eq!(of_service(yaml).1, ["bad-listener-rule"], "{yaml}");
+        }
+    }
 }
