@@ -31,6 +31,54 @@ pub(super) fn deployment(reader: &mut Reader, map: &Mapping, path: &KeyPath, ser
     check_memory(reader, map, path, service.resources);
 }
 
+/// `deploy`: its labels, replicas and resources.
+fn deploy(reader: &mut Reader, value: &Value, path: &KeyPath, service: &mut Service) {
+    let Some(map) = value.as_mapping() else {
+        reader.wrong_type(path, value, "a mapping");
+        return;
+    };
+    reader.check_keys(map, "services.*.deploy", path);
+    if let Some(labels) = map.get("labels") {
+        (service.family_label, service.tags) = deploy_labels(reader, labels, &path.key("labels"));
+    }
+    if let Some(replicas) = map.get("replicas") {
+        let replicas_path = path.key("replicas");
+        service.replicas = reader.count(replicas, &replicas_path).map(|count| Replicas {
+            count,
+            path: replicas_path,
+        });
+    }
+    let Some(resources) = map.get("resources") else { return };
+    let resources_path = path.key("resources");
+    let Some(resources) = resources.as_mapping() else {
+        reader.wrong_type(&resources_path, resources, "a mapping with `limits` and `reservations`");
+        return;
+    };
+    reader.check_keys(resources, "services.*.deploy.resources", &resources_path);
+    for kind in ["limits", "reservations"] {
+        let Some(value) = resources.get(kind) else { continue };
+        let kind_path = resources_path.key(kind);
+        let Some(limits) = value.as_mapping() else {
+            reader.wrong_type(&kind_path, value, "a mapping with `cpus` and `memory`");
+            continue;
+        };
+        reader.check_keys(limits, &format!("services.*.deploy.resources.{kind}"), &kind_path);
+        let cpus = limits
+            .get("cpus")
+            .and_then(|v| number_of_cpus(reader, v, &kind_path.key("cpus")));
+        let memory = limits
+            .get("memory")
+            .and_then(|v| memory_mib(reader, v, &kind_path.key("memory")));
+        if kind == "limits" {
+            service.resources.cpu_limit = cpus;
+            service.resources.memory_limit_mib = memory;
+        } else {
+            service.resources.cpu_reservation = cpus;
+            service.resources.memory_reservation_mib = memory;
+        }
+    }
+}
+
 /// `deploy.labels` (map or `KEY=VALUE` list): the `ecs.task.family` label (ECS ComposeX's
 /// grouping), and the others, the service's labels, as (key, value, where).
 #[allow(clippy::type_complexity)]
@@ -104,52 +152,51 @@ fn first_listed_family(reader: &mut Reader, value: &str, label_path: KeyPath) ->
     }
 }
 
-/// `deploy`: its labels, replicas and resources.
-fn deploy(reader: &mut Reader, value: &Value, path: &KeyPath, service: &mut Service) {
-    let Some(map) = value.as_mapping() else {
-        reader.wrong_type(path, value, "a mapping");
-        return;
-    };
-    reader.check_keys(map, "services.*.deploy", path);
-    if let Some(labels) = map.get("labels") {
-        (service.family_label, service.tags) = deploy_labels(reader, labels, &path.key("labels"));
+/// `cpus`, `mem_limit` and `mem_reservation`: the service-level forms of `deploy.resources`,
+/// which wins when both are given (as in compose).
+fn service_level_resources(reader: &mut Reader, map: &Mapping, path: &KeyPath, resources: &mut Resources) {
+    if let Some(v) = map.get("cpus").filter(|_| resources.cpu_limit.is_none()) {
+        resources.cpu_limit = number_of_cpus(reader, v, &path.key("cpus"));
     }
-    if let Some(replicas) = map.get("replicas") {
-        let replicas_path = path.key("replicas");
-        service.replicas = reader.count(replicas, &replicas_path).map(|count| Replicas {
-            count,
-            path: replicas_path,
-        });
+    if let Some(v) = map.get("mem_limit").filter(|_| resources.memory_limit_mib.is_none()) {
+        resources.memory_limit_mib = memory_mib(reader, v, &path.key("mem_limit"));
     }
-    let Some(resources) = map.get("resources") else { return };
-    let resources_path = path.key("resources");
-    let Some(resources) = resources.as_mapping() else {
-        reader.wrong_type(&resources_path, resources, "a mapping with `limits` and `reservations`");
-        return;
-    };
-    reader.check_keys(resources, "services.*.deploy.resources", &resources_path);
-    for kind in ["limits", "reservations"] {
-        let Some(value) = resources.get(kind) else { continue };
-        let kind_path = resources_path.key(kind);
-        let Some(limits) = value.as_mapping() else {
-            reader.wrong_type(&kind_path, value, "a mapping with `cpus` and `memory`");
-            continue;
-        };
-        reader.check_keys(limits, &format!("services.*.deploy.resources.{kind}"), &kind_path);
-        let cpus = limits
-            .get("cpus")
-            .and_then(|v| number_of_cpus(reader, v, &kind_path.key("cpus")));
-        let memory = limits
-            .get("memory")
-            .and_then(|v| memory_mib(reader, v, &kind_path.key("memory")));
-        if kind == "limits" {
-            service.resources.cpu_limit = cpus;
-            service.resources.memory_limit_mib = memory;
-        } else {
-            service.resources.cpu_reservation = cpus;
-            service.resources.memory_reservation_mib = memory;
-        }
+    if let Some(v) = map
+        .get("mem_reservation")
+        .filter(|_| resources.memory_reservation_mib.is_none())
+    {
+        resources.memory_reservation_mib = memory_mib(reader, v, &path.key("mem_reservation"));
     }
+}
+
+/// A number of CPUs, more than 0 (`0.5`, `"2"`).
+fn number_of_cpus(reader: &mut Reader, value: &Value, path: &KeyPath) -> Option<f64> {
+    let text = key_text(value);
+    let parsed = text.trim().parse::<f64>().ok().filter(|c| *c > 0.0 && c.is_finite());
+    if parsed.is_none() {
+        reader.error(
+            "bad-cpus",
+            path,
+            format!("`{}` is not a number of CPUs", crate::quote::shown(&text)),
+            "write a number such as `0.5` or `2`",
+        );
+    }
+    parsed
+}
+
+/// A memory size in MiB, rounded up.
+fn memory_mib(reader: &mut Reader, value: &Value, path: &KeyPath) -> Option<u64> {
+    let text = key_text(value);
+    let parsed = parse_bytes(&text).filter(|b| *b > 0);
+    if parsed.is_none() {
+        reader.error(
+            "bad-memory",
+            path,
+            format!("`{}` is not a memory size", crate::quote::shown(&text)),
+            "write a size such as `512M` or `1.5G`",
+        );
+    }
+    parsed.map(|bytes| bytes.div_ceil(1024 * 1024))
 }
 
 /// What ECS asks of a container's memory, once `deploy.resources` and the service-level keys
@@ -192,53 +239,6 @@ fn check_ecs_memory_minimum(reader: &mut Reader, limit_mib: u64, path: &KeyPath)
             format!("ECS gives a container at least {MINIMUM_CONTAINER_MEMORY_MIB} MiB of memory"),
             "write a limit of 6M or more",
         );
-    }
-}
-
-/// A number of CPUs, more than 0 (`0.5`, `"2"`).
-fn number_of_cpus(reader: &mut Reader, value: &Value, path: &KeyPath) -> Option<f64> {
-    let text = key_text(value);
-    let parsed = text.trim().parse::<f64>().ok().filter(|c| *c > 0.0 && c.is_finite());
-    if parsed.is_none() {
-        reader.error(
-            "bad-cpus",
-            path,
-            format!("`{}` is not a number of CPUs", crate::quote::shown(&text)),
-            "write a number such as `0.5` or `2`",
-        );
-    }
-    parsed
-}
-
-/// A memory size in MiB, rounded up.
-fn memory_mib(reader: &mut Reader, value: &Value, path: &KeyPath) -> Option<u64> {
-    let text = key_text(value);
-    let parsed = parse_bytes(&text).filter(|b| *b > 0);
-    if parsed.is_none() {
-        reader.error(
-            "bad-memory",
-            path,
-            format!("`{}` is not a memory size", crate::quote::shown(&text)),
-            "write a size such as `512M` or `1.5G`",
-        );
-    }
-    parsed.map(|bytes| bytes.div_ceil(1024 * 1024))
-}
-
-/// `cpus`, `mem_limit` and `mem_reservation`: the service-level forms of `deploy.resources`,
-/// which wins when both are given (as in compose).
-fn service_level_resources(reader: &mut Reader, map: &Mapping, path: &KeyPath, resources: &mut Resources) {
-    if let Some(v) = map.get("cpus").filter(|_| resources.cpu_limit.is_none()) {
-        resources.cpu_limit = number_of_cpus(reader, v, &path.key("cpus"));
-    }
-    if let Some(v) = map.get("mem_limit").filter(|_| resources.memory_limit_mib.is_none()) {
-        resources.memory_limit_mib = memory_mib(reader, v, &path.key("mem_limit"));
-    }
-    if let Some(v) = map
-        .get("mem_reservation")
-        .filter(|_| resources.memory_reservation_mib.is_none())
-    {
-        resources.memory_reservation_mib = memory_mib(reader, v, &path.key("mem_reservation"));
     }
 }
 

@@ -3,7 +3,14 @@
 //! Where docker-compose-types models a field the way compose does (command, entrypoint,
 //! environment, depends_on, the healthcheck test) its types are used; its serde errors are never
 //! shown (they read "data did not match any variant of untagged enum"), each field says what
-//! forms it takes instead. Everything else is read from the YAML value here.
+//! forms it takes instead. Everything else is read from the YAML value.
+//!
+//! Each concern has its file of free functions, which take the shared `reader::Reader`
+//! (diagnostics, variables, files, the support-table check and the plain value readers):
+//! `service` (the services, names, profiles, image, command, capabilities), `ports`, `mounts`,
+//! `volumes` (top-level), `environment`, `healthcheck`, `depends_on`, `networks`, `deploy`
+//! (replicas, labels, resources), `runtime`, `secrets`, `x_ecs` (both `x-ecs` levels) and
+//! `infrastructure` (the `x-ecs` keys that shape the stacks). `model` holds the types.
 
 mod depends_on;
 mod deploy;

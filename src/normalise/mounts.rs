@@ -113,6 +113,71 @@ pub(super) fn mounts(reader: &mut Reader, value: &Value, path: &KeyPath, volumes
     mounts
 }
 
+/// A short-syntax volume: `NAME:/path[:ro]`, `./dir:/path`, or an anonymous `/path`.
+fn short_mount(short: &str, path: &KeyPath) -> Mount {
+    let parts: Vec<&str> = short.splitn(3, ':').collect();
+    let (source, target, mode) = match parts.as_slice() {
+        [target] => (None, *target, ""),
+        [source, target] => (Some(*source), *target, ""),
+        [source, target, mode] => (Some(*source), *target, *mode),
+        _ => (None, short, ""),
+    };
+    let source = match source {
+        None => MountSource::Anonymous,
+        Some(s) if s.starts_with(['.', '/', '~']) || s.contains('/') => MountSource::Bind(s.to_string()),
+        Some(name) => MountSource::Named(name.to_string()),
+    };
+    Mount {
+        source,
+        target: target.to_string(),
+        read_only: mode.split(',').any(|m| m == "ro"),
+        path: path.clone(),
+    }
+}
+
+/// `tmpfs: /run` or a list of paths, each maybe with options (`/run:size=64m`).
+pub(super) fn tmpfs(reader: &mut Reader, value: &Value, path: &KeyPath) -> Vec<Mount> {
+    let items = one_or_many(value, path);
+    items
+        .into_iter()
+        .filter_map(|(item, item_path)| {
+            let text = reader.string(&item, &item_path)?;
+            let (target, options) = text.split_once(':').unwrap_or((&text, ""));
+            let mut size = None;
+            let mut mount_options = Vec::new();
+            for option in options.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+                match option.split_once('=') {
+                    Some(("size", bytes)) => size = tmpfs_size(reader, bytes, &item_path),
+                    _ => mount_options.push(option.to_string()),
+                }
+            }
+            Some(Mount {
+                source: MountSource::Tmpfs {
+                    size,
+                    options: mount_options,
+                },
+                target: target.to_string(),
+                read_only: false,
+                path: item_path,
+            })
+        })
+        .collect()
+}
+
+/// A tmpfs `size`: bytes (`64m`, `1g`, a number).
+fn tmpfs_size(reader: &mut Reader, text: &str, path: &KeyPath) -> Option<u64> {
+    let size = parse_bytes(text).filter(|b| *b > 0);
+    if size.is_none() {
+        reader.error(
+            "bad-memory",
+            path,
+            format!("`{}` is not a tmpfs size", crate::quote::shown(text)),
+            "write a size such as `64m` or `1g`",
+        );
+    }
+    size
+}
+
 /// `volumes_from: [web, "service:db:ro", "container:cache"]`.
 pub(super) fn volumes_from(reader: &mut Reader, value: &Value, path: &KeyPath) -> Vec<VolumesFrom> {
     let Some(items) = reader.string_list(value, path) else {
@@ -147,71 +212,6 @@ pub(super) fn volumes_from(reader: &mut Reader, value: &Value, path: &KeyPath) -
         });
     }
     entries
-}
-
-/// A short-syntax volume: `NAME:/path[:ro]`, `./dir:/path`, or an anonymous `/path`.
-fn short_mount(short: &str, path: &KeyPath) -> Mount {
-    let parts: Vec<&str> = short.splitn(3, ':').collect();
-    let (source, target, mode) = match parts.as_slice() {
-        [target] => (None, *target, ""),
-        [source, target] => (Some(*source), *target, ""),
-        [source, target, mode] => (Some(*source), *target, *mode),
-        _ => (None, short, ""),
-    };
-    let source = match source {
-        None => MountSource::Anonymous,
-        Some(s) if s.starts_with(['.', '/', '~']) || s.contains('/') => MountSource::Bind(s.to_string()),
-        Some(name) => MountSource::Named(name.to_string()),
-    };
-    Mount {
-        source,
-        target: target.to_string(),
-        read_only: mode.split(',').any(|m| m == "ro"),
-        path: path.clone(),
-    }
-}
-
-/// A tmpfs `size`: bytes (`64m`, `1g`, a number).
-fn tmpfs_size(reader: &mut Reader, text: &str, path: &KeyPath) -> Option<u64> {
-    let size = parse_bytes(text).filter(|b| *b > 0);
-    if size.is_none() {
-        reader.error(
-            "bad-memory",
-            path,
-            format!("`{}` is not a tmpfs size", crate::quote::shown(text)),
-            "write a size such as `64m` or `1g`",
-        );
-    }
-    size
-}
-
-/// `tmpfs: /run` or a list of paths, each maybe with options (`/run:size=64m`).
-pub(super) fn tmpfs(reader: &mut Reader, value: &Value, path: &KeyPath) -> Vec<Mount> {
-    let items = one_or_many(value, path);
-    items
-        .into_iter()
-        .filter_map(|(item, item_path)| {
-            let text = reader.string(&item, &item_path)?;
-            let (target, options) = text.split_once(':').unwrap_or((&text, ""));
-            let mut size = None;
-            let mut mount_options = Vec::new();
-            for option in options.split(',').map(str::trim).filter(|o| !o.is_empty()) {
-                match option.split_once('=') {
-                    Some(("size", bytes)) => size = tmpfs_size(reader, bytes, &item_path),
-                    _ => mount_options.push(option.to_string()),
-                }
-            }
-            Some(Mount {
-                source: MountSource::Tmpfs {
-                    size,
-                    options: mount_options,
-                },
-                target: target.to_string(),
-                read_only: false,
-                path: item_path,
-            })
-        })
-        .collect()
 }
 
 #[cfg(test)]

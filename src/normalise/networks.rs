@@ -7,40 +7,6 @@ use crate::diagnostic::{Diagnostic, KeyPath};
 use crate::load::interpolate::key_text;
 use serde_yaml::{Mapping, Value};
 
-/// `network_mode` of the service `map`: the service it joins (`service:NAME`), and where that was
-/// written. Any other mode is ignored with a warning; beside `networks`, it is an error, as in
-/// compose.
-pub(super) fn network_mode(reader: &mut Reader, map: &Mapping, path: &KeyPath) -> Option<(String, KeyPath)> {
-    let at = |key: &str| path.key(key);
-    if let (Some(_), Some(_)) = (map.get("network_mode"), map.get("networks")) {
-        reader.error(
-            "conflicting-keys",
-            &at("networks"),
-            "`network_mode` and `networks` cannot be used together".into(),
-            "keep one of them, as compose requires",
-        );
-    }
-    let mode = map.get("network_mode")?;
-    let mode_path = at("network_mode");
-    let mode = reader.string(mode, &mode_path)?;
-    match mode.strip_prefix("service:") {
-        Some(target) => Some((target.to_string(), mode_path)),
-        None => {
-            reader.diagnostics.push(
-                Diagnostic::warning(
-                    "ignored-key",
-                    mode_path,
-                    format!("`network_mode: {mode}` is not converted: Fargate tasks always use awsvpc networking"),
-                )
-                .with_help(
-                    "only `network_mode: service:NAME` has a meaning on ECS: it puts this service in NAME's task",
-                ),
-            );
-            None
-        }
-    }
-}
-
 /// Top-level networks make nothing on ECS, but each of their settings still gets its verdict.
 pub(super) fn check_networks(reader: &mut Reader, networks: &Mapping, path: &KeyPath) {
     for (name, settings) in networks {
@@ -96,6 +62,40 @@ pub(super) fn links(reader: &mut Reader, value: &Value, path: &KeyPath) -> Vec<L
             }
         })
         .collect()
+}
+
+/// `network_mode` of the service `map`: the service it joins (`service:NAME`), and where that was
+/// written. Any other mode is ignored with a warning; beside `networks`, it is an error, as in
+/// compose.
+pub(super) fn network_mode(reader: &mut Reader, map: &Mapping, path: &KeyPath) -> Option<(String, KeyPath)> {
+    let at = |key: &str| path.key(key);
+    if let (Some(_), Some(_)) = (map.get("network_mode"), map.get("networks")) {
+        reader.error(
+            "conflicting-keys",
+            &at("networks"),
+            "`network_mode` and `networks` cannot be used together".into(),
+            "keep one of them, as compose requires",
+        );
+    }
+    let mode = map.get("network_mode")?;
+    let mode_path = at("network_mode");
+    let mode = reader.string(mode, &mode_path)?;
+    match mode.strip_prefix("service:") {
+        Some(target) => Some((target.to_string(), mode_path)),
+        None => {
+            reader.diagnostics.push(
+                Diagnostic::warning(
+                    "ignored-key",
+                    mode_path,
+                    format!("`network_mode: {mode}` is not converted: Fargate tasks always use awsvpc networking"),
+                )
+                .with_help(
+                    "only `network_mode: service:NAME` has a meaning on ECS: it puts this service in NAME's task",
+                ),
+            );
+            None
+        }
+    }
 }
 
 #[cfg(test)]

@@ -24,11 +24,13 @@ pub(super) struct Reader<'a> {
 }
 
 impl Reader<'_> {
+    /// An error at `path`, with how to fix it.
     pub(super) fn error(&mut self, code: &'static str, path: &KeyPath, message: String, help: &str) {
         self.diagnostics
             .push(Diagnostic::error(code, path.clone(), message).with_help(help));
     }
 
+    /// `path` holds `value`, which is not `expected`.
     pub(super) fn wrong_type(&mut self, path: &KeyPath, value: &Value, expected: &str) {
         self.diagnostics.push(wrong_type(path, value, expected));
     }
@@ -77,6 +79,7 @@ impl Reader<'_> {
         accepted
     }
 
+    /// A string, and nothing else (a number is not taken for one).
     pub(super) fn string(&mut self, value: &Value, path: &KeyPath) -> Option<String> {
         match value {
             Value::String(text) => Some(text.clone()),
@@ -87,6 +90,7 @@ impl Reader<'_> {
         }
     }
 
+    /// A list of strings; one item of another kind refuses the list.
     pub(super) fn string_list(&mut self, value: &Value, path: &KeyPath) -> Option<Vec<String>> {
         match value {
             Value::Sequence(items) => items
@@ -101,6 +105,7 @@ impl Reader<'_> {
         }
     }
 
+    /// `true` or `false`, also as YAML 1.1 wrote them.
     pub(super) fn boolean(&mut self, value: &Value, path: &KeyPath) -> Option<bool> {
         match value {
             Value::Bool(flag) => Some(*flag),

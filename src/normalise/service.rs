@@ -104,27 +104,20 @@ pub(super) fn services(
     Some((services, inactive))
 }
 
-/// A task name becomes a family name: letters, digits, `.`, `-` and `_`, starting with a letter
-/// or digit, like a service name.
-pub(super) fn valid_task_name(reader: &mut Reader, name: &str, path: &KeyPath) -> bool {
-    let valid = valid_service_name(name);
-    if !valid {
-        reader.error(
-            "bad-task-name",
-            path,
-            format!("`{name}` cannot name a task"),
-            "use letters, digits, `.`, `_` and `-`, starting with a letter or digit",
-        );
-    }
-    valid
-}
-
-/// Compose's service names: letters, digits, `.`, `_` and `-`, starting with a letter or digit.
-pub(super) fn valid_service_name(name: &str) -> bool {
-    name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+/// The profiles of a service none of whose profiles is active; `None` when it runs.
+fn inactive_profiles(
+    reader: &mut Reader,
+    service: &Value,
+    path: &KeyPath,
+    active_profiles: &[String],
+) -> Option<Vec<String>> {
+    let listed = service.get("profiles")?;
+    let profiles = reader.string_list(listed, &path.key("profiles"))?;
+    let runs = profiles.is_empty()
+        || active_profiles
+            .iter()
+            .any(|active| active == "*" || profiles.contains(active));
+    (!runs).then_some(profiles)
 }
 
 /// One service, `map`, each concern read by its own file; `volumes` are the declared volumes.
@@ -244,22 +237,6 @@ fn check_image(reader: &mut Reader, map: &Mapping, service: &Service) {
     }
 }
 
-/// The profiles of a service none of whose profiles is active; `None` when it runs.
-fn inactive_profiles(
-    reader: &mut Reader,
-    service: &Value,
-    path: &KeyPath,
-    active_profiles: &[String],
-) -> Option<Vec<String>> {
-    let listed = service.get("profiles")?;
-    let profiles = reader.string_list(listed, &path.key("profiles"))?;
-    let runs = profiles.is_empty()
-        || active_profiles
-            .iter()
-            .any(|active| active == "*" || profiles.contains(active));
-    (!runs).then_some(profiles)
-}
-
 /// `command` or `entrypoint`: a list of arguments, or a line split into words as a shell would.
 fn command(reader: &mut Reader, value: &Value, path: &KeyPath) -> Option<Vec<String>> {
     match serde_yaml::from_value::<dct::Command>(value.clone()) {
@@ -288,6 +265,29 @@ fn command(reader: &mut Reader, value: &Value, path: &KeyPath) -> Option<Vec<Str
 fn capability(name: &str) -> String {
     let upper = name.trim().to_ascii_uppercase();
     upper.strip_prefix("CAP_").map(str::to_string).unwrap_or(upper)
+}
+
+/// Compose's service names: letters, digits, `.`, `_` and `-`, starting with a letter or digit.
+pub(super) fn valid_service_name(name: &str) -> bool {
+    name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+/// A task name becomes a family name: letters, digits, `.`, `-` and `_`, starting with a letter
+/// or digit, like a service name.
+pub(super) fn valid_task_name(reader: &mut Reader, name: &str, path: &KeyPath) -> bool {
+    let valid = valid_service_name(name);
+    if !valid {
+        reader.error(
+            "bad-task-name",
+            path,
+            format!("`{name}` cannot name a task"),
+            "use letters, digits, `.`, `_` and `-`, starting with a letter or digit",
+        );
+    }
+    valid
 }
 
 #[cfg(test)]

@@ -42,6 +42,91 @@ pub(super) fn deploy_settings(reader: &mut Reader, value: Option<&Value>, path: 
     settings
 }
 
+/// `x-ecs.cluster`: a cluster's name, or its ARN (then its name is read from it; every use
+/// needs the name: autoscaling's `service/CLUSTER/SERVICE` takes no ARN). The name goes into
+/// the templates and the ECS services, so it must be one ECS would take.
+fn cluster(reader: &mut Reader, value: &Value, path: &KeyPath) -> Option<String> {
+    let cluster = reader.string(value, path)?;
+    let name = if cluster.starts_with("arn:") {
+        match cluster.split_once(":cluster/") {
+            Some((_, name)) if !name.is_empty() && !name.contains('/') => name,
+            _ => {
+                reader.error(
+                    "bad-setting",
+                    path,
+                    format!("`{}` is not an ECS cluster's ARN", crate::quote::shown(&cluster)),
+                    "give the cluster's name, or its ARN `arn:aws:ecs:REGION:ACCOUNT:cluster/NAME`",
+                );
+                return None;
+            }
+        }
+    } else {
+        &cluster
+    };
+    if !is_cluster_name(name) {
+        reader.error(
+            "bad-setting",
+            path,
+            format!("`{}` is not an ECS cluster name", crate::quote::shown(name)),
+            "a cluster name has 1 to 255 letters, digits, `-` and `_`",
+        );
+        return None;
+    }
+    Some(name.to_string())
+}
+
+/// ECS's cluster names: 1 to 255 letters, digits, `-` and `_`.
+fn is_cluster_name(name: &str) -> bool {
+    (1..=255).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+}
+
+/// `x-ecs.registry`: `HOST[/PATH]` of an image repository, no scheme.
+fn registry(reader: &mut Reader, value: &Value, path: &KeyPath) -> Option<String> {
+    let registry = reader.string(value, path)?.trim_end_matches('/').to_string();
+    let valid = !registry.is_empty()
+        && !registry.contains("://")
+        && registry
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-/:".contains(c));
+    if !valid {
+        reader.error(
+            "bad-setting",
+            path,
+            format!("`{}` is not a registry and repository path", crate::quote::shown(&registry)),
+            "write it as an image name starts, without `https://` and in lower case: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop`",
+        );
+        return None;
+    }
+    Some(registry)
+}
+
+/// `x-ecs.image_tag`: a Docker tag, written as a string (`1.10` as a number would be 1.1).
+fn image_tag(reader: &mut Reader, value: &Value, path: &KeyPath) -> Option<String> {
+    let Value::String(tag) = value else {
+        reader.wrong_type(path, value, "a string (quote it: `\"1.10\"`)");
+        return None;
+    };
+    let valid = tag.len() <= 128
+        && tag
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+        && tag.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+    if !valid {
+        reader.error(
+            "bad-setting",
+            path,
+            format!("`{}` is not an image tag", crate::quote::shown(tag)),
+            "a tag has letters, digits, `_`, `.` and `-`, up to 128, and does not start with `.` or `-`",
+        );
+        return None;
+    }
+    Some(tag.clone())
+}
+
 /// A service's `x-ecs`.
 pub(super) fn service_settings(reader: &mut Reader, value: &Value, path: &KeyPath) -> ServiceSettings {
     let mut settings = ServiceSettings::default();
@@ -109,91 +194,6 @@ fn external(reader: &mut Reader, value: &Value, path: &KeyPath) -> Option<Extern
         return None;
     }
     Some(ExternalEndpoint { host, port })
-}
-
-/// `x-ecs.cluster`: a cluster's name, or its ARN (then its name is read from it; every use
-/// needs the name: autoscaling's `service/CLUSTER/SERVICE` takes no ARN). The name goes into
-/// the templates and the ECS services, so it must be one ECS would take.
-fn cluster(reader: &mut Reader, value: &Value, path: &KeyPath) -> Option<String> {
-    let cluster = reader.string(value, path)?;
-    let name = if cluster.starts_with("arn:") {
-        match cluster.split_once(":cluster/") {
-            Some((_, name)) if !name.is_empty() && !name.contains('/') => name,
-            _ => {
-                reader.error(
-                    "bad-setting",
-                    path,
-                    format!("`{}` is not an ECS cluster's ARN", crate::quote::shown(&cluster)),
-                    "give the cluster's name, or its ARN `arn:aws:ecs:REGION:ACCOUNT:cluster/NAME`",
-                );
-                return None;
-            }
-        }
-    } else {
-        &cluster
-    };
-    if !is_cluster_name(name) {
-        reader.error(
-            "bad-setting",
-            path,
-            format!("`{}` is not an ECS cluster name", crate::quote::shown(name)),
-            "a cluster name has 1 to 255 letters, digits, `-` and `_`",
-        );
-        return None;
-    }
-    Some(name.to_string())
-}
-
-/// `x-ecs.registry`: `HOST[/PATH]` of an image repository, no scheme.
-fn registry(reader: &mut Reader, value: &Value, path: &KeyPath) -> Option<String> {
-    let registry = reader.string(value, path)?.trim_end_matches('/').to_string();
-    let valid = !registry.is_empty()
-        && !registry.contains("://")
-        && registry
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-/:".contains(c));
-    if !valid {
-        reader.error(
-            "bad-setting",
-            path,
-            format!("`{}` is not a registry and repository path", crate::quote::shown(&registry)),
-            "write it as an image name starts, without `https://` and in lower case: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop`",
-        );
-        return None;
-    }
-    Some(registry)
-}
-
-/// `x-ecs.image_tag`: a Docker tag, written as a string (`1.10` as a number would be 1.1).
-fn image_tag(reader: &mut Reader, value: &Value, path: &KeyPath) -> Option<String> {
-    let Value::String(tag) = value else {
-        reader.wrong_type(path, value, "a string (quote it: `\"1.10\"`)");
-        return None;
-    };
-    let valid = tag.len() <= 128
-        && tag
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
-        && tag.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
-    if !valid {
-        reader.error(
-            "bad-setting",
-            path,
-            format!("`{}` is not an image tag", crate::quote::shown(tag)),
-            "a tag has letters, digits, `_`, `.` and `-`, up to 128, and does not start with `.` or `-`",
-        );
-        return None;
-    }
-    Some(tag.clone())
-}
-
-/// ECS's cluster names: 1 to 255 letters, digits, `-` and `_`.
-fn is_cluster_name(name: &str) -> bool {
-    (1..=255).contains(&name.len())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
 }
 
 #[cfg(test)]
