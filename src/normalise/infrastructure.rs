@@ -1,13 +1,12 @@
 //! The `x-ecs` keys that shape the CloudFormation stacks rather than the containers: the EFS file
-//! system, its mount targets and access point owners, log retention, autoscaling, and the load
-//! balancer's health checks, listener rules and certificate. They are read here, apart from the
-//! service keys, so each set grows on its own.
+//! system and its mount targets, log retention, autoscaling, and the load balancer's health
+//! checks, listener rules and certificate. They are read here, apart from the service keys, so
+//! each set grows on its own. The AWS quotas on their values are checked here too, each in a
+//! function of its own (`within_aws_limits`, `accepted_log_retention`, the ALB rule quotas).
 
-use super::model::{
-    AutoscalingSettings, DriverOwner, InfrastructureSettings, ListenerRouting, ServiceSettings, VolumeSettings,
-};
-use super::Reader;
-use crate::diagnostic::{Diagnostic, KeyPath};
+use super::model::{AutoscalingSettings, InfrastructureSettings, ListenerRouting, ServiceSettings};
+use super::reader::Reader;
+use crate::diagnostic::KeyPath;
 use crate::load::interpolate::key_text;
 use serde_yaml::Value;
 
@@ -36,444 +35,369 @@ const VALUES_PER_RULE: usize = 5;
 const WILDCARDS_PER_RULE: usize = 5;
 const CONDITION_VALUE_LENGTH: usize = 128;
 
-impl Reader<'_> {
-    /// Reads the top-level key `name` into `settings` when it is read here; the caller checked
-    /// every key against the support table.
-    pub(super) fn infrastructure_setting(
-        &mut self,
-        name: &str,
-        item: &Value,
-        path: &KeyPath,
-        settings: &mut InfrastructureSettings,
-    ) {
-        match name {
-            "file_system" => {
-                settings.file_system = self
-                    .string(item, path)
-                    .filter(|id| {
-                        let valid = is_file_system_id(id);
-                        if !valid {
-                            self.error(
-                                "bad-setting",
-                                path,
-                                format!("`{id}` is not an EFS file system id"),
-                                "give the id of an existing file system, `fs-` and 8 to 40 hex digits (`fs-0123abcd`), as `aws efs describe-file-systems` shows it; leave the key out to create one",
-                            );
-                        }
-                        valid
-                    })
-                    .map(|id| (id, path.clone()))
-            }
-            "mount_targets" => {
-                settings.mount_targets = self
-                    .count(item, path)
-                    .filter(|n| {
-                        self.in_range(
-                            *n,
-                            1,
-                            MAXIMUM_MOUNT_TARGETS,
-                            path,
-                            "one per availability zone of the tasks",
-                        )
-                    })
-                    .map(|n| (n, path.clone()))
-            }
-            "log_retention_days" => {
-                settings.log_retention_days = self.count(item, path).filter(|days| {
-                    let accepted = LOG_RETENTION_DAYS.contains(days);
-                    if !accepted {
-                        let listed: Vec<String> = LOG_RETENTION_DAYS.iter().map(u32::to_string).collect();
-                        self.error(
+/// Reads the top-level key `name` into `settings` when it is read here; the caller checked
+/// every key against the support table.
+pub(super) fn infrastructure_setting(
+    reader: &mut Reader,
+    name: &str,
+    item: &Value,
+    path: &KeyPath,
+    settings: &mut InfrastructureSettings,
+) {
+    match name {
+        "file_system" => {
+            settings.file_system = reader
+                .string(item, path)
+                .filter(|id| {
+                    let valid = is_file_system_id(id);
+                    if !valid {
+                        reader.error(
                             "bad-setting",
                             path,
-                            format!("CloudWatch Logs cannot keep logs for {days} days"),
-                            &format!("use one of {}", listed.join(", ")),
-                        );
-                    }
-                    accepted
-                })
-            }
-            "certificate" => {
-                settings.certificate = self.string(item, path).filter(|arn| {
-                    let valid = is_certificate_arn(arn);
-                    if !valid {
-                        self.error(
-                            "bad-certificate",
-                            path,
-                            format!("`{arn}` is not the ARN of an ACM certificate"),
-                            "give the certificate's ARN as `aws acm list-certificates` shows it: `arn:aws:acm:REGION:ACCOUNT:certificate/ID`",
+                            format!("`{id}` is not an EFS file system id"),
+                            "give the id of an existing file system, `fs-` and 8 to 40 hex digits (`fs-0123abcd`), as `aws efs describe-file-systems` shows it; leave the key out to create one",
                         );
                     }
                     valid
-                }).map(|arn| (arn, path.clone()))
-            }
-            _ => {}
+                })
+                .map(|id| (id, path.clone()))
         }
-    }
-
-    /// `volumes.<name>.x-ecs`: who owns the volume's folder on EFS.
-    pub(super) fn volume_settings(&mut self, value: &Value, path: &KeyPath) -> VolumeSettings {
-        let mut settings = VolumeSettings::default();
-        let Some(map) = value.as_mapping() else {
-            self.wrong_type(path, value, "a mapping (`uid`, `gid`, `root_access`)");
-            return settings;
-        };
-        self.check_keys(map, "volumes.*.x-ecs", path);
-        for (key, item) in map {
-            let name = key_text(key);
-            let item_path = path.key(&name);
-            match name.as_str() {
-                "uid" => settings.uid = self.count(item, &item_path),
-                "gid" => settings.gid = self.count(item, &item_path),
-                "root_access" => settings.root_access = self.boolean(item, &item_path).unwrap_or(false),
-                _ => {}
-            }
+        "mount_targets" => {
+            settings.mount_targets = reader
+                .count(item, path)
+                .filter(|n| {
+                    within_aws_limits(
+                        reader,
+                        *n,
+                        1,
+                        MAXIMUM_MOUNT_TARGETS,
+                        path,
+                        "one per availability zone of the tasks",
+                    )
+                })
+                .map(|n| (n, path.clone()))
         }
-        settings
-    }
-
-    /// `volumes.<name>.driver_opts`: the owner a local-driver volume had under compose, from `uid=`
-    /// and `gid=` in `o` (`o: "uid=1000,gid=1000"`, also beside `type: tmpfs`). Every other option
-    /// configures a local mount (`type: nfs`, `device: /srv/data`, `o: bind`) that the EFS access
-    /// point replaces: a warning names it. Option values are never shown: `o` may hold a password
-    /// (`type: cifs`, `o: "username=u,password=p"`).
-    pub(super) fn driver_owner(&mut self, driver: Option<&Value>, options: &Value, volume: &KeyPath) -> DriverOwner {
-        let mut owner = DriverOwner::default();
-        let path = volume.key("driver_opts");
-        let Some(map) = options.as_mapping() else {
-            self.wrong_type(&path, options, "a mapping of driver options");
-            return owner;
-        };
-        let driver = driver.map(key_text).unwrap_or_else(|| "local".to_string());
-        if driver != "local" {
-            self.ignored_driver_option(
-                &path,
-                format!("`{path}` configures the `{driver}` driver, which ECS does not run: no option is read"),
-            );
-            return owner;
+        "log_retention_days" => {
+            settings.log_retention_days = reader
+                .count(item, path)
+                .filter(|days| accepted_log_retention(reader, *days, path))
         }
-        for (key, item) in map {
-            let name = key_text(key);
-            let item_path = path.key(&name);
-            if name != "o" {
-                self.ignored_driver_option(
-                    &item_path,
-                    format!("`{item_path}` configures the local driver's mount, which the EFS access point replaces"),
-                );
-                continue;
-            }
-            let mut unread: Vec<&str> = Vec::new();
-            let text = key_text(item);
-            for option in text.split(',').map(str::trim).filter(|o| !o.is_empty()) {
-                let (option_name, value) = option.split_once('=').unwrap_or((option, ""));
-                let field = match option_name {
-                    "uid" => &mut owner.uid,
-                    "gid" => &mut owner.gid,
-                    _ => {
-                        if !unread.contains(&option_name) {
-                            unread.push(option_name);
-                        }
-                        continue;
-                    }
-                };
-                match value.parse::<u32>() {
-                    Ok(id) => *field = Some(id),
-                    Err(_) => self.error(
-                        "bad-driver-opts",
-                        &item_path,
-                        format!("`{option_name}={value}` in `{item_path}` is not a numeric {option_name}"),
-                        &format!("give a number, as `{option_name}=1000`, or the owner as the volume's `x-ecs: {{uid: 1000, gid: 1000}}`"),
-                    ),
+        "certificate" => {
+            settings.certificate = reader.string(item, path).filter(|arn| {
+                let valid = is_certificate_arn(arn);
+                if !valid {
+                    reader.error(
+                        "bad-certificate",
+                        path,
+                        format!("`{arn}` is not the ARN of an ACM certificate"),
+                        "give the certificate's ARN as `aws acm list-certificates` shows it: `arn:aws:acm:REGION:ACCOUNT:certificate/ID`",
+                    );
                 }
-            }
-            if !unread.is_empty() {
-                let names: Vec<String> = unread.iter().map(|o| format!("`{o}`")).collect();
-                let verb = if names.len() == 1 { "is" } else { "are" };
-                self.ignored_driver_option(
-                    &item_path,
-                    format!(
-                        "`{item_path}` is read for `uid` and `gid` only; {} {verb} not converted: the volume is an EFS access point",
-                        names.join(", ")
-                    ),
-                );
-            }
+                valid
+            }).map(|arn| (arn, path.clone()))
         }
-        owner
+        _ => {}
     }
+}
 
-    fn ignored_driver_option(&mut self, path: &KeyPath, message: String) {
-        self.diagnostics.push(Diagnostic::warning("ignored-driver-opt", path.clone(), message).with_help(
-            "on ECS a named volume is an EFS access point on the project's file system: it starts empty, persists and is shared by the tasks; remove the option from the ECS variant of the file (an override file), or accept that ECS will not see it",
-        ));
-    }
-
-    /// Reads the per-service key `name` into `settings` when it is read here; the caller checked
-    /// every key against the support table.
-    pub(super) fn service_infrastructure_setting(
-        &mut self,
-        name: &str,
-        item: &Value,
-        path: &KeyPath,
-        settings: &mut ServiceSettings,
-    ) {
-        match name {
-            "grace_period" => {
-                settings.health_check.grace_period = self
-                    .count(item, path)
-                    .filter(|s| self.in_range(*s, 0, MAXIMUM_GRACE_PERIOD, path, "seconds"))
-            }
-            "health_check" => self.health_check_settings(item, path, settings),
-            "autoscaling" => settings.autoscaling = self.autoscaling_settings(item, path),
-            "load_balancer" => settings.load_balancer = self.listener_routing(item, path),
-            _ => {}
+/// Reads the per-service key `name` into `settings` when it is read here; the caller checked
+/// every key against the support table.
+pub(super) fn service_infrastructure_setting(
+    reader: &mut Reader,
+    name: &str,
+    item: &Value,
+    path: &KeyPath,
+    settings: &mut ServiceSettings,
+) {
+    match name {
+        "grace_period" => {
+            settings.health_check.grace_period = reader
+                .count(item, path)
+                .filter(|s| within_aws_limits(reader, *s, 0, MAXIMUM_GRACE_PERIOD, path, "seconds"))
         }
+        "health_check" => health_check_settings(reader, item, path, settings),
+        "autoscaling" => settings.autoscaling = autoscaling_settings(reader, item, path),
+        "load_balancer" => settings.load_balancer = listener_routing(reader, item, path),
+        _ => {}
     }
+}
 
-    /// `x-ecs.autoscaling: {min, max, cpu, memory}`: `max` and one target at least; `min` is 1
-    /// unless given.
-    fn autoscaling_settings(&mut self, value: &Value, path: &KeyPath) -> Option<AutoscalingSettings> {
-        let Some(map) = value.as_mapping() else {
-            self.wrong_type(path, value, "a mapping (`min`, `max`, `cpu`, `memory`)");
-            return None;
+/// `x-ecs.autoscaling: {min, max, cpu, memory}`: `max` and one target at least; `min` is 1
+/// unless given.
+fn autoscaling_settings(reader: &mut Reader, value: &Value, path: &KeyPath) -> Option<AutoscalingSettings> {
+    let Some(map) = value.as_mapping() else {
+        reader.wrong_type(path, value, "a mapping (`min`, `max`, `cpu`, `memory`)");
+        return None;
+    };
+    let (mut min, mut max, mut cpu, mut memory) = (None, None, None, None);
+    let mut valid = reader.check_keys(map, "services.*.x-ecs.autoscaling", path);
+    for (key, item) in map {
+        let name = key_text(key);
+        let item_path = path.key(&name);
+        let (slot, low, high, unit) = match name.as_str() {
+            "min" => (&mut min, 1, MAXIMUM_SERVICE_TASKS, "copies of the task"),
+            "max" => (&mut max, 1, MAXIMUM_SERVICE_TASKS, "copies of the task"),
+            "cpu" => (&mut cpu, 1, 100, "percent of the task's CPU, averaged over its copies"),
+            "memory" => (
+                &mut memory,
+                1,
+                100,
+                "percent of the task's memory, averaged over its copies",
+            ),
+            _ => continue,
         };
-        let (mut min, mut max, mut cpu, mut memory) = (None, None, None, None);
-        let mut valid = self.check_keys(map, "services.*.x-ecs.autoscaling", path);
-        for (key, item) in map {
-            let name = key_text(key);
-            let item_path = path.key(&name);
-            let (slot, low, high, unit) = match name.as_str() {
-                "min" => (&mut min, 1, MAXIMUM_SERVICE_TASKS, "copies of the task"),
-                "max" => (&mut max, 1, MAXIMUM_SERVICE_TASKS, "copies of the task"),
-                "cpu" => (&mut cpu, 1, 100, "percent of the task's CPU, averaged over its copies"),
-                "memory" => (
-                    &mut memory,
-                    1,
-                    100,
-                    "percent of the task's memory, averaged over its copies",
-                ),
-                _ => continue,
-            };
-            // Each value is checked on its own, so one run names every bad one.
-            match self.count(item, &item_path) {
-                Some(n) if self.in_range(n, low, high, &item_path, unit) => *slot = Some((n, item_path)),
-                _ => valid = false,
-            }
+        // Each value is checked on its own, so one run names every bad one.
+        match reader.count(item, &item_path) {
+            Some(n) if within_aws_limits(reader, n, low, high, &item_path, unit) => *slot = Some((n, item_path)),
+            _ => valid = false,
         }
-        let Some((max, _)) = max else {
-            if valid {
-                self.error(
-                    "bad-setting",
-                    path,
-                    format!("`{path}` has no `max`: how many copies the service may scale out to"),
-                    "give `max`, and a target: `autoscaling: {min: 1, max: 4, cpu: 70}`",
-                );
-            }
-            return None;
-        };
-        let min = min.map_or(1, |(n, min_path)| {
-            if n > max {
-                self.error(
-                    "bad-setting",
-                    &min_path,
-                    format!("`{min_path}` is {n}, more than `max` ({max})"),
-                    "give a `min` from 1 to `max`",
-                );
-                valid = false;
-            }
-            n
-        });
-        let (cpu, memory) = (cpu.map(|(n, _)| n), memory.map(|(n, _)| n));
-        if cpu.is_none() && memory.is_none() && valid {
-            self.error(
+    }
+    let Some((max, _)) = max else {
+        if valid {
+            reader.error(
                 "bad-setting",
                 path,
-                format!("`{path}` has no target: `cpu` or `memory`, the average use in percent to keep"),
-                "give `cpu: 70` (or `memory: 80`, or both)",
+                format!("`{path}` has no `max`: how many copies the service may scale out to"),
+                "give `max`, and a target: `autoscaling: {min: 1, max: 4, cpu: 70}`",
+            );
+        }
+        return None;
+    };
+    let min = min.map_or(1, |(n, min_path)| {
+        if n > max {
+            reader.error(
+                "bad-setting",
+                &min_path,
+                format!("`{min_path}` is {n}, more than `max` ({max})"),
+                "give a `min` from 1 to `max`",
             );
             valid = false;
         }
-        valid.then(|| AutoscalingSettings {
-            min,
-            max,
-            cpu,
-            memory,
-            path: path.clone(),
-        })
+        n
+    });
+    let (cpu, memory) = (cpu.map(|(n, _)| n), memory.map(|(n, _)| n));
+    if cpu.is_none() && memory.is_none() && valid {
+        reader.error(
+            "bad-setting",
+            path,
+            format!("`{path}` has no target: `cpu` or `memory`, the average use in percent to keep"),
+            "give `cpu: 70` (or `memory: 80`, or both)",
+        );
+        valid = false;
     }
+    valid.then(|| AutoscalingSettings {
+        min,
+        max,
+        cpu,
+        memory,
+        path: path.clone(),
+    })
+}
 
-    /// `x-ecs.load_balancer: {path, host, priority}`: the listener rule of a service that shares a
-    /// published port. Each value is checked against ALB's rules, so a deploy cannot fail on it.
-    fn listener_routing(&mut self, value: &Value, path: &KeyPath) -> Option<ListenerRouting> {
-        let Some(map) = value.as_mapping() else {
-            self.wrong_type(path, value, "a mapping (`path`, `host`, `priority`)");
-            return None;
-        };
-        self.check_keys(map, "services.*.x-ecs.load_balancer", path);
-        let mut routing = ListenerRouting {
-            paths: Vec::new(),
-            hosts: Vec::new(),
-            priority: None,
-            path: path.clone(),
-        };
-        let mut valid = true;
-        for (key, item) in map {
-            let name = key_text(key);
-            let item_path = path.key(&name);
-            match name.as_str() {
-                "path" | "host" => {
-                    let Some(values) = self.one_or_more_strings(item, &item_path) else {
-                        valid = false;
-                        continue;
-                    };
-                    if values.is_empty() || values.len() > VALUES_PER_CONDITION {
-                        self.error(
-                            "bad-listener-rule",
-                            &item_path,
-                            format!(
-                                "`{item_path}` has {} values; a rule condition takes 1 to {VALUES_PER_CONDITION}",
-                                values.len()
-                            ),
-                            "give one value, or a list of up to three; a request matches when it matches any of them",
-                        );
-                        valid = false;
-                    }
-                    for (index, text) in values.iter().enumerate() {
-                        let at = if matches!(item, Value::Sequence(_)) {
-                            item_path.index(index)
-                        } else {
-                            item_path.clone()
-                        };
-                        let problem = if name == "path" {
-                            path_pattern_problem(text)
-                        } else {
-                            host_pattern_problem(text)
-                        };
-                        if let Some(problem) = problem {
-                            let help = if name == "path" {
-                                "a path pattern starts with `/`, has at most 128 of the characters A–Z, a–z, 0–9, `_-.$/~\"'@:+&`, and the wildcards `*` and `?`: `/api/*`"
-                            } else {
-                                "a host has at most 128 of the characters A–Z, a–z, 0–9, `-` and `.`, at least one `.`, letters only after the last `.`, and the wildcards `*` and `?`: `api.example.com`, `*.example.com`"
-                            };
-                            self.error("bad-listener-rule", &at, format!("`{text}` {problem}"), help);
-                            valid = false;
-                        }
-                    }
-                    if name == "path" {
-                        routing.paths = values;
+/// `x-ecs.load_balancer: {path, host, priority}`: the listener rule of a service that shares a
+/// published port. Each value is checked against ALB's rules, so a deploy cannot fail on it.
+fn listener_routing(reader: &mut Reader, value: &Value, path: &KeyPath) -> Option<ListenerRouting> {
+    let Some(map) = value.as_mapping() else {
+        reader.wrong_type(path, value, "a mapping (`path`, `host`, `priority`)");
+        return None;
+    };
+    reader.check_keys(map, "services.*.x-ecs.load_balancer", path);
+    let mut routing = ListenerRouting {
+        paths: Vec::new(),
+        hosts: Vec::new(),
+        priority: None,
+        path: path.clone(),
+    };
+    let mut valid = true;
+    for (key, item) in map {
+        let name = key_text(key);
+        let item_path = path.key(&name);
+        match name.as_str() {
+            "path" | "host" => {
+                let Some(values) = one_or_more_strings(reader, item, &item_path) else {
+                    valid = false;
+                    continue;
+                };
+                if !condition_within_alb_quota(reader, values.len(), &item_path) {
+                    valid = false;
+                }
+                for (index, text) in values.iter().enumerate() {
+                    let at = if matches!(item, Value::Sequence(_)) {
+                        item_path.index(index)
                     } else {
-                        // Host conditions match in any case.
-                        routing.hosts = values.iter().map(|h| h.to_ascii_lowercase()).collect();
+                        item_path.clone()
+                    };
+                    let problem = if name == "path" {
+                        path_pattern_problem(text)
+                    } else {
+                        host_pattern_problem(text)
+                    };
+                    if let Some(problem) = problem {
+                        let help = if name == "path" {
+                            "a path pattern starts with `/`, has at most 128 of the characters A–Z, a–z, 0–9, `_-.$/~\"'@:+&`, and the wildcards `*` and `?`: `/api/*`"
+                        } else {
+                            "a host has at most 128 of the characters A–Z, a–z, 0–9, `-` and `.`, at least one `.`, letters only after the last `.`, and the wildcards `*` and `?`: `api.example.com`, `*.example.com`"
+                        };
+                        reader.error("bad-listener-rule", &at, format!("`{text}` {problem}"), help);
+                        valid = false;
                     }
                 }
-                "priority" => {
-                    routing.priority = self
-                        .count(item, &item_path)
-                        .filter(|p| self.in_range(*p, 1, MAXIMUM_RULE_PRIORITY, &item_path, "lowest first"))
-                        .map(|p| (p, item_path.clone()))
+                if name == "path" {
+                    routing.paths = values;
+                } else {
+                    // Host conditions match in any case.
+                    routing.hosts = values.iter().map(|h| h.to_ascii_lowercase()).collect();
                 }
-                _ => {}
             }
-        }
-        if !valid {
-            return None;
-        }
-        let values = routing.paths.len() + routing.hosts.len();
-        let wildcards = routing
-            .paths
-            .iter()
-            .chain(&routing.hosts)
-            .flat_map(|v| v.chars())
-            .filter(|c| matches!(c, '*' | '?'))
-            .count();
-        if values == 0 {
-            self.error(
-                "bad-listener-rule",
-                path,
-                format!("`{path}` has neither `path` nor `host`, so no request would match it"),
-                "give `path: /api/*` or `host: api.example.com`; a service without `load_balancer` takes the requests no rule matches",
-            );
-            return None;
-        }
-        if values > VALUES_PER_RULE || wildcards > WILDCARDS_PER_RULE {
-            self.error(
-                "bad-listener-rule",
-                path,
-                format!("`{path}` has {values} values with {wildcards} wildcards; an ALB rule takes at most {VALUES_PER_RULE} values and {WILDCARDS_PER_RULE} wildcards"),
-                "match fewer paths and hosts, or give the service a port of its own",
-            );
-            return None;
-        }
-        Some(routing)
-    }
-
-    /// A string, or a list of strings.
-    fn one_or_more_strings(&mut self, value: &Value, path: &KeyPath) -> Option<Vec<String>> {
-        match value {
-            Value::Sequence(_) => self.string_list(value, path),
-            other => self.string(other, path).map(|text| vec![text]),
-        }
-    }
-
-    fn health_check_settings(&mut self, value: &Value, path: &KeyPath, settings: &mut ServiceSettings) {
-        let settings = &mut settings.health_check;
-        let Some(map) = value.as_mapping() else {
-            self.wrong_type(path, value, "a mapping (`path`, `codes`)");
-            return;
-        };
-        self.check_keys(map, "services.*.x-ecs.health_check", path);
-        for (key, item) in map {
-            let name = key_text(key);
-            let item_path = path.key(&name);
-            match name.as_str() {
-                "path" => {
-                    settings.path = self.string(item, &item_path).filter(|p| {
-                        let valid = is_health_check_path(p);
-                        if !valid {
-                            self.error(
-                                "bad-setting",
-                                &item_path,
-                                format!("`{p}` is not a path the load balancer can check"),
-                                "give a URL path that starts with `/`, at most 1024 characters, with no spaces, quotes, `\\`, `{`, `}` or other characters a URL escapes: `/health`",
-                            );
-                        }
-                        valid
-                    })
-                }
-                "codes" => {
-                    let text = match item {
-                        Value::Number(n) => Some(n.to_string()),
-                        other => self.string(other, &item_path),
-                    };
-                    settings.codes = text.filter(|codes| {
-                        let valid = valid_success_codes(codes);
-                        if !valid {
-                            self.error(
-                                "bad-setting",
-                                &item_path,
-                                format!("`{codes}` is not a list of HTTP success codes"),
-                                "give codes from 200 to 499, as `200`, `200,302` or a range `200-299`",
-                            );
-                        }
-                        valid
-                    })
-                }
-                _ => {}
+            "priority" => {
+                routing.priority = reader
+                    .count(item, &item_path)
+                    .filter(|p| within_aws_limits(reader, *p, 1, MAXIMUM_RULE_PRIORITY, &item_path, "lowest first"))
+                    .map(|p| (p, item_path.clone()))
             }
+            _ => {}
         }
     }
+    if !valid {
+        return None;
+    }
+    if routing.paths.is_empty() && routing.hosts.is_empty() {
+        reader.error(
+            "bad-listener-rule",
+            path,
+            format!("`{path}` has neither `path` nor `host`, so no request would match it"),
+            "give `path: /api/*` or `host: api.example.com`; a service without `load_balancer` takes the requests no rule matches",
+        );
+        return None;
+    }
+    rule_within_alb_quotas(reader, &routing, path).then_some(routing)
+}
 
-    fn in_range(&mut self, value: u32, low: u32, high: u32, path: &KeyPath, unit: &str) -> bool {
-        let inside = (low..=high).contains(&value);
-        if !inside {
-            self.error(
-                "bad-setting",
-                path,
-                format!("`{path}` is {value}; it must be from {low} to {high} ({unit})"),
-                &format!("give a whole number from {low} to {high}"),
-            );
-        }
-        inside
+/// A decision (plan's to take, one day): ALB's quota of 1 to [`VALUES_PER_CONDITION`] values in
+/// one condition of a rule (`path` or `host`).
+fn condition_within_alb_quota(reader: &mut Reader, values: usize, path: &KeyPath) -> bool {
+    let within = (1..=VALUES_PER_CONDITION).contains(&values);
+    if !within {
+        reader.error(
+            "bad-listener-rule",
+            path,
+            format!("`{path}` has {values} values; a rule condition takes 1 to {VALUES_PER_CONDITION}"),
+            "give one value, or a list of up to three; a request matches when it matches any of them",
+        );
     }
+    within
+}
+
+/// A decision (plan's to take, one day): ALB's quotas on one rule, at most [`VALUES_PER_RULE`]
+/// values and [`WILDCARDS_PER_RULE`] wildcards in all its conditions together.
+fn rule_within_alb_quotas(reader: &mut Reader, routing: &ListenerRouting, path: &KeyPath) -> bool {
+    let values = routing.paths.len() + routing.hosts.len();
+    let wildcards = routing
+        .paths
+        .iter()
+        .chain(&routing.hosts)
+        .flat_map(|v| v.chars())
+        .filter(|c| matches!(c, '*' | '?'))
+        .count();
+    let within = values <= VALUES_PER_RULE && wildcards <= WILDCARDS_PER_RULE;
+    if !within {
+        reader.error(
+            "bad-listener-rule",
+            path,
+            format!("`{path}` has {values} values with {wildcards} wildcards; an ALB rule takes at most {VALUES_PER_RULE} values and {WILDCARDS_PER_RULE} wildcards"),
+            "match fewer paths and hosts, or give the service a port of its own",
+        );
+    }
+    within
+}
+
+/// A string, or a list of strings.
+fn one_or_more_strings(reader: &mut Reader, value: &Value, path: &KeyPath) -> Option<Vec<String>> {
+    match value {
+        Value::Sequence(_) => reader.string_list(value, path),
+        other => reader.string(other, path).map(|text| vec![text]),
+    }
+}
+
+/// `x-ecs.health_check: {path, codes}`: how the load balancer checks the service.
+fn health_check_settings(reader: &mut Reader, value: &Value, path: &KeyPath, settings: &mut ServiceSettings) {
+    let settings = &mut settings.health_check;
+    let Some(map) = value.as_mapping() else {
+        reader.wrong_type(path, value, "a mapping (`path`, `codes`)");
+        return;
+    };
+    reader.check_keys(map, "services.*.x-ecs.health_check", path);
+    for (key, item) in map {
+        let name = key_text(key);
+        let item_path = path.key(&name);
+        match name.as_str() {
+            "path" => {
+                settings.path = reader.string(item, &item_path).filter(|p| {
+                    let valid = is_health_check_path(p);
+                    if !valid {
+                        reader.error(
+                            "bad-setting",
+                            &item_path,
+                            format!("`{p}` is not a path the load balancer can check"),
+                            "give a URL path that starts with `/`, at most 1024 characters, with no spaces, quotes, `\\`, `{`, `}` or other characters a URL escapes: `/health`",
+                        );
+                    }
+                    valid
+                })
+            }
+            "codes" => {
+                let text = match item {
+                    Value::Number(n) => Some(n.to_string()),
+                    other => reader.string(other, &item_path),
+                };
+                settings.codes = text.filter(|codes| {
+                    let valid = valid_success_codes(codes);
+                    if !valid {
+                        reader.error(
+                            "bad-setting",
+                            &item_path,
+                            format!("`{codes}` is not a list of HTTP success codes"),
+                            "give codes from 200 to 499, as `200`, `200,302` or a range `200-299`",
+                        );
+                    }
+                    valid
+                })
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A decision (plan's to take, one day): an `x-ecs` number outside what AWS accepts (the quotas
+/// above: mount targets, tasks per service, grace period, rule priority; and the percentages a
+/// scaling target can be) is refused here, before a deploy would fail on it.
+fn within_aws_limits(reader: &mut Reader, value: u32, low: u32, high: u32, path: &KeyPath, unit: &str) -> bool {
+    let inside = (low..=high).contains(&value);
+    if !inside {
+        reader.error(
+            "bad-setting",
+            path,
+            format!("`{path}` is {value}; it must be from {low} to {high} ({unit})"),
+            &format!("give a whole number from {low} to {high}"),
+        );
+    }
+    inside
+}
+
+/// A decision (plan's to take, one day): CloudWatch Logs keeps logs for one of
+/// [`LOG_RETENTION_DAYS`] only.
+fn accepted_log_retention(reader: &mut Reader, days: u32, path: &KeyPath) -> bool {
+    let accepted = LOG_RETENTION_DAYS.contains(&days);
+    if !accepted {
+        let listed: Vec<String> = LOG_RETENTION_DAYS.iter().map(u32::to_string).collect();
+        reader.error(
+            "bad-setting",
+            path,
+            format!("CloudWatch Logs cannot keep logs for {days} days"),
+            &format!("use one of {}", listed.join(", ")),
+        );
+    }
+    accepted
 }
 
 /// The shape of an EFS file system id in AWS's API: `fs-` and 8 to 40 lowercase hex digits.
@@ -556,6 +480,8 @@ fn valid_success_codes(codes: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // The quotas are tested through `x_ecs`, which reads every `x-ecs` key into its settings.
 
     #[test]
     fn file_system_ids() {

@@ -1,7 +1,8 @@
 //! Compose secrets: the top-level definitions (where each value lives) and each service's uses
 //! (which file it reads, with what owner and mode).
 
-use super::{Reader, SecretDefinition, SecretSource, SecretUse};
+use super::reader::Reader;
+use super::{SecretDefinition, SecretSource, SecretUse, Service};
 use crate::diagnostic::{did_you_mean, KeyPath};
 use crate::load::interpolate::key_text;
 use serde_yaml::{Mapping, Value};
@@ -9,247 +10,261 @@ use serde_yaml::{Mapping, Value};
 /// Where compose puts a secret whose target is not an absolute path.
 pub const SECRETS_FOLDER: &str = "/run/secrets";
 
-impl Reader<'_> {
-    /// Top-level `secrets`: `file:` or `environment:` (values the user puts into Secrets Manager),
-    /// or `external: true` with a `name` (an ARN, or an SSM parameter name).
-    pub(super) fn secret_definitions(&mut self, value: Option<&Value>, path: &KeyPath) -> Vec<SecretDefinition> {
-        let Some(value) = value.filter(|v| !v.is_null()) else {
-            return Vec::new();
-        };
-        let Some(map) = value.as_mapping() else {
-            self.wrong_type(path, value, "a mapping of secret names");
-            return Vec::new();
-        };
-        let mut definitions = Vec::new();
-        for (key, settings) in map {
-            let name = key_text(key);
-            let secret_path = path.key(&name);
-            let Some(settings) = settings.as_mapping() else {
-                self.wrong_type(
-                    &secret_path,
-                    settings,
-                    "a mapping with `file`, `environment` or `external`",
-                );
-                continue;
-            };
-            self.check_keys(settings, "secrets.*", &secret_path);
-            // `external: {name: N}` is the older form of `external: true` with `name: N`.
-            let (external, external_name) = match settings.get("external") {
-                Some(Value::Mapping(legacy)) => (true, legacy.get("name").cloned()),
-                Some(value) => (self.boolean(value, &secret_path.key("external")).unwrap_or(false), None),
-                None => (false, None),
-            };
-            let source = if external {
-                let (reference, reference_path) = match external_name.as_ref().or(settings.get("name")) {
-                    Some(v) => (self.string(v, &secret_path.key("name")), secret_path.key("name")),
-                    None => (Some(name.clone()), secret_path.clone()),
-                };
-                let Some(reference) = reference else { continue };
-                if let Some((problem, help)) = external_reference_problem(&reference) {
-                    self.error(
-                        "bad-secret",
-                        &reference_path,
-                        format!("`{}` {problem}", crate::quote::shown(&reference)),
-                        help,
-                    );
-                    continue;
-                }
-                SecretSource::External { reference }
-            } else if settings.contains_key("file") || settings.contains_key("environment") {
-                SecretSource::Local
-            } else {
-                // Compose minds this only when a service uses the secret, and so does check_secret_uses.
-                SecretSource::Undeclared
-            };
-            // The secret is `PROJECT/NAME` in Secrets Manager; plan checks the whole name's length.
-            let valid_name = name.chars().all(is_secrets_manager_name_char);
-            // The name becomes CloudFormation logical ids, which take at most 255 characters.
-            if name.chars().count() > MAXIMUM_SECRET_NAME {
-                self.error(
-                    "bad-secret",
-                    &secret_path,
-                    format!(
-                        "the secret name `{}` is longer than {MAXIMUM_SECRET_NAME} characters",
-                        crate::quote::shown(&name)
-                    ),
-                    "give the secret a shorter name",
-                );
-                continue;
-            }
-            if source == SecretSource::Local && !valid_name {
-                self.error(
-                    "bad-secret",
-                    &secret_path,
-                    format!("`{name}` cannot name a Secrets Manager secret"),
-                    "use letters, digits and / _ + = . @ -",
-                );
-                continue;
-            }
-            definitions.push(SecretDefinition {
-                name,
-                source,
-                path: secret_path,
-            });
-        }
-        definitions
-    }
-
-    /// A service's `secrets`: `- NAME` or `- {source, target, uid, gid, mode}`.
-    pub(super) fn secret_uses(&mut self, value: &Value, path: &KeyPath) -> Vec<SecretUse> {
-        let Some(items) = value.as_sequence() else {
-            self.wrong_type(path, value, "a list of secret names or `{source, target}` mappings");
-            return Vec::new();
-        };
-        let mut uses = Vec::new();
-        for (index, item) in items.iter().enumerate() {
-            let item_path = path.index(index);
-            let secret_use = match item {
-                Value::String(name) => SecretUse {
-                    secret: name.clone(),
-                    target: format!("{SECRETS_FOLDER}/{name}"),
-                    uid: None,
-                    gid: None,
-                    mode: None,
-                    path: item_path,
-                },
-                Value::Mapping(long) => match self.long_secret_use(long, &item_path) {
-                    Some(secret_use) => secret_use,
-                    None => continue,
-                },
-                other => {
-                    self.wrong_type(&item_path, other, "a secret name or a `{source, target}` mapping");
-                    continue;
-                }
-            };
-            uses.push(secret_use);
-        }
-        uses
-    }
-
-    fn long_secret_use(&mut self, long: &Mapping, path: &KeyPath) -> Option<SecretUse> {
-        self.check_keys(long, "services.*.secrets[]", path);
-        let Some(secret) = long.get("source").and_then(|v| self.string(v, &path.key("source"))) else {
-            self.error(
-                "bad-secret",
-                path,
-                "a long-form secret needs `source`".into(),
-                "`source` is the name of a top-level secret",
+/// Top-level `secrets`: `file:` or `environment:` (values the user puts into Secrets Manager),
+/// or `external: true` with a `name` (an ARN, or an SSM parameter name).
+pub(super) fn secret_definitions(reader: &mut Reader, value: Option<&Value>, path: &KeyPath) -> Vec<SecretDefinition> {
+    let Some(value) = value.filter(|v| !v.is_null()) else {
+        return Vec::new();
+    };
+    let Some(map) = value.as_mapping() else {
+        reader.wrong_type(path, value, "a mapping of secret names");
+        return Vec::new();
+    };
+    let mut definitions = Vec::new();
+    for (key, settings) in map {
+        let name = key_text(key);
+        let secret_path = path.key(&name);
+        let Some(settings) = settings.as_mapping() else {
+            reader.wrong_type(
+                &secret_path,
+                settings,
+                "a mapping with `file`, `environment` or `external`",
             );
-            return None;
+            continue;
         };
-        let target = match long.get("target").and_then(|v| self.string(v, &path.key("target"))) {
-            Some(target) if target.starts_with('/') => target,
-            Some(target) => format!("{SECRETS_FOLDER}/{target}"),
-            None => format!("{SECRETS_FOLDER}/{secret}"),
+        reader.check_keys(settings, "secrets.*", &secret_path);
+        // `external: {name: N}` is the older form of `external: true` with `name: N`.
+        let (external, external_name) = match settings.get("external") {
+            Some(Value::Mapping(legacy)) => (true, legacy.get("name").cloned()),
+            Some(value) => (
+                reader.boolean(value, &secret_path.key("external")).unwrap_or(false),
+                None,
+            ),
+            None => (false, None),
         };
-        // The secrets writer creates this path: a `..` would reach another service's secrets.
-        if target.split('/').skip(1).any(|part| matches!(part, "" | "." | "..")) || target.contains(char::is_control) {
-            self.error(
+        let source = if external {
+            let (reference, reference_path) = match external_name.as_ref().or(settings.get("name")) {
+                Some(v) => (reader.string(v, &secret_path.key("name")), secret_path.key("name")),
+                None => (Some(name.clone()), secret_path.clone()),
+            };
+            let Some(reference) = reference else { continue };
+            if let Some((problem, help)) = external_reference_problem(&reference) {
+                reader.error(
+                    "bad-secret",
+                    &reference_path,
+                    format!("`{}` {problem}", crate::quote::shown(&reference)),
+                    help,
+                );
+                continue;
+            }
+            SecretSource::External { reference }
+        } else if settings.contains_key("file") || settings.contains_key("environment") {
+            SecretSource::Local
+        } else {
+            // Compose minds this only when a service uses the secret, and so does check_secret_uses.
+            SecretSource::Undeclared
+        };
+        // The secret is `PROJECT/NAME` in Secrets Manager; plan checks the whole name's length.
+        let valid_name = name.chars().all(is_secrets_manager_name_char);
+        // The name becomes CloudFormation logical ids, which take at most 255 characters.
+        if name.chars().count() > MAXIMUM_SECRET_NAME {
+            reader.error(
                 "bad-secret",
-                &path.key("target"),
-                format!("the target `{}` is not a plain file path", crate::quote::shown(&target)),
-                "give a file name, or an absolute path without `.`, `..` or an empty part",
+                &secret_path,
+                format!(
+                    "the secret name `{}` is longer than {MAXIMUM_SECRET_NAME} characters",
+                    crate::quote::shown(&name)
+                ),
+                "give the secret a shorter name",
             );
-            return None;
+            continue;
         }
-        let mode = match long.get("mode") {
-            None => None,
-            Some(value) => {
-                let mode = match value {
-                    Value::Number(number) => number.as_u64().and_then(file_mode),
-                    // `0440` reaches here as text (YAML 1.2 has no leading-zero octal).
-                    Value::String(text) => {
-                        let digits = text.trim().trim_start_matches("0o");
-                        u32::from_str_radix(digits, 8)
-                            .ok()
-                            .filter(|mode| *mode <= 0o7777)
-                            .map(|mode| format!("{mode:04o}"))
-                    }
-                    _ => None,
-                };
-                if mode.is_none() {
-                    self.wrong_type(&path.key("mode"), value, "a file mode in octal digits, such as `0440`");
-                }
-                mode
+        if source == SecretSource::Local && !valid_name {
+            reader.error(
+                "bad-secret",
+                &secret_path,
+                format!("`{name}` cannot name a Secrets Manager secret"),
+                "use letters, digits and / _ + = . @ -",
+            );
+            continue;
+        }
+        definitions.push(SecretDefinition {
+            name,
+            source,
+            path: secret_path,
+        });
+    }
+    definitions
+}
+
+/// A service's `secrets`: `- NAME` or `- {source, target, uid, gid, mode}`.
+pub(super) fn secret_uses(reader: &mut Reader, value: &Value, path: &KeyPath) -> Vec<SecretUse> {
+    let Some(items) = value.as_sequence() else {
+        reader.wrong_type(path, value, "a list of secret names or `{source, target}` mappings");
+        return Vec::new();
+    };
+    let mut uses = Vec::new();
+    for (index, item) in items.iter().enumerate() {
+        let item_path = path.index(index);
+        let secret_use = match item {
+            Value::String(name) => SecretUse {
+                secret: name.clone(),
+                target: format!("{SECRETS_FOLDER}/{name}"),
+                uid: None,
+                gid: None,
+                mode: None,
+                path: item_path,
+            },
+            Value::Mapping(long) => match long_secret_use(reader, long, &item_path) {
+                Some(secret_use) => secret_use,
+                None => continue,
+            },
+            other => {
+                reader.wrong_type(&item_path, other, "a secret name or a `{source, target}` mapping");
+                continue;
             }
         };
-        Some(SecretUse {
-            secret,
-            target,
-            uid: long.get("uid").and_then(|v| self.numeric_id(v, &path.key("uid"))),
-            gid: long.get("gid").and_then(|v| self.numeric_id(v, &path.key("gid"))),
-            mode,
-            path: path.clone(),
-        })
+        uses.push(secret_use);
     }
+    uses
+}
 
-    /// A `uid` or `gid`: digits, since the file is written before the service's image is there
-    /// to turn a user name into a number.
-    fn numeric_id(&mut self, value: &Value, path: &KeyPath) -> Option<String> {
-        let text = self.scalar_text(value, path)?;
-        if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
-            return Some(text);
-        }
-        self.error(
+fn long_secret_use(reader: &mut Reader, long: &Mapping, path: &KeyPath) -> Option<SecretUse> {
+    reader.check_keys(long, "services.*.secrets[]", path);
+    let Some(secret) = long.get("source").and_then(|v| reader.string(v, &path.key("source"))) else {
+        reader.error(
             "bad-secret",
             path,
-            format!("`{}` is not a numeric id", crate::quote::shown(&text)),
-            "write the number (`id -u NAME` in the image tells it)",
+            "a long-form secret needs `source`".into(),
+            "`source` is the name of a top-level secret",
         );
-        None
+        return None;
+    };
+    let target = match long.get("target").and_then(|v| reader.string(v, &path.key("target"))) {
+        Some(target) if target.starts_with('/') => target,
+        Some(target) => format!("{SECRETS_FOLDER}/{target}"),
+        None => format!("{SECRETS_FOLDER}/{secret}"),
+    };
+    // The secrets writer creates this path: a `..` would reach another service's secrets.
+    if target.split('/').skip(1).any(|part| matches!(part, "" | "." | "..")) || target.contains(char::is_control) {
+        reader.error(
+            "bad-secret",
+            &path.key("target"),
+            format!("the target `{}` is not a plain file path", crate::quote::shown(&target)),
+            "give a file name, or an absolute path without `.`, `..` or an empty part",
+        );
+        return None;
     }
-
-    /// Two secrets of a service written to one file would overwrite each other.
-    pub(super) fn check_secret_targets(&mut self, uses: &[SecretUse]) {
-        for (index, secret_use) in uses.iter().enumerate() {
-            if let Some(earlier) = uses[..index].iter().find(|u| u.target == secret_use.target) {
-                self.error(
-                    "bad-secret",
-                    &secret_use.path,
-                    format!(
-                        "`{}` and `{}` are both written to `{}`",
-                        earlier.secret, secret_use.secret, secret_use.target
-                    ),
-                    "give one of them another `target`",
-                );
-            }
-        }
-    }
-
-    /// Every secret a service uses is defined at the top level (`defined`: the names written there),
-    /// and says where its value is.
-    pub(super) fn check_secret_uses(
-        &mut self,
-        uses: &[SecretUse],
-        defined: &[String],
-        definitions: &[SecretDefinition],
-    ) {
-        for secret_use in uses {
-            if let Some(definition) = definitions.iter().find(|d| d.name == secret_use.secret) {
-                if definition.source == SecretSource::Undeclared {
-                    self.error(
-                        "bad-secret",
-                        &definition.path,
-                        format!("secret `{}` says neither where its value is (`file`, `environment`) nor that it exists (`external: true`)", definition.name),
-                        "add `file: ./path`, or `external: true` with `name:` the secret's ARN",
-                    );
+    let mode = match long.get("mode") {
+        None => None,
+        Some(value) => {
+            let mode = match value {
+                Value::Number(number) => number.as_u64().and_then(file_mode),
+                // `0440` reaches here as text (YAML 1.2 has no leading-zero octal).
+                Value::String(text) => {
+                    let digits = text.trim().trim_start_matches("0o");
+                    u32::from_str_radix(digits, 8)
+                        .ok()
+                        .filter(|mode| *mode <= 0o7777)
+                        .map(|mode| format!("{mode:04o}"))
                 }
-                continue;
-            }
-            if defined.contains(&secret_use.secret) {
-                continue; // Its definition had an error of its own.
-            }
-            let help = match did_you_mean(&secret_use.secret, defined.iter().map(String::as_str)) {
-                Some(known) => format!("did you mean `{known}`?"),
-                None => "define it under the top-level `secrets:`".to_string(),
+                _ => None,
             };
-            self.error(
-                "unknown-secret",
+            if mode.is_none() {
+                reader.wrong_type(&path.key("mode"), value, "a file mode in octal digits, such as `0440`");
+            }
+            mode
+        }
+    };
+    Some(SecretUse {
+        secret,
+        target,
+        uid: long.get("uid").and_then(|v| numeric_id(reader, v, &path.key("uid"))),
+        gid: long.get("gid").and_then(|v| numeric_id(reader, v, &path.key("gid"))),
+        mode,
+        path: path.clone(),
+    })
+}
+
+/// A `uid` or `gid`: digits, since the file is written before the service's image is there
+/// to turn a user name into a number.
+fn numeric_id(reader: &mut Reader, value: &Value, path: &KeyPath) -> Option<String> {
+    let text = reader.scalar_text(value, path)?;
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(text);
+    }
+    reader.error(
+        "bad-secret",
+        path,
+        format!("`{}` is not a numeric id", crate::quote::shown(&text)),
+        "write the number (`id -u NAME` in the image tells it)",
+    );
+    None
+}
+
+/// Each service's secrets: defined at the top level (`section`), and each written to a file
+/// of its own.
+pub(super) fn check_services_uses(
+    reader: &mut Reader,
+    section: Option<&Value>,
+    services: &[Service],
+    definitions: &[SecretDefinition],
+) {
+    let defined: Vec<String> = match section {
+        Some(Value::Mapping(map)) => map.keys().map(key_text).collect(),
+        _ => Vec::new(),
+    };
+    for service in services {
+        check_secret_uses(reader, &service.secrets, &defined, definitions);
+        check_secret_targets(reader, &service.secrets);
+    }
+}
+
+/// Two secrets of a service written to one file would overwrite each other.
+fn check_secret_targets(reader: &mut Reader, uses: &[SecretUse]) {
+    for (index, secret_use) in uses.iter().enumerate() {
+        if let Some(earlier) = uses[..index].iter().find(|u| u.target == secret_use.target) {
+            reader.error(
+                "bad-secret",
                 &secret_use.path,
-                format!("the secret `{}` is not defined", secret_use.secret),
-                &help,
+                format!(
+                    "`{}` and `{}` are both written to `{}`",
+                    earlier.secret, secret_use.secret, secret_use.target
+                ),
+                "give one of them another `target`",
             );
         }
+    }
+}
+
+/// Every secret a service uses is defined at the top level (`defined`: the names written there),
+/// and says where its value is.
+fn check_secret_uses(reader: &mut Reader, uses: &[SecretUse], defined: &[String], definitions: &[SecretDefinition]) {
+    for secret_use in uses {
+        if let Some(definition) = definitions.iter().find(|d| d.name == secret_use.secret) {
+            if definition.source == SecretSource::Undeclared {
+                reader.error(
+                    "bad-secret",
+                    &definition.path,
+                    format!("secret `{}` says neither where its value is (`file`, `environment`) nor that it exists (`external: true`)", definition.name),
+                    "add `file: ./path`, or `external: true` with `name:` the secret's ARN",
+                );
+            }
+            continue;
+        }
+        if defined.contains(&secret_use.secret) {
+            continue; // Its definition had an error of its own.
+        }
+        let help = match did_you_mean(&secret_use.secret, defined.iter().map(String::as_str)) {
+            Some(known) => format!("did you mean `{known}`?"),
+            None => "define it under the top-level `secrets:`".to_string(),
+        };
+        reader.error(
+            "unknown-secret",
+            &secret_use.path,
+            format!("the secret `{}` is not defined", secret_use.secret),
+            &help,
+        );
     }
 }
 
@@ -366,6 +381,83 @@ fn is_ssm_parameter_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::normalise::testing::{codes, normalised, paths, read};
+
+    #[test]
+    fn where_each_secret_s_value_is() {
+        let yaml = r#"{a: {file: ./a.txt}, b: {environment: B}, c: {external: true, name: /prod/db},
+            d: {external: {name: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf"}}, e: {}}"#;
+        let (found, diagnostics) = read(yaml, |reader, value, _| {
+            secret_definitions(reader, Some(value), &KeyPath::root().key("secrets"))
+        });
+        assert!(diagnostics.0.is_empty());
+        let external = |reference: &str| SecretSource::External {
+            reference: reference.to_string(),
+        };
+        let sources: Vec<_> = found.iter().map(|d| (d.name.as_str(), d.source.clone())).collect();
+        assert_eq!(
+            sources,
+            [
+                ("a", SecretSource::Local),
+                ("b", SecretSource::Local),
+                ("c", external("/prod/db")),
+                (
+                    "d",
+                    external("arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf")
+                ),
+                ("e", SecretSource::Undeclared),
+            ]
+        );
+    }
+
+    #[test]
+    fn each_use_is_a_file_with_its_owner_and_mode() {
+        let yaml =
+            r#"[a, {source: b, target: b.txt, uid: "1000", gid: 50, mode: "0440"}, {source: c, target: /etc/c}]"#;
+        let (uses, diagnostics) = read(yaml, |reader, value, path| {
+            secret_uses(reader, value, &path.key("secrets"))
+        });
+        assert!(diagnostics.0.is_empty());
+        let found: Vec<_> = uses
+            .iter()
+            .map(|u| (u.target.as_str(), u.uid.as_deref(), u.gid.as_deref(), u.mode.as_deref()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("/run/secrets/a", None, None, None),
+                ("/run/secrets/b.txt", Some("1000"), Some("50"), Some("0440")),
+                ("/etc/c", None, None, None)
+            ]
+        );
+        let yaml = r#"[{target: x}, {source: a, target: ../../x}, {source: b, uid: alice}, {source: c, mode: rw}, 7]"#;
+        let (uses, diagnostics) = read(yaml, |reader, value, path| {
+            secret_uses(reader, value, &path.key("secrets"))
+        });
+        // A bad owner or mode is left out; a use without a source or with a bad target is.
+        let kept: Vec<_> = uses
+            .iter()
+            .map(|u| (u.secret.as_str(), u.uid.as_deref(), u.mode.as_deref()))
+            .collect();
+        assert_eq!(kept, [("b", None, None), ("c", None, None)]);
+        assert_eq!(
+            codes(&diagnostics),
+            ["bad-secret", "bad-secret", "bad-secret", "wrong-type", "wrong-type"]
+        );
+    }
+
+    #[test]
+    fn every_use_is_defined_and_written_to_a_file_of_its_own() {
+        let compose = "services:\n  web:\n    image: a\n    secrets: [db_pasword, key, {source: token, target: key}]\nsecrets:\n  db_password: {file: ./pw}\n  key: {}\n  token: {environment: TOKEN}\n";
+        let (project, diagnostics) = normalised(compose);
+        assert!(project.is_none());
+        assert_eq!(codes(&diagnostics), ["unknown-secret", "bad-secret", "bad-secret"]);
+        assert_eq!(
+            paths(&diagnostics),
+            ["services.web.secrets[0]", "secrets.key", "services.web.secrets[2]"]
+        );
+        assert_eq!(diagnostics.0[0].help.as_deref(), Some("did you mean `db_password`?"));
+    }
 
     #[test]
     fn file_modes_as_compose_reads_them() {

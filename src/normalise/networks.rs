@@ -1,0 +1,172 @@
+//! Networks: the top-level ones (which make nothing on ECS), a service's aliases on them, its
+//! `links`, and `network_mode: service:NAME`, which puts it in NAME's task.
+
+use super::reader::Reader;
+use super::Link;
+use crate::diagnostic::{Diagnostic, KeyPath};
+use crate::load::interpolate::key_text;
+use serde_yaml::{Mapping, Value};
+
+/// Top-level networks make nothing on ECS, but each of their settings still gets its verdict.
+pub(super) fn check_networks(reader: &mut Reader, networks: &Mapping, path: &KeyPath) {
+    for (name, settings) in networks {
+        if let Value::Mapping(settings) = settings {
+            reader.check_keys(settings, "networks.*", &path.key(key_text(name)));
+        }
+    }
+}
+
+/// `networks: {NAME: {aliases: [...]}}`; the list form names networks only.
+pub(super) fn network_aliases(reader: &mut Reader, value: &Value, path: &KeyPath) -> Vec<String> {
+    let mut aliases = Vec::new();
+    match value {
+        Value::Sequence(_) | Value::Null => {}
+        Value::Mapping(networks) => {
+            for (network, settings) in networks {
+                let network_path = path.key(key_text(network));
+                let Some(settings) = settings.as_mapping() else {
+                    continue;
+                };
+                reader.check_keys(settings, "services.*.networks.*", &network_path);
+                let Some(list) = settings.get("aliases") else {
+                    continue;
+                };
+                if let Some(names) = reader.string_list(list, &network_path.key("aliases")) {
+                    for name in names {
+                        if !aliases.contains(&name) {
+                            aliases.push(name);
+                        }
+                    }
+                }
+            }
+        }
+        other => reader.wrong_type(path, other, "a list of network names or a mapping of networks"),
+    }
+    aliases
+}
+
+/// `links: ["db", "db:pg"]`.
+pub(super) fn links(reader: &mut Reader, value: &Value, path: &KeyPath) -> Vec<Link> {
+    let Some(items) = reader.string_list(value, path) else {
+        return Vec::new();
+    };
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(index, item)| {
+            let (service, alias) = item.split_once(':').unwrap_or((&item, &item));
+            Link {
+                alias: alias.to_string(),
+                service: service.to_string(),
+                path: path.index(index),
+            }
+        })
+        .collect()
+}
+
+/// `network_mode` of the service `map`: the service it joins (`service:NAME`), and where that was
+/// written. Any other mode is ignored with a warning; beside `networks`, it is an error, as in
+/// compose.
+pub(super) fn network_mode(reader: &mut Reader, map: &Mapping, path: &KeyPath) -> Option<(String, KeyPath)> {
+    let at = |key: &str| path.key(key);
+    if let (Some(_), Some(_)) = (map.get("network_mode"), map.get("networks")) {
+        reader.error(
+            "conflicting-keys",
+            &at("networks"),
+            "`network_mode` and `networks` cannot be used together".into(),
+            "keep one of them, as compose requires",
+        );
+    }
+    let mode = map.get("network_mode")?;
+    let mode_path = at("network_mode");
+    let mode = reader.string(mode, &mode_path)?;
+    match mode.strip_prefix("service:") {
+        Some(target) => Some((target.to_string(), mode_path)),
+        None => {
+            reader.diagnostics.push(
+                Diagnostic::warning(
+                    "ignored-key",
+                    mode_path,
+                    format!("`network_mode: {mode}` is not converted: Fargate tasks always use awsvpc networking"),
+                )
+                .with_help(
+                    "only `network_mode: service:NAME` has a meaning on ECS: it puts this service in NAME's task",
+                ),
+            );
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::normalise::testing::{codes, paths, read};
+
+    #[test]
+    fn top_level_networks_make_nothing_but_their_keys_are_checked() {
+        let ((), diagnostics) = read(
+            "{front: {driver: bridge}, back: null, db: {drivr: x}}",
+            |reader, value, _| check_networks(reader, value.as_mapping().unwrap(), &KeyPath::root().key("networks")),
+        );
+        assert_eq!(codes(&diagnostics), ["no-effect", "unknown-key"]);
+        assert_eq!(paths(&diagnostics), ["networks.front.driver", "networks.db.drivr"]);
+    }
+
+    #[test]
+    fn aliases_on_every_network_once_each() {
+        let yaml = "{front: {aliases: [api, web-api]}, back: {aliases: [api], mac_address: x}, other: null}";
+        let (aliases, diagnostics) = read(yaml, |reader, value, path| {
+            network_aliases(reader, value, &path.key("networks"))
+        });
+        assert_eq!(aliases, ["api", "web-api"]);
+        assert_eq!(codes(&diagnostics), ["ignored-key"]);
+        let (aliases, diagnostics) = read("[front, back]", network_aliases);
+        assert!(aliases.is_empty() && diagnostics.0.is_empty());
+        assert_eq!(codes(&read("front", network_aliases).1), ["wrong-type"]);
+    }
+
+    #[test]
+    fn links_name_a_service_by_itself_or_by_an_alias() {
+        let (found, diagnostics) = read("[db, 'db:pg']", |reader, value, path| {
+            links(reader, value, &path.key("links"))
+        });
+        let found: Vec<_> = found
+            .iter()
+            .map(|l| (l.service.as_str(), l.alias.as_str(), l.path.to_string()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("db", "db", "services.web.links[0]".to_string()),
+                ("db", "pg", "services.web.links[1]".to_string())
+            ]
+        );
+        assert!(diagnostics.0.is_empty());
+        assert_eq!(codes(&read("db", links).1), ["wrong-type"]);
+    }
+
+    #[test]
+    fn network_mode_service_joins_its_task() {
+        let mode = |yaml| {
+            read(yaml, |reader, value, path| {
+                network_mode(reader, value.as_mapping().unwrap(), path)
+            })
+        };
+        let (joins, diagnostics) = mode("{network_mode: 'service:db'}");
+        let (name, at) = joins.expect("it joins db");
+        assert_eq!(
+            (name.as_str(), at.to_string().as_str()),
+            ("db", "services.web.network_mode")
+        );
+        assert!(diagnostics.0.is_empty());
+        let (joins, diagnostics) = mode("{network_mode: host}");
+        assert!(joins.is_none());
+        assert_eq!(codes(&diagnostics), ["ignored-key"]);
+        let (joins, diagnostics) = mode("{network_mode: 'service:db', networks: [front]}");
+        assert!(joins.is_some());
+        assert_eq!(codes(&diagnostics), ["conflicting-keys"]);
+        assert_eq!(codes(&mode("{network_mode: [bridge]}").1), ["wrong-type"]);
+        assert!(mode("{networks: [front]}").0.is_none());
+    }
+}

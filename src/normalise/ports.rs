@@ -1,0 +1,340 @@
+//! A service's container ports: `ports` (maybe published) and `expose` (never published), each a
+//! single port or a range of ports.
+
+use super::reader::Reader;
+use super::units::{parse_port_spec, parse_short_port, PortSpec};
+use super::{Port, PortRange, Protocol};
+use crate::diagnostic::{Diagnostic, KeyPath};
+use crate::load::interpolate::key_text;
+use serde_yaml::{Mapping, Value};
+use std::collections::HashSet;
+
+/// `ports`; port ranges go to `ranges`.
+pub(super) fn ports(reader: &mut Reader, value: &Value, path: &KeyPath, ranges: &mut Vec<PortRange>) -> Vec<Port> {
+    let Some(items) = value.as_sequence() else {
+        reader.wrong_type(
+            path,
+            value,
+            "a list of ports (`\"80:8080\"` or `{target: 8080, published: 80}`)",
+        );
+        return Vec::new();
+    };
+    let mut ports = Vec::new();
+    for (index, item) in items.iter().enumerate() {
+        let item_path = path.index(index);
+        let parsed = match item {
+            Value::String(_) | Value::Number(_) => {
+                let text = key_text(item);
+                match parse_short_port(&text) {
+                    Ok(short) => Some((short.target, short.published, short.host_ip, short.protocol, None)),
+                    Err(reason) => {
+                        reader.error("bad-port", &item_path, format!("`{}` is not a port: {reason}", crate::quote::shown(&text)), "write `\"PUBLISHED:TARGET\"` such as `\"80:8080\"`, or the long form `{target: 8080, published: 80}`");
+                        None
+                    }
+                }
+            }
+            Value::Mapping(long) => long_port(reader, long, &item_path),
+            other => {
+                reader.wrong_type(&item_path, other, "a port string or a mapping with `target`");
+                None
+            }
+        };
+        let Some((target, published, host_ip, protocol, app_protocol)) = parsed else {
+            continue;
+        };
+        let Some(protocol) = port_protocol(reader, protocol.as_deref(), &item_path) else {
+            continue;
+        };
+        let target = match target {
+            PortSpec::One(target) => target,
+            PortSpec::Range(first, last) => {
+                if published.is_some() {
+                    published_range_stays_private(reader, first, last, &item_path);
+                }
+                ranges.push(PortRange {
+                    first,
+                    last,
+                    protocol,
+                    path: item_path,
+                });
+                continue;
+            }
+        };
+        let published = match published {
+            None => None,
+            Some(PortSpec::One(port)) => Some(port),
+            Some(PortSpec::Range(first, _)) => Some(published_on_the_first_of_a_range(reader, first, &item_path)),
+        };
+        ports.push(Port {
+            target,
+            published,
+            host_ip,
+            protocol,
+            app_protocol,
+            path: item_path,
+        });
+    }
+    ports
+}
+
+#[allow(clippy::type_complexity)]
+fn long_port(
+    reader: &mut Reader,
+    long: &Mapping,
+    path: &KeyPath,
+) -> Option<(
+    PortSpec,
+    Option<PortSpec>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+)> {
+    reader.check_keys(long, "services.*.ports[]", path);
+    let spec = |key: &str, reader: &mut Reader| -> Result<Option<PortSpec>, ()> {
+        let Some(value) = long.get(key) else { return Ok(None) };
+        let text = key_text(value);
+        parse_port_spec(&text).map(Some).map_err(|reason| {
+            reader.error(
+                "bad-port",
+                &path.key(key),
+                format!("`{}` is not a port: {reason}", crate::quote::shown(&text)),
+                "ports are numbers from 1 to 65535",
+            );
+        })
+    };
+    let target = spec("target", reader).ok()?;
+    let published = spec("published", reader).ok()?;
+    let Some(target) = target else {
+        reader.error(
+            "bad-port",
+            path,
+            "a long-form port needs `target`".into(),
+            "`target` is the port the container listens on",
+        );
+        return None;
+    };
+    let text = |key: &str| long.get(key).map(key_text);
+    Some((
+        target,
+        published,
+        text("host_ip"),
+        text("protocol"),
+        text("app_protocol"),
+    ))
+}
+
+/// A port's protocol, in any case as Docker reads it: ECS maps tcp and udp only, so another
+/// (`sctp`) is refused rather than mapped as something it is not.
+fn port_protocol(reader: &mut Reader, protocol: Option<&str>, path: &KeyPath) -> Option<Protocol> {
+    match protocol.map(str::to_ascii_lowercase).as_deref() {
+        None | Some("tcp") => Some(Protocol::Tcp),
+        Some("udp") => Some(Protocol::Udp),
+        Some(_) => {
+            let other = protocol.unwrap_or_default();
+            reader.error(
+                "bad-port",
+                path,
+                format!("protocol `{other}` is not `tcp` or `udp`"),
+                "ECS port mappings are tcp or udp",
+            );
+            None
+        }
+    }
+}
+
+/// `expose`; port ranges go to `ranges`.
+pub(super) fn expose(reader: &mut Reader, value: &Value, path: &KeyPath, ranges: &mut Vec<PortRange>) -> Vec<Port> {
+    let Some(items) = value.as_sequence() else {
+        reader.wrong_type(path, value, "a list of ports");
+        return Vec::new();
+    };
+    let mut ports = Vec::new();
+    for (index, item) in items.iter().enumerate() {
+        let item_path = path.index(index);
+        let text = key_text(item);
+        let (number, protocol) = text.split_once('/').unwrap_or((&text, "tcp"));
+        let Some(protocol) = port_protocol(reader, Some(protocol), &item_path) else {
+            continue;
+        };
+        match parse_port_spec(number) {
+            Ok(PortSpec::One(target)) => ports.push(Port {
+                target,
+                published: None,
+                host_ip: None,
+                protocol,
+                app_protocol: None,
+                path: item_path,
+            }),
+            Ok(PortSpec::Range(first, last)) => ranges.push(PortRange {
+                first,
+                last,
+                protocol,
+                path: item_path,
+            }),
+            Err(reason) => reader.error(
+                "bad-port",
+                &item_path,
+                format!("`{}` is not a port: {reason}", crate::quote::shown(&text)),
+                "`expose` lists container ports such as `\"3000\"`",
+            ),
+        }
+    }
+    ports
+}
+
+/// A decision (plan's to take, one day): a range of container ports that `ports` publishes stays
+/// private, with a warning, because a load balancer listens on single ports, not ranges.
+fn published_range_stays_private(reader: &mut Reader, first: u16, last: u16, path: &KeyPath) {
+    reader.diagnostics.push(
+        Diagnostic::warning(
+            "port-range",
+            path.clone(),
+            format!("the ports {first}-{last} stay private: a load balancer listens on single ports, not ranges"),
+        )
+        .with_help("publish the ports that must be public one by one"),
+    );
+}
+
+/// A decision (plan's to take, one day): compose publishes a port on any free port of a published
+/// range (`"8000-8010:80"`); on ECS it is published on the range's first, with a note.
+fn published_on_the_first_of_a_range(reader: &mut Reader, first: u16, path: &KeyPath) -> u16 {
+    reader.diagnostics.push(Diagnostic::note(
+        "port-range",
+        path.clone(),
+        format!("compose publishes the port on any free port of a range; on ECS it is published on {first}, the range's first"),
+    ));
+    first
+}
+
+/// The same range in `ports` and `expose` is one range.
+pub(super) fn keep_each_range_once(ranges: &mut Vec<PortRange>) {
+    let mut seen = HashSet::new();
+    ranges.retain(|r| seen.insert((r.first, r.last, r.protocol)));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::normalise::testing::{codes, paths, read};
+
+    /// Reads `yaml` as `ports`: (target, published, protocol) of each port, the ranges, the codes.
+    #[allow(clippy::type_complexity)]
+    fn read_ports(yaml: &str) -> (Vec<(u16, Option<u16>, Protocol)>, Vec<(u16, u16)>, Vec<String>) {
+        let ((found, ranges), diagnostics) = read(yaml, |reader, value, path| {
+            let mut ranges = Vec::new();
+            let found = ports(reader, value, &path.key("ports"), &mut ranges);
+            (found, ranges)
+        });
+        (
+            found.iter().map(|p| (p.target, p.published, p.protocol)).collect(),
+            ranges.iter().map(|r| (r.first, r.last)).collect(),
+            codes(&diagnostics),
+        )
+    }
+
+    #[test]
+    fn short_and_long_ports() {
+        let yaml = r#"["80:8080", 3000, "127.0.0.1:5432:5432", "53:53/UDP", {target: 9000, published: "90", protocol: udp, app_protocol: http}]"#;
+        let (found, ranges, codes) = read_ports(yaml);
+        assert_eq!(
+            found,
+            [
+                (8080, Some(80), Protocol::Tcp),
+                (3000, None, Protocol::Tcp),
+                (5432, Some(5432), Protocol::Tcp),
+                (53, Some(53), Protocol::Udp),
+                (9000, Some(90), Protocol::Udp),
+            ]
+        );
+        assert!(ranges.is_empty() && codes.is_empty(), "{codes:?}");
+        let (long, _) = read(
+            r#"[{target: 80, host_ip: 127.0.0.1, app_protocol: grpc}]"#,
+            |reader, value, path| ports(reader, value, path, &mut Vec::new()),
+        );
+        assert_eq!(long[0].host_ip.as_deref(), Some("127.0.0.1"));
+        assert_eq!(long[0].app_protocol.as_deref(), Some("grpc"));
+    }
+
+    #[test]
+    fn a_port_that_cannot_be_read_is_left_out_with_an_error() {
+        let yaml = r#"["80:http", "0", {published: 80}, {target: 80, protocol: sctp}, [80], "8080"]"#;
+        let (found, _, codes) = read_ports(yaml);
+        assert_eq!(found, [(8080, None, Protocol::Tcp)]);
+        assert_eq!(codes, ["bad-port", "bad-port", "bad-port", "bad-port", "wrong-type"]);
+        assert_eq!(read_ports("\"80:80\"").2, ["wrong-type"]);
+        // A long form's keys are checked: `mode` is Swarm's, and only noted.
+        let (found, _, codes) = read_ports("[{target: 80, mode: host}]");
+        assert_eq!((found.len(), codes), (1, vec!["no-effect".to_string()]));
+    }
+
+    #[test]
+    fn ranges_stay_private() {
+        let (found, ranges, codes) = read_ports(r#"["9000-9010", "7000-7002:7000-7002"]"#);
+        assert!(found.is_empty());
+        assert_eq!(ranges, [(9000, 9010), (7000, 7002)]);
+        // Only the published range warns: the unpublished one was private anyway.
+        assert_eq!(codes, ["port-range"]);
+        let ((), diagnostics) = read(r#"["7000-7002:7000-7002"]"#, |reader, value, path| {
+            ports(reader, value, &path.key("ports"), &mut Vec::new());
+        });
+        assert_eq!(diagnostics.0[0].severity, crate::diagnostic::Severity::Warning);
+        assert_eq!(paths(&diagnostics), ["services.web.ports[0]"]);
+    }
+
+    #[test]
+    fn a_published_range_publishes_its_first_port() {
+        let (found, ranges, codes) = read_ports(r#"["8000-8010:80"]"#);
+        assert_eq!(found, [(80, Some(8000), Protocol::Tcp)]);
+        assert!(ranges.is_empty());
+        assert_eq!(codes, ["port-range"]);
+    }
+
+    #[test]
+    fn expose_lists_private_ports_and_ranges() {
+        let ((found, ranges), diagnostics) = read(
+            r#"["3000", 4000/udp, "5000-5010", 9/sctp, "x", 70000]"#,
+            |reader, value, path| {
+                let mut ranges = Vec::new();
+                let found = expose(reader, value, &path.key("expose"), &mut ranges);
+                (found, ranges)
+            },
+        );
+        let found: Vec<_> = found.iter().map(|p| (p.target, p.published, p.protocol)).collect();
+        assert_eq!(found, [(3000, None, Protocol::Tcp), (4000, None, Protocol::Udp)]);
+        assert_eq!(
+            ranges.iter().map(|r| (r.first, r.last)).collect::<Vec<_>>(),
+            [(5000, 5010)]
+        );
+        assert_eq!(codes(&diagnostics), ["bad-port", "bad-port", "bad-port"]);
+        assert_eq!(
+            paths(&diagnostics),
+            [
+                "services.web.expose[3]",
+                "services.web.expose[4]",
+                "services.web.expose[5]"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_range_in_ports_and_expose_is_one_range() {
+        let range = |first, protocol| PortRange {
+            first,
+            last: 9010,
+            protocol,
+            path: KeyPath::root(),
+        };
+        let mut ranges = vec![
+            range(9000, Protocol::Tcp),
+            range(9000, Protocol::Udp),
+            range(9000, Protocol::Tcp),
+            range(9001, Protocol::Tcp),
+        ];
+        keep_each_range_once(&mut ranges);
+        let kept: Vec<_> = ranges.iter().map(|r| (r.first, r.protocol)).collect();
+        assert_eq!(
+            kept,
+            [(9000, Protocol::Tcp), (9000, Protocol::Udp), (9001, Protocol::Tcp)]
+        );
+    }
+}

@@ -1,0 +1,253 @@
+//! The top-level named volumes: their names (each a folder on EFS), the owner of that folder
+//! (`x-ecs: {uid, gid}`, or `uid=`/`gid=` in a local driver's options), and the driver options
+//! that have no meaning on EFS.
+
+use super::reader::Reader;
+use super::{DriverOwner, NamedVolume, VolumeSettings};
+use crate::diagnostic::{Diagnostic, KeyPath};
+use crate::load::interpolate::key_text;
+use serde_yaml::Value;
+
+/// Top-level `volumes`: each named volume, with the owner of its folder on EFS.
+pub(super) fn named_volumes(reader: &mut Reader, value: Option<&Value>, path: &KeyPath) -> Vec<NamedVolume> {
+    let mut volumes = Vec::new();
+    match value {
+        None | Some(Value::Null) => {}
+        Some(Value::Mapping(map)) => {
+            for (key, settings) in map {
+                let name = key_text(key);
+                let volume_path = path.key(&name);
+                if !valid_volume_name(&name) {
+                    reader.error(
+                        "bad-volume-name",
+                        &volume_path,
+                        format!(
+                            "`{}` cannot name a volume: it is a folder on EFS",
+                            crate::quote::shown(&name)
+                        ),
+                        "volume names use letters, digits, `.`, `_` and `-`, and do not start with `.`",
+                    );
+                    // Still declared, so its uses are not reported too; the error stops the
+                    // conversion before any folder is planned.
+                }
+                let mut ecs = VolumeSettings::default();
+                let mut driver_owner = DriverOwner::default();
+                match settings {
+                    Value::Null => {}
+                    Value::Mapping(settings) => {
+                        reader.check_keys(settings, "volumes.*", &volume_path);
+                        if let Some(value) = settings.get("x-ecs") {
+                            ecs = volume_settings(reader, value, &volume_path.key("x-ecs"));
+                        }
+                        if let Some(options) = settings.get("driver_opts") {
+                            driver_owner =
+                                owner_from_driver_options(reader, settings.get("driver"), options, &volume_path);
+                        }
+                    }
+                    other => reader.wrong_type(&volume_path, other, "a mapping of volume settings, or nothing"),
+                }
+                volumes.push(NamedVolume {
+                    name,
+                    path: volume_path,
+                    ecs,
+                    driver_owner,
+                });
+            }
+        }
+        Some(other) => reader.wrong_type(path, other, "a mapping of volume names"),
+    }
+    volumes
+}
+
+/// A named volume's name is a folder on EFS (`/VOLUME`, `/PROJECT/VOLUME`): compose's characters,
+/// and not starting with `.`, which EFS refuses in an access point's path (`..` would climb out).
+fn valid_volume_name(name: &str) -> bool {
+    name.chars().next().is_some_and(|c| c != '.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+/// `volumes.<name>.x-ecs`: who owns the volume's folder on EFS.
+fn volume_settings(reader: &mut Reader, value: &Value, path: &KeyPath) -> VolumeSettings {
+    let mut settings = VolumeSettings::default();
+    let Some(map) = value.as_mapping() else {
+        reader.wrong_type(path, value, "a mapping (`uid`, `gid`, `root_access`)");
+        return settings;
+    };
+    reader.check_keys(map, "volumes.*.x-ecs", path);
+    for (key, item) in map {
+        let name = key_text(key);
+        let item_path = path.key(&name);
+        match name.as_str() {
+            "uid" => settings.uid = reader.count(item, &item_path),
+            "gid" => settings.gid = reader.count(item, &item_path),
+            "root_access" => settings.root_access = reader.boolean(item, &item_path).unwrap_or(false),
+            _ => {}
+        }
+    }
+    settings
+}
+
+/// `volumes.<name>.driver_opts`: the owner a local-driver volume had under compose, from `uid=`
+/// and `gid=` in `o` (`o: "uid=1000,gid=1000"`, also beside `type: tmpfs`). Every other option
+/// configures a local mount (`type: nfs`, `device: /srv/data`, `o: bind`) that the EFS access
+/// point replaces: a warning names it. Option values are never shown: `o` may hold a password
+/// (`type: cifs`, `o: "username=u,password=p"`).
+fn owner_from_driver_options(
+    reader: &mut Reader,
+    driver: Option<&Value>,
+    options: &Value,
+    volume: &KeyPath,
+) -> DriverOwner {
+    let mut owner = DriverOwner::default();
+    let path = volume.key("driver_opts");
+    let Some(map) = options.as_mapping() else {
+        reader.wrong_type(&path, options, "a mapping of driver options");
+        return owner;
+    };
+    let driver = driver.map(key_text).unwrap_or_else(|| "local".to_string());
+    if driver != "local" {
+        ignored_driver_option(
+            reader,
+            &path,
+            format!("`{path}` configures the `{driver}` driver, which ECS does not run: no option is read"),
+        );
+        return owner;
+    }
+    for (key, item) in map {
+        let name = key_text(key);
+        let item_path = path.key(&name);
+        if name != "o" {
+            ignored_driver_option(
+                reader,
+                &item_path,
+                format!("`{item_path}` configures the local driver's mount, which the EFS access point replaces"),
+            );
+            continue;
+        }
+        let mut unread: Vec<&str> = Vec::new();
+        let text = key_text(item);
+        for option in text.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+            let (option_name, value) = option.split_once('=').unwrap_or((option, ""));
+            let field = match option_name {
+                "uid" => &mut owner.uid,
+                "gid" => &mut owner.gid,
+                _ => {
+                    if !unread.contains(&option_name) {
+                        unread.push(option_name);
+                    }
+                    continue;
+                }
+            };
+            match value.parse::<u32>() {
+                Ok(id) => *field = Some(id),
+                Err(_) => reader.error(
+                    "bad-driver-opts",
+                    &item_path,
+                    format!("`{option_name}={value}` in `{item_path}` is not a numeric {option_name}"),
+                    &format!("give a number, as `{option_name}=1000`, or the owner as the volume's `x-ecs: {{uid: 1000, gid: 1000}}`"),
+                ),
+            }
+        }
+        if !unread.is_empty() {
+            let names: Vec<String> = unread.iter().map(|o| format!("`{o}`")).collect();
+            let verb = if names.len() == 1 { "is" } else { "are" };
+            ignored_driver_option(reader,
+                &item_path,
+                format!(
+                    "`{item_path}` is read for `uid` and `gid` only; {} {verb} not converted: the volume is an EFS access point",
+                    names.join(", ")
+                ),
+            );
+        }
+    }
+    owner
+}
+
+fn ignored_driver_option(reader: &mut Reader, path: &KeyPath, message: String) {
+    reader.diagnostics.push(Diagnostic::warning("ignored-driver-opt", path.clone(), message).with_help(
+        "on ECS a named volume is an EFS access point on the project's file system: it starts empty, persists and is shared by the tasks; remove the option from the ECS variant of the file (an override file), or accept that ECS will not see it",
+    ));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::normalise::testing::{codes, paths, read};
+
+    fn volumes(yaml: &str) -> (Vec<NamedVolume>, Vec<String>, Vec<String>) {
+        let (volumes, diagnostics) = read(yaml, |reader, value, _| {
+            named_volumes(reader, Some(value), &KeyPath::root().key("volumes"))
+        });
+        (volumes, codes(&diagnostics), paths(&diagnostics))
+    }
+
+    #[test]
+    fn volume_names() {
+        for good in ["data", "db_data", "db-data.v2", "1"] {
+            assert!(valid_volume_name(good), "{good}");
+        }
+        for bad in ["", ".", "..", ".hidden", "a/b", "a b", "data\u{2028}"] {
+            assert!(!valid_volume_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_refused_name_is_still_declared() {
+        let (found, codes, paths) = volumes("{data: null, .hidden: {}}");
+        let names: Vec<_> = found.iter().map(|v| v.name.as_str()).collect();
+        assert_eq!(names, ["data", ".hidden"]);
+        assert_eq!(
+            (codes, paths),
+            (vec!["bad-volume-name".to_string()], vec!["volumes..hidden".to_string()])
+        );
+        assert_eq!(volumes("[data]").1, ["wrong-type"]);
+        assert_eq!(volumes("{data: 1}").1, ["wrong-type"]);
+    }
+
+    #[test]
+    fn the_owner_of_the_folder_on_efs() {
+        let (found, codes, _) = volumes("{db: {x-ecs: {uid: 999, gid: '999', root_access: yes}}}");
+        assert!(codes.is_empty(), "{codes:?}");
+        let ecs = &found[0].ecs;
+        assert_eq!((ecs.uid, ecs.gid, ecs.root_access), (Some(999), Some(999), true));
+        let (_, codes, paths) = volumes("{db: {x-ecs: {uid: me, owner: 1}}}");
+        assert_eq!(codes, ["unknown-key", "wrong-type"]);
+        assert_eq!(paths, ["volumes.db.x-ecs.owner", "volumes.db.x-ecs.uid"]);
+    }
+
+    #[test]
+    fn a_local_driver_gives_its_owner_and_warns_of_the_rest() {
+        let yaml = "{cache: {driver_opts: {type: tmpfs, device: tmpfs, o: 'uid=1000,gid=50,size=1m,mode=0700'}}}";
+        let (found, codes, paths) = volumes(yaml);
+        let owner = &found[0].driver_owner;
+        assert_eq!((owner.uid, owner.gid), (Some(1000), Some(50)));
+        assert_eq!(codes, ["ignored-driver-opt"; 3]);
+        assert_eq!(
+            paths,
+            [
+                "volumes.cache.driver_opts.type",
+                "volumes.cache.driver_opts.device",
+                "volumes.cache.driver_opts.o"
+            ]
+        );
+        // The options' values may hold a password: no message quotes them.
+        let (_, diagnostics) = read(
+            "{s: {driver_opts: {type: cifs, o: 'username=u,password=hunter22'}}}",
+            |reader, value, _| named_volumes(reader, Some(value), &KeyPath::root().key("volumes")),
+        );
+        assert!(diagnostics.iter().all(|d| !d.message.contains("hunter22")));
+    }
+
+    #[test]
+    fn another_driver_is_not_read_and_a_bad_id_is_refused() {
+        let (found, codes, _) = volumes("{data: {driver: rexray/ebs, driver_opts: {o: uid=1}}}");
+        assert_eq!(found[0].driver_owner.uid, None);
+        // `driver` itself is ignored, and none of its options is read.
+        assert_eq!(codes, ["ignored-key", "ignored-driver-opt"]);
+        let (found, codes, _) = volumes("{data: {driver_opts: {o: 'uid=alice,gid=7'}}}");
+        assert_eq!((found[0].driver_owner.uid, found[0].driver_owner.gid), (None, Some(7)));
+        assert_eq!(codes, ["bad-driver-opts"]);
+    }
+}

@@ -1,0 +1,370 @@
+//! The `x-ecs` extension: the top-level one (where and how the project is deployed: cluster,
+//! region, network, registry, image tag, secrets) and each service's (its task, an external
+//! endpoint, essential, secret variables). The keys that shape the stacks are read by
+//! `infrastructure`.
+
+use super::infrastructure;
+use super::reader::Reader;
+use super::service::valid_task_name;
+use super::units::{parse_port_spec, PortSpec};
+use super::{DeploySettings, ExternalEndpoint, ServiceSettings};
+use crate::diagnostic::KeyPath;
+use crate::load::interpolate::key_text;
+use serde_yaml::Value;
+
+/// The top-level `x-ecs`.
+pub(super) fn deploy_settings(reader: &mut Reader, value: Option<&Value>, path: &KeyPath) -> DeploySettings {
+    let mut settings = DeploySettings::default();
+    let Some(value) = value else { return settings };
+    let Some(map) = value.as_mapping() else {
+        reader.wrong_type(path, value, "a mapping of deployment settings");
+        return settings;
+    };
+    reader.check_keys(map, "x-ecs", path);
+    for (key, item) in map {
+        let name = key_text(key);
+        let item_path = path.key(&name);
+        match name.as_str() {
+            "cluster" => settings.cluster = cluster(reader, item, &item_path),
+            "region" => settings.region = reader.string(item, &item_path),
+            "subnets" => settings.subnets = reader.string_list(item, &item_path),
+            "security_groups" => settings.security_groups = reader.string_list(item, &item_path),
+            "assign_public_ip" => settings.assign_public_ip = reader.boolean(item, &item_path).unwrap_or(false),
+            "registry" => settings.registry = registry(reader, item, &item_path),
+            "image_tag" => settings.image_tag = image_tag(reader, item, &item_path),
+            "secrets_image" => settings.secrets_image = reader.string(item, &item_path),
+            "environment_secrets" => settings.environment_secrets = reader.boolean(item, &item_path).unwrap_or(false),
+            other => {
+                infrastructure::infrastructure_setting(reader, other, item, &item_path, &mut settings.infrastructure)
+            }
+        }
+    }
+    settings
+}
+
+/// `x-ecs.cluster`: a cluster's name, or its ARN (then its name is read from it; every use
+/// needs the name: autoscaling's `service/CLUSTER/SERVICE` takes no ARN). The name goes into
+/// the templates and the ECS services, so it must be one ECS would take.
+fn cluster(reader: &mut Reader, value: &Value, path: &KeyPath) -> Option<String> {
+    let cluster = reader.string(value, path)?;
+    let name = if cluster.starts_with("arn:") {
+        match cluster.split_once(":cluster/") {
+            Some((_, name)) if !name.is_empty() && !name.contains('/') => name,
+            _ => {
+                reader.error(
+                    "bad-setting",
+                    path,
+                    format!("`{}` is not an ECS cluster's ARN", crate::quote::shown(&cluster)),
+                    "give the cluster's name, or its ARN `arn:aws:ecs:REGION:ACCOUNT:cluster/NAME`",
+                );
+                return None;
+            }
+        }
+    } else {
+        &cluster
+    };
+    if !is_cluster_name(name) {
+        reader.error(
+            "bad-setting",
+            path,
+            format!("`{}` is not an ECS cluster name", crate::quote::shown(name)),
+            "a cluster name has 1 to 255 letters, digits, `-` and `_`",
+        );
+        return None;
+    }
+    Some(name.to_string())
+}
+
+/// ECS's cluster names: 1 to 255 letters, digits, `-` and `_`.
+fn is_cluster_name(name: &str) -> bool {
+    (1..=255).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+}
+
+/// `x-ecs.registry`: `HOST[/PATH]` of an image repository, no scheme.
+fn registry(reader: &mut Reader, value: &Value, path: &KeyPath) -> Option<String> {
+    let registry = reader.string(value, path)?.trim_end_matches('/').to_string();
+    let valid = !registry.is_empty()
+        && !registry.contains("://")
+        && registry
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-/:".contains(c));
+    if !valid {
+        reader.error(
+            "bad-setting",
+            path,
+            format!("`{}` is not a registry and repository path", crate::quote::shown(&registry)),
+            "write it as an image name starts, without `https://` and in lower case: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop`",
+        );
+        return None;
+    }
+    Some(registry)
+}
+
+/// `x-ecs.image_tag`: a Docker tag, written as a string (`1.10` as a number would be 1.1).
+fn image_tag(reader: &mut Reader, value: &Value, path: &KeyPath) -> Option<String> {
+    let Value::String(tag) = value else {
+        reader.wrong_type(path, value, "a string (quote it: `\"1.10\"`)");
+        return None;
+    };
+    let valid = tag.len() <= 128
+        && tag
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+        && tag.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+    if !valid {
+        reader.error(
+            "bad-setting",
+            path,
+            format!("`{}` is not an image tag", crate::quote::shown(tag)),
+            "a tag has letters, digits, `_`, `.` and `-`, up to 128, and does not start with `.` or `-`",
+        );
+        return None;
+    }
+    Some(tag.clone())
+}
+
+/// A service's `x-ecs`.
+pub(super) fn service_settings(reader: &mut Reader, value: &Value, path: &KeyPath) -> ServiceSettings {
+    let mut settings = ServiceSettings::default();
+    let Some(map) = value.as_mapping() else {
+        reader.wrong_type(path, value, "a mapping (`task`, `external`, `essential`, …)");
+        return settings;
+    };
+    reader.check_keys(map, "services.*.x-ecs", path);
+    for (key, item) in map {
+        let name = key_text(key);
+        let item_path = path.key(&name);
+        match name.as_str() {
+            "task" => {
+                settings.task = reader
+                    .string(item, &item_path)
+                    .filter(|task| valid_task_name(reader, task, &item_path))
+                    .map(|task| (task, item_path))
+            }
+            "external" => settings.external = external(reader, item, &item_path),
+            "essential" => settings.essential = reader.boolean(item, &item_path),
+            "secret_variables" => {
+                settings.secret_variables = reader
+                    .string_list(item, &item_path)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, name)| (name, item_path.index(i)))
+                    .collect()
+            }
+            other => infrastructure::service_infrastructure_setting(reader, other, item, &item_path, &mut settings),
+        }
+    }
+    settings
+}
+
+/// `x-ecs.external`: `host` or `host:port`, where the service lives outside ECS.
+fn external(reader: &mut Reader, value: &Value, path: &KeyPath) -> Option<ExternalEndpoint> {
+    let text = reader.string(value, path)?;
+    let (host, port) = match text.rsplit_once(':') {
+        Some((host, port)) => match parse_port_spec(port) {
+            Ok(PortSpec::One(port)) => (host.to_string(), Some(port)),
+            _ => {
+                reader.error(
+                    "bad-external",
+                    path,
+                    format!("`{}` is not `host` or `host:port`", crate::quote::shown(&text)),
+                    "for example `x-ecs: {external: \"mydb.abc123.eu-west-1.rds.amazonaws.com:5432\"}`",
+                );
+                return None;
+            }
+        },
+        None => (text.clone(), None),
+    };
+    let valid = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+    if !valid {
+        reader.error(
+            "bad-external",
+            path,
+            format!("`{}` is not a host name", crate::quote::shown(&host)),
+            "give a DNS name or an IP address, with an optional `:port`",
+        );
+        return None;
+    }
+    Some(ExternalEndpoint { host, port })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::normalise::testing::{codes, paths, read};
+
+    fn top_level(yaml: &str) -> (DeploySettings, Vec<String>) {
+        let (settings, diagnostics) = read(yaml, |reader, value, _| {
+            deploy_settings(reader, Some(value), &KeyPath::root().key("x-ecs"))
+        });
+        (settings, codes(&diagnostics))
+    }
+
+    fn of_service(yaml: &str) -> (ServiceSettings, Vec<String>, Vec<String>) {
+        let (settings, diagnostics) = read(yaml, |reader, value, path| {
+            service_settings(reader, value, &path.key("x-ecs"))
+        });
+        (settings, codes(&diagnostics), paths(&diagnostics))
+    }
+
+    #[test]
+    fn the_top_level_settings() {
+        let yaml = r#"{cluster: "arn:aws:ecs:eu-west-1:123456789012:cluster/prod", region: eu-west-1,
+            subnets: [subnet-1, subnet-2], assign_public_ip: yes, image_tag: "1.10",
+            registry: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop/, environment_secrets: true,
+            log_retention_days: 14}"#;
+        let (settings, codes) = top_level(yaml);
+        assert!(codes.is_empty(), "{codes:?}");
+        assert_eq!(
+            settings.cluster.as_deref(),
+            Some("prod"),
+            "the name is read from the ARN"
+        );
+        assert_eq!(settings.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(settings.subnets, Some(vec!["subnet-1".into(), "subnet-2".into()]));
+        assert!(settings.assign_public_ip && settings.environment_secrets);
+        assert_eq!(
+            settings.registry.as_deref(),
+            Some("123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop")
+        );
+        assert_eq!(settings.image_tag.as_deref(), Some("1.10"));
+        // The keys that shape the stacks go to `infrastructure`.
+        assert_eq!(settings.infrastructure.log_retention_days, Some(14));
+    }
+
+    #[test]
+    fn top_level_values_ecs_would_refuse() {
+        for (yaml, expected) in [
+            ("{cluster: 'prod cluster'}", "bad-setting"),
+            (
+                "{cluster: 'arn:aws:ecs:eu-west-1:123456789012:service/prod/web'}",
+                "bad-setting",
+            ),
+            ("{registry: 'https://registry.example.com'}", "bad-setting"),
+            ("{registry: Registry.Example.com}", "bad-setting"),
+            ("{image_tag: 1.10}", "wrong-type"),
+            ("{image_tag: -rc1}", "bad-setting"),
+            ("{subnets: subnet-1}", "wrong-type"),
+            ("{clustr: prod}", "unknown-key"),
+            ("[prod]", "wrong-type"),
+        ] {
+            assert_eq!(top_level(yaml).1, [expected], "{yaml}");
+        }
+        assert!(top_level("{cluster: 'prod cluster'}").0.cluster.is_none());
+    }
+
+    #[test]
+    fn a_service_s_settings() {
+        let yaml = "{task: app, essential: false, secret_variables: [DB_PASSWORD], external: 'db.example.com:5432', grace_period: 30}";
+        let (settings, codes, _) = of_service(yaml);
+        assert!(codes.is_empty(), "{codes:?}");
+        assert_eq!(settings.task.map(|(task, _)| task).as_deref(), Some("app"));
+        assert_eq!(settings.essential, Some(false));
+        let names: Vec<_> = settings
+            .secret_variables
+            .iter()
+            .map(|(n, at)| (n.as_str(), at.to_string()))
+            .collect();
+        assert_eq!(
+            names,
+            [("DB_PASSWORD", "services.web.x-ecs.secret_variables[0]".to_string())]
+        );
+        let external = settings.external.expect("an external endpoint");
+        assert_eq!((external.host.as_str(), external.port), ("db.example.com", Some(5432)));
+        assert_eq!(settings.health_check.grace_period, Some(30));
+        let (settings, _, _) = of_service("{external: 10.0.0.5}");
+        assert_eq!(settings.external.map(|e| e.port), Some(None));
+    }
+
+    #[test]
+    fn service_values_that_cannot_be_used() {
+        let (settings, codes, paths) = of_service("{task: -app, external: 'db:5432:1', essential: maybe}");
+        assert!(settings.task.is_none() && settings.external.is_none());
+        assert_eq!(codes, ["bad-task-name", "bad-external", "wrong-type"]);
+        assert_eq!(
+            paths,
+            [
+                "services.web.x-ecs.task",
+                "services.web.x-ecs.external",
+                "services.web.x-ecs.essential"
+            ]
+        );
+        assert_eq!(of_service("{external: 'my db'}").1, ["bad-external"]);
+        assert_eq!(of_service("{external: ':5432'}").1, ["bad-external"]);
+        assert_eq!(of_service("app").1, ["wrong-type"]);
+    }
+
+    #[test]
+    fn cluster_names() {
+        for good in ["prod", "shop_prod-2", &"a".repeat(255)] {
+            assert!(is_cluster_name(good), "{good}");
+        }
+        for bad in [
+            "",
+            "prod\u{7f}",
+            "prod-${AWS::Region}",
+            "prod cluster",
+            "prod/eu",
+            &"a".repeat(256),
+        ] {
+            assert!(!is_cluster_name(bad), "{bad}");
+        }
+    }
+
+    /// The AWS quotas `infrastructure` checks, on the keys as written.
+    #[test]
+    fn numbers_past_the_aws_quotas_are_refused() {
+        let (settings, codes) = top_level("{mount_targets: 6, log_retention_days: 30}");
+        assert!(codes.is_empty(), "{codes:?}");
+        assert_eq!(settings.infrastructure.mount_targets.map(|(n, _)| n), Some(6));
+        assert_eq!(top_level("{mount_targets: 7}").1, ["bad-setting"]);
+        assert_eq!(top_level("{log_retention_days: 10}").1, ["bad-setting"]);
+        for yaml in [
+            "{grace_period: 2147483648}",
+            "{autoscaling: {max: 5001, cpu: 70}}",
+            "{autoscaling: {max: 4, cpu: 101}}",
+            "{load_balancer: {path: /a, priority: 50001}}",
+        ] {
+            assert_eq!(of_service(yaml).1, ["bad-setting"], "{yaml}");
+        }
+    }
+
+    #[test]
+    fn autoscaling_and_listener_rules() {
+        let yaml = "{autoscaling: {max: 4, memory: 80}, load_balancer: {path: [/api/*, /v2/*], host: API.example.com, priority: 7}}";
+        let (settings, codes, _) = of_service(yaml);
+        assert!(codes.is_empty(), "{codes:?}");
+        let scaling = settings.autoscaling.expect("it scales");
+        assert_eq!(
+            (scaling.min, scaling.max, scaling.cpu, scaling.memory),
+            (1, 4, None, Some(80))
+        );
+        let routing = settings.load_balancer.expect("a rule");
+        assert_eq!((routing.paths.len(), routing.hosts[0].as_str()), (2, "api.example.com"));
+        assert_eq!(routing.priority.map(|(p, _)| p), Some(7));
+        for yaml in [
+            "{autoscaling: {min: 2, cpu: 70}}",
+            "{autoscaling: {max: 4}}",
+            "{autoscaling: {min: 5, max: 4, cpu: 1}}",
+        ] {
+            assert_eq!(of_service(yaml).1, ["bad-setting"], "{yaml}");
+        }
+        // ALB's quotas: 3 values in a condition, 5 in a rule, 5 wildcards; and a rule matches something.
+        for yaml in [
+            "{load_balancer: {path: [/a, /b, /c, /d]}}",
+            "{load_balancer: {path: [/a, /b, /c], host: [a.io, b.io, c.io]}}",
+            "{load_balancer: {path: ['/*/*/*', '/*/*/*']}}",
+            "{load_balancer: {priority: 1}}",
+        ] {
+            assert_eq!(of_service(yaml).1, ["bad-listener-rule"], "{yaml}");
+        }
+    }
+}
