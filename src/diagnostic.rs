@@ -1,5 +1,8 @@
 //! Diagnostics: a user's mistake (or a decision worth telling) as data, rendered once by the CLI.
 
+pub mod code;
+
+pub use code::Code;
 use serde::Serialize;
 use std::borrow::Cow;
 use std::fmt;
@@ -86,6 +89,17 @@ pub enum Severity {
     Warning,
     /// Nothing is written, exit 1.
     Error,
+}
+
+impl Severity {
+    /// The severity as it is printed: `error[…]`, and in the README's table of codes.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Severity::Note => "note",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
 }
 
 /// One step of a path into the compose document.
@@ -206,11 +220,7 @@ impl Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let severity = match self.severity {
-            Severity::Note => "note",
-            Severity::Warning => "warning",
-            Severity::Error => "error",
-        };
+        let severity = self.severity.as_str();
         // Every part may hold what a hostile file wrote: a name, a key, a path.
         writeln!(f, "{severity}[{}]: {}", self.code, printable(&self.message))?;
         let path = self.path.to_string();

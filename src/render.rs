@@ -44,7 +44,8 @@ pub fn human(diagnostic: &Diagnostic, source_line: Option<&str>, styled: bool) -
         printable(&diagnostic.path.to_string()).into_owned()
     };
     let help = diagnostic.help.as_deref().map(printable);
-    let mut report = level.title(&message).id(diagnostic.code).snippet(
+    let code = diagnostic.code.to_string();
+    let mut report = level.title(&message).id(&code).snippet(
         Snippet::source(&line)
             .line_start(location.line)
             .origin(&file)

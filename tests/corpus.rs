@@ -53,7 +53,7 @@ fn every_corpus_file_converts_or_is_refused_with_a_place() {
     // Locations are shown relative to the corpus, as its index names the files.
     let corpus_prefix = format!("{}/", corpus.display());
     let mut converted = 0;
-    let mut refused: BTreeMap<&'static str, usize> = BTreeMap::new();
+    let mut refused: BTreeMap<_, usize> = BTreeMap::new();
     let mut failures = Vec::new();
     let mut times = Vec::new();
     for line in index.lines().skip(1) {

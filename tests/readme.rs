@@ -1,97 +1,120 @@
-//! The README stays true to the code: its conversion table is the support table, and every
-//! diagnostic code the code can emit is listed in it.
+//! The README stays true to the code: its conversion table is the support table, its table of
+//! diagnostic codes is the `Code` enum, and each code is reported as the table says.
 
+use compose2ecs::diagnostic::{code, Code, Severity};
 use std::fs;
 use std::path::Path;
 
-const START: &str = "<!-- conversion-table:start -->\n";
-const END: &str = "<!-- conversion-table:end -->";
-
-#[test]
-fn conversion_table_matches_the_support_table() {
+/// Checks that the part of README.md between `name`'s markers is `generated`; with
+/// `UPDATE_README` set, rewrites it instead.
+fn generated_part(name: &str, generated: &str, source: &str) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
     let readme = fs::read_to_string(&path).unwrap();
-    let start = readme.find(START).expect("README has the table start marker") + START.len();
-    let end = readme.find(END).expect("README has the table end marker");
-    let table = compose2ecs::support::markdown_table();
-    if readme[start..end] != table {
+    let start_marker = format!("<!-- {name}:start -->\n");
+    let end_marker = format!("<!-- {name}:end -->");
+    let start = readme.find(&start_marker).expect("README has the start marker") + start_marker.len();
+    let end = readme.find(&end_marker).expect("README has the end marker");
+    if readme[start..end] != *generated {
         if std::env::var_os("UPDATE_README").is_some() {
-            fs::write(&path, format!("{}{table}{}", &readme[..start], &readme[end..])).unwrap();
+            fs::write(&path, format!("{}{generated}{}", &readme[..start], &readme[end..])).unwrap();
         } else {
-            panic!(
-                "README's conversion table differs from src/support/table.rs; run `UPDATE_README=1 cargo test --test readme`"
-            );
+            panic!("README's {name} table differs from {source}; run `UPDATE_README=1 cargo test --test readme`");
         }
     }
 }
 
-/// The kebab-case codes in `Diagnostic::error("code", …)`-like calls in the sources.
-fn emitted_codes() -> Vec<String> {
-    const CALLS: &[&str] = &[
-        "Diagnostic::error(",
-        "Diagnostic::warning(",
-        "Diagnostic::note(",
-        "self.error(",
-        "reader.error(",
-        "eprintln!(\"error[",
-    ];
-    let mut codes = Vec::new();
+#[test]
+fn conversion_table_matches_the_support_table() {
+    generated_part(
+        "conversion-table",
+        &compose2ecs::support::markdown_table(),
+        "src/support/table.rs",
+    );
+}
+
+#[test]
+fn diagnostic_codes_table_matches_the_code_enum() {
+    generated_part("diagnostic-codes", &code::markdown_table(), "src/diagnostic/code.rs");
+}
+
+/// Every Rust source file under `src`, with its path.
+fn sources() -> Vec<(String, String)> {
+    let mut files = Vec::new();
     let mut pending = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("src")];
     while let Some(dir) = pending.pop() {
         for entry in fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
             if path.is_dir() {
                 pending.push(path);
-                continue;
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                files.push((path.display().to_string(), fs::read_to_string(&path).unwrap()));
             }
-            let text = fs::read_to_string(&path).unwrap();
-            for call in CALLS {
-                for (at, _) in text.match_indices(call) {
-                    let rest = text[at + call.len()..].trim_start();
-                    let quoted = if call.ends_with('[') {
-                        rest
-                    } else {
-                        let Some(quoted) = rest.strip_prefix('"') else { continue };
-                        quoted
-                    };
-                    let Some(end) = quoted.find(['"', ']']) else { continue };
-                    let code = &quoted[..end];
-                    let kebab = code
-                        .chars()
-                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-                    if kebab && !codes.iter().any(|c| c == code) {
-                        codes.push(code.to_string());
-                    }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// The code a call's first argument names, `Code::Variant` or `"kebab-code"`, and how long it is.
+fn code_argument(text: &str) -> Option<Code> {
+    let text = text.trim_start();
+    if let Some(rest) = text.strip_prefix("Code::") {
+        let name: String = rest.chars().take_while(char::is_ascii_alphanumeric).collect();
+        return Code::ALL.iter().copied().find(|code| format!("{code:?}") == name);
+    }
+    let quoted = text.strip_prefix('"')?;
+    let code = &quoted[..quoted.find('"')?];
+    Code::ALL.iter().copied().find(|c| c.as_str() == code)
+}
+
+/// What the sources report: each code given to a call that says its severity.
+fn reported() -> Vec<(Code, Severity, String)> {
+    const CALLS: &[(&str, Severity)] = &[
+        ("Diagnostic::error(", Severity::Error),
+        ("Diagnostic::warning(", Severity::Warning),
+        ("Diagnostic::note(", Severity::Note),
+        ("self.error(", Severity::Error),
+        ("reader.error(", Severity::Error),
+        ("eprintln!(\"error[", Severity::Error),
+    ];
+    let mut found = Vec::new();
+    for (path, text) in sources() {
+        for (call, severity) in CALLS {
+            for (at, _) in text.match_indices(call) {
+                let rest = &text[at + call.len()..];
+                let code = if call.ends_with('[') {
+                    let end = rest.find(']').unwrap_or(0);
+                    Code::ALL.iter().copied().find(|c| c.as_str() == &rest[..end])
+                } else {
+                    code_argument(rest)
+                };
+                if let Some(code) = code {
+                    let line = text[..at].lines().count();
+                    found.push((code, *severity, format!("{path}:{line}")));
                 }
             }
         }
     }
-    codes.sort();
-    codes
+    found
 }
 
 #[test]
-fn every_diagnostic_code_is_documented() {
-    let readme = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
-    let codes = emitted_codes();
-    assert!(codes.len() > 30, "the scan finds the codes: {codes:?}");
-    let missing: Vec<&String> = codes
+fn every_code_is_reported_with_a_severity_the_table_gives() {
+    let reported = reported();
+    assert!(reported.len() > 150, "the scan finds the calls: {}", reported.len());
+    let wrong: Vec<String> = reported
         .iter()
-        .filter(|code| !readme.contains(&format!("| `{code}` |")))
+        .filter(|(code, severity, _)| !code.severities().contains(severity))
+        .map(|(code, severity, at)| format!("{at}: {code} as {}", severity.as_str()))
         .collect();
     assert!(
-        missing.is_empty(),
-        "codes missing from the README's diagnostics table: {missing:?}"
+        wrong.is_empty(),
+        "reported with a severity src/diagnostic/code.rs does not give: {wrong:#?}"
     );
-    let table = readme
-        .split_once("| code | severity | meaning |")
-        .and_then(|(_, rest)| rest.split_once("\n\n"))
-        .expect("README has the diagnostics table")
-        .0;
-    let stale: Vec<&str> = table
-        .lines()
-        .filter_map(|line| line.strip_prefix("| `")?.split_once("` | ").map(|(code, _)| code))
-        .filter(|code| !codes.iter().any(|c| c == code))
+    let unused: Vec<&str> = Code::ALL
+        .iter()
+        .filter(|code| !reported.iter().any(|(c, _, _)| c == *code))
+        .map(|code| code.as_str())
         .collect();
-    assert!(stale.is_empty(), "the README documents codes nothing emits: {stale:?}");
+    assert!(unused.is_empty(), "codes nothing reports: {unused:?}");
 }

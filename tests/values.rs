@@ -64,7 +64,7 @@ fn refused_values_are_quoted_in_part() {
         "services:\n  app:\n    image: app:1\n    ports: [\"{long}\"]\n    working_dir: \"{long}\"\n    cpus: \"{long}\"\n    mem_limit: \"{long}\"\n    healthcheck:\n      test: [\"CMD\", \"true\"]\n      interval: \"{long}\"\n"
     );
     let result = conversion(&compose);
-    let codes: Vec<&str> = result.diagnostics.iter().map(|d| d.code).collect();
+    let codes: Vec<_> = result.diagnostics.iter().map(|d| d.code).collect();
     assert!(codes.len() >= 5, "each value is refused: {codes:?}");
     for diagnostic in result.diagnostics.iter() {
         let shown = diagnostic.to_string();

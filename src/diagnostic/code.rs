@@ -1,0 +1,366 @@
+//! The diagnostic codes: one variant per code, each with the one thing it means. The code is what
+//! a user searches for and CI filters on, so its text never changes; the README's table of codes
+//! is generated from this list (`UPDATE_README=1 cargo test --test readme`).
+
+use super::Severity;
+use serde::Serialize;
+use std::fmt;
+
+/// Declares `Code` from lines `Variant = "kebab-code", Severity | …: "meaning";`. The severities
+/// are the ones the code is reported with (the call site decides; tests/readme.rs checks that
+/// the calls agree), shown in the README beside the meaning.
+macro_rules! codes {
+    ($($variant:ident = $code:literal, $($severity:ident)|+ : $meaning:literal;)*) => {
+        /// What a diagnostic is about, printed as its kebab-case code (`error[unknown-key]`).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Code {
+            $(#[doc = $meaning] $variant,)*
+        }
+
+        impl Code {
+            /// Every code, in the order they are declared (by their text).
+            pub const ALL: &'static [Code] = &[$(Code::$variant),*];
+
+            /// The code as it is printed: stable, kebab-case.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $code,)*
+                }
+            }
+
+            /// What the code means, one sentence or two, whatever the severity it is reported with.
+            pub const fn meaning(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $meaning,)*
+                }
+            }
+
+            /// The severities the code is reported with.
+            pub const fn severities(self) -> &'static [Severity] {
+                match self {
+                    $(Code::$variant => &[$(Severity::$severity),+],)*
+                }
+            }
+        }
+    };
+}
+
+codes! {
+    AmbiguousPort = "ambiguous-port", Warning:
+        "A reference across tasks names no port and the target listens on several.";
+    AnonymousOnTaskStorage = "anonymous-on-task-storage", Note:
+        "An anonymous volume becomes a folder on the task's own storage, emptied when the task stops.";
+    AutoscalingConflict = "autoscaling-conflict", Error:
+        "Two services of one task set `x-ecs.autoscaling`; a task scales as one ECS service.";
+    BadCertificate = "bad-certificate", Error:
+        "`x-ecs.certificate` is not an ACM certificate ARN (`arn:aws:acm:REGION:ACCOUNT:certificate/ID`).";
+    BadCommand = "bad-command", Error:
+        "A string `command`/`entrypoint` has an unclosed quote.";
+    BadCpus = "bad-cpus", Error:
+        "`cpus` is not a positive number.";
+    BadDependsOn = "bad-depends-on", Error:
+        "An unknown `depends_on` condition.";
+    BadDriverOpts = "bad-driver-opts", Error:
+        "`uid=` or `gid=` in a volume's `driver_opts.o` is not a number.";
+    BadDuration = "bad-duration", Error:
+        "A duration such as `1m30s` cannot be read.";
+    BadEnvFile = "bad-env-file", Error:
+        "A line of an env file is not `KEY=VALUE`.";
+    BadExternal = "bad-external", Error:
+        "`x-ecs.external` is not `host[:port]`.";
+    BadHealthcheck = "bad-healthcheck", Error:
+        "A list `healthcheck.test` does not start with `CMD`, `CMD-SHELL` or `NONE`.";
+    BadInterpolation = "bad-interpolation", Error:
+        "A `${…}` cannot be read.";
+    BadListenerRule = "bad-listener-rule", Error:
+        "An `x-ecs.load_balancer` rule ALB would refuse: no `path` or `host`, a path not starting with `/`, a value over 128 characters or with a character ALB does not take, a host without a domain, or more than 3 values a condition, 5 values or 5 wildcards a rule.";
+    BadMemory = "bad-memory", Error:
+        "A memory size such as `512M` cannot be read.";
+    BadPort = "bad-port", Error:
+        "A port is not a number from 1 to 65535, or its syntax is wrong.";
+    BadProjectName = "bad-project-name", Error:
+        "The project name has no usable characters.";
+    BadRestart = "bad-restart", Error:
+        "`restart` is not `no`, `always`, `unless-stopped` or `on-failure[:N]`.";
+    BadSecret = "bad-secret", Error:
+        "A used secret has neither `file`/`environment` nor `external: true`; a long-form use has no `source`, a non-numeric `uid`/`gid` or a file another secret of the service has; a name Secrets Manager refuses (a secret's, or a variable's read from Secrets Manager); or an external `name` with a wildcard, not one Secrets Manager secret or SSM parameter.";
+    BadServiceName = "bad-service-name", Error:
+        "A service name has characters compose does not allow.";
+    BadSetting = "bad-setting", Error:
+        "An `x-ecs` value is out of its range or shape (`cluster`, `log_retention_days`, `mount_targets`, `file_system`, `health_check`, `grace_period`, `autoscaling`, `load_balancer.priority`, `registry`, `image_tag`), or `autoscaling` lacks `max` or a target.";
+    BadTag = "bad-tag", Warning:
+        "A `deploy.labels` entry cannot be an AWS tag (length, characters, `aws:`), or two services of a task give it different values.";
+    BadTaskName = "bad-task-name", Error:
+        "`x-ecs.task` or `ecs.task.family` is not a usable name.";
+    BadUlimit = "bad-ulimit", Error:
+        "A soft ulimit is above its hard limit.";
+    BadVolume = "bad-volume", Error:
+        "A long-form volume has no `target`.";
+    BadVolumeName = "bad-volume-name", Error:
+        "A named volume's name has a character other than letters, digits, `.`, `_` and `-`, or starts with `.` (`..` would be a folder outside the volumes' on EFS).";
+    BadVolumesFrom = "bad-volumes-from", Error:
+        "A `volumes_from` entry is not `NAME`, `service:NAME` or `container:NAME` (with `:ro` or `:rw`), or names its own service.";
+    BindMount = "bind-mount", Warning:
+        "A bind mount is left out: Fargate has no host folders.";
+    BuildWithoutImage = "build-without-image", Warning:
+        "A service is only built locally; its image is a placeholder.";
+    BuiltImage = "built-image", Note:
+        "A service with `build` and no `image` runs the image named after `x-ecs.registry`; the help says how to push it.";
+    ConflictingGrouping = "conflicting-grouping", Error:
+        "`x-ecs.task`, `network_mode` and `x-ecs.external` disagree.";
+    ConflictingKeys = "conflicting-keys", Error:
+        "`network_mode` and `networks` together, which compose refuses.";
+    ConnectCycle = "connect-cycle", Warning:
+        "Services reach each other in a circle through Service Connect: one needs a new deployment once the others exist.";
+    ConnectIngress = "connect-ingress", Warning:
+        "With your own `x-ecs.security_groups`, they must admit the Service Connect ports from themselves.";
+    CrossTaskDependency = "cross-task-dependency", Note:
+        "`depends_on` across tasks cannot order ECS services.";
+    DependsCycle = "depends-cycle", Error:
+        "`depends_on` goes round in a circle.";
+    DesiredCountAdjusted = "desired-count-adjusted", Note:
+        "A service starts with its replicas brought within `x-ecs.autoscaling`'s `min` and `max`.";
+    DevOnlyMount = "dev-only-mount", Note:
+        "A development mount (the source folder into a built service, or the anonymous `node_modules` volume under it) is left out: the image holds the files.";
+    EmptyFile = "empty-file", Error:
+        "A compose file is empty.";
+    ExtendsCycle = "extends-cycle", Error:
+        "`extends` goes round in a circle (`web → base → web`).";
+    ExtendsTooLarge = "extends-too-large", Error:
+        "With `extends` resolved, the services hold more than 16 MiB of settings: each copies its bases whole, so a small file can grow by the square of its length.";
+    ExternalPort = "external-port", Warning:
+        "An external endpoint's port has no place in the value that names the service.";
+    ExternalService = "external-service", Note:
+        "A service outside ECS keeps none of its ports or volumes.";
+    FargateCapability = "fargate-capability", Warning:
+        "`cap_add` asks for a capability Fargate does not grant (only `SYS_PTRACE`).";
+    FargateSysctl = "fargate-sysctl", Warning:
+        "A kernel parameter ECS does not set (not `net.*`, `fs.mqueue.*` or kernel.msg*/sem/shm*) is left out.";
+    FileTooLarge = "file-too-large", Error:
+        "A file is larger than the 16 MiB compose2ecs reads.";
+    HealthcheckClamped = "healthcheck-clamped", Warning:
+        "A health check value is outside what ECS accepts.";
+    HealthcheckWithoutTest = "healthcheck-without-test", Warning:
+        "A health check without `test` is left out.";
+    HealthyWithoutHealthcheck = "healthy-without-healthcheck", Warning:
+        "`service_healthy` on a service without a health check waits for it to start.";
+    HostnameRewritten = "hostname-rewritten", Note:
+        "A reference was rewritten.";
+    IgnoredDriverOpt = "ignored-driver-opt", Warning:
+        "A volume's `driver_opts` option other than `uid`/`gid` in `o` configures a local mount that EFS replaces (its values are never shown).";
+    IgnoredKey = "ignored-key", Warning:
+        "A key is not converted (the conversion table says why).";
+    InactiveDependency = "inactive-dependency", Error:
+        "A service depends on one whose profiles are not active.";
+    InactiveProfile = "inactive-profile", Note:
+        "A service whose profiles are not active is left out.";
+    IncludeConflict = "include-conflict", Error:
+        "An included file defines a service, volume, network, secret or config that the including file (or another included file) defines differently.";
+    IncludeCycle = "include-cycle", Error:
+        "A file includes itself, directly or through the files it includes (or includes nest more than 32 deep).";
+    InputTooLarge = "input-too-large", Error:
+        "The project's files (included, extended and env files too) hold more than 16 MiB together.";
+    LegacyV1Format = "legacy-v1-format", Error:
+        "The file is in the version 1 format (services at the top level, no `services:`), which compose no longer reads.";
+    ListenerCollision = "listener-collision", Error:
+        "Two services publish the same port and neither has `x-ecs.load_balancer` rules, or one service publishes two ports that become one listener (80 and 443 with a certificate).";
+    ListenerNoDefault = "listener-no-default", Error:
+        "Every service on a published port has `x-ecs.load_balancer` rules: none takes the requests no rule matches.";
+    ListenerSamePriority = "listener-same-priority", Error:
+        "Two rules of one listener have the same `x-ecs.load_balancer.priority`.";
+    ListenerSameRule = "listener-same-rule", Error:
+        "Two services on one port have the same rule (the same paths and hosts).";
+    LoadBalancerQuota = "load-balancer-quota", Warning:
+        "The load balancer has more listeners, rules or target groups than an account's default quota.";
+    LocalPort = "local-port", Note:
+        "A port published on the loopback address stays private.";
+    LoggingDriver = "logging-driver", Warning:
+        "A `logging` driver other than json-file/local is not used: every container logs to CloudWatch.";
+    NameCollision = "name-collision", Error:
+        "Two names become one on ECS (`a.b` and `a-b`; volumes `my-data` and `my_data`).";
+    NameTooLong = "name-too-long", Error:
+        "A generated name is longer than AWS takes: a Cloud Map name over 64 characters, a task family (`PROJECT-TASK`, also the ECS service's name) over 255, a stack output for an environment secret over 255, an EFS access point path over 100.";
+    NetworkModeCycle = "network-mode-cycle", Error:
+        "`network_mode: service:` goes round in a circle.";
+    NoCertificate = "no-certificate", Warning:
+        "Port 443 is published and no `x-ecs.certificate` is given; the load balancer listens there with plain HTTP.";
+    NoComposeFile = "no-compose-file", Error:
+        "No compose file in the current folder and no `-f`.";
+    NoEffect = "no-effect", Note:
+        "A key has no effect on ECS, so nothing is lost (the conversion table says why).";
+    NoEssentialContainer = "no-essential-container", Error:
+        "Every container of a task is marked non-essential.";
+    NoImage = "no-image", Error:
+        "A service has neither `image` nor `build`.";
+    NoPort = "no-port", Warning:
+        "A reference across tasks has no port to give its Service Connect alias.";
+    NoServices = "no-services", Error:
+        "The file has no services.";
+    NofileCapped = "nofile-capped", Note:
+        "The `nofile` ulimit is capped at Fargate's 1048576.";
+    NotAMapping = "not-a-mapping", Error:
+        "The file is not a YAML mapping.";
+    NotAReference = "not-a-reference", Note:
+        "A value equal to a service name, under a variable that does not name a host, is left alone.";
+    NotHttpPort = "not-http-port", Warning:
+        "A published port that is not HTTP stays private.";
+    NotUtf8 = "not-utf8", Error:
+        "A file is not UTF-8.";
+    NothingToRun = "nothing-to-run", Error:
+        "No service is left to run on ECS (all behind inactive profiles, or all external).";
+    ObsoleteVersion = "obsolete-version", Note:
+        "The top-level `version` is ignored.";
+    OneShotAlone = "one-shot-alone", Warning:
+        "A container that runs to completion is alone in its task; its ECS service would restart it forever.";
+    OptionalDependency = "optional-dependency", Note:
+        "A `depends_on` with `required: false` names no service and is left out.";
+    OutputTooLarge = "output-too-large", Error:
+        "The output files would hold more than 256 MiB together.";
+    Placeholder = "placeholder", Warning:
+        "The output has placeholders to fill once the stacks are deployed.";
+    PlainSecret = "plain-secret", Warning:
+        "A variable or label holds a secret (its name says so, or a URL or `password=` carries a password), or a command, entrypoint or health check argument a password; it is written in plain text.";
+    PlatformConflict = "platform-conflict", Error:
+        "Two services of one task name different CPU architectures.";
+    PortAdded = "port-added", Note:
+        "A target gets a port mapping for the port a reference uses.";
+    PortCollision = "port-collision", Error:
+        "Two containers of one task listen on one port.";
+    PortRange = "port-range", Warning | Note:
+        "A published port range stays private (a load balancer listens on single ports); as a note: a range of published ports for one container port is published on its first.";
+    ProjectNameNormalised = "project-name-normalised", Note:
+        "The top-level `name` is written as compose writes project names (lower case, without other characters).";
+    ReplicasDiffer = "replicas-differ", Warning:
+        "The services of one task ask for different replica counts.";
+    RequiredVariable = "required-variable", Error:
+        "`${VAR:?message}` with VAR unset.";
+    RestartAttempts = "restart-attempts", Note:
+        "`on-failure:N`: ECS has no limit on restart attempts.";
+    SecretTarget = "secret-target", Warning:
+        "A secret's `target` is outside `/run/secrets`; it is written there under its file name.";
+    SecretVariable = "secret-variable", Note:
+        "An environment variable is read from Secrets Manager; the help says how to put its value.";
+    SelfReference = "self-reference", Note:
+        "A service names itself; the name is left as written.";
+    SeveralFamilies = "several-families", Warning:
+        "The `ecs.task.family` label lists several families; the first is used.";
+    SharedVolumeCopies = "shared-volume-copies", Warning:
+        "A task with volumes runs several copies (or autoscaling may run several), all on the same files.";
+    SsmParameter = "ssm-parameter", Note:
+        "An external secret named without an ARN is read from the SSM parameter of that name.";
+    StackOutputs = "stack-outputs", Error:
+        "A `--stack-outputs` file cannot be read, or two stacks disagree on an output.";
+    StatefulScaled = "stateful-scaled", Warning:
+        "A database (or other stateful image) runs in a task with several copies (or that autoscaling may scale out): each copy gets its own data.";
+    StopTimeoutClamped = "stop-timeout-clamped", Note:
+        "`stop_grace_period` is outside Fargate's 2–120 s and is clamped.";
+    SysctlConflict = "sysctl-conflict", Warning:
+        "Two containers of a task set one kernel parameter to different values; the task has one.";
+    TaskDefinitionTooLarge = "task-definition-too-large", Error:
+        "A task definition would be larger than the 64 KiB ECS takes.";
+    TaskStorageOwner = "task-storage-owner", Warning:
+        "An anonymous volume is on the task's storage, writable by root only, and the container runs as another user.";
+    TmpfsOption = "tmpfs-option", Warning:
+        "A tmpfs mount option ECS does not take is left out.";
+    TmpfsSize = "tmpfs-size", Note:
+        "A tmpfs without `size` gets 64 MiB: ECS needs a size.";
+    TooBigForFargate = "too-big-for-fargate", Error:
+        "A task needs more than the largest Fargate size.";
+    TooManyContainers = "too-many-containers", Error:
+        "A task has more than the 10 containers ECS allows.";
+    TooManyTargetGroups = "too-many-target-groups", Error:
+        "A task is behind more than the 5 target groups an ECS service registers with (one per public port and listener rule of its containers).";
+    UdpReference = "udp-reference", Warning:
+        "A reference across tasks to a UDP port, which Service Connect does not carry.";
+    UndefinedVolume = "undefined-volume", Error:
+        "A service mounts a named volume that is not declared.";
+    UnknownKey = "unknown-key", Error:
+        "A key compose2ecs does not know, with a \"did you mean\".";
+    UnknownSecret = "unknown-secret", Error:
+        "A service uses a secret that is not defined at the top level.";
+    UnknownService = "unknown-service", Error:
+        "`depends_on`, `network_mode` or `extends` names no service.";
+    UnknownUlimit = "unknown-ulimit", Warning:
+        "A ulimit ECS does not know is left out.";
+    UnknownVariable = "unknown-variable", Warning:
+        "`x-ecs.secret_variables` names a variable the service does not have.";
+    UnreadableFile = "unreadable-file", Error:
+        "A file cannot be read (a compose, env, included or extended file).";
+    UnsetVariable = "unset-variable", Warning:
+        "A variable is not set and becomes empty.";
+    UnsupportedKey = "unsupported-key", Error:
+        "A key that cannot be converted.";
+    UnsupportedPlatform = "unsupported-platform", Error:
+        "`platform` is not `linux/amd64` or `linux/arm64`, the platforms Fargate runs.";
+    UnusedSetting = "unused-setting", Warning:
+        "An `x-ecs` setting has nothing to act on: `mount_targets` with an existing `file_system`, `load_balancer` on a service with no public port, `certificate` with no service publishing 80 or 443.";
+    VolumesFromOtherTask = "volumes-from-other-task", Warning:
+        "`volumes_from` names a service of another task: tasks share no volumes.";
+    WrongType = "wrong-type", Error:
+        "A value has the wrong type (`image: 42`).";
+    YamlMerge = "yaml-merge", Error:
+        "A `<<` merge key failed.";
+    YamlSyntax = "yaml-syntax", Error:
+        "The file is not valid YAML.";
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Code {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// Lets the integration tests compare a code with its text until they name codes as `Code`.
+impl PartialEq<&str> for Code {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+/// The README's table of diagnostic codes, in Markdown, ordered by code.
+pub fn markdown_table() -> String {
+    let mut codes = Code::ALL.to_vec();
+    codes.sort_by_key(|code| code.as_str());
+    let mut out = String::from("| code | severity | meaning |\n| --- | --- | --- |\n");
+    for code in codes {
+        let severities: Vec<&str> = code.severities().iter().map(|s| s.as_str()).collect();
+        out.push_str(&format!(
+            "| `{code}` | {} | {} |\n",
+            severities.join(" or "),
+            code.meaning()
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_kebab_case_and_mean_something() {
+        let mut seen = std::collections::BTreeSet::new();
+        for code in Code::ALL {
+            let text = code.as_str();
+            assert!(seen.insert(text), "`{text}` twice");
+            let kebab = text
+                .split('-')
+                .all(|word| !word.is_empty() && word.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()));
+            assert!(kebab, "`{text}` is not kebab-case");
+            assert!(code.meaning().ends_with('.'), "`{text}` has no meaning");
+            assert!(!code.severities().is_empty());
+        }
+    }
+
+    #[test]
+    fn a_code_is_printed_and_serialised_as_its_text() {
+        assert_eq!(Code::UnknownKey.to_string(), "unknown-key");
+        assert_eq!(serde_json::to_string(&Code::NotUtf8).unwrap(), "\"not-utf8\"");
+    }
+}
