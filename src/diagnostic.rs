@@ -170,7 +170,7 @@ pub struct Location {
 pub struct Diagnostic {
     pub severity: Severity,
     /// Stable kebab-case code, listed in the README.
-    pub code: &'static str,
+    pub code: Code,
     pub message: String,
     pub path: KeyPath,
     /// Filled by the locator after each stage; `None` when the text has no such key.
@@ -179,7 +179,7 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn new(severity: Severity, code: &'static str, path: KeyPath, message: impl Into<String>) -> Self {
+    pub fn new(severity: Severity, code: Code, path: KeyPath, message: impl Into<String>) -> Self {
         Diagnostic {
             severity,
             code,
@@ -190,15 +190,15 @@ impl Diagnostic {
         }
     }
 
-    pub fn error(code: &'static str, path: KeyPath, message: impl Into<String>) -> Self {
+    pub fn error(code: Code, path: KeyPath, message: impl Into<String>) -> Self {
         Self::new(Severity::Error, code, path, message)
     }
 
-    pub fn warning(code: &'static str, path: KeyPath, message: impl Into<String>) -> Self {
+    pub fn warning(code: Code, path: KeyPath, message: impl Into<String>) -> Self {
         Self::new(Severity::Warning, code, path, message)
     }
 
-    pub fn note(code: &'static str, path: KeyPath, message: impl Into<String>) -> Self {
+    pub fn note(code: Code, path: KeyPath, message: impl Into<String>) -> Self {
         Self::new(Severity::Note, code, path, message)
     }
 
@@ -384,7 +384,7 @@ mod tests {
         diagnostics.withhold("abc"); // too short to withhold
         diagnostics.push(
             Diagnostic::error(
-                "bad-cpus",
+                Code::BadCpus,
                 KeyPath::root(),
                 "`secret` holds a secret; `my-secret-2` and `abc`",
             )

@@ -17,7 +17,7 @@ pub mod source;
 pub mod support;
 pub mod write;
 
-use diagnostic::{Diagnostics, Severity};
+use diagnostic::{Code, Diagnostics, Severity};
 use load::interpolate::Variables;
 use plan::{KnownValues, Plan};
 use std::path::PathBuf;
@@ -119,7 +119,7 @@ fn check_output_size(output: &emit::Output, diagnostics: &mut Diagnostics) {
     if total > MAXIMUM_OUTPUT_BYTES {
         diagnostics.push(
             diagnostic::Diagnostic::error(
-                "output-too-large",
+                Code::OutputTooLarge,
                 diagnostic::KeyPath::root(),
                 format!(
                     "the output would be {} MiB; compose2ecs writes at most {} MiB",
@@ -151,7 +151,7 @@ fn check_task_definition_sizes(plan: &Plan, output: &emit::Output, diagnostics: 
                 .map_or_else(KeyPath::root, |c| KeyPath::root().key("services").key(&c.service));
             diagnostics.push(
                 Diagnostic::error(
-                    "task-definition-too-large",
+                    Code::TaskDefinitionTooLarge,
                     at,
                     format!(
                         "the task definition of `{}` would be {} KiB; ECS takes at most 64 KiB",
@@ -196,7 +196,7 @@ mod tests {
         check_output_size(&output, &mut diagnostics);
         assert_eq!(
             diagnostics.iter().map(|d| d.code).collect::<Vec<_>>(),
-            ["output-too-large"]
+            [Code::OutputTooLarge]
         );
     }
 }

@@ -171,11 +171,11 @@ fn is_quoted_key(token: &str, key: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diagnostic::{KeyPath, Location};
+    use crate::diagnostic::{Code, KeyPath, Location};
 
     fn diagnostic(column: usize) -> Diagnostic {
         let mut diagnostic = Diagnostic::error(
-            "unknown-key",
+            Code::UnknownKey,
             KeyPath::root().key("services").key("web").key("prots"),
             "unknown key `prots` in `services.web`",
         )
@@ -253,7 +253,7 @@ error[unknown-key]: unknown key `prots` in `services.web`
     /// The snippet `human` shows for `path` at `line`:`column` of `text`: its two lines, the
     /// source and the caret, or the plain form's second line.
     fn snippet(text: &str, line: usize, column: usize, path: KeyPath) -> String {
-        let mut diagnostic = Diagnostic::error("unknown-key", path, "wrong");
+        let mut diagnostic = Diagnostic::error(Code::UnknownKey, path, "wrong");
         diagnostic.location = Some(Location {
             file: "compose.yaml".into(),
             line,

@@ -1,7 +1,7 @@
 //! The `.env` / `env_file` format: `KEY=VALUE` lines, comments, quotes and `export`.
 
 use super::interpolate::{interpolate, Variables};
-use crate::diagnostic::{Diagnostic, KeyPath};
+use crate::diagnostic::{Code, Diagnostic, KeyPath};
 use crate::source::{display_path, unreadable, Files};
 use std::io;
 use std::path::Path;
@@ -27,7 +27,7 @@ pub fn read(
     let text = String::from_utf8(bytes).map_err(|_| {
         Box::new(
             Diagnostic::error(
-                "not-utf8",
+                Code::NotUtf8,
                 referenced_at.clone(),
                 format!("`{shown}` is not UTF-8 text"),
             )
@@ -38,7 +38,7 @@ pub fn read(
     parse(&text, variables).map(Some).map_err(|bad| {
         Box::new(
             Diagnostic::error(
-                "bad-env-file",
+                Code::BadEnvFile,
                 referenced_at.clone(),
                 // Not the line itself: an env file may be anything (`~/.git-credentials`).
                 format!("`{shown}` line {} is not `KEY=VALUE`", bad.line),

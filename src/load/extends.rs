@@ -20,7 +20,7 @@
 use super::merge::merge_service;
 use super::paths::{lexical, Rebase};
 use super::{Reader, Reference, Variables};
-use crate::diagnostic::{did_you_mean, Diagnostic, KeyPath};
+use crate::diagnostic::{did_you_mean, Code, Diagnostic, KeyPath};
 use crate::load::interpolate::key_text;
 use crate::source::{display_path, ServiceAt};
 use serde_yaml::{Mapping, Value};
@@ -98,7 +98,7 @@ pub(super) fn resolve(reader: &mut Reader<'_>, document: &mut Mapping, variables
         if extends.resolved_bytes > MAXIMUM_RESOLVED_BYTES {
             extends.reader.diagnostics.push(
                 Diagnostic::error(
-                    "extends-too-large",
+                    Code::ExtendsTooLarge,
                     services_path(name).key("extends"),
                     format!(
                         "with `extends` resolved, the services hold more than {} MiB of settings",
@@ -145,7 +145,7 @@ impl Extends<'_, '_> {
                 self.report(
                     source,
                     Diagnostic::error(
-                        "extends-cycle",
+                        Code::ExtendsCycle,
                         services_path(&first_name).key("extends"),
                         format!("`extends` goes round in a circle: {}", circle.join(" → ")),
                     )
@@ -265,7 +265,7 @@ impl Extends<'_, '_> {
                     None => {
                         self.report(
                             source,
-                            Diagnostic::error("wrong-type", at.clone(), format!("`{at}` has no `service`"))
+                            Diagnostic::error(Code::WrongType, at.clone(), format!("`{at}` has no `service`"))
                                 .with_help("name the service to extend: `extends: {service: base, file: common.yml}`"),
                         );
                         return None;
@@ -312,7 +312,7 @@ impl Extends<'_, '_> {
         };
         self.report(
             source,
-            Diagnostic::error("unknown-service", name_at, message).with_help(help),
+            Diagnostic::error(Code::UnknownService, name_at, message).with_help(help),
         );
         None
     }
@@ -347,7 +347,7 @@ impl Extends<'_, '_> {
                 self.report(
                     from,
                     Diagnostic::error(
-                        "unknown-service",
+                        Code::UnknownService,
                         at.clone(),
                         format!("`{shown}` has no `services` to extend"),
                     )

@@ -16,7 +16,7 @@
 use super::merge::merge_documents;
 use super::paths::{lexical, Rebase};
 use super::{dotenv, Reader, Reference, Variables};
-use crate::diagnostic::{Diagnostic, KeyPath};
+use crate::diagnostic::{Code, Diagnostic, KeyPath};
 use crate::load::interpolate::key_text;
 use crate::load::kind_of;
 use crate::source::display_path;
@@ -73,7 +73,7 @@ pub(super) fn include(reader: &mut Reader<'_>, root: &mut Mapping, including: &I
             let found = kind_of(&other);
             reader.report_in(
                 including.source,
-                Diagnostic::error("wrong-type", at, format!("`include` must be a list, found {found}"))
+                Diagnostic::error(Code::WrongType, at, format!("`include` must be a list, found {found}"))
                     .with_help("list the compose files to include: `include: [other/compose.yaml]`"),
             );
             return;
@@ -128,7 +128,7 @@ fn read_entry(reader: &mut Reader<'_>, source: usize, item: &Value, at: &KeyPath
         None => {
             reader.report_in(
                 source,
-                Diagnostic::error("wrong-type", at.clone(), format!("`{at}` has no `path`"))
+                Diagnostic::error(Code::WrongType, at.clone(), format!("`{at}` has no `path`"))
                     .with_help("name the compose file to include: `path: other/compose.yaml`"),
             );
             return None;
@@ -150,7 +150,7 @@ fn read_entry(reader: &mut Reader<'_>, source: usize, item: &Value, at: &KeyPath
     if paths.is_empty() {
         reader.report_in(
             source,
-            Diagnostic::error("wrong-type", at.key("path"), format!("`{at}.path` lists no file"))
+            Diagnostic::error(Code::WrongType, at.key("path"), format!("`{at}.path` lists no file"))
                 .with_help("name the compose file to include: `path: other/compose.yaml`"),
         );
         return None;
@@ -183,7 +183,7 @@ fn load_entry(reader: &mut Reader<'_>, entry: &Entry, at: &KeyPath, including: &
         reader.report_in(
             including.source,
             Diagnostic::error(
-                "include-cycle",
+                Code::IncludeCycle,
                 path_at.clone(),
                 format!("`include` goes round in a circle: {}", shown.join(" → ")),
             )
@@ -199,7 +199,7 @@ fn load_entry(reader: &mut Reader<'_>, entry: &Entry, at: &KeyPath, including: &
         reader.report_in(
             including.source,
             Diagnostic::error(
-                "include-cycle",
+                Code::IncludeCycle,
                 at.clone(),
                 format!("the files include more than {MAXIMUM_ENTRIES} projects in all"),
             )
@@ -211,7 +211,7 @@ fn load_entry(reader: &mut Reader<'_>, entry: &Entry, at: &KeyPath, including: &
         reader.report_in(
             including.source,
             Diagnostic::error(
-                "include-cycle",
+                Code::IncludeCycle,
                 at.clone(),
                 format!("`include` nests more than {MAXIMUM_DEPTH} files deep"),
             )
@@ -312,7 +312,7 @@ fn entry_variables(
                 reader.report_in(
                     including.source,
                     Diagnostic::error(
-                        "unreadable-file",
+                        Code::UnreadableFile,
                         at,
                         format!("cannot read `{}`: no such file", display_path(&file)),
                     )
@@ -373,14 +373,14 @@ fn import(
                 Some(_) => {
                     let diagnostic = match imported_by.get(&(section, name.clone())) {
                         Some((first_at, first_file)) => Diagnostic::error(
-                            "include-conflict",
+                            Code::IncludeConflict,
                             at.clone(),
                             format!(
                                 "{kind} `{name}` is defined by both `{first_file}` (`{first_at}`) and `{file}`, differently"
                             ),
                         ),
                         None => Diagnostic::error(
-                            "include-conflict",
+                            Code::IncludeConflict,
                             KeyPath::root().key(section).key(&name),
                             format!("{kind} `{name}` is defined here and also by the included `{file}` (`{at}`)"),
                         ),

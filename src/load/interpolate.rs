@@ -1,6 +1,6 @@
 //! `${VAR}` interpolation as the Compose Specification defines it, over every string value of a document.
 
-use crate::diagnostic::{Diagnostic, Diagnostics, KeyPath};
+use crate::diagnostic::{Code, Diagnostic, Diagnostics, KeyPath};
 use serde_yaml::Value;
 use std::collections::BTreeMap;
 
@@ -50,7 +50,7 @@ pub fn interpolate_document(value: &mut Value, path: &KeyPath, variables: &Varia
                     for name in done.unset {
                         diagnostics.push(
                             Diagnostic::warning(
-                                "unset-variable",
+                                Code::UnsetVariable,
                                 path.clone(),
                                 format!("variable `{name}` is not set; it becomes an empty string"),
                             )
@@ -68,13 +68,13 @@ pub fn interpolate_document(value: &mut Value, path: &KeyPath, variables: &Varia
                         format!("required variable `{variable}` is not set: {message}")
                     };
                     diagnostics.push(
-                        Diagnostic::error("required-variable", path.clone(), shown)
+                        Diagnostic::error(Code::RequiredVariable, path.clone(), shown)
                             .with_help(format!("set `{variable}` in the environment or in `.env`")),
                     );
                 }
                 Err(InterpolationError::Syntax(reason)) => diagnostics.push(
                     Diagnostic::error(
-                        "bad-interpolation",
+                        Code::BadInterpolation,
                         path.clone(),
                         // Not the value: it may hold a password.
                         format!("invalid interpolation: {reason}"),

@@ -16,7 +16,7 @@ pub mod paths;
 pub mod stack_outputs;
 pub(crate) mod yaml_limits;
 
-use crate::diagnostic::{Diagnostic, Diagnostics, KeyPath};
+use crate::diagnostic::{Code, Diagnostic, Diagnostics, KeyPath};
 use crate::source::{display_path, locate_all, unreadable, Files, Provenance, SourceFile};
 use crate::Input;
 use interpolate::{interpolate_document, key_text, Variables};
@@ -83,8 +83,12 @@ fn decide_project_name(
     directory_name: &str,
 ) -> (Option<String>, Option<NameDiagnostic>) {
     let invalid = |name: &str, at: KeyPath| {
-        Diagnostic::error("bad-project-name", at, format!("`{name}` is not a valid project name"))
-            .with_help("a project name has lowercase letters, digits, `-` and `_`, and starts with a letter or digit")
+        Diagnostic::error(
+            Code::BadProjectName,
+            at,
+            format!("`{name}` is not a valid project name"),
+        )
+        .with_help("a project name has lowercase letters, digits, `-` and `_`, and starts with a letter or digit")
     };
     if let Some(name) = variables.get(PROJECT_NAME_VARIABLE).filter(|n| !n.is_empty()) {
         if normalised_project_name(name) == *name {
@@ -102,7 +106,7 @@ fn decide_project_name(
         let name = normalised_project_name(directory_name);
         if name.is_empty() {
             let diagnostic = Diagnostic::error(
-                "bad-project-name",
+                Code::BadProjectName,
                 KeyPath::root(),
                 format!("the folder name `{directory_name}` cannot be a project name"),
             )
@@ -127,7 +131,10 @@ fn decide_project_name(
             }
             let note = (name != interpolated).then(|| {
                 let message = format!("the project name `{interpolated}` is `{name}`, as compose writes it");
-                (Some(position), Diagnostic::note("project-name-normalised", at, message))
+                (
+                    Some(position),
+                    Diagnostic::note(Code::ProjectNameNormalised, at, message),
+                )
             });
             (Some(name), note)
         }
@@ -383,7 +390,7 @@ impl Reader<'_> {
         self.report_in(
             source,
             Diagnostic::error(
-                "legacy-v1-format",
+                Code::LegacyV1Format,
                 KeyPath::root().key(&service),
                 format!(
                     "`{service}` is a service at the top level: this is the version 1 compose format, which compose no longer reads"
@@ -410,7 +417,7 @@ impl Reader<'_> {
 pub(crate) fn wrong_type(path: &KeyPath, value: &Value, expected: &str) -> Diagnostic {
     let found = kind_of(value);
     Diagnostic::error(
-        "wrong-type",
+        Code::WrongType,
         path.clone(),
         format!("`{path}` must be {expected}, found {found}"),
     )
@@ -444,7 +451,7 @@ fn project_variables(
                 let shown = display_path(&file);
                 diagnostics.push(
                     Diagnostic::error(
-                        "unreadable-file",
+                        Code::UnreadableFile,
                         KeyPath::root(),
                         format!("cannot read `{shown}` (`--env-file`): no such file"),
                     )

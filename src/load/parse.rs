@@ -2,7 +2,7 @@
 //! the YAML limits and with merge keys applied.
 
 use super::yaml_limits;
-use crate::diagnostic::{Diagnostic, KeyPath};
+use crate::diagnostic::{Code, Diagnostic, KeyPath};
 use crate::source::{display_path, KeyIndexBuilder, SourceFile};
 use serde_yaml::{Mapping, Value};
 use std::path::Path;
@@ -22,7 +22,7 @@ pub(super) fn parse_text(
             let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
             let column = valid.iter().rev().take_while(|b| **b != b'\n').count() + 1;
             return Err(Box::new(
-                Diagnostic::error("not-utf8", KeyPath::root(), format!("`{shown}` is not UTF-8 text"))
+                Diagnostic::error(Code::NotUtf8, KeyPath::root(), format!("`{shown}` is not UTF-8 text"))
                     .at_file(&shown, line, column)
                     .with_help("a compose file is YAML text; save it as UTF-8"),
             ));
@@ -30,7 +30,7 @@ pub(super) fn parse_text(
     };
     if text.trim().is_empty() && !empty_is_nothing {
         return Err(Box::new(
-            Diagnostic::error("empty-file", KeyPath::root(), format!("`{shown}` is empty"))
+            Diagnostic::error(Code::EmptyFile, KeyPath::root(), format!("`{shown}` is empty"))
                 .at_file(&shown, 1, 1)
                 .with_help("a compose file needs at least a `services:` section"),
         ));
@@ -48,7 +48,7 @@ pub(super) fn parse_text(
             ),
         };
         return Err(Box::new(
-            Diagnostic::error("yaml-syntax", KeyPath::root(), message)
+            Diagnostic::error(Code::YamlSyntax, KeyPath::root(), message)
                 .at_file(&shown, exceeded.line, exceeded.column)
                 .with_help("no compose file needs this; check where this file came from"),
         ));
@@ -71,7 +71,7 @@ pub(super) fn parse_text(
             };
             return Err(Box::new(
                 Diagnostic::error(
-                    "yaml-syntax",
+                    Code::YamlSyntax,
                     KeyPath::root(),
                     format!("`{shown}` is not valid YAML: {message}"),
                 )
@@ -83,7 +83,7 @@ pub(super) fn parse_text(
     if let Err(error) = apply_merge_keys(&mut value) {
         return Err(Box::new(
             Diagnostic::error(
-                "yaml-merge",
+                Code::YamlMerge,
                 KeyPath::root(),
                 format!("`{shown}`: a `<<` merge key failed: {error}"),
             )
@@ -99,7 +99,7 @@ pub(super) fn parse_text(
             let found = kind_of(&other);
             Err(Box::new(
                 Diagnostic::error(
-                    "not-a-mapping",
+                    Code::NotAMapping,
                     KeyPath::root(),
                     format!("`{shown}` holds {found}, not a compose document"),
                 )

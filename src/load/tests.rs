@@ -26,7 +26,7 @@ fn load_files(files: &[(&str, &str)], environment: &[(&str, &str)]) -> (Option<L
 }
 
 /// The project name `compose.yaml` with `name_line` gets, and the codes said about it.
-fn named(name_line: &str, environment: &[(&str, &str)]) -> (Option<String>, Vec<&'static str>) {
+fn named(name_line: &str, environment: &[(&str, &str)]) -> (Option<String>, Vec<Code>) {
     let text =
         format!("{name_line}\nservices:\n  web:\n    image: a\n    environment: [\"P=${{COMPOSE_PROJECT_NAME}}\"]\n");
     let (loaded, diagnostics) = load_files(&[("compose.yaml", &text)], environment);
@@ -45,7 +45,7 @@ fn the_project_name_is_decided_once_as_compose_does() {
     assert_eq!(named("name: shop", &[]), (Some("shop".into()), vec![]));
     assert_eq!(
         named("name: My.Shop", &[]),
-        (Some("myshop".into()), vec!["project-name-normalised"])
+        (Some("myshop".into()), vec![Code::ProjectNameNormalised])
     );
     assert_eq!(named("name: \"\"", &[]), (Some("app".into()), vec![]));
     assert_eq!(named("name: ${UNSET-}", &[]), (Some("app".into()), vec![]));
@@ -63,10 +63,10 @@ fn the_project_name_is_decided_once_as_compose_does() {
     );
     assert_eq!(
         named("name: shop", &[("COMPOSE_PROJECT_NAME", "Bad Name")]),
-        (None, vec!["bad-project-name"])
+        (None, vec![Code::BadProjectName])
     );
-    assert_eq!(named("name: \"---\"", &[]), (None, vec!["bad-project-name"]));
-    assert_eq!(named("name: 42", &[]), (None, vec!["wrong-type"]));
+    assert_eq!(named("name: \"---\"", &[]), (None, vec![Code::BadProjectName]));
+    assert_eq!(named("name: 42", &[]), (None, vec![Code::WrongType]));
 }
 
 #[test]
@@ -91,7 +91,7 @@ fn a_name_diagnostic_points_into_the_file_that_writes_the_name() {
     crate::source::locate_all_with(&mut diagnostics, &loaded.sources, &loaded.provenance);
     let note = diagnostics
         .iter()
-        .find(|d| d.code == "project-name-normalised")
+        .find(|d| d.code == Code::ProjectNameNormalised)
         .expect("a note");
     assert_eq!(
         note.location.as_ref().map(|at| (at.file.as_str(), at.line)),
@@ -315,5 +315,5 @@ fn env_files_replace_dotenv_and_the_project_name_flag_wins() {
     assert_eq!(loaded.variables[PROJECT_NAME_VARIABLE], "flag");
     input.env_files.push(PathBuf::from("missing.env"));
     assert!(load(&input, &memory, &mut diagnostics).is_err());
-    assert_eq!(diagnostics.0.last().map(|d| d.code), Some("unreadable-file"));
+    assert_eq!(diagnostics.0.last().map(|d| d.code), Some(Code::UnreadableFile));
 }

@@ -3,7 +3,7 @@
 
 use super::reader::Reader;
 use super::{Condition, Dependency};
-use crate::diagnostic::KeyPath;
+use crate::diagnostic::{Code, KeyPath};
 use crate::load::interpolate::key_text;
 use serde_yaml::{Mapping, Value};
 
@@ -50,7 +50,7 @@ pub(super) fn depends_on(reader: &mut Reader, value: &Value, path: &KeyPath) -> 
                     Some("service_completed_successfully") => Condition::ServiceCompletedSuccessfully,
                     Some(other) => {
                         reader.error(
-                            "bad-depends-on",
+                            Code::BadDependsOn,
                             &item_path.key("condition"),
                             format!("`{other}` is not a depends_on condition"),
                             "use `service_started`, `service_healthy` or `service_completed_successfully`",
@@ -86,7 +86,7 @@ mod tests {
     use crate::normalise::testing::{codes, paths, read};
 
     /// Each dependency as (service, condition, required), the codes and the paths of what was said.
-    type Read = (Vec<(String, Condition, bool)>, Vec<String>, Vec<String>);
+    type Read = (Vec<(String, Condition, bool)>, Vec<Code>, Vec<String>);
 
     fn dependencies(yaml: &str) -> Read {
         let (found, diagnostics) = read(yaml, |reader, value, path| {
@@ -136,7 +136,10 @@ mod tests {
         let names: Vec<_> = found.iter().map(|(name, _, _)| name.as_str()).collect();
         assert_eq!(names, ["web", "api"]);
         assert!(found[1].2, "an unreadable `required` is true");
-        assert_eq!(codes, ["bad-depends-on", "wrong-type", "ignored-key", "wrong-type"]);
+        assert_eq!(
+            codes,
+            [Code::BadDependsOn, Code::WrongType, Code::IgnoredKey, Code::WrongType]
+        );
         assert_eq!(
             paths,
             [
@@ -146,6 +149,6 @@ mod tests {
                 "services.web.depends_on.api.required"
             ]
         );
-        assert_eq!(dependencies("db").1, ["wrong-type"]);
+        assert_eq!(dependencies("db").1, [Code::WrongType]);
     }
 }

@@ -6,7 +6,7 @@ use super::reader::Reader;
 use super::service::valid_task_name;
 use super::units::parse_bytes;
 use super::{Replicas, Resources, Service};
-use crate::diagnostic::{Diagnostic, KeyPath};
+use crate::diagnostic::{Code, Diagnostic, KeyPath};
 use crate::load::interpolate::key_text;
 use serde_yaml::{Mapping, Value};
 
@@ -127,7 +127,7 @@ fn first_listed_family(reader: &mut Reader, value: &str, label_path: KeyPath) ->
     if families.len() > 1 {
         reader.diagnostics.push(
             Diagnostic::warning(
-                "several-families",
+                Code::SeveralFamilies,
                 label_path.clone(),
                 format!(
                     "`{FAMILY}` lists several task families; the service joins the first, `{}`",
@@ -142,7 +142,7 @@ fn first_listed_family(reader: &mut Reader, value: &str, label_path: KeyPath) ->
         Some(_) => None,
         None => {
             reader.error(
-                "wrong-type",
+                Code::WrongType,
                 &label_path,
                 format!("`{FAMILY}` is empty"),
                 "name the task family the service joins",
@@ -175,7 +175,7 @@ fn number_of_cpus(reader: &mut Reader, value: &Value, path: &KeyPath) -> Option<
     let parsed = text.trim().parse::<f64>().ok().filter(|c| *c > 0.0 && c.is_finite());
     if parsed.is_none() {
         reader.error(
-            "bad-cpus",
+            Code::BadCpus,
             path,
             format!("`{}` is not a number of CPUs", crate::quote::shown(&text)),
             "write a number such as `0.5` or `2`",
@@ -190,7 +190,7 @@ fn memory_mib(reader: &mut Reader, value: &Value, path: &KeyPath) -> Option<u64>
     let parsed = parse_bytes(&text).filter(|b| *b > 0);
     if parsed.is_none() {
         reader.error(
-            "bad-memory",
+            Code::BadMemory,
             path,
             format!("`{}` is not a memory size", crate::quote::shown(&text)),
             "write a size such as `512M` or `1.5G`",
@@ -217,7 +217,7 @@ fn check_memory(reader: &mut Reader, map: &Mapping, path: &KeyPath, resources: R
         check_ecs_memory_minimum(reader, limit, &written("limits", "mem_limit"));
         if let Some(reservation) = resources.memory_reservation_mib.filter(|r| *r > limit) {
             reader.error(
-                "bad-memory",
+                Code::BadMemory,
                 &written("reservations", "mem_reservation"),
                 format!("the memory reservation ({reservation} MiB) is larger than the limit ({limit} MiB)"),
                 "reserve at most the limit",
@@ -234,7 +234,7 @@ const MINIMUM_CONTAINER_MEMORY_MIB: u64 = 6;
 fn check_ecs_memory_minimum(reader: &mut Reader, limit_mib: u64, path: &KeyPath) {
     if limit_mib < MINIMUM_CONTAINER_MEMORY_MIB {
         reader.error(
-            "bad-memory",
+            Code::BadMemory,
             path,
             format!("ECS gives a container at least {MINIMUM_CONTAINER_MEMORY_MIB} MiB of memory"),
             "write a limit of 6M or more",
@@ -248,7 +248,7 @@ mod tests {
     use crate::normalise::testing::{codes, paths, read, service_path};
 
     /// Reads the service `yaml`'s deployment into an empty service.
-    fn deployed(yaml: &str) -> (Service, Vec<String>, Vec<String>) {
+    fn deployed(yaml: &str) -> (Service, Vec<Code>, Vec<String>) {
         let (service, diagnostics) = read(yaml, |reader, value, path| {
             let mut service = blank_service();
             deployment(reader, value.as_mapping().unwrap(), path, &mut service);
@@ -301,7 +301,7 @@ mod tests {
         let (service, codes, _) = deployed("{scale: 2, deploy: {replicas: '3'}}");
         assert_eq!(replicas(&service), Some((3, "services.web.deploy.replicas".into())));
         assert!(codes.is_empty());
-        assert_eq!(deployed("{deploy: {replicas: -1}}").1, ["wrong-type"]);
+        assert_eq!(deployed("{deploy: {replicas: -1}}").1, [Code::WrongType]);
     }
 
     #[test]
@@ -323,10 +323,7 @@ mod tests {
         let (_, codes, paths) = deployed("{mem_limit: 5m}");
         assert_eq!(
             (codes, paths),
-            (
-                vec!["bad-memory".to_string()],
-                vec!["services.web.mem_limit".to_string()]
-            )
+            (vec![Code::BadMemory], vec!["services.web.mem_limit".to_string()])
         );
         // The error points where the limit was written.
         let (_, _, paths) = deployed("{mem_limit: 1g, deploy: {resources: {limits: {memory: 4M}}}}");
@@ -338,19 +335,16 @@ mod tests {
         let (_, codes, paths) = deployed("{mem_limit: 256m, mem_reservation: 512m}");
         assert_eq!(
             (codes, paths),
-            (
-                vec!["bad-memory".to_string()],
-                vec!["services.web.mem_reservation".to_string()]
-            )
+            (vec![Code::BadMemory], vec!["services.web.mem_reservation".to_string()])
         );
         let (service, codes, _) = deployed("{cpus: 0, mem_limit: lots, deploy: {resources: {limits: {cpus: x}}}}");
-        assert_eq!(codes, ["bad-cpus", "bad-cpus", "bad-memory"]);
+        assert_eq!(codes, [Code::BadCpus, Code::BadCpus, Code::BadMemory]);
         assert_eq!(service.resources.cpu_limit, None);
         assert_eq!(
             deployed("{deploy: {resources: {limits: {pids: 1}}}}").1,
-            ["ignored-key"]
+            [Code::IgnoredKey]
         );
-        assert_eq!(deployed("{deploy: {resources: [cpus]}}").1, ["wrong-type"]);
+        assert_eq!(deployed("{deploy: {resources: [cpus]}}").1, [Code::WrongType]);
     }
 
     #[test]
@@ -362,7 +356,7 @@ mod tests {
             (family.as_str(), at.to_string().as_str()),
             ("app", "services.web.deploy.labels.ecs.task.family")
         );
-        assert_eq!(codes, ["several-families"]);
+        assert_eq!(codes, [Code::SeveralFamilies]);
         assert_eq!(paths, ["services.web.deploy.labels.ecs.task.family"]);
         let tags: Vec<_> = service.tags.iter().map(|(k, v, _)| (k.as_str(), v.as_str())).collect();
         assert_eq!(tags, [("team", "web")]);
@@ -387,11 +381,11 @@ mod tests {
         );
         let (service, codes, _) = deployed("{deploy: {labels: {ecs.task.family: ' , '}}}");
         assert!(service.family_label.is_none());
-        assert_eq!(codes, ["wrong-type"]);
+        assert_eq!(codes, [Code::WrongType]);
         assert_eq!(
             deployed("{deploy: {labels: {ecs.task.family: -app}}}").1,
-            ["bad-task-name"]
+            [Code::BadTaskName]
         );
-        assert_eq!(deployed("{deploy: {labels: team}}").1, ["wrong-type"]);
+        assert_eq!(deployed("{deploy: {labels: team}}").1, [Code::WrongType]);
     }
 }

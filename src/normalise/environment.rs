@@ -3,7 +3,7 @@
 
 use super::reader::{one_or_many, Reader};
 use super::EnvVar;
-use crate::diagnostic::{Diagnostic, KeyPath};
+use crate::diagnostic::{Code, Diagnostic, KeyPath};
 use crate::load::dotenv;
 use crate::source::display_path;
 use docker_compose_types as dct;
@@ -72,7 +72,7 @@ pub(super) fn environment(reader: &mut Reader, map: &Mapping, path: &KeyPath) ->
             None => {
                 reader.diagnostics.push(
                     Diagnostic::warning(
-                        "unset-variable",
+                        Code::UnsetVariable,
                         item_path,
                         format!("`{name}` has no value here and is not set in the environment; the container will not have it"),
                     )
@@ -117,7 +117,7 @@ fn env_files(reader: &mut Reader, value: &Value, path: &KeyPath) -> Vec<EnvVar> 
             Ok(None) if !required => continue,
             Ok(None) => {
                 reader.error(
-                    "unreadable-file",
+                    Code::UnreadableFile,
                     &item_path,
                     format!("cannot read `{}`: no such file", display_path(&full)),
                     "create the file, or mark it optional: `env_file: [{path: FILE, required: false}]`",
@@ -154,7 +154,7 @@ mod tests {
         yaml: &str,
         files: &[(&str, &str)],
         variables: &[(&str, &str)],
-    ) -> (Vec<(String, String)>, Vec<String>) {
+    ) -> (Vec<(String, String)>, Vec<Code>) {
         let (found, diagnostics) = read_with(files, variables, yaml, |reader, value, path| {
             environment(reader, value.as_mapping().unwrap(), path)
         });
@@ -181,12 +181,12 @@ mod tests {
                 ("TOKEN", "from-the-environment")
             ])
         );
-        assert_eq!(codes, ["unset-variable"]);
+        assert_eq!(codes, [Code::UnsetVariable]);
         let (found, codes) = variables_of("environment: [A=1, B==2, TOKEN, C=]", &[], &[("TOKEN", "t")]);
         assert_eq!(found, pairs(&[("A", "1"), ("B", "=2"), ("TOKEN", "t"), ("C", "")]));
         assert!(codes.is_empty());
-        assert_eq!(variables_of("environment: A=1", &[], &[]).1, ["wrong-type"]);
-        assert_eq!(variables_of("environment: {A: [1]}", &[], &[]).1, ["wrong-type"]);
+        assert_eq!(variables_of("environment: A=1", &[], &[]).1, [Code::WrongType]);
+        assert_eq!(variables_of("environment: {A: [1]}", &[], &[]).1, [Code::WrongType]);
     }
 
     #[test]
@@ -203,7 +203,7 @@ mod tests {
         // `environment: [NAME]` with no value anywhere drops what an env file gave.
         let (found, codes) = variables_of("env_file: a.env\nenvironment: [B]", &files, &[]);
         assert_eq!(found, pairs(&[("A", "from-a")]));
-        assert_eq!(codes, ["unset-variable"]);
+        assert_eq!(codes, [Code::UnsetVariable]);
     }
 
     #[test]
@@ -213,14 +213,14 @@ mod tests {
             environment(reader, value.as_mapping().unwrap(), path)
         });
         assert_eq!(found.len(), 1);
-        assert_eq!(codes(&diagnostics), ["unreadable-file"]);
+        assert_eq!(codes(&diagnostics), [Code::UnreadableFile]);
         assert_eq!(paths(&diagnostics), ["services.web.env_file[2]"]);
         let (_, codes) = variables_of(
             "env_file: [{required: false}, 7, {path: a.env, requird: no}]",
             &[("a.env", "")],
             &[],
         );
-        assert_eq!(codes, ["wrong-type", "wrong-type", "unknown-key"]);
+        assert_eq!(codes, [Code::WrongType, Code::WrongType, Code::UnknownKey]);
     }
 
     #[test]
@@ -235,7 +235,7 @@ mod tests {
                 let message = "`s3cr3t-from-ci` and `hunter2-from-file` are quoted here";
                 reader
                     .diagnostics
-                    .push(Diagnostic::error("wrong-type", path.clone(), message));
+                    .push(Diagnostic::error(Code::WrongType, path.clone(), message));
             },
         );
         diagnostics.hide_withheld_values([]);

@@ -3,7 +3,7 @@
 
 use super::reader::Reader;
 use super::Healthcheck;
-use crate::diagnostic::{Diagnostic, KeyPath};
+use crate::diagnostic::{Code, Diagnostic, KeyPath};
 use docker_compose_types as dct;
 use serde_yaml::Value;
 
@@ -24,7 +24,7 @@ pub(super) fn healthcheck(reader: &mut Reader, value: &Value, path: &KeyPath) ->
     {
         None => {
             reader.diagnostics.push(
-                Diagnostic::warning("healthcheck-without-test", path.clone(), "a healthcheck without `test` relies on the image's HEALTHCHECK, which ECS does not read; it is left out")
+                Diagnostic::warning(Code::HealthcheckWithoutTest, path.clone(), "a healthcheck without `test` relies on the image's HEALTHCHECK, which ECS does not read; it is left out")
                     .with_help("write the probe in `test`"),
             );
             return None;
@@ -35,7 +35,7 @@ pub(super) fn healthcheck(reader: &mut Reader, value: &Value, path: &KeyPath) ->
             Some("CMD") | Some("CMD-SHELL") => words,
             _ => {
                 reader.error(
-                    "bad-healthcheck",
+                    Code::BadHealthcheck,
                     &test_path,
                     "a list `test` starts with `CMD`, `CMD-SHELL` or `NONE`".into(),
                     "for example `[\"CMD\", \"curl\", \"-f\", \"http://localhost\"]`",
@@ -72,7 +72,7 @@ mod tests {
     use crate::normalise::testing::{codes, paths, read};
     use std::time::Duration;
 
-    fn check(yaml: &str) -> (Option<Healthcheck>, Vec<String>) {
+    fn check(yaml: &str) -> (Option<Healthcheck>, Vec<Code>) {
         let (found, diagnostics) = read(yaml, |reader, value, path| {
             healthcheck(reader, value, &path.key("healthcheck"))
         });
@@ -103,7 +103,7 @@ mod tests {
         // Without `test`, the image's HEALTHCHECK would run under Docker; ECS does not read it.
         let (found, codes) = check("{interval: 10s}");
         assert!(found.is_none());
-        assert_eq!(codes, ["healthcheck-without-test"]);
+        assert_eq!(codes, [Code::HealthcheckWithoutTest]);
     }
 
     #[test]
@@ -112,13 +112,13 @@ mod tests {
             healthcheck(reader, value, &path.key("healthcheck"))
         });
         assert!(found.is_none());
-        assert_eq!(codes(&diagnostics), ["bad-healthcheck"]);
+        assert_eq!(codes(&diagnostics), [Code::BadHealthcheck]);
         assert_eq!(paths(&diagnostics), ["services.web.healthcheck.test"]);
         assert_eq!(
             check("{test: x, interval: soon, retries: -1}").1,
-            ["bad-duration", "wrong-type"]
+            [Code::BadDuration, Code::WrongType]
         );
-        assert_eq!(check("{test: {a: 1}}").1, ["wrong-type"]);
-        assert_eq!(check("curl").1, ["wrong-type"]);
+        assert_eq!(check("{test: {a: 1}}").1, [Code::WrongType]);
+        assert_eq!(check("curl").1, [Code::WrongType]);
     }
 }

@@ -6,7 +6,7 @@
 
 use super::model::{AutoscalingSettings, InfrastructureSettings, ListenerRouting, ServiceSettings};
 use super::reader::Reader;
-use crate::diagnostic::KeyPath;
+use crate::diagnostic::{Code, KeyPath};
 use crate::load::interpolate::key_text;
 use serde_yaml::Value;
 
@@ -52,7 +52,7 @@ pub(super) fn infrastructure_setting(
                     let valid = is_file_system_id(id);
                     if !valid {
                         reader.error(
-                            "bad-setting",
+                            Code::BadSetting,
                             path,
                             format!("`{id}` is not an EFS file system id"),
                             "give the id of an existing file system, `fs-` and 8 to 40 hex digits (`fs-0123abcd`), as `aws efs describe-file-systems` shows it; leave the key out to create one",
@@ -87,7 +87,7 @@ pub(super) fn infrastructure_setting(
                 let valid = is_certificate_arn(arn);
                 if !valid {
                     reader.error(
-                        "bad-certificate",
+                        Code::BadCertificate,
                         path,
                         format!("`{arn}` is not the ARN of an ACM certificate"),
                         "give the certificate's ARN as `aws acm list-certificates` shows it: `arn:aws:acm:REGION:ACCOUNT:certificate/ID`",
@@ -155,7 +155,7 @@ fn autoscaling_settings(reader: &mut Reader, value: &Value, path: &KeyPath) -> O
     let Some((max, _)) = max else {
         if valid {
             reader.error(
-                "bad-setting",
+                Code::BadSetting,
                 path,
                 format!("`{path}` has no `max`: how many copies the service may scale out to"),
                 "give `max`, and a target: `autoscaling: {min: 1, max: 4, cpu: 70}`",
@@ -166,7 +166,7 @@ fn autoscaling_settings(reader: &mut Reader, value: &Value, path: &KeyPath) -> O
     let min = min.map_or(1, |(n, min_path)| {
         if n > max {
             reader.error(
-                "bad-setting",
+                Code::BadSetting,
                 &min_path,
                 format!("`{min_path}` is {n}, more than `max` ({max})"),
                 "give a `min` from 1 to `max`",
@@ -178,7 +178,7 @@ fn autoscaling_settings(reader: &mut Reader, value: &Value, path: &KeyPath) -> O
     let (cpu, memory) = (cpu.map(|(n, _)| n), memory.map(|(n, _)| n));
     if cpu.is_none() && memory.is_none() && valid {
         reader.error(
-            "bad-setting",
+            Code::BadSetting,
             path,
             format!("`{path}` has no target: `cpu` or `memory`, the average use in percent to keep"),
             "give `cpu: 70` (or `memory: 80`, or both)",
@@ -238,7 +238,7 @@ fn listener_routing(reader: &mut Reader, value: &Value, path: &KeyPath) -> Optio
                         } else {
                             "a host has at most 128 of the characters A–Z, a–z, 0–9, `-` and `.`, at least one `.`, letters only after the last `.`, and the wildcards `*` and `?`: `api.example.com`, `*.example.com`"
                         };
-                        reader.error("bad-listener-rule", &at, format!("`{text}` {problem}"), help);
+                        reader.error(Code::BadListenerRule, &at, format!("`{text}` {problem}"), help);
                         valid = false;
                     }
                 }
@@ -263,7 +263,7 @@ fn listener_routing(reader: &mut Reader, value: &Value, path: &KeyPath) -> Optio
     }
     if routing.paths.is_empty() && routing.hosts.is_empty() {
         reader.error(
-            "bad-listener-rule",
+            Code::BadListenerRule,
             path,
             format!("`{path}` has neither `path` nor `host`, so no request would match it"),
             "give `path: /api/*` or `host: api.example.com`; a service without `load_balancer` takes the requests no rule matches",
@@ -279,7 +279,7 @@ fn condition_within_alb_quota(reader: &mut Reader, values: usize, path: &KeyPath
     let within = (1..=VALUES_PER_CONDITION).contains(&values);
     if !within {
         reader.error(
-            "bad-listener-rule",
+            Code::BadListenerRule,
             path,
             format!("`{path}` has {values} values; a rule condition takes 1 to {VALUES_PER_CONDITION}"),
             "give one value, or a list of up to three; a request matches when it matches any of them",
@@ -302,7 +302,7 @@ fn rule_within_alb_quotas(reader: &mut Reader, routing: &ListenerRouting, path: 
     let within = values <= VALUES_PER_RULE && wildcards <= WILDCARDS_PER_RULE;
     if !within {
         reader.error(
-            "bad-listener-rule",
+            Code::BadListenerRule,
             path,
             format!("`{path}` has {values} values with {wildcards} wildcards; an ALB rule takes at most {VALUES_PER_RULE} values and {WILDCARDS_PER_RULE} wildcards"),
             "match fewer paths and hosts, or give the service a port of its own",
@@ -336,7 +336,7 @@ fn health_check_settings(reader: &mut Reader, value: &Value, path: &KeyPath, set
                     let valid = is_health_check_path(p);
                     if !valid {
                         reader.error(
-                            "bad-setting",
+                            Code::BadSetting,
                             &item_path,
                             format!("`{p}` is not a path the load balancer can check"),
                             "give a URL path that starts with `/`, at most 1024 characters, with no spaces, quotes, `\\`, `{`, `}` or other characters a URL escapes: `/health`",
@@ -354,7 +354,7 @@ fn health_check_settings(reader: &mut Reader, value: &Value, path: &KeyPath, set
                     let valid = valid_success_codes(codes);
                     if !valid {
                         reader.error(
-                            "bad-setting",
+                            Code::BadSetting,
                             &item_path,
                             format!("`{codes}` is not a list of HTTP success codes"),
                             "give codes from 200 to 499, as `200`, `200,302` or a range `200-299`",
@@ -375,7 +375,7 @@ fn within_aws_limits(reader: &mut Reader, value: u32, low: u32, high: u32, path:
     let inside = (low..=high).contains(&value);
     if !inside {
         reader.error(
-            "bad-setting",
+            Code::BadSetting,
             path,
             format!("`{path}` is {value}; it must be from {low} to {high} ({unit})"),
             &format!("give a whole number from {low} to {high}"),
@@ -391,7 +391,7 @@ fn accepted_log_retention(reader: &mut Reader, days: u32, path: &KeyPath) -> boo
     if !accepted {
         let listed: Vec<String> = LOG_RETENTION_DAYS.iter().map(u32::to_string).collect();
         reader.error(
-            "bad-setting",
+            Code::BadSetting,
             path,
             format!("CloudWatch Logs cannot keep logs for {days} days"),
             &format!("use one of {}", listed.join(", ")),

@@ -31,7 +31,7 @@ pub mod units;
 mod volumes;
 mod x_ecs;
 
-use crate::diagnostic::{Diagnostic, Diagnostics, KeyPath};
+use crate::diagnostic::{Code, Diagnostic, Diagnostics, KeyPath};
 use crate::load::interpolate::key_text;
 use crate::load::Loaded;
 use crate::source::Files;
@@ -70,7 +70,7 @@ fn project(reader: &mut Reader, document: &Mapping, project_name: &str, active_p
     // A version 1 file (services at the top level) is refused by the loader, with its own code.
     let Some(services_section) = document.get("services") else {
         reader.error(
-            "no-services",
+            Code::NoServices,
             &root,
             "there is no `services:` section".to_string(),
             "a compose file lists its containers under `services:`",
@@ -79,7 +79,7 @@ fn project(reader: &mut Reader, document: &Mapping, project_name: &str, active_p
     };
     if let Some(version) = document.get("version") {
         reader.diagnostics.push(Diagnostic::note(
-            "obsolete-version",
+            Code::ObsoleteVersion,
             root.key("version"),
             format!(
                 "`version: {}` is obsolete in the Compose Specification and is ignored",
@@ -121,7 +121,7 @@ mod tests {
     fn a_file_without_services_is_refused() {
         let (project, diagnostics) = normalised("volumes: {data: {}}\n");
         assert!(project.is_none());
-        assert_eq!(codes(&diagnostics), ["no-services"]);
+        assert_eq!(codes(&diagnostics), [Code::NoServices]);
         assert_eq!(paths(&diagnostics), ["(document)"]);
     }
 
@@ -142,12 +142,12 @@ services:
         assert_eq!(
             codes(&diagnostics),
             [
-                "obsolete-version",
-                "bad-setting",
-                "bad-volume-name",
-                "wrong-type",
-                "unknown-key",
-                "unknown-key"
+                Code::ObsoleteVersion,
+                Code::BadSetting,
+                Code::BadVolumeName,
+                Code::WrongType,
+                Code::UnknownKey,
+                Code::UnknownKey
             ]
         );
         assert_eq!(
@@ -169,7 +169,7 @@ services:
             "services:\n  web:\n    image: a\n    cpu_quota: 5\nvolumes:\n  data: {}\nsecrets:\n  key: {file: ./key}\n";
         let (project, diagnostics) = normalised(compose);
         let project = project.expect("a warning refuses nothing");
-        assert_eq!(codes(&diagnostics), ["ignored-key"]);
+        assert_eq!(codes(&diagnostics), [Code::IgnoredKey]);
         assert_eq!(project.name, "app");
         assert_eq!(project.volumes[0].name, "data");
         assert_eq!(project.secret("key").map(|s| &s.source), Some(&SecretSource::Local));

@@ -4,7 +4,7 @@
 use super::reader::{one_or_many, Reader};
 use super::units::parse_bytes;
 use super::{Mount, MountSource, VolumesFrom};
-use crate::diagnostic::{Diagnostic, KeyPath};
+use crate::diagnostic::{Code, Diagnostic, KeyPath};
 use crate::load::interpolate::key_text;
 use serde_yaml::Value;
 use std::collections::HashSet;
@@ -30,7 +30,7 @@ pub(super) fn mounts(reader: &mut Reader, value: &Value, path: &KeyPath, volumes
                 let source = long.get("source").map(key_text);
                 let Some(target) = long.get("target").map(key_text) else {
                     reader.error(
-                        "bad-volume",
+                        Code::BadVolume,
                         &item_path,
                         "a long-form volume needs `target`".into(),
                         "`target` is the path inside the container",
@@ -76,7 +76,7 @@ pub(super) fn mounts(reader: &mut Reader, value: &Value, path: &KeyPath, volumes
                     (other, _) => {
                         reader.diagnostics.push(
                             Diagnostic::warning(
-                                "ignored-key",
+                                Code::IgnoredKey,
                                 item_path.clone(),
                                 format!("a `{other}` mount is not converted yet; it is left out"),
                             )
@@ -100,7 +100,7 @@ pub(super) fn mounts(reader: &mut Reader, value: &Value, path: &KeyPath, volumes
         if let MountSource::Named(name) = &mount.source {
             if !volumes.contains(name) {
                 reader.error(
-                    "undefined-volume",
+                    Code::UndefinedVolume,
                     &item_path,
                     format!("volume `{name}` is not declared in the top-level `volumes`"),
                     &format!("add `volumes: {{{name}: {{}}}}` at the top level of the file"),
@@ -169,7 +169,7 @@ fn tmpfs_size(reader: &mut Reader, text: &str, path: &KeyPath) -> Option<u64> {
     let size = parse_bytes(text).filter(|b| *b > 0);
     if size.is_none() {
         reader.error(
-            "bad-memory",
+            Code::BadMemory,
             path,
             format!("`{}` is not a tmpfs size", crate::quote::shown(text)),
             "write a size such as `64m` or `1g`",
@@ -194,7 +194,7 @@ pub(super) fn volumes_from(reader: &mut Reader, value: &Value, path: &KeyPath) -
         let (name, mode) = rest.split_once(':').unwrap_or((rest, "rw"));
         if !matches!(mode, "ro" | "rw") || name.is_empty() {
             reader.error(
-                "bad-volumes-from",
+                Code::BadVolumesFrom,
                 &item_path,
                 format!(
                     "`{}` is not `[service:|container:]NAME[:ro|:rw]`",
@@ -219,7 +219,7 @@ mod tests {
     use super::*;
     use crate::normalise::testing::{codes, paths, read};
 
-    fn read_mounts(yaml: &str) -> (Vec<Mount>, Vec<String>, Vec<String>) {
+    fn read_mounts(yaml: &str) -> (Vec<Mount>, Vec<Code>, Vec<String>) {
         let declared: HashSet<String> = ["data".to_string()].into();
         let (found, diagnostics) = read(yaml, |reader, value, path| {
             mounts(reader, value, &path.key("volumes"), &declared)
@@ -279,12 +279,12 @@ mod tests {
         assert_eq!(
             codes,
             [
-                "undefined-volume",
-                "bad-volume",
-                "unsupported-key",
-                "ignored-key",
-                "wrong-type",
-                "bad-memory"
+                Code::UndefinedVolume,
+                Code::BadVolume,
+                Code::UnsupportedKey,
+                Code::IgnoredKey,
+                Code::WrongType,
+                Code::BadMemory
             ]
         );
         assert_eq!(paths[0], "services.web.volumes[0]");
@@ -298,7 +298,7 @@ mod tests {
                 options: vec![]
             }
         );
-        assert_eq!(read_mounts("data:/d").1, ["wrong-type"]);
+        assert_eq!(read_mounts("data:/d").1, [Code::WrongType]);
     }
 
     #[test]
@@ -334,7 +334,7 @@ mod tests {
                 ),
             ]
         );
-        assert_eq!(codes(&diagnostics), ["bad-memory"]);
+        assert_eq!(codes(&diagnostics), [Code::BadMemory]);
         let (one, _) = read("/run", tmpfs);
         assert_eq!(one.len(), 1);
     }
@@ -358,7 +358,7 @@ mod tests {
                 ("db", false, false)
             ]
         );
-        assert_eq!(codes(&diagnostics), ["bad-volumes-from", "bad-volumes-from"]);
+        assert_eq!(codes(&diagnostics), [Code::BadVolumesFrom, Code::BadVolumesFrom]);
         assert_eq!(
             paths(&diagnostics),
             ["services.web.volumes_from[4]", "services.web.volumes_from[5]"]

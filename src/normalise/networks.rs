@@ -3,7 +3,7 @@
 
 use super::reader::Reader;
 use super::Link;
-use crate::diagnostic::{Diagnostic, KeyPath};
+use crate::diagnostic::{Code, Diagnostic, KeyPath};
 use crate::load::interpolate::key_text;
 use serde_yaml::{Mapping, Value};
 
@@ -71,7 +71,7 @@ pub(super) fn network_mode(reader: &mut Reader, map: &Mapping, path: &KeyPath) -
     let at = |key: &str| path.key(key);
     if let (Some(_), Some(_)) = (map.get("network_mode"), map.get("networks")) {
         reader.error(
-            "conflicting-keys",
+            Code::ConflictingKeys,
             &at("networks"),
             "`network_mode` and `networks` cannot be used together".into(),
             "keep one of them, as compose requires",
@@ -85,7 +85,7 @@ pub(super) fn network_mode(reader: &mut Reader, map: &Mapping, path: &KeyPath) -
         None => {
             reader.diagnostics.push(
                 Diagnostic::warning(
-                    "ignored-key",
+                    Code::IgnoredKey,
                     mode_path,
                     format!("`network_mode: {mode}` is not converted: Fargate tasks always use awsvpc networking"),
                 )
@@ -109,7 +109,7 @@ mod tests {
             "{front: {driver: bridge}, back: null, db: {drivr: x}}",
             |reader, value, _| check_networks(reader, value.as_mapping().unwrap(), &KeyPath::root().key("networks")),
         );
-        assert_eq!(codes(&diagnostics), ["no-effect", "unknown-key"]);
+        assert_eq!(codes(&diagnostics), [Code::NoEffect, Code::UnknownKey]);
         assert_eq!(paths(&diagnostics), ["networks.front.driver", "networks.db.drivr"]);
     }
 
@@ -120,10 +120,10 @@ mod tests {
             network_aliases(reader, value, &path.key("networks"))
         });
         assert_eq!(aliases, ["api", "web-api"]);
-        assert_eq!(codes(&diagnostics), ["ignored-key"]);
+        assert_eq!(codes(&diagnostics), [Code::IgnoredKey]);
         let (aliases, diagnostics) = read("[front, back]", network_aliases);
         assert!(aliases.is_empty() && diagnostics.0.is_empty());
-        assert_eq!(codes(&read("front", network_aliases).1), ["wrong-type"]);
+        assert_eq!(codes(&read("front", network_aliases).1), [Code::WrongType]);
     }
 
     #[test]
@@ -143,7 +143,7 @@ mod tests {
             ]
         );
         assert!(diagnostics.0.is_empty());
-        assert_eq!(codes(&read("db", links).1), ["wrong-type"]);
+        assert_eq!(codes(&read("db", links).1), [Code::WrongType]);
     }
 
     #[test]
@@ -162,11 +162,11 @@ mod tests {
         assert!(diagnostics.0.is_empty());
         let (joins, diagnostics) = mode("{network_mode: host}");
         assert!(joins.is_none());
-        assert_eq!(codes(&diagnostics), ["ignored-key"]);
+        assert_eq!(codes(&diagnostics), [Code::IgnoredKey]);
         let (joins, diagnostics) = mode("{network_mode: 'service:db', networks: [front]}");
         assert!(joins.is_some());
-        assert_eq!(codes(&diagnostics), ["conflicting-keys"]);
-        assert_eq!(codes(&mode("{network_mode: [bridge]}").1), ["wrong-type"]);
+        assert_eq!(codes(&diagnostics), [Code::ConflictingKeys]);
+        assert_eq!(codes(&mode("{network_mode: [bridge]}").1), [Code::WrongType]);
         assert!(mode("{networks: [front]}").0.is_none());
     }
 }

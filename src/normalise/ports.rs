@@ -4,7 +4,7 @@
 use super::reader::Reader;
 use super::units::{parse_port_spec, parse_short_port, PortSpec};
 use super::{Port, PortRange, Protocol};
-use crate::diagnostic::{Diagnostic, KeyPath};
+use crate::diagnostic::{Code, Diagnostic, KeyPath};
 use crate::load::interpolate::key_text;
 use serde_yaml::{Mapping, Value};
 use std::collections::HashSet;
@@ -28,7 +28,7 @@ pub(super) fn ports(reader: &mut Reader, value: &Value, path: &KeyPath, ranges: 
                 match parse_short_port(&text) {
                     Ok(short) => Some((short.target, short.published, short.host_ip, short.protocol, None)),
                     Err(reason) => {
-                        reader.error("bad-port", &item_path, format!("`{}` is not a port: {reason}", crate::quote::shown(&text)), "write `\"PUBLISHED:TARGET\"` such as `\"80:8080\"`, or the long form `{target: 8080, published: 80}`");
+                        reader.error(Code::BadPort, &item_path, format!("`{}` is not a port: {reason}", crate::quote::shown(&text)), "write `\"PUBLISHED:TARGET\"` such as `\"80:8080\"`, or the long form `{target: 8080, published: 80}`");
                         None
                     }
                 }
@@ -95,7 +95,7 @@ fn long_port(
         let text = key_text(value);
         parse_port_spec(&text).map(Some).map_err(|reason| {
             reader.error(
-                "bad-port",
+                Code::BadPort,
                 &path.key(key),
                 format!("`{}` is not a port: {reason}", crate::quote::shown(&text)),
                 "ports are numbers from 1 to 65535",
@@ -106,7 +106,7 @@ fn long_port(
     let published = spec("published", reader).ok()?;
     let Some(target) = target else {
         reader.error(
-            "bad-port",
+            Code::BadPort,
             path,
             "a long-form port needs `target`".into(),
             "`target` is the port the container listens on",
@@ -132,7 +132,7 @@ fn port_protocol(reader: &mut Reader, protocol: Option<&str>, path: &KeyPath) ->
         Some(_) => {
             let other = protocol.unwrap_or_default();
             reader.error(
-                "bad-port",
+                Code::BadPort,
                 path,
                 format!("protocol `{other}` is not `tcp` or `udp`"),
                 "ECS port mappings are tcp or udp",
@@ -172,7 +172,7 @@ pub(super) fn expose(reader: &mut Reader, value: &Value, path: &KeyPath, ranges:
                 path: item_path,
             }),
             Err(reason) => reader.error(
-                "bad-port",
+                Code::BadPort,
                 &item_path,
                 format!("`{}` is not a port: {reason}", crate::quote::shown(&text)),
                 "`expose` lists container ports such as `\"3000\"`",
@@ -187,7 +187,7 @@ pub(super) fn expose(reader: &mut Reader, value: &Value, path: &KeyPath, ranges:
 fn published_range_stays_private(reader: &mut Reader, first: u16, last: u16, path: &KeyPath) {
     reader.diagnostics.push(
         Diagnostic::warning(
-            "port-range",
+            Code::PortRange,
             path.clone(),
             format!("the ports {first}-{last} stay private: a load balancer listens on single ports, not ranges"),
         )
@@ -199,7 +199,7 @@ fn published_range_stays_private(reader: &mut Reader, first: u16, last: u16, pat
 /// range (`"8000-8010:80"`); on ECS it is published on the range's first, with a note.
 fn published_on_the_first_of_a_range(reader: &mut Reader, first: u16, path: &KeyPath) -> u16 {
     reader.diagnostics.push(Diagnostic::note(
-        "port-range",
+        Code::PortRange,
         path.clone(),
         format!("compose publishes the port on any free port of a range; on ECS it is published on {first}, the range's first"),
     ));
@@ -219,7 +219,7 @@ mod tests {
 
     /// Reads `yaml` as `ports`: (target, published, protocol) of each port, the ranges, the codes.
     #[allow(clippy::type_complexity)]
-    fn read_ports(yaml: &str) -> (Vec<(u16, Option<u16>, Protocol)>, Vec<(u16, u16)>, Vec<String>) {
+    fn read_ports(yaml: &str) -> (Vec<(u16, Option<u16>, Protocol)>, Vec<(u16, u16)>, Vec<Code>) {
         let ((found, ranges), diagnostics) = read(yaml, |reader, value, path| {
             let mut ranges = Vec::new();
             let found = ports(reader, value, &path.key("ports"), &mut ranges);
@@ -260,11 +260,20 @@ mod tests {
         let yaml = r#"["80:http", "0", {published: 80}, {target: 80, protocol: sctp}, [80], "8080"]"#;
         let (found, _, codes) = read_ports(yaml);
         assert_eq!(found, [(8080, None, Protocol::Tcp)]);
-        assert_eq!(codes, ["bad-port", "bad-port", "bad-port", "bad-port", "wrong-type"]);
-        assert_eq!(read_ports("\"80:80\"").2, ["wrong-type"]);
+        assert_eq!(
+            codes,
+            [
+                Code::BadPort,
+                Code::BadPort,
+                Code::BadPort,
+                Code::BadPort,
+                Code::WrongType
+            ]
+        );
+        assert_eq!(read_ports("\"80:80\"").2, [Code::WrongType]);
         // A long form's keys are checked: `mode` is Swarm's, and only noted.
         let (found, _, codes) = read_ports("[{target: 80, mode: host}]");
-        assert_eq!((found.len(), codes), (1, vec!["no-effect".to_string()]));
+        assert_eq!((found.len(), codes), (1, vec![Code::NoEffect]));
     }
 
     #[test]
@@ -273,7 +282,7 @@ mod tests {
         assert!(found.is_empty());
         assert_eq!(ranges, [(9000, 9010), (7000, 7002)]);
         // Only the published range warns: the unpublished one was private anyway.
-        assert_eq!(codes, ["port-range"]);
+        assert_eq!(codes, [Code::PortRange]);
         let ((), diagnostics) = read(r#"["7000-7002:7000-7002"]"#, |reader, value, path| {
             ports(reader, value, &path.key("ports"), &mut Vec::new());
         });
@@ -286,7 +295,7 @@ mod tests {
         let (found, ranges, codes) = read_ports(r#"["8000-8010:80"]"#);
         assert_eq!(found, [(80, Some(8000), Protocol::Tcp)]);
         assert!(ranges.is_empty());
-        assert_eq!(codes, ["port-range"]);
+        assert_eq!(codes, [Code::PortRange]);
     }
 
     #[test]
@@ -305,7 +314,7 @@ mod tests {
             ranges.iter().map(|r| (r.first, r.last)).collect::<Vec<_>>(),
             [(5000, 5010)]
         );
-        assert_eq!(codes(&diagnostics), ["bad-port", "bad-port", "bad-port"]);
+        assert_eq!(codes(&diagnostics), [Code::BadPort, Code::BadPort, Code::BadPort]);
         assert_eq!(
             paths(&diagnostics),
             [

@@ -4,7 +4,7 @@
 //! a value of the wrong kind where it was written.
 
 use super::units::parse_duration;
-use crate::diagnostic::{Diagnostic, Diagnostics, KeyPath};
+use crate::diagnostic::{Code, Diagnostic, Diagnostics, KeyPath};
 use crate::load::interpolate::{key_text, Variables};
 use crate::load::wrong_type;
 use crate::source::Files;
@@ -25,7 +25,7 @@ pub(super) struct Reader<'a> {
 
 impl Reader<'_> {
     /// An error at `path`, with how to fix it.
-    pub(super) fn error(&mut self, code: &'static str, path: &KeyPath, message: String, help: &str) {
+    pub(super) fn error(&mut self, code: Code, path: &KeyPath, message: String, help: &str) {
         self.diagnostics
             .push(Diagnostic::error(code, path.clone(), message).with_help(help));
     }
@@ -51,17 +51,17 @@ impl Reader<'_> {
             match support::verdict(&row) {
                 Some(Verdict::Converted(_)) => {}
                 Some(Verdict::NoEffect(why)) => self.diagnostics.push(Diagnostic::note(
-                    "no-effect",
+                    Code::NoEffect,
                     key_path.clone(),
                     format!("`{key_path}` has no effect on ECS: {why}"),
                 )),
                 Some(Verdict::Ignored(why)) => self.diagnostics.push(
-                    Diagnostic::warning("ignored-key", key_path.clone(), format!("`{key_path}` is not converted: {why}"))
+                    Diagnostic::warning(Code::IgnoredKey, key_path.clone(), format!("`{key_path}` is not converted: {why}"))
                         .with_help("remove it from the ECS variant of the file (an override file), or accept that ECS will not see it"),
                 ),
                 Some(Verdict::Refused(why)) => {
                     self.error(
-                        "unsupported-key",
+                        Code::UnsupportedKey,
                         &key_path,
                         format!("`{key_path}` cannot be converted: {why}"),
                         "remove it, or keep this service out of ECS with `x-ecs: {external: \"host:port\"}`",
@@ -144,7 +144,7 @@ impl Reader<'_> {
         let parsed = parse_duration(&text);
         if parsed.is_none() {
             self.error(
-                "bad-duration",
+                Code::BadDuration,
                 path,
                 format!("`{}` is not a duration", crate::quote::shown(&text)),
                 "write durations such as `30s`, `1m30s` or `500ms`",
@@ -192,7 +192,10 @@ mod tests {
             reader.check_keys(value.as_mapping().unwrap(), "services.*", path)
         });
         assert!(!accepted, "a refused or unknown key refuses the mapping");
-        assert_eq!(codes(&diagnostics), ["ignored-key", "unsupported-key", "unknown-key"]);
+        assert_eq!(
+            codes(&diagnostics),
+            [Code::IgnoredKey, Code::UnsupportedKey, Code::UnknownKey]
+        );
         assert_eq!(
             paths(&diagnostics),
             ["services.web.cpu_quota", "services.web.provider", "services.web.imgae"]
@@ -206,7 +209,7 @@ mod tests {
             reader.check_keys(value.as_mapping().unwrap(), "services.*.ports[]", path)
         });
         assert!(accepted);
-        assert_eq!(codes(&diagnostics), ["no-effect"]);
+        assert_eq!(codes(&diagnostics), [Code::NoEffect]);
     }
 
     #[test]
@@ -224,7 +227,7 @@ mod tests {
         for yaml in ["maybe", "1", "[true]"] {
             let (flag, diagnostics) = read(yaml, |reader, value, path| reader.boolean(value, path));
             assert_eq!(flag, None, "{yaml}");
-            assert_eq!(codes(&diagnostics), ["wrong-type"], "{yaml}");
+            assert_eq!(codes(&diagnostics), [Code::WrongType], "{yaml}");
         }
     }
 
@@ -236,7 +239,7 @@ mod tests {
         for bad in ["-1", "1.5", "'many'", "4294967296"] {
             let (parsed, diagnostics) = count(bad);
             assert_eq!(parsed, None, "{bad}");
-            assert_eq!(codes(&diagnostics), ["wrong-type"], "{bad}");
+            assert_eq!(codes(&diagnostics), [Code::WrongType], "{bad}");
         }
     }
 
@@ -247,7 +250,7 @@ mod tests {
         assert!(diagnostics.0.is_empty());
         let (parsed, diagnostics) = read("soon", |reader, value, path| reader.duration(value, path));
         assert_eq!(parsed, None);
-        assert_eq!(codes(&diagnostics), ["bad-duration"]);
+        assert_eq!(codes(&diagnostics), [Code::BadDuration]);
         let (texts, diagnostics) = read("[8080, true, x, {a: 1}]", |reader, value, path| {
             let items = value.as_sequence().unwrap();
             items

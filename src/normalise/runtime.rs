@@ -3,7 +3,7 @@
 
 use super::reader::{one_or_many, Reader};
 use super::{Runtime, Sysctl, Ulimit};
-use crate::diagnostic::{Diagnostic, KeyPath};
+use crate::diagnostic::{Code, Diagnostic, KeyPath};
 use crate::load::dotenv;
 use crate::load::interpolate::key_text;
 use crate::source::display_path;
@@ -77,7 +77,7 @@ pub(super) fn runtime(reader: &mut Reader, map: &Mapping, path: &KeyPath) -> Run
     if let Some(value) = map.get("privileged") {
         if reader.boolean(value, &at("privileged")) == Some(true) {
             reader.error(
-                "unsupported-key",
+                Code::UnsupportedKey,
                 &at("privileged"),
                 "`privileged: true` cannot be converted: Fargate does not run privileged containers".into(),
                 "remove it if the container works without it; otherwise it needs ECS on EC2, not Fargate",
@@ -92,7 +92,7 @@ fn absolute_folder(reader: &mut Reader, dir: &str, path: &KeyPath) -> bool {
     let absolute = dir.starts_with('/');
     if !absolute {
         reader.error(
-            "wrong-type",
+            Code::WrongType,
             path,
             format!("`{}` is not an absolute path", crate::quote::shown(dir)),
             "write the folder from the root: `/app`",
@@ -113,7 +113,7 @@ fn logging(reader: &mut Reader, value: &Value, path: &KeyPath) {
     if !matches!(driver.as_str(), "" | "json-file" | "local" | "awslogs") {
         reader.diagnostics.push(
             Diagnostic::warning(
-                "logging-driver",
+                Code::LoggingDriver,
                 path.key("driver"),
                 format!("the `{driver}` log driver is not used: every container logs to CloudWatch (`awslogs`)"),
             )
@@ -140,7 +140,7 @@ fn label_files(reader: &mut Reader, value: &Value, path: &KeyPath) -> Vec<(Strin
                 }
             }
             Ok(None) => reader.error(
-                "unreadable-file",
+                Code::UnreadableFile,
                 &item_path,
                 format!("cannot read `{}`: no such file", display_path(&full)),
                 "create the file, or remove it from `label_file`",
@@ -199,7 +199,7 @@ fn ulimits(reader: &mut Reader, value: &Value, path: &KeyPath) -> Vec<Ulimit> {
                     Some(v) => ulimit_value(reader, v, &item_path.key(field)),
                     None => {
                         reader.error(
-                            "wrong-type",
+                            Code::WrongType,
                             &item_path,
                             format!("`{item_path}` needs both `soft` and `hard`"),
                             "write `{soft: N, hard: N}`, or one number for both",
@@ -291,7 +291,7 @@ mod tests {
     use crate::normalise::testing::{codes, paths, read, read_with};
     use std::time::Duration;
 
-    fn run(yaml: &str) -> (Runtime, Vec<String>) {
+    fn run(yaml: &str) -> (Runtime, Vec<Code>) {
         let (found, diagnostics) = read(yaml, |reader, value, path| {
             runtime(reader, value.as_mapping().unwrap(), path)
         });
@@ -315,7 +315,7 @@ mod tests {
         assert!(found.user.is_none() && found.platform.is_none() && codes.is_empty());
         let (found, codes) = run("{working_dir: app, stop_grace_period: soon}");
         assert!(found.working_dir.is_none());
-        assert_eq!(codes, ["wrong-type", "bad-duration"]);
+        assert_eq!(codes, [Code::WrongType, Code::BadDuration]);
     }
 
     #[test]
@@ -336,7 +336,7 @@ mod tests {
         let (_, diagnostics) = read("{label_file: gone.labels}", |reader, value, path| {
             runtime(reader, value.as_mapping().unwrap(), path)
         });
-        assert_eq!(codes(&diagnostics), ["unreadable-file"]);
+        assert_eq!(codes(&diagnostics), [Code::UnreadableFile]);
         assert_eq!(paths(&diagnostics), ["services.web.label_file"]);
     }
 
@@ -368,7 +368,7 @@ mod tests {
         let (found, codes) =
             run("{ulimits: {nofile: {soft: 1}, nproc: 4294967296, stack: -2}, sysctls: {kernel.x: [1]}}");
         assert!(found.ulimits.is_empty() && found.sysctls.is_empty());
-        assert_eq!(codes, ["wrong-type"; 4]);
+        assert_eq!(codes, [Code::WrongType; 4]);
     }
 
     #[test]
@@ -378,8 +378,8 @@ mod tests {
                 .1
                 .is_empty()
         );
-        assert_eq!(run("{logging: {driver: syslog}}").1, ["logging-driver"]);
-        assert_eq!(run("{privileged: true}").1, ["unsupported-key"]);
-        assert_eq!(run("{logging: json-file}").1, ["wrong-type"]);
+        assert_eq!(run("{logging: {driver: syslog}}").1, [Code::LoggingDriver]);
+        assert_eq!(run("{privileged: true}").1, [Code::UnsupportedKey]);
+        assert_eq!(run("{logging: json-file}").1, [Code::WrongType]);
     }
 }

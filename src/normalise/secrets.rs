@@ -3,7 +3,7 @@
 
 use super::reader::Reader;
 use super::{SecretDefinition, SecretSource, SecretUse, Service};
-use crate::diagnostic::{did_you_mean, KeyPath};
+use crate::diagnostic::{did_you_mean, Code, KeyPath};
 use crate::load::interpolate::key_text;
 use serde_yaml::{Mapping, Value};
 
@@ -50,7 +50,7 @@ pub(super) fn secret_definitions(reader: &mut Reader, value: Option<&Value>, pat
             let Some(reference) = reference else { continue };
             if let Some((problem, help)) = external_reference_problem(&reference) {
                 reader.error(
-                    "bad-secret",
+                    Code::BadSecret,
                     &reference_path,
                     format!("`{}` {problem}", crate::quote::shown(&reference)),
                     help,
@@ -69,7 +69,7 @@ pub(super) fn secret_definitions(reader: &mut Reader, value: Option<&Value>, pat
         // The name becomes CloudFormation logical ids, which take at most 255 characters.
         if name.chars().count() > MAXIMUM_SECRET_NAME {
             reader.error(
-                "bad-secret",
+                Code::BadSecret,
                 &secret_path,
                 format!(
                     "the secret name `{}` is longer than {MAXIMUM_SECRET_NAME} characters",
@@ -81,7 +81,7 @@ pub(super) fn secret_definitions(reader: &mut Reader, value: Option<&Value>, pat
         }
         if source == SecretSource::Local && !valid_name {
             reader.error(
-                "bad-secret",
+                Code::BadSecret,
                 &secret_path,
                 format!("`{name}` cannot name a Secrets Manager secret"),
                 "use letters, digits and / _ + = . @ -",
@@ -133,7 +133,7 @@ fn long_secret_use(reader: &mut Reader, long: &Mapping, path: &KeyPath) -> Optio
     reader.check_keys(long, "services.*.secrets[]", path);
     let Some(secret) = long.get("source").and_then(|v| reader.string(v, &path.key("source"))) else {
         reader.error(
-            "bad-secret",
+            Code::BadSecret,
             path,
             "a long-form secret needs `source`".into(),
             "`source` is the name of a top-level secret",
@@ -148,7 +148,7 @@ fn long_secret_use(reader: &mut Reader, long: &Mapping, path: &KeyPath) -> Optio
     // The secrets writer creates this path: a `..` would reach another service's secrets.
     if target.split('/').skip(1).any(|part| matches!(part, "" | "." | "..")) || target.contains(char::is_control) {
         reader.error(
-            "bad-secret",
+            Code::BadSecret,
             &path.key("target"),
             format!("the target `{}` is not a plain file path", crate::quote::shown(&target)),
             "give a file name, or an absolute path without `.`, `..` or an empty part",
@@ -194,7 +194,7 @@ fn numeric_id(reader: &mut Reader, value: &Value, path: &KeyPath) -> Option<Stri
         return Some(text);
     }
     reader.error(
-        "bad-secret",
+        Code::BadSecret,
         path,
         format!("`{}` is not a numeric id", crate::quote::shown(&text)),
         "write the number (`id -u NAME` in the image tells it)",
@@ -225,7 +225,7 @@ fn check_secret_targets(reader: &mut Reader, uses: &[SecretUse]) {
     for (index, secret_use) in uses.iter().enumerate() {
         if let Some(earlier) = uses[..index].iter().find(|u| u.target == secret_use.target) {
             reader.error(
-                "bad-secret",
+                Code::BadSecret,
                 &secret_use.path,
                 format!(
                     "`{}` and `{}` are both written to `{}`",
@@ -244,7 +244,7 @@ fn check_secret_uses(reader: &mut Reader, uses: &[SecretUse], defined: &[String]
         if let Some(definition) = definitions.iter().find(|d| d.name == secret_use.secret) {
             if definition.source == SecretSource::Undeclared {
                 reader.error(
-                    "bad-secret",
+                    Code::BadSecret,
                     &definition.path,
                     format!("secret `{}` says neither where its value is (`file`, `environment`) nor that it exists (`external: true`)", definition.name),
                     "add `file: ./path`, or `external: true` with `name:` the secret's ARN",
@@ -260,7 +260,7 @@ fn check_secret_uses(reader: &mut Reader, uses: &[SecretUse], defined: &[String]
             None => "define it under the top-level `secrets:`".to_string(),
         };
         reader.error(
-            "unknown-secret",
+            Code::UnknownSecret,
             &secret_use.path,
             format!("the secret `{}` is not defined", secret_use.secret),
             &help,
@@ -442,7 +442,13 @@ mod tests {
         assert_eq!(kept, [("b", None, None), ("c", None, None)]);
         assert_eq!(
             codes(&diagnostics),
-            ["bad-secret", "bad-secret", "bad-secret", "wrong-type", "wrong-type"]
+            [
+                Code::BadSecret,
+                Code::BadSecret,
+                Code::BadSecret,
+                Code::WrongType,
+                Code::WrongType
+            ]
         );
     }
 
@@ -451,7 +457,10 @@ mod tests {
         let compose = "services:\n  web:\n    image: a\n    secrets: [db_pasword, key, {source: token, target: key}]\nsecrets:\n  db_password: {file: ./pw}\n  key: {}\n  token: {environment: TOKEN}\n";
         let (project, diagnostics) = normalised(compose);
         assert!(project.is_none());
-        assert_eq!(codes(&diagnostics), ["unknown-secret", "bad-secret", "bad-secret"]);
+        assert_eq!(
+            codes(&diagnostics),
+            [Code::UnknownSecret, Code::BadSecret, Code::BadSecret]
+        );
         assert_eq!(
             paths(&diagnostics),
             ["services.web.secrets[0]", "secrets.key", "services.web.secrets[2]"]

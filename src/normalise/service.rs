@@ -7,7 +7,7 @@ use super::{
     depends_on, deploy, environment, healthcheck, mounts, networks, ports, runtime, secrets, x_ecs, InactiveService,
     Resources, Service,
 };
-use crate::diagnostic::{Diagnostic, KeyPath};
+use crate::diagnostic::{Code, Diagnostic, KeyPath};
 use crate::load::interpolate::{key_text, Variables};
 use docker_compose_types as dct;
 use serde_yaml::{Mapping, Value};
@@ -42,7 +42,7 @@ pub(super) fn services(
         Value::Mapping(map) if !map.is_empty() => map,
         Value::Mapping(_) | Value::Null => {
             reader.error(
-                "no-services",
+                Code::NoServices,
                 services_path,
                 "`services` is empty".into(),
                 "add at least one service",
@@ -61,7 +61,7 @@ pub(super) fn services(
         let path = services_path.key(&name);
         if !key.is_string() {
             reader.error(
-                "bad-service-name",
+                Code::BadServiceName,
                 &path,
                 format!("the service name `{name}` is not a string"),
                 &format!("quote it: `\"{name}\":`"),
@@ -70,7 +70,7 @@ pub(super) fn services(
         }
         if !valid_service_name(&name) {
             reader.error(
-                "bad-service-name",
+                Code::BadServiceName,
                 &path,
                 format!("`{name}` is not a valid service name"),
                 "service names use letters, digits, `.`, `_` and `-`, and start with a letter or digit",
@@ -80,7 +80,7 @@ pub(super) fn services(
         if let Some(profiles) = inactive_profiles(reader, value, &path, active_profiles) {
             reader.diagnostics.push(
                 Diagnostic::note(
-                    "inactive-profile",
+                    Code::InactiveProfile,
                     path.key("profiles"),
                     format!(
                         "`{name}` belongs to profiles {} that are not active; it is left out",
@@ -218,7 +218,7 @@ fn check_image(reader: &mut Reader, map: &Mapping, service: &Service) {
     let refused_origin = map.contains_key("extends") || map.contains_key("provider");
     if service.image.as_deref().is_some_and(|image| image.trim().is_empty()) {
         reader.error(
-            "no-image",
+            Code::NoImage,
             &service.path.key("image"),
             format!("the image of `{}` is empty", service.name),
             "name the image the container runs; if it comes from a variable, set it",
@@ -229,7 +229,7 @@ fn check_image(reader: &mut Reader, map: &Mapping, service: &Service) {
         && !refused_origin
     {
         reader.error(
-            "no-image",
+            Code::NoImage,
             &service.path,
             format!("service `{}` has neither `image` nor `build`", service.name),
             "name the image the container runs: `image: registry/name:tag`",
@@ -245,7 +245,7 @@ fn command(reader: &mut Reader, value: &Value, path: &KeyPath) -> Option<Vec<Str
             Ok(words) => Some(words),
             Err(reason) => {
                 reader.error(
-                    "bad-command",
+                    Code::BadCommand,
                     path,
                     format!("`{path}` cannot be split into words: {reason}"),
                     "close the quote, or write the command as a list of arguments",
@@ -281,7 +281,7 @@ pub(super) fn valid_task_name(reader: &mut Reader, name: &str, path: &KeyPath) -
     let valid = valid_service_name(name);
     if !valid {
         reader.error(
-            "bad-task-name",
+            Code::BadTaskName,
             path,
             format!("`{name}` cannot name a task"),
             "use letters, digits, `.`, `_` and `-`, starting with a letter or digit",
@@ -301,7 +301,7 @@ mod tests {
     }
 
     /// The service `web` written as `settings` (YAML lines under it), and the codes said.
-    fn web(settings: &str) -> (Option<Service>, Vec<String>) {
+    fn web(settings: &str) -> (Option<Service>, Vec<Code>) {
         let indented: String = settings.lines().map(|line| format!("    {line}\n")).collect();
         let (project, diagnostics) = normalised(&format!("services:\n  web:\n{indented}"));
         let web = project.and_then(|p| p.service("web").cloned());
@@ -315,7 +315,7 @@ mod tests {
         let project = project.expect("it normalises");
         assert_eq!(service_names(&project), ["web"]);
         assert_eq!(project.inactive[0].profiles, ["tools"]);
-        assert_eq!(codes(&diagnostics), ["inactive-profile"]);
+        assert_eq!(codes(&diagnostics), [Code::InactiveProfile]);
         assert_eq!(
             diagnostics.0[0].help.as_deref(),
             Some("activate one with `--profile tools` or `COMPOSE_PROFILES`")
@@ -337,15 +337,15 @@ mod tests {
 
     #[test]
     fn services_is_a_mapping_of_valid_names() {
-        assert_eq!(codes(&normalised("services: {}\n").1), ["no-services"]);
-        assert_eq!(codes(&normalised("services:\n").1), ["no-services"]);
-        assert_eq!(codes(&normalised("services: [web]\n").1), ["wrong-type"]);
+        assert_eq!(codes(&normalised("services: {}\n").1), [Code::NoServices]);
+        assert_eq!(codes(&normalised("services:\n").1), [Code::NoServices]);
+        assert_eq!(codes(&normalised("services: [web]\n").1), [Code::WrongType]);
         let (project, diagnostics) =
             normalised("services:\n  -web:\n    image: a\n  1:\n    image: b\n  api:\n    image: c\n  db: [x]\n");
         assert!(project.is_none(), "an error refuses the project");
         assert_eq!(
             codes(&diagnostics),
-            ["bad-service-name", "bad-service-name", "wrong-type"]
+            [Code::BadServiceName, Code::BadServiceName, Code::WrongType]
         );
         assert_eq!(paths(&diagnostics), ["services.-web", "services.1", "services.db"]);
         assert_eq!(diagnostics.0[1].help.as_deref(), Some("quote it: `\"1\":`"));
@@ -364,11 +364,11 @@ mod tests {
         assert!(codes.is_empty());
         let (service, _) = web("build: {dockerfile: Dockerfile.prod}");
         assert_eq!(service.unwrap().build_context.as_deref(), Some("."));
-        assert_eq!(web("image: ''").1, ["no-image"]);
-        assert_eq!(web("container_name: x").1, ["no-image"]);
+        assert_eq!(web("image: ''").1, [Code::NoImage]);
+        assert_eq!(web("container_name: x").1, [Code::NoImage]);
         // A service outside ECS runs no image, and a refused `provider` says enough.
         assert!(web("x-ecs: {external: db.example.com}").1.is_empty());
-        assert_eq!(web("provider: {type: model}").1, ["unsupported-key"]);
+        assert_eq!(web("provider: {type: model}").1, [Code::UnsupportedKey]);
     }
 
     #[test]
@@ -380,8 +380,8 @@ mod tests {
         assert!(codes.is_empty());
         let (service, codes) = web("image: a\ncommand: sh -c 'echo");
         assert!(service.is_none());
-        assert_eq!(codes, ["bad-command"]);
-        assert_eq!(web("image: a\ncommand: {sh: x}").1, ["wrong-type"]);
+        assert_eq!(codes, [Code::BadCommand]);
+        assert_eq!(web("image: a\ncommand: {sh: x}").1, [Code::WrongType]);
         assert!(web("image: a\ncommand: null").0.unwrap().command.is_none());
     }
 

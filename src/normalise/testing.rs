@@ -3,7 +3,7 @@
 
 use super::reader::Reader;
 use super::Project;
-use crate::diagnostic::{Diagnostics, KeyPath};
+use crate::diagnostic::{Code, Diagnostics, KeyPath};
 use crate::load::interpolate::Variables;
 use crate::source::MemoryFiles;
 use crate::Input;
@@ -77,8 +77,8 @@ pub fn normalised(compose: &str) -> (Option<Project>, Diagnostics) {
 }
 
 /// The codes of `diagnostics`, in the order found.
-pub fn codes(diagnostics: &Diagnostics) -> Vec<String> {
-    diagnostics.iter().map(|d| d.code.to_string()).collect()
+pub fn codes(diagnostics: &Diagnostics) -> Vec<Code> {
+    diagnostics.iter().map(|d| d.code).collect()
 }
 
 /// The key paths `diagnostics` point at, in the order found.

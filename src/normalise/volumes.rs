@@ -4,7 +4,7 @@
 
 use super::reader::Reader;
 use super::{DriverOwner, NamedVolume, VolumeSettings};
-use crate::diagnostic::{Diagnostic, KeyPath};
+use crate::diagnostic::{Code, Diagnostic, KeyPath};
 use crate::load::interpolate::key_text;
 use serde_yaml::Value;
 
@@ -19,7 +19,7 @@ pub(super) fn named_volumes(reader: &mut Reader, value: Option<&Value>, path: &K
                 let volume_path = path.key(&name);
                 if !valid_volume_name(&name) {
                     reader.error(
-                        "bad-volume-name",
+                        Code::BadVolumeName,
                         &volume_path,
                         format!(
                             "`{}` cannot name a volume: it is a folder on EFS",
@@ -143,7 +143,7 @@ fn owner_from_driver_options(
             match value.parse::<u32>() {
                 Ok(id) => *field = Some(id),
                 Err(_) => reader.error(
-                    "bad-driver-opts",
+                    Code::BadDriverOpts,
                     &item_path,
                     format!("`{option_name}={value}` in `{item_path}` is not a numeric {option_name}"),
                     &format!("give a number, as `{option_name}=1000`, or the owner as the volume's `x-ecs: {{uid: 1000, gid: 1000}}`"),
@@ -166,7 +166,7 @@ fn owner_from_driver_options(
 }
 
 fn ignored_driver_option(reader: &mut Reader, path: &KeyPath, message: String) {
-    reader.diagnostics.push(Diagnostic::warning("ignored-driver-opt", path.clone(), message).with_help(
+    reader.diagnostics.push(Diagnostic::warning(Code::IgnoredDriverOpt, path.clone(), message).with_help(
         "on ECS a named volume is an EFS access point on the project's file system: it starts empty, persists and is shared by the tasks; remove the option from the ECS variant of the file (an override file), or accept that ECS will not see it",
     ));
 }
@@ -176,7 +176,7 @@ mod tests {
     use super::*;
     use crate::normalise::testing::{codes, paths, read};
 
-    fn volumes(yaml: &str) -> (Vec<NamedVolume>, Vec<String>, Vec<String>) {
+    fn volumes(yaml: &str) -> (Vec<NamedVolume>, Vec<Code>, Vec<String>) {
         let (volumes, diagnostics) = read(yaml, |reader, value, _| {
             named_volumes(reader, Some(value), &KeyPath::root().key("volumes"))
         });
@@ -200,10 +200,10 @@ mod tests {
         assert_eq!(names, ["data", ".hidden"]);
         assert_eq!(
             (codes, paths),
-            (vec!["bad-volume-name".to_string()], vec!["volumes..hidden".to_string()])
+            (vec![Code::BadVolumeName], vec!["volumes..hidden".to_string()])
         );
-        assert_eq!(volumes("[data]").1, ["wrong-type"]);
-        assert_eq!(volumes("{data: 1}").1, ["wrong-type"]);
+        assert_eq!(volumes("[data]").1, [Code::WrongType]);
+        assert_eq!(volumes("{data: 1}").1, [Code::WrongType]);
     }
 
     #[test]
@@ -213,7 +213,7 @@ mod tests {
         let ecs = &found[0].ecs;
         assert_eq!((ecs.uid, ecs.gid, ecs.root_access), (Some(999), Some(999), true));
         let (_, codes, paths) = volumes("{db: {x-ecs: {uid: me, owner: 1}}}");
-        assert_eq!(codes, ["unknown-key", "wrong-type"]);
+        assert_eq!(codes, [Code::UnknownKey, Code::WrongType]);
         assert_eq!(paths, ["volumes.db.x-ecs.owner", "volumes.db.x-ecs.uid"]);
     }
 
@@ -223,7 +223,7 @@ mod tests {
         let (found, codes, paths) = volumes(yaml);
         let owner = &found[0].driver_owner;
         assert_eq!((owner.uid, owner.gid), (Some(1000), Some(50)));
-        assert_eq!(codes, ["ignored-driver-opt"; 3]);
+        assert_eq!(codes, [Code::IgnoredDriverOpt; 3]);
         assert_eq!(
             paths,
             [
@@ -245,9 +245,9 @@ mod tests {
         let (found, codes, _) = volumes("{data: {driver: rexray/ebs, driver_opts: {o: uid=1}}}");
         assert_eq!(found[0].driver_owner.uid, None);
         // `driver` itself is ignored, and none of its options is read.
-        assert_eq!(codes, ["ignored-key", "ignored-driver-opt"]);
+        assert_eq!(codes, [Code::IgnoredKey, Code::IgnoredDriverOpt]);
         let (found, codes, _) = volumes("{data: {driver_opts: {o: 'uid=alice,gid=7'}}}");
         assert_eq!((found[0].driver_owner.uid, found[0].driver_owner.gid), (None, Some(7)));
-        assert_eq!(codes, ["bad-driver-opts"]);
+        assert_eq!(codes, [Code::BadDriverOpts]);
     }
 }

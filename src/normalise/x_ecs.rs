@@ -8,7 +8,7 @@ use super::reader::Reader;
 use super::service::valid_task_name;
 use super::units::{parse_port_spec, PortSpec};
 use super::{DeploySettings, ExternalEndpoint, ServiceSettings};
-use crate::diagnostic::KeyPath;
+use crate::diagnostic::{Code, KeyPath};
 use crate::load::interpolate::key_text;
 use serde_yaml::Value;
 
@@ -52,7 +52,7 @@ fn cluster(reader: &mut Reader, value: &Value, path: &KeyPath) -> Option<String>
             Some((_, name)) if !name.is_empty() && !name.contains('/') => name,
             _ => {
                 reader.error(
-                    "bad-setting",
+                    Code::BadSetting,
                     path,
                     format!("`{}` is not an ECS cluster's ARN", crate::quote::shown(&cluster)),
                     "give the cluster's name, or its ARN `arn:aws:ecs:REGION:ACCOUNT:cluster/NAME`",
@@ -65,7 +65,7 @@ fn cluster(reader: &mut Reader, value: &Value, path: &KeyPath) -> Option<String>
     };
     if !is_cluster_name(name) {
         reader.error(
-            "bad-setting",
+            Code::BadSetting,
             path,
             format!("`{}` is not an ECS cluster name", crate::quote::shown(name)),
             "a cluster name has 1 to 255 letters, digits, `-` and `_`",
@@ -93,7 +93,7 @@ fn registry(reader: &mut Reader, value: &Value, path: &KeyPath) -> Option<String
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-/:".contains(c));
     if !valid {
         reader.error(
-            "bad-setting",
+            Code::BadSetting,
             path,
             format!("`{}` is not a registry and repository path", crate::quote::shown(&registry)),
             "write it as an image name starts, without `https://` and in lower case: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop`",
@@ -117,7 +117,7 @@ fn image_tag(reader: &mut Reader, value: &Value, path: &KeyPath) -> Option<Strin
         && tag.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
     if !valid {
         reader.error(
-            "bad-setting",
+            Code::BadSetting,
             path,
             format!("`{}` is not an image tag", crate::quote::shown(tag)),
             "a tag has letters, digits, `_`, `.` and `-`, up to 128, and does not start with `.` or `-`",
@@ -170,7 +170,7 @@ fn external(reader: &mut Reader, value: &Value, path: &KeyPath) -> Option<Extern
             Ok(PortSpec::One(port)) => (host.to_string(), Some(port)),
             _ => {
                 reader.error(
-                    "bad-external",
+                    Code::BadExternal,
                     path,
                     format!("`{}` is not `host` or `host:port`", crate::quote::shown(&text)),
                     "for example `x-ecs: {external: \"mydb.abc123.eu-west-1.rds.amazonaws.com:5432\"}`",
@@ -186,7 +186,7 @@ fn external(reader: &mut Reader, value: &Value, path: &KeyPath) -> Option<Extern
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
     if !valid {
         reader.error(
-            "bad-external",
+            Code::BadExternal,
             path,
             format!("`{}` is not a host name", crate::quote::shown(&host)),
             "give a DNS name or an IP address, with an optional `:port`",
@@ -201,14 +201,14 @@ mod tests {
     use super::*;
     use crate::normalise::testing::{codes, paths, read};
 
-    fn top_level(yaml: &str) -> (DeploySettings, Vec<String>) {
+    fn top_level(yaml: &str) -> (DeploySettings, Vec<Code>) {
         let (settings, diagnostics) = read(yaml, |reader, value, _| {
             deploy_settings(reader, Some(value), &KeyPath::root().key("x-ecs"))
         });
         (settings, codes(&diagnostics))
     }
 
-    fn of_service(yaml: &str) -> (ServiceSettings, Vec<String>, Vec<String>) {
+    fn of_service(yaml: &str) -> (ServiceSettings, Vec<Code>, Vec<String>) {
         let (settings, diagnostics) = read(yaml, |reader, value, path| {
             service_settings(reader, value, &path.key("x-ecs"))
         });
@@ -243,18 +243,18 @@ mod tests {
     #[test]
     fn top_level_values_ecs_would_refuse() {
         for (yaml, expected) in [
-            ("{cluster: 'prod cluster'}", "bad-setting"),
+            ("{cluster: 'prod cluster'}", Code::BadSetting),
             (
                 "{cluster: 'arn:aws:ecs:eu-west-1:123456789012:service/prod/web'}",
-                "bad-setting",
+                Code::BadSetting,
             ),
-            ("{registry: 'https://registry.example.com'}", "bad-setting"),
-            ("{registry: Registry.Example.com}", "bad-setting"),
-            ("{image_tag: 1.10}", "wrong-type"),
-            ("{image_tag: -rc1}", "bad-setting"),
-            ("{subnets: subnet-1}", "wrong-type"),
-            ("{clustr: prod}", "unknown-key"),
-            ("[prod]", "wrong-type"),
+            ("{registry: 'https://registry.example.com'}", Code::BadSetting),
+            ("{registry: Registry.Example.com}", Code::BadSetting),
+            ("{image_tag: 1.10}", Code::WrongType),
+            ("{image_tag: -rc1}", Code::BadSetting),
+            ("{subnets: subnet-1}", Code::WrongType),
+            ("{clustr: prod}", Code::UnknownKey),
+            ("[prod]", Code::WrongType),
         ] {
             assert_eq!(top_level(yaml).1, [expected], "{yaml}");
         }
@@ -288,7 +288,7 @@ mod tests {
     fn service_values_that_cannot_be_used() {
         let (settings, codes, paths) = of_service("{task: -app, external: 'db:5432:1', essential: maybe}");
         assert!(settings.task.is_none() && settings.external.is_none());
-        assert_eq!(codes, ["bad-task-name", "bad-external", "wrong-type"]);
+        assert_eq!(codes, [Code::BadTaskName, Code::BadExternal, Code::WrongType]);
         assert_eq!(
             paths,
             [
@@ -297,9 +297,9 @@ mod tests {
                 "services.web.x-ecs.essential"
             ]
         );
-        assert_eq!(of_service("{external: 'my db'}").1, ["bad-external"]);
-        assert_eq!(of_service("{external: ':5432'}").1, ["bad-external"]);
-        assert_eq!(of_service("app").1, ["wrong-type"]);
+        assert_eq!(of_service("{external: 'my db'}").1, [Code::BadExternal]);
+        assert_eq!(of_service("{external: ':5432'}").1, [Code::BadExternal]);
+        assert_eq!(of_service("app").1, [Code::WrongType]);
     }
 
     #[test]
@@ -325,15 +325,15 @@ mod tests {
         let (settings, codes) = top_level("{mount_targets: 6, log_retention_days: 30}");
         assert!(codes.is_empty(), "{codes:?}");
         assert_eq!(settings.infrastructure.mount_targets.map(|(n, _)| n), Some(6));
-        assert_eq!(top_level("{mount_targets: 7}").1, ["bad-setting"]);
-        assert_eq!(top_level("{log_retention_days: 10}").1, ["bad-setting"]);
+        assert_eq!(top_level("{mount_targets: 7}").1, [Code::BadSetting]);
+        assert_eq!(top_level("{log_retention_days: 10}").1, [Code::BadSetting]);
         for yaml in [
             "{grace_period: 2147483648}",
             "{autoscaling: {max: 5001, cpu: 70}}",
             "{autoscaling: {max: 4, cpu: 101}}",
             "{load_balancer: {path: /a, priority: 50001}}",
         ] {
-            assert_eq!(of_service(yaml).1, ["bad-setting"], "{yaml}");
+            assert_eq!(of_service(yaml).1, [Code::BadSetting], "{yaml}");
         }
     }
 
@@ -355,7 +355,7 @@ mod tests {
             "{autoscaling: {max: 4}}",
             "{autoscaling: {min: 5, max: 4, cpu: 1}}",
         ] {
-            assert_eq!(of_service(yaml).1, ["bad-setting"], "{yaml}");
+            assert_eq!(of_service(yaml).1, [Code::BadSetting], "{yaml}");
         }
         // ALB's quotas: 3 values in a condition, 5 in a rule, 5 wildcards; and a rule matches something.
         for yaml in [
@@ -364,7 +364,7 @@ mod tests {
             "{load_balancer: {path: ['/*/*/*', '/*/*/*']}}",
             "{load_balancer: {priority: 1}}",
         ] {
-            assert_eq!(of_service(yaml).1, ["bad-listener-rule"], "{yaml}");
+            assert_eq!(of_service(yaml).1, [Code::BadListenerRule], "{yaml}");
         }
     }
 }

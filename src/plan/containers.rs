@@ -1,6 +1,7 @@
 //! Containers: each service's container definition (image, dependencies, health check, capabilities).
 
 use super::*;
+use crate::diagnostic::Code;
 
 /// The containers of one task, in compose order. A container that another of the task waits
 /// for to complete (`service_completed_successfully`) runs once and exits, so it is not essential.
@@ -98,7 +99,7 @@ fn image(cx: &mut Context, service: &Service) -> DeployValue {
             };
             cx.diagnostics.push(
                     Diagnostic::note(
-                        "built-image",
+                        Code::BuiltImage,
                         service.path.key("build"),
                         format!("`{}` is built locally; the task runs `{image}`", service.name),
                     )
@@ -115,7 +116,7 @@ fn image(cx: &mut Context, service: &Service) -> DeployValue {
             let name = format!("{}Image", logical_id(&service.name));
             cx.diagnostics.push(
                     Diagnostic::warning(
-                        "build-without-image",
+                        Code::BuildWithoutImage,
                         service.path.key("build"),
                         format!(
                             "`{}` is built locally and names no image; ECS needs an image in a registry",
@@ -144,7 +145,7 @@ fn depends_on(cx: &mut Context, service: &Service, grouping: &Grouping) -> Vec<(
                 Some(_) if grouping.together(&service.name, &target.name) => {
                     let condition = if dependency.condition == Condition::ServiceHealthy && target.healthcheck.is_none() {
                         cx.diagnostics.push(Diagnostic::warning(
-                            "healthy-without-healthcheck",
+                            Code::HealthyWithoutHealthcheck,
                             dependency.path.clone(),
                             format!("`{}` waits for `{}` to be healthy, but `{}` has no healthcheck; it waits for it to start instead", service.name, target.name, target.name),
                         ).with_help(format!("give `{}` a `healthcheck`", target.name)));
@@ -157,7 +158,7 @@ fn depends_on(cx: &mut Context, service: &Service, grouping: &Grouping) -> Vec<(
                 Some(task) if dependency.condition == Condition::ServiceCompletedSuccessfully => {
                     cx.diagnostics.push(
                         Diagnostic::warning(
-                            "one-shot-alone",
+                            Code::OneShotAlone,
                             dependency.path.clone(),
                             format!(
                                 "`{}` runs to completion before `{}` starts, but it is in task `{task}` of its own; an ECS service restarts a container that exits, forever",
@@ -171,12 +172,12 @@ fn depends_on(cx: &mut Context, service: &Service, grouping: &Grouping) -> Vec<(
                     )
                 }
                 Some(task) => cx.diagnostics.push(Diagnostic::note(
-                    "cross-task-dependency",
+                    Code::CrossTaskDependency,
                     dependency.path.clone(),
                     format!("`{}` depends on `{}` in task `{task}`; ECS starts services independently, so this order is not kept", service.name, target.name),
                 ).with_help("make the app retry its connections, or put both services in one task with `x-ecs.task`")),
                 None => cx.diagnostics.push(Diagnostic::note(
-                    "cross-task-dependency",
+                    Code::CrossTaskDependency,
                     dependency.path.clone(),
                     format!("`{}` depends on `{}`, which runs outside ECS; the order is not kept", service.name, target.name),
                 )),
@@ -194,7 +195,7 @@ fn capabilities_add(cx: &mut Context, service: &Service) -> Vec<String> {
         } else {
             cx.diagnostics.push(
                 Diagnostic::warning(
-                    "fargate-capability",
+                    Code::FargateCapability,
                     path.clone(),
                     format!(
                         "Fargate lets a container add only the `SYS_PTRACE` capability; `{capability}` is left out"
@@ -214,7 +215,7 @@ fn health_check(cx: &mut Context, check: &crate::normalise::Healthcheck) -> Heal
         if clamped != value {
             cx.diagnostics.push(
                 Diagnostic::warning(
-                    "healthcheck-clamped",
+                    Code::HealthcheckClamped,
                     check.path.key(field),
                     format!("ECS takes a health check `{field}` from {low} to {high}; {value} becomes {clamped}"),
                 )
@@ -238,7 +239,7 @@ pub(super) fn check_essentials(cx: &mut Context, task: &TaskDraft) {
     if !task.containers.iter().any(|c| c.essential) {
         cx.diagnostics.push(
             Diagnostic::error(
-                "no-essential-container",
+                Code::NoEssentialContainer,
                 cx.task_path(&task.containers),
                 format!(
                     "every container of task `{}` may stop, but ECS needs at least one essential container",
@@ -255,7 +256,7 @@ pub(super) fn check_container_count(cx: &mut Context, task: &TaskDraft) {
     if task.containers.len() > MAXIMUM_CONTAINERS {
         cx.diagnostics.push(
             Diagnostic::error(
-                "too-many-containers",
+                Code::TooManyContainers,
                 cx.task_path(&task.containers),
                 format!(
                     "task `{}` has {} containers; ECS allows {MAXIMUM_CONTAINERS} in a task definition",
@@ -279,7 +280,7 @@ mod tests {
     use super::*;
     use crate::plan::testing::{project, run};
 
-    fn containers_of(compose: &str) -> (Vec<Vec<Container>>, Vec<&'static str>) {
+    fn containers_of(compose: &str) -> (Vec<Vec<Container>>, Vec<Code>) {
         let project = project(compose);
         let (containers, codes) = run(&project, |cx| {
             let grouping = grouping::group(cx).expect("groups");
@@ -307,7 +308,7 @@ mod tests {
                 ("db".to_string(), Condition::ServiceStarted)
             ]
         );
-        assert_eq!(codes, vec!["healthy-without-healthcheck"]);
+        assert_eq!(codes, vec![Code::HealthyWithoutHealthcheck]);
     }
 
     #[test]
@@ -317,7 +318,7 @@ mod tests {
              db: {image: postgres}\n  migrate: {image: m}\n",
         );
         assert!(tasks[0][0].depends_on.is_empty());
-        assert_eq!(codes, vec!["cross-task-dependency", "one-shot-alone"]);
+        assert_eq!(codes, vec![Code::CrossTaskDependency, Code::OneShotAlone]);
     }
 
     #[test]
@@ -331,7 +332,7 @@ mod tests {
             DeployValue::Known("123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop/app-api:v2".into())
         );
         assert_eq!(tasks[0][0].capabilities_add, vec!["SYS_PTRACE"]);
-        assert_eq!(codes, vec!["built-image", "fargate-capability"]);
+        assert_eq!(codes, vec![Code::BuiltImage, Code::FargateCapability]);
     }
 
     #[test]
@@ -349,6 +350,6 @@ mod tests {
             check_container_count(cx, &draft);
             check_essentials(cx, &draft);
         });
-        assert_eq!(codes, vec!["too-many-containers", "no-essential-container"]);
+        assert_eq!(codes, vec![Code::TooManyContainers, Code::NoEssentialContainer]);
     }
 }

@@ -1,6 +1,7 @@
 //! Dependencies: `links` and `depends_on` checked, and the order the ECS services are created in.
 
 use super::*;
+use crate::diagnostic::Code;
 
 /// Every `links` and `depends_on` entry names a service that runs, and no dependencies go round.
 pub(super) fn check_dependencies(cx: &mut Context) {
@@ -15,7 +16,7 @@ fn check_named_services(cx: &mut Context) {
             if project.service(&link.service).is_none() {
                 cx.diagnostics.push(
                     Diagnostic::error(
-                        "unknown-service",
+                        Code::UnknownService,
                         link.path.clone(),
                         format!(
                             "`{}` links to `{}`, which is not a service of this project",
@@ -31,7 +32,7 @@ fn check_named_services(cx: &mut Context) {
             if let (Some(inactive), true) = (inactive, dependency.required) {
                 cx.diagnostics.push(
                     Diagnostic::error(
-                        "inactive-dependency",
+                        Code::InactiveDependency,
                         dependency.path.clone(),
                         format!(
                             "`{}` depends on `{}`, whose profiles ({}) are not active",
@@ -47,7 +48,7 @@ fn check_named_services(cx: &mut Context) {
                 );
             } else if project.service(&dependency.service).is_none() && !dependency.required {
                 cx.diagnostics.push(Diagnostic::note(
-                    "optional-dependency",
+                    Code::OptionalDependency,
                     dependency.path.clone(),
                     format!(
                         "`{}` depends on `{}` with `required: false`; {}, so the dependency is left out",
@@ -63,7 +64,7 @@ fn check_named_services(cx: &mut Context) {
             } else if project.service(&dependency.service).is_none() {
                 cx.diagnostics.push(
                     Diagnostic::error(
-                        "unknown-service",
+                        Code::UnknownService,
                         dependency.path.clone(),
                         format!(
                             "`{}` depends on `{}`, which is not a service of this project",
@@ -124,7 +125,7 @@ fn check_depends_cycle(cx: &mut Context) {
                     cycle.push(&project.services[next].name);
                     cx.diagnostics.push(
                         Diagnostic::error(
-                            "depends-cycle",
+                            Code::DependsCycle,
                             dependencies[edge].path.clone(),
                             format!("`depends_on` goes round in a circle: {}", cycle.join(" → ")),
                         )
@@ -205,7 +206,7 @@ pub(super) fn creation_order(
     if let Some(circle) = circle {
         cx.diagnostics.push(
             Diagnostic::warning(
-                "connect-cycle",
+                Code::ConnectCycle,
                 KeyPath::root().key("services"),
                 format!("services reach each other in a circle through Service Connect ({}); whichever starts first cannot resolve the others", circle.join(" → ")),
             )
@@ -231,10 +232,10 @@ mod tests {
         assert_eq!(
             codes,
             vec![
-                "unknown-service",
-                "unknown-service",
-                "optional-dependency",
-                "depends-cycle"
+                Code::UnknownService,
+                Code::UnknownService,
+                Code::OptionalDependency,
+                Code::DependsCycle
             ]
         );
     }
@@ -261,6 +262,6 @@ mod tests {
         let mut diagnostics = Diagnostics::default();
         let plan = plan(&project, &KnownValues::new(), &mut diagnostics).expect("it plans");
         assert_eq!(plan.creation_order, vec!["app-b", "app-a"]);
-        assert!(diagnostics.iter().any(|d| d.code == "connect-cycle"));
+        assert!(diagnostics.iter().any(|d| d.code == Code::ConnectCycle));
     }
 }

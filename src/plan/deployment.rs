@@ -1,6 +1,7 @@
 //! Deployment: the cluster, network and roles the services run with, and how a task is rolled out.
 
 use super::*;
+use crate::diagnostic::Code;
 
 /// How ECS replaces the task's copies; with volumes, never two at once on the same files.
 pub(super) fn rollout(
@@ -26,7 +27,7 @@ pub(super) fn rollout(
             .map_or_else(|| service.path.clone(), |r| r.path.clone());
         cx.diagnostics.push(
                 Diagnostic::warning(
-                    "shared-volume-copies",
+                    Code::SharedVolumeCopies,
                     path,
                     format!("task `{task}` runs {copies} copies that mount the same volumes: they all read and write the same files at once"),
                 )
@@ -92,7 +93,7 @@ pub(super) fn deployment(cx: &mut Context, tasks: &[TaskGroup]) -> Deployment {
         let ports: Vec<String> = connect_ports.iter().map(u16::to_string).collect();
         cx.diagnostics.push(
                 Diagnostic::warning(
-                    "connect-ingress",
+                    Code::ConnectIngress,
                     KeyPath::root().key("x-ecs").key("security_groups"),
                     format!(
                         "tasks reach each other through Service Connect on TCP {}; the security groups in `x-ecs.security_groups` must admit that from themselves",
@@ -141,7 +142,7 @@ mod rollout_tests {
         assert!(codes.is_empty());
         let (bound, codes) = run(&project, |cx| rollout(cx, "db", &members, true, 2));
         assert_eq!((bound.maximum_percent, bound.minimum_healthy_percent), (100, 0));
-        assert_eq!(codes, vec!["shared-volume-copies"]);
+        assert_eq!(codes, vec![Code::SharedVolumeCopies]);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Grouping: which ECS task each service joins, and why; the services that run outside ECS.
 
 use super::*;
+use crate::diagnostic::Code;
 
 /// A task's place in the plan: tasks are in the order of their first service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -70,7 +71,7 @@ pub(super) fn group<'p>(cx: &mut Context<'p, '_>) -> Option<Grouping<'p>> {
             if let Some((_, path, _)) = explicit_task(service) {
                 cx.diagnostics.push(
                     Diagnostic::error(
-                        "conflicting-grouping",
+                        Code::ConflictingGrouping,
                         path.clone(),
                         format!("`{}` is `x-ecs.external`, so it has no task to join", service.name),
                     )
@@ -88,7 +89,7 @@ pub(super) fn group<'p>(cx: &mut Context<'p, '_>) -> Option<Grouping<'p>> {
         if task_clash {
             cx.diagnostics.push(
                 Diagnostic::error(
-                    "name-collision",
+                    Code::NameCollision,
                     service.path.clone(),
                     format!(
                         "tasks `{}` and `{written}` get the same ECS name `{task}`",
@@ -105,7 +106,7 @@ pub(super) fn group<'p>(cx: &mut Context<'p, '_>) -> Option<Grouping<'p>> {
         if let Some(other) = other.filter(|_| !task_clash) {
             cx.diagnostics.push(
                 Diagnostic::error(
-                    "name-collision",
+                    Code::NameCollision,
                     service.path.clone(),
                     format!(
                         "services `{other}` and `{}` get the same ECS container name `{container}`",
@@ -141,7 +142,7 @@ fn check_joined_tasks(cx: &mut Context, tasks: &HashMap<String, (String, GroupRe
         if joined.is_some_and(|joined| joined != task_name(name)) {
             cx.diagnostics.push(
                     Diagnostic::error(
-                        "conflicting-grouping",
+                        Code::ConflictingGrouping,
                         path.clone(),
                         format!(
                             "`{}` shares the network of `{target}` (task `{}`), but its task name `{name}` puts it in another task",
@@ -209,7 +210,7 @@ fn follow_network_mode(cx: &mut Context, service: &Service) -> Option<String> {
         let Some(next) = cx.project.service(target) else {
             cx.diagnostics.push(
                 Diagnostic::error(
-                    "unknown-service",
+                    Code::UnknownService,
                     path.clone(),
                     format!("`network_mode: service:{target}` names no service of this project"),
                 )
@@ -220,7 +221,7 @@ fn follow_network_mode(cx: &mut Context, service: &Service) -> Option<String> {
         if next.ecs.external.is_some() {
             cx.diagnostics.push(
                 Diagnostic::error(
-                    "conflicting-grouping",
+                    Code::ConflictingGrouping,
                     path.clone(),
                     format!(
                         "`{}` shares the network of `{target}`, which is `x-ecs.external` and has no task",
@@ -242,7 +243,7 @@ fn follow_network_mode(cx: &mut Context, service: &Service) -> Option<String> {
             }
             cx.diagnostics.push(
                 Diagnostic::error(
-                    "network-mode-cycle",
+                    Code::NetworkModeCycle,
                     path.clone(),
                     format!("`network_mode: service:` goes round in a circle: {}", chain.join(" → ")),
                 )
@@ -270,7 +271,7 @@ fn warn_unused_keys_of_external(cx: &mut Context, service: &Service) {
     for (key, path) in settings.into_iter().flatten() {
         cx.diagnostics.push(
             Diagnostic::warning(
-                "unused-setting",
+                Code::UnusedSetting,
                 path,
                 format!(
                     "`x-ecs.{key}` of `{}` is not used: the service runs outside ECS (`x-ecs.external`)",
@@ -284,7 +285,7 @@ fn warn_unused_keys_of_external(cx: &mut Context, service: &Service) {
     }
     if !service.ports.is_empty() || !service.mounts.is_empty() {
         cx.diagnostics.push(Diagnostic::note(
-            "external-service",
+            Code::ExternalService,
             service.path.key("x-ecs").key("external"),
             format!(
                 "`{}` runs outside ECS: no container is made for it, and its ports and volumes are not converted",
@@ -323,7 +324,7 @@ pub(super) fn nothing_to_run(cx: &mut Context) {
     };
     cx.diagnostics.push(
         Diagnostic::error(
-            "nothing-to-run",
+            Code::NothingToRun,
             KeyPath::root().key("services"),
             format!("there is nothing to run on ECS: {why}"),
         )
@@ -386,14 +387,14 @@ mod tests {
         let dotted = project("services:\n  a.b: {image: a}\n  a-b: {image: b}\n");
         let (grouping, codes) = run(&dotted, group);
         assert!(grouping.is_none());
-        assert_eq!(codes, vec!["name-collision"]);
+        assert_eq!(codes, vec![Code::NameCollision]);
 
         let project = project(
             "services:\n  db: {image: b}\n  side: {image: d, network_mode: \"service:db\", x-ecs: {task: other}}\n",
         );
         let (grouping, codes) = run(&project, group);
         assert!(grouping.is_none());
-        assert_eq!(codes, vec!["conflicting-grouping"]);
+        assert_eq!(codes, vec![Code::ConflictingGrouping]);
     }
 
     #[test]
@@ -403,7 +404,7 @@ mod tests {
         );
         let (grouping, codes) = run(&project, group);
         assert!(grouping.is_none());
-        assert_eq!(codes, vec!["network-mode-cycle"]);
+        assert_eq!(codes, vec![Code::NetworkModeCycle]);
     }
 
     #[test]
@@ -415,6 +416,6 @@ mod tests {
         assert_eq!(external[0].port, Some(5432));
         assert!(codes.is_empty());
         let ((), codes) = run(&project, nothing_to_run);
-        assert_eq!(codes, vec!["nothing-to-run"]);
+        assert_eq!(codes, vec![Code::NothingToRun]);
     }
 }

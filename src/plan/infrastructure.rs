@@ -4,7 +4,7 @@
 
 use super::names::ecs_service_name;
 use super::{logical_id, wellknown, Context, TaskGroup};
-use crate::diagnostic::{Diagnostic, KeyPath};
+use crate::diagnostic::{Code, Diagnostic, KeyPath};
 use crate::normalise::{NamedVolume, Service, MAXIMUM_MOUNT_TARGETS};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -109,7 +109,7 @@ pub(super) fn efs_plan(cx: &mut Context) -> EfsPlan {
         if let Some((_, path)) = &settings.mount_targets {
             cx.diagnostics.push(
                     Diagnostic::warning(
-                        "unused-setting",
+                        Code::UnusedSetting,
                         path.clone(),
                         format!("`x-ecs.mount_targets` is not used: `x-ecs.file_system` names an existing file system ({id}), and its mount targets are the ones it has"),
                     )
@@ -128,7 +128,7 @@ pub(super) fn efs_plan(cx: &mut Context) -> EfsPlan {
             (Some((count, path)), Some(subnets)) if (*count as usize) < subnets => {
                 cx.diagnostics.push(
                     Diagnostic::error(
-                        "bad-setting",
+                        Code::BadSetting,
                         path.clone(),
                         format!("`x-ecs.mount_targets` is {count}, but the tasks run in {subnets} subnets (`x-ecs.subnets`): tasks in the others could not mount the volumes"),
                     )
@@ -198,7 +198,7 @@ pub(super) fn autoscaling(
     for (other, other_settings) in setters {
         cx.diagnostics.push(
                 Diagnostic::error(
-                    "autoscaling-conflict",
+                    Code::AutoscalingConflict,
                     other_settings.path.clone(),
                     format!("`{other}` and `{service}` both set `x-ecs.autoscaling`, and they run in one task (`{task}`), which scales as one ECS service"),
                 )
@@ -209,7 +209,7 @@ pub(super) fn autoscaling(
     if desired != replicas {
         cx.diagnostics.push(
                 Diagnostic::note(
-                    "desired-count-adjusted",
+                    Code::DesiredCountAdjusted,
                     settings.path.clone(),
                     format!(
                         "task `{task}` starts with {desired} copies, not {replicas}: `x-ecs.autoscaling` keeps it from {} to {}",
@@ -227,7 +227,7 @@ pub(super) fn autoscaling(
         {
             cx.diagnostics.push(
                     Diagnostic::warning(
-                        "stateful-scaled",
+                        Code::StatefulScaled,
                         max_path.clone(),
                         format!(
                             "`{}` runs `{}`, which keeps state, in task `{task}`, which autoscaling may run in {} copies: each copy gets a database of its own",
@@ -246,7 +246,7 @@ pub(super) fn autoscaling(
     if settings.max > 1 && desired <= 1 && mounts_volumes {
         cx.diagnostics.push(
                 Diagnostic::warning(
-                    "shared-volume-copies",
+                    Code::SharedVolumeCopies,
                     max_path,
                     format!(
                         "task `{task}` mounts volumes, and autoscaling may run {} copies of it: they all read and write the same files at once",
@@ -295,7 +295,7 @@ pub(super) fn check_family_lengths(cx: &mut Context, tasks: &[TaskGroup]) {
             .map_or_else(KeyPath::root, |c| KeyPath::root().key("services").key(&c.service));
         cx.diagnostics.push(
             Diagnostic::error(
-                "name-too-long",
+                Code::NameTooLong,
                 at,
                 format!(
                     "the task family `{}` is {} characters; ECS takes at most {MAXIMUM_FAMILY}",
@@ -317,7 +317,7 @@ pub(super) fn check_autoscaling_names(cx: &mut Context, tasks: &[TaskGroup]) {
         if let Some(other) = seen.insert(&autoscaling.logical_id, &task.name) {
             cx.diagnostics.push(
                 Diagnostic::error(
-                    "name-collision",
+                    Code::NameCollision,
                     cx.task_path(&task.containers),
                     format!(
                         "tasks `{other}` and `{}` get the same name in autoscaling.yaml (`{}`)",

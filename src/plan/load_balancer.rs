@@ -6,7 +6,7 @@
 use super::{
     infrastructure, logical_id, Container, Context, Exposure, LoadBalancerTarget, Source, TargetHealthCheck, TaskDraft,
 };
-use crate::diagnostic::{Diagnostic, KeyPath};
+use crate::diagnostic::{Code, Diagnostic, KeyPath};
 use crate::normalise::{ListenerRouting, Service};
 use indexmap::IndexMap;
 use serde::Serialize;
@@ -118,7 +118,7 @@ pub(super) fn https_plan(cx: &mut Context, listeners: &[Listener]) -> Option<Htt
     }
     cx.diagnostics.push(
         Diagnostic::warning(
-            "unused-setting",
+            Code::UnusedSetting,
             path.clone(),
             "`x-ecs.certificate` is given, but no service publishes port 80 or 443, so no listener serves HTTPS",
         )
@@ -208,7 +208,7 @@ pub(super) fn listeners(cx: &mut Context, tasks: &[TaskDraft]) -> (Vec<Listener>
             if !routed.contains(service.name.as_str()) && service.ecs.external.is_none() {
                 cx.diagnostics.push(
                     Diagnostic::warning(
-                        "unused-setting",
+                        Code::UnusedSetting,
                         routing.path.clone(),
                         format!(
                             "`{}` has `x-ecs.load_balancer` rules, but no port of it goes behind the load balancer",
@@ -229,7 +229,7 @@ pub(super) fn listeners(cx: &mut Context, tasks: &[TaskDraft]) -> (Vec<Listener>
         if let Some(path) = paths.get(TARGET_GROUPS_PER_SERVICE) {
             cx.diagnostics.push(
                     Diagnostic::error(
-                        "too-many-target-groups",
+                        Code::TooManyTargetGroups,
                         path.clone(),
                         format!(
                             "task `{}` is behind {} target groups (one per public port and listener rule of its containers); an ECS service registers with at most {TARGET_GROUPS_PER_SERVICE}",
@@ -277,7 +277,7 @@ fn check_load_balancer_limits(cx: &mut Context, listeners: &[Listener], https: b
     if resources > STACK_RESOURCES || outputs > STACK_OUTPUTS {
         cx.diagnostics.push(
                 Diagnostic::error(
-                    "too-many-target-groups",
+                    Code::TooManyTargetGroups,
                     at.clone(),
                     format!("the load balancer's stack would have {resources} resources and {outputs} outputs; CloudFormation takes {STACK_RESOURCES} and {STACK_OUTPUTS}"),
                 )
@@ -293,7 +293,7 @@ fn check_load_balancer_limits(cx: &mut Context, listeners: &[Listener], https: b
         if count > quota {
             cx.diagnostics.push(
                     Diagnostic::warning(
-                        "load-balancer-quota",
+                        Code::LoadBalancerQuota,
                         at.clone(),
                         format!("the load balancer has {count} {what}; an account's default quota is {quota}"),
                     )
@@ -348,7 +348,7 @@ fn listener(
         if let Some((published, container_port)) = published_by.insert(&candidate.container, this) {
             cx.diagnostics.push(
                     Diagnostic::error(
-                        "listener-collision",
+                        Code::ListenerCollision,
                         candidate.path.clone(),
                         format!(
                             "`{}` publishes container ports {container_port} (as {published}) and {} (as {}), which become one listener on {port}{served}; it forwards to one",
@@ -368,7 +368,7 @@ fn listener(
     if let [first, second, ..] = defaults[..] {
         cx.diagnostics.push(
                 Diagnostic::error(
-                    "listener-collision",
+                    Code::ListenerCollision,
                     second.path.clone(),
                     format!(
                         "`{}` and `{}` both publish port {port} without `x-ecs.load_balancer` rules{served}; a listener forwards the requests no rule matches to one service",
@@ -387,7 +387,7 @@ fn listener(
         let names: Vec<&str> = ruled.iter().map(|(c, _)| c.container.as_str()).collect();
         cx.diagnostics.push(
                 Diagnostic::error(
-                    "listener-no-default",
+                    Code::ListenerNoDefault,
                     routing.path.clone(),
                     format!(
                         "every service on port {port} ({}) has `x-ecs.load_balancer` rules{served}, so the listener has no service for the requests no rule matches",
@@ -407,7 +407,7 @@ fn listener(
         if let Some(other) = seen.insert((paths, hosts), &candidate.container) {
             cx.diagnostics.push(
                     Diagnostic::error(
-                        "listener-same-rule",
+                        Code::ListenerSameRule,
                         routing.path.clone(),
                         format!(
                             "`{other}` and `{}` have the same rule on port {port} ({}){served}; the load balancer would send every request it matches to one of them",
@@ -467,7 +467,7 @@ fn priorities(cx: &mut Context, port: u16, ruled: &[(&PublicPort, &ListenerRouti
         if let Some(other) = explicit.insert(*priority, &candidate.container) {
             cx.diagnostics.push(
                     Diagnostic::error(
-                        "listener-same-priority",
+                        Code::ListenerSamePriority,
                         path.clone(),
                         format!("`{other}` and `{}` both have priority {priority} on port {port}; the rules of a listener need different priorities", candidate.container),
                     )
@@ -507,7 +507,7 @@ fn target_group(
     if !used_ids.insert(id.clone()) {
         cx.diagnostics.push(
             Diagnostic::error(
-                "name-collision",
+                Code::NameCollision,
                 candidate.path.clone(),
                 format!(
                     "the target group of `{}` on port {} would be named `{id}`, as another is",

@@ -31,7 +31,7 @@ pub use names::{container_name, logical_id};
 use ports::port_mapping;
 pub use ports::{Exposure, PortPlan};
 
-use crate::diagnostic::{Diagnostic, Diagnostics, KeyPath};
+use crate::diagnostic::{Code, Diagnostic, Diagnostics, KeyPath};
 use crate::normalise::units;
 use crate::normalise::{Condition, Project, Protocol, Service};
 pub use infrastructure::{AutoscalingPlan, EfsMount, EfsPlan, ScalingMetric, ScalingPolicyPlan, TargetHealthCheck};
@@ -235,7 +235,7 @@ impl Context<'_, '_> {
         let names: Vec<String> = self.missing.iter().map(|m| format!("{{{{{}}}}}", m.name)).collect();
         self.diagnostics.push(
             Diagnostic::warning(
-                "placeholder",
+                Code::Placeholder,
                 KeyPath::root(),
                 format!("the output has placeholders for values that exist only once the stacks are deployed: {}", names.join(", ")),
             )
@@ -281,7 +281,7 @@ pub(super) mod testing {
     pub(in crate::plan) fn run<'p, T>(
         project: &'p Project,
         step: impl FnOnce(&mut Context<'p, '_>) -> T,
-    ) -> (T, Vec<&'static str>) {
+    ) -> (T, Vec<Code>) {
         static KNOWN: KnownValues = KnownValues::new();
         let mut diagnostics = Diagnostics::default();
         let result = {

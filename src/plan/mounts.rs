@@ -3,7 +3,7 @@
 //! (a note for the ones only development needs).
 
 use super::{container_name, task_name, Container, Context, Grouping, MountPoint, TmpfsMount};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::normalise::{Mount, MountSource, Service};
 use std::collections::BTreeSet;
 
@@ -79,7 +79,7 @@ pub(super) fn mounts(cx: &mut Context, service: &Service) -> (Vec<MountPoint>, V
                 if under_any(&mount.target, &code_mounts) || mount.target.ends_with("/node_modules") =>
             {
                 cx.diagnostics.push(Diagnostic::note(
-                    "dev-only-mount",
+                    Code::DevOnlyMount,
                     mount.path.clone(),
                     format!("the anonymous volume `{}` only keeps the image's files from being hidden by a development mount; it is left out, and the image's files are used", mount.target),
                 ));
@@ -98,7 +98,7 @@ fn tmpfs_mount(cx: &mut Context, mount: &Mount, size: Option<u64>, options: &[St
         Some(bytes) => u32::try_from(bytes.div_ceil(1024 * 1024)).unwrap_or(u32::MAX),
         None => {
             cx.diagnostics.push(Diagnostic::note(
-                "tmpfs-size",
+                Code::TmpfsSize,
                 mount.path.clone(),
                 format!("ECS needs a size for the tmpfs `{}`: {DEFAULT_TMPFS_MIB} MiB, taken from the container's memory", mount.target),
             ).with_help(format!("give one: `{}:size=256m`", mount.target)));
@@ -113,7 +113,7 @@ fn tmpfs_mount(cx: &mut Context, mount: &Mount, size: Option<u64>, options: &[St
         } else {
             cx.diagnostics.push(
                 Diagnostic::warning(
-                    "tmpfs-option",
+                    Code::TmpfsOption,
                     mount.path.clone(),
                     format!("ECS does not take the tmpfs option `{option}`; it is left out"),
                 )
@@ -138,7 +138,7 @@ fn anonymous_volume(cx: &mut Context, service: &Service, container: &str, mount:
     let diagnostic = match service.runtime.user.as_deref().filter(|u| !is_root(u)) {
         // Fargate makes such folders writable by root only.
         Some(user) => Diagnostic::warning(
-            "task-storage-owner",
+            Code::TaskStorageOwner,
             mount.path.clone(),
             format!("{what}; it is owned by root, so the container's user `{user}` cannot write it"),
         )
@@ -146,7 +146,7 @@ fn anonymous_volume(cx: &mut Context, service: &Service, container: &str, mount:
             "use `tmpfs: {}` (writable by every user), or a named volume with `x-ecs: {{uid, gid}}`",
             mount.target
         )),
-        None => Diagnostic::note("anonymous-on-task-storage", mount.path.clone(), what)
+        None => Diagnostic::note(Code::AnonymousOnTaskStorage, mount.path.clone(), what)
             .with_help("use a named volume (it becomes EFS) if the data must outlive the task"),
     };
     cx.diagnostics.push(diagnostic);
@@ -164,20 +164,20 @@ fn anonymous_volume(cx: &mut Context, service: &Service, container: &str, mount:
 fn bind_mount_left_out(service: &Service, mount: &Mount, dir: &str) -> Diagnostic {
     if is_dev_code_mount(service.build_context.as_deref(), dir) {
         Diagnostic::note(
-            "dev-only-mount",
+            Code::DevOnlyMount,
             mount.path.clone(),
             format!("`{dir}:{}` mounts the source code for development; it is left out, and the image built from `build` is used", mount.target),
         )
     } else if dir.ends_with("docker.sock") {
         Diagnostic::warning(
-            "bind-mount",
+            Code::BindMount,
             mount.path.clone(),
             format!("`{dir}` is the Docker API socket; Fargate has none, so it is left out"),
         )
         .with_help("a container that drives Docker (a CI runner, a log collector, a proxy reading labels) cannot work on Fargate; keep it out of ECS")
     } else {
         Diagnostic::warning(
-            "bind-mount",
+            Code::BindMount,
             mount.path.clone(),
             format!(
                 "`{dir}:{}` is a bind mount of a local path; Fargate has no host folders, so it is left out",
@@ -210,7 +210,7 @@ pub(super) fn volumes_from(cx: &mut Context, service: &Service, grouping: &Group
             };
             cx.diagnostics.push(
                 Diagnostic::error(
-                    "unknown-service",
+                    Code::UnknownService,
                     entry.path.clone(),
                     format!(
                         "`volumes_from` names the {kind} `{}`, which the project does not have",
@@ -224,7 +224,7 @@ pub(super) fn volumes_from(cx: &mut Context, service: &Service, grouping: &Group
         if source.name == service.name {
             cx.diagnostics.push(
                 Diagnostic::error(
-                    "bad-volumes-from",
+                    Code::BadVolumesFrom,
                     entry.path.clone(),
                     format!("`{}` takes the volumes of itself", service.name),
                 )
@@ -236,7 +236,7 @@ pub(super) fn volumes_from(cx: &mut Context, service: &Service, grouping: &Group
                 Some(_) if grouping.together(&service.name, &source.name) => sources.push((container_name(&source.name), entry.read_only)),
                 _ => cx.diagnostics.push(
                     Diagnostic::warning(
-                        "volumes-from-other-task",
+                        Code::VolumesFromOtherTask,
                         entry.path.clone(),
                         format!(
                             "`{}` mounts the volumes of `{}`, which runs in another task (or outside ECS); tasks share no volumes, so this is left out",

@@ -2,6 +2,7 @@
 //! container and the collisions ECS refuses inside one task.
 
 use super::*;
+use crate::diagnostic::Code;
 use crate::normalise::Port;
 use load_balancer::{HTTPS_PORT, REDIRECT_PORT};
 use serde::Serialize;
@@ -69,7 +70,7 @@ fn exposure(cx: &mut Context, service: &Service, port: &Port, https: bool) -> (E
         .is_some_and(|ip| ip.starts_with("127.") || ip == "::1" || ip == "localhost")
     {
         cx.diagnostics.push(Diagnostic::note(
-            "local-port",
+            Code::LocalPort,
             port.path.clone(),
             format!("port {published} is published on the loopback address only; on ECS it stays private"),
         ));
@@ -78,7 +79,7 @@ fn exposure(cx: &mut Context, service: &Service, port: &Port, https: bool) -> (E
     if port.protocol == Protocol::Udp {
         cx.diagnostics.push(
             Diagnostic::warning(
-                "not-http-port",
+                Code::NotHttpPort,
                 port.path.clone(),
                 format!("UDP port {published} cannot go behind an Application Load Balancer; it stays private"),
             )
@@ -92,7 +93,7 @@ fn exposure(cx: &mut Context, service: &Service, port: &Port, https: bool) -> (E
     if let Some(protocol @ ("grpc" | "http2")) = port.app_protocol.as_deref() {
         cx.diagnostics.push(
                 Diagnostic::warning(
-                    "not-http-port",
+                    Code::NotHttpPort,
                     port.path.clone(),
                     format!(
                         "port {published} of `{}` speaks {protocol}, which the load balancer compose2ecs makes does not carry; it stays private",
@@ -108,7 +109,7 @@ fn exposure(cx: &mut Context, service: &Service, port: &Port, https: bool) -> (E
     let http = matches!(port.app_protocol.as_deref(), Some("http" | "https"));
     if !http && (wellknown::is_non_http_port(port.target) || wellknown::is_non_http_port(published)) {
         cx.diagnostics.push(Diagnostic::warning(
-                "not-http-port",
+                Code::NotHttpPort,
                 port.path.clone(),
                 format!("port {published} of `{}` is not HTTP, so it is not put behind the public load balancer; it stays private", service.name),
             ).with_help("other tasks still reach it inside the VPC; if it does speak HTTP, say so with the long form `app_protocol: http`"));
@@ -125,7 +126,7 @@ fn exposure(cx: &mut Context, service: &Service, port: &Port, https: bool) -> (E
     if published == HTTPS_PORT && !https {
         cx.diagnostics.push(
                 Diagnostic::warning(
-                    "no-certificate",
+                    Code::NoCertificate,
                     port.path.clone(),
                     "port 443 is published, but no certificate is given: the load balancer listens on 443 with plain HTTP",
                 )
@@ -172,7 +173,7 @@ pub(super) fn check_port_collisions(cx: &mut Context, task: &TaskDraft) {
                         },
                     );
                     cx.diagnostics.push(Diagnostic::error(
-                            "port-collision",
+                            Code::PortCollision,
                             path,
                             format!("`{owner}` and `{}` both listen on port {} in task `{}`; containers of one task share one network", container.service, mapping.container_port, task.name),
                         ).with_help("change one port, or put the services in separate tasks"));
@@ -219,7 +220,7 @@ pub(super) fn check_port_collisions(cx: &mut Context, task: &TaskDraft) {
             .map_or_else(|| cx.task_path(&task.containers), |r| r.path.clone());
         cx.diagnostics.push(
                 Diagnostic::error(
-                    "port-collision",
+                    Code::PortCollision,
                     path,
                     format!(
                         "the ports {}-{} of `{}` overlap {what} of `{owner}` in task `{}`; ECS takes a port in one mapping only",

@@ -4,7 +4,7 @@
 use super::hostnames::{excerpt, names_a_host, names_an_image, scan, Found, HostPosition, HOST_FLAGS};
 use super::passwords::{mask_at, names_a_secret};
 use super::{wellknown, ClientAlias, Context, Grouping, Outcome, Reference, ReferenceSite, ServiceConnect, TaskDraft};
-use crate::diagnostic::{Diagnostic, KeyPath};
+use crate::diagnostic::{Code, Diagnostic, KeyPath};
 use crate::normalise::{Project, Protocol, Service};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -217,7 +217,7 @@ fn left_alone(cx: &mut Context, site: &Site, referrer: &str, target: Option<&Ser
     let target = target?;
     let name = site.value.trim();
     cx.diagnostics.push(Diagnostic::note(
-        "not-a-reference",
+        Code::NotAReference,
         site.path.clone(),
         format!("`{variable}: {name}` names service `{}`, but `{variable}` does not look like a host setting; it is left alone", target.name),
     ).with_help("if it is a host, name the variable so (`…_HOST`, `…_URL`, `…_ADDR`), or write `host:port`"));
@@ -271,7 +271,7 @@ fn show_references(cx: &mut Context, site: &Site, rewritten: &Rewritten, referen
         ),
     };
     cx.diagnostics
-        .push(Diagnostic::note("hostname-rewritten", site.path.clone(), message));
+        .push(Diagnostic::note(Code::HostnameRewritten, site.path.clone(), message));
     true
 }
 
@@ -284,7 +284,7 @@ fn network_names<'p>(cx: &mut Context<'p, '_>) -> HashMap<String, &'p Service> {
         if let Some(other) = names.insert(service.name.to_ascii_lowercase(), service) {
             cx.diagnostics.push(
                 Diagnostic::error(
-                    "name-collision",
+                    Code::NameCollision,
                     service.path.clone(),
                     format!(
                         "`{}` and `{}` are one name on the network: DNS names ignore case",
@@ -404,7 +404,7 @@ fn outcome(
         if let (Some(port), false, true) = (external.port, has_place, usual != external.port) {
             cx.diagnostics.push(
                 Diagnostic::warning(
-                    "external-port",
+                    Code::ExternalPort,
                     site.path.clone(),
                     format!(
                         "`{name}` becomes `{}`, but its port {port} has no place here",
@@ -429,7 +429,7 @@ fn outcome(
         }
         cx.diagnostics.push(
             Diagnostic::note(
-                "self-reference",
+                Code::SelfReference,
                 site.path.clone(),
                 format!("`{referrer}` names itself; the name is left as written, for the peers it is told to"),
             )
@@ -503,7 +503,7 @@ fn across_tasks(
     if udp_only {
         cx.diagnostics.push(
             Diagnostic::warning(
-                "udp-reference",
+                Code::UdpReference,
                 site.path.clone(),
                 format!(
                     "`{}` listens on UDP {} only, and Service Connect carries TCP; the reference is left as written",
@@ -522,7 +522,7 @@ fn across_tasks(
     }
     let Some(port) = port else {
         cx.diagnostics.push(Diagnostic::warning(
-            "no-port",
+            Code::NoPort,
             site.path.clone(),
             format!("`{name}` is in another task, and neither the reference nor `{}` says which port it listens on; the reference is left as written", target.name),
         ).with_help(format!("add the port to the reference (`{name}:PORT`), or list it under `expose` of `{}`", target.name)));
@@ -533,7 +533,7 @@ fn across_tasks(
     if hit.port.is_none() && scheme_port.is_none() && declared.len() > 1 {
         cx.diagnostics.push(
             Diagnostic::warning(
-                "ambiguous-port",
+                Code::AmbiguousPort,
                 site.path.clone(),
                 format!(
                     "`{name}` names no port and `{}` listens on several; the Service Connect alias uses {port}",
@@ -552,7 +552,7 @@ fn across_tasks(
         own
     } else {
         cx.diagnostics.push(Diagnostic::note(
-            "port-added",
+            Code::PortAdded,
             target.path.clone(),
             format!(
                 "`{}` gets a port mapping for {port}, the port `{referrer}` uses to reach it",

@@ -4,7 +4,7 @@
 
 use super::passwords::{mask_credentials, names_a_secret};
 use super::{ContainerRuntime, Context, CpuArchitecture, RestartPolicy, TaskDraft, UlimitPlan};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::normalise::Service;
 use std::collections::BTreeMap;
 
@@ -61,7 +61,7 @@ pub(super) fn runtime(cx: &mut Context, service: &Service) -> ContainerRuntime {
                 if clamped != seconds {
                     cx.diagnostics.push(
                         Diagnostic::note(
-                            "stop-timeout-clamped",
+                            Code::StopTimeoutClamped,
                             path.clone(),
                             format!("`stop_grace_period` of {seconds} s becomes {clamped} s: Fargate waits between {low} and {high} s before it kills a container"),
                         ),
@@ -84,7 +84,7 @@ fn ulimits(cx: &mut Context, service: &Service) -> Vec<UlimitPlan> {
         if !ECS_ULIMITS.contains(&ulimit.name.as_str()) {
             cx.diagnostics.push(
                 Diagnostic::warning(
-                    "unknown-ulimit",
+                    Code::UnknownUlimit,
                     ulimit.path.clone(),
                     format!("ECS has no `{}` limit; it is left out", ulimit.name),
                 )
@@ -96,7 +96,7 @@ fn ulimits(cx: &mut Context, service: &Service) -> Vec<UlimitPlan> {
         if unlimited(ulimit.soft) > unlimited(ulimit.hard) {
             cx.diagnostics.push(
                 Diagnostic::error(
-                    "bad-ulimit",
+                    Code::BadUlimit,
                     ulimit.path.clone(),
                     format!(
                         "the soft `{}` limit ({}) is above its hard limit ({})",
@@ -118,7 +118,7 @@ fn ulimits(cx: &mut Context, service: &Service) -> Vec<UlimitPlan> {
             };
             if (capped(soft), capped(hard)) != (soft, hard) {
                 cx.diagnostics.push(Diagnostic::note(
-                        "nofile-capped",
+                        Code::NofileCapped,
                         ulimit.path.clone(),
                         format!("Fargate lets a container open at most {FARGATE_MAXIMUM_NOFILE} files; the `nofile` limit is capped there"),
                     ));
@@ -143,7 +143,7 @@ fn system_controls(cx: &mut Context, service: &Service) -> Vec<(String, String)>
         } else {
             cx.diagnostics.push(
                     Diagnostic::warning(
-                        "fargate-sysctl",
+                        Code::FargateSysctl,
                         sysctl.path.clone(),
                         format!(
                             "`{name}` is left out: ECS sets only namespaced kernel parameters (`net.*`, `fs.mqueue.*`, and kernel.msg*/sem/shm*)"
@@ -168,7 +168,7 @@ fn restart_policy(cx: &mut Context, service: &Service) -> Option<RestartPolicy> 
         "on-failure" if !attempts.is_empty() && attempts.parse::<u32>().is_err() => {
             cx.diagnostics.push(
                 Diagnostic::error(
-                    "bad-restart",
+                    Code::BadRestart,
                     path.clone(),
                     format!("`{attempts}` is not a number of attempts"),
                 )
@@ -179,7 +179,7 @@ fn restart_policy(cx: &mut Context, service: &Service) -> Option<RestartPolicy> 
         "on-failure" => {
             if !attempts.is_empty() {
                 cx.diagnostics.push(Diagnostic::note(
-                    "restart-attempts",
+                    Code::RestartAttempts,
                     path.clone(),
                     format!(
                         "ECS has no limit on restart attempts; `{restart}` restarts the container after every failure"
@@ -194,7 +194,7 @@ fn restart_policy(cx: &mut Context, service: &Service) -> Option<RestartPolicy> 
         other => {
             cx.diagnostics.push(
                 Diagnostic::error(
-                    "bad-restart",
+                    Code::BadRestart,
                     path.clone(),
                     format!("`{other}` is not a restart policy"),
                 )
@@ -220,7 +220,7 @@ pub(super) fn check_system_controls(cx: &mut Context, task: &TaskDraft) {
                         .map_or_else(|| cx.task_path(&task.containers), |c| c.path.clone());
                     cx.diagnostics.push(
                             Diagnostic::warning(
-                                "sysctl-conflict",
+                                Code::SysctlConflict,
                                 path,
                                 format!(
                                     "`{}` sets `{name}` to {value} and `{other}` to {other_value}, in task `{}`: one task has one value, that of the container that starts last",
@@ -264,7 +264,7 @@ pub(super) fn service_tags(cx: &mut Context, members: &[&Service]) -> Vec<(Strin
             match (problem, tags.iter().find(|(k, _)| k == key)) {
                     (Some(why), _) => cx.diagnostics.push(
                         Diagnostic::warning(
-                            "bad-tag",
+                            Code::BadTag,
                             path.clone(),
                             format!("the deploy label `{key}` cannot be a tag of the ECS service: {why}; it is left out"),
                         )
@@ -272,7 +272,7 @@ pub(super) fn service_tags(cx: &mut Context, members: &[&Service]) -> Vec<(Strin
                     ),
                     (None, Some((_, other))) if other != value => cx.diagnostics.push(
                         Diagnostic::warning(
-                            "bad-tag",
+                            Code::BadTag,
                             path.clone(),
                             format!("the deploy label `{key}` of `{}` differs from another service's in its task, which ECS service tag `{key}` keeps (`{}`)", service.name, shown_tag(key, other)),
                         )
@@ -299,7 +299,7 @@ pub(super) fn cpu_architecture(cx: &mut Context, members: &[&Service]) -> Option
             _ => {
                 cx.diagnostics.push(
                         Diagnostic::error(
-                            "unsupported-platform",
+                            Code::UnsupportedPlatform,
                             path.clone(),
                             format!("Fargate cannot run `{platform}`: it runs Linux containers on `linux/amd64` and `linux/arm64`"),
                         )
@@ -311,7 +311,7 @@ pub(super) fn cpu_architecture(cx: &mut Context, members: &[&Service]) -> Option
         match chosen {
                 Some((other, other_service)) if other != architecture => cx.diagnostics.push(
                     Diagnostic::error(
-                        "platform-conflict",
+                        Code::PlatformConflict,
                         path.clone(),
                         format!(
                             "`{}` wants `{platform}` but `{other_service}`, in the same task, wants another CPU architecture; a Fargate task has one",

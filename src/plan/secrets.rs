@@ -12,7 +12,7 @@ use super::{
     logical_id, Container, ContainerRuntime, Context, DeployValue, GroupReason, MountPoint, PlainSecret,
     PlainSecretSite, PolicyResource, SecretPlan, Source, TaskDraft, TaskShape,
 };
-use crate::diagnostic::{Diagnostic, KeyPath};
+use crate::diagnostic::{Code, Diagnostic, KeyPath};
 use crate::normalise::{
     is_secrets_manager_name_char, Condition, SecretSource, SecretUse, Service, SECRETS_FOLDER,
     SECRETS_MANAGER_NAME_LENGTH,
@@ -93,7 +93,7 @@ fn add_secrets_writer(
             if !written.insert(relative.clone()) {
                 cx.diagnostics.push(
                     Diagnostic::error(
-                        "bad-secret",
+                        Code::BadSecret,
                         secret_use.path.clone(),
                         format!(
                             "another secret of `{}` is already written to `{SECRETS_FOLDER}/{relative}`",
@@ -129,7 +129,7 @@ fn add_secrets_writer(
     if task.containers.iter().any(|c| c.name == SECRETS_CONTAINER) {
         cx.diagnostics.push(
             Diagnostic::error(
-                "name-collision",
+                Code::NameCollision,
                 cx.task_path(&task.containers),
                 format!(
                     "a service named `{SECRETS_CONTAINER}` takes the name of the container that writes the secrets"
@@ -161,7 +161,7 @@ fn secret_file(cx: &mut Context, secret_use: &SecretUse) -> String {
             };
             cx.diagnostics.push(
                     Diagnostic::warning(
-                        "secret-target",
+                        Code::SecretTarget,
                         secret_use.path.clone(),
                         format!(
                             "ECS can mount the secrets' folder only as a whole: `{}` is written to `{SECRETS_FOLDER}/{file}` instead",
@@ -268,7 +268,7 @@ fn secret_variables(
             if looks_secret {
                 cx.diagnostics.push(
                         Diagnostic::warning(
-                            "plain-secret",
+                            Code::PlainSecret,
                             path,
                             format!("`{name}` holds a secret; it is written in plain text into the task definition"),
                         )
@@ -309,7 +309,7 @@ fn secret_variable(
     if let Some(problem) = secrets_manager_name_problem(&cx.project.name, &secret) {
         cx.diagnostics.push(
             Diagnostic::error(
-                "bad-secret",
+                Code::BadSecret,
                 path,
                 format!(
                     "`{name}` would be read from the Secrets Manager secret `{}/{secret}`, which {problem}",
@@ -330,7 +330,7 @@ fn secret_variable(
     if logical.len() + "Arn".len() > 255 {
         cx.diagnostics.push(
             Diagnostic::error(
-                "name-too-long",
+                Code::NameTooLong,
                 path,
                 format!(
                     "`{name}` of `{}` would name a stack output longer than CloudFormation's 255 characters",
@@ -344,7 +344,7 @@ fn secret_variable(
     if let Some(other) = used_ids.get(&logical) {
         cx.diagnostics.push(
             Diagnostic::error(
-                "name-collision",
+                Code::NameCollision,
                 path,
                 format!("secrets `{other}` and `{secret}` get the same name on AWS (`{logical}`)"),
             )
@@ -355,7 +355,7 @@ fn secret_variable(
     let value_from = cx.deferred(&format!("{logical}Arn"), Source::Stack("secrets"));
     cx.diagnostics.push(
             Diagnostic::note(
-                "secret-variable",
+                Code::SecretVariable,
                 path,
                 format!(
                     "`{name}` is read from the Secrets Manager secret `{}/{secret}`; its value is not written",
@@ -388,7 +388,7 @@ fn warn_unknown_secret_variables(cx: &mut Context, service: &Service) {
         if !variables.contains(listed.as_str()) {
             cx.diagnostics.push(
                 Diagnostic::warning(
-                    "unknown-variable",
+                    Code::UnknownVariable,
                     path.clone(),
                     format!("`{listed}` is not a variable of `{}`", service.name),
                 )
@@ -450,7 +450,7 @@ fn secrets_where_ecs_takes_none(
         }
         cx.diagnostics.push(
                 Diagnostic::warning(
-                    "plain-secret",
+                    Code::PlainSecret,
                     path,
                     format!(
                         "{} of `{}` holds a password; ECS reads no secret into `{key}`, so it is written in plain text into the task definition",
@@ -494,7 +494,7 @@ fn secrets_where_ecs_takes_none(
             }
             warnings.push(
                     Diagnostic::warning(
-                        "plain-secret",
+                        Code::PlainSecret,
                         path,
                         format!("the {what} `{key}` of `{}` holds a secret; ECS has no secrets for labels, so it is written in plain text, for anyone who can describe the task or service to read", service.name),
                     )
@@ -522,7 +522,7 @@ fn plan_secret(
         if let Some(other) = used_ids.get(&logical) {
             cx.diagnostics.push(
                 Diagnostic::error(
-                    "name-collision",
+                    Code::NameCollision,
                     definition.path.clone(),
                     format!("secrets `{other}` and `{name}` get the same name on AWS (`{logical}`)"),
                 )
@@ -535,7 +535,7 @@ fn plan_secret(
                 if let Some(problem) = secrets_manager_name_problem(&cx.project.name, name) {
                     cx.diagnostics.push(
                         Diagnostic::error(
-                            "bad-secret",
+                            Code::BadSecret,
                             definition.path.clone(),
                             format!("the Secrets Manager secret `{}/{name}` {problem}", cx.project.name),
                         )
@@ -553,7 +553,7 @@ fn plan_secret(
                 if let PolicyResource::SsmParameterName(parameter) = &resource {
                     cx.diagnostics.push(
                             Diagnostic::note(
-                                "ssm-parameter",
+                                Code::SsmParameter,
                                 definition.path.clone(),
                                 format!("secret `{name}` is read from the SSM parameter `{parameter}` of the task's region and account"),
                             )

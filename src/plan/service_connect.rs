@@ -4,7 +4,7 @@
 use super::{
     port_mapping, ClientAlias, Container, Context, Exposure, PortPlan, ServiceConnect, ServiceConnectService, TaskDraft,
 };
-use crate::diagnostic::{Diagnostic, KeyPath};
+use crate::diagnostic::{Code, Diagnostic, KeyPath};
 use crate::normalise::Protocol;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -63,7 +63,7 @@ pub(super) fn offered(
             if let Some(message) = clash {
                 cx.diagnostics.push(
                     Diagnostic::error(
-                        "name-collision",
+                        Code::NameCollision,
                         target_path.clone(),
                         format!("{message} (Service Connect names ignore case, and Cloud Map names dots)"),
                     )
@@ -74,7 +74,7 @@ pub(super) fn offered(
             if discovery.len() > 64 {
                 cx.diagnostics.push(
                     Diagnostic::error(
-                        "name-too-long",
+                        Code::NameTooLong,
                         target_path.clone(),
                         format!(
                             "the Service Connect name `{discovery}` is longer than the 64 characters Cloud Map allows"

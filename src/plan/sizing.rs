@@ -1,6 +1,7 @@
 //! Sizing: how many copies a task runs and the Fargate size that holds its containers.
 
 use super::*;
+use crate::diagnostic::Code;
 
 /// How many copies of the task run: the most any of its services asks for, with a word when
 /// they differ and when a stateful image would be copied.
@@ -14,7 +15,7 @@ pub(super) fn desired_count(cx: &mut Context, members: &[&Service]) -> u32 {
         let names: Vec<String> = counts.iter().map(|(c, _, n)| format!("{n}: {c}")).collect();
         cx.diagnostics.push(
             Diagnostic::warning(
-                "replicas-differ",
+                Code::ReplicasDiffer,
                 (*path).clone(),
                 format!(
                     "services in one task run the same number of copies; the task runs {highest} ({})",
@@ -43,7 +44,7 @@ pub(super) fn desired_count(cx: &mut Context, members: &[&Service]) -> u32 {
             };
             cx.diagnostics.push(
                     Diagnostic::warning(
-                        "stateful-scaled",
+                        Code::StatefulScaled,
                         path,
                         format!(
                             "`{}` runs `{}`, which keeps state, and {why}: each copy gets a database of its own",
@@ -92,7 +93,7 @@ pub(super) fn size(cx: &mut Context, task: &str, members: &[&Service]) -> TaskSi
         }
         None => {
             cx.diagnostics.push(Diagnostic::error(
-                    "too-big-for-fargate",
+                    Code::TooBigForFargate,
                     members[0].path.key("deploy").key("resources"),
                     format!("task `{task}` asks for {cpu_units} CPU units and {memory} MiB; the largest Fargate task has 16384 units and 122880 MiB"),
                 ).with_help("lower `deploy.resources`, or split the services into separate tasks"));
@@ -135,7 +136,7 @@ mod tests {
     fn more_than_fargate_has_is_refused() {
         let project = project("services:\n  a: {image: a, deploy: {resources: {limits: {cpus: '32'}}}}\n");
         let (_, codes) = run(&project, |cx| size(cx, "t", &members(&project)));
-        assert_eq!(codes, vec!["too-big-for-fargate"]);
+        assert_eq!(codes, vec![Code::TooBigForFargate]);
     }
 
     #[test]
@@ -145,6 +146,6 @@ mod tests {
         );
         let (count, codes) = run(&project, |cx| desired_count(cx, &members(&project)));
         assert_eq!(count, 3);
-        assert_eq!(codes, vec!["replicas-differ", "stateful-scaled"]);
+        assert_eq!(codes, vec![Code::ReplicasDiffer, Code::StatefulScaled]);
     }
 }

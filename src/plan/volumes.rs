@@ -1,6 +1,7 @@
 //! Volumes: an EFS access point per named volume in use, and each task definition's volumes.
 
 use super::*;
+use crate::diagnostic::Code;
 
 /// An EFS access point per named volume some task mounts, and each task definition's volumes
 /// (by task).
@@ -52,7 +53,7 @@ fn access_points(cx: &mut Context, mounted_by: &HashMap<&str, Vec<&Service>>) ->
         if let Some(other) = ids.insert(logical.clone(), &volume.name) {
             cx.diagnostics.push(
                 Diagnostic::error(
-                    "name-collision",
+                    Code::NameCollision,
                     volume.path.clone(),
                     format!(
                         "volumes `{other}` and `{}` get the same name on ECS (`{logical}`)",
@@ -71,7 +72,7 @@ fn access_points(cx: &mut Context, mounted_by: &HashMap<&str, Vec<&Service>>) ->
         if folder_length > MAXIMUM_ACCESS_POINT_PATH {
             cx.diagnostics.push(
                     Diagnostic::error(
-                        "name-too-long",
+                        Code::NameTooLong,
                         volume.path.clone(),
                         format!(
                             "volume `{}` would be a folder of {folder_length} characters on EFS, longer than the {MAXIMUM_ACCESS_POINT_PATH} of an access point's path",
@@ -161,7 +162,7 @@ mod tests {
     type Planned = (Vec<VolumePlan>, Vec<Vec<TaskVolume>>);
 
     /// The volumes step over every task of `compose`, and the codes said.
-    fn volumes_of(compose: &str) -> (Planned, Vec<&'static str>) {
+    fn volumes_of(compose: &str) -> (Planned, Vec<Code>) {
         let project = project(compose);
         run(&project, |cx| {
             let grouping = grouping::group(cx).expect("groups");
@@ -184,7 +185,7 @@ mod tests {
              volumes:\n  db.data: {}\n  unused: {}\n",
         );
         // The anonymous volume lives as long as the task: a note says so.
-        assert_eq!(codes, vec!["anonymous-on-task-storage"]);
+        assert_eq!(codes, vec![Code::AnonymousOnTaskStorage]);
         let names: Vec<(&str, &str, &str)> = plans
             .iter()
             .map(|v| (v.name.as_str(), v.ecs_name.as_str(), v.root_directory.as_str()))
@@ -212,12 +213,12 @@ mod tests {
             "services:\n  a: {image: a, volumes: [\"x.y:/a\", \"x-y:/b\"]}\nvolumes:\n  x.y: {}\n  x-y: {}\n",
         );
         assert_eq!(plans.len(), 1);
-        assert_eq!(codes, vec!["name-collision"]);
+        assert_eq!(codes, vec![Code::NameCollision]);
         let long = "v".repeat(100);
         let ((plans, _), codes) = volumes_of(&format!(
             "services:\n  a: {{image: a, volumes: [\"{long}:/a\"]}}\nvolumes:\n  {long}: {{}}\n"
         ));
         assert!(plans.is_empty());
-        assert_eq!(codes, vec!["name-too-long"]);
+        assert_eq!(codes, vec![Code::NameTooLong]);
     }
 }

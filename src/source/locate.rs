@@ -119,7 +119,7 @@ pub fn locate_all_with(diagnostics: &mut Diagnostics, files: &[SourceFile], prov
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diagnostic::Diagnostic;
+    use crate::diagnostic::{Code, Diagnostic};
 
     #[test]
     fn follows_extends_into_the_base_and_skips_same_named_services_of_base_files() {
@@ -147,12 +147,12 @@ mod tests {
         let web = KeyPath::root().key("services").key("web");
         let mut diagnostics = Diagnostics::default();
         diagnostics.push(Diagnostic::warning(
-            "ignored-key",
+            Code::IgnoredKey,
             web.key("ports").index(0),
             "inherited",
         ));
-        diagnostics.push(Diagnostic::warning("ignored-key", web.key("image"), "its own"));
-        diagnostics.push(Diagnostic::warning("ignored-key", web.key("nothing"), "nowhere"));
+        diagnostics.push(Diagnostic::warning(Code::IgnoredKey, web.key("image"), "its own"));
+        diagnostics.push(Diagnostic::warning(Code::IgnoredKey, web.key("nothing"), "nowhere"));
         locate_all_with(&mut diagnostics, &files, &provenance);
         let places: Vec<(String, usize, usize)> = diagnostics
             .iter()

@@ -7,7 +7,7 @@ pub use key_index::KeyIndex;
 pub(crate) use key_index::KeyIndexBuilder;
 pub use locate::{locate_all, locate_all_with, Provenance, ServiceAt};
 
-use crate::diagnostic::{Diagnostic, KeyPath};
+use crate::diagnostic::{Code, Diagnostic, KeyPath};
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -219,7 +219,7 @@ pub fn unreadable(path: &Path, error: &io::Error) -> Diagnostic {
     let shown = display_path(path);
     if error.kind() == io::ErrorKind::FileTooLarge {
         return Diagnostic::error(
-            "file-too-large",
+            Code::FileTooLarge,
             KeyPath::root(),
             format!(
                 "`{shown}` is larger than the {} MiB compose2ecs reads",
@@ -231,7 +231,7 @@ pub fn unreadable(path: &Path, error: &io::Error) -> Diagnostic {
     }
     if error.kind() == io::ErrorKind::QuotaExceeded {
         return Diagnostic::error(
-            "input-too-large",
+            Code::InputTooLarge,
             KeyPath::root(),
             format!(
                 "reading `{shown}` would take the files of this project past the {} MiB compose2ecs reads in all",
@@ -248,7 +248,7 @@ pub fn unreadable(path: &Path, error: &io::Error) -> Diagnostic {
         _ => error.to_string(),
     };
     Diagnostic::error(
-        "unreadable-file",
+        Code::UnreadableFile,
         KeyPath::root(),
         format!("cannot read `{shown}`: {reason}"),
     )

@@ -12,7 +12,7 @@ mod table;
 
 pub use table::TABLE;
 
-use crate::diagnostic::{did_you_mean, Diagnostic, KeyPath};
+use crate::diagnostic::{did_you_mean, Code, Diagnostic, KeyPath};
 use serde::Serialize;
 
 /// What compose2ecs does with a key.
@@ -69,7 +69,12 @@ pub fn unknown_key(name: &str, pattern: &str, parent: &KeyPath) -> Diagnostic {
     } else {
         format!("in `{parent}`")
     };
-    Diagnostic::error("unknown-key", parent.key(name), format!("unknown key `{name}` {place}")).with_help(help)
+    Diagnostic::error(
+        Code::UnknownKey,
+        parent.key(name),
+        format!("unknown key `{name}` {place}"),
+    )
+    .with_help(help)
 }
 
 /// The README's conversion table, in Markdown.
