@@ -4,7 +4,7 @@
 
 mod common;
 
-use compose2ecs::diagnostic::{Diagnostic, Severity};
+use compose2ecs::diagnostic::{Code, Diagnostic, Severity};
 use compose2ecs::Conversion;
 
 fn conversion(compose: &str) -> Conversion {
@@ -12,7 +12,7 @@ fn conversion(compose: &str) -> Conversion {
 }
 
 /// The diagnostics of `code`, each as (severity, key path, line).
-fn found(conversion: &Conversion, code: &str) -> Vec<(Severity, String, usize)> {
+fn found(conversion: &Conversion, code: Code) -> Vec<(Severity, String, usize)> {
     conversion
         .diagnostics
         .iter()
@@ -43,7 +43,7 @@ fn two_services_without_rules_on_one_port_collide() {
     let result = conversion(&compose);
     assert!(result.is_refused(false));
     assert_eq!(
-        found(&result, "listener-collision"),
+        found(&result, Code::ListenerCollision),
         [(Severity::Error, "services.api.ports[0]".to_string(), 9)]
     );
 }
@@ -54,13 +54,13 @@ fn one_service_on_80_and_443_with_a_certificate_collides() {
                    x-ecs:\n  certificate: arn:aws:acm:us-east-1:123456789012:certificate/abc-123\n";
     let result = conversion(compose);
     assert_eq!(
-        found(&result, "listener-collision"),
+        found(&result, Code::ListenerCollision),
         [(Severity::Error, "services.web.ports[1]".to_string(), 6)]
     );
     let message = &result
         .diagnostics
         .iter()
-        .find(|d| d.code == "listener-collision")
+        .find(|d| d.code == Code::ListenerCollision)
         .unwrap()
         .message;
     assert!(
@@ -78,7 +78,7 @@ fn rules_without_a_default_are_refused() {
     );
     let result = conversion(&compose);
     assert_eq!(
-        found(&result, "listener-no-default"),
+        found(&result, Code::ListenerNoDefault),
         [(Severity::Error, "services.api.x-ecs.load_balancer".to_string(), 7)]
     );
 }
@@ -93,7 +93,7 @@ fn the_same_rule_twice_is_refused_hosts_in_any_case() {
     );
     let result = conversion(&compose);
     assert_eq!(
-        found(&result, "listener-same-rule"),
+        found(&result, Code::ListenerSameRule),
         [(Severity::Error, "services.api2.x-ecs.load_balancer".to_string(), 18)]
     );
 }
@@ -108,7 +108,7 @@ fn the_same_priority_twice_is_refused() {
     );
     let result = conversion(&compose);
     assert_eq!(
-        found(&result, "listener-same-priority"),
+        found(&result, Code::ListenerSamePriority),
         [(
             Severity::Error,
             "services.docs.x-ecs.load_balancer.priority".to_string(),
@@ -171,7 +171,7 @@ fn rules_alb_would_refuse_are_refused_where_written() {
             service("api", 3000, &format!("load_balancer:\n  {rule}")),
         );
         let result = conversion(&compose);
-        let errors = found(&result, "bad-listener-rule");
+        let errors = found(&result, Code::BadListenerRule);
         assert_eq!(errors.len(), 1, "{rule}: {errors:?}");
         assert_eq!((errors[0].0, errors[0].1.as_str()), (Severity::Error, path), "{rule}");
         assert!(errors[0].2 >= 11, "{rule}: located in the file, {errors:?}");
@@ -182,7 +182,7 @@ fn rules_alb_would_refuse_are_refused_where_written() {
         service("api", 3000, "load_balancer:\n  path: /api/*\n  priority: 50001"),
     );
     assert_eq!(
-        found(&conversion(&compose), "bad-setting"),
+        found(&conversion(&compose), Code::BadSetting),
         [(
             Severity::Error,
             "services.api.x-ecs.load_balancer.priority".to_string(),
@@ -199,7 +199,7 @@ fn a_certificate_must_be_an_acm_arn() {
     );
     let result = conversion(&compose);
     assert_eq!(
-        found(&result, "bad-certificate"),
+        found(&result, Code::BadCertificate),
         [(Severity::Error, "x-ecs.certificate".to_string(), 7)]
     );
 }
@@ -213,7 +213,7 @@ fn settings_with_nothing_to_act_on_warn() {
     let result = conversion(compose);
     assert!(!result.is_refused(false));
     assert_eq!(
-        found(&result, "unused-setting"),
+        found(&result, Code::UnusedSetting),
         [
             (Severity::Warning, "services.worker.x-ecs.load_balancer".to_string(), 5),
             (Severity::Warning, "x-ecs.certificate".to_string(), 12),
@@ -229,13 +229,13 @@ fn port_443_warns_only_without_a_certificate() {
     let web = "services:\n  web:\n    image: nginx:1.27\n    ports:\n      - \"443:8080\"\n";
     let plain = conversion(web);
     assert_eq!(
-        found(&plain, "no-certificate"),
+        found(&plain, Code::NoCertificate),
         [(Severity::Warning, "services.web.ports[0]".to_string(), 5)]
     );
     let secure = conversion(&format!(
         "{web}x-ecs:\n  certificate: arn:aws:acm:us-east-1:123456789012:certificate/abc-123\n"
     ));
-    assert!(found(&secure, "no-certificate").is_empty());
+    assert!(found(&secure, Code::NoCertificate).is_empty());
     let template = &secure.output["cloudformation/alb.yaml"];
     assert!(template.contains("      Protocol: HTTPS\n      SslPolicy: \"ELBSecurityPolicy-TLS13-1-2-Res-2021-06\"\n"));
     assert!(template.contains("            Port: \"443\"\n            StatusCode: HTTP_301\n"));
@@ -249,7 +249,7 @@ fn a_task_behind_more_than_five_target_groups_is_refused() {
         .collect();
     let compose = format!("services:\n  web:\n    image: nginx:1.27\n    ports:\n{ports}");
     assert_eq!(
-        found(&conversion(&compose), "too-many-target-groups"),
+        found(&conversion(&compose), Code::TooManyTargetGroups),
         [(Severity::Error, "services.web.ports[5]".to_string(), 10)]
     );
     let five: String = ports.lines().take(5).map(|l| format!("{l}\n")).collect();
@@ -268,7 +268,7 @@ fn quotas_warn_and_stack_limits_refuse() {
         format!("services:\n{services}")
     };
     let busy = conversion(&published(55));
-    assert_eq!(found(&busy, "load-balancer-quota").len(), 1);
+    assert_eq!(found(&busy, Code::LoadBalancerQuota).len(), 1);
     assert!(busy.plan.is_some());
     let routed = |count: usize| {
         let mut compose = String::from("services:\n  default:\n    image: nginx:1.27\n    ports: [\"80:80\"]\n");
@@ -280,7 +280,7 @@ fn quotas_warn_and_stack_limits_refuse() {
         compose
     };
     let huge = conversion(&routed(210));
-    assert_eq!(found(&huge, "too-many-target-groups").len(), 1);
+    assert_eq!(found(&huge, Code::TooManyTargetGroups).len(), 1);
     assert!(huge.plan.is_none() && huge.output.is_empty());
 }
 

@@ -3,6 +3,7 @@
 
 mod common;
 
+use compose2ecs::diagnostic::Code;
 use compose2ecs::{report, Conversion};
 use std::time::{Duration, Instant};
 
@@ -47,7 +48,7 @@ fn a_value_full_of_references_converts_in_linear_time_and_space() {
     let rewritten = result
         .diagnostics
         .iter()
-        .find(|d| d.code == "hostname-rewritten")
+        .find(|d| d.code == Code::HostnameRewritten)
         .expect("the rewrite is reported");
     assert!(
         rewritten.message.contains("localhost:6379") && rewritten.message.contains('…'),
