@@ -932,8 +932,28 @@ fn includes_that_double_at_each_level_are_bounded() {
     let output = compose2ecs(dir.path(), &["plan", "-f", "f0.yml"]);
     assert_eq!(output.status.code(), Some(1));
     let err = stderr(&output);
-    assert_eq!(err.matches("error[include-cycle]").count(), 1, "{err}");
+    assert_eq!(err.matches("error[too-many-includes]").count(), 1, "{err}");
     assert!(err.contains("more than 1024 projects"), "{err}");
+}
+
+/// A chain of includes deeper than the bound is refused with its own code, not as a cycle.
+#[test]
+fn includes_nested_past_the_bound_are_refused_as_too_deep() {
+    let dir = tempfile::tempdir().unwrap();
+    let levels = 40;
+    for level in 0..levels {
+        let text = if level + 1 < levels {
+            format!("include: [f{}.yml]\nservices:\n  s{level}:\n    image: x\n", level + 1)
+        } else {
+            "services:\n  last:\n    image: x\n".to_string()
+        };
+        fs::write(dir.path().join(format!("f{level}.yml")), text).unwrap();
+    }
+    let output = compose2ecs(dir.path(), &["plan", "-f", "f0.yml"]);
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    assert_eq!(err.matches("error[include-too-deep]").count(), 1, "{err}");
+    assert!(!err.contains("include-cycle"), "{err}");
 }
 
 /// compose's project name rules: the file's `name:` is normalised; an empty COMPOSE_PROJECT_NAME

@@ -157,7 +157,9 @@ codes! {
     IncludeConflict = "include-conflict", Error:
         "An included file defines a service, volume, network, secret or config that the including file (or another included file) defines differently.";
     IncludeCycle = "include-cycle", Error:
-        "A file includes itself, directly or through the files it includes (or includes nest more than 32 deep).";
+        "A file includes itself, directly or through the files it includes.";
+    IncludeTooDeep = "include-too-deep", Error:
+        "`include` nests more than 32 files deep.";
     InputTooLarge = "input-too-large", Error:
         "The project's files (included, extended and env files too) hold more than 16 MiB together.";
     LegacyV1Format = "legacy-v1-format", Error:
@@ -266,6 +268,8 @@ codes! {
         "A tmpfs without `size` gets 64 MiB: ECS needs a size.";
     TooBigForFargate = "too-big-for-fargate", Error:
         "A task needs more than the largest Fargate size.";
+    TooManyIncludes = "too-many-includes", Error:
+        "The files include more than 1024 projects in all, counting a file each time it is included.";
     TooManyContainers = "too-many-containers", Error:
         "A task has more than the 10 containers ECS allows.";
     TooManyTargetGroups = "too-many-target-groups", Error:

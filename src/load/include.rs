@@ -199,7 +199,7 @@ fn load_entry(reader: &mut Reader<'_>, entry: &Entry, at: &KeyPath, including: &
         reader.report_in(
             including.source,
             Diagnostic::error(
-                Code::IncludeCycle,
+                Code::TooManyIncludes,
                 at.clone(),
                 format!("the files include more than {MAXIMUM_ENTRIES} projects in all"),
             )
@@ -211,7 +211,7 @@ fn load_entry(reader: &mut Reader<'_>, entry: &Entry, at: &KeyPath, including: &
         reader.report_in(
             including.source,
             Diagnostic::error(
-                Code::IncludeCycle,
+                Code::IncludeTooDeep,
                 at.clone(),
                 format!("`include` nests more than {MAXIMUM_DEPTH} files deep"),
             )
