@@ -280,7 +280,8 @@ fn quotas_warn_and_stack_limits_refuse() {
         compose
     };
     let huge = conversion(&routed(210));
-    assert_eq!(found(&huge, Code::TooManyTargetGroups).len(), 1);
+    assert_eq!(found(&huge, Code::StackTooLarge).len(), 1);
+    assert!(found(&huge, Code::TooManyTargetGroups).is_empty());
     assert!(huge.plan.is_none() && huge.output.is_empty());
 }
 

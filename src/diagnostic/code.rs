@@ -252,6 +252,8 @@ codes! {
         "An external secret named without an ARN is read from the SSM parameter of that name.";
     StackOutputs = "stack-outputs", Error:
         "A `--stack-outputs` file cannot be read, or two stacks disagree on an output.";
+    StackTooLarge = "stack-too-large", Error:
+        "The load balancer's stack (`alb.yaml`) would have more than the 500 resources or 200 outputs CloudFormation takes in one stack.";
     StatefulScaled = "stateful-scaled", Warning:
         "A database (or other stateful image) runs in a task with several copies (or that autoscaling may scale out): each copy gets its own data.";
     StopTimeoutClamped = "stop-timeout-clamped", Note:

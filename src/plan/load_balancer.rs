@@ -277,7 +277,7 @@ fn check_load_balancer_limits(cx: &mut Context, listeners: &[Listener], https: b
     if resources > STACK_RESOURCES || outputs > STACK_OUTPUTS {
         cx.diagnostics.push(
                 Diagnostic::error(
-                    Code::TooManyTargetGroups,
+                    Code::StackTooLarge,
                     at.clone(),
                     format!("the load balancer's stack would have {resources} resources and {outputs} outputs; CloudFormation takes {STACK_RESOURCES} and {STACK_OUTPUTS}"),
                 )
