@@ -520,6 +520,36 @@ fn bad_input_gets_a_located_refusal() {
     refused_with(b"servics:\n  web:\n    image: a\n", &["no-services"]);
 }
 
+/// A code says what is wrong: a missing key, a relative folder or an empty name is not a value
+/// of the wrong type.
+#[test]
+fn each_refusal_has_the_code_of_its_meaning() {
+    refused_with(
+        b"services:\n  web:\n    image: a\n    extends: {file: other.yml}\n",
+        &["error[missing-key]: `services.web.extends` has no `service`"],
+    );
+    refused_with(
+        b"include:\n  - project_directory: .\nservices:\n  web:\n    image: a\n",
+        &["error[missing-key]: `include[0]` has no `path`"],
+    );
+    refused_with(
+        b"include:\n  - path: []\nservices:\n  web:\n    image: a\n",
+        &["error[missing-key]: `include[0].path` lists no file"],
+    );
+    refused_with(
+        b"services:\n  web:\n    image: a\n    ulimits:\n      nofile: {soft: 1}\n",
+        &["error[missing-key]: `services.web.ulimits.nofile` needs both"],
+    );
+    refused_with(
+        b"services:\n  web:\n    image: a\n    working_dir: app\n",
+        &["error[bad-working-dir]: `app` is not an absolute path"],
+    );
+    refused_with(
+        b"services:\n  web:\n    image: a\n    deploy:\n      labels:\n        ecs.task.family: \" , \"\n",
+        &["error[bad-task-name]: `ecs.task.family` is empty"],
+    );
+}
+
 /// An alias bomb (9^10 nodes once expanded) and nesting 5,000 deep are refused as YAML errors.
 /// Expanded or recursed into whole, either would exhaust memory or the stack, so finishing is the
 /// proof; speed is for the benchmarks.

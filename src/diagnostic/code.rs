@@ -91,9 +91,11 @@ codes! {
     BadTag = "bad-tag", Warning:
         "A `deploy.labels` entry cannot be an AWS tag (length, characters, `aws:`), or two services of a task give it different values.";
     BadTaskName = "bad-task-name", Error:
-        "`x-ecs.task` or `ecs.task.family` is not a usable name.";
+        "`x-ecs.task` or `ecs.task.family` is not a usable name, or is empty.";
     BadUlimit = "bad-ulimit", Error:
         "A soft ulimit is above its hard limit.";
+    BadWorkingDir = "bad-working-dir", Error:
+        "`working_dir` is not an absolute path.";
     BadVolume = "bad-volume", Error:
         "A long-form volume has no `target`.";
     BadVolumeName = "bad-volume-name", Error:
@@ -178,6 +180,8 @@ codes! {
         "A port published on the loopback address stays private.";
     LoggingDriver = "logging-driver", Warning:
         "A `logging` driver other than json-file/local is not used: every container logs to CloudWatch.";
+    MissingKey = "missing-key", Error:
+        "A mapping lacks a key it needs, or has it empty: `extends` without `service`, an `include` entry without `path`, a ulimit without `soft` or `hard`.";
     NameCollision = "name-collision", Error:
         "Two names become one on ECS (`a.b` and `a-b`; volumes `my-data` and `my_data`).";
     NameTooLong = "name-too-long", Error:

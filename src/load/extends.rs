@@ -265,7 +265,7 @@ impl Extends<'_, '_> {
                     None => {
                         self.report(
                             source,
-                            Diagnostic::error(Code::WrongType, at.clone(), format!("`{at}` has no `service`"))
+                            Diagnostic::error(Code::MissingKey, at.clone(), format!("`{at}` has no `service`"))
                                 .with_help("name the service to extend: `extends: {service: base, file: common.yml}`"),
                         );
                         return None;

@@ -128,7 +128,7 @@ fn read_entry(reader: &mut Reader<'_>, source: usize, item: &Value, at: &KeyPath
         None => {
             reader.report_in(
                 source,
-                Diagnostic::error(Code::WrongType, at.clone(), format!("`{at}` has no `path`"))
+                Diagnostic::error(Code::MissingKey, at.clone(), format!("`{at}` has no `path`"))
                     .with_help("name the compose file to include: `path: other/compose.yaml`"),
             );
             return None;
@@ -150,7 +150,7 @@ fn read_entry(reader: &mut Reader<'_>, source: usize, item: &Value, at: &KeyPath
     if paths.is_empty() {
         reader.report_in(
             source,
-            Diagnostic::error(Code::WrongType, at.key("path"), format!("`{at}.path` lists no file"))
+            Diagnostic::error(Code::MissingKey, at.key("path"), format!("`{at}.path` lists no file"))
                 .with_help("name the compose file to include: `path: other/compose.yaml`"),
         );
         return None;

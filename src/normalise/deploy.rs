@@ -142,7 +142,7 @@ fn first_listed_family(reader: &mut Reader, value: &str, label_path: KeyPath) ->
         Some(_) => None,
         None => {
             reader.error(
-                Code::WrongType,
+                Code::BadTaskName,
                 &label_path,
                 format!("`{FAMILY}` is empty"),
                 "name the task family the service joins",
@@ -381,7 +381,7 @@ mod tests {
         );
         let (service, codes, _) = deployed("{deploy: {labels: {ecs.task.family: ' , '}}}");
         assert!(service.family_label.is_none());
-        assert_eq!(codes, [Code::WrongType]);
+        assert_eq!(codes, [Code::BadTaskName]);
         assert_eq!(
             deployed("{deploy: {labels: {ecs.task.family: -app}}}").1,
             [Code::BadTaskName]

@@ -92,7 +92,7 @@ fn absolute_folder(reader: &mut Reader, dir: &str, path: &KeyPath) -> bool {
     let absolute = dir.starts_with('/');
     if !absolute {
         reader.error(
-            Code::WrongType,
+            Code::BadWorkingDir,
             path,
             format!("`{}` is not an absolute path", crate::quote::shown(dir)),
             "write the folder from the root: `/app`",
@@ -199,7 +199,7 @@ fn ulimits(reader: &mut Reader, value: &Value, path: &KeyPath) -> Vec<Ulimit> {
                     Some(v) => ulimit_value(reader, v, &item_path.key(field)),
                     None => {
                         reader.error(
-                            Code::WrongType,
+                            Code::MissingKey,
                             &item_path,
                             format!("`{item_path}` needs both `soft` and `hard`"),
                             "write `{soft: N, hard: N}`, or one number for both",
@@ -315,7 +315,7 @@ mod tests {
         assert!(found.user.is_none() && found.platform.is_none() && codes.is_empty());
         let (found, codes) = run("{working_dir: app, stop_grace_period: soon}");
         assert!(found.working_dir.is_none());
-        assert_eq!(codes, [Code::WrongType, Code::BadDuration]);
+        assert_eq!(codes, [Code::BadWorkingDir, Code::BadDuration]);
     }
 
     #[test]
@@ -368,7 +368,7 @@ mod tests {
         let (found, codes) =
             run("{ulimits: {nofile: {soft: 1}, nproc: 4294967296, stack: -2}, sysctls: {kernel.x: [1]}}");
         assert!(found.ulimits.is_empty() && found.sysctls.is_empty());
-        assert_eq!(codes, [Code::WrongType; 4]);
+        assert_eq!(codes, [Code::MissingKey, Code::WrongType, Code::WrongType, Code::WrongType]);
     }
 
     #[test]
