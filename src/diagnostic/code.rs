@@ -308,6 +308,8 @@ codes! {
         "`volumes_from` names a service of another task: tasks share no volumes.";
     WrongType = "wrong-type", Error:
         "A value has the wrong type (`image: 42`).";
+    YamlTooComplex = "yaml-too-complex", Error:
+        "A file nests more than 128 levels deep, or repeats so much through aliases that it would hold more than 32 MiB.";
     YamlMerge = "yaml-merge", Error:
         "A `<<` merge key failed.";
     YamlSyntax = "yaml-syntax", Error:

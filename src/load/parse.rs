@@ -48,7 +48,7 @@ pub(super) fn parse_text(
             ),
         };
         return Err(Box::new(
-            Diagnostic::error(Code::YamlSyntax, KeyPath::root(), message)
+            Diagnostic::error(Code::YamlTooComplex, KeyPath::root(), message)
                 .at_file(&shown, exceeded.line, exceeded.column)
                 .with_help("no compose file needs this; check where this file came from"),
         ));
