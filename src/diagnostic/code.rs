@@ -89,7 +89,7 @@ codes! {
     BadSetting = "bad-setting", Error:
         "An `x-ecs` value is out of its range or shape (`cluster`, `log_retention_days`, `mount_targets`, `file_system`, `health_check`, `grace_period`, `autoscaling`, `load_balancer.priority`, `registry`, `image_tag`), or `autoscaling` lacks `max` or a target.";
     BadTag = "bad-tag", Warning:
-        "A `deploy.labels` entry cannot be an AWS tag (length, characters, `aws:`), or two services of a task give it different values.";
+        "A `deploy.labels` entry cannot be an AWS tag (length, characters, `aws:`, more than 50) and is left out.";
     BadTaskName = "bad-task-name", Error:
         "`x-ecs.task` or `ecs.task.family` is not a usable name, or is empty.";
     BadUlimit = "bad-ulimit", Error:
@@ -264,6 +264,8 @@ codes! {
         "`stop_grace_period` is outside Fargate's 2–120 s and is clamped.";
     SysctlConflict = "sysctl-conflict", Warning:
         "Two containers of a task set one kernel parameter to different values; the task has one.";
+    TagConflict = "tag-conflict", Warning:
+        "Two services of one task give a `deploy.labels` entry different values; the ECS service has one tag, the first service's.";
     TaskDefinitionTooLarge = "task-definition-too-large", Error:
         "A task definition would be larger than the 64 KiB ECS takes.";
     TaskStorageOwner = "task-storage-owner", Warning:

@@ -272,7 +272,7 @@ pub(super) fn service_tags(cx: &mut Context, members: &[&Service]) -> Vec<(Strin
                     ),
                     (None, Some((_, other))) if other != value => cx.diagnostics.push(
                         Diagnostic::warning(
-                            Code::BadTag,
+                            Code::TagConflict,
                             path.clone(),
                             format!("the deploy label `{key}` of `{}` differs from another service's in its task, which ECS service tag `{key}` keeps (`{}`)", service.name, shown_tag(key, other)),
                         )
