@@ -146,6 +146,8 @@ codes! {
         "A health check without `test` is left out.";
     HealthyWithoutHealthcheck = "healthy-without-healthcheck", Warning:
         "`service_healthy` on a service without a health check waits for it to start.";
+    HostPortRange = "host-port-range", Note:
+        "A container port published on a range of host ports (`7000-7005:80`) is published on the range's first.";
     HostnameRewritten = "hostname-rewritten", Note:
         "A reference was rewritten.";
     IgnoredDriverOpt = "ignored-driver-opt", Warning:
@@ -232,8 +234,8 @@ codes! {
         "A target gets a port mapping for the port a reference uses.";
     PortCollision = "port-collision", Error:
         "Two containers of one task listen on one port.";
-    PortRange = "port-range", Warning | Note:
-        "A published port range stays private (a load balancer listens on single ports); as a note: a range of published ports for one container port is published on its first.";
+    PortRange = "port-range", Warning:
+        "A published range of container ports stays private: a load balancer listens on single ports.";
     ProjectNameNormalised = "project-name-normalised", Note:
         "The top-level `name` is written as compose writes project names (lower case, without other characters).";
     ReplicasDiffer = "replicas-differ", Warning:

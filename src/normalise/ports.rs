@@ -199,7 +199,7 @@ fn published_range_stays_private(reader: &mut Reader, first: u16, last: u16, pat
 /// range (`"8000-8010:80"`); on ECS it is published on the range's first, with a note.
 fn published_on_the_first_of_a_range(reader: &mut Reader, first: u16, path: &KeyPath) -> u16 {
     reader.diagnostics.push(Diagnostic::note(
-        Code::PortRange,
+        Code::HostPortRange,
         path.clone(),
         format!("compose publishes the port on any free port of a range; on ECS it is published on {first}, the range's first"),
     ));
@@ -295,7 +295,7 @@ mod tests {
         let (found, ranges, codes) = read_ports(r#"["8000-8010:80"]"#);
         assert_eq!(found, [(80, Some(8000), Protocol::Tcp)]);
         assert!(ranges.is_empty());
-        assert_eq!(codes, [Code::PortRange]);
+        assert_eq!(codes, [Code::HostPortRange]);
     }
 
     #[test]
