@@ -75,9 +75,9 @@ codes! {
     BadListenerRule = "bad-listener-rule", Error:
         "An `x-ecs.load_balancer` rule ALB would refuse: no `path` or `host`, a path not starting with `/`, a value over 128 characters or with a character ALB does not take, a host without a domain, or more than 3 values a condition, 5 values or 5 wildcards a rule.";
     BadMemory = "bad-memory", Error:
-        "A memory size such as `512M` cannot be read.";
+        "A memory size such as `512M` (or a tmpfs `size`) cannot be read, a limit is under the 6 MiB ECS gives a container, or a reservation is above its limit.";
     BadPort = "bad-port", Error:
-        "A port is not a number from 1 to 65535, or its syntax is wrong.";
+        "A port cannot be read: not a number from 1 to 65535, a wrong syntax, a protocol other than `tcp` and `udp`, or a long form without `target`.";
     BadProjectName = "bad-project-name", Error:
         "The project name has no usable characters.";
     BadRestart = "bad-restart", Error:
@@ -85,7 +85,7 @@ codes! {
     BadSecret = "bad-secret", Error:
         "A used secret has neither `file`/`environment` nor `external: true`; a long-form use has no `source`, a non-numeric `uid`/`gid` or a file another secret of the service has; a name Secrets Manager refuses (a secret's, or a variable's read from Secrets Manager); or an external `name` with a wildcard, not one Secrets Manager secret or SSM parameter.";
     BadServiceName = "bad-service-name", Error:
-        "A service name has characters compose does not allow.";
+        "A service name is not a string, or has characters compose does not allow.";
     BadSetting = "bad-setting", Error:
         "An `x-ecs` value is out of its range or shape (`cluster`, `log_retention_days`, `mount_targets`, `file_system`, `health_check`, `grace_period`, `autoscaling`, `load_balancer.priority`, `registry`, `image_tag`), or `autoscaling` lacks `max` or a target.";
     BadTag = "bad-tag", Warning:
@@ -117,7 +117,7 @@ codes! {
     ConnectIngress = "connect-ingress", Warning:
         "With your own `x-ecs.security_groups`, they must admit the Service Connect ports from themselves.";
     CrossTaskDependency = "cross-task-dependency", Note:
-        "`depends_on` across tasks cannot order ECS services.";
+        "`depends_on` across tasks, or on a service outside ECS, cannot order ECS services.";
     DependsCycle = "depends-cycle", Error:
         "`depends_on` goes round in a circle.";
     DesiredCountAdjusted = "desired-count-adjusted", Note:
@@ -153,7 +153,7 @@ codes! {
     IgnoredDriverOpt = "ignored-driver-opt", Warning:
         "A volume's `driver_opts` option other than `uid`/`gid` in `o` configures a local mount that EFS replaces (its values are never shown).";
     IgnoredKey = "ignored-key", Warning:
-        "A key is not converted (the conversion table says why).";
+        "A key, or a value of it (a `network_mode`, a mount `type`), is not converted; the message or the conversion table says why.";
     InactiveDependency = "inactive-dependency", Error:
         "A service depends on one whose profiles are not active.";
     InactiveProfile = "inactive-profile", Note:
@@ -199,7 +199,7 @@ codes! {
     NoEssentialContainer = "no-essential-container", Error:
         "Every container of a task is marked non-essential.";
     NoImage = "no-image", Error:
-        "A service has neither `image` nor `build`.";
+        "A service has neither `image` nor `build`, or its `image` is empty.";
     NoPort = "no-port", Warning:
         "A reference across tasks has no port to give its Service Connect alias.";
     NoServices = "no-services", Error:
@@ -293,21 +293,21 @@ codes! {
     UnknownSecret = "unknown-secret", Error:
         "A service uses a secret that is not defined at the top level.";
     UnknownService = "unknown-service", Error:
-        "`depends_on`, `network_mode` or `extends` names no service.";
+        "`depends_on`, `links`, `network_mode`, `volumes_from` or `extends` names no service of the project.";
     UnknownUlimit = "unknown-ulimit", Warning:
         "A ulimit ECS does not know is left out.";
     UnknownVariable = "unknown-variable", Warning:
         "`x-ecs.secret_variables` names a variable the service does not have.";
     UnreadableFile = "unreadable-file", Error:
-        "A file cannot be read (a compose, env, included or extended file).";
+        "A file cannot be read (a compose, env, label, included or extended file).";
     UnsetVariable = "unset-variable", Warning:
-        "A variable is not set and becomes empty.";
+        "A variable is not set: `${VAR}` becomes an empty string, and a variable listed without a value (`- VAR`) is left out.";
     UnsupportedKey = "unsupported-key", Error:
         "A key that cannot be converted.";
     UnsupportedPlatform = "unsupported-platform", Error:
         "`platform` is not `linux/amd64` or `linux/arm64`, the platforms Fargate runs.";
     UnusedSetting = "unused-setting", Warning:
-        "An `x-ecs` setting has nothing to act on: `mount_targets` with an existing `file_system`, `load_balancer` on a service with no public port, `certificate` with no service publishing 80 or 443.";
+        "An `x-ecs` setting has nothing to act on: `mount_targets` with an existing `file_system`, `load_balancer` on a service with no public port, `certificate` with no service publishing 80 or 443, any setting of a service outside ECS.";
     VolumesFromOtherTask = "volumes-from-other-task", Warning:
         "`volumes_from` names a service of another task: tasks share no volumes.";
     WrongType = "wrong-type", Error:
