@@ -1,12 +1,12 @@
 //! The compose2ecs command line: parses arguments, runs the conversion, prints diagnostics, writes files.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use compose2ecs::diagnostic::{printable, printable_json, printable_lines, Severity};
+use compose2ecs::diagnostic::{printable, printable_json, printable_lines, Code, Diagnostic, KeyPath, Severity};
 use compose2ecs::load::discover;
 use compose2ecs::load::interpolate::Variables;
 use compose2ecs::load::stack_outputs::read_stack_outputs;
 use compose2ecs::plan::KnownValues;
-use compose2ecs::source::{read_regular_file, FileSystem, Links};
+use compose2ecs::source::{read_regular_file, FileSystem, Links, SourceFile};
 use compose2ecs::{convert, render, report, write, Conversion, Input};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -90,10 +90,6 @@ enum Format {
     Mermaid,
 }
 
-/// What to do about a file in `taskdefs/`, `services/` or `cloudformation/` that compose2ecs did not write.
-const NOT_OURS_HELP: &str = "the manifest (.compose2ecs-manifest) lists what compose2ecs wrote, and only those \
-     are deployed; move other files out of these folders, or remove them if a pull request added them";
-
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Convert {
@@ -123,29 +119,27 @@ fn run_convert(input: &InputArgs, output: &Path, strict: bool, check: bool) -> E
                 ExitCode::SUCCESS
             }
             Ok(difference) => {
-                eprintln!(
-                    "{} is not up to date; run `compose2ecs convert` and commit the result:",
-                    output.display()
-                );
-                let lines = [
-                    ("new", &difference.added),
-                    ("changed", &difference.changed),
-                    ("to remove", &difference.removed),
-                    ("not ours", &difference.unexpected),
-                ];
-                for (what, files) in lines {
-                    for file in files {
-                        eprintln!("  {what:>9}  {}", printable(file));
+                print_diagnostics(input, &[], &difference.not_ours(output, Severity::Error));
+                if difference.is_stale() {
+                    eprintln!(
+                        "{} is not up to date; run `compose2ecs convert` and commit the result:",
+                        output.display()
+                    );
+                    let lines = [
+                        ("new", &difference.added),
+                        ("changed", &difference.changed),
+                        ("to remove", &difference.removed),
+                    ];
+                    for (what, files) in lines {
+                        for file in files {
+                            eprintln!("  {what:>9}  {}", printable(file));
+                        }
                     }
-                }
-                if !difference.unexpected.is_empty() {
-                    eprintln!("   = help: {NOT_OURS_HELP}");
                 }
                 ExitCode::from(1)
             }
             Err(error) => {
-                eprintln!("error: {}", printable(&error.to_string()));
-                eprintln!("   = help: {}", error.help());
+                print_failure(&error.to_string(), error.help());
                 ExitCode::from(1)
             }
         };
@@ -153,20 +147,12 @@ fn run_convert(input: &InputArgs, output: &Path, strict: bool, check: bool) -> E
     let difference = match write::write_output(output, &conversion.output, &write::RunRecords::of_user()) {
         Ok(difference) => difference,
         Err(error) => {
-            eprintln!("error: {}", printable(&error.to_string()));
-            eprintln!("   = help: {}", error.help());
+            print_failure(&error.to_string(), error.help());
             return ExitCode::from(1);
         }
     };
-    for file in &difference.unexpected {
-        eprintln!(
-            "warning[not-ours]: `{}` is in a folder compose2ecs generates, but compose2ecs did not write it",
-            printable(&output.join(file).display().to_string())
-        );
-    }
-    if !difference.unexpected.is_empty() {
-        eprintln!("   = help: {NOT_OURS_HELP}");
-    }
+    let not_ours = difference.not_ours(output, Severity::Warning);
+    print_diagnostics(input, &[], &not_ours);
     if let Some(plan) = conversion.plan.as_ref().filter(|p| !p.missing.is_empty()) {
         eprintln!("placeholders to fill once the stacks are deployed (see the README's deploy walk-through):");
         let width = plan.missing.iter().map(|m| m.name.len()).max().unwrap_or(0) + 4;
@@ -185,9 +171,10 @@ fn run_convert(input: &InputArgs, output: &Path, strict: bool, check: bool) -> E
         );
     }
     eprintln!(
-        "wrote {} files to {} ({warnings} warning(s))",
+        "wrote {} files to {} ({} warning(s))",
         conversion.output.len(),
-        output.display()
+        output.display(),
+        warnings + not_ours.len()
     );
     ExitCode::SUCCESS
 }
@@ -231,10 +218,10 @@ fn run_pipeline(args: &InputArgs) -> Result<Conversion, ExitCode> {
             .map_err(|error| format!("cannot read `{shown}`: {error}"))
             .and_then(|text| read_stack_outputs(&shown, &text, &mut known_values));
         if let Err(message) = read {
-            eprintln!("error[stack-outputs]: {}", printable(&message));
-            eprintln!(
-                "   = help: save a stack's outputs with `aws cloudformation describe-stacks --stack-name STACK > FILE`"
+            let unread = Diagnostic::error(Code::StackOutputs, KeyPath::root(), message).with_help(
+                "save a stack's outputs with `aws cloudformation describe-stacks --stack-name STACK > FILE`",
             );
+            print_diagnostics(args, &[], [&unread]);
             return Err(ExitCode::from(1));
         }
     }
@@ -242,8 +229,9 @@ fn run_pipeline(args: &InputArgs) -> Result<Conversion, ExitCode> {
     let compose_files = match discover::compose_files(&args.files, &args.env_files, &environment, &FileSystem) {
         Ok(files) => files,
         Err(missing) => {
-            eprintln!("error[no-compose-file]: {missing}");
-            eprintln!("   = help: {}", missing.help());
+            let none =
+                Diagnostic::error(Code::NoComposeFile, KeyPath::root(), missing.to_string()).with_help(missing.help());
+            print_diagnostics(args, &[], [&none]);
             return Err(ExitCode::from(1));
         }
     };
@@ -257,14 +245,34 @@ fn run_pipeline(args: &InputArgs) -> Result<Conversion, ExitCode> {
         project_name: args.project_name.clone(),
     };
     let conversion = convert(&input, &FileSystem).map_err(|error| {
-        eprintln!("error: {}", printable(&error.to_string()));
-        eprintln!("   = help: this is a bug in compose2ecs; please report it with the compose file");
+        print_failure(
+            &error.to_string(),
+            "this is a bug in compose2ecs; please report it with the compose file",
+        );
         ExitCode::from(1)
     })?;
-    let sources = render::SourceLines::new(&conversion.sources);
+    print_diagnostics(args, &conversion.sources, conversion.diagnostics.iter());
+    Ok(conversion)
+}
+
+/// A failure of the run rather than a mistake in its input (the output folder cannot be written,
+/// a bug): it has no code, and is text in every message format.
+fn print_failure(message: &str, help: &str) {
+    eprintln!("error: {}", printable(message));
+    eprintln!("   = help: {help}");
+}
+
+/// Prints `diagnostics` on stderr as `--message-format` asks, notes only with `-v`: every
+/// diagnostic reaches the user through here. `sources` are the files whose lines they may show.
+fn print_diagnostics<'a>(
+    args: &InputArgs,
+    sources: &[SourceFile],
+    diagnostics: impl IntoIterator<Item = &'a Diagnostic>,
+) {
+    let sources = render::SourceLines::new(sources);
     let styled = std::io::IsTerminal::is_terminal(&std::io::stderr())
         && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty());
-    for diagnostic in conversion.diagnostics.iter() {
+    for diagnostic in diagnostics {
         if !args.verbose && diagnostic.severity == Severity::Note {
             continue;
         }
@@ -279,5 +287,4 @@ fn run_pipeline(args: &InputArgs) -> Result<Conversion, ExitCode> {
             MessageFormat::Json => eprintln!("{}", printable_json(&report::diagnostic_json(diagnostic))),
         }
     }
-    Ok(conversion)
 }

@@ -44,8 +44,7 @@ pub fn human(diagnostic: &Diagnostic, source_line: Option<&str>, styled: bool) -
         printable(&diagnostic.path.to_string()).into_owned()
     };
     let help = diagnostic.help.as_deref().map(printable);
-    let code = diagnostic.code.to_string();
-    let mut report = level.title(&message).id(&code).snippet(
+    let mut report = level.title(&message).id(diagnostic.code.as_str()).snippet(
         Snippet::source(&line)
             .line_start(location.line)
             .origin(&file)

@@ -212,6 +212,8 @@ codes! {
         "A value equal to a service name, under a variable that does not name a host, is left alone.";
     NotHttpPort = "not-http-port", Warning:
         "A published port that is not HTTP stays private.";
+    NotOurs = "not-ours", Warning | Error:
+        "A file in `taskdefs/`, `services/` or `cloudformation/` of the output folder that compose2ecs did not write: kept, with a warning; an error with `--check`.";
     NotUtf8 = "not-utf8", Error:
         "A file is not UTF-8.";
     NothingToRun = "nothing-to-run", Error:

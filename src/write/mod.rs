@@ -25,6 +25,7 @@ pub use commit::write_output;
 pub use manifest::compare;
 pub use records::RunRecords;
 
+use crate::diagnostic::{Code, Diagnostic, KeyPath, Severity};
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -103,8 +104,34 @@ pub struct Difference {
     pub unexpected: Vec<String>,
 }
 
+/// What to do about a file in `taskdefs/`, `services/` or `cloudformation/` that compose2ecs did
+/// not write.
+const NOT_OURS_HELP: &str = "the manifest (.compose2ecs-manifest) lists what compose2ecs wrote, and only those \
+     are deployed; move other files out of these folders, or remove them if a pull request added them";
+
 impl Difference {
     pub fn is_empty(&self) -> bool {
         self.added.is_empty() && self.changed.is_empty() && self.removed.is_empty() && self.unexpected.is_empty()
+    }
+
+    /// Whether writing again would change the folder: a file to add, change or remove (the files
+    /// that are not compose2ecs's stay, whatever it writes).
+    pub fn is_stale(&self) -> bool {
+        !(self.added.is_empty() && self.changed.is_empty() && self.removed.is_empty())
+    }
+
+    /// One diagnostic for each file in `dir` that is not compose2ecs's: a warning when the output
+    /// was written beside it, an error for `--check`, where nothing may be there but the output.
+    pub fn not_ours(&self, dir: &Path, severity: Severity) -> Vec<Diagnostic> {
+        self.unexpected
+            .iter()
+            .map(|file| {
+                let message = format!(
+                    "`{}` is in a folder compose2ecs generates, but compose2ecs did not write it",
+                    dir.join(file).display()
+                );
+                Diagnostic::new(severity, Code::NotOurs, KeyPath::root(), message).with_help(NOT_OURS_HELP)
+            })
+            .collect()
     }
 }
