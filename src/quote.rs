@@ -34,6 +34,27 @@ pub fn shown(text: &str) -> String {
     excerpt(text, 0)
 }
 
+/// How many names a message lists before it counts the rest.
+const MOST_NAMES_LISTED: usize = 5;
+
+/// Names as a message lists them: "`a`", "`a` and `b`", "`a`, `b` and `c`"; past a few, the rest
+/// are counted ("… and 7 others"), as one message may stand for any number of services.
+pub fn names<S: AsRef<str>>(names: &[S]) -> String {
+    let quoted = |name: &S| format!("`{}`", name.as_ref());
+    match names {
+        [] => String::new(),
+        [only] => quoted(only),
+        _ if names.len() > MOST_NAMES_LISTED => {
+            let listed: Vec<String> = names[..MOST_NAMES_LISTED].iter().map(quoted).collect();
+            format!("{} and {} others", listed.join(", "), names.len() - MOST_NAMES_LISTED)
+        }
+        [first @ .., last] => {
+            let listed: Vec<String> = first.iter().map(quoted).collect();
+            format!("{} and {}", listed.join(", "), quoted(last))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -47,5 +68,14 @@ mod tests {
         }
         assert!(excerpt(&long, 0).ends_with('…') && excerpt(&long, 100).starts_with('…'));
         assert_eq!(shown("short"), "short");
+    }
+
+    #[test]
+    fn names_are_listed_then_counted() {
+        assert_eq!(names(&["a"]), "`a`");
+        assert_eq!(names(&["a", "b"]), "`a` and `b`");
+        assert_eq!(names(&["a", "b", "c"]), "`a`, `b` and `c`");
+        let many: Vec<String> = (0..8).map(|i| format!("s{i}")).collect();
+        assert_eq!(names(&many), "`s0`, `s1`, `s2`, `s3`, `s4` and 3 others");
     }
 }

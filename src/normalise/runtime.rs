@@ -368,7 +368,10 @@ mod tests {
         let (found, codes) =
             run("{ulimits: {nofile: {soft: 1}, nproc: 4294967296, stack: -2}, sysctls: {kernel.x: [1]}}");
         assert!(found.ulimits.is_empty() && found.sysctls.is_empty());
-        assert_eq!(codes, [Code::MissingKey, Code::WrongType, Code::WrongType, Code::WrongType]);
+        assert_eq!(
+            codes,
+            [Code::MissingKey, Code::WrongType, Code::WrongType, Code::WrongType]
+        );
     }
 
     #[test]

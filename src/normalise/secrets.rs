@@ -6,6 +6,7 @@ use super::{SecretDefinition, SecretSource, SecretUse, Service};
 use crate::diagnostic::{did_you_mean, Code, KeyPath};
 use crate::load::interpolate::key_text;
 use serde_yaml::{Mapping, Value};
+use std::collections::{HashMap, HashSet};
 
 /// Where compose puts a secret whose target is not an absolute path.
 pub const SECRETS_FOLDER: &str = "/run/secrets";
@@ -214,8 +215,8 @@ pub(super) fn check_services_uses(
         Some(Value::Mapping(map)) => map.keys().map(key_text).collect(),
         _ => Vec::new(),
     };
+    check_secret_uses(reader, services, &defined, definitions);
     for service in services {
-        check_secret_uses(reader, &service.secrets, &defined, definitions);
         check_secret_targets(reader, &service.secrets);
     }
 }
@@ -237,34 +238,50 @@ fn check_secret_targets(reader: &mut Reader, uses: &[SecretUse]) {
     }
 }
 
-/// Every secret a service uses is defined at the top level (`defined`: the names written there),
-/// and says where its value is.
-fn check_secret_uses(reader: &mut Reader, uses: &[SecretUse], defined: &[String], definitions: &[SecretDefinition]) {
-    for secret_use in uses {
-        if let Some(definition) = definitions.iter().find(|d| d.name == secret_use.secret) {
-            if definition.source == SecretSource::Undeclared {
-                reader.error(
-                    Code::BadSecret,
-                    &definition.path,
-                    format!("secret `{}` says neither where its value is (`file`, `environment`) nor that it exists (`external: true`)", definition.name),
-                    "add `file: ./path`, or `external: true` with `name:` the secret's ARN",
-                );
+/// Every secret the services use is defined at the top level (`defined`: the names written
+/// there), and says where its value is; a secret that does not is reported once, with the
+/// services that use it.
+fn check_secret_uses(reader: &mut Reader, services: &[Service], defined: &[String], definitions: &[SecretDefinition]) {
+    let defined_here: HashSet<&str> = defined.iter().map(String::as_str).collect();
+    let mut users: HashMap<&str, Vec<&str>> = definitions.iter().map(|d| (d.name.as_str(), Vec::new())).collect();
+    for service in services {
+        for secret_use in &service.secrets {
+            if let Some(using) = users.get_mut(secret_use.secret.as_str()) {
+                if using.last() != Some(&service.name.as_str()) {
+                    using.push(&service.name);
+                }
+                continue;
             }
-            continue;
+            if defined_here.contains(secret_use.secret.as_str()) {
+                continue; // Its definition had an error of its own.
+            }
+            let help = match did_you_mean(&secret_use.secret, defined.iter().map(String::as_str)) {
+                Some(known) => format!("did you mean `{known}`?"),
+                None => "define it under the top-level `secrets:`".to_string(),
+            };
+            reader.error(
+                Code::UnknownSecret,
+                &secret_use.path,
+                format!("the secret `{}` is not defined", secret_use.secret),
+                &help,
+            );
         }
-        if defined.contains(&secret_use.secret) {
-            continue; // Its definition had an error of its own.
+    }
+    for definition in definitions {
+        let using = &users[definition.name.as_str()];
+        if definition.source == SecretSource::Undeclared && !using.is_empty() {
+            reader.error(
+                Code::BadSecret,
+                &definition.path,
+                format!(
+                    "secret `{}` says neither where its value is (`file`, `environment`) nor that it exists (`external: true`); {} {} it",
+                    definition.name,
+                    crate::quote::names(using),
+                    if using.len() == 1 { "uses" } else { "use" }
+                ),
+                "add `file: ./path`, or `external: true` with `name:` the secret's ARN",
+            );
         }
-        let help = match did_you_mean(&secret_use.secret, defined.iter().map(String::as_str)) {
-            Some(known) => format!("did you mean `{known}`?"),
-            None => "define it under the top-level `secrets:`".to_string(),
-        };
-        reader.error(
-            Code::UnknownSecret,
-            &secret_use.path,
-            format!("the secret `{}` is not defined", secret_use.secret),
-            &help,
-        );
     }
 }
 
