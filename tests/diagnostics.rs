@@ -40,3 +40,29 @@ secrets:
     );
     assert_eq!(bad[0].path.to_string(), "secrets.token");
 }
+
+#[test]
+fn a_port_added_for_several_services_is_one_note_naming_them() {
+    let compose = "\
+services:
+  api:
+    image: api
+    environment:
+      DB_URL: postgres://db:5433/shop
+      DB_ADDR: db:5433
+  worker:
+    image: worker
+    environment:
+      DB_ADDR: db:5433
+  db:
+    image: postgres:16
+";
+    let conversion = conversion(compose);
+    let added = found(&conversion, Code::PortAdded);
+    assert_eq!(added.len(), 1, "{added:#?}");
+    assert_eq!(
+        added[0].message,
+        "`db` gets a port mapping for 5433, the port `api` and `worker` use to reach it"
+    );
+    assert_eq!(added[0].path.to_string(), "services.db");
+}

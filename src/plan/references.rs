@@ -43,10 +43,11 @@ pub(super) fn resolve(cx: &mut Context, grouping: &Grouping, tasks: &mut [TaskDr
     };
     let mut references = Vec::new();
     let mut rewrites: Vec<(Site, String)> = Vec::new();
-    // Target slot → the container port reached → its aliases (each with the port dialled); and the
-    // tasks that are Service Connect clients.
+    // Target slot → the container port reached → its aliases (each with the port dialled).
     let mut offered: BTreeMap<Slot, BTreeMap<ClientAlias, u16>> = BTreeMap::new();
-    let mut clients: BTreeSet<usize> = BTreeSet::new();
+    // The tasks that are Service Connect clients; each port a target gets a mapping for, with
+    // the services that dial it.
+    let (mut clients, mut dialled) = (BTreeSet::new(), BTreeMap::new());
 
     for site in sites(cx, tasks) {
         let referrer = &tasks[site.slot.0].containers[site.slot.1];
@@ -68,6 +69,7 @@ pub(super) fn resolve(cx: &mut Context, grouping: &Grouping, tasks: &mut [TaskDr
             &referrer.service,
             (grouping, tasks),
             &mut offered,
+            &mut dialled,
             &mut references,
         );
         if rewritten.reaches_other_tasks {
@@ -78,6 +80,7 @@ pub(super) fn resolve(cx: &mut Context, grouping: &Grouping, tasks: &mut [TaskDr
         }
     }
 
+    note_added_ports(cx, tasks, dialled);
     apply_rewrites(tasks, rewrites);
     let service_connect = service_connect::offered(cx, tasks, offered, &clients);
     Resolved {
@@ -142,6 +145,7 @@ fn rewrite_value(
     referrer: &str,
     (grouping, tasks): (&Grouping, &[TaskDraft]),
     offered: &mut BTreeMap<Slot, BTreeMap<ClientAlias, u16>>,
+    dialled: &mut BTreeMap<(Slot, u16), BTreeSet<String>>,
     references: &mut Vec<Reference>,
 ) -> Rewritten {
     let mut after = String::with_capacity(site.value.len());
@@ -160,7 +164,7 @@ fn rewrite_value(
         let key = (name, hit.port.map(|(_, port)| port), &hit.position);
         let first = !decided.contains_key(&key);
         if first {
-            let outcome = outcome(cx, site, hit, name, target, referrer, grouping, tasks, offered);
+            let outcome = outcome(cx, site, hit, name, target, referrer, grouping, tasks, offered, dialled);
             decided.insert(key, outcome);
         }
         let outcome = decided[&key].clone();
@@ -319,6 +323,25 @@ fn apply_rewrites(tasks: &mut [TaskDraft], rewrites: Vec<(Site, String)>) {
     }
 }
 
+/// A note for each port a target gets a mapping for (`dialled`: each with the services that dial
+/// it), naming those services: one note, however many of them and however many references.
+fn note_added_ports(cx: &mut Context, tasks: &[TaskDraft], dialled: BTreeMap<(Slot, u16), BTreeSet<String>>) {
+    for ((slot, port), referrers) in dialled {
+        let target = &tasks[slot.0].containers[slot.1].service;
+        let path = cx.project.service(target).map(|s| s.path.clone()).unwrap_or_default();
+        let referrers: Vec<String> = referrers.into_iter().collect();
+        let verb = if referrers.len() == 1 { "uses" } else { "use" };
+        cx.diagnostics.push(Diagnostic::note(
+            Code::PortAdded,
+            path,
+            format!(
+                "`{target}` gets a port mapping for {port}, the port {} {verb} to reach it",
+                crate::quote::names(&referrers)
+            ),
+        ));
+    }
+}
+
 /// Every value of every container that may hold a reference.
 fn sites(cx: &Context, tasks: &[TaskDraft]) -> Vec<Site> {
     let mut sites = Vec::new();
@@ -391,6 +414,7 @@ fn outcome(
     grouping: &Grouping,
     tasks: &[TaskDraft],
     offered: &mut BTreeMap<Slot, BTreeMap<ClientAlias, u16>>,
+    dialled: &mut BTreeMap<(Slot, u16), BTreeSet<String>>,
 ) -> Outcome {
     if let Some(external) = &target.ecs.external {
         // A URL without a port gets the endpoint's; a bare host value has no place for one.
@@ -459,6 +483,7 @@ fn outcome(
         (target_task.0, target_index),
         tasks,
         offered,
+        dialled,
     )
 }
 
@@ -476,6 +501,7 @@ fn across_tasks(
     slot: Slot,
     tasks: &[TaskDraft],
     offered: &mut BTreeMap<Slot, BTreeMap<ClientAlias, u16>>,
+    dialled: &mut BTreeMap<(Slot, u16), BTreeSet<String>>,
 ) -> Outcome {
     let declared: Vec<u16> = tasks[slot.0].containers[slot.1]
         .port_mappings
@@ -551,14 +577,7 @@ fn across_tasks(
     } else if let (None, Some(&own)) = (hit.port, declared.first()) {
         own
     } else {
-        cx.diagnostics.push(Diagnostic::note(
-            Code::PortAdded,
-            target.path.clone(),
-            format!(
-                "`{}` gets a port mapping for {port}, the port `{referrer}` uses to reach it",
-                target.name
-            ),
-        ));
+        dialled.entry((slot, port)).or_default().insert(referrer.to_string());
         port
     };
     let alias = ClientAlias {
