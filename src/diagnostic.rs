@@ -5,6 +5,7 @@ pub mod code;
 pub use code::Code;
 use serde::Serialize;
 use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 /// The most characters of one field of a message that reach the terminal: a value in a hostile
@@ -80,7 +81,7 @@ fn escape_controls(text: &str, escape: impl Fn(char, &mut String)) -> Cow<'_, st
 }
 
 /// How a diagnostic affects the run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// A decision, shown with `-v` (and recorded in the plan); never changes the exit code.
@@ -158,7 +159,7 @@ impl Serialize for KeyPath {
 }
 
 /// Where in which file a key path was found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct Location {
     pub file: String,
     pub line: usize,
@@ -176,7 +177,31 @@ pub struct Diagnostic {
     /// Filled by the locator after each stage; `None` when the text has no such key.
     pub location: Option<Location>,
     pub help: Option<String>,
+    /// The other places with the same severity, code, message and help: one cause that several
+    /// services share, or that several stages found. The diagnostic is printed once, with these.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub also: Vec<Place>,
 }
+
+/// A place a diagnostic points at: a key path, and where the locator found it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct Place {
+    pub path: KeyPath,
+    pub location: Option<Location>,
+}
+
+impl fmt::Display for Place {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.location, self.path.is_root()) {
+            (Some(at), false) => write!(f, "{}:{}:{} ({})", at.file, at.line, at.column, self.path),
+            (Some(at), true) => write!(f, "{}:{}:{}", at.file, at.line, at.column),
+            (None, _) => write!(f, "{}", self.path),
+        }
+    }
+}
+
+/// How many of the other places of a repeated diagnostic are listed before the rest are counted.
+const MOST_PLACES_LISTED: usize = 3;
 
 impl Diagnostic {
     pub fn new(severity: Severity, code: Code, path: KeyPath, message: impl Into<String>) -> Self {
@@ -187,6 +212,7 @@ impl Diagnostic {
             path,
             location: None,
             help: None,
+            also: Vec::new(),
         }
     }
 
@@ -205,6 +231,20 @@ impl Diagnostic {
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self
+    }
+
+    /// The line that lists the other places of a repeated diagnostic, without its `note:` label;
+    /// `None` when it has none. Every renderer shows it so.
+    pub fn also_note(&self) -> Option<String> {
+        let (listed, rest) = self.also.split_at(self.also.len().min(MOST_PLACES_LISTED));
+        let listed: Vec<String> = listed.iter().map(Place::to_string).collect();
+        let note = match rest.len() {
+            0 if listed.is_empty() => return None,
+            0 => format!("also at {}", listed.join(", ")),
+            1 => format!("also at {} and 1 more place", listed.join(", ")),
+            more => format!("also at {} and {more} more places", listed.join(", ")),
+        };
+        Some(printable(&note).into_owned())
     }
 
     /// A diagnostic about a whole file rather than a key in it (unreadable, not YAML, ...).
@@ -236,6 +276,9 @@ impl fmt::Display for Diagnostic {
             (Some(at), true) => writeln!(f, "  --> {}:{}:{}", printable(&at.file), at.line, at.column)?,
             (None, false) => writeln!(f, "  --> {}", printable(&path))?,
             (None, true) => {}
+        }
+        if let Some(also) = self.also_note() {
+            writeln!(f, "   = note: {also}")?;
         }
         if let Some(help) = &self.help {
             writeln!(f, "   = help: {}", printable(help))?;
@@ -325,6 +368,44 @@ impl Diagnostics {
         self.0.iter()
     }
 
+    /// Makes each diagnostic appear once: one with the same severity, code, message and help as
+    /// an earlier one becomes a place of that one (`also`). Run after sorting, so the place shown
+    /// is the first in the files. Linear in the diagnostics.
+    pub fn merge_repeated(&mut self) {
+        type Said = (Severity, Code, String, Option<String>);
+        let mut first: HashMap<Said, usize> = HashMap::new();
+        let mut places: HashSet<(usize, Place)> = HashSet::new();
+        let mut kept: Vec<Diagnostic> = Vec::with_capacity(self.0.len());
+        for diagnostic in std::mem::take(&mut self.0) {
+            let said = (
+                diagnostic.severity,
+                diagnostic.code,
+                diagnostic.message.clone(),
+                diagnostic.help.clone(),
+            );
+            let Some(&index) = first.get(&said) else {
+                first.insert(said, kept.len());
+                let place = Place {
+                    path: diagnostic.path.clone(),
+                    location: diagnostic.location.clone(),
+                };
+                places.insert((kept.len(), place));
+                kept.push(diagnostic);
+                continue;
+            };
+            let place = Place {
+                path: diagnostic.path,
+                location: diagnostic.location,
+            };
+            for place in std::iter::once(place).chain(diagnostic.also) {
+                if places.insert((index, place.clone())) {
+                    kept[index].also.push(place);
+                }
+            }
+        }
+        self.0 = kept;
+    }
+
     /// Orders diagnostics by where they point (file, line, column), those without a place last;
     /// the sort is stable, so diagnostics at one place keep the order they were found in.
     pub fn sort_by_location(&mut self) {
@@ -394,6 +475,39 @@ mod tests {
         let shown = &diagnostics.0[0];
         assert_eq!(shown.message, "`***` holds a secret; `my-***-2` and `abc`");
         assert_eq!(shown.help.as_deref(), Some("set `environment_secrets`, not `***`"));
+    }
+
+    #[test]
+    fn a_repeated_diagnostic_is_kept_once_with_its_other_places() {
+        let at = |service: &str| KeyPath::root().key("services").key(service).key("volumes").index(0);
+        let said = |service: &str| Diagnostic::warning(Code::BindMount, at(service), "left out").with_help("copy");
+        let mut diagnostics = Diagnostics::default();
+        for service in ["a", "b", "b", "c", "d", "e"] {
+            diagnostics.push(said(service));
+        }
+        diagnostics.push(said("f").with_help("another help"));
+        diagnostics.push(Diagnostic::note(Code::BindMount, at("a"), "left out").with_help("copy"));
+        diagnostics.merge_repeated();
+        let kept: Vec<(Severity, String, usize)> = diagnostics
+            .iter()
+            .map(|d| (d.severity, d.path.to_string(), d.also.len()))
+            .collect();
+        assert_eq!(
+            kept,
+            [
+                (Severity::Warning, "services.a.volumes[0]".to_string(), 4),
+                (Severity::Warning, "services.f.volumes[0]".to_string(), 0),
+                (Severity::Note, "services.a.volumes[0]".to_string(), 0),
+            ]
+        );
+        let shown = diagnostics.0[0].to_string();
+        assert!(
+            shown.contains(
+                "   = note: also at services.b.volumes[0], services.c.volumes[0], services.d.volumes[0] and 1 more place\n"
+            ),
+            "{shown}"
+        );
+        assert_eq!(diagnostics.0[1].also_note(), None);
     }
 
     #[test]

@@ -81,6 +81,7 @@ pub fn convert(input: &Input, files: &dyn source::Files) -> Result<Conversion, e
         Err(sources) => {
             diagnostics.hide_withheld_values([]);
             diagnostics.sort_by_location();
+            diagnostics.merge_repeated();
             return refused(diagnostics, sources);
         }
     };
@@ -98,6 +99,7 @@ pub fn convert(input: &Input, files: &dyn source::Files) -> Result<Conversion, e
     diagnostics.hide_withheld_values(loaded.names());
     source::locate_all_with(&mut diagnostics, &loaded.sources, &loaded.provenance);
     diagnostics.sort_by_location();
+    diagnostics.merge_repeated();
     let Some(plan) = plan else {
         return refused(diagnostics, loaded.sources);
     };

@@ -44,12 +44,16 @@ pub fn human(diagnostic: &Diagnostic, source_line: Option<&str>, styled: bool) -
         printable(&diagnostic.path.to_string()).into_owned()
     };
     let help = diagnostic.help.as_deref().map(printable);
+    let also = diagnostic.also_note();
     let mut report = level.title(&message).id(diagnostic.code.as_str()).snippet(
         Snippet::source(&line)
             .line_start(location.line)
             .origin(&file)
             .annotation(level.span(span).label(&path)),
     );
+    if let Some(also) = &also {
+        report = report.footer(Level::Note.title(also));
+    }
     if let Some(help) = &help {
         report = report.footer(Level::Help.title(help));
     }

@@ -66,3 +66,52 @@ services:
     );
     assert_eq!(added[0].path.to_string(), "services.db");
 }
+
+/// A diagnostic whose message names no service (a variable not set, a mount left out) is the
+/// same for each service it is found in: it is kept once, at its first place, with the others.
+#[test]
+fn the_same_diagnostic_in_several_services_is_kept_once_with_its_places() {
+    let compose = "\
+services:
+  api:
+    image: api
+    environment: [REGION, \"URL=https://${HOST}/\"]
+    volumes: [/var/run/docker.sock:/var/run/docker.sock]
+  worker:
+    image: worker
+    environment: [REGION, \"URL=https://${HOST}/${HOST}\"]
+    volumes: [/var/run/docker.sock:/var/run/docker.sock]
+";
+    let conversion = conversion(compose);
+    let places = |code: Code| -> Vec<Vec<String>> {
+        found(&conversion, code)
+            .iter()
+            .map(|d| {
+                std::iter::once(d.path.to_string())
+                    .chain(d.also.iter().map(|place| place.path.to_string()))
+                    .collect()
+            })
+            .collect()
+    };
+    assert_eq!(
+        places(Code::BindMount),
+        [["services.api.volumes[0]", "services.worker.volumes[0]"]]
+    );
+    // A variable used twice in one value is one place.
+    let mut unset = places(Code::UnsetVariable);
+    unset.sort();
+    assert_eq!(
+        unset,
+        [
+            ["services.api.environment[0]", "services.worker.environment[0]"],
+            ["services.api.environment[1]", "services.worker.environment[1]"]
+        ]
+    );
+    let mount = found(&conversion, Code::BindMount)[0];
+    assert_eq!(mount.also[0].location.as_ref().map(|at| at.line), Some(9));
+    let json = compose2ecs::report::diagnostic_json(mount);
+    assert!(
+        json.contains(r#""also":[{"path":"services.worker.volumes[0]","location":{"file":"compose.yaml","line":9,"#),
+        "{json}"
+    );
+}
