@@ -18,7 +18,7 @@ macro_rules! codes {
         }
 
         impl Code {
-            /// Every code, in the order they are declared (by their text).
+            /// Every code, in the order of their text (as they are declared; a test checks it).
             pub const ALL: &'static [Code] = &[$(Code::$variant),*];
 
             /// The code as it is printed: stable, kebab-case.
@@ -94,14 +94,14 @@ codes! {
         "`x-ecs.task` or `ecs.task.family` is not a usable name, or is empty.";
     BadUlimit = "bad-ulimit", Error:
         "A soft ulimit is above its hard limit.";
-    BadWorkingDir = "bad-working-dir", Error:
-        "`working_dir` is not an absolute path.";
     BadVolume = "bad-volume", Error:
         "A long-form volume has no `target`.";
     BadVolumeName = "bad-volume-name", Error:
         "A named volume's name has a character other than letters, digits, `.`, `_` and `-`, or starts with `.` (`..` would be a folder outside the volumes' on EFS).";
     BadVolumesFrom = "bad-volumes-from", Error:
         "A `volumes_from` entry is not `NAME`, `service:NAME` or `container:NAME` (with `:ro` or `:rw`), or names its own service.";
+    BadWorkingDir = "bad-working-dir", Error:
+        "`working_dir` is not an absolute path.";
     BindMount = "bind-mount", Warning:
         "A bind mount is left out: Fargate has no host folders.";
     BuildWithoutImage = "build-without-image", Warning:
@@ -280,10 +280,10 @@ codes! {
         "A tmpfs without `size` gets 64 MiB: ECS needs a size.";
     TooBigForFargate = "too-big-for-fargate", Error:
         "A task needs more than the largest Fargate size.";
-    TooManyIncludes = "too-many-includes", Error:
-        "The files include more than 1024 projects in all, counting a file each time it is included.";
     TooManyContainers = "too-many-containers", Error:
         "A task has more than the 10 containers ECS allows.";
+    TooManyIncludes = "too-many-includes", Error:
+        "The files include more than 1024 projects in all, counting a file each time it is included.";
     TooManyTargetGroups = "too-many-target-groups", Error:
         "A task is behind more than the 5 target groups an ECS service registers with (one per public port and listener rule of its containers).";
     UdpReference = "udp-reference", Warning:
@@ -314,12 +314,12 @@ codes! {
         "`volumes_from` names a service of another task: tasks share no volumes.";
     WrongType = "wrong-type", Error:
         "A value has the wrong type (`image: 42`).";
-    YamlTooComplex = "yaml-too-complex", Error:
-        "A file nests more than 128 levels deep, or repeats so much through aliases that it would hold more than 32 MiB.";
     YamlMerge = "yaml-merge", Error:
         "A `<<` merge key failed.";
     YamlSyntax = "yaml-syntax", Error:
         "The file is not valid YAML.";
+    YamlTooComplex = "yaml-too-complex", Error:
+        "A file nests more than 128 levels deep, or repeats so much through aliases that it would hold more than 32 MiB.";
 }
 
 impl fmt::Display for Code {
@@ -334,12 +334,10 @@ impl Serialize for Code {
     }
 }
 
-/// The README's table of diagnostic codes, in Markdown, ordered by code.
+/// The README's table of diagnostic codes, in Markdown, in the order of the codes' text.
 pub fn markdown_table() -> String {
-    let mut codes = Code::ALL.to_vec();
-    codes.sort_by_key(|code| code.as_str());
     let mut out = String::from("| code | severity | meaning |\n| --- | --- | --- |\n");
-    for code in codes {
+    for code in Code::ALL {
         let severities: Vec<&str> = code.severities().iter().map(|s| s.as_str()).collect();
         out.push_str(&format!(
             "| `{code}` | {} | {} |\n",
@@ -367,6 +365,14 @@ mod tests {
             assert!(code.meaning().ends_with('.'), "`{text}` has no meaning");
             assert!(!code.severities().is_empty());
         }
+    }
+
+    #[test]
+    fn codes_are_declared_in_the_order_of_their_text() {
+        let texts: Vec<&str> = Code::ALL.iter().map(|code| code.as_str()).collect();
+        let mut sorted = texts.clone();
+        sorted.sort_unstable();
+        assert_eq!(texts, sorted, "declare each code in its place in `codes!`");
     }
 
     #[test]
