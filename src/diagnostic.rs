@@ -170,7 +170,7 @@ pub struct Location {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Diagnostic {
     pub severity: Severity,
-    /// Stable kebab-case code, listed in the README.
+    /// What it is about: one meaning each, printed as its stable kebab-case text.
     pub code: Code,
     pub message: String,
     pub path: KeyPath,

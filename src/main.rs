@@ -72,7 +72,7 @@ struct InputArgs {
     #[arg(short, long)]
     verbose: bool,
     /// How diagnostics are printed on stderr: for people, or one JSON object a line (code,
-    /// severity, message, key path, file, line, column, help) for CI and editors.
+    /// severity, message, key path, file, line, column, help, other places) for CI and editors.
     #[arg(long = "message-format", value_enum, default_value = "human")]
     message_format: MessageFormat,
 }

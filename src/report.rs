@@ -20,7 +20,7 @@ struct JsonView<'a> {
 }
 
 /// One diagnostic as one line of JSON (`--message-format json`): severity, code, message, key
-/// path, location (file, line, column) and help.
+/// path, location (file, line, column), help, and the other places it was found at (`also`).
 pub fn diagnostic_json(diagnostic: &crate::diagnostic::Diagnostic) -> String {
     serde_json::to_string(diagnostic).expect("a diagnostic always serialises")
 }
