@@ -28,6 +28,30 @@ const RESULTS_HEADER: &str = "path\toutcome\tcode\tlocation\tmessage\tmillisecon
 /// How many of the slowest files are printed.
 const SLOWEST_SHOWN: usize = 5;
 
+/// Converts one corpus file as the CLI would in its folder, timed; a panic is caught so that
+/// every file that panics is named, not only the first.
+fn convert_file(path: &Path) -> (Duration, Result<Conversion, String>) {
+    let input = Input {
+        compose_files: vec![path.to_path_buf()],
+        directory_name: Some(
+            path.parent()
+                .and_then(|p| p.file_name())
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        ),
+        ..Input::default()
+    };
+    let started = Instant::now();
+    let conversion = catch_unwind(AssertUnwindSafe(|| convert(&input, &FileSystem)));
+    let elapsed = started.elapsed();
+    let conversion = match conversion {
+        Ok(Ok(conversion)) => Ok(conversion),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("panicked (the message is above)".to_string()),
+    };
+    (elapsed, conversion)
+}
+
 #[test]
 #[ignore = "converts the shared corpus; .ci/corpus_check runs it"]
 fn every_corpus_file_converts_or_is_refused_with_a_place() {
@@ -67,30 +91,12 @@ fn every_corpus_file_converts_or_is_refused_with_a_place() {
                 .all(|c| matches!(c, Component::Normal(_))),
             "{relative}: index.tsv paths are relative, without `..`"
         );
-        let path = corpus.join(relative);
-        let input = Input {
-            compose_files: vec![path.clone()],
-            directory_name: Some(
-                path.parent()
-                    .and_then(|p| p.file_name())
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-            ),
-            ..Input::default()
-        };
-        let started = Instant::now();
-        // A panic is caught so that every file that panics is named, not only the first.
-        let conversion = catch_unwind(AssertUnwindSafe(|| convert(&input, &FileSystem)));
-        let elapsed = started.elapsed();
+        let (elapsed, conversion) = convert_file(&corpus.join(relative));
         times.push((elapsed, relative));
         let conversion = match conversion {
-            Ok(Ok(conversion)) => conversion,
-            Ok(Err(e)) => {
-                failures.push(format!("{relative}: {e}"));
-                continue;
-            }
-            Err(_) => {
-                failures.push(format!("{relative}: panicked (the message is above)"));
+            Ok(conversion) => conversion,
+            Err(problem) => {
+                failures.push(format!("{relative}: {problem}"));
                 continue;
             }
         };

@@ -133,70 +133,86 @@ fn every_case_converts_the_same_twice_from_a_relative_and_an_absolute_path() {
 /// `volumesFrom` container and a mount's volume must be in the task (each volume declared once); each placeholder must be listed as missing, and each missing
 /// stack output must be an output of that stack's template. Every template must parse as YAML.
 fn check_cross_references(plan: &compose2ecs::plan::Plan, output: &compose2ecs::emit::Output) {
-    use serde_json::Value;
-    let json = |path: &str| -> Value { serde_json::from_str(&output[path]).unwrap_or_else(|e| panic!("{path}: {e}")) };
     for task in &plan.tasks {
-        let taskdef = json(&format!("taskdefs/{}.json", task.name));
-        let service = json(&format!("services/{}.json", task.name));
-        assert_eq!(service["taskDefinition"], taskdef["family"]);
-        let containers = taskdef["containerDefinitions"].as_array().unwrap();
-        let names: Vec<&str> = containers.iter().map(|c| c["name"].as_str().unwrap()).collect();
-        let port_names: Vec<&Value> = containers
-            .iter()
-            .flat_map(|c| c["portMappings"].as_array().into_iter().flatten())
-            .map(|m| &m["name"])
-            .collect();
-        let volumes: Vec<&str> = taskdef["volumes"]
-            .as_array()
-            .map(|v| v.iter().map(|v| v["name"].as_str().unwrap()).collect())
-            .unwrap_or_default();
-        for container in containers {
-            for dependency in container["dependsOn"].as_array().into_iter().flatten() {
-                assert!(
-                    names.contains(&dependency["containerName"].as_str().unwrap()),
-                    "{dependency}"
-                );
-            }
-            for mount in container["mountPoints"].as_array().into_iter().flatten() {
-                assert!(volumes.contains(&mount["sourceVolume"].as_str().unwrap()), "{mount}");
-            }
-            for source in container["volumesFrom"].as_array().into_iter().flatten() {
-                let source_name = source["sourceContainer"].as_str().unwrap();
-                assert!(
-                    names.contains(&source_name) && source_name != container["name"],
-                    "{source}"
-                );
-            }
-            // Each task volume is declared once.
-            let mut declared = volumes.clone();
-            declared.sort_unstable();
-            declared.dedup();
-            assert_eq!(
-                declared.len(),
-                volumes.len(),
-                "a volume declared twice in {}",
-                task.name
-            );
-        }
-        for balancer in service["loadBalancers"].as_array().into_iter().flatten() {
-            let container = containers
-                .iter()
-                .find(|c| c["name"] == balancer["containerName"])
-                .expect("lb container");
-            let ports = container["portMappings"].as_array().expect("lb container has ports");
-            assert!(
-                ports.iter().any(|p| p["containerPort"] == balancer["containerPort"]),
-                "{balancer}"
-            );
-        }
-        let connect = &service["serviceConnectConfiguration"];
-        for offered in connect["services"].as_array().into_iter().flatten() {
-            assert!(port_names.contains(&&offered["portName"]), "{offered}");
-        }
-        assert_eq!(connect.is_null(), task.service_connect.is_none());
+        check_task_references(task, output);
     }
-    // In one namespace, each Cloud Map name and each client alias (name and port) is unique, and a
-    // Service Connect service has exactly one client alias.
+    check_connect_names(plan, output);
+    check_placeholders(plan, output);
+}
+
+/// The parsed JSON file `path` of the output.
+fn output_json(output: &compose2ecs::emit::Output, path: &str) -> serde_json::Value {
+    serde_json::from_str(&output[path]).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Within one task: containers, volumes, ports and Service Connect port names used are declared.
+fn check_task_references(task: &compose2ecs::plan::TaskGroup, output: &compose2ecs::emit::Output) {
+    use serde_json::Value;
+    let json = |path: &str| output_json(output, path);
+    let taskdef = json(&format!("taskdefs/{}.json", task.name));
+    let service = json(&format!("services/{}.json", task.name));
+    assert_eq!(service["taskDefinition"], taskdef["family"]);
+    let containers = taskdef["containerDefinitions"].as_array().unwrap();
+    let names: Vec<&str> = containers.iter().map(|c| c["name"].as_str().unwrap()).collect();
+    let port_names: Vec<&Value> = containers
+        .iter()
+        .flat_map(|c| c["portMappings"].as_array().into_iter().flatten())
+        .map(|m| &m["name"])
+        .collect();
+    let volumes: Vec<&str> = taskdef["volumes"]
+        .as_array()
+        .map(|v| v.iter().map(|v| v["name"].as_str().unwrap()).collect())
+        .unwrap_or_default();
+    for container in containers {
+        for dependency in container["dependsOn"].as_array().into_iter().flatten() {
+            assert!(
+                names.contains(&dependency["containerName"].as_str().unwrap()),
+                "{dependency}"
+            );
+        }
+        for mount in container["mountPoints"].as_array().into_iter().flatten() {
+            assert!(volumes.contains(&mount["sourceVolume"].as_str().unwrap()), "{mount}");
+        }
+        for source in container["volumesFrom"].as_array().into_iter().flatten() {
+            let source_name = source["sourceContainer"].as_str().unwrap();
+            assert!(
+                names.contains(&source_name) && source_name != container["name"],
+                "{source}"
+            );
+        }
+        // Each task volume is declared once.
+        let mut declared = volumes.clone();
+        declared.sort_unstable();
+        declared.dedup();
+        assert_eq!(
+            declared.len(),
+            volumes.len(),
+            "a volume declared twice in {}",
+            task.name
+        );
+    }
+    for balancer in service["loadBalancers"].as_array().into_iter().flatten() {
+        let container = containers
+            .iter()
+            .find(|c| c["name"] == balancer["containerName"])
+            .expect("lb container");
+        let ports = container["portMappings"].as_array().expect("lb container has ports");
+        assert!(
+            ports.iter().any(|p| p["containerPort"] == balancer["containerPort"]),
+            "{balancer}"
+        );
+    }
+    let connect = &service["serviceConnectConfiguration"];
+    for offered in connect["services"].as_array().into_iter().flatten() {
+        assert!(port_names.contains(&&offered["portName"]), "{offered}");
+    }
+    assert_eq!(connect.is_null(), task.service_connect.is_none());
+}
+
+/// In one namespace, each Cloud Map name and each client alias (name and port) is unique, and a
+/// Service Connect service has exactly one client alias.
+fn check_connect_names(plan: &compose2ecs::plan::Plan, output: &compose2ecs::emit::Output) {
+    let json = |path: &str| output_json(output, path);
     let mut discovery_names = std::collections::BTreeSet::new();
     let mut aliases = std::collections::BTreeSet::new();
     for task in &plan.tasks {
@@ -215,6 +231,11 @@ fn check_cross_references(plan: &compose2ecs::plan::Plan, output: &compose2ecs::
             assert!(aliases.insert(client_aliases[0].to_string()), "{offered}");
         }
     }
+}
+
+/// Every template parses and its `Ref`s resolve; each placeholder is listed as missing, and each
+/// missing stack output is an output of that stack's template.
+fn check_placeholders(plan: &compose2ecs::plan::Plan, output: &compose2ecs::emit::Output) {
     let outputs_of = |stack: &str| -> Vec<String> {
         let template: serde_yaml::Value =
             serde_yaml::from_str(&output[&format!("cloudformation/{stack}.yaml")]).unwrap();
