@@ -349,6 +349,8 @@ pub struct PortRange {
     pub last: u16,
     pub protocol: Protocol,
     pub path: KeyPath,
+    /// `ports` publishes it; plan decides what becomes of that.
+    pub published: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]

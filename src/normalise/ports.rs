@@ -48,14 +48,12 @@ pub(super) fn ports(reader: &mut Reader, value: &Value, path: &KeyPath, ranges: 
         let target = match target {
             PortSpec::One(target) => target,
             PortSpec::Range(first, last) => {
-                if published.is_some() {
-                    published_range_stays_private(reader, first, last, &item_path);
-                }
                 ranges.push(PortRange {
                     first,
                     last,
                     protocol,
                     path: item_path,
+                    published: published.is_some(),
                 });
                 continue;
             }
@@ -170,6 +168,7 @@ pub(super) fn expose(reader: &mut Reader, value: &Value, path: &KeyPath, ranges:
                 last,
                 protocol,
                 path: item_path,
+                published: false,
             }),
             Err(reason) => reader.error(
                 Code::BadPort,
@@ -180,19 +179,6 @@ pub(super) fn expose(reader: &mut Reader, value: &Value, path: &KeyPath, ranges:
         }
     }
     ports
-}
-
-/// A decision (plan's to take, one day): a range of container ports that `ports` publishes stays
-/// private, with a warning, because a load balancer listens on single ports, not ranges.
-fn published_range_stays_private(reader: &mut Reader, first: u16, last: u16, path: &KeyPath) {
-    reader.diagnostics.push(
-        Diagnostic::warning(
-            Code::PortRange,
-            path.clone(),
-            format!("the ports {first}-{last} stay private: a load balancer listens on single ports, not ranges"),
-        )
-        .with_help("publish the ports that must be public one by one"),
-    );
 }
 
 /// A decision (plan's to take, one day): compose publishes a port on any free port of a published
@@ -277,17 +263,18 @@ mod tests {
     }
 
     #[test]
-    fn ranges_stay_private() {
+    fn ranges_are_read_with_whether_they_are_published() {
         let (found, ranges, codes) = read_ports(r#"["9000-9010", "7000-7002:7000-7002"]"#);
-        assert!(found.is_empty());
+        assert!(found.is_empty() && codes.is_empty());
         assert_eq!(ranges, [(9000, 9010), (7000, 7002)]);
-        // Only the published range warns: the unpublished one was private anyway.
-        assert_eq!(codes, [Code::PortRange]);
-        let ((), diagnostics) = read(r#"["7000-7002:7000-7002"]"#, |reader, value, path| {
-            ports(reader, value, &path.key("ports"), &mut Vec::new());
+        // What becomes of a published range is plan's to decide (`plan::ports`).
+        let (ranges, _) = read(r#"["9000-9010", "7000-7002:7000-7002"]"#, |reader, value, path| {
+            let mut ranges = Vec::new();
+            ports(reader, value, &path.key("ports"), &mut ranges);
+            ranges
         });
-        assert_eq!(diagnostics.0[0].severity, crate::diagnostic::Severity::Warning);
-        assert_eq!(paths(&diagnostics), ["services.web.ports[0]"]);
+        let published: Vec<bool> = ranges.iter().map(|r| r.published).collect();
+        assert_eq!(published, [false, true]);
     }
 
     #[test]
@@ -332,6 +319,7 @@ mod tests {
             last: 9010,
             protocol,
             path: KeyPath::root(),
+            published: false,
         };
         let mut ranges = vec![
             range(9000, Protocol::Tcp),

@@ -28,6 +28,7 @@ pub(super) fn of_task(cx: &mut Context, task: &GroupedTask, grouping: &Grouping)
 
 fn container(cx: &mut Context, service: &Service, grouping: &Grouping) -> Container {
     let image = image(cx, service);
+    ports::check_published_ranges(cx, service);
     let mut port_mappings: Vec<PortMapping> = Vec::new();
     for port in &service.ports {
         let mapping = port_mapping(&service.name, port.target, port.protocol);

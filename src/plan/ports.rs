@@ -59,6 +59,24 @@ pub(super) fn port_plans(cx: &mut Context, service: &Service) -> Vec<PortPlan> {
         .collect()
 }
 
+/// A range of container ports that `ports` publishes stays private: a load balancer listens on
+/// single ports, not ranges.
+pub(super) fn check_published_ranges(cx: &mut Context, service: &Service) {
+    for range in service.port_ranges.iter().filter(|r| r.published) {
+        cx.diagnostics.push(
+            Diagnostic::warning(
+                Code::PortRange,
+                range.path.clone(),
+                format!(
+                    "the ports {}-{} stay private: a load balancer listens on single ports, not ranges",
+                    range.first, range.last
+                ),
+            )
+            .with_help("publish the ports that must be public one by one"),
+        );
+    }
+}
+
 fn exposure(cx: &mut Context, service: &Service, port: &Port, https: bool) -> (Exposure, String) {
     let private = |reason: String| (Exposure::Private, reason);
     let Some(published) = port.published else {
@@ -257,6 +275,14 @@ pub(super) fn port_mapping(service: &str, port: u16, protocol: Protocol) -> Port
 mod tests {
     use super::*;
     use crate::plan::testing::{project, run};
+
+    #[test]
+    fn a_published_range_stays_private_with_a_word() {
+        let project = project("services:\n  a: {image: a, ports: [\"9000-9010\", \"7000-7002:7000-7002\"]}\n");
+        let ((), codes) = run(&project, |cx| check_published_ranges(cx, &project.services[0]));
+        // The unpublished range was private anyway.
+        assert_eq!(codes, [Code::PortRange]);
+    }
 
     #[test]
     fn port_mapping_names_are_lower_case_and_short() {
