@@ -19,6 +19,7 @@ mod ports;
 mod references;
 mod runtime;
 mod secrets;
+mod secrets_writer;
 mod service_connect;
 mod shell;
 mod sizing;
