@@ -6,7 +6,7 @@ use super::reader::Reader;
 use super::service::valid_task_name;
 use super::units::parse_bytes;
 use super::{Replicas, Resources, Service};
-use crate::diagnostic::{Code, Diagnostic, KeyPath};
+use crate::diagnostic::{Code, KeyPath};
 use crate::load::interpolate::key_text;
 use serde_yaml::{Mapping, Value};
 
@@ -86,7 +86,7 @@ fn deploy_labels(
     reader: &mut Reader,
     value: &Value,
     path: &KeyPath,
-) -> (Option<(String, KeyPath)>, Vec<(String, String, KeyPath)>) {
+) -> (Option<(Vec<String>, KeyPath)>, Vec<(String, String, KeyPath)>) {
     let pairs: Vec<(String, String, KeyPath)> = match value {
         Value::Mapping(map) => map
             .iter()
@@ -114,42 +114,34 @@ fn deploy_labels(
             tags.push((key, value, label_path));
             continue;
         }
-        family = first_listed_family(reader, &value, label_path);
+        family = listed_families(reader, &value, label_path);
     }
     (family, tags)
 }
 
-/// A decision (plan's to take, one day): the `ecs.task.family` label may list several families
-/// (`a, b`), as ECS ComposeX allows; a container runs in one task here, so the service joins the
-/// first, with a warning. An empty label is an error.
-fn first_listed_family(reader: &mut Reader, value: &str, label_path: KeyPath) -> Option<(String, KeyPath)> {
-    let families: Vec<&str> = value.split(',').map(str::trim).filter(|f| !f.is_empty()).collect();
-    if families.len() > 1 {
-        reader.diagnostics.push(
-            Diagnostic::warning(
-                Code::SeveralFamilies,
-                label_path.clone(),
-                format!(
-                    "`{FAMILY}` lists several task families; the service joins the first, `{}`",
-                    families[0]
-                ),
-            )
-            .with_help("a container runs in one ECS task here; keep one family in the label"),
+/// The families an `ecs.task.family` label lists (`a, b`, as ECS ComposeX allows), each a valid
+/// task name; which one a service joins is plan's to decide. An empty label is an error.
+fn listed_families(reader: &mut Reader, value: &str, label_path: KeyPath) -> Option<(Vec<String>, KeyPath)> {
+    let families: Vec<String> = value
+        .split(',')
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+        .map(str::to_string)
+        .collect();
+    if families.is_empty() {
+        reader.error(
+            Code::BadTaskName,
+            &label_path,
+            format!("`{FAMILY}` is empty"),
+            "name the task family the service joins",
         );
+        return None;
     }
-    match families.first() {
-        Some(first) if valid_task_name(reader, first, &label_path) => Some((first.to_string(), label_path)),
-        Some(_) => None,
-        None => {
-            reader.error(
-                Code::BadTaskName,
-                &label_path,
-                format!("`{FAMILY}` is empty"),
-                "name the task family the service joins",
-            );
-            None
-        }
+    let mut valid = true;
+    for family in &families {
+        valid &= valid_task_name(reader, family, &label_path);
     }
+    valid.then_some((families, label_path))
 }
 
 /// `cpus`, `mem_limit` and `mem_reservation`: the service-level forms of `deploy.resources`,
@@ -348,16 +340,19 @@ mod tests {
     }
 
     #[test]
-    fn the_first_listed_task_family_wins() {
+    fn every_listed_task_family_is_kept() {
         let yaml = "{deploy: {labels: {ecs.task.family: 'app, other', team: web}}}";
-        let (service, codes, paths) = deployed(yaml);
-        let (family, at) = service.family_label.expect("a family");
+        let (service, codes, _) = deployed(yaml);
+        let (families, at) = service.family_label.expect("a family");
         assert_eq!(
-            (family.as_str(), at.to_string().as_str()),
-            ("app", "services.web.deploy.labels.ecs.task.family")
+            (families, at.to_string().as_str()),
+            (
+                vec!["app".to_string(), "other".to_string()],
+                "services.web.deploy.labels.ecs.task.family"
+            )
         );
-        assert_eq!(codes, [Code::SeveralFamilies]);
-        assert_eq!(paths, ["services.web.deploy.labels.ecs.task.family"]);
+        // Which one the service joins is plan's to say (`plan::grouping`).
+        assert!(codes.is_empty());
         let tags: Vec<_> = service.tags.iter().map(|(k, v, _)| (k.as_str(), v.as_str())).collect();
         assert_eq!(tags, [("team", "web")]);
     }
@@ -365,7 +360,7 @@ mod tests {
     #[test]
     fn labels_as_a_list_and_families_that_cannot_name_a_task() {
         let (service, codes, _) = deployed("{deploy: {labels: [ecs.task.family=app, team=web, bare]}}");
-        assert_eq!(service.family_label.map(|(f, _)| f).as_deref(), Some("app"));
+        assert_eq!(service.family_label.map(|(f, _)| f), Some(vec!["app".to_string()]));
         assert!(codes.is_empty());
         let tags: Vec<_> = service
             .tags
@@ -384,6 +379,10 @@ mod tests {
         assert_eq!(codes, [Code::BadTaskName]);
         assert_eq!(
             deployed("{deploy: {labels: {ecs.task.family: -app}}}").1,
+            [Code::BadTaskName]
+        );
+        assert_eq!(
+            deployed("{deploy: {labels: {ecs.task.family: 'app, -b'}}}").1,
             [Code::BadTaskName]
         );
         assert_eq!(deployed("{deploy: {labels: team}}").1, [Code::WrongType]);

@@ -67,6 +67,7 @@ pub(super) fn group<'p>(cx: &mut Context<'p, '_>) -> Option<Grouping<'p>> {
     let mut spellings: HashMap<String, String> = HashMap::new();
     let mut containers: HashMap<String, &str> = HashMap::new();
     for service in &cx.project.services {
+        warn_several_families(cx, service);
         if service.ecs.external.is_some() {
             if let Some((_, path, _)) = explicit_task(service) {
                 cx.diagnostics.push(
@@ -337,8 +338,30 @@ fn explicit_task(service: &Service) -> Option<(&String, &KeyPath, GroupReason)> 
     if let Some((task, path)) = &service.ecs.task {
         return Some((task, path, GroupReason::XEcsTask { task: task.clone() }));
     }
-    let (family, path) = service.family_label.as_ref()?;
+    let (families, path) = service.family_label.as_ref()?;
+    let family = &families[0];
     Some((family, path, GroupReason::FamilyLabel { family: family.clone() }))
+}
+
+/// The `ecs.task.family` label may list several families (`a, b`), as ECS ComposeX allows; a
+/// container runs in one task here, so the service joins the first, with a warning.
+fn warn_several_families(cx: &mut Context, service: &Service) {
+    let Some((families, path)) = &service.family_label else {
+        return;
+    };
+    if families.len() > 1 {
+        cx.diagnostics.push(
+            Diagnostic::warning(
+                Code::SeveralFamilies,
+                path.clone(),
+                format!(
+                    "`ecs.task.family` lists several task families; the service joins the first, `{}`",
+                    families[0]
+                ),
+            )
+            .with_help("a container runs in one ECS task here; keep one family in the label"),
+        );
+    }
 }
 
 #[cfg(test)]
@@ -395,6 +418,24 @@ mod tests {
         let (grouping, codes) = run(&project, group);
         assert!(grouping.is_none());
         assert_eq!(codes, vec![Code::ConflictingGrouping]);
+    }
+
+    #[test]
+    fn a_family_label_listing_several_joins_the_first_with_a_word() {
+        let project = project(
+            "services:\n  web: {image: a, deploy: {labels: {ecs.task.family: 'front, other'}}}\n  \
+             api: {image: b, deploy: {labels: {ecs.task.family: front}}}\n",
+        );
+        let (grouping, codes) = run(&project, |cx| group(cx).expect("groups"));
+        assert_eq!(
+            tasks(&grouping),
+            vec![("front".to_string(), vec!["web".to_string(), "api".to_string()])]
+        );
+        assert_eq!(
+            grouping.reason("web"),
+            GroupReason::FamilyLabel { family: "front".into() }
+        );
+        assert_eq!(codes, vec![Code::SeveralFamilies]);
     }
 
     #[test]
