@@ -179,17 +179,12 @@ pub(super) fn check_port_collisions(cx: &mut Context, task: &TaskDraft) {
         for mapping in &container.port_mappings {
             match owners.get(&(mapping.container_port, mapping.protocol)) {
                 Some(owner) => {
-                    // Every container with ports is a compose service's (the secrets writer has none).
-                    let path = cx.project.service(&container.service).map_or_else(
-                        || cx.task_path(&task.containers),
-                        |service| {
-                            service
-                                .ports
-                                .iter()
-                                .find(|p| p.target == mapping.container_port && p.protocol == mapping.protocol)
-                                .map_or_else(|| service.path.clone(), |p| p.path.clone())
-                        },
-                    );
+                    // Each mapping has its port plan, which keeps where the port is written.
+                    let path = container
+                        .ports
+                        .iter()
+                        .find(|p| p.port == mapping.container_port && p.protocol == mapping.protocol)
+                        .map_or_else(|| cx.task_path(&task.containers), |p| p.path.clone());
                     cx.diagnostics.push(Diagnostic::error(
                             Code::PortCollision,
                             path,
