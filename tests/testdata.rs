@@ -97,7 +97,7 @@ fn testdata_cases() {
 /// files, and the same diagnostics but for the path they name the files by. Whatever varies from
 /// run to run (an iteration order, a counter) shows between any two conversions, so one pair
 /// proves both. In-process, as running the binary for each case took most of `cargo test`'s
-/// time; tests/cli.rs proves the CLI writes these bytes.
+/// time; tests/cli/conversion.rs proves the CLI writes these bytes.
 #[test]
 fn every_case_converts_the_same_twice_from_a_relative_and_an_absolute_path() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));

@@ -1,0 +1,67 @@
+//! How the binary prints diagnostics: JSON lines with `--message-format json`, and its own
+//! diagnostics as the conversion's.
+
+use super::*;
+
+#[test]
+fn diagnostics_as_json_lines_for_ci_and_editors() {
+    let case = case_with(b"services:\n  web:\n    image: a\n    prots: []\n");
+    let output = compose2ecs(case.path(), &["convert", "--message-format", "json", "-o", "out"]);
+    assert_eq!(output.status.code(), Some(1));
+    let line = stderr(&output).lines().next().unwrap_or_default().to_string();
+    let diagnostic: serde_json::Value = serde_json::from_str(&line).expect("a JSON line");
+    assert_eq!(diagnostic["code"], "unknown-key");
+    assert_eq!(diagnostic["severity"], "error");
+    assert_eq!(diagnostic["path"], "services.web.prots");
+    assert_eq!(diagnostic["location"]["line"], 4);
+    assert_eq!(diagnostic["location"]["column"], 5);
+    assert_eq!(diagnostic["help"], "did you mean `ports`?");
+}
+
+/// What the CLI finds itself (no compose file, an unreadable `--stack-outputs` file, a file in
+/// the output folder that is not compose2ecs's) is a diagnostic like the conversion's: printed by
+/// the same renderer, and a JSON line with `--message-format json`.
+#[test]
+fn the_clis_own_diagnostics_are_printed_as_the_conversions_are() {
+    let json = ["--message-format", "json"];
+    let empty = tempfile::tempdir().unwrap();
+    let none = compose2ecs(empty.path(), &["convert", json[0], json[1]]);
+    assert_eq!(none.status.code(), Some(1));
+    let found = json_diagnostics(&none);
+    assert_eq!(found.len(), 1, "{}", stderr(&none));
+    assert_eq!(found[0]["code"], "no-compose-file");
+    assert_eq!(found[0]["severity"], "error");
+    assert!(found[0]["help"].as_str().unwrap().contains("compose.yaml"));
+
+    let case = case_with(b"services:\n  web:\n    image: nginx\n");
+    let unread = compose2ecs(
+        case.path(),
+        &["convert", "--stack-outputs", "missing.json", json[0], json[1]],
+    );
+    assert_eq!(unread.status.code(), Some(1));
+    let found = json_diagnostics(&unread);
+    assert_eq!(found.len(), 1, "{}", stderr(&unread));
+    assert_eq!(found[0]["code"], "stack-outputs");
+    assert!(found[0]["message"].as_str().unwrap().contains("missing.json"));
+
+    assert!(compose2ecs(case.path(), &["convert"]).status.success());
+    fs::write(case.path().join("ecs/taskdefs/stray.json"), "{}").unwrap();
+    let human = stderr(&compose2ecs(case.path(), &["convert"]));
+    assert!(
+        human.contains("warning[not-ours]: `ecs/taskdefs/stray.json` is in a folder compose2ecs generates")
+            && human.contains("= help: the manifest"),
+        "{human}"
+    );
+    let converted = compose2ecs(case.path(), &["convert", json[0], json[1]]);
+    assert!(converted.status.success(), "{}", stderr(&converted));
+    let found = json_diagnostics(&converted);
+    let not_ours: Vec<_> = found.iter().filter(|d| d["code"] == "not-ours").collect();
+    assert_eq!(not_ours.len(), 1, "{}", stderr(&converted));
+    assert_eq!(not_ours[0]["severity"], "warning");
+    let checked = compose2ecs(case.path(), &["convert", "--check", json[0], json[1]]);
+    assert_eq!(checked.status.code(), Some(1));
+    let found = json_diagnostics(&checked);
+    let not_ours: Vec<_> = found.iter().filter(|d| d["code"] == "not-ours").collect();
+    assert_eq!(not_ours.len(), 1, "{}", stderr(&checked));
+    assert_eq!(not_ours[0]["severity"], "error");
+}
