@@ -106,7 +106,7 @@ mod tests {
     #[test]
     fn top_level_networks_make_nothing_but_their_keys_are_checked() {
         let ((), diagnostics) = read(
-            "{front: {driver: bridge}, back: null, db: {drivr: x}}",
+            "{front: {driver: overlay}, back: null, db: {drivr: x}}",
             |reader, value, _| check_networks(reader, value.as_mapping().unwrap(), &KeyPath::root().key("networks")),
         );
         assert_eq!(codes(&diagnostics), [Code::NoEffect, Code::UnknownKey]);

@@ -48,6 +48,15 @@ impl Reader<'_> {
                 format!("{pattern}.{name}")
             };
             let key_path = path.key(&name);
+            // A key written with compose's default asks for nothing: it is silent.
+            let default = match map.get(key) {
+                Some(Value::String(text)) => support::is_default(&row, text),
+                Some(Value::Bool(flag)) => support::is_default(&row, if *flag { "true" } else { "false" }),
+                _ => false,
+            };
+            if default {
+                continue;
+            }
             match support::verdict(&row) {
                 Some(Verdict::Converted(_)) => {}
                 Some(Verdict::NoEffect(why)) => self.diagnostics.push(Diagnostic::note(
@@ -184,6 +193,26 @@ pub(super) fn one_or_many(value: &Value, path: &KeyPath) -> Vec<(Value, KeyPath)
 mod tests {
     use super::*;
     use crate::normalise::testing::{codes, paths, read, service_path};
+
+    #[test]
+    fn a_key_written_with_compose_s_default_is_silent() {
+        let check = |yaml: &str, pattern: &str| {
+            let (_, diagnostics) = read(yaml, |reader, value, path| {
+                reader.check_keys(value.as_mapping().unwrap(), pattern, path)
+            });
+            codes(&diagnostics)
+        };
+        assert!(check("{mode: replicated, endpoint_mode: vip}", "services.*.deploy").is_empty());
+        assert_eq!(check("{mode: global}", "services.*.deploy"), [Code::IgnoredKey]);
+        assert!(check("{driver: local, external: false}", "volumes.*").is_empty());
+        assert_eq!(
+            check("{driver: rexray, external: true}", "volumes.*"),
+            [Code::IgnoredKey, Code::IgnoredKey]
+        );
+        // Only the value compose takes by default: a string `\"false\"` is one too, as compose reads it.
+        assert!(check("{internal: false, enable_ipv6: 'false', driver: bridge}", "networks.*").is_empty());
+        assert_eq!(check("{internal: true}", "networks.*"), [Code::IgnoredKey]);
+    }
 
     #[test]
     fn each_key_gets_its_verdict_from_the_support_table() {

@@ -35,6 +35,27 @@ pub enum Verdict {
 pub struct Row {
     pub key: &'static str,
     pub verdict: Verdict,
+    /// Compose's default value of the key: written with it, the key asks for nothing, so it is
+    /// accepted in silence whatever its verdict.
+    pub default: Option<&'static str>,
+}
+
+impl Row {
+    /// The row, silent when the key holds compose's default `value`.
+    const fn unless_default(self, value: &'static str) -> Row {
+        Row {
+            default: Some(value),
+            ..self
+        }
+    }
+}
+
+/// Whether `value` (a scalar as text) is compose's default for the key pattern: such a key is
+/// accepted in silence (`deploy.mode: replicated`, `driver: local`, `external: false`).
+pub fn is_default(pattern: &str, value: &str) -> bool {
+    TABLE
+        .iter()
+        .any(|row| row.key == pattern && row.default.is_some_and(|default| default == value))
 }
 
 /// The verdict for a key path pattern such as `services.*.ports`.
@@ -87,7 +108,13 @@ pub fn markdown_table() -> String {
             Verdict::NoEffect(note) => ("no effect (note)", note),
             Verdict::Refused(note) => ("refused (error)", note),
         };
-        out.push_str(&format!("| `{}` | {verdict} | {note} |\n", row.key));
+        match row.default {
+            Some(default) => out.push_str(&format!(
+                "| `{}` | {verdict} | {note}; with compose's default (`{default}`) it is silent |\n",
+                row.key
+            )),
+            None => out.push_str(&format!("| `{}` | {verdict} | {note} |\n", row.key)),
+        }
     }
     out
 }

@@ -7,24 +7,28 @@ const fn converted(key: &'static str, to: &'static str) -> Row {
     Row {
         key,
         verdict: Verdict::Converted(to),
+        default: None,
     }
 }
 const fn ignored(key: &'static str, why: &'static str) -> Row {
     Row {
         key,
         verdict: Verdict::Ignored(why),
+        default: None,
     }
 }
 const fn no_effect(key: &'static str, why: &'static str) -> Row {
     Row {
         key,
         verdict: Verdict::NoEffect(why),
+        default: None,
     }
 }
 const fn refused(key: &'static str, why: &'static str) -> Row {
     Row {
         key,
         verdict: Verdict::Refused(why),
+        default: None,
     }
 }
 
@@ -139,7 +143,7 @@ pub const TABLE: &[Row] = &[
         "ECS never restarts a container because another one restarted or was updated (`restart: false`, what ECS does, gets no warning)",
     ),
     converted("services.*.deploy", "see its keys"),
-    ignored("services.*.deploy.endpoint_mode", "Swarm only"),
+    ignored("services.*.deploy.endpoint_mode", "Swarm only").unless_default("vip"),
     converted(
         "services.*.deploy.labels",
         "`ecs.task.family` groups services into tasks, as in ECS ComposeX; the other labels: tags of the ECS service and (propagated) its tasks",
@@ -147,7 +151,8 @@ pub const TABLE: &[Row] = &[
     ignored(
         "services.*.deploy.mode",
         "an ECS service on Fargate is replicated (`deploy.replicas` copies); Fargate has no daemon (`global`) services",
-    ),
+    )
+    .unless_default("replicated"),
     ignored("services.*.deploy.placement", "Fargate chooses where tasks run"),
     converted("services.*.deploy.replicas", "service `desiredCount`"),
     converted("services.*.deploy.resources", "see its keys"),
@@ -326,7 +331,7 @@ pub const TABLE: &[Row] = &[
         "services.*.networks.*.gw_priority",
         "a Fargate task has one network interface (awsvpc): there is no default gateway to choose",
     ),
-    ignored("services.*.oom_kill_disable", NO_FARGATE),
+    ignored("services.*.oom_kill_disable", NO_FARGATE).unless_default("false"),
     ignored("services.*.oom_score_adj", NO_FARGATE),
     ignored("services.*.pid", NO_FARGATE),
     ignored("services.*.pids_limit", NO_FARGATE),
@@ -522,19 +527,20 @@ pub const TABLE: &[Row] = &[
         "networks.*",
         "a name for services' `networks`; no network is made: every task has its own network interface (awsvpc)",
     ),
-    no_effect("networks.*.driver", "Fargate has one network mode, awsvpc"),
+    no_effect("networks.*.driver", "Fargate has one network mode, awsvpc").unless_default("bridge"),
     ignored(
         "networks.*.driver_opts",
         "Docker network driver options have no equivalent on awsvpc",
     ),
-    no_effect("networks.*.attachable", "no network is made for containers to attach to"),
-    no_effect("networks.*.external", "no network is made either way"),
+    no_effect("networks.*.attachable", "no network is made for containers to attach to").unless_default("false"),
+    no_effect("networks.*.external", "no network is made either way").unless_default("false"),
     no_effect("networks.*.name", "no network is made to name"),
     no_effect("networks.*.labels", "no network is made to label"),
     ignored(
         "networks.*.internal",
         "tasks reach what their subnets and security groups allow: keep them off the internet with private subnets without a NAT gateway",
-    ),
+    )
+    .unless_default("false"),
     ignored(
         "networks.*.ipam",
         "tasks take their addresses from their subnets (`x-ecs.subnets`)",
@@ -546,7 +552,8 @@ pub const TABLE: &[Row] = &[
     ignored(
         "networks.*.enable_ipv6",
         "a task has the address families of its subnet",
-    ),
+    )
+    .unless_default("false"),
     // Secrets.
     converted("secrets.*", "a Secrets Manager secret, or an existing secret or SSM parameter"),
     converted(
@@ -568,12 +575,12 @@ pub const TABLE: &[Row] = &[
     ignored("secrets.*.template_driver", "Secrets Manager holds every secret"),
     // Named volumes.
     converted("volumes.*", "an EFS access point"),
-    ignored("volumes.*.driver", "every named volume becomes EFS"),
+    ignored("volumes.*.driver", "every named volume becomes EFS").unless_default("local"),
     converted(
         "volumes.*.driver_opts",
         "with the local driver, `uid=` and `gid=` in `o` own the volume's folder where `x-ecs` names none; other options (`type`, `device`, the rest of `o`) get a warning: the volume is EFS",
     ),
-    ignored("volumes.*.external", NOT_YET),
+    ignored("volumes.*.external", NOT_YET).unless_default("false"),
     ignored("volumes.*.labels", NOT_YET),
     ignored("volumes.*.name", NOT_YET),
     converted("volumes.*.x-ecs", "the owner of the volume's folder on EFS (see the README's `x-ecs` section)"),
