@@ -23,6 +23,75 @@ pub fn names_a_secret(variable: &str) -> bool {
     (secret_word || upper.ends_with("_KEY") || upper == "KEY") && !upper.ends_with("_FILE")
 }
 
+/// Words that name a secret when they end a variable's name (`DB_PASSWORD`, `JWT_SECRET`,
+/// `GITHUB_TOKEN`, `STRIPE_API_KEY`, `AWS_CREDENTIALS`).
+const SECRET_WORDS: &[&str] = &[
+    "PASSWORD",
+    "PASSWD",
+    "PWD",
+    "PASS",
+    "PASSPHRASE",
+    "SECRET",
+    "TOKEN",
+    "CREDENTIAL",
+    "CREDENTIALS",
+    "KEY",
+    "APIKEY",
+    "SALT",
+];
+
+/// Secret words that also end a word run together (`ADMINPASSWORD`, `BOTTOKEN`).
+const JOINED_SECRET_WORDS: &[&str] = &["PASSWORD", "PASSWD", "PASSPHRASE", "SECRET", "TOKEN", "APIKEY"];
+
+/// Words that may follow a secret word in a name that still holds the secret itself
+/// (`SECRET_KEY_BASE`, `API_TOKEN_VALUE`).
+const SECRET_SUFFIXES: &[&str] = &["BASE", "VALUE", "B64", "BASE64", "HEX", "RAW"];
+
+/// Whether a value is a file's path rather than the secret itself: absolute or `./`-relative, or
+/// a name of a key or certificate file (`certs/es01/es01.key`).
+fn is_a_file_path(value: &str) -> bool {
+    const KEY_FILES: &[&str] = &[".key", ".pem", ".crt", ".cer", ".p12", ".pfx", ".jks", ".keystore"];
+    !value.contains(char::is_whitespace)
+        && (value.starts_with('/')
+            || value.starts_with("./")
+            || value.starts_with("../")
+            || KEY_FILES
+                .iter()
+                .any(|extension| value.to_ascii_lowercase().ends_with(extension)))
+}
+
+/// Whether a variable holds a secret value, judged by the words of its name and by its value, for
+/// the `plain-secret` warning and `x-ecs.environment_secrets`: its name ends with a word that
+/// names a secret (`DB_PASSWORD`, `SECRET_KEY_BASE`), not with a setting about one
+/// (`ACCESS_TOKEN_LIFETIME`, `API_KEY_RATE_LIMIT`, `PASSWORD_MIN_LENGTH`) and not a public key
+/// (`STRIPE_PUBLIC_KEY`); and its value is not empty, a boolean (`ALLOW_EMPTY_PASSWORD: yes`) or
+/// a file's path (`/certs/redis.key`). Messages mask more: `names_a_secret`.
+pub fn holds_a_secret(variable: &str, value: &str) -> bool {
+    let value = value.trim();
+    let not_a_secret_value = value.is_empty()
+        || matches!(
+            value.to_ascii_lowercase().as_str(),
+            "true" | "false" | "yes" | "no" | "on" | "off"
+        )
+        || is_a_file_path(value);
+    if not_a_secret_value || variable.to_ascii_uppercase().ends_with("_FILE") {
+        return false;
+    }
+    let upper = variable.to_ascii_uppercase();
+    let words: Vec<&str> = upper
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let is_secret_word =
+        |word: &&str| SECRET_WORDS.contains(word) || JOINED_SECRET_WORDS.iter().any(|s| word.ends_with(s));
+    let Some(last_secret) = words.iter().rposition(is_secret_word) else {
+        return false;
+    };
+    let after = &words[last_secret + 1..];
+    let public = last_secret > 0 && matches!(words[last_secret - 1], "PUBLIC" | "PUB");
+    !public && after.iter().all(|w| SECRET_SUFFIXES.contains(w))
+}
+
 /// Whether a value carries a password: in a URL (`scheme://user:password@host`) or after
 /// `password=` in a connection string.
 pub fn holds_a_password(value: &str) -> bool {
@@ -280,6 +349,58 @@ pub fn mask_credentials(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_secret_is_held_by_the_words_of_a_name_and_its_value() {
+        let secret = [
+            ("DB_PASSWORD", "hunter2"),
+            ("POSTGRES_PASSWORD", "x"),
+            ("MYSQL_ROOT_PASSWORD", "x"),
+            ("JWT_SECRET", "x"),
+            ("SECRET_KEY", "x"),
+            ("DJANGO_SECRET_KEY", "x"),
+            ("SECRET_KEY_BASE", "x"),
+            ("GITHUB_TOKEN", "ghp_x"),
+            ("SLACK_BOT_TOKEN", "xoxb"),
+            ("STRIPE_API_KEY", "sk_live"),
+            ("AWS_SECRET_ACCESS_KEY", "x"),
+            ("OPENAI_APIKEY", "x"),
+            ("REDIS_PASS", "x"),
+            ("smtp.password", "x"),
+            ("ENCRYPTION_KEY", "base64:abc"),
+            ("PASSWORD_SALT", "x"),
+            ("DATABASE_PASSWORD", "123456"),
+            ("ME_CONFIG_MONGODB_ADMINPASSWORD", "x"),
+            ("WEBPASSWORD", "x"),
+        ];
+        let plain = [
+            ("ACCESS_TOKEN_LIFETIME", "10"),
+            ("ACCESS_TOKEN_LIFETIME", "10m"),
+            ("API_KEY_RATE_LIMIT", "60/minute"),
+            ("PASSWORD_MIN_LENGTH", "8"),
+            ("TOKEN_EXPIRY", "3600s"),
+            ("REDIS_TLS_KEY", "/certs/redis.key"),
+            ("xpack.security.http.ssl.key", "certs/es01/es01.key"),
+            ("STRIPE_PUBLIC_KEY", "pk_live_abc"),
+            ("JWT_PUBLIC_KEY", "abc"),
+            ("DB_PASSWORD_FILE", "/run/secrets/db"),
+            ("SECRET_KEY", ""),
+            ("API_KEY_HEADER", "X-Api-Key"),
+            ("KEY_ID", "abc"),
+            ("DISABLE_PASSWORD", "true"),
+            ("SESSION_SECRET_ENABLED", "yes"),
+            ("MONKEY", "banana"),
+            ("PASSWORDLESS_LOGIN", "on"),
+            ("MYSQL_ALLOW_EMPTY_PASSWORD", "yes"),
+            ("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE"),
+        ];
+        for (name, value) in secret {
+            assert!(holds_a_secret(name, value), "{name}={value} holds a secret");
+        }
+        for (name, value) in plain {
+            assert!(!holds_a_secret(name, value), "{name}={value} holds no secret");
+        }
+    }
 
     #[test]
     fn passwords_that_flags_give_are_masked() {

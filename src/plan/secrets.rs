@@ -6,7 +6,7 @@
 //! ever passes through compose2ecs or its output.
 
 use super::hostnames::excerpt;
-use super::passwords::{holds_a_password, mask_arguments, mask_credentials, names_a_secret};
+use super::passwords::{holds_a_password, holds_a_secret, mask_arguments, mask_credentials, names_a_secret};
 use super::{
     logical_id, Container, Context, DeployValue, PlainSecret, PlainSecretSite, PolicyResource, SecretPlan, Source,
     TaskDraft, TaskShape,
@@ -71,7 +71,7 @@ fn secret_variables(
             .get(index)
             .filter(|v| v.name == name)
             .map_or_else(|| service.path.key("environment"), |v| v.path.clone());
-        let looks_secret = (names_a_secret(&name) && !value.is_empty()) || holds_a_password(&value);
+        let looks_secret = holds_a_secret(&name, &value) || holds_a_password(&value);
         let asked = listed.contains(name.as_str()) || (looks_secret && cx.project.settings.environment_secrets);
         if !asked {
             if looks_secret {
@@ -283,7 +283,7 @@ fn secrets_where_ecs_takes_none(
         .map(|(key, value, path)| ("deploy label", key, value, path.clone()));
     let mut warnings = Vec::new();
     for (what, key, value, path) in labels.chain(tags) {
-        if (names_a_secret(key) && !value.is_empty()) || holds_a_password(value) {
+        if holds_a_secret(key, value) || holds_a_password(value) {
             // A deploy label is a tag of the ECS service when it is the one its task kept.
             let site = if what == "label" {
                 Some(PlainSecretSite::Label {
