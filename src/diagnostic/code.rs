@@ -221,7 +221,7 @@ codes! {
     ObsoleteVersion = "obsolete-version", Note:
         "The top-level `version` is ignored.";
     OneShotAlone = "one-shot-alone", Warning:
-        "A container that runs to completion is alone in its task; its ECS service would restart it forever.";
+        "A container that runs to completion (awaited by others, or `restart: \"no\"`/`on-failure`) is in a task where nothing waits for it; its ECS service would restart it forever.";
     OptionalDependency = "optional-dependency", Note:
         "A `depends_on` with `required: false` names no service and is left out.";
     OutputTooLarge = "output-too-large", Error:

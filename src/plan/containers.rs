@@ -141,7 +141,6 @@ fn depends_on(cx: &mut Context, service: &Service, grouping: &Grouping) -> Vec<(
         let Some(target) = cx.project.service(&dependency.service) else {
             continue;
         };
-        let own_task = grouping.task_name(&service.name).unwrap_or_default();
         match grouping.task_name(&target.name) {
                 Some(_) if grouping.together(&service.name, &target.name) => {
                     let condition = if dependency.condition == Condition::ServiceHealthy && target.healthcheck.is_none() {
@@ -156,22 +155,8 @@ fn depends_on(cx: &mut Context, service: &Service, grouping: &Grouping) -> Vec<(
                     };
                     depends_on.push((container_name(&target.name), condition));
                 }
-                Some(task) if dependency.condition == Condition::ServiceCompletedSuccessfully => {
-                    cx.diagnostics.push(
-                        Diagnostic::warning(
-                            Code::OneShotAlone,
-                            dependency.path.clone(),
-                            format!(
-                                "`{}` runs to completion before `{}` starts, but it is in task `{task}` of its own; an ECS service restarts a container that exits, forever",
-                                target.name, service.name
-                            ),
-                        )
-                        .with_help(format!(
-                            "put `{}` in the task of `{}` with `x-ecs: {{task: {own_task}}}`, so it runs once each time that task starts",
-                            target.name, service.name
-                        )),
-                    )
-                }
+                // Waiting for a one-shot container in another task: `one_shot` says what becomes of it.
+                Some(_) if dependency.condition == Condition::ServiceCompletedSuccessfully => {}
                 Some(task) => cx.diagnostics.push(Diagnostic::note(
                     Code::CrossTaskDependency,
                     dependency.path.clone(),
@@ -313,13 +298,14 @@ mod tests {
     }
 
     #[test]
-    fn dependencies_across_tasks_are_notes_and_one_shots_there_warnings() {
+    fn dependencies_across_tasks_are_notes() {
         let (tasks, codes) = containers_of(
             "services:\n  app: {image: a, depends_on: {db: {condition: service_started}, migrate: {condition: service_completed_successfully}}}\n  \
              db: {image: postgres}\n  migrate: {image: m}\n",
         );
         assert!(tasks[0][0].depends_on.is_empty());
-        assert_eq!(codes, vec![Code::CrossTaskDependency, Code::OneShotAlone]);
+        // Waiting for a one-shot container elsewhere is `one_shot`'s to judge, once.
+        assert_eq!(codes, vec![Code::CrossTaskDependency]);
     }
 
     #[test]

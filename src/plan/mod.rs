@@ -14,6 +14,7 @@ mod load_balancer;
 mod model;
 mod mounts;
 mod names;
+mod one_shot;
 pub mod passwords;
 mod ports;
 mod references;
@@ -72,6 +73,8 @@ pub fn plan(project: &Project, known: &KnownValues, diagnostics: &mut Diagnostic
             containers,
         });
     }
+
+    one_shot::check_one_shots(cx, &grouping);
 
     // 3. Every value that names a service is rewritten to what reaches it on ECS.
     let resolved = references::resolve(cx, &grouping, &mut drafts);
