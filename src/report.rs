@@ -226,6 +226,9 @@ fn task_section(plan: &Plan, task: &TaskGroup, out: &mut String) {
             writeln!(out, "  {}", port_line(&container.name, port)).unwrap();
         }
     }
+    for line in health_check_lines(plan, task) {
+        writeln!(out, "  {line}").unwrap();
+    }
     let breaker = &task.rollout.circuit_breaker;
     let failed = match (breaker.enable, breaker.rollback) {
         (true, true) => "; a failed deployment rolls back",
@@ -278,6 +281,27 @@ fn public_routes(plan: &Plan, container: &str) -> Vec<String> {
             default.into_iter().chain(rules)
         })
         .collect()
+}
+
+/// How the load balancer checks each of the task's containers behind it, once per container,
+/// port and path: `web 3000 health check: GET / answering 200-499 (why)`.
+fn health_check_lines(plan: &Plan, task: &TaskGroup) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let groups = plan
+        .listeners
+        .iter()
+        .flat_map(|l| std::iter::once(&l.default_target).chain(l.rules.iter().map(|r| &r.target)));
+    for group in groups.filter(|g| task.containers.iter().any(|c| c.name == g.container)) {
+        let check = &group.health_check;
+        let line = format!(
+            "{} {} health check: GET {} answering {} ({})",
+            group.container, group.container_port, check.path, check.codes, check.reason
+        );
+        if !lines.contains(&line) {
+            lines.push(line);
+        }
+    }
+    lines
 }
 
 /// The load balancer's public ports, each HTTPS one and the one that redirects to it marked.

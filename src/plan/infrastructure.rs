@@ -350,13 +350,13 @@ pub(super) fn grace_period<'s>(services: impl Iterator<Item = &'s Service>) -> u
 /// else what the compose healthcheck probes over HTTP on localhost at that port, else `/`.
 pub(super) fn target_health_check(service: &Service, container_port: u16) -> TargetHealthCheck {
     let settings = &service.ecs.health_check;
-    let codes = settings.codes.clone().unwrap_or_else(|| "200-399".into());
+    let with_codes = |path: String, default_codes: &str, reason: String| TargetHealthCheck {
+        path,
+        codes: settings.codes.clone().unwrap_or_else(|| default_codes.into()),
+        reason,
+    };
     if let Some(path) = &settings.path {
-        return TargetHealthCheck {
-            path: path.clone(),
-            codes,
-            reason: "`x-ecs.health_check.path`".into(),
-        };
+        return with_codes(path.clone(), KNOWN_PATH_CODES, "`x-ecs.health_check.path`".into());
     }
     let probed = service.healthcheck.as_ref().and_then(|h| {
         h.command
@@ -364,20 +364,32 @@ pub(super) fn target_health_check(service: &Service, container_port: u16) -> Tar
             .flat_map(|argument| argument.split_whitespace())
             .find_map(|word| local_http_path(word, container_port))
     });
-    match probed {
-        Some(path) => TargetHealthCheck {
-            path,
-            codes,
-            reason: "the path the compose healthcheck probes on localhost".into(),
-        },
-        None => TargetHealthCheck {
-            path: "/".into(),
-            codes,
-            reason: "the default: no `x-ecs.health_check.path`, and no compose healthcheck probes this port over HTTP"
-                .into(),
-        },
+    if let Some(path) = probed {
+        let reason = "the path the compose healthcheck probes on localhost".into();
+        return with_codes(path, KNOWN_PATH_CODES, reason);
     }
+    let documented = service
+        .image
+        .as_deref()
+        .and_then(|image| wellknown::image_health_path(image, container_port));
+    if let Some(path) = documented {
+        let reason = "the health endpoint the image documents".into();
+        return with_codes(path.to_string(), KNOWN_PATH_CODES, reason);
+    }
+    // Nothing says where the app answers: any answer but a server error proves it is up (an app
+    // may answer `/` with 401, 403 or 404), where 200-399 would have ECS replace a healthy task
+    // forever.
+    with_codes(
+        "/".into(),
+        ANY_ANSWER_CODES,
+        "nothing says where the app answers (no `x-ecs.health_check.path`, no compose healthcheck over HTTP on this port, no endpoint the image documents): any answer but a server error proves it is up; set `x-ecs.health_check.path` to check more".into(),
+    )
 }
+
+/// The answers that prove a path meant for health checks is healthy.
+const KNOWN_PATH_CODES: &str = "200-399";
+/// The answers that prove a server is up when nothing says where it answers.
+const ANY_ANSWER_CODES: &str = "200-499";
 
 /// The owner of a volume's folder, and whether every task acts as that user on it (an access
 /// point POSIX user). With `root_access`, tasks keep their own users, root included.

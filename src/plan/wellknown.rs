@@ -108,9 +108,51 @@ pub fn is_stateful_image(image: &str) -> bool {
     STATEFUL_IMAGES.contains(&image_name(image).as_str())
 }
 
+/// The health endpoint a well-known image documents, for its container port `port`: a path that
+/// answers 200 when the server is up, without credentials.
+pub fn image_health_path(image: &str, port: u16) -> Option<&'static str> {
+    Some(match (image_name(image).as_str(), port) {
+        ("minio", 9000) => "/minio/health/live",
+        ("grafana", 3000) => "/api/health",
+        ("prometheus", 9090) | ("alertmanager", 9093) => "/-/healthy",
+        ("elasticsearch" | "opensearch", 9200) => "/_cluster/health",
+        ("kibana", 5601) => "/api/status",
+        ("vault", 8200) => "/v1/sys/health",
+        ("consul", 8500) => "/v1/status/leader",
+        ("gitea", 3000) => "/api/healthz",
+        ("mattermost-team-edition" | "mattermost-enterprise-edition", 8065) => "/api/v4/system/ping",
+        ("metabase", 3000) => "/api/health",
+        ("n8n", 5678) => "/healthz",
+        ("superset", 8088) => "/health",
+        ("jenkins", 8080) => "/login",
+        ("sonarqube", 9000) => "/api/system/status",
+        ("nextcloud", 80) => "/status.php",
+        ("kong", 8000) => "/status",
+        ("traefik", 8080) => "/ping",
+        ("keycloak", 8080) => "/realms/master",
+        ("portainer-ce" | "portainer", 9000) => "/api/system/status",
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn health_paths_of_images_on_their_ports() {
+        assert_eq!(
+            image_health_path("minio/minio:latest", 9000),
+            Some("/minio/health/live")
+        );
+        assert_eq!(
+            image_health_path("quay.io/minio/minio", 9001),
+            None,
+            "the console has none"
+        );
+        assert_eq!(image_health_path("grafana/grafana:11", 3000), Some("/api/health"));
+        assert_eq!(image_health_path("nginx", 80), None);
+    }
 
     #[test]
     fn users_of_server_images() {
