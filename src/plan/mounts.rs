@@ -85,7 +85,24 @@ pub(super) fn mounts(cx: &mut Context, service: &Service) -> (Vec<MountPoint>, V
                 ));
             }
             MountSource::Anonymous => mounts.push(anonymous_volume(cx, service, &container, mount)),
-            MountSource::Bind(dir) => cx.diagnostics.push(bind_mount_left_out(service, mount, dir)),
+            MountSource::Bind(dir) => {
+                cx.diagnostics.push(bind_mount_left_out(service, mount, dir));
+                // The container's root file system is read-only: where it writes into the dropped
+                // bind mount, it needs a writable folder still.
+                if service.runtime.read_only && !mount.read_only && !dir.ends_with("docker.sock") {
+                    cx.diagnostics.push(Diagnostic::note(
+                        Code::AnonymousOnTaskStorage,
+                        mount.path.clone(),
+                        format!("`{}` is a folder on the task's own storage instead, as the container's root file system is read-only (`read_only: true`): it starts empty and is emptied when the task stops", mount.target),
+                    ));
+                    mounts.push(MountPoint {
+                        volume: format!("{container}-{}", slug(&mount.target)),
+                        container_path: mount.target.clone(),
+                        read_only: false,
+                        task_storage: true,
+                    });
+                }
+            }
         }
     }
     (mounts, tmpfs)
@@ -345,6 +362,26 @@ fn slug(path: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_writable_bind_mount_of_a_read_only_container_becomes_task_storage() {
+        let project = crate::plan::testing::project(
+            "services:\n  web:\n    image: nginx\n    read_only: true\n    \
+             volumes: [\"./cache:/var/cache/nginx\", \"./nginx.conf:/etc/nginx/nginx.conf:ro\", \"/var/run/docker.sock:/var/run/docker.sock\"]\n  \
+             app:\n    image: nginx\n    volumes: [\"./cache:/var/cache/nginx\"]\n",
+        );
+        let ((read_only, writable), _) = crate::plan::testing::run(&project, |cx| {
+            (mounts(cx, &project.services[0]).0, mounts(cx, &project.services[1]).0)
+        });
+        let paths: Vec<(&str, bool)> = read_only
+            .iter()
+            .map(|m| (m.container_path.as_str(), m.task_storage))
+            .collect();
+        // Only the writable folder: a read-only file and the Docker socket stay left out.
+        assert_eq!(paths, [("/var/cache/nginx", true)]);
+        // A container that may write its root file system needs nothing in their place.
+        assert!(writable.is_empty());
+    }
 
     #[test]
     fn development_mounts_are_the_build_context_or_its_code() {
