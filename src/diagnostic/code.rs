@@ -146,6 +146,8 @@ codes! {
         "A health check without `test` is left out.";
     HealthyWithoutHealthcheck = "healthy-without-healthcheck", Warning:
         "`service_healthy` on a service without a health check waits for it to start.";
+    HeapOverLimit = "heap-over-limit", Error:
+        "A JVM heap (`-Xmx`, `-Xms`) is larger than the container's memory limit.";
     HostPortRange = "host-port-range", Note:
         "A container port published on a range of host ports (`7000-7005:80`) is published on the range's first.";
     HostnameRewritten = "hostname-rewritten", Note:
@@ -256,6 +258,8 @@ codes! {
         "The `ecs.task.family` label lists several families; the first is used.";
     SharedVolumeCopies = "shared-volume-copies", Warning:
         "A task with volumes runs several copies (or autoscaling may run several), all on the same files.";
+    SizeDefault = "size-default", Note:
+        "A task is sized from what its containers need: their heaps, their images' documented minimums, a default for the others.";
     SsmParameter = "ssm-parameter", Note:
         "An external secret named without an ARN is read from the SSM parameter of that name.";
     StackOutputs = "stack-outputs", Error:

@@ -108,6 +108,28 @@ pub fn is_stateful_image(image: &str) -> bool {
     STATEFUL_IMAGES.contains(&image_name(image).as_str())
 }
 
+/// The memory (MiB) a well-known image documents as its minimum, or whose default JVM heap needs,
+/// for an image whose container declares no memory.
+pub fn image_memory_mib(image: &str) -> Option<u32> {
+    Some(match image_name(image).as_str() {
+        // Elasticsearch and OpenSearch size their heap to half of the container's memory, and
+        // document at least 2 GiB in production; Kafka's default heap is 1 GiB.
+        "elasticsearch" | "opensearch" | "logstash" => 2048,
+        "kafka" | "cp-kafka" | "cp-server" | "cp-enterprise-kafka" => 2048,
+        "cp-schema-registry" | "cp-kafka-rest" | "cp-ksqldb-server" | "cp-kafka-connect" | "cp-server-connect" => 1536,
+        "zookeeper" | "cp-zookeeper" => 1024,
+        "clickhouse" | "clickhouse-server" => 2048,
+        "sonarqube" => 3072,
+        "keycloak" => 1024,
+        "jenkins" => 1024,
+        "nexus3" => 2048,
+        "cassandra" => 2048,
+        "neo4j" => 1024,
+        "kibana" | "opensearch-dashboards" => 1024,
+        _ => return None,
+    })
+}
+
 /// The health endpoint a well-known image documents, for its container port `port`: a path that
 /// answers 200 when the server is up, without credentials.
 pub fn image_health_path(image: &str, port: u16) -> Option<&'static str> {
