@@ -321,7 +321,11 @@ impl<'text> KeyIndexBuilder<'text> {
         let offset = offset.min(self.text.len());
         let mut at = offset;
         while let Some(rest) = self.text.get(at..).filter(|rest| rest.starts_with(['&', '!'])) {
-            let property = rest.find([' ', '\t', '\r', '\n']).unwrap_or(rest.len());
+            // An anchor or tag ends at a space or, in a flow collection, at a flow indicator: a
+            // property is read once, so `[&a,&a,…]` stays linear.
+            let property = rest
+                .find([' ', '\t', '\r', '\n', ',', '[', ']', '{', '}'])
+                .unwrap_or(rest.len());
             let after = rest[property..].trim_start_matches([' ', '\t']);
             if after.is_empty() || after.starts_with(['\r', '\n', '#', ',', ']', '}']) {
                 at = offset;

@@ -337,6 +337,15 @@ fn anchored_keys_stay_linear() {
     let index = KeyIndex::new(&text);
     assert_eq!(index.locate(&path("[49999]")), Some((1, 50_000, 6)));
     assert_eq!(index.locate(&path("[49999].k49999")), Some((2, 50_000, 6)));
+    // Anchors and tags in one flow line, each property read once (each scan used to run to the
+    // line's end).
+    let flow = format!(
+        "x: [{}]\ny: [{}]\n",
+        "&a 1,".repeat(50_000).replace(' ', ""),
+        "!t,".repeat(50_000)
+    );
+    let index = KeyIndex::new(&flow);
+    assert_eq!(index.locate(&path("y")), Some((1, 2, 1)));
     assert!(
         started.elapsed() < std::time::Duration::from_secs(5),
         "{:?}",
