@@ -119,8 +119,8 @@ fn deploy_labels(
     (family, tags)
 }
 
-/// The families an `ecs.task.family` label lists (`a, b`, as ECS ComposeX allows), each a valid
-/// task name; which one a service joins is plan's to decide. An empty label is an error.
+/// The families an `ecs.task.family` label lists (`a, b`, as ECS ComposeX allows), the first a
+/// valid task name (the one a service joins, as plan decides). An empty label is an error.
 fn listed_families(reader: &mut Reader, value: &str, label_path: KeyPath) -> Option<(Vec<String>, KeyPath)> {
     let families: Vec<String> = value
         .split(',')
@@ -137,11 +137,8 @@ fn listed_families(reader: &mut Reader, value: &str, label_path: KeyPath) -> Opt
         );
         return None;
     }
-    let mut valid = true;
-    for family in &families {
-        valid &= valid_task_name(reader, family, &label_path);
-    }
-    valid.then_some((families, label_path))
+    // The service joins the first (plan says so); only that one must name a task.
+    valid_task_name(reader, &families[0], &label_path).then_some((families, label_path))
 }
 
 /// `cpus`, `mem_limit` and `mem_reservation`: the service-level forms of `deploy.resources`,
@@ -381,10 +378,10 @@ mod tests {
             deployed("{deploy: {labels: {ecs.task.family: -app}}}").1,
             [Code::BadTaskName]
         );
-        assert_eq!(
-            deployed("{deploy: {labels: {ecs.task.family: 'app, -b'}}}").1,
-            [Code::BadTaskName]
-        );
+        // Only the family the service joins must name a task; the others are not used.
+        assert!(deployed("{deploy: {labels: {ecs.task.family: 'app, legacy app'}}}")
+            .1
+            .is_empty());
         assert_eq!(deployed("{deploy: {labels: team}}").1, [Code::WrongType]);
     }
 }

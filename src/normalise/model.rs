@@ -190,7 +190,7 @@ pub struct Service {
     /// `links: ["db:pg"]`: names only this service uses for others, as (alias, service).
     pub links: Vec<Link>,
     /// `deploy.labels` `ecs.task.family` (ECS ComposeX's grouping label): the task families it
-    /// lists (one or more, each a valid task name), and where.
+    /// lists (one or more, the first a valid task name), and where.
     pub family_label: Option<(Vec<String>, KeyPath)>,
     /// The other `deploy.labels`, as written: tags of the ECS service.
     pub tags: Vec<(String, String, KeyPath)>,
