@@ -50,7 +50,7 @@ enum Command {
 #[derive(Args)]
 struct InputArgs {
     /// A compose file; repeat to merge several in order. Default: the files `COMPOSE_FILE` lists,
-    /// else compose.yaml, compose.yml, docker-compose.yaml or docker-compose.yml in the current
+    /// else compose.yaml, compose.yml, docker-compose.yml or docker-compose.yaml in the current
     /// folder, with its override file.
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     files: Vec<PathBuf>,

@@ -7,18 +7,19 @@ use super::interpolate::Variables;
 use crate::source::Files;
 use std::path::{Path, PathBuf};
 
-/// Compose's own search order for the main file, and for the override file merged after it.
+/// Compose's own search order for the main file, and for the override file merged after it
+/// (compose-go's `DefaultFileNames` and `DefaultOverrideFileNames`, in their order).
 pub const DEFAULT_FILES: &[&str] = &[
     "compose.yaml",
     "compose.yml",
-    "docker-compose.yaml",
     "docker-compose.yml",
+    "docker-compose.yaml",
 ];
 pub const OVERRIDE_FILES: &[&str] = &[
-    "compose.override.yaml",
     "compose.override.yml",
-    "docker-compose.override.yaml",
+    "compose.override.yaml",
     "docker-compose.override.yml",
+    "docker-compose.override.yaml",
 ];
 
 /// The variable that lists the compose files, and the one that separates them (default `:`).
@@ -83,7 +84,10 @@ fn compose_file_setting(env_files: &[PathBuf], environment: &Variables, files: &
     let Some(list) = setting(COMPOSE_FILE).filter(|list| !list.is_empty()) else {
         return Vec::new();
     };
-    let separator = setting(COMPOSE_PATH_SEPARATOR).unwrap_or_else(|| ":".to_string());
+    // An empty separator is unset, as in compose (splitting on it would split every character).
+    let separator = setting(COMPOSE_PATH_SEPARATOR)
+        .filter(|separator| !separator.is_empty())
+        .unwrap_or_else(|| ":".to_string());
     list.split(separator.as_str())
         .filter(|file| !file.is_empty())
         .map(PathBuf::from)
@@ -147,14 +151,25 @@ mod tests {
             found(&classic, &[], &[]).unwrap(),
             ["docker-compose.yml", "docker-compose.override.yml"]
         );
-        // The newest name wins, and an override file alone is no project.
+        // The newest name wins; of the classic names, `.yml` before `.yaml` (compose-go's order),
+        // and an override file alone is no project.
         let both = folder(&[("compose.yaml", ""), ("docker-compose.yml", "")]);
         assert_eq!(found(&both, &[], &[]).unwrap(), ["compose.yaml"]);
+        let classic_both = folder(&[
+            ("docker-compose.yaml", ""),
+            ("docker-compose.yml", ""),
+            ("compose.override.yaml", ""),
+            ("compose.override.yml", ""),
+        ]);
+        assert_eq!(
+            found(&classic_both, &[], &[]).unwrap(),
+            ["docker-compose.yml", "compose.override.yml"]
+        );
         let override_only = folder(&[("compose.override.yaml", "")]);
         assert_eq!(found(&override_only, &[], &[]), Err(NoComposeFile));
         assert!(NoComposeFile
             .help()
-            .contains("compose.yaml, compose.yml, docker-compose.yaml, docker-compose.yml"));
+            .contains("compose.yaml, compose.yml, docker-compose.yml, docker-compose.yaml"));
     }
 
     #[test]
@@ -186,6 +201,9 @@ mod tests {
             found(&files, &[], &[("COMPOSE_PATH_SEPARATOR", ",")]).unwrap(),
             ["a.yml;b:c.yml"]
         );
+        // An empty separator is unset: the default `:`.
+        let empty = folder(&[(".env", "COMPOSE_PATH_SEPARATOR=\nCOMPOSE_FILE=a.yml:b.yml\n")]);
+        assert_eq!(found(&empty, &[], &[]).unwrap(), ["a.yml", "b.yml"]);
     }
 
     #[test]

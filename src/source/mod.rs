@@ -44,8 +44,10 @@ impl Files for FileSystem {
     }
 
     /// A folder, a FIFO or a broken link counts: it is taken, and reading it is refused.
+    /// As compose's `os.Stat`: a link counts by what it points to, so a broken one is no file
+    /// and the next default name is looked for. The reader still refuses what is not a file.
     fn exists(&self, path: &Path) -> bool {
-        std::fs::symlink_metadata(path).is_ok()
+        std::fs::metadata(path).is_ok()
     }
 
     fn canonicalize(&self, path: &Path) -> io::Result<PathBuf> {
