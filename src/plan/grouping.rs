@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::diagnostic::Code;
+use std::collections::HashSet;
 
 /// A task's place in the plan: tasks are in the order of their first service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -66,6 +67,8 @@ pub(super) fn group<'p>(cx: &mut Context<'p, '_>) -> Option<Grouping<'p>> {
     let mut tasks: HashMap<String, (String, GroupReason)> = HashMap::new();
     let mut spellings: HashMap<String, String> = HashMap::new();
     let mut containers: HashMap<String, &str> = HashMap::new();
+    // Each service's task as written, once found: a chain of `network_mode` is walked once.
+    let mut followed: HashMap<String, Option<String>> = HashMap::new();
     for service in &cx.project.services {
         warn_several_families(cx, service);
         if service.ecs.external.is_some() {
@@ -81,7 +84,7 @@ pub(super) fn group<'p>(cx: &mut Context<'p, '_>) -> Option<Grouping<'p>> {
             }
             continue;
         }
-        let Some(written) = follow_network_mode(cx, service) else {
+        let Some(written) = follow_network_mode(cx, service, &mut followed) else {
             continue;
         };
         // ECS names drop the dots compose allows, so two spellings may meet: `a.b` and `a-b`.
@@ -198,17 +201,26 @@ impl<'p> Grouping<'p> {
 /// The task of `service` as written (not yet an ECS name): its own name for it, else the task of
 /// the service whose network it shares (through a chain of `network_mode: service:X`), else
 /// its own name.
-fn follow_network_mode(cx: &mut Context, service: &Service) -> Option<String> {
+fn follow_network_mode(
+    cx: &mut Context,
+    service: &Service,
+    followed: &mut HashMap<String, Option<String>>,
+) -> Option<String> {
+    let project = cx.project;
     let mut chain = vec![service.name.as_str()];
+    let mut on_chain: HashMap<&str, usize> = HashMap::from([(service.name.as_str(), 0)]);
     let mut current = service;
-    loop {
+    let found = loop {
+        if let Some(known) = followed.get(&current.name) {
+            break known.clone();
+        }
         if let Some((task, _, _)) = explicit_task(current) {
-            return Some(task.clone());
+            break Some(task.clone());
         }
         let Some((target, path)) = &current.joins else {
-            return Some(current.name.clone());
+            break Some(current.name.clone());
         };
-        let Some(next) = cx.project.service(target) else {
+        let Some(next) = project.service(target) else {
             cx.diagnostics.push(
                 Diagnostic::error(
                     Code::UnknownService,
@@ -217,7 +229,7 @@ fn follow_network_mode(cx: &mut Context, service: &Service) -> Option<String> {
                 )
                 .with_help("name a service defined under `services:`"),
             );
-            return None;
+            break None;
         };
         if next.ecs.external.is_some() {
             cx.diagnostics.push(
@@ -231,27 +243,45 @@ fn follow_network_mode(cx: &mut Context, service: &Service) -> Option<String> {
                 )
                 .with_help(format!("remove `network_mode: service:{target}`")),
             );
-            return None;
+            break None;
         }
-        let seen = chain.iter().position(|name| *name == next.name);
+        if let Some(&first) = on_chain.get(next.name.as_str()) {
+            report_network_mode_circle(cx, &chain[first..]);
+            break None;
+        }
+        on_chain.insert(&next.name, chain.len());
         chain.push(&next.name);
-        if let Some(first) = seen {
-            // Each member of the circle finds it: report it once, from its first member.
-            let circle = &chain[first..chain.len() - 1];
-            let reporter = cx.project.services.iter().find(|s| circle.contains(&s.name.as_str()));
-            if reporter.is_none_or(|r| r.name != service.name) {
-                return None;
-            }
+        current = next;
+    };
+    for name in chain {
+        followed.insert(name.to_string(), found.clone());
+    }
+    found
+}
+
+/// A circle of `network_mode: service:` (each member sharing the next one's network), reported
+/// once, from its member written first, at the `network_mode` that leads back to it.
+fn report_network_mode_circle(cx: &mut Context, circle: &[&str]) {
+    let project = cx.project;
+    let members: HashSet<&str> = circle.iter().copied().collect();
+    let Some(reporter) = project.services.iter().find(|s| members.contains(s.name.as_str())) else {
+        return;
+    };
+    let mut names = vec![reporter.name.as_str()];
+    let mut current = reporter;
+    while let Some((target, path)) = &current.joins {
+        names.push(target);
+        let Some(next) = project.service(target).filter(|_| target != &reporter.name) else {
             cx.diagnostics.push(
                 Diagnostic::error(
                     Code::NetworkModeCycle,
                     path.clone(),
-                    format!("`network_mode: service:` goes round in a circle: {}", chain.join(" → ")),
+                    format!("`network_mode: service:` goes round in a circle: {}", names.join(" → ")),
                 )
                 .with_help("one service of the group must own the network; remove `network_mode` from it"),
             );
-            return None;
-        }
+            return;
+        };
         current = next;
     }
 }
