@@ -152,8 +152,13 @@ impl fmt::Display for KeyPath {
     }
 }
 
+/// A key path in JSON: as shown (`services.web.ports[1]`), the whole document as `""` (what is
+/// shown as `(document)` is for people, not a path).
 impl Serialize for KeyPath {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if self.is_root() {
+            return serializer.serialize_str("");
+        }
         serializer.collect_str(self)
     }
 }
@@ -178,8 +183,8 @@ pub struct Diagnostic {
     pub location: Option<Location>,
     pub help: Option<String>,
     /// The other places with the same severity, code, message and help: one cause that several
-    /// services share, or that several stages found. The diagnostic is printed once, with these.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// services share, or that several stages found. The diagnostic is printed once, with these
+    /// (in JSON always, `[]` when there are none).
     pub also: Vec<Place>,
 }
 

@@ -16,6 +16,16 @@ fn diagnostics_as_json_lines_for_ci_and_editors() {
     assert_eq!(diagnostic["location"]["line"], 4);
     assert_eq!(diagnostic["location"]["column"], 5);
     assert_eq!(diagnostic["help"], "did you mean `ports`?");
+    // Every field is there on every line: `also` empty, a whole-document path empty.
+    assert_eq!(diagnostic["also"], serde_json::json!([]));
+    let empty = tempfile::tempdir().unwrap();
+    let none = compose2ecs(empty.path(), &["convert", "--message-format", "json"]);
+    let line = stderr(&none).lines().next().unwrap_or_default().to_string();
+    let diagnostic: serde_json::Value = serde_json::from_str(&line).expect("a JSON line");
+    assert_eq!(
+        (diagnostic["code"].as_str(), diagnostic["path"].as_str()),
+        (Some("no-compose-file"), Some(""))
+    );
 }
 
 /// What the CLI finds itself (no compose file, an unreadable `--stack-outputs` file, a file in
