@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::diagnostic::Code;
+use std::collections::HashSet;
 
 /// The containers of one task, in compose order. A container that another of the task waits
 /// for to complete (`service_completed_successfully`) runs once and exits, so it is not essential.
@@ -29,13 +30,14 @@ pub(super) fn of_task(cx: &mut Context, task: &GroupedTask, grouping: &Grouping)
 fn container(cx: &mut Context, service: &Service, grouping: &Grouping) -> Container {
     let image = image(cx, service);
     ports::check_published_ranges(cx, service);
-    let mut port_mappings: Vec<PortMapping> = Vec::new();
-    for port in &service.ports {
-        let mapping = port_mapping(&service.name, port.target, port.protocol);
-        if !port_mappings.contains(&mapping) {
-            port_mappings.push(mapping);
-        }
-    }
+    // One mapping per container port and protocol, however often compose lists it.
+    let mut mapped: HashSet<(u16, Protocol)> = HashSet::new();
+    let port_mappings: Vec<PortMapping> = service
+        .ports
+        .iter()
+        .filter(|port| mapped.insert((port.target, port.protocol)))
+        .map(|port| port_mapping(&service.name, port.target, port.protocol))
+        .collect();
     let depends_on = depends_on(cx, service, grouping);
     let (mounts, tmpfs) = mounts::mounts(cx, service);
     let volumes_from = mounts::volumes_from(cx, service, grouping);

@@ -140,7 +140,9 @@ fn check_depends_cycle(cx: &mut Context) {
 
 /// The order to create the ECS services in: a service that others reach through Service Connect
 /// before them, since a task resolves only the endpoints that existed when it started. Otherwise
-/// compose order; services that reach each other in a circle keep compose order among themselves.
+/// compose order. A circle (services that reach each other) is broken where the search closes it:
+/// the member written first is created after the others, and a `connect-cycle` warning says how to
+/// let it resolve them.
 pub(super) fn creation_order(
     cx: &mut Context,
     tasks: &[TaskGroup],
@@ -254,7 +256,7 @@ mod tests {
     }
 
     #[test]
-    fn a_circle_through_service_connect_keeps_compose_order_with_a_warning() {
+    fn a_circle_through_service_connect_is_broken_at_its_first_member_with_a_warning() {
         let project = project(
             "services:\n  a: {image: a, expose: [\"80\"], environment: {B_URL: \"http://b:80\"}}\n  \
              b: {image: b, expose: [\"80\"], environment: {A_URL: \"http://a:80\"}}\n",

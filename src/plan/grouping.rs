@@ -314,7 +314,7 @@ fn warn_unused_keys_of_external(cx: &mut Context, service: &Service) {
             )),
         );
     }
-    if !service.ports.is_empty() || !service.mounts.is_empty() {
+    if !service.ports.is_empty() || !service.port_ranges.is_empty() || !service.mounts.is_empty() {
         cx.diagnostics.push(Diagnostic::note(
             Code::ExternalService,
             service.path.key("x-ecs").key("external"),
