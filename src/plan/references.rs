@@ -43,11 +43,10 @@ pub(super) fn resolve(cx: &mut Context, grouping: &Grouping, tasks: &mut [TaskDr
     };
     let mut references = Vec::new();
     let mut rewrites: Vec<(Site, String)> = Vec::new();
-    // Target slot → the container port reached → its aliases (each with the port dialled).
-    let mut offered: BTreeMap<Slot, BTreeMap<ClientAlias, u16>> = BTreeMap::new();
+    let mut offers = Offers::default();
     // The tasks that are Service Connect clients; each port a target gets a mapping for, with
     // the services that dial it.
-    let (mut clients, mut dialled) = (BTreeSet::new(), BTreeMap::new());
+    let mut clients = BTreeSet::new();
 
     for site in sites(cx, tasks) {
         let referrer = &tasks[site.slot.0].containers[site.slot.1];
@@ -68,8 +67,7 @@ pub(super) fn resolve(cx: &mut Context, grouping: &Grouping, tasks: &mut [TaskDr
             &names,
             &referrer.service,
             (grouping, tasks),
-            &mut offered,
-            &mut dialled,
+            &mut offers,
             &mut references,
         );
         if rewritten.reaches_other_tasks {
@@ -80,13 +78,32 @@ pub(super) fn resolve(cx: &mut Context, grouping: &Grouping, tasks: &mut [TaskDr
         }
     }
 
-    note_added_ports(cx, tasks, dialled);
+    note_added_ports(cx, tasks, offers.dialled);
     apply_rewrites(tasks, rewrites);
-    let service_connect = service_connect::offered(cx, tasks, offered, &clients);
+    let service_connect = service_connect::offered(cx, tasks, offers.offered, &clients);
     Resolved {
         references,
         service_connect,
     }
+}
+
+/// One name found in a value, and whose value it is.
+#[derive(Clone, Copy)]
+struct Hit<'a> {
+    site: &'a Site,
+    found: &'a Found,
+    name: &'a str,
+    target: &'a Service,
+    referrer: &'a str,
+}
+
+/// What Service Connect must offer for the references: by target container, each alias it is
+/// reached by with the container port it reaches; and each port a target gets a mapping for,
+/// with the services that dial it.
+#[derive(Default)]
+struct Offers {
+    offered: BTreeMap<Slot, BTreeMap<ClientAlias, u16>>,
+    dialled: BTreeMap<(Slot, u16), BTreeSet<String>>,
 }
 
 /// What the names in a value are: the project's network names, and the `links` aliases of the
@@ -144,8 +161,7 @@ fn rewrite_value(
     names: &Names,
     referrer: &str,
     (grouping, tasks): (&Grouping, &[TaskDraft]),
-    offered: &mut BTreeMap<Slot, BTreeMap<ClientAlias, u16>>,
-    dialled: &mut BTreeMap<(Slot, u16), BTreeSet<String>>,
+    offers: &mut Offers,
     references: &mut Vec<Reference>,
 ) -> Rewritten {
     let mut after = String::with_capacity(site.value.len());
@@ -164,7 +180,14 @@ fn rewrite_value(
         let key = (name, hit.port.map(|(_, port)| port), &hit.position);
         let first = !decided.contains_key(&key);
         if first {
-            let outcome = outcome(cx, site, hit, name, target, referrer, grouping, tasks, offered, dialled);
+            let reference = Hit {
+                site,
+                found: hit,
+                name,
+                target,
+                referrer,
+            };
+            let outcome = outcome(cx, &reference, grouping, tasks, offers);
             decided.insert(key, outcome);
         }
         let outcome = decided[&key].clone();
@@ -403,19 +426,20 @@ fn sites(cx: &Context, tasks: &[TaskDraft]) -> Vec<Site> {
     sites
 }
 
-#[allow(clippy::too_many_arguments)]
 fn outcome(
     cx: &mut Context,
-    site: &Site,
-    hit: &Found,
-    name: &str,
-    target: &Service,
-    referrer: &str,
+    reference: &Hit,
     grouping: &Grouping,
     tasks: &[TaskDraft],
-    offered: &mut BTreeMap<Slot, BTreeMap<ClientAlias, u16>>,
-    dialled: &mut BTreeMap<(Slot, u16), BTreeSet<String>>,
+    offers: &mut Offers,
 ) -> Outcome {
+    let Hit {
+        site,
+        found: hit,
+        name,
+        target,
+        referrer,
+    } = *reference;
     if let Some(external) = &target.ecs.external {
         // A URL without a port gets the endpoint's; a bare host value has no place for one.
         let has_place = hit.port.is_some() || matches!(hit.position, HostPosition::Url { .. });
@@ -473,36 +497,20 @@ fn outcome(
     if own_task == target_task {
         return Outcome::Localhost;
     }
-    across_tasks(
-        cx,
-        site,
-        hit,
-        name,
-        target,
-        referrer,
-        (target_task.0, target_index),
-        tasks,
-        offered,
-        dialled,
-    )
+    across_tasks(cx, reference, (target_task.0, target_index), tasks, offers)
 }
 
 /// A reference to a service in another task: a Service Connect alias on the port the client
 /// dials (a word when no port, or several, could be meant), offered by the target's container
 /// in `slot`.
-#[allow(clippy::too_many_arguments)]
-fn across_tasks(
-    cx: &mut Context,
-    site: &Site,
-    hit: &Found,
-    name: &str,
-    target: &Service,
-    referrer: &str,
-    slot: Slot,
-    tasks: &[TaskDraft],
-    offered: &mut BTreeMap<Slot, BTreeMap<ClientAlias, u16>>,
-    dialled: &mut BTreeMap<(Slot, u16), BTreeSet<String>>,
-) -> Outcome {
+fn across_tasks(cx: &mut Context, reference: &Hit, slot: Slot, tasks: &[TaskDraft], offers: &mut Offers) -> Outcome {
+    let Hit {
+        site,
+        found: hit,
+        name,
+        target,
+        referrer,
+    } = *reference;
     let declared: Vec<u16> = tasks[slot.0].containers[slot.1]
         .port_mappings
         .iter()
@@ -577,7 +585,11 @@ fn across_tasks(
     } else if let (None, Some(&own)) = (hit.port, declared.first()) {
         own
     } else {
-        dialled.entry((slot, port)).or_default().insert(referrer.to_string());
+        offers
+            .dialled
+            .entry((slot, port))
+            .or_default()
+            .insert(referrer.to_string());
         port
     };
     let alias = ClientAlias {
@@ -585,7 +597,12 @@ fn across_tasks(
         port,
     };
     // The first reference that uses an alias decides the port it reaches.
-    offered.entry(slot).or_default().entry(alias).or_insert(container_port);
+    offers
+        .offered
+        .entry(slot)
+        .or_default()
+        .entry(alias)
+        .or_insert(container_port);
     Outcome::ServiceConnect {
         alias: name.to_ascii_lowercase(),
         port,
