@@ -256,6 +256,8 @@ codes! {
         "A service names itself; the name is left as written.";
     SeveralFamilies = "several-families", Warning:
         "The `ecs.task.family` label lists several families; the first is used.";
+    SharedAlias = "shared-alias", Warning:
+        "A name two services answer to on the network (compose spreads requests between them) reaches one of them on ECS.";
     SharedVolumeCopies = "shared-volume-copies", Warning:
         "A task with volumes runs several copies (or autoscaling may run several), all on the same files.";
     SizeDefault = "size-default", Note:

@@ -325,10 +325,36 @@ fn network_names<'p>(cx: &mut Context<'p, '_>) -> HashMap<String, &'p Service> {
     for service in &project.services {
         let aliases = service.container_name.iter().chain(&service.aliases);
         for alias in aliases {
-            names.entry(alias.to_ascii_lowercase()).or_insert(service);
+            match names.get(alias.to_ascii_lowercase().as_str()) {
+                Some(owner) if owner.name != service.name => warn_shared_alias(cx, alias, owner, service),
+                Some(_) => {}
+                None => {
+                    names.insert(alias.to_ascii_lowercase(), service);
+                }
+            }
         }
     }
     names
+}
+
+/// A name two services answer to: compose spreads requests between them; on ECS one name
+/// reaches one service, the one that had it first (a service's own name before any alias, then
+/// the first in the file).
+fn warn_shared_alias(cx: &mut Context, alias: &str, owner: &Service, other: &Service) {
+    cx.diagnostics.push(
+        Diagnostic::warning(
+            Code::SharedAlias,
+            other.path.clone(),
+            format!(
+                "`{alias}` names both `{}` and `{}` on the network, and compose spreads requests between them; on ECS it reaches `{}` only",
+                owner.name, other.name, owner.name
+            ),
+        )
+        .with_help(format!(
+            "give `{}` a name of its own, or put both behind one service that spreads the requests",
+            other.name
+        )),
+    );
 }
 
 /// Each rewritten value back in its place.
