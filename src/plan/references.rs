@@ -87,6 +87,34 @@ pub(super) fn resolve(cx: &mut Context, grouping: &Grouping, tasks: &mut [TaskDr
     }
 }
 
+/// The variable that holds the port beside a host variable: `SMTP_HOST` → `SMTP_PORT`,
+/// `REDIS_HOSTNAME` → `REDIS_PORT`, `host` → `port`.
+fn port_variable(host_variable: &str) -> Option<String> {
+    let upper = host_variable.to_ascii_uppercase();
+    let stem_length = ["HOSTNAME", "HOST"]
+        .iter()
+        .find(|suffix| upper.ends_with(*suffix))
+        .map(|suffix| host_variable.len() - suffix.len())?;
+    let stem = &host_variable[..stem_length];
+    let port = if host_variable[stem_length..].starts_with('h') {
+        "port"
+    } else {
+        "PORT"
+    };
+    Some(format!("{stem}{port}"))
+}
+
+/// The port a host variable's sibling names (`SMTP_HOST` beside `SMTP_PORT: 1025`), in the
+/// environment of the container the value is in.
+fn sibling_port(site: &Site, tasks: &[TaskDraft]) -> Option<u16> {
+    let variable = port_variable(site.variable.as_deref()?)?;
+    tasks[site.slot.0].containers[site.slot.1]
+        .environment
+        .iter()
+        .find(|(name, _)| *name == variable)
+        .and_then(|(_, value)| value.trim().parse().ok())
+}
+
 /// One name found in a value, and whose value it is.
 #[derive(Clone, Copy)]
 struct Hit<'a> {
@@ -323,7 +351,12 @@ fn network_names<'p>(cx: &mut Context<'p, '_>) -> HashMap<String, &'p Service> {
         }
     }
     for service in &project.services {
-        let aliases = service.container_name.iter().chain(&service.aliases);
+        // An empty name (an unset variable) names nothing.
+        let aliases = service
+            .container_name
+            .iter()
+            .chain(&service.aliases)
+            .filter(|a| !a.is_empty());
         for alias in aliases {
             match names.get(alias.to_ascii_lowercase().as_str()) {
                 Some(owner) if owner.name != service.name => warn_shared_alias(cx, alias, owner, service),
@@ -548,13 +581,11 @@ fn across_tasks(cx: &mut Context, reference: &Hit, slot: Slot, tasks: &[TaskDraf
         _ => None,
     };
     let image_port = target.image.as_deref().and_then(wellknown::image_port);
+    // The port the client names: in the reference, else in a sibling setting (`SMTP_HOST: mail`
+    // beside `SMTP_PORT: 1025`).
+    let named_port = hit.port.map(|(_, port)| port).or_else(|| sibling_port(site, tasks));
     // What the client dials: the port it names, else its URL scheme's, else what the target says.
-    let port = hit
-        .port
-        .map(|(_, port)| port)
-        .or(scheme_port)
-        .or(declared.first().copied())
-        .or(image_port);
+    let port = named_port.or(scheme_port).or(declared.first().copied()).or(image_port);
     let udp_only = tasks[slot.0].containers[slot.1]
         .port_mappings
         .iter()
@@ -590,7 +621,14 @@ fn across_tasks(cx: &mut Context, reference: &Hit, slot: Slot, tasks: &[TaskDraf
             why: "no port known for a Service Connect alias".into(),
         };
     };
-    if hit.port.is_none() && scheme_port.is_none() && declared.len() > 1 {
+    if named_port.is_none() && scheme_port.is_none() && declared.len() > 1 {
+        // A bare host setting takes no port: the app reads it from a setting of its own.
+        let help = match site.variable.as_deref().and_then(port_variable) {
+            Some(variable) if site.holds_a_host => {
+                format!("set the port where the app reads it (often `{variable}`); write `{name}:PORT` here only if this setting takes a port")
+            }
+            _ => format!("write the port in the reference: `{name}:PORT`"),
+        };
         cx.diagnostics.push(
             Diagnostic::warning(
                 Code::AmbiguousPort,
@@ -600,7 +638,7 @@ fn across_tasks(cx: &mut Context, reference: &Hit, slot: Slot, tasks: &[TaskDraf
                     target.name
                 ),
             )
-            .with_help(format!("write the port in the reference: `{name}:PORT`")),
+            .with_help(help),
         );
     }
     // Where the target listens: the port dialled when it declares it; when the reference names no
@@ -608,7 +646,7 @@ fn across_tasks(cx: &mut Context, reference: &Hit, slot: Slot, tasks: &[TaskDraf
     // port dialled, which the target then gets a port mapping for.
     let container_port = if declared.contains(&port) {
         port
-    } else if let (None, Some(&own)) = (hit.port, declared.first()) {
+    } else if let (None, Some(&own)) = (named_port, declared.first()) {
         own
     } else {
         offers
@@ -632,5 +670,46 @@ fn across_tasks(cx: &mut Context, reference: &Hit, slot: Slot, tasks: &[TaskDraf
     Outcome::ServiceConnect {
         alias: name.to_ascii_lowercase(),
         port,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::testing::project;
+    use crate::plan::{plan, KnownValues};
+
+    #[test]
+    fn a_host_variable_takes_its_port_from_its_sibling() {
+        assert_eq!(port_variable("PENPOT_SMTP_HOST").as_deref(), Some("PENPOT_SMTP_PORT"));
+        assert_eq!(port_variable("REDIS_HOSTNAME").as_deref(), Some("REDIS_PORT"));
+        assert_eq!(port_variable("db_host").as_deref(), Some("db_port"));
+        assert_eq!(port_variable("DATABASE_URL"), None);
+        // penpot: the SMTP server listens on 1025, which mailcatch does not publish; 1080 is its web.
+        let project = project(
+            "services:\n  backend:\n    image: penpotapp/backend\n    environment:\n      \
+             PENPOT_SMTP_HOST: mailcatch\n      PENPOT_SMTP_PORT: \"1025\"\n  \
+             mailcatch:\n    image: sj26/mailcatcher\n    ports: [\"1080:1080\"]\n",
+        );
+        let mut diagnostics = crate::diagnostic::Diagnostics::default();
+        let plan = plan(&project, &KnownValues::new(), &mut diagnostics).expect("it plans");
+        let reference = plan
+            .references
+            .iter()
+            .find(|r| r.target == "mailcatch")
+            .expect("a reference");
+        assert!(
+            matches!(&reference.outcome, Outcome::ServiceConnect { port: 1025, .. }),
+            "{:?}",
+            reference.outcome
+        );
+        let offered = plan
+            .tasks
+            .iter()
+            .find(|t| t.name == "mailcatch")
+            .and_then(|t| t.service_connect.as_ref())
+            .expect("mailcatch offers Service Connect");
+        assert_eq!(offered.services[0].client_alias.port, 1025);
+        assert!(diagnostics.iter().all(|d| d.code != Code::AmbiguousPort));
     }
 }
