@@ -49,7 +49,7 @@ codes! {
     AmbiguousPort = "ambiguous-port", Warning:
         "A reference across tasks names no port and the target listens on several.";
     AnonymousOnTaskStorage = "anonymous-on-task-storage", Note:
-        "An anonymous volume becomes a folder on the task's own storage, emptied when the task stops.";
+        "A folder on the task's own storage, emptied when the task stops, stands for an anonymous volume, or for a writable bind mount dropped from a `read_only` container.";
     AutoscalingConflict = "autoscaling-conflict", Error:
         "Two services of one task set `x-ecs.autoscaling`; a task scales as one ECS service.";
     BadCertificate = "bad-certificate", Error:
