@@ -21,8 +21,8 @@ struct BaseContext<'a> {
     log_group: &'a str,
     log_retention_days: u32,
     namespace: Option<&'a str>,
-    /// Container ports other tasks reach through Service Connect.
-    connect_ports: &'a [u16],
+    /// Whether tasks reach each other: then the tasks' group admits itself.
+    tasks_reach_each_other: bool,
 }
 
 #[derive(Serialize)]
@@ -218,7 +218,7 @@ fn base_context(plan: &Plan) -> BaseContext<'_> {
         log_group: &plan.deployment.log_group,
         log_retention_days: plan.deployment.log_retention_days,
         namespace: plan.deployment.namespace.as_deref(),
-        connect_ports: &plan.deployment.connect_ports,
+        tasks_reach_each_other: !plan.deployment.connect_ports.is_empty(),
     }
 }
 

@@ -96,7 +96,7 @@ pub(super) fn deployment(cx: &mut Context, tasks: &[TaskGroup]) -> Deployment {
                     Code::ConnectIngress,
                     KeyPath::root().key("x-ecs").key("security_groups"),
                     format!(
-                        "tasks reach each other through Service Connect on TCP {}; the security groups in `x-ecs.security_groups` must admit that from themselves",
+                        "tasks reach each other through Service Connect on TCP {} (and compose lets them use any port); the security groups in `x-ecs.security_groups` must admit traffic from themselves",
                         ports.join(", ")
                     ),
                 )
