@@ -187,9 +187,9 @@ codes! {
     MissingKey = "missing-key", Error:
         "A mapping lacks a key it needs, or has it empty: `extends` without `service`, an `include` entry without `path`, a ulimit without `soft` or `hard`.";
     NameCollision = "name-collision", Error:
-        "Two names become one on ECS (`a.b` and `a-b`; volumes `my-data` and `my_data`).";
+        "Two names become one on ECS (`Api` and `api`; volumes `my-data` and `my_data`), or two services are reached by one Service Connect name and port.";
     NameTooLong = "name-too-long", Error:
-        "A generated name is longer than AWS takes: a Cloud Map name over 64 characters, a task family (`PROJECT-TASK`, also the ECS service's name) over 255, a stack output for an environment secret over 255, an EFS access point path over 100.";
+        "A generated name is longer than AWS takes: a task family (`PROJECT-TASK`, also the ECS service's name) over 255, a stack output for an environment secret over 255, an EFS access point path over 100.";
     NetworkModeCycle = "network-mode-cycle", Error:
         "`network_mode: service:` goes round in a circle.";
     NoCertificate = "no-certificate", Warning:
@@ -308,6 +308,8 @@ codes! {
         "`x-ecs.secret_variables` names a variable the service does not have.";
     UnreadableFile = "unreadable-file", Error:
         "A file cannot be read (a compose, env, label, included or extended file).";
+    UnservedName = "unserved-name", Warning:
+        "A name of a service (an alias, a `container_name`) is not a valid Service Connect name, so other tasks cannot reach the service by it.";
     UnsetVariable = "unset-variable", Warning:
         "A variable is not set: `${VAR}` becomes an empty string, and a variable listed without a value (`- VAR`) is left out.";
     UnsupportedKey = "unsupported-key", Error:

@@ -8,7 +8,7 @@ use crate::diagnostic::{Code, Diagnostic, KeyPath};
 use crate::normalise::{Project, Protocol, Service};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use super::service_connect::{self, Slot};
+use super::service_connect::{self, Offered, Slot};
 
 /// A value to scan, where it is, and how to write it back.
 struct Site {
@@ -44,9 +44,6 @@ pub(super) fn resolve(cx: &mut Context, grouping: &Grouping, tasks: &mut [TaskDr
     let mut references = Vec::new();
     let mut rewrites: Vec<(Site, String)> = Vec::new();
     let mut offers = Offers::default();
-    // The tasks that are Service Connect clients; each port a target gets a mapping for, with
-    // the services that dial it.
-    let mut clients = BTreeSet::new();
 
     for site in sites(cx, tasks) {
         let referrer = &tasks[site.slot.0].containers[site.slot.1];
@@ -70,9 +67,6 @@ pub(super) fn resolve(cx: &mut Context, grouping: &Grouping, tasks: &mut [TaskDr
             &mut offers,
             &mut references,
         );
-        if rewritten.reaches_other_tasks {
-            clients.insert(site.slot.0);
-        }
         if show_references(cx, &site, &rewritten, &mut references[recorded..]) {
             rewrites.push((site, rewritten.value));
         }
@@ -80,7 +74,8 @@ pub(super) fn resolve(cx: &mut Context, grouping: &Grouping, tasks: &mut [TaskDr
 
     note_added_ports(cx, tasks, offers.dialled);
     apply_rewrites(tasks, rewrites);
-    let service_connect = service_connect::offered(cx, tasks, offers.offered, &clients);
+    service_connect::contract(cx, tasks, &names.network, &mut offers.offered);
+    let service_connect = service_connect::offered(cx, tasks, offers.offered);
     Resolved {
         references,
         service_connect,
@@ -130,7 +125,7 @@ struct Hit<'a> {
 /// with the services that dial it.
 #[derive(Default)]
 struct Offers {
-    offered: BTreeMap<Slot, BTreeMap<ClientAlias, u16>>,
+    offered: Offered,
     dialled: BTreeMap<(Slot, u16), BTreeSet<String>>,
 }
 
@@ -176,7 +171,6 @@ struct Rewritten {
     value: String,
     places_before: Vec<usize>,
     places_after: Vec<usize>,
-    reaches_other_tasks: bool,
 }
 
 /// The value of `site` with each name `found` in it rewritten to what reaches that service; each
@@ -201,7 +195,6 @@ fn rewrite_value(
     // reported and recorded once (a value may repeat one name a hundred thousand times).
     let mut decided: HashMap<(&str, Option<u16>, &HostPosition), Outcome> = HashMap::new();
     let mut copied = 0;
-    let mut reaches_other_tasks = false;
     for hit in found {
         let name = hit.name(&site.value);
         let target = names.get(name).expect("the scanner found only known names");
@@ -219,7 +212,6 @@ fn rewrite_value(
             decided.insert(key, outcome);
         }
         let outcome = decided[&key].clone();
-        reaches_other_tasks |= matches!(outcome, Outcome::ServiceConnect { .. });
         let (host, port) = match &outcome {
             Outcome::Localhost => (Some("localhost".to_string()), None),
             Outcome::External { host, port } => (Some(host.clone()), *port),
@@ -260,7 +252,6 @@ fn rewrite_value(
         value: after,
         places_before,
         places_after,
-        reaches_other_tasks,
     }
 }
 

@@ -1,29 +1,189 @@
-//! Service Connect: the names and ports each task offers to the others, each checked against
-//! the namespace's rules, and the port plans that record who reaches a port by which name.
+//! Service Connect: the names and ports each task offers to the others (every name compose gives
+//! a service, on every port it listens on), each checked against the namespace's rules, and the
+//! port plans that record who reaches a port by which name.
 
 use super::{
-    port_mapping, ClientAlias, Container, Context, Exposure, PortPlan, ServiceConnect, ServiceConnectService, TaskDraft,
+    port_mapping, wellknown, ClientAlias, Container, Context, Exposure, PortPlan, ServiceConnect,
+    ServiceConnectService, TaskDraft,
 };
 use crate::diagnostic::{Code, Diagnostic, KeyPath};
-use crate::normalise::Protocol;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use crate::normalise::{Project, Protocol, Service};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// Where a container is: (task index, container index).
 pub(super) type Slot = (usize, usize);
 
-/// By task: its Service Connect configuration. A reached container offers one Service Connect
-/// service per name and port it is reached on (with a port mapping for it); a client has an
-/// empty one.
-pub(super) fn offered(
-    cx: &mut Context,
+/// What each container is offered as: by container, each alias (name and port) with the container
+/// port it reaches.
+pub(super) type Offered = BTreeMap<Slot, BTreeMap<ClientAlias, u16>>;
+
+/// Compose's promise, kept on ECS: every service is reachable from every other under each of its
+/// names (service name, `container_name`, network aliases, the `links` aliases its linkers give
+/// it) on each TCP port it listens on (`ports`, `expose`, and the ports its image is known to
+/// listen on), whether or not a reference to it was seen: names baked into images and config
+/// files are dialled too. Adds those offers to what the seen references need (which keep theirs).
+pub(super) fn contract<'p>(
+    cx: &mut Context<'p, '_>,
     tasks: &mut [TaskDraft],
-    offered: BTreeMap<Slot, BTreeMap<ClientAlias, u16>>,
-    clients: &BTreeSet<usize>,
-) -> Vec<Option<ServiceConnect>> {
+    network: &HashMap<String, &'p Service>,
+    offered: &mut Offered,
+) {
+    let project = cx.project;
+    let services = tasks
+        .iter()
+        .flat_map(|t| &t.containers)
+        .filter(|c| project.service(&c.service).is_some())
+        .count();
+    if services < 2 {
+        return; // Nobody to reach it.
+    }
+    let names = names_by_service(cx, network);
+    for (t, task) in tasks.iter_mut().enumerate() {
+        for c in 0..task.containers.len() {
+            let Some(names) = names.get(task.containers[c].service.as_str()) else {
+                continue; // Not a compose service: the secrets writer.
+            };
+            for port in listening_ports(cx, &mut task.containers, c) {
+                for name in names {
+                    let alias = ClientAlias {
+                        dns_name: name.clone(),
+                        port,
+                    };
+                    offered.entry((t, c)).or_default().entry(alias).or_insert(port);
+                }
+            }
+        }
+    }
+}
+
+/// Each service's names on the network, valid as Service Connect names (a name compose gives two
+/// services belongs to the one `network` says), and the `links` aliases its linkers give it.
+fn names_by_service<'p>(
+    cx: &mut Context<'p, '_>,
+    network: &HashMap<String, &'p Service>,
+) -> BTreeMap<&'p str, BTreeSet<String>> {
+    let mut names: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for (name, service) in network {
+        names.entry(service.name.as_str()).or_default().insert(name.clone());
+    }
+    for linker in &cx.project.services {
+        for link in &linker.links {
+            let alias = link.alias.to_ascii_lowercase();
+            // A link alias that is another service's name reaches that one on ECS: one namespace.
+            if !network.contains_key(&alias) {
+                if let Some(target) = cx.project.service(&link.service) {
+                    names.entry(target.name.as_str()).or_default().insert(alias);
+                }
+            }
+        }
+    }
+    // A service in another's network (`network_mode: service:X`) answers to X's names too: in
+    // compose those are the only names that reach it.
+    let mut owners: HashMap<&str, &str> = HashMap::new();
+    for service in &cx.project.services {
+        let owner = network_owner(cx.project, service, &mut owners);
+        if owner != service.name {
+            let inherited = names.get(owner).cloned().unwrap_or_default();
+            names.entry(service.name.as_str()).or_default().extend(inherited);
+        }
+    }
+    for (service, names) in &mut names {
+        let invalid: Vec<String> = names.iter().filter(|n| !is_client_alias(n)).cloned().collect();
+        for name in invalid {
+            names.remove(&name);
+            let path = cx.project.service(service).map(|s| s.path.clone()).unwrap_or_default();
+            cx.diagnostics.push(
+                Diagnostic::warning(
+                    Code::UnservedName,
+                    path,
+                    format!("`{service}` is not reachable as `{name}` from other tasks: a Service Connect name has at most 127 of the characters a-z, 0-9, `_`, `-` and `.`, and no leading `-`"),
+                )
+                .with_help("give the service a network alias that is a valid DNS name, and use it"),
+            );
+        }
+    }
+    names
+}
+
+/// The service whose network `service` is in: itself, or the end of its `network_mode: service:`
+/// chain (circles were refused when grouping); each chain walked once, through `owners`.
+fn network_owner<'p>(project: &'p Project, service: &'p Service, owners: &mut HashMap<&'p str, &'p str>) -> &'p str {
+    let mut chain = Vec::new();
+    let mut current = service;
+    let owner = loop {
+        if let Some(owner) = owners.get(current.name.as_str()) {
+            break *owner;
+        }
+        chain.push(current.name.as_str());
+        match current.joins.as_ref().and_then(|(target, _)| project.service(target)) {
+            Some(next) if chain.len() <= project.services.len() => current = next,
+            _ => break current.name.as_str(),
+        }
+    };
+    for name in chain {
+        owners.insert(name, owner);
+    }
+    owner
+}
+
+/// Whether ECS takes `name` as a client alias's DNS name.
+fn is_client_alias(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 127
+        && !name.starts_with('-')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-' | b'.'))
+}
+
+/// The TCP ports container `index` listens on: those it declares, then those its image is known
+/// to listen on (each given a port mapping and a port plan, unless another container of the task
+/// maps it: one task, one port).
+fn listening_ports(cx: &Context, containers: &mut [Container], index: usize) -> Vec<u16> {
+    let mut ports: Vec<u16> = Vec::new();
+    for mapping in &containers[index].port_mappings {
+        if mapping.protocol == Protocol::Tcp && !ports.contains(&mapping.container_port) {
+            ports.push(mapping.container_port);
+        }
+    }
+    let Some(service) = cx.project.service(&containers[index].service) else {
+        return ports;
+    };
+    let image = service.image.as_deref().unwrap_or_default();
+    for &port in wellknown::image_ports(image) {
+        let mapped = containers
+            .iter()
+            .flat_map(|c| &c.port_mappings)
+            .any(|m| m.container_port == port && m.protocol == Protocol::Tcp);
+        if mapped {
+            continue;
+        }
+        let container = &mut containers[index];
+        container
+            .port_mappings
+            .push(port_mapping(&container.service, port, Protocol::Tcp));
+        container.ports.push(PortPlan {
+            port,
+            protocol: Protocol::Tcp,
+            path: service.path.clone(),
+            exposure: Exposure::Private,
+            reason: format!("the image `{image}` listens on it, so peers may dial it: Service Connect offers it"),
+            service_connect: Vec::new(),
+        });
+        ports.push(port);
+    }
+    ports
+}
+
+/// By task: its Service Connect configuration. A reached container offers one Service Connect
+/// service per name and port it is reached on (with a port mapping for it). When any task offers
+/// one, every task is a client of the namespace (with an empty configuration when it offers none).
+pub(super) fn offered(cx: &mut Context, tasks: &mut [TaskDraft], offered: Offered) -> Vec<Option<ServiceConnect>> {
     let project = cx.project;
     let mut service_connect: Vec<Option<ServiceConnect>> = vec![None; tasks.len()];
-    // In one namespace each Cloud Map name and each client alias belongs to one service.
-    let mut discovery_owners: HashMap<String, (String, ClientAlias)> = HashMap::new();
+    // In one namespace each client alias belongs to one service, and each Cloud Map name to one
+    // alias.
+    let mut discovery_names: HashSet<String> = HashSet::new();
     let mut alias_owners: HashMap<ClientAlias, String> = HashMap::new();
     for ((task, index), ports) in offered {
         let container = &mut tasks[task].containers[index];
@@ -47,46 +207,25 @@ pub(super) fn offered(
                     mapping
                 }
             };
-            let discovery = discovery_name(&alias);
             let owner = container.service.clone();
-            let clash = match (alias_owners.get(&alias), discovery_owners.get(&discovery)) {
-                (Some(other), _) if *other != owner => Some(format!(
-                    "`{other}` and `{owner}` are both reached as `{}:{}`",
-                    alias.dns_name, alias.port
-                )),
-                (_, Some((other, other_alias))) if *other_alias != alias => Some(format!(
-                    "`{}:{}` of `{owner}` and `{}:{}` of `{other}` get the same Cloud Map name `{discovery}`",
-                    alias.dns_name, alias.port, other_alias.dns_name, other_alias.port
-                )),
-                _ => None,
-            };
-            if let Some(message) = clash {
+            if let Some(other) = alias_owners.get(&alias).filter(|other| **other != owner) {
                 cx.diagnostics.push(
                     Diagnostic::error(
                         Code::NameCollision,
                         target_path.clone(),
-                        format!("{message} (Service Connect names ignore case, and Cloud Map names dots)"),
+                        format!(
+                            "`{other}` and `{owner}` are both reached as `{}:{}` (Service Connect names ignore case)",
+                            alias.dns_name, alias.port
+                        ),
                     )
                     .with_help("rename one of them"),
                 );
                 continue;
             }
-            if discovery.len() > 64 {
-                cx.diagnostics.push(
-                    Diagnostic::error(
-                        Code::NameTooLong,
-                        target_path.clone(),
-                        format!(
-                            "the Service Connect name `{discovery}` is longer than the 64 characters Cloud Map allows"
-                        ),
-                    )
-                    .with_help("use a shorter service name or alias"),
-                );
-                continue;
-            }
+            let discovery = discovery_name(&alias, &discovery_names);
             reached_as(container, port, &alias, &target_path);
-            alias_owners.insert(alias.clone(), owner.clone());
-            discovery_owners.insert(discovery.clone(), (owner, alias.clone()));
+            alias_owners.insert(alias.clone(), owner);
+            discovery_names.insert(discovery.clone());
             services.push(ServiceConnectService {
                 discovery_name: discovery,
                 port_name: mapping.name.clone(),
@@ -98,8 +237,10 @@ pub(super) fn offered(
             .services
             .extend(services);
     }
-    for &task in clients {
-        service_connect[task].get_or_insert_with(|| ServiceConnect::for_task(&tasks[task].name));
+    if service_connect.iter().any(Option::is_some) {
+        for (task, connect) in service_connect.iter_mut().enumerate() {
+            connect.get_or_insert_with(|| ServiceConnect::for_task(&tasks[task].name));
+        }
     }
     service_connect
 }
@@ -130,8 +271,9 @@ fn reached_as(container: &mut Container, port: u16, alias: &ClientAlias, service
 }
 
 /// The Cloud Map service name of an alias: lowercase letters, digits, `_` and `-`, with the port,
-/// so `search.internal:9200` becomes `search-internal-9200`.
-fn discovery_name(alias: &ClientAlias) -> String {
+/// so `search.internal:9200` becomes `search-internal-9200`; shortened to Cloud Map's 64
+/// characters, and numbered when another alias has it already (`a.b` and `a-b`).
+fn discovery_name(alias: &ClientAlias, taken: &HashSet<String>) -> String {
     let name: String = alias
         .dns_name
         .chars()
@@ -143,5 +285,165 @@ fn discovery_name(alias: &ClientAlias) -> String {
             }
         })
         .collect();
-    format!("{}-{}", name.trim_start_matches('-'), alias.port)
+    let name = name.trim_start_matches('-');
+    (1..)
+        .map(|n| {
+            let suffix = match n {
+                1 => format!("-{}", alias.port),
+                n => format!("-{}-{n}", alias.port),
+            };
+            let stem: String = name.chars().take(64 - suffix.len()).collect();
+            format!("{stem}{suffix}")
+        })
+        .find(|candidate| !taken.contains(candidate))
+        .expect("a free name among the numbered ones")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::testing::project;
+    use crate::plan::{plan, KnownValues, Plan};
+
+    fn planned(compose: &str) -> (Plan, Vec<Code>) {
+        let project = project(compose);
+        let mut diagnostics = crate::diagnostic::Diagnostics::default();
+        let plan = plan(&project, &KnownValues::new(), &mut diagnostics).expect("it plans");
+        (plan, diagnostics.iter().map(|d| d.code).collect())
+    }
+
+    /// Every alias the plan offers, as `name:port → service's container port`.
+    fn aliases(plan: &Plan) -> Vec<String> {
+        let mut aliases: Vec<String> = plan
+            .tasks
+            .iter()
+            .filter_map(|t| t.service_connect.as_ref().map(|c| (t, c)))
+            .flat_map(|(task, connect)| {
+                connect.services.iter().map(move |offered| {
+                    let (container, mapping) = task
+                        .containers
+                        .iter()
+                        .find_map(|c| {
+                            c.port_mappings
+                                .iter()
+                                .find(|m| m.name == offered.port_name)
+                                .map(|m| (c, m))
+                        })
+                        .expect("the port name maps to a container port");
+                    let alias = &offered.client_alias;
+                    format!(
+                        "{}:{} → {}:{}",
+                        alias.dns_name, alias.port, container.service, mapping.container_port
+                    )
+                })
+            })
+            .collect();
+        aliases.sort();
+        aliases
+    }
+
+    #[test]
+    fn every_name_of_a_listening_service_is_offered_on_every_port_it_listens_on() {
+        // immich: the server dials `database:5432`, `redis:6379` and the machine learning service
+        // by names no compose text spells out; redash's nginx dials its `links` alias.
+        let (plan, codes) = planned(
+            "services:\n  \
+             server: {image: ghcr.io/immich-app/immich-server:release, ports: [\"2283:2283\"]}\n  \
+             ml: {image: ghcr.io/immich-app/immich-machine-learning:release, container_name: immich-ml}\n  \
+             redis: {image: valkey/valkey:8}\n  \
+             database: {image: ghcr.io/immich-app/postgres:14, networks: {default: {aliases: [DB]}}}\n  \
+             nginx: {image: redash/nginx, links: [\"server:redash\"]}\n",
+        );
+        assert_eq!(
+            aliases(&plan),
+            [
+                "database:5432 → database:5432",
+                "db:5432 → database:5432",
+                "immich-ml:3003 → ml:3003",
+                "ml:3003 → ml:3003",
+                "redash:2283 → server:2283",
+                "redis:6379 → redis:6379",
+                "server:2283 → server:2283",
+            ]
+        );
+        assert!(
+            plan.tasks.iter().all(|t| t.service_connect.is_some()),
+            "every task is a client, nginx too"
+        );
+        assert!(!codes.contains(&Code::UnservedName), "{codes:?}");
+    }
+
+    #[test]
+    fn a_service_in_anothers_network_answers_to_its_names() {
+        let (plan, _) = planned(
+            "services:\n  \
+             app: {image: app, ports: [\"80:8080\"]}\n  \
+             cache: {image: redis:7, network_mode: \"service:app\"}\n  \
+             worker: {image: worker}\n",
+        );
+        let offered = aliases(&plan);
+        assert!(offered.contains(&"app:6379 → cache:6379".to_string()), "{offered:?}");
+        assert!(offered.contains(&"app:8080 → app:8080".to_string()), "{offered:?}");
+    }
+
+    #[test]
+    fn a_lone_service_offers_nothing_and_needs_no_namespace() {
+        let (plan, _) = planned("services:\n  db: {image: postgres:16}\n");
+        assert!(plan.tasks[0].service_connect.is_none());
+        assert_eq!(plan.deployment.namespace, None);
+        // A peer that listens on nothing is still a client when another service listens.
+        let (plan, _) = planned("services:\n  db: {image: postgres:16}\n  worker: {image: worker}\n");
+        assert_eq!(aliases(&plan), ["db:5432 → db:5432"]);
+        assert!(plan.tasks.iter().all(|t| t.service_connect.is_some()));
+    }
+
+    #[test]
+    fn a_well_known_port_another_container_of_the_task_maps_is_left_to_it() {
+        // minio and clickhouse both listen on 9000; in one task only one can.
+        let (plan, _) = planned(
+            "services:\n  \
+             minio: {image: minio/minio, expose: [\"9000\"], x-ecs: {task: data}}\n  \
+             clickhouse: {image: clickhouse/clickhouse-server, x-ecs: {task: data}}\n",
+        );
+        let offered = aliases(&plan);
+        assert!(
+            offered.contains(&"clickhouse:8123 → clickhouse:8123".to_string()),
+            "{offered:?}"
+        );
+        assert!(!offered.iter().any(|a| a.starts_with("clickhouse:9000")), "{offered:?}");
+        assert!(offered.contains(&"minio:9000 → minio:9000".to_string()), "{offered:?}");
+    }
+
+    #[test]
+    fn a_name_service_connect_cannot_take_gets_a_warning() {
+        let (plan, codes) = planned(
+            "services:\n  \
+             api: {image: api, expose: [\"80\"], networks: {default: {aliases: [\"bad name\"]}}}\n  \
+             web: {image: web}\n",
+        );
+        assert_eq!(aliases(&plan), ["api:80 → api:80"]);
+        assert_eq!(
+            codes.iter().filter(|c| **c == Code::UnservedName).count(),
+            1,
+            "{codes:?}"
+        );
+    }
+
+    #[test]
+    fn cloud_map_names_fit_and_stay_unique() {
+        let alias = |name: &str, port| ClientAlias {
+            dns_name: name.to_string(),
+            port,
+        };
+        let mut taken = HashSet::new();
+        assert_eq!(
+            discovery_name(&alias("search.internal", 9200), &taken),
+            "search-internal-9200"
+        );
+        taken.insert("a-b-80".to_string());
+        assert_eq!(discovery_name(&alias("a.b", 80), &taken), "a-b-80-2");
+        let long = discovery_name(&alias(&"x".repeat(127), 65535), &taken);
+        assert_eq!(long.len(), 64);
+        assert!(long.ends_with("-65535"), "{long}");
+    }
 }

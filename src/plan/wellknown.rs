@@ -57,26 +57,48 @@ const STATEFUL_IMAGES: &[&str] = &[
     "zookeeper",
 ];
 
-/// The port a well-known server image listens on by default, for references that name none.
+/// The port a well-known server image listens on by default, for references that name none:
+/// the first of its ports.
 pub fn image_port(image: &str) -> Option<u16> {
-    Some(match image_name(image).as_str() {
-        "postgres" | "postgresql" | "postgis" | "timescaledb" => 5432,
-        "mysql" | "mariadb" => 3306,
-        "mongo" | "mongodb" => 27017,
-        "redis" | "valkey" => 6379,
-        "rabbitmq" => 5672,
-        "memcached" => 11211,
-        "elasticsearch" | "opensearch" => 9200,
-        "cassandra" => 9042,
-        "zookeeper" => 2181,
-        "nats" => 4222,
-        "couchdb" => 5984,
-        "influxdb" => 8086,
-        "clickhouse" | "clickhouse-server" => 8123,
-        "etcd" => 2379,
-        "mssql-server" => 1433,
-        _ => return None,
-    })
+    image_ports(image).first().copied()
+}
+
+/// Every TCP port a well-known image listens on by default, its main one first: peers dial them
+/// by the service's name whether or not the compose file lists them.
+pub fn image_ports(image: &str) -> &'static [u16] {
+    match image_name(image).as_str() {
+        "postgres" | "postgresql" | "postgis" | "timescaledb" => &[5432],
+        "mysql" => &[3306, 33060],
+        "mariadb" => &[3306],
+        "mongo" | "mongodb" => &[27017],
+        "redis" | "valkey" | "keydb" => &[6379],
+        "rabbitmq" => &[5672, 15672],
+        "memcached" => &[11211],
+        "elasticsearch" => &[9200, 9300],
+        "opensearch" => &[9200, 9300, 9600],
+        "cassandra" => &[9042, 7000],
+        "zookeeper" | "cp-zookeeper" => &[2181],
+        "nats" => &[4222, 8222],
+        "couchdb" => &[5984],
+        "influxdb" => &[8086],
+        "clickhouse" | "clickhouse-server" => &[8123, 9000, 9009],
+        "etcd" => &[2379, 2380],
+        "mssql-server" => &[1433],
+        "minio" => &[9000, 9001],
+        "kafka" | "cp-kafka" | "cp-server" | "cp-enterprise-kafka" => &[9092],
+        "cp-schema-registry" => &[8081],
+        "cp-kafka-rest" => &[8082],
+        "cp-kafka-connect" | "cp-server-connect" => &[8083],
+        "cp-ksqldb-server" => &[8088],
+        "mailhog" | "mailpit" => &[1025, 8025],
+        "loki" => &[3100, 9095, 7946],
+        "grafana" => &[3000],
+        "prometheus" => &[9090],
+        "immich-server" => &[2283],
+        "immich-machine-learning" => &[3003],
+        "redash" => &[5000],
+        _ => &[],
+    }
 }
 
 /// The bare name of an image: `registry:5000/team/postgres:16@sha256:…` → `postgres`.
