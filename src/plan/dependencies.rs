@@ -149,14 +149,21 @@ pub(super) fn creation_order(
     references: &[Reference],
     grouping: &Grouping,
 ) -> Vec<String> {
-    // servers[i]: the tasks task i reaches through Service Connect.
+    // servers[i]: the tasks task i reaches through Service Connect, or waits for (`depends_on`):
+    // a client started before its server's endpoints exist does not know them.
     let mut servers: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); tasks.len()];
-    for reference in references
+    let reached = references
         .iter()
         .filter(|r| matches!(r.outcome, Outcome::ServiceConnect { .. }))
-    {
-        let client = grouping.task_of(&reference.service).map(|id| id.0);
-        let server = grouping.task_of(&reference.target).map(|id| id.0);
+        .map(|r| (r.service.as_str(), r.target.as_str()));
+    let awaited = cx
+        .project
+        .services
+        .iter()
+        .flat_map(|s| s.depends_on.iter().map(move |d| (s.name.as_str(), d.service.as_str())));
+    for (client, server) in reached.chain(awaited) {
+        let client = grouping.task_of(client).map(|id| id.0);
+        let server = grouping.task_of(server).map(|id| id.0);
         if let (Some(client), Some(server)) = (client, server) {
             if client != server {
                 servers[client].insert(server);
@@ -245,14 +252,22 @@ mod tests {
     #[test]
     fn servers_are_created_before_their_clients() {
         // `web` reaches `api`, which reaches `db`, each in a task of its own.
-        let project = project(
+        let reaching = project(
             "services:\n  web: {image: a, environment: {API_URL: \"http://api:8080\"}}\n  \
              api: {image: b, expose: [\"8080\"], environment: {DB_HOST: db}}\n  \
              db: {image: postgres, expose: [\"5432\"]}\n",
         );
         let mut diagnostics = Diagnostics::default();
-        let plan = plan(&project, &KnownValues::new(), &mut diagnostics).expect("it plans");
-        assert_eq!(plan.creation_order, vec!["app-db", "app-api", "app-web"]);
+        let planned = plan(&reaching, &KnownValues::new(), &mut diagnostics).expect("it plans");
+        assert_eq!(planned.creation_order, vec!["app-db", "app-api", "app-web"]);
+        // `depends_on` orders them too: a name baked into the image is reached all the same.
+        let waiting = project(
+            "services:\n  web: {image: a, depends_on: [api]}\n  \
+             api: {image: b, depends_on: {db: {condition: service_healthy}}}\n  \
+             db: {image: postgres, healthcheck: {test: [\"CMD\", \"pg_isready\"]}}\n",
+        );
+        let planned = plan(&waiting, &KnownValues::new(), &mut diagnostics).expect("it plans");
+        assert_eq!(planned.creation_order, vec!["app-db", "app-api", "app-web"]);
     }
 
     #[test]
