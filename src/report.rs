@@ -125,6 +125,7 @@ fn site(site: &ReferenceSite) -> String {
 fn outcome(outcome: &Outcome) -> String {
     match outcome {
         Outcome::Localhost => "localhost (same task)".to_string(),
+        Outcome::AllInterfaces => "0.0.0.0 (its own listen address)".to_string(),
         Outcome::ServiceConnect { alias, port } => format!("Service Connect alias {alias}:{port}"),
         Outcome::External { host, port: Some(port) } => format!("external {host}:{port}"),
         Outcome::External { host, port: None } => format!("external {host}"),
@@ -378,7 +379,7 @@ pub fn mermaid(plan: &Plan) -> String {
             Outcome::Localhost => "localhost".to_string(),
             Outcome::ServiceConnect { alias, port } => format!("{alias}:{port}"),
             Outcome::External { .. } => "external".to_string(),
-            Outcome::LeftAlone { .. } => continue,
+            Outcome::AllInterfaces | Outcome::LeftAlone { .. } => continue,
         };
         if let (Some(from), Some(to)) = (ids.get(reference.service.as_str()), ids.get(reference.target.as_str())) {
             edges.insert((from.clone(), to.clone(), label));

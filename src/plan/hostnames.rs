@@ -75,6 +75,39 @@ fn host_key_before(before: &str) -> bool {
 /// Command-line flags whose next argument is a host: `pg_isready -h db`, `redis-cli --host cache`.
 pub const HOST_FLAGS: &[&str] = &["-h", "--host", "--hostname", "-host"];
 
+/// Command-line flags whose value is the address a server listens on.
+const LISTEN_FLAGS: &[&str] = &[
+    "--bind",
+    "--bind-addr",
+    "--bind-address",
+    "--bind_ip",
+    "--listen",
+    "--listen-addr",
+    "--listen-address",
+    "--web.listen-address",
+];
+
+/// Whether a variable's name says it holds the address its own server listens on
+/// (`KAFKA_LISTENERS`, `HTTP_BIND_ADDRESS`, `LISTEN_ADDR`), not the one it tells its peers
+/// (`KAFKA_ADVERTISED_LISTENERS`).
+pub fn names_a_listen_address(variable: &str) -> bool {
+    let upper = variable.to_ascii_uppercase();
+    let words: Vec<&str> = upper.split(|c: char| !c.is_ascii_alphanumeric()).collect();
+    words.iter().any(|w| {
+        matches!(
+            *w,
+            "LISTEN" | "LISTENER" | "LISTENERS" | "BIND" | "BINDADDR" | "BINDADDRESS"
+        )
+    }) && !words.iter().any(|w| w.starts_with("ADVERTISE"))
+}
+
+/// Whether a command argument is a listen address: after a listen flag (`--bind broker`), or in
+/// one (`--listen-address=broker:9000`).
+pub fn is_listen_argument(previous: Option<&str>, argument: &str) -> bool {
+    let flag = argument.split_once('=').map(|(flag, _)| flag);
+    previous.is_some_and(|p| LISTEN_FLAGS.contains(&p)) || flag.is_some_and(|f| LISTEN_FLAGS.contains(&f))
+}
+
 /// Whether `before` ends with a host flag and the spaces after it (`… -h `).
 fn follows_host_flag(before: &str) -> bool {
     let Some(flag_end) = before.strip_suffix(' ').map(str::trim_end) else {

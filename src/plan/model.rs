@@ -446,6 +446,9 @@ pub enum ReferenceSite {
 pub enum Outcome {
     /// Same task: the containers share a network namespace.
     Localhost,
+    /// The service's own name where it binds its listener: every interface, since on ECS its
+    /// name is a Service Connect alias, whose address is the proxy's, not its own.
+    AllInterfaces,
     /// Another task, reached through a Service Connect client alias of the same name and port.
     ServiceConnect { alias: String, port: u16 },
     /// Outside ECS (`x-ecs.external`).

@@ -1,7 +1,10 @@
 //! Hostname resolution: every reference from one service to another becomes what reaches the peer
 //! on ECS (localhost, a Service Connect alias, or an external endpoint), recorded with its reason.
 
-use super::hostnames::{excerpt, names_a_host, names_an_image, scan, Found, HostPosition, HOST_FLAGS};
+use super::hostnames::{
+    excerpt, is_listen_argument, names_a_host, names_a_listen_address, names_an_image, scan, Found, HostPosition,
+    HOST_FLAGS,
+};
 use super::passwords::{mask_at, names_a_secret};
 use super::{wellknown, ClientAlias, Context, Grouping, Outcome, Reference, ReferenceSite, ServiceConnect, TaskDraft};
 use crate::diagnostic::{Code, Diagnostic, KeyPath};
@@ -16,6 +19,8 @@ struct Site {
     holds_a_host: bool,
     /// The value is an image reference, whose `name:tag` is no `host:port` (`CACHE_IMAGE`).
     holds_an_image: bool,
+    /// The value is where the container's own server listens (`KAFKA_LISTENERS`, `--bind`).
+    holds_a_listen_address: bool,
     slot: Slot,
     /// Its index in the container's environment, or its argument's in its list.
     entry: usize,
@@ -214,6 +219,7 @@ fn rewrite_value(
         let outcome = decided[&key].clone();
         let (host, port) = match &outcome {
             Outcome::Localhost => (Some("localhost".to_string()), None),
+            Outcome::AllInterfaces => (Some("0.0.0.0".to_string()), None),
             Outcome::External { host, port } => (Some(host.clone()), *port),
             Outcome::ServiceConnect { .. } | Outcome::LeftAlone { .. } => (None, None),
         };
@@ -426,8 +432,9 @@ fn sites(cx: &Context, tasks: &[TaskDraft]) -> Vec<Site> {
                 .expect("planned from the project");
             for (index, (variable, value)) in container.environment.iter().enumerate() {
                 sites.push(Site {
-                    holds_a_host: names_a_host(variable),
+                    holds_a_host: names_a_host(variable) || names_a_listen_address(variable),
                     holds_an_image: names_an_image(variable),
+                    holds_a_listen_address: names_a_listen_address(variable),
                     slot: (t, c),
                     entry: index,
                     site: ReferenceSite::Environment {
@@ -457,11 +464,14 @@ fn sites(cx: &Context, tasks: &[TaskDraft]) -> Vec<Site> {
                             service.path.key("healthcheck").key("test"),
                         ),
                     };
-                    let after_flag =
-                        argument > 0 && HOST_FLAGS.contains(&arguments.unwrap_or_default()[argument - 1].as_str());
+                    let previous = argument
+                        .checked_sub(1)
+                        .map(|p| arguments.unwrap_or_default()[p].as_str());
+                    let listen = is_listen_argument(previous, value);
                     sites.push(Site {
-                        holds_a_host: after_flag,
+                        holds_a_host: listen || previous.is_some_and(|p| HOST_FLAGS.contains(&p)),
                         holds_an_image: false,
+                        holds_a_listen_address: listen,
                         slot: (t, c),
                         entry: argument,
                         site,
@@ -520,22 +530,7 @@ fn outcome(
         };
     }
     if target.name == referrer {
-        // A health check probes its own container; anything else naming the service itself is most
-        // often what it tells its peers (`KAFKA_ADVERTISED_LISTENERS`), which must stay.
-        if matches!(site.site, ReferenceSite::Healthcheck { .. }) {
-            return Outcome::Localhost;
-        }
-        cx.diagnostics.push(
-            Diagnostic::note(
-                Code::SelfReference,
-                site.path.clone(),
-                format!("`{referrer}` names itself; the name is left as written, for the peers it is told to"),
-            )
-            .with_help("if the service connects to itself here, write `localhost`"),
-        );
-        return Outcome::LeftAlone {
-            why: "the service's own name, as its peers know it".into(),
-        };
+        return own_name(cx, reference, grouping, offers);
     }
     let (Some(own_task), Some((target_task, target_index))) =
         (grouping.task_of(referrer), grouping.slot_of(&target.name))
@@ -548,6 +543,49 @@ fn outcome(
         return Outcome::Localhost;
     }
     across_tasks(cx, reference, (target_task.0, target_index), tasks, offers)
+}
+
+/// A service's own name in its values. A health check probes its own container, and a listen
+/// address binds every interface (the name is a Service Connect alias on ECS, whose address is
+/// the proxy's). Anything else is most often what it tells its peers (`KAFKA_ADVERTISED_LISTENERS`,
+/// a quorum voter `1@broker:29093`), which stays, served by an alias on the port it names.
+fn own_name(cx: &mut Context, reference: &Hit, grouping: &Grouping, offers: &mut Offers) -> Outcome {
+    let Hit {
+        site,
+        found: hit,
+        name,
+        referrer,
+        ..
+    } = *reference;
+    if matches!(site.site, ReferenceSite::Healthcheck { .. }) {
+        return Outcome::Localhost;
+    }
+    if site.holds_a_listen_address {
+        return Outcome::AllInterfaces;
+    }
+    if let (Some((_, port)), Some((task, index))) = (hit.port, grouping.slot_of(referrer)) {
+        let alias = ClientAlias {
+            dns_name: name.to_ascii_lowercase(),
+            port,
+        };
+        offers
+            .offered
+            .entry((task.0, index))
+            .or_default()
+            .entry(alias)
+            .or_insert(port);
+    }
+    cx.diagnostics.push(
+        Diagnostic::note(
+            Code::SelfReference,
+            site.path.clone(),
+            format!("`{referrer}` names itself; the name is left as written, for the peers it is told to"),
+        )
+        .with_help("if the service connects to itself here, write `localhost`"),
+    );
+    Outcome::LeftAlone {
+        why: "the service's own name, as its peers know it".into(),
+    }
 }
 
 /// A reference to a service in another task: a Service Connect alias on the port the client
@@ -702,5 +740,49 @@ mod tests {
             .expect("mailcatch offers Service Connect");
         assert_eq!(offered.services[0].client_alias.port, 1025);
         assert!(diagnostics.iter().all(|d| d.code != Code::AmbiguousPort));
+    }
+
+    #[test]
+    fn its_own_name_where_a_server_listens_binds_every_interface_and_what_it_advertises_is_served() {
+        let project = project(
+            "services:\n  broker:\n    image: confluentinc/cp-server:8.2.0\n    environment:\n      \
+             KAFKA_LISTENERS: PLAINTEXT://broker:29092,CONTROLLER://broker:29093,PLAINTEXT_HOST://0.0.0.0:9092\n      \
+             KAFKA_ADVERTISED_LISTENERS: PLAINTEXT://broker:29092,PLAINTEXT_HOST://localhost:9092\n      \
+             KAFKA_CONTROLLER_QUORUM_VOTERS: 1@broker:29093\n  \
+             api:\n    image: api\n    command: [\"serve\", \"--bind\", \"api\", \"--listen-address=api:8080\"]\n",
+        );
+        let mut diagnostics = crate::diagnostic::Diagnostics::default();
+        let plan = plan(&project, &KnownValues::new(), &mut diagnostics).expect("it plans");
+        let broker = &plan.tasks[0].containers[0];
+        let variable = |name: &str| {
+            broker
+                .environment
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(
+            variable("KAFKA_LISTENERS"),
+            Some("PLAINTEXT://0.0.0.0:29092,CONTROLLER://0.0.0.0:29093,PLAINTEXT_HOST://0.0.0.0:9092")
+        );
+        assert_eq!(
+            variable("KAFKA_ADVERTISED_LISTENERS"),
+            Some("PLAINTEXT://broker:29092,PLAINTEXT_HOST://localhost:9092")
+        );
+        assert_eq!(variable("KAFKA_CONTROLLER_QUORUM_VOTERS"), Some("1@broker:29093"));
+        let offered: Vec<String> = plan.tasks[0]
+            .service_connect
+            .as_ref()
+            .expect("the broker is reached")
+            .services
+            .iter()
+            .map(|s| format!("{}:{}", s.client_alias.dns_name, s.client_alias.port))
+            .collect();
+        assert_eq!(offered, ["broker:9092", "broker:29092", "broker:29093"]);
+        let api = &plan.tasks[1].containers[0];
+        assert_eq!(
+            api.command.as_deref(),
+            Some(&["serve", "--bind", "0.0.0.0", "--listen-address=0.0.0.0:8080"].map(String::from)[..])
+        );
     }
 }
