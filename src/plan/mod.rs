@@ -62,22 +62,27 @@ pub fn plan(project: &Project, known: &KnownValues, diagnostics: &mut Diagnostic
     }
     let external = grouping::external_services(cx);
 
-    // 2. Per task: its containers as compose describes them; its copies, size and rollout.
+    // 2. Per task: its containers as compose describes them.
     let mut drafts: Vec<TaskDraft> = Vec::new();
-    let mut shapes: Vec<TaskShape> = Vec::new();
     for (_, task) in grouping.tasks() {
-        let containers = containers::of_task(cx, task, &grouping);
-        shapes.push(task_shape(cx, task, &containers));
         drafts.push(TaskDraft {
             name: task.name.clone(),
-            containers,
+            containers: containers::of_task(cx, task, &grouping),
         });
     }
 
     one_shot::check_one_shots(cx, &grouping);
 
-    // 3. Every value that names a service is rewritten to what reaches it on ECS.
+    // 3. Every value that names a service is rewritten to what reaches it on ECS, and every name
+    //    of every listening service is offered through Service Connect. Then each task's copies,
+    //    size (with its Service Connect proxy) and rollout.
     let resolved = references::resolve(cx, &grouping, &mut drafts);
+    let shapes: Vec<TaskShape> = grouping
+        .tasks()
+        .zip(&drafts)
+        .zip(&resolved.service_connect)
+        .map(|(((_, task), draft), connect)| task_shape(cx, task, &draft.containers, connect.is_some()))
+        .collect();
 
     // 4. Secrets: variables that hold one become ECS secrets; files are written by a container;
     //    what ECS takes no secret for stays in plain text, recorded with how the plan shows it.
@@ -174,14 +179,14 @@ struct TaskShape {
     tags: Vec<(String, String)>,
 }
 
-fn task_shape(cx: &mut Context, task: &GroupedTask, containers: &[Container]) -> TaskShape {
+fn task_shape(cx: &mut Context, task: &GroupedTask, containers: &[Container], proxy: bool) -> TaskShape {
     let members = &task.members;
     let mounts_shared_volume = containers.iter().flat_map(|c| &c.mounts).any(|m| !m.task_storage);
     let replicas = sizing::desired_count(cx, members);
     let (autoscaling, desired_count) =
         infrastructure::autoscaling(cx, &task.name, members, replicas, mounts_shared_volume);
     TaskShape {
-        size: sizing::size(cx, &task.name, members),
+        size: sizing::size(cx, &task.name, members, proxy),
         rollout: deployment::rollout(cx, &task.name, members, mounts_shared_volume, desired_count),
         desired_count,
         autoscaling,

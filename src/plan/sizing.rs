@@ -65,13 +65,20 @@ pub(super) fn desired_count(cx: &mut Context, members: &[&Service]) -> u32 {
 /// The smallest Fargate size that holds what the containers need: what each declares (the larger
 /// of limit and reservation), else its JVM heap with the JVM's overhead, else its image's
 /// documented minimum, else a default share; a note says which containers declared nothing.
-pub(super) fn size(cx: &mut Context, task: &str, members: &[&Service]) -> TaskSize {
+/// ECS's Service Connect proxy runs in the task beside the containers, from the task's memory:
+/// ECS asks for at least 64 MiB for it (and 256 CPU units, which are not added here: short of CPU
+/// the task is slower, short of memory it is killed).
+pub const PROXY_MIB: u64 = 64;
+
+/// The task's size: the smallest Fargate size that holds what its containers need, and its
+/// Service Connect proxy when it has one.
+pub(super) fn size(cx: &mut Context, task: &str, members: &[&Service], proxy: bool) -> TaskSize {
     let cpu: f64 = members
         .iter()
         .map(|s| s.resources.cpu_limit.or(s.resources.cpu_reservation).unwrap_or(0.0))
         .sum();
     let needs: Vec<MemoryNeed> = members.iter().map(|s| memory_need(cx, s)).collect();
-    let memory: u64 = needs.iter().map(|n| n.mib).sum();
+    let memory: u64 = needs.iter().map(|n| n.mib).sum::<u64>() + if proxy { PROXY_MIB } else { 0 };
     let cpu_units = units::ceil_u32(cpu * 1024.0);
     let memory = u32::try_from(memory).unwrap_or(u32::MAX);
     let Some((task_cpu, task_memory)) = fargate::smallest_fit(cpu_units, memory) else {
@@ -98,18 +105,24 @@ pub(super) fn size(cx: &mut Context, task: &str, members: &[&Service]) -> TaskSi
                 Code::SizeDefault,
                 members[0].path.clone(),
                 format!(
-                    "task `{task}` is {task_cpu} CPU units and {task_memory} MiB, from what its containers need; without `deploy.resources`: {}",
-                    guessed.join(", ")
+                    "task `{task}` is {task_cpu} CPU units and {task_memory} MiB, from what its containers need; without `deploy.resources`: {}{}",
+                    guessed.join(", "),
+                    if proxy { format!("; and {PROXY_MIB} MiB for the Service Connect proxy") } else { String::new() }
                 ),
             )
             .with_help("give each service `deploy.resources.limits` (`cpus`, `memory`) to size the task yourself"),
         );
     }
     let smallest = fargate::smallest_fit(0, 0) == Some((task_cpu, task_memory));
-    let reason = if cpu_units == 0 && guessed.len() == members.len() && smallest {
-        "no deploy.resources: the smallest Fargate size".to_string()
+    let with_proxy = if proxy {
+        format!(" (with {PROXY_MIB} MiB for the Service Connect proxy)")
     } else {
-        format!("the containers need {cpu_units} CPU units and {memory} MiB: the smallest Fargate size that fits")
+        String::new()
+    };
+    let reason = if cpu_units == 0 && guessed.len() == members.len() && smallest {
+        format!("no deploy.resources: the smallest Fargate size{with_proxy}")
+    } else {
+        format!("the containers need {cpu_units} CPU units and {memory} MiB{with_proxy}: the smallest Fargate size that fits")
     };
     TaskSize {
         cpu: task_cpu,
@@ -274,15 +287,27 @@ mod tests {
             "services:\n  a: {image: a, deploy: {resources: {limits: {cpus: '0.5', memory: 700M}}}}\n  \
              b: {image: b, deploy: {resources: {reservations: {memory: 600M}}}}\n",
         );
-        let (fit, codes) = run(&project, |cx| size(cx, "t", &members(&project)));
+        let (fit, codes) = run(&project, |cx| size(cx, "t", &members(&project), false));
         // 512 units and 1,300 MiB: 0.5 vCPU takes 1, 2, 3 or 4 GiB.
         assert_eq!((fit.cpu, fit.memory), (512, 2048));
         assert!(fit.reason.contains("512 CPU units and 1300 MiB"), "{}", fit.reason);
         assert!(codes.is_empty());
 
         let bare = crate::plan::testing::project("services:\n  a: {image: a}\n");
-        let (smallest, _) = run(&bare, |cx| size(cx, "t", &members(&bare)));
+        let (smallest, _) = run(&bare, |cx| size(cx, "t", &members(&bare), false));
         assert_eq!((smallest.cpu, smallest.memory), (256, 512));
+
+        // The Service Connect proxy's 64 MiB tip a task of two containers over 512 MiB.
+        let pair = crate::plan::testing::project("services:\n  a: {image: a}\n  b: {image: b}\n");
+        let (alone, _) = run(&pair, |cx| size(cx, "t", &members(&pair), false));
+        assert_eq!((alone.cpu, alone.memory), (256, 512));
+        let (proxied, _) = run(&pair, |cx| size(cx, "t", &members(&pair), true));
+        assert_eq!((proxied.cpu, proxied.memory), (256, 1024));
+        assert!(
+            proxied.reason.contains("64 MiB for the Service Connect proxy"),
+            "{}",
+            proxied.reason
+        );
     }
 
     #[test]
@@ -303,7 +328,7 @@ mod tests {
              web: {image: nginx, x-ecs: {task: t}}\n  \
              app: {image: app, command: [java, -Xmx3g, -jar, app.jar], x-ecs: {task: t}}\n",
         );
-        let (fit, codes) = run(&project, |cx| size(cx, "t", &members(&project)));
+        let (fit, codes) = run(&project, |cx| size(cx, "t", &members(&project), false));
         // 1024 + 256 (es) + 2048 (cp-server) + 256 (nginx) + 3072 + 768 (app) = 7424 MiB.
         assert!(fit.reason.contains("7424 MiB"), "{}", fit.reason);
         assert_eq!((fit.cpu, fit.memory), (1024, 8192));
@@ -331,7 +356,7 @@ mod tests {
     #[test]
     fn more_than_fargate_has_is_refused() {
         let project = project("services:\n  a: {image: a, deploy: {resources: {limits: {cpus: '32'}}}}\n");
-        let (_, codes) = run(&project, |cx| size(cx, "t", &members(&project)));
+        let (_, codes) = run(&project, |cx| size(cx, "t", &members(&project), false));
         assert_eq!(codes, vec![Code::TooBigForFargate]);
     }
 
