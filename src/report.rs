@@ -230,6 +230,20 @@ fn task_section(plan: &Plan, task: &TaskGroup, out: &mut String) {
     for line in health_check_lines(plan, task) {
         writeln!(out, "  {line}").unwrap();
     }
+    let networks: Vec<&str> = plan
+        .network_groups
+        .iter()
+        .filter(|g| g.tasks.contains(&task.name))
+        .map(|g| g.network.as_str())
+        .collect();
+    if !networks.is_empty() {
+        writeln!(
+            out,
+            "  compose networks: {} (each a security group that admits only the tasks on it)",
+            networks.join(", ")
+        )
+        .unwrap();
+    }
     let breaker = &task.rollout.circuit_breaker;
     let failed = match (breaker.enable, breaker.rollback) {
         (true, true) => "; a failed deployment rolls back",

@@ -59,6 +59,13 @@ fn network_owner<'p>(project: &'p Project, service: &'p Service) -> &'p Service 
     current
 }
 
+/// Whether two services are on a common compose network (through the services whose network
+/// namespace they are in).
+fn share_a_network(project: &Project, a: &Service, b: &Service) -> bool {
+    let a = &network_owner(project, a).networks;
+    network_owner(project, b).networks.iter().any(|n| a.contains(n))
+}
+
 /// The TCP ports a service listens on: those compose declares, and its image's well-known ones.
 fn listening_ports(service: &Service) -> BTreeSet<u16> {
     let declared = service
@@ -101,7 +108,11 @@ fn compose_expectations(project: &Project) -> Vec<Expectation> {
         }
         for (name, owner) in names {
             let Some(owner) = project.service(owner) else { continue };
-            // Whoever shares the owner's network listens behind its names.
+            // A name reaches only a service on a network the client is on (a `links` alias too);
+            // whoever shares the owner's network namespace listens behind it.
+            if !share_a_network(project, client, owner) {
+                continue;
+            }
             for server in project
                 .services
                 .iter()
@@ -217,8 +228,9 @@ impl Output {
             .collect()
     }
 
-    /// Whether the base stack lets tasks in `from` reach tasks in `to` on TCP `port`.
-    fn admits(&self, from: &BTreeSet<String>, to: &BTreeSet<String>, port: u16) -> bool {
+    /// Whether the base stack lets tasks in `from` reach tasks in `to` on TCP `port` (on any port
+    /// when `None`).
+    fn admits(&self, from: &BTreeSet<String>, to: &BTreeSet<String>, port: Option<u16>) -> bool {
         let Some(Yaml::Mapping(resources)) = self.base.as_ref().map(|b| &b["Resources"]) else {
             return false;
         };
@@ -229,9 +241,12 @@ impl Output {
                 && group_of(&rule["GroupId"]).is_some_and(|g| to.contains(&g))
                 && group_of(&rule["SourceSecurityGroupId"]).is_some_and(|g| from.contains(&g))
                 && (rule["IpProtocol"] == "-1"
-                    || (rule["IpProtocol"] == "tcp"
-                        && rule["FromPort"].as_u64().is_some_and(|p| p <= u64::from(port))
-                        && rule["ToPort"].as_u64().is_some_and(|p| p >= u64::from(port))))
+                    || port.is_none()
+                    || port.is_some_and(|port| {
+                        rule["IpProtocol"] == "tcp"
+                            && rule["FromPort"].as_u64().is_some_and(|p| p <= u64::from(port))
+                            && rule["ToPort"].as_u64().is_some_and(|p| p >= u64::from(port))
+                    }))
         })
     }
 }
@@ -308,7 +323,7 @@ fn check_case(case: &Path) -> Vec<String> {
                     ));
                 }
                 match (output.groups(client_service), output.groups(offering)) {
-                    (Some(from), Some(to)) if !output.admits(&from, &to, *port) => failures.push(format!(
+                    (Some(from), Some(to)) if !output.admits(&from, &to, Some(*port)) => failures.push(format!(
                         "{client} → {name}:{port}: no security group rule admits {client}'s task on TCP {port}"
                     )),
                     (Some(_), Some(_)) => {}
@@ -316,6 +331,39 @@ fn check_case(case: &Path) -> Vec<String> {
                         codes.contains(&Code::ConnectIngress),
                         "groups of the user's, and no word that they must admit the tasks"
                     ),
+                }
+            }
+        }
+    }
+    failures.extend(kept_apart(&project, &output));
+    failures
+}
+
+/// Tasks whose services share no compose network: compose keeps them apart, so no security group
+/// rule may admit one from the other. (Services in one task share its network namespace, whatever
+/// their networks: a task is the unit the groups apply to.)
+fn kept_apart(project: &Project, output: &Output) -> Vec<String> {
+    let mut networks: BTreeMap<String, (BTreeSet<&str>, &Json)> = BTreeMap::new();
+    for service in project.services.iter().filter(|s| s.ecs.external.is_none()) {
+        let Some(ecs) = output.service_running(&service.name) else {
+            continue;
+        };
+        let entry = networks
+            .entry(ecs["serviceName"].as_str().unwrap().to_string())
+            .or_insert((BTreeSet::new(), ecs));
+        entry
+            .0
+            .extend(network_owner(project, service).networks.iter().map(String::as_str));
+    }
+    let mut failures = Vec::new();
+    for (a, (a_networks, a_service)) in &networks {
+        for (b, (b_networks, b_service)) in &networks {
+            if a == b || !a_networks.is_disjoint(b_networks) {
+                continue;
+            }
+            if let (Some(from), Some(to)) = (output.groups(a_service), output.groups(b_service)) {
+                if output.admits(&from, &to, None) {
+                    failures.push(format!("{a} reaches {b}, on no common compose network"));
                 }
             }
         }

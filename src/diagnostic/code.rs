@@ -115,7 +115,7 @@ codes! {
     ConnectCycle = "connect-cycle", Warning:
         "Services reach each other in a circle through Service Connect: one needs a new deployment once the others exist.";
     ConnectIngress = "connect-ingress", Warning:
-        "With your own `x-ecs.security_groups`, they must admit the Service Connect ports from themselves.";
+        "With your own `x-ecs.security_groups`, they must admit the tasks from themselves, and keep compose networks apart.";
     CrossTaskDependency = "cross-task-dependency", Note:
         "`depends_on` across tasks, or on a service outside ECS, cannot order ECS services.";
     DependsCycle = "depends-cycle", Error:
@@ -194,6 +194,8 @@ codes! {
         "`network_mode: service:` goes round in a circle.";
     NoCertificate = "no-certificate", Warning:
         "Port 443 is published and no `x-ecs.certificate` is given; the load balancer listens there with plain HTTP.";
+    NoCommonNetwork = "no-common-network", Warning:
+        "A service names another that is on none of its compose networks: compose does not resolve the name, and on ECS the security groups keep them apart.";
     NoComposeFile = "no-compose-file", Error:
         "No compose file in the current folder and no `-f`.";
     NoEffect = "no-effect", Note:
@@ -252,6 +254,8 @@ codes! {
         "A secret's `target` is outside `/run/secrets`; it is written there under its file name.";
     SecretVariable = "secret-variable", Note:
         "An environment variable is read from Secrets Manager; the help says how to put its value.";
+    SecurityGroupQuota = "security-group-quota", Warning:
+        "A task is in more security groups than a network interface takes by default (5), or the project has more compose networks than get a group each.";
     SelfReference = "self-reference", Note:
         "A service names itself; the name is left as written.";
     SeveralFamilies = "several-families", Warning:

@@ -21,8 +21,10 @@ struct BaseContext<'a> {
     log_group: &'a str,
     log_retention_days: u32,
     namespace: Option<&'a str>,
-    /// Whether tasks reach each other: then the tasks' group admits itself.
+    /// Whether tasks reach each other on one network: then the tasks' group admits itself.
     tasks_reach_each_other: bool,
+    /// With several compose networks, a group each that admits its members instead.
+    network_groups: &'a [crate::plan::NetworkGroup],
 }
 
 #[derive(Serialize)]
@@ -218,7 +220,8 @@ fn base_context(plan: &Plan) -> BaseContext<'_> {
         log_group: &plan.deployment.log_group,
         log_retention_days: plan.deployment.log_retention_days,
         namespace: plan.deployment.namespace.as_deref(),
-        tasks_reach_each_other: !plan.deployment.connect_ports.is_empty(),
+        tasks_reach_each_other: plan.network_groups.is_empty() && !plan.deployment.connect_ports.is_empty(),
+        network_groups: &plan.network_groups,
     }
 }
 

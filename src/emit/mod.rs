@@ -322,7 +322,12 @@ fn service(plan: &Plan, task: &TaskGroup) -> CreateService {
         network_configuration: NetworkConfiguration {
             awsvpc_configuration: AwsVpcConfiguration {
                 subnets: deployment.subnets.iter().map(|s| s.text()).collect(),
-                security_groups: deployment.security_groups.iter().map(|s| s.text()).collect(),
+                security_groups: deployment
+                    .security_groups
+                    .iter()
+                    .chain(&task.network_groups)
+                    .map(|s| s.text())
+                    .collect(),
                 assign_public_ip: enabled(deployment.assign_public_ip),
             },
         },

@@ -264,6 +264,7 @@ mod tests {
             resources: Resources::default(),
             joins: None,
             container_name: None,
+            networks: vec![],
             aliases: vec![],
             links: vec![],
             family_label: None,

@@ -185,6 +185,9 @@ pub struct Service {
     /// `network_mode: service:X`: the X, and where it was written.
     pub joins: Option<(String, KeyPath)>,
     pub container_name: Option<String>,
+    /// The compose networks it joins (`default` when it names none); none when it is in another
+    /// service's network (`joins`).
+    pub networks: Vec<String>,
     /// `networks.<n>.aliases`: more names of this service on the networks.
     pub aliases: Vec<String>,
     /// `links: ["db:pg"]`: names only this service uses for others, as (alias, service).

@@ -16,13 +16,17 @@ pub(super) fn check_networks(reader: &mut Reader, networks: &Mapping, path: &Key
     }
 }
 
-/// `networks: {NAME: {aliases: [...]}}`; the list form names networks only.
-pub(super) fn network_aliases(reader: &mut Reader, value: &Value, path: &KeyPath) -> Vec<String> {
+/// `networks: [NAME, ...]` or `networks: {NAME: {aliases: [...]}}`: the networks a service
+/// joins, in the order written, and its aliases on them.
+pub(super) fn networks(reader: &mut Reader, value: &Value, path: &KeyPath) -> (Vec<String>, Vec<String>) {
+    let mut names = Vec::new();
     let mut aliases = Vec::new();
     match value {
-        Value::Sequence(_) | Value::Null => {}
+        Value::Null => {}
+        Value::Sequence(_) => names = reader.string_list(value, path).unwrap_or_default(),
         Value::Mapping(networks) => {
             for (network, settings) in networks {
+                names.push(key_text(network));
                 let network_path = path.key(key_text(network));
                 let Some(settings) = settings.as_mapping() else {
                     continue;
@@ -31,8 +35,8 @@ pub(super) fn network_aliases(reader: &mut Reader, value: &Value, path: &KeyPath
                 let Some(list) = settings.get("aliases") else {
                     continue;
                 };
-                if let Some(names) = reader.string_list(list, &network_path.key("aliases")) {
-                    for name in names {
+                if let Some(list) = reader.string_list(list, &network_path.key("aliases")) {
+                    for name in list {
                         if !aliases.contains(&name) {
                             aliases.push(name);
                         }
@@ -42,7 +46,7 @@ pub(super) fn network_aliases(reader: &mut Reader, value: &Value, path: &KeyPath
         }
         other => reader.wrong_type(path, other, "a list of network names or a mapping of networks"),
     }
-    aliases
+    (names, aliases)
 }
 
 /// `links: ["db", "db:pg"]`.
@@ -114,16 +118,18 @@ mod tests {
     }
 
     #[test]
-    fn aliases_on_every_network_once_each() {
+    fn networks_in_order_and_aliases_on_every_network_once_each() {
         let yaml = "{front: {aliases: [api, web-api]}, back: {aliases: [api], mac_address: x}, other: null}";
-        let (aliases, diagnostics) = read(yaml, |reader, value, path| {
-            network_aliases(reader, value, &path.key("networks"))
+        let ((names, aliases), diagnostics) = read(yaml, |reader, value, path| {
+            networks(reader, value, &path.key("networks"))
         });
+        assert_eq!(names, ["front", "back", "other"]);
         assert_eq!(aliases, ["api", "web-api"]);
         assert_eq!(codes(&diagnostics), [Code::IgnoredKey]);
-        let (aliases, diagnostics) = read("[front, back]", network_aliases);
+        let ((names, aliases), diagnostics) = read("[front, back]", networks);
+        assert_eq!(names, ["front", "back"]);
         assert!(aliases.is_empty() && diagnostics.0.is_empty());
-        assert_eq!(codes(&read("front", network_aliases).1), [Code::WrongType]);
+        assert_eq!(codes(&read("front", networks).1), [Code::WrongType]);
     }
 
     #[test]

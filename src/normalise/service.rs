@@ -154,10 +154,8 @@ fn service(reader: &mut Reader, name: String, map: &Mapping, path: KeyPath, volu
         container_name: map
             .get("container_name")
             .and_then(|v| reader.string(v, &at("container_name"))),
-        aliases: map
-            .get("networks")
-            .map(|v| networks::network_aliases(reader, v, &at("networks")))
-            .unwrap_or_default(),
+        networks: Vec::new(),
+        aliases: Vec::new(),
         links: map
             .get("links")
             .map(|v| networks::links(reader, v, &at("links")))
@@ -207,6 +205,17 @@ fn service(reader: &mut Reader, name: String, map: &Mapping, path: KeyPath, volu
     }
     ports::keep_each_range_once(&mut service.port_ranges);
     service.joins = networks::network_mode(reader, map, &path);
+    let (joined, aliases) = map
+        .get("networks")
+        .map(|v| networks::networks(reader, v, &at("networks")))
+        .unwrap_or_default();
+    service.aliases = aliases;
+    // Compose puts a service that names no network on `default`; one in another's network has none.
+    service.networks = match (&service.joins, joined.is_empty()) {
+        (Some(_), _) => Vec::new(),
+        (None, true) => vec!["default".to_string()],
+        (None, false) => joined,
+    };
     deploy::deployment(reader, map, &path, &mut service);
     check_image(reader, map, &service);
     service

@@ -21,6 +21,7 @@ mod references;
 mod runtime;
 mod secrets;
 mod secrets_writer;
+mod security_groups;
 mod service_connect;
 mod shell;
 mod sizing;
@@ -105,6 +106,7 @@ pub fn plan(project: &Project, known: &KnownValues, diagnostics: &mut Diagnostic
     let https = load_balancer::https_plan(cx, &listeners);
     let (volumes, task_volumes) = volumes::volumes(cx, &drafts);
     let efs = (!volumes.is_empty()).then(|| infrastructure::efs_plan(cx));
+    let (network_groups, task_network_groups) = security_groups::network_groups(cx, &grouping);
 
     // 7. Each task assembled once.
     let tasks: Vec<TaskGroup> = drafts
@@ -114,23 +116,27 @@ pub fn plan(project: &Project, known: &KnownValues, diagnostics: &mut Diagnostic
         .zip(load_balancing)
         .zip(task_volumes)
         .zip(plain_secrets)
+        .zip(task_network_groups)
         .map(
-            |(((((draft, shape), service_connect), load_balancing), volumes), plain_secrets)| TaskGroup {
-                family: format!("{}-{}", project.name, draft.name),
-                service_name: names::ecs_service_name(&project.name, &draft.name),
-                name: draft.name,
-                containers: draft.containers,
-                size: shape.size,
-                desired_count: shape.desired_count,
-                rollout: shape.rollout,
-                volumes,
-                tags: shape.tags,
-                cpu_architecture: shape.cpu_architecture,
-                load_balancers: load_balancing.targets,
-                health_check_grace_period: load_balancing.grace_period,
-                service_connect,
-                autoscaling: shape.autoscaling,
-                plain_secrets,
+            |((((((draft, shape), service_connect), load_balancing), volumes), plain_secrets), network_groups)| {
+                TaskGroup {
+                    family: format!("{}-{}", project.name, draft.name),
+                    service_name: names::ecs_service_name(&project.name, &draft.name),
+                    name: draft.name,
+                    containers: draft.containers,
+                    size: shape.size,
+                    desired_count: shape.desired_count,
+                    rollout: shape.rollout,
+                    volumes,
+                    tags: shape.tags,
+                    cpu_architecture: shape.cpu_architecture,
+                    load_balancers: load_balancing.targets,
+                    health_check_grace_period: load_balancing.grace_period,
+                    service_connect,
+                    network_groups,
+                    autoscaling: shape.autoscaling,
+                    plain_secrets,
+                }
             },
         )
         .collect();
@@ -160,6 +166,7 @@ pub fn plan(project: &Project, known: &KnownValues, diagnostics: &mut Diagnostic
         https,
         deployment,
         missing: std::mem::take(&mut cx.missing).into_iter().collect(),
+        network_groups,
     })
 }
 

@@ -31,6 +31,22 @@ pub struct Plan {
     pub deployment: Deployment,
     /// Values that exist only once the stacks are deployed, and where each comes from.
     pub missing: Vec<MissingValue>,
+    /// With several compose networks, a security group each (in the base stack) that admits its
+    /// members; empty when the tasks' own group admits itself.
+    pub network_groups: Vec<NetworkGroup>,
+}
+
+/// A compose network on ECS: a security group that admits the tasks on it from each other, on
+/// any port, as the network lets its services reach each other.
+#[derive(Debug, Clone, Serialize)]
+pub struct NetworkGroup {
+    pub network: String,
+    /// Its logical id in the base stack (`NetworkBackendSecurityGroup`).
+    pub logical_id: String,
+    /// The base stack's output with its id, the placeholder the services use.
+    pub output: String,
+    /// The tasks on it.
+    pub tasks: Vec<String>,
 }
 
 /// A value known now, or a marked placeholder `{{Name}}` filled once the stacks exist.
@@ -144,6 +160,9 @@ pub struct TaskGroup {
     pub health_check_grace_period: Option<u32>,
     /// Service Connect: `Some` when the task reaches other tasks or is reached by them.
     pub service_connect: Option<ServiceConnect>,
+    /// The groups of the compose networks its services are on, beside the tasks' own group.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub network_groups: Vec<DeployValue>,
     /// `x-ecs.autoscaling` of one of its services: the ECS service scales between min and max.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub autoscaling: Option<super::AutoscalingPlan>,

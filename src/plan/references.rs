@@ -542,6 +542,7 @@ fn outcome(
     if own_task == target_task {
         return Outcome::Localhost;
     }
+    warn_no_common_network(cx, reference);
     across_tasks(cx, reference, (target_task.0, target_index), tasks, offers)
 }
 
@@ -586,6 +587,35 @@ fn own_name(cx: &mut Context, reference: &Hit, grouping: &Grouping, offers: &mut
     Outcome::LeftAlone {
         why: "the service's own name, as its peers know it".into(),
     }
+}
+
+/// A name of a service on no network the referrer is on: compose does not resolve it, and on ECS
+/// the security groups keep the two apart.
+fn warn_no_common_network(cx: &mut Context, reference: &Hit) {
+    let project = cx.project;
+    let Some(referrer) = project.service(reference.referrer) else {
+        return;
+    };
+    let mut owners = HashMap::new();
+    let own = &service_connect::network_owner(project, referrer, &mut owners).to_string();
+    let theirs = service_connect::network_owner(project, reference.target, &mut owners);
+    let (Some(own), Some(theirs)) = (project.service(own), project.service(theirs)) else {
+        return;
+    };
+    if own.networks.iter().any(|n| theirs.networks.contains(n)) {
+        return;
+    }
+    cx.diagnostics.push(
+        Diagnostic::warning(
+            Code::NoCommonNetwork,
+            reference.site.path.clone(),
+            format!(
+                "`{}` names `{}`, which is on no network `{}` is on: compose does not resolve it, and on ECS the security groups keep them apart",
+                reference.referrer, reference.name, reference.referrer
+            ),
+        )
+        .with_help(format!("put `{}` on a network of `{}`", reference.referrer, reference.target.name)),
+    );
 }
 
 /// A reference to a service in another task: a Service Connect alias on the port the client

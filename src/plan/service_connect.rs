@@ -107,7 +107,11 @@ fn names_by_service<'p>(
 
 /// The service whose network `service` is in: itself, or the end of its `network_mode: service:`
 /// chain (circles were refused when grouping); each chain walked once, through `owners`.
-fn network_owner<'p>(project: &'p Project, service: &'p Service, owners: &mut HashMap<&'p str, &'p str>) -> &'p str {
+pub(super) fn network_owner<'p>(
+    project: &'p Project,
+    service: &'p Service,
+    owners: &mut HashMap<&'p str, &'p str>,
+) -> &'p str {
     let mut chain = Vec::new();
     let mut current = service;
     let owner = loop {
