@@ -3,7 +3,8 @@
 
 use crate::normalise::Protocol;
 use crate::plan::{
-    Container, Exposure, GroupReason, Outcome, PlainSecretSite, Plan, PortPlan, ReferenceSite, TaskGroup,
+    Container, Exposure, GroupReason, NetworkListener, Outcome, PlainSecretSite, Plan, PortPlan, ReferenceSite,
+    TaskGroup,
 };
 use serde::Serialize;
 use std::collections::{BTreeSet, HashMap};
@@ -169,6 +170,13 @@ fn port_line(container: &str, port: &PortPlan) -> String {
     };
     let exposure = match &port.exposure {
         Exposure::Public { listener_port, .. } => format!("public on {listener_port}"),
+        Exposure::Network {
+            listener_port,
+            protocol,
+        } => format!(
+            "public on {listener_port}/{} via the network load balancer",
+            protocol.to_ascii_lowercase()
+        ),
         Exposure::Private => "private".to_string(),
     };
     let mut line = format!("{container} {}/{protocol}: {exposure} ({})", port.port, port.reason);
@@ -185,8 +193,9 @@ pub fn table(plan: &Plan) -> String {
     for task in &plan.tasks {
         task_section(plan, task, &mut out);
     }
-    if !plan.public_ports.is_empty() {
-        writeln!(out, "\npublic ports: {}", public_ports(plan).join(", ")).unwrap();
+    let public = public_ports(plan);
+    if !public.is_empty() {
+        writeln!(out, "\npublic ports: {}", public.join(", ")).unwrap();
     }
     writeln!(
         out,
@@ -295,7 +304,17 @@ fn public_routes(plan: &Plan, container: &str) -> Vec<String> {
             });
             default.into_iter().chain(rules)
         })
+        .chain(
+            network_listeners(plan)
+                .filter(|l| l.container == container)
+                .map(|l| format!("{}→{} ({})", l.port, l.container_port, l.protocol)),
+        )
         .collect()
+}
+
+/// The network load balancer's listeners, if it has any.
+fn network_listeners(plan: &Plan) -> impl Iterator<Item = &NetworkListener> {
+    plan.network_load_balancer.iter().flat_map(|n| &n.listeners)
 }
 
 /// How the load balancer checks each of the task's containers behind it, once per container,
@@ -316,6 +335,12 @@ fn health_check_lines(plan: &Plan, task: &TaskGroup) -> Vec<String> {
             lines.push(line);
         }
     }
+    for listener in network_listeners(plan).filter(|l| task.containers.iter().any(|c| c.name == l.container)) {
+        lines.push(format!(
+            "{} {} health check: a TCP connection to {} (any server that listens passes)",
+            listener.container, listener.container_port, listener.health_check_port
+        ));
+    }
     lines
 }
 
@@ -331,6 +356,7 @@ fn public_ports(plan: &Plan) -> Vec<String> {
                 _ => port.to_string(),
             }
         })
+        .chain(network_listeners(plan).map(|l| format!("{} ({}, network load balancer)", l.port, l.protocol)))
         .collect()
 }
 

@@ -190,6 +190,8 @@ codes! {
         "Two names become one on ECS (`Api` and `api`; volumes `my-data` and `my_data`), or two services are reached by one Service Connect name and port.";
     NameTooLong = "name-too-long", Error:
         "A generated name is longer than AWS takes: a task family (`PROJECT-TASK`, also the ECS service's name) over 255, a stack output for an environment secret over 255, an EFS access point path over 100.";
+    NetworkLoadBalanced = "network-load-balanced", Note:
+        "A published port nothing says speaks HTTP goes behind the network load balancer, which passes any TCP through.";
     NetworkModeCycle = "network-mode-cycle", Error:
         "`network_mode: service:` goes round in a circle.";
     NoCertificate = "no-certificate", Warning:
@@ -215,7 +217,7 @@ codes! {
     NotAReference = "not-a-reference", Note:
         "A value equal to a service name, under a variable that does not name a host, is left alone.";
     NotHttpPort = "not-http-port", Warning:
-        "A published port that is not HTTP stays private.";
+        "A published port stays private: a data store's port (unless `x-ecs.load_balancer.type: network`), or UDP with no TCP port for the health check.";
     NotOurs = "not-ours", Warning | Error:
         "A file in `taskdefs/`, `services/` or `cloudformation/` of the output folder that compose2ecs did not write: kept, with a warning; an error with `--check`.";
     NotUtf8 = "not-utf8", Error:
@@ -271,7 +273,7 @@ codes! {
     StackOutputs = "stack-outputs", Error:
         "A `--stack-outputs` file cannot be read, or two stacks disagree on an output.";
     StackTooLarge = "stack-too-large", Error:
-        "The load balancer's stack (`alb.yaml`) would have more than the 500 resources or 200 outputs CloudFormation takes in one stack.";
+        "A load balancer's stack (`alb.yaml`, `nlb.yaml`) would have more than the 500 resources or 200 outputs CloudFormation takes in one stack.";
     StatefulScaled = "stateful-scaled", Warning:
         "A database (or other stateful image) runs in a task with several copies (or that autoscaling may scale out): each copy gets its own data.";
     StopTimeoutClamped = "stop-timeout-clamped", Note:

@@ -10,6 +10,7 @@ use std::fmt::Write;
 const BASE: &str = include_str!("../../templates/base.yaml.j2");
 const EFS: &str = include_str!("../../templates/efs.yaml.j2");
 const ALB: &str = include_str!("../../templates/alb.yaml.j2");
+const NLB: &str = include_str!("../../templates/nlb.yaml.j2");
 const SECRETS: &str = include_str!("../../templates/secrets.yaml.j2");
 const AUTOSCALING: &str = include_str!("../../templates/autoscaling.yaml.j2");
 
@@ -25,6 +26,14 @@ struct BaseContext<'a> {
     tasks_reach_each_other: bool,
     /// With several compose networks, a group each that admits its members instead.
     network_groups: &'a [crate::plan::NetworkGroup],
+}
+
+/// The listeners, target groups and security group rules of `nlb.yaml`.
+#[derive(Serialize)]
+struct NlbContext<'a> {
+    project: &'a str,
+    listeners: &'a [crate::plan::NetworkListener],
+    task_ingress: &'a [crate::plan::TaskIngress],
 }
 
 #[derive(Serialize)]
@@ -171,6 +180,14 @@ pub fn templates(plan: &Plan) -> Result<Vec<(String, String)>, EmitError> {
     if !plan.listeners.is_empty() {
         let context = alb_context(plan);
         out.push(("alb.yaml".to_string(), render(&environment, "alb.yaml", ALB, &context)?));
+    }
+    if let Some(network) = &plan.network_load_balancer {
+        let context = NlbContext {
+            project: &plan.project,
+            listeners: &network.listeners,
+            task_ingress: &network.task_ingress,
+        };
+        out.push(("nlb.yaml".to_string(), render(&environment, "nlb.yaml", NLB, &context)?));
     }
     if !plan.secrets.is_empty() {
         out.push((

@@ -4,7 +4,7 @@
 //! each set grows on its own. The AWS quotas on their values are checked here too, each in a
 //! function of its own (`within_aws_limits`, `accepted_log_retention`, the ALB rule quotas).
 
-use super::model::{AutoscalingSettings, InfrastructureSettings, ListenerRouting, ServiceSettings};
+use super::model::{AutoscalingSettings, InfrastructureSettings, ListenerRouting, LoadBalancerType, ServiceSettings};
 use super::reader::Reader;
 use crate::diagnostic::{Code, KeyPath};
 use crate::load::interpolate::key_text;
@@ -117,7 +117,10 @@ pub(super) fn service_infrastructure_setting(
         }
         "health_check" => health_check_settings(reader, item, path, settings),
         "autoscaling" => settings.autoscaling = autoscaling_settings(reader, item, path),
-        "load_balancer" => settings.load_balancer = listener_routing(reader, item, path),
+        "load_balancer" => {
+            settings.load_balancer_type = load_balancer_type(reader, item, path);
+            settings.load_balancer = listener_routing(reader, item, path);
+        }
         _ => {}
     }
 }
@@ -194,11 +197,40 @@ fn autoscaling_settings(reader: &mut Reader, value: &Value, path: &KeyPath) -> O
     })
 }
 
+/// `x-ecs.load_balancer.type`: `application` or `network`; rules need the application one.
+fn load_balancer_type(reader: &mut Reader, value: &Value, path: &KeyPath) -> Option<(LoadBalancerType, KeyPath)> {
+    let map = value.as_mapping()?;
+    let item = map.get("type")?;
+    let at = path.key("type");
+    let kind = match reader.string(item, &at)?.as_str() {
+        "application" => LoadBalancerType::Application,
+        "network" => LoadBalancerType::Network,
+        other => {
+            reader.error(
+                Code::BadSetting,
+                &at,
+                format!("`{other}` is no load balancer type"),
+                "write `application` (HTTP, with rules and HTTP health checks) or `network` (any TCP or UDP)",
+            );
+            return None;
+        }
+    };
+    if kind == LoadBalancerType::Network && (map.contains_key("path") || map.contains_key("host")) {
+        reader.error(
+            Code::BadListenerRule,
+            &at,
+            "`path` and `host` rules need the application load balancer; a network load balancer passes connections through".into(),
+            "remove the rules, or write `type: application`",
+        );
+    }
+    Some((kind, at))
+}
+
 /// `x-ecs.load_balancer: {path, host, priority}`: the listener rule of a service that shares a
 /// published port. Each value is checked against ALB's rules, so a deploy cannot fail on it.
 fn listener_routing(reader: &mut Reader, value: &Value, path: &KeyPath) -> Option<ListenerRouting> {
     let Some(map) = value.as_mapping() else {
-        reader.wrong_type(path, value, "a mapping (`path`, `host`, `priority`)");
+        reader.wrong_type(path, value, "a mapping (`type`, `path`, `host`, `priority`)");
         return None;
     };
     reader.check_keys(map, "services.*.x-ecs.load_balancer", path);
@@ -260,6 +292,9 @@ fn listener_routing(reader: &mut Reader, value: &Value, path: &KeyPath) -> Optio
     }
     if !valid {
         return None;
+    }
+    if routing.paths.is_empty() && routing.hosts.is_empty() && routing.priority.is_none() && map.contains_key("type") {
+        return None; // Only the type: no rule.
     }
     if routing.paths.is_empty() && routing.hosts.is_empty() {
         reader.error(

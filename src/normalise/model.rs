@@ -284,6 +284,9 @@ pub struct ServiceSettings {
     pub secret_variables: Vec<(String, KeyPath)>,
     /// `x-ecs.autoscaling`: the service's task scales between `min` and `max` copies.
     pub autoscaling: Option<AutoscalingSettings>,
+    /// `x-ecs.load_balancer.type`: the load balancer its published ports go behind, whatever
+    /// their protocol seems to be, and where it is written.
+    pub load_balancer_type: Option<(LoadBalancerType, KeyPath)>,
     /// `x-ecs.load_balancer`: the listener rule that sends requests to this service on a port it
     /// shares with others.
     pub load_balancer: Option<ListenerRouting>,
@@ -298,6 +301,16 @@ pub struct AutoscalingSettings {
     pub cpu: Option<u32>,
     pub memory: Option<u32>,
     pub path: KeyPath,
+}
+
+/// The kind of load balancer a published port goes behind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LoadBalancerType {
+    /// HTTP(S): the Application Load Balancer, with listener rules and health checks over HTTP.
+    Application,
+    /// Any TCP or UDP: the Network Load Balancer, passing connections through.
+    Network,
 }
 
 /// `x-ecs.load_balancer`: which requests of a shared listener go to this service. A request

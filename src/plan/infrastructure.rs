@@ -358,13 +358,7 @@ pub(super) fn target_health_check(service: &Service, container_port: u16) -> Tar
     if let Some(path) = &settings.path {
         return with_codes(path.clone(), KNOWN_PATH_CODES, "`x-ecs.health_check.path`".into());
     }
-    let probed = service.healthcheck.as_ref().and_then(|h| {
-        h.command
-            .iter()
-            .flat_map(|argument| argument.split_whitespace())
-            .find_map(|word| local_http_path(word, container_port))
-    });
-    if let Some(path) = probed {
+    if let Some(path) = compose_probe_path(service, container_port) {
         let reason = "the path the compose healthcheck probes on localhost".into();
         return with_codes(path, KNOWN_PATH_CODES, reason);
     }
@@ -384,6 +378,21 @@ pub(super) fn target_health_check(service: &Service, container_port: u16) -> Tar
         ANY_ANSWER_CODES,
         "nothing says where the app answers (no `x-ecs.health_check.path`, no compose healthcheck over HTTP on this port, no endpoint the image documents): any answer but a server error proves it is up; set `x-ecs.health_check.path` to check more".into(),
     )
+}
+
+/// The path the compose healthcheck probes over HTTP on localhost at `container_port`.
+fn compose_probe_path(service: &Service, container_port: u16) -> Option<String> {
+    service.healthcheck.as_ref().and_then(|h| {
+        h.command
+            .iter()
+            .flat_map(|argument| argument.split_whitespace())
+            .find_map(|word| local_http_path(word, container_port))
+    })
+}
+
+/// Whether the compose healthcheck probes `container_port` over HTTP: the port speaks HTTP.
+pub(super) fn probes_http(service: &Service, container_port: u16) -> bool {
+    compose_probe_path(service, container_port).is_some()
 }
 
 /// The answers that prove a path meant for health checks is healthy.

@@ -4,7 +4,8 @@
 //! `x-ecs.certificate` is given.
 
 use super::{
-    infrastructure, logical_id, Container, Context, Exposure, LoadBalancerTarget, Source, TargetHealthCheck, TaskDraft,
+    infrastructure, logical_id, network_load_balancer, Container, Context, Exposure, LoadBalancerTarget,
+    NetworkLoadBalancer, Source, TargetHealthCheck, TaskDraft,
 };
 use crate::diagnostic::{Code, Diagnostic, KeyPath};
 use crate::normalise::{ListenerRouting, Service};
@@ -147,7 +148,10 @@ pub(super) struct TaskLoadBalancing {
 
 /// Published ports become listeners of the public load balancer, and each task registers
 /// its containers with the target groups behind them (by task).
-pub(super) fn listeners(cx: &mut Context, tasks: &[TaskDraft]) -> (Vec<Listener>, Vec<TaskLoadBalancing>) {
+pub(super) fn listeners(
+    cx: &mut Context,
+    tasks: &[TaskDraft],
+) -> (Vec<Listener>, Option<NetworkLoadBalancer>, Vec<TaskLoadBalancing>) {
     let https = cx.project.settings.infrastructure.certificate.is_some();
     let mut ports: IndexMap<u16, Vec<PublicPort>> = IndexMap::new();
     for (index, task) in tasks.iter().enumerate() {
@@ -222,6 +226,7 @@ pub(super) fn listeners(cx: &mut Context, tasks: &[TaskDraft]) -> (Vec<Listener>
             }
         }
     }
+    let network = network_load_balancer::network_load_balancer(cx, tasks, &mut targets);
     let mut load_balancing = Vec::with_capacity(tasks.len());
     for (index, task) in tasks.iter().enumerate() {
         let (task_targets, paths): (Vec<LoadBalancerTarget>, Vec<KeyPath>) =
@@ -232,7 +237,7 @@ pub(super) fn listeners(cx: &mut Context, tasks: &[TaskDraft]) -> (Vec<Listener>
                         Code::TooManyTargetGroups,
                         path.clone(),
                         format!(
-                            "task `{}` is behind {} target groups (one per public port and listener rule of its containers); an ECS service registers with at most {TARGET_GROUPS_PER_SERVICE}",
+                            "task `{}` is behind {} target groups (one per public port and listener rule of its containers, on both load balancers); an ECS service registers with at most {TARGET_GROUPS_PER_SERVICE}",
                             task.name,
                             paths.len()
                         ),
@@ -249,7 +254,7 @@ pub(super) fn listeners(cx: &mut Context, tasks: &[TaskDraft]) -> (Vec<Listener>
         });
     }
     check_load_balancer_limits(cx, &listeners, https);
-    (listeners, load_balancing)
+    (listeners, network, load_balancing)
 }
 
 /// The container ports some listener or rule sends traffic to.
@@ -323,7 +328,7 @@ fn public_ports<'p>(service: &'p Service, container: &Container, task: usize) ->
                 task,
                 path: plan.path.clone(),
             }),
-            Exposure::Private => None,
+            Exposure::Network { .. } | Exposure::Private => None,
         })
         .collect()
 }

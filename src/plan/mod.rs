@@ -14,6 +14,7 @@ mod load_balancer;
 mod model;
 mod mounts;
 mod names;
+mod network_load_balancer;
 mod one_shot;
 pub mod passwords;
 mod ports;
@@ -40,6 +41,7 @@ use crate::normalise::{Condition, Project, Protocol, Service};
 pub use infrastructure::{AutoscalingPlan, EfsMount, EfsPlan, ScalingMetric, ScalingPolicyPlan, TargetHealthCheck};
 pub use load_balancer::{HttpsPlan, Listener, ListenerRule, TargetGroup, SSL_POLICY};
 pub use model::*;
+pub use network_load_balancer::{NetworkListener, NetworkLoadBalancer, TaskIngress};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Values the deployment already knows, by placeholder name (the stacks' outputs).
@@ -101,8 +103,8 @@ pub fn plan(project: &Project, known: &KnownValues, diagnostics: &mut Diagnostic
         return None;
     }
 
-    // 6. Published ports behind the load balancer; named volumes on EFS.
-    let (listeners, load_balancing) = load_balancer::listeners(cx, &drafts);
+    // 6. Published ports behind the load balancers; named volumes on EFS.
+    let (listeners, network_load_balancer, load_balancing) = load_balancer::listeners(cx, &drafts);
     let https = load_balancer::https_plan(cx, &listeners);
     let (volumes, task_volumes) = volumes::volumes(cx, &drafts);
     let efs = (!volumes.is_empty()).then(|| infrastructure::efs_plan(cx));
@@ -144,8 +146,7 @@ pub fn plan(project: &Project, known: &KnownValues, diagnostics: &mut Diagnostic
     infrastructure::check_family_lengths(cx, &tasks);
 
     // 8. The order to create the services in, and where they run.
-    let references = resolved.references;
-    let creation_order = dependencies::creation_order(cx, &tasks, &references, &grouping);
+    let creation_order = dependencies::creation_order(cx, &tasks, &resolved.references, &grouping);
     let deployment = deployment::deployment(cx, &tasks);
     if cx.diagnostics.has_errors() {
         return None;
@@ -158,12 +159,13 @@ pub fn plan(project: &Project, known: &KnownValues, diagnostics: &mut Diagnostic
         creation_order,
         tasks,
         external,
-        references,
+        references: resolved.references,
         volumes,
         secrets,
         efs,
         listeners,
         https,
+        network_load_balancer,
         deployment,
         missing: std::mem::take(&mut cx.missing).into_iter().collect(),
         network_groups,

@@ -24,6 +24,8 @@ pub struct Plan {
     pub listeners: Vec<super::Listener>,
     /// HTTPS on 443 and the redirect from 80, when `x-ecs.certificate` is given.
     pub https: Option<super::HttpsPlan>,
+    /// Public ports that are not HTTP: a network load balancer's listener each.
+    pub network_load_balancer: Option<super::NetworkLoadBalancer>,
     /// The ports the load balancer admits from anywhere: each listener's, then the redirect's.
     pub public_ports: Vec<u16>,
     /// The container ports behind the listeners, each once: the tasks admit them from the ALB.

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::diagnostic::Code;
-use crate::normalise::Port;
+use crate::normalise::{LoadBalancerType, Port};
 use load_balancer::{HTTPS_PORT, REDIRECT_PORT};
 use serde::Serialize;
 
@@ -34,9 +34,18 @@ pub enum Exposure {
         published: u16,
         target_protocol: &'static str,
     },
+    /// Behind the public network load balancer's listener on `listener_port`, which passes its
+    /// connections through (`protocol`: `TCP` or `UDP`).
+    Network { listener_port: u16, protocol: &'static str },
     /// Reached inside the VPC only: from its own task, and from other tasks through Service Connect.
     Private,
 }
+
+/// Ports web servers are usually published on: behind the application load balancer unless
+/// something says otherwise. 8443 is not one: it is most often TLS the container serves itself.
+const WEB_PORTS: &[u16] = &[
+    80, 443, 3000, 3001, 4000, 4200, 5000, 5173, 8000, 8001, 8008, 8080, 8081, 8088, 8888,
+];
 
 /// The plan of each port `service` declares, in compose order: public behind the load balancer,
 /// or private with the reason (and a word when compose would have published it).
@@ -94,44 +103,89 @@ fn exposure(cx: &mut Context, service: &Service, port: &Port, https: bool) -> (E
         ));
         return private("published on the loopback address only".into());
     }
+    let network = |reason: String| {
+        let protocol = match port.protocol {
+            Protocol::Tcp => "TCP",
+            Protocol::Udp => "UDP",
+        };
+        let exposure = Exposure::Network {
+            listener_port: published,
+            protocol,
+        };
+        (exposure, reason)
+    };
+    let chosen = service.ecs.load_balancer_type.as_ref().map(|(kind, _)| *kind);
     if port.protocol == Protocol::Udp {
-        cx.diagnostics.push(
-            Diagnostic::warning(
-                Code::NotHttpPort,
-                port.path.clone(),
-                format!("UDP port {published} cannot go behind an Application Load Balancer; it stays private"),
-            )
-            .with_help("reach it from inside the VPC, or put a Network Load Balancer in front of it yourself"),
-        );
-        return private("UDP: an Application Load Balancer carries HTTP over TCP only".into());
-    }
-    // gRPC needs a target group of protocol version GRPC behind an HTTPS listener, with
-    // gRPC health checks: compose2ecs does not make those, and an HTTP/1.1 target group
-    // would fail every request.
-    if let Some(protocol @ ("grpc" | "http2")) = port.app_protocol.as_deref() {
-        cx.diagnostics.push(
+        // The network load balancer checks a UDP target's health over TCP, on another port.
+        if !service.ports.iter().any(|p| p.protocol == Protocol::Tcp) {
+            cx.diagnostics.push(
                 Diagnostic::warning(
                     Code::NotHttpPort,
                     port.path.clone(),
-                    format!(
-                        "port {published} of `{}` speaks {protocol}, which the load balancer compose2ecs makes does not carry; it stays private",
-                        service.name,
-                    ),
+                    format!("UDP port {published} of `{}` stays private: a network load balancer checks a UDP target's health over TCP, and the service listens on no TCP port", service.name),
                 )
-                .with_help("other tasks still reach it inside the VPC (Service Connect carries gRPC); for a public gRPC endpoint, add a GRPC target group behind an HTTPS listener yourself"),
+                .with_help("declare a TCP port the service answers on (`expose`), or reach it from inside the VPC"),
             );
-        return private(format!(
-            "`app_protocol: {protocol}`: the load balancer carries HTTP/1.1 only"
+            return private("UDP, with no TCP port for the load balancer's health check".into());
+        }
+        return network(format!(
+            "published on {published}/udp: the network load balancer passes it through"
         ));
     }
-    let http = matches!(port.app_protocol.as_deref(), Some("http" | "https"));
+    if chosen == Some(LoadBalancerType::Network) {
+        return network(format!("published on {published}, `x-ecs.load_balancer.type: network`"));
+    }
+    // gRPC and HTTP/2 pass through a network load balancer untouched; the application load
+    // balancer compose2ecs makes speaks HTTP/1.1 to its targets.
+    if let Some(protocol @ ("grpc" | "http2")) = port.app_protocol.as_deref() {
+        return network(format!(
+            "`app_protocol: {protocol}`: the network load balancer passes it through"
+        ));
+    }
+    tcp_exposure(cx, service, port, published, https)
+}
+
+/// A published TCP port that is neither a data store's nor asked for elsewhere: behind the
+/// application load balancer when something says it speaks HTTP, else behind the network one.
+fn tcp_exposure(cx: &mut Context, service: &Service, port: &Port, published: u16, https: bool) -> (Exposure, String) {
+    let private = |reason: String| (Exposure::Private, reason);
+    let chosen = service.ecs.load_balancer_type.as_ref().map(|(kind, _)| *kind);
+    let http = matches!(port.app_protocol.as_deref(), Some("http" | "https"))
+        || chosen == Some(LoadBalancerType::Application)
+        || service.ecs.health_check.path.is_some();
     if !http && (wellknown::is_non_http_port(port.target) || wellknown::is_non_http_port(published)) {
         cx.diagnostics.push(Diagnostic::warning(
                 Code::NotHttpPort,
                 port.path.clone(),
-                format!("port {published} of `{}` is not HTTP, so it is not put behind the public load balancer; it stays private", service.name),
-            ).with_help("other tasks still reach it inside the VPC; if it does speak HTTP, say so with the long form `app_protocol: http`"));
-        return private(format!("published on {published}, a port that does not speak HTTP"));
+                format!("port {published} of `{}` is a data store's, so it is not made public; it stays private", service.name),
+            ).with_help("other tasks still reach it inside the VPC; to serve it on the internet, write `x-ecs: {load_balancer: {type: network}}`"));
+        return private(format!(
+            "published on {published}, a data store's port: not made public"
+        ));
+    }
+    let probed_over_http = infrastructure::probes_http(service, port.target);
+    let documented = service
+        .image
+        .as_deref()
+        .is_some_and(|image| wellknown::image_health_path(image, port.target).is_some());
+    let web_port = WEB_PORTS.contains(&published) || WEB_PORTS.contains(&port.target);
+    if !(http || probed_over_http || documented || web_port) {
+        cx.diagnostics.push(
+            Diagnostic::note(
+                Code::NetworkLoadBalanced,
+                port.path.clone(),
+                format!("nothing says port {published} of `{}` speaks HTTP, so it goes behind the network load balancer, which passes any TCP through (HTTP too)", service.name),
+            )
+            .with_help("if it speaks HTTP and should get the application load balancer's rules and HTTP health checks, write `app_protocol: http` (long port syntax) or `x-ecs: {load_balancer: {type: application}}`"),
+        );
+        let exposure = Exposure::Network {
+            listener_port: published,
+            protocol: "TCP",
+        };
+        let reason = format!(
+            "published on {published}, a port nothing says speaks HTTP: the network load balancer passes TCP through"
+        );
+        return (exposure, reason);
     }
     // A container on 443 (or saying https) serves TLS itself: the load balancer talks
     // HTTPS to it, whatever the public side speaks.
@@ -315,6 +369,75 @@ mod tests {
             codes[1].contains("9000-9010 of `b` overlap port 9005 of `c`"),
             "{}",
             codes[1]
+        );
+    }
+
+    /// Where each published port of `compose`'s services goes: `alb`, `nlb/TCP`, `nlb/UDP` or
+    /// `private`, by service and port, with the codes said.
+    fn exposures(compose: &str) -> (Vec<String>, Vec<Code>) {
+        let project = project(compose);
+        run(&project, |cx| {
+            project
+                .services
+                .iter()
+                .flat_map(|service| {
+                    port_plans(cx, service)
+                        .into_iter()
+                        .map(move |p| (service.name.clone(), p))
+                })
+                .map(|(service, plan)| {
+                    let kind = match plan.exposure {
+                        Exposure::Public { .. } => "alb".to_string(),
+                        Exposure::Network { protocol, .. } => format!("nlb/{protocol}"),
+                        Exposure::Private => "private".to_string(),
+                    };
+                    format!("{service} {}: {kind}", plan.port)
+                })
+                .collect()
+        })
+    }
+
+    #[test]
+    fn each_published_port_goes_behind_the_load_balancer_that_suits_it() {
+        let (found, codes) = exposures(
+            "services:\n  \
+             web: {image: nginx, ports: [\"80:80\", \"8443:8443\"]}\n  \
+             probed: {image: app, ports: [\"7000:7000\"], healthcheck: {test: [\"CMD\", \"curl\", \"-f\", \"http://localhost:7000/health\"]}}\n  \
+             minio: {image: minio/minio, ports: [\"9000:9000\"]}\n  \
+             rpc: {image: temporal, ports: [{target: 7233, published: \"7233\", app_protocol: grpc}]}\n  \
+             call: {image: call, ports: [\"3478:3478/udp\", \"3478:3478/tcp\"]}\n  \
+             dns: {image: coredns, ports: [\"53:53/udp\"]}\n  \
+             db: {image: postgres, ports: [\"5432:5432\"]}\n  \
+             open_db: {image: postgres, ports: [\"5433:5432\"], x-ecs: {load_balancer: {type: network}}}\n  \
+             forced: {image: app, ports: [\"9999:9999\"], x-ecs: {load_balancer: {type: application}}}\n  \
+             local: {image: app, ports: [\"127.0.0.1:6000:6000\"]}\n",
+        );
+        assert_eq!(
+            found,
+            [
+                "web 80: alb",
+                "web 8443: nlb/TCP",
+                "probed 7000: alb",
+                "minio 9000: alb",
+                "rpc 7233: nlb/TCP",
+                "call 3478: nlb/UDP",
+                "call 3478: nlb/TCP",
+                "dns 53: private",
+                "db 5432: private",
+                "open_db 5432: nlb/TCP",
+                "forced 9999: alb",
+                "local 6000: private",
+            ]
+        );
+        assert_eq!(
+            codes,
+            [
+                Code::NetworkLoadBalanced, // web 8443
+                Code::NetworkLoadBalanced, // call 3478/tcp
+                Code::NotHttpPort,         // dns: UDP with no TCP port
+                Code::NotHttpPort,         // db
+                Code::LocalPort
+            ]
         );
     }
 }

@@ -175,6 +175,7 @@ pub fn image_health_path(image: &str, port: u16) -> Option<&'static str> {
         ("traefik", 8080) => "/ping",
         ("keycloak", 8080) => "/realms/master",
         ("portainer-ce" | "portainer", 9000) => "/api/system/status",
+        ("immich-server", 2283) => "/api/server/ping",
         _ => return None,
     })
 }

@@ -341,10 +341,10 @@ pub const TABLE: &[Row] = &[
     ),
     converted(
         "services.*.ports",
-        "container `portMappings` (a range: `containerPortRange`, private); a published port becomes an ALB listener, shared by services through `x-ecs.load_balancer` rules; with `x-ecs.certificate`, 80 and 443 are HTTPS on 443",
+        "container `portMappings` (a range: `containerPortRange`, private); a published HTTP port becomes an ALB listener, shared by services through `x-ecs.load_balancer` rules (with `x-ecs.certificate`, 80 and 443 are HTTPS on 443); another published port a Network Load Balancer listener; a data store's stays private",
     ),
     converted("services.*.ports[].target", "`containerPort` (a range: `containerPortRange`)"),
-    converted("services.*.ports[].published", "an ALB listener's port"),
+    converted("services.*.ports[].published", "a load balancer listener's port"),
     converted(
         "services.*.ports[].host_ip",
         "a loopback address keeps the port private (a note); others change nothing",
@@ -352,7 +352,7 @@ pub const TABLE: &[Row] = &[
     converted("services.*.ports[].protocol", "`tcp` or `udp`; others are refused"),
     converted(
         "services.*.ports[].app_protocol",
-        "`http`, `https`, `http2`, `grpc`: the load balancer's protocol",
+        "`http`, `https`: the application load balancer, talking HTTP or HTTPS to the container; `http2`, `grpc`: the network load balancer, passing them through",
     ),
     no_effect(
         "services.*.ports[].mode",
@@ -522,6 +522,10 @@ pub const TABLE: &[Row] = &[
     converted("services.*.x-ecs.load_balancer.path", "a `path-pattern` condition"),
     converted("services.*.x-ecs.load_balancer.host", "a `host-header` condition"),
     converted("services.*.x-ecs.load_balancer.priority", "the rule's priority"),
+    converted(
+        "services.*.x-ecs.load_balancer.type",
+        "`application` or `network`: the load balancer the service's published ports go behind",
+    ),
     // Networks.
     converted(
         "networks.*",
