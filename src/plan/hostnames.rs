@@ -38,13 +38,23 @@ impl Found {
 /// Words in a variable name that say its value is a host (or holds one).
 const HOST_WORDS: &[&str] = &[
     "HOST", "ADDR", "SERVER", "URL", "URI", "ENDPOINT", "DSN", "BROKER", "UPSTREAM", "PROXY", "REMOTE", "NODES",
-    "PEERS",
+    "PEERS", "SEEDS",
 ];
+
+/// Words in a variable name that say its value names nodes, not hosts: Elasticsearch's
+/// `cluster.initial_master_nodes=es01,es02` lists node names.
+const NODE_NAME_WORDS: &[&str] = &["MASTER_NODES", "NODE_NAME"];
 
 /// Whether a variable's name says it holds a host name.
 pub fn names_a_host(variable: &str) -> bool {
-    let upper = variable.to_ascii_uppercase();
-    HOST_WORDS.iter().any(|word| upper.contains(word))
+    let upper = variable.to_ascii_uppercase().replace('.', "_");
+    HOST_WORDS.iter().any(|word| upper.contains(word)) && !NODE_NAME_WORDS.iter().any(|word| upper.contains(word))
+}
+
+/// Whether a variable's name says it lists the seeds a clustered server joins
+/// (`discovery.seed_hosts`, `CASSANDRA_SEEDS`): they are dialled on the cluster's own port.
+pub fn names_cluster_seeds(variable: &str) -> bool {
+    variable.to_ascii_uppercase().contains("SEED")
 }
 
 fn is_host_char(byte: u8) -> bool {
@@ -55,7 +65,7 @@ fn is_host_char(byte: u8) -> bool {
 fn may_precede_host(byte: u8) -> bool {
     matches!(
         byte,
-        b' ' | b'\t' | b'\n' | b'=' | b',' | b';' | b'"' | b'\'' | b'(' | b'[' | b'{' | b'@' | b'>'
+        b' ' | b'\t' | b'\n' | b'=' | b',' | b';' | b'"' | b'\'' | b'(' | b'[' | b'{' | b'@' | b'>' | b'|'
     )
 }
 
@@ -65,11 +75,14 @@ const HOST_KEYS: &[&str] = &["host", "hostname", "server", "address", "addr"];
 /// Whether `before` ends with `KEY=` for a host key, the key starting a word (`host=`, `--host=`,
 /// `;Server=`), so `ghost=` does not count.
 fn host_key_before(before: &str) -> bool {
-    // Bytes, not characters: the text before may hold any UTF-8, the keys are ASCII.
-    let Some(rest) = before.as_bytes().strip_suffix(b"=") else {
+    // Bytes, not characters: the text before may hold any UTF-8, the keys are ASCII. The key is
+    // followed by `=` or `:`, with spaces around it or not (`host=db`, a properties line
+    // `jobmanager.rpc.address: jobmanager`).
+    let trimmed = before.as_bytes().trim_ascii_end();
+    let Some(rest) = trimmed.strip_suffix(b"=").or_else(|| trimmed.strip_suffix(b":")) else {
         return false;
     };
-    HOST_KEYS.iter().any(|key| key_before(rest, key))
+    HOST_KEYS.iter().any(|key| key_before(rest.trim_ascii_end(), key))
 }
 
 /// Command-line flags whose next argument is a host: `pg_isready -h db`, `redis-cli --host cache`.
@@ -295,9 +308,13 @@ pub fn scan(value: &str, holds_a_host: bool, is_known: impl Fn(&str) -> bool) ->
         let scheme = &value[scheme_start..separator];
         let start = separator + 3;
         let Authority {
-            hosts: (hosts_start, end),
+            hosts: (mut hosts_start, mut end),
             ..
         } = authority(value, start);
+        if scheme.eq_ignore_ascii_case("dns") && end == start && bytes.get(start) == Some(&b'/') {
+            // gRPC's `dns:///HOST:PORT` names no DNS server: the host follows the third slash.
+            (hosts_start, end) = authority(value, start + 1).hosts;
+        }
         search_from = end.max(start);
         if scheme.is_empty() {
             continue;
@@ -342,10 +359,12 @@ pub fn scan(value: &str, holds_a_host: bool, is_known: impl Fn(&str) -> bool) ->
         let after_host_key = host_key_before(&value[..start]);
         let ends_word = bytes
             .get(end)
-            .is_none_or(|b| matches!(b, b' ' | b'\t' | b';' | b',' | b'"' | b'\'' | b':'));
+            .is_none_or(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b';' | b',' | b'"' | b'\'' | b':'));
+        // `kind|HOST?options` (`STORAGE_CONFIG=minio|minio?accessKey=…`).
+        let after_pipe = start > 0 && bytes[start - 1] == b'|' && bytes.get(end).is_none_or(|b| *b == b'?');
         let position = match port {
             Some(_) if preceded_ok => HostPosition::HostPort,
-            _ if after_host_key && ends_word => HostPosition::KeyValue,
+            _ if (after_host_key && ends_word) || after_pipe => HostPosition::KeyValue,
             _ if ends_word && follows_host_flag(&value[..start]) => HostPosition::KeyValue,
             _ => continue,
         };
@@ -595,5 +614,23 @@ mod tests {
             ),
             vec![("db".to_string(), Some(5432)), ("api".to_string(), Some(8080))]
         );
+    }
+
+    #[test]
+    fn more_shapes_of_hosts() {
+        // gRPC's resolver syntax.
+        assert_eq!(names("dns:///api:9095", None), one("api", Some(9095)));
+        // A properties line in a multi-line value (Flink), and `key = host`.
+        assert_eq!(
+            names("jobmanager.rpc.address: api\ntaskmanager.numberOfTaskSlots: 2", None),
+            one("api", None)
+        );
+        assert_eq!(names("server = db", None), one("db", None));
+        // `kind|host?options`.
+        assert_eq!(names("minio|a?accessKey=x&secretKey=y", None), one("a", None));
+        // Seeds and peers are hosts; master node names are not.
+        assert!(names_a_host("CASSANDRA_SEEDS") && names_a_host("discovery.seed_hosts"));
+        assert!(!names_a_host("cluster.initial_master_nodes"));
+        assert!(names_cluster_seeds("discovery.seed_hosts") && !names_cluster_seeds("DB_HOST"));
     }
 }

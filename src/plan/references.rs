@@ -2,8 +2,8 @@
 //! on ECS (localhost, a Service Connect alias, or an external endpoint), recorded with its reason.
 
 use super::hostnames::{
-    excerpt, is_listen_argument, names_a_host, names_a_listen_address, names_an_image, scan, Found, HostPosition,
-    HOST_FLAGS,
+    excerpt, is_listen_argument, names_a_host, names_a_listen_address, names_an_image, names_cluster_seeds, scan,
+    Found, HostPosition, HOST_FLAGS,
 };
 use super::passwords::{mask_at, names_a_secret};
 use super::{wellknown, ClientAlias, Context, Grouping, Outcome, Reference, ReferenceSite, ServiceConnect, TaskDraft};
@@ -618,16 +618,70 @@ fn warn_no_common_network(cx: &mut Context, reference: &Hit) {
     );
 }
 
+/// The port a client dials, and where it comes from.
+struct DialledPort {
+    port: Option<u16>,
+    /// Written in the reference, or in a sibling setting (`SMTP_HOST: mail` beside
+    /// `SMTP_PORT: 1025`).
+    named: Option<u16>,
+    /// Its URL scheme's (`postgres://` 5432).
+    scheme: Option<u16>,
+    /// The cluster port of the target's image, for a peer's seeds (`discovery.seed_hosts=es02`
+    /// on 9300).
+    cluster: Option<u16>,
+}
+
+/// What the client dials: the port it names, else its URL scheme's, else the cluster port for
+/// a peer's seeds, else what the target declares (`declared`), else its image's.
+fn dialled_port(cx: &Context, reference: &Hit, declared: &[u16], tasks: &[TaskDraft]) -> DialledPort {
+    let Hit {
+        site,
+        found: hit,
+        target,
+        referrer,
+        ..
+    } = *reference;
+    let scheme = match &hit.position {
+        HostPosition::Url { scheme } => wellknown::scheme_port(scheme),
+        _ => None,
+    };
+    let image = target.image.as_deref().unwrap_or_default();
+    // A peer of the same software joins its seeds on the cluster port; a client of it (Temporal's
+    // `ES_SEEDS`) dials the client port.
+    let peer = cx
+        .project
+        .service(referrer)
+        .and_then(|s| s.image.as_deref())
+        .is_some_and(|own| wellknown::same_software(own, image));
+    let cluster = site
+        .variable
+        .as_deref()
+        .filter(|v| peer && names_cluster_seeds(v))
+        .and_then(|_| wellknown::image_cluster_port(image));
+    let named = hit.port.map(|(_, port)| port).or_else(|| sibling_port(site, tasks));
+    let port = named
+        .or(scheme)
+        .or(cluster)
+        .or(declared.first().copied())
+        .or_else(|| wellknown::image_port(image));
+    DialledPort {
+        port,
+        named,
+        scheme,
+        cluster,
+    }
+}
+
 /// A reference to a service in another task: a Service Connect alias on the port the client
 /// dials (a word when no port, or several, could be meant), offered by the target's container
 /// in `slot`.
 fn across_tasks(cx: &mut Context, reference: &Hit, slot: Slot, tasks: &[TaskDraft], offers: &mut Offers) -> Outcome {
     let Hit {
         site,
-        found: hit,
         name,
         target,
         referrer,
+        ..
     } = *reference;
     let declared: Vec<u16> = tasks[slot.0].containers[slot.1]
         .port_mappings
@@ -635,16 +689,12 @@ fn across_tasks(cx: &mut Context, reference: &Hit, slot: Slot, tasks: &[TaskDraf
         .filter(|m| m.protocol == Protocol::Tcp)
         .map(|m| m.container_port)
         .collect();
-    let scheme_port = match &hit.position {
-        HostPosition::Url { scheme } => wellknown::scheme_port(scheme),
-        _ => None,
-    };
-    let image_port = target.image.as_deref().and_then(wellknown::image_port);
-    // The port the client names: in the reference, else in a sibling setting (`SMTP_HOST: mail`
-    // beside `SMTP_PORT: 1025`).
-    let named_port = hit.port.map(|(_, port)| port).or_else(|| sibling_port(site, tasks));
-    // What the client dials: the port it names, else its URL scheme's, else what the target says.
-    let port = named_port.or(scheme_port).or(declared.first().copied()).or(image_port);
+    let DialledPort {
+        port,
+        named: named_port,
+        scheme: scheme_port,
+        cluster: cluster_port,
+    } = dialled_port(cx, reference, &declared, tasks);
     let udp_only = tasks[slot.0].containers[slot.1]
         .port_mappings
         .iter()
@@ -680,7 +730,7 @@ fn across_tasks(cx: &mut Context, reference: &Hit, slot: Slot, tasks: &[TaskDraf
             why: "no port known for a Service Connect alias".into(),
         };
     };
-    if named_port.is_none() && scheme_port.is_none() && declared.len() > 1 {
+    if named_port.is_none() && scheme_port.is_none() && cluster_port.is_none() && declared.len() > 1 {
         // A bare host setting takes no port: the app reads it from a setting of its own.
         let help = match site.variable.as_deref().and_then(port_variable) {
             Some(variable) if site.holds_a_host => {
@@ -705,7 +755,7 @@ fn across_tasks(cx: &mut Context, reference: &Hit, slot: Slot, tasks: &[TaskDraf
     // port dialled, which the target then gets a port mapping for.
     let container_port = if declared.contains(&port) {
         port
-    } else if let (None, Some(&own)) = (named_port, declared.first()) {
+    } else if let (None, None, Some(&own)) = (named_port, cluster_port, declared.first()) {
         own
     } else {
         offers
@@ -813,6 +863,57 @@ mod tests {
         assert_eq!(
             api.command.as_deref(),
             Some(&["serve", "--bind", "0.0.0.0", "--listen-address=0.0.0.0:8080"].map(String::from)[..])
+        );
+    }
+
+    #[test]
+    fn seeds_are_dialled_on_the_cluster_port() {
+        let peers = project(
+            "services:\n  es01:\n    image: elasticsearch:8.15.0\n    expose: [\"9200\"]\n    environment:\n      \
+             discovery.seed_hosts: es02\n      cluster.initial_master_nodes: es01,es02\n  \
+             es02:\n    image: elasticsearch:8.15.0\n    expose: [\"9200\"]\n",
+        );
+        let mut diagnostics = crate::diagnostic::Diagnostics::default();
+        let planned = plan(&peers, &KnownValues::new(), &mut diagnostics).expect("it plans");
+        let outcomes: Vec<(String, &Outcome)> = planned
+            .references
+            .iter()
+            .map(|r| (format!("{:?}", r.site), &r.outcome))
+            .collect();
+        assert_eq!(outcomes.len(), 1, "node names are no hosts: {outcomes:?}");
+        assert!(
+            matches!(outcomes[0].1, Outcome::ServiceConnect { port: 9300, .. }),
+            "{outcomes:?}"
+        );
+        let es02 = planned.tasks.iter().find(|t| t.name == "es02").expect("es02");
+        let offered = es02.service_connect.as_ref().expect("offered");
+        let mapping = |alias_port: u16| {
+            let service = offered
+                .services
+                .iter()
+                .find(|s| s.client_alias.port == alias_port)
+                .expect("the alias");
+            es02.containers[0]
+                .port_mappings
+                .iter()
+                .find(|m| m.name == service.port_name)
+                .map(|m| m.container_port)
+        };
+        assert_eq!(mapping(9300), Some(9300), "the cluster port reaches the cluster port");
+
+        // A client of the cluster (Temporal's `ES_SEEDS`) dials the client port.
+        let client = project(
+            "services:\n  temporal:\n    image: temporalio/auto-setup:1.20.0\n    environment:\n      \
+             ES_SEEDS: elasticsearch\n  elasticsearch:\n    image: elasticsearch:8.15.0\n",
+        );
+        let planned = plan(&client, &KnownValues::new(), &mut diagnostics).expect("it plans");
+        assert!(
+            matches!(
+                planned.references[0].outcome,
+                Outcome::ServiceConnect { port: 9200, .. }
+            ),
+            "{:?}",
+            planned.references[0].outcome
         );
     }
 }

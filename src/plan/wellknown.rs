@@ -101,6 +101,22 @@ pub fn image_ports(image: &str) -> &'static [u16] {
     }
 }
 
+/// The port a well-known clustered server's peers join it on, where it differs from the port its
+/// clients use (`discovery.seed_hosts=es02` dials 9300, not 9200).
+pub fn image_cluster_port(image: &str) -> Option<u16> {
+    Some(match image_name(image).as_str() {
+        "elasticsearch" | "opensearch" => 9300,
+        "cassandra" => 7000,
+        "etcd" => 2380,
+        _ => return None,
+    })
+}
+
+/// Whether two images are the same software (`elasticsearch:8` and `docker.elastic.co/…/elasticsearch:8.15`).
+pub fn same_software(a: &str, b: &str) -> bool {
+    image_name(a) == image_name(b)
+}
+
 /// The bare name of an image: `registry:5000/team/postgres:16@sha256:…` → `postgres`.
 fn image_name(image: &str) -> String {
     let without_digest = image.split('@').next().unwrap_or(image);
