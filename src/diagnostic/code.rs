@@ -186,6 +186,8 @@ codes! {
         "A `logging` driver other than json-file/local is not used: every container logs to CloudWatch.";
     MissingKey = "missing-key", Error:
         "A mapping lacks a key it needs, or has it empty: `extends` without `service`, an `include` entry without `path`, a ulimit without `soft` or `hard`.";
+    MountedFileNames = "mounted-file-names", Note:
+        "A file a service bind-mounts names other services: Service Connect serves those names, and the file must go into the image.";
     NameCollision = "name-collision", Error:
         "Two names become one on ECS (`Api` and `api`; volumes `my-data` and `my_data`), or two services are reached by one Service Connect name and port.";
     NameTooLong = "name-too-long", Error:
@@ -312,6 +314,8 @@ codes! {
         "A ulimit ECS does not know is left out.";
     UnknownVariable = "unknown-variable", Warning:
         "`x-ecs.secret_variables` names a variable the service does not have.";
+    UnreadMountedFile = "unread-mounted-file", Note:
+        "A file a service bind-mounts is not read for the services it names: too large, not text, not a regular file, or a link.";
     UnreadableFile = "unreadable-file", Error:
         "A file cannot be read (a compose, env, label, included or extended file).";
     UnservedName = "unserved-name", Warning:

@@ -274,6 +274,7 @@ mod tests {
             runtime: Default::default(),
             volumes_from: vec![],
             secrets: vec![],
+            mounted_files: vec![],
             ecs: Default::default(),
         }
     }

@@ -18,6 +18,7 @@ mod environment;
 mod healthcheck;
 mod infrastructure;
 pub mod model;
+mod mounted_files;
 mod mounts;
 mod networks;
 mod ports;
@@ -94,7 +95,7 @@ fn project(reader: &mut Reader, document: &Mapping, project_name: &str, active_p
         networks::check_networks(reader, networks, &root.key("networks"));
     }
     let declared_volumes: HashSet<String> = volumes.iter().map(|v| v.name.clone()).collect();
-    let (services, inactive) = service::services(
+    let (mut services, inactive) = service::services(
         reader,
         services_section,
         &root.key("services"),
@@ -102,6 +103,7 @@ fn project(reader: &mut Reader, document: &Mapping, project_name: &str, active_p
         &declared_volumes,
     )?;
     secrets::check_services_uses(reader, document.get("secrets"), &services, &secrets);
+    mounted_files::read_mounted_files(reader, &mut services);
     Some(Project::new(
         project_name.to_string(),
         services,

@@ -203,7 +203,18 @@ pub struct Service {
     pub runtime: Runtime,
     pub volumes_from: Vec<VolumesFrom>,
     pub secrets: Vec<SecretUse>,
+    /// The files it bind-mounts from the project's folder, read for the services they name.
+    #[serde(skip)]
+    pub mounted_files: Vec<MountedFile>,
     pub ecs: ServiceSettings,
+}
+
+/// A file a service bind-mounts (Fargate cannot), as written, where, and its text.
+#[derive(Debug, Clone)]
+pub struct MountedFile {
+    pub source: String,
+    pub path: KeyPath,
+    pub text: String,
 }
 
 /// How the container runs, as compose wrote it; plan decides what ECS makes of each.

@@ -186,6 +186,7 @@ fn service(reader: &mut Reader, name: String, map: &Mapping, path: KeyPath, volu
             .get("secrets")
             .map(|v| secrets::secret_uses(reader, v, &at("secrets")))
             .unwrap_or_default(),
+        mounted_files: Vec::new(),
         ecs: map
             .get("x-ecs")
             .map(|v| x_ecs::service_settings(reader, v, &at("x-ecs")))

@@ -147,6 +147,7 @@ pub(super) fn creation_order(
     cx: &mut Context,
     tasks: &[TaskGroup],
     references: &[Reference],
+    named_in_files: &[(String, String)],
     grouping: &Grouping,
 ) -> Vec<String> {
     // servers[i]: the tasks task i reaches through Service Connect, or waits for (`depends_on`):
@@ -161,7 +162,8 @@ pub(super) fn creation_order(
         .services
         .iter()
         .flat_map(|s| s.depends_on.iter().map(move |d| (s.name.as_str(), d.service.as_str())));
-    for (client, server) in reached.chain(awaited) {
+    let in_files = named_in_files.iter().map(|(c, t)| (c.as_str(), t.as_str()));
+    for (client, server) in reached.chain(awaited).chain(in_files) {
         let client = grouping.task_of(client).map(|id| id.0);
         let server = grouping.task_of(server).map(|id| id.0);
         if let (Some(client), Some(server)) = (client, server) {

@@ -79,11 +79,15 @@ pub fn plan(project: &Project, known: &KnownValues, diagnostics: &mut Diagnostic
     // 3. Every value that names a service is rewritten to what reaches it on ECS, and every name
     //    of every listening service is offered through Service Connect. Then each task's copies,
     //    size (with its Service Connect proxy) and rollout.
-    let resolved = references::resolve(cx, &grouping, &mut drafts);
+    let references::Resolved {
+        references,
+        named_in_files,
+        service_connect,
+    } = references::resolve(cx, &grouping, &mut drafts);
     let shapes: Vec<TaskShape> = grouping
         .tasks()
         .zip(&drafts)
-        .zip(&resolved.service_connect)
+        .zip(&service_connect)
         .map(|(((_, task), draft), connect)| task_shape(cx, task, &draft.containers, connect.is_some()))
         .collect();
 
@@ -92,12 +96,7 @@ pub fn plan(project: &Project, known: &KnownValues, diagnostics: &mut Diagnostic
     let (secrets, plain_secrets) = secrets::secrets(cx, &mut drafts, &shapes);
 
     // 5. What ECS refuses in one task.
-    for task in &drafts {
-        ports::check_port_collisions(cx, task);
-        runtime::check_system_controls(cx, task);
-        containers::check_essentials(cx, task);
-        containers::check_container_count(cx, task);
-    }
+    drafts.iter().for_each(|task| check_what_ecs_refuses(cx, task));
     if drafts.is_empty() {
         grouping::nothing_to_run(cx);
         return None;
@@ -114,7 +113,7 @@ pub fn plan(project: &Project, known: &KnownValues, diagnostics: &mut Diagnostic
     let tasks: Vec<TaskGroup> = drafts
         .into_iter()
         .zip(shapes)
-        .zip(resolved.service_connect)
+        .zip(service_connect)
         .zip(load_balancing)
         .zip(task_volumes)
         .zip(plain_secrets)
@@ -146,7 +145,7 @@ pub fn plan(project: &Project, known: &KnownValues, diagnostics: &mut Diagnostic
     infrastructure::check_family_lengths(cx, &tasks);
 
     // 8. The order to create the services in, and where they run.
-    let creation_order = dependencies::creation_order(cx, &tasks, &resolved.references, &grouping);
+    let creation_order = dependencies::creation_order(cx, &tasks, &references, &named_in_files, &grouping);
     let deployment = deployment::deployment(cx, &tasks);
     if cx.diagnostics.has_errors() {
         return None;
@@ -159,7 +158,7 @@ pub fn plan(project: &Project, known: &KnownValues, diagnostics: &mut Diagnostic
         creation_order,
         tasks,
         external,
-        references: resolved.references,
+        references,
         volumes,
         secrets,
         efs,
@@ -170,6 +169,15 @@ pub fn plan(project: &Project, known: &KnownValues, diagnostics: &mut Diagnostic
         missing: std::mem::take(&mut cx.missing).into_iter().collect(),
         network_groups,
     })
+}
+
+/// What ECS refuses in one task: two containers on one port, kernel parameters, no essential
+/// container, too many containers.
+fn check_what_ecs_refuses(cx: &mut Context, task: &TaskDraft) {
+    ports::check_port_collisions(cx, task);
+    runtime::check_system_controls(cx, task);
+    containers::check_essentials(cx, task);
+    containers::check_container_count(cx, task);
 }
 
 /// A task while its containers are planned: its ECS name and its containers in compose order.

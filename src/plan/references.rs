@@ -33,6 +33,8 @@ struct Site {
 /// Every reference resolved, and what Service Connect must do for it.
 pub(super) struct Resolved {
     pub(super) references: Vec<Reference>,
+    /// (client, target) for each service a bind-mounted file of the client names.
+    pub(super) named_in_files: Vec<(String, String)>,
     /// By task: its Service Connect configuration, when it reaches other tasks or is reached.
     pub(super) service_connect: Vec<Option<ServiceConnect>>,
 }
@@ -77,14 +79,121 @@ pub(super) fn resolve(cx: &mut Context, grouping: &Grouping, tasks: &mut [TaskDr
         }
     }
 
+    let named_in_files = names_in_mounted_files(cx, grouping, tasks, &mut names, &mut offers);
     note_added_ports(cx, tasks, offers.dialled);
     apply_rewrites(tasks, rewrites);
     service_connect::contract(cx, tasks, &names.network, &mut offers.offered);
     let service_connect = service_connect::offered(cx, tasks, offers.offered);
     Resolved {
         references,
+        named_in_files,
         service_connect,
     }
+}
+
+/// The most names and ports of one mounted file that are served: a file naming more is not a
+/// config file a proxy reads.
+const NAMES_PER_MOUNTED_FILE: usize = 32;
+
+/// The services each bind-mounted file names (`proxy_pass http://app:9000;` in nginx.conf):
+/// Fargate cannot mount the file, so it must go into the image as it is, and every name and port
+/// it dials is offered through Service Connect (a port the target declares nowhere gets a port
+/// mapping). A note per file lists them. Returns (client, target) for each service named.
+fn names_in_mounted_files<'p>(
+    cx: &mut Context<'p, '_>,
+    grouping: &Grouping,
+    tasks: &[TaskDraft],
+    names: &mut Names<'p>,
+    offers: &mut Offers,
+) -> Vec<(String, String)> {
+    let project = cx.project;
+    let mut named_in_files = Vec::new();
+    for (t, task) in tasks.iter().enumerate() {
+        for (c, container) in task.containers.iter().enumerate() {
+            let Some(service) = project.service(&container.service) else {
+                continue;
+            };
+            names.link_for(project, (t, c), &service.name);
+            for file in &service.mounted_files {
+                let mut named = BTreeSet::new();
+                let mut more = 0;
+                for hit in scan(&file.text, false, |name| names.get(name).is_some()) {
+                    let name = hit.name(&file.text).to_ascii_lowercase();
+                    let target = names.get(&name).expect("the scanner found only known names");
+                    let scheme_port = match &hit.position {
+                        HostPosition::Url { scheme } => wellknown::scheme_port(scheme),
+                        _ => None,
+                    };
+                    let port = hit.port.map(|(_, port)| port).or(scheme_port);
+                    let shown = port.map_or_else(|| name.clone(), |port| format!("{name}:{port}"));
+                    if named.len() == NAMES_PER_MOUNTED_FILE && !named.contains(&shown) {
+                        more += 1;
+                        continue;
+                    }
+                    named.insert(shown);
+                    let (Some(port), Some((target_task, index))) = (port, grouping.slot_of(&target.name)) else {
+                        continue;
+                    };
+                    if target.name == service.name || target.ecs.external.is_some() {
+                        continue;
+                    }
+                    named_in_files.push((service.name.clone(), target.name.clone()));
+                    let slot = (target_task.0, index);
+                    let target_container = &tasks[slot.0].containers[slot.1];
+                    let listens = |p: u16| {
+                        target_container
+                            .port_mappings
+                            .iter()
+                            .any(|m| m.container_port == p && m.protocol == Protocol::Tcp)
+                    };
+                    // A URL without a port dials its scheme's; the target's own port takes it.
+                    let own = target_container
+                        .port_mappings
+                        .iter()
+                        .find(|m| m.protocol == Protocol::Tcp);
+                    let container_port = match (listens(port), hit.port, own) {
+                        (true, _, _) => port,
+                        (false, None, Some(own)) => own.container_port,
+                        _ => {
+                            offers
+                                .dialled
+                                .entry((slot, port))
+                                .or_default()
+                                .insert(service.name.clone());
+                            port
+                        }
+                    };
+                    let alias = ClientAlias { dns_name: name, port };
+                    offers
+                        .offered
+                        .entry(slot)
+                        .or_default()
+                        .entry(alias)
+                        .or_insert(container_port);
+                }
+                if !named.is_empty() {
+                    let mut named: Vec<String> = named.into_iter().collect();
+                    if more > 0 {
+                        named.push(format!("{more} more names, which are not served"));
+                    }
+                    cx.diagnostics.push(
+                        Diagnostic::note(
+                            Code::MountedFileNames,
+                            file.path.clone(),
+                            format!(
+                                "`{}`, which `{}` mounts, names {}: Service Connect serves those names on ECS",
+                                file.source,
+                                service.name,
+                                crate::quote::names(&named)
+                            ),
+                        )
+                        .with_help("Fargate cannot mount the file: build it into the image, as it is"),
+                    );
+                }
+            }
+        }
+    }
+    named_in_files
 }
 
 /// The variable that holds the port beside a host variable: `SMTP_HOST` → `SMTP_PORT`,

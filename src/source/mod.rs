@@ -20,6 +20,20 @@ pub trait Files {
         self.read(path).is_ok()
     }
 
+    /// A file a service bind-mounts (a config file), read to find the services it names: a
+    /// regular file of at most `limit` bytes, never through a link, and outside the project's
+    /// input budget (the caller bounds what it reads in all).
+    fn read_mounted(&self, path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+        let bytes = self.read(path)?;
+        if bytes.len() as u64 > limit {
+            return Err(io::Error::new(
+                io::ErrorKind::FileTooLarge,
+                format!("more than {limit} bytes"),
+            ));
+        }
+        Ok(bytes)
+    }
+
     /// `path` made absolute with its links resolved, for the name of the project's folder.
     fn canonicalize(&self, path: &Path) -> io::Result<PathBuf> {
         Err(io::Error::new(
@@ -50,6 +64,10 @@ impl Files for FileSystem {
         std::fs::metadata(path).is_ok()
     }
 
+    fn read_mounted(&self, path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+        read_regular_file_within(path, Links::Refuse, limit)
+    }
+
     fn canonicalize(&self, path: &Path) -> io::Result<PathBuf> {
         std::fs::canonicalize(path)
     }
@@ -71,6 +89,11 @@ pub enum Links {
 /// should the path change in between, again from the opened file, which was opened without
 /// blocking). Reading stops one byte past the limit whatever the file claims its size is.
 pub fn read_regular_file(path: &Path, links: Links) -> io::Result<Vec<u8>> {
+    read_regular_file_within(path, links, MAXIMUM_FILE_BYTES)
+}
+
+/// [`read_regular_file`], with a limit of `limit` bytes.
+fn read_regular_file_within(path: &Path, links: Links, limit: u64) -> io::Result<Vec<u8>> {
     use std::io::Read;
     let metadata = match links {
         Links::Follow => std::fs::metadata(path)?,
@@ -80,11 +103,11 @@ pub fn read_regular_file(path: &Path, links: Links) -> io::Result<Vec<u8>> {
     let file = open_without_blocking(path, links)?;
     refuse_irregular(&file.metadata()?)?;
     let mut bytes = Vec::new();
-    file.take(MAXIMUM_FILE_BYTES + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > MAXIMUM_FILE_BYTES {
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
         return Err(io::Error::new(
             io::ErrorKind::FileTooLarge,
-            format!("more than {MAXIMUM_FILE_BYTES} bytes"),
+            format!("more than {limit} bytes"),
         ));
     }
     Ok(bytes)
@@ -157,6 +180,10 @@ impl Files for Budgeted<'_> {
 
     fn exists(&self, path: &Path) -> bool {
         self.inner.exists(path)
+    }
+
+    fn read_mounted(&self, path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+        self.inner.read_mounted(path, limit)
     }
 
     fn canonicalize(&self, path: &Path) -> io::Result<PathBuf> {
