@@ -5,7 +5,7 @@ Usage: check_outputs.py [--cfn-lint PATH] [--jobs N] [--quiet] [--dirs-from FILE
 
 For each DIR (an output folder of `compose2ecs convert -o DIR`):
   the layout: base.yaml, at least one task, a task definition for each service, efs.yaml /
-    alb.yaml when a task mounts EFS / a service has a load balancer;
+    alb.yaml / nlb.yaml when a task mounts EFS / a service has a (network) load balancer;
   DIR/taskdefs/*.json against the ECS RegisterTaskDefinition input shape and
   DIR/services/*.json against CreateService (validate_ecs_json.py's checks, in this process);
   that JSON wrapped as CloudFormation (ecs_json_to_cfn.py's wrap) and every
@@ -70,9 +70,22 @@ def check_layout(folder):
     if any('"efsVolumeConfiguration"' in f.read_text(encoding="utf-8") for f in folder.taskdefs):
         if not Path(d, "cloudformation", "efs.yaml").is_file():
             folder.failures.append(f"{d}/cloudformation/efs.yaml: missing, but a task mounts EFS")
-    if any('"targetGroupArn"' in f.read_text(encoding="utf-8") for f in folder.services):
-        if not Path(d, "cloudformation", "alb.yaml").is_file():
-            folder.failures.append(f"{d}/cloudformation/alb.yaml: missing, but a service has a load balancer")
+    # A placeholder names the template whose output fills it (`{{NetworkTargetGroup…Arn}}`:
+    # nlb.yaml, `{{TargetGroup…Arn}}`: alb.yaml); a known ARN needs one of them.
+    arns = [
+        line.split('"targetGroupArn"', 1)[1]
+        for f in folder.services
+        for line in f.read_text(encoding="utf-8").splitlines()
+        if '"targetGroupArn"' in line
+    ]
+    alb = Path(d, "cloudformation", "alb.yaml").is_file()
+    nlb = Path(d, "cloudformation", "nlb.yaml").is_file()
+    if any("{{TargetGroup" in arn for arn in arns) and not alb:
+        folder.failures.append(f"{d}/cloudformation/alb.yaml: missing, but a service has a load balancer")
+    if any("{{NetworkTargetGroup" in arn for arn in arns) and not nlb:
+        folder.failures.append(f"{d}/cloudformation/nlb.yaml: missing, but a service has a network load balancer")
+    if any("{{" not in arn for arn in arns) and not (alb or nlb):
+        folder.failures.append(f"{d}/cloudformation/: no load balancer's template, but a service has a load balancer")
 
 
 def check_api_json(folder, model):

@@ -177,6 +177,10 @@ cp -r "$g" "$tmp/no-base"; rm "$tmp/no-base/cloudformation/base.yaml"
 expect 1 "missing base.yaml" "base.yaml: missing" check no-base
 cp -r "$g" "$tmp/no-efs"; rm "$tmp/no-efs/cloudformation/efs.yaml"
 expect 1 "EFS used but efs.yaml missing" "efs.yaml: missing" check no-efs
+cp -r "$g" "$tmp/no-alb"; rm "$tmp/no-alb/cloudformation/alb.yaml"
+expect 1 "a load balancer used but alb.yaml missing" "alb.yaml: missing" check no-alb
+cp -r "$g" "$tmp/no-nlb"; sed -i 's/{{TargetGroupWeb80Arn}}/{{NetworkTargetGroupPort80Arn}}/' "$tmp/no-nlb/services/web.json"
+expect 1 "a network load balancer used but nlb.yaml missing" "nlb.yaml: missing" check no-nlb
 cp -r "$g" "$tmp/orphan-service"; mv "$tmp/orphan-service/services/web.json" "$tmp/orphan-service/services/api.json"
 expect 1 "service without a task definition of its name" "api.json: no task definition" check orphan-service
 
