@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""moto's server on 127.0.0.1 for .ci/deploy_proof, with two fixes to moto itself.
+"""moto's server on 127.0.0.1 for .ci/deploy_proof, with three fixes to moto itself.
 
 Usage: moto_server.py -H 127.0.0.1 -p PORT    (the arguments of moto_server)
 
@@ -9,14 +9,19 @@ Outputs. The fix below rebuilds them after the change set is applied, as `update
 does in moto. And moto 5.2.5 makes every AWS::ElasticLoadBalancingV2::LoadBalancer of a template
 an application load balancer (it drops `Type`), so a network load balancer's TCP or UDP listener
 is refused; the second fix passes `Type` on, as `create-load-balancer` already does in moto.
+And moto's CloudFormation knows no AWS::ServiceDiscovery::PrivateDnsNamespace or ::Service (a
+template that uses their Ref or Fn::GetAtt fails with an internal error): the third makes them
+with moto's own Cloud Map backend, as its API does.
 Nothing else differs from `moto_server`.
 """
 
 import sys
 
 from moto.cloudformation import models
+from moto.core.common_models import CloudFormationModel
 from moto.elbv2 import models as elbv2_models
 from moto.server import main
+from moto.servicediscovery.models import servicediscovery_backends
 
 _apply = models.ChangeSet.apply
 
@@ -44,4 +49,77 @@ def load_balancer_from_template(cls, resource_name, cloudformation_json, account
 
 
 elbv2_models.FakeLoadBalancer.create_from_cloudformation_json = load_balancer_from_template
+
+
+class CloudMapResource:
+    """A Cloud Map namespace or service of a template, made by moto's Cloud Map backend (moto
+    finds the direct subclasses of CloudFormationModel, so each resource below is one)."""
+
+    def __init__(self, made):
+        self.made = made
+
+    @staticmethod
+    def cloudformation_name_type():
+        return "Name"
+
+    @classmethod
+    def has_cfn_attr(cls, attr):
+        return attr in ("Id", "Arn")
+
+    @property
+    def physical_resource_id(self):
+        return self.made.id
+
+    def get_cfn_attribute(self, attribute_name):
+        return {"Id": self.made.id, "Arn": self.made.arn}[attribute_name]
+
+
+class PrivateDnsNamespace(CloudMapResource, CloudFormationModel):
+    # moto files its models by the service their module names.
+    __module__ = "moto.servicediscovery.models"
+
+    @staticmethod
+    def cloudformation_type():
+        return "AWS::ServiceDiscovery::PrivateDnsNamespace"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        properties = cloudformation_json["Properties"]
+        backend = servicediscovery_backends[account_id][region_name]
+        backend.create_private_dns_namespace(
+            name=properties["Name"],
+            creator_request_id=resource_name,
+            description=properties.get("Description", ""),
+            vpc=properties["Vpc"],
+            tags=[],
+            properties={},
+        )
+        made = next(n for n in backend.namespaces.values() if n.name == properties["Name"])
+        return cls(made)
+
+
+class DiscoveryService(CloudMapResource, CloudFormationModel):
+    __module__ = "moto.servicediscovery.models"
+
+    @staticmethod
+    def cloudformation_type():
+        return "AWS::ServiceDiscovery::Service"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        properties = cloudformation_json["Properties"]
+        made = servicediscovery_backends[account_id][region_name].create_service(
+            name=properties["Name"],
+            namespace_id=properties["NamespaceId"],
+            creator_request_id=resource_name,
+            description=properties.get("Description", ""),
+            dns_config=properties.get("DnsConfig"),
+            health_check_config=None,
+            health_check_custom_config=properties.get("HealthCheckCustomConfig"),
+            tags=[],
+            service_type="DNS",
+        )
+        return cls(made)
+
+
 main(sys.argv[1:])
