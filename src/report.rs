@@ -127,6 +127,7 @@ fn outcome(outcome: &Outcome) -> String {
     match outcome {
         Outcome::Localhost => "localhost (same task)".to_string(),
         Outcome::AllInterfaces => "0.0.0.0 (its own listen address)".to_string(),
+        Outcome::CloudMap { host } => format!("Cloud Map DNS name {host} (its task's own address)"),
         Outcome::ServiceConnect { alias, port } => format!("Service Connect alias {alias}:{port}"),
         Outcome::External { host, port: Some(port) } => format!("external {host}:{port}"),
         Outcome::External { host, port: None } => format!("external {host}"),
@@ -238,6 +239,19 @@ fn task_section(plan: &Plan, task: &TaskGroup, out: &mut String) {
     }
     for line in health_check_lines(plan, task) {
         writeln!(out, "  {line}").unwrap();
+    }
+    let registered = plan
+        .cloud_map
+        .iter()
+        .flat_map(|m| m.services.iter().map(move |s| (s, &m.namespace)))
+        .find(|(s, _)| task.containers.iter().any(|c| c.service == s.service));
+    if let Some((service, namespace)) = registered.filter(|_| task.service_registry.is_some()) {
+        writeln!(
+            out,
+            "  DNS name: {}.{namespace} (Cloud Map: the task's own address, for its clustered peers)",
+            service.name
+        )
+        .unwrap();
     }
     let networks: Vec<&str> = plan
         .network_groups
@@ -419,6 +433,7 @@ pub fn mermaid(plan: &Plan) -> String {
             Outcome::Localhost => "localhost".to_string(),
             Outcome::ServiceConnect { alias, port } => format!("{alias}:{port}"),
             Outcome::External { .. } => "external".to_string(),
+            Outcome::CloudMap { host } => host.clone(),
             Outcome::AllInterfaces | Outcome::LeftAlone { .. } => continue,
         };
         if let (Some(from), Some(to)) = (ids.get(reference.service.as_str()), ids.get(reference.target.as_str())) {

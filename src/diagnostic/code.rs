@@ -266,6 +266,8 @@ codes! {
         "The `ecs.task.family` label lists several families; the first is used.";
     SharedAlias = "shared-alias", Warning:
         "A name two services answer to on the network (compose spreads requests between them) reaches one of them on ECS.";
+    SharedRegistry = "shared-registry", Warning:
+        "Two clustered peers share a task, and an ECS service registers one Cloud Map name: the second gets none.";
     SharedVolumeCopies = "shared-volume-copies", Warning:
         "A task with volumes runs several copies (or autoscaling may run several), all on the same files.";
     SizeDefault = "size-default", Note:

@@ -26,6 +26,8 @@ struct BaseContext<'a> {
     tasks_reach_each_other: bool,
     /// With several compose networks, a group each that admits its members instead.
     network_groups: &'a [crate::plan::NetworkGroup],
+    /// DNS names for clustered peers.
+    cloud_map: Option<&'a crate::plan::CloudMapPlan>,
 }
 
 /// The listeners, target groups and security group rules of `nlb.yaml`.
@@ -239,6 +241,7 @@ fn base_context(plan: &Plan) -> BaseContext<'_> {
         namespace: plan.deployment.namespace.as_deref(),
         tasks_reach_each_other: plan.network_groups.is_empty() && !plan.deployment.connect_ports.is_empty(),
         network_groups: &plan.network_groups,
+        cloud_map: plan.cloud_map.as_ref(),
     }
 }
 

@@ -260,9 +260,18 @@ pub struct CreateService {
     pub health_check_grace_period_seconds: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service_connect_configuration: Option<ServiceConnectConfiguration>,
+    /// The Cloud Map service a clustered peer's tasks register their addresses with (A records).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub service_registries: Vec<ServiceRegistry>,
     pub deployment_configuration: DeploymentConfiguration,
     pub propagate_tags: TagSource,
     pub tags: Vec<Tag>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceRegistry {
+    pub registry_arn: String,
 }
 
 #[derive(Debug, Serialize)]

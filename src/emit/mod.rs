@@ -342,6 +342,13 @@ fn service(plan: &Plan, task: &TaskGroup) -> CreateService {
             .collect(),
         health_check_grace_period_seconds: task.health_check_grace_period,
         service_connect_configuration: service_connect,
+        service_registries: task
+            .service_registry
+            .iter()
+            .map(|arn| ServiceRegistry {
+                registry_arn: arn.text(),
+            })
+            .collect(),
         deployment_configuration: DeploymentConfiguration {
             maximum_percent: task.rollout.maximum_percent,
             minimum_healthy_percent: task.rollout.minimum_healthy_percent,

@@ -51,12 +51,6 @@ pub fn names_a_host(variable: &str) -> bool {
     HOST_WORDS.iter().any(|word| upper.contains(word)) && !NODE_NAME_WORDS.iter().any(|word| upper.contains(word))
 }
 
-/// Whether a variable's name says it lists the seeds a clustered server joins
-/// (`discovery.seed_hosts`, `CASSANDRA_SEEDS`): they are dialled on the cluster's own port.
-pub fn names_cluster_seeds(variable: &str) -> bool {
-    variable.to_ascii_uppercase().contains("SEED")
-}
-
 fn is_host_char(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'_' | b'-')
 }
@@ -631,6 +625,5 @@ mod tests {
         // Seeds and peers are hosts; master node names are not.
         assert!(names_a_host("CASSANDRA_SEEDS") && names_a_host("discovery.seed_hosts"));
         assert!(!names_a_host("cluster.initial_master_nodes"));
-        assert!(names_cluster_seeds("discovery.seed_hosts") && !names_cluster_seeds("DB_HOST"));
     }
 }

@@ -3,6 +3,7 @@
 //! Grouping (which task each service joins), hostname resolution, ports, sizes, volumes and the
 //! values only the deployed stacks know are all decided here; `emit` only renders the Plan.
 
+mod cloud_map;
 mod containers;
 mod dependencies;
 mod deployment;
@@ -38,6 +39,7 @@ pub use ports::{Exposure, PortPlan};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics, KeyPath};
 use crate::normalise::units;
 use crate::normalise::{Condition, Project, Protocol, Service};
+pub use cloud_map::{CloudMapPlan, CloudMapService};
 pub use infrastructure::{AutoscalingPlan, EfsMount, EfsPlan, ScalingMetric, ScalingPolicyPlan, TargetHealthCheck};
 pub use load_balancer::{HttpsPlan, Listener, ListenerRule, TargetGroup, SSL_POLICY};
 pub use model::*;
@@ -75,6 +77,7 @@ pub fn plan(project: &Project, known: &KnownValues, diagnostics: &mut Diagnostic
     }
 
     one_shot::check_one_shots(cx, &grouping);
+    let peers = cloud_map::peers(cx, &drafts);
 
     // 3. Every value that names a service is rewritten to what reaches it on ECS, and every name
     //    of every listening service is offered through Service Connect. Then each task's copies,
@@ -83,7 +86,8 @@ pub fn plan(project: &Project, known: &KnownValues, diagnostics: &mut Diagnostic
         references,
         named_in_files,
         service_connect,
-    } = references::resolve(cx, &grouping, &mut drafts);
+    } = references::resolve(cx, &grouping, &mut drafts, &peers);
+    cloud_map::qualify_ellipses(&peers, &mut drafts);
     let shapes: Vec<TaskShape> = grouping
         .tasks()
         .zip(&drafts)
@@ -108,39 +112,18 @@ pub fn plan(project: &Project, known: &KnownValues, diagnostics: &mut Diagnostic
     let (volumes, task_volumes) = volumes::volumes(cx, &drafts);
     let efs = (!volumes.is_empty()).then(|| infrastructure::efs_plan(cx));
     let (network_groups, task_network_groups) = security_groups::network_groups(cx, &grouping);
+    let (cloud_map, registries) = cloud_map::cloud_map(cx, &peers, &drafts);
 
     // 7. Each task assembled once.
-    let tasks: Vec<TaskGroup> = drafts
-        .into_iter()
-        .zip(shapes)
-        .zip(service_connect)
-        .zip(load_balancing)
-        .zip(task_volumes)
-        .zip(plain_secrets)
-        .zip(task_network_groups)
-        .map(
-            |((((((draft, shape), service_connect), load_balancing), volumes), plain_secrets), network_groups)| {
-                TaskGroup {
-                    family: format!("{}-{}", project.name, draft.name),
-                    service_name: names::ecs_service_name(&project.name, &draft.name),
-                    name: draft.name,
-                    containers: draft.containers,
-                    size: shape.size,
-                    desired_count: shape.desired_count,
-                    rollout: shape.rollout,
-                    volumes,
-                    tags: shape.tags,
-                    cpu_architecture: shape.cpu_architecture,
-                    load_balancers: load_balancing.targets,
-                    health_check_grace_period: load_balancing.grace_period,
-                    service_connect,
-                    network_groups,
-                    autoscaling: shape.autoscaling,
-                    plain_secrets,
-                }
-            },
-        )
-        .collect();
+    let decided = PerTask {
+        service_connect,
+        load_balancing,
+        volumes: task_volumes,
+        plain_secrets,
+        network_groups: task_network_groups,
+        registries,
+    };
+    let tasks = assemble(project, drafts, shapes, decided);
     infrastructure::check_autoscaling_names(cx, &tasks);
     infrastructure::check_family_lengths(cx, &tasks);
 
@@ -165,10 +148,61 @@ pub fn plan(project: &Project, known: &KnownValues, diagnostics: &mut Diagnostic
         listeners,
         https,
         network_load_balancer,
+        cloud_map,
         deployment,
         missing: std::mem::take(&mut cx.missing).into_iter().collect(),
         network_groups,
     })
+}
+
+/// What the steps decided for each task, by task (in the order of the drafts).
+struct PerTask {
+    service_connect: Vec<Option<ServiceConnect>>,
+    load_balancing: Vec<load_balancer::TaskLoadBalancing>,
+    volumes: Vec<Vec<TaskVolume>>,
+    plain_secrets: Vec<Vec<PlainSecret>>,
+    network_groups: Vec<Vec<DeployValue>>,
+    registries: Vec<Option<DeployValue>>,
+}
+
+/// Each task from its draft, its shape and what the steps decided for it.
+fn assemble(project: &Project, drafts: Vec<TaskDraft>, shapes: Vec<TaskShape>, decided: PerTask) -> Vec<TaskGroup> {
+    let per_task = decided
+        .service_connect
+        .into_iter()
+        .zip(decided.load_balancing)
+        .zip(decided.volumes)
+        .zip(decided.plain_secrets)
+        .zip(decided.network_groups)
+        .zip(decided.registries);
+    drafts
+        .into_iter()
+        .zip(shapes)
+        .zip(per_task)
+        .map(|((draft, shape), per_task)| {
+            let (((((service_connect, load_balancing), volumes), plain_secrets), network_groups), service_registry) =
+                per_task;
+            TaskGroup {
+                family: format!("{}-{}", project.name, draft.name),
+                service_name: names::ecs_service_name(&project.name, &draft.name),
+                name: draft.name,
+                containers: draft.containers,
+                size: shape.size,
+                desired_count: shape.desired_count,
+                rollout: shape.rollout,
+                volumes,
+                tags: shape.tags,
+                cpu_architecture: shape.cpu_architecture,
+                load_balancers: load_balancing.targets,
+                health_check_grace_period: load_balancing.grace_period,
+                service_connect,
+                network_groups,
+                service_registry,
+                autoscaling: shape.autoscaling,
+                plain_secrets,
+            }
+        })
+        .collect()
 }
 
 /// What ECS refuses in one task: two containers on one port, kernel parameters, no essential

@@ -24,6 +24,8 @@ pub struct Plan {
     pub listeners: Vec<super::Listener>,
     /// HTTPS on 443 and the redirect from 80, when `x-ecs.certificate` is given.
     pub https: Option<super::HttpsPlan>,
+    /// DNS names for clustered peers, when the project has any.
+    pub cloud_map: Option<super::CloudMapPlan>,
     /// Public ports that are not HTTP: a network load balancer's listener each.
     pub network_load_balancer: Option<super::NetworkLoadBalancer>,
     /// The ports the load balancer admits from anywhere: each listener's, then the redirect's.
@@ -162,6 +164,9 @@ pub struct TaskGroup {
     pub health_check_grace_period: Option<u32>,
     /// Service Connect: `Some` when the task reaches other tasks or is reached by them.
     pub service_connect: Option<ServiceConnect>,
+    /// The Cloud Map service its ECS service registers its tasks' addresses with (a clustered peer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_registry: Option<DeployValue>,
     /// The groups of the compose networks its services are on, beside the tasks' own group.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub network_groups: Vec<DeployValue>,
@@ -472,6 +477,8 @@ pub enum Outcome {
     AllInterfaces,
     /// Another task, reached through a Service Connect client alias of the same name and port.
     ServiceConnect { alias: String, port: u16 },
+    /// A clustered peer's Cloud Map DNS name (`minio2.app.internal`): its task's own address.
+    CloudMap { host: String },
     /// Outside ECS (`x-ecs.external`).
     External { host: String, port: Option<u16> },
     /// Not rewritten, with the reason.

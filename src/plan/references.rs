@@ -2,8 +2,8 @@
 //! on ECS (localhost, a Service Connect alias, or an external endpoint), recorded with its reason.
 
 use super::hostnames::{
-    excerpt, is_listen_argument, names_a_host, names_a_listen_address, names_an_image, names_cluster_seeds, scan,
-    Found, HostPosition, HOST_FLAGS,
+    excerpt, is_listen_argument, names_a_host, names_a_listen_address, names_an_image, scan, Found, HostPosition,
+    HOST_FLAGS,
 };
 use super::passwords::{mask_at, names_a_secret};
 use super::{wellknown, ClientAlias, Context, Grouping, Outcome, Reference, ReferenceSite, ServiceConnect, TaskDraft};
@@ -11,6 +11,7 @@ use crate::diagnostic::{Code, Diagnostic, KeyPath};
 use crate::normalise::{Project, Protocol, Service};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use super::cloud_map::Peers;
 use super::service_connect::{self, Offered, Slot};
 
 /// A value to scan, where it is, and how to write it back.
@@ -42,11 +43,12 @@ pub(super) struct Resolved {
 /// Resolves every reference to a service in the containers' values: each value that names a
 /// service is rewritten to what reaches it on ECS, and a container reached through Service
 /// Connect gets a port mapping for each port it is reached on.
-pub(super) fn resolve(cx: &mut Context, grouping: &Grouping, tasks: &mut [TaskDraft]) -> Resolved {
+pub(super) fn resolve(cx: &mut Context, grouping: &Grouping, tasks: &mut [TaskDraft], peers: &Peers) -> Resolved {
     let project = cx.project;
     let mut names = Names {
         network: network_names(cx),
         linked: (None, HashMap::new()),
+        peers,
     };
     let mut references = Vec::new();
     let mut rewrites: Vec<(Site, String)> = Vec::new();
@@ -103,7 +105,7 @@ fn names_in_mounted_files<'p>(
     cx: &mut Context<'p, '_>,
     grouping: &Grouping,
     tasks: &[TaskDraft],
-    names: &mut Names<'p>,
+    names: &mut Names<'p, '_>,
     offers: &mut Offers,
 ) -> Vec<(String, String)> {
     let project = cx.project;
@@ -245,12 +247,14 @@ struct Offers {
 
 /// What the names in a value are: the project's network names, and the `links` aliases of the
 /// container whose values are scanned (names for the linking service alone, which win).
-struct Names<'p> {
+struct Names<'p, 'n> {
     network: HashMap<String, &'p Service>,
     linked: (Option<Slot>, HashMap<String, &'p Service>),
+    /// Clustered peers, which reach each other by Cloud Map DNS names.
+    peers: &'n Peers,
 }
 
-impl<'p> Names<'p> {
+impl<'p> Names<'p, '_> {
     /// Makes the `links` aliases those of `service`, in `slot`; once per container, as its sites
     /// come one after another.
     fn link_for(&mut self, project: &'p Project, slot: Slot, service: &str) {
@@ -322,7 +326,7 @@ fn rewrite_value(
                 target,
                 referrer,
             };
-            let outcome = outcome(cx, &reference, grouping, tasks, offers);
+            let outcome = outcome(cx, &reference, names.peers, (grouping, tasks), offers);
             decided.insert(key, outcome);
         }
         let outcome = decided[&key].clone();
@@ -330,6 +334,7 @@ fn rewrite_value(
             Outcome::Localhost => (Some("localhost".to_string()), None),
             Outcome::AllInterfaces => (Some("0.0.0.0".to_string()), None),
             Outcome::External { host, port } => (Some(host.clone()), *port),
+            Outcome::CloudMap { host } => (Some(host.clone()), None),
             Outcome::ServiceConnect { .. } | Outcome::LeftAlone { .. } => (None, None),
         };
         after.push_str(&site.value[copied..hit.host.0]);
@@ -598,8 +603,8 @@ fn sites(cx: &Context, tasks: &[TaskDraft]) -> Vec<Site> {
 fn outcome(
     cx: &mut Context,
     reference: &Hit,
-    grouping: &Grouping,
-    tasks: &[TaskDraft],
+    peers: &Peers,
+    (grouping, tasks): (&Grouping, &[TaskDraft]),
     offers: &mut Offers,
 ) -> Outcome {
     let Hit {
@@ -637,6 +642,13 @@ fn outcome(
             host: external.host.clone(),
             port: external.port.filter(|_| has_place),
         };
+    }
+    // A clustered peer reaches its peers (itself too) at their tasks' own addresses.
+    if let Some(host) = peers
+        .dns_name(referrer, &target.name)
+        .filter(|_| !matches!(site.site, ReferenceSite::Healthcheck { .. }))
+    {
+        return Outcome::CloudMap { host };
     }
     if target.name == referrer {
         return own_name(cx, reference, grouping, offers);
@@ -735,50 +747,27 @@ struct DialledPort {
     named: Option<u16>,
     /// Its URL scheme's (`postgres://` 5432).
     scheme: Option<u16>,
-    /// The cluster port of the target's image, for a peer's seeds (`discovery.seed_hosts=es02`
-    /// on 9300).
-    cluster: Option<u16>,
 }
 
-/// What the client dials: the port it names, else its URL scheme's, else the cluster port for
-/// a peer's seeds, else what the target declares (`declared`), else its image's.
-fn dialled_port(cx: &Context, reference: &Hit, declared: &[u16], tasks: &[TaskDraft]) -> DialledPort {
+/// What the client dials: the port it names, else its URL scheme's, else what the target
+/// declares (`declared`), else its image's.
+fn dialled_port(reference: &Hit, declared: &[u16], tasks: &[TaskDraft]) -> DialledPort {
     let Hit {
         site,
         found: hit,
         target,
-        referrer,
         ..
     } = *reference;
     let scheme = match &hit.position {
         HostPosition::Url { scheme } => wellknown::scheme_port(scheme),
         _ => None,
     };
-    let image = target.image.as_deref().unwrap_or_default();
-    // A peer of the same software joins its seeds on the cluster port; a client of it (Temporal's
-    // `ES_SEEDS`) dials the client port.
-    let peer = cx
-        .project
-        .service(referrer)
-        .and_then(|s| s.image.as_deref())
-        .is_some_and(|own| wellknown::same_software(own, image));
-    let cluster = site
-        .variable
-        .as_deref()
-        .filter(|v| peer && names_cluster_seeds(v))
-        .and_then(|_| wellknown::image_cluster_port(image));
     let named = hit.port.map(|(_, port)| port).or_else(|| sibling_port(site, tasks));
     let port = named
         .or(scheme)
-        .or(cluster)
         .or(declared.first().copied())
-        .or_else(|| wellknown::image_port(image));
-    DialledPort {
-        port,
-        named,
-        scheme,
-        cluster,
-    }
+        .or_else(|| target.image.as_deref().and_then(wellknown::image_port));
+    DialledPort { port, named, scheme }
 }
 
 /// A reference to a service in another task: a Service Connect alias on the port the client
@@ -802,8 +791,7 @@ fn across_tasks(cx: &mut Context, reference: &Hit, slot: Slot, tasks: &[TaskDraf
         port,
         named: named_port,
         scheme: scheme_port,
-        cluster: cluster_port,
-    } = dialled_port(cx, reference, &declared, tasks);
+    } = dialled_port(reference, &declared, tasks);
     let udp_only = tasks[slot.0].containers[slot.1]
         .port_mappings
         .iter()
@@ -839,7 +827,7 @@ fn across_tasks(cx: &mut Context, reference: &Hit, slot: Slot, tasks: &[TaskDraf
             why: "no port known for a Service Connect alias".into(),
         };
     };
-    if named_port.is_none() && scheme_port.is_none() && cluster_port.is_none() && declared.len() > 1 {
+    if named_port.is_none() && scheme_port.is_none() && declared.len() > 1 {
         // A bare host setting takes no port: the app reads it from a setting of its own.
         let help = match site.variable.as_deref().and_then(port_variable) {
             Some(variable) if site.holds_a_host => {
@@ -864,7 +852,7 @@ fn across_tasks(cx: &mut Context, reference: &Hit, slot: Slot, tasks: &[TaskDraf
     // port dialled, which the target then gets a port mapping for.
     let container_port = if declared.contains(&port) {
         port
-    } else if let (None, None, Some(&own)) = (named_port, cluster_port, declared.first()) {
+    } else if let (None, Some(&own)) = (named_port, declared.first()) {
         own
     } else {
         offers
@@ -976,41 +964,28 @@ mod tests {
     }
 
     #[test]
-    fn seeds_are_dialled_on_the_cluster_port() {
+    fn peers_reach_each_other_by_dns_and_clients_by_alias() {
         let peers = project(
-            "services:\n  es01:\n    image: elasticsearch:8.15.0\n    expose: [\"9200\"]\n    environment:\n      \
+            "services:\n  es01:\n    image: elasticsearch:8.15.0\n    environment:\n      \
              discovery.seed_hosts: es02\n      cluster.initial_master_nodes: es01,es02\n  \
              es02:\n    image: elasticsearch:8.15.0\n    expose: [\"9200\"]\n",
         );
         let mut diagnostics = crate::diagnostic::Diagnostics::default();
         let planned = plan(&peers, &KnownValues::new(), &mut diagnostics).expect("it plans");
-        let outcomes: Vec<(String, &Outcome)> = planned
-            .references
-            .iter()
-            .map(|r| (format!("{:?}", r.site), &r.outcome))
-            .collect();
-        assert_eq!(outcomes.len(), 1, "node names are no hosts: {outcomes:?}");
-        assert!(
-            matches!(outcomes[0].1, Outcome::ServiceConnect { port: 9300, .. }),
-            "{outcomes:?}"
+        let outcomes: Vec<&Outcome> = planned.references.iter().map(|r| &r.outcome).collect();
+        assert_eq!(
+            outcomes,
+            [&Outcome::CloudMap {
+                host: "es02.app.internal".into()
+            }],
+            "node names are no hosts"
         );
-        let es02 = planned.tasks.iter().find(|t| t.name == "es02").expect("es02");
-        let offered = es02.service_connect.as_ref().expect("offered");
-        let mapping = |alias_port: u16| {
-            let service = offered
-                .services
-                .iter()
-                .find(|s| s.client_alias.port == alias_port)
-                .expect("the alias");
-            es02.containers[0]
-                .port_mappings
-                .iter()
-                .find(|m| m.name == service.port_name)
-                .map(|m| m.container_port)
-        };
-        assert_eq!(mapping(9300), Some(9300), "the cluster port reaches the cluster port");
+        let es01 = &planned.tasks[0].containers[0];
+        assert!(es01
+            .environment
+            .contains(&("discovery.seed_hosts".into(), "es02.app.internal".into())));
 
-        // A client of the cluster (Temporal's `ES_SEEDS`) dials the client port.
+        // A client of the cluster (Temporal's `ES_SEEDS`) dials the client port through Service Connect.
         let client = project(
             "services:\n  temporal:\n    image: temporalio/auto-setup:1.20.0\n    environment:\n      \
              ES_SEEDS: elasticsearch\n  elasticsearch:\n    image: elasticsearch:8.15.0\n",

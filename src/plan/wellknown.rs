@@ -101,15 +101,13 @@ pub fn image_ports(image: &str) -> &'static [u16] {
     }
 }
 
-/// The port a well-known clustered server's peers join it on, where it differs from the port its
-/// clients use (`discovery.seed_hosts=es02` dials 9300, not 9200).
-pub fn image_cluster_port(image: &str) -> Option<u16> {
-    Some(match image_name(image).as_str() {
-        "elasticsearch" | "opensearch" => 9300,
-        "cassandra" => 7000,
-        "etcd" => 2380,
-        _ => return None,
-    })
+/// Whether an image is clustered software whose servers must tell their own address from their
+/// peers': a Service Connect alias (a proxy on loopback) cannot stand for a peer.
+pub fn is_clustered_image(image: &str) -> bool {
+    matches!(
+        image_name(image).as_str(),
+        "minio" | "elasticsearch" | "opensearch" | "cassandra" | "etcd"
+    )
 }
 
 /// Whether two images are the same software (`elasticsearch:8` and `docker.elastic.co/…/elasticsearch:8.15`).
