@@ -165,13 +165,7 @@ fn names_in_mounted_files<'p>(
                             port
                         }
                     };
-                    let alias = ClientAlias { dns_name: name, port };
-                    offers
-                        .offered
-                        .entry(slot)
-                        .or_default()
-                        .entry(alias)
-                        .or_insert(container_port);
+                    offers.offer(slot, ClientAlias { dns_name: name, port }, container_port);
                 }
                 if !named.is_empty() {
                     let mut named: Vec<String> = named.into_iter().collect();
@@ -243,6 +237,18 @@ struct Hit<'a> {
 struct Offers {
     offered: Offered,
     dialled: BTreeMap<(Slot, u16), BTreeSet<String>>,
+}
+
+impl Offers {
+    /// The container in `slot` is reached as `alias` on `container_port`: the first reference
+    /// that uses an alias decides the port it reaches.
+    fn offer(&mut self, slot: Slot, alias: ClientAlias, container_port: u16) {
+        self.offered
+            .entry(slot)
+            .or_default()
+            .entry(alias)
+            .or_insert(container_port);
+    }
 }
 
 /// What the names in a value are: the project's network names, and the `links` aliases of the
@@ -866,13 +872,7 @@ fn across_tasks(cx: &mut Context, reference: &Hit, slot: Slot, tasks: &[TaskDraf
         dns_name: name.to_ascii_lowercase(),
         port,
     };
-    // The first reference that uses an alias decides the port it reaches.
-    offers
-        .offered
-        .entry(slot)
-        .or_default()
-        .entry(alias)
-        .or_insert(container_port);
+    offers.offer(slot, alias, container_port);
     Outcome::ServiceConnect {
         alias: name.to_ascii_lowercase(),
         port,
