@@ -696,12 +696,7 @@ fn own_name(cx: &mut Context, reference: &Hit, grouping: &Grouping, offers: &mut
             dns_name: name.to_ascii_lowercase(),
             port,
         };
-        offers
-            .offered
-            .entry((task.0, index))
-            .or_default()
-            .entry(alias)
-            .or_insert(port);
+        offers.offer((task.0, index), alias, port);
     }
     cx.diagnostics.push(
         Diagnostic::note(
