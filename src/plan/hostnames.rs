@@ -105,7 +105,9 @@ pub fn names_a_listen_address(variable: &str) -> bool {
             *w,
             "LISTEN" | "LISTENER" | "LISTENERS" | "BIND" | "BINDADDR" | "BINDADDRESS"
         )
-    }) && !words.iter().any(|w| w.starts_with("ADVERTISE"))
+    }) && !words
+        .iter()
+        .any(|w| w.starts_with("ADVERTISE") || matches!(*w, "NAME" | "NAMES" | "MAP" | "PROTOCOL" | "SECURITY"))
 }
 
 /// Whether a command argument is a listen address: after a listen flag (`--bind broker`), or in
@@ -355,7 +357,7 @@ pub fn scan(value: &str, holds_a_host: bool, is_known: impl Fn(&str) -> bool) ->
             .get(end)
             .is_none_or(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b';' | b',' | b'"' | b'\'' | b':'));
         // `kind|HOST?options` (`STORAGE_CONFIG=minio|minio?accessKey=…`).
-        let after_pipe = start > 0 && bytes[start - 1] == b'|' && bytes.get(end).is_none_or(|b| *b == b'?');
+        let after_pipe = start > 0 && bytes[start - 1] == b'|' && bytes.get(end) == Some(&b'?');
         let position = match port {
             Some(_) if preceded_ok => HostPosition::HostPort,
             _ if (after_host_key && ends_word) || after_pipe => HostPosition::KeyValue,
@@ -622,6 +624,13 @@ mod tests {
         assert_eq!(names("server = db", None), one("db", None));
         // `kind|host?options`.
         assert_eq!(names("minio|a?accessKey=x&secretKey=y", None), one("a", None));
+        assert!(names("mail|a", None).is_empty(), "a list of words is no host");
+        // Listener names are no addresses.
+        assert!(names_a_listen_address("KAFKA_LISTENERS") && names_a_listen_address("HTTP_BIND_ADDRESS"));
+        assert!(!names_a_listen_address("KAFKA_INTER_BROKER_LISTENER_NAME"));
+        assert!(!names_a_listen_address("KAFKA_CONTROLLER_LISTENER_NAMES"));
+        assert!(!names_a_listen_address("KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"));
+        assert!(!names_a_listen_address("KAFKA_ADVERTISED_LISTENERS"));
         // Seeds and peers are hosts; master node names are not.
         assert!(names_a_host("CASSANDRA_SEEDS") && names_a_host("discovery.seed_hosts"));
         assert!(!names_a_host("cluster.initial_master_nodes"));
