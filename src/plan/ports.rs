@@ -150,8 +150,10 @@ fn exposure(cx: &mut Context, service: &Service, port: &Port, https: bool) -> (E
 fn tcp_exposure(cx: &mut Context, service: &Service, port: &Port, published: u16, https: bool) -> (Exposure, String) {
     let private = |reason: String| (Exposure::Private, reason);
     let chosen = service.ecs.load_balancer_type.as_ref().map(|(kind, _)| *kind);
+    // Listener rules and an HTTP health check path are the application load balancer's.
     let http = matches!(port.app_protocol.as_deref(), Some("http" | "https"))
         || chosen == Some(LoadBalancerType::Application)
+        || service.ecs.load_balancer.is_some()
         || service.ecs.health_check.path.is_some();
     if !http && (wellknown::is_non_http_port(port.target) || wellknown::is_non_http_port(published)) {
         cx.diagnostics.push(Diagnostic::warning(
@@ -410,6 +412,7 @@ mod tests {
              db: {image: postgres, ports: [\"5432:5432\"]}\n  \
              open_db: {image: postgres, ports: [\"5433:5432\"], x-ecs: {load_balancer: {type: network}}}\n  \
              forced: {image: app, ports: [\"9999:9999\"], x-ecs: {load_balancer: {type: application}}}\n  \
+             routed: {image: app, ports: [\"9998:9998\"], x-ecs: {load_balancer: {path: /api/*}}}\n  \
              local: {image: app, ports: [\"127.0.0.1:6000:6000\"]}\n",
         );
         assert_eq!(
@@ -426,6 +429,7 @@ mod tests {
                 "db 5432: private",
                 "open_db 5432: nlb/TCP",
                 "forced 9999: alb",
+                "routed 9998: alb",
                 "local 6000: private",
             ]
         );
