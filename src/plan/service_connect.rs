@@ -43,17 +43,46 @@ pub(super) fn contract<'p>(
             let Some(names) = names.get(task.containers[c].service.as_str()) else {
                 continue; // Not a compose service: the secrets writer.
             };
-            for port in listening_ports(cx, &mut task.containers, c) {
+            let ports = listening_ports(cx, &mut task.containers, c);
+            let offers = offered.entry((t, c)).or_default();
+            let mut unserved = 0;
+            for port in ports {
                 for name in names {
                     let alias = ClientAlias {
                         dns_name: name.clone(),
                         port,
                     };
-                    offered.entry((t, c)).or_default().entry(alias).or_insert(port);
+                    if offers.len() < OFFERS_PER_CONTAINER || offers.contains_key(&alias) {
+                        offers.entry(alias).or_insert(port);
+                    } else {
+                        unserved += 1;
+                    }
                 }
+            }
+            if unserved > 0 {
+                warn_unserved_offers(cx, &task.containers[c].service, unserved);
             }
         }
     }
+}
+
+/// The most names and ports one container is offered under: the Service Connect configuration of
+/// a service holds one entry per name and port, and a product of hundreds of names and ports is
+/// no app's.
+const OFFERS_PER_CONTAINER: usize = 256;
+
+fn warn_unserved_offers(cx: &mut Context, service: &str, unserved: usize) {
+    let path = cx.project.service(service).map(|s| s.path.clone()).unwrap_or_default();
+    cx.diagnostics.push(
+        Diagnostic::warning(
+            Code::UnservedName,
+            path,
+            format!(
+                "`{service}` is offered under its first {OFFERS_PER_CONTAINER} names and ports; {unserved} more are not served"
+            ),
+        )
+        .with_help("give the service fewer names (aliases) or ports"),
+    );
 }
 
 /// Each service's names on the network, valid as Service Connect names (a name compose gives two
@@ -66,12 +95,22 @@ fn names_by_service<'p>(
     for (name, service) in network {
         names.entry(service.name.as_str()).or_default().insert(name.clone());
     }
+    // A link alias is the linker's own name for a service; on ECS it is the namespace's, so one
+    // that is another service's name, or that two linkers give two services, reaches the first.
+    let mut linked: HashMap<String, &'p Service> = HashMap::new();
     for linker in &cx.project.services {
         for link in &linker.links {
             let alias = link.alias.to_ascii_lowercase();
-            // A link alias that is another service's name reaches that one on ECS: one namespace.
-            if !network.contains_key(&alias) {
-                if let Some(target) = cx.project.service(&link.service) {
+            let Some(target) = cx.project.service(&link.service) else {
+                continue;
+            };
+            match network.get(&alias).or_else(|| linked.get(&alias)) {
+                Some(owner) if owner.name != target.name => {
+                    warn_shared_link_alias(cx, &link.alias, owner, target, linker);
+                }
+                Some(_) => {}
+                None => {
+                    linked.insert(alias.clone(), target);
                     names.entry(target.name.as_str()).or_default().insert(alias);
                 }
             }
@@ -87,22 +126,22 @@ fn names_by_service<'p>(
             names.entry(service.name.as_str()).or_default().extend(inherited);
         }
     }
-    for (service, names) in &mut names {
-        let invalid: Vec<String> = names.iter().filter(|n| !is_client_alias(n)).cloned().collect();
-        for name in invalid {
-            names.remove(&name);
-            let path = cx.project.service(service).map(|s| s.path.clone()).unwrap_or_default();
-            cx.diagnostics.push(
-                Diagnostic::warning(
-                    Code::UnservedName,
-                    path,
-                    format!("`{service}` is not reachable as `{name}` from other tasks: a Service Connect name has at most 127 of the characters a-z, 0-9, `_`, `-` and `.`, and no leading `-`"),
-                )
-                .with_help("give the service a network alias that is a valid DNS name, and use it"),
-            );
-        }
-    }
     names
+}
+
+/// A `links` alias that already names another service in the namespace.
+fn warn_shared_link_alias(cx: &mut Context, alias: &str, owner: &Service, target: &Service, linker: &Service) {
+    cx.diagnostics.push(
+        Diagnostic::warning(
+            Code::SharedAlias,
+            linker.path.key("links"),
+            format!(
+                "`{}` calls `{}` `{alias}`, but on ECS `{alias}` reaches `{}`: Service Connect names are the whole project's",
+                linker.name, target.name, owner.name
+            ),
+        )
+        .with_help(format!("give `{}` a `links` alias of its own", target.name)),
+    );
 }
 
 /// The service whose network `service` is in: itself, or the end of its `network_mode: service:`
@@ -130,14 +169,19 @@ pub(super) fn network_owner<'p>(
     owner
 }
 
-/// Whether ECS takes `name` as a client alias's DNS name.
+/// Whether ECS takes `name` as a client alias's DNS name: at most 127 characters, lowercase
+/// letters, digits, `_`, `-` and `.`, in labels that start with a letter, digit or `_`.
 fn is_client_alias(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 127
-        && !name.starts_with('-')
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-' | b'.'))
+    name.len() <= 127
+        && name.split('.').all(|label| {
+            label
+                .bytes()
+                .next()
+                .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-'))
+        })
 }
 
 /// The TCP ports container `index` listens on: those it declares, then those its image is known
@@ -155,10 +199,14 @@ fn listening_ports(cx: &Context, containers: &mut [Container], index: usize) -> 
     };
     let image = service.image.as_deref().unwrap_or_default();
     for &port in wellknown::image_ports(image) {
-        let mapped = containers
-            .iter()
-            .flat_map(|c| &c.port_mappings)
-            .any(|m| m.container_port == port && m.protocol == Protocol::Tcp);
+        let mapped = containers.iter().any(|c| {
+            c.port_mappings
+                .iter()
+                .any(|m| m.container_port == port && m.protocol == Protocol::Tcp)
+                || c.port_ranges
+                    .iter()
+                    .any(|r| r.protocol == Protocol::Tcp && r.first <= port && port <= r.last)
+        });
         if mapped {
             continue;
         }
@@ -187,59 +235,75 @@ pub(super) fn offered(cx: &mut Context, tasks: &mut [TaskDraft], offered: Offere
     let mut service_connect: Vec<Option<ServiceConnect>> = vec![None; tasks.len()];
     // In one namespace each client alias belongs to one service, and each Cloud Map name to one
     // alias.
-    let mut discovery_names: HashSet<String> = HashSet::new();
+    let mut discovery_names = DiscoveryNames::default();
     let mut alias_owners: HashMap<ClientAlias, String> = HashMap::new();
+    let mut warned: HashSet<(String, String)> = HashSet::new();
     for ((task, index), ports) in offered {
         let container = &mut tasks[task].containers[index];
         let target_path = project
             .service(&container.service)
             .map(|s| s.path.clone())
             .unwrap_or_default();
+        // Where each TCP port is, in the mappings and in the port plans: looked up, not scanned.
+        let mut mapping_of: HashMap<u16, usize> = HashMap::new();
+        for (i, mapping) in container.port_mappings.iter().enumerate() {
+            if mapping.protocol == Protocol::Tcp {
+                mapping_of.entry(mapping.container_port).or_insert(i);
+            }
+        }
+        let mut plans_of: HashMap<u16, Vec<usize>> = HashMap::new();
+        for (i, plan) in container.ports.iter().enumerate() {
+            if plan.protocol == Protocol::Tcp {
+                plans_of.entry(plan.port).or_default().push(i);
+            }
+        }
         let mut services = Vec::new();
         // ECS takes one client alias per Service Connect service: a service per name used, each
         // on the port mapping it reaches, each with its own Cloud Map name.
         for (alias, port) in ports {
-            let mapping = match container
-                .port_mappings
-                .iter()
-                .find(|m| m.container_port == port && m.protocol == Protocol::Tcp)
-            {
-                Some(mapping) => mapping.clone(),
-                None => {
-                    let mapping = port_mapping(&container.service, port, Protocol::Tcp);
-                    container.port_mappings.push(mapping.clone());
-                    mapping
-                }
-            };
             let owner = container.service.clone();
+            if !is_client_alias(&alias.dns_name) {
+                if warned.insert((owner.clone(), alias.dns_name.clone())) {
+                    warn_unserved_name(cx, &target_path, &owner, &alias.dns_name);
+                }
+                continue;
+            }
             if let Some(other) = alias_owners.get(&alias).filter(|other| **other != owner) {
                 cx.diagnostics.push(
-                    Diagnostic::error(
-                        Code::NameCollision,
+                    Diagnostic::warning(
+                        Code::SharedAlias,
                         target_path.clone(),
                         format!(
-                            "`{other}` and `{owner}` are both reached as `{}:{}` (Service Connect names ignore case)",
+                            "`{}:{}` names both `{other}` and `{owner}`; on ECS it reaches `{other}` only (Service Connect names ignore case)",
                             alias.dns_name, alias.port
                         ),
                     )
-                    .with_help("rename one of them"),
+                    .with_help(format!("give `{owner}` a name of its own")),
                 );
                 continue;
             }
-            let discovery = discovery_name(&alias, &discovery_names);
-            reached_as(container, port, &alias, &target_path);
+            let mapping = *mapping_of.entry(port).or_insert_with(|| {
+                container
+                    .port_mappings
+                    .push(port_mapping(&container.service, port, Protocol::Tcp));
+                container.port_mappings.len() - 1
+            });
+            let port_name = container.port_mappings[mapping].name.clone();
+            let discovery = discovery_names.take(&alias);
+            reached_as(container, &mut plans_of, port, &alias, &target_path);
             alias_owners.insert(alias.clone(), owner);
-            discovery_names.insert(discovery.clone());
             services.push(ServiceConnectService {
                 discovery_name: discovery,
-                port_name: mapping.name.clone(),
+                port_name,
                 client_alias: alias,
             });
         }
-        service_connect[task]
-            .get_or_insert_with(|| ServiceConnect::for_task(&tasks[task].name))
-            .services
-            .extend(services);
+        if !services.is_empty() {
+            service_connect[task]
+                .get_or_insert_with(|| ServiceConnect::for_task(&tasks[task].name))
+                .services
+                .extend(services);
+        }
     }
     if service_connect.iter().any(Option::is_some) {
         for (task, connect) in service_connect.iter_mut().enumerate() {
@@ -249,16 +313,19 @@ pub(super) fn offered(cx: &mut Context, tasks: &mut [TaskDraft], offered: Offere
     service_connect
 }
 
-/// Records on the plans of the container's TCP `port` that other tasks reach it as `alias`; a
-/// port no entry declares gets a plan of its own, at the service.
-fn reached_as(container: &mut Container, port: u16, alias: &ClientAlias, service_path: &KeyPath) {
+/// Records on the plans of the container's TCP `port` (found through `plans_of`) that other
+/// tasks reach it as `alias`; a port no entry declares gets a plan of its own, at the service.
+fn reached_as(
+    container: &mut Container,
+    plans_of: &mut HashMap<u16, Vec<usize>>,
+    port: u16,
+    alias: &ClientAlias,
+    service_path: &KeyPath,
+) {
     let name = format!("{}:{}", alias.dns_name, alias.port);
-    let mut declared = container
-        .ports
-        .iter_mut()
-        .filter(|p| p.port == port && p.protocol == Protocol::Tcp)
-        .peekable();
-    if declared.peek().is_none() {
+    let plans = plans_of.entry(port).or_default();
+    if plans.is_empty() {
+        plans.push(container.ports.len());
         container.ports.push(PortPlan {
             port,
             protocol: Protocol::Tcp,
@@ -269,15 +336,50 @@ fn reached_as(container: &mut Container, port: u16, alias: &ClientAlias, service
         });
         return;
     }
-    for plan in declared {
-        plan.service_connect.push(name.clone());
+    for &plan in plans.iter() {
+        container.ports[plan].service_connect.push(name.clone());
     }
 }
 
-/// The Cloud Map service name of an alias: lowercase letters, digits, `_` and `-`, with the port,
-/// so `search.internal:9200` becomes `search-internal-9200`; shortened to Cloud Map's 64
-/// characters, and numbered when another alias has it already (`a.b` and `a-b`).
-fn discovery_name(alias: &ClientAlias, taken: &HashSet<String>) -> String {
+/// A name ECS takes no client alias for.
+fn warn_unserved_name(cx: &mut Context, path: &KeyPath, service: &str, name: &str) {
+    cx.diagnostics.push(
+        Diagnostic::warning(
+            Code::UnservedName,
+            path.clone(),
+            format!("`{service}` is not reachable as `{name}` from other tasks: a Service Connect name has at most 127 of the characters a-z, 0-9, `_`, `-` and `.`, in labels that start with a letter, digit or `_`"),
+        )
+        .with_help("give the service a network alias that is a valid DNS name, and use it"),
+    );
+}
+
+/// The Cloud Map names taken in the namespace, and for each first choice the next number to try.
+#[derive(Default)]
+struct DiscoveryNames {
+    taken: HashSet<String>,
+    next: HashMap<String, u32>,
+}
+
+impl DiscoveryNames {
+    /// A free Cloud Map name for `alias`, taken.
+    fn take(&mut self, alias: &ClientAlias) -> String {
+        let first = discovery_name(alias, 1);
+        let mut n = self.next.get(&first).copied().unwrap_or(1);
+        let mut name = discovery_name(alias, n);
+        while self.taken.contains(&name) {
+            n += 1;
+            name = discovery_name(alias, n);
+        }
+        self.next.insert(first, n + 1);
+        self.taken.insert(name.clone());
+        name
+    }
+}
+
+/// The Cloud Map service name of an alias, the `n`th choice: lowercase letters, digits, `_` and
+/// `-`, with the port, so `search.internal:9200` becomes `search-internal-9200` (`…-9200-2` for
+/// the second), shortened to Cloud Map's 64 characters.
+fn discovery_name(alias: &ClientAlias, n: u32) -> String {
     let name: String = alias
         .dns_name
         .chars()
@@ -290,17 +392,13 @@ fn discovery_name(alias: &ClientAlias, taken: &HashSet<String>) -> String {
         })
         .collect();
     let name = name.trim_start_matches('-');
-    (1..)
-        .map(|n| {
-            let suffix = match n {
-                1 => format!("-{}", alias.port),
-                n => format!("-{}-{n}", alias.port),
-            };
-            let stem: String = name.chars().take(64 - suffix.len()).collect();
-            format!("{stem}{suffix}")
-        })
-        .find(|candidate| !taken.contains(candidate))
-        .expect("a free name among the numbered ones")
+    let name = if name.is_empty() { "service" } else { name };
+    let suffix = match n {
+        1 => format!("-{}", alias.port),
+        n => format!("-{}-{n}", alias.port),
+    };
+    let stem: String = name.chars().take(64 - suffix.len()).collect();
+    format!("{stem}{suffix}")
 }
 
 #[cfg(test)]
@@ -434,20 +532,56 @@ mod tests {
     }
 
     #[test]
+    fn a_links_alias_two_linkers_give_two_services_reaches_the_first_with_a_warning() {
+        let (plan, codes) = planned(
+            "services:\n  web: {image: w, links: [\"db:database\"]}\n  \
+             worker: {image: k, links: [\"db2:database\"]}\n  \
+             db: {image: postgres:16}\n  db2: {image: postgres:16}\n",
+        );
+        let offered = aliases(&plan);
+        assert!(offered.contains(&"database:5432 → db:5432".to_string()), "{offered:?}");
+        assert!(
+            !offered.iter().any(|a| a.starts_with("database:5432 → db2")),
+            "{offered:?}"
+        );
+        assert!(codes.contains(&Code::SharedAlias), "{codes:?}");
+    }
+
+    #[test]
+    fn an_image_port_inside_a_declared_range_is_the_range_s() {
+        let (plan, codes) =
+            planned("services:\n  minio: {image: minio/minio, expose: [\"9000-9001\"]}\n  app: {image: a}\n");
+        assert!(aliases(&plan).is_empty(), "a range is not offered");
+        assert!(!codes.contains(&Code::PortCollision), "{codes:?}");
+    }
+
+    #[test]
+    fn a_container_is_offered_under_a_bounded_number_of_names_and_ports() {
+        let ports: Vec<String> = (10000..10300).map(|p| format!("\"{p}\"")).collect();
+        let (plan, codes) = planned(&format!(
+            "services:\n  api: {{image: a, expose: [{}]}}\n  web: {{image: w}}\n",
+            ports.join(", ")
+        ));
+        assert_eq!(aliases(&plan).len(), OFFERS_PER_CONTAINER);
+        assert!(codes.contains(&Code::UnservedName), "{codes:?}");
+    }
+
+    #[test]
     fn cloud_map_names_fit_and_stay_unique() {
         let alias = |name: &str, port| ClientAlias {
             dns_name: name.to_string(),
             port,
         };
-        let mut taken = HashSet::new();
-        assert_eq!(
-            discovery_name(&alias("search.internal", 9200), &taken),
-            "search-internal-9200"
-        );
-        taken.insert("a-b-80".to_string());
-        assert_eq!(discovery_name(&alias("a.b", 80), &taken), "a-b-80-2");
-        let long = discovery_name(&alias(&"x".repeat(127), 65535), &taken);
+        let mut names = DiscoveryNames::default();
+        assert_eq!(names.take(&alias("search.internal", 9200)), "search-internal-9200");
+        assert_eq!(names.take(&alias("a-b", 80)), "a-b-80");
+        assert_eq!(names.take(&alias("a.b", 80)), "a-b-80-2");
+        assert_eq!(names.take(&alias("a_b", 80)), "a_b-80");
+        let long = names.take(&alias(&"x".repeat(127), 65535));
         assert_eq!(long.len(), 64);
         assert!(long.ends_with("-65535"), "{long}");
+        assert!(is_client_alias("search.internal") && is_client_alias("_a-b"));
+        assert!(!is_client_alias("...") && !is_client_alias("a..b") && !is_client_alias("-a"));
+        assert!(!is_client_alias(&"a".repeat(128)) && !is_client_alias("Api"));
     }
 }
