@@ -25,10 +25,29 @@ pub(super) fn read_mounted_files(reader: &mut Reader, services: &mut [Service]) 
             let Some(relative) = inside_project(source) else {
                 continue;
             };
-            let why = match reader
-                .files
-                .read_mounted(&reader.project_dir.join(relative), MOUNTED_FILE_BYTES)
-            {
+            let path = reader.project_dir.join(relative);
+            // A folder on the way may be a link out of the project: the file's real place must
+            // still be inside the project's real folder.
+            let real = reader.files.canonicalize(&path);
+            let project_dir = match reader.project_dir.as_os_str().is_empty() {
+                true => Path::new("."),
+                false => reader.project_dir,
+            };
+            let project = reader.files.canonicalize(project_dir);
+            let (Ok(real), Ok(project)) = (real, project) else {
+                continue;
+            };
+            if !real.starts_with(&project) {
+                reader.diagnostics.push(Diagnostic::note(
+                    Code::UnreadMountedFile,
+                    mount.path.clone(),
+                    format!(
+                        "`{source}` is not read for the services it names: a link leads out of the project's folder"
+                    ),
+                ));
+                continue;
+            }
+            let why = match reader.files.read_mounted(&path, MOUNTED_FILE_BYTES) {
                 // A folder (`./src:/app`) or a file not in the repository: nothing to read.
                 Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::IsADirectory) => continue,
                 Err(e) if e.kind() == ErrorKind::FileTooLarge => {

@@ -9,7 +9,7 @@ use super::passwords::{mask_at, names_a_secret};
 use super::{wellknown, ClientAlias, Context, Grouping, Outcome, Reference, ReferenceSite, ServiceConnect, TaskDraft};
 use crate::diagnostic::{Code, Diagnostic, KeyPath};
 use crate::normalise::{Project, Protocol, Service};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use super::cloud_map::Peers;
 use super::service_connect::{self, Offered, Slot};
@@ -118,8 +118,14 @@ fn names_in_mounted_files<'p>(
             names.link_for(project, (t, c), &service.name);
             for file in &service.mounted_files {
                 let mut named = BTreeSet::new();
-                let mut more = 0;
+                let mut more = BTreeSet::new();
+                // Each name and port once, however often the file repeats it.
+                let mut seen: HashSet<(&str, Option<u16>, bool)> = HashSet::new();
                 for hit in scan(&file.text, false, |name| names.get(name).is_some()) {
+                    let url = matches!(hit.position, HostPosition::Url { .. });
+                    if !seen.insert((hit.name(&file.text), hit.port.map(|(_, port)| port), url)) {
+                        continue;
+                    }
                     let name = hit.name(&file.text).to_ascii_lowercase();
                     let target = names.get(&name).expect("the scanner found only known names");
                     let scheme_port = match &hit.position {
@@ -129,7 +135,7 @@ fn names_in_mounted_files<'p>(
                     let port = hit.port.map(|(_, port)| port).or(scheme_port);
                     let shown = port.map_or_else(|| name.clone(), |port| format!("{name}:{port}"));
                     if named.len() == NAMES_PER_MOUNTED_FILE && !named.contains(&shown) {
-                        more += 1;
+                        more.insert(shown);
                         continue;
                     }
                     named.insert(shown);
@@ -139,7 +145,10 @@ fn names_in_mounted_files<'p>(
                     if target.name == service.name || target.ecs.external.is_some() {
                         continue;
                     }
-                    named_in_files.push((service.name.clone(), target.name.clone()));
+                    let edge = (service.name.clone(), target.name.clone());
+                    if !named_in_files.contains(&edge) {
+                        named_in_files.push(edge);
+                    }
                     let slot = (target_task.0, index);
                     let target_container = &tasks[slot.0].containers[slot.1];
                     let listens = |p: u16| {
@@ -169,8 +178,8 @@ fn names_in_mounted_files<'p>(
                 }
                 if !named.is_empty() {
                     let mut named: Vec<String> = named.into_iter().collect();
-                    if more > 0 {
-                        named.push(format!("{more} more names, which are not served"));
+                    if !more.is_empty() {
+                        named.push(format!("{} more names, which are not served", more.len()));
                     }
                     cx.diagnostics.push(
                         Diagnostic::note(

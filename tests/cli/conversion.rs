@@ -352,3 +352,29 @@ fn a_bind_mounts_recursive_option_has_no_effect() {
         "{err}"
     );
 }
+
+/// A file a service bind-mounts is read for the services it names only inside the project's folder:
+/// not through a folder that is a link out of it.
+#[cfg(unix)]
+#[test]
+fn mounted_files_are_read_inside_the_project_only() {
+    let root = tempfile::tempdir().unwrap();
+    let project = root.path().join("app");
+    let outside = root.path().join("outside");
+    fs::create_dir_all(project.join("conf")).unwrap();
+    fs::create_dir_all(&outside).unwrap();
+    fs::write(project.join("conf/nginx.conf"), "proxy_pass http://api:9000;\n").unwrap();
+    fs::write(outside.join("nginx.conf"), "proxy_pass http://api:9999;\n").unwrap();
+    std::os::unix::fs::symlink(&outside, project.join("linked")).unwrap();
+    fs::write(
+        project.join("compose.yaml"),
+        "services:\n  proxy:\n    image: nginx\n    volumes:\n      - ./conf/nginx.conf:/etc/nginx/nginx.conf\n      \
+         - ./linked/nginx.conf:/etc/nginx/other.conf\n  api:\n    image: api\n",
+    )
+    .unwrap();
+    let output = compose2ecs(&project, &["plan", "-v"]);
+    let text = stderr(&output);
+    assert!(text.contains("names `api:9000`"), "{text}");
+    assert!(!text.contains("9999"), "the file outside was read: {text}");
+    assert!(text.contains("a link leads out of the project's folder"), "{text}");
+}
