@@ -239,7 +239,7 @@ fn base_context(plan: &Plan) -> BaseContext<'_> {
         log_group: &plan.deployment.log_group,
         log_retention_days: plan.deployment.log_retention_days,
         namespace: plan.deployment.namespace.as_deref(),
-        tasks_reach_each_other: plan.network_groups.is_empty() && !plan.deployment.connect_ports.is_empty(),
+        tasks_reach_each_other: plan.network_groups.is_empty() && plan.deployment.tasks_reach_each_other,
         network_groups: &plan.network_groups,
         cloud_map: plan.cloud_map.as_ref(),
     }

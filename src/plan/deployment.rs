@@ -120,6 +120,11 @@ pub(super) fn deployment(cx: &mut Context, tasks: &[TaskGroup]) -> Deployment {
         log_group: format!("/ecs/{}", cx.project.name),
         log_retention_days: infrastructure::log_retention_days(cx),
         namespace,
+        tasks_reach_each_other: !connect_ports.is_empty()
+            || tasks.len() > 1
+            || tasks
+                .iter()
+                .any(|t| t.desired_count > 1 || t.autoscaling.as_ref().is_some_and(|a| a.max > 1)),
         connect_ports,
         tag_propagation: TagPropagation {
             from: TagSource::Service,

@@ -119,9 +119,11 @@ pub struct Deployment {
     pub log_retention_days: u32,
     /// The Service Connect namespace, when any reference crosses tasks.
     pub namespace: Option<String>,
-    /// Container ports tasks reach each other on through Service Connect: the tasks' security
-    /// group admits them from itself.
+    /// Container ports tasks reach each other on through Service Connect.
     pub connect_ports: Vec<u16>,
+    /// Whether a task reaches another (or itself through its Service Connect proxy): then the
+    /// tasks' security group admits itself, on any port, as a compose network does.
+    pub tasks_reach_each_other: bool,
     /// Where the ECS services' tasks get their tags from (`propagateTags`).
     pub tag_propagation: TagPropagation,
 }
