@@ -248,6 +248,8 @@ codes! {
         "A published range of container ports stays private: a load balancer listens on single ports.";
     ProjectNameNormalised = "project-name-normalised", Note:
         "The top-level `name` is written as compose writes project names (lower case, without other characters).";
+    PublicTaskPort = "public-task-port", Warning:
+        "With `x-ecs.assign_public_ip`, tasks behind a UDP listener are reached on that port directly too, not only through the network load balancer.";
     ReplicasDiffer = "replicas-differ", Warning:
         "The services of one task ask for different replica counts.";
     RequiredVariable = "required-variable", Error:

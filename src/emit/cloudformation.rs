@@ -36,6 +36,7 @@ struct NlbContext<'a> {
     project: &'a str,
     listeners: &'a [crate::plan::NetworkListener],
     task_ingress: &'a [crate::plan::TaskIngress],
+    clients_group: bool,
 }
 
 #[derive(Serialize)]
@@ -188,6 +189,7 @@ pub fn templates(plan: &Plan) -> Result<Vec<(String, String)>, EmitError> {
             project: &plan.project,
             listeners: &network.listeners,
             task_ingress: &network.task_ingress,
+            clients_group: network.clients_group,
         };
         out.push(("nlb.yaml".to_string(), render(&environment, "nlb.yaml", NLB, &context)?));
     }

@@ -4,7 +4,7 @@
 //! `x-ecs.certificate` is given.
 
 use super::{
-    infrastructure, logical_id, network_load_balancer, Container, Context, Exposure, LoadBalancerTarget,
+    infrastructure, logical_id, network_load_balancer, Container, Context, DeployValue, Exposure, LoadBalancerTarget,
     NetworkLoadBalancer, Source, TargetHealthCheck, TaskDraft,
 };
 use crate::diagnostic::{Code, Diagnostic, KeyPath};
@@ -142,6 +142,9 @@ pub(super) fn load_balancer_ports(listeners: &[Listener], https: Option<&HttpsPl
 /// What a task's ECS service registers with the load balancer.
 pub(super) struct TaskLoadBalancing {
     pub(super) targets: Vec<LoadBalancerTarget>,
+    /// Security groups its ECS service joins for the load balancer: the network load balancer's
+    /// clients' group, behind a UDP listener.
+    pub(super) security_groups: Vec<DeployValue>,
     /// Seconds ECS ignores the load balancer's health checks after a task starts.
     pub(super) grace_period: Option<u32>,
 }
@@ -226,35 +229,46 @@ pub(super) fn listeners(
             }
         }
     }
-    let network = network_load_balancer::network_load_balancer(cx, tasks, &mut targets);
+    let (network, clients_group_tasks) = network_load_balancer::network_load_balancer(cx, tasks, &mut targets);
     let mut load_balancing = Vec::with_capacity(tasks.len());
     for (index, task) in tasks.iter().enumerate() {
         let (task_targets, paths): (Vec<LoadBalancerTarget>, Vec<KeyPath>) =
             targets.remove(&index).unwrap_or_default().into_iter().unzip();
-        if let Some(path) = paths.get(TARGET_GROUPS_PER_SERVICE) {
-            cx.diagnostics.push(
-                    Diagnostic::error(
-                        Code::TooManyTargetGroups,
-                        path.clone(),
-                        format!(
-                            "task `{}` is behind {} target groups (one per public port and listener rule of its containers, on both load balancers); an ECS service registers with at most {TARGET_GROUPS_PER_SERVICE}",
-                            task.name,
-                            paths.len()
-                        ),
-                    )
-                    .with_help("publish fewer ports, or move some of the services into tasks of their own with `x-ecs.task`"),
-                );
-        }
+        check_target_group_count(cx, &task.name, &paths);
         // Time for the app to start before the load balancer's health checks count.
         let project = cx.project;
         let services = task.containers.iter().filter_map(|c| project.service(&c.service));
+        let security_groups = if clients_group_tasks.contains(&index) {
+            vec![cx.deferred("NetworkClientsSecurityGroupId", Source::Stack("nlb"))]
+        } else {
+            Vec::new()
+        };
         load_balancing.push(TaskLoadBalancing {
             grace_period: (!task_targets.is_empty()).then(|| infrastructure::grace_period(services)),
             targets: task_targets,
+            security_groups,
         });
     }
     check_load_balancer_limits(cx, &listeners, https);
     (listeners, network, load_balancing)
+}
+
+/// An ECS service registers with at most [`TARGET_GROUPS_PER_SERVICE`] target groups (`paths`:
+/// where each of the task's is published).
+fn check_target_group_count(cx: &mut Context, task: &str, paths: &[KeyPath]) {
+    if let Some(path) = paths.get(TARGET_GROUPS_PER_SERVICE) {
+        cx.diagnostics.push(
+            Diagnostic::error(
+                Code::TooManyTargetGroups,
+                path.clone(),
+                format!(
+                    "task `{task}` is behind {} target groups (one per public port and listener rule of its containers, on both load balancers); an ECS service registers with at most {TARGET_GROUPS_PER_SERVICE}",
+                    paths.len()
+                ),
+            )
+            .with_help("publish fewer ports, or move some of the services into tasks of their own with `x-ecs.task`"),
+        );
+    }
 }
 
 /// The container ports some listener or rule sends traffic to.

@@ -180,8 +180,9 @@ fn assemble(project: &Project, drafts: Vec<TaskDraft>, shapes: Vec<TaskShape>, d
         .zip(shapes)
         .zip(per_task)
         .map(|((draft, shape), per_task)| {
-            let (((((service_connect, load_balancing), volumes), plain_secrets), network_groups), service_registry) =
+            let (((((service_connect, load_balancing), volumes), plain_secrets), mut network_groups), service_registry) =
                 per_task;
+            network_groups.extend(load_balancing.security_groups);
             TaskGroup {
                 family: format!("{}-{}", project.name, draft.name),
                 service_name: names::ecs_service_name(&project.name, &draft.name),

@@ -169,7 +169,8 @@ pub struct TaskGroup {
     /// The Cloud Map service its ECS service registers its tasks' addresses with (a clustered peer).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service_registry: Option<DeployValue>,
-    /// The groups of the compose networks its services are on, beside the tasks' own group.
+    /// The security groups it is in beside the tasks' own: its compose networks' (with several),
+    /// and the network load balancer's clients' group (behind a UDP listener).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub network_groups: Vec<DeployValue>,
     /// `x-ecs.autoscaling` of one of its services: the ECS service scales between min and max.

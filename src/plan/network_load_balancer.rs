@@ -7,7 +7,7 @@ use crate::diagnostic::{Code, Diagnostic, KeyPath};
 use crate::normalise::Protocol;
 use indexmap::IndexMap;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// A network load balancer's default quota of listeners (AWS raises it on request).
 const LISTENERS_PER_LOAD_BALANCER: usize = 50;
@@ -19,8 +19,11 @@ const STACK_OUTPUTS: usize = 200;
 #[derive(Debug, Clone, Serialize)]
 pub struct NetworkLoadBalancer {
     pub listeners: Vec<NetworkListener>,
-    /// What the tasks' group admits from the load balancer (and, for UDP, from anywhere).
+    /// What the tasks' group admits from the load balancer, and the clients' group from anywhere.
     pub task_ingress: Vec<TaskIngress>,
+    /// Whether some task is behind a UDP (or TCP_UDP) listener: it joins a group of its own,
+    /// `NetworkClientsSecurityGroup`, which admits the clients on those ports.
+    pub clients_group: bool,
 }
 
 /// A listener: connections on `port` go to one container's port, as they come.
@@ -45,8 +48,9 @@ pub struct TaskIngress {
     pub ip_protocol: &'static str,
     pub port: u16,
     /// UDP (and TCP_UDP) target groups keep the client's address, so the rule cannot name the load
-    /// balancer's group: it admits the port from anywhere (the tasks have no public address, so
-    /// only the load balancer forwards to it). TCP target groups do not keep it.
+    /// balancer's group: it admits the port from anywhere, on the clients' group, which only the
+    /// tasks behind such listeners join (without public addresses only the load balancer reaches
+    /// them). TCP target groups do not keep it: the tasks' own group admits the load balancer's.
     pub from_anywhere: bool,
 }
 
@@ -67,13 +71,14 @@ pub(super) fn network_load_balancer(
     cx: &mut Context,
     tasks: &[TaskDraft],
     targets: &mut BTreeMap<usize, Vec<(LoadBalancerTarget, KeyPath)>>,
-) -> Option<NetworkLoadBalancer> {
+) -> (Option<NetworkLoadBalancer>, BTreeSet<usize>) {
     let by_port = published_ports(tasks);
+    let mut clients_group_tasks = BTreeSet::new();
     if by_port.is_empty() {
-        return None;
+        return (None, clients_group_tasks);
     }
     let mut listeners = Vec::new();
-    let mut task_ingress: BTreeMap<(&'static str, u16), bool> = BTreeMap::new();
+    let mut task_ingress: BTreeSet<(bool, &'static str, u16)> = BTreeSet::new();
     for (port, published) in by_port {
         let first = &published[0];
         if let Some(other) = published
@@ -105,17 +110,18 @@ pub(super) fn network_load_balancer(
         } else {
             first.tcp_port.unwrap_or(first.container_port)
         };
-        // A UDP or TCP_UDP target group keeps the client's address (TCP too); the health check
-        // comes from the load balancer.
-        let mut admit = |ip_protocol: &'static str, port: u16, from_anywhere: bool| {
-            *task_ingress.entry((ip_protocol, port)).or_insert(false) |= from_anywhere;
-        };
+        // A UDP or TCP_UDP target group keeps the client's address (TCP too): its task joins the
+        // group that admits clients from anywhere on those ports; the health check comes from the
+        // load balancer.
         if tcp {
-            admit("tcp", first.container_port, udp);
+            task_ingress.insert((udp, "tcp", first.container_port));
         }
         if udp {
-            admit("udp", first.container_port, true);
-            admit("tcp", health_check_port, false);
+            task_ingress.insert((true, "udp", first.container_port));
+            if !tcp {
+                task_ingress.insert((false, "tcp", health_check_port));
+            }
+            clients_group_tasks.insert(first.task);
         }
         let target_group_logical_id = format!("NetworkTargetGroupPort{port}");
         let arn = cx.deferred(&format!("{target_group_logical_id}Arn"), Source::Stack("nlb"));
@@ -138,18 +144,30 @@ pub(super) fn network_load_balancer(
         });
     }
     check_quotas(cx, &listeners, task_ingress.len());
+    if !clients_group_tasks.is_empty() && cx.project.settings.assign_public_ip {
+        cx.diagnostics.push(
+            Diagnostic::warning(
+                Code::PublicTaskPort,
+                KeyPath::root().key("x-ecs").key("assign_public_ip"),
+                "the tasks behind UDP listeners admit their clients from anywhere (UDP keeps the client's address), and with public addresses they are reached on those ports directly too, not only through the network load balancer",
+            )
+            .with_help("leave `assign_public_ip` out and give the private subnets a NAT gateway or VPC endpoints"),
+        );
+    }
     let task_ingress = task_ingress
         .into_iter()
-        .map(|((ip_protocol, port), from_anywhere)| TaskIngress {
+        .map(|(from_anywhere, ip_protocol, port)| TaskIngress {
             ip_protocol,
             port,
             from_anywhere,
         })
         .collect();
-    Some(NetworkLoadBalancer {
+    let network = NetworkLoadBalancer {
         listeners,
         task_ingress,
-    })
+        clients_group: !clients_group_tasks.is_empty(),
+    };
+    (Some(network), clients_group_tasks)
 }
 
 /// The ports behind the network load balancer, by listener port, in the order of the tasks.
@@ -215,7 +233,7 @@ fn check_quotas(cx: &mut Context, listeners: &[NetworkListener], ingress_rules: 
 mod tests {
     use super::*;
     use crate::plan::testing::project;
-    use crate::plan::{plan, KnownValues, Plan};
+    use crate::plan::{plan, DeployValue, KnownValues, Plan};
 
     fn planned(compose: &str) -> (Option<Plan>, Vec<Code>) {
         let project = project(compose);
@@ -244,20 +262,26 @@ mod tests {
             .iter()
             .map(|r| (r.ip_protocol, r.port, r.from_anywhere))
             .collect();
-        // UDP keeps the client's address (TCP_UDP for TCP too); health checks come from the
-        // load balancer.
+        // UDP keeps the client's address (TCP_UDP for TCP too): those ports are open from
+        // anywhere on the clients' group; a UDP port's health check comes from the load balancer.
         assert_eq!(
             ingress,
             [
-                ("tcp", 8443, true),
                 ("tcp", 10011, false),
+                ("tcp", 8443, true),
                 ("udp", 8443, true),
                 ("udp", 9987, true)
             ]
         );
+        assert!(network.clients_group);
         let voice = plan.tasks.iter().find(|t| t.name == "voice").expect("voice");
         assert_eq!(voice.load_balancers.len(), 1);
         assert_eq!(voice.load_balancers[0].container_port, 9987);
+        assert_eq!(
+            voice.network_groups,
+            [DeployValue::Placeholder("NetworkClientsSecurityGroupId".into())],
+            "only the tasks behind UDP listeners are in the clients' group"
+        );
     }
 
     #[test]
