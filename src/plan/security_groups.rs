@@ -68,7 +68,8 @@ pub(super) fn network_groups(cx: &mut Context, grouping: &Grouping) -> (Vec<Netw
     let mut taken = HashSet::new();
     let mut of_task: BTreeMap<String, Vec<DeployValue>> = BTreeMap::new();
     for (network, tasks) in members.into_values() {
-        let base = format!("Network{}", logical_id(&network));
+        // CloudFormation takes logical ids of at most 255 characters, with room for the suffixes.
+        let base: String = format!("Network{}", logical_id(&network)).chars().take(200).collect();
         let id = (1..)
             .map(|n| if n == 1 { base.clone() } else { format!("{base}{n}") })
             .find(|id| !taken.contains(id))
