@@ -183,7 +183,12 @@ pub(super) fn creation_order(
     let mut order = Vec::with_capacity(tasks.len());
     let mut circle = None;
     let mut state = vec![State::New; tasks.len()];
-    for start in 0..tasks.len() {
+    // Where nothing says who reaches whom (a name baked into an image), data stores come first and
+    // public front ends last, compose order between: a task knows only the Service Connect
+    // endpoints that exist when it starts.
+    let mut starts: Vec<usize> = (0..tasks.len()).collect();
+    starts.sort_by_key(|&t| start_rank(cx, &tasks[t]));
+    for start in starts {
         if state[start] != State::New {
             continue;
         }
@@ -225,6 +230,21 @@ pub(super) fn creation_order(
         );
     }
     order
+}
+
+/// 0 for a task that runs a data store, 2 for one behind a load balancer, 1 for the others.
+fn start_rank(cx: &Context, task: &TaskGroup) -> u8 {
+    let stateful = task.containers.iter().any(|c| {
+        cx.project
+            .service(&c.service)
+            .and_then(|s| s.image.as_deref())
+            .is_some_and(wellknown::is_stateful_image)
+    });
+    match (stateful, task.load_balancers.is_empty()) {
+        (true, _) => 0,
+        (false, true) => 1,
+        (false, false) => 2,
+    }
 }
 
 #[cfg(test)]
