@@ -288,6 +288,9 @@ pub struct ServiceSettings {
     pub external: Option<ExternalEndpoint>,
     /// `x-ecs.essential: false`: the task may lose this container.
     pub essential: Option<bool>,
+    /// `x-ecs.peer_dns: true`: a clustered server that must tell its own address from its peers'
+    /// gets a Cloud Map DNS name, as well-known clustered images do.
+    pub peer_dns: bool,
     /// `x-ecs.health_check` and `x-ecs.grace_period`.
     pub health_check: HealthCheckSettings,
     /// `x-ecs.secret_variables`: environment variables read from Secrets Manager, and where each

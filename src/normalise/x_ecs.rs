@@ -147,6 +147,7 @@ pub(super) fn service_settings(reader: &mut Reader, value: &Value, path: &KeyPat
             }
             "external" => settings.external = external(reader, item, &item_path),
             "essential" => settings.essential = reader.boolean(item, &item_path),
+            "peer_dns" => settings.peer_dns = reader.boolean(item, &item_path).unwrap_or(false),
             "secret_variables" => {
                 settings.secret_variables = reader
                     .string_list(item, &item_path)

@@ -49,7 +49,8 @@ pub struct CloudMapService {
 }
 
 /// The services of well-known clustered software that name a peer of the same software (or an
-/// ellipsis over such peers): they, and the peers they name, get DNS names.
+/// ellipsis over such peers): they, and the peers they name, get DNS names; and every service
+/// with `x-ecs.peer_dns`.
 pub(super) fn peers(cx: &Context, tasks: &[TaskDraft]) -> Peers {
     let project = cx.project;
     let mut peers = BTreeSet::new();
@@ -57,15 +58,24 @@ pub(super) fn peers(cx: &Context, tasks: &[TaskDraft]) -> Peers {
         let Some(service) = project.service(&container.service) else {
             continue;
         };
-        let Some(image) = service.image.as_deref().filter(|i| wellknown::is_clustered_image(i)) else {
+        let image = service.image.as_deref().unwrap_or_default();
+        if !(service.ecs.peer_dns || wellknown::is_clustered_image(image)) {
             continue;
-        };
+        }
+        // A peer: a service of the same well-known clustered software, or one that asks for
+        // `x-ecs.peer_dns` as this one does.
         let same_software = |name: &str| {
             project
                 .service(name)
                 .filter(|s| s.ecs.external.is_none())
-                .and_then(|s| s.image.as_deref())
-                .is_some_and(|other| wellknown::same_software(image, other))
+                .is_some_and(|other| {
+                    (service.ecs.peer_dns && other.ecs.peer_dns)
+                        || (wellknown::is_clustered_image(image)
+                            && other
+                                .image
+                                .as_deref()
+                                .is_some_and(|o| wellknown::same_software(image, o)))
+                })
         };
         // (value, whether it is a host where it stands: `discovery.seed_hosts: es02`)
         let values = container
@@ -83,7 +93,7 @@ pub(super) fn peers(cx: &Context, tasks: &[TaskDraft]) -> Peers {
                 named.extend(names.into_iter().filter(|n| same_software(n)));
             }
         }
-        if named.iter().any(|n| *n != service.name) {
+        if named.iter().any(|n| *n != service.name) || service.ecs.peer_dns {
             peers.insert(service.name.clone());
             peers.extend(named);
         }
@@ -251,5 +261,37 @@ mod tests {
             .references
             .iter()
             .all(|r| matches!(r.outcome, crate::plan::Outcome::ServiceConnect { .. })));
+    }
+
+    #[test]
+    fn peers_of_other_software_ask_with_x_ecs() {
+        let project = crate::plan::testing::project(
+            "services:\n  \
+             node1: {image: rqlite/rqlite, command: [\"-join\", \"node2:4002\"], x-ecs: {peer_dns: true}}\n  \
+             node2: {image: rqlite/rqlite, x-ecs: {peer_dns: true}}\n  \
+             app: {image: app, environment: {DB: \"http://node1:4001\"}}\n",
+        );
+        let mut diagnostics = crate::diagnostic::Diagnostics::default();
+        let plan = crate::plan::plan(&project, &crate::plan::KnownValues::new(), &mut diagnostics).expect("it plans");
+        let names: Vec<&str> = plan
+            .cloud_map
+            .iter()
+            .flat_map(|m| &m.services)
+            .map(|s| s.name.as_str())
+            .collect();
+        assert_eq!(names, ["node1", "node2"]);
+        assert_eq!(
+            plan.tasks[0].containers[0].command.as_deref().map(|c| c[1].as_str()),
+            Some("node2.app.internal:4002")
+        );
+        let app = plan
+            .references
+            .iter()
+            .find(|r| r.service == "app")
+            .expect("the app's reference");
+        assert!(
+            matches!(app.outcome, crate::plan::Outcome::ServiceConnect { .. }),
+            "a client keeps Service Connect"
+        );
     }
 }

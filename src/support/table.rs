@@ -500,6 +500,10 @@ pub const TABLE: &[Row] = &[
     converted("services.*.x-ecs.external", "no container: references point at this endpoint"),
     converted("services.*.x-ecs.essential", "container `essential`"),
     converted(
+        "services.*.x-ecs.peer_dns",
+        "`true`: a Cloud Map DNS name (the task's own address) for a clustered server, and its references to other such peers use theirs",
+    ),
+    converted(
         "services.*.x-ecs.secret_variables",
         "these environment variables are read from Secrets Manager",
     ),
