@@ -47,7 +47,7 @@ pub const TABLE: &[Row] = &[
     ),
     converted(
         "networks",
-        "every task has its own network interface (awsvpc); tasks reach each other through the planned endpoints",
+        "with several, a security group each that admits the tasks of its services (see the network contract); with one, the tasks' own group admits itself",
     ),
     converted(
         "secrets",
@@ -114,7 +114,7 @@ pub const TABLE: &[Row] = &[
     ),
     converted(
         "services.*.container_name",
-        "another name of the service for hostname references",
+        "another name of the service in references, and a Service Connect alias of it",
     ),
     ignored("services.*.cpu_count", "use `deploy.resources.limits.cpus`"),
     ignored("services.*.cpu_percent", "use `deploy.resources.limits.cpus`"),
@@ -220,7 +220,7 @@ pub const TABLE: &[Row] = &[
     ),
     converted(
         "services.*.expose",
-        "container `portMappings` (a range: `containerPortRange`); never public",
+        "container `portMappings` (a range: `containerPortRange`), offered to the other tasks through Service Connect; never public",
     ),
     converted(
         "services.*.extends",
@@ -271,7 +271,10 @@ pub const TABLE: &[Row] = &[
         "container `dockerLabels`, under `labels`' own",
     ),
     converted("services.*.labels", "container `dockerLabels`"),
-    converted("services.*.links", "`SERVICE:ALIAS`: another name of SERVICE in this service's references"),
+    converted(
+        "services.*.links",
+        "`SERVICE:ALIAS`: another name of SERVICE in this service's references, and a Service Connect alias of SERVICE",
+    ),
     converted(
         "services.*.logging",
         "every container logs to CloudWatch (`awslogs`, the project's log group); local drivers' options are dropped, another driver gets a warning",
@@ -299,9 +302,12 @@ pub const TABLE: &[Row] = &[
     ),
     converted(
         "services.*.networks",
-        "aliases are more names of the service in references; every task has its own network (awsvpc)",
+        "the compose networks whose security groups the task joins (with several); aliases are more names of the service",
     ),
-    converted("services.*.networks.*.aliases", "more names of the service in references"),
+    converted(
+        "services.*.networks.*.aliases",
+        "more names of the service in references, and Service Connect aliases of it",
+    ),
     ignored(
         "services.*.networks.*.ipv4_address",
         "a Fargate task gets its address from its subnet (awsvpc)",
