@@ -22,8 +22,8 @@ struct BaseContext<'a> {
     log_group: &'a str,
     log_retention_days: u32,
     namespace: Option<&'a str>,
-    /// Whether tasks reach each other on one network: then the tasks' group admits itself.
-    tasks_reach_each_other: bool,
+    /// Whether the tasks' group admits itself.
+    task_group_admits_itself: bool,
     /// With several compose networks, a group each that admits its members instead.
     network_groups: &'a [crate::plan::NetworkGroup],
     /// DNS names for clustered peers.
@@ -241,7 +241,7 @@ fn base_context(plan: &Plan) -> BaseContext<'_> {
         log_group: &plan.deployment.log_group,
         log_retention_days: plan.deployment.log_retention_days,
         namespace: plan.deployment.namespace.as_deref(),
-        tasks_reach_each_other: plan.network_groups.is_empty() && plan.deployment.tasks_reach_each_other,
+        task_group_admits_itself: plan.deployment.task_group_admits_itself,
         network_groups: &plan.network_groups,
         cloud_map: plan.cloud_map.as_ref(),
     }

@@ -53,7 +53,7 @@ fn circuit_breaker() -> CircuitBreaker {
     }
 }
 
-pub(super) fn deployment(cx: &mut Context, tasks: &[TaskGroup]) -> Deployment {
+pub(super) fn deployment(cx: &mut Context, tasks: &[TaskGroup], one_network: bool) -> Deployment {
     let settings = &cx.project.settings;
     let region = match &settings.region {
         Some(region) => DeployValue::Known(region.clone()),
@@ -120,11 +120,12 @@ pub(super) fn deployment(cx: &mut Context, tasks: &[TaskGroup]) -> Deployment {
         log_group: format!("/ecs/{}", cx.project.name),
         log_retention_days: infrastructure::log_retention_days(cx),
         namespace,
-        tasks_reach_each_other: !connect_ports.is_empty()
-            || tasks.len() > 1
-            || tasks
-                .iter()
-                .any(|t| t.desired_count > 1 || t.autoscaling.as_ref().is_some_and(|a| a.max > 1)),
+        task_group_admits_itself: one_network
+            && (!connect_ports.is_empty()
+                || tasks.len() > 1
+                || tasks
+                    .iter()
+                    .any(|t| t.desired_count > 1 || t.autoscaling.as_ref().is_some_and(|a| a.max > 1))),
         connect_ports,
         tag_propagation: TagPropagation {
             from: TagSource::Service,
@@ -155,7 +156,7 @@ mod rollout_tests {
         let project = project(
             "x-ecs: {region: eu-west-1, subnets: [subnet-1, subnet-2], cluster: shared}\nservices:\n  a: {image: a}\n",
         );
-        let (deployment, _) = run(&project, |cx| deployment(cx, &[]));
+        let (deployment, _) = run(&project, |cx| deployment(cx, &[], true));
         assert_eq!(deployment.region, DeployValue::Known("eu-west-1".into()));
         assert_eq!(deployment.subnets.len(), 2);
         assert_eq!(deployment.cluster, "shared");

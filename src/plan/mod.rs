@@ -129,7 +129,7 @@ pub fn plan(project: &Project, known: &KnownValues, diagnostics: &mut Diagnostic
 
     // 8. The order to create the services in, and where they run.
     let creation_order = dependencies::creation_order(cx, &tasks, &references, &named_in_files, &grouping);
-    let deployment = deployment::deployment(cx, &tasks);
+    let deployment = deployment::deployment(cx, &tasks, network_groups.is_empty());
     if cx.diagnostics.has_errors() {
         return None;
     }

@@ -121,9 +121,10 @@ pub struct Deployment {
     pub namespace: Option<String>,
     /// Container ports tasks reach each other on through Service Connect.
     pub connect_ports: Vec<u16>,
-    /// Whether a task reaches another (or itself through its Service Connect proxy): then the
-    /// tasks' security group admits itself, on any port, as a compose network does.
-    pub tasks_reach_each_other: bool,
+    /// Whether the tasks' own security group admits itself, on any port, as one compose network
+    /// does: when a task reaches another (or itself through its Service Connect proxy) and the
+    /// project has no group per compose network (which then admit their members instead).
+    pub task_group_admits_itself: bool,
     /// Where the ECS services' tasks get their tags from (`propagateTags`).
     pub tag_propagation: TagPropagation,
 }
