@@ -201,6 +201,7 @@ fn external(reader: &mut Reader, value: &Value, path: &KeyPath) -> Option<Extern
 mod tests {
     use super::*;
     use crate::normalise::testing::{codes, paths, read};
+    use crate::normalise::LoadBalancerType;
 
     fn top_level(yaml: &str) -> (DeploySettings, Vec<Code>) {
         let (settings, diagnostics) = read(yaml, |reader, value, _| {
@@ -336,6 +337,33 @@ mod tests {
         ] {
             assert_eq!(of_service(yaml).1, [Code::BadSetting], "{yaml}");
         }
+    }
+
+    #[test]
+    fn a_load_balancer_type_and_peer_dns() {
+        let (settings, codes, _) = of_service("{load_balancer: {type: network}, peer_dns: true}");
+        assert!(codes.is_empty(), "{codes:?}");
+        assert_eq!(
+            settings.load_balancer_type.map(|(kind, _)| kind),
+            Some(LoadBalancerType::Network)
+        );
+        assert!(settings.load_balancer.is_none(), "a type alone is no rule");
+        assert!(settings.peer_dns);
+        let (_, codes, paths) = of_service("{load_balancer: {type: classic}}");
+        assert_eq!(
+            (codes, paths),
+            (
+                vec![Code::BadSetting],
+                vec!["services.web.x-ecs.load_balancer.type".to_string()]
+            )
+        );
+        let (_, codes, _) = of_service("{load_balancer: {type: network, path: /api/*}}");
+        assert_eq!(
+            codes,
+            [Code::BadListenerRule],
+            "rules need the application load balancer"
+        );
+        assert_eq!(of_service("{peer_dns: maybe}").1, [Code::WrongType]);
     }
 
     #[test]

@@ -294,4 +294,17 @@ mod tests {
             "a client keeps Service Connect"
         );
     }
+
+    #[test]
+    fn two_peers_in_one_task_share_one_registry_with_a_warning() {
+        let project = crate::plan::testing::project(
+            "services:\n  \
+             es01: {image: elasticsearch:8.15.0, environment: {discovery.seed_hosts: es02}, x-ecs: {task: search}}\n  \
+             es02: {image: elasticsearch:8.15.0, environment: {discovery.seed_hosts: es01}, x-ecs: {task: search}}\n",
+        );
+        let mut diagnostics = crate::diagnostic::Diagnostics::default();
+        let plan = crate::plan::plan(&project, &crate::plan::KnownValues::new(), &mut diagnostics).expect("it plans");
+        assert_eq!(plan.cloud_map.expect("peers").services.len(), 1);
+        assert!(diagnostics.iter().any(|d| d.code == Code::SharedRegistry));
+    }
 }

@@ -285,6 +285,20 @@ mod tests {
     }
 
     #[test]
+    fn tasks_with_public_addresses_behind_udp_get_a_warning() {
+        let (_, codes) = planned(
+            "x-ecs: {assign_public_ip: true}\nservices:\n  voice: {image: v, ports: [\"9987:9987/udp\"], expose: [\"10011\"]}\n",
+        );
+        assert!(codes.contains(&Code::PublicTaskPort), "{codes:?}");
+        let (_, codes) =
+            planned("x-ecs: {assign_public_ip: true}\nservices:\n  game: {image: g, ports: [\"25565:25565\"]}\n");
+        assert!(
+            !codes.contains(&Code::PublicTaskPort),
+            "TCP comes from the load balancer: {codes:?}"
+        );
+    }
+
+    #[test]
     fn two_services_on_one_port_are_refused() {
         let (plan, codes) = planned(
             "services:\n  a: {image: a, ports: [\"25565:25565\"]}\n  b: {image: b, ports: [\"25565:25566\"]}\n",
