@@ -138,6 +138,51 @@ fn check_cross_references(plan: &compose2ecs::plan::Plan, output: &compose2ecs::
     }
     check_connect_names(plan, output);
     check_placeholders(plan, output);
+    check_stacks(plan, output);
+}
+
+/// What `deploy` reads from the plan matches the templates: one template per planned stack, each
+/// with exactly the parameters the plan fills (an output read from a stack that has it), and IAM
+/// resources only where the plan acknowledges `CAPABILITY_IAM`.
+fn check_stacks(plan: &compose2ecs::plan::Plan, output: &compose2ecs::emit::Output) {
+    use compose2ecs::plan::ParameterSource;
+    let templates: Vec<&String> = output.keys().filter(|p| p.starts_with("cloudformation/")).collect();
+    let mut planned: Vec<String> = plan.stacks.iter().map(|s| s.template()).collect();
+    planned.sort();
+    assert_eq!(templates, planned.iter().collect::<Vec<_>>(), "a template per stack");
+    let parse = |path: &str| -> serde_yaml::Value { serde_yaml::from_str(&output[path]).unwrap() };
+    for stack in &plan.stacks {
+        let template = parse(&stack.template());
+        let mut declared: Vec<&str> = template["Parameters"]
+            .as_mapping()
+            .map(|m| m.keys().map(|k| k.as_str().unwrap()).collect())
+            .unwrap_or_default();
+        let mut filled: Vec<&str> = stack.parameters.iter().map(|p| p.name).collect();
+        declared.sort_unstable();
+        filled.sort_unstable();
+        assert_eq!(declared, filled, "{}: parameters", stack.name);
+        for parameter in &stack.parameters {
+            if let ParameterSource::Output { stack: from, key } = parameter.source {
+                let source = plan
+                    .stacks
+                    .iter()
+                    .find(|s| s.kind == from)
+                    .expect("the stack deployed before");
+                assert!(
+                    !parse(&source.template())["Outputs"][key].is_null(),
+                    "{}: {key} is not an output of {}",
+                    stack.name,
+                    source.name
+                );
+            }
+        }
+        let iam = output[&stack.template()].contains("Type: AWS::IAM::");
+        assert_eq!(
+            iam, stack.creates_iam,
+            "{}: IAM resources and CAPABILITY_IAM",
+            stack.name
+        );
+    }
 }
 
 /// The parsed JSON file `path` of the output.

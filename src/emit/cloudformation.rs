@@ -2,7 +2,7 @@
 //! and id; the templates only loop and branch, and pass each user string through `json_string`.
 
 use super::EmitError;
-use crate::plan::{EfsPlan, Plan, PolicyResource, ScalingMetric, TargetGroup};
+use crate::plan::{EfsPlan, Plan, PolicyResource, ScalingMetric, StackKind, TargetGroup};
 use minijinja::{Environment, ErrorKind, UndefinedBehavior, Value};
 use serde::Serialize;
 use std::fmt::Write;
@@ -168,47 +168,40 @@ struct ScalingPolicy<'a> {
     target: u32,
 }
 
-/// (file name, text) of each template the plan needs.
+/// (file name, text) of each template of the stacks the plan deploys.
 pub fn templates(plan: &Plan) -> Result<Vec<(String, String)>, EmitError> {
     let environment = environment();
     let mut out = Vec::new();
-    out.push((
-        "base.yaml".to_string(),
-        render(&environment, "base.yaml", BASE, &base_context(plan))?,
-    ));
-    if let Some(efs) = &plan.efs {
-        let context = efs_context(plan, efs);
-        out.push(("efs.yaml".to_string(), render(&environment, "efs.yaml", EFS, &context)?));
-    }
-    if !plan.listeners.is_empty() {
-        let context = alb_context(plan);
-        out.push(("alb.yaml".to_string(), render(&environment, "alb.yaml", ALB, &context)?));
-    }
-    if let Some(network) = &plan.network_load_balancer {
-        let context = NlbContext {
-            project: &plan.project,
-            listeners: &network.listeners,
-            task_ingress: &network.task_ingress,
-            clients_group: network.clients_group,
+    for stack in &plan.stacks {
+        let text = match stack.kind {
+            StackKind::Base => render(&environment, "base.yaml", BASE, &base_context(plan))?,
+            StackKind::Efs => match &plan.efs {
+                Some(efs) => render(&environment, "efs.yaml", EFS, &efs_context(plan, efs))?,
+                None => continue,
+            },
+            StackKind::Alb => render(&environment, "alb.yaml", ALB, &alb_context(plan))?,
+            StackKind::Nlb => match &plan.network_load_balancer {
+                Some(network) => {
+                    let context = NlbContext {
+                        project: &plan.project,
+                        listeners: &network.listeners,
+                        task_ingress: &network.task_ingress,
+                        clients_group: network.clients_group,
+                    };
+                    render(&environment, "nlb.yaml", NLB, &context)?
+                }
+                None => continue,
+            },
+            StackKind::Secrets => render(&environment, "secrets.yaml", SECRETS, &secrets_context(plan))?,
+            StackKind::Autoscaling => {
+                let context = AutoscalingContext {
+                    project: &plan.project,
+                    targets: scalable_targets(plan),
+                };
+                render(&environment, "autoscaling.yaml", AUTOSCALING, &context)?
+            }
         };
-        out.push(("nlb.yaml".to_string(), render(&environment, "nlb.yaml", NLB, &context)?));
-    }
-    if !plan.secrets.is_empty() {
-        out.push((
-            "secrets.yaml".to_string(),
-            render(&environment, "secrets.yaml", SECRETS, &secrets_context(plan))?,
-        ));
-    }
-    let targets = scalable_targets(plan);
-    if !targets.is_empty() {
-        let context = AutoscalingContext {
-            project: &plan.project,
-            targets,
-        };
-        out.push((
-            "autoscaling.yaml".to_string(),
-            render(&environment, "autoscaling.yaml", AUTOSCALING, &context)?,
-        ));
+        out.push((format!("{}.yaml", stack.kind.as_str()), text));
     }
     Ok(out)
 }

@@ -27,6 +27,7 @@ mod security_groups;
 mod service_connect;
 mod shell;
 mod sizing;
+mod stacks;
 mod volumes;
 pub mod wellknown;
 
@@ -44,6 +45,7 @@ pub use infrastructure::{AutoscalingPlan, EfsMount, EfsPlan, ScalingMetric, Scal
 pub use load_balancer::{HttpsPlan, Listener, ListenerRule, TargetGroup, SSL_POLICY};
 pub use model::*;
 pub use network_load_balancer::{NetworkListener, NetworkLoadBalancer, TaskIngress};
+pub use stacks::{stack_name, ParameterSource, StackKind, StackParameter, StackPlan};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Values the deployment already knows, by placeholder name (the stacks' outputs).
@@ -134,7 +136,7 @@ pub fn plan(project: &Project, known: &KnownValues, diagnostics: &mut Diagnostic
         return None;
     }
     cx.warn_placeholders();
-    Some(Plan {
+    let mut plan = Plan {
         project: project.name.clone(),
         load_balanced_ports: load_balancer::load_balanced_ports(&listeners),
         public_ports: load_balancer::load_balancer_ports(&listeners, https.as_ref()),
@@ -152,7 +154,10 @@ pub fn plan(project: &Project, known: &KnownValues, diagnostics: &mut Diagnostic
         deployment,
         missing: std::mem::take(&mut cx.missing).into_iter().collect(),
         network_groups,
-    })
+        stacks: vec![],
+    };
+    plan.stacks = stacks::stacks(&plan);
+    Some(plan)
 }
 
 /// What the steps decided for each task, by task (in the order of the drafts).

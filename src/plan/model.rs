@@ -38,6 +38,8 @@ pub struct Plan {
     /// With several compose networks, a security group each (in the base stack) that admits its
     /// members; empty when the tasks' own group admits itself.
     pub network_groups: Vec<NetworkGroup>,
+    /// The CloudFormation stacks the app needs, in the order to deploy them.
+    pub stacks: Vec<super::StackPlan>,
 }
 
 /// A compose network on ECS: a security group that admits the tasks on it from each other, on

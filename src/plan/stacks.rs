@@ -1,0 +1,204 @@
+//! Stacks: which CloudFormation stacks the app needs, in what order, and where each parameter
+//! of each comes from — what `emit` renders and what `deploy` deploys.
+
+use super::Plan;
+use serde::Serialize;
+
+/// One generated template, deployed as one stack.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StackPlan {
+    pub kind: StackKind,
+    /// The stack's name: `PROJECT-KIND`.
+    pub name: String,
+    pub parameters: Vec<StackParameter>,
+    /// Whether the template declares IAM resources, which CloudFormation deploys only with
+    /// `CAPABILITY_IAM` acknowledged.
+    pub creates_iam: bool,
+    /// Deployed once the ECS services exist (a scalable target names its service).
+    pub after_services: bool,
+    pub reason: String,
+}
+
+impl StackPlan {
+    /// The template's path in the output folder.
+    pub fn template(&self) -> String {
+        format!("cloudformation/{}.yaml", self.kind.as_str())
+    }
+}
+
+/// What a stack holds; its template is `cloudformation/KIND.yaml`, and placeholders name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StackKind {
+    Base,
+    Efs,
+    Alb,
+    Nlb,
+    Secrets,
+    Autoscaling,
+}
+
+impl StackKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StackKind::Base => "base",
+            StackKind::Efs => "efs",
+            StackKind::Alb => "alb",
+            StackKind::Nlb => "nlb",
+            StackKind::Secrets => "secrets",
+            StackKind::Autoscaling => "autoscaling",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StackParameter {
+    pub name: &'static str,
+    pub source: ParameterSource,
+}
+
+/// Where a stack's parameter value comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "from", rename_all = "snake_case")]
+pub enum ParameterSource {
+    /// The VPC the app runs in (`x-ecs.vpc` or `deploy --vpc`).
+    Vpc,
+    /// The subnets the tasks run in, comma-separated (`x-ecs.subnets` or `deploy --subnets`).
+    PrivateSubnets,
+    /// The subnets the load balancers face the internet from (`x-ecs.public_subnets`).
+    PublicSubnets,
+    /// An output of an earlier stack.
+    Output { stack: StackKind, key: &'static str },
+    /// The security group of an existing file system's mount targets; empty when they admit the
+    /// tasks already.
+    MountTargetSecurityGroup,
+}
+
+/// The stacks, in the order to deploy them: each one's parameters come from those before it.
+pub(super) fn stacks(plan: &Plan) -> Vec<StackPlan> {
+    use ParameterSource::*;
+    use StackKind::*;
+    let parameter = |name, source| StackParameter { name, source };
+    let from_base = |key| parameter(key, Output { stack: Base, key });
+    let stack = |kind: StackKind, parameters, creates_iam, reason: &str| StackPlan {
+        kind,
+        name: stack_name(&plan.project, kind.as_str()),
+        parameters,
+        creates_iam,
+        after_services: false,
+        reason: reason.to_string(),
+    };
+    let mut stacks = vec![stack(
+        Base,
+        vec![parameter("VpcId", Vpc), parameter("PrivateSubnetIds", PrivateSubnets)],
+        true,
+        "the cluster, log group, security groups and roles every task uses",
+    )];
+    if let Some(efs) = &plan.efs {
+        let network = if efs.existing_file_system.is_some() {
+            vec![parameter("MountTargetSecurityGroupId", MountTargetSecurityGroup)]
+        } else {
+            vec![parameter("VpcId", Vpc), parameter("PrivateSubnetIds", PrivateSubnets)]
+        };
+        let parameters = network
+            .into_iter()
+            .chain([from_base("TaskSecurityGroupId"), from_base("TaskRoleName")])
+            .collect();
+        stacks.push(stack(Efs, parameters, true, "named volumes: EFS access points"));
+    }
+    let balancer = || {
+        vec![
+            parameter("VpcId", Vpc),
+            parameter("PublicSubnetIds", PublicSubnets),
+            from_base("TaskSecurityGroupId"),
+        ]
+    };
+    if !plan.listeners.is_empty() {
+        stacks.push(stack(
+            Alb,
+            balancer(),
+            false,
+            "published HTTP ports: the application load balancer",
+        ));
+    }
+    if plan.network_load_balancer.is_some() {
+        stacks.push(stack(
+            Nlb,
+            balancer(),
+            false,
+            "published ports that are not HTTP: the network load balancer",
+        ));
+    }
+    if !plan.secrets.is_empty() {
+        stacks.push(stack(
+            Secrets,
+            vec![from_base("TaskExecutionRoleName")],
+            true,
+            "secrets: created in Secrets Manager, readable by the execution role",
+        ));
+    }
+    if plan.tasks.iter().any(|task| task.autoscaling.is_some()) {
+        let mut autoscaling = stack(
+            Autoscaling,
+            vec![],
+            false,
+            "autoscaling: a scalable target per ECS service",
+        );
+        autoscaling.after_services = true;
+        stacks.push(autoscaling);
+    }
+    stacks
+}
+
+/// A stack name CloudFormation takes (a letter, then letters, digits and `-`), from a compose
+/// project name (lowercase letters, digits, `-` and `_`, any first).
+pub fn stack_name(project: &str, kind: &str) -> String {
+    let project: String = project
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let prefix = if project.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        ""
+    } else {
+        "app-"
+    };
+    format!("{prefix}{project}-{kind}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stack_names_are_what_cloudformation_takes() {
+        assert_eq!(stack_name("goals", "base"), "goals-base");
+        assert_eq!(stack_name("my_app", "efs"), "my-app-efs");
+        assert_eq!(stack_name("2048", "alb"), "app-2048-alb");
+    }
+
+    #[test]
+    fn each_stack_once_in_dependency_order() {
+        let conversion = crate::test_conversion(
+            "services:\n  web:\n    image: nginx\n    ports: ['80:80']\n    volumes: [data:/data]\n    secrets: [key]\n    x-ecs: {autoscaling: {max: 3, cpu: 70}}\nvolumes:\n  data: {}\nsecrets:\n  key: {environment: KEY}\n",
+        );
+        let plan = conversion.plan.expect("a plan");
+        let kinds: Vec<&str> = plan.stacks.iter().map(|s| s.kind.as_str()).collect();
+        assert_eq!(kinds, ["base", "efs", "alb", "secrets", "autoscaling"]);
+        // Every output a stack reads comes from one deployed before it.
+        for (i, stack) in plan.stacks.iter().enumerate() {
+            for parameter in &stack.parameters {
+                if let ParameterSource::Output { stack: from, .. } = parameter.source {
+                    assert!(
+                        plan.stacks[..i].iter().any(|s| s.kind == from),
+                        "{:?} reads {from:?}",
+                        stack.kind
+                    );
+                }
+            }
+        }
+        assert!(plan
+            .stacks
+            .iter()
+            .all(|s| s.after_services == (s.kind == StackKind::Autoscaling)));
+    }
+}
