@@ -19,7 +19,7 @@ pub mod write;
 
 use diagnostic::{Code, Diagnostics, Severity};
 use load::interpolate::Variables;
-use plan::{KnownValues, Plan};
+use plan::Plan;
 use std::path::PathBuf;
 
 /// What a conversion reads.
@@ -33,8 +33,8 @@ pub struct Input {
     pub directory_name: Option<String>,
     /// The process environment, for `${VAR}` interpolation (it wins over `.env`).
     pub environment: Variables,
-    /// Values of the deployed stacks' outputs, by placeholder name.
-    pub known_values: KnownValues,
+    /// The deployed stacks' outputs: values by placeholder name, and the stacks they came from.
+    pub stack_outputs: load::stack_outputs::SavedOutputs,
     /// Active profiles (`--profile`); COMPOSE_PROFILES adds to them.
     pub profiles: Vec<String>,
     /// `--env-file`: read instead of the `.env` beside the first compose file, in order (later
@@ -86,12 +86,13 @@ pub fn convert(input: &Input, files: &dyn source::Files) -> Result<Conversion, e
         }
     };
     let project = normalise::normalise(&loaded, &input.profiles, files, &mut diagnostics);
-    let plan = project.and_then(|project| plan::plan(&project, &input.known_values, &mut diagnostics));
+    let plan = project.and_then(|project| plan::plan(&project, &input.stack_outputs.values, &mut diagnostics));
     let output = match &plan {
         Some(plan) => {
             let output = emit::emit(plan)?;
             check_task_definition_sizes(plan, &output, &mut diagnostics);
             check_output_size(&output, &mut diagnostics);
+            check_unfilled(plan, &input.stack_outputs, &mut diagnostics);
             output
         }
         None => emit::Output::new(),
@@ -162,6 +163,26 @@ fn check_task_definition_sizes(plan: &Plan, output: &emit::Output, diagnostics: 
                     ),
                 )
                 .with_help("put long values (environment, command, labels) in the image or in fewer services per task"),
+            );
+        }
+    }
+}
+
+/// A placeholder whose stack's outputs were read, and lack it: the saved outputs are older than
+/// the compose file (a volume or a port added since), and writing it would undo the filled output.
+fn check_unfilled(plan: &Plan, saved: &load::stack_outputs::SavedOutputs, diagnostics: &mut Diagnostics) {
+    use diagnostic::{Diagnostic, KeyPath};
+    for missing in &plan.missing {
+        let Some(kind) = &missing.stack else { continue };
+        let stack = plan::stack_name(&plan.project, kind);
+        if saved.stacks.contains(&stack) {
+            diagnostics.push(
+                Diagnostic::error(
+                    Code::UnfilledPlaceholder,
+                    KeyPath::root(),
+                    format!("`{{{{{}}}}}` is not filled: the saved outputs of stack `{stack}` have no output `{}`", missing.name, missing.name),
+                )
+                .with_help("the stack is older than the compose file: `compose2ecs deploy` deploys it again and saves its outputs"),
             );
         }
     }

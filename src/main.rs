@@ -4,9 +4,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use compose2ecs::diagnostic::{printable, printable_json, printable_lines, Code, Diagnostic, KeyPath, Severity};
 use compose2ecs::load::discover;
 use compose2ecs::load::interpolate::Variables;
-use compose2ecs::load::stack_outputs::read_stack_outputs;
-use compose2ecs::plan::KnownValues;
-use compose2ecs::source::{read_regular_file, FileSystem, Links, SourceFile};
+use compose2ecs::load::stack_outputs::SavedOutputs;
+use compose2ecs::source::{FileSystem, Links, SourceFile};
 use compose2ecs::{convert, render, report, write, Conversion, Input};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -55,7 +54,8 @@ struct InputArgs {
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     files: Vec<PathBuf>,
     /// A deployed stack's outputs, as `aws cloudformation describe-stacks --stack-name S` prints
-    /// them; they fill the placeholders. Repeat for each stack.
+    /// them, or a folder of such `.json` files; they fill the placeholders. Repeat for each.
+    /// `convert` also reads those `deploy` saved in the output folder's `stacks/`.
     #[arg(long = "stack-outputs", value_name = "FILE")]
     stack_outputs: Vec<PathBuf>,
     /// Activate a profile: services with it are converted (with COMPOSE_PROFILES; `*` for all).
@@ -103,7 +103,7 @@ fn main() -> ExitCode {
 }
 
 fn run_convert(input: &InputArgs, output: &Path, strict: bool, check: bool) -> ExitCode {
-    let conversion = match run_pipeline(input) {
+    let conversion = match read_outputs(input, Some(output)).and_then(|outputs| run_pipeline(input, outputs)) {
         Ok(conversion) => conversion,
         Err(code) => return code,
     };
@@ -180,7 +180,7 @@ fn run_convert(input: &InputArgs, output: &Path, strict: bool, check: bool) -> E
 }
 
 fn run_plan(input: &InputArgs, format: Format) -> ExitCode {
-    let conversion = match run_pipeline(input) {
+    let conversion = match read_outputs(input, None).and_then(|outputs| run_pipeline(input, outputs)) {
         Ok(conversion) => conversion,
         Err(code) => return code,
     };
@@ -208,23 +208,29 @@ fn refused(conversion: &Conversion, strict: bool) {
     }
 }
 
-/// Finds the files, reads the stack outputs, converts, and prints the diagnostics.
-fn run_pipeline(args: &InputArgs) -> Result<Conversion, ExitCode> {
-    let mut known_values = KnownValues::new();
-    for path in &args.stack_outputs {
-        let shown = path.display().to_string();
-        let read = read_regular_file(path, Links::Follow)
-            .and_then(|bytes| String::from_utf8(bytes).map_err(|_| std::io::ErrorKind::InvalidData.into()))
-            .map_err(|error| format!("cannot read `{shown}`: {error}"))
-            .and_then(|text| read_stack_outputs(&shown, &text, &mut known_values));
-        if let Err(message) = read {
-            let unread = Diagnostic::error(Code::StackOutputs, KeyPath::root(), message).with_help(
-                "save a stack's outputs with `aws cloudformation describe-stacks --stack-name STACK > FILE`",
-            );
-            print_diagnostics(args, &[], [&unread]);
-            return Err(ExitCode::from(1));
-        }
+/// The stacks' outputs: those `deploy` saved in the output folder `saved_in`, then each
+/// `--stack-outputs` file or folder.
+fn read_outputs(args: &InputArgs, saved_in: Option<&Path>) -> Result<SavedOutputs, ExitCode> {
+    let mut outputs = SavedOutputs::default();
+    let read = saved_in
+        .map_or(Ok(()), |folder| outputs.read_saved(folder))
+        .and_then(|()| {
+            args.stack_outputs
+                .iter()
+                .try_for_each(|path| outputs.read(path, Links::Follow))
+        });
+    if let Err(message) = read {
+        let unread = Diagnostic::error(Code::StackOutputs, KeyPath::root(), message).with_help(
+            "`compose2ecs deploy` saves each stack's outputs; by hand: `aws cloudformation describe-stacks --stack-name STACK > FILE` once the stack is deployed",
+        );
+        print_diagnostics(args, &[], [&unread]);
+        return Err(ExitCode::from(1));
     }
+    Ok(outputs)
+}
+
+/// Finds the files, converts with the stacks' outputs, and prints the diagnostics.
+fn run_pipeline(args: &InputArgs, stack_outputs: SavedOutputs) -> Result<Conversion, ExitCode> {
     let environment: Variables = std::env::vars().collect();
     let compose_files = match discover::compose_files(&args.files, &args.env_files, &environment, &FileSystem) {
         Ok(files) => files,
@@ -239,7 +245,7 @@ fn run_pipeline(args: &InputArgs) -> Result<Conversion, ExitCode> {
         compose_files,
         directory_name: None,
         environment,
-        known_values,
+        stack_outputs,
         profiles: args.profiles.clone(),
         env_files: args.env_files.clone(),
         project_name: args.project_name.clone(),

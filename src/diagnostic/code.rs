@@ -250,6 +250,8 @@ codes! {
         "The top-level `name` is written as compose writes project names (lower case, without other characters).";
     PublicTaskPort = "public-task-port", Warning:
         "With `x-ecs.assign_public_ip`, tasks behind a UDP listener are reached on that port directly too, not only through the network load balancer.";
+    RegionMismatch = "region-mismatch", Error:
+        "`x-ecs.region` is not the region the stacks whose outputs were read are deployed in: the tasks would log to a region without their log group.";
     ReplicasDiffer = "replicas-differ", Warning:
         "The services of one task ask for different replica counts.";
     RequiredVariable = "required-variable", Error:
@@ -277,7 +279,7 @@ codes! {
     SsmParameter = "ssm-parameter", Note:
         "An external secret named without an ARN is read from the SSM parameter of that name.";
     StackOutputs = "stack-outputs", Error:
-        "A `--stack-outputs` file cannot be read, or two stacks disagree on an output.";
+        "A `--stack-outputs` file (or a file in the output folder's `stacks/`) cannot be read, has no `Outputs`, or two stacks disagree on an output.";
     StackTooLarge = "stack-too-large", Error:
         "A load balancer's stack (`alb.yaml`, `nlb.yaml`) would have more than the 500 resources or 200 outputs CloudFormation takes in one stack.";
     StatefulScaled = "stateful-scaled", Warning:
@@ -308,6 +310,8 @@ codes! {
         "A reference across tasks to a UDP port, which Service Connect does not carry.";
     UndefinedVolume = "undefined-volume", Error:
         "A service mounts a named volume that is not declared.";
+    UnfilledPlaceholder = "unfilled-placeholder", Error:
+        "A deployed stack's saved outputs lack a value the output needs: the stack is older than the compose file.";
     UnknownKey = "unknown-key", Error:
         "A key compose2ecs does not know, with a \"did you mean\".";
     UnknownSecret = "unknown-secret", Error:

@@ -56,7 +56,10 @@ fn circuit_breaker() -> CircuitBreaker {
 pub(super) fn deployment(cx: &mut Context, tasks: &[TaskGroup], one_network: bool) -> Deployment {
     let settings = &cx.project.settings;
     let region = match &settings.region {
-        Some(region) => DeployValue::Known(region.clone()),
+        Some(region) => {
+            check_stacks_region(cx, region);
+            DeployValue::Known(region.clone())
+        }
         None => cx.deferred("Region", Source::SettingOrStack("region", "base")),
     };
     let subnets = match &settings.subnets {
@@ -132,6 +135,22 @@ pub(super) fn deployment(cx: &mut Context, tasks: &[TaskGroup], one_network: boo
             reason: "the ECS service's tags (the project's, and its services' `deploy.labels`) reach its tasks, so a search or a cost report by tag finds the tasks too".into(),
         },
     }
+}
+
+/// The tasks log to `x-ecs.region`, and the base stack made their log group in its own region
+/// (its `Region` output): two regions mean tasks that cannot start.
+fn check_stacks_region(cx: &mut Context, region: &str) {
+    let Some(deployed) = cx.known.get("Region").filter(|deployed| *deployed != region) else {
+        return;
+    };
+    cx.diagnostics.push(
+        Diagnostic::error(
+            Code::RegionMismatch,
+            KeyPath::root().key("x-ecs").key("region"),
+            format!("`x-ecs.region` is `{region}`, but the stacks are deployed in `{deployed}` (their `Region` output)"),
+        )
+        .with_help("set `x-ecs.region` to the stacks' region, or deploy the stacks in that region (and remove the saved outputs of the others)"),
+    );
 }
 
 #[cfg(test)]
