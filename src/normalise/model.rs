@@ -108,7 +108,11 @@ pub struct SecretUse {
 pub struct DeploySettings {
     pub cluster: Option<String>,
     pub region: Option<String>,
+    /// The VPC `deploy` deploys the stacks into (its `--vpc` wins).
+    pub vpc: Option<String>,
     pub subnets: Option<Vec<String>>,
+    /// The subnets `deploy` puts the load balancers in (its `--public-subnets` wins).
+    pub public_subnets: Option<Vec<String>>,
     pub security_groups: Option<Vec<String>>,
     pub assign_public_ip: bool,
     /// Where the images of services with `build` and no `image` are pushed (`…dkr.ecr….amazonaws.com/app`).

@@ -27,7 +27,9 @@ pub(super) fn deploy_settings(reader: &mut Reader, value: Option<&Value>, path: 
         match name.as_str() {
             "cluster" => settings.cluster = cluster(reader, item, &item_path),
             "region" => settings.region = reader.string(item, &item_path),
+            "vpc" => settings.vpc = prefixed_id(reader, item, &item_path, "vpc-", "a VPC"),
             "subnets" => settings.subnets = reader.string_list(item, &item_path),
+            "public_subnets" => settings.public_subnets = reader.string_list(item, &item_path),
             "security_groups" => settings.security_groups = reader.string_list(item, &item_path),
             "assign_public_ip" => settings.assign_public_ip = reader.boolean(item, &item_path).unwrap_or(false),
             "registry" => settings.registry = registry(reader, item, &item_path),
@@ -40,6 +42,23 @@ pub(super) fn deploy_settings(reader: &mut Reader, value: Option<&Value>, path: 
         }
     }
     settings
+}
+
+/// An AWS id that `deploy` passes on (`vpc-0123abcd`): checked for its prefix, so a name given
+/// where an id belongs is found before the stacks are deployed.
+fn prefixed_id(reader: &mut Reader, value: &Value, path: &KeyPath, prefix: &str, what: &str) -> Option<String> {
+    let id = reader.string(value, path)?;
+    if !id.starts_with(prefix) || !id[prefix.len()..].chars().all(|c| c.is_ascii_hexdigit()) || id.len() == prefix.len()
+    {
+        reader.error(
+            Code::BadSetting,
+            path,
+            format!("`{}` is not the id of {what}", crate::quote::shown(&id)),
+            &format!("give its id, `{prefix}` and hexadecimal digits (`aws ec2 describe-vpcs` lists them)"),
+        );
+        return None;
+    }
+    Some(id)
 }
 
 /// `x-ecs.cluster`: a cluster's name, or its ARN (then its name is read from it; every use

@@ -115,6 +115,8 @@ pub(super) fn deployment(cx: &mut Context, tasks: &[TaskGroup], one_network: boo
         cluster: settings.cluster.clone().unwrap_or_else(|| cx.project.name.clone()),
         create_cluster: settings.cluster.is_none(),
         region,
+        vpc: settings.vpc.clone(),
+        public_subnets: settings.public_subnets.clone(),
         subnets,
         security_groups,
         assign_public_ip: settings.assign_public_ip,

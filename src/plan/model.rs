@@ -112,6 +112,10 @@ pub struct Deployment {
     /// The base stack creates the cluster unless `x-ecs.cluster` names an existing one.
     pub create_cluster: bool,
     pub region: DeployValue,
+    /// The VPC and the load balancers' subnets `deploy` deploys the stacks with, when `x-ecs`
+    /// gives them.
+    pub vpc: Option<String>,
+    pub public_subnets: Option<Vec<String>>,
     pub subnets: Vec<DeployValue>,
     pub security_groups: Vec<DeployValue>,
     pub assign_public_ip: bool,
