@@ -5,6 +5,7 @@
 //! never prints.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod deploy;
 pub mod diagnostic;
 pub mod emit;
 pub mod load;

@@ -1,5 +1,7 @@
 //! The compose2ecs command line: parses arguments, runs the conversion, prints diagnostics, writes files.
 
+mod cli_deploy;
+
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use compose2ecs::diagnostic::{printable, printable_json, printable_lines, Code, Diagnostic, KeyPath, Severity};
 use compose2ecs::load::discover;
@@ -35,6 +37,13 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Convert, then deploy with your aws CLI: the stacks (their outputs saved in the output
+    /// folder's `stacks/`), the task definitions and the services; each step is skipped when AWS
+    /// has it already, so running it again goes on where a failed run stopped.
+    Deploy(cli_deploy::DeployArgs),
+    /// Remove what `deploy` made: the services (scaled to zero first), the task definitions'
+    /// revisions and the stacks; what the templates retain (logs, volumes' data, secrets) stays.
+    Down(cli_deploy::DownArgs),
     /// Show what would run where and what each reference becomes, without writing files.
     Plan {
         #[command(flatten)]
@@ -45,9 +54,9 @@ enum Command {
     },
 }
 
-/// What both commands read.
+/// What every command reads.
 #[derive(Args)]
-struct InputArgs {
+pub(crate) struct InputArgs {
     /// A compose file; repeat to merge several in order. Default: the files `COMPOSE_FILE` lists,
     /// else compose.yaml, compose.yml, docker-compose.yml or docker-compose.yaml in the current
     /// folder, with its override file.
@@ -70,7 +79,7 @@ struct InputArgs {
     project_name: Option<String>,
     /// Also show notes: every decision, such as each hostname rewrite.
     #[arg(short, long)]
-    verbose: bool,
+    pub(crate) verbose: bool,
     /// How diagnostics are printed on stderr: for people, or one JSON object a line (code,
     /// severity, message, key path, file, line, column, help, other places) for CI and editors.
     #[arg(long = "message-format", value_enum, default_value = "human")]
@@ -99,6 +108,8 @@ fn main() -> ExitCode {
             check,
         } => run_convert(&input, &output, strict, check),
         Command::Plan { input, format } => run_plan(&input, format),
+        Command::Deploy(args) => cli_deploy::run_deploy(&args),
+        Command::Down(args) => cli_deploy::run_down(&args),
     }
 }
 
@@ -198,7 +209,7 @@ fn run_plan(input: &InputArgs, format: Format) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn refused(conversion: &Conversion, strict: bool) {
+pub(crate) fn refused(conversion: &Conversion, strict: bool) {
     let errors = conversion.diagnostics.count(Severity::Error);
     let warnings = conversion.diagnostics.count(Severity::Warning);
     if errors == 0 && strict {
@@ -210,7 +221,7 @@ fn refused(conversion: &Conversion, strict: bool) {
 
 /// The stacks' outputs: those `deploy` saved in the output folder `saved_in`, then each
 /// `--stack-outputs` file or folder.
-fn read_outputs(args: &InputArgs, saved_in: Option<&Path>) -> Result<SavedOutputs, ExitCode> {
+pub(crate) fn read_outputs(args: &InputArgs, saved_in: Option<&Path>) -> Result<SavedOutputs, ExitCode> {
     let mut outputs = SavedOutputs::default();
     let read = saved_in
         .map_or(Ok(()), |folder| outputs.read_saved(folder))
@@ -230,7 +241,7 @@ fn read_outputs(args: &InputArgs, saved_in: Option<&Path>) -> Result<SavedOutput
 }
 
 /// Finds the files, converts with the stacks' outputs, and prints the diagnostics.
-fn run_pipeline(args: &InputArgs, stack_outputs: SavedOutputs) -> Result<Conversion, ExitCode> {
+pub(crate) fn run_pipeline(args: &InputArgs, stack_outputs: SavedOutputs) -> Result<Conversion, ExitCode> {
     let environment: Variables = std::env::vars().collect();
     let compose_files = match discover::compose_files(&args.files, &args.env_files, &environment, &FileSystem) {
         Ok(files) => files,
@@ -263,7 +274,7 @@ fn run_pipeline(args: &InputArgs, stack_outputs: SavedOutputs) -> Result<Convers
 
 /// A failure of the run rather than a mistake in its input (the output folder cannot be written,
 /// a bug): it has no code, and is text in every message format.
-fn print_failure(message: &str, help: &str) {
+pub(crate) fn print_failure(message: &str, help: &str) {
     eprintln!("error: {}", printable(message));
     eprintln!("   = help: {help}");
 }

@@ -32,6 +32,17 @@ pub struct Stack {
     /// Absent while a stack is created, or when it failed: its outputs are not known.
     #[serde(default)]
     pub outputs: Option<Vec<StackOutput>>,
+    /// The values it was deployed with.
+    #[serde(default)]
+    pub parameters: Vec<StackParameterValue>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct StackParameterValue {
+    pub parameter_key: String,
+    #[serde(default)]
+    pub parameter_value: String,
 }
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -47,6 +58,9 @@ pub struct SavedOutputs {
     pub values: KnownValues,
     /// The names of the stacks whose outputs were read.
     pub stacks: BTreeSet<String>,
+    /// The parameters they were deployed with (`VpcId`, `PrivateSubnetIds`, …), by name: what
+    /// `deploy` passes again when it is not told otherwise.
+    pub parameters: KnownValues,
 }
 
 impl SavedOutputs {
@@ -78,6 +92,10 @@ impl SavedOutputs {
                         self.values.insert(output.output_key, output.output_value);
                     }
                 }
+            }
+            for parameter in stack.parameters {
+                self.parameters
+                    .insert(parameter.parameter_key, parameter.parameter_value);
             }
             self.stacks.insert(stack.stack_name);
         }

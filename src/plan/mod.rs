@@ -25,7 +25,7 @@ mod secrets;
 mod secrets_writer;
 mod security_groups;
 mod service_connect;
-mod shell;
+pub mod shell;
 mod sizing;
 mod stacks;
 mod volumes;

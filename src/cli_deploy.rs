@@ -1,0 +1,282 @@
+//! The `deploy` and `down` commands: convert, then drive the user's aws CLI through
+//! `compose2ecs::deploy`, saying each step, and on a failure what was done and how to go on.
+
+use crate::{print_failure, read_outputs, refused, run_pipeline, InputArgs};
+use clap::Args;
+use compose2ecs::deploy::{self, Aws, AwsCli, DeployError, Deployer, DryRun, Globals, Network};
+use compose2ecs::diagnostic::{printable, printable_lines, Severity};
+use compose2ecs::load::stack_outputs::SavedOutputs;
+use compose2ecs::plan::{DeployValue, Plan};
+use compose2ecs::{write, Conversion};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// What `deploy` and `down` read besides the compose files.
+#[derive(Args)]
+pub struct AwsArgs {
+    /// The output folder: converted into, deployed from, and where the stacks' outputs are saved
+    /// (`stacks/`, to commit with the rest).
+    #[arg(short = 'o', long = "output", value_name = "DIR", default_value = "ecs")]
+    pub output: PathBuf,
+    /// The aws CLI profile (else AWS_PROFILE, else its default).
+    #[arg(long = "aws-profile", value_name = "NAME")]
+    pub aws_profile: Option<String>,
+    /// The region (else `x-ecs.region`, else the saved stacks' region, else the aws CLI's).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Another endpoint for every AWS service (a local emulator).
+    #[arg(long = "endpoint-url", value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Print every aws command, in order, and run none (nor write any file). It asks AWS
+    /// nothing, so it shows a first deploy: where something exists, a real run skips or updates it.
+    #[arg(long = "dry-run")]
+    pub dry_run: bool,
+}
+
+#[derive(Args)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// The VPC the stacks are deployed into (over `x-ecs.vpc`).
+    #[arg(long, value_name = "VPC_ID")]
+    pub vpc: Option<String>,
+    /// The tasks' subnets, comma-separated, in two availability zones (over `x-ecs.subnets`).
+    #[arg(long, value_name = "SUBNET,…", value_delimiter = ',')]
+    pub subnets: Option<Vec<String>>,
+    /// The load balancers' subnets, comma-separated, in two availability zones (over
+    /// `x-ecs.public_subnets`).
+    #[arg(long = "public-subnets", value_name = "SUBNET,…", value_delimiter = ',')]
+    pub public_subnets: Option<Vec<String>>,
+    /// An S3 bucket for templates larger than CloudFormation takes inline (51,200 bytes).
+    #[arg(long = "s3-bucket", value_name = "BUCKET")]
+    pub s3_bucket: Option<String>,
+    /// Start a new deployment of every service even where nothing changed: the way to run an
+    /// image pushed again under the same tag (`latest`).
+    #[arg(long = "force-new-deployment")]
+    pub force_new_deployment: bool,
+    /// Do not wait for the services to become stable.
+    #[arg(long = "no-wait")]
+    pub no_wait: bool,
+    /// Refuse the input on any warning.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+#[derive(Args)]
+pub struct DownArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+pub fn run_deploy(args: &DeployArgs) -> ExitCode {
+    let Ok(mut outputs) = read_outputs(&args.input, Some(&args.aws.output)) else {
+        return ExitCode::from(1);
+    };
+    // The stacks are about to be deployed again: their saved outputs may lack what the compose
+    // file added since, which is not an error yet.
+    let pending = SavedOutputs {
+        stacks: Default::default(),
+        ..outputs.clone()
+    };
+    let Some(first) = converted(&args.input, pending, args.strict) else {
+        return ExitCode::from(1);
+    };
+    let plan = first
+        .plan
+        .as_ref()
+        .expect("a conversion that is not refused has a plan");
+    let Some(globals) = globals(&args.aws, plan, &outputs) else {
+        return ExitCode::from(1);
+    };
+    let flags = Network {
+        vpc: args.vpc.clone(),
+        private_subnets: args.subnets.clone(),
+        public_subnets: args.public_subnets.clone(),
+    };
+    let network = Network::resolve(flags, plan, &outputs);
+    let mut aws = runner(&args.aws, globals, args.input.verbose);
+    let mut say = |line: &str| eprintln!("{}", printable(line));
+    let mut deployer = Deployer {
+        aws: aws.as_mut(),
+        output: &args.aws.output,
+        say: &mut say,
+        s3_bucket: args.s3_bucket.clone(),
+        done: Vec::new(),
+        changed_services: Vec::new(),
+    };
+    let dry = args.aws.dry_run;
+    let mut steps = || -> Result<Vec<String>, DeployError> {
+        deployer.preflight(plan, &network)?;
+        written(&args.aws.output, &first, dry)?;
+        deployer.deploy_stacks(plan, &network, &mut outputs, false)?;
+        // With the stacks' outputs, the files are complete: converted again, and deployed.
+        let second = converted(&args.input, outputs.clone(), args.strict).ok_or_else(|| {
+            DeployError::new(
+                "the output cannot be converted with the stacks' outputs",
+                "see the errors above",
+            )
+        })?;
+        let plan = second.plan.as_ref().expect("not refused");
+        if !dry && !plan.missing.is_empty() {
+            let names: Vec<String> = plan.missing.iter().map(|m| format!("{{{{{}}}}}", m.name)).collect();
+            return Err(DeployError::new(
+                format!("placeholders are left after the stacks were deployed: {}", names.join(", ")),
+                "each comes from `x-ecs` or another stack (see `compose2ecs convert`); give it, then run `compose2ecs deploy` again",
+            ));
+        }
+        written(&args.aws.output, &second, dry)?;
+        deployer.release(plan, &second.output, args.force_new_deployment)?;
+        deployer.deploy_stacks(plan, &network, &mut outputs, true)?;
+        if !args.no_wait {
+            deployer.wait(plan)?;
+        }
+        Ok(deploy::urls(plan, &outputs))
+    };
+    match steps() {
+        Ok(urls) if !dry => {
+            for url in urls {
+                eprintln!("the app answers at {}", printable(&url));
+            }
+            eprintln!(
+                "deployed; commit {} (the stacks' outputs are in its stacks/)",
+                args.aws.output.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(_) => ExitCode::SUCCESS,
+        Err(error) => failed(&error, &deployer.done, "deploy"),
+    }
+}
+
+pub fn run_down(args: &DownArgs) -> ExitCode {
+    let Ok(outputs) = read_outputs(&args.input, Some(&args.aws.output)) else {
+        return ExitCode::from(1);
+    };
+    let pending = SavedOutputs {
+        stacks: Default::default(),
+        ..outputs.clone()
+    };
+    let Some(conversion) = converted(&args.input, pending, false) else {
+        return ExitCode::from(1);
+    };
+    let plan = conversion
+        .plan
+        .as_ref()
+        .expect("a conversion that is not refused has a plan");
+    let Some(globals) = globals(&args.aws, plan, &outputs) else {
+        return ExitCode::from(1);
+    };
+    let mut aws = runner(&args.aws, globals, args.input.verbose);
+    let mut say = |line: &str| eprintln!("{}", printable(line));
+    let mut deployer = Deployer {
+        aws: aws.as_mut(),
+        output: &args.aws.output,
+        say: &mut say,
+        s3_bucket: None,
+        done: Vec::new(),
+        changed_services: Vec::new(),
+    };
+    match deploy::down(&mut deployer, plan, &outputs) {
+        Ok(kept) if !args.aws.dry_run => {
+            eprintln!("removed; kept, as the templates retain them (delete each when you no longer need it):");
+            for kept in kept {
+                eprintln!("  {}", printable(&kept));
+            }
+            ExitCode::SUCCESS
+        }
+        Ok(_) => ExitCode::SUCCESS,
+        Err(error) => failed(&error, &deployer.done, "down"),
+    }
+}
+
+/// The conversion, its diagnostics printed; `None` (said why) when it is refused.
+fn converted(input: &InputArgs, outputs: SavedOutputs, strict: bool) -> Option<Conversion> {
+    let conversion = run_pipeline(input, outputs).ok()?;
+    if conversion.is_refused(strict) {
+        refused(&conversion, strict);
+        return None;
+    }
+    Some(conversion)
+}
+
+/// The conversion written to the output folder, as `convert` writes it (not in a dry run).
+fn written(output: &Path, conversion: &Conversion, dry: bool) -> Result<(), DeployError> {
+    if dry {
+        return Ok(());
+    }
+    match write::write_output(output, &conversion.output, &write::RunRecords::of_user()) {
+        Ok(difference) => {
+            for stranger in difference.not_ours(output, Severity::Warning) {
+                eprintln!("warning: {}", printable(&stranger.message));
+            }
+            Ok(())
+        }
+        Err(error) => Err(DeployError::new(error.to_string(), error.help())),
+    }
+}
+
+/// The options every aws command gets. The region: `--region`, else `x-ecs.region`, else the
+/// saved stacks' region; two of them differing is an error, before anything runs.
+fn globals(args: &AwsArgs, plan: &Plan, outputs: &SavedOutputs) -> Option<Globals> {
+    let setting = match &plan.deployment.region {
+        DeployValue::Known(region) => Some(region.clone()),
+        DeployValue::Placeholder(_) => None,
+    };
+    let stacks = outputs.values.get("Region").cloned();
+    let region = match (&args.region, setting.or(stacks)) {
+        (Some(flag), Some(known)) if *flag != known => {
+            print_failure(
+                &format!("--region is `{flag}`, but the app is in `{known}` (`x-ecs.region`, or the region of the saved stacks)"),
+                "deploy each region from its own output folder (`-o ecs-REGION`) with its own `x-ecs.region` (an override file per region)",
+            );
+            return None;
+        }
+        (Some(flag), _) => Some(flag.clone()),
+        (None, known) => known,
+    };
+    Some(Globals {
+        profile: args.aws_profile.clone(),
+        region,
+        endpoint_url: args.endpoint_url.clone(),
+    })
+}
+
+/// The user's aws CLI, or with `--dry-run` one that prints each command on stdout.
+fn runner(args: &AwsArgs, globals: Globals, verbose: bool) -> Box<dyn Aws> {
+    if args.dry_run {
+        Box::new(DryRun {
+            globals,
+            print: Box::new(|command| println!("{}", printable_lines(command))),
+        })
+    } else {
+        Box::new(AwsCli {
+            globals,
+            show: Box::new(move |command| {
+                if verbose {
+                    eprintln!("  $ {}", printable(command));
+                }
+            }),
+        })
+    }
+}
+
+/// A failed step: what went wrong, what was done before it, and how to go on.
+fn failed(error: &DeployError, done: &[String], command: &str) -> ExitCode {
+    print_failure(&error.message, &error.help);
+    if done.is_empty() {
+        eprintln!("nothing was changed");
+    } else {
+        eprintln!(
+            "done before it ({} step(s), each skipped when `compose2ecs {command}` runs again):",
+            done.len()
+        );
+        for step in done {
+            eprintln!("  {}", printable(step));
+        }
+    }
+    ExitCode::from(1)
+}

@@ -1,0 +1,555 @@
+//! `deploy` and `down` against a small model of AWS: stacks with a status and the outputs their
+//! templates declare, task definition families with revisions and tags, services with a status
+//! and tags, subnets in VPCs and zones. What matters is what AWS would have after each run.
+
+use super::*;
+use crate::load::stack_outputs::SavedOutputs;
+use std::collections::BTreeMap;
+
+#[derive(Default)]
+struct FakeAws {
+    run: Vec<AwsCommand>,
+    /// Stack name → (status, outputs).
+    stacks: BTreeMap<String, (String, Vec<(String, String)>)>,
+    /// Family → revisions' tags (revision n at index n - 1), and whether each is active.
+    families: BTreeMap<String, Vec<(Value, bool)>>,
+    /// Service name → (status, tags).
+    services: BTreeMap<String, (String, Value)>,
+    /// Subnet → (VPC, zone).
+    subnets: BTreeMap<String, (String, String)>,
+    no_credentials: bool,
+    /// An operation that fails (`"create-service"`).
+    failing: Option<&'static str>,
+}
+
+impl FakeAws {
+    fn with_network() -> Self {
+        let mut aws = FakeAws::default();
+        for (subnet, zone) in [
+            ("subnet-a", "a"),
+            ("subnet-b", "b"),
+            ("subnet-c", "a"),
+            ("subnet-d", "b"),
+        ] {
+            aws.subnets
+                .insert(subnet.into(), ("vpc-1".into(), format!("eu-west-1{zone}")));
+        }
+        aws
+    }
+
+    fn value_of<'c>(command: &'c AwsCommand, option: &str) -> Option<&'c str> {
+        let at = command.args.iter().position(|a| a == &format!("--{option}"))?;
+        command.args.get(at + 1).map(String::as_str)
+    }
+
+    /// The operations that changed something, as `service operation`.
+    fn changes(&self) -> Vec<String> {
+        self.run
+            .iter()
+            .filter(|c| !c.reads_only)
+            .map(|c| format!("{} {}", c.args[0], c.args[1]))
+            .collect()
+    }
+
+    fn failure(stderr: &str) -> AwsFailure {
+        AwsFailure::Failed {
+            code: Some(255),
+            stderr: stderr.to_string(),
+        }
+    }
+}
+
+impl Aws for FakeAws {
+    fn run(&mut self, command: &AwsCommand) -> Result<String, AwsFailure> {
+        self.run.push(command.clone());
+        let operation = command.args[1].as_str();
+        if self.failing == Some(operation) {
+            return Err(FakeAws::failure(&format!(
+                "An error occurred (InvalidParameterException) when calling {operation}"
+            )));
+        }
+        match (command.args[0].as_str(), operation) {
+            ("sts", _) if self.no_credentials => Err(FakeAws::failure("Unable to locate credentials")),
+            ("sts", _) => Ok(r#"{"Account": "123456789012"}"#.into()),
+            ("ec2", "describe-subnets") => {
+                let wanted = &command.args[3..];
+                let subnets: Vec<Value> = wanted
+                    .iter()
+                    .filter_map(|id| {
+                        self.subnets
+                            .get(id)
+                            .map(|(vpc, zone)| json!({"SubnetId": id, "VpcId": vpc, "AvailabilityZone": zone}))
+                    })
+                    .collect();
+                Ok(json!({"Subnets": subnets}).to_string())
+            }
+            ("cloudformation", _) => self.cloudformation(command),
+            ("ecs", _) => self.ecs(command),
+            other => panic!("the model has no {other:?}"),
+        }
+    }
+}
+
+impl FakeAws {
+    fn cloudformation(&mut self, command: &AwsCommand) -> Result<String, AwsFailure> {
+        let option = |name| FakeAws::value_of(command, name).unwrap_or_default().to_string();
+        match command.args[1].as_str() {
+            "describe-stacks" => match self.stacks.get(&option("stack-name")) {
+                None => Err(FakeAws::failure("Stack with id x does not exist")),
+                Some((status, outputs)) => {
+                    let outputs: Vec<Value> = outputs
+                        .iter()
+                        .map(|(k, v)| json!({"OutputKey": k, "OutputValue": v}))
+                        .collect();
+                    Ok(json!({"Stacks": [{"StackName": option("stack-name"), "StackStatus": status, "Outputs": outputs,
+                        "Parameters": [{"ParameterKey": "VpcId", "ParameterValue": "vpc-1"}]}]})
+                    .to_string())
+                }
+            },
+            "deploy" => {
+                let template = std::fs::read_to_string(option("template-file")).expect("the template exists");
+                let template: serde_yaml::Value = serde_yaml::from_str(&template).unwrap();
+                // CloudFormation refuses IAM resources without the capability.
+                let iam = template["Resources"]
+                    .as_mapping()
+                    .unwrap()
+                    .values()
+                    .any(|r| r["Type"].as_str().unwrap().starts_with("AWS::IAM::"));
+                if iam && option("capabilities") != "CAPABILITY_IAM" {
+                    return Err(FakeAws::failure("Requires capabilities : [CAPABILITY_IAM]"));
+                }
+                let outputs = template["Outputs"]
+                    .as_mapping()
+                    .into_iter()
+                    .flatten()
+                    .map(|(key, _)| {
+                        let key = key.as_str().unwrap().to_string();
+                        let value = match key.as_str() {
+                            "Region" => "eu-west-1".to_string(),
+                            "PrivateSubnetIds" => "subnet-a,subnet-b".to_string(),
+                            _ => format!("{key}-value"),
+                        };
+                        (key, value)
+                    })
+                    .collect();
+                let name = option("stack-name");
+                let unchanged = self.stacks.get(&name).is_some_and(|(_, old)| *old == outputs);
+                self.stacks.insert(name.clone(), ("CREATE_COMPLETE".into(), outputs));
+                Ok(if unchanged {
+                    format!("No changes to deploy. Stack {name} is up to date")
+                } else {
+                    String::new()
+                })
+            }
+            "delete-stack" => {
+                self.stacks.remove(&option("stack-name"));
+                Ok(String::new())
+            }
+            "wait" => Ok(String::new()),
+            other => panic!("the model has no cloudformation {other}"),
+        }
+    }
+
+    fn ecs(&mut self, command: &AwsCommand) -> Result<String, AwsFailure> {
+        let option = |name| FakeAws::value_of(command, name).unwrap_or_default().to_string();
+        match command.args[1].as_str() {
+            "describe-task-definition" => {
+                let family = option("task-definition");
+                match self.families.get(&family).and_then(|r| r.iter().rposition(|(_, active)| *active).map(|i| (i, &r[i]))) {
+                    None => Err(FakeAws::failure("Unable to describe task definition.")),
+                    Some((index, (tags, _))) => Ok(json!({"taskDefinition": {"taskDefinitionArn": format!("arn:td/{family}:{}", index + 1)}, "tags": tags}).to_string()),
+                }
+            }
+            "register-task-definition" => {
+                let file = option("cli-input-json");
+                let definition: Value =
+                    serde_json::from_str(&std::fs::read_to_string(file.trim_start_matches("file://")).unwrap())
+                        .unwrap();
+                let family = definition["family"].as_str().unwrap().to_string();
+                let tags: Value = serde_json::from_str(&option("tags")).unwrap();
+                let revisions = self.families.entry(family.clone()).or_default();
+                revisions.push((tags, true));
+                Ok(
+                    json!({"taskDefinition": {"taskDefinitionArn": format!("arn:td/{family}:{}", revisions.len())}})
+                        .to_string(),
+                )
+            }
+            "list-task-definitions" => {
+                let prefix = option("family-prefix");
+                let arns: Vec<String> = self
+                    .families
+                    .iter()
+                    .filter(|(family, _)| family.starts_with(&prefix))
+                    .flat_map(|(family, revisions)| {
+                        revisions
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, (_, active))| *active)
+                            .map(move |(i, _)| format!("arn:aws:ecs:eu-west-1:1:task-definition/{family}:{}", i + 1))
+                    })
+                    .collect();
+                Ok(json!({"taskDefinitionArns": arns}).to_string())
+            }
+            "deregister-task-definition" => {
+                let arn = option("task-definition");
+                let (family, revision) = arn.rsplit_once("task-definition/").unwrap().1.rsplit_once(':').unwrap();
+                self.families.get_mut(family).unwrap()[revision.parse::<usize>().unwrap() - 1].1 = false;
+                Ok(String::new())
+            }
+            "describe-services" => {
+                let name = &command.args[command.args.iter().position(|a| a == "--services").unwrap() + 1];
+                Ok(match self.services.get(name) {
+                    Some((status, tags)) => json!({"services": [{"serviceName": name, "serviceArn": format!("arn:svc/{name}"), "status": status, "tags": tags}]}),
+                    None => json!({"services": [], "failures": [{"reason": "MISSING"}]}),
+                }
+                .to_string())
+            }
+            "create-service" => {
+                let file = option("cli-input-json");
+                let service: Value =
+                    serde_json::from_str(&std::fs::read_to_string(file.trim_start_matches("file://")).unwrap())
+                        .unwrap();
+                let tags: Value = serde_json::from_str(&option("tags")).unwrap();
+                self.services
+                    .insert(service["serviceName"].as_str().unwrap().into(), ("ACTIVE".into(), tags));
+                Ok("{}".into())
+            }
+            "update-service" => {
+                let input = option("cli-input-json");
+                if !input.is_empty() {
+                    let input: Value = serde_json::from_str(&input).unwrap();
+                    // What update-service refuses: the keys only create-service takes.
+                    for key in ["serviceName", "launchType", "tags", "schedulingStrategy"] {
+                        assert!(input.get(key).is_none(), "update-service got {key}");
+                    }
+                    assert!(self.services.contains_key(input["service"].as_str().unwrap()));
+                }
+                Ok("{}".into())
+            }
+            "tag-resource" => {
+                let name = option("resource-arn").trim_start_matches("arn:svc/").to_string();
+                let tags: Value = serde_json::from_str(&option("tags")).unwrap();
+                self.services.get_mut(&name).unwrap().1 = tags;
+                Ok("{}".into())
+            }
+            "delete-service" => {
+                self.services.get_mut(&option("service")).unwrap().0 = "INACTIVE".into();
+                Ok("{}".into())
+            }
+            "wait" => Ok(String::new()),
+            other => panic!("the model has no ecs {other}"),
+        }
+    }
+}
+
+const APP: &str = "x-ecs: {region: eu-west-1}\nservices:\n  web:\n    image: nginx:1.27\n    ports: ['80:80']\n    volumes: [data:/data]\n    secrets: [key]\n    x-ecs: {autoscaling: {max: 3, cpu: 70}}\n  api:\n    image: api:1\n    expose: ['8080']\nvolumes:\n  data: {}\nsecrets:\n  key: {environment: KEY}\n";
+
+fn network() -> Network {
+    Network {
+        vpc: Some("vpc-1".into()),
+        private_subnets: Some(vec!["subnet-a".into(), "subnet-b".into()]),
+        public_subnets: Some(vec!["subnet-c".into(), "subnet-d".into()]),
+    }
+}
+
+/// What `compose2ecs deploy` does, on `compose` in the output folder `output`.
+fn deploy(
+    aws: &mut FakeAws,
+    compose: &str,
+    output: &Path,
+    force: bool,
+) -> Result<Vec<String>, (DeployError, Vec<String>)> {
+    let mut saved = SavedOutputs::default();
+    saved.read_saved(output).unwrap();
+    let first = with_outputs(
+        compose,
+        SavedOutputs {
+            stacks: Default::default(),
+            ..saved.clone()
+        },
+    );
+    let plan = first.plan.clone().unwrap();
+    write_files(output, &first.output);
+    let mut say = |_: &str| {};
+    let mut deployer = Deployer {
+        aws,
+        output,
+        say: &mut say,
+        s3_bucket: None,
+        done: vec![],
+        changed_services: vec![],
+    };
+    let mut steps = || -> Result<Vec<String>, DeployError> {
+        deployer.preflight(&plan, &network())?;
+        deployer.deploy_stacks(&plan, &network(), &mut saved, false)?;
+        let second = with_outputs(compose, saved.clone());
+        let plan = second.plan.unwrap();
+        assert!(plan.missing.is_empty(), "{:?}", plan.missing);
+        write_files(output, &second.output);
+        deployer.release(&plan, &second.output, force)?;
+        deployer.deploy_stacks(&plan, &network(), &mut saved, true)?;
+        deployer.wait(&plan)?;
+        Ok(urls(&plan, &saved))
+    };
+    let result = steps();
+    result.map_err(|error| (error, deployer.done.clone()))
+}
+
+fn with_outputs(compose: &str, outputs: SavedOutputs) -> crate::Conversion {
+    let mut files = crate::source::MemoryFiles::default();
+    files.0.insert("compose.yaml".into(), compose.as_bytes().to_vec());
+    let input = crate::Input {
+        compose_files: vec!["compose.yaml".into()],
+        directory_name: Some("app".into()),
+        stack_outputs: outputs,
+        environment: [("KEY".to_string(), "k".to_string())].into_iter().collect(),
+        ..crate::Input::default()
+    };
+    let conversion = crate::convert(&input, &files).unwrap();
+    assert!(!conversion.is_refused(false), "{:?}", conversion.diagnostics);
+    conversion
+}
+
+fn write_files(output: &Path, files: &Output) {
+    for (path, text) in files {
+        let path = output.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+}
+
+#[test]
+fn a_first_deploy_makes_everything_in_order_with_the_capability_iam_needs() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut aws = FakeAws::with_network();
+    let urls = deploy(&mut aws, APP, dir.path(), false).unwrap();
+    assert_eq!(
+        aws.changes(),
+        [
+            "cloudformation deploy", // base
+            "cloudformation deploy", // efs
+            "cloudformation deploy", // alb
+            "cloudformation deploy", // secrets
+            "ecs register-task-definition",
+            "ecs register-task-definition",
+            "ecs create-service",
+            "ecs create-service",
+            "cloudformation deploy", // autoscaling, once its services exist
+        ]
+    );
+    let deployed: Vec<&str> = aws
+        .run
+        .iter()
+        .filter(|c| c.args[1] == "deploy")
+        .map(|c| FakeAws::value_of(c, "stack-name").unwrap())
+        .collect();
+    assert_eq!(
+        deployed,
+        ["app-base", "app-efs", "app-alb", "app-secrets", "app-autoscaling"]
+    );
+    // The parameters come from the network and the stacks before.
+    let efs = aws
+        .run
+        .iter()
+        .find(|c| FakeAws::value_of(c, "stack-name") == Some("app-efs") && c.args[1] == "deploy")
+        .unwrap();
+    assert!(
+        efs.args.contains(&"TaskRoleName=TaskRoleName-value".to_string()),
+        "{efs:?}"
+    );
+    assert!(
+        efs.args.contains(&"PrivateSubnetIds=subnet-a,subnet-b".to_string()),
+        "{efs:?}"
+    );
+    // Each stack's outputs are saved in the output folder, where convert finds them.
+    let mut saved = SavedOutputs::default();
+    saved.read_saved(dir.path()).unwrap();
+    assert_eq!(saved.stacks.len(), 5);
+    assert_eq!(saved.values["TaskRoleArn"], "TaskRoleArn-value");
+    // The services' files name the stacks' values, and no placeholder.
+    let service = std::fs::read_to_string(dir.path().join("services/web.json")).unwrap();
+    assert!(
+        service.contains("TargetGroupPort80Arn-value") && !service.contains("{{"),
+        "{service}"
+    );
+    assert_eq!(urls, ["http://LoadBalancerDnsName-value/"]);
+}
+
+#[test]
+fn a_deploy_with_nothing_changed_changes_nothing_and_a_change_changes_only_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut aws = FakeAws::with_network();
+    deploy(&mut aws, APP, dir.path(), false).unwrap();
+    aws.run.clear();
+    deploy(&mut aws, APP, dir.path(), false).unwrap();
+    // The stacks are deployed again (CloudFormation finds no change), nothing else.
+    assert!(
+        aws.changes().iter().all(|c| c == "cloudformation deploy"),
+        "{:?}",
+        aws.changes()
+    );
+    assert_eq!(aws.families["app-web"].len(), 1);
+
+    // A new image tag: a new revision of that task, and its service updated; the other untouched.
+    aws.run.clear();
+    let released = APP.replace("image: api:1", "image: api:2");
+    deploy(&mut aws, &released, dir.path(), false).unwrap();
+    let changed: Vec<String> = aws.changes().into_iter().filter(|c| c.starts_with("ecs")).collect();
+    assert_eq!(
+        changed,
+        ["ecs register-task-definition", "ecs update-service", "ecs tag-resource"]
+    );
+    assert_eq!(aws.families["app-api"].len(), 2);
+    assert_eq!(aws.families["app-web"].len(), 1);
+    let update = aws.run.iter().find(|c| c.args[1] == "update-service").unwrap();
+    let input: Value = serde_json::from_str(FakeAws::value_of(update, "cli-input-json").unwrap()).unwrap();
+    assert_eq!(input["taskDefinition"], "arn:td/app-api:2");
+    assert_eq!(input["service"], "app-api");
+    assert!(
+        input.get("desiredCount").is_some(),
+        "a service without autoscaling keeps its count"
+    );
+
+    // --force-new-deployment: every service updated with a new deployment, no new revision.
+    aws.run.clear();
+    deploy(&mut aws, &released, dir.path(), true).unwrap();
+    let updates: Vec<Value> = aws
+        .run
+        .iter()
+        .filter(|c| c.args[1] == "update-service")
+        .map(|c| serde_json::from_str(FakeAws::value_of(c, "cli-input-json").unwrap()).unwrap())
+        .collect();
+    assert_eq!(updates.len(), 2);
+    assert!(updates.iter().all(|u| u["forceNewDeployment"] == true));
+    let web = updates.iter().find(|u| u["service"] == "app-web").unwrap();
+    assert!(web.get("desiredCount").is_none(), "autoscaling owns the count of web");
+    assert!(!aws.changes().contains(&"ecs register-task-definition".to_string()));
+}
+
+#[test]
+fn bad_states_are_refused_before_anything_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    // A stack left in ROLLBACK_COMPLETE by a failed creation.
+    let mut aws = FakeAws::with_network();
+    aws.stacks
+        .insert("app-base".into(), ("ROLLBACK_COMPLETE".into(), vec![]));
+    let (error, done) = deploy(&mut aws, APP, dir.path(), false).unwrap_err();
+    assert!(error.message.contains("ROLLBACK_COMPLETE"), "{error:?}");
+    assert!(
+        error
+            .help
+            .contains("aws cloudformation delete-stack --stack-name app-base"),
+        "{error:?}"
+    );
+    assert!(done.is_empty() && aws.changes().is_empty());
+
+    // No credentials.
+    let mut aws = FakeAws::with_network();
+    aws.no_credentials = true;
+    let (error, _) = deploy(&mut aws, APP, dir.path(), false).unwrap_err();
+    assert!(error.message.contains("no working credentials"), "{error:?}");
+    assert!(aws.changes().is_empty());
+
+    // A subnet of another VPC, and public subnets in one zone.
+    let mut aws = FakeAws::with_network();
+    aws.subnets
+        .insert("subnet-b".into(), ("vpc-2".into(), "eu-west-1b".into()));
+    let (error, _) = deploy(&mut aws, APP, dir.path(), false).unwrap_err();
+    assert_eq!(error.message, "subnet `subnet-b` is not in VPC `vpc-1`");
+    let mut aws = FakeAws::with_network();
+    aws.subnets
+        .insert("subnet-d".into(), ("vpc-1".into(), "eu-west-1a".into()));
+    let (error, _) = deploy(&mut aws, APP, dir.path(), false).unwrap_err();
+    assert!(
+        error.message.contains("1 availability zone(s); the stacks need 2"),
+        "{error:?}"
+    );
+    assert!(aws.changes().is_empty());
+}
+
+#[test]
+fn a_failed_step_stops_there_and_says_what_was_done() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut aws = FakeAws::with_network();
+    aws.failing = Some("create-service");
+    let (error, done) = deploy(&mut aws, APP, dir.path(), false).unwrap_err();
+    assert!(
+        error.message.starts_with("service `app-api` was not created"),
+        "{error:?}"
+    );
+    assert!(error.help.contains("run `compose2ecs deploy` again"), "{error:?}");
+    assert!(
+        done.iter().any(|d| d.starts_with("stack app-secrets: deployed")),
+        "{done:?}"
+    );
+    assert!(
+        done.iter()
+            .any(|d| d.starts_with("task definition app-web: registered")),
+        "{done:?}"
+    );
+    // Run again: what was done is skipped, the rest is done.
+    aws.failing = None;
+    aws.run.clear();
+    deploy(&mut aws, APP, dir.path(), false).unwrap();
+    let changed: Vec<String> = aws.changes().into_iter().filter(|c| c.starts_with("ecs")).collect();
+    assert_eq!(changed, ["ecs create-service", "ecs create-service"]);
+}
+
+#[test]
+fn down_removes_what_deploy_made_and_names_what_it_keeps() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut aws = FakeAws::with_network();
+    deploy(&mut aws, APP, dir.path(), false).unwrap();
+    deploy(&mut aws, &APP.replace("api:1", "api:2"), dir.path(), false).unwrap();
+    // Another project's family that starts with the same name is not touched.
+    aws.families.insert("app-api-old".into(), vec![(json!([]), true)]);
+    aws.run.clear();
+    let mut saved = SavedOutputs::default();
+    saved.read_saved(dir.path()).unwrap();
+    let plan = with_outputs(APP, saved.clone()).plan.unwrap();
+    let mut say = |_: &str| {};
+    let mut deployer = Deployer {
+        aws: &mut aws,
+        output: dir.path(),
+        say: &mut say,
+        s3_bucket: None,
+        done: vec![],
+        changed_services: vec![],
+    };
+    let kept = down(&mut deployer, &plan, &saved).unwrap();
+    assert!(aws.stacks.is_empty(), "{:?}", aws.stacks.keys());
+    assert!(aws.services.values().all(|(status, _)| status == "INACTIVE"));
+    assert!(aws.families["app-api"].iter().all(|(_, active)| !active));
+    assert!(aws.families["app-api-old"][0].1, "another family stays");
+    // Scaled to 0 before each deletion; the autoscaling stack goes first, the base stack last.
+    let changes = aws.changes();
+    assert_eq!(changes[0], "cloudformation delete-stack");
+    assert_eq!(changes[1..3], ["ecs update-service", "ecs delete-service"]);
+    let deleted: Vec<&str> = aws
+        .run
+        .iter()
+        .filter(|c| c.args[1] == "delete-stack")
+        .map(|c| FakeAws::value_of(c, "stack-name").unwrap())
+        .collect();
+    assert_eq!(
+        deleted,
+        ["app-autoscaling", "app-secrets", "app-alb", "app-efs", "app-base"]
+    );
+    // The saved outputs go with their stacks; what the templates retain is named.
+    assert!(!dir.path().join("stacks/app-base.json").exists());
+    assert!(kept[0].starts_with("log group /ecs/app"), "{kept:?}");
+    assert!(kept.iter().any(|k| k.contains("FileSystemId-value")), "{kept:?}");
+    assert!(kept.iter().any(|k| k.starts_with("secret app/key")), "{kept:?}");
+    // Down again: nothing left to remove, nothing fails.
+    aws.run.clear();
+    let mut deployer = Deployer {
+        aws: &mut aws,
+        output: dir.path(),
+        say: &mut say,
+        s3_bucket: None,
+        done: vec![],
+        changed_services: vec![],
+    };
+    down(&mut deployer, &plan, &saved).unwrap();
+    assert!(aws.changes().is_empty(), "{:?}", aws.changes());
+}
