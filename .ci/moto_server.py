@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""moto's server on 127.0.0.1 for .ci/deploy_proof, with three fixes to moto itself.
+"""moto's server on 127.0.0.1 for .ci/deploy_proof, with four fixes to moto itself.
 
 Usage: moto_server.py -H 127.0.0.1 -p PORT    (the arguments of moto_server)
 
@@ -12,6 +12,9 @@ is refused; the second fix passes `Type` on, as `create-load-balancer` already d
 And moto's CloudFormation knows no AWS::ServiceDiscovery::PrivateDnsNamespace or ::Service (a
 template that uses their Ref or Fn::GetAtt fails with an internal error): the third makes them
 with moto's own Cloud Map backend, as its API does.
+And moto shows a List<...> parameter in `describe-stacks` as a Python list (`['subnet-a',
+'subnet-b']`), where AWS shows the value it was given (`subnet-a,subnet-b`): the fourth fix
+joins it again, so `deploy` reads the parameters it deployed with as AWS gives them.
 Nothing else differs from `moto_server`.
 """
 
@@ -34,6 +37,19 @@ def apply_and_keep_outputs(self):
 
 
 models.ChangeSet.apply = apply_and_keep_outputs
+
+
+def parameters_as_given(self):
+    return [
+        {
+            "ParameterKey": key,
+            "ParameterValue": ",".join(value) if isinstance(value, list) else value,
+        }
+        for key, value in self.resource_map.resolved_parameters.items()
+    ]
+
+
+models.Stack.parameter_list = property(parameters_as_given)
 
 
 @classmethod

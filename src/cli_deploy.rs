@@ -82,7 +82,7 @@ pub fn run_deploy(args: &DeployArgs) -> ExitCode {
         stacks: Default::default(),
         ..outputs.clone()
     };
-    let Some(first) = converted(&args.input, pending, args.strict) else {
+    let Some(first) = converted(&args.input, pending, args.strict, Severity::Note) else {
         return ExitCode::from(1);
     };
     let plan = first
@@ -114,7 +114,7 @@ pub fn run_deploy(args: &DeployArgs) -> ExitCode {
         written(&args.aws.output, &first, dry)?;
         deployer.deploy_stacks(plan, &network, &mut outputs, false)?;
         // With the stacks' outputs, the files are complete: converted again, and deployed.
-        let second = converted(&args.input, outputs.clone(), args.strict).ok_or_else(|| {
+        let second = converted(&args.input, outputs.clone(), args.strict, Severity::Error).ok_or_else(|| {
             DeployError::new(
                 "the output cannot be converted with the stacks' outputs",
                 "see the errors above",
@@ -160,7 +160,7 @@ pub fn run_down(args: &DownArgs) -> ExitCode {
         stacks: Default::default(),
         ..outputs.clone()
     };
-    let Some(conversion) = converted(&args.input, pending, false) else {
+    let Some(conversion) = converted(&args.input, pending, false, Severity::Error) else {
         return ExitCode::from(1);
     };
     let plan = conversion
@@ -193,9 +193,9 @@ pub fn run_down(args: &DownArgs) -> ExitCode {
     }
 }
 
-/// The conversion, its diagnostics printed; `None` (said why) when it is refused.
-fn converted(input: &InputArgs, outputs: SavedOutputs, strict: bool) -> Option<Conversion> {
-    let conversion = run_pipeline(input, outputs).ok()?;
+/// The conversion, its diagnostics from `least` up printed; `None` (said why) when it is refused.
+fn converted(input: &InputArgs, outputs: SavedOutputs, strict: bool, least: Severity) -> Option<Conversion> {
+    let conversion = run_pipeline(input, outputs, least).ok()?;
     if conversion.is_refused(strict) {
         refused(&conversion, strict);
         return None;

@@ -114,10 +114,11 @@ fn main() -> ExitCode {
 }
 
 fn run_convert(input: &InputArgs, output: &Path, strict: bool, check: bool) -> ExitCode {
-    let conversion = match read_outputs(input, Some(output)).and_then(|outputs| run_pipeline(input, outputs)) {
-        Ok(conversion) => conversion,
-        Err(code) => return code,
-    };
+    let conversion =
+        match read_outputs(input, Some(output)).and_then(|outputs| run_pipeline(input, outputs, Severity::Note)) {
+            Ok(conversion) => conversion,
+            Err(code) => return code,
+        };
     let warnings = conversion.diagnostics.count(Severity::Warning);
     if conversion.is_refused(strict) {
         refused(&conversion, strict);
@@ -191,7 +192,7 @@ fn run_convert(input: &InputArgs, output: &Path, strict: bool, check: bool) -> E
 }
 
 fn run_plan(input: &InputArgs, format: Format) -> ExitCode {
-    let conversion = match read_outputs(input, None).and_then(|outputs| run_pipeline(input, outputs)) {
+    let conversion = match read_outputs(input, None).and_then(|outputs| run_pipeline(input, outputs, Severity::Note)) {
         Ok(conversion) => conversion,
         Err(code) => return code,
     };
@@ -240,8 +241,13 @@ pub(crate) fn read_outputs(args: &InputArgs, saved_in: Option<&Path>) -> Result<
     Ok(outputs)
 }
 
-/// Finds the files, converts with the stacks' outputs, and prints the diagnostics.
-pub(crate) fn run_pipeline(args: &InputArgs, stack_outputs: SavedOutputs) -> Result<Conversion, ExitCode> {
+/// Finds the files, converts with the stacks' outputs, and prints the diagnostics from `least`
+/// up (`deploy` converts twice, and says the warnings once).
+pub(crate) fn run_pipeline(
+    args: &InputArgs,
+    stack_outputs: SavedOutputs,
+    least: Severity,
+) -> Result<Conversion, ExitCode> {
     let environment: Variables = std::env::vars().collect();
     let compose_files = match discover::compose_files(&args.files, &args.env_files, &environment, &FileSystem) {
         Ok(files) => files,
@@ -268,7 +274,8 @@ pub(crate) fn run_pipeline(args: &InputArgs, stack_outputs: SavedOutputs) -> Res
         );
         ExitCode::from(1)
     })?;
-    print_diagnostics(args, &conversion.sources, conversion.diagnostics.iter());
+    let shown = conversion.diagnostics.iter().filter(|d| d.severity >= least);
+    print_diagnostics(args, &conversion.sources, shown);
     Ok(conversion)
 }
 
