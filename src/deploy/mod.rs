@@ -300,6 +300,10 @@ impl Deployer<'_> {
             let deployed = match self.aws.run(&command) {
                 Ok(answer) => answer,
                 Err(AwsFailure::NotRun) => continue,
+                // What `update-stack` (and moto's change sets) answer when nothing changed.
+                Err(AwsFailure::Failed { stderr, .. }) if stderr.contains("No updates are to be performed") => {
+                    "No changes to deploy".to_string()
+                }
                 Err(failure) => {
                     return Err(DeployError::new(
                         format!("stack `{}` was not deployed: {}", stack.name, failure.said()),

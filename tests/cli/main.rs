@@ -3,6 +3,7 @@
 //! helpers they share.
 
 mod conversion;
+mod deploy;
 mod diagnostics;
 mod output_folder;
 mod plan;
