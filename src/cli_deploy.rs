@@ -113,6 +113,7 @@ pub fn run_deploy(args: &DeployArgs) -> ExitCode {
         deployer.preflight(plan, &network)?;
         written(&args.aws.output, &first, dry)?;
         deployer.deploy_stacks(plan, &network, &mut outputs, false)?;
+        deployer.put_secret_values(plan)?;
         // With the stacks' outputs, the files are complete: converted again, and deployed.
         let second = converted(&args.input, outputs.clone(), args.strict, Severity::Error).ok_or_else(|| {
             DeployError::new(

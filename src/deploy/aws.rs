@@ -1,7 +1,9 @@
 //! The aws CLI as `deploy` runs it: each command as data (shown the same way it is run), and the
 //! runners — the user's `aws` on PATH, or a dry run that only prints.
 
+use crate::normalise::Withheld;
 use crate::plan::shell;
+use std::io::Write;
 use std::process::{Command, Stdio};
 
 /// One `aws SERVICE OPERATION ...` command line, without the options every command gets.
@@ -10,6 +12,9 @@ pub struct AwsCommand {
     pub args: Vec<String>,
     /// Whether it only reads: a dry run may not run it either, but a failed read changed nothing.
     pub reads_only: bool,
+    /// What the command reads on its standard input (`file:///dev/stdin`): a secret's value,
+    /// which is never shown, and never on a command line that `ps` lists.
+    pub stdin: Option<Withheld>,
 }
 
 impl AwsCommand {
@@ -18,6 +23,7 @@ impl AwsCommand {
         AwsCommand {
             args: vec![service.to_string(), operation.to_string()],
             reads_only: false,
+            stdin: None,
         }
     }
 
@@ -132,14 +138,27 @@ impl Aws for AwsCli {
     fn run(&mut self, command: &AwsCommand) -> Result<String, AwsFailure> {
         let globals = self.globals.words();
         (self.show)(&command.shown(&globals));
-        let output = Command::new("aws")
+        let mut child = Command::new("aws")
             .args(&command.args)
             .args(&globals)
             .args(["--output", "json"])
             // The user's pager would wait for a key; their CLI's answers are read here.
             .env("AWS_PAGER", "")
-            .stdin(Stdio::null())
-            .output()
+            .stdin(if command.stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|error| AwsFailure::NoCli(error.to_string()))?;
+        if let (Some(input), Some(mut pipe)) = (&command.stdin, child.stdin.take()) {
+            // A failed write shows as the command's own failure to read it.
+            let _ = pipe.write_all(input.0.as_bytes());
+        }
+        let output = child
+            .wait_with_output()
             .map_err(|error| AwsFailure::NoCli(error.to_string()))?;
         if output.status.success() {
             Ok(String::from_utf8_lossy(&output.stdout).into_owned())

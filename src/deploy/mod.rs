@@ -467,6 +467,70 @@ impl Deployer<'_> {
         })
     }
 
+    /// Puts the value of each secret the secrets stack made and that has none yet: from the file
+    /// or variable compose reads it from. A secret with a value keeps it (it may have been
+    /// rotated since); a value that is not on this machine is an error before any service runs.
+    pub fn put_secret_values(&mut self, plan: &Plan) -> Result<(), DeployError> {
+        use crate::normalise::SecretValue;
+        for secret in plan
+            .secrets
+            .iter()
+            .filter(|s| s.policy_resource == crate::plan::PolicyResource::Created)
+        {
+            let id = format!("{}/{}", plan.project, secret.name);
+            let describe = AwsCommand::read("secretsmanager", "describe-secret").option("secret-id", &id);
+            match self.aws.run(&describe) {
+                Ok(answer) => {
+                    let answer: Value = serde_json::from_str(&answer).unwrap_or(Value::Null);
+                    if answer["VersionIdsToStages"].as_object().is_some_and(|v| !v.is_empty()) {
+                        self.did(format!("secret {id}: has a value"));
+                        continue;
+                    }
+                }
+                Err(AwsFailure::NotRun) => {}
+                Err(failure) => return Err(DeployError::failed(&format!("secret `{id}` cannot be read"), &failure)),
+            }
+            let text = match &secret.value {
+                Some(SecretValue::Text(text)) => text.clone(),
+                Some(SecretValue::File(path)) => {
+                    let read = crate::source::read_regular_file(path, crate::source::Links::Follow)
+                        .map_err(|error| error.to_string())
+                        .and_then(|bytes| String::from_utf8(bytes).map_err(|_| "it is not UTF-8 text".to_string()));
+                    match read {
+                        Ok(text) => crate::normalise::Withheld(text),
+                        Err(error) => {
+                            return Err(DeployError::new(
+                                format!("the value of secret `{id}` cannot be read from `{}`: {error}", path.display()),
+                                format!("put it yourself (`aws secretsmanager put-secret-value --secret-id {id} --secret-string file://FILE`), then run `compose2ecs deploy` again"),
+                            ))
+                        }
+                    }
+                }
+                None => {
+                    return Err(DeployError::new(
+                        format!("secret `{id}` has no value in Secrets Manager, and its variable is not set here"),
+                        format!("set the variable compose reads it from, or put it yourself (`aws secretsmanager put-secret-value --secret-id {id} --secret-string file://FILE`), then run `compose2ecs deploy` again"),
+                    ))
+                }
+            };
+            let mut put = AwsCommand::change("secretsmanager", "put-secret-value")
+                .option("secret-id", &id)
+                .option("secret-string", "file:///dev/stdin");
+            put.stdin = Some(text);
+            match self.aws.run(&put) {
+                Ok(_) => self.did(format!("secret {id}: value put")),
+                Err(AwsFailure::NotRun) => {}
+                Err(failure) => {
+                    return Err(DeployError::failed(
+                        &format!("the value of secret `{id}` was not put"),
+                        &failure,
+                    ))
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Registers each task definition whose file changed, then creates or updates each ECS
     /// service, in the plan's creation order. `force` starts a new deployment of every service
     /// (to pull an image again under the same tag).

@@ -15,6 +15,8 @@ struct FakeAws {
     families: BTreeMap<String, Vec<(Value, bool)>>,
     /// Service name → (status, tags).
     services: BTreeMap<String, (String, Value)>,
+    /// Secret name → its value, when it has one.
+    secrets: BTreeMap<String, Option<String>>,
     /// Subnet → (VPC, zone).
     subnets: BTreeMap<String, (String, String)>,
     no_credentials: bool,
@@ -83,6 +85,21 @@ impl Aws for FakeAws {
                     .collect();
                 Ok(json!({"Subnets": subnets}).to_string())
             }
+            ("secretsmanager", "describe-secret") => {
+                let id = FakeAws::value_of(command, "secret-id").unwrap();
+                match self.secrets.get(id) {
+                    None => Err(FakeAws::failure("Secrets Manager can't find the specified secret.")),
+                    Some(None) => Ok(json!({"Name": id}).to_string()),
+                    Some(Some(_)) => Ok(json!({"Name": id, "VersionIdsToStages": {"v1": ["AWSCURRENT"]}}).to_string()),
+                }
+            }
+            ("secretsmanager", "put-secret-value") => {
+                assert_eq!(FakeAws::value_of(command, "secret-string"), Some("file:///dev/stdin"));
+                let id = FakeAws::value_of(command, "secret-id").unwrap().to_string();
+                let value = command.stdin.as_ref().expect("the value on stdin").0.clone();
+                *self.secrets.get_mut(&id).expect("the stack made it") = Some(value);
+                Ok("{}".into())
+            }
             ("cloudformation", _) => self.cloudformation(command),
             ("ecs", _) => self.ecs(command),
             other => panic!("the model has no {other:?}"),
@@ -132,6 +149,12 @@ impl FakeAws {
                         (key, value)
                     })
                     .collect();
+                for resource in template["Resources"].as_mapping().unwrap().values() {
+                    if resource["Type"] == "AWS::SecretsManager::Secret" {
+                        let name = resource["Properties"]["Name"].as_str().unwrap().to_string();
+                        self.secrets.entry(name).or_insert(None);
+                    }
+                }
                 let name = option("stack-name");
                 let unchanged = self.stacks.get(&name).is_some_and(|(_, old)| *old == outputs);
                 self.stacks.insert(name.clone(), ("CREATE_COMPLETE".into(), outputs));
@@ -282,6 +305,7 @@ fn deploy(
     let mut steps = || -> Result<Vec<String>, DeployError> {
         deployer.preflight(&plan, &network())?;
         deployer.deploy_stacks(&plan, &network(), &mut saved, false)?;
+        deployer.put_secret_values(&plan)?;
         let second = with_outputs(compose, saved.clone());
         let plan = second.plan.unwrap();
         assert!(plan.missing.is_empty(), "{:?}", plan.missing);
@@ -330,6 +354,7 @@ fn a_first_deploy_makes_everything_in_order_with_the_capability_iam_needs() {
             "cloudformation deploy", // efs
             "cloudformation deploy", // alb
             "cloudformation deploy", // secrets
+            "secretsmanager put-secret-value",
             "ecs register-task-definition",
             "ecs register-task-definition",
             "ecs create-service",
@@ -424,6 +449,24 @@ fn a_deploy_with_nothing_changed_changes_nothing_and_a_change_changes_only_it() 
     let web = updates.iter().find(|u| u["service"] == "app-web").unwrap();
     assert!(web.get("desiredCount").is_none(), "autoscaling owns the count of web");
     assert!(!aws.changes().contains(&"ecs register-task-definition".to_string()));
+}
+
+#[test]
+fn deploy_puts_each_secret_value_once_and_never_shows_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut aws = FakeAws::with_network();
+    deploy(&mut aws, APP, dir.path(), false).unwrap();
+    // The compose secret's variable (KEY=k) is its value, put through stdin, not the command line.
+    assert_eq!(aws.secrets["app/key"].as_deref(), Some("k"));
+    let put = aws.run.iter().find(|c| c.args[1] == "put-secret-value").unwrap();
+    assert!(!put.args.iter().any(|a| a.contains('k') && a.len() == 1));
+    assert_eq!(format!("{:?}", put.stdin), "Some(<withheld>)");
+    // A value put (or rotated) since is kept.
+    aws.secrets.insert("app/key".into(), Some("rotated".into()));
+    aws.run.clear();
+    deploy(&mut aws, APP, dir.path(), false).unwrap();
+    assert_eq!(aws.secrets["app/key"].as_deref(), Some("rotated"));
+    assert!(!aws.changes().contains(&"secretsmanager put-secret-value".to_string()));
 }
 
 #[test]

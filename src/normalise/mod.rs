@@ -174,7 +174,12 @@ services:
         assert_eq!(codes(&diagnostics), [Code::IgnoredKey]);
         assert_eq!(project.name, "app");
         assert_eq!(project.volumes[0].name, "data");
-        assert_eq!(project.secret("key").map(|s| &s.source), Some(&SecretSource::Local));
+        assert_eq!(
+            project.secret("key").map(|s| &s.source),
+            Some(&SecretSource::Local {
+                value: Some(SecretValue::File("./key".into()))
+            })
+        );
         assert!(project.service("web").is_some());
     }
 }

@@ -81,13 +81,39 @@ pub struct SecretDefinition {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum SecretSource {
-    /// `file:` or `environment:`: the value is on this machine; it goes into Secrets Manager by
-    /// hand, never into the output.
-    Local,
+    /// `file:` or `environment:`: the value is on this machine; `deploy` puts it into Secrets
+    /// Manager, and it never goes into the output.
+    Local { value: Option<SecretValue> },
     /// `external: true`: it exists; `reference` is its ARN or an SSM parameter name.
     External { reference: String },
     /// Neither: an error if a service uses it.
     Undeclared,
+}
+
+/// Where `deploy` reads a secret's value from on this machine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SecretValue {
+    /// A compose secret's `file:`, from the project folder.
+    File(std::path::PathBuf),
+    /// A compose secret's `environment:` variable, or a variable that holds a secret.
+    Text(Withheld),
+}
+
+/// A secret's text: never printed, serialised or shown in a debug dump.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Withheld(pub String);
+
+impl std::fmt::Debug for Withheld {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<withheld>")
+    }
+}
+
+impl Serialize for Withheld {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str("<withheld>")
+    }
 }
 
 /// A service's use of a secret: the file it reads.

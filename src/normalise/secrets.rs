@@ -2,7 +2,7 @@
 //! (which file it reads, with what owner and mode).
 
 use super::reader::Reader;
-use super::{SecretDefinition, SecretSource, SecretUse, Service};
+use super::{SecretDefinition, SecretSource, SecretUse, SecretValue, Service, Withheld};
 use crate::diagnostic::{did_you_mean, Code, KeyPath};
 use crate::load::interpolate::key_text;
 use serde_yaml::{Mapping, Value};
@@ -10,6 +10,22 @@ use std::collections::{HashMap, HashSet};
 
 /// Where compose puts a secret whose target is not an absolute path.
 pub const SECRETS_FOLDER: &str = "/run/secrets";
+
+/// Where a local secret's value is: its file, from the project folder, or its variable's value
+/// (`None` when the variable is not set).
+fn local_value(reader: &Reader, settings: &Mapping) -> Option<SecretValue> {
+    match (
+        settings.get("file").and_then(Value::as_str),
+        settings.get("environment").and_then(Value::as_str),
+    ) {
+        (Some(file), _) => Some(SecretValue::File(reader.project_dir.join(file))),
+        (None, Some(variable)) => reader
+            .variables
+            .get(variable)
+            .map(|v| SecretValue::Text(Withheld(v.clone()))),
+        (None, None) => None,
+    }
+}
 
 /// Top-level `secrets`: `file:` or `environment:` (values the user puts into Secrets Manager),
 /// or `external: true` with a `name` (an ARN, or an SSM parameter name).
@@ -60,7 +76,9 @@ pub(super) fn secret_definitions(reader: &mut Reader, value: Option<&Value>, pat
             }
             SecretSource::External { reference }
         } else if settings.contains_key("file") || settings.contains_key("environment") {
-            SecretSource::Local
+            SecretSource::Local {
+                value: local_value(reader, settings),
+            }
         } else {
             // Compose minds this only when a service uses the secret, and so does check_secret_uses.
             SecretSource::Undeclared
@@ -80,7 +98,7 @@ pub(super) fn secret_definitions(reader: &mut Reader, value: Option<&Value>, pat
             );
             continue;
         }
-        if source == SecretSource::Local && !valid_name {
+        if matches!(source, SecretSource::Local { .. }) && !valid_name {
             reader.error(
                 Code::BadSecret,
                 &secret_path,
@@ -398,13 +416,13 @@ fn is_ssm_parameter_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::normalise::testing::{codes, normalised, paths, read};
+    use crate::normalise::testing::{codes, normalised, paths, read, read_with};
 
     #[test]
     fn where_each_secret_s_value_is() {
         let yaml = r#"{a: {file: ./a.txt}, b: {environment: B}, c: {external: true, name: /prod/db},
             d: {external: {name: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf"}}, e: {}}"#;
-        let (found, diagnostics) = read(yaml, |reader, value, _| {
+        let (found, diagnostics) = read_with(&[], &[("B", "b-value")], yaml, |reader, value, _| {
             secret_definitions(reader, Some(value), &KeyPath::root().key("secrets"))
         });
         assert!(diagnostics.0.is_empty());
@@ -415,8 +433,18 @@ mod tests {
         assert_eq!(
             sources,
             [
-                ("a", SecretSource::Local),
-                ("b", SecretSource::Local),
+                (
+                    "a",
+                    SecretSource::Local {
+                        value: Some(SecretValue::File("./a.txt".into()))
+                    }
+                ),
+                (
+                    "b",
+                    SecretSource::Local {
+                        value: Some(SecretValue::Text(Withheld("b-value".into())))
+                    }
+                ),
                 ("c", external("/prod/db")),
                 (
                     "d",

@@ -518,8 +518,13 @@ pub struct SecretPlan {
     /// What ECS reads it from: its ARN, or an SSM parameter name.
     pub value_from: DeployValue,
     /// What the execution role's policy names to let ECS read it; `Created`: the secrets stack
-    /// creates the secret (empty: the user puts the value).
+    /// creates the secret (empty: `deploy` puts the value).
     pub policy_resource: PolicyResource,
+    /// Where `deploy` reads the value of a secret the stack creates; `None` when it is not on
+    /// this machine (a variable that is not set). Not in the plan's JSON: a path there would
+    /// depend on where compose2ecs runs.
+    #[serde(skip)]
+    pub value: Option<crate::normalise::SecretValue>,
 }
 
 /// The IAM resource of a secret the execution role reads.

@@ -13,7 +13,9 @@ use super::{
 };
 use super::{secrets_writer, shell};
 use crate::diagnostic::{Code, Diagnostic, KeyPath};
-use crate::normalise::{is_secrets_manager_name_char, SecretSource, Service, SECRETS_MANAGER_NAME_LENGTH};
+use crate::normalise::{
+    is_secrets_manager_name_char, SecretSource, SecretValue, Service, Withheld, SECRETS_MANAGER_NAME_LENGTH,
+};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Secret environment variables become ECS `secrets`; compose secrets become files written by
@@ -185,6 +187,7 @@ fn secret_variable(
             logical_id: logical,
             value_from: value_from.clone(),
             policy_resource: PolicyResource::Created,
+            value: Some(SecretValue::Text(Withheld(value.to_string()))),
         },
     );
     Some(value_from)
@@ -340,7 +343,7 @@ pub(super) fn plan_secret(
             return false;
         }
         let (value_from, policy_resource) = match &definition.source {
-            SecretSource::Local => {
+            SecretSource::Local { .. } => {
                 if let Some(problem) = secrets_manager_name_problem(&cx.project.name, name) {
                     cx.diagnostics.push(
                         Diagnostic::error(
@@ -381,6 +384,10 @@ pub(super) fn plan_secret(
                 logical_id: logical,
                 value_from,
                 policy_resource,
+                value: match &definition.source {
+                    SecretSource::Local { value } => value.clone(),
+                    _ => None,
+                },
             },
         );
     }
