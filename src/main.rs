@@ -166,7 +166,7 @@ fn run_convert(input: &InputArgs, output: &Path, strict: bool, check: bool) -> E
     let not_ours = difference.not_ours(output, Severity::Warning);
     print_diagnostics(input, &[], &not_ours);
     if let Some(plan) = conversion.plan.as_ref().filter(|p| !p.missing.is_empty()) {
-        eprintln!("placeholders to fill once the stacks are deployed (see the README's deploy walk-through):");
+        eprintln!("placeholders `compose2ecs deploy` fills once the stacks are deployed (see the README's Deploying):");
         let width = plan.missing.iter().map(|m| m.name.len()).max().unwrap_or(0) + 4;
         for missing in &plan.missing {
             eprintln!(

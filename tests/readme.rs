@@ -114,3 +114,47 @@ fn every_code_is_reported_with_a_severity_the_table_gives() {
         .collect();
     assert!(unused.is_empty(), "codes nothing reports: {unused:?}");
 }
+
+/// The GitHub Actions workflow of "In CI": it parses, it deploys from the main branch with OIDC
+/// credentials, and each `compose2ecs` command in it is one the CLI takes (clap checks every
+/// argument before it sees `--help`, and then prints the help and exits 0).
+#[test]
+fn the_ci_workflow_parses_and_its_commands_exist() {
+    let readme = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let section = &readme[readme.find("### In CI").expect("the CI section")..];
+    let start = section.find("```yaml\n").expect("a workflow") + "```yaml\n".len();
+    let workflow = &section[start..start + section[start..].find("```").unwrap()];
+    let parsed: serde_yaml::Value = serde_yaml::from_str(workflow).expect("the workflow parses");
+    assert_eq!(parsed["permissions"]["id-token"], "write", "OIDC needs id-token: write");
+    let steps = parsed["jobs"]["ecs"]["steps"].as_sequence().expect("steps");
+    let runs: Vec<&str> = steps.iter().filter_map(|s| s["run"].as_str()).collect();
+    let commands: Vec<Vec<&str>> = runs
+        .iter()
+        .flat_map(|run| run.lines())
+        .map(|line| line.split('#').next().unwrap().split_whitespace().collect::<Vec<_>>())
+        .filter(|words| words.first() == Some(&"compose2ecs"))
+        .collect();
+    let subcommands: Vec<&str> = commands.iter().map(|words| words[1]).collect();
+    assert_eq!(subcommands, ["convert", "deploy"]);
+    let deploy = steps
+        .iter()
+        .find(|s| s["run"].as_str().is_some_and(|r| r.starts_with("compose2ecs deploy")))
+        .unwrap();
+    assert_eq!(
+        deploy["if"], "github.ref == 'refs/heads/main'",
+        "deploy runs on main only"
+    );
+    for words in commands {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_compose2ecs"))
+            .args(&words[1..])
+            .arg("--help")
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "`{}`: {}",
+            words.join(" "),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}

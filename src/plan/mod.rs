@@ -305,7 +305,7 @@ impl Context<'_, '_> {
                 KeyPath::root(),
                 format!("the output has placeholders for values that exist only once the stacks are deployed: {}", names.join(", ")),
             )
-            .with_help("deploy the CloudFormation stacks, then fill each placeholder from their outputs, as the README's deploy walk-through shows; `x-ecs` gives region, subnets and security_groups directly"),
+            .with_help("`compose2ecs deploy` deploys the stacks and fills each placeholder from their outputs (saved in the output folder's `stacks/`, which `convert` reads); `x-ecs` gives region, subnets and security_groups directly"),
         );
     }
 
