@@ -26,30 +26,15 @@ pub fn down(deployer: &mut Deployer, plan: &Plan, saved: &SavedOutputs) -> Resul
 /// Each ECS service scaled to zero, then deleted; then waited for until it is gone.
 fn delete_services(deployer: &mut Deployer, plan: &Plan) -> Result<(), DeployError> {
     let cluster = &plan.deployment.cluster;
+    let mut order = plan.creation_order.clone();
+    order.reverse();
+    let existing = deployer.services(cluster, &order, false)?;
+    let dry = deployer.aws.dry();
     let mut deleted = Vec::new();
-    for name in plan.creation_order.iter().rev() {
-        let describe = AwsCommand::read("ecs", "describe-services")
-            .option("cluster", cluster)
-            .words(["--services", name]);
-        let active = match deployer.aws.run(&describe) {
-            Ok(answer) => serde_json::from_str::<Value>(&answer).unwrap_or(Value::Null)["services"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .any(|s| s["serviceName"] == name.as_str() && s["status"] == "ACTIVE"),
-            Err(AwsFailure::NotRun) => true,
-            // The cluster is gone (the base stack was deleted): so are its services.
-            Err(failure) if failure.is_absent() || cluster_gone(&failure) => false,
-            Err(failure) => {
-                return Err(DeployError::failed(
-                    &format!("service `{name}` cannot be read"),
-                    &failure,
-                ))
-            }
-        };
-        if !active {
-            continue;
-        }
+    for name in order
+        .iter()
+        .filter(|name| dry || existing.get(*name).is_some_and(|s| s["status"] == "ACTIVE"))
+    {
         let scale = AwsCommand::change("ecs", "update-service")
             .option("cluster", cluster)
             .option("service", name)
@@ -85,7 +70,7 @@ fn delete_services(deployer: &mut Deployer, plan: &Plan) -> Result<(), DeployErr
     Ok(())
 }
 
-fn cluster_gone(failure: &AwsFailure) -> bool {
+pub(super) fn cluster_gone(failure: &AwsFailure) -> bool {
     matches!(failure, AwsFailure::Failed { stderr, .. } if stderr.contains("ClusterNotFoundException"))
 }
 

@@ -17,6 +17,7 @@ use crate::emit::Output;
 use crate::load::stack_outputs::SavedOutputs;
 use crate::plan::{ParameterSource, Plan, StackPlan};
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The tag whose value is the digest of the files a task definition or service was made from.
@@ -199,50 +200,71 @@ impl Deployer<'_> {
         self.check_subnets(plan, network)
     }
 
-    /// Each subnet is in the VPC, and each kind spans the availability zones its stacks need.
+    /// Each subnet is in the VPC, and each kind spans the availability zones its stacks need
+    /// (one `describe-subnets` for all of them).
     fn check_subnets(&mut self, plan: &Plan, network: &Network) -> Result<(), DeployError> {
         let Some(vpc) = &network.vpc else { return Ok(()) };
-        let kinds = [
+        let needed = |parameter: &str| {
+            plan.stacks
+                .iter()
+                .any(|s| s.parameters.iter().any(|p| p.name == parameter))
+        };
+        let kinds: Vec<(&str, &Vec<String>, u32)> = [
             (
                 "PrivateSubnetIds",
                 &network.private_subnets,
                 plan.efs.as_ref().map_or(1, |e| e.mount_targets.max(1)),
             ),
-            ("PublicSubnetIds", &network.public_subnets, 2u32),
-        ];
-        for (parameter, subnets, zones) in kinds {
-            let Some(subnets) = subnets else { continue };
-            if !plan
-                .stacks
-                .iter()
-                .any(|s| s.parameters.iter().any(|p| p.name == parameter))
-            {
-                continue;
+            ("PublicSubnetIds", &network.public_subnets, 2),
+        ]
+        .into_iter()
+        .filter_map(|(parameter, subnets, zones)| Some((parameter, subnets.as_ref()?, zones)))
+        .filter(|(parameter, _, _)| needed(parameter))
+        .collect();
+        let mut ids: Vec<&String> = kinds.iter().flat_map(|(_, subnets, _)| subnets.iter()).collect();
+        ids.sort();
+        ids.dedup();
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let command = AwsCommand::read("ec2", "describe-subnets")
+            .words(["--subnet-ids"])
+            .words(ids.into_iter().cloned());
+        let answer = match self.aws.run(&command) {
+            Ok(answer) => answer,
+            Err(AwsFailure::NotRun) => return Ok(()),
+            Err(failure) => {
+                return Err(DeployError::new(
+                    format!("the subnets cannot be read: {}", failure.said()),
+                    "give subnets that exist in the region the aws CLI uses (`aws ec2 describe-subnets`)",
+                ))
             }
-            let command = AwsCommand::read("ec2", "describe-subnets")
-                .words(["--subnet-ids"])
-                .words(subnets.clone());
-            let answer = match self.aws.run(&command) {
-                Ok(answer) => answer,
-                Err(AwsFailure::NotRun) => continue,
-                Err(failure) => {
-                    return Err(DeployError::new(
-                        format!("the subnets of `{parameter}` cannot be read: {}", failure.said()),
-                        "give subnets that exist in the region the aws CLI uses (`aws ec2 describe-subnets`)",
-                    ))
-                }
-            };
-            let described: Value = serde_json::from_str(&answer).unwrap_or(Value::Null);
+        };
+        let described: Value = serde_json::from_str(&answer).unwrap_or(Value::Null);
+        let zone_of = |id: &str| -> Result<String, DeployError> {
+            let subnet = described["Subnets"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|s| s["SubnetId"] == id)
+                .ok_or_else(|| {
+                    DeployError::new(
+                        format!("subnet `{id}` does not exist"),
+                        "give subnets of the VPC the app runs in",
+                    )
+                })?;
+            if subnet["VpcId"].as_str() != Some(vpc) {
+                return Err(DeployError::new(
+                    format!("subnet `{id}` is not in VPC `{vpc}`"),
+                    "give the subnets of the VPC the app runs in (`aws ec2 describe-subnets --filters Name=vpc-id,Values=VPC`)",
+                ));
+            }
+            Ok(subnet["AvailabilityZone"].as_str().unwrap_or_default().to_string())
+        };
+        for (parameter, subnets, zones) in kinds {
             let mut in_zones = std::collections::BTreeSet::new();
-            for subnet in described["Subnets"].as_array().into_iter().flatten() {
-                let id = subnet["SubnetId"].as_str().unwrap_or_default();
-                if subnet["VpcId"].as_str() != Some(vpc) {
-                    return Err(DeployError::new(
-                        format!("subnet `{id}` is not in VPC `{vpc}`"),
-                        "give the subnets of the VPC the app runs in (`aws ec2 describe-subnets --filters Name=vpc-id,Values=VPC`)",
-                    ));
-                }
-                in_zones.insert(subnet["AvailabilityZone"].as_str().unwrap_or_default().to_string());
+            for id in subnets {
+                in_zones.insert(zone_of(id)?);
             }
             if in_zones.len() < zones as usize {
                 return Err(DeployError::new(
@@ -535,19 +557,58 @@ impl Deployer<'_> {
     /// service, in the plan's creation order. `force` starts a new deployment of every service
     /// (to pull an image again under the same tag).
     pub fn release(&mut self, plan: &Plan, files: &Output, force: bool) -> Result<(), DeployError> {
-        let mut revisions = std::collections::BTreeMap::new();
+        let mut revisions = BTreeMap::new();
         for task in &plan.tasks {
             let revision = self.register(task, files)?;
-            revisions.insert(task.service_name.clone(), revision);
+            revisions.insert(task.service_name.as_str(), (task, revision));
         }
+        let mut existing = self.services(&plan.deployment.cluster, &plan.creation_order, true)?;
         for name in &plan.creation_order {
-            let Some(task) = plan.tasks.iter().find(|t| &t.service_name == name) else {
+            let Some((task, (arn, task_digest))) = revisions.remove(name.as_str()) else {
                 continue;
             };
-            let (arn, task_digest) = revisions.remove(name).unwrap_or_default();
-            self.create_or_update(plan, task, files, &arn, &task_digest, force)?;
+            let found = existing.remove(name);
+            self.create_or_update(task, files, (&arn, &task_digest), found, force)?;
         }
         Ok(())
+    }
+
+    /// The ECS services of `names` that exist (not `INACTIVE`), by name: `describe-services`
+    /// for ten at a time, with their tags when `tags`. None in a dry run, or without the cluster.
+    pub(super) fn services(
+        &mut self,
+        cluster: &str,
+        names: &[String],
+        tags: bool,
+    ) -> Result<BTreeMap<String, Value>, DeployError> {
+        let mut found = BTreeMap::new();
+        for chunk in names.chunks(10) {
+            let mut describe = AwsCommand::read("ecs", "describe-services")
+                .option("cluster", cluster)
+                .words(["--services"])
+                .words(chunk.iter().cloned());
+            if tags {
+                describe = describe.option("include", "TAGS");
+            }
+            let answer = match self.aws.run(&describe) {
+                Ok(answer) => answer,
+                Err(AwsFailure::NotRun) => continue,
+                Err(failure) if failure.is_absent() || down::cluster_gone(&failure) => continue,
+                Err(failure) => {
+                    return Err(DeployError::failed(
+                        &format!("the services of cluster `{cluster}` cannot be read"),
+                        &failure,
+                    ))
+                }
+            };
+            let answer: Value = serde_json::from_str(&answer).unwrap_or(Value::Null);
+            for service in answer["services"].as_array().into_iter().flatten() {
+                if let (Some(name), false) = (service["serviceName"].as_str(), service["status"] == "INACTIVE") {
+                    found.insert(name.to_string(), service.clone());
+                }
+            }
+        }
+        Ok(found)
     }
 
     /// The revision to run: the latest one when it was made from this file, else a new one.
@@ -606,11 +667,10 @@ impl Deployer<'_> {
 
     fn create_or_update(
         &mut self,
-        plan: &Plan,
         task: &crate::plan::TaskGroup,
         files: &Output,
-        task_definition: &str,
-        task_digest: &str,
+        (task_definition, task_digest): (&str, &str),
+        existing: Option<Value>,
         force: bool,
     ) -> Result<(), DeployError> {
         let path = format!("services/{}.json", task.name);
@@ -618,29 +678,6 @@ impl Deployer<'_> {
         let service: Value = serde_json::from_str(text).unwrap_or(Value::Null);
         let digest = digest(&[text, task_digest]);
         let name = &task.service_name;
-        let cluster = &plan.deployment.cluster;
-        let describe = AwsCommand::read("ecs", "describe-services")
-            .option("cluster", cluster)
-            .words(["--services", name])
-            .option("include", "TAGS");
-        let existing = match self.aws.run(&describe) {
-            Ok(answer) => {
-                let answer: Value = serde_json::from_str(&answer).unwrap_or(Value::Null);
-                answer["services"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .find(|s| s["serviceName"] == name.as_str() && s["status"] != "INACTIVE")
-                    .cloned()
-            }
-            Err(failure) if failure.is_absent() || failure == AwsFailure::NotRun => None,
-            Err(failure) => {
-                return Err(DeployError::failed(
-                    &format!("service `{name}` cannot be read"),
-                    &failure,
-                ))
-            }
-        };
         let Some(existing) = existing else {
             let create = AwsCommand::change("ecs", "create-service")
                 .option(

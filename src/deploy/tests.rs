@@ -220,12 +220,20 @@ impl FakeAws {
                 Ok(String::new())
             }
             "describe-services" => {
-                let name = &command.args[command.args.iter().position(|a| a == "--services").unwrap() + 1];
-                Ok(match self.services.get(name) {
-                    Some((status, tags)) => json!({"services": [{"serviceName": name, "serviceArn": format!("arn:svc/{name}"), "status": status, "tags": tags}]}),
-                    None => json!({"services": [], "failures": [{"reason": "MISSING"}]}),
-                }
-                .to_string())
+                let at = command.args.iter().position(|a| a == "--services").unwrap() + 1;
+                let names = command.args[at..].iter().take_while(|a| !a.starts_with("--"));
+                assert!(names.clone().count() <= 10, "describe-services takes 10 services");
+                let (found, missing): (Vec<&String>, Vec<&String>) =
+                    names.partition(|n| self.services.contains_key(*n));
+                let services: Vec<Value> = found
+                    .iter()
+                    .map(|name| {
+                        let (status, tags) = &self.services[*name];
+                        json!({"serviceName": name, "serviceArn": format!("arn:svc/{name}"), "status": status, "tags": tags})
+                    })
+                    .collect();
+                let failures: Vec<Value> = missing.iter().map(|_| json!({"reason": "MISSING"})).collect();
+                Ok(json!({"services": services, "failures": failures}).to_string())
             }
             "create-service" => {
                 let file = option("cli-input-json");

@@ -141,7 +141,7 @@ fn a_refused_check_stops_deploy_before_anything_changes() {
     assert_eq!(output.status.code(), Some(1));
     let said = stderr(&output);
     assert!(
-        said.contains("error: the subnets of `PrivateSubnetIds` cannot be read: aws failed (exit 255): An error occurred (AccessDenied)"),
+        said.contains("error: the subnets cannot be read: aws failed (exit 255): An error occurred (AccessDenied)"),
         "{said}"
     );
     assert!(said.contains("nothing was changed"), "{said}");
