@@ -139,6 +139,13 @@ pub fn run_deploy(args: &DeployArgs) -> ExitCode {
     };
     match steps() {
         Ok(urls) if !dry => {
+            let moving = deploy::moving_tags(plan);
+            if !moving.is_empty() && !args.force_new_deployment {
+                eprintln!(
+                    "note: {} use a moving tag: deploy cannot see a new image pushed under it; pass --force-new-deployment then, or pin a tag",
+                    printable(&moving.join(", "))
+                );
+            }
             for url in urls {
                 eprintln!("the app answers at {}", printable(&url));
             }
@@ -187,6 +194,16 @@ pub fn run_down(args: &DownArgs) -> ExitCode {
             for kept in kept {
                 eprintln!("  {}", printable(&kept));
             }
+            // The stacks are gone, and so are their saved outputs: the files get their
+            // placeholders back, so they name nothing that was deleted.
+            let Some(bare) = converted(&args.input, SavedOutputs::default(), false, Severity::Error) else {
+                return ExitCode::from(1);
+            };
+            if let Err(error) = written(&args.aws.output, &bare, false) {
+                print_failure(&error.message, &error.help);
+                return ExitCode::from(1);
+            }
+            eprintln!("{} has its placeholders back; commit it", args.aws.output.display());
             ExitCode::SUCCESS
         }
         Ok(_) => ExitCode::SUCCESS,

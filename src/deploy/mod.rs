@@ -790,6 +790,27 @@ pub fn urls(plan: &Plan, saved: &SavedOutputs) -> Vec<String> {
     urls
 }
 
+/// The images with a moving tag (none, or `latest`), each once: a new image pushed under such a
+/// tag changes no file, so deploy cannot see it (`--force-new-deployment` starts new tasks).
+pub fn moving_tags(plan: &Plan) -> Vec<String> {
+    let mut images: Vec<String> = plan
+        .tasks
+        .iter()
+        .flat_map(|task| &task.containers)
+        .filter_map(|container| match &container.image {
+            crate::plan::DeployValue::Known(image) => Some(image.clone()),
+            crate::plan::DeployValue::Placeholder(_) => None,
+        })
+        .filter(|image| {
+            let name = image.rsplit('/').next().unwrap_or(image);
+            !image.contains('@') && name.split_once(':').is_none_or(|(_, tag)| tag == "latest")
+        })
+        .collect();
+    images.sort();
+    images.dedup();
+    images
+}
+
 /// The input of `update-service` from a service file: what update-service takes, the revision to
 /// run, and no `desiredCount` when autoscaling sets it (an update would undo its scaling).
 fn update_input(service: &Value, name: &str, task_definition: &str, autoscaled: bool, force: bool) -> Value {

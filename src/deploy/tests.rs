@@ -478,6 +478,17 @@ fn deploy_puts_each_secret_value_once_and_never_shows_it() {
 }
 
 #[test]
+fn images_with_a_moving_tag_are_named() {
+    let plan = with_outputs(
+        "services:\n  a: {image: nginx}\n  b: {image: 'reg.example.com:5000/b:latest'}\n  c: {image: 'redis:7'}\n  d: {image: 'x@sha256:0123'}\n",
+        SavedOutputs::default(),
+    )
+    .plan
+    .unwrap();
+    assert_eq!(moving_tags(&plan), ["nginx", "reg.example.com:5000/b:latest"]);
+}
+
+#[test]
 fn bad_states_are_refused_before_anything_changes() {
     let dir = tempfile::tempdir().unwrap();
     // A stack left in ROLLBACK_COMPLETE by a failed creation.
