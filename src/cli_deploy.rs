@@ -3,11 +3,12 @@
 
 use crate::{print_failure, read_outputs, refused, run_pipeline, InputArgs};
 use clap::Args;
-use compose2ecs::deploy::{self, Aws, AwsCli, DeployError, Deployer, DryRun, Globals, Network};
+use compose2ecs::deploy::{self, DeployError, Deployer, DryRun, Globals, Network, Tools, UserTools};
 use compose2ecs::diagnostic::{printable, printable_lines, Severity};
 use compose2ecs::load::stack_outputs::SavedOutputs;
 use compose2ecs::plan::{DeployValue, Plan};
 use compose2ecs::{write, Conversion};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -56,6 +57,9 @@ pub struct DeployArgs {
     /// image pushed again under the same tag (`latest`).
     #[arg(long = "force-new-deployment")]
     pub force_new_deployment: bool,
+    /// Do not build and push the images of services with `build:` (they are pushed already).
+    #[arg(long = "no-build")]
+    pub no_build: bool,
     /// Do not wait for the services to become stable.
     #[arg(long = "no-wait")]
     pub no_wait: bool,
@@ -111,6 +115,13 @@ pub fn run_deploy(args: &DeployArgs) -> ExitCode {
     let dry = args.aws.dry_run;
     let mut steps = || -> Result<Vec<String>, DeployError> {
         deployer.preflight(plan, &network)?;
+        let mut force = BTreeSet::new();
+        if !args.no_build {
+            force = deployer.build_images(plan, &compose_options(&args.input, plan))?;
+        }
+        if args.force_new_deployment {
+            force.extend(plan.tasks.iter().map(|t| t.service_name.clone()));
+        }
         written(&args.aws.output, &first, dry)?;
         deployer.deploy_stacks(plan, &network, &mut outputs, false)?;
         deployer.put_secret_values(plan)?;
@@ -130,7 +141,7 @@ pub fn run_deploy(args: &DeployArgs) -> ExitCode {
             ));
         }
         written(&args.aws.output, &second, dry)?;
-        deployer.release(plan, &second.output, args.force_new_deployment)?;
+        deployer.release(plan, &second.output, &force)?;
         deployer.deploy_stacks(plan, &network, &mut outputs, true)?;
         if !args.no_wait {
             deployer.wait(plan)?;
@@ -211,6 +222,22 @@ pub fn run_down(args: &DownArgs) -> ExitCode {
     }
 }
 
+/// The options of `docker compose` that name the project as compose2ecs read it.
+fn compose_options(input: &InputArgs, plan: &Plan) -> Vec<String> {
+    let mut options = vec!["compose".to_string()];
+    for file in &input.files {
+        options.extend(["-f".to_string(), file.display().to_string()]);
+    }
+    for file in &input.env_files {
+        options.extend(["--env-file".to_string(), file.display().to_string()]);
+    }
+    for profile in &input.profiles {
+        options.extend(["--profile".to_string(), profile.clone()]);
+    }
+    options.extend(["-p".to_string(), plan.project.clone()]);
+    options
+}
+
 /// The conversion, its diagnostics from `least` up printed; `None` (said why) when it is refused.
 fn converted(input: &InputArgs, outputs: SavedOutputs, strict: bool, least: Severity) -> Option<Conversion> {
     let conversion = run_pipeline(input, outputs, least).ok()?;
@@ -264,14 +291,14 @@ fn globals(args: &AwsArgs, plan: &Plan, outputs: &SavedOutputs) -> Option<Global
 }
 
 /// The user's aws CLI, or with `--dry-run` one that prints each command on stdout.
-fn runner(args: &AwsArgs, globals: Globals, verbose: bool) -> Box<dyn Aws> {
+fn runner(args: &AwsArgs, globals: Globals, verbose: bool) -> Box<dyn Tools> {
     if args.dry_run {
         Box::new(DryRun {
             globals,
             print: Box::new(|command| println!("{}", printable_lines(command))),
         })
     } else {
-        Box::new(AwsCli {
+        Box::new(UserTools {
             globals,
             show: Box::new(move |command| {
                 if verbose {

@@ -61,7 +61,7 @@ pub(crate) struct InputArgs {
     /// else compose.yaml, compose.yml, docker-compose.yml or docker-compose.yaml in the current
     /// folder, with its override file.
     #[arg(short = 'f', long = "file", value_name = "FILE")]
-    files: Vec<PathBuf>,
+    pub(crate) files: Vec<PathBuf>,
     /// A deployed stack's outputs, as `aws cloudformation describe-stacks --stack-name S` prints
     /// them, or a folder of such `.json` files; they fill the placeholders. Repeat for each.
     /// `convert` also reads those `deploy` saved in the output folder's `stacks/`.
@@ -69,11 +69,11 @@ pub(crate) struct InputArgs {
     stack_outputs: Vec<PathBuf>,
     /// Activate a profile: services with it are converted (with COMPOSE_PROFILES; `*` for all).
     #[arg(long = "profile", value_name = "NAME")]
-    profiles: Vec<String>,
+    pub(crate) profiles: Vec<String>,
     /// An env file to read instead of the `.env` beside the first compose file, relative to the
     /// current folder; repeat to read several in order (later ones win). It must exist.
     #[arg(long = "env-file", value_name = "FILE")]
-    env_files: Vec<PathBuf>,
+    pub(crate) env_files: Vec<PathBuf>,
     /// The project name, over COMPOSE_PROJECT_NAME, the top-level `name` and the folder's name.
     #[arg(short = 'p', long = "project-name", value_name = "NAME")]
     project_name: Option<String>,

@@ -2,7 +2,7 @@
 //! (scaled to zero first), the task definitions' active revisions, then the other stacks — keeping
 //! what the templates retain (logs, file system, secrets), which it names with how to delete it.
 
-use super::aws::{AwsCommand, AwsFailure};
+use super::tools::{CliCommand, ToolFailure};
 use super::{saved, DeployError, Deployer};
 use crate::load::stack_outputs::SavedOutputs;
 use crate::plan::{Plan, PolicyResource, StackPlan};
@@ -35,16 +35,16 @@ fn delete_services(deployer: &mut Deployer, plan: &Plan) -> Result<(), DeployErr
         .iter()
         .filter(|name| dry || existing.get(*name).is_some_and(|s| s["status"] == "ACTIVE"))
     {
-        let scale = AwsCommand::change("ecs", "update-service")
+        let scale = CliCommand::change("ecs", "update-service")
             .option("cluster", cluster)
             .option("service", name)
             .option("desired-count", "0");
-        let delete = AwsCommand::change("ecs", "delete-service")
+        let delete = CliCommand::change("ecs", "delete-service")
             .option("cluster", cluster)
             .option("service", name);
         for command in [scale, delete] {
             match deployer.aws.run(&command) {
-                Ok(_) | Err(AwsFailure::NotRun) => {}
+                Ok(_) | Err(ToolFailure::NotRun) => {}
                 Err(failure) => {
                     return Err(DeployError::failed(
                         &format!("service `{name}` was not deleted"),
@@ -57,27 +57,27 @@ fn delete_services(deployer: &mut Deployer, plan: &Plan) -> Result<(), DeployErr
         deleted.push(name.clone());
     }
     for chunk in deleted.chunks(10) {
-        let wait = AwsCommand::read("ecs", "wait")
+        let wait = CliCommand::read("ecs", "wait")
             .words(["services-inactive"])
             .option("cluster", cluster)
             .words(["--services"])
             .words(chunk.iter().cloned());
         match deployer.aws.run(&wait) {
-            Ok(_) | Err(AwsFailure::NotRun) => {}
+            Ok(_) | Err(ToolFailure::NotRun) => {}
             Err(failure) => return Err(DeployError::failed("the services did not finish draining", &failure)),
         }
     }
     Ok(())
 }
 
-pub(super) fn cluster_gone(failure: &AwsFailure) -> bool {
-    matches!(failure, AwsFailure::Failed { stderr, .. } if stderr.contains("ClusterNotFoundException"))
+pub(super) fn cluster_gone(failure: &ToolFailure) -> bool {
+    matches!(failure, ToolFailure::Failed { stderr, .. } if stderr.contains("ClusterNotFoundException"))
 }
 
 /// Every active revision of the task definition family `family` deregistered (a deregistered
 /// revision stays readable, as ECS keeps it, but nothing can run it).
 fn deregister(deployer: &mut Deployer, family: &str) -> Result<(), DeployError> {
-    let list = AwsCommand::read("ecs", "list-task-definitions")
+    let list = CliCommand::read("ecs", "list-task-definitions")
         .option("family-prefix", family)
         .option("status", "ACTIVE");
     let arns: Vec<String> = match deployer.aws.run(&list) {
@@ -94,7 +94,7 @@ fn deregister(deployer: &mut Deployer, family: &str) -> Result<(), DeployError> 
             })
             .map(str::to_string)
             .collect(),
-        Err(AwsFailure::NotRun) => vec![format!("{family}:REVISION")],
+        Err(ToolFailure::NotRun) => vec![format!("{family}:REVISION")],
         Err(failure) => {
             return Err(DeployError::failed(
                 &format!("task definitions `{family}` cannot be listed"),
@@ -103,9 +103,9 @@ fn deregister(deployer: &mut Deployer, family: &str) -> Result<(), DeployError> 
         }
     };
     for arn in &arns {
-        let command = AwsCommand::change("ecs", "deregister-task-definition").option("task-definition", arn);
+        let command = CliCommand::change("ecs", "deregister-task-definition").option("task-definition", arn);
         match deployer.aws.run(&command) {
-            Ok(_) | Err(AwsFailure::NotRun) => {}
+            Ok(_) | Err(ToolFailure::NotRun) => {}
             Err(failure) => return Err(DeployError::failed(&format!("`{arn}` was not deregistered"), &failure)),
         }
     }
@@ -120,9 +120,9 @@ fn deregister(deployer: &mut Deployer, family: &str) -> Result<(), DeployError> 
 
 /// The stack deleted and waited for, and its saved outputs removed.
 fn delete_stack(deployer: &mut Deployer, stack: &StackPlan) -> Result<(), DeployError> {
-    let describe = AwsCommand::read("cloudformation", "describe-stacks").option("stack-name", &stack.name);
+    let describe = CliCommand::read("cloudformation", "describe-stacks").option("stack-name", &stack.name);
     match deployer.aws.run(&describe) {
-        Ok(_) | Err(AwsFailure::NotRun) => {}
+        Ok(_) | Err(ToolFailure::NotRun) => {}
         Err(failure) if failure.is_absent() => {
             remove_saved(deployer, stack)?;
             return Ok(());
@@ -134,13 +134,13 @@ fn delete_stack(deployer: &mut Deployer, stack: &StackPlan) -> Result<(), Deploy
             ))
         }
     }
-    let delete = AwsCommand::change("cloudformation", "delete-stack").option("stack-name", &stack.name);
-    let wait = AwsCommand::read("cloudformation", "wait")
+    let delete = CliCommand::change("cloudformation", "delete-stack").option("stack-name", &stack.name);
+    let wait = CliCommand::read("cloudformation", "wait")
         .words(["stack-delete-complete"])
         .option("stack-name", &stack.name);
     for command in [delete, wait] {
         match deployer.aws.run(&command) {
-            Ok(_) | Err(AwsFailure::NotRun) => {}
+            Ok(_) | Err(ToolFailure::NotRun) => {}
             Err(failure) => {
                 return Err(DeployError::new(
                     format!("stack `{}` was not deleted: {}", stack.name, failure.said()),

@@ -6,18 +6,18 @@
 //! them, passed by path. A task definition and an ECS service carry a tag with the digest of the
 //! files they were made from; a file whose digest AWS already has is not deployed again.
 
-pub mod aws;
 mod down;
 mod saved;
+pub mod tools;
 
-pub use aws::{Aws, AwsCli, AwsCommand, AwsFailure, DryRun, Globals};
 pub use down::down;
+pub use tools::{CliCommand, DryRun, Globals, ToolFailure, Tools, UserTools};
 
 use crate::emit::Output;
 use crate::load::stack_outputs::SavedOutputs;
 use crate::plan::{ParameterSource, Plan, StackPlan};
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// The tag whose value is the digest of the files a task definition or service was made from.
@@ -112,9 +112,9 @@ impl DeployError {
         }
     }
 
-    fn failed(what: &str, failure: &AwsFailure) -> Self {
+    fn failed(what: &str, failure: &ToolFailure) -> Self {
         let help = match failure {
-            AwsFailure::NoCli(_) => "install the aws CLI (https://docs.aws.amazon.com/cli/) and put it on PATH",
+            ToolFailure::NoCli(_) => "install the aws CLI (https://docs.aws.amazon.com/cli/) and put it on PATH",
             _ => "fix what AWS said, then run `compose2ecs deploy` again: it goes on from here",
         };
         DeployError::new(format!("{what}: {}", failure.said()), help)
@@ -123,7 +123,7 @@ impl DeployError {
 
 /// Runs the steps of a deploy, and remembers what they did.
 pub struct Deployer<'a> {
-    pub aws: &'a mut dyn Aws,
+    pub aws: &'a mut dyn Tools,
     /// The output folder, as the user named it (the commands name its files through it).
     pub output: &'a Path,
     /// Tells the user what a step did.
@@ -145,9 +145,11 @@ impl Deployer<'_> {
     /// The aws CLI runs and has credentials; the network has what the stacks need, and its
     /// subnets are in its VPC. Nothing is changed.
     pub fn preflight(&mut self, plan: &Plan, network: &Network) -> Result<(), DeployError> {
-        match self.aws.run(&AwsCommand::read("sts", "get-caller-identity")) {
-            Ok(_) | Err(AwsFailure::NotRun) => {}
-            Err(failure @ AwsFailure::NoCli(_)) => return Err(DeployError::failed("the aws CLI is missing", &failure)),
+        match self.aws.run(&CliCommand::read("sts", "get-caller-identity")) {
+            Ok(_) | Err(ToolFailure::NotRun) => {}
+            Err(failure @ ToolFailure::NoCli(_)) => {
+                return Err(DeployError::failed("the aws CLI is missing", &failure))
+            }
             Err(failure) => return Err(DeployError::new(
                 format!("the aws CLI has no working credentials: {}", failure.said()),
                 "sign in as the aws CLI expects (`aws configure`, `aws sso login`, or AWS_PROFILE), or pass --profile",
@@ -227,12 +229,12 @@ impl Deployer<'_> {
         if ids.is_empty() {
             return Ok(());
         }
-        let command = AwsCommand::read("ec2", "describe-subnets")
+        let command = CliCommand::read("ec2", "describe-subnets")
             .words(["--subnet-ids"])
             .words(ids.into_iter().cloned());
         let answer = match self.aws.run(&command) {
             Ok(answer) => answer,
-            Err(AwsFailure::NotRun) => return Ok(()),
+            Err(ToolFailure::NotRun) => return Ok(()),
             Err(failure) => {
                 return Err(DeployError::new(
                     format!("the subnets cannot be read: {}", failure.said()),
@@ -306,7 +308,7 @@ impl Deployer<'_> {
                 let value = self.parameter_value(plan, network, saved, &parameter.source)?;
                 parameters.push(format!("{}={value}", parameter.name));
             }
-            let mut command = AwsCommand::change("cloudformation", "deploy")
+            let mut command = CliCommand::change("cloudformation", "deploy")
                 .option("stack-name", &stack.name)
                 .option("template-file", template.display().to_string())
                 .words(["--no-fail-on-empty-changeset"]);
@@ -321,9 +323,9 @@ impl Deployer<'_> {
             }
             let deployed = match self.aws.run(&command) {
                 Ok(answer) => answer,
-                Err(AwsFailure::NotRun) => continue,
+                Err(ToolFailure::NotRun) => continue,
                 // What `update-stack` (and moto's change sets) answer when nothing changed.
-                Err(AwsFailure::Failed { stderr, .. }) if stderr.contains("No updates are to be performed") => {
+                Err(ToolFailure::Failed { stderr, .. }) if stderr.contains("No updates are to be performed") => {
                     "No changes to deploy".to_string()
                 }
                 Err(failure) => {
@@ -349,11 +351,11 @@ impl Deployer<'_> {
 
     /// A stack CloudFormation cannot update now is an error before anything is changed.
     fn check_stack_state(&mut self, stack: &StackPlan) -> Result<(), DeployError> {
-        let command = AwsCommand::read("cloudformation", "describe-stacks").option("stack-name", &stack.name);
+        let command = CliCommand::read("cloudformation", "describe-stacks").option("stack-name", &stack.name);
         let status = match self.aws.run(&command) {
             Ok(answer) => saved::described(&answer).and_then(|s| s.stack_status),
             Err(failure) if failure.is_absent() => None,
-            Err(AwsFailure::NotRun) => None,
+            Err(ToolFailure::NotRun) => None,
             Err(failure) => {
                 return Err(DeployError::failed(
                     &format!("stack `{}` cannot be read", stack.name),
@@ -420,10 +422,10 @@ impl Deployer<'_> {
         let Some(file_system) = plan.efs.as_ref().and_then(|e| e.existing_file_system.clone()) else {
             return Ok(String::new());
         };
-        let targets = AwsCommand::read("efs", "describe-mount-targets").option("file-system-id", &file_system);
+        let targets = CliCommand::read("efs", "describe-mount-targets").option("file-system-id", &file_system);
         let answer = match self.aws.run(&targets) {
             Ok(answer) => answer,
-            Err(AwsFailure::NotRun) => return Ok("{{MountTargetSecurityGroupId}}".to_string()),
+            Err(ToolFailure::NotRun) => return Ok("{{MountTargetSecurityGroupId}}".to_string()),
             Err(failure) => {
                 return Err(DeployError::failed(
                     &format!("file system `{file_system}` cannot be read"),
@@ -438,7 +440,7 @@ impl Deployer<'_> {
                 "give it a mount target in each of the tasks' subnets (`aws efs create-mount-target`), then run `compose2ecs deploy` again",
             ));
         };
-        let groups = AwsCommand::read("efs", "describe-mount-target-security-groups").option("mount-target-id", target);
+        let groups = CliCommand::read("efs", "describe-mount-target-security-groups").option("mount-target-id", target);
         match self.aws.run(&groups) {
             Ok(answer) => Ok(
                 serde_json::from_str::<Value>(&answer).unwrap_or(Value::Null)["SecurityGroups"][0]
@@ -455,10 +457,10 @@ impl Deployer<'_> {
 
     /// Reads the deployed stack's outputs and keeps them: in `saved`, and in the output folder.
     fn save_outputs(&mut self, stack: &StackPlan, saved: &mut SavedOutputs) -> Result<(), DeployError> {
-        let command = AwsCommand::read("cloudformation", "describe-stacks").option("stack-name", &stack.name);
+        let command = CliCommand::read("cloudformation", "describe-stacks").option("stack-name", &stack.name);
         let answer = match self.aws.run(&command) {
             Ok(answer) => answer,
-            Err(AwsFailure::NotRun) => return Ok(()),
+            Err(ToolFailure::NotRun) => return Ok(()),
             Err(failure) => {
                 return Err(DeployError::failed(
                     &format!("stack `{}` cannot be read", stack.name),
@@ -500,7 +502,7 @@ impl Deployer<'_> {
             .filter(|s| s.policy_resource == crate::plan::PolicyResource::Created)
         {
             let id = format!("{}/{}", plan.project, secret.name);
-            let describe = AwsCommand::read("secretsmanager", "describe-secret").option("secret-id", &id);
+            let describe = CliCommand::read("secretsmanager", "describe-secret").option("secret-id", &id);
             match self.aws.run(&describe) {
                 Ok(answer) => {
                     let answer: Value = serde_json::from_str(&answer).unwrap_or(Value::Null);
@@ -509,7 +511,7 @@ impl Deployer<'_> {
                         continue;
                     }
                 }
-                Err(AwsFailure::NotRun) => {}
+                Err(ToolFailure::NotRun) => {}
                 Err(failure) => return Err(DeployError::failed(&format!("secret `{id}` cannot be read"), &failure)),
             }
             let text = match &secret.value {
@@ -535,13 +537,13 @@ impl Deployer<'_> {
                     ))
                 }
             };
-            let mut put = AwsCommand::change("secretsmanager", "put-secret-value")
+            let mut put = CliCommand::change("secretsmanager", "put-secret-value")
                 .option("secret-id", &id)
                 .option("secret-string", "file:///dev/stdin");
             put.stdin = Some(text);
             match self.aws.run(&put) {
                 Ok(_) => self.did(format!("secret {id}: value put")),
-                Err(AwsFailure::NotRun) => {}
+                Err(ToolFailure::NotRun) => {}
                 Err(failure) => {
                     return Err(DeployError::failed(
                         &format!("the value of secret `{id}` was not put"),
@@ -553,10 +555,136 @@ impl Deployer<'_> {
         Ok(())
     }
 
+    /// Builds the images of the services with `build:` (`docker compose` with `compose`, the
+    /// options that name the project's files), tags and pushes each where its task runs it,
+    /// signing in to ECR and creating its repository when missing. Returns the ECS services whose
+    /// image changed under the same tag, which need a new deployment to run it.
+    pub fn build_images(&mut self, plan: &Plan, compose: &[String]) -> Result<BTreeSet<String>, DeployError> {
+        let mut changed = BTreeSet::new();
+        if plan.builds.is_empty() {
+            return Ok(changed);
+        }
+        // Without docker, nothing is changed: the check comes before the first repository.
+        let mut version = CliCommand::docker(["version", "--format", "{{.Client.Version}}"]);
+        version.reads_only = true;
+        self.docker(&version, "docker does not run")?;
+        let mut signed_in = BTreeSet::new();
+        for build in &plan.builds {
+            let Some(ecr) = &build.ecr else { continue };
+            if signed_in.insert(build.registry.clone()) {
+                self.ecr_login(&build.registry, &ecr.region)?;
+            }
+            self.ecr_repository(ecr)?;
+        }
+        let services = plan.builds.iter().map(|b| b.service.clone());
+        let command = CliCommand::docker(compose.iter().cloned().chain(["build".to_string()]).chain(services));
+        self.docker(&command, "the images were not built")?;
+        let task_of = |service: &str| {
+            plan.tasks
+                .iter()
+                .find(|t| t.containers.iter().any(|c| c.service == service))
+                .map(|t| t.service_name.clone())
+        };
+        for build in &plan.builds {
+            let before = self.pushed_digest(build);
+            if build.built_as != build.image {
+                self.docker(
+                    &CliCommand::docker(["tag", &build.built_as, &build.image]),
+                    "the image was not tagged",
+                )?;
+            }
+            self.docker(&CliCommand::docker(["push", &build.image]), "the image was not pushed")?;
+            let after = self.pushed_digest(build);
+            // A new digest under an unchanged name changes no task definition: its service is
+            // deployed again to run it. Outside ECR the digest is not read: a moving tag is.
+            let moved = match (&build.ecr, before, after) {
+                (Some(_), before, after) => before != after,
+                (None, ..) => build
+                    .image
+                    .rsplit(':')
+                    .next()
+                    .is_none_or(|tag| tag == "latest" || tag.contains('/')),
+            };
+            if moved && !self.aws.dry() {
+                changed.extend(task_of(&build.service));
+            }
+            self.did(format!("image {}: built and pushed", build.image));
+        }
+        Ok(changed)
+    }
+
+    fn docker(&mut self, command: &CliCommand, what: &str) -> Result<(), DeployError> {
+        match self.aws.run(command) {
+            Ok(_) | Err(ToolFailure::NotRun) => Ok(()),
+            Err(failure @ ToolFailure::NoCli(_)) => Err(DeployError::new(
+                format!("docker is missing: {}", failure.said()),
+                "install docker, or push the images yourself and pass --no-build",
+            )),
+            Err(failure) => Err(DeployError::failed(what, &failure)),
+        }
+    }
+
+    /// Signs docker in to an ECR registry with a token the aws CLI gets (passed on stdin).
+    fn ecr_login(&mut self, registry: &str, region: &str) -> Result<(), DeployError> {
+        let token = CliCommand::read("ecr", "get-login-password").option("region", region);
+        let password = match self.aws.run(&token) {
+            Ok(password) => password.trim().trim_matches('"').to_string(),
+            Err(ToolFailure::NotRun) => String::new(),
+            Err(failure) => return Err(DeployError::failed(&format!("no ECR token for `{registry}`"), &failure)),
+        };
+        let mut login = CliCommand::docker(["login", "--username", "AWS", "--password-stdin", registry]);
+        login.stdin = Some(crate::normalise::Withheld(password));
+        self.docker(&login, "docker could not sign in to ECR")
+    }
+
+    /// The ECR repository, made when it does not exist.
+    fn ecr_repository(&mut self, ecr: &crate::plan::EcrRepository) -> Result<(), DeployError> {
+        let describe = CliCommand::read("ecr", "describe-repositories")
+            .option("region", &ecr.region)
+            .words(["--repository-names", &ecr.repository]);
+        match self.aws.run(&describe) {
+            Ok(_) => return Ok(()),
+            Err(failure) if failure.is_absent() || failure == ToolFailure::NotRun => {}
+            Err(failure) => {
+                return Err(DeployError::failed(
+                    &format!("ECR repository `{}` cannot be read", ecr.repository),
+                    &failure,
+                ))
+            }
+        }
+        let create = CliCommand::change("ecr", "create-repository")
+            .option("region", &ecr.region)
+            .option("repository-name", &ecr.repository);
+        match self.aws.run(&create) {
+            Ok(_) => {
+                self.did(format!("ECR repository {}: created", ecr.repository));
+                Ok(())
+            }
+            Err(ToolFailure::NotRun) => Ok(()),
+            Err(failure) => Err(DeployError::failed(
+                &format!("ECR repository `{}` was not created", ecr.repository),
+                &failure,
+            )),
+        }
+    }
+
+    /// The digest ECR has under the build's tag, when it is an ECR image that exists there.
+    fn pushed_digest(&mut self, build: &crate::plan::ImageBuild) -> Option<String> {
+        let ecr = build.ecr.as_ref()?;
+        let command = CliCommand::read("ecr", "describe-images")
+            .option("region", &ecr.region)
+            .option("repository-name", &ecr.repository)
+            .words(["--image-ids", &format!("imageTag={}", ecr.tag)]);
+        let answer: Value = serde_json::from_str(&self.aws.run(&command).ok()?).ok()?;
+        answer["imageDetails"][0]["imageDigest"].as_str().map(str::to_string)
+    }
+
     /// Registers each task definition whose file changed, then creates or updates each ECS
-    /// service, in the plan's creation order. `force` starts a new deployment of every service
+    /// service, in the plan's creation order. `force` names the ECS services to start a new
+    /// deployment of even when their files did not change (`--force-new-deployment`, or an image
+    /// pushed again under the same tag).
     /// (to pull an image again under the same tag).
-    pub fn release(&mut self, plan: &Plan, files: &Output, force: bool) -> Result<(), DeployError> {
+    pub fn release(&mut self, plan: &Plan, files: &Output, force: &BTreeSet<String>) -> Result<(), DeployError> {
         let mut revisions = BTreeMap::new();
         for task in &plan.tasks {
             let revision = self.register(task, files)?;
@@ -568,7 +696,7 @@ impl Deployer<'_> {
                 continue;
             };
             let found = existing.remove(name);
-            self.create_or_update(task, files, (&arn, &task_digest), found, force)?;
+            self.create_or_update(task, files, (&arn, &task_digest), found, force.contains(name))?;
         }
         Ok(())
     }
@@ -583,7 +711,7 @@ impl Deployer<'_> {
     ) -> Result<BTreeMap<String, Value>, DeployError> {
         let mut found = BTreeMap::new();
         for chunk in names.chunks(10) {
-            let mut describe = AwsCommand::read("ecs", "describe-services")
+            let mut describe = CliCommand::read("ecs", "describe-services")
                 .option("cluster", cluster)
                 .words(["--services"])
                 .words(chunk.iter().cloned());
@@ -592,7 +720,7 @@ impl Deployer<'_> {
             }
             let answer = match self.aws.run(&describe) {
                 Ok(answer) => answer,
-                Err(AwsFailure::NotRun) => continue,
+                Err(ToolFailure::NotRun) => continue,
                 Err(failure) if failure.is_absent() || down::cluster_gone(&failure) => continue,
                 Err(failure) => {
                     return Err(DeployError::failed(
@@ -619,7 +747,7 @@ impl Deployer<'_> {
         let digest = digest(&[text]);
         let definition: Value = serde_json::from_str(text).unwrap_or(Value::Null);
         let family = definition["family"].as_str().unwrap_or(&task.service_name).to_string();
-        let latest = AwsCommand::read("ecs", "describe-task-definition")
+        let latest = CliCommand::read("ecs", "describe-task-definition")
             .option("task-definition", &family)
             .option("include", "TAGS");
         match self.aws.run(&latest) {
@@ -633,7 +761,7 @@ impl Deployer<'_> {
                     return Ok((arn.to_string(), digest));
                 }
             }
-            Err(failure) if failure.is_absent() || failure == AwsFailure::NotRun => {}
+            Err(failure) if failure.is_absent() || failure == ToolFailure::NotRun => {}
             Err(failure) => {
                 return Err(DeployError::failed(
                     &format!("task definition `{family}` cannot be read"),
@@ -641,7 +769,7 @@ impl Deployer<'_> {
                 ))
             }
         }
-        let register = AwsCommand::change("ecs", "register-task-definition")
+        let register = CliCommand::change("ecs", "register-task-definition")
             .option(
                 "cli-input-json",
                 format!("file://{}", self.output.join(&path).display()),
@@ -657,7 +785,7 @@ impl Deployer<'_> {
                 self.did(format!("task definition {family}: registered {arn}"));
                 Ok((arn, digest))
             }
-            Err(AwsFailure::NotRun) => Ok((family, digest)),
+            Err(ToolFailure::NotRun) => Ok((family, digest)),
             Err(failure) => Err(DeployError::failed(
                 &format!("task definition `{family}` was not registered"),
                 &failure,
@@ -679,7 +807,7 @@ impl Deployer<'_> {
         let digest = digest(&[text, task_digest]);
         let name = &task.service_name;
         let Some(existing) = existing else {
-            let create = AwsCommand::change("ecs", "create-service")
+            let create = CliCommand::change("ecs", "create-service")
                 .option(
                     "cli-input-json",
                     format!("file://{}", self.output.join(&path).display()),
@@ -692,7 +820,7 @@ impl Deployer<'_> {
                     self.did(format!("service {name}: created"));
                     Ok(())
                 }
-                Err(AwsFailure::NotRun) => {
+                Err(ToolFailure::NotRun) => {
                     self.changed_services.push(name.clone());
                     Ok(())
                 }
@@ -713,7 +841,7 @@ impl Deployer<'_> {
             return Ok(());
         }
         let input = update_input(&service, name, task_definition, task.autoscaling.is_some(), force);
-        let update = AwsCommand::change("ecs", "update-service").option("cli-input-json", input.to_string());
+        let update = CliCommand::change("ecs", "update-service").option("cli-input-json", input.to_string());
         if let Err(failure) = self.aws.run(&update) {
             return Err(DeployError::failed(
                 &format!("service `{name}` was not updated"),
@@ -721,7 +849,7 @@ impl Deployer<'_> {
             ));
         }
         let arn = existing["serviceArn"].as_str().unwrap_or_default();
-        let retag = AwsCommand::change("ecs", "tag-resource")
+        let retag = CliCommand::change("ecs", "tag-resource")
             .option("resource-arn", arn)
             .option("tags", json!([{"key": DIGEST_TAG, "value": digest}]).to_string());
         if let Err(failure) = self.aws.run(&retag) {
@@ -743,14 +871,14 @@ impl Deployer<'_> {
     pub fn wait(&mut self, plan: &Plan) -> Result<(), DeployError> {
         let services = std::mem::take(&mut self.changed_services);
         for chunk in services.chunks(10) {
-            let command = AwsCommand::read("ecs", "wait")
+            let command = CliCommand::read("ecs", "wait")
                 .words(["services-stable"])
                 .option("cluster", &plan.deployment.cluster)
                 .words(["--services"])
                 .words(chunk.iter().cloned());
             match self.aws.run(&command) {
                 Ok(_) => {}
-                Err(AwsFailure::NotRun) => continue,
+                Err(ToolFailure::NotRun) => continue,
                 Err(failure) => {
                     return Err(DeployError::new(
                         format!("the services {} did not become stable: {}", chunk.join(", "), failure.said()),

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 #[derive(Default)]
 struct FakeAws {
-    run: Vec<AwsCommand>,
+    run: Vec<CliCommand>,
     /// Stack name → (status, outputs).
     stacks: BTreeMap<String, (String, Vec<(String, String)>)>,
     /// Family → revisions' tags (revision n at index n - 1), and whether each is active.
@@ -20,6 +20,12 @@ struct FakeAws {
     /// Subnet → (VPC, zone).
     subnets: BTreeMap<String, (String, String)>,
     no_credentials: bool,
+    /// ECR repositories, with the digest each tag was last pushed with.
+    repositories: BTreeMap<String, BTreeMap<String, String>>,
+    /// Whether `docker compose build` makes a new image (the sources changed) or the same.
+    sources_change: bool,
+    builds: u32,
+    no_docker: bool,
     /// An operation that fails (`"create-service"`).
     failing: Option<&'static str>,
 }
@@ -39,7 +45,7 @@ impl FakeAws {
         aws
     }
 
-    fn value_of<'c>(command: &'c AwsCommand, option: &str) -> Option<&'c str> {
+    fn value_of<'c>(command: &'c CliCommand, option: &str) -> Option<&'c str> {
         let at = command.args.iter().position(|a| a == &format!("--{option}"))?;
         command.args.get(at + 1).map(String::as_str)
     }
@@ -53,17 +59,20 @@ impl FakeAws {
             .collect()
     }
 
-    fn failure(stderr: &str) -> AwsFailure {
-        AwsFailure::Failed {
+    fn failure(stderr: &str) -> ToolFailure {
+        ToolFailure::Failed {
             code: Some(255),
             stderr: stderr.to_string(),
         }
     }
 }
 
-impl Aws for FakeAws {
-    fn run(&mut self, command: &AwsCommand) -> Result<String, AwsFailure> {
+impl Tools for FakeAws {
+    fn run(&mut self, command: &CliCommand) -> Result<String, ToolFailure> {
         self.run.push(command.clone());
+        if command.program == tools::Program::Docker {
+            return self.docker(command);
+        }
         let operation = command.args[1].as_str();
         if self.failing == Some(operation) {
             return Err(FakeAws::failure(&format!(
@@ -100,6 +109,31 @@ impl Aws for FakeAws {
                 *self.secrets.get_mut(&id).expect("the stack made it") = Some(value);
                 Ok("{}".into())
             }
+            ("ecr", "get-login-password") => Ok("token\n".into()),
+            ("ecr", "describe-repositories") => {
+                let name = &command.args[command.args.iter().position(|a| a == "--repository-names").unwrap() + 1];
+                if self.repositories.contains_key(name) {
+                    Ok("{}".into())
+                } else {
+                    Err(FakeAws::failure(
+                        "The repository with name 'x' does not exist in the registry",
+                    ))
+                }
+            }
+            ("ecr", "create-repository") => {
+                self.repositories
+                    .entry(FakeAws::value_of(command, "repository-name").unwrap().into())
+                    .or_default();
+                Ok("{}".into())
+            }
+            ("ecr", "describe-images") => {
+                let repository = FakeAws::value_of(command, "repository-name").unwrap();
+                let tag = command.args.last().unwrap().trim_start_matches("imageTag=");
+                match self.repositories.get(repository).and_then(|tags| tags.get(tag)) {
+                    Some(digest) => Ok(json!({"imageDetails": [{"imageDigest": digest}]}).to_string()),
+                    None => Err(FakeAws::failure("ImageNotFoundException")),
+                }
+            }
             ("cloudformation", _) => self.cloudformation(command),
             ("ecs", _) => self.ecs(command),
             other => panic!("the model has no {other:?}"),
@@ -108,7 +142,44 @@ impl Aws for FakeAws {
 }
 
 impl FakeAws {
-    fn cloudformation(&mut self, command: &AwsCommand) -> Result<String, AwsFailure> {
+    /// docker: a build makes a new image when the sources changed; a push gives the ECR tag the
+    /// digest of the last build.
+    fn docker(&mut self, command: &CliCommand) -> Result<String, ToolFailure> {
+        if self.no_docker {
+            return Err(ToolFailure::NoCli("No such file or directory (os error 2)".into()));
+        }
+        match command.args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+            ["version", ..] => Ok("27.0.1".into()),
+            ["login", .., registry] => {
+                assert_eq!(
+                    command.stdin.as_ref().map(|t| t.0.as_str()),
+                    Some("token"),
+                    "the token on stdin"
+                );
+                assert!(registry.contains(".dkr.ecr."));
+                Ok(String::new())
+            }
+            ["compose", .., "build", _] => {
+                if self.sources_change || self.builds == 0 {
+                    self.builds += 1;
+                }
+                Ok(String::new())
+            }
+            ["tag", _, _] => Ok(String::new()),
+            ["push", image] => {
+                let (path, tag) = image.split_once('/').unwrap().1.rsplit_once(':').unwrap();
+                let tags = self
+                    .repositories
+                    .get_mut(path)
+                    .expect("the repository exists before the push");
+                tags.insert(tag.to_string(), format!("sha256:{}", self.builds));
+                Ok(String::new())
+            }
+            other => panic!("the model has no docker {other:?}"),
+        }
+    }
+
+    fn cloudformation(&mut self, command: &CliCommand) -> Result<String, ToolFailure> {
         let option = |name| FakeAws::value_of(command, name).unwrap_or_default().to_string();
         match command.args[1].as_str() {
             "describe-stacks" => match self.stacks.get(&option("stack-name")) {
@@ -173,7 +244,7 @@ impl FakeAws {
         }
     }
 
-    fn ecs(&mut self, command: &AwsCommand) -> Result<String, AwsFailure> {
+    fn ecs(&mut self, command: &CliCommand) -> Result<String, ToolFailure> {
         let option = |name| FakeAws::value_of(command, name).unwrap_or_default().to_string();
         match command.args[1].as_str() {
             "describe-task-definition" => {
@@ -312,13 +383,17 @@ fn deploy(
     };
     let mut steps = || -> Result<Vec<String>, DeployError> {
         deployer.preflight(&plan, &network())?;
+        let mut forced = deployer.build_images(&plan, &["compose".to_string(), "-p".to_string(), "app".to_string()])?;
+        if force {
+            forced.extend(plan.tasks.iter().map(|t| t.service_name.clone()));
+        }
         deployer.deploy_stacks(&plan, &network(), &mut saved, false)?;
         deployer.put_secret_values(&plan)?;
         let second = with_outputs(compose, saved.clone());
         let plan = second.plan.unwrap();
         assert!(plan.missing.is_empty(), "{:?}", plan.missing);
         write_files(output, &second.output);
-        deployer.release(&plan, &second.output, force)?;
+        deployer.release(&plan, &second.output, &forced)?;
         deployer.deploy_stacks(&plan, &network(), &mut saved, true)?;
         deployer.wait(&plan)?;
         Ok(urls(&plan, &saved))
@@ -486,6 +561,72 @@ fn images_with_a_moving_tag_are_named() {
     .plan
     .unwrap();
     assert_eq!(moving_tags(&plan), ["nginx", "reg.example.com:5000/b:latest"]);
+}
+
+const BUILT: &str = "x-ecs: {registry: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/goals, image_tag: v1}\nservices:\n  backend:\n    build: ./backend\n    ports: ['80:80']\n";
+
+/// The seed's release: build, tag v2, push, a new task definition revision, a new deployment.
+#[test]
+fn images_are_built_tagged_and_pushed_before_their_revision_and_deployment() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut aws = FakeAws::with_network();
+    deploy(&mut aws, BUILT, dir.path(), false).unwrap();
+    assert!(
+        aws.repositories.contains_key("goals/app-backend"),
+        "the repository is made"
+    );
+    aws.run.clear();
+    deploy(
+        &mut aws,
+        &BUILT.replace("image_tag: v1", "image_tag: v2"),
+        dir.path(),
+        false,
+    )
+    .unwrap();
+    let steps: Vec<String> = aws
+        .run
+        .iter()
+        .filter(|c| !c.reads_only && !matches!(c.args[0].as_str(), "cloudformation" | "version" | "login"))
+        .map(|c| c.shown(&[]))
+        .collect();
+    let image = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/goals/app-backend:v2";
+    assert_eq!(steps[0], "docker compose -p app build backend");
+    assert_eq!(steps[1], format!("docker tag app-backend {image}"));
+    assert_eq!(steps[2], format!("docker push {image}"));
+    assert!(steps[3].starts_with("aws ecs register-task-definition"), "{steps:?}");
+    assert!(steps[4].starts_with("aws ecs update-service"), "{steps:?}");
+    assert_eq!(aws.families["app-backend"].len(), 2);
+
+    // Pushed again under the same tag with the same image: nothing to deploy. A changed image
+    // under the same tag: a new deployment of its service, no new revision.
+    aws.run.clear();
+    let v2 = BUILT.replace("image_tag: v1", "image_tag: v2");
+    deploy(&mut aws, &v2, dir.path(), false).unwrap();
+    assert!(
+        !aws.changes().iter().any(|c| c.starts_with("ecs ")),
+        "{:?}",
+        aws.changes()
+    );
+    aws.sources_change = true;
+    aws.run.clear();
+    deploy(&mut aws, &v2, dir.path(), false).unwrap();
+    let update = aws
+        .run
+        .iter()
+        .find(|c| c.args[1] == "update-service")
+        .expect("a new deployment");
+    assert!(FakeAws::value_of(update, "cli-input-json")
+        .unwrap()
+        .contains(r#""forceNewDeployment":true"#));
+    assert_eq!(aws.families["app-backend"].len(), 2, "no new revision");
+
+    // Without docker, nothing changes.
+    let mut aws = FakeAws::with_network();
+    aws.no_docker = true;
+    let (error, done) = deploy(&mut aws, BUILT, tempfile::tempdir().unwrap().path(), false).unwrap_err();
+    assert!(error.message.starts_with("docker is missing"), "{error:?}");
+    assert!(error.help.contains("--no-build"), "{error:?}");
+    assert!(done.is_empty() && aws.changes().is_empty(), "{:?}", aws.changes());
 }
 
 #[test]

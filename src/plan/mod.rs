@@ -10,6 +10,7 @@ mod deployment;
 pub mod fargate;
 mod grouping;
 pub mod hostnames;
+mod images;
 pub mod infrastructure;
 mod load_balancer;
 mod model;
@@ -41,6 +42,7 @@ use crate::diagnostic::{Code, Diagnostic, Diagnostics, KeyPath};
 use crate::normalise::units;
 use crate::normalise::{Condition, Project, Protocol, Service};
 pub use cloud_map::{CloudMapPlan, CloudMapService};
+pub use images::{EcrRepository, ImageBuild};
 pub use infrastructure::{AutoscalingPlan, EfsMount, EfsPlan, ScalingMetric, ScalingPolicyPlan, TargetHealthCheck};
 pub use load_balancer::{HttpsPlan, Listener, ListenerRule, TargetGroup, SSL_POLICY};
 pub use model::*;
@@ -155,8 +157,10 @@ pub fn plan(project: &Project, known: &KnownValues, diagnostics: &mut Diagnostic
         missing: std::mem::take(&mut cx.missing).into_iter().collect(),
         network_groups,
         stacks: vec![],
+        builds: vec![],
     };
     plan.stacks = stacks::stacks(&plan);
+    plan.builds = images::builds(project, &plan.tasks);
     Some(plan)
 }
 

@@ -40,6 +40,8 @@ pub struct Plan {
     pub network_groups: Vec<NetworkGroup>,
     /// The CloudFormation stacks the app needs, in the order to deploy them.
     pub stacks: Vec<super::StackPlan>,
+    /// The images `deploy` builds and pushes.
+    pub builds: Vec<super::ImageBuild>,
 }
 
 /// A compose network on ECS: a security group that admits the tasks on it from each other, on

@@ -92,7 +92,7 @@ fn what_deploy_refuses_changes_nothing() {
     let missing = deploy_command(case.path(), &args, None);
     assert_eq!(missing.status.code(), Some(1));
     assert!(
-        stderr(&missing).contains("error: the aws CLI is missing: the aws CLI cannot be run"),
+        stderr(&missing).contains("error: the aws CLI is missing: it cannot be run"),
         "{}",
         stderr(&missing)
     );
@@ -141,7 +141,7 @@ fn a_refused_check_stops_deploy_before_anything_changes() {
     assert_eq!(output.status.code(), Some(1));
     let said = stderr(&output);
     assert!(
-        said.contains("error: the subnets cannot be read: aws failed (exit 255): An error occurred (AccessDenied)"),
+        said.contains("error: the subnets cannot be read: it failed (exit 255): An error occurred (AccessDenied)"),
         "{said}"
     );
     assert!(said.contains("nothing was changed"), "{said}");
