@@ -77,23 +77,15 @@ pub struct DownArgs {
 }
 
 pub fn run_deploy(args: &DeployArgs) -> ExitCode {
-    let Ok(mut outputs) = read_outputs(&args.input, Some(&args.aws.output)) else {
+    let Some(Start {
+        mut outputs,
+        conversion: first,
+        globals,
+    }) = start(&args.input, &args.aws, args.strict, Severity::Note)
+    else {
         return ExitCode::from(1);
     };
-    // The stacks are about to be deployed again: their saved outputs may lack what the compose
-    // file added since, which is not an error yet.
-    let pending = SavedOutputs {
-        stacks: Default::default(),
-        ..outputs.clone()
-    };
-    let Some(first) = converted(&args.input, pending, args.strict, Severity::Note) else {
-        return ExitCode::from(1);
-    };
-    let plan = first
-        .plan
-        .as_ref()
-        .expect("a conversion that is not refused has a plan");
-    let Some(globals) = globals(&args.aws, plan, &outputs) else {
+    let Some(plan) = first.plan.as_ref() else {
         return ExitCode::from(1);
     };
     let flags = Network {
@@ -132,7 +124,10 @@ pub fn run_deploy(args: &DeployArgs) -> ExitCode {
                 "see the errors above",
             )
         })?;
-        let plan = second.plan.as_ref().expect("not refused");
+        let plan = second
+            .plan
+            .as_ref()
+            .ok_or_else(|| DeployError::new("the output cannot be converted", "see the errors above"))?;
         if !dry && !plan.missing.is_empty() {
             let names: Vec<String> = plan.missing.iter().map(|m| format!("{{{{{}}}}}", m.name)).collect();
             return Err(DeployError::new(
@@ -172,21 +167,15 @@ pub fn run_deploy(args: &DeployArgs) -> ExitCode {
 }
 
 pub fn run_down(args: &DownArgs) -> ExitCode {
-    let Ok(outputs) = read_outputs(&args.input, Some(&args.aws.output)) else {
+    let Some(Start {
+        outputs,
+        conversion,
+        globals,
+    }) = start(&args.input, &args.aws, false, Severity::Error)
+    else {
         return ExitCode::from(1);
     };
-    let pending = SavedOutputs {
-        stacks: Default::default(),
-        ..outputs.clone()
-    };
-    let Some(conversion) = converted(&args.input, pending, false, Severity::Error) else {
-        return ExitCode::from(1);
-    };
-    let plan = conversion
-        .plan
-        .as_ref()
-        .expect("a conversion that is not refused has a plan");
-    let Some(globals) = globals(&args.aws, plan, &outputs) else {
+    let Some(plan) = conversion.plan.as_ref() else {
         return ExitCode::from(1);
     };
     let mut aws = runner(&args.aws, globals, args.input.verbose);
@@ -220,6 +209,32 @@ pub fn run_down(args: &DownArgs) -> ExitCode {
         Ok(_) => ExitCode::SUCCESS,
         Err(error) => failed(&error, &deployer.done, "down"),
     }
+}
+
+/// What `deploy` and `down` start from: the saved outputs, the conversion with them, and the
+/// options of every aws command.
+struct Start {
+    outputs: SavedOutputs,
+    conversion: Conversion,
+    globals: Globals,
+}
+
+/// Reads the saved outputs and converts with them, printing diagnostics from `least` up. The
+/// stacks are about to be deployed again (or deleted): an output their saved files lack (the
+/// compose file added it since) is not an error yet. `None` when anything is refused (said).
+fn start(input: &InputArgs, aws: &AwsArgs, strict: bool, least: Severity) -> Option<Start> {
+    let outputs = read_outputs(input, Some(&aws.output)).ok()?;
+    let pending = SavedOutputs {
+        stacks: Default::default(),
+        ..outputs.clone()
+    };
+    let conversion = converted(input, pending, strict, least)?;
+    let globals = globals(aws, conversion.plan.as_ref()?, &outputs)?;
+    Some(Start {
+        outputs,
+        conversion,
+        globals,
+    })
 }
 
 /// The options of `docker compose` that name the project as compose2ecs read it.
