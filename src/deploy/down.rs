@@ -174,7 +174,7 @@ fn remove_saved(deployer: &mut Deployer, stack: &StackPlan) -> Result<(), Deploy
 }
 
 /// What the templates keep when their stacks are deleted, and how to delete each.
-fn kept(plan: &Plan, saved: &SavedOutputs) -> Vec<String> {
+pub(super) fn kept(plan: &Plan, saved: &SavedOutputs) -> Vec<String> {
     let mut kept = vec![format!(
         "log group {0}: `aws logs delete-log-group --log-group-name {0}`",
         plan.deployment.log_group
@@ -190,6 +190,12 @@ fn kept(plan: &Plan, saved: &SavedOutputs) -> Vec<String> {
                     .to_string(),
             ),
         }
+    }
+    for ecr in plan.builds.iter().filter_map(|b| b.ecr.as_ref()) {
+        kept.push(format!(
+            "ECR repository {0} (the images deploy pushed): `aws ecr delete-repository --region {1} --repository-name {0} --force`",
+            ecr.repository, ecr.region
+        ));
     }
     for secret in plan
         .secrets

@@ -1,6 +1,7 @@
-//! Deploy: the converted output put on AWS through the user's own aws CLI — the stacks, the task
-//! definitions, the services — each step skipped when AWS already has what it would make, so a
-//! run with nothing changed changes nothing, and a run that stopped resumes where it stopped.
+//! Deploy: the converted output put on AWS through the user's own aws CLI (and docker, for the
+//! images it builds) — the images, the stacks, the secrets' values, the task definitions, the
+//! services — each step skipped when AWS already has what it would make, so a run with nothing
+//! changed changes nothing, and a run that stopped resumes where it stopped.
 //!
 //! What is deployed is the committed output: the templates and JSON files as `convert` wrote
 //! them, passed by path. A task definition and an ECS service carry a tag with the digest of the

@@ -575,6 +575,13 @@ fn images_are_built_tagged_and_pushed_before_their_revision_and_deployment() {
         aws.repositories.contains_key("goals/app-backend"),
         "the repository is made"
     );
+    let plan = with_outputs(BUILT, SavedOutputs::default()).plan.unwrap();
+    let kept = down::kept(&plan, &SavedOutputs::default());
+    assert!(
+        kept.iter()
+            .any(|k| k.starts_with("ECR repository goals/app-backend") && k.contains("--region eu-west-1")),
+        "{kept:?}"
+    );
     aws.run.clear();
     deploy(
         &mut aws,
