@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""moto's server on 127.0.0.1 for .ci/deploy_proof, with four fixes to moto itself.
+"""moto's server on 127.0.0.1 for .ci/deploy_proof, with six fixes to moto itself.
 
 Usage: moto_server.py -H 127.0.0.1 -p PORT    (the arguments of moto_server)
 
@@ -15,15 +15,23 @@ with moto's own Cloud Map backend, as its API does.
 And moto shows a List<...> parameter in `describe-stacks` as a Python list (`['subnet-a',
 'subnet-b']`), where AWS shows the value it was given (`subnet-a,subnet-b`): the fourth fix
 joins it again, so `deploy` reads the parameters it deployed with as AWS gives them.
+And moto's CloudFormation deploys AWS::SecretsManager::Secret as nothing (its Ref is "None"):
+the fifth makes the secret, without a value, with moto's Secrets Manager backend, as its API does.
+And a moto ECS service runs MOTO_ECS_SERVICE_RUNNING tasks (0 by default) whatever its desired
+count, so `aws ecs wait services-stable` never ends for one that asks for another number: the
+sixth makes it run its desired count at once, as a healthy service does once its tasks start.
 Nothing else differs from `moto_server`.
 """
 
+import json
 import sys
 
 from moto.cloudformation import models
 from moto.core.common_models import CloudFormationModel
+from moto.ecs import models as ecs_models
 from moto.elbv2 import models as elbv2_models
 from moto.server import main
+from moto.secretsmanager.models import secretsmanager_backends
 from moto.servicediscovery.models import servicediscovery_backends
 
 _apply = models.ChangeSet.apply
@@ -65,6 +73,19 @@ def load_balancer_from_template(cls, resource_name, cloudformation_json, account
 
 
 elbv2_models.FakeLoadBalancer.create_from_cloudformation_json = load_balancer_from_template
+
+
+_service_init = ecs_models.Service.__init__
+
+
+def service_running_its_tasks(self, *args, **kwargs):
+    _service_init(self, *args, **kwargs)
+    self.running_count, self.pending_count = self.desired_count, 0
+    for deployment in self.deployments:
+        deployment.update(runningCount=self.desired_count, pendingCount=0, rolloutState="COMPLETED")
+
+
+ecs_models.Service.__init__ = service_running_its_tasks
 
 
 class CloudMapResource:
@@ -136,6 +157,48 @@ class DiscoveryService(CloudMapResource, CloudFormationModel):
             service_type="DNS",
         )
         return cls(made)
+
+
+class SecretsManagerSecret(CloudFormationModel):
+    __module__ = "moto.secretsmanager.models"
+
+    def __init__(self, arn):
+        self.arn = arn
+
+    @staticmethod
+    def cloudformation_type():
+        return "AWS::SecretsManager::Secret"
+
+    @staticmethod
+    def cloudformation_name_type():
+        return "Name"
+
+    @classmethod
+    def has_cfn_attr(cls, attr):
+        return attr == "Id"
+
+    @property
+    def physical_resource_id(self):
+        return self.arn
+
+    def get_cfn_attribute(self, attribute_name):
+        return self.arn
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        properties = cloudformation_json["Properties"]
+        made = secretsmanager_backends[account_id][region_name].create_secret(
+            name=properties["Name"],
+            secret_string=None,
+            secret_binary=None,
+            description=properties.get("Description"),
+            tags=[],
+            kms_key_id=None,
+            client_request_token=None,
+            replica_regions=[],
+            force_overwrite=False,
+        )
+        return cls(json.loads(made)["ARN"])
 
 
 main(sys.argv[1:])
