@@ -70,16 +70,6 @@ impl Network {
                 .get(key)
                 .map(|list| list.split(',').map(str::to_string).collect())
         };
-        let known_subnets: Option<Vec<String>> = plan
-            .deployment
-            .subnets
-            .iter()
-            .map(|s| match s {
-                crate::plan::DeployValue::Known(id) => Some(id.clone()),
-                crate::plan::DeployValue::Placeholder(_) => None,
-            })
-            .collect::<Option<Vec<_>>>()
-            .filter(|ids| !ids.is_empty() && !saved.values.contains_key("PrivateSubnetIds"));
         Network {
             vpc: flags
                 .vpc
@@ -87,7 +77,7 @@ impl Network {
                 .or_else(|| saved.parameters.get("VpcId").cloned()),
             private_subnets: flags
                 .private_subnets
-                .or(known_subnets)
+                .or_else(|| plan.deployment.private_subnets.clone())
                 .or_else(|| saved_list("PrivateSubnetIds")),
             public_subnets: flags
                 .public_subnets

@@ -553,6 +553,43 @@ fn deploy_puts_each_secret_value_once_and_never_shows_it() {
 }
 
 #[test]
+fn the_network_comes_from_the_flags_then_x_ecs_then_the_saved_parameters() {
+    let mut saved = SavedOutputs::default();
+    saved.parameters.insert("VpcId".into(), "vpc-saved".into());
+    saved
+        .parameters
+        .insert("PrivateSubnetIds".into(), "subnet-s1,subnet-s2".into());
+    saved
+        .values
+        .insert("PrivateSubnetIds".into(), "subnet-s1,subnet-s2".into());
+    let plan = with_outputs(
+        "x-ecs: {subnets: [subnet-x1, subnet-x2]}\nservices:\n  a: {image: nginx}\n",
+        saved.clone(),
+    )
+    .plan
+    .unwrap();
+    let network = Network::resolve(Network::default(), &plan, &saved);
+    assert_eq!(network.vpc.as_deref(), Some("vpc-saved"));
+    assert_eq!(
+        network.private_subnets,
+        Some(vec!["subnet-x1".to_string(), "subnet-x2".to_string()])
+    );
+    assert_eq!(network.public_subnets, None);
+    let flags = Network {
+        vpc: Some("vpc-flag".into()),
+        ..Network::default()
+    };
+    assert_eq!(Network::resolve(flags, &plan, &saved).vpc.as_deref(), Some("vpc-flag"));
+    let bare = with_outputs("services:\n  a: {image: nginx}\n", saved.clone())
+        .plan
+        .unwrap();
+    assert_eq!(
+        Network::resolve(Network::default(), &bare, &saved).private_subnets,
+        Some(vec!["subnet-s1".to_string(), "subnet-s2".to_string()])
+    );
+}
+
+#[test]
 fn images_with_a_moving_tag_are_named() {
     let plan = with_outputs(
         "services:\n  a: {image: nginx}\n  b: {image: 'reg.example.com:5000/b:latest'}\n  c: {image: 'redis:7'}\n  d: {image: 'x@sha256:0123'}\n",

@@ -116,6 +116,7 @@ pub(super) fn deployment(cx: &mut Context, tasks: &[TaskGroup], one_network: boo
         create_cluster: settings.cluster.is_none(),
         region,
         vpc: settings.vpc.clone(),
+        private_subnets: settings.subnets.clone(),
         public_subnets: settings.public_subnets.clone(),
         subnets,
         security_groups,

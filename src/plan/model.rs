@@ -114,9 +114,9 @@ pub struct Deployment {
     /// The base stack creates the cluster unless `x-ecs.cluster` names an existing one.
     pub create_cluster: bool,
     pub region: DeployValue,
-    /// The VPC and the load balancers' subnets `deploy` deploys the stacks with, when `x-ecs`
-    /// gives them.
+    /// The VPC and the subnets `deploy` deploys the stacks with, when `x-ecs` gives them.
     pub vpc: Option<String>,
+    pub private_subnets: Option<Vec<String>>,
     pub public_subnets: Option<Vec<String>>,
     pub subnets: Vec<DeployValue>,
     pub security_groups: Vec<DeployValue>,
