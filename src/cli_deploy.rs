@@ -224,11 +224,7 @@ struct Start {
 /// compose file added it since) is not an error yet. `None` when anything is refused (said).
 fn start(input: &InputArgs, aws: &AwsArgs, strict: bool, least: Severity) -> Option<Start> {
     let outputs = read_outputs(input, Some(&aws.output)).ok()?;
-    let pending = SavedOutputs {
-        stacks: Default::default(),
-        ..outputs.clone()
-    };
-    let conversion = converted(input, pending, strict, least)?;
+    let conversion = converted(input, outputs.pending(), strict, least)?;
     let globals = globals(aws, conversion.plan.as_ref()?, &outputs)?;
     Some(Start {
         outputs,

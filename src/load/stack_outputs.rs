@@ -5,7 +5,7 @@
 use crate::plan::KnownValues;
 use crate::source::{read_regular_file, Links};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// Where `deploy` saves the stacks' outputs, inside the output folder.
@@ -61,11 +61,14 @@ pub struct SavedOutputs {
     /// The parameters they were deployed with (`VpcId`, `PrivateSubnetIds`, …), by name: what
     /// `deploy` passes again when it is not told otherwise.
     pub parameters: KnownValues,
+    /// The stack each output value came from: a stack read again replaces its own values.
+    owners: BTreeMap<String, String>,
 }
 
 impl SavedOutputs {
     /// Adds the outputs in `text` (from the file `shown`). Two stacks giving one output key
-    /// different values is an error: the placeholder would be filled by whichever came last.
+    /// different values is an error: the placeholder would be filled by whichever came last. A
+    /// stack read again (deployed again by `deploy`) replaces the values it gave before.
     pub fn add(&mut self, shown: &str, text: &str) -> Result<(), String> {
         let described: DescribeStacks = serde_json::from_str(text)
             .map_err(|error| format!("`{shown}` is not what `aws cloudformation describe-stacks` prints: {error}"))?;
@@ -80,6 +83,16 @@ impl SavedOutputs {
                     stack.stack_name
                 ));
             };
+            let before: Vec<String> = self
+                .owners
+                .iter()
+                .filter(|(_, owner)| **owner == stack.stack_name)
+                .map(|(key, _)| key.clone())
+                .collect();
+            for key in before {
+                self.values.remove(&key);
+                self.owners.remove(&key);
+            }
             for output in outputs {
                 match self.values.get(&output.output_key) {
                     Some(value) if *value != output.output_value => {
@@ -89,6 +102,7 @@ impl SavedOutputs {
                         ))
                     }
                     _ => {
+                        self.owners.insert(output.output_key.clone(), stack.stack_name.clone());
                         self.values.insert(output.output_key, output.output_value);
                     }
                 }
@@ -100,6 +114,15 @@ impl SavedOutputs {
             self.stacks.insert(stack.stack_name);
         }
         Ok(())
+    }
+
+    /// The same values, with no stack counted as deployed: for a conversion before the stacks
+    /// are deployed again, when an output their saved files lack is not an error yet.
+    pub fn pending(&self) -> SavedOutputs {
+        SavedOutputs {
+            stacks: BTreeSet::new(),
+            ..self.clone()
+        }
     }
 
     /// Reads `path`: a file, or every `*.json` file of a folder, in name order. `links` says
@@ -190,6 +213,11 @@ mod tests {
             .unwrap_err()
             .contains("earlier stack gave"));
         assert!(saved.add("bad.json", "{}").is_err());
+        // The same stack deployed again with a new value (a replaced resource): the new one.
+        let again = r#"{"Stacks": [{"StackName": "goals-base", "Outputs": [{"OutputKey": "Region", "OutputValue": "eu-west-1"},
+            {"OutputKey": "TaskRoleArn", "OutputValue": "arn:aws:iam::1:role/new"}]}]}"#;
+        saved.add("base.json", again).unwrap();
+        assert_eq!(saved.values["TaskRoleArn"], "arn:aws:iam::1:role/new");
     }
 
     #[test]
