@@ -56,6 +56,13 @@ fn delete_services(deployer: &mut Deployer, plan: &Plan) -> Result<(), DeployErr
         deployer.did(format!("service {name}: scaled to 0 and deleted"));
         deleted.push(name.clone());
     }
+    // A service an interrupted `down` deleted is still draining: the stacks wait for it too.
+    deleted.extend(
+        existing
+            .iter()
+            .filter(|(_, s)| s["status"] == "DRAINING")
+            .map(|(name, _)| name.clone()),
+    );
     for chunk in deleted.chunks(10) {
         let wait = CliCommand::read("ecs", "wait")
             .words(["services-inactive"])
@@ -176,14 +183,14 @@ fn remove_saved(deployer: &mut Deployer, stack: &StackPlan) -> Result<(), Deploy
 /// What the templates keep when their stacks are deleted, and how to delete each.
 pub(super) fn kept(plan: &Plan, saved: &SavedOutputs) -> Vec<String> {
     let mut kept = vec![format!(
-        "log group {0}: `aws logs delete-log-group --log-group-name {0}`",
+        "log group {0}: `aws logs delete-log-group --log-group-name {0}` (a new deploy cannot create the base stack while it exists)",
         plan.deployment.log_group
     )];
     if let Some(efs) = &plan.efs {
         match (&efs.existing_file_system, saved.values.get("FileSystemId")) {
             (Some(_), _) => {}
             (None, Some(id)) => kept.push(format!(
-                "EFS file system {id} (the volumes' data): `aws efs delete-file-system --file-system-id {id}`"
+                "EFS file system {id} (the volumes' data): `aws efs delete-file-system --file-system-id {id}`, or deploy again with `x-ecs: {{file_system: {id}}}` to use its data"
             )),
             (None, None) => kept.push(
                 "the EFS file system of the volumes (tagged with the project): `aws efs delete-file-system --file-system-id ID`"
@@ -204,7 +211,7 @@ pub(super) fn kept(plan: &Plan, saved: &SavedOutputs) -> Vec<String> {
     {
         let id = format!("{}/{}", plan.project, secret.name);
         kept.push(format!(
-            "secret {id}: `aws secretsmanager delete-secret --secret-id {id}` (recoverable for 7 to 30 days)"
+            "secret {id}: `aws secretsmanager delete-secret --secret-id {id} --force-delete-without-recovery` (a new deploy cannot create the secrets stack while it exists)"
         ));
     }
     kept

@@ -123,8 +123,8 @@ pub struct Deployer<'a> {
     pub s3_bucket: Option<String>,
     /// What was done, in order: said again when a later step fails.
     pub done: Vec<String>,
-    /// The ECS services created or updated, which the deploy waits for.
-    pub changed_services: Vec<String>,
+    /// The ECS services created or updated, with the revision each must run once stable.
+    pub changed_services: Vec<(String, String)>,
 }
 
 impl Deployer<'_> {
@@ -190,7 +190,12 @@ impl Deployer<'_> {
                 ));
             }
         }
-        self.check_subnets(plan, network)
+        self.check_subnets(plan, network)?;
+        // Every stack CloudFormation cannot update now is found before the first change.
+        for stack in &plan.stacks {
+            self.check_stack_state(stack)?;
+        }
+        Ok(())
     }
 
     /// Each subnet is in the VPC, and each kind spans the availability zones its stacks need
@@ -282,7 +287,6 @@ impl Deployer<'_> {
         after_services: bool,
     ) -> Result<(), DeployError> {
         for stack in plan.stacks.iter().filter(|s| s.after_services == after_services) {
-            self.check_stack_state(stack)?;
             let template = self.output.join(stack.template());
             let size = std::fs::metadata(&template).map_or(0, |m| m.len());
             if size > MAXIMUM_INLINE_TEMPLATE_BYTES as u64 && self.s3_bucket.is_none() {
@@ -367,6 +371,8 @@ impl Deployer<'_> {
                 format!("stack `{name}` is in {status}"),
                 format!("recover it with `aws cloudformation continue-update-rollback --stack-name {name}`, then run `compose2ecs deploy` again"),
             )),
+            // What a first change set that failed leaves: `cloudformation deploy` creates it anew.
+            "REVIEW_IN_PROGRESS" => Ok(()),
             in_progress if in_progress.ends_with("_IN_PROGRESS") => Err(DeployError::new(
                 format!("stack `{name}` is in {status}: another change of it is under way"),
                 "wait until it ends (`aws cloudformation describe-stacks`), then run `compose2ecs deploy` again",
@@ -465,6 +471,8 @@ impl Deployer<'_> {
                 "run `compose2ecs deploy` again",
             )
         })?;
+        // Saved with `Outputs` even when the stack has none (a secrets stack of existing secrets
+        // only, which `describe-stacks` shows without the key): it is deployed, with none.
         let text = saved::saved_text(&described);
         let path = saved::path(self.output, &stack.name);
         saved.add(&path.display().to_string(), &text).map_err(|message| {
@@ -568,7 +576,12 @@ impl Deployer<'_> {
             self.ecr_repository(ecr)?;
         }
         let services = plan.builds.iter().map(|b| b.service.clone());
-        let command = CliCommand::docker(compose.iter().cloned().chain(["build".to_string()]).chain(services));
+        let mut command = CliCommand::docker(compose.iter().cloned().chain(["build".to_string()]).chain(services));
+        // Fargate runs x86-64 unless a task asks for ARM: an image built on an ARM machine (an
+        // Apple silicon Mac) would not start. A service's own `platform:` still wins.
+        command
+            .env
+            .push(("DOCKER_DEFAULT_PLATFORM".into(), "linux/amd64".into()));
         self.docker(&command, "the images were not built")?;
         let task_of = |service: &str| {
             plan.tasks
@@ -807,12 +820,12 @@ impl Deployer<'_> {
                 .option("tags", tags_with_digest(&service["tags"], &digest));
             return match self.aws.run(&create) {
                 Ok(_) => {
-                    self.changed_services.push(name.clone());
+                    self.changed_services.push((name.clone(), task_definition.to_string()));
                     self.did(format!("service {name}: created"));
                     Ok(())
                 }
                 Err(ToolFailure::NotRun) => {
-                    self.changed_services.push(name.clone());
+                    self.changed_services.push((name.clone(), task_definition.to_string()));
                     Ok(())
                 }
                 Err(failure) => Err(DeployError::failed(
@@ -827,7 +840,10 @@ impl Deployer<'_> {
                 "wait until it is gone (`aws ecs describe-services`), then run `compose2ecs deploy` again",
             ));
         }
-        if tag(&existing["tags"], DIGEST_TAG) == Some(&digest) && !force {
+        // Up to date when made from these files and running this revision: a deployment the
+        // circuit breaker rolled back keeps the tag but runs the revision before.
+        let running = existing["taskDefinition"].as_str() == Some(task_definition);
+        if tag(&existing["tags"], DIGEST_TAG) == Some(&digest) && running && !force {
             self.did(format!("service {name}: up to date"));
             return Ok(());
         }
@@ -849,7 +865,7 @@ impl Deployer<'_> {
                 &failure,
             ));
         }
-        self.changed_services.push(name.clone());
+        self.changed_services.push((name.clone(), task_definition.to_string()));
         self.did(format!(
             "service {name}: updated{}",
             if force { " (new deployment forced)" } else { "" }
@@ -858,26 +874,45 @@ impl Deployer<'_> {
     }
 
     /// Waits until the services created or updated run their new tasks (ECS's own waiter: up to
-    /// 10 services a call, each checked for 10 minutes).
+    /// 10 services a call, each checked for 10 minutes), then checks each runs its new revision:
+    /// a service whose deployment failed and was rolled back is stable too, on the old one.
     pub fn wait(&mut self, plan: &Plan) -> Result<(), DeployError> {
-        let services = std::mem::take(&mut self.changed_services);
-        for chunk in services.chunks(10) {
+        let changed = std::mem::take(&mut self.changed_services);
+        for chunk in changed.chunks(10) {
+            let names: Vec<String> = chunk.iter().map(|(name, _)| name.clone()).collect();
             let command = CliCommand::read("ecs", "wait")
                 .words(["services-stable"])
                 .option("cluster", &plan.deployment.cluster)
                 .words(["--services"])
-                .words(chunk.iter().cloned());
+                .words(names.iter().cloned());
             match self.aws.run(&command) {
                 Ok(_) => {}
                 Err(ToolFailure::NotRun) => continue,
                 Err(failure) => {
                     return Err(DeployError::new(
-                        format!("the services {} did not become stable: {}", chunk.join(", "), failure.said()),
+                        format!("the services {} did not become stable: {}", names.join(", "), failure.said()),
                         "see why in the services' events (`aws ecs describe-services --cluster CLUSTER --services NAME`) and their tasks' logs; fix it and run `compose2ecs deploy` again",
                     ))
                 }
             }
-            self.did(format!("stable: {}", chunk.join(", ")));
+            let running = self.services(&plan.deployment.cluster, &names, false)?;
+            for (name, revision) in chunk {
+                let service = running.get(name);
+                let failed = service
+                    .and_then(|s| s["deployments"].as_array())
+                    .is_some_and(|deployments| {
+                        deployments
+                            .iter()
+                            .any(|d| d["status"] == "PRIMARY" && d["rolloutState"] == "FAILED")
+                    });
+                if failed || service.is_some_and(|s| s["taskDefinition"].as_str() != Some(revision)) {
+                    return Err(DeployError::new(
+                        format!("service `{name}` did not start `{revision}`: its deployment failed and ECS rolled it back"),
+                        format!("see why in its events (`aws ecs describe-services --cluster {} --services {name}`) and its tasks' logs; fix it and run `compose2ecs deploy` again: it deploys that revision again", plan.deployment.cluster),
+                    ));
+                }
+            }
+            self.did(format!("stable: {}", names.join(", ")));
         }
         Ok(())
     }

@@ -13,8 +13,10 @@ struct FakeAws {
     stacks: BTreeMap<String, (String, Vec<(String, String)>)>,
     /// Family → revisions' tags (revision n at index n - 1), and whether each is active.
     families: BTreeMap<String, Vec<(Value, bool)>>,
-    /// Service name → (status, tags).
-    services: BTreeMap<String, (String, Value)>,
+    /// Service name → (status, tags, the revision it runs).
+    services: BTreeMap<String, (String, Value, String)>,
+    /// Whether an update's new tasks fail, so that ECS rolls the service back.
+    rolls_back: bool,
     /// Secret name → its value, when it has one.
     secrets: BTreeMap<String, Option<String>>,
     /// Subnet → (VPC, zone).
@@ -26,6 +28,8 @@ struct FakeAws {
     sources_change: bool,
     builds: u32,
     no_docker: bool,
+    /// Appended to every output value a stack deploy gives: resources replaced since.
+    replaced: String,
     /// An operation that fails (`"create-service"`).
     failing: Option<&'static str>,
 }
@@ -189,9 +193,13 @@ impl FakeAws {
                         .iter()
                         .map(|(k, v)| json!({"OutputKey": k, "OutputValue": v}))
                         .collect();
-                    Ok(json!({"Stacks": [{"StackName": option("stack-name"), "StackStatus": status, "Outputs": outputs,
-                        "Parameters": [{"ParameterKey": "VpcId", "ParameterValue": "vpc-1"}]}]})
-                    .to_string())
+                    let mut stack = json!({"StackName": option("stack-name"), "StackStatus": status,
+                        "Parameters": [{"ParameterKey": "VpcId", "ParameterValue": "vpc-1"}]});
+                    // AWS leaves `Outputs` out when a stack has none.
+                    if !outputs.is_empty() {
+                        stack["Outputs"] = json!(outputs);
+                    }
+                    Ok(json!({"Stacks": [stack]}).to_string())
                 }
             },
             "deploy" => {
@@ -215,7 +223,7 @@ impl FakeAws {
                         let value = match key.as_str() {
                             "Region" => "eu-west-1".to_string(),
                             "PrivateSubnetIds" => "subnet-a,subnet-b".to_string(),
-                            _ => format!("{key}-value"),
+                            _ => format!("{key}-value{}", self.replaced),
                         };
                         (key, value)
                     })
@@ -242,6 +250,24 @@ impl FakeAws {
             "wait" => Ok(String::new()),
             other => panic!("the model has no cloudformation {other}"),
         }
+    }
+
+    /// `describe-services` of up to ten services: those that exist, and a failure for each other.
+    fn describe_services(&self, command: &CliCommand) -> String {
+        let at = command.args.iter().position(|a| a == "--services").unwrap() + 1;
+        let names = command.args[at..].iter().take_while(|a| !a.starts_with("--"));
+        assert!(names.clone().count() <= 10, "describe-services takes 10 services");
+        let (found, missing): (Vec<&String>, Vec<&String>) = names.partition(|n| self.services.contains_key(*n));
+        let services: Vec<Value> = found
+            .iter()
+            .map(|name| {
+                let (status, tags, running) = &self.services[*name];
+                json!({"serviceName": name, "serviceArn": format!("arn:svc/{name}"), "status": status, "tags": tags,
+                    "taskDefinition": running})
+            })
+            .collect();
+        let failures: Vec<Value> = missing.iter().map(|_| json!({"reason": "MISSING"})).collect();
+        json!({"services": services, "failures": failures}).to_string()
     }
 
     fn ecs(&mut self, command: &CliCommand) -> Result<String, ToolFailure> {
@@ -290,30 +316,17 @@ impl FakeAws {
                 self.families.get_mut(family).unwrap()[revision.parse::<usize>().unwrap() - 1].1 = false;
                 Ok(String::new())
             }
-            "describe-services" => {
-                let at = command.args.iter().position(|a| a == "--services").unwrap() + 1;
-                let names = command.args[at..].iter().take_while(|a| !a.starts_with("--"));
-                assert!(names.clone().count() <= 10, "describe-services takes 10 services");
-                let (found, missing): (Vec<&String>, Vec<&String>) =
-                    names.partition(|n| self.services.contains_key(*n));
-                let services: Vec<Value> = found
-                    .iter()
-                    .map(|name| {
-                        let (status, tags) = &self.services[*name];
-                        json!({"serviceName": name, "serviceArn": format!("arn:svc/{name}"), "status": status, "tags": tags})
-                    })
-                    .collect();
-                let failures: Vec<Value> = missing.iter().map(|_| json!({"reason": "MISSING"})).collect();
-                Ok(json!({"services": services, "failures": failures}).to_string())
-            }
+            "describe-services" => Ok(self.describe_services(command)),
             "create-service" => {
                 let file = option("cli-input-json");
                 let service: Value =
                     serde_json::from_str(&std::fs::read_to_string(file.trim_start_matches("file://")).unwrap())
                         .unwrap();
                 let tags: Value = serde_json::from_str(&option("tags")).unwrap();
-                self.services
-                    .insert(service["serviceName"].as_str().unwrap().into(), ("ACTIVE".into(), tags));
+                self.services.insert(
+                    service["serviceName"].as_str().unwrap().into(),
+                    ("ACTIVE".into(), tags, option("task-definition")),
+                );
                 Ok("{}".into())
             }
             "update-service" => {
@@ -324,7 +337,14 @@ impl FakeAws {
                     for key in ["serviceName", "launchType", "tags", "schedulingStrategy"] {
                         assert!(input.get(key).is_none(), "update-service got {key}");
                     }
-                    assert!(self.services.contains_key(input["service"].as_str().unwrap()));
+                    let service = self
+                        .services
+                        .get_mut(input["service"].as_str().unwrap())
+                        .expect("it exists");
+                    // The circuit breaker rolls a failing deployment back to the revision before.
+                    if !self.rolls_back {
+                        service.2 = input["taskDefinition"].as_str().unwrap().to_string();
+                    }
                 }
                 Ok("{}".into())
             }
@@ -363,13 +383,7 @@ fn deploy(
 ) -> Result<Vec<String>, (DeployError, Vec<String>)> {
     let mut saved = SavedOutputs::default();
     saved.read_saved(output).unwrap();
-    let first = with_outputs(
-        compose,
-        SavedOutputs {
-            stacks: Default::default(),
-            ..saved.clone()
-        },
-    );
+    let first = with_outputs(compose, saved.pending());
     let plan = first.plan.clone().unwrap();
     write_files(output, &first.output);
     let mut say = |_: &str| {};
@@ -634,7 +648,10 @@ fn images_are_built_tagged_and_pushed_before_their_revision_and_deployment() {
         .map(|c| c.shown(&[]))
         .collect();
     let image = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/goals/app-backend:v2";
-    assert_eq!(steps[0], "docker compose -p app build backend");
+    assert_eq!(
+        steps[0],
+        "DOCKER_DEFAULT_PLATFORM=linux/amd64 docker compose -p app build backend"
+    );
     assert_eq!(steps[1], format!("docker tag app-backend {image}"));
     assert_eq!(steps[2], format!("docker push {image}"));
     assert!(steps[3].starts_with("aws ecs register-task-definition"), "{steps:?}");
@@ -674,6 +691,57 @@ fn images_are_built_tagged_and_pushed_before_their_revision_and_deployment() {
 }
 
 #[test]
+fn replaced_resources_and_stacks_without_outputs_deploy_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut aws = FakeAws::with_network();
+    // Only an existing secret: the secrets stack has no outputs, as AWS shows it.
+    let external = APP.replace(
+        "key: {environment: KEY}",
+        "key: {external: true, name: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:key-AbCdEf'}",
+    );
+    deploy(&mut aws, &external, dir.path(), false).unwrap();
+    assert!(aws.stacks["app-secrets"].1.is_empty());
+    assert!(dir.path().join("stacks/app-secrets.json").is_file());
+    // Every resource replaced: the stacks give new values, and the files are filled with them.
+    aws.replaced = "-2".into();
+    deploy(&mut aws, &external, dir.path(), false).unwrap();
+    let service = std::fs::read_to_string(dir.path().join("services/web.json")).unwrap();
+    assert!(service.contains("TargetGroupPort80Arn-value-2"), "{service}");
+    let changed: Vec<String> = aws
+        .changes()
+        .into_iter()
+        .filter(|c| c == "ecs update-service")
+        .collect();
+    assert_eq!(changed.len(), 2, "both services run the new values");
+}
+
+#[test]
+fn a_release_ecs_rolled_back_fails_and_is_deployed_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut aws = FakeAws::with_network();
+    deploy(&mut aws, APP, dir.path(), false).unwrap();
+    aws.rolls_back = true;
+    let released = APP.replace("image: api:1", "image: api:2");
+    let (error, _) = deploy(&mut aws, &released, dir.path(), false).unwrap_err();
+    assert!(
+        error
+            .message
+            .contains("service `app-api` did not start `arn:td/app-api:2`"),
+        "{error:?}"
+    );
+    // Fixed, run again: the service is updated again, although its tag says it was.
+    aws.rolls_back = false;
+    aws.run.clear();
+    deploy(&mut aws, &released, dir.path(), false).unwrap();
+    assert!(
+        aws.changes().contains(&"ecs update-service".to_string()),
+        "{:?}",
+        aws.changes()
+    );
+    assert_eq!(aws.services["app-api"].2, "arn:td/app-api:2");
+}
+
+#[test]
 fn bad_states_are_refused_before_anything_changes() {
     let dir = tempfile::tempdir().unwrap();
     // A stack left in ROLLBACK_COMPLETE by a failed creation.
@@ -689,6 +757,16 @@ fn bad_states_are_refused_before_anything_changes() {
         "{error:?}"
     );
     assert!(done.is_empty() && aws.changes().is_empty());
+    // A later stack that CloudFormation cannot update is found before the first one changes.
+    let mut aws = FakeAws::with_network();
+    aws.stacks
+        .insert("app-alb".into(), ("UPDATE_ROLLBACK_FAILED".into(), vec![]));
+    let (error, _) = deploy(&mut aws, APP, dir.path(), false).unwrap_err();
+    assert!(
+        error.help.contains("continue-update-rollback --stack-name app-alb"),
+        "{error:?}"
+    );
+    assert!(aws.changes().is_empty(), "{:?}", aws.changes());
 
     // No credentials.
     let mut aws = FakeAws::with_network();
@@ -765,7 +843,7 @@ fn down_removes_what_deploy_made_and_names_what_it_keeps() {
     };
     let kept = down(&mut deployer, &plan, &saved).unwrap();
     assert!(aws.stacks.is_empty(), "{:?}", aws.stacks.keys());
-    assert!(aws.services.values().all(|(status, _)| status == "INACTIVE"));
+    assert!(aws.services.values().all(|(status, ..)| status == "INACTIVE"));
     assert!(aws.families["app-api"].iter().all(|(_, active)| !active));
     assert!(aws.families["app-api-old"][0].1, "another family stays");
     // Scaled to 0 before each deletion; the autoscaling stack goes first, the base stack last.

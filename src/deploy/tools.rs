@@ -34,6 +34,8 @@ pub struct CliCommand {
     /// What the command reads on its standard input (`file:///dev/stdin`): a secret's value,
     /// which is never shown, and never on a command line that `ps` lists.
     pub stdin: Option<Withheld>,
+    /// Environment variables set for it (shown before it, as a shell sets them).
+    pub env: Vec<(String, String)>,
 }
 
 impl CliCommand {
@@ -44,6 +46,7 @@ impl CliCommand {
             args: vec![service.to_string(), operation.to_string()],
             reads_only: false,
             stdin: None,
+            env: Vec::new(),
         }
     }
 
@@ -54,6 +57,7 @@ impl CliCommand {
             args: args.into_iter().map(Into::into).collect(),
             reads_only: false,
             stdin: None,
+            env: Vec::new(),
         }
     }
 
@@ -95,7 +99,10 @@ impl CliCommand {
 
     /// The command as a shell reads it back: `aws cloudformation deploy --stack-name goals-base …`.
     pub fn shown(&self, globals: &[String]) -> String {
-        std::iter::once(self.program.name().to_string())
+        self.env
+            .iter()
+            .map(|(name, value)| format!("{name}={}", shell::word(value)))
+            .chain(std::iter::once(self.program.name().to_string()))
             .chain(self.words_with(globals).map(|word| shell::word(word)))
             .collect::<Vec<_>>()
             .join(" ")
@@ -193,6 +200,7 @@ impl Tools for UserTools {
             .args(json)
             // The user's pager would wait for a key; their CLI's answers are read here.
             .env("AWS_PAGER", "")
+            .envs(command.env.iter().map(|(name, value)| (name, value)))
             .stdin(if command.stdin.is_some() {
                 Stdio::piped()
             } else {

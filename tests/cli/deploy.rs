@@ -77,7 +77,7 @@ fn dry_run_of_a_project_with_autoscaling() {
     let commands = without_digests(&String::from_utf8(output.stdout).unwrap());
     // The autoscaling stack comes once its services exist.
     let last_service = commands.rfind("aws ecs create-service").unwrap();
-    let autoscaling = commands.find("--stack-name store-autoscaling").unwrap();
+    let autoscaling = commands.find("deploy --stack-name store-autoscaling").unwrap();
     assert!(last_service < autoscaling, "{commands}");
     insta::assert_snapshot!("deploy_dry_run_autoscaling", commands);
 }
