@@ -262,6 +262,22 @@ mod tests {
     }
 
     #[test]
+    fn the_network_deploy_uses_and_a_name_where_an_id_belongs() {
+        let (settings, codes) = top_level("{vpc: vpc-0a1b2c, public_subnets: [subnet-c, subnet-d]}");
+        assert!(codes.is_empty(), "{codes:?}");
+        assert_eq!(settings.vpc.as_deref(), Some("vpc-0a1b2c"));
+        assert_eq!(
+            settings.public_subnets,
+            Some(vec!["subnet-c".into(), "subnet-d".into()])
+        );
+        for wrong in ["main", "vpc-", "vpc-main"] {
+            let (settings, codes) = top_level(&format!("{{vpc: {wrong}}}"));
+            assert_eq!(codes, [Code::BadSetting], "{wrong}");
+            assert_eq!(settings.vpc, None);
+        }
+    }
+
+    #[test]
     fn top_level_values_ecs_would_refuse() {
         for (yaml, expected) in [
             ("{cluster: 'prod cluster'}", Code::BadSetting),
