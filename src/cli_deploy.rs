@@ -96,14 +96,7 @@ pub fn run_deploy(args: &DeployArgs) -> ExitCode {
     let network = Network::resolve(flags, plan, &outputs);
     let mut aws = runner(&args.aws, globals, args.input.verbose);
     let mut say = |line: &str| eprintln!("{}", printable(line));
-    let mut deployer = Deployer {
-        aws: aws.as_mut(),
-        output: &args.aws.output,
-        say: &mut say,
-        s3_bucket: args.s3_bucket.clone(),
-        done: Vec::new(),
-        changed_services: Vec::new(),
-    };
+    let mut deployer = Deployer::new(aws.as_mut(), &args.aws.output, &mut say, args.s3_bucket.clone());
     let dry = args.aws.dry_run;
     let mut steps = || -> Result<Vec<String>, DeployError> {
         deployer.preflight(plan, &network)?;
@@ -180,14 +173,7 @@ pub fn run_down(args: &DownArgs) -> ExitCode {
     };
     let mut aws = runner(&args.aws, globals, args.input.verbose);
     let mut say = |line: &str| eprintln!("{}", printable(line));
-    let mut deployer = Deployer {
-        aws: aws.as_mut(),
-        output: &args.aws.output,
-        say: &mut say,
-        s3_bucket: None,
-        done: Vec::new(),
-        changed_services: Vec::new(),
-    };
+    let mut deployer = Deployer::new(aws.as_mut(), &args.aws.output, &mut say, None);
     match deploy::down(&mut deployer, plan, &outputs) {
         Ok(kept) if !args.aws.dry_run => {
             eprintln!("removed; kept, as the templates retain them (delete each when you no longer need it):");

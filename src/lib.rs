@@ -174,9 +174,11 @@ fn check_task_definition_sizes(plan: &Plan, output: &emit::Output, diagnostics: 
 fn check_unfilled(plan: &Plan, saved: &load::stack_outputs::SavedOutputs, diagnostics: &mut Diagnostics) {
     use diagnostic::{Diagnostic, KeyPath};
     for missing in &plan.missing {
-        let Some(kind) = &missing.stack else { continue };
-        let stack = plan::stack_name(&plan.project, kind);
-        if saved.stacks.contains(&stack) {
+        let Some(stack) = missing.stack.as_deref().and_then(|kind| plan.stack(kind)) else {
+            continue;
+        };
+        let stack = &stack.name;
+        if saved.stacks.contains(stack) {
             diagnostics.push(
                 Diagnostic::error(
                     Code::UnfilledPlaceholder,

@@ -127,7 +127,24 @@ pub struct Deployer<'a> {
     pub changed_services: Vec<(String, String)>,
 }
 
-impl Deployer<'_> {
+impl<'a> Deployer<'a> {
+    /// A deployer that has done nothing yet.
+    pub fn new(
+        aws: &'a mut dyn Tools,
+        output: &'a Path,
+        say: &'a mut dyn FnMut(&str),
+        s3_bucket: Option<String>,
+    ) -> Self {
+        Deployer {
+            aws,
+            output,
+            say,
+            s3_bucket,
+            done: Vec::new(),
+            changed_services: Vec::new(),
+        }
+    }
+
     fn did(&mut self, what: String) {
         (self.say)(&what);
         self.done.push(what);
@@ -404,7 +421,7 @@ impl Deployer<'_> {
                 None => Err(DeployError::new(
                     format!(
                         "output `{key}` of stack `{}` is not known",
-                        crate::plan::stack_name(&plan.project, stack.as_str())
+                        plan.stack(stack.as_str()).map_or(stack.as_str(), |s| s.name.as_str())
                     ),
                     "run `compose2ecs deploy` again: it deploys that stack first",
                 )),

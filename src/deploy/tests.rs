@@ -387,14 +387,7 @@ fn deploy(
     let plan = first.plan.clone().unwrap();
     write_files(output, &first.output);
     let mut say = |_: &str| {};
-    let mut deployer = Deployer {
-        aws,
-        output,
-        say: &mut say,
-        s3_bucket: None,
-        done: vec![],
-        changed_services: vec![],
-    };
+    let mut deployer = Deployer::new(aws, output, &mut say, None);
     let mut steps = || -> Result<Vec<String>, DeployError> {
         deployer.preflight(&plan, &network())?;
         let mut forced = deployer.build_images(&plan, &["compose".to_string(), "-p".to_string(), "app".to_string()])?;
@@ -833,14 +826,7 @@ fn down_removes_what_deploy_made_and_names_what_it_keeps() {
     saved.read_saved(dir.path()).unwrap();
     let plan = with_outputs(APP, saved.clone()).plan.unwrap();
     let mut say = |_: &str| {};
-    let mut deployer = Deployer {
-        aws: &mut aws,
-        output: dir.path(),
-        say: &mut say,
-        s3_bucket: None,
-        done: vec![],
-        changed_services: vec![],
-    };
+    let mut deployer = Deployer::new(&mut aws, dir.path(), &mut say, None);
     let kept = down(&mut deployer, &plan, &saved).unwrap();
     assert!(aws.stacks.is_empty(), "{:?}", aws.stacks.keys());
     assert!(aws.services.values().all(|(status, ..)| status == "INACTIVE"));
@@ -867,14 +853,7 @@ fn down_removes_what_deploy_made_and_names_what_it_keeps() {
     assert!(kept.iter().any(|k| k.starts_with("secret app/key")), "{kept:?}");
     // Down again: nothing left to remove, nothing fails.
     aws.run.clear();
-    let mut deployer = Deployer {
-        aws: &mut aws,
-        output: dir.path(),
-        say: &mut say,
-        s3_bucket: None,
-        done: vec![],
-        changed_services: vec![],
-    };
+    let mut deployer = Deployer::new(&mut aws, dir.path(), &mut say, None);
     down(&mut deployer, &plan, &saved).unwrap();
     assert!(aws.changes().is_empty(), "{:?}", aws.changes());
 }

@@ -47,7 +47,7 @@ pub use infrastructure::{AutoscalingPlan, EfsMount, EfsPlan, ScalingMetric, Scal
 pub use load_balancer::{HttpsPlan, Listener, ListenerRule, TargetGroup, SSL_POLICY};
 pub use model::*;
 pub use network_load_balancer::{NetworkListener, NetworkLoadBalancer, TaskIngress};
-pub use stacks::{stack_name, ParameterSource, StackKind, StackParameter, StackPlan};
+pub use stacks::{ParameterSource, StackKind, StackParameter, StackPlan};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Values the deployment already knows, by placeholder name (the stacks' outputs).

@@ -19,6 +19,13 @@ pub struct StackPlan {
     pub reason: String,
 }
 
+impl Plan {
+    /// The planned stack of a kind, by its name in placeholders (`base`, `efs`, …).
+    pub fn stack(&self, kind: &str) -> Option<&StackPlan> {
+        self.stacks.iter().find(|stack| stack.kind.as_str() == kind)
+    }
+}
+
 impl StackPlan {
     /// The template's path in the output folder.
     pub fn template(&self) -> String {
@@ -152,7 +159,7 @@ pub(super) fn stacks(plan: &Plan) -> Vec<StackPlan> {
 
 /// A stack name CloudFormation takes (a letter, then letters, digits and `-`), from a compose
 /// project name (lowercase letters, digits, `-` and `_`, any first).
-pub fn stack_name(project: &str, kind: &str) -> String {
+fn stack_name(project: &str, kind: &str) -> String {
     let project: String = project
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
