@@ -33,6 +33,15 @@ fn conversion_table_matches_the_support_table() {
 }
 
 #[test]
+fn migration_table_matches_the_extensions_list() {
+    generated_part(
+        "migration-table",
+        &compose2ecs::support::extensions::markdown_table(),
+        "src/support/extensions.rs",
+    );
+}
+
+#[test]
 fn diagnostic_codes_table_matches_the_code_enum() {
     generated_part("diagnostic-codes", &code::markdown_table(), "src/diagnostic/code.rs");
 }

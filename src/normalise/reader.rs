@@ -8,6 +8,7 @@ use crate::diagnostic::{Code, Diagnostic, Diagnostics, KeyPath};
 use crate::load::interpolate::{key_text, Variables};
 use crate::load::wrong_type;
 use crate::source::Files;
+use crate::support::extensions::{Extension, Tool};
 use crate::support::{self, Verdict};
 use serde_yaml::{Mapping, Value};
 use std::path::Path;
@@ -77,12 +78,15 @@ impl Reader<'_> {
                     );
                     accepted = false;
                 }
-                // Extension keys belong to their owners, as in compose.
-                None if name.starts_with("x-") => {}
-                None => {
-                    self.diagnostics.push(support::unknown_key(&name, pattern, path));
-                    accepted = false;
-                }
+                None => match support::extensions::foreign(pattern, &name) {
+                    Some((tool, row)) => self.diagnostics.push(foreign_extension(&key_path, tool, row, pattern)),
+                    // A user's own extension keys are theirs, as in compose.
+                    None if name.starts_with("x-") => {}
+                    None => {
+                        self.diagnostics.push(support::unknown_key(&name, pattern, path));
+                        accepted = false;
+                    }
+                },
             }
         }
         accepted
@@ -187,6 +191,30 @@ pub(super) fn one_or_many(value: &Value, path: &KeyPath) -> Vec<(Value, KeyPath)
             .collect(),
         other => vec![(other.clone(), path.clone())],
     }
+}
+
+/// The warning for another tool's extension key at `path` (`pattern` as the support table writes
+/// it), with what to write instead when the key is known.
+fn foreign_extension(path: &KeyPath, tool: Tool, row: Option<&Extension>, pattern: &str) -> Diagnostic {
+    let owner = tool.name();
+    let (message, help) = match row {
+        Some(row) if row.at == pattern => (
+            format!("`{path}` is a key of {owner}; compose2ecs does not convert it"),
+            row.instead.to_string(),
+        ),
+        Some(row) => {
+            let place = if row.at.is_empty() { "the top level" } else { row.at };
+            (
+                format!("`{path}` is a key of {owner}, read there at {place}; compose2ecs does not convert it here"),
+                row.instead.to_string(),
+            )
+        }
+        None => (
+            format!("`{path}` is a key of {owner} that compose2ecs does not know"),
+            "see the README's migration table for what each of its keys becomes".to_string(),
+        ),
+    };
+    Diagnostic::warning(Code::ForeignExtension, path.clone(), message).with_help(help)
 }
 
 #[cfg(test)]
