@@ -95,7 +95,7 @@ codes! {
     BadUlimit = "bad-ulimit", Error:
         "A soft ulimit is above its hard limit.";
     BadVolume = "bad-volume", Error:
-        "A long-form volume has no `target`.";
+        "A volume has no `target`, or its path in the container is not absolute (one word, `db-data`, is an anonymous volume at that path).";
     BadVolumeName = "bad-volume-name", Error:
         "A named volume's name has a character other than letters, digits, `.`, `_` and `-`, or starts with `.` (`..` would be a folder outside the volumes' on EFS).";
     BadVolumesFrom = "bad-volumes-from", Error:

@@ -97,20 +97,46 @@ pub(super) fn mounts(reader: &mut Reader, value: &Value, path: &KeyPath, volumes
                 continue;
             }
         };
-        if let MountSource::Named(name) = &mount.source {
-            if !volumes.contains(name) {
-                reader.error(
-                    Code::UndefinedVolume,
-                    &item_path,
-                    format!("volume `{name}` is not declared in the top-level `volumes`"),
-                    &format!("add `volumes: {{{name}: {{}}}}` at the top level of the file"),
-                );
-                continue;
-            }
+        if mountable(reader, &mount, &item_path, volumes) {
+            mounts.push(mount);
         }
-        mounts.push(mount);
     }
     mounts
+}
+
+/// Whether Docker can mount `mount`: at an absolute path, and from a declared named volume.
+fn mountable(reader: &mut Reader, mount: &Mount, item_path: &KeyPath, volumes: &HashSet<String>) -> bool {
+    if !mount.target.starts_with('/') {
+        let help = match &mount.source {
+            MountSource::Anonymous if volumes.contains(&mount.target) => format!(
+                "to mount the named volume `{0}`, give the path too: `{0}:/path/in/container`",
+                mount.target
+            ),
+            _ => "give the absolute path inside the container, starting with `/`".to_string(),
+        };
+        reader.error(
+            Code::BadVolume,
+            item_path,
+            format!(
+                "`{}` is not an absolute path in the container: Docker refuses to mount a volume there",
+                crate::quote::shown(&mount.target)
+            ),
+            &help,
+        );
+        return false;
+    }
+    if let MountSource::Named(name) = &mount.source {
+        if !volumes.contains(name) {
+            reader.error(
+                Code::UndefinedVolume,
+                item_path,
+                format!("volume `{name}` is not declared in the top-level `volumes`"),
+                &format!("add `volumes: {{{name}: {{}}}}` at the top level of the file"),
+            );
+            return false;
+        }
+    }
+    true
 }
 
 /// A short-syntax volume: `NAME:/path[:ro]`, `./dir:/path`, or an anonymous `/path`.
@@ -299,6 +325,26 @@ mod tests {
             }
         );
         assert_eq!(read_mounts("data:/d").1, [Code::WrongType]);
+    }
+
+    /// One word is an anonymous volume at that path (not the named volume of that name), and a
+    /// relative path in the container is one Docker refuses to mount.
+    #[test]
+    fn a_relative_path_in_the_container_is_refused() {
+        for yaml in [
+            "[db-data]",
+            "[\"db:data\"]",
+            "[{type: volume, source: db, target: data}]",
+            "[\"./app:app\"]",
+        ] {
+            let (found, codes, paths) = read_mounts(yaml);
+            assert!(found.is_empty(), "{yaml}");
+            assert_eq!(
+                (codes, paths),
+                (vec![Code::BadVolume], vec!["services.web.volumes[0]".to_string()]),
+                "{yaml}"
+            );
+        }
     }
 
     #[test]
