@@ -4,6 +4,7 @@
 use crate::plan::{CpuArchitecture, TagSource};
 use indexmap::IndexMap;
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -213,6 +214,9 @@ pub struct LogOptions {
     pub region: String,
     #[serde(rename = "awslogs-stream-prefix")]
     pub stream_prefix: String,
+    /// The container's own options, from `logging.options`.
+    #[serde(flatten)]
+    pub passed: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Serialize)]

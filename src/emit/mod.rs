@@ -77,13 +77,14 @@ fn tags(plan: &Plan, task: &TaskGroup) -> Vec<Tag> {
         .collect()
 }
 
-fn log_configuration(plan: &Plan, prefix: &str) -> LogConfiguration {
+fn log_configuration(plan: &Plan, prefix: &str, passed: &[(String, String)]) -> LogConfiguration {
     LogConfiguration {
         log_driver: "awslogs",
         options: LogOptions {
             group: plan.deployment.log_group.clone(),
             region: plan.deployment.region.text(),
             stream_prefix: prefix.to_string(),
+            passed: passed.iter().cloned().collect(),
         },
     }
 }
@@ -228,7 +229,7 @@ fn container_definition(plan: &Plan, task: &TaskGroup, c: &Container) -> Contain
         interactive: c.runtime.interactive,
         pseudo_terminal: c.runtime.pseudo_terminal,
         docker_labels: c.runtime.docker_labels.iter().cloned().collect(),
-        log_configuration: log_configuration(plan, &task.name),
+        log_configuration: log_configuration(plan, &task.name, &c.runtime.log_options),
     }
 }
 
@@ -309,7 +310,7 @@ fn service(plan: &Plan, task: &TaskGroup) -> CreateService {
                     }],
                 })
                 .collect(),
-            log_configuration: log_configuration(plan, &connect.log_stream_prefix),
+            log_configuration: log_configuration(plan, &connect.log_stream_prefix, &[]),
         }),
         _ => None,
     };

@@ -257,6 +257,8 @@ pub struct Runtime {
     pub stop_grace_period: Option<(Duration, KeyPath)>,
     /// `labels`, in the order written.
     pub labels: Vec<(String, String)>,
+    /// `logging.options` the `awslogs` driver takes and compose2ecs passes on, sorted by name.
+    pub log_options: Vec<(String, String)>,
     pub ulimits: Vec<Ulimit>,
     pub sysctls: Vec<Sysctl>,
     /// `platform: linux/arm64`, as written.

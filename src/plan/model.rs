@@ -327,6 +327,9 @@ pub struct ContainerRuntime {
     pub stop_timeout: Option<u32>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub docker_labels: Vec<(String, String)>,
+    /// `awslogs` options from `logging.options` (the multiline pattern, the non-blocking mode).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub log_options: Vec<(String, String)>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ulimits: Vec<UlimitPlan>,
     /// Kernel parameters (`net.*`); on awsvpc they apply to every container of the task.

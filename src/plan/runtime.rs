@@ -70,6 +70,7 @@ pub(super) fn runtime(cx: &mut Context, service: &Service) -> ContainerRuntime {
                 u32::try_from(clamped).unwrap_or(u32::MAX)
             }),
             docker_labels: runtime.labels.clone(),
+            log_options: runtime.log_options.clone(),
             ulimits: ulimits(cx, service),
             system_controls: system_controls(cx, service),
             restart_policy: restart_policy(cx, service),

@@ -284,7 +284,7 @@ pub const TABLE: &[Row] = &[
     converted("services.*.logging.driver", "`awslogs` always; another driver gets a warning"),
     converted(
         "services.*.logging.options",
-        "not needed: CloudWatch Logs keeps and rotates the logs (`x-ecs.log_retention_days`); another driver's options go with it",
+        "with `awslogs` (or no driver): `awslogs-datetime-pattern`, `awslogs-multiline-pattern`, `mode` and `max-buffer-size` are passed on; the log group, region and stream prefix are the project's (a warning). A local driver's options (rotation) are not needed: CloudWatch Logs keeps the logs (`x-ecs.log_retention_days`); another driver's options go with it",
     ),
     ignored("services.*.mac_address", NO_FARGATE),
     converted(
