@@ -41,7 +41,7 @@ pub use model::*;
 use reader::Reader;
 pub use secrets::{is_secrets_manager_name_char, SECRETS_FOLDER, SECRETS_MANAGER_NAME_LENGTH};
 use serde_yaml::{Mapping, Value};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// Builds the Project, named as load decided: the top-level sections, then each service.
 pub fn normalise(
@@ -103,6 +103,7 @@ fn project(reader: &mut Reader, document: &Mapping, project_name: &str, active_p
         &declared_volumes,
     )?;
     secrets::check_services_uses(reader, document.get("secrets"), &services, &secrets);
+    let volumes = unbind(volumes, &mut services);
     mounted_files::read_mounted_files(reader, &mut services);
     Some(Project::new(
         project_name.to_string(),
@@ -112,6 +113,29 @@ fn project(reader: &mut Reader, document: &Mapping, project_name: &str, active_p
         secrets,
         settings,
     ))
+}
+
+/// Each use of a volume that binds a local folder becomes the bind mount it is, and the volume is
+/// no EFS folder: mounted as a volume, an empty folder would hide the files the app expects.
+fn unbind(volumes: Vec<NamedVolume>, services: &mut [Service]) -> Vec<NamedVolume> {
+    let mut binds = HashMap::new();
+    let mut kept = Vec::with_capacity(volumes.len());
+    for mut volume in volumes {
+        match volume.bind_device.take() {
+            Some(device) => {
+                binds.insert(volume.name, device);
+            }
+            None => kept.push(volume),
+        }
+    }
+    for mount in services.iter_mut().flat_map(|service| service.mounts.iter_mut()) {
+        if let MountSource::Named(name) = &mount.source {
+            if let Some(device) = binds.get(name) {
+                mount.source = MountSource::Bind(device.clone());
+            }
+        }
+    }
+    kept
 }
 
 #[cfg(test)]

@@ -68,6 +68,9 @@ pub struct NamedVolume {
     pub path: KeyPath,
     pub ecs: VolumeSettings,
     pub driver_owner: DriverOwner,
+    /// The local folder a local-driver volume binds (`driver_opts: {o: bind, device: ./app}`):
+    /// a bind mount in disguise, which each use becomes.
+    pub bind_device: Option<String>,
 }
 
 /// A top-level secret.

@@ -32,6 +32,7 @@ pub(super) fn named_volumes(reader: &mut Reader, value: Option<&Value>, path: &K
                 }
                 let mut ecs = VolumeSettings::default();
                 let mut driver_owner = DriverOwner::default();
+                let mut bind_device = None;
                 match settings {
                     Value::Null => {}
                     Value::Mapping(settings) => {
@@ -39,7 +40,10 @@ pub(super) fn named_volumes(reader: &mut Reader, value: Option<&Value>, path: &K
                         if let Some(value) = settings.get("x-ecs") {
                             ecs = volume_settings(reader, value, &volume_path.key("x-ecs"));
                         }
-                        if let Some(options) = settings.get("driver_opts") {
+                        bind_device = settings.get("driver_opts").and_then(bound_folder);
+                        // A bound folder's options say where it is, which each use's bind-mount
+                        // warning shows; none of them configures EFS.
+                        if let (Some(options), None) = (settings.get("driver_opts"), &bind_device) {
                             driver_owner =
                                 owner_from_driver_options(reader, settings.get("driver"), options, &volume_path);
                         }
@@ -51,12 +55,25 @@ pub(super) fn named_volumes(reader: &mut Reader, value: Option<&Value>, path: &K
                     path: volume_path,
                     ecs,
                     driver_owner,
+                    bind_device,
                 });
             }
         }
         Some(other) => reader.wrong_type(path, other, "a mapping of volume names"),
     }
     volumes
+}
+
+/// The folder of a local-driver volume that binds one (`o: bind` or `rbind`, and `device`), as
+/// compose users write a bind mount with a name.
+fn bound_folder(options: &Value) -> Option<String> {
+    let options = options.as_mapping()?;
+    let binds = options
+        .get("o")
+        .map(key_text)
+        .is_some_and(|o| o.split(',').any(|option| matches!(option.trim(), "bind" | "rbind")));
+    let device = options.get("device").map(key_text).filter(|d| !d.is_empty())?;
+    binds.then_some(device)
 }
 
 /// A named volume's name is a folder on EFS (`/VOLUME`, `/PROJECT/VOLUME`): compose's characters,
@@ -181,6 +198,21 @@ mod tests {
             named_volumes(reader, Some(value), &KeyPath::root().key("volumes"))
         });
         (volumes, codes(&diagnostics), paths(&diagnostics))
+    }
+
+    #[test]
+    fn a_volume_that_binds_a_folder_is_known_by_its_folder() {
+        let (found, codes, _) = volumes(
+            "{code: {driver_opts: {type: none, o: bind, device: ./app}}, data: {driver_opts: {o: 'uid=1,rbind', device: /srv}}, \
+             nfs: {driver_opts: {type: nfs, o: 'addr=10.0.0.1', device: ':/data'}}}",
+        );
+        let devices: Vec<_> = found.iter().map(|v| v.bind_device.as_deref()).collect();
+        assert_eq!(devices, [Some("./app"), Some("/srv"), None]);
+        // Only the NFS volume's options are warned about: the bound folders' are where they are.
+        assert_eq!(
+            codes,
+            [Code::IgnoredDriverOpt, Code::IgnoredDriverOpt, Code::IgnoredDriverOpt]
+        );
     }
 
     #[test]

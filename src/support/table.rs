@@ -594,7 +594,7 @@ pub const TABLE: &[Row] = &[
     ignored("volumes.*.driver", "every named volume becomes EFS").unless_default("local"),
     converted(
         "volumes.*.driver_opts",
-        "with the local driver, `uid=` and `gid=` in `o` own the volume's folder where `x-ecs` names none; other options (`type`, `device`, the rest of `o`) get a warning: the volume is EFS",
+        "with the local driver, `uid=` and `gid=` in `o` own the volume's folder where `x-ecs` names none; other options (`type`, `device`, the rest of `o`) get a warning: the volume is EFS. A volume that binds a folder (`o: bind`, `device: ./app`) is a bind mount: each use is left out with the bind-mount warning, and no EFS folder is made",
     ),
     ignored("volumes.*.external", NOT_YET).unless_default("false"),
     ignored("volumes.*.labels", NOT_YET),
