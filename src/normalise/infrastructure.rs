@@ -436,7 +436,7 @@ fn accepted_log_retention(reader: &mut Reader, days: u32, path: &KeyPath) -> boo
 }
 
 /// The shape of an EFS file system id in AWS's API: `fs-` and 8 to 40 lowercase hex digits.
-fn is_file_system_id(id: &str) -> bool {
+pub(super) fn is_file_system_id(id: &str) -> bool {
     id.strip_prefix("fs-").is_some_and(|digits| {
         (8..=40).contains(&digits.len()) && digits.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
     })

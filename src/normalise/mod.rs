@@ -88,8 +88,9 @@ fn project(reader: &mut Reader, document: &Mapping, project_name: &str, active_p
             ),
         ));
     }
-    let settings = x_ecs::deploy_settings(reader, document.get("x-ecs"), &root.key("x-ecs"));
+    let mut settings = x_ecs::deploy_settings(reader, document.get("x-ecs"), &root.key("x-ecs"));
     let volumes = volumes::named_volumes(reader, document.get("volumes"), &root.key("volumes"));
+    one_file_system(reader, &mut settings, &volumes);
     let secrets = secrets::secret_definitions(reader, document.get("secrets"), &root.key("secrets"));
     if let Some(Value::Mapping(networks)) = document.get("networks") {
         networks::check_networks(reader, networks, &root.key("networks"));
@@ -113,6 +114,30 @@ fn project(reader: &mut Reader, document: &Mapping, project_name: &str, active_p
         secrets,
         settings,
     ))
+}
+
+/// The project's volumes are on one EFS file system: a volume that is an existing one
+/// (`external: true`, `name: fs-…`) makes it the project's, as `x-ecs.file_system` would.
+fn one_file_system(reader: &mut Reader, settings: &mut DeploySettings, volumes: &[NamedVolume]) {
+    for volume in volumes {
+        let Some(id) = &volume.existing_file_system else {
+            continue;
+        };
+        let name_path = volume.path.key("name");
+        match &settings.infrastructure.file_system {
+            None => settings.infrastructure.file_system = Some((id.clone(), name_path)),
+            Some((other, _)) if other == id => {}
+            Some((other, at)) => reader.error(
+                Code::BadSetting,
+                &name_path,
+                format!(
+                    "volume `{}` is the file system {id}, but the project's volumes are on {other} (`{at}`)",
+                    volume.name
+                ),
+                "compose2ecs puts every named volume on one EFS file system: give the volumes the same one",
+            ),
+        }
+    }
 }
 
 /// Each use of a volume that binds a local folder becomes the bind mount it is, and the volume is
@@ -142,6 +167,26 @@ fn unbind(volumes: Vec<NamedVolume>, services: &mut [Service]) -> Vec<NamedVolum
 mod tests {
     use super::*;
     use testing::{codes, normalised, paths};
+
+    #[test]
+    fn an_external_file_system_is_the_project_s_and_there_is_one() {
+        let compose = "services:\n  a: {image: a, volumes: ['data:/data']}\nvolumes:\n  data: {external: true, name: fs-0123abcd}\n";
+        let (project, diagnostics) = normalised(compose);
+        assert!(codes(&diagnostics).is_empty(), "{:?}", codes(&diagnostics));
+        let project = project.unwrap();
+        let (id, at) = project.settings.infrastructure.file_system.as_ref().unwrap();
+        assert_eq!(
+            (id.as_str(), at.to_string().as_str()),
+            ("fs-0123abcd", "volumes.data.name")
+        );
+        let two = format!("x-ecs: {{file_system: fs-9999aaaa}}\n{compose}");
+        let (project, diagnostics) = normalised(&two);
+        assert!(project.is_none());
+        assert_eq!(
+            (codes(&diagnostics), paths(&diagnostics)),
+            (vec![Code::BadSetting], vec!["volumes.data.name".to_string()])
+        );
+    }
 
     #[test]
     fn a_file_without_services_is_refused() {

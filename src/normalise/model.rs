@@ -68,6 +68,9 @@ pub struct NamedVolume {
     pub path: KeyPath,
     pub ecs: VolumeSettings,
     pub driver_owner: DriverOwner,
+    /// `external: true` with `name: fs-…` (as Docker's ECS integration read it): the volume is
+    /// that existing EFS file system, mounted from its root.
+    pub existing_file_system: Option<String>,
     /// The local folder a local-driver volume binds (`driver_opts: {o: bind, device: ./app}`):
     /// a bind mount in disguise, which each use becomes.
     pub bind_device: Option<String>,

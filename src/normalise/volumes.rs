@@ -2,11 +2,12 @@
 //! (`x-ecs: {uid, gid}`, or `uid=`/`gid=` in a local driver's options), and the driver options
 //! that have no meaning on EFS.
 
+use super::infrastructure;
 use super::reader::Reader;
 use super::{DriverOwner, NamedVolume, VolumeSettings};
 use crate::diagnostic::{Code, Diagnostic, KeyPath};
 use crate::load::interpolate::key_text;
-use serde_yaml::Value;
+use serde_yaml::{Mapping, Value};
 
 /// Top-level `volumes`: each named volume, with the owner of its folder on EFS.
 pub(super) fn named_volumes(reader: &mut Reader, value: Option<&Value>, path: &KeyPath) -> Vec<NamedVolume> {
@@ -33,6 +34,7 @@ pub(super) fn named_volumes(reader: &mut Reader, value: Option<&Value>, path: &K
                 let mut ecs = VolumeSettings::default();
                 let mut driver_owner = DriverOwner::default();
                 let mut bind_device = None;
+                let mut existing_file_system = None;
                 match settings {
                     Value::Null => {}
                     Value::Mapping(settings) => {
@@ -41,6 +43,7 @@ pub(super) fn named_volumes(reader: &mut Reader, value: Option<&Value>, path: &K
                             ecs = volume_settings(reader, value, &volume_path.key("x-ecs"));
                         }
                         bind_device = settings.get("driver_opts").and_then(bound_folder);
+                        existing_file_system = external_file_system(reader, settings, &volume_path);
                         // A bound folder's options say where it is, which each use's bind-mount
                         // warning shows; none of them configures EFS.
                         if let (Some(options), None) = (settings.get("driver_opts"), &bind_device) {
@@ -55,6 +58,7 @@ pub(super) fn named_volumes(reader: &mut Reader, value: Option<&Value>, path: &K
                     path: volume_path,
                     ecs,
                     driver_owner,
+                    existing_file_system,
                     bind_device,
                 });
             }
@@ -62,6 +66,32 @@ pub(super) fn named_volumes(reader: &mut Reader, value: Option<&Value>, path: &K
         Some(other) => reader.wrong_type(path, other, "a mapping of volume names"),
     }
     volumes
+}
+
+/// `external: true`: the volume exists. On ECS a volume that exists is an EFS file system, named by
+/// its id (`name: fs-…`, or its ARN); with any other name there is nothing to find it by, so a
+/// new EFS folder is made, and a warning says so.
+fn external_file_system(reader: &mut Reader, settings: &Mapping, path: &KeyPath) -> Option<String> {
+    let external = settings
+        .get("external")
+        .and_then(|v| reader.boolean(v, &path.key("external")))?;
+    if !external {
+        return None;
+    }
+    let name = settings.get("name").map(key_text).unwrap_or_default();
+    let id = name.rsplit_once(":file-system/").map_or(name.as_str(), |(_, id)| id);
+    if infrastructure::is_file_system_id(id) {
+        return Some(id.to_string());
+    }
+    reader.diagnostics.push(
+        Diagnostic::warning(
+            Code::IgnoredKey,
+            path.key("external"),
+            format!("`{path}` is an existing volume, which ECS cannot find by its name: a new, empty EFS folder is made for it"),
+        )
+        .with_help("to use an existing EFS file system, give its id as the volume's name (`name: fs-0123abcd`), or as `x-ecs.file_system` at the top level for every volume"),
+    );
+    None
 }
 
 /// The folder of a local-driver volume that binds one (`o: bind` or `rbind`, and `device`), as
@@ -212,6 +242,22 @@ mod tests {
         assert_eq!(
             codes,
             [Code::IgnoredDriverOpt, Code::IgnoredDriverOpt, Code::IgnoredDriverOpt]
+        );
+    }
+
+    #[test]
+    fn an_external_volume_is_an_existing_file_system_named_by_its_id() {
+        let (found, codes, paths) = volumes(
+            "{a: {external: true, name: fs-0123abcd}, \
+             b: {external: true, name: 'arn:aws:elasticfilesystem:eu-west-1:123456789012:file-system/fs-0123abcd'}, \
+             c: {external: true, name: shop_data}, d: {external: false, name: fs-0123abcd}, e: {name: fs-0123abcd}}",
+        );
+        let ids: Vec<_> = found.iter().map(|v| v.existing_file_system.as_deref()).collect();
+        assert_eq!(ids, [Some("fs-0123abcd"), Some("fs-0123abcd"), None, None, None]);
+        // A name ECS cannot find is a new EFS folder, said once.
+        assert_eq!(
+            (codes, paths),
+            (vec![Code::IgnoredKey], vec!["volumes.c.external".to_string()])
         );
     }
 

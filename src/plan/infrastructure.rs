@@ -414,6 +414,22 @@ pub(super) struct VolumeOwner {
 /// server image runs as: postgres's 999), else the default (1000, or 0 with `root_access`).
 pub(super) fn volume_owner(volume: &NamedVolume, mounted_by: &[&Service]) -> VolumeOwner {
     let settings = &volume.ecs;
+    // A volume that is an existing file system has files with owners of their own: unless an
+    // owner is named, the tasks act on them as their own users, as they did before.
+    let named = [
+        settings.uid,
+        settings.gid,
+        volume.driver_owner.uid,
+        volume.driver_owner.gid,
+    ];
+    if volume.existing_file_system.is_some() && !settings.root_access && named.iter().all(Option::is_none) {
+        return VolumeOwner {
+            uid: 0,
+            gid: 0,
+            posix_user: false,
+            reason: "the volume is an existing file system: its files keep their owners, and the tasks act as their own users".into(),
+        };
+    }
     let fallback = if settings.root_access { 0 } else { DEFAULT_VOLUME_USER };
     let (service_user, service_user_from) = services_user(mounted_by);
     let pick = |ecs: Option<u32>, driver: Option<u32>, service: Option<u32>| match (ecs, driver, service) {

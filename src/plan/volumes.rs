@@ -64,11 +64,19 @@ fn access_points(cx: &mut Context, mounted_by: &HashMap<&str, Vec<&Service>>) ->
             );
             continue;
         }
-        // An access point's root directory is at most 100 characters.
-        let folder_length = match &cx.project.settings.infrastructure.file_system {
-            Some(_) => cx.project.name.len() + volume.name.len() + 2,
-            None => volume.name.len() + 1,
+        // A file system of the user's may hold other projects (or this one's other environments):
+        // their folders stay apart under the project's name. A volume that is the file system
+        // (`external`, `name: fs-…`) is its root, where its files are.
+        let root_directory = match (
+            &volume.existing_file_system,
+            &cx.project.settings.infrastructure.file_system,
+        ) {
+            (Some(_), _) => "/".to_string(),
+            (None, Some(_)) => format!("/{}/{}", cx.project.name, volume.name),
+            (None, None) => format!("/{}", volume.name),
         };
+        // An access point's root directory is at most 100 characters.
+        let folder_length = root_directory.len();
         if folder_length > MAXIMUM_ACCESS_POINT_PATH {
             cx.diagnostics.push(
                     Diagnostic::error(
@@ -90,15 +98,11 @@ fn access_points(cx: &mut Context, mounted_by: &HashMap<&str, Vec<&Service>>) ->
             owner_gid: owner.gid,
             owner_reason: owner.reason,
             posix_user: owner.posix_user,
-            root_access: volume.ecs.root_access,
+            // Without a POSIX user the tasks act as their own users, root included.
+            root_access: !owner.posix_user,
             name: volume.name.clone(),
             ecs_name,
-            // A file system of the user's may hold other projects (or this one's other
-            // environments): their folders stay apart under the project's name.
-            root_directory: match &cx.project.settings.infrastructure.file_system {
-                Some(_) => format!("/{}/{}", cx.project.name, volume.name),
-                None => format!("/{}", volume.name),
-            },
+            root_directory,
             logical_id: logical,
             access_point_id,
         });

@@ -596,9 +596,16 @@ pub const TABLE: &[Row] = &[
         "volumes.*.driver_opts",
         "with the local driver, `uid=` and `gid=` in `o` own the volume's folder where `x-ecs` names none; other options (`type`, `device`, the rest of `o`) get a warning: the volume is EFS. A volume that binds a folder (`o: bind`, `device: ./app`) is a bind mount: each use is left out with the bind-mount warning, and no EFS folder is made",
     ),
-    ignored("volumes.*.external", NOT_YET).unless_default("false"),
+    converted(
+        "volumes.*.external",
+        "with `name: fs-…` (an EFS file system id or ARN, as Docker's ECS integration read it), that existing file system, mounted from its root (it becomes `x-ecs.file_system`); with another name, a warning, and a new EFS folder",
+    )
+    .unless_default("false"),
     ignored("volumes.*.labels", NOT_YET),
-    ignored("volumes.*.name", NOT_YET),
+    converted(
+        "volumes.*.name",
+        "with `external: true`, the EFS file system it is; otherwise no effect: the folder on EFS is named after the volume's key",
+    ),
     converted("volumes.*.x-ecs", "the owner of the volume's folder on EFS (see the README's `x-ecs` section)"),
     converted("volumes.*.x-ecs.uid", "the access point's POSIX user and the folder's owner"),
     converted("volumes.*.x-ecs.gid", "the access point's POSIX group and the folder's group"),
