@@ -234,7 +234,10 @@ mod tests {
         assert_eq!(check("{mode: global}", "services.*.deploy"), [Code::IgnoredKey]);
         assert!(check("{driver: local, external: false}", "volumes.*").is_empty());
         // `external: true` is read by `volumes`, which says what becomes of it.
-        assert_eq!(check("{driver: rexray, external: true}", "volumes.*"), [Code::IgnoredKey]);
+        assert_eq!(
+            check("{driver: rexray, external: true}", "volumes.*"),
+            [Code::IgnoredKey]
+        );
         // Only the value compose takes by default: a string `\"false\"` is one too, as compose reads it.
         assert!(check("{internal: false, enable_ipv6: 'false', driver: bridge}", "networks.*").is_empty());
         assert_eq!(check("{internal: true}", "networks.*"), [Code::IgnoredKey]);

@@ -3,7 +3,7 @@
 
 use super::reader::Reader;
 use super::{SecretDefinition, SecretSource, SecretUse, SecretValue, Service, Withheld};
-use crate::diagnostic::{did_you_mean, Code, KeyPath};
+use crate::diagnostic::{did_you_mean, Code, Diagnostic, KeyPath};
 use crate::load::interpolate::key_text;
 use serde_yaml::{Mapping, Value};
 use std::collections::{HashMap, HashSet};
@@ -79,6 +79,11 @@ pub(super) fn secret_definitions(reader: &mut Reader, value: Option<&Value>, pat
             SecretSource::Local {
                 value: local_value(reader, settings),
             }
+        } else if let Some(composex) = settings.get("x-secrets") {
+            let Some(reference) = composex_secret(reader, composex, &secret_path.key("x-secrets")) else {
+                continue;
+            };
+            SecretSource::External { reference }
         } else {
             // Compose minds this only when a service uses the secret, and so does check_secret_uses.
             SecretSource::Undeclared
@@ -223,6 +228,62 @@ fn numeric_id(reader: &mut Reader, value: &Value, path: &KeyPath) -> Option<Stri
 
 /// Each service's secrets: defined at the top level (`section`), and each written to a file
 /// of its own.
+/// ECS ComposeX's `x-secrets: {Name: …}`: an existing Secrets Manager secret, as `external: true`
+/// with `name:` says it. Its other keys shape what ComposeX made of it: `JsonKeys` (one variable
+/// per key) is said not to be converted; a secret found by `Lookup` (tags) has no name to use.
+fn composex_secret(reader: &mut Reader, value: &Value, path: &KeyPath) -> Option<String> {
+    let Some(settings) = value.as_mapping() else {
+        reader.wrong_type(path, value, "ECS ComposeX's mapping with `Name`");
+        return None;
+    };
+    let Some(name) = settings.get("Name") else {
+        reader.error(
+            Code::BadSecret,
+            path,
+            format!("`{path}` names no secret (`Name`): compose2ecs cannot look a secret up by its tags"),
+            "give the secret's name or ARN as `external: true` with `name:`",
+        );
+        return None;
+    };
+    let reference = reader.string(name, &path.key("Name"))?;
+    // compose2ecs reads a bare name as an SSM parameter's; ComposeX's is a Secrets Manager secret's.
+    if !reference.starts_with("arn:") {
+        reader.error(
+            Code::BadSecret,
+            &path.key("Name"),
+            format!("`{path}.Name` names a Secrets Manager secret, which ECS finds by its ARN"),
+            "write `external: true` and `name:` with the secret's ARN, as `aws secretsmanager describe-secret --secret-id NAME --query ARN` prints it",
+        );
+        return None;
+    }
+    if let Some((problem, help)) = external_reference_problem(&reference) {
+        reader.error(
+            Code::BadSecret,
+            &path.key("Name"),
+            format!("`{}` {problem}", crate::quote::shown(&reference)),
+            help,
+        );
+        return None;
+    }
+    for key in settings.keys().map(key_text).filter(|key| key != "Name") {
+        let key_path = path.key(&key);
+        let help = if key == "JsonKeys" {
+            "the whole secret is one file under `/run/secrets`: read the key from its JSON in the app, or make one secret per value"
+        } else {
+            "the secret is used as it is in Secrets Manager"
+        };
+        reader.diagnostics.push(
+            Diagnostic::warning(
+                Code::ForeignExtension,
+                key_path.clone(),
+                format!("`{key_path}` is a key of ECS ComposeX's `x-secrets` that compose2ecs does not convert"),
+            )
+            .with_help(help),
+        );
+    }
+    Some(reference)
+}
+
 pub(super) fn check_services_uses(
     reader: &mut Reader,
     section: Option<&Value>,
@@ -417,6 +478,36 @@ fn is_ssm_parameter_name(name: &str) -> bool {
 mod tests {
     use super::*;
     use crate::normalise::testing::{codes, normalised, paths, read, read_with};
+
+    #[test]
+    fn an_ecs_composex_secret_is_an_existing_one() {
+        let yaml = "{a: {x-secrets: {Name: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:shop/token-AbCdEf', JsonKeys: [{SecretKey: t}]}}, \
+                    b: {x-secrets: {Lookup: {Tags: [a: b]}}}, c: {x-secrets: {Name: /shop/token}}}";
+        let (found, diagnostics) = read(yaml, |reader, value, _| {
+            secret_definitions(reader, Some(value), &KeyPath::root().key("secrets"))
+        });
+        let sources: Vec<_> = found.iter().map(|d| (d.name.as_str(), d.source.clone())).collect();
+        assert_eq!(
+            sources,
+            [(
+                "a",
+                SecretSource::External {
+                    reference: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:shop/token-AbCdEf".into()
+                }
+            )]
+        );
+        assert_eq!(
+            (codes(&diagnostics), paths(&diagnostics)),
+            (
+                vec![Code::ForeignExtension, Code::BadSecret, Code::BadSecret],
+                vec![
+                    "secrets.a.x-secrets.JsonKeys".to_string(),
+                    "secrets.b.x-secrets".to_string(),
+                    "secrets.c.x-secrets.Name".to_string()
+                ]
+            )
+        );
+    }
 
     #[test]
     fn where_each_secret_s_value_is() {

@@ -573,6 +573,10 @@ pub const TABLE: &[Row] = &[
     // Secrets.
     converted("secrets.*", "a Secrets Manager secret, or an existing secret or SSM parameter"),
     converted(
+        "secrets.*.x-secrets",
+        "ECS ComposeX's existing secret: `Name`, its ARN, is the secret, as `external: true` with `name:` (a bare name is refused: ECS would read it as an SSM parameter's); its other keys (`JsonKeys`, `Lookup`) get a warning",
+    ),
+    converted(
         "secrets.*.file",
         "the value stays on your machine: put it with `aws secretsmanager put-secret-value`",
     ),
