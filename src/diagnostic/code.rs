@@ -140,8 +140,8 @@ codes! {
         "A kernel parameter ECS does not set (not `net.*`, `fs.mqueue.*` or kernel.msg*/sem/shm*) is left out.";
     FileTooLarge = "file-too-large", Error:
         "A file is larger than the 16 MiB compose2ecs reads.";
-    ForeignExtension = "foreign-extension", Warning:
-        "Another tool's extension key (Docker's ECS integration `x-aws-*`, ECS ComposeX, Defang `x-defang-*`) that compose2ecs does not convert; the help says what to write instead, and the README's migration table lists them all.";
+    ForeignExtension = "foreign-extension", Warning | Note:
+        "Another tool's extension key (Docker's ECS integration `x-aws-*`, ECS ComposeX, Defang `x-defang-*`) that compose2ecs does not convert, or not as written (a note: a value adjusted to what AWS takes); the help says what to write instead, and the README's migration table lists them all.";
     HealthcheckClamped = "healthcheck-clamped", Warning:
         "A health check value is outside what ECS accepts.";
     HealthcheckWithoutTest = "healthcheck-without-test", Warning:

@@ -15,6 +15,7 @@
 mod depends_on;
 mod deploy;
 mod environment;
+mod foreign;
 mod healthcheck;
 mod infrastructure;
 pub mod model;
@@ -89,6 +90,7 @@ fn project(reader: &mut Reader, document: &Mapping, project_name: &str, active_p
         ));
     }
     let mut settings = x_ecs::deploy_settings(reader, document.get("x-ecs"), &root.key("x-ecs"));
+    foreign::top_level(reader, document, &mut settings);
     let volumes = volumes::named_volumes(reader, document.get("volumes"), &root.key("volumes"));
     one_file_system(reader, &mut settings, &volumes);
     let secrets = secrets::secret_definitions(reader, document.get("secrets"), &root.key("secrets"));

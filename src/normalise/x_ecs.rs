@@ -46,7 +46,13 @@ pub(super) fn deploy_settings(reader: &mut Reader, value: Option<&Value>, path: 
 
 /// An AWS id that `deploy` passes on (`vpc-0123abcd`): checked for its prefix, so a name given
 /// where an id belongs is found before the stacks are deployed.
-fn prefixed_id(reader: &mut Reader, value: &Value, path: &KeyPath, prefix: &str, what: &str) -> Option<String> {
+pub(super) fn prefixed_id(
+    reader: &mut Reader,
+    value: &Value,
+    path: &KeyPath,
+    prefix: &str,
+    what: &str,
+) -> Option<String> {
     let id = reader.string(value, path)?;
     if !id.starts_with(prefix) || !id[prefix.len()..].chars().all(|c| c.is_ascii_hexdigit()) || id.len() == prefix.len()
     {
@@ -64,7 +70,7 @@ fn prefixed_id(reader: &mut Reader, value: &Value, path: &KeyPath, prefix: &str,
 /// `x-ecs.cluster`: a cluster's name, or its ARN (then its name is read from it; every use
 /// needs the name: autoscaling's `service/CLUSTER/SERVICE` takes no ARN). The name goes into
 /// the templates and the ECS services, so it must be one ECS would take.
-fn cluster(reader: &mut Reader, value: &Value, path: &KeyPath) -> Option<String> {
+pub(super) fn cluster(reader: &mut Reader, value: &Value, path: &KeyPath) -> Option<String> {
     let cluster = reader.string(value, path)?;
     let name = if cluster.starts_with("arn:") {
         match cluster.split_once(":cluster/") {

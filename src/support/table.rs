@@ -69,6 +69,16 @@ pub const TABLE: &[Row] = &[
         "the folder the included file's relative paths start from",
     ),
     converted("include[].env_file", "the included file's variables, instead of its `.env`"),
+    converted("x-aws-cluster", "Docker's ECS integration's cluster (name or ARN): as `x-ecs.cluster`"),
+    converted("x-aws-vpc", "Docker's ECS integration's VPC (id or ARN): as `x-ecs.vpc`"),
+    converted(
+        "x-aws-logs_retention",
+        "Docker's ECS integration's log retention: as `x-ecs.log_retention_days`, the nearest period CloudWatch Logs offers (a note when it differs)",
+    ),
+    converted(
+        "x-cluster",
+        "ECS ComposeX's `Lookup: NAME` (an existing cluster): as `x-ecs.cluster`; creating one (`Properties`) gets a warning",
+    ),
     converted("x-ecs", "deployment settings (see the README's `x-ecs` section)"),
     converted("x-ecs.cluster", "the ECS cluster the services run in"),
     converted("x-ecs.region", "the region of the `awslogs` log configuration"),

@@ -1,0 +1,155 @@
+//! Other tools' extension keys that mean what an `x-ecs` setting means (Docker's ECS integration's
+//! `x-aws-*`, ECS ComposeX's), read into the same settings. `x-ecs` wins where both are written,
+//! with a warning naming the key it overrides; the keys no setting matches get their warning from
+//! the support table's check (`support::extensions`).
+
+use super::infrastructure::LOG_RETENTION_DAYS;
+use super::reader::Reader;
+use super::x_ecs;
+use super::DeploySettings;
+use crate::diagnostic::{Code, Diagnostic, KeyPath};
+use serde_yaml::{Mapping, Value};
+
+/// The top-level keys: `x-aws-cluster`, `x-aws-vpc`, `x-aws-logs_retention`, and ComposeX's
+/// `x-cluster: {Lookup: NAME}` (an existing cluster).
+pub(super) fn top_level(reader: &mut Reader, document: &Mapping, settings: &mut DeploySettings) {
+    let root = KeyPath::root();
+    if let Some(value) = document.get("x-aws-cluster") {
+        let path = root.key("x-aws-cluster");
+        let cluster = x_ecs::cluster(reader, value, &path);
+        if overridden(reader, settings.cluster.is_some(), &path, "x-ecs.cluster") {
+            settings.cluster = cluster;
+        }
+    }
+    if let Some(composex) = document.get("x-cluster") {
+        let path = root.key("x-cluster");
+        match composex.as_mapping().and_then(|cluster| cluster.get("Lookup")) {
+            Some(lookup) => {
+                let path = path.key("Lookup");
+                let cluster = x_ecs::cluster(reader, lookup, &path);
+                if overridden(reader, settings.cluster.is_some(), &path, "x-ecs.cluster") {
+                    settings.cluster = cluster;
+                }
+            }
+            None => reader.diagnostics.push(
+                Diagnostic::warning(
+                    Code::ForeignExtension,
+                    path.clone(),
+                    format!("`{path}` is a key of ECS ComposeX; compose2ecs converts its `Lookup` (an existing cluster) only"),
+                )
+                .with_help("the base stack creates the project's cluster; `x-ecs.cluster` names it, or an existing one"),
+            ),
+        }
+    }
+    if let Some(value) = document.get("x-aws-vpc") {
+        let path = root.key("x-aws-vpc");
+        // Docker's ECS integration took the VPC's ARN too.
+        let vpc = match value {
+            Value::String(arn) if arn.starts_with("arn:") => {
+                let id = arn.rsplit_once(":vpc/").map_or(arn.as_str(), |(_, id)| id);
+                x_ecs::prefixed_id(reader, &Value::String(id.to_string()), &path, "vpc-", "a VPC")
+            }
+            other => x_ecs::prefixed_id(reader, other, &path, "vpc-", "a VPC"),
+        };
+        if overridden(reader, settings.vpc.is_some(), &path, "x-ecs.vpc") {
+            settings.vpc = vpc;
+        }
+    }
+    if let Some(value) = document.get("x-aws-logs_retention") {
+        let path = root.key("x-aws-logs_retention");
+        let days = reader
+            .count(value, &path)
+            .map(|days| nearest_retention(reader, days, &path));
+        if overridden(
+            reader,
+            settings.infrastructure.log_retention_days.is_some(),
+            &path,
+            "x-ecs.log_retention_days",
+        ) {
+            settings.infrastructure.log_retention_days = days;
+        }
+    }
+}
+
+/// Whether the other tool's key at `path` is used: not when `x-ecs` gives the same setting
+/// (`written`), which wins, and a warning says so.
+fn overridden(reader: &mut Reader, written: bool, path: &KeyPath, setting: &str) -> bool {
+    if written {
+        reader.diagnostics.push(
+            Diagnostic::warning(
+                Code::ForeignExtension,
+                path.clone(),
+                format!("`{path}` is not used: `{setting}` gives the same setting"),
+            )
+            .with_help(format!("remove `{path}`, or `{setting}` to use it")),
+        );
+    }
+    !written
+}
+
+/// The retention CloudWatch Logs accepts nearest to `days` (Docker's ECS integration passed any
+/// number on, and CloudFormation refused most); a note says when it differs.
+fn nearest_retention(reader: &mut Reader, days: u32, path: &KeyPath) -> u32 {
+    let nearest = LOG_RETENTION_DAYS
+        .iter()
+        .copied()
+        .min_by_key(|accepted| (accepted.abs_diff(days), *accepted))
+        .unwrap_or(days);
+    if nearest != days {
+        reader.diagnostics.push(
+            Diagnostic::note(
+                Code::ForeignExtension,
+                path.clone(),
+                format!("CloudWatch Logs cannot keep logs for {days} days: they are kept for {nearest}"),
+            )
+            .with_help("write `x-ecs.log_retention_days` with one of the periods CloudWatch Logs offers"),
+        );
+    }
+    nearest
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::normalise::testing::{codes, paths, read};
+
+    fn settings(yaml: &str) -> (DeploySettings, Vec<Code>, Vec<String>) {
+        let (found, diagnostics) = read(yaml, |reader, value, _| {
+            let mut settings = x_ecs::deploy_settings(reader, value.get("x-ecs"), &KeyPath::root().key("x-ecs"));
+            top_level(reader, value.as_mapping().unwrap(), &mut settings);
+            settings
+        });
+        (found, codes(&diagnostics), paths(&diagnostics))
+    }
+
+    #[test]
+    fn docker_s_keys_become_the_settings() {
+        let (found, codes, _) = settings(
+            "{x-aws-cluster: 'arn:aws:ecs:eu-west-1:123456789012:cluster/shop', \
+             x-aws-vpc: 'arn:aws:ec2:us-west-1:123456789012:vpc/vpc-1234acbd', x-aws-logs_retention: 30}",
+        );
+        assert!(codes.is_empty(), "{codes:?}");
+        assert_eq!(found.cluster.as_deref(), Some("shop"));
+        assert_eq!(found.vpc.as_deref(), Some("vpc-1234acbd"));
+        assert_eq!(found.infrastructure.log_retention_days, Some(30));
+        let (found, _, _) = settings("{x-cluster: {Lookup: shop}}");
+        assert_eq!(found.cluster.as_deref(), Some("shop"), "ComposeX's existing cluster");
+    }
+
+    #[test]
+    fn a_retention_cloudwatch_does_not_offer_becomes_the_nearest() {
+        for (days, kept) in [(10, 7), (11, 14), (4, 3), (5000, 3653), (0, 1)] {
+            let (found, codes, _) = settings(&format!("{{x-aws-logs_retention: {days}}}"));
+            assert_eq!(found.infrastructure.log_retention_days, Some(kept), "{days}");
+            assert_eq!(codes, [Code::ForeignExtension], "a note: {days}");
+        }
+    }
+
+    #[test]
+    fn x_ecs_wins_and_says_so() {
+        let (found, codes, paths) = settings("{x-ecs: {cluster: own}, x-aws-cluster: theirs, x-aws-vpc: main}");
+        assert_eq!(found.cluster.as_deref(), Some("own"));
+        assert_eq!(codes, [Code::ForeignExtension, Code::BadSetting]);
+        assert_eq!(paths, ["x-aws-cluster", "x-aws-vpc"]);
+    }
+}
