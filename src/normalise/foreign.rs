@@ -3,11 +3,12 @@
 //! with a warning naming the key it overrides; the keys no setting matches get their warning from
 //! the support table's check (`support::extensions`).
 
-use super::infrastructure::LOG_RETENTION_DAYS;
+use super::infrastructure::{self, LOG_RETENTION_DAYS};
 use super::reader::Reader;
 use super::x_ecs;
-use super::DeploySettings;
+use super::{AutoscalingSettings, DeploySettings, ServiceSettings};
 use crate::diagnostic::{Code, Diagnostic, KeyPath};
+use crate::load::interpolate::key_text;
 use serde_yaml::{Mapping, Value};
 
 /// The top-level keys: `x-aws-cluster`, `x-aws-vpc`, `x-aws-logs_retention`, and ComposeX's
@@ -69,6 +70,82 @@ pub(super) fn top_level(reader: &mut Reader, document: &Mapping, settings: &mut 
             settings.infrastructure.log_retention_days = days;
         }
     }
+}
+
+/// A service's keys: Docker's `deploy.x-aws-autoscaling` and ComposeX's `x-scaling` (its range
+/// and target tracking) become `x-ecs.autoscaling`.
+pub(super) fn service(reader: &mut Reader, map: &Mapping, path: &KeyPath, settings: &mut ServiceSettings) {
+    if let Some(value) = map.get("deploy").and_then(|deploy| deploy.get("x-aws-autoscaling")) {
+        let at = path.key("deploy").key("x-aws-autoscaling");
+        let scaling = infrastructure::autoscaling_settings(reader, value, &at, "services.*.deploy.x-aws-autoscaling");
+        if overridden(reader, settings.autoscaling.is_some(), &at, "x-ecs.autoscaling") {
+            settings.autoscaling = scaling;
+        }
+    }
+    if let Some(value) = map.get("x-scaling") {
+        let at = path.key("x-scaling");
+        let scaling = composex_scaling(reader, value, &at);
+        if overridden(reader, settings.autoscaling.is_some(), &at, "x-ecs.autoscaling") {
+            settings.autoscaling = scaling;
+        }
+    }
+}
+
+/// ComposeX's `x-scaling: {Range: "MIN-MAX", TargetScaling: {CpuTarget, MemoryTarget}}`, read as
+/// `x-ecs.autoscaling: {min, max, cpu, memory}` is; its other policies get a warning.
+fn composex_scaling(reader: &mut Reader, value: &Value, path: &KeyPath) -> Option<AutoscalingSettings> {
+    let Some(map) = value.as_mapping() else {
+        reader.wrong_type(path, value, "ECS ComposeX's mapping with `Range` and `TargetScaling`");
+        return None;
+    };
+    let mut same = Mapping::new();
+    for (key, item) in map {
+        let name = key_text(key);
+        let item_path = path.key(&name);
+        match (name.as_str(), item) {
+            ("Range", Value::String(range)) => {
+                let (min, max) = range.split_once('-').unwrap_or(("1", range.as_str()));
+                same.insert("min".into(), Value::String(min.trim().to_string()));
+                same.insert("max".into(), Value::String(max.trim().to_string()));
+            }
+            ("TargetScaling", Value::Mapping(targets)) => {
+                for (target, percent) in targets {
+                    let target_name = key_text(target);
+                    match target_name.as_str() {
+                        "CpuTarget" => {
+                            same.insert("cpu".into(), percent.clone());
+                        }
+                        "MemoryTarget" => {
+                            same.insert("memory".into(), percent.clone());
+                        }
+                        _ => not_converted(
+                            reader,
+                            &item_path.key(&target_name),
+                            "x-ecs.autoscaling tracks CPU and memory",
+                        ),
+                    }
+                }
+            }
+            _ => not_converted(
+                reader,
+                &item_path,
+                "x-ecs.autoscaling tracks CPU and memory between `min` and `max`",
+            ),
+        }
+    }
+    infrastructure::autoscaling_settings(reader, &Value::Mapping(same), path, "services.*.x-ecs.autoscaling")
+}
+
+/// A warning for a part of another tool's key that no setting matches.
+fn not_converted(reader: &mut Reader, path: &KeyPath, help: &str) {
+    reader.diagnostics.push(
+        Diagnostic::warning(
+            Code::ForeignExtension,
+            path.clone(),
+            format!("`{path}` is not converted"),
+        )
+        .with_help(help),
+    );
 }
 
 /// Whether the other tool's key at `path` is used: not when `x-ecs` gives the same setting
@@ -134,6 +211,43 @@ mod tests {
         assert_eq!(found.infrastructure.log_retention_days, Some(30));
         let (found, _, _) = settings("{x-cluster: {Lookup: shop}}");
         assert_eq!(found.cluster.as_deref(), Some("shop"), "ComposeX's existing cluster");
+    }
+
+    /// `min`, `max`, `cpu` and `memory`.
+    type Scaling = (u32, u32, Option<u32>, Option<u32>);
+
+    fn scaling(yaml: &str) -> (Option<Scaling>, Vec<Code>, Vec<String>) {
+        let (found, diagnostics) = read(yaml, |reader, value, path| {
+            let mut settings = ServiceSettings::default();
+            service(reader, value.as_mapping().unwrap(), path, &mut settings);
+            settings.autoscaling.map(|s| (s.min, s.max, s.cpu, s.memory))
+        });
+        (found, codes(&diagnostics), paths(&diagnostics))
+    }
+
+    #[test]
+    fn docker_s_and_composex_s_autoscaling() {
+        let (found, codes, _) = scaling("{deploy: {x-aws-autoscaling: {max: 10, mem: 75}}}");
+        assert!(codes.is_empty(), "{codes:?}");
+        assert_eq!(found, Some((1, 10, None, Some(75))));
+        let (found, codes, paths) = scaling(
+            "{x-scaling: {Range: '2-6', TargetScaling: {CpuTarget: 70, DisableScaleIn: true}, ScheduledActions: []}}",
+        );
+        assert_eq!(found, Some((2, 6, Some(70), None)));
+        assert_eq!(codes, [Code::ForeignExtension, Code::ForeignExtension]);
+        assert_eq!(
+            paths,
+            [
+                "services.web.x-scaling.TargetScaling.DisableScaleIn",
+                "services.web.x-scaling.ScheduledActions"
+            ]
+        );
+        // Without a target, nothing scales: the same error as `x-ecs.autoscaling` gives.
+        assert_eq!(scaling("{x-scaling: {Range: '1-4'}}").1, [Code::BadSetting]);
+        assert_eq!(
+            scaling("{deploy: {x-aws-autoscaling: {cpu: 75}}}").1,
+            [Code::BadSetting]
+        );
     }
 
     #[test]

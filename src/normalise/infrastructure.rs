@@ -116,7 +116,9 @@ pub(super) fn service_infrastructure_setting(
                 .filter(|s| within_aws_limits(reader, *s, 0, MAXIMUM_GRACE_PERIOD, path, "seconds"))
         }
         "health_check" => health_check_settings(reader, item, path, settings),
-        "autoscaling" => settings.autoscaling = autoscaling_settings(reader, item, path),
+        "autoscaling" => {
+            settings.autoscaling = autoscaling_settings(reader, item, path, "services.*.x-ecs.autoscaling")
+        }
         "load_balancer" => {
             settings.load_balancer_type = load_balancer_type(reader, item, path);
             settings.load_balancer = listener_routing(reader, item, path);
@@ -126,14 +128,20 @@ pub(super) fn service_infrastructure_setting(
 }
 
 /// `x-ecs.autoscaling: {min, max, cpu, memory}`: `max` and one target at least; `min` is 1
-/// unless given.
-fn autoscaling_settings(reader: &mut Reader, value: &Value, path: &KeyPath) -> Option<AutoscalingSettings> {
+/// unless given. Docker's ECS integration wrote the same under `deploy.x-aws-autoscaling`, with
+/// `mem` for `memory` (`pattern` is where the keys are checked).
+pub(super) fn autoscaling_settings(
+    reader: &mut Reader,
+    value: &Value,
+    path: &KeyPath,
+    pattern: &str,
+) -> Option<AutoscalingSettings> {
     let Some(map) = value.as_mapping() else {
         reader.wrong_type(path, value, "a mapping (`min`, `max`, `cpu`, `memory`)");
         return None;
     };
     let (mut min, mut max, mut cpu, mut memory) = (None, None, None, None);
-    let mut valid = reader.check_keys(map, "services.*.x-ecs.autoscaling", path);
+    let mut valid = reader.check_keys(map, pattern, path);
     for (key, item) in map {
         let name = key_text(key);
         let item_path = path.key(&name);
@@ -141,7 +149,7 @@ fn autoscaling_settings(reader: &mut Reader, value: &Value, path: &KeyPath) -> O
             "min" => (&mut min, 1, MAXIMUM_SERVICE_TASKS, "copies of the task"),
             "max" => (&mut max, 1, MAXIMUM_SERVICE_TASKS, "copies of the task"),
             "cpu" => (&mut cpu, 1, 100, "percent of the task's CPU, averaged over its copies"),
-            "memory" => (
+            "memory" | "mem" => (
                 &mut memory,
                 1,
                 100,

@@ -4,8 +4,8 @@
 use super::reader::Reader;
 use super::units::split_words;
 use super::{
-    depends_on, deploy, environment, healthcheck, mounts, networks, ports, runtime, secrets, x_ecs, InactiveService,
-    Resources, Service,
+    depends_on, deploy, environment, foreign, healthcheck, mounts, networks, ports, runtime, secrets, x_ecs,
+    InactiveService, Resources, Service,
 };
 use crate::diagnostic::{Code, Diagnostic, KeyPath};
 use crate::load::interpolate::{key_text, Variables};
@@ -194,6 +194,7 @@ fn service(reader: &mut Reader, name: String, map: &Mapping, path: KeyPath, volu
         name,
         path: path.clone(),
     };
+    foreign::service(reader, map, &path, &mut service.ecs);
     if let Some(ports) = map.get("ports") {
         service.ports = ports::ports(reader, ports, &at("ports"), &mut service.port_ranges);
     }

@@ -192,6 +192,14 @@ pub const TABLE: &[Row] = &[
         "Fargate has no GPUs or devices",
     ),
     ignored("services.*.deploy.resources.reservations.generic_resources", NO_FARGATE),
+    converted(
+        "services.*.deploy.x-aws-autoscaling",
+        "Docker's ECS integration's autoscaling: as `x-ecs.autoscaling`",
+    ),
+    converted("services.*.deploy.x-aws-autoscaling.min", "the least copies"),
+    converted("services.*.deploy.x-aws-autoscaling.max", "the most copies"),
+    converted("services.*.deploy.x-aws-autoscaling.cpu", "the average CPU use to keep, in percent"),
+    converted("services.*.deploy.x-aws-autoscaling.mem", "the average memory use to keep, in percent"),
     ignored(
         "services.*.deploy.restart_policy",
         "an ECS service replaces every task that stops",
@@ -531,6 +539,10 @@ pub const TABLE: &[Row] = &[
     converted(
         "services.*.x-ecs.grace_period",
         "service `healthCheckGracePeriodSeconds`",
+    ),
+    converted(
+        "services.*.x-scaling",
+        "ECS ComposeX's `Range` and `TargetScaling` (`CpuTarget`, `MemoryTarget`): as `x-ecs.autoscaling`; its other policies get a warning",
     ),
     converted("services.*.x-ecs.autoscaling", "target tracking of the service's task"),
     converted("services.*.x-ecs.autoscaling.min", "the least copies"),
