@@ -260,6 +260,8 @@ codes! {
         "`${VAR:?message}` with VAR unset.";
     RestartAttempts = "restart-attempts", Note:
         "`on-failure:N`: ECS has no limit on restart attempts.";
+    RolloutConflict = "rollout-conflict", Error:
+        "Two services of one task set `x-ecs.rollout` (or another tool's deployment percents); a task deploys as one ECS service.";
     SecretTarget = "secret-target", Warning:
         "A secret's `target` is outside `/run/secrets`; it is written there under its file name.";
     SecretVariable = "secret-variable", Note:

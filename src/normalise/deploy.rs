@@ -38,6 +38,13 @@ fn deploy(reader: &mut Reader, value: &Value, path: &KeyPath, service: &mut Serv
         return;
     };
     reader.check_keys(map, "services.*.deploy", path);
+    if let Some(update_config) = map.get("update_config").and_then(Value::as_mapping) {
+        reader.check_keys(
+            update_config,
+            "services.*.deploy.update_config",
+            &path.key("update_config"),
+        );
+    }
     if let Some(labels) = map.get("labels") {
         (service.family_label, service.tags) = deploy_labels(reader, labels, &path.key("labels"));
     }

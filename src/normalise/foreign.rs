@@ -6,7 +6,7 @@
 use super::infrastructure::{self, LOG_RETENTION_DAYS};
 use super::reader::Reader;
 use super::x_ecs;
-use super::{AutoscalingSettings, DeploySettings, ServiceSettings};
+use super::{AutoscalingSettings, DeploySettings, RolloutSettings, ServiceSettings};
 use crate::diagnostic::{Code, Diagnostic, KeyPath};
 use crate::load::interpolate::key_text;
 use serde_yaml::{Mapping, Value};
@@ -73,7 +73,7 @@ pub(super) fn top_level(reader: &mut Reader, document: &Mapping, settings: &mut 
 }
 
 /// A service's keys: Docker's `deploy.x-aws-autoscaling` and ComposeX's `x-scaling` (its range
-/// and target tracking) become `x-ecs.autoscaling`.
+/// and target tracking) become `x-ecs.autoscaling`; their deployment percents `x-ecs.rollout`.
 pub(super) fn service(reader: &mut Reader, map: &Mapping, path: &KeyPath, settings: &mut ServiceSettings) {
     if let Some(value) = map.get("deploy").and_then(|deploy| deploy.get("x-aws-autoscaling")) {
         let at = path.key("deploy").key("x-aws-autoscaling");
@@ -82,11 +82,50 @@ pub(super) fn service(reader: &mut Reader, map: &Mapping, path: &KeyPath, settin
             settings.autoscaling = scaling;
         }
     }
+    rollout(reader, map, path, settings);
     if let Some(value) = map.get("x-scaling") {
         let at = path.key("x-scaling");
         let scaling = composex_scaling(reader, value, &at);
         if overridden(reader, settings.autoscaling.is_some(), &at, "x-ecs.autoscaling") {
             settings.autoscaling = scaling;
+        }
+    }
+}
+
+/// Docker's `deploy.update_config.x-aws-min_percent`/`x-aws-max_percent` (ComposeX's at the
+/// service level): the deployment percents, as `x-ecs.rollout` gives them.
+fn rollout(reader: &mut Reader, map: &Mapping, path: &KeyPath, settings: &mut ServiceSettings) {
+    let update_config = path.key("deploy").key("update_config");
+    let places = [
+        (
+            map.get("deploy")
+                .and_then(|d| d.get("update_config"))
+                .and_then(Value::as_mapping),
+            update_config,
+        ),
+        (Some(map), path.clone()),
+    ];
+    for (holder, at) in places {
+        let Some(holder) = holder else { continue };
+        let minimum = holder.get("x-aws-min_percent");
+        let maximum = holder.get("x-aws-max_percent");
+        if minimum.is_none() && maximum.is_none() {
+            continue;
+        }
+        let first = at.key(if minimum.is_some() {
+            "x-aws-min_percent"
+        } else {
+            "x-aws-max_percent"
+        });
+        let found = RolloutSettings {
+            minimum_healthy_percent: minimum
+                .and_then(|v| x_ecs::rollout_percent(reader, v, &at.key("x-aws-min_percent"), 0..=100)),
+            maximum_percent: maximum
+                .and_then(|v| x_ecs::rollout_percent(reader, v, &at.key("x-aws-max_percent"), 100..=200)),
+            path: first.clone(),
+        };
+        if overridden(reader, settings.rollout.is_some(), &first, "x-ecs.rollout") {
+            settings.rollout = Some(found);
         }
     }
 }

@@ -342,6 +342,17 @@ pub struct ServiceSettings {
     /// `x-ecs.load_balancer`: the listener rule that sends requests to this service on a port it
     /// shares with others.
     pub load_balancer: Option<ListenerRouting>,
+    /// `x-ecs.rollout`: how many of the task's copies ECS keeps and adds while it deploys.
+    pub rollout: Option<RolloutSettings>,
+}
+
+/// `x-ecs.rollout: {minimum_healthy_percent, maximum_percent}`: the ECS service's deployment
+/// percents, each in place of the one the plan would choose.
+#[derive(Debug, Clone, Serialize)]
+pub struct RolloutSettings {
+    pub minimum_healthy_percent: Option<u32>,
+    pub maximum_percent: Option<u32>,
+    pub path: KeyPath,
 }
 
 /// `x-ecs.autoscaling: {min, max, cpu, memory}`: target tracking on the ECS service's average CPU

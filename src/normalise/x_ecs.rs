@@ -7,7 +7,7 @@ use super::infrastructure;
 use super::reader::Reader;
 use super::service::valid_task_name;
 use super::units::{parse_port_spec, PortSpec};
-use super::{DeploySettings, ExternalEndpoint, ServiceSettings};
+use super::{DeploySettings, ExternalEndpoint, RolloutSettings, ServiceSettings};
 use crate::diagnostic::{Code, KeyPath};
 use crate::load::interpolate::key_text;
 use serde_yaml::Value;
@@ -173,6 +173,7 @@ pub(super) fn service_settings(reader: &mut Reader, value: &Value, path: &KeyPat
             "external" => settings.external = external(reader, item, &item_path),
             "essential" => settings.essential = reader.boolean(item, &item_path),
             "peer_dns" => settings.peer_dns = reader.boolean(item, &item_path).unwrap_or(false),
+            "rollout" => settings.rollout = rollout(reader, item, &item_path),
             "secret_variables" => {
                 settings.secret_variables = reader
                     .string_list(item, &item_path)
@@ -186,6 +187,53 @@ pub(super) fn service_settings(reader: &mut Reader, value: &Value, path: &KeyPat
         }
     }
     settings
+}
+
+/// `x-ecs.rollout: {minimum_healthy_percent, maximum_percent}`, within what ECS takes for a
+/// replica service: 0 to 100, and 100 to 200.
+fn rollout(reader: &mut Reader, value: &Value, path: &KeyPath) -> Option<RolloutSettings> {
+    let Some(map) = value.as_mapping() else {
+        reader.wrong_type(path, value, "a mapping (`minimum_healthy_percent`, `maximum_percent`)");
+        return None;
+    };
+    reader.check_keys(map, "services.*.x-ecs.rollout", path);
+    let mut settings = RolloutSettings {
+        minimum_healthy_percent: None,
+        maximum_percent: None,
+        path: path.clone(),
+    };
+    for (key, item) in map {
+        let name = key_text(key);
+        let item_path = path.key(&name);
+        match name.as_str() {
+            "minimum_healthy_percent" => {
+                settings.minimum_healthy_percent = rollout_percent(reader, item, &item_path, 0..=100)
+            }
+            "maximum_percent" => settings.maximum_percent = rollout_percent(reader, item, &item_path, 100..=200),
+            _ => {}
+        }
+    }
+    Some(settings)
+}
+
+/// One deployment percent, within `range`.
+pub(super) fn rollout_percent(
+    reader: &mut Reader,
+    value: &Value,
+    path: &KeyPath,
+    range: std::ops::RangeInclusive<u32>,
+) -> Option<u32> {
+    let percent = reader.count(value, path)?;
+    if !range.contains(&percent) {
+        reader.error(
+            Code::BadSetting,
+            path,
+            format!("`{path}` is {percent}; ECS takes {} to {} percent here", range.start(), range.end()),
+            "`minimum_healthy_percent` is 0 to 100 (the copies kept running), `maximum_percent` 100 to 200 (the copies running at most)",
+        );
+        return None;
+    }
+    Some(percent)
 }
 
 /// `x-ecs.external`: `host` or `host:port`, where the service lives outside ECS.
@@ -378,6 +426,24 @@ mod tests {
         ] {
             assert_eq!(of_service(yaml).1, [Code::BadSetting], "{yaml}");
         }
+    }
+
+    #[test]
+    fn rollout_percents_within_what_ecs_takes() {
+        let (settings, codes, _) = of_service("{rollout: {minimum_healthy_percent: 0, maximum_percent: 200}}");
+        assert!(codes.is_empty(), "{codes:?}");
+        let rollout = settings.rollout.expect("a rollout");
+        assert_eq!(
+            (rollout.minimum_healthy_percent, rollout.maximum_percent),
+            (Some(0), Some(200))
+        );
+        for yaml in [
+            "{rollout: {minimum_healthy_percent: 101}}",
+            "{rollout: {maximum_percent: 99}}",
+        ] {
+            assert_eq!(of_service(yaml).1, [Code::BadSetting], "{yaml}");
+        }
+        assert_eq!(of_service("{rollout: {order: start-first}}").1, [Code::UnknownKey]);
     }
 
     #[test]

@@ -3,7 +3,8 @@
 use super::*;
 use crate::diagnostic::Code;
 
-/// How ECS replaces the task's copies; with volumes, never two at once on the same files.
+/// How ECS replaces the task's copies: with volumes, never two at once on the same files; the
+/// percents a service of the task sets (`x-ecs.rollout`) in place of those.
 pub(super) fn rollout(
     cx: &mut Context,
     task: &str,
@@ -11,6 +12,57 @@ pub(super) fn rollout(
     mounts_volumes: bool,
     copies: u32,
 ) -> Rollout {
+    let chosen = chosen_rollout(cx, task, members, mounts_volumes, copies);
+    let mut setters = members
+        .iter()
+        .filter_map(|s| s.ecs.rollout.as_ref().map(|r| (s.name.as_str(), r)));
+    let Some((service, settings)) = setters.next() else {
+        return chosen;
+    };
+    for (other, other_settings) in setters {
+        cx.diagnostics.push(
+            Diagnostic::error(
+                Code::RolloutConflict,
+                other_settings.path.clone(),
+                format!("`{other}` and `{service}` both set the rollout, and they run in one task (`{task}`), which deploys as one ECS service"),
+            )
+            .with_help(format!("keep `rollout` on one service of task `{task}`")),
+        );
+    }
+    let minimum_healthy_percent = settings
+        .minimum_healthy_percent
+        .unwrap_or(chosen.minimum_healthy_percent);
+    let maximum_percent = settings.maximum_percent.unwrap_or(chosen.maximum_percent);
+    if minimum_healthy_percent == 100 && maximum_percent == 100 {
+        cx.diagnostics.push(
+            Diagnostic::error(
+                Code::BadSetting,
+                settings.path.clone(),
+                format!("task `{task}` may neither stop a copy (minimum healthy 100%) nor start one more (maximum 100%): ECS could never deploy it"),
+            )
+            .with_help("lower the minimum healthy percent, or raise the maximum percent above 100"),
+        );
+    }
+    if mounts_volumes && maximum_percent > 100 {
+        cx.diagnostics.push(
+            Diagnostic::warning(
+                Code::SharedVolumeCopies,
+                settings.path.clone(),
+                format!("task `{task}` mounts volumes, and its rollout starts new copies before old ones stop: during a deploy two copies write the same files"),
+            )
+            .with_help("keep `maximum_percent` at 100 for a task that owns its data, unless the app can share its files"),
+        );
+    }
+    Rollout {
+        maximum_percent,
+        minimum_healthy_percent,
+        reason: format!("the percents `{service}` sets"),
+        circuit_breaker: chosen.circuit_breaker,
+    }
+}
+
+/// The rollout the plan chooses from what the task mounts.
+fn chosen_rollout(cx: &mut Context, task: &str, members: &[&Service], mounts_volumes: bool, copies: u32) -> Rollout {
     if !mounts_volumes {
         return Rollout {
             maximum_percent: 200,
@@ -171,6 +223,36 @@ mod rollout_tests {
         let (bound, codes) = run(&project, |cx| rollout(cx, "db", &members, true, 2));
         assert_eq!((bound.maximum_percent, bound.minimum_healthy_percent), (100, 0));
         assert_eq!(codes, vec![Code::SharedVolumeCopies]);
+    }
+
+    #[test]
+    fn a_rollout_a_service_sets_wins_and_is_checked() {
+        let rollout_of = |compose: &str, volumes: bool| {
+            let project = project(compose);
+            let members: Vec<&Service> = project.services.iter().collect();
+            let (rollout, codes) = run(&project, |cx| rollout(cx, "app", &members, volumes, 1));
+            ((rollout.minimum_healthy_percent, rollout.maximum_percent), codes)
+        };
+        let set = "services:\n  a: {image: a, x-ecs: {rollout: {minimum_healthy_percent: 50}}}\n";
+        assert_eq!(
+            rollout_of(set, false),
+            ((50, 200), vec![]),
+            "the other percent stays the plan's"
+        );
+        // Docker's ECS integration's percents, under update_config.
+        let docker =
+            "services:\n  a: {image: a, deploy: {update_config: {x-aws-min_percent: 25, x-aws-max_percent: 125}}}\n";
+        assert_eq!(rollout_of(docker, false), ((25, 125), vec![]));
+        assert_eq!(
+            rollout_of(docker, true).1,
+            [Code::SharedVolumeCopies],
+            "new copies beside old ones on the same files"
+        );
+        let stuck =
+            "services:\n  a: {image: a, x-ecs: {rollout: {minimum_healthy_percent: 100, maximum_percent: 100}}}\n";
+        assert_eq!(rollout_of(stuck, false).1, [Code::BadSetting]);
+        let two = "services:\n  a: {image: a, x-ecs: {rollout: {maximum_percent: 150}}}\n  b: {image: b, x-ecs: {rollout: {maximum_percent: 100}}}\n";
+        assert_eq!(rollout_of(two, false), ((100, 150), vec![Code::RolloutConflict]));
     }
 
     #[test]

@@ -95,16 +95,8 @@ pub const EXTENSIONS: &[Extension] = &[
         "not converted yet: add the statements as a policy of the task role the base stack makes (output `TaskRoleName`)",
     ),
     docker("x-aws-autoscaling", "services.*.deploy", "write `x-ecs.autoscaling: {min, max, cpu or memory}` on the service"),
-    docker(
-        "x-aws-min_percent",
-        "services.*.deploy.update_config",
-        "nothing to convert: compose2ecs sets the rollout percents from what the task mounts (`compose2ecs plan` shows them and why)",
-    ),
-    docker(
-        "x-aws-max_percent",
-        "services.*.deploy.update_config",
-        "nothing to convert: compose2ecs sets the rollout percents from what the task mounts (`compose2ecs plan` shows them and why)",
-    ),
+    docker("x-aws-min_percent", "services.*.deploy.update_config", "write `x-ecs.rollout`"),
+    docker("x-aws-max_percent", "services.*.deploy.update_config", "write `x-ecs.rollout`"),
     docker(
         "x-aws-protocol",
         "services.*.ports[]",
@@ -122,16 +114,8 @@ pub const EXTENSIONS: &[Extension] = &[
     ),
     // ECS ComposeX: service level.
     composex("x-aws-logs_retention", "services.*", "write `x-ecs.log_retention_days` at the top level"),
-    composex(
-        "x-aws-min_percent",
-        "services.*",
-        "nothing to convert: compose2ecs sets the rollout percents from what the task mounts (`compose2ecs plan` shows them and why)",
-    ),
-    composex(
-        "x-aws-max_percent",
-        "services.*",
-        "nothing to convert: compose2ecs sets the rollout percents from what the task mounts (`compose2ecs plan` shows them and why)",
-    ),
+    composex("x-aws-min_percent", "services.*", "write `x-ecs.rollout`"),
+    composex("x-aws-max_percent", "services.*", "write `x-ecs.rollout`"),
     composex(
         "x-iam",
         "services.*",

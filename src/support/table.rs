@@ -208,9 +208,41 @@ pub const TABLE: &[Row] = &[
         "services.*.deploy.rollback_config",
         "ECS rolls a failed deployment back with its circuit breaker, which compose2ecs turns on",
     ),
-    ignored(
+    converted(
         "services.*.deploy.update_config",
-        "ECS replaces tasks as the plan's rollout says (`compose2ecs plan` shows it and why)",
+        "see its keys: ECS replaces tasks as the plan's rollout says (`compose2ecs plan` shows it and why)",
+    ),
+    ignored(
+        "services.*.deploy.update_config.parallelism",
+        "ECS replaces as many copies at once as the rollout's percents allow",
+    ),
+    ignored(
+        "services.*.deploy.update_config.delay",
+        "ECS goes on as soon as the new copies are healthy",
+    ),
+    ignored(
+        "services.*.deploy.update_config.failure_action",
+        "a failed deployment rolls back: ECS's circuit breaker, which compose2ecs turns on",
+    ),
+    ignored(
+        "services.*.deploy.update_config.monitor",
+        "ECS watches new copies through their health checks",
+    ),
+    ignored(
+        "services.*.deploy.update_config.max_failure_ratio",
+        "ECS's circuit breaker decides when a deployment failed",
+    ),
+    ignored(
+        "services.*.deploy.update_config.order",
+        "the plan starts new copies first unless the task mounts volumes; `x-ecs.rollout` sets the percents (`start-first` is `maximum_percent: 200`, `stop-first` `minimum_healthy_percent: 0` and `maximum_percent: 100`)",
+    ),
+    converted(
+        "services.*.deploy.update_config.x-aws-min_percent",
+        "Docker's ECS integration's: as `x-ecs.rollout.minimum_healthy_percent`",
+    ),
+    converted(
+        "services.*.deploy.update_config.x-aws-max_percent",
+        "Docker's ECS integration's: as `x-ecs.rollout.maximum_percent`",
     ),
     ignored("services.*.develop", "development-only (compose watch)"),
     ignored("services.*.device_cgroup_rules", NO_FARGATE),
@@ -549,6 +581,23 @@ pub const TABLE: &[Row] = &[
     converted("services.*.x-ecs.autoscaling.max", "the most copies"),
     converted("services.*.x-ecs.autoscaling.cpu", "the average CPU use to keep, in percent"),
     converted("services.*.x-ecs.autoscaling.memory", "the average memory use to keep, in percent"),
+    converted(
+        "services.*.x-ecs.rollout",
+        "the ECS service's deployment percents, each in place of the one the plan chooses",
+    ),
+    converted(
+        "services.*.x-ecs.rollout.minimum_healthy_percent",
+        "`deploymentConfiguration.minimumHealthyPercent` (0 to 100)",
+    ),
+    converted(
+        "services.*.x-ecs.rollout.maximum_percent",
+        "`deploymentConfiguration.maximumPercent` (100 to 200)",
+    ),
+    converted(
+        "services.*.x-aws-min_percent",
+        "ECS ComposeX's: as `x-ecs.rollout.minimum_healthy_percent`",
+    ),
+    converted("services.*.x-aws-max_percent", "ECS ComposeX's: as `x-ecs.rollout.maximum_percent`"),
     converted(
         "services.*.x-ecs.load_balancer",
         "the listener rule of a service that shares a published port",
