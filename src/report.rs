@@ -273,7 +273,31 @@ fn task_section(plan: &Plan, task: &TaskGroup, out: &mut String) {
         (true, false) => "; a failed deployment stops",
         (false, _) => "",
     };
-    writeln!(out, "  rollout: {}{failed}", task.rollout.reason).unwrap();
+    let rollout = &task.rollout;
+    writeln!(
+        out,
+        "  rollout: keeps {}%, runs at most {}%: {}{failed}",
+        rollout.minimum_healthy_percent, rollout.maximum_percent, rollout.reason
+    )
+    .unwrap();
+    let operations = &task.operations;
+    if let Some(why) = &operations.exec {
+        writeln!(out, "  ECS Exec: on ({why})").unwrap();
+    }
+    if let Some(gib) = operations.ephemeral_storage_gib {
+        writeln!(out, "  its own storage: {gib} GiB").unwrap();
+    }
+    if !operations.capacity.is_empty() {
+        let shares: Vec<String> = operations
+            .capacity
+            .iter()
+            .map(|s| match s.base {
+                0 => format!("{} weight {}", s.provider, s.weight),
+                base => format!("{} weight {} (the first {base} copies)", s.provider, s.weight),
+            })
+            .collect();
+        writeln!(out, "  capacity: {}", shares.join(", ")).unwrap();
+    }
 }
 
 /// `, autoscaling MIN–MAX on CPU N% and memory M%` for a task that scales; empty for one that

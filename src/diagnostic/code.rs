@@ -136,6 +136,8 @@ codes! {
         "A service outside ECS keeps none of its ports or volumes.";
     FargateCapability = "fargate-capability", Warning:
         "`cap_add` asks for a capability Fargate does not grant (only `SYS_PTRACE`).";
+    FargateSpot = "fargate-spot", Note:
+        "A task runs on Fargate Spot: cheaper, and AWS may stop a copy with two minutes' notice.";
     FargateSysctl = "fargate-sysctl", Warning:
         "A kernel parameter ECS does not set (not `net.*`, `fs.mqueue.*` or kernel.msg*/sem/shm*) is left out.";
     FileTooLarge = "file-too-large", Error:
@@ -260,8 +262,6 @@ codes! {
         "`${VAR:?message}` with VAR unset.";
     RestartAttempts = "restart-attempts", Note:
         "`on-failure:N`: ECS has no limit on restart attempts.";
-    RolloutConflict = "rollout-conflict", Error:
-        "Two services of one task set `x-ecs.rollout` (or another tool's deployment percents); a task deploys as one ECS service.";
     SecretTarget = "secret-target", Warning:
         "A secret's `target` is outside `/run/secrets`; it is written there under its file name.";
     SecretVariable = "secret-variable", Note:
@@ -296,6 +296,8 @@ codes! {
         "Two services of one task give a `deploy.labels` entry different values; the ECS service has one tag, the first service's.";
     TaskDefinitionTooLarge = "task-definition-too-large", Error:
         "A task definition would be larger than the 64 KiB ECS takes.";
+    TaskSettingConflict = "task-setting-conflict", Error:
+        "Two services of one task set a task-wide setting differently (`x-ecs.rollout` or another tool's deployment percents, Fargate Spot); a task deploys as one ECS service.";
     TaskStorageOwner = "task-storage-owner", Warning:
         "An anonymous volume is on the task's storage, writable by root only, and the container runs as another user.";
     TmpfsOption = "tmpfs-option", Warning:

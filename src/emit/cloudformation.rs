@@ -28,6 +28,12 @@ struct BaseContext<'a> {
     network_groups: &'a [crate::plan::NetworkGroup],
     /// DNS names for clustered peers.
     cloud_map: Option<&'a crate::plan::CloudMapPlan>,
+    /// The secrets the execution role may read to pull images (IAM policy resources).
+    registry_credentials: &'a [String],
+    /// Whether the task role may open ECS Exec's SSM channels.
+    execute_command: bool,
+    /// Whether the cluster the stack creates offers Fargate Spot.
+    fargate_spot: bool,
 }
 
 /// The listeners, target groups and security group rules of `nlb.yaml`.
@@ -237,6 +243,9 @@ fn base_context(plan: &Plan) -> BaseContext<'_> {
         task_group_admits_itself: plan.deployment.task_group_admits_itself,
         network_groups: &plan.network_groups,
         cloud_map: plan.cloud_map.as_ref(),
+        registry_credentials: &plan.deployment.registry_credentials,
+        execute_command: plan.deployment.execute_command,
+        fargate_spot: plan.deployment.fargate_spot,
     }
 }
 

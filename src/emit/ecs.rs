@@ -21,7 +21,34 @@ pub struct RegisterTaskDefinition {
     pub volumes: Vec<Volume>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub runtime_platform: Option<RuntimePlatform>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ephemeral_storage: Option<EphemeralStorage>,
     pub tags: Vec<Tag>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EphemeralStorage {
+    #[serde(rename = "sizeInGiB")]
+    pub size_in_gib: u32,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RepositoryCredentials {
+    pub credentials_parameter: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CapacityProviderStrategyItem {
+    pub capacity_provider: String,
+    pub weight: u32,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub base: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Serialize)]
@@ -36,6 +63,8 @@ pub struct RuntimePlatform {
 pub struct ContainerDefinition {
     pub name: String,
     pub image: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repository_credentials: Option<RepositoryCredentials>,
     pub essential: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cpu: Option<u32>,
@@ -256,7 +285,12 @@ pub struct CreateService {
     pub service_name: String,
     pub task_definition: String,
     pub desired_count: u32,
-    pub launch_type: &'static str,
+    /// `FARGATE`, unless a capacity provider strategy says where the tasks run (ECS takes one of
+    /// the two).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub launch_type: Option<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub capacity_provider_strategy: Vec<CapacityProviderStrategyItem>,
     pub network_configuration: NetworkConfiguration,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub load_balancers: Vec<LoadBalancer>,
@@ -268,6 +302,8 @@ pub struct CreateService {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub service_registries: Vec<ServiceRegistry>,
     pub deployment_configuration: DeploymentConfiguration,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub enable_execute_command: bool,
     pub propagate_tags: TagSource,
     pub tags: Vec<Tag>,
 }

@@ -133,6 +133,10 @@ fn task_definition(plan: &Plan, task: &TaskGroup) -> RegisterTaskDefinition {
             cpu_architecture,
             operating_system_family: "LINUX",
         }),
+        ephemeral_storage: task
+            .operations
+            .ephemeral_storage_gib
+            .map(|size_in_gib| EphemeralStorage { size_in_gib }),
         tags: tags(plan, task),
     }
 }
@@ -142,6 +146,9 @@ fn container_definition(plan: &Plan, task: &TaskGroup, c: &Container) -> Contain
     ContainerDefinition {
         name: c.name.clone(),
         image: c.image.text(),
+        repository_credentials: c.repository_credentials.as_ref().map(|arn| RepositoryCredentials {
+            credentials_parameter: arn.clone(),
+        }),
         essential: c.essential,
         cpu: c.cpu,
         memory: c.memory,
@@ -319,7 +326,17 @@ fn service(plan: &Plan, task: &TaskGroup) -> CreateService {
         service_name: task.service_name.clone(),
         task_definition: task.family.clone(),
         desired_count: task.desired_count,
-        launch_type: "FARGATE",
+        launch_type: task.operations.capacity.is_empty().then_some("FARGATE"),
+        capacity_provider_strategy: task
+            .operations
+            .capacity
+            .iter()
+            .map(|share| CapacityProviderStrategyItem {
+                capacity_provider: share.provider.clone(),
+                weight: share.weight,
+                base: share.base,
+            })
+            .collect(),
         network_configuration: NetworkConfiguration {
             awsvpc_configuration: AwsVpcConfiguration {
                 subnets: deployment.subnets.iter().map(|s| s.text()).collect(),
@@ -358,6 +375,7 @@ fn service(plan: &Plan, task: &TaskGroup) -> CreateService {
                 rollback: task.rollout.circuit_breaker.rollback,
             },
         },
+        enable_execute_command: task.operations.exec.is_some(),
         propagate_tags: deployment.tag_propagation.from,
         tags: tags(plan, task),
     }

@@ -83,6 +83,18 @@ pub(super) fn service(reader: &mut Reader, map: &Mapping, path: &KeyPath, settin
         }
     }
     rollout(reader, map, path, settings);
+    if let Some(value) = map.get("x-aws-pull_credentials") {
+        let at = path.key("x-aws-pull_credentials");
+        let arn = x_ecs::registry_credentials(reader, value, &at);
+        if overridden(
+            reader,
+            settings.registry_credentials.is_some(),
+            &at,
+            "x-ecs.registry_credentials",
+        ) {
+            settings.registry_credentials = arn.map(|arn| (arn, at));
+        }
+    }
     if let Some(value) = map.get("x-scaling") {
         let at = path.key("x-scaling");
         let scaling = composex_scaling(reader, value, &at);

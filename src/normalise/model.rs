@@ -344,6 +344,25 @@ pub struct ServiceSettings {
     pub load_balancer: Option<ListenerRouting>,
     /// `x-ecs.rollout`: how many of the task's copies ECS keeps and adds while it deploys.
     pub rollout: Option<RolloutSettings>,
+    /// `x-ecs.exec: true`: ECS Exec (`aws ecs execute-command`) into the task's containers.
+    pub exec: bool,
+    /// `x-ecs.ephemeral_storage`: the task's own storage in GiB (21 to 200), and where it is written.
+    pub ephemeral_storage: Option<(u32, KeyPath)>,
+    /// `x-ecs.spot: true` (or ComposeX's `CapacityProviderStrategy`): the Fargate capacity
+    /// providers the task runs on, and where it is written.
+    pub capacity: Option<(Vec<CapacityShare>, KeyPath)>,
+    /// `x-ecs.registry_credentials`: the Secrets Manager secret (ARN) with the user and password
+    /// of the private registry the image is pulled from.
+    pub registry_credentials: Option<(String, KeyPath)>,
+}
+
+/// One capacity provider of a task's strategy: `FARGATE` or `FARGATE_SPOT`, its weight, and the
+/// copies it runs first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CapacityShare {
+    pub provider: String,
+    pub weight: u32,
+    pub base: u32,
 }
 
 /// `x-ecs.rollout: {minimum_healthy_percent, maximum_percent}`: the ECS service's deployment

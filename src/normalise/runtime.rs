@@ -104,7 +104,7 @@ fn absolute_folder(reader: &mut Reader, dir: &str, path: &KeyPath) -> bool {
 /// `awslogs` options a container's log configuration takes as written: how lines are split into
 /// events, and whether a slow CloudWatch blocks the app.
 const AWSLOGS_PASSED: &[&str] = &[
-    "awslogs-datetime-pattern",
+    "awslogs-datetime-format",
     "awslogs-multiline-pattern",
     "max-buffer-size",
     "mode",
@@ -161,13 +161,13 @@ fn logging(reader: &mut Reader, value: &Value, path: &KeyPath) -> Vec<(String, S
                 format!("`{option_path}` is not used: every container logs to the project's log group, which the base stack makes"),
                 "`x-ecs.log_retention_days` sets how long its logs are kept",
             )
-        } else if driver.is_empty() {
+        } else if driver.is_empty() && !name.starts_with("awslogs-") {
             // Without a driver, options may be those of compose's default `json-file`: dropped in silence.
             continue;
         } else {
             (
                 format!("`{option_path}` is not an option of the `awslogs` driver on ECS; it is left out"),
-                "ECS takes awslogs-datetime-pattern, awslogs-multiline-pattern, mode and max-buffer-size",
+                "ECS takes awslogs-datetime-format, awslogs-multiline-pattern, mode and max-buffer-size",
             )
         };
         reader
@@ -445,12 +445,15 @@ mod tests {
                 ("mode".to_string(), "non-blocking".to_string())
             ]
         );
-        // Without a driver (Docker's ECS integration), awslogs options still count; json-file's are dropped.
-        let (runtime, codes) = run("{logging: {options: {awslogs-datetime-pattern: FOO, max-size: 10m}}}");
-        assert!(codes.is_empty(), "{codes:?}");
+        // Without a driver (Docker's ECS integration), awslogs options still count, and a name
+        // the driver does not know is said (Docker's documentation wrote `-pattern`); json-file's
+        // options are dropped.
+        let (runtime, codes) =
+            run("{logging: {options: {awslogs-datetime-format: '%Y', awslogs-datetime-pattern: FOO, max-size: 10m}}}");
+        assert_eq!(codes, [Code::IgnoredKey]);
         assert_eq!(
             runtime.log_options,
-            [("awslogs-datetime-pattern".to_string(), "FOO".to_string())]
+            [("awslogs-datetime-format".to_string(), "%Y".to_string())]
         );
         assert!(run("{logging: {driver: json-file, options: {mode: non-blocking}}}")
             .0

@@ -7,7 +7,7 @@ use super::infrastructure;
 use super::reader::Reader;
 use super::service::valid_task_name;
 use super::units::{parse_port_spec, PortSpec};
-use super::{DeploySettings, ExternalEndpoint, RolloutSettings, ServiceSettings};
+use super::{CapacityShare, DeploySettings, ExternalEndpoint, RolloutSettings, ServiceSettings};
 use crate::diagnostic::{Code, KeyPath};
 use crate::load::interpolate::key_text;
 use serde_yaml::Value;
@@ -174,6 +174,30 @@ pub(super) fn service_settings(reader: &mut Reader, value: &Value, path: &KeyPat
             "essential" => settings.essential = reader.boolean(item, &item_path),
             "peer_dns" => settings.peer_dns = reader.boolean(item, &item_path).unwrap_or(false),
             "rollout" => settings.rollout = rollout(reader, item, &item_path),
+            "exec" | "EnableExecuteCommand" => settings.exec = reader.boolean(item, &item_path).unwrap_or(false),
+            "ephemeral_storage" => {
+                settings.ephemeral_storage = reader
+                    .count(item, &item_path)
+                    .filter(|gib| within(reader, *gib, 21..=200, &item_path, "GiB, what Fargate gives a task"))
+                    .map(|gib| (gib, item_path))
+            }
+            "spot" => {
+                if reader.boolean(item, &item_path) == Some(true) {
+                    let spot = CapacityShare {
+                        provider: "FARGATE_SPOT".into(),
+                        weight: 1,
+                        base: 0,
+                    };
+                    settings.capacity = Some((vec![spot], item_path));
+                }
+            }
+            "CapacityProviderStrategy" => {
+                settings.capacity = capacity_strategy(reader, item, &item_path).map(|shares| (shares, item_path))
+            }
+            "registry_credentials" => {
+                settings.registry_credentials =
+                    registry_credentials(reader, item, &item_path).map(|arn| (arn, item_path))
+            }
             "secret_variables" => {
                 settings.secret_variables = reader
                     .string_list(item, &item_path)
@@ -214,6 +238,86 @@ fn rollout(reader: &mut Reader, value: &Value, path: &KeyPath) -> Option<Rollout
         }
     }
     Some(settings)
+}
+
+/// Whether `value` is within `range` of `unit`; an error says the range when it is not.
+fn within(reader: &mut Reader, value: u32, range: std::ops::RangeInclusive<u32>, path: &KeyPath, unit: &str) -> bool {
+    let inside = range.contains(&value);
+    if !inside {
+        reader.error(
+            Code::BadSetting,
+            path,
+            format!(
+                "`{path}` is {value}; ECS takes {} to {} {unit}",
+                range.start(),
+                range.end()
+            ),
+            &format!("give a number from {} to {}", range.start(), range.end()),
+        );
+    }
+    inside
+}
+
+/// ECS ComposeX's `CapacityProviderStrategy: [{CapacityProvider, Weight, Base}]`, as the ECS
+/// service takes it: Fargate's two providers only, since every task runs on Fargate.
+fn capacity_strategy(reader: &mut Reader, value: &Value, path: &KeyPath) -> Option<Vec<CapacityShare>> {
+    let Some(items) = value.as_sequence() else {
+        reader.wrong_type(path, value, "a list of `{CapacityProvider, Weight, Base}`");
+        return None;
+    };
+    let mut shares = Vec::new();
+    for (index, item) in items.iter().enumerate() {
+        let item_path = path.index(index);
+        let provider = item.get("CapacityProvider").map(key_text).unwrap_or_default();
+        if !matches!(provider.as_str(), "FARGATE" | "FARGATE_SPOT") {
+            reader.error(
+                Code::BadSetting,
+                &item_path,
+                format!(
+                    "`{}` is not a Fargate capacity provider",
+                    crate::quote::shown(&provider)
+                ),
+                "compose2ecs runs every task on Fargate: `FARGATE` or `FARGATE_SPOT`",
+            );
+            return None;
+        }
+        let weight = item
+            .get("Weight")
+            .and_then(|w| reader.count(w, &item_path.key("Weight")))
+            .unwrap_or(0);
+        let base = item
+            .get("Base")
+            .and_then(|b| reader.count(b, &item_path.key("Base")))
+            .unwrap_or(0);
+        shares.push(CapacityShare { provider, weight, base });
+    }
+    // ECS refuses a strategy in which no provider has weight.
+    if shares.iter().all(|share| share.weight == 0) {
+        reader.error(
+            Code::BadSetting,
+            path,
+            format!("`{path}` gives no provider a `Weight`"),
+            "give `FARGATE_SPOT` (or `FARGATE`) a weight of 1 or more",
+        );
+        return None;
+    }
+    Some(shares)
+}
+
+/// `x-ecs.registry_credentials`: the ARN of the Secrets Manager secret (`{"username", "password"}`)
+/// ECS reads to pull from a private registry.
+pub(super) fn registry_credentials(reader: &mut Reader, value: &Value, path: &KeyPath) -> Option<String> {
+    let arn = reader.string(value, path)?;
+    if !arn.starts_with("arn:") || arn.split(':').nth(2) != Some("secretsmanager") || arn.split(':').count() < 7 {
+        reader.error(
+            Code::BadSetting,
+            path,
+            format!("`{}` is not the ARN of a Secrets Manager secret", crate::quote::shown(&arn)),
+            "give the ARN of the secret that holds the registry's `username` and `password` (`aws secretsmanager describe-secret --secret-id NAME --query ARN`)",
+        );
+        return None;
+    }
+    Some(arn)
 }
 
 /// One deployment percent, within `range`.

@@ -82,6 +82,7 @@ fn container(cx: &mut Context, service: &Service, grouping: &Grouping) -> Contai
             .memory_reservation_mib
             .map(|m| u32::try_from(m).unwrap_or(u32::MAX)),
         runtime: runtime::runtime(cx, service),
+        repository_credentials: service.ecs.registry_credentials.as_ref().map(|(arn, _)| arn.clone()),
     }
 }
 

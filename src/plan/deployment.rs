@@ -22,7 +22,7 @@ pub(super) fn rollout(
     for (other, other_settings) in setters {
         cx.diagnostics.push(
             Diagnostic::error(
-                Code::RolloutConflict,
+                Code::TaskSettingConflict,
                 other_settings.path.clone(),
                 format!("`{other}` and `{service}` both set the rollout, and they run in one task (`{task}`), which deploys as one ECS service"),
             )
@@ -189,7 +189,25 @@ pub(super) fn deployment(cx: &mut Context, tasks: &[TaskGroup], one_network: boo
             from: TagSource::Service,
             reason: "the ECS service's tags (the project's, and its services' `deploy.labels`) reach its tasks, so a search or a cost report by tag finds the tasks too".into(),
         },
+        registry_credentials: registry_credentials(tasks),
+        execute_command: tasks.iter().any(|t| t.operations.exec.is_some()),
+        fargate_spot: tasks.iter().any(|t| t.operations.on_spot()),
     }
+}
+
+/// The secrets the containers pull their images with, as the execution role's policy names them
+/// (a secret's ARN without its random suffix matches any suffix), sorted and each once.
+fn registry_credentials(tasks: &[TaskGroup]) -> Vec<String> {
+    let resources: BTreeSet<String> = tasks
+        .iter()
+        .flat_map(|t| &t.containers)
+        .filter_map(|c| c.repository_credentials.as_deref())
+        .filter_map(|arn| match secrets::policy_resource(arn) {
+            PolicyResource::SecretsManager(resource) => Some(resource),
+            _ => None,
+        })
+        .collect();
+    resources.into_iter().collect()
 }
 
 /// The tasks log to `x-ecs.region`, and the base stack made their log group in its own region
@@ -252,7 +270,7 @@ mod rollout_tests {
             "services:\n  a: {image: a, x-ecs: {rollout: {minimum_healthy_percent: 100, maximum_percent: 100}}}\n";
         assert_eq!(rollout_of(stuck, false).1, [Code::BadSetting]);
         let two = "services:\n  a: {image: a, x-ecs: {rollout: {maximum_percent: 150}}}\n  b: {image: b, x-ecs: {rollout: {maximum_percent: 100}}}\n";
-        assert_eq!(rollout_of(two, false), ((100, 150), vec![Code::RolloutConflict]));
+        assert_eq!(rollout_of(two, false), ((100, 150), vec![Code::TaskSettingConflict]));
     }
 
     #[test]

@@ -18,6 +18,7 @@ mod mounts;
 mod names;
 mod network_load_balancer;
 mod one_shot;
+mod operations;
 pub mod passwords;
 mod ports;
 mod references;
@@ -47,6 +48,7 @@ pub use infrastructure::{AutoscalingPlan, EfsMount, EfsPlan, ScalingMetric, Scal
 pub use load_balancer::{HttpsPlan, Listener, ListenerRule, TargetGroup, SSL_POLICY};
 pub use model::*;
 pub use network_load_balancer::{NetworkListener, NetworkLoadBalancer, TaskIngress};
+pub use operations::TaskOperations;
 pub use stacks::{ParameterSource, StackKind, StackParameter, StackPlan};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -209,6 +211,7 @@ fn assemble(project: &Project, drafts: Vec<TaskDraft>, shapes: Vec<TaskShape>, d
                 network_groups,
                 service_registry,
                 autoscaling: shape.autoscaling,
+                operations: shape.operations,
                 plain_secrets,
             }
         })
@@ -238,6 +241,7 @@ struct TaskShape {
     rollout: Rollout,
     cpu_architecture: Option<CpuArchitecture>,
     tags: Vec<(String, String)>,
+    operations: TaskOperations,
 }
 
 fn task_shape(cx: &mut Context, task: &GroupedTask, containers: &[Container], proxy: bool) -> TaskShape {
@@ -253,6 +257,7 @@ fn task_shape(cx: &mut Context, task: &GroupedTask, containers: &[Container], pr
         autoscaling,
         cpu_architecture: runtime::cpu_architecture(cx, members),
         tags: runtime::service_tags(cx, members),
+        operations: operations::operations(cx, &task.name, members),
     }
 }
 

@@ -135,6 +135,16 @@ pub struct Deployment {
     pub task_group_admits_itself: bool,
     /// Where the ECS services' tasks get their tags from (`propagateTags`).
     pub tag_propagation: TagPropagation,
+    /// The secrets the execution role may read to pull images from private registries: each as
+    /// an IAM policy resource.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub registry_credentials: Vec<String>,
+    /// Whether a task uses ECS Exec: the task role may then open the SSM channels it needs.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub execute_command: bool,
+    /// Whether a task runs on Fargate Spot: a cluster the base stack creates offers it then.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub fargate_spot: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -185,6 +195,9 @@ pub struct TaskGroup {
     /// `x-ecs.autoscaling` of one of its services: the ECS service scales between min and max.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub autoscaling: Option<super::AutoscalingPlan>,
+    /// ECS Exec, its own storage and its capacity, as its services ask.
+    #[serde(skip_serializing_if = "super::TaskOperations::is_default")]
+    pub operations: super::TaskOperations,
     /// Values the task definition or the ECS service hold in plain text although they hold a
     /// secret, since ECS reads no secret into them (each is warned about, as `plain-secret`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -309,6 +322,9 @@ pub struct Container {
     pub memory: Option<u32>,
     pub memory_reservation: Option<u32>,
     pub runtime: ContainerRuntime,
+    /// `x-ecs.registry_credentials`: the secret (ARN) ECS pulls the image with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repository_credentials: Option<String>,
 }
 
 /// How ECS runs the container, from compose's runtime keys.

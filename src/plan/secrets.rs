@@ -435,7 +435,7 @@ fn secrets_manager_name_problem(project: &str, name: &str) -> Option<String> {
 /// The IAM resource for an existing secret ECS reads from `reference`. A Secrets Manager
 /// `valueFrom` may go on past the secret's ARN (`:json-key:version-stage:version-id`), and a
 /// partial ARN lacks the six random characters after the name: IAM needs the secret's whole ARN.
-fn policy_resource(reference: &str) -> PolicyResource {
+pub(super) fn policy_resource(reference: &str) -> PolicyResource {
     if !reference.starts_with("arn:") {
         return PolicyResource::SsmParameterName(reference.trim_start_matches('/').to_string());
     }

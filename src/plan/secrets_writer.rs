@@ -193,5 +193,6 @@ fn secrets_writer(
         memory: None,
         memory_reservation: None,
         runtime: ContainerRuntime::default(),
+        repository_credentials: None,
     }
 }

@@ -334,7 +334,7 @@ pub const TABLE: &[Row] = &[
     converted("services.*.logging.driver", "`awslogs` always; another driver gets a warning"),
     converted(
         "services.*.logging.options",
-        "with `awslogs` (or no driver): `awslogs-datetime-pattern`, `awslogs-multiline-pattern`, `mode` and `max-buffer-size` are passed on; the log group, region and stream prefix are the project's (a warning). A local driver's options (rotation) are not needed: CloudWatch Logs keeps the logs (`x-ecs.log_retention_days`); another driver's options go with it",
+        "with `awslogs` (or no driver): `awslogs-datetime-format`, `awslogs-multiline-pattern`, `mode` and `max-buffer-size` are passed on; the log group, region and stream prefix are the project's (a warning). A local driver's options (rotation) are not needed: CloudWatch Logs keeps the logs (`x-ecs.log_retention_days`); another driver's options go with it",
     ),
     ignored("services.*.mac_address", NO_FARGATE),
     converted(
@@ -581,6 +581,34 @@ pub const TABLE: &[Row] = &[
     converted("services.*.x-ecs.autoscaling.max", "the most copies"),
     converted("services.*.x-ecs.autoscaling.cpu", "the average CPU use to keep, in percent"),
     converted("services.*.x-ecs.autoscaling.memory", "the average memory use to keep, in percent"),
+    converted(
+        "services.*.x-ecs.exec",
+        "`true`: ECS Exec into the task's containers (`enableExecuteCommand`; the task role may open the SSM channels it needs)",
+    ),
+    converted(
+        "services.*.x-ecs.EnableExecuteCommand",
+        "ECS ComposeX's spelling of `exec`",
+    ),
+    converted(
+        "services.*.x-ecs.ephemeral_storage",
+        "the task's `ephemeralStorage.sizeInGiB` (21 to 200; Fargate gives 20 without it)",
+    ),
+    converted(
+        "services.*.x-ecs.spot",
+        "`true`: the task runs on Fargate Spot (a `capacityProviderStrategy` of `FARGATE_SPOT`), cheaper and stopped when AWS needs the capacity back",
+    ),
+    converted(
+        "services.*.x-ecs.CapacityProviderStrategy",
+        "ECS ComposeX's: the ECS service's `capacityProviderStrategy` (`FARGATE`, `FARGATE_SPOT`)",
+    ),
+    converted(
+        "services.*.x-ecs.registry_credentials",
+        "the container's `repositoryCredentials`: the Secrets Manager secret (ARN) with the private registry's user and password; the execution role may read it",
+    ),
+    converted(
+        "services.*.x-aws-pull_credentials",
+        "Docker's ECS integration's: as `x-ecs.registry_credentials`",
+    ),
     converted(
         "services.*.x-ecs.rollout",
         "the ECS service's deployment percents, each in place of the one the plan chooses",
