@@ -176,7 +176,11 @@ fn check_stacks(plan: &compose2ecs::plan::Plan, output: &compose2ecs::emit::Outp
                 );
             }
         }
-        let iam = output[&stack.template()].contains("Type: AWS::IAM::");
+        let iam = template["Resources"].as_mapping().is_some_and(|resources| {
+            resources
+                .values()
+                .any(|r| r["Type"].as_str().is_some_and(|t| t.starts_with("AWS::IAM::")))
+        });
         assert_eq!(
             iam, stack.creates_iam,
             "{}: IAM resources and CAPABILITY_IAM",

@@ -207,7 +207,12 @@ pub fn templates(plan: &Plan) -> Result<Vec<(String, String)>, EmitError> {
                 render(&environment, "autoscaling.yaml", AUTOSCALING, &context)?
             }
         };
-        out.push((format!("{}.yaml", stack.kind.as_str()), text));
+        let name = format!("{}.yaml", stack.kind.as_str());
+        let text = match plan.overlays.iter().find(|overlay| overlay.template == name) {
+            Some(overlay) => overlaid(&text, &overlay.patch)?,
+            None => text,
+        };
+        out.push((name, text));
     }
     Ok(out)
 }
@@ -417,6 +422,127 @@ fn json_string(text: &str) -> String {
     quoted
 }
 
+/// The template `text` with `patch` merged in (JSON merge patch, RFC 7386), written again as YAML:
+/// the generated keys in their order, the patch's new ones after them. The template's comments
+/// are lost with the rewrite; its first line says it was patched.
+fn overlaid(text: &str, patch: &serde_yaml::Value) -> Result<String, EmitError> {
+    let mut template: serde_yaml::Value = serde_yaml::from_str(text).map_err(|source| EmitError::Yaml {
+        name: "an overlaid template",
+        source,
+    })?;
+    merge_patch(&mut template, patch);
+    let header = text.lines().next().unwrap_or_default();
+    let mut out =
+        format!("{header}\n# x-ecs.cloudformation is merged into this template: its own comments are left out.\n");
+    match &template {
+        serde_yaml::Value::Mapping(parts) => write_mapping(parts, 0, false, &mut out),
+        other => write_node(other, 0, &mut out),
+    }
+    Ok(out)
+}
+
+/// A mapping's entries, each on its own line at `indent` (the first one after what the line
+/// holds already, `- `, when `inline`).
+fn write_mapping(mapping: &serde_yaml::Mapping, indent: usize, inline: bool, out: &mut String) {
+    for (index, (key, value)) in mapping.iter().enumerate() {
+        if !(inline && index == 0) {
+            out.push_str(&" ".repeat(indent));
+        }
+        out.push_str(&yaml_key(key));
+        out.push(':');
+        write_node(value, indent, out);
+    }
+}
+
+/// What follows `key:` or `-`: a scalar on the same line, or the entries below it, indented.
+fn write_node(value: &serde_yaml::Value, indent: usize, out: &mut String) {
+    use serde_yaml::Value;
+    match value {
+        Value::Mapping(mapping) if !mapping.is_empty() => {
+            out.push('\n');
+            write_mapping(mapping, indent + 2, false, out);
+        }
+        Value::Sequence(items) if !items.is_empty() => {
+            out.push('\n');
+            for item in items {
+                out.push_str(&" ".repeat(indent + 2));
+                match item {
+                    Value::Mapping(mapping) if !mapping.is_empty() => {
+                        out.push_str("- ");
+                        write_mapping(mapping, indent + 4, true, out);
+                    }
+                    other => {
+                        out.push('-');
+                        write_node(other, indent + 2, out);
+                    }
+                }
+            }
+        }
+        scalar => {
+            out.push(' ');
+            out.push_str(&yaml_scalar(scalar));
+            out.push('\n');
+        }
+    }
+}
+
+/// A scalar any YAML parser reads as written: every string in JSON quotes (a plain `on`, `no` or
+/// `12:30` is a boolean or a number to YAML 1.1, which CloudFormation reads).
+fn yaml_scalar(value: &serde_yaml::Value) -> String {
+    use serde_yaml::Value;
+    match value {
+        Value::Null => "null".into(),
+        Value::Bool(flag) => flag.to_string(),
+        Value::Number(number) => number.to_string(),
+        Value::String(text) => json_string(text),
+        Value::Sequence(_) => "[]".into(),
+        Value::Mapping(_) => "{}".into(),
+        // Normalise refuses tags (`!Ref`) in a patch.
+        Value::Tagged(tagged) => yaml_scalar(&tagged.value),
+    }
+}
+
+/// A key as written when it is a plain word no YAML reads as anything but a string
+/// (`Fn::GetAtt`, `aws:SourceAccount`), else quoted.
+fn yaml_key(key: &serde_yaml::Value) -> String {
+    let text = match key {
+        serde_yaml::Value::String(text) => text.clone(),
+        other => return yaml_scalar(other),
+    };
+    let plain = text.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && text.chars().all(|c| c.is_ascii_alphanumeric() || "_.:/-".contains(c))
+        && !matches!(
+            text.to_ascii_lowercase().as_str(),
+            "y" | "n" | "yes" | "no" | "on" | "off" | "true" | "false" | "null"
+        );
+    if plain {
+        text
+    } else {
+        json_string(&text)
+    }
+}
+
+/// RFC 7386: a mapping patch merges key by key (`null` removes the key), anything else replaces.
+fn merge_patch(target: &mut serde_yaml::Value, patch: &serde_yaml::Value) {
+    let serde_yaml::Value::Mapping(changes) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_mapping() {
+        *target = serde_yaml::Value::Mapping(serde_yaml::Mapping::new());
+    }
+    let serde_yaml::Value::Mapping(fields) = target else {
+        return;
+    };
+    for (key, change) in changes {
+        if change.is_null() {
+            fields.remove(key);
+        } else {
+            merge_patch(fields.entry(key.clone()).or_insert(serde_yaml::Value::Null), change);
+        }
+    }
+}
+
 fn render(
     environment: &Environment,
     name: &'static str,
@@ -437,6 +563,39 @@ fn render(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_patch_merges_key_by_key_removes_with_null_and_replaces_lists() {
+        let text = "# Generated by compose2ecs.\n# A comment.\nResources:\n  Group:\n    Type: A\n    Properties:\n      Port: 80\n      Tags: [a, b]\n      Old: x\n";
+        let patch: serde_yaml::Value = serde_yaml::from_str(
+            "Resources:\n  Group:\n    Properties:\n      HealthCheckPath: /health\n      Tags: [c]\n      Old: null\n  Extra:\n    Type: B\n",
+        )
+        .unwrap();
+        let merged = overlaid(text, &patch).unwrap();
+        assert_eq!(
+            merged,
+            "# Generated by compose2ecs.\n# x-ecs.cloudformation is merged into this template: its own comments are left out.\n\
+             Resources:\n  Group:\n    Type: \"A\"\n    Properties:\n      Port: 80\n      Tags:\n        - \"c\"\n      HealthCheckPath: \"/health\"\n  Extra:\n    Type: \"B\"\n"
+        );
+    }
+
+    #[test]
+    fn an_overlaid_template_reads_back_as_it_was_merged() {
+        let text = "# Generated.\nResources:\n  A:\n    Properties:\n      Flag: \"on\"\n      When: \"12:30\"\n      List: [{Key: a, Value: \"no\"}, [1, 2], {}, []]\n      \"on\": yes-key\n      Empty: {}\n";
+        let patch: serde_yaml::Value = serde_yaml::from_str("Resources: {A: {Properties: {Added: 1.5}}}").unwrap();
+        let merged = overlaid(text, &patch).unwrap();
+        let mut expected: serde_yaml::Value = serde_yaml::from_str(text).unwrap();
+        merge_patch(&mut expected, &patch);
+        assert_eq!(
+            serde_yaml::from_str::<serde_yaml::Value>(&merged).unwrap(),
+            expected,
+            "{merged}"
+        );
+        assert!(
+            merged.contains("\"on\": \"yes-key\"") && merged.contains("Flag: \"on\""),
+            "{merged}"
+        );
+    }
 
     #[test]
     fn a_template_that_renders_unreadable_yaml_is_an_error() {

@@ -43,6 +43,7 @@ use reader::Reader;
 pub use secrets::{is_secrets_manager_name_char, SECRETS_FOLDER, SECRETS_MANAGER_NAME_LENGTH};
 use serde_yaml::{Mapping, Value};
 use std::collections::{HashMap, HashSet};
+pub use x_ecs::TEMPLATES;
 
 /// Builds the Project, named as load decided: the top-level sections, then each service.
 pub fn normalise(

@@ -157,6 +157,18 @@ pub struct DeploySettings {
     /// `environment_secrets: true`: variables that hold secrets are read from Secrets Manager.
     pub environment_secrets: bool,
     pub infrastructure: InfrastructureSettings,
+    /// `cloudformation`: documents merged into the generated templates, by template name.
+    pub cloudformation: Vec<TemplateOverlay>,
+}
+
+/// `x-ecs.cloudformation.<template>`: a document merged into a generated template (JSON merge
+/// patch: a mapping merges key by key, `null` removes, anything else replaces).
+#[derive(Debug, Clone, Serialize)]
+pub struct TemplateOverlay {
+    /// `base.yaml`, `alb.yaml`, …
+    pub template: String,
+    pub patch: serde_yaml::Value,
+    pub path: KeyPath,
 }
 
 /// Top-level `x-ecs` keys that shape the stacks (`normalise::infrastructure`).

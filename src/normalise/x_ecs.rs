@@ -7,7 +7,7 @@ use super::infrastructure;
 use super::reader::Reader;
 use super::service::valid_task_name;
 use super::units::{parse_port_spec, PortSpec};
-use super::{CapacityShare, DeploySettings, ExternalEndpoint, RolloutSettings, ServiceSettings};
+use super::{CapacityShare, DeploySettings, ExternalEndpoint, RolloutSettings, ServiceSettings, TemplateOverlay};
 use crate::diagnostic::{Code, KeyPath};
 use crate::load::interpolate::key_text;
 use serde_yaml::Value;
@@ -36,12 +36,114 @@ pub(super) fn deploy_settings(reader: &mut Reader, value: Option<&Value>, path: 
             "image_tag" => settings.image_tag = image_tag(reader, item, &item_path),
             "secrets_image" => settings.secrets_image = reader.string(item, &item_path),
             "environment_secrets" => settings.environment_secrets = reader.boolean(item, &item_path).unwrap_or(false),
+            "cloudformation" => settings.cloudformation = overlays(reader, item, &item_path),
             other => {
                 infrastructure::infrastructure_setting(reader, other, item, &item_path, &mut settings.infrastructure)
             }
         }
     }
     settings
+}
+
+/// The templates compose2ecs generates, which `x-ecs.cloudformation` may patch.
+pub const TEMPLATES: &[&str] = &[
+    "base.yaml",
+    "efs.yaml",
+    "alb.yaml",
+    "nlb.yaml",
+    "secrets.yaml",
+    "autoscaling.yaml",
+];
+
+/// The parts of a template a patch may change: not its `Parameters`, which `deploy` fills from
+/// the plan, nor its format.
+const PATCHABLE: &[&str] = &[
+    "Description",
+    "Metadata",
+    "Mappings",
+    "Conditions",
+    "Resources",
+    "Outputs",
+];
+
+/// `x-ecs.cloudformation: {TEMPLATE: PATCH}`: each patch a mapping of the template's patchable
+/// parts.
+fn overlays(reader: &mut Reader, value: &Value, path: &KeyPath) -> Vec<TemplateOverlay> {
+    let Some(map) = value.as_mapping() else {
+        reader.wrong_type(
+            path,
+            value,
+            "a mapping of template names (`alb.yaml`) to what to merge into them",
+        );
+        return Vec::new();
+    };
+    let mut overlays = Vec::new();
+    for (key, patch) in map {
+        let template = key_text(key);
+        let template_path = path.key(&template);
+        if !TEMPLATES.contains(&template.as_str()) {
+            reader.error(
+                Code::BadSetting,
+                &template_path,
+                format!(
+                    "`{}` is not a template compose2ecs generates",
+                    crate::quote::shown(&template)
+                ),
+                &format!("the templates are {}", TEMPLATES.join(", ")),
+            );
+            continue;
+        }
+        let Some(parts) = patch.as_mapping() else {
+            reader.wrong_type(
+                &template_path,
+                patch,
+                "a mapping of template parts (`Resources`, `Outputs`, …)",
+            );
+            continue;
+        };
+        let mut valid = true;
+        for part in parts.keys().map(key_text) {
+            if !PATCHABLE.contains(&part.as_str()) {
+                reader.error(
+                    Code::BadSetting,
+                    &template_path.key(&part),
+                    format!("`{part}` of a generated template cannot be patched"),
+                    &format!(
+                        "a patch changes {}; `deploy` passes the Parameters the plan lists",
+                        PATCHABLE.join(", ")
+                    ),
+                );
+                valid = false;
+            }
+        }
+        if let Some(tag) = first_tag(patch) {
+            reader.error(
+                Code::BadSetting,
+                &template_path,
+                format!("`{tag}` in a patch is YAML's short form of an intrinsic function"),
+                "write the long form, as the generated templates do: `Ref: X`, `Fn::GetAtt: [X, Arn]`, `Fn::Sub: …`",
+            );
+            valid = false;
+        }
+        if valid {
+            overlays.push(TemplateOverlay {
+                template,
+                patch: patch.clone(),
+                path: template_path,
+            });
+        }
+    }
+    overlays
+}
+
+/// The first YAML tag (`!Ref`) in `value`, depth first.
+fn first_tag(value: &Value) -> Option<String> {
+    match value {
+        Value::Tagged(tagged) => Some(tagged.tag.to_string()),
+        Value::Sequence(items) => items.iter().find_map(first_tag),
+        Value::Mapping(map) => map.values().find_map(first_tag),
+        _ => None,
+    }
 }
 
 /// An AWS id that `deploy` passes on (`vpc-0123abcd`): checked for its prefix, so a name given
@@ -417,6 +519,28 @@ mod tests {
         assert_eq!(settings.image_tag.as_deref(), Some("1.10"));
         // The keys that shape the stacks go to `infrastructure`.
         assert_eq!(settings.infrastructure.log_retention_days, Some(14));
+    }
+
+    #[test]
+    fn cloudformation_patches_name_a_template_and_its_patchable_parts() {
+        let (settings, codes) =
+            top_level("{cloudformation: {alb.yaml: {Resources: {LoadBalancer: {Properties: {}}}}}}");
+        assert!(codes.is_empty(), "{codes:?}");
+        let overlay = &settings.cloudformation[0];
+        assert_eq!(
+            (overlay.template.as_str(), overlay.path.to_string()),
+            ("alb.yaml", "x-ecs.cloudformation.alb.yaml".to_string())
+        );
+        for yaml in [
+            "{cloudformation: {web.yaml: {Resources: {}}}}",
+            "{cloudformation: {base.yaml: {Parameters: {VpcId: {Default: vpc-1}}}}}",
+            "{cloudformation: {base.yaml: {Resources: {Topic: {Properties: {Name: !Ref Other}}}}}}",
+        ] {
+            let (settings, codes) = top_level(yaml);
+            assert_eq!(codes, [Code::BadSetting], "{yaml}");
+            assert!(settings.cloudformation.is_empty(), "{yaml}");
+        }
+        assert_eq!(top_level("{cloudformation: {base.yaml: [x]}}").1, [Code::WrongType]);
     }
 
     #[test]

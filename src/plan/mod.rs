@@ -160,8 +160,10 @@ pub fn plan(project: &Project, known: &KnownValues, diagnostics: &mut Diagnostic
         network_groups,
         stacks: vec![],
         builds: vec![],
+        overlays: vec![],
     };
     plan.stacks = stacks::stacks(&plan);
+    plan.overlays = stacks::overlays(cx, &mut plan.stacks);
     plan.builds = images::builds(project, &plan.tasks);
     Some(plan)
 }

@@ -42,6 +42,9 @@ pub struct Plan {
     pub stacks: Vec<super::StackPlan>,
     /// The images `deploy` builds and pushes.
     pub builds: Vec<super::ImageBuild>,
+    /// `x-ecs.cloudformation`: what is merged into each generated template that has a patch.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub overlays: Vec<crate::normalise::TemplateOverlay>,
 }
 
 /// A compose network on ECS: a security group that admits the tasks on it from each other, on

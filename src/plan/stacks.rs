@@ -2,6 +2,8 @@
 //! of each comes from — what `emit` renders and what `deploy` deploys.
 
 use super::Plan;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::normalise::TemplateOverlay;
 use serde::Serialize;
 
 /// One generated template, deployed as one stack.
@@ -172,9 +174,54 @@ fn stack_name(project: &str, kind: &str) -> String {
     format!("{prefix}{project}-{kind}")
 }
 
+/// The patches `x-ecs.cloudformation` gives for the templates the app has; one for a template it
+/// does not have (no volumes, no `efs.yaml`) is said to have no effect. A patch that adds IAM
+/// resources makes its stack one deployed with `CAPABILITY_IAM`.
+pub(super) fn overlays(cx: &mut super::Context, stacks: &mut [StackPlan]) -> Vec<TemplateOverlay> {
+    let mut kept = Vec::new();
+    for overlay in &cx.project.settings.cloudformation {
+        if let Some(stack) = stacks
+            .iter_mut()
+            .find(|stack| format!("{}.yaml", stack.kind.as_str()) == overlay.template)
+        {
+            let adds_iam = overlay.patch["Resources"].as_mapping().is_some_and(|resources| {
+                resources
+                    .values()
+                    .any(|r| r["Type"].as_str().is_some_and(|t| t.starts_with("AWS::IAM::")))
+            });
+            stack.creates_iam |= adds_iam;
+            kept.push(overlay.clone());
+        } else {
+            cx.diagnostics.push(
+                Diagnostic::warning(
+                    Code::IgnoredKey,
+                    overlay.path.clone(),
+                    format!("the project has no `{}`: this patch is not used", overlay.template),
+                )
+                .with_help("`compose2ecs plan` lists the stacks the app needs; remove the patch, or the part of the app it was for"),
+            );
+        }
+    }
+    kept
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_templates_a_patch_may_name_are_the_stacks_kinds() {
+        let kinds = [
+            StackKind::Base,
+            StackKind::Efs,
+            StackKind::Alb,
+            StackKind::Nlb,
+            StackKind::Secrets,
+            StackKind::Autoscaling,
+        ];
+        let names: Vec<String> = kinds.iter().map(|k| format!("{}.yaml", k.as_str())).collect();
+        assert_eq!(names, crate::normalise::TEMPLATES);
+    }
 
     #[test]
     fn stack_names_are_what_cloudformation_takes() {

@@ -76,7 +76,7 @@ pub const EXTENSIONS: &[Extension] = &[
     docker(
         "x-aws-cloudformation",
         "",
-        "not converted yet: change the generated templates in `cloudformation/` after each convert, or deploy your additions as a stack of your own",
+        "write it under `x-ecs.cloudformation`, keyed by the template it patches (`alb.yaml`, `base.yaml`, …): compose2ecs names its resources differently from Docker's, as the generated templates show",
     ),
     docker("x-aws-logs_retention", "", "write `x-ecs.log_retention_days`"),
     docker(

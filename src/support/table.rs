@@ -98,6 +98,10 @@ pub const TABLE: &[Row] = &[
     converted("x-ecs.mount_targets", "how many subnets get an EFS mount target"),
     converted("x-ecs.log_retention_days", "the log group's retention"),
     converted("x-ecs.certificate", "the ACM certificate of the HTTPS listener"),
+    converted(
+        "x-ecs.cloudformation",
+        "documents merged into the generated templates by name (`alb.yaml: {Resources: …}`), as JSON merge patches: a mapping merges key by key, `null` removes a key, a list or value replaces",
+    ),
     // Services.
     ignored(
         "services.*.annotations",
