@@ -469,7 +469,7 @@ fn a_first_deploy_makes_everything_in_order_with_the_capability_iam_needs() {
         .find(|c| FakeAws::value_of(c, "stack-name") == Some("app-efs") && c.args[1] == "deploy")
         .unwrap();
     assert!(
-        efs.args.contains(&"TaskRoleName=TaskRoleName-value".to_string()),
+        efs.args.contains(&"TaskRoleNames=TaskRoleNames-value".to_string()),
         "{efs:?}"
     );
     assert!(

@@ -156,6 +156,8 @@ codes! {
         "A container port published on a range of host ports (`7000-7005:80`) is published on the range's first.";
     HostnameRewritten = "hostname-rewritten", Note:
         "A reference was rewritten.";
+    IamQuota = "iam-quota", Warning:
+        "A task role has more managed policies than an account's default IAM quota (10).";
     IgnoredDriverOpt = "ignored-driver-opt", Warning:
         "A volume's `driver_opts` option other than `uid`/`gid` in `o` configures a local mount that EFS replaces (its values are never shown).";
     IgnoredKey = "ignored-key", Warning:

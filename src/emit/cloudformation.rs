@@ -30,10 +30,20 @@ struct BaseContext<'a> {
     cloud_map: Option<&'a crate::plan::CloudMapPlan>,
     /// The secrets the execution role may read to pull images (IAM policy resources).
     registry_credentials: &'a [String],
-    /// Whether the task role may open ECS Exec's SSM channels.
-    execute_command: bool,
+    /// The roles the tasks run with: the shared one, then each task's own.
+    task_roles: Vec<RoleContext<'a>>,
     /// Whether the cluster the stack creates offers Fargate Spot.
     fargate_spot: bool,
+}
+
+/// A task role of `base.yaml`: its policies, the statements already written as YAML list items.
+#[derive(Serialize)]
+struct RoleContext<'a> {
+    logical_id: &'a str,
+    description: String,
+    managed_policies: &'a [String],
+    statements: String,
+    exec: bool,
 }
 
 /// The listeners, target groups and security group rules of `nlb.yaml`.
@@ -249,7 +259,21 @@ fn base_context(plan: &Plan) -> BaseContext<'_> {
         network_groups: &plan.network_groups,
         cloud_map: plan.cloud_map.as_ref(),
         registry_credentials: &plan.deployment.registry_credentials,
-        execute_command: plan.deployment.execute_command,
+        task_roles: plan
+            .deployment
+            .task_roles
+            .iter()
+            .map(|role| RoleContext {
+                logical_id: &role.logical_id,
+                description: match &role.task {
+                    Some(task) => format!("The role the containers of task {task} of {} run with", plan.project),
+                    None => format!("The role the containers of {} run with", plan.project),
+                },
+                managed_policies: &role.managed_policies,
+                statements: statement_items(&role.statements),
+                exec: role.exec,
+            })
+            .collect(),
         fargate_spot: plan.deployment.fargate_spot,
     }
 }
@@ -439,6 +463,17 @@ fn overlaid(text: &str, patch: &serde_yaml::Value) -> Result<String, EmitError> 
         other => write_node(other, 0, &mut out),
     }
     Ok(out)
+}
+
+/// IAM statements as the list items of a policy document's `Statement` in `base.yaml` (14 spaces
+/// in), every string quoted; empty for none.
+fn statement_items(statements: &[serde_yaml::Value]) -> String {
+    if statements.is_empty() {
+        return String::new();
+    }
+    let mut out = String::new();
+    write_node(&serde_yaml::Value::Sequence(statements.to_vec()), 12, &mut out);
+    out.trim_matches('\n').to_string()
 }
 
 /// A mapping's entries, each on its own line at `indent` (the first one after what the line

@@ -122,7 +122,12 @@ fn task_definition(plan: &Plan, task: &TaskGroup) -> RegisterTaskDefinition {
         cpu: task.size.cpu.to_string(),
         memory: task.size.memory.to_string(),
         execution_role_arn: plan.deployment.execution_role_arn.text(),
-        task_role_arn: plan.deployment.task_role_arn.text(),
+        task_role_arn: task
+            .operations
+            .role
+            .as_ref()
+            .map_or(&plan.deployment.task_role_arn, |role| &role.arn)
+            .text(),
         container_definitions: task
             .containers
             .iter()

@@ -6,7 +6,7 @@
 use super::infrastructure::{self, LOG_RETENTION_DAYS};
 use super::reader::Reader;
 use super::x_ecs;
-use super::{AutoscalingSettings, DeploySettings, RolloutSettings, ServiceSettings};
+use super::{AutoscalingSettings, DeploySettings, RolloutSettings, ServiceSettings, TaskPolicies};
 use crate::diagnostic::{Code, Diagnostic, KeyPath};
 use crate::load::interpolate::key_text;
 use serde_yaml::{Mapping, Value};
@@ -95,6 +95,12 @@ pub(super) fn service(reader: &mut Reader, map: &Mapping, path: &KeyPath, settin
             settings.registry_credentials = arn.map(|arn| (arn, at));
         }
     }
+    let others = other_tools_policies(reader, map, path);
+    if let Some(others) = others {
+        if overridden(reader, settings.policies.is_some(), &others.path, "x-ecs.policies") {
+            settings.policies = Some(others);
+        }
+    }
     if let Some(value) = map.get("x-scaling") {
         let at = path.key("x-scaling");
         let scaling = composex_scaling(reader, value, &at);
@@ -138,6 +144,101 @@ fn rollout(reader: &mut Reader, map: &Mapping, path: &KeyPath, settings: &mut Se
         };
         if overridden(reader, settings.rollout.is_some(), &first, "x-ecs.rollout") {
             settings.rollout = Some(found);
+        }
+    }
+}
+
+/// Docker's `x-aws-policies` (managed ARNs) and `x-aws-role` (a policy document), and ComposeX's
+/// `x-iam` (`ManagedPolicyArns`, `Policies[].PolicyDocument`), together: the task role's policies.
+fn other_tools_policies(reader: &mut Reader, map: &Mapping, path: &KeyPath) -> Option<TaskPolicies> {
+    let mut found: Option<TaskPolicies> = None;
+    let mut add = |managed: Vec<String>, statements: Vec<Value>, at: &KeyPath| {
+        let policies = found.get_or_insert_with(|| TaskPolicies {
+            path: at.clone(),
+            ..TaskPolicies::default()
+        });
+        policies.managed.extend(managed);
+        policies.statements.extend(statements);
+    };
+    if let Some(value) = map.get("x-aws-policies") {
+        let at = path.key("x-aws-policies");
+        let managed = arns(reader, value, &at);
+        add(managed, Vec::new(), &at);
+    }
+    if let Some(value) = map.get("x-aws-role") {
+        let at = path.key("x-aws-role");
+        let statements = document_statements(reader, value, &at);
+        add(Vec::new(), statements, &at);
+    }
+    if let Some(value) = map.get("x-iam") {
+        let at = path.key("x-iam");
+        let Some(iam) = value.as_mapping() else {
+            reader.wrong_type(
+                &at,
+                value,
+                "ECS ComposeX's mapping with `Policies` and `ManagedPolicyArns`",
+            );
+            return found;
+        };
+        let mut managed = Vec::new();
+        let mut statements = Vec::new();
+        for (key, item) in iam {
+            let name = key_text(key);
+            let item_path = at.key(&name);
+            match name.as_str() {
+                "ManagedPolicyArns" => managed.extend(arns(reader, item, &item_path)),
+                "Policies" => {
+                    for (index, policy) in item.as_sequence().into_iter().flatten().enumerate() {
+                        let document_path = item_path.index(index).key("PolicyDocument");
+                        match policy.get("PolicyDocument") {
+                            Some(document) => statements.extend(document_statements(reader, document, &document_path)),
+                            None => not_converted(
+                                reader,
+                                &item_path.index(index),
+                                "a policy is converted from its `PolicyDocument`",
+                            ),
+                        }
+                    }
+                }
+                _ => not_converted(
+                    reader,
+                    &item_path,
+                    "`x-ecs.policies` takes managed policies' ARNs and statements",
+                ),
+            }
+        }
+        add(managed, statements, &at);
+    }
+    found
+}
+
+/// A list of managed policies' ARNs.
+fn arns(reader: &mut Reader, value: &Value, path: &KeyPath) -> Vec<String> {
+    let Some(items) = value.as_sequence() else {
+        reader.wrong_type(path, value, "a list of managed policies' ARNs");
+        return Vec::new();
+    };
+    items
+        .iter()
+        .enumerate()
+        .filter_map(|(index, item)| x_ecs::managed_policy(reader, item, &path.index(index)))
+        .collect()
+}
+
+/// The statements of an IAM policy document (`{Version, Statement: [...]}`; one statement may
+/// stand alone).
+fn document_statements(reader: &mut Reader, document: &Value, path: &KeyPath) -> Vec<Value> {
+    let statement_path = path.key("Statement");
+    match document.get("Statement") {
+        Some(Value::Sequence(items)) => items
+            .iter()
+            .enumerate()
+            .filter_map(|(index, item)| x_ecs::statement(reader, item, &statement_path.index(index)))
+            .collect(),
+        Some(single @ Value::Mapping(_)) => x_ecs::statement(reader, single, &statement_path).into_iter().collect(),
+        _ => {
+            reader.wrong_type(path, document, "an IAM policy document with `Statement`");
+            Vec::new()
         }
     }
 }
@@ -298,6 +399,47 @@ mod tests {
         assert_eq!(
             scaling("{deploy: {x-aws-autoscaling: {cpu: 75}}}").1,
             [Code::BadSetting]
+        );
+    }
+
+    #[test]
+    fn docker_s_and_composex_s_policies_become_the_task_role_s() {
+        let policies = |yaml: &str| {
+            let (found, diagnostics) = read(yaml, |reader, value, path| {
+                let mut settings = value
+                    .get("x-ecs")
+                    .map(|v| x_ecs::service_settings(reader, v, &path.key("x-ecs")))
+                    .unwrap_or_default();
+                service(reader, value.as_mapping().unwrap(), path, &mut settings);
+                settings
+                    .policies
+                    .map(|p| (p.managed, p.statements.len(), p.path.to_string()))
+            });
+            (found, codes(&diagnostics))
+        };
+        let docker = "{x-aws-policies: ['arn:aws:iam::aws:policy/AmazonS3FullAccess'], \
+                      x-aws-role: {Version: '2012-10-17', Statement: [{Effect: Allow, Action: 'sqs:*', Resource: '*'}]}}";
+        let (found, codes) = policies(docker);
+        assert!(codes.is_empty(), "{codes:?}");
+        assert_eq!(
+            found,
+            Some((
+                vec!["arn:aws:iam::aws:policy/AmazonS3FullAccess".to_string()],
+                1,
+                "services.web.x-aws-policies".to_string()
+            ))
+        );
+        let composex = "{x-iam: {ManagedPolicyArns: ['arn:aws:iam::123456789012:policy/shop'], \
+                        Policies: [{PolicyName: a, PolicyDocument: {Statement: {Effect: Allow, Action: 's3:*', Resource: '*'}}}], \
+                        PermissionsBoundary: x}}";
+        let (found, codes) = policies(composex);
+        assert_eq!(found.map(|(m, s, _)| (m.len(), s)), Some((1, 1)));
+        assert_eq!(codes, [Code::ForeignExtension], "the boundary is not converted");
+        let (found, codes) = policies("{x-ecs: {policies: []}, x-aws-policies: ['arn:aws:iam::aws:policy/A']}");
+        assert_eq!(
+            (found.map(|(m, ..)| m.len()), codes),
+            (Some(0), vec![Code::ForeignExtension]),
+            "x-ecs wins"
         );
     }
 

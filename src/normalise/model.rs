@@ -366,6 +366,17 @@ pub struct ServiceSettings {
     /// `x-ecs.registry_credentials`: the Secrets Manager secret (ARN) with the user and password
     /// of the private registry the image is pulled from.
     pub registry_credentials: Option<(String, KeyPath)>,
+    /// `x-ecs.policies`: what the containers may do in AWS, given to their task's own role.
+    pub policies: Option<TaskPolicies>,
+}
+
+/// `x-ecs.policies`: managed policies (ARNs) and IAM policy statements for the task role.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TaskPolicies {
+    pub managed: Vec<String>,
+    /// Each an IAM statement (`Effect`, `Action`, `Resource`, …) as written.
+    pub statements: Vec<serde_yaml::Value>,
+    pub path: KeyPath,
 }
 
 /// One capacity provider of a task's strategy: `FARGATE` or `FARGATE_SPOT`, its weight, and the

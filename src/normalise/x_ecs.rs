@@ -7,7 +7,9 @@ use super::infrastructure;
 use super::reader::Reader;
 use super::service::valid_task_name;
 use super::units::{parse_port_spec, PortSpec};
-use super::{CapacityShare, DeploySettings, ExternalEndpoint, RolloutSettings, ServiceSettings, TemplateOverlay};
+use super::{
+    CapacityShare, DeploySettings, ExternalEndpoint, RolloutSettings, ServiceSettings, TaskPolicies, TemplateOverlay,
+};
 use crate::diagnostic::{Code, KeyPath};
 use crate::load::interpolate::key_text;
 use serde_yaml::Value;
@@ -296,6 +298,7 @@ pub(super) fn service_settings(reader: &mut Reader, value: &Value, path: &KeyPat
             "CapacityProviderStrategy" => {
                 settings.capacity = capacity_strategy(reader, item, &item_path).map(|shares| (shares, item_path))
             }
+            "policies" => settings.policies = policies(reader, item, &item_path),
             "registry_credentials" => {
                 settings.registry_credentials =
                     registry_credentials(reader, item, &item_path).map(|arn| (arn, item_path))
@@ -420,6 +423,91 @@ pub(super) fn registry_credentials(reader: &mut Reader, value: &Value, path: &Ke
         return None;
     }
     Some(arn)
+}
+
+/// `x-ecs.policies`: a list of managed policy ARNs and IAM statements.
+fn policies(reader: &mut Reader, value: &Value, path: &KeyPath) -> Option<TaskPolicies> {
+    let Some(items) = value.as_sequence() else {
+        reader.wrong_type(path, value, "a list of policy ARNs and IAM statements");
+        return None;
+    };
+    let mut policies = TaskPolicies {
+        path: path.clone(),
+        ..TaskPolicies::default()
+    };
+    for (index, item) in items.iter().enumerate() {
+        let item_path = path.index(index);
+        match item {
+            Value::String(_) => policies.managed.extend(managed_policy(reader, item, &item_path)),
+            Value::Mapping(_) => policies.statements.extend(statement(reader, item, &item_path)),
+            other => reader.wrong_type(&item_path, other, "a managed policy's ARN or an IAM statement"),
+        }
+    }
+    Some(policies)
+}
+
+/// A managed policy's ARN: AWS's (`arn:aws:iam::aws:policy/…`) or the account's.
+pub(super) fn managed_policy(reader: &mut Reader, value: &Value, path: &KeyPath) -> Option<String> {
+    let arn = reader.string(value, path)?;
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let valid = parts.len() == 6
+        && parts[0] == "arn"
+        && parts[1].starts_with("aws")
+        && parts[2] == "iam"
+        && parts[5].starts_with("policy/")
+        && parts[5].len() > "policy/".len();
+    if !valid {
+        reader.error(
+            Code::BadSetting,
+            path,
+            format!("`{}` is not a managed policy's ARN", crate::quote::shown(&arn)),
+            "give `arn:aws:iam::aws:policy/NAME` for one of AWS's, or `arn:aws:iam::ACCOUNT:policy/NAME`",
+        );
+        return None;
+    }
+    Some(arn)
+}
+
+/// The keys an IAM statement of an identity policy has.
+const STATEMENT_KEYS: &[&str] = &[
+    "Sid",
+    "Effect",
+    "Action",
+    "NotAction",
+    "Resource",
+    "NotResource",
+    "Condition",
+];
+
+/// An IAM statement: `Effect` `Allow` or `Deny`, an action and a resource, and nothing an
+/// identity policy does not take (`Principal`).
+pub(super) fn statement(reader: &mut Reader, value: &Value, path: &KeyPath) -> Option<Value> {
+    let Some(map) = value.as_mapping() else {
+        reader.wrong_type(path, value, "an IAM statement (`Effect`, `Action`, `Resource`)");
+        return None;
+    };
+    let keys: Vec<String> = map.keys().map(key_text).collect();
+    let problem = if let Some(unknown) = keys.iter().find(|k| !STATEMENT_KEYS.contains(&k.as_str())) {
+        Some(format!("`{unknown}` is not a key of a role's policy statement"))
+    } else if !matches!(map.get("Effect").map(key_text).as_deref(), Some("Allow" | "Deny")) {
+        Some("its `Effect` is not `Allow` or `Deny`".to_string())
+    } else if !keys.iter().any(|k| k == "Action" || k == "NotAction") {
+        Some("it has no `Action`".to_string())
+    } else if !keys.iter().any(|k| k == "Resource" || k == "NotResource") {
+        Some("it has no `Resource`".to_string())
+    } else {
+        None
+    };
+    if let Some(problem) = problem {
+        reader.error(
+            Code::BadSetting,
+            path,
+            format!("`{path}` is not an IAM statement for a role: {problem}"),
+            "write `{Effect: Allow, Action: [s3:GetObject], Resource: arn:aws:s3:::BUCKET/*}`",
+        );
+        return None;
+    }
+    Some(value.clone())
 }
 
 /// One deployment percent, within `range`.
@@ -653,6 +741,38 @@ mod tests {
             "{load_balancer: {path: /a, priority: 50001}}",
         ] {
             assert_eq!(of_service(yaml).1, [Code::BadSetting], "{yaml}");
+        }
+    }
+
+    #[test]
+    fn policies_are_managed_arns_and_statements_a_role_takes() {
+        let yaml = "{policies: ['arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess', {Effect: Allow, Action: 'sqs:*', Resource: '*'}]}";
+        let (settings, codes, _) = of_service(yaml);
+        assert!(codes.is_empty(), "{codes:?}");
+        let policies = settings.policies.expect("policies");
+        assert_eq!(policies.managed, ["arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"]);
+        assert_eq!(policies.statements.len(), 1);
+        for (yaml, path) in [
+            ("{policies: [AmazonS3ReadOnlyAccess]}", "services.web.x-ecs.policies[0]"),
+            (
+                "{policies: [{Effect: Allow, Action: 's3:*'}]}",
+                "services.web.x-ecs.policies[0]",
+            ),
+            (
+                "{policies: [{Effect: Permit, Action: 's3:*', Resource: '*'}]}",
+                "services.web.x-ecs.policies[0]",
+            ),
+            (
+                "{policies: [{Effect: Allow, Principal: '*', Action: 's3:*', Resource: '*'}]}",
+                "services.web.x-ecs.policies[0]",
+            ),
+        ] {
+            let (_, codes, paths) = of_service(yaml);
+            assert_eq!(
+                (codes, paths),
+                (vec![Code::BadSetting], vec![path.to_string()]),
+                "{yaml}"
+            );
         }
     }
 

@@ -162,6 +162,7 @@ pub(super) fn deployment(cx: &mut Context, tasks: &[TaskGroup], one_network: boo
         .iter()
         .any(|t| t.service_connect.is_some())
         .then(|| cx.project.name.clone());
+    let task_role_arn = cx.deferred("TaskRoleArn", Source::Stack("base"));
 
     Deployment {
         cluster: settings.cluster.clone().unwrap_or_else(|| cx.project.name.clone()),
@@ -174,7 +175,7 @@ pub(super) fn deployment(cx: &mut Context, tasks: &[TaskGroup], one_network: boo
         security_groups,
         assign_public_ip: settings.assign_public_ip,
         execution_role_arn: cx.deferred("TaskExecutionRoleArn", Source::Stack("base")),
-        task_role_arn: cx.deferred("TaskRoleArn", Source::Stack("base")),
+        task_role_arn: task_role_arn.clone(),
         log_group: format!("/ecs/{}", cx.project.name),
         log_retention_days: infrastructure::log_retention_days(cx),
         namespace,
@@ -190,9 +191,27 @@ pub(super) fn deployment(cx: &mut Context, tasks: &[TaskGroup], one_network: boo
             reason: "the ECS service's tags (the project's, and its services' `deploy.labels`) reach its tasks, so a search or a cost report by tag finds the tasks too".into(),
         },
         registry_credentials: registry_credentials(tasks),
-        execute_command: tasks.iter().any(|t| t.operations.exec.is_some()),
+        task_roles: task_roles(&task_role_arn, tasks),
         fargate_spot: tasks.iter().any(|t| t.operations.on_spot()),
     }
+}
+
+/// The project's shared task role (ECS Exec's channels when a task using it has it on), then the
+/// roles of the tasks that have their own.
+fn task_roles(shared_arn: &DeployValue, tasks: &[TaskGroup]) -> Vec<TaskRole> {
+    let shared = TaskRole {
+        logical_id: "TaskRole".into(),
+        task: None,
+        arn: shared_arn.clone(),
+        managed_policies: Vec::new(),
+        statements: Vec::new(),
+        exec: tasks
+            .iter()
+            .any(|t| t.operations.role.is_none() && t.operations.exec.is_some()),
+    };
+    std::iter::once(shared)
+        .chain(tasks.iter().filter_map(|t| t.operations.role.clone()))
+        .collect()
 }
 
 /// The secrets the containers pull their images with, as the execution role's policy names them

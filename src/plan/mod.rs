@@ -48,7 +48,7 @@ pub use infrastructure::{AutoscalingPlan, EfsMount, EfsPlan, ScalingMetric, Scal
 pub use load_balancer::{HttpsPlan, Listener, ListenerRule, TargetGroup, SSL_POLICY};
 pub use model::*;
 pub use network_load_balancer::{NetworkListener, NetworkLoadBalancer, TaskIngress};
-pub use operations::TaskOperations;
+pub use operations::{TaskOperations, TaskRole};
 pub use stacks::{ParameterSource, StackKind, StackParameter, StackPlan};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 

@@ -142,9 +142,8 @@ pub struct Deployment {
     /// an IAM policy resource.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub registry_credentials: Vec<String>,
-    /// Whether a task uses ECS Exec: the task role may then open the SSM channels it needs.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub execute_command: bool,
+    /// The roles the tasks run with: the project's shared one, then each task's own.
+    pub task_roles: Vec<super::TaskRole>,
     /// Whether a task runs on Fargate Spot: a cluster the base stack creates offers it then.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub fargate_spot: bool,

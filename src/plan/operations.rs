@@ -1,5 +1,6 @@
-//! How a task runs beyond its containers: ECS Exec into it, the size of its own storage, and the
-//! Fargate capacity (Spot or not) it runs on. Each is asked for by a service and holds for its task.
+//! How a task runs beyond its containers: the IAM role it runs with, ECS Exec into it, the size of
+//! its own storage, and the Fargate capacity (Spot or not) it runs on. Each is asked for by a
+//! service and holds for its task.
 
 use super::*;
 use crate::diagnostic::Code;
@@ -18,12 +19,40 @@ pub struct TaskOperations {
     /// The capacity providers the ECS service runs the task on; empty: the `FARGATE` launch type.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub capacity: Vec<CapacityShare>,
+    /// The task's own IAM role, when its services ask for policies; else the project's shared one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<TaskRole>,
 }
+
+/// An IAM role the containers of tasks run with: the project's shared one, or a task's own with
+/// the policies its services ask for.
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskRole {
+    /// Its resource in the base stack (`TaskRole`, `TaskRoleOfApi`); its outputs add `Arn` and `Name`.
+    pub logical_id: String,
+    /// The task it is the role of; `None` for the shared one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task: Option<String>,
+    pub arn: DeployValue,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub managed_policies: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub statements: Vec<serde_yaml::Value>,
+    /// Whether a task running with it uses ECS Exec: it may then open the SSM channels.
+    pub exec: bool,
+}
+
+/// The most managed policies IAM attaches to a role (its quota, raised from the default 10).
+const MANAGED_POLICIES_PER_ROLE: usize = 20;
+/// The default quota, which an account may have raised.
+const DEFAULT_MANAGED_POLICIES_PER_ROLE: usize = 10;
+/// The most characters a role's inline policies hold together.
+const INLINE_POLICY_CHARACTERS: usize = 10_240;
 
 impl TaskOperations {
     /// Whether no service asks anything of how the task runs.
     pub fn is_default(&self) -> bool {
-        self.exec.is_none() && self.ephemeral_storage_gib.is_none() && self.capacity.is_empty()
+        self.exec.is_none() && self.ephemeral_storage_gib.is_none() && self.capacity.is_empty() && self.role.is_none()
     }
 
     /// Whether the task may run on Fargate Spot.
@@ -75,11 +104,64 @@ pub(super) fn operations(cx: &mut Context, task: &str, members: &[&Service]) -> 
             shares.clone()
         }
     };
+    let role = task_role(cx, task, members, exec.is_some());
     TaskOperations {
         exec,
         ephemeral_storage_gib,
         capacity,
+        role,
     }
+}
+
+/// The task's own role when a service of it has `x-ecs.policies`: their managed policies (each
+/// once, sorted) and statements (in the services' order), within IAM's quotas.
+fn task_role(cx: &mut Context, task: &str, members: &[&Service], exec: bool) -> Option<TaskRole> {
+    let asking: Vec<_> = members.iter().filter_map(|s| s.ecs.policies.as_ref()).collect();
+    let first = asking.first()?;
+    let managed: BTreeSet<String> = asking.iter().flat_map(|p| p.managed.iter().cloned()).collect();
+    let statements: Vec<serde_yaml::Value> = asking.iter().flat_map(|p| p.statements.iter().cloned()).collect();
+    if managed.len() > MANAGED_POLICIES_PER_ROLE {
+        cx.diagnostics.push(
+            Diagnostic::error(
+                Code::BadSetting,
+                first.path.clone(),
+                format!("task `{task}` asks for {} managed policies; IAM attaches at most {MANAGED_POLICIES_PER_ROLE} to a role", managed.len()),
+            )
+            .with_help("combine them into a policy of your own, or into statements"),
+        );
+    } else if managed.len() > DEFAULT_MANAGED_POLICIES_PER_ROLE {
+        cx.diagnostics.push(
+            Diagnostic::warning(
+                Code::IamQuota,
+                first.path.clone(),
+                format!("task `{task}` asks for {} managed policies; IAM attaches {DEFAULT_MANAGED_POLICIES_PER_ROLE} to a role unless the account's quota was raised", managed.len()),
+            )
+            .with_help("ask for a higher quota (Service Quotas, IAM), or combine policies"),
+        );
+    }
+    let characters: usize = statements
+        .iter()
+        .map(|s| serde_json::to_string(s).map_or(0, |text| text.len()))
+        .sum();
+    if characters > INLINE_POLICY_CHARACTERS {
+        cx.diagnostics.push(
+            Diagnostic::error(
+                Code::BadSetting,
+                first.path.clone(),
+                format!("the statements of task `{task}` hold about {characters} characters; a role's inline policies hold at most {INLINE_POLICY_CHARACTERS}"),
+            )
+            .with_help("move statements into a managed policy of your own and give its ARN"),
+        );
+    }
+    let logical_id = format!("TaskRoleOf{}", logical_id(task));
+    Some(TaskRole {
+        arn: cx.deferred(&format!("{logical_id}Arn"), Source::Stack("base")),
+        logical_id,
+        task: Some(task.to_string()),
+        managed_policies: managed.into_iter().collect(),
+        statements,
+        exec,
+    })
 }
 
 fn quoted_list(names: &[&str]) -> String {
@@ -106,6 +188,34 @@ mod tests {
         assert_eq!(codes, [Code::FargateSpot]);
         let (ops, codes) = of("services:\n  a: {image: a}\n");
         assert!(ops.exec.is_none() && ops.capacity.is_empty() && codes.is_empty());
+    }
+
+    #[test]
+    fn a_task_whose_services_ask_for_policies_has_its_own_role() {
+        let (ops, codes) = of("services:\n  a: {image: a, x-ecs: {policies: ['arn:aws:iam::aws:policy/B', {Effect: Allow, Action: 's3:*', Resource: '*'}]}}\n  b: {image: b, x-ecs: {exec: true, policies: ['arn:aws:iam::aws:policy/A', 'arn:aws:iam::aws:policy/B']}}\n");
+        assert!(codes.is_empty(), "{codes:?}");
+        let role = ops.role.expect("its own role");
+        assert_eq!(role.logical_id, "TaskRoleOfApp");
+        assert_eq!(role.arn, DeployValue::Placeholder("TaskRoleOfAppArn".into()));
+        assert_eq!(
+            role.managed_policies,
+            ["arn:aws:iam::aws:policy/A", "arn:aws:iam::aws:policy/B"],
+            "each once, sorted"
+        );
+        assert_eq!(role.statements.len(), 1);
+        assert!(role.exec, "ECS Exec's channels go on the role the task runs with");
+        let many: Vec<String> = (0..11).map(|i| format!("'arn:aws:iam::aws:policy/P{i}'")).collect();
+        let (_, codes) = of(&format!(
+            "services:\n  a: {{image: a, x-ecs: {{policies: [{}]}}}}\n",
+            many.join(", ")
+        ));
+        assert_eq!(codes, [Code::IamQuota]);
+        let many: Vec<String> = (0..21).map(|i| format!("'arn:aws:iam::aws:policy/P{i}'")).collect();
+        let (_, codes) = of(&format!(
+            "services:\n  a: {{image: a, x-ecs: {{policies: [{}]}}}}\n",
+            many.join(", ")
+        ));
+        assert_eq!(codes, [Code::BadSetting]);
     }
 
     #[test]

@@ -104,15 +104,22 @@ pub(super) fn stacks(plan: &Plan) -> Vec<StackPlan> {
         "the cluster, log group, security groups and roles every task uses",
     )];
     if let Some(efs) = &plan.efs {
-        let network = if efs.existing_file_system.is_some() {
-            vec![parameter("MountTargetSecurityGroupId", MountTargetSecurityGroup)]
+        // A file system the stack creates has a policy that admits the task roles by ARN.
+        let parameters = if efs.existing_file_system.is_some() {
+            vec![
+                parameter("MountTargetSecurityGroupId", MountTargetSecurityGroup),
+                from_base("TaskSecurityGroupId"),
+                from_base("TaskRoleNames"),
+            ]
         } else {
-            vec![parameter("VpcId", Vpc), parameter("PrivateSubnetIds", PrivateSubnets)]
+            vec![
+                parameter("VpcId", Vpc),
+                parameter("PrivateSubnetIds", PrivateSubnets),
+                from_base("TaskSecurityGroupId"),
+                from_base("TaskRoleNames"),
+                from_base("TaskRoleArns"),
+            ]
         };
-        let parameters = network
-            .into_iter()
-            .chain([from_base("TaskSecurityGroupId"), from_base("TaskRoleName")])
-            .collect();
         stacks.push(stack(Efs, parameters, true, "named volumes: EFS access points"));
     }
     let balancer = || {

@@ -87,12 +87,12 @@ pub const EXTENSIONS: &[Extension] = &[
     docker(
         "x-aws-policies",
         "services.*",
-        "not converted yet: attach the policies to the task role the base stack makes (output `TaskRoleName`)",
+        "write `x-ecs.policies`",
     ),
     docker(
         "x-aws-role",
         "services.*",
-        "not converted yet: add the statements as a policy of the task role the base stack makes (output `TaskRoleName`)",
+        "write `x-ecs.policies`",
     ),
     docker("x-aws-autoscaling", "services.*.deploy", "write `x-ecs.autoscaling: {min, max, cpu or memory}` on the service"),
     docker("x-aws-min_percent", "services.*.deploy.update_config", "write `x-ecs.rollout`"),
@@ -119,7 +119,7 @@ pub const EXTENSIONS: &[Extension] = &[
     composex(
         "x-iam",
         "services.*",
-        "not converted yet: attach the policies to the task role the base stack makes (output `TaskRoleName`)",
+        "write `x-ecs.policies`",
     ),
     composex("x-scaling", "services.*", "write `x-ecs.autoscaling: {min, max, cpu or memory}`"),
     composex(
@@ -218,7 +218,7 @@ pub const EXTENSIONS: &[Extension] = &[
     defang("x-defang-mongodb", "services.*", MANAGED_DATABASE),
     defang("x-defang-redis", "services.*", MANAGED_DATABASE),
     defang("x-defang-autoscaling", "services.*", "write `x-ecs.autoscaling: {min, max, cpu or memory}`"),
-    defang("x-defang-llm", "services.*", "nothing to convert: give the task a role that may call Bedrock yourself (the base stack's `TaskRoleName`)"),
+    defang("x-defang-llm", "services.*", "write `x-ecs.policies` with the Bedrock actions the app calls (`bedrock:InvokeModel` on the models it uses)"),
     defang("x-defang-static-files", "services.*", "nothing to convert: serve the files from the container, or from S3 and CloudFront of your own"),
     defang("x-defang-dns-role", "", "nothing to convert: point your DNS name at the load balancer (`deploy` prints its address)"),
 ];

@@ -606,6 +606,22 @@ pub const TABLE: &[Row] = &[
         "ECS ComposeX's: the ECS service's `capacityProviderStrategy` (`FARGATE`, `FARGATE_SPOT`)",
     ),
     converted(
+        "services.*.x-ecs.policies",
+        "the task's own IAM role, with these managed policies (ARNs) and statements (`{Effect, Action, Resource}`); tasks without get the project's shared role",
+    ),
+    converted(
+        "services.*.x-aws-policies",
+        "Docker's ECS integration's managed policies: as `x-ecs.policies`",
+    ),
+    converted(
+        "services.*.x-aws-role",
+        "Docker's ECS integration's policy document: its statements, as `x-ecs.policies`",
+    ),
+    converted(
+        "services.*.x-iam",
+        "ECS ComposeX's `ManagedPolicyArns` and `Policies[].PolicyDocument`: as `x-ecs.policies`; its other keys get a warning",
+    ),
+    converted(
         "services.*.x-ecs.registry_credentials",
         "the container's `repositoryCredentials`: the Secrets Manager secret (ARN) with the private registry's user and password; the execution role may read it",
     ),
