@@ -59,7 +59,7 @@ pub(super) fn ports(reader: &mut Reader, value: &Value, path: &KeyPath, ranges: 
             }
         };
         let published = match published {
-            None => None,
+            None => Some(published_on_its_own_port(reader, target, &item_path)),
             Some(PortSpec::One(port)) => Some(port),
             Some(PortSpec::Range(first, _)) => Some(published_on_the_first_of_a_range(reader, first, &item_path)),
         };
@@ -181,6 +181,21 @@ pub(super) fn expose(reader: &mut Reader, value: &Value, path: &KeyPath, ranges:
     ports
 }
 
+/// A decision (plan's to take, one day): compose publishes a port listed without a published one
+/// on a random port of the host, which is no address anyone could be given; on ECS it is published
+/// on its own port, as Docker's ECS integration did (a data store's stays private, as any).
+fn published_on_its_own_port(reader: &mut Reader, target: u16, path: &KeyPath) -> u16 {
+    reader.diagnostics.push(
+        Diagnostic::note(
+            Code::PublishedOnTarget,
+            path.clone(),
+            format!("compose publishes port {target} on a random port of the host; on ECS it is published on {target}"),
+        )
+        .with_help("to keep it private, list it under `expose` instead; to publish it on another port, write `\"PUBLISHED:TARGET\"`"),
+    );
+    target
+}
+
 /// A decision (plan's to take, one day): compose publishes a port on any free port of a published
 /// range (`"8000-8010:80"`); on ECS it is published on the range's first, with a note.
 fn published_on_the_first_of_a_range(reader: &mut Reader, first: u16, path: &KeyPath) -> u16 {
@@ -226,13 +241,14 @@ mod tests {
             found,
             [
                 (8080, Some(80), Protocol::Tcp),
-                (3000, None, Protocol::Tcp),
+                (3000, Some(3000), Protocol::Tcp),
                 (5432, Some(5432), Protocol::Tcp),
                 (53, Some(53), Protocol::Udp),
                 (9000, Some(90), Protocol::Udp),
             ]
         );
-        assert!(ranges.is_empty() && codes.is_empty(), "{codes:?}");
+        assert!(ranges.is_empty(), "{ranges:?}");
+        assert_eq!(codes, [Code::PublishedOnTarget], "3000 is published on its own port");
         let (long, _) = read(
             r#"[{target: 80, host_ip: 127.0.0.1, app_protocol: grpc}]"#,
             |reader, value, path| ports(reader, value, path, &mut Vec::new()),
@@ -245,7 +261,7 @@ mod tests {
     fn a_port_that_cannot_be_read_is_left_out_with_an_error() {
         let yaml = r#"["80:http", "0", {published: 80}, {target: 80, protocol: sctp}, [80], "8080"]"#;
         let (found, _, codes) = read_ports(yaml);
-        assert_eq!(found, [(8080, None, Protocol::Tcp)]);
+        assert_eq!(found, [(8080, Some(8080), Protocol::Tcp)]);
         assert_eq!(
             codes,
             [
@@ -253,12 +269,13 @@ mod tests {
                 Code::BadPort,
                 Code::BadPort,
                 Code::BadPort,
-                Code::WrongType
+                Code::WrongType,
+                Code::PublishedOnTarget
             ]
         );
         assert_eq!(read_ports("\"80:80\"").2, [Code::WrongType]);
         // A long form's keys are checked: `mode` is Swarm's, and only noted.
-        let (found, _, codes) = read_ports("[{target: 80, mode: host}]");
+        let (found, _, codes) = read_ports("[{target: 80, published: 80, mode: host}]");
         assert_eq!((found.len(), codes), (1, vec![Code::NoEffect]));
     }
 

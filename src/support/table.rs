@@ -406,7 +406,10 @@ pub const TABLE: &[Row] = &[
         "container `portMappings` (a range: `containerPortRange`, private); a published HTTP port becomes an ALB listener, shared by services through `x-ecs.load_balancer` rules (with `x-ecs.certificate`, 80 and 443 are HTTPS on 443); another published port a Network Load Balancer listener; a data store's stays private",
     ),
     converted("services.*.ports[].target", "`containerPort` (a range: `containerPortRange`)"),
-    converted("services.*.ports[].published", "a load balancer listener's port"),
+    converted(
+        "services.*.ports[].published",
+        "a load balancer listener's port; without it (`- \"3000\"`, or only `target`), the container port, where compose picks a random port of the host (a note)",
+    ),
     converted(
         "services.*.ports[].host_ip",
         "a loopback address keeps the port private (a note); others change nothing",
