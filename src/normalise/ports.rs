@@ -112,13 +112,28 @@ fn long_port(
         return None;
     };
     let text = |key: &str| long.get(key).map(key_text);
-    Some((
-        target,
-        published,
-        text("host_ip"),
-        text("protocol"),
-        text("app_protocol"),
-    ))
+    let app_protocol = text("app_protocol").or_else(|| docker_protocol(reader, long, path));
+    Some((target, published, text("host_ip"), text("protocol"), app_protocol))
+}
+
+/// Docker's ECS integration's `x-aws-protocol`: `http` and `https` say what `app_protocol` says;
+/// its other values (the network load balancer's `tcp`, `tls`, `udp`) have no port-level setting
+/// here, so a warning names the service-level one.
+fn docker_protocol(reader: &mut Reader, long: &Mapping, path: &KeyPath) -> Option<String> {
+    let protocol = long.get("x-aws-protocol").map(key_text)?.to_ascii_lowercase();
+    if matches!(protocol.as_str(), "http" | "https") {
+        return Some(protocol);
+    }
+    let at = path.key("x-aws-protocol");
+    reader.diagnostics.push(
+        Diagnostic::warning(
+            Code::ForeignExtension,
+            at.clone(),
+            format!("`{at}` is `{}`, which is not converted", crate::quote::shown(&protocol)),
+        )
+        .with_help("a port nothing says speaks HTTP goes behind the network load balancer; `x-ecs: {load_balancer: {type: network}}` makes every published port of the service go there"),
+    );
+    None
 }
 
 /// A port's protocol, in any case as Docker reads it: ECS maps tcp and udp only, so another
@@ -255,6 +270,17 @@ mod tests {
         );
         assert_eq!(long[0].host_ip.as_deref(), Some("127.0.0.1"));
         assert_eq!(long[0].app_protocol.as_deref(), Some("grpc"));
+    }
+
+    #[test]
+    fn docker_s_protocol_says_what_app_protocol_says() {
+        let (long, diagnostics) = read(
+            "[{target: 8080, published: 80, x-aws-protocol: http}, {target: 9000, published: 9000, x-aws-protocol: tcp}]",
+            |reader, value, path| ports(reader, value, path, &mut Vec::new()),
+        );
+        assert_eq!(long[0].app_protocol.as_deref(), Some("http"));
+        assert_eq!(long[1].app_protocol, None);
+        assert_eq!(codes(&diagnostics), [Code::ForeignExtension]);
     }
 
     #[test]

@@ -416,6 +416,10 @@ pub const TABLE: &[Row] = &[
     ),
     converted("services.*.ports[].protocol", "`tcp` or `udp`; others are refused"),
     converted(
+        "services.*.ports[].x-aws-protocol",
+        "Docker's ECS integration's: `http` and `https` as `app_protocol`; its other values get a warning",
+    ),
+    converted(
         "services.*.ports[].app_protocol",
         "`http`, `https`: the application load balancer, talking HTTP or HTTPS to the container; `http2`, `grpc`: the network load balancer, passing them through",
     ),
