@@ -96,7 +96,7 @@ fn project(reader: &mut Reader, document: &Mapping, project_name: &str, active_p
     one_file_system(reader, &mut settings, &volumes);
     let secrets = secrets::secret_definitions(reader, document.get("secrets"), &root.key("secrets"));
     if let Some(Value::Mapping(networks)) = document.get("networks") {
-        networks::check_networks(reader, networks, &root.key("networks"));
+        settings.network_security_groups = networks::check_networks(reader, networks, &root.key("networks"));
     }
     let declared_volumes: HashSet<String> = volumes.iter().map(|v| v.name.clone()).collect();
     let (mut services, inactive) = service::services(

@@ -2,7 +2,7 @@
 
 use crate::diagnostic::KeyPath;
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 #[derive(Debug, Clone, Serialize)]
@@ -159,6 +159,9 @@ pub struct DeploySettings {
     pub infrastructure: InfrastructureSettings,
     /// `cloudformation`: documents merged into the generated templates, by template name.
     pub cloudformation: Vec<TemplateOverlay>,
+    /// Compose networks that are existing security groups (`external: true` with `name: sg-…`,
+    /// or Docker's `x-aws-securitygroup`): network name → group id.
+    pub network_security_groups: BTreeMap<String, String>,
 }
 
 /// `x-ecs.cloudformation.<template>`: a document merged into a generated template (JSON merge

@@ -6,13 +6,76 @@ use super::Link;
 use crate::diagnostic::{Code, Diagnostic, KeyPath};
 use crate::load::interpolate::key_text;
 use serde_yaml::{Mapping, Value};
+use std::collections::BTreeMap;
 
 /// Top-level networks make nothing on ECS, but each of their settings still gets its verdict.
-pub(super) fn check_networks(reader: &mut Reader, networks: &Mapping, path: &KeyPath) {
+pub(super) fn check_networks(reader: &mut Reader, networks: &Mapping, path: &KeyPath) -> BTreeMap<String, String> {
+    let mut existing = BTreeMap::new();
     for (name, settings) in networks {
+        let name = key_text(name);
         if let Value::Mapping(settings) = settings {
-            reader.check_keys(settings, "networks.*", &path.key(key_text(name)));
+            let network_path = path.key(&name);
+            reader.check_keys(settings, "networks.*", &network_path);
+            if let Some(group) = existing_group(reader, settings, &network_path) {
+                existing.insert(name, group);
+            }
         }
+    }
+    existing
+}
+
+/// The security group a network is on ECS when it exists: Docker's ECS integration read
+/// `x-aws-securitygroup: sg-…`, and `external: true` with `name: sg-…` (or the group's ARN).
+fn existing_group(reader: &mut Reader, settings: &Mapping, path: &KeyPath) -> Option<String> {
+    let (named, at) = match settings.get("x-aws-securitygroup") {
+        Some(group) => (key_text(group), path.key("x-aws-securitygroup")),
+        None => {
+            let external = settings
+                .get("external")
+                .and_then(|v| reader.boolean(v, &path.key("external")));
+            let name = settings
+                .get("name")
+                .map(key_text)
+                .filter(|n| n.starts_with("sg-") || n.starts_with("arn:"));
+            match (external, name) {
+                (Some(true), Some(name)) => (name, path.key("name")),
+                _ => return None,
+            }
+        }
+    };
+    let id = named
+        .rsplit_once(":security-group/")
+        .map_or(named.as_str(), |(_, id)| id);
+    let valid = id
+        .strip_prefix("sg-")
+        .is_some_and(|hex| !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()));
+    if !valid {
+        reader.error(
+            Code::BadSetting,
+            &at,
+            format!("`{}` is not a security group's id", crate::quote::shown(&named)),
+            "give the group's id, `sg-` and hexadecimal digits (`aws ec2 describe-security-groups` lists them)",
+        );
+        return None;
+    }
+    Some(id.to_string())
+}
+
+#[cfg(test)]
+mod existing_group_tests {
+    use super::*;
+    use crate::normalise::testing::{codes, read};
+
+    #[test]
+    fn a_network_that_exists_is_named_by_its_group_s_id() {
+        let (found, diagnostics) = read(
+            "{a: {external: true, name: sg-0a1b}, b: {x-aws-securitygroup: 'arn:aws:ec2:eu-west-1:123456789012:security-group/sg-0c2d'}, \
+             c: {external: true, name: shared-net}, d: {x-aws-securitygroup: web-group}}",
+            |reader, value, path| check_networks(reader, value.as_mapping().unwrap(), path),
+        );
+        let found: Vec<_> = found.iter().map(|(n, g)| (n.as_str(), g.as_str())).collect();
+        assert_eq!(found, [("a", "sg-0a1b"), ("b", "sg-0c2d")]);
+        assert_eq!(codes(&diagnostics), [Code::BadSetting], "a name where an id belongs");
     }
 }
 
@@ -109,7 +172,7 @@ mod tests {
 
     #[test]
     fn top_level_networks_make_nothing_but_their_keys_are_checked() {
-        let ((), diagnostics) = read(
+        let (_, diagnostics) = read(
             "{front: {driver: overlay}, back: null, db: {drivr: x}}",
             |reader, value, _| check_networks(reader, value.as_mapping().unwrap(), &KeyPath::root().key("networks")),
         );

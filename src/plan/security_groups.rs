@@ -15,7 +15,25 @@ const MAX_NETWORK_GROUPS: usize = 50;
 /// The networks that get a group of their own (none when the project uses one network, or gives
 /// its own `x-ecs.security_groups`), and by task the placeholders of the groups it joins.
 pub(super) fn network_groups(cx: &mut Context, grouping: &Grouping) -> (Vec<NetworkGroup>, Vec<Vec<DeployValue>>) {
+    let (groups, mut per_task) = created_groups(cx, grouping);
+    // A network that is an existing security group: its tasks join it, whatever else holds.
+    let existing = &cx.project.settings.network_security_groups;
+    for ((_, task), groups) in grouping.tasks().zip(&mut per_task) {
+        let joined: BTreeSet<&String> = task
+            .members
+            .iter()
+            .flat_map(|s| &s.networks)
+            .filter_map(|network| existing.get(network))
+            .collect();
+        groups.extend(joined.into_iter().map(|id| DeployValue::Known(id.clone())));
+    }
+    (groups, per_task)
+}
+
+/// The groups the base stack creates for the compose networks that are not existing groups.
+fn created_groups(cx: &mut Context, grouping: &Grouping) -> (Vec<NetworkGroup>, Vec<Vec<DeployValue>>) {
     let task_count = grouping.tasks().count();
+    let existing = &cx.project.settings.network_security_groups;
     // By network, in the order first met: the tasks on it.
     let mut members: BTreeMap<usize, (String, BTreeSet<String>)> = BTreeMap::new();
     let mut order: HashMap<&str, usize> = HashMap::new();
@@ -36,6 +54,7 @@ pub(super) fn network_groups(cx: &mut Context, grouping: &Grouping) -> (Vec<Netw
     if members.len() < 2 {
         return none();
     }
+    members.retain(|_, (network, _)| !existing.contains_key(network));
     if cx.project.settings.security_groups.is_some() {
         cx.diagnostics.push(
             Diagnostic::warning(
@@ -156,6 +175,31 @@ mod tests {
             ]
         );
         assert!(codes.is_empty(), "{codes:?}");
+    }
+
+    #[test]
+    fn a_network_that_is_an_existing_group_is_joined_not_made() {
+        let (networks, per_task, codes) = groups(
+            "services:\n  web: {image: web, networks: [front, back]}\n  db: {image: postgres, networks: [back]}\n\
+             networks:\n  front: {external: true, name: sg-0a1b2c3d}\n  back: {}\n",
+        );
+        assert_eq!(
+            networks,
+            [("back".to_string(), vec!["db".to_string(), "web".to_string()])]
+        );
+        assert_eq!(
+            per_task,
+            [
+                vec!["{{NetworkBackSecurityGroupId}}", "sg-0a1b2c3d"],
+                vec!["{{NetworkBackSecurityGroupId}}"]
+            ]
+        );
+        assert!(codes.is_empty(), "{codes:?}");
+        // Docker's ECS integration's key, on the only network.
+        let (networks, per_task, _) =
+            groups("services:\n  a: {image: a, networks: [x]}\nnetworks:\n  x: {x-aws-securitygroup: sg-0123}\n");
+        assert!(networks.is_empty());
+        assert_eq!(per_task, [vec!["sg-0123"]]);
     }
 
     #[test]

@@ -675,8 +675,19 @@ pub const TABLE: &[Row] = &[
         "Docker network driver options have no equivalent on awsvpc",
     ),
     no_effect("networks.*.attachable", "no network is made for containers to attach to").unless_default("false"),
-    no_effect("networks.*.external", "no network is made either way").unless_default("false"),
-    no_effect("networks.*.name", "no network is made to name"),
+    converted(
+        "networks.*.external",
+        "with `name: sg-…`, the network is that existing security group, which its services' tasks join (as Docker's ECS integration read it); otherwise no effect: no network is made either way",
+    )
+    .unless_default("false"),
+    converted(
+        "networks.*.name",
+        "with `external: true`, the existing security group it names (`sg-…`); otherwise no effect: no network is made to name",
+    ),
+    converted(
+        "networks.*.x-aws-securitygroup",
+        "Docker's ECS integration's: the existing security group the network is, as `external: true` with `name: sg-…`",
+    ),
     no_effect("networks.*.labels", "no network is made to label"),
     ignored(
         "networks.*.internal",
