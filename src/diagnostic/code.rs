@@ -167,9 +167,11 @@ codes! {
     InactiveProfile = "inactive-profile", Note:
         "A service whose profiles are not active is left out.";
     IncludeConflict = "include-conflict", Error:
-        "An included file defines a service, volume, network, secret or config that the including file (or another included file) defines differently.";
+        "Two included files define a service, volume, network, secret or config differently.";
     IncludeCycle = "include-cycle", Error:
         "A file includes itself, directly or through the files it includes.";
+    IncludeOverride = "include-override", Note:
+        "The including file defines a service, volume, network, secret or config an included file defines too: its definition is merged over the included one, as Compose does since compose-go 2.10.";
     IncludeTooDeep = "include-too-deep", Error:
         "`include` nests more than 32 files deep.";
     InputTooLarge = "input-too-large", Error:

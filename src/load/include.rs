@@ -13,7 +13,7 @@
 //! Each compose file given with `-f` resolves its own `include` before the files are merged, as
 //! compose does, so an override file may still change an included service.
 
-use super::merge::merge_documents;
+use super::merge::{self, merge_documents};
 use super::paths::{lexical, Rebase};
 use super::{dotenv, Reader, Reference, Variables};
 use crate::diagnostic::{Code, Diagnostic, KeyPath};
@@ -370,25 +370,34 @@ fn import(
                     imported_by.insert((section, name), (at.clone(), file.to_string()));
                 }
                 Some(existing) if *existing == definition => {}
+                // The including file's own definition is merged over the included one, as
+                // Compose does since compose-go 2.10 (Compose 2.x before it refused it).
                 Some(_) => {
-                    let diagnostic = match imported_by.get(&(section, name.clone())) {
-                        Some((first_at, first_file)) => Diagnostic::error(
-                            Code::IncludeConflict,
-                            at.clone(),
-                            format!(
-                                "{kind} `{name}` is defined by both `{first_file}` (`{first_at}`) and `{file}`, differently"
-                            ),
-                        ),
-                        None => Diagnostic::error(
-                            Code::IncludeConflict,
-                            KeyPath::root().key(section).key(&name),
-                            format!("{kind} `{name}` is defined here and also by the included `{file}` (`{at}`)"),
-                        ),
+                    let Some((first_at, first_file)) = imported_by.get(&(section, name.clone())) else {
+                        let own = target.remove(&key).unwrap_or_default();
+                        let mut merged = definition;
+                        merge::merge_resource(section, &mut merged, own);
+                        target.insert(key, merged);
+                        reader.report_in(
+                            source,
+                            Diagnostic::note(
+                                Code::IncludeOverride,
+                                KeyPath::root().key(section).key(&name),
+                                format!("{kind} `{name}` of the included `{file}` (`{at}`) is merged with its definition here, which wins"),
+                            )
+                            .with_help("Compose merges them since compose-go 2.10; an older `docker compose` refuses the file"),
+                        );
+                        continue;
                     };
+                    let diagnostic = Diagnostic::error(
+                        Code::IncludeConflict,
+                        at.clone(),
+                        format!("{kind} `{name}` is defined by both `{first_file}` (`{first_at}`) and `{file}`, differently"),
+                    );
                     reader.report_in(
                         source,
                         diagnostic.with_help(format!(
-                            "compose does not merge included resources: rename one {kind}, or change the included one from a file given with `-f`"
+                            "compose does not merge the resources of two included files: rename one {kind}, or change it in the including file, whose definition is merged over the included one"
                         )),
                     );
                 }

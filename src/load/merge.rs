@@ -94,6 +94,15 @@ pub(super) fn merge_service(base: &mut Mapping, overlay: Mapping) {
     }
 }
 
+/// Merges `overlay` into `base`, a resource of `section` (`services`, `volumes`, …), as a later
+/// `-f` file's definition merges into an earlier one's.
+pub(super) fn merge_resource(section: &str, base: &mut Value, overlay: Value) {
+    match (section, base, overlay) {
+        ("services", Value::Mapping(base), Value::Mapping(overlay)) => merge_service(base, overlay),
+        (_, base, overlay) => merge_value(base, overlay),
+    }
+}
+
 /// Maps merge by key; anything else is replaced by the overlay.
 fn merge_value(base: &mut Value, overlay: Value) {
     match (base, overlay) {

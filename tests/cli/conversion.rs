@@ -311,7 +311,7 @@ fn included_and_extended_files_are_read_from_their_folders() {
     let output = compose2ecs(refused.path(), &["convert", "-o", "out"]);
     assert_eq!(output.status.code(), Some(1));
     assert!(
-        stderr(&output).contains("--> docker-compose.yml:7:3") && stderr(&output).contains("^ services.db"),
+        stderr(&output).contains("--> docker-compose.yml:4:5") && stderr(&output).contains("^ include[1]"),
         "{}",
         stderr(&output)
     );
