@@ -82,6 +82,10 @@ pub struct SecretDefinition {
     pub name: String,
     pub source: SecretSource,
     pub path: KeyPath,
+    /// Docker's `x-aws-keys`: the keys of the secret's JSON, each written to a file of its own
+    /// (`/run/secrets/NAME/KEY`) instead of the whole secret to one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub json_keys: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -112,10 +112,15 @@ pub(super) fn secret_definitions(reader: &mut Reader, value: Option<&Value>, pat
             );
             continue;
         }
+        let json_keys = match settings.get("x-aws-keys") {
+            Some(keys) => json_keys(reader, keys, &source, &secret_path.key("x-aws-keys")),
+            None => Vec::new(),
+        };
         definitions.push(SecretDefinition {
             name,
             source,
             path: secret_path,
+            json_keys,
         });
     }
     definitions
@@ -228,6 +233,50 @@ fn numeric_id(reader: &mut Reader, value: &Value, path: &KeyPath) -> Option<Stri
 
 /// Each service's secrets: defined at the top level (`section`), and each written to a file
 /// of its own.
+/// Docker's `x-aws-keys: [KEY, …]`: the JSON keys of an existing Secrets Manager secret, each read
+/// by ECS on its own (`ARN:KEY::`). `*` (every key) cannot be known without reading the secret.
+fn json_keys(reader: &mut Reader, value: &Value, source: &SecretSource, path: &KeyPath) -> Vec<String> {
+    let Some(keys) = reader.string_list(value, path) else {
+        return Vec::new();
+    };
+    let problem = match source {
+        SecretSource::External { reference }
+            if reference.starts_with("arn:") && reference.contains(":secretsmanager:") =>
+        {
+            if keys.iter().any(|key| key == "*") {
+                Some((
+                    "`*` (every key) cannot be known without reading the secret",
+                    "list the keys: `x-aws-keys: [stripe, mailgun]`",
+                ))
+            } else if keys
+                .iter()
+                .any(|key| key.is_empty() || key == "." || key == ".." || key.contains([':', '/']))
+            {
+                Some((
+                    "a key is empty, `.` or `..`, or holds `:` or `/`: each is a file's name",
+                    "list the JSON keys of the secret as they are",
+                ))
+            } else {
+                None
+            }
+        }
+        _ => Some((
+            "ECS reads the keys of an existing Secrets Manager secret only, named by its ARN",
+            "give the secret `external: true` and its ARN as `name:`, or make one secret per value",
+        )),
+    };
+    if let Some((problem, help)) = problem {
+        reader.error(
+            Code::BadSecret,
+            path,
+            format!("`{path}` cannot be read: {problem}"),
+            help,
+        );
+        return Vec::new();
+    }
+    keys
+}
+
 /// ECS ComposeX's `x-secrets: {Name: …}`: an existing Secrets Manager secret, as `external: true`
 /// with `name:` says it. Its other keys shape what ComposeX made of it: `JsonKeys` (one variable
 /// per key) is said not to be converted; a secret found by `Lookup` (tags) has no name to use.
@@ -478,6 +527,25 @@ fn is_ssm_parameter_name(name: &str) -> bool {
 mod tests {
     use super::*;
     use crate::normalise::testing::{codes, normalised, paths, read, read_with};
+
+    #[test]
+    fn docker_s_json_keys_of_an_existing_secret() {
+        let arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:keys-AbCdEf";
+        let yaml = format!(
+            "{{a: {{external: true, name: '{arn}', x-aws-keys: [stripe, mailgun]}}, b: {{external: true, name: '{arn}', x-aws-keys: ['*']}}, \
+              c: {{external: true, name: /prod/keys, x-aws-keys: [x]}}, d: {{external: true, name: '{arn}', x-aws-keys: ['..']}}}}"
+        );
+        let (found, diagnostics) = read(&yaml, |reader, value, _| {
+            secret_definitions(reader, Some(value), &KeyPath::root().key("secrets"))
+        });
+        let keys: Vec<_> = found.iter().map(|d| (d.name.as_str(), d.json_keys.len())).collect();
+        assert_eq!(keys, [("a", 2), ("b", 0), ("c", 0), ("d", 0)]);
+        assert_eq!(
+            paths(&diagnostics),
+            ["secrets.b.x-aws-keys", "secrets.c.x-aws-keys", "secrets.d.x-aws-keys"],
+            "every key, an SSM parameter and a path out of the folder are refused"
+        );
+    }
 
     #[test]
     fn an_ecs_composex_secret_is_an_existing_one() {

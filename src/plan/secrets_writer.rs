@@ -4,9 +4,9 @@
 use super::secrets::{plan_secret, variable_name};
 use super::shell;
 use super::{Container, ContainerRuntime, Context, DeployValue, GroupReason, MountPoint, SecretPlan, TaskDraft};
-use crate::diagnostic::{Code, Diagnostic};
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::normalise::{Condition, SecretUse, SECRETS_FOLDER};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// The container that writes the secrets' files.
 pub const SECRETS_CONTAINER: &str = "compose2ecs-secrets";
@@ -27,7 +27,8 @@ pub(super) fn add_secrets_writer(
     used: &mut BTreeMap<String, SecretPlan>,
     used_ids: &mut HashMap<String, String>,
 ) {
-    let mut variables: BTreeMap<String, String> = BTreeMap::new(); // secret → variable
+    // (secret, JSON key) → variable: a secret with `x-aws-keys` has a variable per key.
+    let mut variables: BTreeMap<(String, Option<String>), String> = BTreeMap::new();
     let mut script = vec!["set -eu".to_string()];
     let mut writer_mounts = Vec::new();
     for container in task.containers.iter_mut() {
@@ -39,35 +40,45 @@ pub(super) fn add_secrets_writer(
         }
         let volume = format!("{}-secrets", container.name);
         let folder = format!("{WRITER_FOLDER}/{}", container.name);
-        let mut written = std::collections::BTreeSet::new();
+        let mut written = BTreeSet::new();
         for secret_use in &service.secrets {
             if !plan_secret(cx, &secret_use.secret, used, used_ids) {
                 continue;
             }
-            let variable = match variables.get(&secret_use.secret) {
-                Some(variable) => variable.clone(),
-                None => {
-                    let variable = variable_name(&secret_use.secret, variables.values());
-                    variables.insert(secret_use.secret.clone(), variable.clone());
-                    variable
-                }
-            };
             let relative = secret_file(cx, secret_use);
-            if !written.insert(relative.clone()) {
-                cx.diagnostics.push(
-                    Diagnostic::error(
-                        Code::BadSecret,
-                        secret_use.path.clone(),
-                        format!(
-                            "another secret of `{}` is already written to `{SECRETS_FOLDER}/{relative}`",
-                            service.name
-                        ),
-                    )
-                    .with_help(format!("give this secret a target under `{SECRETS_FOLDER}` of its own")),
+            let keys: Vec<Option<String>> = match cx.project.secret(&secret_use.secret) {
+                Some(definition) if !definition.json_keys.is_empty() => {
+                    definition.json_keys.iter().cloned().map(Some).collect()
+                }
+                _ => vec![None],
+            };
+            for key in keys {
+                let file = match &key {
+                    Some(key) => format!("{relative}/{key}"),
+                    None => relative.clone(),
+                };
+                let variable = match variables.get(&(secret_use.secret.clone(), key.clone())) {
+                    Some(variable) => variable.clone(),
+                    None => {
+                        let named = match &key {
+                            Some(key) => format!("{}_{key}", secret_use.secret),
+                            None => secret_use.secret.clone(),
+                        };
+                        let variable = variable_name(&named, variables.values());
+                        variables.insert((secret_use.secret.clone(), key), variable.clone());
+                        variable
+                    }
+                };
+                write_once(
+                    cx.diagnostics,
+                    &mut script,
+                    (&folder, &file),
+                    &variable,
+                    secret_use,
+                    &mut written,
+                    &service.name,
                 );
-                continue;
             }
-            write_secret_file(&mut script, &folder, &relative, &variable, secret_use);
         }
         container.mounts.push(MountPoint {
             volume: volume.clone(),
@@ -102,12 +113,45 @@ pub(super) fn add_secrets_writer(
         );
         return;
     }
+    // A JSON key of a secret is ECS's `ARN:KEY::` (`x-aws-keys` takes existing secrets by ARN only).
     let secrets = variables
         .iter()
-        .filter_map(|(secret, variable)| Some((variable.clone(), used.get(secret)?.value_from.clone())))
+        .filter_map(|((secret, key), variable)| {
+            let value_from = used.get(secret)?.value_from.clone();
+            let value_from = match (key, value_from) {
+                (Some(key), DeployValue::Known(arn)) => DeployValue::Known(format!("{arn}:{key}::")),
+                (_, value_from) => value_from,
+            };
+            Some((variable.clone(), value_from))
+        })
         .collect();
     task.containers
         .push(secrets_writer(cx, &script, secrets, writer_mounts));
+}
+
+/// Appends the commands that write one file (`relative` in `folder`) of a service's secrets, unless
+/// another secret of the service is written there already (an error).
+fn write_once(
+    diagnostics: &mut Diagnostics,
+    script: &mut Vec<String>,
+    (folder, relative): (&str, &str),
+    variable: &str,
+    secret_use: &SecretUse,
+    written: &mut BTreeSet<String>,
+    service: &str,
+) {
+    if !written.insert(relative.to_string()) {
+        diagnostics.push(
+            Diagnostic::error(
+                Code::BadSecret,
+                secret_use.path.clone(),
+                format!("another secret of `{service}` is already written to `{SECRETS_FOLDER}/{relative}`"),
+            )
+            .with_help(format!("give this secret a target under `{SECRETS_FOLDER}` of its own")),
+        );
+        return;
+    }
+    write_secret_file(script, folder, relative, variable, secret_use);
 }
 
 /// Where a secret's file goes, relative to `/run/secrets`: its target there, or, with a warning,

@@ -710,6 +710,10 @@ pub const TABLE: &[Row] = &[
     // Secrets.
     converted("secrets.*", "a Secrets Manager secret, or an existing secret or SSM parameter"),
     converted(
+        "secrets.*.x-aws-keys",
+        "Docker's ECS integration's JSON keys of an existing Secrets Manager secret (by ARN): each key's value is a file of its own, `/run/secrets/SECRET/KEY`",
+    ),
+    converted(
         "secrets.*.x-secrets",
         "ECS ComposeX's existing secret: `Name`, its ARN, is the secret, as `external: true` with `name:` (a bare name is refused: ECS would read it as an SSM parameter's); its other keys (`JsonKeys`, `Lookup`) get a warning",
     ),
