@@ -176,7 +176,11 @@ pub const EXTENSIONS: &[Extension] = &[
     // ECS ComposeX: top level (its AWS resources, and its settings).
     composex("x-cluster", "", "write `x-ecs.cluster`"),
     composex("x-vpc", "", "write `x-ecs.vpc`, `x-ecs.subnets` and `x-ecs.public_subnets`"),
-    composex("x-elbv2", "", "published `ports:` (a load balancer is made for them) and `x-ecs.load_balancer` rules"),
+    composex(
+        "x-elbv2",
+        "",
+        "write published `ports:` (a load balancer is made for them), with `x-ecs.load_balancer` rules (`path`, `host`) where services share a port",
+    ),
     composex("x-acm", "", "write `x-ecs.certificate`"),
     composex("x-cloudmap", "", "nothing to convert: compose2ecs makes a Service Connect namespace for the project"),
     composex("x-tags", "", "not converted yet: tag the stacks when you deploy them"),
@@ -220,7 +224,7 @@ pub const EXTENSIONS: &[Extension] = &[
     defang("x-defang-autoscaling", "services.*", "write `x-ecs.autoscaling: {min, max, cpu or memory}`"),
     defang("x-defang-llm", "services.*", "write `x-ecs.policies` with the Bedrock actions the app calls (`bedrock:InvokeModel` on the models it uses)"),
     defang("x-defang-static-files", "services.*", "nothing to convert: serve the files from the container, or from S3 and CloudFront of your own"),
-    defang("x-defang-dns-role", "", "nothing to convert: point your DNS name at the load balancer (`deploy` prints its address)"),
+    defang("x-defang-dns-role", "services.*", "nothing to convert: point your DNS name at the load balancer (`deploy` prints its address)"),
 ];
 
 /// What is known of an `x-` key `name` found at the key pattern `at`, when it is another tool's
