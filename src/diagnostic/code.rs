@@ -258,8 +258,8 @@ codes! {
         "The top-level `name` is written as compose writes project names (lower case, without other characters).";
     PublicTaskPort = "public-task-port", Warning:
         "With `x-ecs.assign_public_ip`, tasks behind a UDP listener are reached on that port directly too, not only through the network load balancer.";
-    PublishedOnTarget = "published-on-target", Note:
-        "A port listed without a published port (`- \"3000\"`, or only `target`): compose publishes it on a random port of the host; on ECS it is published on its own port.";
+    PublishedOnTarget = "published-on-target", Note | Warning:
+        "A port listed without a published port (`- \"3000\"`, or only `target`): compose publishes it on a random port of the host; on ECS it is published on its own port (a note), unless another service publishes or lists that port too: then it stays private (a warning).";
     RegionMismatch = "region-mismatch", Error:
         "`x-ecs.region` is not the region the stacks whose outputs were read are deployed in: the tasks would log to a region without their log group.";
     ReplicasDiffer = "replicas-differ", Warning:

@@ -108,6 +108,7 @@ fn project(reader: &mut Reader, document: &Mapping, project_name: &str, active_p
     )?;
     secrets::check_services_uses(reader, document.get("secrets"), &services, &secrets);
     let volumes = unbind(volumes, &mut services);
+    ports::publish_bare_ports(reader, &mut services);
     mounted_files::read_mounted_files(reader, &mut services);
     Some(Project::new(
         project_name.to_string(),
@@ -170,6 +171,40 @@ fn unbind(volumes: Vec<NamedVolume>, services: &mut [Service]) -> Vec<NamedVolum
 mod tests {
     use super::*;
     use testing::{codes, normalised, paths};
+
+    #[test]
+    fn a_port_listed_without_a_published_one_is_published_on_its_own_unless_shared() {
+        let compose = "services:\n  web: {image: a, ports: ['3000', '9000']}\n  admin: {image: b, ports: ['9000', '8080:3001']}\n  \
+                       api: {image: c, ports: [{target: 3001}], expose: ['4000']}\n";
+        let (project, diagnostics) = normalised(compose);
+        let project = project.expect("it converts");
+        let published: Vec<(&str, u16, Option<u16>)> = project
+            .services
+            .iter()
+            .flat_map(|s| s.ports.iter().map(move |p| (s.name.as_str(), p.target, p.published)))
+            .collect();
+        assert_eq!(
+            published,
+            [
+                ("web", 3000, Some(3000)),
+                ("web", 9000, None),
+                ("admin", 9000, None),
+                ("admin", 3001, Some(8080)),
+                ("api", 3001, Some(3001)),
+                ("api", 4000, None)
+            ],
+            "9000 is listed twice: private; 3001 is published on 8080 by admin, not on 3001"
+        );
+        assert_eq!(
+            codes(&diagnostics),
+            [
+                Code::PublishedOnTarget,
+                Code::PublishedOnTarget,
+                Code::PublishedOnTarget,
+                Code::PublishedOnTarget
+            ]
+        );
+    }
 
     #[test]
     fn an_external_file_system_is_the_project_s_and_there_is_one() {

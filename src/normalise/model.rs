@@ -469,6 +469,10 @@ pub struct Port {
     pub protocol: Protocol,
     pub app_protocol: Option<String>,
     pub path: KeyPath,
+    /// Listed in `ports` without a published port (`- "3000"`): compose publishes it on a random
+    /// port of the host; `publish_bare_ports` decides what it is on ECS.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub bare: bool,
 }
 
 /// A range of container ports, never published.

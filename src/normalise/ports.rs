@@ -3,11 +3,11 @@
 
 use super::reader::Reader;
 use super::units::{parse_port_spec, parse_short_port, PortSpec};
-use super::{Port, PortRange, Protocol};
+use super::{Port, PortRange, Protocol, Service};
 use crate::diagnostic::{Code, Diagnostic, KeyPath};
 use crate::load::interpolate::key_text;
 use serde_yaml::{Mapping, Value};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// `ports`; port ranges go to `ranges`.
 pub(super) fn ports(reader: &mut Reader, value: &Value, path: &KeyPath, ranges: &mut Vec<PortRange>) -> Vec<Port> {
@@ -58,8 +58,9 @@ pub(super) fn ports(reader: &mut Reader, value: &Value, path: &KeyPath, ranges: 
                 continue;
             }
         };
+        let bare = published.is_none();
         let published = match published {
-            None => Some(published_on_its_own_port(reader, target, &item_path)),
+            None => None,
             Some(PortSpec::One(port)) => Some(port),
             Some(PortSpec::Range(first, _)) => Some(published_on_the_first_of_a_range(reader, first, &item_path)),
         };
@@ -70,6 +71,7 @@ pub(super) fn ports(reader: &mut Reader, value: &Value, path: &KeyPath, ranges: 
             protocol,
             app_protocol,
             path: item_path,
+            bare,
         });
     }
     ports
@@ -177,6 +179,7 @@ pub(super) fn expose(reader: &mut Reader, value: &Value, path: &KeyPath, ranges:
                 protocol,
                 app_protocol: None,
                 path: item_path,
+                bare: false,
             }),
             Ok(PortSpec::Range(first, last)) => ranges.push(PortRange {
                 first,
@@ -197,18 +200,54 @@ pub(super) fn expose(reader: &mut Reader, value: &Value, path: &KeyPath, ranges:
 }
 
 /// A decision (plan's to take, one day): compose publishes a port listed without a published one
-/// on a random port of the host, which is no address anyone could be given; on ECS it is published
-/// on its own port, as Docker's ECS integration did (a data store's stays private, as any).
-fn published_on_its_own_port(reader: &mut Reader, target: u16, path: &KeyPath) -> u16 {
-    reader.diagnostics.push(
-        Diagnostic::note(
-            Code::PublishedOnTarget,
-            path.clone(),
-            format!("compose publishes port {target} on a random port of the host; on ECS it is published on {target}"),
-        )
-        .with_help("to keep it private, list it under `expose` instead; to publish it on another port, write `\"PUBLISHED:TARGET\"`"),
-    );
-    target
+/// (`- "3000"`) on a random port of the host, which is no address anyone could be given; on ECS it
+/// is published on its own port, as Docker's ECS integration did (a data store's stays private, as
+/// any), with a note. Compose's random ports let several services list one port: a port that
+/// another service lists too, or publishes, stays private with a warning, as a load balancer
+/// listens on a port once.
+pub(super) fn publish_bare_ports(reader: &mut Reader, services: &mut [Service]) {
+    let mut published: HashSet<(u16, Protocol)> = HashSet::new();
+    let mut bare: HashMap<(u16, Protocol), usize> = HashMap::new();
+    for service in services.iter() {
+        let mut listed = HashSet::new();
+        for port in &service.ports {
+            match port.published {
+                Some(number) => {
+                    published.insert((number, port.protocol));
+                }
+                None if port.bare && listed.insert((port.target, port.protocol)) => {
+                    *bare.entry((port.target, port.protocol)).or_default() += 1;
+                }
+                None => {}
+            }
+        }
+    }
+    for service in services.iter_mut() {
+        for port in service.ports.iter_mut().filter(|p| p.bare) {
+            let key = (port.target, port.protocol);
+            let target = port.target;
+            if published.contains(&key) || bare.get(&key).is_some_and(|n| *n > 1) {
+                reader.diagnostics.push(
+                    Diagnostic::warning(
+                        Code::PublishedOnTarget,
+                        port.path.clone(),
+                        format!("compose publishes port {target} of `{}` on a random port of the host; on ECS it would be published on {target}, which another service publishes or lists too: it stays private", service.name),
+                    )
+                    .with_help("publish it on a port of its own (`\"8081:8080\"`), or list it under `expose` to say it is private"),
+                );
+                continue;
+            }
+            reader.diagnostics.push(
+                Diagnostic::note(
+                    Code::PublishedOnTarget,
+                    port.path.clone(),
+                    format!("compose publishes port {target} of `{}` on a random port of the host; on ECS it is published on {target}", service.name),
+                )
+                .with_help("to keep it private, list it under `expose` instead; to publish it on another port, write `\"PUBLISHED:TARGET\"`"),
+            );
+            port.published = Some(target);
+        }
+    }
 }
 
 /// A decision (plan's to take, one day): compose publishes a port on any free port of a published
@@ -256,14 +295,13 @@ mod tests {
             found,
             [
                 (8080, Some(80), Protocol::Tcp),
-                (3000, Some(3000), Protocol::Tcp),
+                (3000, None, Protocol::Tcp),
                 (5432, Some(5432), Protocol::Tcp),
                 (53, Some(53), Protocol::Udp),
                 (9000, Some(90), Protocol::Udp),
             ]
         );
-        assert!(ranges.is_empty(), "{ranges:?}");
-        assert_eq!(codes, [Code::PublishedOnTarget], "3000 is published on its own port");
+        assert!(ranges.is_empty() && codes.is_empty(), "{codes:?}");
         let (long, _) = read(
             r#"[{target: 80, host_ip: 127.0.0.1, app_protocol: grpc}]"#,
             |reader, value, path| ports(reader, value, path, &mut Vec::new()),
@@ -287,7 +325,7 @@ mod tests {
     fn a_port_that_cannot_be_read_is_left_out_with_an_error() {
         let yaml = r#"["80:http", "0", {published: 80}, {target: 80, protocol: sctp}, [80], "8080"]"#;
         let (found, _, codes) = read_ports(yaml);
-        assert_eq!(found, [(8080, Some(8080), Protocol::Tcp)]);
+        assert_eq!(found, [(8080, None, Protocol::Tcp)]);
         assert_eq!(
             codes,
             [
@@ -295,8 +333,7 @@ mod tests {
                 Code::BadPort,
                 Code::BadPort,
                 Code::BadPort,
-                Code::WrongType,
-                Code::PublishedOnTarget
+                Code::WrongType
             ]
         );
         assert_eq!(read_ports("\"80:80\"").2, [Code::WrongType]);
