@@ -32,8 +32,6 @@ struct BaseContext<'a> {
     registry_credentials: &'a [String],
     /// The roles the tasks run with: the shared one, then each task's own.
     task_roles: Vec<RoleContext<'a>>,
-    /// Whether the cluster the stack creates offers Fargate Spot.
-    fargate_spot: bool,
 }
 
 /// A task role of `base.yaml`: its policies, the statements already written as YAML list items.
@@ -274,7 +272,6 @@ fn base_context(plan: &Plan) -> BaseContext<'_> {
                 exec: role.exec,
             })
             .collect(),
-        fargate_spot: plan.deployment.fargate_spot,
     }
 }
 

@@ -192,7 +192,6 @@ pub(super) fn deployment(cx: &mut Context, tasks: &[TaskGroup], one_network: boo
         },
         registry_credentials: registry_credentials(tasks),
         task_roles: task_roles(&task_role_arn, tasks),
-        fargate_spot: tasks.iter().any(|t| t.operations.on_spot()),
     }
 }
 

@@ -144,9 +144,6 @@ pub struct Deployment {
     pub registry_credentials: Vec<String>,
     /// The roles the tasks run with: the project's shared one, then each task's own.
     pub task_roles: Vec<super::TaskRole>,
-    /// Whether a task runs on Fargate Spot: a cluster the base stack creates offers it then.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub fargate_spot: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
