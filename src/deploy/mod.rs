@@ -864,7 +864,14 @@ impl<'a> Deployer<'a> {
             self.did(format!("service {name}: up to date"));
             return Ok(());
         }
-        let input = update_input(&service, name, task_definition, task.autoscaling.is_some(), force);
+        let input = update_input(
+            &service,
+            &existing,
+            name,
+            task_definition,
+            task.autoscaling.is_some(),
+            force,
+        );
         let update = CliCommand::change("ecs", "update-service").option("cli-input-json", input.to_string());
         if let Err(failure) = self.aws.run(&update) {
             return Err(DeployError::failed(
@@ -982,9 +989,20 @@ pub fn moving_tags(plan: &Plan) -> Vec<String> {
     images
 }
 
-/// The input of `update-service` from a service file: what update-service takes, the revision to
-/// run, and no `desiredCount` when autoscaling sets it (an update would undo its scaling).
-fn update_input(service: &Value, name: &str, task_definition: &str, autoscaled: bool, force: bool) -> Value {
+/// The input of `update-service` from a service file and the service as it is (`existing`): what
+/// update-service takes, the revision to run, and no `desiredCount` when autoscaling sets it (an
+/// update would undo its scaling). A file leaves out what is off, and update-service keeps what it
+/// is not given: ECS Exec is given either way, and a service that has a capacity provider strategy
+/// keeps one (update-service takes no launch type: back from Spot is all on `FARGATE`). A change of
+/// either reaches running tasks only with a new deployment, which ECS requires for a strategy.
+fn update_input(
+    service: &Value,
+    existing: &Value,
+    name: &str,
+    task_definition: &str,
+    autoscaled: bool,
+    force: bool,
+) -> Value {
     let mut input = serde_json::Map::new();
     input.insert("service".into(), json!(name));
     for key in UPDATE_SERVICE_KEYS {
@@ -996,10 +1014,38 @@ fn update_input(service: &Value, name: &str, task_definition: &str, autoscaled: 
     if autoscaled {
         input.remove("desiredCount");
     }
-    if force {
+    let strategy = capacity_shares(service);
+    let strategy_changed = strategy != capacity_shares(existing);
+    if strategy_changed && strategy.is_empty() {
+        input.insert(
+            "capacityProviderStrategy".into(),
+            json!([{"capacityProvider": "FARGATE", "weight": 1}]),
+        );
+    }
+    let exec = service["enableExecuteCommand"].as_bool().unwrap_or(false);
+    input.insert("enableExecuteCommand".into(), json!(exec));
+    let exec_changed = existing["enableExecuteCommand"].as_bool().unwrap_or(false) != exec;
+    if force || strategy_changed || exec_changed {
         input.insert("forceNewDeployment".into(), json!(true));
     }
     Value::Object(input)
+}
+
+/// A service's capacity provider strategy as (provider, weight, base), `base` 0 when not given
+/// (ECS describes it, a file leaves it out); empty for the launch type.
+fn capacity_shares(service: &Value) -> Vec<(String, u64, u64)> {
+    service["capacityProviderStrategy"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|share| {
+            (
+                share["capacityProvider"].as_str().unwrap_or_default().to_string(),
+                share["weight"].as_u64().unwrap_or(0),
+                share["base"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect()
 }
 
 /// The value of tag `key` in a `[{"key", "value"}]` list.

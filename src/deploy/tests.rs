@@ -857,3 +857,33 @@ fn down_removes_what_deploy_made_and_names_what_it_keeps() {
     down(&mut deployer, &plan, &saved).unwrap();
     assert!(aws.changes().is_empty(), "{:?}", aws.changes());
 }
+
+/// A change of ECS Exec or of the capacity (Spot) reaches running tasks only with a new
+/// deployment, and turning either off is said explicitly: update-service keeps what it is not given.
+#[test]
+fn an_update_says_exec_and_the_capacity_either_way_and_deploys_their_change() {
+    let on_spot = json!({"enableExecuteCommand": true, "capacityProviderStrategy": [{"capacityProvider": "FARGATE_SPOT", "weight": 1}]});
+    let plain = json!({"launchType": "FARGATE"});
+    let described_spot = json!({"enableExecuteCommand": true, "capacityProviderStrategy": [{"capacityProvider": "FARGATE_SPOT", "weight": 1, "base": 0}]});
+    // The same settings as described: no new deployment.
+    let same = super::update_input(&on_spot, &described_spot, "s", "t:2", false, false);
+    assert_eq!(same.get("forceNewDeployment"), None, "{same}");
+    // Onto Spot with Exec: both given, and deployed.
+    let onto = super::update_input(&on_spot, &plain, "s", "t:2", false, false);
+    assert_eq!(onto["capacityProviderStrategy"][0]["capacityProvider"], "FARGATE_SPOT");
+    assert_eq!(
+        (onto["enableExecuteCommand"].clone(), onto["forceNewDeployment"].clone()),
+        (json!(true), json!(true))
+    );
+    // Off Spot and Exec: all on FARGATE, Exec false, deployed.
+    let off = super::update_input(&plain, &described_spot, "s", "t:2", false, false);
+    assert_eq!(
+        off["capacityProviderStrategy"],
+        json!([{"capacityProvider": "FARGATE", "weight": 1}])
+    );
+    assert_eq!(
+        (off["enableExecuteCommand"].clone(), off["forceNewDeployment"].clone()),
+        (json!(false), json!(true))
+    );
+    assert_eq!(off.get("launchType"), None, "update-service takes no launch type");
+}
