@@ -33,14 +33,18 @@ pub(super) fn rollout(
         .minimum_healthy_percent
         .unwrap_or(chosen.minimum_healthy_percent);
     let maximum_percent = settings.maximum_percent.unwrap_or(chosen.maximum_percent);
-    if minimum_healthy_percent == 100 && maximum_percent == 100 {
+    // ECS rounds the copies it keeps up and the copies it may run down: with none to stop and
+    // none to add, a deployment never moves.
+    let kept = (u64::from(copies) * u64::from(minimum_healthy_percent)).div_ceil(100);
+    let most = u64::from(copies) * u64::from(maximum_percent) / 100;
+    if copies > 0 && most <= kept {
         cx.diagnostics.push(
             Diagnostic::error(
                 Code::BadSetting,
                 settings.path.clone(),
-                format!("task `{task}` may neither stop a copy (minimum healthy 100%) nor start one more (maximum 100%): ECS could never deploy it"),
+                format!("with {copies} cop{}, task `{task}` keeps {kept} running ({minimum_healthy_percent}%, rounded up) and runs at most {most} ({maximum_percent}%, rounded down): ECS can neither stop one nor start one, so a deployment never moves", if copies == 1 { "y" } else { "ies" }),
             )
-            .with_help("lower the minimum healthy percent, or raise the maximum percent above 100"),
+            .with_help("lower `minimum_healthy_percent` or raise `maximum_percent` until one copy can be replaced (with 1 copy: 0 and 100, or 100 and 200)"),
         );
     }
     if mounts_volumes && maximum_percent > 100 {
@@ -277,8 +281,8 @@ mod rollout_tests {
         );
         // Docker's ECS integration's percents, under update_config.
         let docker =
-            "services:\n  a: {image: a, deploy: {update_config: {x-aws-min_percent: 25, x-aws-max_percent: 125}}}\n";
-        assert_eq!(rollout_of(docker, false), ((25, 125), vec![]));
+            "services:\n  a: {image: a, deploy: {update_config: {x-aws-min_percent: 50, x-aws-max_percent: 200}}}\n";
+        assert_eq!(rollout_of(docker, false), ((50, 200), vec![]));
         assert_eq!(
             rollout_of(docker, true).1,
             [Code::SharedVolumeCopies],
@@ -287,8 +291,12 @@ mod rollout_tests {
         let stuck =
             "services:\n  a: {image: a, x-ecs: {rollout: {minimum_healthy_percent: 100, maximum_percent: 100}}}\n";
         assert_eq!(rollout_of(stuck, false).1, [Code::BadSetting]);
-        let two = "services:\n  a: {image: a, x-ecs: {rollout: {maximum_percent: 150}}}\n  b: {image: b, x-ecs: {rollout: {maximum_percent: 100}}}\n";
-        assert_eq!(rollout_of(two, false), ((100, 150), vec![Code::TaskSettingConflict]));
+        // With one copy, 25% keeps 1 (rounded up) and 125% allows 1 (rounded down): stuck too.
+        let rounded =
+            "services:\n  a: {image: a, deploy: {update_config: {x-aws-min_percent: 25, x-aws-max_percent: 125}}}\n";
+        assert_eq!(rollout_of(rounded, false).1, [Code::BadSetting]);
+        let two = "services:\n  a: {image: a, x-ecs: {rollout: {maximum_percent: 200}}}\n  b: {image: b, x-ecs: {rollout: {maximum_percent: 100}}}\n";
+        assert_eq!(rollout_of(two, false), ((100, 200), vec![Code::TaskSettingConflict]));
     }
 
     #[test]
