@@ -131,6 +131,7 @@ pub fn plan(project: &Project, known: &KnownValues, diagnostics: &mut Diagnostic
     };
     let tasks = assemble(project, drafts, shapes, decided);
     infrastructure::check_autoscaling_names(cx, &tasks);
+    operations::check_role_names(cx, &tasks);
     infrastructure::check_family_lengths(cx, &tasks);
 
     // 8. The order to create the services in, and where they run.

@@ -168,6 +168,28 @@ fn quoted_list(names: &[&str]) -> String {
     names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
 }
 
+/// Two tasks whose names differ only in characters a logical id drops (`my-api`, `my_api`) would
+/// give their roles one resource in the base stack.
+pub(super) fn check_role_names(cx: &mut Context, tasks: &[TaskGroup]) {
+    let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+    for task in tasks {
+        let Some(role) = &task.operations.role else { continue };
+        if let Some(other) = seen.insert(&role.logical_id, &task.name) {
+            cx.diagnostics.push(
+                Diagnostic::error(
+                    Code::NameCollision,
+                    cx.task_path(&task.containers),
+                    format!(
+                        "tasks `{other}` and `{}` get the same role in base.yaml (`{}`)",
+                        task.name, role.logical_id
+                    ),
+                )
+                .with_help("rename one of them with `x-ecs.task`"),
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,6 +238,20 @@ mod tests {
             many.join(", ")
         ));
         assert_eq!(codes, [Code::BadSetting]);
+    }
+
+    #[test]
+    fn two_tasks_whose_roles_would_share_a_name_are_refused() {
+        let conversion = crate::test_conversion(
+            "services:\n  my-api: {image: a, x-ecs: {policies: ['arn:aws:iam::aws:policy/A']}}\n  my_api: {image: b, x-ecs: {policies: ['arn:aws:iam::aws:policy/A']}}\n",
+        );
+        let codes: Vec<Code> = conversion
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == crate::diagnostic::Severity::Error)
+            .map(|d| d.code)
+            .collect();
+        assert_eq!(codes, [Code::NameCollision]);
     }
 
     #[test]
