@@ -46,15 +46,16 @@ fn existing_group(reader: &mut Reader, settings: &Mapping, path: &KeyPath) -> Op
     let id = named
         .rsplit_once(":security-group/")
         .map_or(named.as_str(), |(_, id)| id);
+    // EC2's ids: `sg-` and 8 or 17 hexadecimal digits.
     let valid = id
         .strip_prefix("sg-")
-        .is_some_and(|hex| !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()));
+        .is_some_and(|hex| matches!(hex.len(), 8 | 17) && hex.bytes().all(|b| b.is_ascii_hexdigit()));
     if !valid {
         reader.error(
             Code::BadSetting,
             &at,
             format!("`{}` is not a security group's id", crate::quote::shown(&named)),
-            "give the group's id, `sg-` and hexadecimal digits (`aws ec2 describe-security-groups` lists them)",
+            "give the group's id, `sg-` and 8 or 17 hexadecimal digits (`aws ec2 describe-security-groups` lists them)",
         );
         return None;
     }
@@ -69,13 +70,17 @@ mod existing_group_tests {
     #[test]
     fn a_network_that_exists_is_named_by_its_group_s_id() {
         let (found, diagnostics) = read(
-            "{a: {external: true, name: sg-0a1b}, b: {x-aws-securitygroup: 'arn:aws:ec2:eu-west-1:123456789012:security-group/sg-0c2d'}, \
-             c: {external: true, name: shared-net}, d: {x-aws-securitygroup: web-group}}",
+            "{a: {external: true, name: sg-0a1b2c3d}, b: {x-aws-securitygroup: 'arn:aws:ec2:eu-west-1:123456789012:security-group/sg-0123456789abcdef0'}, \
+             c: {external: true, name: shared-net}, d: {x-aws-securitygroup: web-group}, e: {external: true, name: sg-123abc}}",
             |reader, value, path| check_networks(reader, value.as_mapping().unwrap(), path),
         );
         let found: Vec<_> = found.iter().map(|(n, g)| (n.as_str(), g.as_str())).collect();
-        assert_eq!(found, [("a", "sg-0a1b"), ("b", "sg-0c2d")]);
-        assert_eq!(codes(&diagnostics), [Code::BadSetting], "a name where an id belongs");
+        assert_eq!(found, [("a", "sg-0a1b2c3d"), ("b", "sg-0123456789abcdef0")]);
+        assert_eq!(
+            codes(&diagnostics),
+            [Code::BadSetting, Code::BadSetting],
+            "a name where an id belongs, and an id too short"
+        );
     }
 }
 

@@ -450,7 +450,7 @@ fn is_ssm_name_char(c: char) -> bool {
 /// the task execution role's policy, where `*` and `?` are wildcards: `secret:*` would let the
 /// tasks of an untrusted compose file read every secret of the account. So only one Secrets Manager
 /// secret or SSM parameter, by a name AWS would accept, passes.
-fn external_reference_problem(reference: &str) -> Option<(&'static str, &'static str)> {
+pub(super) fn external_reference_problem(reference: &str) -> Option<(&'static str, &'static str)> {
     const ARN_HELP: &str = "give `arn:PARTITION:secretsmanager:REGION:ACCOUNT:secret:NAME` or `arn:PARTITION:ssm:REGION:ACCOUNT:parameter/NAME`, the account being 12 digits, or an SSM parameter name";
     const SECRET_HELP: &str =
         "a Secrets Manager secret's name has at most 512 of the characters A–Z, a–z, 0–9 and `/_+=.@-`";

@@ -413,7 +413,8 @@ fn capacity_strategy(reader: &mut Reader, value: &Value, path: &KeyPath) -> Opti
 /// ECS reads to pull from a private registry.
 pub(super) fn registry_credentials(reader: &mut Reader, value: &Value, path: &KeyPath) -> Option<String> {
     let arn = reader.string(value, path)?;
-    if !arn.starts_with("arn:") || arn.split(':').nth(2) != Some("secretsmanager") || arn.split(':').count() < 7 {
+    let secrets_manager = arn.split(':').nth(2) == Some("secretsmanager");
+    if !secrets_manager || super::secrets::external_reference_problem(&arn).is_some() {
         reader.error(
             Code::BadSetting,
             path,

@@ -197,9 +197,9 @@ mod tests {
         assert!(codes.is_empty(), "{codes:?}");
         // Docker's ECS integration's key, on the only network.
         let (networks, per_task, _) =
-            groups("services:\n  a: {image: a, networks: [x]}\nnetworks:\n  x: {x-aws-securitygroup: sg-0123}\n");
+            groups("services:\n  a: {image: a, networks: [x]}\nnetworks:\n  x: {x-aws-securitygroup: sg-01234567}\n");
         assert!(networks.is_empty());
-        assert_eq!(per_task, [vec!["sg-0123"]]);
+        assert_eq!(per_task, [vec!["sg-01234567"]]);
     }
 
     #[test]
