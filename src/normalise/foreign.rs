@@ -25,18 +25,19 @@ pub(super) fn top_level(reader: &mut Reader, document: &Mapping, settings: &mut 
     if let Some(composex) = document.get("x-cluster") {
         let path = root.key("x-cluster");
         match composex.as_mapping().and_then(|cluster| cluster.get("Lookup")) {
-            Some(lookup) => {
+            // A lookup by name; ComposeX also looks clusters up by tags, which is no name.
+            Some(lookup @ Value::String(_)) => {
                 let path = path.key("Lookup");
                 let cluster = x_ecs::cluster(reader, lookup, &path);
                 if overridden(reader, settings.cluster.is_some(), &path, "x-ecs.cluster") {
                     settings.cluster = cluster;
                 }
             }
-            None => reader.diagnostics.push(
+            _ => reader.diagnostics.push(
                 Diagnostic::warning(
                     Code::ForeignExtension,
                     path.clone(),
-                    format!("`{path}` is a key of ECS ComposeX; compose2ecs converts its `Lookup` (an existing cluster) only"),
+                    format!("`{path}` is a key of ECS ComposeX; compose2ecs converts its `Lookup` of an existing cluster by name only"),
                 )
                 .with_help("the base stack creates the project's cluster; `x-ecs.cluster` names it, or an existing one"),
             ),

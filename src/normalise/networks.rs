@@ -30,15 +30,18 @@ fn existing_group(reader: &mut Reader, settings: &Mapping, path: &KeyPath) -> Op
     let (named, at) = match settings.get("x-aws-securitygroup") {
         Some(group) => (key_text(group), path.key("x-aws-securitygroup")),
         None => {
-            let external = settings
-                .get("external")
-                .and_then(|v| reader.boolean(v, &path.key("external")));
-            let name = settings
-                .get("name")
-                .map(key_text)
-                .filter(|n| n.starts_with("sg-") || n.starts_with("arn:"));
-            match (external, name) {
-                (Some(true), Some(name)) => (name, path.key("name")),
+            // `external: {name: N}` is the older form of `external: true` with `name: N`.
+            let (external, name, name_path) = match settings.get("external") {
+                Some(Value::Mapping(legacy)) => (true, legacy.get("name"), path.key("external").key("name")),
+                Some(flag) => (
+                    reader.boolean(flag, &path.key("external")) == Some(true),
+                    settings.get("name"),
+                    path.key("name"),
+                ),
+                None => return None,
+            };
+            match name.map(key_text) {
+                Some(name) if external && (name.starts_with("sg-") || name.starts_with("arn:")) => (name, name_path),
                 _ => return None,
             }
         }
@@ -71,11 +74,20 @@ mod existing_group_tests {
     fn a_network_that_exists_is_named_by_its_group_s_id() {
         let (found, diagnostics) = read(
             "{a: {external: true, name: sg-0a1b2c3d}, b: {x-aws-securitygroup: 'arn:aws:ec2:eu-west-1:123456789012:security-group/sg-0123456789abcdef0'}, \
-             c: {external: true, name: shared-net}, d: {x-aws-securitygroup: web-group}, e: {external: true, name: sg-123abc}}",
+             c: {external: true, name: shared-net}, d: {x-aws-securitygroup: web-group}, e: {external: true, name: sg-123abc}, \
+             f: {external: {name: sg-0f0f0f0f}}, g: {external: {name: shared}}}",
             |reader, value, path| check_networks(reader, value.as_mapping().unwrap(), path),
         );
         let found: Vec<_> = found.iter().map(|(n, g)| (n.as_str(), g.as_str())).collect();
-        assert_eq!(found, [("a", "sg-0a1b2c3d"), ("b", "sg-0123456789abcdef0")]);
+        assert_eq!(
+            found,
+            [
+                ("a", "sg-0a1b2c3d"),
+                ("b", "sg-0123456789abcdef0"),
+                ("f", "sg-0f0f0f0f")
+            ],
+            "the older `external: {{name}}` too"
+        );
         assert_eq!(
             codes(&diagnostics),
             [Code::BadSetting, Code::BadSetting],

@@ -72,13 +72,13 @@ pub(super) fn named_volumes(reader: &mut Reader, value: Option<&Value>, path: &K
 /// its id (`name: fs-…`, or its ARN); with any other name there is nothing to find it by, so a
 /// new EFS folder is made, and a warning says so.
 fn external_file_system(reader: &mut Reader, settings: &Mapping, path: &KeyPath) -> Option<String> {
-    let external = settings
-        .get("external")
-        .and_then(|v| reader.boolean(v, &path.key("external")))?;
-    if !external {
-        return None;
-    }
-    let name = settings.get("name").map(key_text).unwrap_or_default();
+    // `external: {name: N}` is the older form of `external: true` with `name: N`.
+    let name = match settings.get("external")? {
+        Value::Mapping(legacy) => legacy.get("name"),
+        flag if reader.boolean(flag, &path.key("external")) == Some(true) => settings.get("name"),
+        _ => return None,
+    };
+    let name = name.map(key_text).unwrap_or_default();
     let id = name.rsplit_once(":file-system/").map_or(name.as_str(), |(_, id)| id);
     if infrastructure::is_file_system_id(id) {
         return Some(id.to_string());
@@ -250,10 +250,21 @@ mod tests {
         let (found, codes, paths) = volumes(
             "{a: {external: true, name: fs-0123abcd}, \
              b: {external: true, name: 'arn:aws:elasticfilesystem:eu-west-1:123456789012:file-system/fs-0123abcd'}, \
-             c: {external: true, name: shop_data}, d: {external: false, name: fs-0123abcd}, e: {name: fs-0123abcd}}",
+             c: {external: true, name: shop_data}, d: {external: false, name: fs-0123abcd}, e: {name: fs-0123abcd}, \
+             f: {external: {name: fs-0123abcd}}}",
         );
         let ids: Vec<_> = found.iter().map(|v| v.existing_file_system.as_deref()).collect();
-        assert_eq!(ids, [Some("fs-0123abcd"), Some("fs-0123abcd"), None, None, None]);
+        assert_eq!(
+            ids,
+            [
+                Some("fs-0123abcd"),
+                Some("fs-0123abcd"),
+                None,
+                None,
+                None,
+                Some("fs-0123abcd")
+            ]
+        );
         // A name ECS cannot find is a new EFS folder, said once.
         assert_eq!(
             (codes, paths),
