@@ -19,6 +19,9 @@ const FOLDERS: &[&str] = &[
     "DefangLabs__defang/",
 ];
 
+/// `x-` keys of the fixtures that are a user's own, as compose leaves them: silent.
+const USERS_OWN: &[&str] = &["x-unsupported"];
+
 /// Each `x-` key of `document` where compose2ecs reads keys (and every key of a service's `x-ecs`,
 /// where ComposeX writes its own), as (its dotted path, its parent's support-table pattern, name).
 fn extension_keys(document: &Value) -> Vec<(String, String, String)> {
@@ -71,7 +74,7 @@ fn no_extension_key_of_another_tool_is_dropped_in_silence() {
         );
         return;
     };
-    let (mut checked, mut keys, mut silent) = (0, 0, Vec::new());
+    let (mut checked, mut keys, mut silent, mut unowned) = (0, 0, Vec::new(), Vec::new());
     for line in index.lines().skip(1) {
         let path = line.split('\t').next().unwrap_or_default();
         if !FOLDERS.iter().any(|folder| path.starts_with(folder)) {
@@ -112,7 +115,15 @@ fn no_extension_key_of_another_tool_is_dropped_in_silence() {
             } else {
                 format!("{parent}.{name}")
             };
-            if matches!(verdict(&pattern), Some(Verdict::Converted(_))) || foreign(&parent, &name).is_none() {
+            if matches!(verdict(&pattern), Some(Verdict::Converted(_))) {
+                continue;
+            }
+            // In these tools' own fixtures, an `x-` key no tool is known to own is one the table
+            // misses, but for a user's own key a fixture tests (Defang's `x-unsupported`).
+            if foreign(&parent, &name).is_none() {
+                if !USERS_OWN.contains(&name.as_str()) {
+                    unowned.push(format!("{path}: {at}"));
+                }
                 continue;
             }
             if left_out.iter().any(|service| at.starts_with(service.as_str())) {
@@ -130,4 +141,5 @@ fn no_extension_key_of_another_tool_is_dropped_in_silence() {
     );
     assert!(checked > 50, "the tools' folders were found: {checked} files");
     assert!(silent.is_empty(), "dropped in silence: {silent:#?}");
+    assert!(unowned.is_empty(), "no owner in support::extensions: {unowned:#?}");
 }

@@ -175,6 +175,11 @@ pub const EXTENSIONS: &[Extension] = &[
     ),
     // ECS ComposeX: top level (its AWS resources, and its settings).
     composex("x-cluster", "", "write `x-ecs.cluster`"),
+    composex(
+        "x-configs",
+        "",
+        "nothing to convert: ECS ComposeX's own settings (its IAM and Spot defaults); `x-ecs.spot` and `x-ecs.policies` are set per service",
+    ),
     composex("x-vpc", "", "write `x-ecs.vpc`, `x-ecs.subnets` and `x-ecs.public_subnets`"),
     composex(
         "x-elbv2",
