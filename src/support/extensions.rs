@@ -82,46 +82,46 @@ pub const EXTENSIONS: &[Extension] = &[
     docker(
         "x-aws-pull_credentials",
         "services.*",
-        "not converted yet: push the image to ECR (`x-ecs.registry` and `deploy` do it), which the execution role reads",
+        "write `x-ecs.registry_credentials` on the service",
     ),
     docker(
         "x-aws-policies",
         "services.*",
-        "write `x-ecs.policies`",
+        "write `x-ecs.policies` on the service",
     ),
     docker(
         "x-aws-role",
         "services.*",
-        "write `x-ecs.policies`",
+        "write `x-ecs.policies` on the service",
     ),
     docker("x-aws-autoscaling", "services.*.deploy", "write `x-ecs.autoscaling: {min, max, cpu or memory}` on the service"),
-    docker("x-aws-min_percent", "services.*.deploy.update_config", "write `x-ecs.rollout`"),
-    docker("x-aws-max_percent", "services.*.deploy.update_config", "write `x-ecs.rollout`"),
+    docker("x-aws-min_percent", "services.*.deploy.update_config", "write `x-ecs.rollout.minimum_healthy_percent` on the service"),
+    docker("x-aws-max_percent", "services.*.deploy.update_config", "write `x-ecs.rollout.maximum_percent` on the service"),
     docker(
         "x-aws-protocol",
         "services.*.ports[]",
-        "nothing to convert: compose2ecs knows HTTP ports from the image and the health check, and puts the others behind a network load balancer; `x-ecs.load_balancer: {type: network}` forces that",
+        "write `app_protocol: http` on the port",
     ),
     docker(
         "x-aws-keys",
         "secrets.*",
-        "not converted yet: make one compose secret per value, or read the JSON in the app",
+        "put it on a top-level secret that exists (`external: true`, its ARN as `name:`)",
     ),
     docker(
         "x-aws-securitygroup",
         "networks.*",
-        "write `x-ecs.security_groups` at the top level (the tasks' groups)",
+        "write `external: true` and `name: sg-…` on the network",
     ),
     // ECS ComposeX: service level.
     composex("x-aws-logs_retention", "services.*", "write `x-ecs.log_retention_days` at the top level"),
-    composex("x-aws-min_percent", "services.*", "write `x-ecs.rollout`"),
-    composex("x-aws-max_percent", "services.*", "write `x-ecs.rollout`"),
+    composex("x-aws-min_percent", "services.*", "write `x-ecs.rollout.minimum_healthy_percent` on the service"),
+    composex("x-aws-max_percent", "services.*", "write `x-ecs.rollout.maximum_percent` on the service"),
     composex(
         "x-iam",
         "services.*",
-        "write `x-ecs.policies`",
+        "write `x-ecs.policies` on the service",
     ),
-    composex("x-scaling", "services.*", "write `x-ecs.autoscaling: {min, max, cpu or memory}`"),
+    composex("x-scaling", "services.*", "write `x-ecs.autoscaling: {min, max, cpu or memory}` on the service"),
     composex(
         "x-network",
         "services.*",
@@ -156,12 +156,12 @@ pub const EXTENSIONS: &[Extension] = &[
     composex(
         "CapacityProviderStrategy",
         "services.*.x-ecs",
-        "not converted yet: compose2ecs runs every task on Fargate",
+        "write `x-ecs.spot: true` on the service",
     ),
     composex(
         "EnableExecuteCommand",
         "services.*.x-ecs",
-        "not converted yet: enable ECS Exec on the generated service (`aws ecs update-service --enable-execute-command`) and let the task role use SSM",
+        "write `x-ecs.exec: true` on the service",
     ),
     composex(
         "CpuArchitecture",
@@ -220,7 +220,7 @@ pub const EXTENSIONS: &[Extension] = &[
     composex("x-neptune", "", OWN_RESOURCE),
     composex("x-opensearch", "", OWN_RESOURCE),
     composex("x-efs", "", "named `volumes:` (an EFS file system is made for them), or `x-ecs.file_system` for an existing one"),
-    composex("x-secrets", "secrets.*", "write `external: true` with `name:` the secret's name in Secrets Manager"),
+    composex("x-secrets", "secrets.*", "write `external: true` and the secret's ARN as `name:` on a top-level secret"),
     composex("x-vpc", "networks.*", "write `x-ecs.vpc` and `x-ecs.subnets` at the top level"),
     // Defang.
     defang("x-defang-postgres", "services.*", MANAGED_DATABASE),
