@@ -15,10 +15,13 @@ use serde_yaml::{Mapping, Value};
 /// `x-cluster: {Lookup: NAME}` (an existing cluster).
 pub(super) fn top_level(reader: &mut Reader, document: &Mapping, settings: &mut DeploySettings) {
     let root = KeyPath::root();
+    // What gives the cluster so far, for the warning about a second key that gives it too.
+    let mut cluster_from = settings.cluster.as_ref().map(|_| "x-ecs.cluster".to_string());
     if let Some(value) = document.get("x-aws-cluster") {
         let path = root.key("x-aws-cluster");
         let cluster = x_ecs::cluster(reader, value, &path);
-        if overridden(reader, settings.cluster.is_some(), &path, "x-ecs.cluster") {
+        if overridden(reader, cluster_from.clone(), &path) {
+            cluster_from = cluster.as_ref().map(|_| path.to_string());
             settings.cluster = cluster;
         }
     }
@@ -29,7 +32,7 @@ pub(super) fn top_level(reader: &mut Reader, document: &Mapping, settings: &mut 
             Some(lookup @ Value::String(_)) => {
                 let path = path.key("Lookup");
                 let cluster = x_ecs::cluster(reader, lookup, &path);
-                if overridden(reader, settings.cluster.is_some(), &path, "x-ecs.cluster") {
+                if overridden(reader, cluster_from, &path) {
                     settings.cluster = cluster;
                 }
             }
@@ -53,7 +56,7 @@ pub(super) fn top_level(reader: &mut Reader, document: &Mapping, settings: &mut 
             }
             other => x_ecs::prefixed_id(reader, other, &path, "vpc-", "a VPC"),
         };
-        if overridden(reader, settings.vpc.is_some(), &path, "x-ecs.vpc") {
+        if overridden(reader, settings.vpc.as_ref().map(|_| "x-ecs.vpc".into()), &path) {
             settings.vpc = vpc;
         }
     }
@@ -62,12 +65,8 @@ pub(super) fn top_level(reader: &mut Reader, document: &Mapping, settings: &mut 
         let days = reader
             .count(value, &path)
             .map(|days| nearest_retention(reader, days, &path));
-        if overridden(
-            reader,
-            settings.infrastructure.log_retention_days.is_some(),
-            &path,
-            "x-ecs.log_retention_days",
-        ) {
+        let written = settings.infrastructure.log_retention_days.is_some();
+        if overridden(reader, written.then(|| "x-ecs.log_retention_days".into()), &path) {
             settings.infrastructure.log_retention_days = days;
         }
     }
@@ -79,7 +78,7 @@ pub(super) fn service(reader: &mut Reader, map: &Mapping, path: &KeyPath, settin
     if let Some(value) = map.get("deploy").and_then(|deploy| deploy.get("x-aws-autoscaling")) {
         let at = path.key("deploy").key("x-aws-autoscaling");
         let scaling = infrastructure::autoscaling_settings(reader, value, &at, "services.*.deploy.x-aws-autoscaling");
-        if overridden(reader, settings.autoscaling.is_some(), &at, "x-ecs.autoscaling") {
+        if overridden(reader, settings.autoscaling.as_ref().map(|a| a.path.to_string()), &at) {
             settings.autoscaling = scaling;
         }
     }
@@ -89,23 +88,26 @@ pub(super) fn service(reader: &mut Reader, map: &Mapping, path: &KeyPath, settin
         let arn = x_ecs::registry_credentials(reader, value, &at);
         if overridden(
             reader,
-            settings.registry_credentials.is_some(),
+            settings.registry_credentials.as_ref().map(|(_, p)| p.to_string()),
             &at,
-            "x-ecs.registry_credentials",
         ) {
             settings.registry_credentials = arn.map(|arn| (arn, at));
         }
     }
     let others = other_tools_policies(reader, map, path);
     if let Some(others) = others {
-        if overridden(reader, settings.policies.is_some(), &others.path, "x-ecs.policies") {
+        if overridden(
+            reader,
+            settings.policies.as_ref().map(|p| p.path.to_string()),
+            &others.path,
+        ) {
             settings.policies = Some(others);
         }
     }
     if let Some(value) = map.get("x-scaling") {
         let at = path.key("x-scaling");
         let scaling = composex_scaling(reader, value, &at);
-        if overridden(reader, settings.autoscaling.is_some(), &at, "x-ecs.autoscaling") {
+        if overridden(reader, settings.autoscaling.as_ref().map(|a| a.path.to_string()), &at) {
             settings.autoscaling = scaling;
         }
     }
@@ -143,7 +145,7 @@ fn rollout(reader: &mut Reader, map: &Mapping, path: &KeyPath, settings: &mut Se
                 .and_then(|v| x_ecs::rollout_percent(reader, v, &at.key("x-aws-max_percent"), 100..=200)),
             path: first.clone(),
         };
-        if overridden(reader, settings.rollout.is_some(), &first, "x-ecs.rollout") {
+        if overridden(reader, settings.rollout.as_ref().map(|r| r.path.to_string()), &first) {
             settings.rollout = Some(found);
         }
     }
@@ -301,20 +303,19 @@ fn not_converted(reader: &mut Reader, path: &KeyPath, help: &str) {
     );
 }
 
-/// Whether the other tool's key at `path` is used: not when `x-ecs` gives the same setting
-/// (`written`), which wins, and a warning says so.
-fn overridden(reader: &mut Reader, written: bool, path: &KeyPath, setting: &str) -> bool {
-    if written {
-        reader.diagnostics.push(
-            Diagnostic::warning(
-                Code::ForeignExtension,
-                path.clone(),
-                format!("`{path}` is not used: `{setting}` gives the same setting"),
-            )
-            .with_help(format!("remove `{path}`, or `{setting}` to use it")),
-        );
-    }
-    !written
+/// Whether the other tool's key at `path` is used: not when a key read before it (`x-ecs`'s, or
+/// another tool's) gives the same setting (`winner`, where it is written), and a warning says so.
+fn overridden(reader: &mut Reader, winner: Option<String>, path: &KeyPath) -> bool {
+    let Some(winner) = winner else { return true };
+    reader.diagnostics.push(
+        Diagnostic::warning(
+            Code::ForeignExtension,
+            path.clone(),
+            format!("`{path}` is not used: `{winner}` gives the same setting"),
+        )
+        .with_help(format!("remove `{path}`, or `{winner}` to use it")),
+    );
+    false
 }
 
 /// The retention CloudWatch Logs accepts nearest to `days` (Docker's ECS integration passed any
