@@ -496,6 +496,11 @@ pub(super) fn statement(reader: &mut Reader, value: &Value, path: &KeyPath) -> O
         Some("it has no `Action`".to_string())
     } else if !keys.iter().any(|k| k == "Resource" || k == "NotResource") {
         Some("it has no `Resource`".to_string())
+    } else if map
+        .get("Sid")
+        .is_some_and(|sid| !key_text(sid).chars().all(|c| c.is_ascii_alphanumeric()))
+    {
+        Some("its `Sid` has characters other than letters and digits, which IAM refuses".to_string())
     } else {
         None
     };
@@ -765,6 +770,10 @@ mod tests {
             ),
             (
                 "{policies: [{Effect: Allow, Principal: '*', Action: 's3:*', Resource: '*'}]}",
+                "services.web.x-ecs.policies[0]",
+            ),
+            (
+                "{policies: [{Sid: read-all, Effect: Allow, Action: 's3:*', Resource: '*'}]}",
                 "services.web.x-ecs.policies[0]",
             ),
         ] {

@@ -6,6 +6,7 @@ use super::*;
 use crate::diagnostic::Code;
 use crate::normalise::CapacityShare;
 use serde::Serialize;
+use std::collections::HashSet;
 
 /// What the services of a task ask of how it runs.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -119,7 +120,29 @@ fn task_role(cx: &mut Context, task: &str, members: &[&Service], exec: bool) -> 
     let asking: Vec<_> = members.iter().filter_map(|s| s.ecs.policies.as_ref()).collect();
     let first = asking.first()?;
     let managed: BTreeSet<String> = asking.iter().flat_map(|p| p.managed.iter().cloned()).collect();
-    let statements: Vec<serde_yaml::Value> = asking.iter().flat_map(|p| p.statements.iter().cloned()).collect();
+    // Services of one task often ask for the same statement: each once, as IAM takes a `Sid` once.
+    let mut seen = HashSet::new();
+    let statements: Vec<serde_yaml::Value> = asking
+        .iter()
+        .flat_map(|p| &p.statements)
+        .filter(|statement| seen.insert(*statement))
+        .cloned()
+        .collect();
+    let mut sids = BTreeSet::new();
+    if let Some(sid) = statements
+        .iter()
+        .filter_map(|s| s.get("Sid").and_then(serde_yaml::Value::as_str))
+        .find(|sid| !sids.insert(*sid))
+    {
+        cx.diagnostics.push(
+            Diagnostic::error(
+                Code::BadSetting,
+                first.path.clone(),
+                format!("two statements of task `{task}` have the `Sid` `{sid}`, which IAM takes once in a policy"),
+            )
+            .with_help("give each statement a `Sid` of its own, or none"),
+        );
+    }
     if managed.len() > MANAGED_POLICIES_PER_ROLE {
         cx.diagnostics.push(
             Diagnostic::error(
@@ -238,6 +261,21 @@ mod tests {
             many.join(", ")
         ));
         assert_eq!(codes, [Code::BadSetting]);
+    }
+
+    #[test]
+    fn a_statement_two_services_ask_for_is_written_once_and_a_sid_is_one_iam_takes() {
+        let statement = "{Sid: ReadUploads, Effect: Allow, Action: 's3:GetObject', Resource: '*'}";
+        let (ops, codes) = of(&format!(
+            "services:\n  a: {{image: a, x-ecs: {{policies: [{statement}]}}}}\n  b: {{image: b, x-ecs: {{policies: [{statement}]}}}}\n"
+        ));
+        assert!(codes.is_empty(), "{codes:?}");
+        assert_eq!(ops.role.expect("a role").statements.len(), 1);
+        let other = "{Sid: ReadUploads, Effect: Deny, Action: 's3:DeleteObject', Resource: '*'}";
+        let (_, codes) = of(&format!(
+            "services:\n  a: {{image: a, x-ecs: {{policies: [{statement}, {other}]}}}}\n"
+        ));
+        assert_eq!(codes, [Code::BadSetting], "one Sid twice");
     }
 
     #[test]
