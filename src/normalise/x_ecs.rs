@@ -373,6 +373,23 @@ fn capacity_strategy(reader: &mut Reader, value: &Value, path: &KeyPath) -> Opti
     let mut shares = Vec::new();
     for (index, item) in items.iter().enumerate() {
         let item_path = path.index(index);
+        let problem = match item.as_mapping() {
+            None => Some("an item of a capacity provider strategy is a mapping".to_string()),
+            Some(share) => share
+                .keys()
+                .map(key_text)
+                .find(|key| !["CapacityProvider", "Weight", "Base"].contains(&key.as_str()))
+                .map(|key| format!("`{key}` is not a key of a capacity provider strategy's item")),
+        };
+        if let Some(problem) = problem {
+            reader.error(
+                Code::BadSetting,
+                &item_path,
+                problem,
+                "write `{CapacityProvider: FARGATE_SPOT, Weight: 1, Base: 0}`",
+            );
+            return None;
+        }
         let provider = item.get("CapacityProvider").map(key_text).unwrap_or_default();
         if !matches!(provider.as_str(), "FARGATE" | "FARGATE_SPOT") {
             reader.error(
@@ -394,7 +411,22 @@ fn capacity_strategy(reader: &mut Reader, value: &Value, path: &KeyPath) -> Opti
             .get("Base")
             .and_then(|b| reader.count(b, &item_path.key("Base")))
             .unwrap_or(0);
+        if !within(reader, weight, 0..=1000, &item_path.key("Weight"), "as a weight")
+            || !within(reader, base, 0..=100_000, &item_path.key("Base"), "copies as a base")
+        {
+            return None;
+        }
         shares.push(CapacityShare { provider, weight, base });
+    }
+    // ECS takes a base on one provider only.
+    if shares.iter().filter(|share| share.base > 0).count() > 1 {
+        reader.error(
+            Code::BadSetting,
+            path,
+            format!("`{path}` gives more than one provider a `Base`"),
+            "give a `Base` to one provider only: the copies it runs before the weights apply",
+        );
+        return None;
     }
     // ECS refuses a strategy in which no provider has weight.
     if shares.iter().all(|share| share.weight == 0) {
@@ -783,6 +815,26 @@ mod tests {
                 (vec![Code::BadSetting], vec![path.to_string()]),
                 "{yaml}"
             );
+        }
+    }
+
+    #[test]
+    fn a_capacity_provider_strategy_ecs_takes() {
+        let (settings, codes, _) = of_service(
+            "{CapacityProviderStrategy: [{CapacityProvider: FARGATE, Base: 1, Weight: 1}, {CapacityProvider: FARGATE_SPOT, Weight: 4}]}",
+        );
+        assert!(codes.is_empty(), "{codes:?}");
+        assert_eq!(settings.capacity.map(|(shares, _)| shares.len()), Some(2));
+        for yaml in [
+            "{CapacityProviderStrategy: [{CapacityProvider: FARGATE_SPOT, weight: 1}]}",
+            "{CapacityProviderStrategy: [{CapacityProvider: FARGATE_SPOT, Weight: 1001}]}",
+            "{CapacityProviderStrategy: [{CapacityProvider: FARGATE, Base: 1, Weight: 1}, {CapacityProvider: FARGATE_SPOT, Base: 1, Weight: 1}]}",
+            "{CapacityProviderStrategy: [{CapacityProvider: EC2, Weight: 1}]}",
+            "{CapacityProviderStrategy: [{CapacityProvider: FARGATE_SPOT}]}",
+        ] {
+            let (settings, codes, _) = of_service(yaml);
+            assert!(settings.capacity.is_none(), "{yaml}");
+            assert_eq!(codes, [Code::BadSetting], "{yaml}");
         }
     }
 
