@@ -126,6 +126,8 @@ codes! {
         "A development mount (the source folder into a built service, or the anonymous `node_modules` volume under it) is left out: the image holds the files.";
     EmptyFile = "empty-file", Error:
         "A compose file is empty.";
+    ExecReadOnly = "exec-read-only", Warning:
+        "ECS Exec is on for a task with a container whose root file system is read-only, where ECS Exec's agent cannot run.";
     ExtendsCycle = "extends-cycle", Error:
         "`extends` goes round in a circle (`web → base → web`).";
     ExtendsTooLarge = "extends-too-large", Error:
@@ -350,6 +352,8 @@ codes! {
         "An `x-ecs` setting has nothing to act on: `mount_targets` with an existing `file_system`, `load_balancer` on a service with no public port, `certificate` with no service publishing 80 or 443, any setting of a service outside ECS.";
     VolumesFromOtherTask = "volumes-from-other-task", Warning:
         "`volumes_from` names a service of another task: tasks share no volumes.";
+    WholeFileSystem = "whole-file-system", Warning:
+        "A volume that is an existing EFS file system is mounted from its root, and the tasks act there as their own users, root included.";
     WrongType = "wrong-type", Error:
         "A value has the wrong type (`image: 42`).";
     YamlMerge = "yaml-merge", Error:

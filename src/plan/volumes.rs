@@ -93,6 +93,16 @@ fn access_points(cx: &mut Context, mounted_by: &HashMap<&str, Vec<&Service>>) ->
         }
         let access_point_id = cx.deferred(&format!("{logical}Id"), Source::Stack("efs"));
         let owner = infrastructure::volume_owner(volume, mounted_by);
+        if let (Some(id), false) = (&volume.existing_file_system, owner.posix_user) {
+            cx.diagnostics.push(
+                Diagnostic::warning(
+                    Code::WholeFileSystem,
+                    volume.path.clone(),
+                    format!("volume `{}` is the file system {id}, mounted from its root: the tasks reach every file on it, as their own users, root included", volume.name),
+                )
+                .with_help("give the volume `x-ecs: {uid, gid}` to act on it as one user; or, for a folder of its own, leave `external` out and name the file system in `x-ecs.file_system`"),
+            );
+        }
         volumes.push(VolumePlan {
             owner_uid: owner.uid,
             owner_gid: owner.gid,
