@@ -65,6 +65,16 @@ impl TaskOperations {
 pub(super) fn operations(cx: &mut Context, task: &str, members: &[&Service]) -> TaskOperations {
     let asking: Vec<&str> = members.iter().filter(|s| s.ecs.exec).map(|s| s.name.as_str()).collect();
     let exec = (!asking.is_empty()).then(|| format!("`x-ecs.exec` on {}", quoted_list(&asking)));
+    if let (Some(_), Some(read_only)) = (&exec, members.iter().find(|s| s.runtime.read_only)) {
+        cx.diagnostics.push(
+            Diagnostic::warning(
+                Code::ExecReadOnly,
+                read_only.path.key("read_only"),
+                format!("task `{task}` has ECS Exec on, and `{}` has a read-only root file system, where ECS Exec's agent cannot run: `aws ecs execute-command` into it fails", read_only.name),
+            )
+            .with_help("turn `read_only` off for the time you need ECS Exec"),
+        );
+    }
     let ephemeral_storage_gib = members
         .iter()
         .filter_map(|s| s.ecs.ephemeral_storage.as_ref().map(|(gib, _)| *gib))
@@ -233,6 +243,8 @@ mod tests {
         assert_eq!(codes, [Code::FargateSpot]);
         let (ops, codes) = of("services:\n  a: {image: a}\n");
         assert!(ops.exec.is_none() && ops.capacity.is_empty() && codes.is_empty());
+        let (_, codes) = of("services:\n  a: {image: a, read_only: true, x-ecs: {exec: true}}\n");
+        assert_eq!(codes, [Code::ExecReadOnly]);
     }
 
     #[test]
