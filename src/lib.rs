@@ -18,7 +18,7 @@ pub mod source;
 pub mod support;
 pub mod write;
 
-use diagnostic::{Code, Diagnostics, Severity};
+use diagnostic::{Code, Diagnostic, Diagnostics, Severity};
 use load::interpolate::Variables;
 use plan::Plan;
 use std::path::PathBuf;
@@ -92,6 +92,7 @@ pub fn convert(input: &Input, files: &dyn source::Files) -> Result<Conversion, e
         Some(plan) => {
             let output = emit::emit(plan)?;
             check_task_definition_sizes(plan, &output, &mut diagnostics);
+            check_patched_templates(plan, &output, &mut diagnostics);
             check_output_size(&output, &mut diagnostics);
             check_unfilled(plan, &input.stack_outputs, &mut diagnostics);
             output
@@ -122,7 +123,7 @@ fn check_output_size(output: &emit::Output, diagnostics: &mut Diagnostics) {
     let total: usize = output.values().map(String::len).sum();
     if total > MAXIMUM_OUTPUT_BYTES {
         diagnostics.push(
-            diagnostic::Diagnostic::error(
+            Diagnostic::error(
                 Code::OutputTooLarge,
                 diagnostic::KeyPath::root(),
                 format!(
@@ -138,6 +139,41 @@ fn check_output_size(output: &emit::Output, diagnostics: &mut Diagnostics) {
 
 /// The most bytes ECS takes for one task definition (RegisterTaskDefinition's request).
 const MAXIMUM_TASK_DEFINITION_BYTES: usize = 64 * 1024;
+
+/// A patch that names a resource the template does not have makes one with no `Type`, which
+/// CloudFormation refuses (a resource compose2ecs names otherwise, or a typo): an error at the
+/// patch's resource, checked on the merged template (plan cannot know the template's resources).
+fn check_patched_templates(plan: &Plan, output: &emit::Output, diagnostics: &mut Diagnostics) {
+    for overlay in &plan.overlays {
+        let Some(text) = output.get(&format!("cloudformation/{}", overlay.template)) else {
+            continue;
+        };
+        let Ok(template) = serde_yaml::from_str::<serde_yaml::Value>(text) else {
+            continue;
+        };
+        let patched = overlay.patch["Resources"]
+            .as_mapping()
+            .into_iter()
+            .flat_map(|r| r.keys());
+        for id in patched.filter_map(serde_yaml::Value::as_str) {
+            if template["Resources"][id]["Type"].is_null() {
+                diagnostics.push(
+                    Diagnostic::error(
+                        Code::BadSetting,
+                        overlay.path.key("Resources").key(id),
+                        format!(
+                            "`{}` has no resource `{id}`, and the patch gives it no `Type`",
+                            overlay.template
+                        ),
+                    )
+                    .with_help(
+                        "patch a resource by the name the generated template gives it, or give a new one its `Type`",
+                    ),
+                );
+            }
+        }
+    }
+}
 
 /// ECS's limit on what is about to be written, checked on the rendered JSON (plan cannot know its
 /// size): `extends` and long values can make a task definition larger than ECS takes. An error at
@@ -210,6 +246,25 @@ pub(crate) fn test_conversion(compose: &str) -> Conversion {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_patch_of_a_resource_the_template_does_not_have_is_refused() {
+        let compose = "services:\n  web: {image: nginx, ports: ['80:80']}\nx-ecs:\n  cloudformation:\n    alb.yaml:\n      Resources:\n        \
+                       WebTCP80TargetGroup: {Properties: {HealthCheckPath: /health}}\n        \
+                       Alerts: {Type: 'AWS::SNS::Topic'}\n        TargetGroupPort80: {Properties: {HealthCheckIntervalSeconds: 60}}\n";
+        let conversion = test_conversion(compose);
+        let errors: Vec<String> = conversion
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .map(|d| d.path.to_string())
+            .collect();
+        assert_eq!(
+            errors,
+            ["x-ecs.cloudformation.alb.yaml.Resources.WebTCP80TargetGroup"],
+            "Docker's name for the target group; a new resource with a Type and a patch of an existing one are fine"
+        );
+    }
 
     #[test]
     fn output_past_the_limit_is_refused() {

@@ -324,7 +324,9 @@ impl<'a> Deployer<'a> {
                 .option("stack-name", &stack.name)
                 .option("template-file", template.display().to_string())
                 .words(["--no-fail-on-empty-changeset"]);
-            if stack.creates_iam {
+            if stack.names_iam {
+                command = command.words(["--capabilities", "CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"]);
+            } else if stack.creates_iam {
                 command = command.option("capabilities", "CAPABILITY_IAM");
             }
             if let Some(bucket) = &self.s3_bucket {

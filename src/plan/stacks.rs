@@ -16,6 +16,10 @@ pub struct StackPlan {
     /// Whether the template declares IAM resources, which CloudFormation deploys only with
     /// `CAPABILITY_IAM` acknowledged.
     pub creates_iam: bool,
+    /// Whether an `x-ecs.cloudformation` patch names IAM resources (`RoleName`, …), which
+    /// CloudFormation deploys only with `CAPABILITY_NAMED_IAM`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub names_iam: bool,
     /// Deployed once the ECS services exist (a scalable target names its service).
     pub after_services: bool,
     pub reason: String,
@@ -94,6 +98,7 @@ pub(super) fn stacks(plan: &Plan) -> Vec<StackPlan> {
         name: stack_name(&plan.project, kind.as_str()),
         parameters,
         creates_iam,
+        names_iam: false,
         after_services: false,
         reason: reason.to_string(),
     };
@@ -181,6 +186,26 @@ fn stack_name(project: &str, kind: &str) -> String {
     format!("{prefix}{project}-{kind}")
 }
 
+/// Whether a patch gives an IAM resource a name of its own (`RoleName: …`).
+fn names_iam(patch: &serde_yaml::Value) -> bool {
+    const NAMES: &[&str] = &[
+        "RoleName",
+        "ManagedPolicyName",
+        "UserName",
+        "GroupName",
+        "InstanceProfileName",
+    ];
+    patch["Resources"].as_mapping().is_some_and(|resources| {
+        resources.values().any(|resource| {
+            resource["Properties"].as_mapping().is_some_and(|properties| {
+                properties
+                    .keys()
+                    .any(|k| k.as_str().is_some_and(|k| NAMES.contains(&k)))
+            })
+        })
+    })
+}
+
 /// The patches `x-ecs.cloudformation` gives for the templates the app has; one for a template it
 /// does not have (no volumes, no `efs.yaml`) is said to have no effect. A patch that adds IAM
 /// resources makes its stack one deployed with `CAPABILITY_IAM`.
@@ -197,6 +222,7 @@ pub(super) fn overlays(cx: &mut super::Context, stacks: &mut [StackPlan]) -> Vec
                     .any(|r| r["Type"].as_str().is_some_and(|t| t.starts_with("AWS::IAM::")))
             });
             stack.creates_iam |= adds_iam;
+            stack.names_iam |= names_iam(&overlay.patch);
             kept.push(overlay.clone());
         } else {
             cx.diagnostics.push(
@@ -215,6 +241,16 @@ pub(super) fn overlays(cx: &mut super::Context, stacks: &mut [StackPlan]) -> Vec
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_patch_that_names_an_iam_resource_needs_named_iam() {
+        let patch = |yaml: &str| names_iam(&serde_yaml::from_str(yaml).unwrap());
+        assert!(patch("Resources: {TaskRole: {Properties: {RoleName: shop-tasks}}}"));
+        assert!(!patch(
+            "Resources: {TaskRole: {Properties: {MaxSessionDuration: 7200}}}"
+        ));
+        assert!(!patch("Outputs: {X: {Value: y}}"));
+    }
 
     #[test]
     fn the_templates_a_patch_may_name_are_the_stacks_kinds() {
