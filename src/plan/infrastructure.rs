@@ -7,7 +7,6 @@ use super::{logical_id, wellknown, Context, TaskGroup};
 use crate::diagnostic::{Code, Diagnostic, KeyPath};
 use crate::normalise::{NamedVolume, Service, MAXIMUM_MOUNT_TARGETS};
 use serde::Serialize;
-use std::collections::BTreeMap;
 
 /// Mount targets when `x-ecs.mount_targets` is not given: two availability zones, the fewest a
 /// highly available VPC has.
@@ -305,28 +304,6 @@ pub(super) fn check_family_lengths(cx: &mut Context, tasks: &[TaskGroup]) {
             )
             .with_help("use a shorter service name, `x-ecs.task`, or a shorter project name (`-p`)"),
         );
-    }
-}
-
-/// Two tasks whose names differ only in punctuation (`web-app`, `web.app`) would get one
-/// logical id in `autoscaling.yaml`.
-pub(super) fn check_autoscaling_names(cx: &mut Context, tasks: &[TaskGroup]) {
-    let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
-    for task in tasks {
-        let Some(autoscaling) = &task.autoscaling else { continue };
-        if let Some(other) = seen.insert(&autoscaling.logical_id, &task.name) {
-            cx.diagnostics.push(
-                Diagnostic::error(
-                    Code::NameCollision,
-                    cx.task_path(&task.containers),
-                    format!(
-                        "tasks `{other}` and `{}` get the same name in autoscaling.yaml (`{}`)",
-                        task.name, autoscaling.logical_id
-                    ),
-                )
-                .with_help("rename one of them with `x-ecs.task`"),
-            );
-        }
     }
 }
 

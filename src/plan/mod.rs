@@ -130,8 +130,12 @@ pub fn plan(project: &Project, known: &KnownValues, diagnostics: &mut Diagnostic
         registries,
     };
     let tasks = assemble(project, drafts, shapes, decided);
-    infrastructure::check_autoscaling_names(cx, &tasks);
-    operations::check_role_names(cx, &tasks);
+    check_unique_ids(cx, &tasks, "autoscaling.yaml", |t| {
+        t.autoscaling.as_ref().map(|a| a.logical_id.as_str())
+    });
+    check_unique_ids(cx, &tasks, "base.yaml", |t| {
+        t.operations.role.as_ref().map(|r| r.logical_id.as_str())
+    });
     infrastructure::check_family_lengths(cx, &tasks);
 
     // 8. The order to create the services in, and where they run.
@@ -219,6 +223,28 @@ fn assemble(project: &Project, drafts: Vec<TaskDraft>, shapes: Vec<TaskShape>, d
             }
         })
         .collect()
+}
+
+/// Two tasks whose names differ only in characters a logical id drops (`my-api`, `my_api`) would
+/// give their resources in `template` (a scalable target, a role) one id: an error.
+fn check_unique_ids(cx: &mut Context, tasks: &[TaskGroup], template: &str, id_of: impl Fn(&TaskGroup) -> Option<&str>) {
+    let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+    for task in tasks {
+        let Some(id) = id_of(task) else { continue };
+        if let Some(other) = seen.insert(id, &task.name) {
+            cx.diagnostics.push(
+                Diagnostic::error(
+                    Code::NameCollision,
+                    cx.task_path(&task.containers),
+                    format!(
+                        "tasks `{other}` and `{}` get the same name in {template} (`{id}`)",
+                        task.name
+                    ),
+                )
+                .with_help("rename one of them with `x-ecs.task`"),
+            );
+        }
+    }
 }
 
 /// What ECS refuses in one task: two containers on one port, kernel parameters, no essential

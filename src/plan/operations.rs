@@ -201,28 +201,6 @@ fn quoted_list(names: &[&str]) -> String {
     names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
 }
 
-/// Two tasks whose names differ only in characters a logical id drops (`my-api`, `my_api`) would
-/// give their roles one resource in the base stack.
-pub(super) fn check_role_names(cx: &mut Context, tasks: &[TaskGroup]) {
-    let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
-    for task in tasks {
-        let Some(role) = &task.operations.role else { continue };
-        if let Some(other) = seen.insert(&role.logical_id, &task.name) {
-            cx.diagnostics.push(
-                Diagnostic::error(
-                    Code::NameCollision,
-                    cx.task_path(&task.containers),
-                    format!(
-                        "tasks `{other}` and `{}` get the same role in base.yaml (`{}`)",
-                        task.name, role.logical_id
-                    ),
-                )
-                .with_help("rename one of them with `x-ecs.task`"),
-            );
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
