@@ -86,6 +86,10 @@ pub struct SecretDefinition {
     /// (`/run/secrets/NAME/KEY`) instead of the whole secret to one.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub json_keys: Vec<String>,
+    /// ECS ComposeX's `JsonKeys`: (key of the secret's JSON, variable) for each environment
+    /// variable of the services that use the secret, read by ECS from that key.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub key_variables: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

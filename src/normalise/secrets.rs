@@ -51,6 +51,7 @@ pub(super) fn secret_definitions(reader: &mut Reader, value: Option<&Value>, pat
         };
         reader.check_keys(settings, "secrets.*", &secret_path);
         // `external: {name: N}` is the older form of `external: true` with `name: N`.
+        let mut key_variables = Vec::new();
         let (external, external_name) = match settings.get("external") {
             Some(Value::Mapping(legacy)) => (true, legacy.get("name").cloned()),
             Some(value) => (
@@ -80,9 +81,10 @@ pub(super) fn secret_definitions(reader: &mut Reader, value: Option<&Value>, pat
                 value: local_value(reader, settings),
             }
         } else if let Some(composex) = settings.get("x-secrets") {
-            let Some(reference) = composex_secret(reader, composex, &secret_path.key("x-secrets")) else {
+            let Some((reference, variables)) = composex_secret(reader, composex, &secret_path.key("x-secrets")) else {
                 continue;
             };
+            key_variables = variables;
             SecretSource::External { reference }
         } else {
             // Compose minds this only when a service uses the secret, and so does check_secret_uses.
@@ -121,6 +123,7 @@ pub(super) fn secret_definitions(reader: &mut Reader, value: Option<&Value>, pat
             source,
             path: secret_path,
             json_keys,
+            key_variables,
         });
     }
     definitions
@@ -278,9 +281,9 @@ fn json_keys(reader: &mut Reader, value: &Value, source: &SecretSource, path: &K
 }
 
 /// ECS ComposeX's `x-secrets: {Name: …}`: an existing Secrets Manager secret, as `external: true`
-/// with `name:` says it. Its other keys shape what ComposeX made of it: `JsonKeys` (one variable
-/// per key) is said not to be converted; a secret found by `Lookup` (tags) has no name to use.
-fn composex_secret(reader: &mut Reader, value: &Value, path: &KeyPath) -> Option<String> {
+/// with `name:` says it, and its `JsonKeys` (a variable per key of its JSON, in each service that
+/// uses it). A secret found by `Lookup` (tags) has no name to use; its other keys are warned about.
+fn composex_secret(reader: &mut Reader, value: &Value, path: &KeyPath) -> Option<(String, Vec<(String, String)>)> {
     let Some(settings) = value.as_mapping() else {
         reader.wrong_type(path, value, "ECS ComposeX's mapping with `Name`");
         return None;
@@ -314,23 +317,64 @@ fn composex_secret(reader: &mut Reader, value: &Value, path: &KeyPath) -> Option
         );
         return None;
     }
+    let mut variables = Vec::new();
     for key in settings.keys().map(key_text).filter(|key| key != "Name") {
         let key_path = path.key(&key);
-        let help = if key == "JsonKeys" {
-            "the whole secret is one file under `/run/secrets`: read the key from its JSON in the app, or make one secret per value"
-        } else {
-            "the secret is used as it is in Secrets Manager"
-        };
+        if key == "JsonKeys" {
+            variables = json_key_variables(reader, &settings[key.as_str()], &key_path);
+            continue;
+        }
         reader.diagnostics.push(
             Diagnostic::warning(
                 Code::ForeignExtension,
                 key_path.clone(),
                 format!("`{key_path}` is a key of ECS ComposeX's `x-secrets` that compose2ecs does not convert"),
             )
-            .with_help(help),
+            .with_help("the secret is used as it is in Secrets Manager"),
         );
     }
-    Some(reference)
+    Some((reference, variables))
+}
+
+/// ComposeX's `JsonKeys: [{SecretKey, VarName}]`: the variable (`VarName`, else the key) each key
+/// of the secret's JSON becomes. ComposeX's `TransformTo` changes the variable's case.
+fn json_key_variables(reader: &mut Reader, value: &Value, path: &KeyPath) -> Vec<(String, String)> {
+    let Some(items) = value.as_sequence() else {
+        reader.wrong_type(path, value, "a list of `{SecretKey, VarName}`");
+        return Vec::new();
+    };
+    let mut variables = Vec::new();
+    for (index, item) in items.iter().enumerate() {
+        let item_path = path.index(index);
+        let key = item.get("SecretKey").map(key_text).unwrap_or_default();
+        let mut variable = item.get("VarName").map(key_text).unwrap_or_else(|| key.clone());
+        match item.get("TransformTo").map(key_text).as_deref() {
+            Some("uppercase") => variable = variable.to_uppercase(),
+            Some("lowercase") => variable = variable.to_lowercase(),
+            _ => {}
+        }
+        let unknown = item.as_mapping().and_then(|m| {
+            m.keys()
+                .map(key_text)
+                .find(|k| !["SecretKey", "VarName", "TransformTo"].contains(&k.as_str()))
+        });
+        let valid_variable = variable
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && variable.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if key.is_empty() || key.contains(':') || !valid_variable || unknown.is_some() {
+            reader.error(
+                Code::BadSecret,
+                &item_path,
+                format!("`{item_path}` is not a key of the secret's JSON and the variable it becomes"),
+                "write `{SecretKey: token, VarName: API_TOKEN}`: a key without `:`, and a variable of letters, digits and `_`",
+            );
+            continue;
+        }
+        variables.push((key, variable));
+    }
+    variables
 }
 
 pub(super) fn check_services_uses(
@@ -549,7 +593,7 @@ mod tests {
 
     #[test]
     fn an_ecs_composex_secret_is_an_existing_one() {
-        let yaml = "{a: {x-secrets: {Name: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:shop/token-AbCdEf', JsonKeys: [{SecretKey: t}]}}, \
+        let yaml = "{a: {x-secrets: {Name: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:shop/token-AbCdEf', JsonKeys: [{SecretKey: t}, {SecretKey: u, VarName: API_U}, {SecretKey: v, VarName: 'not a var'}]}}, \
                     b: {x-secrets: {Lookup: {Tags: [a: b]}}}, c: {x-secrets: {Name: /shop/token}}}";
         let (found, diagnostics) = read(yaml, |reader, value, _| {
             secret_definitions(reader, Some(value), &KeyPath::root().key("secrets"))
@@ -565,11 +609,18 @@ mod tests {
             )]
         );
         assert_eq!(
+            found[0].key_variables,
+            [
+                ("t".to_string(), "t".to_string()),
+                ("u".to_string(), "API_U".to_string())
+            ]
+        );
+        assert_eq!(
             (codes(&diagnostics), paths(&diagnostics)),
             (
-                vec![Code::ForeignExtension, Code::BadSecret, Code::BadSecret],
+                vec![Code::BadSecret, Code::BadSecret, Code::BadSecret],
                 vec![
-                    "secrets.a.x-secrets.JsonKeys".to_string(),
+                    "secrets.a.x-secrets.JsonKeys[2]".to_string(),
                     "secrets.b.x-secrets".to_string(),
                     "secrets.c.x-secrets.Name".to_string()
                 ]

@@ -34,6 +34,7 @@ pub(super) fn secrets(
         let mut plain_secrets = Vec::new();
         for container in task.containers.iter_mut() {
             secret_variables(cx, container, &mut used, &mut used_ids, &mut plain_secrets);
+            json_key_variables(cx, container, &mut used, &mut used_ids);
             secrets_where_ecs_takes_none(cx, container, &shape.tags, &mut plain_secrets);
         }
         plain_by_task.push(plain_secrets);
@@ -42,6 +43,54 @@ pub(super) fn secrets(
         secrets_writer::add_secrets_writer(cx, task, &mut used, &mut used_ids);
     }
     (used.into_values().collect(), plain_by_task)
+}
+
+/// ECS ComposeX's `JsonKeys` of the secrets a service uses: each key of the secret's JSON is an
+/// ECS secret (`ARN:KEY::`) read into a variable of the service's container.
+fn json_key_variables(
+    cx: &mut Context,
+    container: &mut Container,
+    used: &mut BTreeMap<String, SecretPlan>,
+    used_ids: &mut HashMap<String, String>,
+) {
+    // The project outlives the context's borrow: its services and secrets are read while the
+    // context records what is used.
+    let project = cx.project;
+    let Some(service) = project.service(&container.service) else {
+        return;
+    };
+    for secret_use in &service.secrets {
+        let Some(definition) = project.secret(&secret_use.secret) else {
+            continue;
+        };
+        let SecretSource::External { reference } = &definition.source else {
+            continue;
+        };
+        if definition.key_variables.is_empty() || !plan_secret(cx, &secret_use.secret, used, used_ids) {
+            continue;
+        }
+        for (key, variable) in &definition.key_variables {
+            let taken = container.environment.iter().any(|(name, _)| name == variable)
+                || container.secrets.iter().any(|(name, _)| name == variable);
+            if taken {
+                cx.diagnostics.push(
+                    Diagnostic::error(
+                        Code::BadSecret,
+                        secret_use.path.clone(),
+                        format!(
+                            "`{variable}` of `{}` is set twice: by its environment, and from the key `{key}` of secret `{}`",
+                            service.name, secret_use.secret
+                        ),
+                    )
+                    .with_help("remove the variable from `environment`, or give the key another `VarName`"),
+                );
+                continue;
+            }
+            container
+                .secrets
+                .push((variable.clone(), DeployValue::Known(format!("{reference}:{key}::"))));
+        }
+    }
 }
 
 /// A variable that holds a secret (by its name, or a password in its value) is written in
@@ -533,6 +582,35 @@ mod tests {
             .expect("it converts");
         let tags: Vec<&PlainSecretSite> = plan.tasks[0].plain_secrets.iter().map(|p| &p.site).collect();
         assert_eq!(tags, [&PlainSecretSite::Tag { key: "api_key".into() }]);
+    }
+
+    #[test]
+    fn a_json_key_s_variable_is_a_secret_of_the_container_once() {
+        let compose = |environment: &str| {
+            format!(
+                "services:\n  api: {{image: a, secrets: [token]{environment}}}\nsecrets:\n  token:\n    x-secrets:\n      \
+                 Name: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:token-AbCdEf'\n      JsonKeys: [{{SecretKey: value, VarName: API_TOKEN}}]\n"
+            )
+        };
+        let conversion = crate::test_conversion(&compose(""));
+        let plan = conversion.plan.expect("it converts");
+        let api = plan
+            .tasks
+            .iter()
+            .flat_map(|t| &t.containers)
+            .find(|c| c.service == "api")
+            .unwrap();
+        let secrets: Vec<(&str, String)> = api.secrets.iter().map(|(n, v)| (n.as_str(), v.text())).collect();
+        assert_eq!(
+            secrets,
+            [(
+                "API_TOKEN",
+                "arn:aws:secretsmanager:eu-west-1:123456789012:secret:token-AbCdEf:value::".to_string()
+            )]
+        );
+        let twice = crate::test_conversion(&compose(", environment: {API_TOKEN: x}"));
+        assert!(twice.plan.is_none());
+        assert!(twice.diagnostics.iter().any(|d| d.code == Code::BadSecret), "set twice");
     }
 
     #[test]

@@ -715,7 +715,7 @@ pub const TABLE: &[Row] = &[
     ),
     converted(
         "secrets.*.x-secrets",
-        "ECS ComposeX's existing secret: `Name`, its ARN, is the secret, as `external: true` with `name:` (a bare name is refused: ECS would read it as an SSM parameter's); its other keys (`JsonKeys`, `Lookup`) get a warning",
+        "ECS ComposeX's existing secret: `Name`, its ARN, is the secret, as `external: true` with `name:` (a bare name is refused: ECS would read it as an SSM parameter's); its `JsonKeys` are variables of the services that use it (ECS reads each key, `ARN:KEY::`); its other keys get a warning",
     ),
     converted(
         "secrets.*.file",
