@@ -144,29 +144,35 @@ const MAXIMUM_TASK_DEFINITION_BYTES: usize = 64 * 1024;
 /// CloudFormation refuses (a resource compose2ecs names otherwise, or a typo): an error at the
 /// patch's resource, checked on the merged template (plan cannot know the template's resources).
 fn check_patched_templates(plan: &Plan, output: &emit::Output, diagnostics: &mut Diagnostics) {
+    if plan.overlays.is_empty() {
+        return;
+    }
+    let templates: Vec<(&str, serde_yaml::Value)> = output
+        .iter()
+        .filter_map(|(path, text)| Some((path.strip_prefix("cloudformation/")?, serde_yaml::from_str(text).ok()?)))
+        .collect();
     for overlay in &plan.overlays {
-        let Some(text) = output.get(&format!("cloudformation/{}", overlay.template)) else {
+        // Docker's one document may patch any template; a template's own patch, that template.
+        let mine: Vec<&serde_yaml::Value> = templates
+            .iter()
+            .filter(|(name, _)| overlay.template.is_empty() || *name == overlay.template)
+            .map(|(_, template)| template)
+            .collect();
+        if mine.is_empty() {
             continue;
-        };
-        let Ok(template) = serde_yaml::from_str::<serde_yaml::Value>(text) else {
-            continue;
-        };
+        }
         let patched = overlay.patch["Resources"]
             .as_mapping()
             .into_iter()
             .flat_map(|r| r.keys());
         for id in patched.filter_map(serde_yaml::Value::as_str) {
-            if template["Resources"][id]["Type"].is_null() {
+            if mine.iter().all(|template| template["Resources"][id]["Type"].is_null()) {
+                let message = match overlay.template.as_str() {
+                    "" => format!("no generated template has a resource `{id}`, and the patch gives it no `Type`"),
+                    template => format!("`{template}` has no resource `{id}`, and the patch gives it no `Type`"),
+                };
                 diagnostics.push(
-                    Diagnostic::error(
-                        Code::BadSetting,
-                        overlay.path.key("Resources").key(id),
-                        format!(
-                            "`{}` has no resource `{id}`, and the patch gives it no `Type`",
-                            overlay.template
-                        ),
-                    )
-                    .with_help(
+                    Diagnostic::error(Code::BadSetting, overlay.path.key("Resources").key(id), message).with_help(
                         "patch a resource by the name the generated template gives it, or give a new one its `Type`",
                     ),
                 );
@@ -246,6 +252,36 @@ pub(crate) fn test_conversion(compose: &str) -> Conversion {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn docker_s_document_goes_to_the_template_that_has_each_resource() {
+        let compose = "services:\n  web: {image: nginx, ports: ['80:80']}\nx-aws-cloudformation:\n  Resources:\n    \
+                       LoadBalancer: {Properties: {Scheme: internal}}\n    Alerts: {Type: 'AWS::SNS::Topic'}\n    \
+                       WebTCP80TargetGroup: {Properties: {HealthCheckPath: /health}}\n";
+        let conversion = test_conversion(compose);
+        let errors: Vec<String> = conversion
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .map(|d| d.path.to_string())
+            .collect();
+        assert_eq!(
+            errors,
+            ["x-aws-cloudformation.Resources.WebTCP80TargetGroup"],
+            "Docker's name for it"
+        );
+        let fine = test_conversion(&compose.replace(
+            "    WebTCP80TargetGroup: {Properties: {HealthCheckPath: /health}}\n",
+            "",
+        ));
+        let alb = &fine.output["cloudformation/alb.yaml"];
+        let base = &fine.output["cloudformation/base.yaml"];
+        assert!(alb.contains("Scheme: \"internal\""), "{alb}");
+        assert!(
+            base.contains("Alerts:") && !alb.contains("Alerts:"),
+            "a new resource is the base stack's"
+        );
+    }
 
     #[test]
     fn a_patch_of_a_resource_the_template_does_not_have_is_refused() {

@@ -6,7 +6,7 @@
 use super::infrastructure::{self, LOG_RETENTION_DAYS};
 use super::reader::Reader;
 use super::x_ecs;
-use super::{AutoscalingSettings, DeploySettings, RolloutSettings, ServiceSettings, TaskPolicies};
+use super::{AutoscalingSettings, DeploySettings, RolloutSettings, ServiceSettings, TaskPolicies, TemplateOverlay};
 use crate::diagnostic::{Code, Diagnostic, KeyPath};
 use crate::load::interpolate::key_text;
 use serde_yaml::{Mapping, Value};
@@ -58,6 +58,16 @@ pub(super) fn top_level(reader: &mut Reader, document: &Mapping, settings: &mut 
         };
         if overridden(reader, settings.vpc.as_ref().map(|_| "x-ecs.vpc".into()), &path) {
             settings.vpc = vpc;
+        }
+    }
+    if let Some(patch) = document.get("x-aws-cloudformation") {
+        let path = root.key("x-aws-cloudformation");
+        if x_ecs::patchable(reader, patch, &path) {
+            settings.cloudformation.push(TemplateOverlay {
+                template: String::new(),
+                patch: patch.clone(),
+                path,
+            });
         }
     }
     if let Some(value) = document.get("x-aws-logs_retention") {

@@ -176,7 +176,8 @@ pub struct DeploySettings {
 /// patch: a mapping merges key by key, `null` removes, anything else replaces).
 #[derive(Debug, Clone, Serialize)]
 pub struct TemplateOverlay {
-    /// `base.yaml`, `alb.yaml`, …
+    /// `base.yaml`, `alb.yaml`, …; empty for Docker's `x-aws-cloudformation`, one document for
+    /// every template: each of its entries goes to the template that has it, else `base.yaml`.
     pub template: String,
     pub patch: serde_yaml::Value,
     pub path: KeyPath,

@@ -95,39 +95,7 @@ fn overlays(reader: &mut Reader, value: &Value, path: &KeyPath) -> Vec<TemplateO
             );
             continue;
         }
-        let Some(parts) = patch.as_mapping() else {
-            reader.wrong_type(
-                &template_path,
-                patch,
-                "a mapping of template parts (`Resources`, `Outputs`, …)",
-            );
-            continue;
-        };
-        let mut valid = true;
-        for part in parts.keys().map(key_text) {
-            if !PATCHABLE.contains(&part.as_str()) {
-                reader.error(
-                    Code::BadSetting,
-                    &template_path.key(&part),
-                    format!("`{part}` of a generated template cannot be patched"),
-                    &format!(
-                        "a patch changes {}; `deploy` passes the Parameters the plan lists",
-                        PATCHABLE.join(", ")
-                    ),
-                );
-                valid = false;
-            }
-        }
-        if let Some(tag) = first_tag(patch) {
-            reader.error(
-                Code::BadSetting,
-                &template_path,
-                format!("`{tag}` in a patch is YAML's short form of an intrinsic function"),
-                "write the long form, as the generated templates do: `Ref: X`, `Fn::GetAtt: [X, Arn]`, `Fn::Sub: …`",
-            );
-            valid = false;
-        }
-        if valid {
+        if patchable(reader, patch, &template_path) {
             overlays.push(TemplateOverlay {
                 template,
                 patch: patch.clone(),
@@ -146,6 +114,40 @@ fn first_tag(value: &Value) -> Option<String> {
         Value::Mapping(map) => map.values().find_map(first_tag),
         _ => None,
     }
+}
+
+/// Whether `patch` (at `path`) may be merged into a generated template: a mapping of its patchable
+/// parts, with intrinsic functions in their long form.
+pub(super) fn patchable(reader: &mut Reader, patch: &Value, path: &KeyPath) -> bool {
+    let Some(parts) = patch.as_mapping() else {
+        reader.wrong_type(path, patch, "a mapping of template parts (`Resources`, `Outputs`, …)");
+        return false;
+    };
+    let mut valid = true;
+    for part in parts.keys().map(key_text) {
+        if !PATCHABLE.contains(&part.as_str()) {
+            reader.error(
+                Code::BadSetting,
+                &path.key(&part),
+                format!("`{part}` of a generated template cannot be patched"),
+                &format!(
+                    "a patch changes {}; `deploy` passes the Parameters the plan lists",
+                    PATCHABLE.join(", ")
+                ),
+            );
+            valid = false;
+        }
+    }
+    if let Some(tag) = first_tag(patch) {
+        reader.error(
+            Code::BadSetting,
+            path,
+            format!("`{tag}` in a patch is YAML's short form of an intrinsic function"),
+            "write the long form, as the generated templates do: `Ref: X`, `Fn::GetAtt: [X, Arn]`, `Fn::Sub: …`",
+        );
+        valid = false;
+    }
+    valid
 }
 
 /// An AWS id that `deploy` passes on (`vpc-0123abcd`): checked for its prefix, so a name given

@@ -212,9 +212,16 @@ fn names_iam(patch: &serde_yaml::Value) -> bool {
 pub(super) fn overlays(cx: &mut super::Context, stacks: &mut [StackPlan]) -> Vec<TemplateOverlay> {
     let mut kept = Vec::new();
     for overlay in &cx.project.settings.cloudformation {
+        // Docker's one document goes to every template by its entries' names: IAM resources it
+        // adds or names are the base stack's (the task roles are there).
+        let template = if overlay.template.is_empty() {
+            "base.yaml"
+        } else {
+            overlay.template.as_str()
+        };
         if let Some(stack) = stacks
             .iter_mut()
-            .find(|stack| format!("{}.yaml", stack.kind.as_str()) == overlay.template)
+            .find(|stack| format!("{}.yaml", stack.kind.as_str()) == template)
         {
             let adds_iam = overlay.patch["Resources"].as_mapping().is_some_and(|resources| {
                 resources

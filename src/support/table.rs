@@ -72,6 +72,10 @@ pub const TABLE: &[Row] = &[
     converted("x-aws-cluster", "Docker's ECS integration's cluster (name or ARN): as `x-ecs.cluster`"),
     converted("x-aws-vpc", "Docker's ECS integration's VPC (id or ARN): as `x-ecs.vpc`"),
     converted(
+        "x-aws-cloudformation",
+        "Docker's ECS integration's document merged into the generated templates, as `x-ecs.cloudformation` merges one: each resource, output, condition or mapping into the template that has one of that name, else `base.yaml`",
+    ),
+    converted(
         "x-aws-logs_retention",
         "Docker's ECS integration's log retention: as `x-ecs.log_retention_days`, the nearest period CloudWatch Logs offers (a note when it differs)",
     ),
