@@ -76,7 +76,7 @@ pub const EXTENSIONS: &[Extension] = &[
     docker(
         "x-aws-cloudformation",
         "",
-        "write it under `x-ecs.cloudformation`, keyed by the template it patches (`alb.yaml`, `base.yaml`, …): compose2ecs names its resources differently from Docker's, as the generated templates show",
+        "put it at the top level, or write `x-ecs.cloudformation` keyed by the template it patches (`alb.yaml`, `base.yaml`, …)",
     ),
     docker("x-aws-logs_retention", "", "write `x-ecs.log_retention_days`"),
     docker(
