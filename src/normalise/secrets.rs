@@ -236,6 +236,17 @@ fn numeric_id(reader: &mut Reader, value: &Value, path: &KeyPath) -> Option<Stri
 
 /// Each service's secrets: defined at the top level (`section`), and each written to a file
 /// of its own.
+/// The most JSON keys of one secret read as files or variables: each is an ECS secret of the
+/// container, and a task definition holds 64 KiB.
+const MAXIMUM_JSON_KEYS: usize = 100;
+
+/// A Secrets Manager secret's ARN, `arn:PARTITION:secretsmanager:REGION:ACCOUNT:secret:NAME`, with
+/// no JSON key, stage or version after it: ECS's `ARN:KEY::` takes a key in their place.
+fn is_whole_secret_arn(reference: &str) -> bool {
+    let parts: Vec<&str> = reference.split(':').collect();
+    parts.len() == 7 && parts[0] == "arn" && parts[2] == "secretsmanager" && parts[5] == "secret"
+}
+
 /// Docker's `x-aws-keys: [KEY, …]`: the JSON keys of an existing Secrets Manager secret, each read
 /// by ECS on its own (`ARN:KEY::`). `*` (every key) cannot be known without reading the secret.
 fn json_keys(reader: &mut Reader, value: &Value, source: &SecretSource, path: &KeyPath) -> Vec<String> {
@@ -243,20 +254,23 @@ fn json_keys(reader: &mut Reader, value: &Value, source: &SecretSource, path: &K
         return Vec::new();
     };
     let problem = match source {
-        SecretSource::External { reference }
-            if reference.starts_with("arn:") && reference.contains(":secretsmanager:") =>
-        {
-            if keys.iter().any(|key| key == "*") {
+        SecretSource::External { reference } if is_whole_secret_arn(reference) => {
+            if keys.len() > MAXIMUM_JSON_KEYS {
+                Some((
+                    "it lists more keys than the 100 compose2ecs writes as files",
+                    "read the secret's JSON in the app, or split it",
+                ))
+            } else if keys.iter().any(|key| key == "*") {
                 Some((
                     "`*` (every key) cannot be known without reading the secret",
                     "list the keys: `x-aws-keys: [stripe, mailgun]`",
                 ))
             } else if keys
                 .iter()
-                .any(|key| key.is_empty() || key == "." || key == ".." || key.contains([':', '/']))
+                .any(|key| key.is_empty() || key == "." || key == ".." || key.contains([':', '/']) || key.chars().any(char::is_control))
             {
                 Some((
-                    "a key is empty, `.` or `..`, or holds `:` or `/`: each is a file's name",
+                    "a key is empty, `.` or `..`, or holds `:`, `/` or a control character: each is a file's name",
                     "list the JSON keys of the secret as they are",
                 ))
             } else {
@@ -264,7 +278,7 @@ fn json_keys(reader: &mut Reader, value: &Value, source: &SecretSource, path: &K
             }
         }
         _ => Some((
-            "ECS reads the keys of an existing Secrets Manager secret only, named by its ARN",
+            "ECS reads the keys of an existing Secrets Manager secret only, named by its ARN (without a key, stage or version of its own)",
             "give the secret `external: true` and its ARN as `name:`, or make one secret per value",
         )),
     };
@@ -321,6 +335,15 @@ fn composex_secret(reader: &mut Reader, value: &Value, path: &KeyPath) -> Option
     for key in settings.keys().map(key_text).filter(|key| key != "Name") {
         let key_path = path.key(&key);
         if key == "JsonKeys" {
+            if !is_whole_secret_arn(&reference) {
+                reader.error(
+                    Code::BadSecret,
+                    &key_path,
+                    format!("`{key_path}` needs a Secrets Manager secret's ARN (without a key, stage or version of its own) as `Name`"),
+                    "ECS reads a JSON key as `ARN:KEY::`",
+                );
+                return None;
+            }
             variables = json_key_variables(reader, &settings[key.as_str()], &key_path);
             continue;
         }
@@ -343,6 +366,18 @@ fn json_key_variables(reader: &mut Reader, value: &Value, path: &KeyPath) -> Vec
         reader.wrong_type(path, value, "a list of `{SecretKey, VarName}`");
         return Vec::new();
     };
+    if items.len() > MAXIMUM_JSON_KEYS {
+        reader.error(
+            Code::BadSecret,
+            path,
+            format!(
+                "`{path}` lists {} keys, more than the {MAXIMUM_JSON_KEYS} compose2ecs reads as variables",
+                items.len()
+            ),
+            "read the secret's JSON in the app, or split it",
+        );
+        return Vec::new();
+    }
     let mut variables = Vec::new();
     for (index, item) in items.iter().enumerate() {
         let item_path = path.index(index);
@@ -363,7 +398,12 @@ fn json_key_variables(reader: &mut Reader, value: &Value, path: &KeyPath) -> Vec
             .next()
             .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
             && variable.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if key.is_empty() || key.contains(':') || !valid_variable || unknown.is_some() {
+        if key.is_empty()
+            || key.contains(':')
+            || key.chars().any(char::is_control)
+            || !valid_variable
+            || unknown.is_some()
+        {
             reader.error(
                 Code::BadSecret,
                 &item_path,

@@ -614,6 +614,25 @@ mod tests {
     }
 
     #[test]
+    fn a_secret_s_file_where_another_s_folder_is_refused() {
+        let arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:keys-AbCdEf";
+        let compose = format!(
+            "services:\n  api:\n    image: a\n    secrets: [keys, {{source: other, target: keys/stripe/x}}]\n\
+             secrets:\n  keys: {{external: true, name: '{arn}', x-aws-keys: [stripe]}}\n  other: {{external: true, name: /prod/other}}\n"
+        );
+        let conversion = crate::test_conversion(&compose);
+        assert!(conversion.plan.is_none());
+        assert!(
+            conversion
+                .diagnostics
+                .iter()
+                .any(|d| d.code == Code::BadSecret && d.message.contains("`/run/secrets/keys/stripe`")),
+            "{:?}",
+            conversion.diagnostics
+        );
+    }
+
+    #[test]
     fn policy_resources_name_the_whole_secret() {
         let sm = |arn: &str| PolicyResource::SecretsManager(arn.to_string());
         assert_eq!(

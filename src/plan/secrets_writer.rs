@@ -140,17 +140,23 @@ fn write_once(
     written: &mut BTreeSet<String>,
     service: &str,
 ) {
-    if !written.insert(relative.to_string()) {
+    // A file where another is, or a file where another's folder is (`keys` beside `keys/stripe`),
+    // would stop the writer, and the containers that wait for it.
+    let clash = written.iter().find(|other| {
+        *other == relative || other.starts_with(&format!("{relative}/")) || relative.starts_with(&format!("{other}/"))
+    });
+    if let Some(other) = clash {
         diagnostics.push(
             Diagnostic::error(
                 Code::BadSecret,
                 secret_use.path.clone(),
-                format!("another secret of `{service}` is already written to `{SECRETS_FOLDER}/{relative}`"),
+                format!("`{SECRETS_FOLDER}/{relative}` of `{service}` is written where another of its secrets is, `{SECRETS_FOLDER}/{other}`"),
             )
             .with_help(format!("give this secret a target under `{SECRETS_FOLDER}` of its own")),
         );
         return;
     }
+    written.insert(relative.to_string());
     write_secret_file(script, folder, relative, variable, secret_use);
 }
 
