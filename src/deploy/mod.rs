@@ -994,9 +994,9 @@ pub fn moving_tags(plan: &Plan) -> Vec<String> {
 /// The input of `update-service` from a service file and the service as it is (`existing`): what
 /// update-service takes, the revision to run, and no `desiredCount` when autoscaling sets it (an
 /// update would undo its scaling). A file leaves out what is off, and update-service keeps what it
-/// is not given: ECS Exec is given either way, and a service that has a capacity provider strategy
-/// keeps one (update-service takes no launch type: back from Spot is all on `FARGATE`). A change of
-/// either reaches running tasks only with a new deployment, which ECS requires for a strategy.
+/// is not given: ECS Exec is given either way, and a strategy the file no longer has is an empty
+/// one, ECS's way back to the launch type. A change of either reaches running tasks only with a
+/// new deployment, which ECS requires for a strategy.
 fn update_input(
     service: &Value,
     existing: &Value,
@@ -1019,10 +1019,7 @@ fn update_input(
     let strategy = capacity_shares(service);
     let strategy_changed = strategy != capacity_shares(existing);
     if strategy_changed && strategy.is_empty() {
-        input.insert(
-            "capacityProviderStrategy".into(),
-            json!([{"capacityProvider": "FARGATE", "weight": 1}]),
-        );
+        input.insert("capacityProviderStrategy".into(), json!([]));
     }
     let exec = service["enableExecuteCommand"].as_bool().unwrap_or(false);
     input.insert("enableExecuteCommand".into(), json!(exec));

@@ -875,15 +875,20 @@ fn an_update_says_exec_and_the_capacity_either_way_and_deploys_their_change() {
         (onto["enableExecuteCommand"].clone(), onto["forceNewDeployment"].clone()),
         (json!(true), json!(true))
     );
-    // Off Spot and Exec: all on FARGATE, Exec false, deployed.
+    // Off Spot and Exec: an empty strategy (back to the launch type), Exec false, deployed.
     let off = super::update_input(&plain, &described_spot, "s", "t:2", false, false);
-    assert_eq!(
-        off["capacityProviderStrategy"],
-        json!([{"capacityProvider": "FARGATE", "weight": 1}])
-    );
+    assert_eq!(off["capacityProviderStrategy"], json!([]));
     assert_eq!(
         (off["enableExecuteCommand"].clone(), off["forceNewDeployment"].clone()),
         (json!(false), json!(true))
     );
-    assert_eq!(off.get("launchType"), None, "update-service takes no launch type");
+    // On the launch type, as described: nothing about a strategy, no new deployment.
+    let unchanged = super::update_input(&plain, &json!({"launchType": "FARGATE"}), "s", "t:2", false, false);
+    assert_eq!(
+        (
+            unchanged.get("capacityProviderStrategy"),
+            unchanged.get("forceNewDeployment")
+        ),
+        (None, None)
+    );
 }
