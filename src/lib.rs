@@ -161,10 +161,13 @@ fn check_patched_templates(plan: &Plan, output: &emit::Output, diagnostics: &mut
         if mine.is_empty() {
             continue;
         }
+        // A resource patched to `null` is removed, as the patch says.
         let patched = overlay.patch["Resources"]
             .as_mapping()
             .into_iter()
-            .flat_map(|r| r.keys());
+            .flatten()
+            .filter(|(_, resource)| !resource.is_null())
+            .map(|(id, _)| id);
         for id in patched.filter_map(serde_yaml::Value::as_str) {
             if mine.iter().all(|template| template["Resources"][id]["Type"].is_null()) {
                 let message = match overlay.template.as_str() {
@@ -269,6 +272,14 @@ mod tests {
             errors,
             ["x-aws-cloudformation.Resources.WebTCP80TargetGroup"],
             "Docker's name for it"
+        );
+        let removed = test_conversion(&compose.replace(
+            "WebTCP80TargetGroup: {Properties: {HealthCheckPath: /health}}",
+            "Alerts2: null",
+        ));
+        assert!(
+            removed.plan.is_some(),
+            "a resource patched to null is removed, not refused"
         );
         let fine = test_conversion(&compose.replace(
             "    WebTCP80TargetGroup: {Properties: {HealthCheckPath: /health}}\n",

@@ -106,6 +106,23 @@ fn overlays(reader: &mut Reader, value: &Value, path: &KeyPath) -> Vec<TemplateO
     overlays
 }
 
+/// The length of the first key of more than 255 characters in `value`, depth first.
+fn first_long_key(value: &Value) -> Option<usize> {
+    match value {
+        Value::Mapping(map) => map.iter().find_map(|(key, item)| {
+            let length = key_text(key).chars().count();
+            if length > 255 {
+                Some(length)
+            } else {
+                first_long_key(item)
+            }
+        }),
+        Value::Sequence(items) => items.iter().find_map(first_long_key),
+        Value::Tagged(tagged) => first_long_key(&tagged.value),
+        _ => None,
+    }
+}
+
 /// The first YAML tag (`!Ref`) in `value`, depth first.
 fn first_tag(value: &Value) -> Option<String> {
     match value {
@@ -137,6 +154,20 @@ pub(super) fn patchable(reader: &mut Reader, patch: &Value, path: &KeyPath) -> b
             );
             valid = false;
         }
+    }
+    // YAML parsers take at most 1,024 characters in a key written on its line, and CloudFormation
+    // names are far shorter.
+    if let Some(long) = first_long_key(patch) {
+        reader.error(
+            Code::BadSetting,
+            path,
+            format!(
+                "a key of {} characters in a patch is longer than any CloudFormation name",
+                long
+            ),
+            "keys of a patch are resource, property and output names: 255 characters at most",
+        );
+        valid = false;
     }
     if let Some(tag) = first_tag(patch) {
         reader.error(
