@@ -35,16 +35,27 @@ pub(super) fn rollout(
     let maximum_percent = settings.maximum_percent.unwrap_or(chosen.maximum_percent);
     // ECS rounds the copies it keeps up and the copies it may run down: with none to stop and
     // none to add, a deployment never moves.
-    let kept = (u64::from(copies) * u64::from(minimum_healthy_percent)).div_ceil(100);
-    let most = u64::from(copies) * u64::from(maximum_percent) / 100;
-    if copies > 0 && most <= kept {
+    // With autoscaling, at every count it may scale to.
+    let scaled = members
+        .iter()
+        .find_map(|s| s.ecs.autoscaling.as_ref())
+        .map_or(copies..=copies, |a| a.min..=a.max);
+    let stuck = std::iter::once(copies)
+        .chain(scaled)
+        .filter(|c| *c > 0)
+        .find_map(|count| {
+            let kept = (u64::from(count) * u64::from(minimum_healthy_percent)).div_ceil(100);
+            let most = u64::from(count) * u64::from(maximum_percent) / 100;
+            (most <= kept).then_some((count, kept, most))
+        });
+    if let Some((count, kept, most)) = stuck {
         cx.diagnostics.push(
             Diagnostic::error(
                 Code::BadSetting,
                 settings.path.clone(),
-                format!("with {copies} cop{}, task `{task}` keeps {kept} running ({minimum_healthy_percent}%, rounded up) and runs at most {most} ({maximum_percent}%, rounded down): ECS can neither stop one nor start one, so a deployment never moves", if copies == 1 { "y" } else { "ies" }),
+                format!("with {count} cop{}, task `{task}` keeps {kept} running ({minimum_healthy_percent}%, rounded up) and runs at most {most} ({maximum_percent}%, rounded down): ECS can neither stop one nor start one, so a deployment never moves", if count == 1 { "y" } else { "ies" }),
             )
-            .with_help("lower `minimum_healthy_percent` or raise `maximum_percent` until one copy can be replaced (with 1 copy: 0 and 100, or 100 and 200)"),
+            .with_help("lower `minimum_healthy_percent` or raise `maximum_percent` until one copy can be replaced at every count the task runs (with 1 copy: 0 and 100, or 100 and 200)"),
         );
     }
     if mounts_volumes && maximum_percent > 100 {
@@ -295,6 +306,15 @@ mod rollout_tests {
         let rounded =
             "services:\n  a: {image: a, deploy: {update_config: {x-aws-min_percent: 25, x-aws-max_percent: 125}}}\n";
         assert_eq!(rollout_of(rounded, false).1, [Code::BadSetting]);
+        // Fine at 2 copies, stuck at 1, which autoscaling may scale down to.
+        let scaled = "services:\n  a: {image: a, x-ecs: {autoscaling: {min: 1, max: 4, cpu: 70}, rollout: {minimum_healthy_percent: 50, maximum_percent: 150}}}\n";
+        let with_copies = |compose: &str, copies: u32| {
+            let project = project(compose);
+            let members: Vec<&Service> = project.services.iter().collect();
+            run(&project, |cx| rollout(cx, "app", &members, false, copies)).1
+        };
+        assert_eq!(with_copies(scaled, 2), [Code::BadSetting]);
+        assert_eq!(with_copies(&scaled.replace("min: 1", "min: 2"), 2), []);
         let two = "services:\n  a: {image: a, x-ecs: {rollout: {maximum_percent: 200}}}\n  b: {image: b, x-ecs: {rollout: {maximum_percent: 100}}}\n";
         assert_eq!(rollout_of(two, false), ((100, 200), vec![Code::TaskSettingConflict]));
     }
