@@ -1,7 +1,10 @@
 //! How long a conversion takes on a large synthetic project, whole and stage by stage:
-//! `cargo bench`. The project has the shape of `../shared/tools/gen_compose.py`: each service has
-//! 10 environment variables (4 of them URLs naming other services), 2 ports, a named volume, a
-//! health check and 2 dependencies. `one_large_value` is one value of a megabyte.
+//! `cargo bench`. The project has the shape of `../shared/tools/gen_compose.py --deployable`, so
+//! it stays within what AWS deploys (a stack's 500 resources, a load balancer's 50 listeners): each
+//! service has 10 environment variables (4 of them URLs naming other services), 2 ports, a volume,
+//! a health check and 2 dependencies; one service in 100 publishes its port, one in 40 has a named
+//! volume, the others a private port and an anonymous volume. `one_large_value` is one value of a
+//! megabyte.
 
 use compose2ecs::diagnostic::Diagnostics;
 use compose2ecs::source::MemoryFiles;
@@ -48,15 +51,28 @@ fn compose(count: usize) -> String {
             "      FEATURE_FLAGS: audit-log\n      REQUEST_TIMEOUT_MS: \"5000\"\n      AWS_REGION: us-east-1"
         )
         .unwrap();
-        writeln!(text, "    ports:\n      - \"{}:8080\"\n      - \"9100\"", 10000 + i).unwrap();
-        writeln!(text, "    volumes:\n      - \"data-{me}:/var/lib/app\"").unwrap();
+        if i % 100 == 0 {
+            writeln!(
+                text,
+                "    ports:\n      - \"{}:8080\"\n    expose: [\"9100\"]",
+                10000 + i
+            )
+            .unwrap();
+        } else {
+            text.push_str("    expose: [\"8080\", \"9100\"]\n");
+        }
+        if i % 40 == 0 {
+            writeln!(text, "    volumes:\n      - \"data-{me}:/var/lib/app\"").unwrap();
+        } else {
+            text.push_str("    volumes:\n      - /var/lib/app\n");
+        }
         text.push_str("    healthcheck:\n      test: [\"CMD-SHELL\", \"curl -fsS http://localhost:8080/health || exit 1\"]\n      interval: 30s\n      retries: 5\n");
         if i >= 2 {
             writeln!(text, "    depends_on: [{}, {}]", name(i - 1), name(i / 2)).unwrap();
         }
     }
     text.push_str("volumes:\n");
-    for i in 0..count {
+    for i in (0..count).step_by(40) {
         writeln!(text, "  data-{}: {{}}", name(i)).unwrap();
     }
     text
