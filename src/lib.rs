@@ -18,7 +18,7 @@ pub mod source;
 pub mod support;
 pub mod write;
 
-use diagnostic::{Code, Diagnostic, Diagnostics, Severity};
+use diagnostic::{Code, Diagnostic, Diagnostics, KeyPath, Severity};
 use load::interpolate::Variables;
 use plan::Plan;
 use std::path::PathBuf;
@@ -93,6 +93,7 @@ pub fn convert(input: &Input, files: &dyn source::Files) -> Result<Conversion, e
             let output = emit::emit(plan)?;
             check_task_definition_sizes(plan, &output, &mut diagnostics);
             check_patched_templates(plan, &output, &mut diagnostics);
+            check_template_limits(&output, &mut diagnostics);
             check_output_size(&output, &mut diagnostics);
             check_unfilled(plan, &input.stack_outputs, &mut diagnostics);
             output
@@ -125,7 +126,7 @@ fn check_output_size(output: &emit::Output, diagnostics: &mut Diagnostics) {
         diagnostics.push(
             Diagnostic::error(
                 Code::OutputTooLarge,
-                diagnostic::KeyPath::root(),
+                KeyPath::root(),
                 format!(
                     "the output would be {} MiB; compose2ecs writes at most {} MiB",
                     total.div_ceil(1024 * 1024),
@@ -139,6 +140,49 @@ fn check_output_size(output: &emit::Output, diagnostics: &mut Diagnostics) {
 
 /// The most bytes ECS takes for one task definition (RegisterTaskDefinition's request).
 const MAXIMUM_TASK_DEFINITION_BYTES: usize = 64 * 1024;
+
+/// CloudFormation's quotas on one template, which no AWS checker run before deploying sees:
+/// resources, outputs and parameters by count, and the body by size (through S3, which `deploy`
+/// uses with `--s3-bucket`). Checked on what is about to be written (the plan cannot count a
+/// template's resources); located at what grows each part most.
+fn check_template_limits(output: &emit::Output, diagnostics: &mut Diagnostics) {
+    const PARTS: &[(&str, usize)] = &[("Resources", 500), ("Outputs", 200), ("Parameters", 200)];
+    const BODY_BYTES: usize = 1024 * 1024;
+    for (path, text) in output.iter().filter(|(path, _)| path.starts_with("cloudformation/")) {
+        let name = path.trim_start_matches("cloudformation/");
+        // Named volumes fill `efs.yaml`, published ports the load balancers', secrets theirs.
+        let at = match name {
+            "efs.yaml" => KeyPath::root().key("volumes"),
+            "secrets.yaml" => KeyPath::root().key("secrets"),
+            _ => KeyPath::root().key("services"),
+        };
+        let mut push = |what: String| {
+            diagnostics.push(
+                Diagnostic::error(Code::TemplateLimit, at.clone(), format!("`{name}` would have {what}")).with_help(
+                    "split the project into smaller ones (each its own stacks), or use fewer of what fills it",
+                ),
+            );
+        };
+        if text.len() > BODY_BYTES {
+            push(format!(
+                "{} bytes; CloudFormation takes a template of at most {BODY_BYTES}",
+                text.len()
+            ));
+        }
+        let Ok(template) = serde_yaml::from_str::<serde_yaml::Value>(text) else {
+            continue;
+        };
+        for (part, most) in PARTS {
+            let count = template[*part].as_mapping().map_or(0, serde_yaml::Mapping::len);
+            if count > *most {
+                push(format!(
+                    "{count} {}; CloudFormation takes at most {most}",
+                    part.to_lowercase()
+                ));
+            }
+        }
+    }
+}
 
 /// A patch that names a resource the template does not have makes one with no `Type`, which
 /// CloudFormation refuses (a resource compose2ecs names otherwise, or a typo): an error at the
@@ -255,6 +299,33 @@ pub(crate) fn test_conversion(compose: &str) -> Conversion {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_template_past_cloudformation_s_quotas_is_refused() {
+        // 250 named volumes: an access point and an output each, more outputs than 200.
+        let mut compose = String::from("services:\n  app:\n    image: a\n    volumes:\n");
+        for i in 0..250 {
+            compose.push_str(&format!("      - v{i}:/data/{i}\n"));
+        }
+        compose.push_str("volumes:\n");
+        for i in 0..250 {
+            compose.push_str(&format!("  v{i}: {{}}\n"));
+        }
+        let conversion = test_conversion(&compose);
+        let found: Vec<(Code, String)> = conversion
+            .diagnostics
+            .iter()
+            .filter(|d| d.code == Code::TemplateLimit)
+            .map(|d| (d.code, d.path.to_string()))
+            .collect();
+        assert_eq!(
+            found,
+            [(Code::TemplateLimit, "volumes".to_string())],
+            "{:?}",
+            conversion.diagnostics
+        );
+        assert!(conversion.is_refused(false));
+    }
 
     #[test]
     fn docker_s_document_goes_to_the_template_that_has_each_resource() {

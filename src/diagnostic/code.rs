@@ -308,6 +308,8 @@ codes! {
         "Two services of one task set a task-wide setting differently (`x-ecs.rollout` or another tool's deployment percents, Fargate Spot); a task deploys as one ECS service.";
     TaskStorageOwner = "task-storage-owner", Warning:
         "An anonymous volume is on the task's storage, writable by root only, and the container runs as another user.";
+    TemplateLimit = "template-limit", Error:
+        "A generated CloudFormation template has more resources (500), outputs (200) or parameters (200), or more bytes (1 MiB), than CloudFormation takes.";
     TmpfsOption = "tmpfs-option", Warning:
         "A tmpfs mount option ECS does not take is left out.";
     TmpfsSize = "tmpfs-size", Note:
