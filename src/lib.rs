@@ -300,6 +300,16 @@ pub(crate) fn test_conversion(compose: &str) -> Conversion {
 mod tests {
     use super::*;
 
+    /// Where each error of a conversion is.
+    fn error_paths(conversion: &Conversion) -> Vec<String> {
+        conversion
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .map(|d| d.path.to_string())
+            .collect()
+    }
+
     #[test]
     fn a_template_past_cloudformation_s_quotas_is_refused() {
         // 250 named volumes: an access point and an output each, more outputs than 200.
@@ -333,12 +343,7 @@ mod tests {
                        LoadBalancer: {Properties: {Scheme: internal}}\n    Alerts: {Type: 'AWS::SNS::Topic'}\n    \
                        WebTCP80TargetGroup: {Properties: {HealthCheckPath: /health}}\n";
         let conversion = test_conversion(compose);
-        let errors: Vec<String> = conversion
-            .diagnostics
-            .iter()
-            .filter(|d| d.severity == Severity::Error)
-            .map(|d| d.path.to_string())
-            .collect();
+        let errors = error_paths(&conversion);
         assert_eq!(
             errors,
             ["x-aws-cloudformation.Resources.WebTCP80TargetGroup"],
@@ -371,12 +376,7 @@ mod tests {
                        WebTCP80TargetGroup: {Properties: {HealthCheckPath: /health}}\n        \
                        Alerts: {Type: 'AWS::SNS::Topic'}\n        TargetGroupPort80: {Properties: {HealthCheckIntervalSeconds: 60}}\n";
         let conversion = test_conversion(compose);
-        let errors: Vec<String> = conversion
-            .diagnostics
-            .iter()
-            .filter(|d| d.severity == Severity::Error)
-            .map(|d| d.path.to_string())
-            .collect();
+        let errors = error_paths(&conversion);
         assert_eq!(
             errors,
             ["x-ecs.cloudformation.alb.yaml.Resources.WebTCP80TargetGroup"],

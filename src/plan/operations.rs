@@ -55,11 +55,6 @@ impl TaskOperations {
     pub fn is_default(&self) -> bool {
         self.exec.is_none() && self.ephemeral_storage_gib.is_none() && self.capacity.is_empty() && self.role.is_none()
     }
-
-    /// Whether the task may run on Fargate Spot.
-    pub fn on_spot(&self) -> bool {
-        self.capacity.iter().any(|share| share.provider == "FARGATE_SPOT")
-    }
 }
 
 pub(super) fn operations(cx: &mut Context, task: &str, members: &[&Service]) -> TaskOperations {
@@ -217,7 +212,10 @@ mod tests {
         let (ops, codes) = of("services:\n  a: {image: a, x-ecs: {exec: true, ephemeral_storage: 30, spot: true}}\n  b: {image: b, x-ecs: {ephemeral_storage: 50}}\n");
         assert_eq!(ops.exec.as_deref(), Some("`x-ecs.exec` on `a`"));
         assert_eq!(ops.ephemeral_storage_gib, Some(50), "the most any service asks");
-        assert!(ops.on_spot());
+        assert_eq!(
+            ops.capacity.iter().map(|s| s.provider.as_str()).collect::<Vec<_>>(),
+            ["FARGATE_SPOT"]
+        );
         assert_eq!(codes, [Code::FargateSpot]);
         let (ops, codes) = of("services:\n  a: {image: a}\n");
         assert!(ops.exec.is_none() && ops.capacity.is_empty() && codes.is_empty());
