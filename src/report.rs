@@ -131,6 +131,8 @@ fn outcome(outcome: &Outcome) -> String {
         Outcome::ServiceConnect { alias, port } => format!("Service Connect alias {alias}:{port}"),
         Outcome::External { host, port: Some(port) } => format!("external {host}:{port}"),
         Outcome::External { host, port: None } => format!("external {host}"),
+        Outcome::Managed { host, port: Some(port) } => format!("managed {host}:{port}"),
+        Outcome::Managed { host, port: None } => format!("managed {host}"),
         Outcome::LeftAlone { why } => format!("left alone: {why}"),
     }
 }
@@ -207,6 +209,9 @@ pub fn table(plan: &Plan) -> String {
     if !plan.external.is_empty() {
         out.push_str("\noutside ECS\n");
         columns(&external_rows(plan), "  ", &mut out);
+    }
+    for database in &plan.managed {
+        managed_section(database, &mut out);
     }
     if !plan.references.is_empty() {
         out.push_str("\nreferences\n");
@@ -398,6 +403,63 @@ fn public_ports(plan: &Plan) -> Vec<String> {
         .collect()
 }
 
+/// A managed database's part of the table: what runs it, its version and where that comes from,
+/// its settings, its clients, and where each credential comes from (names only).
+fn managed_section(database: &crate::plan::ManagedDatabase, out: &mut String) {
+    writeln!(
+        out,
+        "\nmanaged {} on {}: {} {} (from {}), data stack",
+        database.service,
+        database.runs_on.describe(),
+        database.engine,
+        database.version,
+        database.version_from
+    )
+    .unwrap();
+    let mut settings = Vec::new();
+    if let Some(class) = &database.instance_class {
+        settings.push(class.clone());
+    }
+    if let Some(storage) = database.storage {
+        settings.push(format!("{storage} GiB"));
+    }
+    settings.push(if database.multi_az { "two zones" } else { "one zone" }.to_string());
+    settings.push(format!("{} days of backups", database.backup_retention_days));
+    settings.push(format!(
+        "deletion protection {}",
+        if database.deletion_protection { "on" } else { "off" }
+    ));
+    writeln!(out, "  {}", settings.join(", ")).unwrap();
+    writeln!(out, "  endpoint {}:{}", database.endpoint.text(), database.port).unwrap();
+    match &database.username {
+        Some(user) => {
+            let name = database
+                .database_name
+                .as_deref()
+                .map_or_else(String::new, |name| format!(", database `{name}`"));
+            writeln!(out, "  user `{user}`{name}; password generated in Secrets Manager").unwrap();
+        }
+        None => writeln!(out, "  no password: the security group admits the tasks only, over TLS").unwrap(),
+    }
+    let clients = if database.clients.is_empty() {
+        "none".to_string()
+    } else {
+        database.clients.join(", ")
+    };
+    writeln!(out, "  referenced by {clients}").unwrap();
+    for (service, variable) in &database.password_variables {
+        writeln!(out, "  {service} {variable}: the generated password").unwrap();
+    }
+    for connection in &database.connection_strings {
+        writeln!(
+            out,
+            "  {} {}: a connection string the data stack builds with the generated password",
+            connection.service, connection.variable
+        )
+        .unwrap();
+    }
+}
+
 /// A row per service outside ECS: its name, and the host (and port) it is reached at.
 fn external_rows(plan: &Plan) -> Vec<Vec<String>> {
     plan.external
@@ -451,12 +513,25 @@ pub fn mermaid(plan: &Plan) -> String {
         writeln!(out, "  {id}[(\"{} (external)\")]", external.service).unwrap();
         ids.insert(&external.service, id);
     }
+    for database in &plan.managed {
+        let id = format!("c{}", ids.len());
+        writeln!(
+            out,
+            "  {id}[(\"{} ({} {})\")]",
+            database.service,
+            database.runs_on.describe(),
+            database.engine
+        )
+        .unwrap();
+        ids.insert(&database.service, id);
+    }
     let mut edges = BTreeSet::new();
     for reference in plan.references.iter().filter(|r| r.service != r.target) {
         let label = match &reference.outcome {
             Outcome::Localhost => "localhost".to_string(),
             Outcome::ServiceConnect { alias, port } => format!("{alias}:{port}"),
             Outcome::External { .. } => "external".to_string(),
+            Outcome::Managed { .. } => "managed".to_string(),
             Outcome::CloudMap { host } => host.clone(),
             Outcome::AllInterfaces | Outcome::LeftAlone { .. } => continue,
         };

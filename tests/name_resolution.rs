@@ -81,7 +81,7 @@ fn listening_ports(service: &Service) -> BTreeSet<u16> {
 /// hold (compose spreads requests between them) and names no DNS label can carry are left out:
 /// the conversion warns about those.
 fn compose_expectations(project: &Project) -> Vec<Expectation> {
-    let on_ecs = |s: &Service| s.ecs.external.is_none();
+    let on_ecs = |s: &Service| s.outside_ecs().is_none();
     // Network names: each service's own, its container_name and aliases; a service in another's
     // network has none of its own.
     let mut holders: HashMap<String, BTreeSet<&str>> = HashMap::new();
@@ -363,7 +363,7 @@ fn check_case(case: &Path) -> Vec<String> {
 /// their networks: a task is the unit the groups apply to.)
 fn kept_apart(project: &Project, output: &Output) -> Vec<String> {
     let mut networks: BTreeMap<String, (BTreeSet<&str>, &Json)> = BTreeMap::new();
-    for service in project.services.iter().filter(|s| s.ecs.external.is_none()) {
+    for service in project.services.iter().filter(|s| s.outside_ecs().is_none()) {
         let Some(ecs) = output.service_running(&service.name) else {
             continue;
         };

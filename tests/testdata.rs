@@ -303,13 +303,18 @@ fn check_placeholders(plan: &compose2ecs::plan::Plan, output: &compose2ecs::emit
         }
         let mut rest = text.as_str();
         while let Some(start) = rest.find("\"{{") {
-            let end = rest[start..].find("}}\"").expect("closed placeholder") + start;
+            // A placeholder may start a value (`{{DbSecretArn}}:password::`).
+            let end = rest[start..].find("}}").expect("closed placeholder") + start;
             let name = &rest[start + 3..end];
+            rest = &rest[end..];
+            // A CloudFormation dynamic reference (`{{resolve:secretsmanager:…}}`) is no placeholder.
+            if name.starts_with("resolve:secretsmanager:") {
+                continue;
+            }
             assert!(
                 plan.missing.iter().any(|m| m.name == name),
                 "{path}: placeholder {name} is not listed as missing"
             );
-            rest = &rest[end..];
         }
     }
     for missing in &plan.missing {

@@ -10,6 +10,23 @@ use serde_json::Value;
 
 /// Removes the app; returns what was kept, each with the command that deletes it.
 pub fn down(deployer: &mut Deployer, plan: &Plan, saved: &SavedOutputs) -> Result<Vec<String>, DeployError> {
+    // A database the user protected is not deleted: down refuses before it changes anything.
+    let protected: Vec<&str> = plan
+        .managed
+        .iter()
+        .filter(|database| database.deletion_protection)
+        .map(|database| database.service.as_str())
+        .collect();
+    if !protected.is_empty() {
+        return Err(DeployError::new(
+            format!(
+                "the managed {} {} deletion protection on: nothing was removed",
+                crate::quote::names(&protected),
+                if protected.len() == 1 { "has" } else { "have" }
+            ),
+            "to remove the app with its databases, set `x-ecs.managed.deletion_protection: false` on each, run `compose2ecs deploy`, then `compose2ecs down`: each database leaves a final snapshot and its secret",
+        ));
+    }
     for stack in plan.stacks.iter().rev().filter(|s| s.after_services) {
         delete_stack(deployer, stack)?;
     }

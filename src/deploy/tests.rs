@@ -858,6 +858,23 @@ fn down_removes_what_deploy_made_and_names_what_it_keeps() {
     assert!(aws.changes().is_empty(), "{:?}", aws.changes());
 }
 
+/// A managed database with deletion protection (the default) stops `down` before it changes anything.
+#[test]
+fn down_keeps_a_protected_database_and_changes_nothing() {
+    let compose = APP.replace(
+        "  api:\n",
+        "  db:\n    image: postgres:16\n    x-ecs: {managed: true}\n  api:\n",
+    );
+    let mut aws = FakeAws::with_network();
+    let dir = tempfile::tempdir().unwrap();
+    let plan = with_outputs(&compose, SavedOutputs::default()).plan.unwrap();
+    let mut say = |_: &str| {};
+    let mut deployer = Deployer::new(&mut aws, dir.path(), &mut say, None);
+    let refused = down(&mut deployer, &plan, &SavedOutputs::default()).unwrap_err();
+    assert!(refused.message.contains("`db`"), "{}", refused.message);
+    assert!(aws.run.is_empty(), "{:?}", aws.run);
+}
+
 /// A change of ECS Exec or of the capacity (Spot) reaches running tasks only with a new
 /// deployment, and turning either off is said explicitly: update-service keeps what it is not given.
 #[test]

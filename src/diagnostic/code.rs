@@ -194,6 +194,16 @@ codes! {
         "A port published on the loopback address stays private.";
     LoggingDriver = "logging-driver", Warning:
         "A `logging` driver other than json-file/local is not used: every container logs to CloudWatch.";
+    ManagedConnection = "managed-connection", Error | Warning | Note:
+        "A client's connection to a managed database: a URL adjusted for the engine (a note), a change the output cannot make (TLS, a password in a command, a user the database lacks: warnings), or a cache with a password (an error).";
+    ManagedDatabase = "managed-database", Warning:
+        "A service runs on a managed AWS database or cache (`x-ecs.managed`): its data is not copied, and the help says what differs from the image.";
+    ManagedImage = "managed-image", Error:
+        "`x-ecs.managed` is on an image AWS runs no engine of, or with a user it does not take.";
+    ManagedSecret = "managed-secret", Note:
+        "A client's password or connection string for a managed database is read from the secret the data stack generates.";
+    ManagedVersion = "managed-version", Error | Warning:
+        "The image's version is newer than the managed engine offers (an error), or older (a warning: it runs the oldest newer one).";
     MissingKey = "missing-key", Error:
         "A mapping lacks a key it needs, or has it empty: `extends` without `service`, an `include` entry without `path`, a ulimit without `soft` or `hard`.";
     MountedFileNames = "mounted-file-names", Note:

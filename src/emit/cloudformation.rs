@@ -2,7 +2,9 @@
 //! and id; the templates only loop and branch, and pass each user string through `json_string`.
 
 use super::EmitError;
-use crate::plan::{EfsPlan, Plan, PolicyResource, ScalingMetric, StackKind, TargetGroup};
+use crate::plan::{
+    EfsPlan, ManagedDatabase, ManagedService, Plan, PolicyResource, ScalingMetric, StackKind, TargetGroup,
+};
 use minijinja::{Environment, ErrorKind, UndefinedBehavior, Value};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -12,6 +14,7 @@ const BASE: &str = include_str!("../../templates/base.yaml.j2");
 const EFS: &str = include_str!("../../templates/efs.yaml.j2");
 const ALB: &str = include_str!("../../templates/alb.yaml.j2");
 const NLB: &str = include_str!("../../templates/nlb.yaml.j2");
+const DATA: &str = include_str!("../../templates/data.yaml.j2");
 const SECRETS: &str = include_str!("../../templates/secrets.yaml.j2");
 const AUTOSCALING: &str = include_str!("../../templates/autoscaling.yaml.j2");
 
@@ -194,6 +197,7 @@ pub fn templates(plan: &Plan) -> Result<Vec<(String, String)>, EmitError> {
                 Some(efs) => render(&environment, "efs.yaml", EFS, &efs_context(plan, efs))?,
                 None => continue,
             },
+            StackKind::Data => render(&environment, "data.yaml", DATA, &data_context(plan))?,
             StackKind::Alb => render(&environment, "alb.yaml", ALB, &alb_context(plan))?,
             StackKind::Nlb => match &plan.network_load_balancer {
                 Some(network) => {
@@ -430,6 +434,107 @@ fn alb_target_group(target: &TargetGroup) -> AlbTargetGroup<'_> {
         health_check_path: &target.health_check.path,
         health_check_codes: &target.health_check.codes,
     }
+}
+
+/// The managed databases and caches of `data.yaml`.
+#[derive(Serialize)]
+struct DataContext<'a> {
+    project: &'a str,
+    databases: Vec<DataDatabase<'a>>,
+    /// The logical ids of the secrets the execution role reads: each database's secret whose
+    /// password a client reads, and each connection string.
+    read_secrets: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct DataDatabase<'a> {
+    #[serde(flatten)]
+    database: &'a ManagedDatabase,
+    /// `rds`, `aurora`, `docdb` or `cache`.
+    kind: &'static str,
+    describe: &'static str,
+    secret_name: String,
+    /// The generated secret's JSON before the password is added.
+    secret_template: String,
+    /// `MasterUserPassword`, a dynamic reference to the secret (in `Fn::Sub`).
+    master_password: String,
+    /// The instances of a cluster: a writer, and a reader in a second zone with `multi_az`.
+    instances: Vec<&'static str>,
+    /// `TargetType` of the secret's attachment, which adds the host and port to it.
+    target_type: &'static str,
+    cache_name: String,
+    /// The output's `Fn::GetAtt`: (logical id, attribute).
+    endpoint_attribute: (String, String),
+}
+
+fn data_context(plan: &Plan) -> DataContext<'_> {
+    let mut read_secrets = Vec::new();
+    let databases = plan
+        .managed
+        .iter()
+        .map(|database| {
+            let id = &database.logical_id;
+            if database.secret_is_read() {
+                read_secrets.push(format!("{id}Secret"));
+            }
+            read_secrets.extend(database.connection_strings.iter().map(|c| c.logical_id.clone()));
+            let (kind, target_type, resource, attribute) = match database.runs_on {
+                ManagedService::Rds => ("rds", "AWS::RDS::DBInstance", "Database", "Endpoint.Address"),
+                ManagedService::Aurora => ("aurora", "AWS::RDS::DBCluster", "Cluster", "Endpoint.Address"),
+                ManagedService::DocumentDb => ("docdb", "AWS::DocDB::DBCluster", "Cluster", "Endpoint"),
+                ManagedService::ElastiCache => ("cache", "", "Cache", "Endpoint.Address"),
+            };
+            let username = database.username.as_deref().unwrap_or_default();
+            DataDatabase {
+                database,
+                kind,
+                describe: database.runs_on.describe(),
+                secret_name: format!("{}/managed/{}", plan.project, database.service),
+                secret_template: serde_json::json!({ "username": username }).to_string(),
+                master_password: format!("{{{{resolve:secretsmanager:${{{id}Secret}}:SecretString:password}}}}"),
+                instances: if database.multi_az {
+                    vec!["Instance", "Replica"]
+                } else {
+                    vec!["Instance"]
+                },
+                target_type,
+                // ElastiCache takes lowercase letters, digits and `-`, up to 40, starting with a letter.
+                cache_name: cache_name(&plan.project, &database.service),
+                endpoint_attribute: (format!("{id}{resource}"), attribute.to_string()),
+            }
+        })
+        .collect();
+    DataContext {
+        project: &plan.project,
+        databases,
+        read_secrets,
+    }
+}
+
+/// A serverless cache's name: `PROJECT-SERVICE` in lowercase letters, digits and `-`, starting
+/// with a letter, without `--` or a trailing `-`, up to 40.
+fn cache_name(project: &str, service: &str) -> String {
+    let mut name = String::from("c-");
+    for c in format!("{project}-{service}").chars() {
+        let c = if c.is_ascii_alphanumeric() {
+            c.to_ascii_lowercase()
+        } else {
+            '-'
+        };
+        if !(c == '-' && name.ends_with('-')) {
+            name.push(c);
+        }
+    }
+    let name = if name[2..].starts_with(|c: char| c.is_ascii_alphabetic()) {
+        name[2..].to_string()
+    } else {
+        name
+    };
+    let mut name: String = name.chars().take(40).collect();
+    while name.ends_with('-') {
+        name.pop();
+    }
+    name
 }
 
 /// The secrets `secrets.yaml` creates, and those it lets the execution role read, by kind.

@@ -114,6 +114,21 @@ pub(super) fn service(reader: &mut Reader, map: &Mapping, path: &KeyPath, settin
             settings.policies = Some(others);
         }
     }
+    for key in ["x-defang-postgres", "x-defang-mongodb", "x-defang-redis"] {
+        let Some(value) = map.get(key) else { continue };
+        let at = path.key(key);
+        // Defang's switch; its settings are its own (`allow-downtime`, …), read as `true`.
+        let on = match value {
+            Value::Mapping(_) => true,
+            other => reader.boolean(other, &at).unwrap_or(false),
+        };
+        if on && overridden(reader, settings.managed.as_ref().map(|m| m.path.to_string()), &at) {
+            settings.managed = Some(super::ManagedSettings {
+                path: at,
+                ..super::ManagedSettings::default()
+            });
+        }
+    }
     if let Some(value) = map.get("x-scaling") {
         let at = path.key("x-scaling");
         let scaling = composex_scaling(reader, value, &at);

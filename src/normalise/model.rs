@@ -380,6 +380,42 @@ pub struct ServiceSettings {
     pub registry_credentials: Option<(String, KeyPath)>,
     /// `x-ecs.policies`: what the containers may do in AWS, given to their task's own role.
     pub policies: Option<TaskPolicies>,
+    /// `x-ecs.managed` (or Defang's `x-defang-postgres`, …): the database or cache runs on an AWS
+    /// service instead of in a container.
+    pub managed: Option<ManagedSettings>,
+}
+
+/// `x-ecs.managed`: the service's database or cache is made by AWS (RDS, Aurora, DocumentDB,
+/// ElastiCache) in the data stack; each setting given changes one of the safe defaults.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ManagedSettings {
+    /// `engine: aurora`: Aurora Serverless v2 in place of an RDS instance.
+    pub aurora: bool,
+    /// `version`: the engine version, in place of the one read from the image's tag.
+    pub version: Option<(String, KeyPath)>,
+    /// `instance_class`: the RDS or DocumentDB instance class (`db.t4g.micro`, …).
+    pub instance_class: Option<(String, KeyPath)>,
+    /// `storage`: the RDS instance's storage in GiB.
+    pub storage: Option<u32>,
+    pub multi_az: Option<bool>,
+    pub backup_retention_days: Option<u32>,
+    pub deletion_protection: Option<bool>,
+    /// Where it is written (`x-ecs.managed`, or the other tool's key).
+    pub path: KeyPath,
+}
+
+impl Service {
+    /// The setting that runs the service outside ECS, with no container: `x-ecs.external` (it
+    /// exists) or `x-ecs.managed` (the data stack makes it).
+    pub fn outside_ecs(&self) -> Option<&'static str> {
+        if self.ecs.external.is_some() {
+            Some("x-ecs.external")
+        } else if self.ecs.managed.is_some() {
+            Some("x-ecs.managed")
+        } else {
+            None
+        }
+    }
 }
 
 /// `x-ecs.policies`: managed policies (ARNs) and IAM policy statements for the task role.

@@ -8,7 +8,8 @@ use super::reader::Reader;
 use super::service::valid_task_name;
 use super::units::{parse_port_spec, PortSpec};
 use super::{
-    CapacityShare, DeploySettings, ExternalEndpoint, RolloutSettings, ServiceSettings, TaskPolicies, TemplateOverlay,
+    CapacityShare, DeploySettings, ExternalEndpoint, ManagedSettings, RolloutSettings, ServiceSettings, TaskPolicies,
+    TemplateOverlay,
 };
 use crate::diagnostic::{Code, KeyPath};
 use crate::load::interpolate::key_text;
@@ -308,6 +309,7 @@ pub(super) fn service_settings(reader: &mut Reader, value: &Value, path: &KeyPat
                     .map(|task| (task, item_path))
             }
             "external" => settings.external = external(reader, item, &item_path),
+            "managed" => settings.managed = managed(reader, item, &item_path),
             "essential" => settings.essential = reader.boolean(item, &item_path),
             "peer_dns" => settings.peer_dns = reader.boolean(item, &item_path).unwrap_or(false),
             "rollout" => settings.rollout = rollout(reader, item, &item_path),
@@ -599,6 +601,97 @@ pub(super) fn rollout_percent(
         return None;
     }
     Some(percent)
+}
+
+/// `x-ecs.managed`: `true`, or a mapping of the settings that change the safe defaults.
+pub(super) fn managed(reader: &mut Reader, value: &Value, path: &KeyPath) -> Option<ManagedSettings> {
+    let mut settings = ManagedSettings {
+        path: path.clone(),
+        ..ManagedSettings::default()
+    };
+    if let Value::Bool(on) = value {
+        return on.then_some(settings);
+    }
+    let Some(map) = value.as_mapping() else {
+        reader.wrong_type(
+            path,
+            value,
+            "`true`, or a mapping (`engine`, `version`, `instance_class`, `storage`, …)",
+        );
+        return None;
+    };
+    reader.check_keys(map, "services.*.x-ecs.managed", path);
+    for (key, item) in map {
+        let name = key_text(key);
+        let item_path = path.key(&name);
+        match name.as_str() {
+            "engine" => match reader.string(item, &item_path).as_deref() {
+                Some("aurora") => settings.aurora = true,
+                Some(other) => reader.error(
+                    Code::BadSetting,
+                    &item_path,
+                    format!("`{}` is not an engine compose2ecs makes", crate::quote::shown(other)),
+                    "`engine: aurora` makes Aurora Serverless v2 (PostgreSQL or MySQL); without it, the image's own engine on RDS, DocumentDB or ElastiCache",
+                ),
+                None => {}
+            },
+            "version" => {
+                settings.version = reader
+                    .scalar_text(item, &item_path)
+                    .filter(|version| {
+                        let valid = !version.is_empty()
+                            && version.len() <= 64
+                            && version.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+                        if !valid {
+                            reader.error(
+                                Code::BadSetting,
+                                &item_path,
+                                format!("`{}` is not an engine version", crate::quote::shown(version)),
+                                "for example `version: \"16\"` (PostgreSQL) or `version: \"8.0.42\"` (MySQL)",
+                            );
+                        }
+                        valid
+                    })
+                    .map(|version| (version, item_path))
+            }
+            "instance_class" => {
+                settings.instance_class = reader
+                    .string(item, &item_path)
+                    .filter(|class| {
+                        let parts: Vec<&str> = class.split('.').collect();
+                        let valid = parts.len() == 3
+                            && parts[0] == "db"
+                            && parts[1..]
+                                .iter()
+                                .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+                        if !valid {
+                            reader.error(
+                                Code::BadSetting,
+                                &item_path,
+                                format!("`{}` is not a database instance class", crate::quote::shown(class)),
+                                "for example `instance_class: db.t4g.micro` (RDS) or `db.t4g.medium` (DocumentDB)",
+                            );
+                        }
+                        valid
+                    })
+                    .map(|class| (class, item_path))
+            }
+            "storage" => {
+                settings.storage = reader
+                    .count(item, &item_path)
+                    .filter(|gib| within(reader, *gib, 20..=65536, &item_path, "GiB, what RDS gives an instance"))
+            }
+            "multi_az" => settings.multi_az = reader.boolean(item, &item_path),
+            "backup_retention_days" => {
+                settings.backup_retention_days = reader
+                    .count(item, &item_path)
+                    .filter(|days| within(reader, *days, 1..=35, &item_path, "days of automated backups"))
+            }
+            "deletion_protection" => settings.deletion_protection = reader.boolean(item, &item_path),
+            _ => {}
+        }
+    }
+    Some(settings)
 }
 
 /// `x-ecs.external`: `host` or `host:port`, where the service lives outside ECS.

@@ -67,7 +67,7 @@ pub(super) fn peers(cx: &Context, tasks: &[TaskDraft]) -> Peers {
         let same_software = |name: &str| {
             project
                 .service(name)
-                .filter(|s| s.ecs.external.is_none())
+                .filter(|s| s.outside_ecs().is_none())
                 .is_some_and(|other| {
                     (service.ecs.peer_dns && other.ecs.peer_dns)
                         || (wellknown::is_clustered_image(image)

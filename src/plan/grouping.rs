@@ -71,15 +71,15 @@ pub(super) fn group<'p>(cx: &mut Context<'p, '_>) -> Option<Grouping<'p>> {
     let mut followed: HashMap<String, Option<String>> = HashMap::new();
     for service in &cx.project.services {
         warn_several_families(cx, service);
-        if service.ecs.external.is_some() {
+        if let Some(outside) = service.outside_ecs() {
             if let Some((_, path, _)) = explicit_task(service) {
                 cx.diagnostics.push(
                     Diagnostic::error(
                         Code::ConflictingGrouping,
                         path.clone(),
-                        format!("`{}` is `x-ecs.external`, so it has no task to join", service.name),
+                        format!("`{}` is `{outside}`, so it has no task to join", service.name),
                     )
-                    .with_help("remove the task name, or `x-ecs.external`"),
+                    .with_help(format!("remove the task name, or `{outside}`")),
                 );
             }
             continue;
@@ -231,13 +231,13 @@ fn follow_network_mode(
             );
             break None;
         };
-        if next.ecs.external.is_some() {
+        if let Some(outside) = next.outside_ecs() {
             cx.diagnostics.push(
                 Diagnostic::error(
                     Code::ConflictingGrouping,
                     path.clone(),
                     format!(
-                        "`{}` shares the network of `{target}`, which is `x-ecs.external` and has no task",
+                        "`{}` shares the network of `{target}`, which is `{outside}` and has no task",
                         current.name
                     ),
                 )
@@ -286,7 +286,10 @@ fn report_network_mode_circle(cx: &mut Context, circle: &[&str]) {
     }
 }
 
-fn warn_unused_keys_of_external(cx: &mut Context, service: &Service) {
+/// The settings of a service outside ECS (`x-ecs.external` or `x-ecs.managed`) that have no task
+/// to apply to.
+pub(super) fn warn_unused_keys_of_external(cx: &mut Context, service: &Service) {
+    let outside = service.outside_ecs().unwrap_or("x-ecs.external");
     let settings = [
         service
             .ecs
@@ -305,16 +308,17 @@ fn warn_unused_keys_of_external(cx: &mut Context, service: &Service) {
                 Code::UnusedSetting,
                 path,
                 format!(
-                    "`x-ecs.{key}` of `{}` is not used: the service runs outside ECS (`x-ecs.external`)",
+                    "`x-ecs.{key}` of `{}` is not used: the service runs outside ECS (`{outside}`)",
                     service.name
                 ),
             )
             .with_help(format!(
-                "remove `{key}`, or `external` if the service should run on ECS"
+                "remove `{key}`, or `{outside}` if the service should run on ECS"
             )),
         );
     }
-    if !service.ports.is_empty() || !service.port_ranges.is_empty() || !service.mounts.is_empty() {
+    let managed = service.ecs.managed.is_some(); // its own warning says what is not made
+    if !managed && (!service.ports.is_empty() || !service.port_ranges.is_empty() || !service.mounts.is_empty()) {
         cx.diagnostics.push(Diagnostic::note(
             Code::ExternalService,
             service.path.key("x-ecs").key("external"),
@@ -348,7 +352,7 @@ pub(super) fn external_services(cx: &mut Context) -> Vec<ExternalService> {
 pub(super) fn nothing_to_run(cx: &mut Context) {
     let project = cx.project;
     let why = if project.inactive.is_empty() {
-        "every service runs outside ECS (`x-ecs.external`)".to_string()
+        "every service runs outside ECS (`x-ecs.external` or `x-ecs.managed`)".to_string()
     } else {
         let names: Vec<&str> = project.inactive.iter().map(|s| s.name.as_str()).collect();
         format!("every service is behind an inactive profile ({})", names.join(", "))

@@ -246,7 +246,12 @@ fn port_token_length(text: &[u8]) -> usize {
 
 /// Whether `text` starts with a host name that ends where a host may end.
 fn starts_host(text: &[u8]) -> bool {
-    let length = text.iter().take_while(|b| is_host_char(**b)).count();
+    // A placeholder the stacks fill (`{{DbEndpoint}}`, a managed database's address) is a host.
+    let placeholder = match text.strip_prefix(b"{{") {
+        Some(rest) => rest.windows(2).position(|w| w == b"}}").map_or(0, |end| end + 4),
+        None => 0,
+    };
+    let length = placeholder + text[placeholder..].iter().take_while(|b| is_host_char(**b)).count();
     (length > 0 || text.first() == Some(&b'['))
         && text
             .get(length)

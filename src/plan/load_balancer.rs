@@ -212,7 +212,7 @@ pub(super) fn listeners(
     }
     for service in &cx.project.services {
         if let Some(routing) = &service.ecs.load_balancer {
-            if !routed.contains(service.name.as_str()) && service.ecs.external.is_none() {
+            if !routed.contains(service.name.as_str()) && service.outside_ecs().is_none() {
                 cx.diagnostics.push(
                     Diagnostic::warning(
                         Code::UnusedSetting,

@@ -13,6 +13,7 @@ pub mod hostnames;
 mod images;
 pub mod infrastructure;
 mod load_balancer;
+mod managed;
 mod model;
 mod mounts;
 mod names;
@@ -46,6 +47,7 @@ pub use cloud_map::{CloudMapPlan, CloudMapService};
 pub use images::{EcrRepository, ImageBuild};
 pub use infrastructure::{AutoscalingPlan, EfsMount, EfsPlan, ScalingMetric, ScalingPolicyPlan, TargetHealthCheck};
 pub use load_balancer::{HttpsPlan, Listener, ListenerRule, TargetGroup, SSL_POLICY};
+pub use managed::{ConnectionString, ManagedDatabase, ManagedService};
 pub use model::*;
 pub use network_load_balancer::{NetworkListener, NetworkLoadBalancer, TaskIngress};
 pub use operations::{TaskOperations, TaskRole};
@@ -68,10 +70,11 @@ pub fn plan(project: &Project, known: &KnownValues, diagnostics: &mut Diagnostic
     // 1. Which task each ECS-run service joins, and why; the dependencies between services.
     let grouping = grouping::group(cx)?;
     dependencies::check_dependencies(cx);
+    let external = grouping::external_services(cx);
+    let mut managed = managed::databases(cx);
     if cx.diagnostics.has_errors() {
         return None;
     }
-    let external = grouping::external_services(cx);
 
     // 2. Per task: its containers as compose describes them.
     let mut drafts: Vec<TaskDraft> = Vec::new();
@@ -92,7 +95,8 @@ pub fn plan(project: &Project, known: &KnownValues, diagnostics: &mut Diagnostic
         references,
         named_in_files,
         service_connect,
-    } = references::resolve(cx, &grouping, &mut drafts, &peers);
+    } = references::resolve(cx, &grouping, &mut drafts, &peers, &managed);
+    managed::connect(cx, &mut drafts, &references, &mut managed);
     cloud_map::qualify_ellipses(&peers, &mut drafts);
     let shapes: Vec<TaskShape> = grouping
         .tasks()
@@ -152,6 +156,7 @@ pub fn plan(project: &Project, known: &KnownValues, diagnostics: &mut Diagnostic
         creation_order,
         tasks,
         external,
+        managed,
         references,
         volumes,
         secrets,

@@ -12,6 +12,9 @@ pub struct Plan {
     pub tasks: Vec<TaskGroup>,
     /// Services that live outside ECS (`x-ecs.external`).
     pub external: Vec<ExternalService>,
+    /// Databases and caches the data stack makes (`x-ecs.managed`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub managed: Vec<super::ManagedDatabase>,
     /// Every reference to another service, with what it became.
     pub references: Vec<Reference>,
     /// Named volumes used by a container: an EFS access point each.
@@ -511,6 +514,8 @@ pub enum Outcome {
     CloudMap { host: String },
     /// Outside ECS (`x-ecs.external`).
     External { host: String, port: Option<u16> },
+    /// A database or cache made by the data stack (`x-ecs.managed`), at its endpoint.
+    Managed { host: String, port: Option<u16> },
     /// Not rewritten, with the reason.
     LeftAlone { why: String },
 }

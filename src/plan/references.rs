@@ -6,7 +6,10 @@ use super::hostnames::{
     HOST_FLAGS,
 };
 use super::passwords::{mask_at, names_a_secret};
-use super::{wellknown, ClientAlias, Context, Grouping, Outcome, Reference, ReferenceSite, ServiceConnect, TaskDraft};
+use super::{
+    wellknown, ClientAlias, Context, Grouping, ManagedDatabase, Outcome, Reference, ReferenceSite, ServiceConnect,
+    TaskDraft,
+};
 use crate::diagnostic::{Code, Diagnostic, KeyPath};
 use crate::normalise::{Project, Protocol, Service};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -43,12 +46,19 @@ pub(super) struct Resolved {
 /// Resolves every reference to a service in the containers' values: each value that names a
 /// service is rewritten to what reaches it on ECS, and a container reached through Service
 /// Connect gets a port mapping for each port it is reached on.
-pub(super) fn resolve(cx: &mut Context, grouping: &Grouping, tasks: &mut [TaskDraft], peers: &Peers) -> Resolved {
+pub(super) fn resolve(
+    cx: &mut Context,
+    grouping: &Grouping,
+    tasks: &mut [TaskDraft],
+    peers: &Peers,
+    managed: &[ManagedDatabase],
+) -> Resolved {
     let project = cx.project;
     let mut names = Names {
         network: network_names(cx),
         linked: (None, HashMap::new()),
         peers,
+        managed,
     };
     let mut references = Vec::new();
     let mut rewrites: Vec<(Site, String)> = Vec::new();
@@ -142,7 +152,7 @@ fn names_in_mounted_files<'p>(
                     let (Some(port), Some((target_task, index))) = (port, grouping.slot_of(&target.name)) else {
                         continue;
                     };
-                    if target.name == service.name || target.ecs.external.is_some() {
+                    if target.name == service.name || target.outside_ecs().is_some() {
                         continue;
                     }
                     let edge = (service.name.clone(), target.name.clone());
@@ -267,6 +277,8 @@ struct Names<'p, 'n> {
     linked: (Option<Slot>, HashMap<String, &'p Service>),
     /// Clustered peers, which reach each other by Cloud Map DNS names.
     peers: &'n Peers,
+    /// The services AWS runs (`x-ecs.managed`), reached at their endpoints.
+    managed: &'n [ManagedDatabase],
 }
 
 impl<'p> Names<'p, '_> {
@@ -341,14 +353,14 @@ fn rewrite_value(
                 target,
                 referrer,
             };
-            let outcome = outcome(cx, &reference, names.peers, (grouping, tasks), offers);
+            let outcome = outcome(cx, &reference, names, (grouping, tasks), offers);
             decided.insert(key, outcome);
         }
         let outcome = decided[&key].clone();
         let (host, port) = match &outcome {
             Outcome::Localhost => (Some("localhost".to_string()), None),
             Outcome::AllInterfaces => (Some("0.0.0.0".to_string()), None),
-            Outcome::External { host, port } => (Some(host.clone()), *port),
+            Outcome::External { host, port } | Outcome::Managed { host, port } => (Some(host.clone()), *port),
             Outcome::CloudMap { host } => (Some(host.clone()), None),
             Outcome::ServiceConnect { .. } | Outcome::LeftAlone { .. } => (None, None),
         };
@@ -618,7 +630,7 @@ fn sites(cx: &Context, tasks: &[TaskDraft]) -> Vec<Site> {
 fn outcome(
     cx: &mut Context,
     reference: &Hit,
-    peers: &Peers,
+    names: &Names,
     (grouping, tasks): (&Grouping, &[TaskDraft]),
     offers: &mut Offers,
 ) -> Outcome {
@@ -629,6 +641,14 @@ fn outcome(
         target,
         referrer,
     } = *reference;
+    if let Some(database) = names.managed.iter().find(|d| d.service == target.name) {
+        // A URL without a port gets the engine's; a bare host value has no place for one.
+        let has_place = hit.port.is_some() || matches!(hit.position, HostPosition::Url { .. });
+        return Outcome::Managed {
+            host: database.endpoint.text(),
+            port: has_place.then_some(database.port),
+        };
+    }
     if let Some(external) = &target.ecs.external {
         // A URL without a port gets the endpoint's; a bare host value has no place for one.
         let has_place = hit.port.is_some() || matches!(hit.position, HostPosition::Url { .. });
@@ -659,7 +679,8 @@ fn outcome(
         };
     }
     // A clustered peer reaches its peers (itself too) at their tasks' own addresses.
-    if let Some(host) = peers
+    if let Some(host) = names
+        .peers
         .dns_name(referrer, &target.name)
         .filter(|_| !matches!(site.site, ReferenceSite::Healthcheck { .. }))
     {

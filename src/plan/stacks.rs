@@ -45,6 +45,7 @@ impl StackPlan {
 pub enum StackKind {
     Base,
     Efs,
+    Data,
     Alb,
     Nlb,
     Secrets,
@@ -56,6 +57,7 @@ impl StackKind {
         match self {
             StackKind::Base => "base",
             StackKind::Efs => "efs",
+            StackKind::Data => "data",
             StackKind::Alb => "alb",
             StackKind::Nlb => "nlb",
             StackKind::Secrets => "secrets",
@@ -126,6 +128,27 @@ pub(super) fn stacks(plan: &Plan) -> Vec<StackPlan> {
             ]
         };
         stacks.push(stack(Efs, parameters, true, "named volumes: EFS access points"));
+    }
+    if !plan.managed.is_empty() {
+        // The execution role is given leave to read the secrets the clients read, if any.
+        let reads_secrets = plan
+            .managed
+            .iter()
+            .any(|database| database.secret_is_read() || !database.connection_strings.is_empty());
+        let mut parameters = vec![
+            parameter("VpcId", Vpc),
+            parameter("PrivateSubnetIds", PrivateSubnets),
+            from_base("TaskSecurityGroupId"),
+        ];
+        if reads_secrets {
+            parameters.push(from_base("TaskExecutionRoleName"));
+        }
+        stacks.push(stack(
+            Data,
+            parameters,
+            reads_secrets,
+            "managed databases and caches (x-ecs.managed), and their generated passwords",
+        ));
     }
     let balancer = || {
         vec![

@@ -116,7 +116,7 @@ pub fn same_software(a: &str, b: &str) -> bool {
 }
 
 /// The bare name of an image: `registry:5000/team/postgres:16@sha256:…` → `postgres`.
-fn image_name(image: &str) -> String {
+pub(super) fn image_name(image: &str) -> String {
     let without_digest = image.split('@').next().unwrap_or(image);
     let name = without_digest.rsplit('/').next().unwrap_or(without_digest);
     name.split(':').next().unwrap_or(name).to_ascii_lowercase()

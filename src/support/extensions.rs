@@ -60,7 +60,8 @@ const fn defang(key: &'static str, at: &'static str, instead: &'static str) -> E
 }
 
 const OWN_RESOURCE: &str = "compose2ecs does not create this AWS resource: create it with your own CloudFormation or Terraform and give its address to the services as an environment variable (or a compose `secrets:` entry for a credential)";
-const MANAGED_DATABASE: &str = "not converted yet: compose2ecs runs the database image as a container; to use a managed database, create it yourself and point the service's references at it with `x-ecs: {external: \"HOST:PORT\"}` on the database service";
+const MANAGED_DATABASE: &str = "write `x-ecs: {managed: true}` on the database service";
+const COMPOSEX_DATABASE: &str = "not converted: ECS ComposeX's database is no compose service; compose2ecs makes a managed one from a database service: add it (`image: postgres:16`, `mongo:5.0`, `redis:7`) with `x-ecs: {managed: true}`, and its clients reach it by the service's name";
 
 /// Every extension key compose2ecs knows the owner of. A converted one also has a row in the
 /// support table at `at.key`, and its `instead` is not shown.
@@ -189,21 +190,9 @@ pub const EXTENSIONS: &[Extension] = &[
     composex("x-acm", "", "write `x-ecs.certificate`"),
     composex("x-cloudmap", "", "nothing to convert: compose2ecs makes a Service Connect namespace for the project"),
     composex("x-tags", "", "not converted yet: tag the stacks when you deploy them"),
-    composex(
-        "x-rds",
-        "",
-        "not converted yet: create the database yourself and point references at it with `x-ecs: {external: \"HOST:PORT\"}` on the database service",
-    ),
-    composex(
-        "x-docdb",
-        "",
-        "not converted yet: create the database yourself and point references at it with `x-ecs: {external: \"HOST:PORT\"}` on the database service",
-    ),
-    composex(
-        "x-elasticache",
-        "",
-        "not converted yet: create the cache yourself and point references at it with `x-ecs: {external: \"HOST:PORT\"}` on the cache service",
-    ),
+    composex("x-rds", "", COMPOSEX_DATABASE),
+    composex("x-docdb", "", COMPOSEX_DATABASE),
+    composex("x-elasticache", "", COMPOSEX_DATABASE),
     composex("x-dynamodb", "", OWN_RESOURCE),
     composex("x-s3", "", OWN_RESOURCE),
     composex("x-sqs", "", OWN_RESOURCE),

@@ -571,6 +571,38 @@ pub const TABLE: &[Row] = &[
     ),
     converted("services.*.x-ecs.task", "the task the service runs in"),
     converted("services.*.x-ecs.external", "no container: references point at this endpoint"),
+    converted(
+        "services.*.x-ecs.managed",
+        "no container: the database or cache is made by AWS in `data.yaml` (RDS, Aurora, DocumentDB, ElastiCache); references point at its endpoint, passwords at its generated secret",
+    ),
+    converted(
+        "services.*.x-ecs.managed.engine",
+        "`aurora`: Aurora Serverless v2 in place of an RDS instance (PostgreSQL, MySQL)",
+    ),
+    converted(
+        "services.*.x-ecs.managed.version",
+        "the engine version, in place of the one read from the image's tag",
+    ),
+    converted(
+        "services.*.x-ecs.managed.instance_class",
+        "`DBInstanceClass` of the RDS or DocumentDB instance (default `db.t4g.micro`, DocumentDB `db.t4g.medium`)",
+    ),
+    converted(
+        "services.*.x-ecs.managed.storage",
+        "`AllocatedStorage` in GiB of the RDS instance (default 20, growing to 10 times that)",
+    ),
+    converted(
+        "services.*.x-ecs.managed.multi_az",
+        "a standby in a second zone (RDS `MultiAZ`, a second DocumentDB or Aurora instance); default off",
+    ),
+    converted(
+        "services.*.x-ecs.managed.backup_retention_days",
+        "days of automated backups, 1 to 35 (default 7)",
+    ),
+    converted(
+        "services.*.x-ecs.managed.deletion_protection",
+        "`DeletionProtection` (default on; `down` refuses while it is)",
+    ),
     converted("services.*.x-ecs.essential", "container `essential`"),
     converted(
         "services.*.x-ecs.peer_dns",
@@ -586,6 +618,18 @@ pub const TABLE: &[Row] = &[
     converted(
         "services.*.x-ecs.grace_period",
         "service `healthCheckGracePeriodSeconds`",
+    ),
+    converted(
+        "services.*.x-defang-postgres",
+        "Defang's managed PostgreSQL: as `x-ecs.managed`",
+    ),
+    converted(
+        "services.*.x-defang-mongodb",
+        "Defang's managed MongoDB: as `x-ecs.managed` (DocumentDB)",
+    ),
+    converted(
+        "services.*.x-defang-redis",
+        "Defang's managed Redis: as `x-ecs.managed` (ElastiCache)",
     ),
     converted(
         "services.*.x-scaling",
