@@ -52,6 +52,7 @@ pub(super) fn deploy_settings(reader: &mut Reader, value: Option<&Value>, path: 
 pub const TEMPLATES: &[&str] = &[
     "base.yaml",
     "efs.yaml",
+    "data.yaml",
     "alb.yaml",
     "nlb.yaml",
     "secrets.yaml",

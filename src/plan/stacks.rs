@@ -287,6 +287,7 @@ mod tests {
         let kinds = [
             StackKind::Base,
             StackKind::Efs,
+            StackKind::Data,
             StackKind::Alb,
             StackKind::Nlb,
             StackKind::Secrets,
