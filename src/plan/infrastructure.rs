@@ -236,7 +236,7 @@ pub(super) fn autoscaling(
                         ),
                     )
                     .with_help(format!(
-                        "run `{}` in a task of its own without autoscaling, or use a managed database with `x-ecs: {{external: \"host:port\"}}`",
+                        "run `{}` in a task of its own without autoscaling, or make it a managed database with `x-ecs: {{managed: true}}` (see the README's \"Databases in production\")",
                         stateful.name
                     )),
                 );

@@ -53,7 +53,7 @@ pub(super) fn desired_count(cx: &mut Context, members: &[&Service]) -> u32 {
                         ),
                     )
                     .with_help(format!(
-                        "run `{}` in a task of its own with one copy, or use a managed database with `x-ecs: {{external: \"host:port\"}}`",
+                        "run `{}` in a task of its own with one copy, or make it a managed database with `x-ecs: {{managed: true}}` (see the README's \"Databases in production\")",
                         service.name
                     )),
                 );
