@@ -117,9 +117,10 @@ pub(super) fn service(reader: &mut Reader, map: &Mapping, path: &KeyPath, settin
     for key in ["x-defang-postgres", "x-defang-mongodb", "x-defang-redis"] {
         let Some(value) = map.get(key) else { continue };
         let at = path.key(key);
-        // Defang's switch; its settings are its own (`allow-downtime`, …), read as `true`.
+        // Defang's switch, on when written (`x-defang-postgres:` with no value too); its settings
+        // are its own (`allow-downtime`, …), read as on.
         let on = match value {
-            Value::Mapping(_) => true,
+            Value::Null | Value::Mapping(_) => true,
             other => reader.boolean(other, &at).unwrap_or(false),
         };
         if on && overridden(reader, settings.managed.as_ref().map(|m| m.path.to_string()), &at) {

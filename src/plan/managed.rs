@@ -590,6 +590,14 @@ pub(super) fn connect(
         }
         cx.diagnostics
             .push(what_changes(database, cx.project.service(&database.service)));
+        // An endpoint no client names, or a secret none reads, leaves no placeholder to fill.
+        let unused = [
+            (database.clients.is_empty(), format!("{}Endpoint", database.logical_id)),
+            (!database.secret_is_read(), format!("{}SecretArn", database.logical_id)),
+        ];
+        for (_, name) in unused.iter().filter(|(unused, _)| *unused) {
+            cx.missing.retain(|missing| missing.name != *name);
+        }
     }
 }
 
