@@ -151,6 +151,8 @@ variant out-of-range services/web.json 'd["capacityProviderStrategy"] = [{"capac
 expect 1 "integer over its max value" "weight: 1001 is above the maximum 1000" check out-of-range
 variant inner-placeholder taskdefs/web.json 'd["executionRoleArn"] = "arn:aws:iam::{{AccountId}}:role/x"'
 expect 1 "placeholder inside a longer string" "placeholder inside a longer string" check inner-placeholder
+variant free-text-placeholder taskdefs/web.json 'd["containerDefinitions"][0]["environment"] = [{"name": "URL", "value": "rediss://{{CacheEndpoint}}:6379/0"}]'
+expect 0 "placeholder inside a variable's value" "" check free-text-placeholder
 printf '{"family": "x",' >"$tmp/broken.json"
 expect 1 "not JSON" "not valid JSON" validate RegisterTaskDefinition "$tmp/broken.json"
 expect 2 "unknown operation is a usage error" "unknown ECS operation" validate RegisterTaskDef "$g/taskdefs/web.json"

@@ -10,7 +10,9 @@ unknown members, missing required members, nulls, wrong JSON types, enum values,
 min/max length and value ranges, tagged unions with other than one member set.
 (botocore's own ParamValidator skips enums and maxima, so this walker does it all.)
 A string that is exactly {{Name}} is a deploy-time placeholder: any string-typed
-member may hold one, but it must be the whole string.
+member may hold one, but it must be the whole string, except in the free text of an
+environment variable's value or a secret's valueFrom (a managed database's endpoint in a
+URL, `{{DbSecretArn}}:password::`), where it stands for a value and the rest is checked.
 
 Exit status: 0 every file valid, 1 some file invalid, 2 usage error.
 .ci/check_outputs.py imports input_shape and problems to check many folders in one process.
@@ -24,6 +26,8 @@ import sys
 import botocore.session
 
 PLACEHOLDER = re.compile(r"\{\{[A-Za-z0-9]+\}\}")
+# Members whose value is free text, where a placeholder may stand inside a longer string.
+FREE_TEXT = re.compile(r"\.(environment\[\d+\]\.value|secrets\[\d+\]\.valueFrom)$")
 JSON_TYPE = {  # botocore type -> (accepted Python types, name in messages)
     "string": ((str,), "string"),
     "integer": ((int,), "integer"),
@@ -79,7 +83,10 @@ def check(value, shape, path, errs):
         if PLACEHOLDER.fullmatch(value):
             return  # placeholder: its real value is checked after deployment
         if PLACEHOLDER.search(value):
-            errs.append(f"{where}: placeholder inside a longer string {value!r}; it must be the whole string")
+            if not FREE_TEXT.search(path):
+                errs.append(f"{where}: placeholder inside a longer string {value!r}; it must be the whole string")
+            value = PLACEHOLDER.sub("deployed-value", value)
+            size = len(value)
         if shape.enum and value not in shape.enum:
             errs.append(f"{where}: {value!r} is not one of {', '.join(shape.enum)}")
     elif shape.type_name in ("integer", "long", "double", "float"):
