@@ -4,8 +4,8 @@ moto has no DocumentDB, ElastiCache Serverless or Aurora in CloudFormation, its 
 `Endpoint.Address`, and it does not resolve the dynamic references a connection string is built
 with. So the proof deploys data.yaml with those resources taken out by an `x-ecs.cloudformation`
 patch (the way a user patches a template), each endpoint output a stand-in address and each
-connection string a stand-in value; the security groups, the generated secrets and the execution
-role's policy stay. The real template is checked by cfn-lint (the proof's step 1) and checkov.
+connection string a stand-in value; the security groups, the generated secrets (named, as moto
+needs) and the execution role's policy stay. The real template is checked by cfn-lint (the proof's step 1) and checkov.
 Deletion protection is turned off, so `down` can remove the stand-in.
 
 Usage: moto_standin.py PLAN_JSON DATA_YAML > override.json   (a compose override file: JSON is YAML)
@@ -26,8 +26,12 @@ def main() -> None:
     resources = {}
     replaced = set()
     for logical_id, resource in template["Resources"].items():
+        # moto's secrets need a name, which CloudFormation makes up when none is given.
+        named = {"Name": f"{plan['project']}-{logical_id}"}
         if logical_id in connection_strings:
-            resources[logical_id] = {"Properties": {"SecretString": "stand-in connection string"}}
+            resources[logical_id] = {"Properties": {"SecretString": "stand-in connection string", **named}}
+        elif resource["Type"] == "AWS::SecretsManager::Secret":
+            resources[logical_id] = {"Properties": named}
         elif resource["Type"] not in kept:
             resources[logical_id] = None
             replaced.add(resource["Type"])

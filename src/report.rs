@@ -423,12 +423,17 @@ fn managed_section(database: &crate::plan::ManagedDatabase, out: &mut String) {
     if let Some(storage) = database.storage {
         settings.push(format!("{storage} GiB"));
     }
-    settings.push(if database.multi_az { "two zones" } else { "one zone" }.to_string());
-    settings.push(format!("{} days of backups", database.backup_retention_days));
-    settings.push(format!(
-        "deletion protection {}",
-        if database.deletion_protection { "on" } else { "off" }
-    ));
+    if database.runs_on == crate::plan::ManagedService::ElastiCache {
+        settings.push("serverless, in every zone of the subnets".to_string());
+        settings.push(format!("{} days of snapshots", database.backup_retention_days));
+    } else {
+        settings.push(if database.multi_az { "two zones" } else { "one zone" }.to_string());
+        settings.push(format!("{} days of backups", database.backup_retention_days));
+        settings.push(format!(
+            "deletion protection {}",
+            if database.deletion_protection { "on" } else { "off" }
+        ));
+    }
     writeln!(out, "  {}", settings.join(", ")).unwrap();
     writeln!(out, "  endpoint {}:{}", database.endpoint.text(), database.port).unwrap();
     match &database.username {

@@ -444,6 +444,8 @@ struct DataContext<'a> {
     /// The logical ids of the secrets the execution role reads: each database's secret whose
     /// password a client reads, and each connection string.
     read_secrets: Vec<String>,
+    /// Whether a database admits the base stack's `TaskSecurityGroupId` (no `x-ecs.security_groups`).
+    admits_task_group: bool,
 }
 
 #[derive(Serialize)]
@@ -453,18 +455,12 @@ struct DataDatabase<'a> {
     /// `rds`, `aurora`, `docdb` or `cache`.
     kind: &'static str,
     describe: &'static str,
-    secret_name: String,
     /// The generated secret's JSON before the password is added.
     secret_template: String,
     /// `MasterUserPassword`, a dynamic reference to the secret (in `Fn::Sub`).
     master_password: String,
-    /// The instances of a cluster: a writer, and a reader in a second zone with `multi_az`.
-    instances: Vec<&'static str>,
     /// `TargetType` of the secret's attachment, which adds the host and port to it.
     target_type: &'static str,
-    cache_name: String,
-    /// The output's `Fn::GetAtt`: (logical id, attribute).
-    endpoint_attribute: (String, String),
 }
 
 fn data_context(plan: &Plan) -> DataContext<'_> {
@@ -473,34 +469,25 @@ fn data_context(plan: &Plan) -> DataContext<'_> {
         .managed
         .iter()
         .map(|database| {
-            let id = &database.logical_id;
+            let secret = database.secret_resource.as_deref().unwrap_or_default();
             if database.secret_is_read() {
-                read_secrets.push(format!("{id}Secret"));
+                read_secrets.push(secret.to_string());
             }
             read_secrets.extend(database.connection_strings.iter().map(|c| c.logical_id.clone()));
-            let (kind, target_type, resource, attribute) = match database.runs_on {
-                ManagedService::Rds => ("rds", "AWS::RDS::DBInstance", "Database", "Endpoint.Address"),
-                ManagedService::Aurora => ("aurora", "AWS::RDS::DBCluster", "Cluster", "Endpoint.Address"),
-                ManagedService::DocumentDb => ("docdb", "AWS::DocDB::DBCluster", "Cluster", "Endpoint"),
-                ManagedService::ElastiCache => ("cache", "", "Cache", "Endpoint.Address"),
+            let (kind, target_type) = match database.runs_on {
+                ManagedService::Rds => ("rds", "AWS::RDS::DBInstance"),
+                ManagedService::Aurora => ("aurora", "AWS::RDS::DBCluster"),
+                ManagedService::DocumentDb => ("docdb", "AWS::DocDB::DBCluster"),
+                ManagedService::ElastiCache => ("cache", ""),
             };
             let username = database.username.as_deref().unwrap_or_default();
             DataDatabase {
                 database,
                 kind,
                 describe: database.runs_on.describe(),
-                secret_name: format!("{}/managed/{}", plan.project, database.service),
                 secret_template: serde_json::json!({ "username": username }).to_string(),
-                master_password: format!("{{{{resolve:secretsmanager:${{{id}Secret}}:SecretString:password}}}}"),
-                instances: if database.multi_az {
-                    vec!["Instance", "Replica"]
-                } else {
-                    vec!["Instance"]
-                },
+                master_password: format!("{{{{resolve:secretsmanager:${{{secret}}}:SecretString:password}}}}"),
                 target_type,
-                // ElastiCache takes lowercase letters, digits and `-`, up to 40, starting with a letter.
-                cache_name: cache_name(&plan.project, &database.service),
-                endpoint_attribute: (format!("{id}{resource}"), attribute.to_string()),
             }
         })
         .collect();
@@ -508,33 +495,8 @@ fn data_context(plan: &Plan) -> DataContext<'_> {
         project: &plan.project,
         databases,
         read_secrets,
+        admits_task_group: plan.managed.iter().any(|d| d.admitted_groups.is_empty()),
     }
-}
-
-/// A serverless cache's name: `PROJECT-SERVICE` in lowercase letters, digits and `-`, starting
-/// with a letter, without `--` or a trailing `-`, up to 40.
-fn cache_name(project: &str, service: &str) -> String {
-    let mut name = String::from("c-");
-    for c in format!("{project}-{service}").chars() {
-        let c = if c.is_ascii_alphanumeric() {
-            c.to_ascii_lowercase()
-        } else {
-            '-'
-        };
-        if !(c == '-' && name.ends_with('-')) {
-            name.push(c);
-        }
-    }
-    let name = if name[2..].starts_with(|c: char| c.is_ascii_alphabetic()) {
-        name[2..].to_string()
-    } else {
-        name
-    };
-    let mut name: String = name.chars().take(40).collect();
-    while name.ends_with('-') {
-        name.pop();
-    }
-    name
 }
 
 /// The secrets `secrets.yaml` creates, and those it lets the execution role read, by kind.

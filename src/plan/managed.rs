@@ -5,10 +5,12 @@
 //! generated in Secrets Manager; every reference to it becomes its endpoint, and every password
 //! compose wired to it by hand is read from that secret.
 
-use super::passwords::names_a_secret;
-use super::{logical_id, wellknown, Context, DeployValue, Outcome, Reference, ReferenceSite, Source, TaskDraft};
-use crate::diagnostic::{Code, Diagnostic, KeyPath};
+mod clients;
+
+use super::{logical_id, wellknown, Context, DeployValue, Source};
+use crate::diagnostic::{Code, Diagnostic};
 use crate::normalise::{ManagedSettings, Service};
+pub(super) use clients::connect;
 use serde::Serialize;
 
 /// The AWS service a managed database runs on.
@@ -22,6 +24,12 @@ pub enum ManagedService {
 }
 
 impl ManagedService {
+    /// Whether the service takes TLS connections only: DocumentDB (as made) and ElastiCache
+    /// Serverless.
+    pub fn tls_only(self) -> bool {
+        matches!(self, ManagedService::DocumentDb | ManagedService::ElastiCache)
+    }
+
     pub fn describe(self) -> &'static str {
         match self {
             ManagedService::Rds => "RDS",
@@ -46,6 +54,18 @@ pub struct ManagedDatabase {
     pub port: u16,
     /// The prefix of its resources' logical ids in `data.yaml` (`Mongodb`).
     pub logical_id: String,
+    /// The resource the endpoint is an attribute of (`MongodbCluster`), and the attribute.
+    pub endpoint_resource: String,
+    pub endpoint_attribute: &'static str,
+    /// The instances of a cluster (Aurora, DocumentDB): a writer, and a reader in another zone
+    /// with `multi_az`.
+    pub instances: Vec<String>,
+    /// ElastiCache's name of a serverless cache (`PROJECT-SERVICE`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache_name: Option<String>,
+    /// The security groups its own group admits: the tasks' (`x-ecs.security_groups`); empty for
+    /// the base stack's `TaskSecurityGroupId`.
+    pub admitted_groups: Vec<String>,
     /// The master user, from the compose environment; none for a cache.
     pub username: Option<String>,
     /// The database created with it, from the compose environment.
@@ -58,9 +78,12 @@ pub struct ManagedDatabase {
     pub deletion_protection: bool,
     /// The address the clients reach it at: the data stack's output.
     pub endpoint: DeployValue,
-    /// The generated secret (`{"username", "password"}`) the clients read the password from.
+    /// The generated secret (`{"username", "password"}`) the clients read the password from, and
+    /// its logical id.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secret: Option<DeployValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_resource: Option<String>,
     /// Connection strings with the password in them, each a secret the data stack builds.
     pub connection_strings: Vec<ConnectionString>,
     /// (service, variable) for each client variable read from the generated secret's password.
@@ -71,9 +94,13 @@ pub struct ManagedDatabase {
     /// The named volumes of the service, which are no longer made.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub dropped_volumes: Vec<String>,
-    /// The password compose gives the database, to find the clients' copies of it. Never shown.
+    /// The passwords compose gives the database (its user's and root's), to find the clients'
+    /// copies of them. Never shown.
     #[serde(skip)]
-    password: Option<String>,
+    passwords: Vec<String>,
+    /// Its compose variables that name a file holding the password (`POSTGRES_PASSWORD_FILE`).
+    #[serde(skip)]
+    password_files: Vec<String>,
 }
 
 impl ManagedDatabase {
@@ -124,8 +151,9 @@ fn software(image: &str) -> Option<Software> {
 }
 
 /// The versions a managed engine offers, oldest first: (version as compared, version as written).
-/// RDS takes a major version (`16`, `8.0`) and picks its newest minor; these are the majors in
-/// standard support (RDS, December 2026).
+/// RDS takes a major version (`16`, `8.0`) and picks its newest minor; these are the majors it
+/// creates (December 2026), MySQL 8.0 in Extended Support, which AWS charges for (the
+/// `managed-database` warning says so), since 8.4 turns off the password plugin older clients use.
 fn offered(software: Software, aurora: bool) -> &'static [(&'static [u32], &'static str)] {
     match (software, aurora) {
         (Software::Postgres, false) => &[
@@ -183,9 +211,11 @@ fn version(
     let offers = offered(software, settings.aurora);
     let written: Vec<&str> = offers.iter().map(|(_, v)| *v).collect();
     if let Some((version, path)) = &settings.version {
-        // Aurora MySQL's versions are full ones (`8.0.mysql_aurora.3.08.2`), taken as written.
-        let known =
-            written.contains(&version.as_str()) || (runs_on == ManagedService::Aurora && software == Software::Mysql);
+        // Aurora MySQL's versions are full ones, taken as written: Serverless v2 needs version 3.
+        let known = written.contains(&version.as_str())
+            || (runs_on == ManagedService::Aurora
+                && software == Software::Mysql
+                && version.starts_with("8.0.mysql_aurora.3."));
         if !known {
             cx.diagnostics.push(
                 Diagnostic::error(
@@ -285,14 +315,14 @@ fn environment<'s>(service: &'s Service, names: &[&str]) -> Option<&'s str> {
 }
 
 /// (user variables, password variables, database variables, default user) of an engine's images.
-type Credentials = (
+type CredentialVariables = (
     &'static [&'static str],
     &'static [&'static str],
     &'static [&'static str],
     &'static str,
 );
 
-fn credential_variables(software: Software, service: &Service) -> Option<Credentials> {
+fn credential_variables(software: Software, service: &Service) -> Option<CredentialVariables> {
     let mysql_user = environment(service, &["MYSQL_USER", "MARIADB_USER"]).is_some();
     Some(match software {
         Software::Postgres => (
@@ -303,7 +333,12 @@ fn credential_variables(software: Software, service: &Service) -> Option<Credent
         ),
         Software::Mysql | Software::Mariadb if mysql_user => (
             &["MYSQL_USER", "MARIADB_USER"],
-            &["MYSQL_PASSWORD", "MARIADB_PASSWORD"],
+            &[
+                "MYSQL_PASSWORD",
+                "MARIADB_PASSWORD",
+                "MYSQL_ROOT_PASSWORD",
+                "MARIADB_ROOT_PASSWORD",
+            ],
             &["MYSQL_DATABASE", "MARIADB_DATABASE"],
             "admin",
         ),
@@ -353,9 +388,28 @@ pub(super) fn databases(cx: &mut Context) -> Vec<ManagedDatabase> {
             continue;
         }
         super::grouping::warn_unused_keys_of_external(cx, service);
-        if let Some(database) = database(cx, service, settings) {
-            databases.push(database);
+        let Some(database) = database(cx, service, settings) else {
+            continue;
+        };
+        // `my-db` and `my_db` would name one set of resources in `data.yaml`.
+        if let Some(other) = databases
+            .iter()
+            .find(|d: &&ManagedDatabase| d.logical_id == database.logical_id)
+        {
+            cx.diagnostics.push(
+                Diagnostic::error(
+                    Code::NameCollision,
+                    settings.path.clone(),
+                    format!(
+                        "the managed `{}` and `{}` get the same name in data.yaml (`{}`)",
+                        other.service, database.service, database.logical_id
+                    ),
+                )
+                .with_help("rename one of the services"),
+            );
+            continue;
         }
+        databases.push(database);
     }
     databases
 }
@@ -379,15 +433,6 @@ fn database(cx: &mut Context, service: &Service, settings: &ManagedSettings) -> 
         );
         return None;
     };
-    let (runs_on, port) = match software {
-        Software::Postgres if settings.aurora => (ManagedService::Aurora, 5432),
-        Software::Postgres => (ManagedService::Rds, 5432),
-        Software::Mysql if settings.aurora => (ManagedService::Aurora, 3306),
-        Software::Mysql | Software::Mariadb => (ManagedService::Rds, 3306),
-        Software::Mongo => (ManagedService::DocumentDb, 27017),
-        Software::Redis | Software::Valkey => (ManagedService::ElastiCache, 6379),
-        Software::Memcached => (ManagedService::ElastiCache, 11211),
-    };
     if settings.aurora && !matches!(software, Software::Postgres | Software::Mysql) {
         cx.diagnostics.push(
             Diagnostic::error(
@@ -399,20 +444,10 @@ fn database(cx: &mut Context, service: &Service, settings: &ManagedSettings) -> 
         );
         return None;
     }
+    let (runs_on, port, engine) = engine(software, settings.aurora);
     let (version, version_from) = version(cx, service, software, settings, runs_on)?;
-    let engine = match (software, settings.aurora) {
-        (Software::Postgres, true) => "aurora-postgresql",
-        (Software::Postgres, false) => "postgres",
-        (Software::Mysql, true) => "aurora-mysql",
-        (Software::Mysql, false) => "mysql",
-        (Software::Mariadb, _) => "mariadb",
-        (Software::Mongo, _) => "docdb",
-        (Software::Redis, _) => "redis",
-        (Software::Valkey, _) => "valkey",
-        (Software::Memcached, _) => "memcached",
-    };
     let id = logical_id(&service.name);
-    let (username, password, database_name) = credentials(cx, service, software, settings, runs_on)?;
+    let credentials = credentials(cx, service, software, settings, runs_on)?;
     warn_unused_settings(cx, service, settings, runs_on);
     let cache = runs_on == ManagedService::ElastiCache;
     let dropped_volumes = service
@@ -423,6 +458,19 @@ fn database(cx: &mut Context, service: &Service, settings: &ManagedSettings) -> 
             _ => None,
         })
         .collect();
+    let (endpoint_resource, endpoint_attribute) = match runs_on {
+        ManagedService::Rds => (format!("{id}Database"), "Endpoint.Address"),
+        ManagedService::Aurora => (format!("{id}Cluster"), "Endpoint.Address"),
+        ManagedService::DocumentDb => (format!("{id}Cluster"), "Endpoint"),
+        ManagedService::ElastiCache => (format!("{id}Cache"), "Endpoint.Address"),
+    };
+    let clustered = matches!(runs_on, ManagedService::Aurora | ManagedService::DocumentDb);
+    let multi_az = settings.multi_az.unwrap_or(false);
+    let instances = match (clustered, multi_az) {
+        (false, _) => vec![],
+        (true, false) => vec![format!("{id}Instance")],
+        (true, true) => vec![format!("{id}Instance"), format!("{id}Replica")],
+    };
     Some(ManagedDatabase {
         service: service.name.clone(),
         runs_on,
@@ -430,8 +478,8 @@ fn database(cx: &mut Context, service: &Service, settings: &ManagedSettings) -> 
         version,
         version_from,
         port,
-        username,
-        database_name: database_name.filter(|name| valid_name(name, 63) && name != "postgres"),
+        username: credentials.username,
+        database_name: credentials.database_name,
         instance_class: match runs_on {
             ManagedService::Rds => Some(class(settings, "db.t4g.micro")),
             ManagedService::DocumentDb => Some(class(settings, "db.t4g.medium")),
@@ -440,83 +488,176 @@ fn database(cx: &mut Context, service: &Service, settings: &ManagedSettings) -> 
             ManagedService::ElastiCache => None,
         },
         storage: (runs_on == ManagedService::Rds).then(|| settings.storage.unwrap_or(20)),
-        multi_az: settings.multi_az.unwrap_or(false),
+        multi_az,
         backup_retention_days: settings.backup_retention_days.unwrap_or(7),
-        deletion_protection: settings.deletion_protection.unwrap_or(true),
+        // A serverless cache has no deletion protection: it holds nothing a snapshot must keep.
+        deletion_protection: !cache && settings.deletion_protection.unwrap_or(true),
         endpoint: cx.deferred(&format!("{id}Endpoint"), Source::Stack("data")),
         secret: (!cache).then(|| cx.deferred(&format!("{id}SecretArn"), Source::Stack("data"))),
+        secret_resource: (!cache).then(|| format!("{id}Secret")),
+        endpoint_resource,
+        endpoint_attribute,
+        instances,
+        cache_name: cache.then(|| cache_name(&cx.project.name, &service.name)),
+        admitted_groups: cx.project.settings.security_groups.clone().unwrap_or_default(),
         logical_id: id,
         connection_strings: Vec::new(),
         password_variables: Vec::new(),
         clients: Vec::new(),
         dropped_volumes,
-        password,
+        passwords: credentials.passwords,
+        password_files: credentials.password_files,
     })
 }
 
-/// (master user, compose password, database name) from the compose environment: none for a cache,
-/// which is an error when it has a password.
+/// The service that runs the software, its port, and CloudFormation's name of the engine.
+fn engine(software: Software, aurora: bool) -> (ManagedService, u16, &'static str) {
+    use ManagedService::*;
+    match (software, aurora) {
+        (Software::Postgres, true) => (Aurora, 5432, "aurora-postgresql"),
+        (Software::Postgres, false) => (Rds, 5432, "postgres"),
+        (Software::Mysql, true) => (Aurora, 3306, "aurora-mysql"),
+        (Software::Mysql, false) => (Rds, 3306, "mysql"),
+        (Software::Mariadb, _) => (Rds, 3306, "mariadb"),
+        (Software::Mongo, _) => (DocumentDb, 27017, "docdb"),
+        (Software::Redis, _) => (ElastiCache, 6379, "redis"),
+        (Software::Valkey, _) => (ElastiCache, 6379, "valkey"),
+        (Software::Memcached, _) => (ElastiCache, 11211, "memcached"),
+    }
+}
+
+/// A serverless cache's name: `PROJECT-SERVICE` in lowercase letters, digits and `-`, starting
+/// with a letter, without `--` or a trailing `-`, up to 40 (what ElastiCache takes).
+fn cache_name(project: &str, service: &str) -> String {
+    let mut name = String::new();
+    for c in format!("{project}-{service}").chars() {
+        let c = if c.is_ascii_alphanumeric() {
+            c.to_ascii_lowercase()
+        } else {
+            '-'
+        };
+        if !(c == '-' && (name.is_empty() || name.ends_with('-'))) {
+            name.push(c);
+        }
+    }
+    if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        name.insert_str(0, "c-");
+    }
+    let mut name: String = name.chars().take(40).collect();
+    while name.ends_with('-') {
+        name.pop();
+    }
+    name
+}
+
+/// What the compose environment says of a database's credentials.
+#[derive(Default)]
+struct Credentials {
+    username: Option<String>,
+    database_name: Option<String>,
+    passwords: Vec<String>,
+    password_files: Vec<String>,
+}
+
+/// The master user, the database and the compose passwords, from the compose environment: none
+/// for a cache, which is an error when it has a password. A user AWS refuses is an error.
 fn credentials(
     cx: &mut Context,
     service: &Service,
     software: Software,
     settings: &ManagedSettings,
     runs_on: ManagedService,
-) -> Option<(Option<String>, Option<String>, Option<String>)> {
-    Some(match credential_variables(software, service) {
-        Some((users, passwords, names, default_user)) => {
-            let user = environment(service, users).unwrap_or(default_user).to_string();
-            let longest = if matches!(software, Software::Mysql | Software::Mariadb) {
-                16
-            } else {
-                63
-            };
-            if !valid_name(&user, longest) {
-                cx.diagnostics.push(
-                    Diagnostic::error(
-                        Code::ManagedImage,
-                        service.path.key("environment"),
-                        format!(
-                            "the user `{}` of `{}` is not a master user name {} takes",
-                            crate::quote::shown(&user),
-                            service.name,
-                            runs_on.describe()
-                        ),
-                    )
-                    .with_help(format!(
-                        "a letter, then letters, digits and `_`, up to {longest}: set `{}` so",
-                        users.first().copied().unwrap_or("the user variable")
-                    )),
-                );
-                return None;
-            }
-            let database_name = environment(service, names).map(str::to_string);
-            (
-                Some(user),
-                environment(service, passwords).map(str::to_string),
-                database_name,
+) -> Option<Credentials> {
+    let Some((users, passwords, names, default_user)) = credential_variables(software, service) else {
+        let password = environment(service, &["REDIS_PASSWORD", "VALKEY_PASSWORD"]).is_some()
+            || service
+                .command
+                .iter()
+                .flatten()
+                .any(|argument| argument.contains("requirepass"));
+        if password {
+            cx.diagnostics.push(
+                Diagnostic::error(
+                    Code::ManagedConnection,
+                    settings.path.clone(),
+                    format!("`{}` has a password, which ElastiCache Serverless does not take from compose", service.name),
+                )
+                .with_help("the cache admits only the tasks' security group, over TLS: remove the password from the cache and its clients, or keep it in a container (remove `managed`)"),
+            );
+            return None;
+        }
+        return Some(Credentials::default());
+    };
+    let user = environment(service, users).unwrap_or(default_user).to_string();
+    let mysql = matches!(software, Software::Mysql | Software::Mariadb);
+    let longest = if mysql { 16 } else { 63 };
+    // Names each engine keeps for itself (RDS's own user, DocumentDB's roles).
+    let reserved: &[&str] = match software {
+        Software::Postgres => &["admin", "rdsadmin", "rds_superuser", "rdsrepladmin"],
+        Software::Mongo => &["admin", "root", "serviceadmin"],
+        _ => &["rdsadmin", "rdsrepladmin", "mysql.sys", "mysql.session"],
+    };
+    let refused = if !valid_name(&user, longest) {
+        Some(format!("a letter, then letters, digits and `_`, up to {longest}"))
+    } else if reserved.contains(&user.to_ascii_lowercase().as_str()) {
+        Some(format!("{} keeps `{user}` for itself", runs_on.describe()))
+    } else {
+        None
+    };
+    if let Some(why) = refused {
+        let variable = users.first().copied().unwrap_or("the user variable");
+        cx.diagnostics.push(
+            Diagnostic::error(
+                Code::ManagedImage,
+                service.path.key("environment"),
+                format!(
+                    "the user `{}` of `{}` is not a master user {} takes: {why}",
+                    crate::quote::shown(&user),
+                    service.name,
+                    runs_on.describe()
+                ),
             )
-        }
-        None => {
-            let password = environment(service, &["REDIS_PASSWORD", "VALKEY_PASSWORD"]).is_some()
-                || service
-                    .command
-                    .iter()
-                    .flatten()
-                    .any(|argument| argument.contains("requirepass"));
-            if password {
-                cx.diagnostics.push(
-                    Diagnostic::error(
-                        Code::ManagedConnection,
-                        settings.path.clone(),
-                        format!("`{}` has a password, which ElastiCache Serverless does not take from compose", service.name),
-                    )
-                    .with_help("the cache admits only the tasks' security group, over TLS: remove the password from the cache and its clients, or keep it in a container (remove `managed`)"),
-                );
-                return None;
-            }
-            (None, None, None)
-        }
+            .with_help(format!(
+                "set `{variable}` to another name, and the user the clients connect as with it"
+            )),
+        );
+        return None;
+    }
+    let database_name = environment(service, names).map(str::to_string);
+    // A name RDS does not create at start (`my-app`) is made by hand; `postgres` exists already.
+    let created = database_name.filter(|name| name != "postgres");
+    if let Some(name) = created
+        .as_ref()
+        .filter(|name| !valid_name(name, if mysql { 64 } else { 63 }))
+    {
+        cx.diagnostics.push(
+            Diagnostic::warning(
+                Code::ManagedDatabase,
+                service.path.key("environment"),
+                format!(
+                    "{} creates no database `{}` with `{}`: the name is not one it takes at creation",
+                    runs_on.describe(),
+                    crate::quote::shown(name),
+                    service.name
+                ),
+            )
+            .with_help("create it once the database exists (`CREATE DATABASE \"…\"`), or give the database a name of letters, digits and `_`"),
+        );
+    }
+    let password_files = passwords
+        .iter()
+        .map(|variable| format!("{variable}_FILE"))
+        .filter(|variable| environment(service, &[variable.as_str()]).is_some())
+        .collect();
+    Some(Credentials {
+        username: Some(user),
+        database_name: created.filter(|name| valid_name(name, if mysql { 64 } else { 63 })),
+        passwords: passwords
+            .iter()
+            .filter_map(|variable| environment(service, &[*variable]))
+            .map(str::to_string)
+            .collect(),
+        password_files,
     })
 }
 
@@ -561,480 +702,19 @@ fn warn_unused_settings(cx: &mut Context, service: &Service, settings: &ManagedS
     }
 }
 
-/// The clients' side: each reference to a managed database (already its endpoint) gets what the
-/// engine needs (TLS for DocumentDB and ElastiCache, no retryable writes on DocumentDB), a
-/// connection string with a password becomes a secret the data stack builds, and each variable
-/// that holds the database's compose password is read from the generated secret.
-pub(super) fn connect(
-    cx: &mut Context,
-    tasks: &mut [TaskDraft],
-    references: &[Reference],
-    databases: &mut [ManagedDatabase],
-) {
-    for database in databases.iter_mut() {
-        let service = database.service.clone();
-        read_passwords_from_secret(cx, tasks, database);
-        for reference in references
-            .iter()
-            .filter(|r| r.target == service && matches!(r.outcome, Outcome::Managed { .. }))
-        {
-            if !database.clients.contains(&reference.service) {
-                database.clients.push(reference.service.clone());
-            }
-            match &reference.site {
-                ReferenceSite::Environment { variable } => {
-                    connect_variable(cx, tasks, reference, variable, database);
-                }
-                _ => connect_argument(cx, tasks, reference, database),
-            }
-        }
-        cx.diagnostics
-            .push(what_changes(database, cx.project.service(&database.service)));
-        // An endpoint no client names, or a secret none reads, leaves no placeholder to fill.
-        let unused = [
-            (database.clients.is_empty(), format!("{}Endpoint", database.logical_id)),
-            (!database.secret_is_read(), format!("{}SecretArn", database.logical_id)),
-        ];
-        for (_, name) in unused.iter().filter(|(unused, _)| *unused) {
-            cx.missing.retain(|missing| missing.name != *name);
-        }
-    }
-}
-
-/// The value of a client's variable that reaches the database: adjusted for TLS, and a secret of
-/// its own when it carries a password.
-fn connect_variable(
-    cx: &mut Context,
-    tasks: &mut [TaskDraft],
-    reference: &Reference,
-    variable: &str,
-    database: &mut ManagedDatabase,
-) {
-    let Some(container) = tasks
-        .iter_mut()
-        .flat_map(|task| task.containers.iter_mut())
-        .find(|c| c.service == reference.service)
-    else {
-        return;
-    };
-    let Some(index) = container.environment.iter().position(|(name, _)| name == variable) else {
-        return;
-    };
-    let value = container.environment[index].1.clone();
-    let endpoint = database.endpoint.text();
-    let Some(url) = Url::parse(&value) else {
-        if matches!(
-            database.runs_on,
-            ManagedService::DocumentDb | ManagedService::ElastiCache
-        ) {
-            cx.diagnostics.push(
-                Diagnostic::warning(
-                    Code::ManagedConnection,
-                    reference.path.clone(),
-                    format!(
-                        "`{variable}` of `{}` reaches {} of `{}`, which takes TLS connections only",
-                        reference.service,
-                        database.runs_on.describe(),
-                        database.service
-                    ),
-                )
-                .with_help(tls_help(database.runs_on)),
-            );
-        }
-        return;
-    };
-    let adjusted = url.adjusted(database.runs_on);
-    if adjusted.text != value {
-        let change = match database.runs_on {
-            ManagedService::DocumentDb => {
-                "`tls=true` and `retryWrites=false` (DocumentDB takes TLS only, and no retryable writes)"
-            }
-            _ => "`rediss://` (ElastiCache Serverless takes TLS only)",
-        };
-        cx.diagnostics.push(Diagnostic::note(
-            Code::ManagedConnection,
-            reference.path.clone(),
-            format!("`{variable}` of `{}` gets {change}", reference.service),
-        ));
-    }
-    if adjusted.password.is_none() {
-        container.environment[index].1 = adjusted.text;
-        return;
-    }
-    if let (Some(user), Some(master)) = (&adjusted.user, &database.username) {
-        if user != master {
-            cx.diagnostics.push(
-                Diagnostic::warning(
-                    Code::ManagedConnection,
-                    reference.path.clone(),
-                    format!(
-                        "`{variable}` of `{}` connects as `{user}`, but the managed `{}` has the user `{master}` only",
-                        reference.service, database.service
-                    ),
-                )
-                .with_help("set the database's user variable (`POSTGRES_USER`, `MYSQL_USER`, `MONGO_INITDB_ROOT_USERNAME`) to the user the app connects as"),
-            );
-        }
-    }
-    let Some(secret_id) = database
-        .secret
-        .as_ref()
-        .map(|_| format!("{}Secret", database.logical_id))
-    else {
-        return;
-    };
-    let logical = format!(
-        "{}{}",
-        logical_id(&reference.service),
-        logical_id(&variable.to_ascii_lowercase())
-    );
-    let arn = cx.deferred(&format!("{logical}Arn"), Source::Stack("data"));
-    let template = adjusted.template(&endpoint, &endpoint_attribute(database), &secret_id);
-    container.environment.remove(index);
-    container.secrets.push((variable.to_string(), arn.clone()));
-    cx.diagnostics.push(
-        Diagnostic::note(
-            Code::ManagedSecret,
-            reference.path.clone(),
-            format!(
-                "`{variable}` of `{}` is read from a secret the data stack builds: the connection string with `{}`'s endpoint and generated password",
-                reference.service, database.service
-            ),
-        ),
-    );
-    database.connection_strings.push(ConnectionString {
-        service: reference.service.clone(),
-        variable: variable.to_string(),
-        logical_id: logical,
-        template,
-        arn,
-    });
-}
-
-/// The `Fn::Sub` name of the database's address in `data.yaml`.
-fn endpoint_attribute(database: &ManagedDatabase) -> String {
-    let id = &database.logical_id;
-    match database.runs_on {
-        ManagedService::Rds => format!("{id}Database.Endpoint.Address"),
-        ManagedService::Aurora => format!("{id}Cluster.Endpoint.Address"),
-        ManagedService::DocumentDb => format!("{id}Cluster.Endpoint"),
-        ManagedService::ElastiCache => format!("{id}Cache.Endpoint.Address"),
-    }
-}
-
-fn tls_help(runs_on: ManagedService) -> &'static str {
-    match runs_on {
-        ManagedService::DocumentDb => "connect with TLS and without retryable writes (`tls=true&retryWrites=false` in a mongodb:// URL), trusting the RDS CA bundle (https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem, put in the image, `tlsCAFile=`)",
-        _ => "turn TLS on in the client (a `rediss://` URL, or its TLS setting); ElastiCache's certificate is publicly trusted",
-    }
-}
-
-/// A reference in a command or health check, where ECS gives no secret: the compose password
-/// (wrong for the managed database anyway) is taken out of the argument, and the container gets
-/// the generated one in the variable its engine's clients read (`PGPASSWORD`, `MYSQL_PWD`).
-fn connect_argument(cx: &mut Context, tasks: &mut [TaskDraft], reference: &Reference, database: &mut ManagedDatabase) {
-    let carries_password = super::passwords::holds_a_password(&reference.before) || reference.before.contains("***");
-    let tls = matches!(
-        database.runs_on,
-        ManagedService::DocumentDb | ManagedService::ElastiCache
-    );
-    if !carries_password && !tls {
-        return;
-    }
-    let (message, help) = if carries_password {
-        let variable = strip_argument_password(tasks, reference, database);
-        (
-            format!(
-                "`{}` passed a password to the managed `{}` in an argument, where ECS can give no secret: it is taken out",
-                reference.service, database.service
-            ),
-            match variable {
-                Some(variable) => format!("the container reads the generated password from `{variable}`, as the engine's clients do; or read the whole URL from a variable (`$DATABASE_URL`), which compose2ecs makes a secret"),
-                None => "read the URL from a variable instead (`$DATABASE_URL`): compose2ecs makes a variable's connection string a secret with the generated password".to_string(),
-            },
-        )
-    } else {
-        (
-            format!(
-                "`{}` reaches {} of `{}` in an argument; it takes TLS connections only",
-                reference.service,
-                database.runs_on.describe(),
-                database.service
-            ),
-            tls_help(database.runs_on).to_string(),
-        )
-    };
-    cx.diagnostics
-        .push(Diagnostic::warning(Code::ManagedConnection, reference.path.clone(), message).with_help(help));
-}
-
-/// The argument of `reference` without its password; returns the variable the engine's clients
-/// read a password from (`PGPASSWORD`, `MYSQL_PWD`), given the generated one when the container
-/// sets none.
-fn strip_argument_password(
-    tasks: &mut [TaskDraft],
-    reference: &Reference,
-    database: &mut ManagedDatabase,
-) -> Option<&'static str> {
-    let container = tasks
-        .iter_mut()
-        .flat_map(|task| task.containers.iter_mut())
-        .find(|c| c.service == reference.service)?;
-    let (arguments, index) = match reference.site {
-        ReferenceSite::Command { argument } => (container.command.as_mut()?, argument),
-        ReferenceSite::Entrypoint { argument } => (container.entrypoint.as_mut()?, argument),
-        ReferenceSite::Healthcheck { argument } => (&mut container.health_check.as_mut()?.command, argument),
-        ReferenceSite::Environment { .. } => return None,
-    };
-    let argument = arguments.get_mut(index)?;
-    let start = argument.find("://").and_then(|separator| {
-        argument[..separator]
-            .rfind(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
-            .map_or(Some(0), |i| Some(i + 1))
-    });
-    let password = start.and_then(|start| {
-        Url::parse(&argument[start..])
-            .and_then(|url| url.password)
-            .map(|(a, b)| (start + a, start + b))
-    });
-    *argument = match password {
-        // `user:password@` becomes `user@`.
-        Some((a, b)) => format!("{}{}", &argument[..a - 1], &argument[b..]),
-        None => super::passwords::mask_credentials(argument),
-    };
-    let variable = match database.engine {
-        "postgres" | "aurora-postgresql" => "PGPASSWORD",
-        "mysql" | "mariadb" | "aurora-mysql" => "MYSQL_PWD",
-        _ => return None,
-    };
-    let secret = database.secret.as_ref()?;
-    let taken = container.environment.iter().any(|(name, _)| name == variable)
-        || container.secrets.iter().any(|(name, _)| name == variable);
-    if !taken {
-        container.secrets.push((
-            variable.to_string(),
-            DeployValue::Known(format!("{}:password::", secret.text())),
-        ));
-        database
-            .password_variables
-            .push((container.service.clone(), variable.to_string()));
-    }
-    Some(variable)
-}
-
-/// Each client variable whose value is the database's compose password (`DB_PASSWORD: secret`
-/// beside `POSTGRES_PASSWORD: secret`) is read from the generated secret's `password` key.
-fn read_passwords_from_secret(cx: &mut Context, tasks: &mut [TaskDraft], database: &mut ManagedDatabase) {
-    let (Some(password), Some(secret)) = (database.password.clone(), database.secret.clone()) else {
-        return;
-    };
-    let project = cx.project;
-    for container in tasks.iter_mut().flat_map(|task| task.containers.iter_mut()) {
-        let mut index = 0;
-        while index < container.environment.len() {
-            let (name, value) = &container.environment[index];
-            if !(names_a_secret(name) && *value == password) {
-                index += 1;
-                continue;
-            }
-            let (name, _) = container.environment.remove(index);
-            let path = project
-                .service(&container.service)
-                .and_then(|service| service.environment.iter().find(|v| v.name == name))
-                .map_or_else(KeyPath::root, |v| v.path.clone());
-            cx.diagnostics.push(Diagnostic::note(
-                Code::ManagedSecret,
-                path,
-                format!(
-                    "`{name}` of `{}` is read from the generated password of the managed `{}`",
-                    container.service, database.service
-                ),
-            ));
-            container.secrets.push((
-                name.clone(),
-                DeployValue::Known(format!("{}:password::", secret.text())),
-            ));
-            database.password_variables.push((container.service.clone(), name));
-        }
-    }
-}
-
-/// What changes for the app, said once per database: its data is not copied, its volumes are not
-/// made, and the engine's own differences.
-fn what_changes(database: &ManagedDatabase, service: Option<&Service>) -> Diagnostic {
-    let path = service
-        .and_then(|s| s.ecs.managed.as_ref())
-        .map_or_else(KeyPath::root, |m| m.path.clone());
-    let volumes = if database.dropped_volumes.is_empty() {
-        String::new()
-    } else {
-        format!(
-            "; its volume {} is not made, and what it holds is not copied",
-            crate::quote::names(&database.dropped_volumes)
-        )
-    };
-    let migrate = match database.engine {
-        "postgres" | "aurora-postgresql" => "copy the data with `pg_dump -Fc` from the compose database and `pg_restore -d` into the endpoint (from a task or a host in the VPC); init scripts (`/docker-entrypoint-initdb.d`) do not run: run them with `psql -f`; PostgreSQL 15 and later on RDS refuse connections without TLS: a client that does not try TLS by itself (node-postgres) needs `sslmode=require`",
-        "mysql" | "mariadb" | "aurora-mysql" => "copy the data with `mysqldump` from the compose database and `mysql` into the endpoint (from a task or a host in the VPC); init scripts (`/docker-entrypoint-initdb.d`) do not run: run them with `mysql <`",
-        "docdb" => "copy the data with `mongodump` and `mongorestore --ssl --sslCAFile global-bundle.pem` into the endpoint; DocumentDB is not MongoDB: no `$where` or server-side JavaScript, no `mapReduce`, no retryable writes, no change streams unless turned on, some aggregation stages and index types missing; clients need TLS with the RDS CA bundle",
-        _ => "a cache starts empty; ElastiCache Serverless takes TLS connections only, has one database (no `SELECT n`), and keys of one multi-key command must share a hash slot",
-    };
-    Diagnostic::warning(
-        Code::ManagedDatabase,
-        path,
-        format!(
-            "`{}` runs on {} ({} {}), made by the data stack{volumes}",
-            database.service,
-            database.runs_on.describe(),
-            database.engine,
-            database.version
-        ),
-    )
-    .with_help(migrate.to_string())
-}
-
-/// A URL whose authority holds the managed endpoint: `scheme://[user[:password]@]host…`.
-struct Url<'v> {
-    value: &'v str,
-    scheme: (usize, usize),
-    user: Option<(usize, usize)>,
-    password: Option<(usize, usize)>,
-    query: Option<usize>,
-}
-
-/// A URL adjusted for the engine, with where its user and password stand.
-struct Adjusted {
-    text: String,
-    user: Option<String>,
-    password: Option<(usize, usize)>,
-}
-
-impl<'v> Url<'v> {
-    fn parse(value: &'v str) -> Option<Self> {
-        let start = value.len() - value.trim_start().len();
-        let scheme_end = start + value[start..].find("://")?;
-        let scheme = &value[start..scheme_end];
-        if scheme.is_empty()
-            || !scheme
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
-        {
-            return None;
-        }
-        let authority_start = scheme_end + 3;
-        let authority_end = value[authority_start..]
-            .find(['/', '?', '#'])
-            .map_or(value.len(), |end| authority_start + end);
-        let authority = &value[authority_start..authority_end];
-        let (user, password) = match authority.rfind('@') {
-            Some(at) => {
-                let userinfo = &authority[..at];
-                match userinfo.find(':') {
-                    Some(colon) => (
-                        Some((authority_start, authority_start + colon)),
-                        Some((authority_start + colon + 1, authority_start + at)),
-                    ),
-                    None => (Some((authority_start, authority_start + at)), None),
-                }
-            }
-            None => (None, None),
-        };
-        Some(Url {
-            value,
-            scheme: (start, scheme_end),
-            user,
-            password,
-            query: value[authority_end..].find('?').map(|q| authority_end + q),
-        })
-    }
-
-    /// The URL as the engine needs it: `rediss://` for ElastiCache; `tls=true` and
-    /// `retryWrites=false` for DocumentDB.
-    fn adjusted(&self, runs_on: ManagedService) -> Adjusted {
-        let value = self.value;
-        let scheme = &value[self.scheme.0..self.scheme.1];
-        let mut text = String::with_capacity(value.len() + 32);
-        let mut shift: isize = 0;
-        text.push_str(&value[..self.scheme.0]);
-        if runs_on == ManagedService::ElastiCache && scheme.eq_ignore_ascii_case("redis") {
-            text.push_str("rediss");
-            shift += 1;
-        } else {
-            text.push_str(scheme);
-        }
-        text.push_str(&value[self.scheme.1..]);
-        if runs_on == ManagedService::DocumentDb {
-            let query = self.query.map(|q| &value[q + 1..]).unwrap_or_default();
-            let query = query.split('#').next().unwrap_or_default();
-            let has = |key: &str| {
-                query
-                    .split('&')
-                    .any(|pair| pair.split('=').next().is_some_and(|k| k.eq_ignore_ascii_case(key)))
-            };
-            let mut added = Vec::new();
-            if !has("tls") && !has("ssl") {
-                added.push("tls=true");
-            }
-            if !has("retryWrites") {
-                added.push("retryWrites=false");
-            } else {
-                text = text.replace("retryWrites=true", "retryWrites=false");
-            }
-            if !added.is_empty() {
-                let fragment = text.find('#').filter(|f| self.query.is_none_or(|q| *f > q));
-                let insert_at = fragment.unwrap_or(text.len());
-                let separator = match self.query {
-                    None => "?",
-                    Some(_) if text[..insert_at].ends_with(['?', '&']) => "",
-                    Some(_) => "&",
-                };
-                // A URL without a path needs one before its query.
-                let slash = if self.query.is_none() && !text[self.scheme.1 + 3..insert_at].contains('/') {
-                    "/"
-                } else {
-                    ""
-                };
-                text.insert_str(insert_at, &format!("{slash}{separator}{}", added.join("&")));
-            }
-        }
-        let moved = |(a, b): (usize, usize)| ((a as isize + shift) as usize, (b as isize + shift) as usize);
-        Adjusted {
-            user: self.user.map(|(a, b)| value[a..b].to_string()),
-            password: self.password.map(moved),
-            text,
-        }
-    }
-}
-
-impl Adjusted {
-    /// The `Fn::Sub` text of the connection string: `${…}` written as `${!…}`, the endpoint as its
-    /// attribute, the password as a dynamic reference to the generated secret.
-    fn template(&self, endpoint: &str, attribute: &str, secret: &str) -> String {
-        let escape = |text: &str| {
-            text.replace("${", "${!")
-                .replace(endpoint, &format!("${{{attribute}}}"))
-        };
-        let (start, end) = self.password.expect("a connection string has a password");
-        format!(
-            "{}{{{{resolve:secretsmanager:${{{secret}}}:SecretString:password}}}}{}",
-            escape(&self.text[..start]),
-            escape(&self.text[end..])
-        )
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// No password of the compose file, and no generated one, reaches a written file, a message or
-    /// the plan, for each engine and each place a client wires the password.
+    /// No password of the compose file reaches a written file, a message or the plan, for each
+    /// engine and each place a client wires one: passwords with the characters URLs and shells
+    /// treat apart, variables named `…_PASS`, arguments, a health check.
     #[test]
     fn no_password_reaches_the_output_or_a_message() {
-        let compose = "services:
+        let compose = r#"services:
   pg:
     image: postgres:16
-    environment: {POSTGRES_USER: app, POSTGRES_PASSWORD: sentinel-pg, POSTGRES_DB: app}
+    environment: {POSTGRES_USER: app, POSTGRES_PASSWORD: "sentinel/pg#1?@x", POSTGRES_DB: app}
     x-ecs: {managed: true}
   my:
     image: mysql:8.0
@@ -1042,20 +722,27 @@ mod tests {
     x-ecs: {managed: {engine: aurora, version: 8.0.mysql_aurora.3.08.2}}
   mongo:
     image: mongo:5.0
-    environment: {MONGO_INITDB_ROOT_USERNAME: app, MONGO_INITDB_ROOT_PASSWORD: sentinel-mongo}
+    environment: {MONGO_INITDB_ROOT_USERNAME: app, MONGO_INITDB_ROOT_PASSWORD: "sentinel$$mongo"}
+    x-ecs: {managed: true}
+  cache:
+    image: redis:7
     x-ecs: {managed: true}
   app:
     image: app:1
-    command: [\"psql\", \"postgres://app:sentinel-pg@pg:5432/app\"]
+    command: ["sh", "-c", "PGPASSWORD='sentinel/pg#1?@x' psql -h pg && psql postgres://app:sentinel/pg#1?@x@pg:5432/app"]
+    healthcheck:
+      test: ["CMD-SHELL", "mysqladmin ping -h my -uapp -psentinel-my"]
     environment:
-      DATABASE_URL: postgres://app:sentinel-pg@pg/app
-      PGPASSWORD: sentinel-pg
-      MYSQL_URL: mysql://app:sentinel-my@my:3306/app
-      DB_PASSWORD: sentinel-my
-      MONGO_URL: mongodb://app:sentinel-mongo@mongo:27017/app
-      MONGO_PASSWORD: sentinel-mongo
+      DATABASE_URL: "postgres://app:sentinel/pg#1?@x@pg/app"
+      PG_PASS: "sentinel/pg#1?@x"
+      MYSQL_URL: mysql://root:sentinel-root@my:3306/app
+      DB_PWD: sentinel-my
+      ROOT_PASSWORD: sentinel-root
+      MONGO_URL: "mongodb://app:sentinel$$mongo@mongo:27017/app"
+      MONGO_PASSWORD: "sentinel$$mongo"
+      REDIS_URL: redis://default:sentinel-cache@cache:6379/0
 x-ecs: {region: eu-west-1}
-";
+"#;
         let conversion = crate::test_conversion(compose);
         let plan = conversion.plan.as_ref().expect("it converts");
         let mut seen: Vec<String> = conversion.output.values().cloned().collect();
@@ -1068,32 +755,40 @@ x-ecs: {region: eu-west-1}
         for text in &seen {
             assert!(!text.contains("sentinel"), "a password in: {text}");
         }
-        assert_eq!(plan.managed.len(), 3);
+        assert_eq!(plan.managed.len(), 4);
         let app = plan
             .tasks
             .iter()
             .flat_map(|t| &t.containers)
             .find(|c| c.service == "app")
             .unwrap();
-        let secrets: Vec<&str> = app.secrets.iter().map(|(name, _)| name.as_str()).collect();
+        let mut secrets: Vec<&str> = app.secrets.iter().map(|(name, _)| name.as_str()).collect();
+        secrets.sort_unstable();
         assert_eq!(
             secrets,
             [
-                "PGPASSWORD",
                 "DATABASE_URL",
-                "DB_PASSWORD",
-                "MYSQL_URL",
+                "DB_PWD",
                 "MONGO_PASSWORD",
-                "MONGO_URL"
+                "MONGO_URL",
+                "MYSQL_PWD",
+                "MYSQL_URL",
+                "PGPASSWORD",
+                "PG_PASS",
+                "ROOT_PASSWORD"
             ]
         );
-        // The argument is a warning: ECS gives no secret there; its value stays the user's.
-        assert!(conversion
-            .diagnostics
-            .iter()
-            .any(|d| d.code == Code::ManagedConnection && d.path.to_string().starts_with("services.app.command")));
-        // The execution role reads exactly the secrets the clients use.
+        // The arguments keep working: their clients read the generated password from the variable.
+        let command = app.command.as_ref().unwrap().join(" ");
+        assert!(
+            command.contains(" psql -h {{PgEndpoint}} && psql postgres://app@{{PgEndpoint}}:5432/app"),
+            "{command}"
+        );
+        // A connection string connects as the database's user, whatever the URL said.
         let data = &conversion.output["cloudformation/data.yaml"];
+        assert!(data.contains("mysql://app:{{resolve:secretsmanager:${MySecret}:SecretString:password}}@${MyCluster.Endpoint.Address}:3306/app"), "{data}");
+        // The execution role reads exactly the secrets the clients use: three databases' and
+        // three connection strings.
         let policy = &data[data.find("ReadDatabaseSecretsPolicy").unwrap()..];
         assert_eq!(policy.matches("- Ref: ").count(), 1 + 6, "{policy}");
     }
@@ -1109,48 +804,5 @@ x-ecs: {region: eu-west-1}
         assert!(covers(&[8, 0], &[8, 0, 36]));
         assert!(covers(&[8, 4], &[8]));
         assert!(!covers(&[8, 0], &[8, 4]));
-    }
-
-    #[test]
-    fn urls_get_tls_for_documentdb_and_elasticache() {
-        let adjusted = |value: &str, on| Url::parse(value).unwrap().adjusted(on).text;
-        assert_eq!(
-            adjusted(
-                "mongodb://max:pw@db.example.com:27017/app?authSource=admin",
-                ManagedService::DocumentDb
-            ),
-            "mongodb://max:pw@db.example.com:27017/app?authSource=admin&tls=true&retryWrites=false"
-        );
-        assert_eq!(
-            adjusted("mongodb://db.example.com:27017", ManagedService::DocumentDb),
-            "mongodb://db.example.com:27017/?tls=true&retryWrites=false"
-        );
-        assert_eq!(
-            adjusted(
-                "mongodb://h:27017/app?retryWrites=true&tls=true",
-                ManagedService::DocumentDb
-            ),
-            "mongodb://h:27017/app?retryWrites=false&tls=true"
-        );
-        assert_eq!(
-            adjusted("redis://cache.example.com:6379/0", ManagedService::ElastiCache),
-            "rediss://cache.example.com:6379/0"
-        );
-        assert_eq!(
-            adjusted("postgres://u:p@h:5432/app", ManagedService::Rds),
-            "postgres://u:p@h:5432/app"
-        );
-        assert!(Url::parse("db.example.com").is_none());
-    }
-
-    #[test]
-    fn a_connection_string_reads_its_password_from_the_secret() {
-        let url = Url::parse("redis://u:p4ss@{{CacheEndpoint}}:6379/${X}").unwrap();
-        let adjusted = url.adjusted(ManagedService::ElastiCache);
-        assert_eq!(adjusted.user.as_deref(), Some("u"));
-        assert_eq!(
-            adjusted.template("{{CacheEndpoint}}", "CacheCache.Endpoint.Address", "CacheSecret"),
-            "rediss://u:{{resolve:secretsmanager:${CacheSecret}:SecretString:password}}@${CacheCache.Endpoint.Address}:6379/${!X}"
-        );
     }
 }

@@ -149,7 +149,7 @@ fn is_a_switch(text: &[u8]) -> bool {
 /// The byte ranges of every password in `text`, in order and apart: a URL's `user:password@`, and
 /// the value of `password=` (`pwd=`, …) in a connection string, a query string or a flag, up to
 /// its separator or inside its quotes (`password='a b'`).
-fn password_ranges(text: &str) -> Vec<(usize, usize)> {
+pub(super) fn password_ranges(text: &str) -> Vec<(usize, usize)> {
     let mut ranges: Vec<(usize, usize)> = Vec::new();
     let mut search_from = 0;
     while let Some(offset) = text[search_from..].find("://") {

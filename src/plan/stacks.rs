@@ -135,11 +135,11 @@ pub(super) fn stacks(plan: &Plan) -> Vec<StackPlan> {
             .managed
             .iter()
             .any(|database| database.secret_is_read() || !database.connection_strings.is_empty());
-        let mut parameters = vec![
-            parameter("VpcId", Vpc),
-            parameter("PrivateSubnetIds", PrivateSubnets),
-            from_base("TaskSecurityGroupId"),
-        ];
+        let mut parameters = vec![parameter("VpcId", Vpc), parameter("PrivateSubnetIds", PrivateSubnets)];
+        // Tasks in groups of the user's (`x-ecs.security_groups`) are admitted by those.
+        if plan.managed.iter().any(|database| database.admitted_groups.is_empty()) {
+            parameters.push(from_base("TaskSecurityGroupId"));
+        }
         if reads_secrets {
             parameters.push(from_base("TaskExecutionRoleName"));
         }
