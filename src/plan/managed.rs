@@ -52,6 +52,9 @@ pub struct ManagedDatabase {
     /// Where the version comes from.
     pub version_from: String,
     pub port: u16,
+    /// The last port its security group admits the tasks on: a serverless Redis or Valkey also
+    /// serves reads from replicas on the next one (6380).
+    pub last_port: u16,
     /// The prefix of its resources' logical ids in `data.yaml` (`Mongodb`).
     pub logical_id: String,
     /// The resource the endpoint is an attribute of (`MongodbCluster`), and the attribute.
@@ -71,8 +74,10 @@ pub struct ManagedDatabase {
     /// The database created with it, from the compose environment.
     pub database_name: Option<String>,
     pub instance_class: Option<String>,
-    /// RDS storage in GiB.
+    /// RDS storage in GiB, and the most it may grow to (ten times that, within RDS's 65,536).
     pub storage: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_storage: Option<u32>,
     pub multi_az: bool,
     pub backup_retention_days: u32,
     pub deletion_protection: bool,
@@ -101,6 +106,10 @@ pub struct ManagedDatabase {
     /// Its compose variables that name a file holding the password (`POSTGRES_PASSWORD_FILE`).
     #[serde(skip)]
     password_files: Vec<String>,
+    /// The users compose connects its clients as (`POSTGRES_USER`'s value, MySQL's `root`), which
+    /// the clients' user variables may hold.
+    #[serde(skip)]
+    compose_users: Vec<String>,
 }
 
 impl ManagedDatabase {
@@ -178,6 +187,15 @@ fn offered(software: Software, aurora: bool) -> &'static [(&'static [u32], &'sta
     }
 }
 
+/// Whether an Aurora MySQL version runs Serverless v2: 3.02.0 and later.
+fn aurora_mysql_serverless(version: &str) -> bool {
+    version
+        .strip_prefix("8.0.mysql_aurora.3.")
+        .and_then(|rest| rest.split('.').next())
+        .and_then(|minor| minor.parse::<u32>().ok())
+        .is_some_and(|minor| minor >= 2)
+}
+
 /// The numbers a tag starts with: `16.2-alpine` → [16, 2], `pg16` → [16], `latest` → none.
 fn tag_version(tag: &str) -> Vec<u32> {
     let tag = tag.strip_prefix("pg").unwrap_or(tag);
@@ -213,9 +231,7 @@ fn version(
     if let Some((version, path)) = &settings.version {
         // Aurora MySQL's versions are full ones, taken as written: Serverless v2 needs version 3.
         let known = written.contains(&version.as_str())
-            || (runs_on == ManagedService::Aurora
-                && software == Software::Mysql
-                && version.starts_with("8.0.mysql_aurora.3."));
+            || (runs_on == ManagedService::Aurora && software == Software::Mysql && aurora_mysql_serverless(version));
         if !known {
             cx.diagnostics.push(
                 Diagnostic::error(
@@ -411,6 +427,24 @@ pub(super) fn databases(cx: &mut Context) -> Vec<ManagedDatabase> {
         }
         databases.push(database);
     }
+    // A DB subnet group spans two availability zones: with the tasks' subnets given, two at least.
+    let subnets = project.settings.subnets.as_ref().map_or(2, Vec::len);
+    if subnets < 2 {
+        if let Some(database) = databases.iter().find(|d| d.runs_on != ManagedService::ElastiCache) {
+            cx.diagnostics.push(
+                Diagnostic::error(
+                    Code::ManagedImage,
+                    crate::diagnostic::KeyPath::root().key("x-ecs").key("subnets"),
+                    format!(
+                        "{} of `{}` needs subnets in two availability zones; `x-ecs.subnets` gives one",
+                        database.runs_on.describe(),
+                        database.service
+                    ),
+                )
+                .with_help("give the tasks' subnets in two zones (or more)"),
+            );
+        }
+    }
     databases
 }
 
@@ -444,7 +478,12 @@ fn database(cx: &mut Context, service: &Service, settings: &ManagedSettings) -> 
         );
         return None;
     }
-    let (runs_on, port, engine) = engine(software, settings.aurora);
+    let (runs_on, default_port, engine) = engine(software, settings.aurora);
+    // The port compose's clients dial, which RDS and DocumentDB can listen on too.
+    let port = match runs_on {
+        ManagedService::ElastiCache => default_port,
+        _ => compose_port(service).unwrap_or(default_port),
+    };
     let (version, version_from) = version(cx, service, software, settings, runs_on)?;
     let id = logical_id(&service.name);
     let credentials = credentials(cx, service, software, settings, runs_on)?;
@@ -458,19 +497,8 @@ fn database(cx: &mut Context, service: &Service, settings: &ManagedSettings) -> 
             _ => None,
         })
         .collect();
-    let (endpoint_resource, endpoint_attribute) = match runs_on {
-        ManagedService::Rds => (format!("{id}Database"), "Endpoint.Address"),
-        ManagedService::Aurora => (format!("{id}Cluster"), "Endpoint.Address"),
-        ManagedService::DocumentDb => (format!("{id}Cluster"), "Endpoint"),
-        ManagedService::ElastiCache => (format!("{id}Cache"), "Endpoint.Address"),
-    };
-    let clustered = matches!(runs_on, ManagedService::Aurora | ManagedService::DocumentDb);
     let multi_az = settings.multi_az.unwrap_or(false);
-    let instances = match (clustered, multi_az) {
-        (false, _) => vec![],
-        (true, false) => vec![format!("{id}Instance")],
-        (true, true) => vec![format!("{id}Instance"), format!("{id}Replica")],
-    };
+    let (endpoint_resource, endpoint_attribute, instances) = layout(&id, runs_on, multi_az);
     Some(ManagedDatabase {
         service: service.name.clone(),
         runs_on,
@@ -478,6 +506,11 @@ fn database(cx: &mut Context, service: &Service, settings: &ManagedSettings) -> 
         version,
         version_from,
         port,
+        last_port: if matches!(engine, "redis" | "valkey") {
+            port + 1
+        } else {
+            port
+        },
         username: credentials.username,
         database_name: credentials.database_name,
         instance_class: match runs_on {
@@ -488,6 +521,7 @@ fn database(cx: &mut Context, service: &Service, settings: &ManagedSettings) -> 
             ManagedService::ElastiCache => None,
         },
         storage: (runs_on == ManagedService::Rds).then(|| settings.storage.unwrap_or(20)),
+        max_storage: (runs_on == ManagedService::Rds).then(|| (settings.storage.unwrap_or(20) * 10).min(65536)),
         multi_az,
         backup_retention_days: settings.backup_retention_days.unwrap_or(7),
         // A serverless cache has no deletion protection: it holds nothing a snapshot must keep.
@@ -506,7 +540,46 @@ fn database(cx: &mut Context, service: &Service, settings: &ManagedSettings) -> 
         clients: Vec::new(),
         dropped_volumes,
         passwords: credentials.passwords,
+        compose_users: credentials.compose_users,
         password_files: credentials.password_files,
+    })
+}
+
+/// The resource a database's endpoint is an attribute of, the attribute, and a cluster's
+/// instances: a writer, and with `multi_az` a reader in another zone.
+fn layout(id: &str, runs_on: ManagedService, multi_az: bool) -> (String, &'static str, Vec<String>) {
+    let (resource, attribute) = match runs_on {
+        ManagedService::Rds => (format!("{id}Database"), "Endpoint.Address"),
+        ManagedService::Aurora => (format!("{id}Cluster"), "Endpoint.Address"),
+        ManagedService::DocumentDb => (format!("{id}Cluster"), "Endpoint"),
+        ManagedService::ElastiCache => (format!("{id}Cache"), "Endpoint.Address"),
+    };
+    let clustered = matches!(runs_on, ManagedService::Aurora | ManagedService::DocumentDb);
+    let instances = match (clustered, multi_az) {
+        (false, _) => vec![],
+        (true, false) => vec![format!("{id}Instance")],
+        (true, true) => vec![format!("{id}Instance"), format!("{id}Replica")],
+    };
+    (resource, attribute, instances)
+}
+
+/// The port a database's compose service listens on, when not its engine's: its first TCP port
+/// (`ports`, `expose`), or the one its command gives (`postgres -p 5433`, `mongod --port 27018`).
+fn compose_port(service: &Service) -> Option<u16> {
+    if let Some(port) = service
+        .ports
+        .iter()
+        .find(|p| p.protocol == crate::normalise::Protocol::Tcp)
+    {
+        return Some(port.target);
+    }
+    let command = service.command.as_deref().unwrap_or_default();
+    command.iter().enumerate().find_map(|(i, argument)| {
+        let value = match argument.as_str() {
+            "-p" | "--port" => command.get(i + 1).map(String::as_str),
+            other => other.strip_prefix("--port="),
+        };
+        value.and_then(|v| v.parse().ok())
     })
 }
 
@@ -553,6 +626,7 @@ fn cache_name(project: &str, service: &str) -> String {
 /// What the compose environment says of a database's credentials.
 #[derive(Default)]
 struct Credentials {
+    compose_users: Vec<String>,
     username: Option<String>,
     database_name: Option<String>,
     passwords: Vec<String>,
@@ -623,7 +697,14 @@ fn credentials(
         );
         return None;
     }
-    let database_name = environment(service, names).map(str::to_string);
+    // PostgreSQL's image creates a database named as its user when `POSTGRES_DB` is not set.
+    let database_name = environment(service, names)
+        .or(if software == Software::Postgres {
+            environment(service, users)
+        } else {
+            None
+        })
+        .map(str::to_string);
     // A name RDS does not create at start (`my-app`) is made by hand; `postgres` exists already.
     let created = database_name.filter(|name| name != "postgres");
     if let Some(name) = created
@@ -650,6 +731,11 @@ fn credentials(
         .filter(|variable| environment(service, &[variable.as_str()]).is_some())
         .collect();
     Some(Credentials {
+        compose_users: environment(service, users)
+            .into_iter()
+            .chain(mysql.then_some("root"))
+            .map(str::to_string)
+            .collect(),
         username: Some(user),
         database_name: created.filter(|name| valid_name(name, if mysql { 64 } else { 63 })),
         passwords: passwords

@@ -25,6 +25,7 @@ pub(in crate::plan) fn connect(
                 database.clients.push(reference.service.clone());
             }
         }
+        warn_unnamed_dependents(cx, database);
     }
     if !passwords_tell_databases_apart(cx, databases) {
         return;
@@ -33,6 +34,7 @@ pub(in crate::plan) fn connect(
     let mut ids: BTreeSet<String> = databases.iter().flat_map(resource_ids).collect();
     for database in databases.iter_mut() {
         read_passwords_from_secret(cx, tasks, database);
+        give_users_the_master(cx, tasks, database);
         warn_password_files(cx, database);
         for reference in managed_references(references, &database.service.clone()) {
             match &reference.site {
@@ -192,8 +194,12 @@ fn warn_password_files(cx: &mut Context, database: &ManagedDatabase) {
     );
 }
 
-/// The value of a client's variable that reaches the database: adjusted for the engine, and a
-/// secret of its own when it carries a password.
+/// Where the generated password goes in a value on its way to becoming a connection string.
+const PASSWORD_MARK: &str = "\u{1}";
+
+/// The value of a client's variable that reaches the database: adjusted for the engine, with the
+/// database's login in a URL and the generated password wherever the compose one stood; a secret
+/// the data stack builds when it carries the password.
 fn connect_variable(
     cx: &mut Context,
     tasks: &mut [TaskDraft],
@@ -213,52 +219,15 @@ fn connect_variable(
     };
     let value = container.environment[index].1.clone();
     let said = |what: String| format!("`{variable}` of `{}` {what}", reference.service);
-    let Some(url) = Url::parse(&value) else {
-        if database.runs_on.tls_only() {
-            cx.diagnostics.push(
-                Diagnostic::warning(
-                    Code::ManagedConnection,
-                    reference.path.clone(),
-                    said(format!(
-                        "reaches {} of `{}`, which takes TLS connections only",
-                        database.runs_on.describe(),
-                        database.service
-                    )),
-                )
-                .with_help(tls_help(database.runs_on)),
-            );
-        }
+    let text = connected_text(cx, &value, (reference, variable), database);
+    let Some(secret) = database
+        .secret_resource
+        .clone()
+        .filter(|_| text.contains(PASSWORD_MARK))
+    else {
+        container.environment[index].1 = text;
         return;
     };
-    let (url, changes) = url.adjusted(database.runs_on);
-    for change in changes {
-        let (severity, text) = change;
-        let diagnostic = match severity {
-            ChangeKind::Made => Diagnostic::note(Code::ManagedConnection, reference.path.clone(), said(text)),
-            ChangeKind::Warned => Diagnostic::warning(Code::ManagedConnection, reference.path.clone(), said(text))
-                .with_help("ElastiCache Serverless has database 0 only: keep the app's keys apart by a prefix"),
-        };
-        cx.diagnostics.push(diagnostic);
-    }
-    let (Some(secret), Some(master), true) = (
-        database.secret_resource.clone(),
-        database.username.clone(),
-        url.password.is_some(),
-    ) else {
-        container.environment[index].1 = url.text();
-        return;
-    };
-    if url.user.as_deref() != Some(master.as_str()) {
-        cx.diagnostics.push(Diagnostic::note(
-            Code::ManagedConnection,
-            reference.path.clone(),
-            said(format!(
-                "connects as `{}`; the managed `{}` has the user `{master}`, which the connection string uses",
-                url.user.as_deref().unwrap_or_default(),
-                database.service
-            )),
-        ));
-    }
     let logical = format!(
         "{}{}",
         logical_id(&reference.service),
@@ -279,7 +248,13 @@ fn connect_variable(
     }
     let arn = cx.deferred(&format!("{logical}Arn"), Source::Stack("data"));
     let attribute = format!("{}.{}", database.endpoint_resource, database.endpoint_attribute);
-    let template = url.template(&database.endpoint.text(), &attribute, &secret, &master);
+    let template = text
+        .replace("${", "${!")
+        .replace(&database.endpoint.text(), &format!("${{{attribute}}}"))
+        .replace(
+            PASSWORD_MARK,
+            &format!("{{{{resolve:secretsmanager:${{{secret}}}:SecretString:password}}}}"),
+        );
     container.environment.remove(index);
     container.secrets.push((variable.to_string(), arn.clone()));
     cx.diagnostics.push(Diagnostic::note(
@@ -297,6 +272,159 @@ fn connect_variable(
         template,
         arn,
     });
+}
+
+/// A client's value as the managed database needs it: a URL adjusted for the engine, with the
+/// database's login; the generated password's place marked wherever the compose one stood.
+fn connected_text(
+    cx: &mut Context,
+    value: &str,
+    (reference, variable): (&Reference, &str),
+    database: &ManagedDatabase,
+) -> String {
+    let said = |what: String| format!("`{variable}` of `{}` {what}", reference.service);
+    let login = database.username.clone().filter(|_| database.secret.is_some());
+    let mut text = match Url::parse(value) {
+        Some(url) => {
+            let (mut url, mut changes) = url.adjusted(database.runs_on);
+            changes.extend(url.for_celery(variable));
+            for (kind, text) in changes {
+                let diagnostic = match kind {
+                    ChangeKind::Made => Diagnostic::note(Code::ManagedConnection, reference.path.clone(), said(text)),
+                    ChangeKind::Warned => {
+                        Diagnostic::warning(Code::ManagedConnection, reference.path.clone(), said(text)).with_help(
+                            "ElastiCache Serverless has database 0 only: keep the app's keys apart by a prefix",
+                        )
+                    }
+                };
+                cx.diagnostics.push(diagnostic);
+            }
+            // The managed database takes a login, whatever the compose one took (none, `trust`).
+            if let Some(master) = &login {
+                let differs = match url.user.as_deref() {
+                    None => Some(format!(
+                        "has no login; the managed `{}` needs one: the connection string logs in as its user `{master}`",
+                        database.service
+                    )),
+                    Some(user) if user != master => Some(format!(
+                        "connects as `{user}`; the managed `{}` has the user `{master}`, which the connection string uses",
+                        database.service
+                    )),
+                    Some(_) => None,
+                };
+                if let Some(text) = differs {
+                    cx.diagnostics
+                        .push(Diagnostic::note(Code::ManagedConnection, reference.path.clone(), said(text)));
+                }
+                url.user = Some(master.clone());
+                url.password = Some(PASSWORD_MARK.to_string());
+            }
+            url.text()
+        }
+        None => {
+            if database.runs_on.tls_only() {
+                cx.diagnostics.push(
+                    Diagnostic::warning(
+                        Code::ManagedConnection,
+                        reference.path.clone(),
+                        said(format!(
+                            "reaches {} of `{}`, which takes TLS connections only",
+                            database.runs_on.describe(),
+                            database.service
+                        )),
+                    )
+                    .with_help(tls_help(database.runs_on)),
+                );
+            }
+            value.to_string()
+        }
+    };
+    // The compose password where a connection string keeps one (`Password=…;`, `&password=…`).
+    if login.is_some() {
+        for (start, end) in password_ranges(&text).into_iter().rev() {
+            if database.passwords.iter().any(|p| *p == text[start..end]) {
+                text.replace_range(start..end, PASSWORD_MARK);
+            }
+        }
+    }
+    if let Some(secure) = require_tls_of_postgres(&text, database) {
+        cx.diagnostics.push(Diagnostic::note(
+            Code::ManagedConnection,
+            reference.path.clone(),
+            said("gets `sslmode=require`: RDS for PostgreSQL 15 and later takes TLS connections only".to_string()),
+        ));
+        text = secure;
+    }
+    text
+}
+
+/// `sslmode=disable` made `require` for PostgreSQL on RDS (15 and later refuse plain connections);
+/// `None` when there is nothing to change.
+fn require_tls_of_postgres(text: &str, database: &ManagedDatabase) -> Option<String> {
+    let postgres = matches!(database.engine, "postgres" | "aurora-postgresql");
+    (postgres && text.contains("sslmode=disable")).then(|| text.replace("sslmode=disable", "sslmode=require"))
+}
+
+/// Each client user variable (`DB_USER`, `MYSQL_USER`) that holds a user compose connected as
+/// (`POSTGRES_USER`'s value, MySQL's `root`) becomes the managed database's user, the one it has.
+fn give_users_the_master(cx: &mut Context, tasks: &mut [TaskDraft], database: &ManagedDatabase) {
+    let Some(master) = database.username.clone() else {
+        return;
+    };
+    let users = database.compose_users.clone();
+    let project = cx.project;
+    for container in client_containers(tasks, database) {
+        for (name, value) in container.environment.iter_mut() {
+            let upper = name.to_ascii_uppercase();
+            let names_a_user = ["USER", "USERNAME", "_USR", "_LOGIN"]
+                .iter()
+                .any(|end| upper.ends_with(end));
+            if !names_a_user || *value == master || !users.contains(value) {
+                continue;
+            }
+            let path = project
+                .service(&container.service)
+                .and_then(|service| service.environment.iter().find(|v| v.name == *name))
+                .map_or_else(KeyPath::root, |v| v.path.clone());
+            cx.diagnostics.push(Diagnostic::note(
+                Code::ManagedConnection,
+                path,
+                format!(
+                    "`{name}` of `{}` was `{value}`; the managed `{}` has the user `{master}`, which it becomes",
+                    container.service, database.service
+                ),
+            ));
+            *value = master.clone();
+        }
+    }
+}
+
+/// A service that depends on the managed database but names it in no value reaches it by a name
+/// of its own (WordPress's default `WORDPRESS_DB_HOST: mysql`), which is no endpoint on ECS: a
+/// warning; its password variables are moved all the same.
+fn warn_unnamed_dependents(cx: &mut Context, database: &mut ManagedDatabase) {
+    let project = cx.project;
+    for service in &project.services {
+        let depends = service.depends_on.iter().any(|d| d.service == database.service);
+        if !depends || database.clients.contains(&service.name) || service.outside_ecs().is_some() {
+            continue;
+        }
+        cx.diagnostics.push(
+            Diagnostic::warning(
+                Code::ManagedConnection,
+                service.path.key("depends_on"),
+                format!(
+                    "`{}` depends on the managed `{}` but names it in no value: a host name the app assumes (its image's default) reaches nothing on ECS",
+                    service.name, database.service
+                ),
+            )
+            .with_help(format!(
+                "set the app's host variable to `{}` (compose2ecs writes its endpoint there)",
+                database.service
+            )),
+        );
+        database.clients.push(service.name.clone());
+    }
 }
 
 fn tls_help(runs_on: ManagedService) -> &'static str {
@@ -553,31 +681,24 @@ impl Url {
     }
 
     fn text(&self) -> String {
-        self.written(|part| part.to_string(), self.password.clone())
-    }
-
-    /// The URL, each literal part through `literal`, with `password` in the userinfo.
-    fn written(&self, literal: impl Fn(&str) -> String, password: Option<String>) -> String {
-        let mut text = literal(&self.lead);
-        text.push_str(&literal(&self.scheme));
-        text.push_str("://");
+        let mut text = format!("{}{}://", self.lead, self.scheme);
         if let Some(user) = &self.user {
-            text.push_str(&literal(user));
-            if let Some(password) = password {
+            text.push_str(user);
+            if let Some(password) = &self.password {
                 text.push(':');
-                text.push_str(&password);
+                text.push_str(password);
             }
             text.push('@');
         }
-        text.push_str(&literal(&self.hosts));
-        text.push_str(&literal(&self.path));
+        text.push_str(&self.hosts);
+        text.push_str(&self.path);
         if let Some(query) = &self.query {
             text.push('?');
-            text.push_str(&literal(query));
+            text.push_str(query);
         }
         if let Some(fragment) = &self.fragment {
             text.push('#');
-            text.push_str(&literal(fragment));
+            text.push_str(fragment);
         }
         text
     }
@@ -651,38 +772,23 @@ impl Url {
         (self, changes)
     }
 
-    /// The `Fn::Sub` text of the connection string: `${…}` written as `${!…}`, the endpoint as
-    /// its attribute, the user as the database's, the password a dynamic reference to the
-    /// generated secret.
-    fn template(&self, endpoint: &str, attribute: &str, secret: &str, user: &str) -> String {
-        let literal = |part: &str| {
-            part.replace("${", "${!")
-                .replace(endpoint, &format!("${{{attribute}}}"))
-        };
-        let mut with_user = Url {
-            user: Some(user.to_string()),
-            ..self.clone_parts()
-        };
-        with_user.password = None;
-        with_user.written(
-            literal,
-            Some(format!(
-                "{{{{resolve:secretsmanager:${{{secret}}}:SecretString:password}}}}"
-            )),
-        )
-    }
-
-    fn clone_parts(&self) -> Url {
-        Url {
-            lead: self.lead.clone(),
-            scheme: self.scheme.clone(),
-            user: self.user.clone(),
-            password: self.password.clone(),
-            hosts: self.hosts.clone(),
-            path: self.path.clone(),
-            query: self.query.clone(),
-            fragment: self.fragment.clone(),
+    /// For a Celery variable (`CELERY_BROKER_URL`, `CELERY_RESULT_BACKEND`), a `rediss://` URL
+    /// that says how to check the certificate, which Celery refuses to start without.
+    fn for_celery(&mut self, variable: &str) -> Option<(ChangeKind, String)> {
+        let upper = variable.to_ascii_uppercase();
+        let celery = upper.contains("CELERY") || upper.starts_with("BROKER") || upper.ends_with("RESULT_BACKEND");
+        let said = self.query.as_deref().is_some_and(|q| q.contains("ssl_cert_reqs"));
+        if !celery || said || self.scheme != "rediss" {
+            return None;
         }
+        self.query = Some(match self.query.take() {
+            Some(query) if !query.is_empty() => format!("{query}&ssl_cert_reqs=required"),
+            _ => "ssl_cert_reqs=required".to_string(),
+        });
+        Some((
+            ChangeKind::Made,
+            "gets `ssl_cert_reqs=required`, which Celery needs with `rediss://`".to_string(),
+        ))
     }
 }
 
@@ -731,16 +837,6 @@ mod tests {
             "postgres://u:p@h:5432/app"
         );
         assert!(Url::parse("db.example.com").is_none());
-    }
-
-    #[test]
-    fn a_connection_string_takes_the_databases_user_and_generated_password() {
-        let url = Url::parse("postgres://root:pa/ss#w?rd@{{DbEndpoint}}:5432/${X}?sslmode=require").unwrap();
-        assert_eq!(url.password.as_deref(), Some("pa/ss#w?rd"));
-        assert_eq!(
-            url.template("{{DbEndpoint}}", "DbDatabase.Endpoint.Address", "DbSecret", "admin"),
-            "postgres://admin:{{resolve:secretsmanager:${DbSecret}:SecretString:password}}@${DbDatabase.Endpoint.Address}:5432/${!X}?sslmode=require"
-        );
     }
 
     #[test]
