@@ -637,45 +637,27 @@ pub(super) fn managed(reader: &mut Reader, value: &Value, path: &KeyPath) -> Opt
                 None => {}
             },
             "version" => {
-                settings.version = reader
-                    .scalar_text(item, &item_path)
-                    .filter(|version| {
-                        let valid = !version.is_empty()
-                            && version.len() <= 64
-                            && version.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
-                        if !valid {
-                            reader.error(
-                                Code::BadSetting,
-                                &item_path,
-                                format!("`{}` is not an engine version", crate::quote::shown(version)),
-                                "for example `version: \"16\"` (PostgreSQL) or `version: \"8.0.42\"` (MySQL)",
-                            );
-                        }
-                        valid
-                    })
-                    .map(|version| (version, item_path))
+                let valid = |version: &str| {
+                    version.len() <= 64
+                        && version
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+                };
+                let example = "for example `version: \"16\"` (PostgreSQL) or `version: \"8.0\"` (MySQL)";
+                settings.version = checked_text(reader, item, &item_path, valid, "an engine version", example);
             }
             "instance_class" => {
-                settings.instance_class = reader
-                    .string(item, &item_path)
-                    .filter(|class| {
-                        let parts: Vec<&str> = class.split('.').collect();
-                        let valid = parts.len() == 3
-                            && parts[0] == "db"
-                            && parts[1..]
-                                .iter()
-                                .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
-                        if !valid {
-                            reader.error(
-                                Code::BadSetting,
-                                &item_path,
-                                format!("`{}` is not a database instance class", crate::quote::shown(class)),
-                                "for example `instance_class: db.t4g.micro` (RDS) or `db.t4g.medium` (DocumentDB)",
-                            );
-                        }
-                        valid
-                    })
-                    .map(|class| (class, item_path))
+                let valid = |class: &str| {
+                    let parts: Vec<&str> = class.split('.').collect();
+                    parts.len() == 3
+                        && parts[0] == "db"
+                        && parts[1..]
+                            .iter()
+                            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+                };
+                let example = "for example `instance_class: db.t4g.micro` (RDS) or `db.t4g.medium` (DocumentDB)";
+                settings.instance_class =
+                    checked_text(reader, item, &item_path, valid, "a database instance class", example);
             }
             "storage" => {
                 settings.storage = reader
@@ -693,6 +675,29 @@ pub(super) fn managed(reader: &mut Reader, value: &Value, path: &KeyPath) -> Opt
         }
     }
     Some(settings)
+}
+
+/// A text setting `valid` takes, with where it is written; an error saying it is not `what`, with
+/// `example` for help, otherwise.
+fn checked_text(
+    reader: &mut Reader,
+    value: &Value,
+    path: &KeyPath,
+    valid: impl Fn(&str) -> bool,
+    what: &str,
+    example: &str,
+) -> Option<(String, KeyPath)> {
+    let text = reader.scalar_text(value, path)?;
+    if text.is_empty() || !valid(&text) {
+        reader.error(
+            Code::BadSetting,
+            path,
+            format!("`{}` is not {what}", crate::quote::shown(&text)),
+            example,
+        );
+        return None;
+    }
+    Some((text, path.clone()))
 }
 
 /// `x-ecs.external`: `host` or `host:port`, where the service lives outside ECS.
@@ -747,6 +752,25 @@ mod tests {
             service_settings(reader, value, &path.key("x-ecs"))
         });
         (settings, codes(&diagnostics), paths(&diagnostics))
+    }
+
+    #[test]
+    fn managed_takes_a_switch_or_its_settings() {
+        let (settings, codes, _) = of_service(
+            "{managed: {engine: aurora, version: 16, instance_class: db.t4g.small, storage: 50, multi_az: true, backup_retention_days: 14, deletion_protection: false}}",
+        );
+        assert!(codes.is_empty(), "{codes:?}");
+        let managed = settings.managed.expect("managed");
+        assert!(managed.aurora && managed.multi_az == Some(true) && managed.deletion_protection == Some(false));
+        assert_eq!(managed.version.map(|(v, _)| v).as_deref(), Some("16"));
+        assert_eq!(managed.instance_class.map(|(c, _)| c).as_deref(), Some("db.t4g.small"));
+        assert_eq!((managed.storage, managed.backup_retention_days), (Some(50), Some(14)));
+        assert!(of_service("{managed: true}").0.managed.is_some());
+        assert!(of_service("{managed: false}").0.managed.is_none());
+        let (_, codes, paths) = of_service(
+            "{managed: {engine: oracle, instance_class: t4g.micro, storage: 5, backup_retention_days: 0, version: 'a b'}}",
+        );
+        assert_eq!(codes, [Code::BadSetting; 5], "{paths:?}");
     }
 
     #[test]

@@ -313,8 +313,11 @@ fn connected_text(
                     Some(_) => None,
                 };
                 if let Some(text) = differs {
-                    cx.diagnostics
-                        .push(Diagnostic::note(Code::ManagedConnection, reference.path.clone(), said(text)));
+                    cx.diagnostics.push(Diagnostic::note(
+                        Code::ManagedConnection,
+                        reference.path.clone(),
+                        said(text),
+                    ));
                 }
                 url.user = Some(master.clone());
                 url.password = Some(PASSWORD_MARK.to_string());
