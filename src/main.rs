@@ -177,9 +177,18 @@ fn run_convert(input: &InputArgs, output: &Path, strict: bool, check: bool) -> E
         }
     }
     if let Some(plan) = &conversion.plan {
+        // A project of thousands of services would print one line of thousands of names.
+        const NAMED: usize = 20;
+        let order = &plan.creation_order;
+        let more = match order.len().saturating_sub(NAMED) {
+            0 => String::new(),
+            left => format!(
+                ", and {left} more (every one in order: `compose2ecs plan --format json`, its `creation_order`)"
+            ),
+        };
         eprintln!(
-            "create the services in this order: {}",
-            printable_lines(&plan.creation_order.join(", "))
+            "create the services in this order: {}{more}",
+            printable_lines(&order[..order.len().min(NAMED)].join(", "))
         );
     }
     eprintln!(
@@ -286,29 +295,58 @@ pub(crate) fn print_failure(message: &str, help: &str) {
     eprintln!("   = help: {help}");
 }
 
+/// How many diagnostics of one code and severity are printed one by one without `-v`; the rest
+/// are counted in one line, so a project of thousands of services says each kind of thing once.
+const SHOWN_PER_CODE: usize = 10;
+
 /// Prints `diagnostics` on stderr as `--message-format` asks, notes only with `-v`: every
-/// diagnostic reaches the user through here. `sources` are the files whose lines they may show.
+/// diagnostic reaches the user through here, in one buffered write. Without `-v`, past
+/// `SHOWN_PER_CODE` of one code the rest are counted, not printed. `sources` are the files whose
+/// lines they may show.
 fn print_diagnostics<'a>(
     args: &InputArgs,
     sources: &[SourceFile],
     diagnostics: impl IntoIterator<Item = &'a Diagnostic>,
 ) {
+    use std::io::Write;
     let sources = render::SourceLines::new(sources);
     let styled = std::io::IsTerminal::is_terminal(&std::io::stderr())
         && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty());
+    let mut out = std::io::BufWriter::new(std::io::stderr().lock());
+    let mut printed: std::collections::BTreeMap<(Severity, Code), usize> = std::collections::BTreeMap::new();
+    // A closed stderr is nothing to report on: the writes' errors are dropped, as eprintln's are not.
     for diagnostic in diagnostics {
         if !args.verbose && diagnostic.severity == Severity::Note {
             continue;
         }
         match args.message_format {
             MessageFormat::Human => {
+                let count = printed.entry((diagnostic.severity, diagnostic.code)).or_default();
+                *count += 1;
+                if !args.verbose && *count > SHOWN_PER_CODE {
+                    continue;
+                }
                 let line = diagnostic
                     .location
                     .as_ref()
                     .and_then(|at| sources.line(&at.file, at.line));
-                eprintln!("{}", render::human(diagnostic, line, styled));
+                let _ = writeln!(out, "{}", render::human(diagnostic, line, styled));
             }
-            MessageFormat::Json => eprintln!("{}", printable_json(&report::diagnostic_json(diagnostic))),
+            MessageFormat::Json => {
+                let _ = writeln!(out, "{}", printable_json(&report::diagnostic_json(diagnostic)));
+            }
         }
     }
+    for ((severity, code), count) in printed.into_iter().filter(|(_, count)| *count > SHOWN_PER_CODE) {
+        if !args.verbose {
+            let _ = writeln!(
+                out,
+                "{}[{}]: {} more like these, not shown (`-v` shows every one)\n",
+                severity.as_str(),
+                code.as_str(),
+                count - SHOWN_PER_CODE
+            );
+        }
+    }
+    let _ = out.flush();
 }

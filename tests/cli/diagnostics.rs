@@ -75,3 +75,36 @@ fn the_clis_own_diagnostics_are_printed_as_the_conversions_are() {
     assert_eq!(not_ours.len(), 1, "{}", stderr(&checked));
     assert_eq!(not_ours[0]["severity"], "error");
 }
+
+/// Past ten of one code, a project's diagnostics are counted in one line (every one with `-v`,
+/// and in JSON), and a long creation order names its first services and says where the rest are.
+#[test]
+fn many_diagnostics_of_one_code_are_counted_and_a_long_order_is_cut() {
+    let mut compose = String::from("x-ecs: {region: eu-west-1}\nservices:\n");
+    for i in 0..25 {
+        // Each its own message: the same message in several places is one diagnostic already.
+        compose.push_str(&format!(
+            "  s{i:02}:\n    image: app:1\n    environment: {{S{i:02}_API_TOKEN: value-{i}}}\n"
+        ));
+    }
+    let case = case_with(compose.as_bytes());
+    let plain = stderr(&compose2ecs(case.path(), &["convert", "-o", "out"]));
+    assert_eq!(plain.matches("warning[plain-secret]: `S").count(), 10, "{plain}");
+    assert!(
+        plain.contains("warning[plain-secret]: 15 more like these, not shown"),
+        "{plain}"
+    );
+    assert!(
+        plain.contains(", and 5 more (every one in order: `compose2ecs plan --format json`"),
+        "{plain}"
+    );
+    let verbose = stderr(&compose2ecs(case.path(), &["convert", "-v", "-o", "out"]));
+    assert_eq!(verbose.matches("warning[plain-secret]: `S").count(), 25);
+    assert!(!verbose.contains("more like these"));
+    let json = compose2ecs(case.path(), &["convert", "--message-format", "json", "-o", "out"]);
+    let secrets = json_diagnostics(&json)
+        .into_iter()
+        .filter(|d| d["code"] == "plain-secret")
+        .count();
+    assert_eq!(secrets, 25);
+}
