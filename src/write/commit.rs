@@ -1,7 +1,7 @@
 //! A run: one at a time, it stages the whole output in a work folder of its own, then commits it
 //! by renames, or rolls the folder back.
 
-use super::manifest::{difference, with_manifest};
+use super::manifest::{difference, manifest_text, written_text};
 use super::paths::{create_parent, refuse_links_on_the_way, write_file};
 use super::records::{new_run_id, RunRecords};
 use super::recovery::{recover, roll_back, Journal};
@@ -101,14 +101,18 @@ fn lock(dir: &Path) -> Result<fs::File, WriteError> {
 
 fn stage_and_commit(dir: &Path, output: &Output, moves: &mut dyn Moves) -> Result<Difference, WriteError> {
     let difference = difference(dir, output)?;
-    let files = with_manifest(output);
+    let manifest = manifest_text(output);
     let staging = dir.join(WORK).join("staging");
     let new = staging.join("new");
     let staged: Vec<String> = difference.added.iter().chain(&difference.changed).cloned().collect();
     for relative in &staged {
         // A replaced file keeps its permissions.
         let permissions = fs::metadata(dir.join(relative)).ok().map(|m| m.permissions());
-        write_file(&new.join(relative), files[relative].as_bytes(), permissions)?;
+        write_file(
+            &new.join(relative),
+            written_text(output, &manifest, relative).as_bytes(),
+            permissions,
+        )?;
     }
     if staged.is_empty() && difference.removed.is_empty() {
         return Ok(difference);

@@ -5,7 +5,7 @@ use super::paths::{entry, normal, refuse_links_on_the_way, Entry};
 use super::{io_error, Difference, WriteError, MANIFEST, WORK};
 use crate::emit::Output;
 use crate::source::{read_regular_file, Links};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fs;
 use std::io;
 use std::path::Path;
@@ -36,16 +36,24 @@ fn owned_files(dir: &Path) -> Result<BTreeSet<String>, WriteError> {
     }
 }
 
-/// Every file a run writes: the output and the manifest that lists it.
-pub(super) fn with_manifest(output: &Output) -> BTreeMap<String, String> {
-    let mut files: BTreeMap<String, String> = output.clone();
+/// The manifest that lists every file of the output.
+pub(super) fn manifest_text(output: &Output) -> String {
     let mut text = String::from(MANIFEST_HEADER);
     for path in output.keys() {
         text.push_str(path);
         text.push('\n');
     }
-    files.insert(MANIFEST.to_string(), text);
-    files
+    text
+}
+
+/// The text a run writes at `relative`: the output's file, or the manifest (`manifest`), without
+/// a copy of the output.
+pub(super) fn written_text<'o>(output: &'o Output, manifest: &'o str, relative: &str) -> &'o str {
+    if relative == MANIFEST {
+        manifest
+    } else {
+        &output[relative]
+    }
 }
 
 /// The same text, whatever line endings a checkout gave it (Git's `autocrlf` on Windows).
@@ -69,7 +77,15 @@ pub fn compare(dir: &Path, output: &Output) -> Result<Difference, WriteError> {
 pub(super) fn difference(dir: &Path, output: &Output) -> Result<Difference, WriteError> {
     let owned = owned_files(dir)?;
     let mut difference = Difference::default();
-    for (relative, contents) in with_manifest(output) {
+    let manifest = manifest_text(output);
+    // In path order, as before: the manifest's `.` name sorts before the output's folders.
+    let files = [(MANIFEST, manifest.as_str())].into_iter().chain(
+        output
+            .iter()
+            .map(|(relative, contents)| (relative.as_str(), contents.as_str())),
+    );
+    for (relative, contents) in files {
+        let relative = relative.to_string();
         let path = dir.join(&relative);
         match entry(dir, &relative)? {
             Entry::Missing => difference.added.push(relative),
@@ -81,7 +97,7 @@ pub(super) fn difference(dir: &Path, output: &Output) -> Result<Difference, Writ
                     Err(error) if error.kind() == io::ErrorKind::FileTooLarge => Vec::new(),
                     Err(error) => return Err(io_error(&path)(error)),
                 };
-                if same_text(&bytes, &contents) {
+                if same_text(&bytes, contents) {
                     continue;
                 }
                 // A file compose2ecs did not write is never written over.
