@@ -77,7 +77,7 @@ pub fn convert(input: &Input, files: &dyn source::Files) -> Result<Conversion, e
             sources,
         })
     };
-    let loaded = match load::load(input, files, &mut diagnostics) {
+    let mut loaded = match load::load(input, files, &mut diagnostics) {
         Ok(loaded) => loaded,
         Err(sources) => {
             diagnostics.hide_withheld_values([]);
@@ -87,6 +87,7 @@ pub fn convert(input: &Input, files: &dyn source::Files) -> Result<Conversion, e
         }
     };
     let project = normalise::normalise(&loaded, &input.profiles, files, &mut diagnostics);
+    let names = loaded.release_tree();
     let plan = project.and_then(|project| plan::plan(&project, &input.stack_outputs.values, &mut diagnostics));
     let output = match &plan {
         Some(plan) => {
@@ -100,7 +101,7 @@ pub fn convert(input: &Input, files: &dyn source::Files) -> Result<Conversion, e
         }
         None => emit::Output::new(),
     };
-    diagnostics.hide_withheld_values(loaded.names());
+    diagnostics.hide_withheld_values(names.iter().map(String::as_str));
     source::locate_all_with(&mut diagnostics, &loaded.sources, &loaded.provenance);
     diagnostics.sort_by_location();
     diagnostics.merge_repeated();
