@@ -1,87 +1,22 @@
 //! How long a conversion takes on a large synthetic project, whole and stage by stage:
-//! `cargo bench`. The project has the shape of `../shared/tools/gen_compose.py --deployable`, so
-//! it stays within what AWS deploys (a stack's 500 resources, a load balancer's 50 listeners): each
-//! service has 10 environment variables (4 of them URLs naming other services), 2 ports, a volume,
-//! a health check and 2 dependencies; one service in 100 publishes its port, one in 40 has a named
-//! volume, the others a private port and an anonymous volume. `one_large_value` is one value of a
-//! megabyte.
+//! `cargo bench`, at 500, 5,000 and 20,000 services of `synthetic::compose` (the project
+//! `.ci/whole_process` times as a whole process too). `one_large_value` is one value of a megabyte.
+
+mod synthetic;
 
 use compose2ecs::diagnostic::Diagnostics;
 use compose2ecs::source::MemoryFiles;
 use compose2ecs::{convert, emit, load, normalise, plan, Input};
-use std::fmt::Write;
 use std::path::PathBuf;
 
 fn main() {
     divan::main();
 }
 
-const KINDS: &[&str] = &["api", "web", "worker", "auth", "billing", "search", "orders", "cart"];
-const REFERENCES: &[(&str, &str)] = &[
-    ("UPSTREAM_URL", "http://{}:8080/v1"),
-    ("DATABASE_URL", "postgres://app:s3cret@{}:5432/app?sslmode=disable"),
-    ("MONGODB_URL", "mongodb://max:secret@{}:27017/goals?authSource=admin"),
-    ("CACHE_URL", "redis://{}:6379/0"),
-];
-
-/// A deterministic compose file of `count` services.
-fn compose(count: usize) -> String {
-    let name = |i: usize| format!("{}-{i:04}", KINDS[i % KINDS.len()]);
-    let mut text = String::from("name: bench\nservices:\n");
-    for i in 0..count {
-        let me = name(i);
-        writeln!(
-            text,
-            "  {me}:\n    image: registry.example.com/acme/{}:1.{i}",
-            KINDS[i % KINDS.len()]
-        )
-        .unwrap();
-        text.push_str("    environment:\n");
-        writeln!(
-            text,
-            "      SERVICE_NAME: {me}\n      LOG_LEVEL: info\n      PORT: \"8080\""
-        )
-        .unwrap();
-        for (j, (variable, template)) in REFERENCES.iter().enumerate() {
-            let target = name((i * 7 + j * 13 + 1) % count);
-            writeln!(text, "      {variable}: \"{}\"", template.replace("{}", &target)).unwrap();
-        }
-        writeln!(
-            text,
-            "      FEATURE_FLAGS: audit-log\n      REQUEST_TIMEOUT_MS: \"5000\"\n      AWS_REGION: us-east-1"
-        )
-        .unwrap();
-        if i % 100 == 0 {
-            writeln!(
-                text,
-                "    ports:\n      - \"{}:8080\"\n    expose: [\"9100\"]",
-                10000 + i
-            )
-            .unwrap();
-        } else {
-            text.push_str("    expose: [\"8080\", \"9100\"]\n");
-        }
-        if i % 40 == 0 {
-            writeln!(text, "    volumes:\n      - \"data-{me}:/var/lib/app\"").unwrap();
-        } else {
-            text.push_str("    volumes:\n      - /var/lib/app\n");
-        }
-        text.push_str("    healthcheck:\n      test: [\"CMD-SHELL\", \"curl -fsS http://localhost:8080/health || exit 1\"]\n      interval: 30s\n      retries: 5\n");
-        if i >= 2 {
-            writeln!(text, "    depends_on: [{}, {}]", name(i - 1), name(i / 2)).unwrap();
-        }
-    }
-    text.push_str("volumes:\n");
-    for i in (0..count).step_by(40) {
-        writeln!(text, "  data-{}: {{}}", name(i)).unwrap();
-    }
-    text
-}
-
 fn setup(count: usize) -> (Input, MemoryFiles) {
     let path = PathBuf::from("compose.yaml");
     let mut files = MemoryFiles::default();
-    files.0.insert(path.clone(), compose(count).into_bytes());
+    files.0.insert(path.clone(), synthetic::compose(count).into_bytes());
     let input = Input {
         compose_files: vec![path],
         directory_name: Some("bench".to_string()),
@@ -90,7 +25,7 @@ fn setup(count: usize) -> (Input, MemoryFiles) {
     (input, files)
 }
 
-#[divan::bench(args = [500, 5000], sample_count = 10)]
+#[divan::bench(args = [500, 5000, 20000], sample_count = 10)]
 fn whole_conversion(bencher: divan::Bencher, count: usize) {
     let (input, files) = setup(count);
     bencher.bench_local(|| {
