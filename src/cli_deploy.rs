@@ -95,7 +95,12 @@ pub fn run_deploy(args: &DeployArgs) -> ExitCode {
     };
     let network = Network::resolve(flags, plan, &outputs);
     let mut aws = runner(&args.aws, globals, args.input.verbose);
-    let mut say = |line: &str| eprintln!("{}", printable(line));
+    let quiet = args.input.quiet;
+    let mut say = |line: &str| {
+        if !quiet {
+            eprintln!("{}", printable(line));
+        }
+    };
     let mut deployer = Deployer::new(aws.as_mut(), &args.aws.output, &mut say, args.s3_bucket.clone());
     let dry = args.aws.dry_run;
     let mut steps = || -> Result<Vec<String>, DeployError> {
@@ -172,7 +177,12 @@ pub fn run_down(args: &DownArgs) -> ExitCode {
         return ExitCode::from(1);
     };
     let mut aws = runner(&args.aws, globals, args.input.verbose);
-    let mut say = |line: &str| eprintln!("{}", printable(line));
+    let quiet = args.input.quiet;
+    let mut say = |line: &str| {
+        if !quiet {
+            eprintln!("{}", printable(line));
+        }
+    };
     let mut deployer = Deployer::new(aws.as_mut(), &args.aws.output, &mut say, None);
     match deploy::down(&mut deployer, plan, &outputs) {
         Ok(kept) if !args.aws.dry_run => {

@@ -2,7 +2,7 @@
 
 mod cli_deploy;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use compose2ecs::diagnostic::{printable, printable_json, printable_lines, Code, Diagnostic, KeyPath, Severity};
 use compose2ecs::load::discover;
 use compose2ecs::load::interpolate::Variables;
@@ -11,6 +11,7 @@ use compose2ecs::source::{FileSystem, Links, SourceFile};
 use compose2ecs::{convert, render, report, write, Conversion, Input};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::OnceLock;
 
 /// Convert a docker-compose project into AWS ECS Fargate task definitions, services and CloudFormation.
 #[derive(Parser)]
@@ -18,6 +19,30 @@ use std::process::ExitCode;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Colour in diagnostics and clap's own messages: `auto` when stderr is a terminal and
+    /// `NO_COLOR` is not set.
+    #[arg(long, value_enum, default_value = "auto", global = true)]
+    color: ColorMode,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ColorMode {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Whether diagnostics are printed in colour, decided once from `--color`, the terminal and
+/// `NO_COLOR`.
+static STYLED: OnceLock<bool> = OnceLock::new();
+
+fn styled() -> bool {
+    *STYLED.get_or_init(color_from_terminal)
+}
+
+fn color_from_terminal() -> bool {
+    std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
 }
 
 #[derive(Subcommand)]
@@ -44,6 +69,20 @@ enum Command {
     /// Remove what `deploy` made: the services (scaled to zero first), the task definitions'
     /// revisions and the stacks; what the templates retain (logs, volumes' data, secrets) stays.
     Down(cli_deploy::DownArgs),
+    /// Print the completion script of a shell: `compose2ecs completions bash >
+    /// ~/.local/share/bash-completion/completions/compose2ecs` (zsh: into a folder of `$fpath`, as
+    /// `_compose2ecs`; fish: `~/.config/fish/completions/compose2ecs.fish`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write the manual pages, one per command (`compose2ecs.1`, `compose2ecs-convert.1`, …),
+    /// into a folder: `man -l man/compose2ecs.1`, or install them under `share/man/man1`.
+    Man {
+        /// The folder to write them into; made when missing.
+        #[arg(short = 'o', long = "output", value_name = "DIR", default_value = "man")]
+        output: PathBuf,
+    },
     /// Show what would run where and what each reference becomes, without writing files.
     Plan {
         #[command(flatten)]
@@ -78,8 +117,11 @@ pub(crate) struct InputArgs {
     #[arg(short = 'p', long = "project-name", value_name = "NAME")]
     project_name: Option<String>,
     /// Also show notes: every decision, such as each hostname rewrite.
-    #[arg(short, long)]
+    #[arg(short, long, conflicts_with = "quiet")]
     pub(crate) verbose: bool,
+    /// Print errors only: no warnings, notes or progress (the exit code still says what happened).
+    #[arg(short, long)]
+    pub(crate) quiet: bool,
     /// How diagnostics are printed on stderr: for people, or one JSON object a line (code,
     /// severity, message, key path, file, line, column, help, other places) for CI and editors.
     #[arg(long = "message-format", value_enum, default_value = "human")]
@@ -100,7 +142,28 @@ enum Format {
 }
 
 fn main() -> ExitCode {
-    match Cli::parse().command {
+    // `--color` reaches clap's own messages (usage errors, help) too, so it is read first.
+    let arguments: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let mode = color_argument(&arguments);
+    let color = match mode {
+        Some(ColorMode::Always) => clap::ColorChoice::Always,
+        Some(ColorMode::Never) => clap::ColorChoice::Never,
+        _ => clap::ColorChoice::Auto,
+    };
+    let cli = match Cli::command()
+        .color(color)
+        .try_get_matches_from(&arguments)
+        .and_then(|matches| Cli::from_arg_matches(&matches))
+    {
+        Ok(cli) => cli,
+        Err(error) => error.exit(),
+    };
+    let _ = STYLED.set(match cli.color {
+        ColorMode::Always => true,
+        ColorMode::Never => false,
+        ColorMode::Auto => color_from_terminal(),
+    });
+    match cli.command {
         Command::Convert {
             input,
             output,
@@ -110,6 +173,59 @@ fn main() -> ExitCode {
         Command::Plan { input, format } => run_plan(&input, format),
         Command::Deploy(args) => cli_deploy::run_deploy(&args),
         Command::Down(args) => cli_deploy::run_down(&args),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "compose2ecs", &mut std::io::stdout());
+            ExitCode::SUCCESS
+        }
+        Command::Man { output } => run_man(&output),
+    }
+}
+
+/// The `--color` given (`--color never`, `--color=never`), read before clap parses the rest.
+fn color_argument(arguments: &[std::ffi::OsString]) -> Option<ColorMode> {
+    let texts: Vec<&str> = arguments.iter().filter_map(|a| a.to_str()).collect();
+    texts.iter().enumerate().rev().find_map(|(i, argument)| {
+        let value = match argument.strip_prefix("--color") {
+            Some("") => texts.get(i + 1).copied(),
+            Some(rest) => rest.strip_prefix('='),
+            None => None,
+        }?;
+        ColorMode::from_str(value, false).ok()
+    })
+}
+
+/// A roff page per command, from the clap definitions: `compose2ecs.1`, then
+/// `compose2ecs-SUBCOMMAND.1`. A page that is a link is refused, not written through.
+fn run_man(output: &Path) -> ExitCode {
+    let command = Cli::command();
+    let mut pages = vec![("compose2ecs.1".to_string(), command.clone())];
+    for sub in command.get_subcommands() {
+        let name = format!("compose2ecs-{}", sub.get_name());
+        pages.push((format!("{name}.1"), sub.clone().name(name)));
+    }
+    let write = |file: &str, page: clap::Command| -> std::io::Result<()> {
+        let mut text = Vec::new();
+        clap_mangen::Man::new(page).render(&mut text)?;
+        let path = output.join(file);
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(std::io::Error::other(format!("{} is a link", path.display())));
+        }
+        std::fs::write(&path, text)
+    };
+    let written = std::fs::create_dir_all(output)
+        .and_then(|()| pages.iter().try_for_each(|(file, page)| write(file, page.clone())));
+    match written {
+        Ok(()) => {
+            eprintln!("wrote {} manual pages to {}", pages.len(), output.display());
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            print_failure(
+                &format!("the manual pages were not written: {error}"),
+                "give a folder you may write to (`-o DIR`)",
+            );
+            ExitCode::from(1)
+        }
     }
 }
 
@@ -127,7 +243,9 @@ fn run_convert(input: &InputArgs, output: &Path, strict: bool, check: bool) -> E
     if check {
         return match write::compare(output, &conversion.output) {
             Ok(difference) if difference.is_empty() => {
-                eprintln!("{} is up to date", output.display());
+                if !input.quiet {
+                    eprintln!("{} is up to date", output.display());
+                }
                 ExitCode::SUCCESS
             }
             Ok(difference) => {
@@ -165,6 +283,9 @@ fn run_convert(input: &InputArgs, output: &Path, strict: bool, check: bool) -> E
     };
     let not_ours = difference.not_ours(output, Severity::Warning);
     print_diagnostics(input, &[], &not_ours);
+    if input.quiet {
+        return ExitCode::SUCCESS;
+    }
     if let Some(plan) = conversion.plan.as_ref().filter(|p| !p.missing.is_empty()) {
         eprintln!("placeholders `compose2ecs deploy` fills once the stacks are deployed (see the README's Deploying):");
         let width = plan.missing.iter().map(|m| m.name.len()).max().unwrap_or(0) + 4;
@@ -310,13 +431,17 @@ fn print_diagnostics<'a>(
 ) {
     use std::io::Write;
     let sources = render::SourceLines::new(sources);
-    let styled = std::io::IsTerminal::is_terminal(&std::io::stderr())
-        && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty());
+    let styled = styled();
     let mut out = std::io::BufWriter::new(std::io::stderr().lock());
     let mut printed: std::collections::BTreeMap<(Severity, Code), usize> = std::collections::BTreeMap::new();
     // A closed stderr is nothing to report on: the writes' errors are dropped, as eprintln's are not.
     for diagnostic in diagnostics {
-        if !args.verbose && diagnostic.severity == Severity::Note {
+        let shown = match diagnostic.severity {
+            Severity::Error => true,
+            Severity::Warning => !args.quiet,
+            Severity::Note => args.verbose,
+        };
+        if !shown {
             continue;
         }
         match args.message_format {

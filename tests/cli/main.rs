@@ -9,6 +9,7 @@ mod output_folder;
 mod plan;
 mod refusals;
 mod secrets;
+mod tooling;
 
 use std::fs;
 use std::path::{Path, PathBuf};
