@@ -265,6 +265,9 @@ fn run_convert(input: &InputArgs, output: &Path, strict: bool, check: bool) -> E
                             eprintln!("  {what:>9}  {}", printable(file));
                         }
                     }
+                    if !input.quiet {
+                        eprint!("{}", printable_lines(&changes(&difference, &conversion.output)));
+                    }
                 }
                 ExitCode::from(1)
             }
@@ -338,6 +341,49 @@ fn run_plan(input: &InputArgs, format: Format) -> ExitCode {
     };
     print!("{text}");
     ExitCode::SUCCESS
+}
+
+/// At most this many lines of diff per changed file, and in all: enough to see what changed in a
+/// CI log, not a copy of the output.
+const DIFF_LINES_PER_FILE: usize = 60;
+const DIFF_LINES: usize = 600;
+
+/// A unified diff of each changed file (what is there, then what compose2ecs would write), each
+/// and all capped; the manifest's is left out, its change is the list of files above.
+fn changes(difference: &write::Difference, output: &compose2ecs::emit::Output) -> String {
+    let mut text = String::new();
+    let mut left = DIFF_LINES;
+    for path in difference
+        .changed
+        .iter()
+        .filter(|path| path.as_str() != write::MANIFEST)
+    {
+        let (Some(before), Some(after)) = (difference.before.get(path), output.get(path)) else {
+            continue;
+        };
+        let diff = similar::TextDiff::from_lines(before.as_str(), after.as_str());
+        let unified = diff
+            .unified_diff()
+            .context_radius(2)
+            .header(&format!("a/{path}"), &format!("b/{path}"))
+            .to_string();
+        let lines: Vec<&str> = unified.lines().collect();
+        let shown = lines.len().min(DIFF_LINES_PER_FILE).min(left);
+        // A CI log is read by more people than the repository: passwords are masked there too.
+        for line in &lines[..shown] {
+            text.push_str(&compose2ecs::plan::passwords::mask_credentials(line));
+            text.push('\n');
+        }
+        if shown < lines.len() {
+            text.push_str(&format!("… {} more lines of diff in {path}\n", lines.len() - shown));
+        }
+        left -= shown;
+        if left == 0 {
+            text.push_str("… the diff stops here; `compose2ecs convert` and `git diff` show it all\n");
+            break;
+        }
+    }
+    text
 }
 
 pub(crate) fn refused(conversion: &Conversion, strict: bool) {

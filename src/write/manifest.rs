@@ -104,6 +104,9 @@ pub(super) fn difference(dir: &Path, output: &Output) -> Result<Difference, Writ
                 if !owned.contains(&relative) && relative != MANIFEST {
                     return Err(WriteError::Conflict(path));
                 }
+                difference
+                    .before
+                    .insert(relative.clone(), String::from_utf8_lossy(&bytes).into_owned());
                 difference.changed.push(relative);
             }
         }
@@ -156,11 +159,13 @@ mod tests {
         let out = dir.path().join("ecs");
         write_output(&out, &output(&[("a", "1"), ("b", "2")])).unwrap();
         let difference = compare(&out, &output(&[("a", "1"), ("c", "3")])).unwrap();
+        let before_manifest = format!("{MANIFEST_HEADER}a\nb\n");
         assert_eq!(
             difference,
             Difference {
                 added: vec!["c".into()],
                 changed: vec![MANIFEST.into()],
+                before: [(MANIFEST.to_string(), before_manifest)].into(),
                 removed: vec!["b".into()],
                 unexpected: vec![],
             }

@@ -98,6 +98,9 @@ fn io_error(path: &Path) -> impl FnOnce(io::Error) -> WriteError + '_ {
 pub struct Difference {
     pub added: Vec<String>,
     pub changed: Vec<String>,
+    /// What each changed file holds now, by path (read as UTF-8, lossily): `--check` shows how it
+    /// differs.
+    pub before: std::collections::BTreeMap<String, String>,
     pub removed: Vec<String>,
     /// Files in a folder compose2ecs generates (`taskdefs/`, …) that it did not write: a loop
     /// over the folder would register them with the output.

@@ -61,3 +61,41 @@ fn color_follows_the_flag_and_quiet_keeps_errors_only() {
     let both = compose2ecs(warned.path(), &["convert", "-q", "-v"]);
     assert_eq!(both.status.code(), Some(2), "-q and -v contradict each other");
 }
+
+/// `--check` shows how a changed file differs, its passwords masked, and no more than a screenful
+/// or so of each file.
+#[test]
+fn check_shows_a_capped_diff_of_what_changed() {
+    let compose = |tag: &str| {
+        format!("services:\n  web:\n    image: nginx:{tag}\n    environment:\n      DATABASE_URL: postgres://app:hunter2-{tag}@db.example.com/app\n")
+    };
+    let case = case_with(compose("1.27").as_bytes());
+    assert!(compose2ecs(case.path(), &["convert", "-q", "-o", "out"])
+        .status
+        .success());
+    fs::write(case.path().join("compose.yaml"), compose("1.28")).unwrap();
+    let check = compose2ecs(case.path(), &["convert", "--check", "-o", "out"]);
+    assert_eq!(check.status.code(), Some(1));
+    let said = stderr(&check);
+    assert!(
+        said.contains("--- a/taskdefs/web.json") && said.contains("+++ b/taskdefs/web.json"),
+        "{said}"
+    );
+    assert!(
+        said.contains("-      \"image\": \"nginx:1.27\"") && said.contains("+      \"image\": \"nginx:1.28\""),
+        "{said}"
+    );
+    assert!(
+        said.contains("postgres://app:***@db.example.com/app") && !said.contains("hunter2"),
+        "{said}"
+    );
+    assert!(
+        !said.contains("a/.compose2ecs-manifest"),
+        "the manifest's change is the list of files"
+    );
+    // A long change is cut.
+    let many: String = (0..200).map(|i| format!("      V{i:03}: value-{i}\n")).collect();
+    fs::write(case.path().join("compose.yaml"), format!("{}{many}", compose("1.28"))).unwrap();
+    let long = stderr(&compose2ecs(case.path(), &["convert", "--check", "-o", "out"]));
+    assert!(long.contains("more lines of diff in taskdefs/web.json"), "{long}");
+}
