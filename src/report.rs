@@ -200,6 +200,7 @@ pub fn table(plan: &Plan) -> String {
     if !public.is_empty() {
         writeln!(out, "\npublic ports: {}", public.join(", ")).unwrap();
     }
+    stack_lines(plan, &mut out);
     writeln!(
         out,
         "\ncreate the services in this order: {}",
@@ -271,6 +272,9 @@ fn task_section(plan: &Plan, task: &TaskGroup, out: &mut String) {
             networks.join(", ")
         )
         .unwrap();
+    }
+    for line in storage_lines(plan, task) {
+        writeln!(out, "  {line}").unwrap();
     }
     let breaker = &task.rollout.circuit_breaker;
     let failed = match (breaker.enable, breaker.rollback) {
@@ -401,6 +405,60 @@ fn public_ports(plan: &Plan) -> Vec<String> {
         })
         .chain(network_listeners(plan).map(|l| format!("{} ({}, network load balancer)", l.port, l.protocol)))
         .collect()
+}
+
+/// Where each container's volumes are (an EFS access point and its folder's owner, or the task's
+/// own storage), and the secrets it reads, by name.
+fn storage_lines(plan: &Plan, task: &TaskGroup) -> Vec<String> {
+    let mut lines = Vec::new();
+    for container in &task.containers {
+        for mount in &container.mounts {
+            let access = if mount.read_only { ", read-only" } else { "" };
+            let place = match plan.volumes.iter().find(|v| v.ecs_name == mount.volume) {
+                Some(volume) => format!(
+                    "EFS access point {}, folder {} owned by {}:{} ({}){access}",
+                    volume.logical_id, volume.root_directory, volume.owner_uid, volume.owner_gid, volume.owner_reason
+                ),
+                None if mount.task_storage => format!("the task's own storage, emptied when the task stops{access}"),
+                None => format!("volume {}{access}", mount.volume),
+            };
+            lines.push(format!("{} {}: {place}", container.name, mount.container_path));
+        }
+        if !container.secrets.is_empty() {
+            let names: Vec<&str> = container.secrets.iter().map(|(name, _)| name.as_str()).collect();
+            lines.push(format!(
+                "{} reads from Secrets Manager or SSM (names only): {}",
+                container.name,
+                names.join(", ")
+            ));
+        }
+    }
+    lines
+}
+
+/// The stacks in the order `deploy` deploys them, each with what it holds.
+fn stack_lines(plan: &Plan, out: &mut String) {
+    if plan.stacks.is_empty() {
+        return;
+    }
+    out.push_str("\nstacks, in the order to deploy them\n");
+    let rows: Vec<Vec<String>> = plan
+        .stacks
+        .iter()
+        .map(|stack| {
+            let when = if stack.after_services {
+                " (after the services)"
+            } else {
+                ""
+            };
+            vec![
+                stack.name.clone(),
+                format!("{}{when}", stack.template()),
+                stack.reason.clone(),
+            ]
+        })
+        .collect();
+    columns(&rows, "  ", out);
 }
 
 /// A managed database's part of the table: what runs it, its version and where that comes from,
@@ -546,6 +604,55 @@ pub fn mermaid(plan: &Plan) -> String {
     }
     for (from, to, label) in edges {
         writeln!(out, "  {from} -->|\"{label}\"| {to}").unwrap();
+    }
+    // The load balancers in front, each public port an arrow to the container behind it.
+    let mut public = BTreeSet::new();
+    for listener in &plan.listeners {
+        let targets = std::iter::once(&listener.default_target).chain(listener.rules.iter().map(|r| &r.target));
+        for target in targets {
+            public.insert((
+                format!("{} {}", listener.protocol, listener.port),
+                target.container.clone(),
+            ));
+        }
+    }
+    if let Some(network) = &plan.network_load_balancer {
+        for listener in &network.listeners {
+            public.insert((
+                format!("{} {}", listener.protocol, listener.port),
+                listener.container.clone(),
+            ));
+        }
+    }
+    if !public.is_empty() {
+        out.push_str("  lb{{\"load balancer\"}}\n");
+    }
+    let container_id = |name: &str| {
+        plan.tasks
+            .iter()
+            .flat_map(|t| &t.containers)
+            .find(|c| c.name == name)
+            .and_then(|c| ids.get(c.service.as_str()))
+    };
+    for (label, container) in &public {
+        if let Some(id) = container_id(container) {
+            writeln!(out, "  lb -->|\"{label}\"| {id}").unwrap();
+        }
+    }
+    // The file system the named volumes are on, an arrow from each container that mounts one.
+    let mut mounts = BTreeSet::new();
+    for container in plan.tasks.iter().flat_map(|t| &t.containers) {
+        for mount in container.mounts.iter().filter(|m| !m.task_storage) {
+            if let Some(id) = ids.get(container.service.as_str()) {
+                mounts.insert((id.clone(), mount.volume.clone()));
+            }
+        }
+    }
+    if !mounts.is_empty() {
+        out.push_str("  efs[(\"EFS\")]\n");
+    }
+    for (id, volume) in mounts {
+        writeln!(out, "  {id} -.->|\"{volume}\"| efs").unwrap();
     }
     out
 }
