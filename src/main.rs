@@ -83,6 +83,9 @@ enum Command {
         #[arg(short = 'o', long = "output", value_name = "DIR", default_value = "man")]
         output: PathBuf,
     },
+    /// Print the JSON Schema of the `x-ecs` settings, for editors: the README says how to point
+    /// yours at it (the repository's `x-ecs.schema.json` is this).
+    Schema,
     /// Show what would run where and what each reference becomes, without writing files.
     Plan {
         #[command(flatten)]
@@ -178,6 +181,14 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Man { output } => run_man(&output),
+        Command::Schema => {
+            let schema = compose2ecs::support::schema::x_ecs_schema();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&schema).expect("a schema always serialises")
+            );
+            ExitCode::SUCCESS
+        }
     }
 }
 

@@ -9,6 +9,7 @@
 //! The rows are in `table`; what a row is, and the questions asked of the table, are here.
 
 pub mod extensions;
+pub mod schema;
 mod table;
 
 pub use table::TABLE;

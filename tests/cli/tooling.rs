@@ -99,3 +99,20 @@ fn check_shows_a_capped_diff_of_what_changed() {
     let long = stderr(&compose2ecs(case.path(), &["convert", "--check", "-o", "out"]));
     assert!(long.contains("more lines of diff in taskdefs/web.json"), "{long}");
 }
+
+/// `compose2ecs schema` prints the schema the repository keeps for editors (`x-ecs.schema.json`):
+/// regenerate that file with `compose2ecs schema > x-ecs.schema.json` when a key changes.
+#[test]
+fn the_schema_printed_is_the_one_in_the_repository() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = compose2ecs(dir.path(), &["schema"]);
+    assert!(output.status.success());
+    let kept = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("x-ecs.schema.json")).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        kept,
+        "run `compose2ecs schema > x-ecs.schema.json`"
+    );
+    let schema: serde_json::Value = serde_json::from_str(&kept).unwrap();
+    assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
+}
