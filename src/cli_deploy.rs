@@ -112,7 +112,7 @@ pub fn run_deploy(args: &DeployArgs) -> ExitCode {
         if args.force_new_deployment {
             force.extend(plan.tasks.iter().map(|t| t.service_name.clone()));
         }
-        written(&args.aws.output, &first, dry)?;
+        written(&args.aws.output, &first, dry, args.input.quiet)?;
         deployer.deploy_stacks(plan, &network, &mut outputs, false)?;
         deployer.put_secret_values(plan)?;
         // With the stacks' outputs, the files are complete: converted again, and deployed.
@@ -133,7 +133,7 @@ pub fn run_deploy(args: &DeployArgs) -> ExitCode {
                 "each comes from `x-ecs` or another stack (see `compose2ecs convert`); give it, then run `compose2ecs deploy` again",
             ));
         }
-        written(&args.aws.output, &second, dry)?;
+        written(&args.aws.output, &second, dry, args.input.quiet)?;
         deployer.release(plan, &second.output, &force)?;
         deployer.deploy_stacks(plan, &network, &mut outputs, true)?;
         if !args.no_wait {
@@ -142,6 +142,7 @@ pub fn run_deploy(args: &DeployArgs) -> ExitCode {
         Ok(deploy::urls(plan, &outputs))
     };
     match steps() {
+        Ok(_) if !dry && args.input.quiet => ExitCode::SUCCESS,
         Ok(urls) if !dry => {
             let moving = deploy::moving_tags(plan);
             if !moving.is_empty() && !args.force_new_deployment {
@@ -186,20 +187,24 @@ pub fn run_down(args: &DownArgs) -> ExitCode {
     let mut deployer = Deployer::new(aws.as_mut(), &args.aws.output, &mut say, None);
     match deploy::down(&mut deployer, plan, &outputs) {
         Ok(kept) if !args.aws.dry_run => {
-            eprintln!("removed; kept, as the templates retain them (delete each when you no longer need it):");
-            for kept in kept {
-                eprintln!("  {}", printable(&kept));
+            if !quiet {
+                eprintln!("removed; kept, as the templates retain them (delete each when you no longer need it):");
+                for kept in kept {
+                    eprintln!("  {}", printable(&kept));
+                }
             }
             // The stacks are gone, and so are their saved outputs: the files get their
             // placeholders back, so they name nothing that was deleted.
             let Some(bare) = converted(&args.input, SavedOutputs::default(), false, Severity::Error) else {
                 return ExitCode::from(1);
             };
-            if let Err(error) = written(&args.aws.output, &bare, false) {
+            if let Err(error) = written(&args.aws.output, &bare, false, quiet) {
                 print_failure(&error.message, &error.help);
                 return ExitCode::from(1);
             }
-            eprintln!("{} has its placeholders back; commit it", args.aws.output.display());
+            if !quiet {
+                eprintln!("{} has its placeholders back; commit it", args.aws.output.display());
+            }
             ExitCode::SUCCESS
         }
         Ok(_) => ExitCode::SUCCESS,
@@ -256,13 +261,13 @@ fn converted(input: &InputArgs, outputs: SavedOutputs, strict: bool, least: Seve
 }
 
 /// The conversion written to the output folder, as `convert` writes it (not in a dry run).
-fn written(output: &Path, conversion: &Conversion, dry: bool) -> Result<(), DeployError> {
+fn written(output: &Path, conversion: &Conversion, dry: bool, quiet: bool) -> Result<(), DeployError> {
     if dry {
         return Ok(());
     }
     match write::write_output(output, &conversion.output, &write::RunRecords::of_user()) {
         Ok(difference) => {
-            for stranger in difference.not_ours(output, Severity::Warning) {
+            for stranger in difference.not_ours(output, Severity::Warning).iter().filter(|_| !quiet) {
                 eprintln!("warning: {}", printable(&stranger.message));
             }
             Ok(())

@@ -372,6 +372,7 @@ fn changes(difference: &write::Difference, output: &compose2ecs::emit::Output) -
         let (Some(before), Some(after)) = (difference.before.get(path), output.get(path)) else {
             continue;
         };
+        let (before, after) = (shown_in_diff(path, before), shown_in_diff(path, after));
         let diff = similar::TextDiff::from_lines(before.as_str(), after.as_str());
         let unified = diff
             .unified_diff()
@@ -380,9 +381,8 @@ fn changes(difference: &write::Difference, output: &compose2ecs::emit::Output) -
             .to_string();
         let lines: Vec<&str> = unified.lines().collect();
         let shown = lines.len().min(DIFF_LINES_PER_FILE).min(left);
-        // A CI log is read by more people than the repository: passwords are masked there too.
         for line in &lines[..shown] {
-            text.push_str(&compose2ecs::plan::passwords::mask_credentials(line));
+            text.push_str(line);
             text.push('\n');
         }
         if shown < lines.len() {
@@ -395,6 +395,72 @@ fn changes(difference: &write::Difference, output: &compose2ecs::emit::Output) -
         }
     }
     text
+}
+
+/// A file as `--check` shows it, since a CI log is read by more people than the repository: in a
+/// task definition or service (JSON), each value that holds a secret (by its variable's, label's or
+/// tag's name, or a password in it) is `***`, and arguments are masked as a command line; in any
+/// file, a URL's password and a `password=` value.
+fn shown_in_diff(path: &str, text: &str) -> String {
+    use compose2ecs::plan::passwords::mask_credentials;
+    if path.ends_with(".json") {
+        if let Ok(mut value) = serde_json::from_str::<serde_json::Value>(text) {
+            mask_secrets(&mut value);
+            if let Ok(shown) = serde_json::to_string_pretty(&value) {
+                return shown + "\n";
+            }
+        }
+    }
+    text.lines().map(|line| mask_credentials(line) + "\n").collect()
+}
+
+fn mask_secrets(value: &mut serde_json::Value) {
+    use compose2ecs::plan::passwords::{holds_a_secret, mask_arguments, mask_credentials, names_a_secret};
+    use serde_json::Value;
+    let secret = |name: &str, value: &str| names_a_secret(name) || holds_a_secret(name, value);
+    match value {
+        Value::Object(map) => {
+            // `{name, value}` (environment) and `{key, value}` (tags) pairs.
+            let name = map
+                .get("name")
+                .or_else(|| map.get("key"))
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            if let (Some(name), Some(Value::String(text))) = (name, map.get_mut("value")) {
+                if secret(&name, text) {
+                    *text = "***".to_string();
+                }
+            }
+            for (key, item) in map.iter_mut() {
+                match (key.as_str(), item) {
+                    ("command" | "entryPoint", Value::Array(arguments)) => {
+                        let texts: Vec<String> = arguments
+                            .iter()
+                            .filter_map(|a| a.as_str().map(str::to_string))
+                            .collect();
+                        if texts.len() == arguments.len() {
+                            *arguments = mask_arguments(&texts).into_iter().map(Value::String).collect();
+                        }
+                    }
+                    ("dockerLabels", Value::Object(labels)) => {
+                        for (label, text) in labels.iter_mut() {
+                            if let Value::String(text) = text {
+                                *text = if secret(label, text) {
+                                    "***".to_string()
+                                } else {
+                                    mask_credentials(text)
+                                };
+                            }
+                        }
+                    }
+                    (_, item) => mask_secrets(item),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(mask_secrets),
+        Value::String(text) => *text = mask_credentials(text),
+        _ => {}
+    }
 }
 
 pub(crate) fn refused(conversion: &Conversion, strict: bool) {

@@ -13,14 +13,43 @@ const PLACES: &[(&str, &str)] = &[
     ("volume", "volumes.*.x-ecs"),
 ];
 
+/// A string.
+fn text() -> Value {
+    json!({"type": "string"})
+}
+
+/// A list of strings.
+fn texts() -> Value {
+    json!({"type": "array", "items": {"type": "string"}})
+}
+
+/// A switch: compose2ecs reads YAML 1.1's too (`yes`, `on`), and a `${VAR}` before interpolation.
+fn flag() -> Value {
+    json!({"oneOf": [
+        {"type": "boolean"},
+        {"type": "string", "pattern": "^([Tt]rue|TRUE|[Ff]alse|FALSE|[Yy]es|YES|[Nn]o|NO|[Oo]n|ON|[Oo]ff|OFF|y|Y|n|N|\\$\\{.*\\})$"}
+    ]})
+}
+
+/// A whole number in a range, or written as a string (`"4"`, `${MAX:-4}` before interpolation).
+fn count(min: u64, max: u64) -> Value {
+    json!({"oneOf": [
+        {"type": "integer", "minimum": min, "maximum": max},
+        {"type": "string", "pattern": "^\\s*([0-9]+|\\$\\{.*\\})\\s*$"}
+    ]})
+}
+
 /// The types and ranges of each `x-ecs` key, by the table's key path; descriptions come from the
 /// table.
 fn shapes() -> Vec<(&'static str, Value)> {
-    let text = json!({"type": "string"});
-    let flag = json!({"type": "boolean"});
-    let texts = json!({"type": "array", "items": {"type": "string"}});
-    let count = |min: u32, max: u32| json!({"type": "integer", "minimum": min, "maximum": max});
-    let one_or_three = json!({"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 3}]});
+    let mut shapes = project_shapes();
+    shapes.extend(service_shapes());
+    shapes
+}
+
+/// The top level's keys, and a named volume's.
+fn project_shapes() -> Vec<(&'static str, Value)> {
+    let (text, flag, texts) = (text(), flag(), texts());
     vec![
         ("x-ecs.assign_public_ip", flag.clone()),
         (
@@ -53,6 +82,17 @@ fn shapes() -> Vec<(&'static str, Value)> {
         ("x-ecs.security_groups", texts.clone()),
         ("x-ecs.subnets", texts.clone()),
         ("x-ecs.vpc", json!({"type": "string", "pattern": "^vpc-[0-9a-f]+$"})),
+        ("volumes.*.x-ecs.uid", count(0, u64::from(u32::MAX))),
+        ("volumes.*.x-ecs.gid", count(0, u64::from(u32::MAX))),
+        ("volumes.*.x-ecs.root_access", flag),
+    ]
+}
+
+/// A service's keys.
+fn service_shapes() -> Vec<(&'static str, Value)> {
+    let (text, flag, texts) = (text(), flag(), texts());
+    let one_or_three = json!({"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 3}]});
+    vec![
         ("services.*.x-ecs.task", text.clone()),
         ("services.*.x-ecs.external", text.clone()),
         ("services.*.x-ecs.essential", flag.clone()),
@@ -64,7 +104,7 @@ fn shapes() -> Vec<(&'static str, Value)> {
             "services.*.x-ecs.health_check.codes",
             json!({"type": ["string", "integer"]}),
         ),
-        ("services.*.x-ecs.grace_period", json!({"type": ["integer", "string"]})),
+        ("services.*.x-ecs.grace_period", count(0, 2_147_483_647)),
         ("services.*.x-ecs.autoscaling", json!({"type": "object"})),
         ("services.*.x-ecs.autoscaling.min", count(1, 5000)),
         ("services.*.x-ecs.autoscaling.max", count(1, 5000)),
@@ -97,7 +137,10 @@ fn shapes() -> Vec<(&'static str, Value)> {
         ("services.*.x-ecs.rollout", json!({"type": "object"})),
         ("services.*.x-ecs.rollout.minimum_healthy_percent", count(0, 100)),
         ("services.*.x-ecs.rollout.maximum_percent", count(100, 200)),
-        ("services.*.x-ecs.managed", json!({"type": ["boolean", "object"]})),
+        (
+            "services.*.x-ecs.managed",
+            json!({"type": ["boolean", "object"], "switch": true}),
+        ),
         ("services.*.x-ecs.managed.engine", json!({"enum": ["aurora"]})),
         (
             "services.*.x-ecs.managed.version",
@@ -111,9 +154,6 @@ fn shapes() -> Vec<(&'static str, Value)> {
         ("services.*.x-ecs.managed.multi_az", flag.clone()),
         ("services.*.x-ecs.managed.backup_retention_days", count(1, 35)),
         ("services.*.x-ecs.managed.deletion_protection", flag.clone()),
-        ("volumes.*.x-ecs.uid", count(0, 4_294_967_294)),
-        ("volumes.*.x-ecs.gid", count(0, 4_294_967_294)),
-        ("volumes.*.x-ecs.root_access", flag),
     ]
 }
 
@@ -161,12 +201,11 @@ fn object_at(prefix: &str, shapes: &[(&str, Value)]) -> Value {
         if nested {
             let inner = object_at(row.key, shapes);
             // `managed: true` or its mapping: the mapping's keys are checked.
-            match shape.get("type") {
-                Some(Value::Array(types)) if types.len() > 1 => {
-                    shape = json!({"oneOf": [{"type": "boolean"}, inner]});
-                }
-                _ => shape = inner,
-            }
+            shape = if shape.get("switch").is_some() {
+                json!({"oneOf": [flag_shape(), inner]})
+            } else {
+                inner
+            };
         }
         if let Verdict::Converted(becomes) = row.verdict {
             if let Value::Object(map) = &mut shape {
@@ -175,7 +214,17 @@ fn object_at(prefix: &str, shapes: &[(&str, Value)]) -> Value {
         }
         properties.insert(name.to_string(), shape);
     }
-    json!({"type": "object", "additionalProperties": false, "properties": properties})
+    // The user's own `x-` keys are accepted, as in compose; any other unknown key is refused.
+    json!({"type": "object", "additionalProperties": false, "patternProperties": {"^x-": {}}, "properties": properties})
+}
+
+/// A switch, as `shapes` writes one.
+fn flag_shape() -> Value {
+    shapes()
+        .into_iter()
+        .find(|(key, _)| *key == "x-ecs.assign_public_ip")
+        .map(|(_, shape)| shape)
+        .expect("a switch is shaped")
 }
 
 /// Every table key of `x-ecs` with no shape, and every shape of no table key: both empty when
@@ -211,13 +260,16 @@ mod tests {
     fn the_schema_nests_the_keys_that_have_keys() {
         let schema = x_ecs_schema();
         let service = &schema["$defs"]["service"]["properties"];
-        assert_eq!(service["rollout"]["properties"]["maximum_percent"]["maximum"], 200);
+        assert_eq!(
+            service["rollout"]["properties"]["maximum_percent"]["oneOf"][0]["maximum"],
+            200
+        );
         assert_eq!(
             service["managed"]["oneOf"][1]["properties"]["engine"]["enum"][0],
             "aurora"
         );
         assert_eq!(
-            schema["$defs"]["volume"]["properties"]["root_access"]["type"],
+            schema["$defs"]["volume"]["properties"]["root_access"]["oneOf"][0]["type"],
             "boolean"
         );
         assert_eq!(schema["$defs"]["project"]["additionalProperties"], false);

@@ -100,7 +100,7 @@ fn lock(dir: &Path) -> Result<fs::File, WriteError> {
 }
 
 fn stage_and_commit(dir: &Path, output: &Output, moves: &mut dyn Moves) -> Result<Difference, WriteError> {
-    let difference = difference(dir, output)?;
+    let difference = difference(dir, output, false)?;
     let manifest = manifest_text(output);
     let staging = dir.join(WORK).join("staging");
     let new = staging.join("new");

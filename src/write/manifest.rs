@@ -71,10 +71,12 @@ pub fn compare(dir: &Path, output: &Output) -> Result<Difference, WriteError> {
     if fs::symlink_metadata(dir.join(WORK)).is_ok() {
         return Err(WriteError::Interrupted(dir.to_path_buf()));
     }
-    difference(dir, output)
+    difference(dir, output, true)
 }
 
-pub(super) fn difference(dir: &Path, output: &Output) -> Result<Difference, WriteError> {
+/// What writing `output` to `dir` changes; with `keep_before`, what each changed file holds now
+/// (for `--check`'s diff; a write has no use for it).
+pub(super) fn difference(dir: &Path, output: &Output, keep_before: bool) -> Result<Difference, WriteError> {
     let owned = owned_files(dir)?;
     let mut difference = Difference::default();
     let manifest = manifest_text(output);
@@ -104,9 +106,11 @@ pub(super) fn difference(dir: &Path, output: &Output) -> Result<Difference, Writ
                 if !owned.contains(&relative) && relative != MANIFEST {
                     return Err(WriteError::Conflict(path));
                 }
-                difference
-                    .before
-                    .insert(relative.clone(), String::from_utf8_lossy(&bytes).into_owned());
+                if keep_before {
+                    // As `same_text` reads it: a Windows checkout's line endings are no change.
+                    let text = String::from_utf8_lossy(&bytes).replace("\r\n", "\n");
+                    difference.before.insert(relative.clone(), text);
+                }
                 difference.changed.push(relative);
             }
         }

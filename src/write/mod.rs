@@ -98,8 +98,8 @@ fn io_error(path: &Path) -> impl FnOnce(io::Error) -> WriteError + '_ {
 pub struct Difference {
     pub added: Vec<String>,
     pub changed: Vec<String>,
-    /// What each changed file holds now, by path (read as UTF-8, lossily): `--check` shows how it
-    /// differs.
+    /// What each changed file holds now, by path (read as UTF-8, lossily), for `--check` to show
+    /// how it differs; empty when writing.
     pub before: std::collections::BTreeMap<String, String>,
     pub removed: Vec<String>,
     /// Files in a folder compose2ecs generates (`taskdefs/`, …) that it did not write: a loop

@@ -41,16 +41,26 @@ fn a_manual_page_per_command() {
 fn color_follows_the_flag_and_quiet_keeps_errors_only() {
     let warned =
         case_with(b"services:\n  web:\n    image: nginx:1.27\n    volumes: ['./site:/usr/share/nginx/html']\n");
-    let colored = stderr(&compose2ecs(
-        warned.path(),
-        &["convert", "--color", "always", "-o", "out"],
-    ));
-    assert!(colored.contains("\u{1b}["), "{colored}");
-    let plain = stderr(&compose2ecs(warned.path(), &["--color=never", "convert", "-o", "out"]));
+    // Before the command or after it; stderr is no terminal here, so `auto` is plain.
+    for place in [["--color", "always", "convert"], ["convert", "--color", "always"]] {
+        let colored = stderr(&compose2ecs(
+            warned.path(),
+            &[place[0], place[1], place[2], "-o", "out"],
+        ));
+        assert!(colored.contains("\u{1b}["), "{colored}");
+    }
+    let plain = stderr(&compose2ecs(warned.path(), &["convert", "-o", "out"]));
     assert!(
         plain.contains("warning[bind-mount]") && !plain.contains('\u{1b}'),
         "{plain}"
     );
+    let forced = Command::new(env!("CARGO_BIN_EXE_compose2ecs"))
+        .args(["--color=never", "convert", "-o", "out"])
+        .current_dir(warned.path())
+        .env("CLICOLOR_FORCE", "1")
+        .output()
+        .unwrap();
+    assert!(!stderr(&forced).contains('\u{1b}'), "--color=never wins");
     let quiet = compose2ecs(warned.path(), &["convert", "-q", "-o", "out"]);
     assert!(quiet.status.success());
     assert_eq!(stderr(&quiet), "", "a warning and the summary are not printed");
@@ -62,12 +72,14 @@ fn color_follows_the_flag_and_quiet_keeps_errors_only() {
     assert_eq!(both.status.code(), Some(2), "-q and -v contradict each other");
 }
 
-/// `--check` shows how a changed file differs, its passwords masked, and no more than a screenful
-/// or so of each file.
+/// `--check` shows how a changed file differs, every value that holds a secret masked (a
+/// variable's, an argument's, a label's), and no more than a screenful or so of each file.
 #[test]
 fn check_shows_a_capped_diff_of_what_changed() {
     let compose = |tag: &str| {
-        format!("services:\n  web:\n    image: nginx:{tag}\n    environment:\n      DATABASE_URL: postgres://app:hunter2-{tag}@db.example.com/app\n")
+        format!(
+            "services:\n  web:\n    image: nginx:{tag}\n    command: [\"redis-cli\", \"-a\", \"flag-{tag}\"]\n    labels: {{api_token: label-{tag}}}\n    environment:\n      DATABASE_URL: postgres://app:hunter2-{tag}@db.example.com/app\n      DB_PASSWORD: plain-{tag}\n"
+        )
     };
     let case = case_with(compose("1.27").as_bytes());
     assert!(compose2ecs(case.path(), &["convert", "-q", "-o", "out"])
@@ -85,10 +97,9 @@ fn check_shows_a_capped_diff_of_what_changed() {
         said.contains("-      \"image\": \"nginx:1.27\"") && said.contains("+      \"image\": \"nginx:1.28\""),
         "{said}"
     );
-    assert!(
-        said.contains("postgres://app:***@db.example.com/app") && !said.contains("hunter2"),
-        "{said}"
-    );
+    for value in ["hunter2", "plain-1", "flag-1", "label-1"] {
+        assert!(!said.contains(value), "{value} in {said}");
+    }
     assert!(
         !said.contains("a/.compose2ecs-manifest"),
         "the manifest's change is the list of files"
