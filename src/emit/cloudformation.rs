@@ -464,16 +464,12 @@ struct DataDatabase<'a> {
 }
 
 fn data_context(plan: &Plan) -> DataContext<'_> {
-    let mut read_secrets = Vec::new();
+    let read_secrets = plan.managed.iter().flat_map(ManagedDatabase::secrets_read).collect();
     let databases = plan
         .managed
         .iter()
         .map(|database| {
             let secret = database.secret_resource.as_deref().unwrap_or_default();
-            if database.secret_is_read() {
-                read_secrets.push(secret.to_string());
-            }
-            read_secrets.extend(database.connection_strings.iter().map(|c| c.logical_id.clone()));
             let (kind, target_type) = match database.runs_on {
                 ManagedService::Rds => ("rds", "AWS::RDS::DBInstance"),
                 ManagedService::Aurora => ("aurora", "AWS::RDS::DBCluster"),

@@ -117,6 +117,16 @@ impl ManagedDatabase {
     pub fn secret_is_read(&self) -> bool {
         !self.password_variables.is_empty()
     }
+
+    /// The logical ids in `data.yaml` of the secrets the execution role reads for the clients:
+    /// the generated one when a variable reads its password, and each connection string.
+    pub fn secrets_read(&self) -> Vec<String> {
+        let generated = self.secret_resource.clone().filter(|_| self.secret_is_read());
+        generated
+            .into_iter()
+            .chain(self.connection_strings.iter().map(|c| c.logical_id.clone()))
+            .collect()
+    }
 }
 
 /// A connection string with the generated password in it, built by the data stack as a secret of

@@ -131,10 +131,7 @@ pub(super) fn stacks(plan: &Plan) -> Vec<StackPlan> {
     }
     if !plan.managed.is_empty() {
         // The execution role is given leave to read the secrets the clients read, if any.
-        let reads_secrets = plan
-            .managed
-            .iter()
-            .any(|database| database.secret_is_read() || !database.connection_strings.is_empty());
+        let reads_secrets = plan.managed.iter().any(|database| !database.secrets_read().is_empty());
         let mut parameters = vec![parameter("VpcId", Vpc), parameter("PrivateSubnetIds", PrivateSubnets)];
         // Tasks in groups of the user's (`x-ecs.security_groups`) are admitted by those.
         if plan.managed.iter().any(|database| database.admitted_groups.is_empty()) {
