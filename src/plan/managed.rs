@@ -340,6 +340,15 @@ fn environment<'s>(service: &'s Service, names: &[&str]) -> Option<&'s str> {
     })
 }
 
+/// Where the first of `names` the service's environment sets is written; its `environment` when
+/// none is.
+fn variable_path(service: &Service, names: &[&str]) -> crate::diagnostic::KeyPath {
+    names
+        .iter()
+        .find_map(|name| service.environment.iter().find(|variable| variable.name == *name))
+        .map_or_else(|| service.path.key("environment"), |variable| variable.path.clone())
+}
+
 /// (user variables, password variables, database variables, default user) of an engine's images.
 type CredentialVariables = (
     &'static [&'static str],
@@ -693,7 +702,7 @@ fn credentials(
         cx.diagnostics.push(
             Diagnostic::error(
                 Code::ManagedImage,
-                service.path.key("environment"),
+                variable_path(service, users),
                 format!(
                     "the user `{}` of `{}` is not a master user {} takes: {why}",
                     crate::quote::shown(&user),
@@ -724,7 +733,7 @@ fn credentials(
         cx.diagnostics.push(
             Diagnostic::warning(
                 Code::ManagedDatabase,
-                service.path.key("environment"),
+                variable_path(service, if environment(service, names).is_some() { names } else { users }),
                 format!(
                     "{} creates no database `{}` with `{}`: the name is not one it takes at creation",
                     runs_on.describe(),
@@ -887,6 +896,53 @@ x-ecs: {region: eu-west-1}
         // three connection strings.
         let policy = &data[data.find("ReadDatabaseSecretsPolicy").unwrap()..];
         assert_eq!(policy.matches("- Ref: ").count(), 1 + 6, "{policy}");
+    }
+
+    /// What AWS would refuse at deploy time is refused at conversion, each at its key.
+    #[test]
+    fn what_aws_refuses_is_refused_where_it_is_written() {
+        let refused = |compose: &str| -> Vec<(Code, String)> {
+            let conversion = crate::test_conversion(compose);
+            assert!(conversion.plan.is_none(), "{compose} is refused");
+            conversion
+                .diagnostics
+                .iter()
+                .filter(|d| d.severity == crate::diagnostic::Severity::Error)
+                .map(|d| (d.code, d.path.to_string()))
+                .collect()
+        };
+        let reserved = refused("services:\n  db:\n    image: postgres:16\n    environment: {POSTGRES_USER: admin}\n    x-ecs: {managed: true}\n");
+        assert_eq!(
+            reserved,
+            [(Code::ManagedImage, "services.db.environment.POSTGRES_USER".into())]
+        );
+        let cache = refused("services:\n  cache:\n    image: redis:7\n    command: [redis-server, --requirepass, x]\n    x-ecs: {managed: true}\n");
+        assert_eq!(
+            cache,
+            [(Code::ManagedConnection, "services.cache.x-ecs.managed".into())]
+        );
+        let aurora_mysql = refused("services:\n  db:\n    image: mysql:8.0\n    x-ecs: {managed: {engine: aurora, version: 8.0.mysql_aurora.3.01.1}}\n");
+        assert_eq!(
+            aurora_mysql,
+            [(Code::ManagedVersion, "services.db.x-ecs.managed.version".into())]
+        );
+        let one_subnet = refused("x-ecs: {subnets: [subnet-1]}\nservices:\n  db:\n    image: mongo:5.0\n    x-ecs: {managed: true}\n  app: {image: app}\n");
+        assert_eq!(one_subnet, [(Code::ManagedImage, "x-ecs.subnets".into())]);
+        let same_name = refused("services:\n  my-db:\n    image: redis:7\n    x-ecs: {managed: true}\n  my_db:\n    image: redis:7\n    x-ecs: {managed: true}\n  app: {image: app}\n");
+        assert_eq!(
+            same_name,
+            [(Code::NameCollision, "services.my_db.x-ecs.managed".into())]
+        );
+        let shared = refused("services:\n  pg:\n    image: postgres:16\n    environment: {POSTGRES_PASSWORD: same}\n    x-ecs: {managed: true}\n  my:\n    image: mysql:8.0\n    environment: {MYSQL_ROOT_PASSWORD: same}\n    x-ecs: {managed: true}\n  app:\n    image: app\n    environment: {PG_HOST: pg, MY_HOST: my}\n");
+        assert_eq!(shared, [(Code::ManagedConnection, "services.app".into())]);
+        // A database name RDS does not create is a warning, at the variable.
+        let named = crate::test_conversion("services:\n  db:\n    image: postgres:16\n    environment: {POSTGRES_DB: my-app}\n    x-ecs: {managed: true}\n  app: {image: app}\n");
+        assert!(named
+            .diagnostics
+            .iter()
+            .any(|d| d.code == Code::ManagedDatabase && d.path.to_string() == "services.db.environment.POSTGRES_DB"));
+        let data = &named.output["cloudformation/data.yaml"];
+        assert!(!data.contains("DBName"), "{data}");
     }
 
     #[test]
