@@ -4,7 +4,7 @@
 use crate::normalise::Protocol;
 use crate::plan::{
     Container, Exposure, GroupReason, NetworkListener, Outcome, PlainSecretSite, Plan, PortPlan, ReferenceSite,
-    TaskGroup,
+    TaskGroup, VolumePlan,
 };
 use serde::Serialize;
 use std::collections::{BTreeSet, HashMap};
@@ -193,8 +193,10 @@ fn port_line(container: &str, port: &PortPlan) -> String {
 /// balancer's public ports, external services, and every reference with its outcome.
 pub fn table(plan: &Plan) -> String {
     let mut out = format!("project {}\n", plan.project);
+    // Each task's mounts find their volume here, not in a scan of every volume.
+    let volumes: HashMap<&str, &VolumePlan> = plan.volumes.iter().map(|v| (v.ecs_name.as_str(), v)).collect();
     for task in &plan.tasks {
-        task_section(plan, task, &mut out);
+        task_section(plan, &volumes, task, &mut out);
     }
     let public = public_ports(plan);
     if !public.is_empty() {
@@ -223,7 +225,7 @@ pub fn table(plan: &Plan) -> String {
 
 /// A task's part of the table: its size, copies and autoscaling, a row per container, its
 /// containers' ports, and how it rolls out.
-fn task_section(plan: &Plan, task: &TaskGroup, out: &mut String) {
+fn task_section(plan: &Plan, volumes: &HashMap<&str, &VolumePlan>, task: &TaskGroup, out: &mut String) {
     let copies = if task.desired_count == 1 { "copy" } else { "copies" };
     writeln!(
         out,
@@ -273,7 +275,7 @@ fn task_section(plan: &Plan, task: &TaskGroup, out: &mut String) {
         )
         .unwrap();
     }
-    for line in storage_lines(plan, task) {
+    for line in storage_lines(volumes, task) {
         writeln!(out, "  {line}").unwrap();
     }
     let breaker = &task.rollout.circuit_breaker;
@@ -409,12 +411,12 @@ fn public_ports(plan: &Plan) -> Vec<String> {
 
 /// Where each container's volumes are (an EFS access point and its folder's owner, or the task's
 /// own storage), and the secrets it reads, by name.
-fn storage_lines(plan: &Plan, task: &TaskGroup) -> Vec<String> {
+fn storage_lines(volumes: &HashMap<&str, &VolumePlan>, task: &TaskGroup) -> Vec<String> {
     let mut lines = Vec::new();
     for container in &task.containers {
         for mount in &container.mounts {
             let access = if mount.read_only { ", read-only" } else { "" };
-            let place = match plan.volumes.iter().find(|v| v.ecs_name == mount.volume) {
+            let place = match volumes.get(mount.volume.as_str()) {
                 Some(volume) => format!(
                     "EFS access point {}, folder {} owned by {}:{} ({}){access}",
                     volume.logical_id, volume.root_directory, volume.owner_uid, volume.owner_gid, volume.owner_reason

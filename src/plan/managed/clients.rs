@@ -9,7 +9,7 @@ use crate::normalise::Service;
 use crate::plan::hostnames::authority;
 use crate::plan::passwords::{holds_a_secret, names_a_secret, password_ranges};
 use crate::plan::{logical_id, Context, DeployValue, Outcome, Reference, ReferenceSite, Source, TaskDraft};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 /// Connects every client to its managed databases; records on each database its clients, the
 /// variables that read its secret and the connection strings the data stack builds.
@@ -20,12 +20,15 @@ pub(in crate::plan) fn connect(
     databases: &mut [ManagedDatabase],
 ) {
     for database in databases.iter_mut() {
+        // In the order they reference it, each once; looked up in a set, as a project may have
+        // thousands of clients.
+        let mut seen = HashSet::new();
         for reference in managed_references(references, &database.service) {
-            if !database.clients.contains(&reference.service) {
+            if seen.insert(reference.service.as_str()) {
                 database.clients.push(reference.service.clone());
             }
         }
-        warn_unnamed_dependents(cx, database);
+        warn_unnamed_dependents(cx, database, &seen);
     }
     if !passwords_tell_databases_apart(cx, databases) {
         return;
@@ -121,7 +124,7 @@ fn client_containers<'t>(
     tasks: &'t mut [TaskDraft],
     database: &ManagedDatabase,
 ) -> impl Iterator<Item = &'t mut crate::plan::Container> {
-    let clients = database.clients.clone();
+    let clients: HashSet<String> = database.clients.iter().cloned().collect();
     tasks
         .iter_mut()
         .flat_map(|task| task.containers.iter_mut())
@@ -405,11 +408,11 @@ fn give_users_the_master(cx: &mut Context, tasks: &mut [TaskDraft], database: &M
 /// A service that depends on the managed database but names it in no value reaches it by a name
 /// of its own (WordPress's default `WORDPRESS_DB_HOST: mysql`), which is no endpoint on ECS: a
 /// warning; its password variables are moved all the same.
-fn warn_unnamed_dependents(cx: &mut Context, database: &mut ManagedDatabase) {
+fn warn_unnamed_dependents(cx: &mut Context, database: &mut ManagedDatabase, referencing: &HashSet<&str>) {
     let project = cx.project;
     for service in &project.services {
         let depends = service.depends_on.iter().any(|d| d.service == database.service);
-        if !depends || database.clients.contains(&service.name) || service.outside_ecs().is_some() {
+        if !depends || referencing.contains(service.name.as_str()) || service.outside_ecs().is_some() {
             continue;
         }
         cx.diagnostics.push(
