@@ -280,6 +280,8 @@ codes! {
         "`${VAR:?message}` with VAR unset.";
     RestartAttempts = "restart-attempts", Note:
         "`on-failure:N`: ECS has no limit on restart attempts.";
+    RolePolicySize = "role-policy-size", Error:
+        "A role's inline policies would hold more than the 10,240 characters IAM takes, once the ARNs they name are resolved: too many secrets for the execution role, access points on an existing file system, or `x-ecs.policies` statements.";
     SecretTarget = "secret-target", Warning:
         "A secret's `target` is outside `/run/secrets`; it is written there under its file name.";
     SecretVariable = "secret-variable", Note:

@@ -222,6 +222,7 @@ fn task_roles(shared_arn: &DeployValue, tasks: &[TaskGroup]) -> Vec<TaskRole> {
         exec: tasks
             .iter()
             .any(|t| t.operations.role.is_none() && t.operations.exec.is_some()),
+        policies_path: None,
     };
     std::iter::once(shared)
         .chain(tasks.iter().filter_map(|t| t.operations.role.clone()))

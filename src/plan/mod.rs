@@ -23,6 +23,7 @@ mod operations;
 pub mod passwords;
 mod ports;
 mod references;
+mod role_policies;
 mod runtime;
 mod secrets;
 mod secrets_writer;
@@ -174,6 +175,7 @@ pub fn plan(project: &Project, known: &KnownValues, diagnostics: &mut Diagnostic
     };
     plan.stacks = stacks::stacks(&plan);
     plan.overlays = stacks::overlays(cx, &mut plan.stacks);
+    role_policies::check(cx, &plan);
     plan.builds = images::builds(project, &plan.tasks);
     Some(plan)
 }

@@ -41,14 +41,15 @@ pub struct TaskRole {
     pub statements: Vec<serde_yaml::Value>,
     /// Whether a task running with it uses ECS Exec: it may then open the SSM channels.
     pub exec: bool,
+    /// The `x-ecs.policies` it was made for (the first service's); `None` for the shared role.
+    #[serde(skip)]
+    pub policies_path: Option<KeyPath>,
 }
 
 /// The most managed policies IAM attaches to a role (its quota, raised from the default 10).
 const MANAGED_POLICIES_PER_ROLE: usize = 20;
 /// The default quota, which an account may have raised.
 const DEFAULT_MANAGED_POLICIES_PER_ROLE: usize = 10;
-/// The most characters a role's inline policies hold together.
-const INLINE_POLICY_CHARACTERS: usize = 10_240;
 
 impl TaskOperations {
     /// Whether no service asks anything of how the task runs.
@@ -167,20 +168,6 @@ fn task_role(cx: &mut Context, task: &str, members: &[&Service], exec: bool) -> 
             .with_help("ask for a higher quota (Service Quotas, IAM), or combine policies"),
         );
     }
-    let characters: usize = statements
-        .iter()
-        .map(|s| serde_json::to_string(s).map_or(0, |text| text.len()))
-        .sum();
-    if characters > INLINE_POLICY_CHARACTERS {
-        cx.diagnostics.push(
-            Diagnostic::error(
-                Code::BadSetting,
-                first.path.clone(),
-                format!("the statements of task `{task}` hold about {characters} characters; a role's inline policies hold at most {INLINE_POLICY_CHARACTERS}"),
-            )
-            .with_help("move statements into a managed policy of your own and give its ARN"),
-        );
-    }
     let logical_id = format!("TaskRoleOf{}", logical_id(task));
     Some(TaskRole {
         arn: cx.deferred(&format!("{logical_id}Arn"), Source::Stack("base")),
@@ -189,6 +176,7 @@ fn task_role(cx: &mut Context, task: &str, members: &[&Service], exec: bool) -> 
         managed_policies: managed.into_iter().collect(),
         statements,
         exec,
+        policies_path: Some(first.path.clone()),
     })
 }
 

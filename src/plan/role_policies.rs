@@ -1,0 +1,278 @@
+//! IAM's limit that no checker sees before deploying: the inline policies of one role hold at most
+//! 10,240 characters together, counted once CloudFormation has resolved the ARNs they name. The
+//! templates put policies on the execution role (registry credentials, secrets, managed
+//! databases' secrets) and on every task role (`x-ecs.policies`, ECS Exec, EFS); each role's sum
+//! is estimated here, with the longest commercial region, and refused past the limit.
+
+use super::{Context, Plan, PolicyResource, TaskRole};
+use crate::diagnostic::{Code, Diagnostic, KeyPath};
+
+/// The most characters a role's inline policies hold together (IAM does not count white space).
+pub(super) const INLINE_POLICY_CHARACTERS: usize = 10_240;
+
+/// A statement's own text: `{"Effect":"Allow","Action":[…],"Resource":[…],"Condition":{…}}` with
+/// its actions and condition keys, beside the ARNs it lists.
+const STATEMENT: usize = 260;
+/// A policy's own text on a role: its name and `{"Version":"2012-10-17","Statement":[…]}`.
+const POLICY: usize = 80;
+/// What an ARN adds to a list besides itself: its quotes and comma.
+const LISTED: usize = 3;
+/// `arn:aws:SERVICE:ap-southeast-5:123456789012:` without the service: the longest commercial
+/// region, and an account. (GovCloud's partition, `aws-us-gov`, is 7 characters longer: an
+/// estimate for it would refuse what deploys elsewhere.)
+const ARN_PREFIX: usize = "arn:aws:".len() + ":ap-southeast-5:123456789012:".len();
+/// An access point's ARN after the prefix: `access-point/fsap-` and 17 hexadecimal digits.
+const ACCESS_POINT: usize = "elasticfilesystem".len() + "access-point/fsap-0123456789abcdef0".len();
+/// A secret CloudFormation names (`LogicalId-` and a random part, then `-` and six characters):
+/// the names of `data.yaml`'s secrets.
+const GENERATED_SECRET_NAME: usize = 64;
+
+fn arn(service_and_resource: usize) -> usize {
+    ARN_PREFIX + service_and_resource + LISTED
+}
+
+/// A Secrets Manager secret's ARN by its name, with the six characters Secrets Manager appends.
+fn secret_arn(name: usize) -> usize {
+    arn("secretsmanager".len() + "secret:".len() + name + "-abcdef".len())
+}
+
+/// The parts of one role's inline policies, in characters, with what each part is.
+struct RolePolicies {
+    parts: Vec<(usize, &'static str)>,
+}
+
+impl RolePolicies {
+    fn total(&self) -> usize {
+        self.parts.iter().map(|(characters, _)| characters).sum()
+    }
+
+    fn describe(&self) -> String {
+        let parts: Vec<String> = self
+            .parts
+            .iter()
+            .filter(|(characters, _)| *characters > 0)
+            .map(|(characters, what)| format!("{what} {characters}"))
+            .collect();
+        parts.join(", ")
+    }
+}
+
+pub(super) fn check(cx: &mut Context, plan: &Plan) {
+    check_execution_role(cx, plan);
+    let efs = efs_policy(plan);
+    if efs > INLINE_POLICY_CHARACTERS - POLICY - STATEMENT {
+        // The EFS policy is on every task role: one error, at the volumes that fill it.
+        cx.diagnostics.push(
+            Diagnostic::error(
+                Code::RolePolicySize,
+                KeyPath::root().key("volumes"),
+                format!(
+                    "the task roles' EFS policy would hold about {efs} characters once its ARNs are resolved, naming each of {} access points on the existing file system; IAM takes at most {INLINE_POLICY_CHARACTERS} for a role's inline policies",
+                    plan.volumes.len()
+                ),
+            )
+            .with_help("leave `x-ecs.file_system` out to let compose2ecs create the project's own file system, whose access points the roles reach without naming each; or use fewer volumes"),
+        );
+        return;
+    }
+    for role in &plan.deployment.task_roles {
+        let policies = task_role_policies(role, efs);
+        if policies.total() <= INLINE_POLICY_CHARACTERS {
+            continue;
+        }
+        let at = role
+            .policies_path
+            .clone()
+            .unwrap_or_else(|| KeyPath::root().key("volumes"));
+        let name = role.task.as_deref().map_or_else(
+            || "the shared task role".to_string(),
+            |task| format!("the role of task `{task}`"),
+        );
+        cx.diagnostics.push(
+            Diagnostic::error(
+                Code::RolePolicySize,
+                at,
+                format!(
+                    "{name} would hold about {} characters of inline policies once their ARNs are resolved ({}); IAM takes at most {INLINE_POLICY_CHARACTERS}",
+                    policies.total(),
+                    policies.describe()
+                ),
+            )
+            .with_help("move statements into a managed policy of your own and give its ARN in `x-ecs.policies`"),
+        );
+    }
+}
+
+/// The execution role reads the images' registry credentials, the compose secrets, and the
+/// secrets of managed databases that clients read.
+fn check_execution_role(cx: &mut Context, plan: &Plan) {
+    let listed = |arns: usize, entries: usize| if entries == 0 { 0 } else { POLICY + STATEMENT + arns };
+    let registry: usize = plan
+        .deployment
+        .registry_credentials
+        .iter()
+        .map(|a| a.len() + LISTED)
+        .sum();
+    let secrets: usize = plan
+        .secrets
+        .iter()
+        .map(|secret| match &secret.policy_resource {
+            PolicyResource::Created => secret_arn(plan.project.len() + 1 + secret.name.len()),
+            PolicyResource::SecretsManager(arn) | PolicyResource::SsmParameterArn(arn) => arn.len() + LISTED,
+            PolicyResource::SsmParameterName(name) => arn("ssm".len() + "parameter/".len() + name.len()),
+        })
+        .sum();
+    let read: usize = plan.managed.iter().map(|database| database.secrets_read().len()).sum();
+    let policies = RolePolicies {
+        parts: vec![
+            (
+                listed(registry, plan.deployment.registry_credentials.len()),
+                "registry credentials",
+            ),
+            // Secrets Manager and SSM: two statements.
+            (
+                listed(secrets, plan.secrets.len()) + STATEMENT * usize::from(!plan.secrets.is_empty()),
+                "compose secrets",
+            ),
+            (
+                listed(read * secret_arn(GENERATED_SECRET_NAME), read),
+                "managed databases' secrets",
+            ),
+        ],
+    };
+    if policies.total() > INLINE_POLICY_CHARACTERS {
+        let at = if plan.secrets.is_empty() {
+            KeyPath::root().key("services")
+        } else {
+            KeyPath::root().key("secrets")
+        };
+        cx.diagnostics.push(
+            Diagnostic::error(
+                Code::RolePolicySize,
+                at,
+                format!(
+                    "the task execution role would hold about {} characters of inline policies once their ARNs are resolved ({}, from {} secrets); IAM takes at most {INLINE_POLICY_CHARACTERS}",
+                    policies.total(),
+                    policies.describe(),
+                    plan.secrets.len() + read
+                ),
+            )
+            .with_help("keep related values in one secret: a Secrets Manager secret holds JSON keys, which a container reads one by one (`arn:…:secret:NAME:KEY::`)"),
+        );
+    }
+}
+
+/// `efs.yaml`'s policy on the task roles. On the project's own file system it names the file
+/// system alone, and the access points that give root; on an existing one, every access point.
+fn efs_policy(plan: &Plan) -> usize {
+    let Some(efs) = &plan.efs else {
+        return 0;
+    };
+    let named = if efs.existing_file_system.is_some() {
+        plan.volumes.len()
+    } else {
+        0
+    };
+    let root = plan.volumes.iter().filter(|v| v.root_access).count();
+    POLICY + STATEMENT * (1 + usize::from(root > 0)) + (named + root) * arn(ACCESS_POINT)
+}
+
+fn task_role_policies(role: &TaskRole, efs: usize) -> RolePolicies {
+    let statements: usize = role
+        .statements
+        .iter()
+        .map(|s| serde_json::to_string(s).map_or(0, |text| text.len()))
+        .sum();
+    RolePolicies {
+        parts: vec![
+            (if statements == 0 { 0 } else { POLICY + statements }, "x-ecs.policies"),
+            (if role.exec { POLICY + STATEMENT } else { 0 }, "ECS Exec"),
+            (efs, "EFS"),
+        ],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::diagnostic::{Code, Severity};
+
+    fn errors(compose: &str) -> Vec<(String, String)> {
+        crate::test_conversion(compose)
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .map(|d| (d.code.as_str().to_string(), d.path.to_string()))
+            .collect()
+    }
+
+    /// A service per volume: a task definition holds only so many.
+    fn volumes(count: usize, top: &str) -> String {
+        let mut compose = String::from("services:\n");
+        for i in 0..count {
+            compose.push_str(&format!("  app{i}: {{image: a, volumes: [\"v{i}:/data\"]}}\n"));
+        }
+        compose.push_str(top);
+        compose.push_str("volumes:\n");
+        for i in 0..count {
+            compose.push_str(&format!("  v{i}: {{}}\n"));
+        }
+        compose
+    }
+
+    #[test]
+    fn an_existing_file_system_s_access_points_are_each_named_and_counted() {
+        let existing = "x-ecs:\n  file_system: fs-0123456789abcdef0\n";
+        // About 93 characters an access point: 80 fit, 120 do not.
+        assert_eq!(errors(&volumes(80, existing)), []);
+        assert_eq!(
+            errors(&volumes(120, existing)),
+            [(Code::RolePolicySize.as_str().to_string(), "volumes".to_string())]
+        );
+        // On the project's own file system the policy names the file system: 180 fit.
+        assert_eq!(errors(&volumes(180, "")), []);
+    }
+
+    #[test]
+    fn the_execution_role_s_secrets_are_counted() {
+        let secrets = |count: usize| {
+            let mut compose = String::from("services:\n  app:\n    image: a\n    secrets:\n");
+            for i in 0..count {
+                compose.push_str(&format!("      - s{i}\n"));
+            }
+            compose.push_str("secrets:\n");
+            for i in 0..count {
+                compose.push_str(&format!("  s{i}: {{environment: S{i}}}\n"));
+            }
+            compose
+        };
+        // About 76 characters a secret: 120 fit, 160 do not.
+        assert_eq!(errors(&secrets(120)), []);
+        assert_eq!(
+            errors(&secrets(160)),
+            [(Code::RolePolicySize.as_str().to_string(), "secrets".to_string())]
+        );
+    }
+
+    #[test]
+    fn a_task_role_counts_its_statements_and_ecs_exec() {
+        let statement = |i: usize| {
+            format!("        - {{Effect: Allow, Action: [s3:GetObject], Resource: \"arn:aws:s3:::bucket-with-a-long-name-{i:04}/uploads/*\"}}\n")
+        };
+        let compose = |count: usize| {
+            let mut compose =
+                String::from("services:\n  api:\n    image: a\n    x-ecs:\n      exec: true\n      policies:\n");
+            for i in 0..count {
+                compose.push_str(&statement(i));
+            }
+            compose
+        };
+        assert_eq!(errors(&compose(50)), []);
+        assert_eq!(
+            errors(&compose(150)),
+            [(
+                Code::RolePolicySize.as_str().to_string(),
+                "services.api.x-ecs.policies".to_string()
+            )]
+        );
+    }
+}
