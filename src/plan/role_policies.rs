@@ -103,9 +103,34 @@ pub(super) fn check(cx: &mut Context, plan: &Plan) {
     }
 }
 
+fn check_execution_role(cx: &mut Context, plan: &Plan) {
+    let policies = execution_role_policies(plan);
+    if policies.total() > INLINE_POLICY_CHARACTERS {
+        let at = if plan.secrets.is_empty() {
+            KeyPath::root().key("services")
+        } else {
+            KeyPath::root().key("secrets")
+        };
+        let read: usize = plan.managed.iter().map(|database| database.secrets_read().len()).sum();
+        cx.diagnostics.push(
+            Diagnostic::error(
+                Code::RolePolicySize,
+                at,
+                format!(
+                    "the task execution role would hold about {} characters of inline policies once their ARNs are resolved ({}, from {} secrets); IAM takes at most {INLINE_POLICY_CHARACTERS}",
+                    policies.total(),
+                    policies.describe(),
+                    plan.secrets.len() + read
+                ),
+            )
+            .with_help("keep related values in one secret: a Secrets Manager secret holds JSON keys, which a container reads one by one (`arn:…:secret:NAME:KEY::`)"),
+        );
+    }
+}
+
 /// The execution role reads the images' registry credentials, the compose secrets, and the
 /// secrets of managed databases that clients read.
-fn check_execution_role(cx: &mut Context, plan: &Plan) {
+fn execution_role_policies(plan: &Plan) -> RolePolicies {
     let listed = |arns: usize, entries: usize| if entries == 0 { 0 } else { POLICY + STATEMENT + arns };
     let registry: usize = plan
         .deployment
@@ -123,7 +148,7 @@ fn check_execution_role(cx: &mut Context, plan: &Plan) {
         })
         .sum();
     let read: usize = plan.managed.iter().map(|database| database.secrets_read().len()).sum();
-    let policies = RolePolicies {
+    RolePolicies {
         parts: vec![
             (
                 listed(registry, plan.deployment.registry_credentials.len()),
@@ -139,26 +164,6 @@ fn check_execution_role(cx: &mut Context, plan: &Plan) {
                 "managed databases' secrets",
             ),
         ],
-    };
-    if policies.total() > INLINE_POLICY_CHARACTERS {
-        let at = if plan.secrets.is_empty() {
-            KeyPath::root().key("services")
-        } else {
-            KeyPath::root().key("secrets")
-        };
-        cx.diagnostics.push(
-            Diagnostic::error(
-                Code::RolePolicySize,
-                at,
-                format!(
-                    "the task execution role would hold about {} characters of inline policies once their ARNs are resolved ({}, from {} secrets); IAM takes at most {INLINE_POLICY_CHARACTERS}",
-                    policies.total(),
-                    policies.describe(),
-                    plan.secrets.len() + read
-                ),
-            )
-            .with_help("keep related values in one secret: a Secrets Manager secret holds JSON keys, which a container reads one by one (`arn:…:secret:NAME:KEY::`)"),
-        );
     }
 }
 
@@ -230,6 +235,101 @@ mod tests {
         );
         // On the project's own file system the policy names the file system: 180 fit.
         assert_eq!(errors(&volumes(180, "")), []);
+    }
+
+    /// The characters of the policies on a role (by its parameter) in a rendered template, once
+    /// CloudFormation resolves them in `ap-southeast-5`, as IAM counts them: compact JSON.
+    fn resolved_policy_characters(template: &str, role: &str) -> usize {
+        let template: serde_yaml::Value = serde_yaml::from_str(template).unwrap();
+        let resources = template["Resources"].as_mapping().unwrap();
+        let reference = |name: &str| -> String {
+            let resource = &template["Resources"][name];
+            match resource["Type"].as_str() {
+                Some("AWS::SecretsManager::Secret") => {
+                    let secret = resource["Properties"]["Name"]
+                        .as_str()
+                        .map_or_else(|| format!("{name}-AbCdEfGhIjKl"), str::to_string);
+                    format!("arn:aws:secretsmanager:ap-southeast-5:123456789012:secret:{secret}-AbCdEf")
+                }
+                Some("AWS::EFS::AccessPoint") => "fsap-0123456789abcdef0".to_string(),
+                Some("AWS::EFS::FileSystem") => "fs-0123456789abcdef0".to_string(),
+                _ => panic!("no stand-in for {name}"),
+            }
+        };
+        fn resolve(value: &serde_yaml::Value, reference: &dyn Fn(&str) -> String) -> serde_json::Value {
+            if let Some(name) = value["Ref"].as_str() {
+                return reference(name).into();
+            }
+            if let Some(text) = value["Fn::Sub"].as_str() {
+                let mut out = text
+                    .replace("${AWS::Partition}", "aws")
+                    .replace("${AWS::Region}", "ap-southeast-5")
+                    .replace("${AWS::AccountId}", "123456789012");
+                while let Some(start) = out.find("${") {
+                    let end = start + out[start..].find('}').unwrap();
+                    out.replace_range(start..=end, &reference(&out[start + 2..end]));
+                }
+                return out.into();
+            }
+            match value {
+                serde_yaml::Value::Mapping(map) => map
+                    .iter()
+                    .map(|(k, v)| (k.as_str().unwrap().to_string(), resolve(v, reference)))
+                    .collect::<serde_json::Map<_, _>>()
+                    .into(),
+                serde_yaml::Value::Sequence(items) => items.iter().map(|v| resolve(v, reference)).collect(),
+                other => serde_json::to_value(other).unwrap(),
+            }
+        }
+        resources
+            .values()
+            .filter(|r| r["Type"] == "AWS::IAM::Policy")
+            .filter(|r| serde_yaml::to_string(&r["Properties"]["Roles"]).unwrap().contains(role))
+            .map(|r| {
+                serde_json::to_string(&resolve(&r["Properties"]["PolicyDocument"], &reference))
+                    .unwrap()
+                    .len()
+            })
+            .sum()
+    }
+
+    #[test]
+    fn the_estimates_are_at_least_what_the_resolved_templates_hold() {
+        let close = |estimate: usize, resolved: usize| {
+            assert!(
+                resolved > 0 && estimate >= resolved,
+                "estimate {estimate}, resolved {resolved}"
+            );
+            assert!(
+                estimate * 100 <= resolved * 115,
+                "estimate {estimate}, resolved {resolved}"
+            );
+        };
+        let existing = volumes(90, "x-ecs:\n  file_system: fs-0123456789abcdef0\n");
+        let conversion = crate::test_conversion(&existing);
+        let plan = conversion.plan.as_ref().unwrap();
+        close(
+            super::efs_policy(plan),
+            resolved_policy_characters(&conversion.output["cloudformation/efs.yaml"], "TaskRoleNames"),
+        );
+
+        let mut compose = String::from("services:\n  app:\n    image: a\n    secrets:\n");
+        for i in 0..100 {
+            compose.push_str(&format!("      - secret_{i}\n"));
+        }
+        compose.push_str("secrets:\n");
+        for i in 0..100 {
+            compose.push_str(&format!("  secret_{i}: {{environment: S{i}}}\n"));
+        }
+        let conversion = crate::test_conversion(&compose);
+        let plan = conversion.plan.as_ref().unwrap();
+        close(
+            super::execution_role_policies(plan).total(),
+            resolved_policy_characters(
+                &conversion.output["cloudformation/secrets.yaml"],
+                "TaskExecutionRoleName",
+            ),
+        );
     }
 
     #[test]
