@@ -153,7 +153,7 @@ fn check_template_limits(output: &emit::Output, diagnostics: &mut Diagnostics) {
         let name = path.trim_start_matches("cloudformation/");
         // Named volumes fill `efs.yaml`, published ports the load balancers', secrets theirs.
         let at = match name {
-            "efs.yaml" => KeyPath::root().key("volumes"),
+            _ if name.starts_with("efs") => KeyPath::root().key("volumes"),
             "secrets.yaml" => KeyPath::root().key("secrets"),
             _ => KeyPath::root().key("services"),
         };
@@ -313,14 +313,12 @@ mod tests {
 
     #[test]
     fn a_template_past_cloudformation_s_quotas_is_refused() {
-        // 250 named volumes: an access point and an output each, more outputs than 200.
-        let mut compose = String::from("services:\n  app:\n    image: a\n    volumes:\n");
-        for i in 0..250 {
-            compose.push_str(&format!("      - v{i}:/data/{i}\n"));
-        }
-        compose.push_str("volumes:\n");
-        for i in 0..250 {
-            compose.push_str(&format!("  v{i}: {{}}\n"));
+        // A patch that adds 501 resources to `base.yaml`.
+        let mut compose = String::from(
+            "services:\n  app:\n    image: a\nx-ecs:\n  cloudformation:\n    base.yaml:\n      Resources:\n",
+        );
+        for i in 0..501 {
+            compose.push_str(&format!("        Topic{i}: {{Type: 'AWS::SNS::Topic'}}\n"));
         }
         let conversion = test_conversion(&compose);
         let found: Vec<(Code, String)> = conversion
@@ -331,7 +329,7 @@ mod tests {
             .collect();
         assert_eq!(
             found,
-            [(Code::TemplateLimit, "volumes".to_string())],
+            [(Code::TemplateLimit, "services".to_string())],
             "{:?}",
             conversion.diagnostics
         );

@@ -63,9 +63,18 @@ struct EfsContext<'a> {
     /// The id of an existing file system (`x-ecs.file_system`): no file system, security group or
     /// mount targets are made.
     existing_file_system: Option<&'a str>,
-    /// How the policies' `Fn::Sub` names the file system: the created one's `${FileSystem}`, or the
-    /// existing one's id (`fs-` and hex digits: nothing `Fn::Sub` would read).
+    /// How the policies' `Fn::Sub` names the file system: the created one's `${FileSystem}` (or
+    /// `${FileSystemId}`, the parameter of the stacks past the first), or the existing one's id
+    /// (`fs-` and hex digits: nothing `Fn::Sub` would read).
     file_system_in_arn: String,
+    /// The first EFS stack (it makes the file system, or admits the tasks into an existing one's
+    /// mount targets); those past it make more access points on the same file system.
+    first: bool,
+    /// `""` for the first stack, `-2` for the second, …: its policy's name on the roles is its own.
+    part_suffix: String,
+    /// Whether it puts a policy on the task roles (the stacks past the first only for access
+    /// points they name).
+    policy: bool,
     /// How many private subnets the template needs: each of the first this many gets a mount target.
     subnet_count: u32,
     mount_targets: Vec<EfsMountTarget<'a>>,
@@ -194,7 +203,7 @@ pub fn templates(plan: &Plan) -> Result<Vec<(String, String)>, EmitError> {
         let text = match stack.kind {
             StackKind::Base => render(&environment, "base.yaml", BASE, &base_context(plan))?,
             StackKind::Efs => match &plan.efs {
-                Some(efs) => render(&environment, "efs.yaml", EFS, &efs_context(plan, efs))?,
+                Some(efs) => render(&environment, "efs.yaml", EFS, &efs_context(plan, efs, stack.part))?,
                 None => continue,
             },
             StackKind::Data => render(&environment, "data.yaml", DATA, &data_context(plan))?,
@@ -220,7 +229,7 @@ pub fn templates(plan: &Plan) -> Result<Vec<(String, String)>, EmitError> {
                 render(&environment, "autoscaling.yaml", AUTOSCALING, &context)?
             }
         };
-        out.push((format!("{}.yaml", stack.kind.as_str()), text));
+        out.push((format!("{}.yaml", stack.label()), text));
     }
     // Docker's one document first, in pieces by template; then `x-ecs.cloudformation`'s patches.
     let mut pieces = match plan.overlays.iter().find(|overlay| overlay.template.is_empty()) {
@@ -346,12 +355,21 @@ fn base_context(plan: &Plan) -> BaseContext<'_> {
 }
 
 /// The file system, mount targets and access points of `efs.yaml`.
-fn efs_context<'a>(plan: &'a Plan, efs: &'a EfsPlan) -> EfsContext<'a> {
+fn efs_context<'a>(plan: &'a Plan, efs: &'a EfsPlan, part: u32) -> EfsContext<'a> {
     let existing = efs.existing_file_system.as_deref();
+    let first = part == 1;
+    let volumes = crate::plan::efs_part_volumes(plan, part);
     EfsContext {
         project: &plan.project,
         existing_file_system: existing,
-        file_system_in_arn: existing.map_or_else(|| "${FileSystem}".to_string(), str::to_string),
+        file_system_in_arn: match existing {
+            Some(id) => id.to_string(),
+            None if first => "${FileSystem}".to_string(),
+            None => "${FileSystemId}".to_string(),
+        },
+        first,
+        part_suffix: if first { String::new() } else { format!("-{part}") },
+        policy: crate::plan::efs_part_has_policy(plan, part),
         subnet_count: efs.mount_targets,
         mount_targets: (0..)
             .zip(&efs.mount_target_logical_ids)
@@ -360,8 +378,12 @@ fn efs_context<'a>(plan: &'a Plan, efs: &'a EfsPlan) -> EfsContext<'a> {
                 subnet_index,
             })
             .collect(),
-        volumes: plan
-            .volumes
+        root_access_points: volumes
+            .iter()
+            .filter(|v| v.root_access)
+            .map(|v| v.logical_id.as_str())
+            .collect(),
+        volumes: volumes
             .iter()
             .map(|v| EfsVolume {
                 logical_id: &v.logical_id,
@@ -371,12 +393,6 @@ fn efs_context<'a>(plan: &'a Plan, efs: &'a EfsPlan) -> EfsContext<'a> {
                 owner_gid: v.owner_gid,
                 posix_user: v.posix_user,
             })
-            .collect(),
-        root_access_points: plan
-            .volumes
-            .iter()
-            .filter(|v| v.root_access)
-            .map(|v| v.logical_id.as_str())
             .collect(),
     }
 }

@@ -52,7 +52,10 @@ pub use managed::{ConnectionString, ManagedDatabase, ManagedService};
 pub use model::*;
 pub use network_load_balancer::{NetworkListener, NetworkLoadBalancer, TaskIngress};
 pub use operations::{TaskOperations, TaskRole};
-pub use stacks::{ParameterSource, StackKind, StackParameter, StackPlan};
+pub use stacks::{
+    efs_part_has_policy, efs_part_volumes, ParameterSource, StackKind, StackParameter, StackPlan,
+    ACCESS_POINTS_PER_STACK,
+};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Values the deployment already knows, by placeholder name (the stacks' outputs).
@@ -310,6 +313,8 @@ struct Context<'p, 'd> {
 enum Source {
     /// An output of one of the generated stacks (`base`, `efs`, `alb`).
     Stack(&'static str),
+    /// An output of a stack of a kind past its first (`efs-2`).
+    StackPart(&'static str, u32),
     /// A top-level `x-ecs` setting, else an output of a stack.
     SettingOrStack(&'static str, &'static str),
     /// Something only the user has, described.
@@ -323,13 +328,14 @@ impl Context<'_, '_> {
             Some(value) => DeployValue::Known(value.clone()),
             None => {
                 let (stack, setting, note) = match from {
-                    Source::Stack(stack) => (Some(stack), None, None),
-                    Source::SettingOrStack(setting, stack) => (Some(stack), Some(setting), None),
+                    Source::Stack(stack) => (Some(stack.to_string()), None, None),
+                    Source::StackPart(kind, part) => (Some(stacks::part_label(kind, part)), None, None),
+                    Source::SettingOrStack(setting, stack) => (Some(stack.to_string()), Some(setting), None),
                     Source::User(note) => (None, None, Some(note)),
                 };
                 self.missing.insert(MissingValue {
                     name: name.to_string(),
-                    stack: stack.map(str::to_string),
+                    stack,
                     setting: setting.map(str::to_string),
                     note,
                 });
@@ -343,7 +349,17 @@ impl Context<'_, '_> {
         if self.missing.is_empty() {
             return;
         }
-        let names: Vec<String> = self.missing.iter().map(|m| format!("{{{{{}}}}}", m.name)).collect();
+        // Hundreds of volumes or ports make as many placeholders: a line lists so many.
+        const MOST_LISTED: usize = 20;
+        let mut names: Vec<String> = self
+            .missing
+            .iter()
+            .take(MOST_LISTED)
+            .map(|m| format!("{{{{{}}}}}", m.name))
+            .collect();
+        if self.missing.len() > MOST_LISTED {
+            names.push(format!("and {} more", self.missing.len() - MOST_LISTED));
+        }
         self.diagnostics.push(
             Diagnostic::warning(
                 Code::Placeholder,

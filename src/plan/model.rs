@@ -587,4 +587,7 @@ pub struct VolumePlan {
     pub posix_user: bool,
     /// `x-ecs.root_access`: the task role may act as root on this volume.
     pub root_access: bool,
+    /// Which EFS stack makes its access point: 1 is `efs.yaml`, 2 `efs-2.yaml`, …
+    #[serde(skip)]
+    pub stack_part: u32,
 }

@@ -4,7 +4,7 @@
 //! databases' secrets) and on every task role (`x-ecs.policies`, ECS Exec, EFS); each role's sum
 //! is estimated here, with the longest commercial region, and refused past the limit.
 
-use super::{Context, Plan, PolicyResource, TaskRole};
+use super::{efs_part_has_policy, efs_part_volumes, Context, Plan, PolicyResource, TaskRole};
 use crate::diagnostic::{Code, Diagnostic, KeyPath};
 
 /// The most characters a role's inline policies hold together (IAM does not count white space).
@@ -167,19 +167,25 @@ fn execution_role_policies(plan: &Plan) -> RolePolicies {
     }
 }
 
-/// `efs.yaml`'s policy on the task roles. On the project's own file system it names the file
-/// system alone, and the access points that give root; on an existing one, every access point.
+/// The EFS stacks' policies on the task roles. On the project's own file system the first names
+/// the file system alone, and each the access points that give root; on an existing one, each
+/// names its access points.
 fn efs_policy(plan: &Plan) -> usize {
     let Some(efs) = &plan.efs else {
         return 0;
     };
-    let named = if efs.existing_file_system.is_some() {
-        plan.volumes.len()
-    } else {
-        0
-    };
-    let root = plan.volumes.iter().filter(|v| v.root_access).count();
-    POLICY + STATEMENT * (1 + usize::from(root > 0)) + (named + root) * arn(ACCESS_POINT)
+    let existing = efs.existing_file_system.is_some();
+    let parts = plan.volumes.last().map_or(1, |v| v.stack_part);
+    (1..=parts)
+        .filter(|part| efs_part_has_policy(plan, *part))
+        .map(|part| {
+            let volumes = efs_part_volumes(plan, part);
+            let named = if existing { volumes.len() } else { 0 };
+            let root = volumes.iter().filter(|v| v.root_access).count();
+            let statements = usize::from(part == 1 || existing) + usize::from(root > 0);
+            POLICY + STATEMENT * statements + (named + root) * arn(ACCESS_POINT)
+        })
+        .sum()
 }
 
 fn task_role_policies(role: &TaskRole, efs: usize) -> RolePolicies {
@@ -308,10 +314,14 @@ mod tests {
         let existing = volumes(90, "x-ecs:\n  file_system: fs-0123456789abcdef0\n");
         let conversion = crate::test_conversion(&existing);
         let plan = conversion.plan.as_ref().unwrap();
-        close(
-            super::efs_policy(plan),
-            resolved_policy_characters(&conversion.output["cloudformation/efs.yaml"], "TaskRoleNames"),
-        );
+        // 90 access points: two EFS stacks, a policy each.
+        let resolved = ["efs.yaml", "efs-2.yaml"]
+            .iter()
+            .map(|name| {
+                resolved_policy_characters(&conversion.output[&format!("cloudformation/{name}")], "TaskRoleNames")
+            })
+            .sum();
+        close(super::efs_policy(plan), resolved);
 
         let mut compose = String::from("services:\n  app:\n    image: a\n    secrets:\n");
         for i in 0..100 {

@@ -10,7 +10,11 @@ use serde::Serialize;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StackPlan {
     pub kind: StackKind,
-    /// The stack's name: `PROJECT-KIND`.
+    /// Which stack of its kind: 1, or 2, 3, … when what the kind holds is more than one stack
+    /// takes (EFS access points).
+    #[serde(skip_serializing_if = "is_first_part")]
+    pub part: u32,
+    /// The stack's name: `PROJECT-KIND`, or `PROJECT-KIND-PART`.
     pub name: String,
     pub parameters: Vec<StackParameter>,
     /// Whether the template declares IAM resources, which CloudFormation deploys only with
@@ -26,17 +30,64 @@ pub struct StackPlan {
 }
 
 impl Plan {
-    /// The planned stack of a kind, by its name in placeholders (`base`, `efs`, …).
-    pub fn stack(&self, kind: &str) -> Option<&StackPlan> {
-        self.stacks.iter().find(|stack| stack.kind.as_str() == kind)
+    /// The planned stack by its label in placeholders (`base`, `efs`, `efs-2`, …).
+    pub fn stack(&self, label: &str) -> Option<&StackPlan> {
+        self.stacks.iter().find(|stack| stack.label() == label)
     }
 }
 
 impl StackPlan {
+    /// The kind, and the part past the first: `efs`, `efs-2`.
+    pub fn label(&self) -> String {
+        part_label(self.kind.as_str(), self.part)
+    }
+
     /// The template's path in the output folder.
     pub fn template(&self) -> String {
-        format!("cloudformation/{}.yaml", self.kind.as_str())
+        format!("cloudformation/{}.yaml", self.label())
     }
+}
+
+/// A stack's label: its kind, and its part past the first (`efs-2`).
+pub(super) fn part_label(kind: &str, part: u32) -> String {
+    if part == 1 {
+        kind.to_string()
+    } else {
+        format!("{kind}-{part}")
+    }
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's `skip_serializing_if` passes a reference
+fn is_first_part(part: &u32) -> bool {
+    *part == 1
+}
+
+/// The most access points one EFS stack makes. CloudFormation takes 200 outputs a stack (an
+/// access point has one), but 51,200 bytes of template inline, without an S3 bucket: about 460
+/// bytes an access point, so 80 of them with names of common length stay under it.
+pub const ACCESS_POINTS_PER_STACK: usize = 80;
+
+/// The EFS stack (1, 2, …) that makes the access point of the volume at this place in the plan.
+pub(super) fn efs_part(index: usize) -> u32 {
+    u32::try_from(index / ACCESS_POINTS_PER_STACK + 1).unwrap_or(u32::MAX)
+}
+
+/// The volumes whose access points an EFS stack makes: the plan's volumes in order, a stack's
+/// worth each.
+pub fn efs_part_volumes(plan: &Plan, part: u32) -> &[super::VolumePlan] {
+    let start =
+        usize::try_from(part.saturating_sub(1)).map_or(usize::MAX, |p| p.saturating_mul(ACCESS_POINTS_PER_STACK));
+    let start = start.min(plan.volumes.len());
+    let end = start.saturating_add(ACCESS_POINTS_PER_STACK).min(plan.volumes.len());
+    &plan.volumes[start..end]
+}
+
+/// Whether an EFS stack puts a policy on the task roles: the first, for the project's own file
+/// system; each, on an existing one, for its access points; and each with an access point that
+/// gives root.
+pub fn efs_part_has_policy(plan: &Plan, part: u32) -> bool {
+    let existing = plan.efs.as_ref().is_some_and(|efs| efs.existing_file_system.is_some());
+    part == 1 || existing || efs_part_volumes(plan, part).iter().any(|v| v.root_access)
 }
 
 /// What a stack holds; its template is `cloudformation/KIND.yaml`, and placeholders name it.
@@ -95,15 +146,7 @@ pub(super) fn stacks(plan: &Plan) -> Vec<StackPlan> {
     use StackKind::*;
     let parameter = |name, source| StackParameter { name, source };
     let from_base = |key| parameter(key, Output { stack: Base, key });
-    let stack = |kind: StackKind, parameters, creates_iam, reason: &str| StackPlan {
-        kind,
-        name: stack_name(&plan.project, kind.as_str()),
-        parameters,
-        creates_iam,
-        names_iam: false,
-        after_services: false,
-        reason: reason.to_string(),
-    };
+    let stack = |kind, parameters, creates_iam, reason| new_stack(plan, kind, 1, parameters, creates_iam, reason);
     let mut stacks = vec![stack(
         Base,
         vec![parameter("VpcId", Vpc), parameter("PrivateSubnetIds", PrivateSubnets)],
@@ -111,23 +154,7 @@ pub(super) fn stacks(plan: &Plan) -> Vec<StackPlan> {
         "the cluster, log group, security groups and roles every task uses",
     )];
     if let Some(efs) = &plan.efs {
-        // A file system the stack creates has a policy that admits the task roles by ARN.
-        let parameters = if efs.existing_file_system.is_some() {
-            vec![
-                parameter("MountTargetSecurityGroupId", MountTargetSecurityGroup),
-                from_base("TaskSecurityGroupId"),
-                from_base("TaskRoleNames"),
-            ]
-        } else {
-            vec![
-                parameter("VpcId", Vpc),
-                parameter("PrivateSubnetIds", PrivateSubnets),
-                from_base("TaskSecurityGroupId"),
-                from_base("TaskRoleNames"),
-                from_base("TaskRoleArns"),
-            ]
-        };
-        stacks.push(stack(Efs, parameters, true, "named volumes: EFS access points"));
+        stacks.extend(efs_stacks(plan, efs));
     }
     if !plan.managed.is_empty() {
         // The execution role is given leave to read the secrets the clients read, if any.
@@ -189,6 +216,86 @@ pub(super) fn stacks(plan: &Plan) -> Vec<StackPlan> {
         stacks.push(autoscaling);
     }
     stacks
+}
+
+/// The EFS stacks: the first makes the file system (or admits the tasks into an existing one's
+/// mount targets) and its access points; past one stack's worth, the next access points in
+/// stacks of their own, on the same file system.
+fn efs_stacks(plan: &Plan, efs: &super::EfsPlan) -> Vec<StackPlan> {
+    use ParameterSource::*;
+    use StackKind::*;
+    let parameter = |name, source| StackParameter { name, source };
+    let from_base = |key| parameter(key, Output { stack: Base, key });
+    // A file system the stack creates has a policy that admits the task roles by ARN.
+    let parameters = if efs.existing_file_system.is_some() {
+        vec![
+            parameter("MountTargetSecurityGroupId", MountTargetSecurityGroup),
+            from_base("TaskSecurityGroupId"),
+            from_base("TaskRoleNames"),
+        ]
+    } else {
+        vec![
+            parameter("VpcId", Vpc),
+            parameter("PrivateSubnetIds", PrivateSubnets),
+            from_base("TaskSecurityGroupId"),
+            from_base("TaskRoleNames"),
+            from_base("TaskRoleArns"),
+        ]
+    };
+    let mut stacks = vec![new_stack(
+        plan,
+        Efs,
+        1,
+        parameters,
+        true,
+        "named volumes: EFS access points",
+    )];
+    let parts = plan.volumes.last().map_or(1, |v| v.stack_part);
+    for part in 2..=parts {
+        let mut parameters = Vec::new();
+        if efs.existing_file_system.is_none() {
+            parameters.push(parameter(
+                "FileSystemId",
+                Output {
+                    stack: Efs,
+                    key: "FileSystemId",
+                },
+            ));
+        }
+        let policy = efs_part_has_policy(plan, part);
+        if policy {
+            parameters.push(from_base("TaskRoleNames"));
+        }
+        stacks.push(new_stack(
+            plan,
+            Efs,
+            part,
+            parameters,
+            policy,
+            "named volumes: the EFS access points past the first stack's",
+        ));
+    }
+    stacks
+}
+
+fn new_stack(
+    plan: &Plan,
+    kind: StackKind,
+    part: u32,
+    parameters: Vec<StackParameter>,
+    creates_iam: bool,
+    reason: &str,
+) -> StackPlan {
+    StackPlan {
+        kind,
+        part,
+        name: stack_name(&plan.project, &part_label(kind.as_str(), part)),
+        parameters,
+        creates_iam,
+        names_iam: false,
+        after_services: false,
+        reason: reason.to_string(),
+    }
 }
 
 /// A stack name CloudFormation takes (a letter, then letters, digits and `-`), from a compose
@@ -299,6 +406,115 @@ mod tests {
         assert_eq!(stack_name("goals", "base"), "goals-base");
         assert_eq!(stack_name("my_app", "efs"), "my-app-efs");
         assert_eq!(stack_name("2048", "alb"), "app-2048-alb");
+    }
+
+    /// `count` services with a named volume each; `root` of them (the last) give root access.
+    fn volumes(count: usize, root: usize) -> String {
+        let mut compose = String::from("services:\n");
+        for i in 0..count {
+            compose.push_str(&format!("  app{i:03}: {{image: a, volumes: [\"v{i:03}:/data\"]}}\n"));
+        }
+        compose.push_str("volumes:\n");
+        for i in 0..count {
+            let root = if i >= count - root {
+                "{x-ecs: {root_access: true}}"
+            } else {
+                "{}"
+            };
+            compose.push_str(&format!("  v{i:03}: {root}\n"));
+        }
+        compose
+    }
+
+    fn template(conversion: &crate::Conversion, name: &str) -> serde_yaml::Value {
+        serde_yaml::from_str(&conversion.output[&format!("cloudformation/{name}")]).unwrap()
+    }
+
+    #[test]
+    fn access_points_past_one_stack_s_outputs_go_to_the_next_on_the_same_file_system() {
+        let conversion = crate::test_conversion(&volumes(180, 0));
+        assert!(!conversion.is_refused(false), "{:?}", conversion.diagnostics);
+        let plan = conversion.plan.as_ref().unwrap();
+        let labels: Vec<String> = plan.stacks.iter().map(StackPlan::label).collect();
+        assert_eq!(labels, ["base", "efs", "efs-2", "efs-3"]);
+        assert_eq!(plan.stacks[2].name, "app-efs-2");
+        let access_points = |t: &serde_yaml::Value| {
+            t["Resources"]
+                .as_mapping()
+                .unwrap()
+                .values()
+                .filter(|r| r["Type"] == "AWS::EFS::AccessPoint")
+                .count()
+        };
+        let first = template(&conversion, "efs.yaml");
+        let second = template(&conversion, "efs-2.yaml");
+        let third = template(&conversion, "efs-3.yaml");
+        assert_eq!(
+            [access_points(&first), access_points(&second), access_points(&third)],
+            [80, 80, 20]
+        );
+        assert_eq!(
+            first["Outputs"].as_mapping().unwrap().len(),
+            81,
+            "FileSystemId and an id each"
+        );
+        assert_eq!(second["Outputs"].as_mapping().unwrap().len(), 80);
+        // Each deploys without an S3 bucket.
+        for name in ["efs.yaml", "efs-2.yaml"] {
+            let bytes = conversion.output[&format!("cloudformation/{name}")].len();
+            assert!(bytes < 51_200, "{name}: {bytes} bytes");
+        }
+        // The later stacks make access points on the first one's file system, and no policy:
+        // the first one's reaches every access point on it.
+        let parameters: Vec<&str> = second["Parameters"]
+            .as_mapping()
+            .unwrap()
+            .keys()
+            .map(|k| k.as_str().unwrap())
+            .collect();
+        assert_eq!(parameters, ["FileSystemId"]);
+        assert_eq!(
+            second["Resources"]["AccessPointV080"]["Properties"]["FileSystemId"]["Ref"],
+            "FileSystemId"
+        );
+        assert!(second["Resources"]["TaskRoleEfsPolicy"].is_null());
+        assert_eq!(
+            plan.stacks[2].parameters,
+            [StackParameter {
+                name: "FileSystemId",
+                source: ParameterSource::Output {
+                    stack: StackKind::Efs,
+                    key: "FileSystemId"
+                }
+            }]
+        );
+        assert!(!plan.stacks[2].creates_iam);
+        // Each placeholder names the stack that has its output.
+        let stack_of = |name: &str| {
+            plan.missing
+                .iter()
+                .find(|m| m.name == name)
+                .and_then(|m| m.stack.clone())
+        };
+        assert_eq!(stack_of("AccessPointV079Id").as_deref(), Some("efs"));
+        assert_eq!(stack_of("AccessPointV080Id").as_deref(), Some("efs-2"));
+        assert_eq!(stack_of("AccessPointV179Id").as_deref(), Some("efs-3"));
+    }
+
+    #[test]
+    fn a_later_efs_stack_with_root_access_points_has_a_policy_of_its_own_name() {
+        let conversion = crate::test_conversion(&volumes(100, 2));
+        let plan = conversion.plan.as_ref().unwrap();
+        let second = template(&conversion, "efs-2.yaml");
+        let policy = &second["Resources"]["TaskRoleEfsPolicy"]["Properties"];
+        // Inline policies of one role are told apart by name: a second `efs-client` would
+        // replace the first.
+        assert_eq!(policy["PolicyName"], "efs-client-2");
+        let statements = policy["PolicyDocument"]["Statement"].as_sequence().unwrap();
+        assert_eq!(statements.len(), 1);
+        assert_eq!(statements[0]["Action"], "elasticfilesystem:ClientRootAccess");
+        assert!(plan.stacks[2].creates_iam);
+        assert_eq!(plan.stacks[2].parameters.len(), 2, "{:?}", plan.stacks[2].parameters);
     }
 
     #[test]

@@ -91,7 +91,8 @@ fn access_points(cx: &mut Context, mounted_by: &HashMap<&str, Vec<&Service>>) ->
                 );
             continue;
         }
-        let access_point_id = cx.deferred(&format!("{logical}Id"), Source::Stack("efs"));
+        let stack_part = super::stacks::efs_part(volumes.len());
+        let access_point_id = cx.deferred(&format!("{logical}Id"), Source::StackPart("efs", stack_part));
         let owner = infrastructure::volume_owner(volume, mounted_by);
         if let (Some(id), false) = (&volume.existing_file_system, owner.posix_user) {
             cx.diagnostics.push(
@@ -115,6 +116,7 @@ fn access_points(cx: &mut Context, mounted_by: &HashMap<&str, Vec<&Service>>) ->
             root_directory,
             logical_id: logical,
             access_point_id,
+            stack_part,
         });
     }
     volumes
