@@ -5,6 +5,7 @@
 mod synthetic;
 
 use compose2ecs::diagnostic::Diagnostics;
+use compose2ecs::load::stack_outputs::SavedOutputs;
 use compose2ecs::source::MemoryFiles;
 use compose2ecs::{convert, emit, load, normalise, plan, Input};
 use std::path::PathBuf;
@@ -91,7 +92,7 @@ mod stages {
     #[divan::bench(args = [500, 5000], sample_count = 10)]
     fn plan(bencher: divan::Bencher, count: usize) {
         let project = project(count);
-        bencher.bench_local(|| plan::plan(&project, &Default::default(), &mut Diagnostics::default()));
+        bencher.bench_local(|| plan::plan(&project, &SavedOutputs::empty(), &mut Diagnostics::default()));
     }
 
     /// Pointing every diagnostic of a run at its line in the file.
@@ -112,7 +113,7 @@ mod stages {
 
     #[divan::bench(args = [500, 5000], sample_count = 10)]
     fn emit(bencher: divan::Bencher, count: usize) {
-        let planned = plan::plan(&project(count), &Default::default(), &mut Diagnostics::default()).unwrap();
+        let planned = plan::plan(&project(count), &SavedOutputs::empty(), &mut Diagnostics::default()).unwrap();
         bencher.bench_local(|| emit::emit(&planned));
     }
 }

@@ -88,7 +88,7 @@ pub fn convert(input: &Input, files: &dyn source::Files) -> Result<Conversion, e
     };
     let project = normalise::normalise(&loaded, &input.profiles, files, &mut diagnostics);
     let names = loaded.release_tree();
-    let plan = project.and_then(|project| plan::plan(&project, &input.stack_outputs.values, &mut diagnostics));
+    let plan = project.and_then(|project| plan::plan(&project, &input.stack_outputs, &mut diagnostics));
     let output = match &plan {
         Some(plan) => {
             let output = emit::emit(plan)?;
@@ -285,6 +285,12 @@ fn check_unfilled(plan: &Plan, saved: &load::stack_outputs::SavedOutputs, diagno
 /// unit tests of the stages.
 #[cfg(test)]
 pub(crate) fn test_conversion(compose: &str) -> Conversion {
+    test_conversion_deployed(compose, load::stack_outputs::SavedOutputs::default())
+}
+
+/// The same, with the outputs of stacks deployed before.
+#[cfg(test)]
+pub(crate) fn test_conversion_deployed(compose: &str, stack_outputs: load::stack_outputs::SavedOutputs) -> Conversion {
     let mut files = source::MemoryFiles::default();
     files
         .0
@@ -292,6 +298,7 @@ pub(crate) fn test_conversion(compose: &str) -> Conversion {
     let input = Input {
         compose_files: vec![PathBuf::from("compose.yaml")],
         directory_name: Some("app".to_string()),
+        stack_outputs,
         ..Input::default()
     };
     convert(&input, &files).expect("no program failure")

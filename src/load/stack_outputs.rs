@@ -66,6 +66,21 @@ pub struct SavedOutputs {
 }
 
 impl SavedOutputs {
+    /// No stack's outputs: the project is not deployed.
+    pub const fn empty() -> Self {
+        SavedOutputs {
+            values: BTreeMap::new(),
+            stacks: BTreeSet::new(),
+            parameters: BTreeMap::new(),
+            owners: BTreeMap::new(),
+        }
+    }
+
+    /// The stack whose saved outputs gave `key`.
+    pub fn owner(&self, key: &str) -> Option<&str> {
+        self.owners.get(key).map(String::as_str)
+    }
+
     /// Adds the outputs in `text` (from the file `shown`). Two stacks giving one output key
     /// different values is an error: the placeholder would be filled by whichever came last. A
     /// stack read again (deployed again by `deploy`) replaces the values it gave before.

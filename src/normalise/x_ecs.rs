@@ -59,6 +59,16 @@ pub const TEMPLATES: &[&str] = &[
     "autoscaling.yaml",
 ];
 
+/// A template compose2ecs may generate: one of `TEMPLATES`, or a later EFS stack's (`efs-2.yaml`).
+fn is_template(name: &str) -> bool {
+    let later_efs = name
+        .strip_prefix("efs-")
+        .and_then(|rest| rest.strip_suffix(".yaml"))
+        .and_then(|part| part.parse::<u32>().ok())
+        .is_some_and(|part| part >= 2);
+    TEMPLATES.contains(&name) || later_efs
+}
+
 /// The parts of a template a patch may change: not its `Parameters`, which `deploy` fills from
 /// the plan, nor its format.
 const PATCHABLE: &[&str] = &[
@@ -85,7 +95,7 @@ fn overlays(reader: &mut Reader, value: &Value, path: &KeyPath) -> Vec<TemplateO
     for (key, patch) in map {
         let template = key_text(key);
         let template_path = path.key(&template);
-        if !TEMPLATES.contains(&template.as_str()) {
+        if !is_template(&template) {
             reader.error(
                 Code::BadSetting,
                 &template_path,
@@ -93,7 +103,10 @@ fn overlays(reader: &mut Reader, value: &Value, path: &KeyPath) -> Vec<TemplateO
                     "`{}` is not a template compose2ecs generates",
                     crate::quote::shown(&template)
                 ),
-                &format!("the templates are {}", TEMPLATES.join(", ")),
+                &format!(
+                    "the templates are {} (and `efs-2.yaml`, … past 60 volumes)",
+                    TEMPLATES.join(", ")
+                ),
             );
             continue;
         }

@@ -245,7 +245,12 @@ mod tests {
              app: {image: app, environment: {S3: \"http://minio1:9000\"}}\n",
         );
         let mut diagnostics = crate::diagnostic::Diagnostics::default();
-        let plan = crate::plan::plan(&project, &crate::plan::KnownValues::new(), &mut diagnostics).expect("it plans");
+        let plan = crate::plan::plan(
+            &project,
+            &crate::load::stack_outputs::SavedOutputs::empty(),
+            &mut diagnostics,
+        )
+        .expect("it plans");
         let cloud_map = plan.cloud_map.expect("peers");
         assert_eq!(cloud_map.namespace, "app.internal");
         let names: Vec<&str> = cloud_map.services.iter().map(|s| s.name.as_str()).collect();
@@ -272,7 +277,12 @@ mod tests {
              app: {image: app, environment: {DB: \"http://node1:4001\"}}\n",
         );
         let mut diagnostics = crate::diagnostic::Diagnostics::default();
-        let plan = crate::plan::plan(&project, &crate::plan::KnownValues::new(), &mut diagnostics).expect("it plans");
+        let plan = crate::plan::plan(
+            &project,
+            &crate::load::stack_outputs::SavedOutputs::empty(),
+            &mut diagnostics,
+        )
+        .expect("it plans");
         let names: Vec<&str> = plan
             .cloud_map
             .iter()
@@ -303,7 +313,12 @@ mod tests {
              es02: {image: elasticsearch:8.15.0, environment: {discovery.seed_hosts: es01}, x-ecs: {task: search}}\n",
         );
         let mut diagnostics = crate::diagnostic::Diagnostics::default();
-        let plan = crate::plan::plan(&project, &crate::plan::KnownValues::new(), &mut diagnostics).expect("it plans");
+        let plan = crate::plan::plan(
+            &project,
+            &crate::load::stack_outputs::SavedOutputs::empty(),
+            &mut diagnostics,
+        )
+        .expect("it plans");
         assert_eq!(plan.cloud_map.expect("peers").services.len(), 1);
         assert!(diagnostics.iter().any(|d| d.code == Code::SharedRegistry));
     }

@@ -280,7 +280,12 @@ mod tests {
              db: {image: postgres, expose: [\"5432\"]}\n",
         );
         let mut diagnostics = Diagnostics::default();
-        let planned = plan(&reaching, &KnownValues::new(), &mut diagnostics).expect("it plans");
+        let planned = plan(
+            &reaching,
+            &crate::load::stack_outputs::SavedOutputs::empty(),
+            &mut diagnostics,
+        )
+        .expect("it plans");
         assert_eq!(planned.creation_order, vec!["app-db", "app-api", "app-web"]);
         // `depends_on` orders them too: a name baked into the image is reached all the same.
         let waiting = project(
@@ -288,7 +293,12 @@ mod tests {
              api: {image: b, depends_on: {db: {condition: service_healthy}}}\n  \
              db: {image: postgres, healthcheck: {test: [\"CMD\", \"pg_isready\"]}}\n",
         );
-        let planned = plan(&waiting, &KnownValues::new(), &mut diagnostics).expect("it plans");
+        let planned = plan(
+            &waiting,
+            &crate::load::stack_outputs::SavedOutputs::empty(),
+            &mut diagnostics,
+        )
+        .expect("it plans");
         assert_eq!(planned.creation_order, vec!["app-db", "app-api", "app-web"]);
     }
 
@@ -299,7 +309,12 @@ mod tests {
              b: {image: b, expose: [\"80\"], environment: {A_URL: \"http://a:80\"}}\n",
         );
         let mut diagnostics = Diagnostics::default();
-        let plan = plan(&project, &KnownValues::new(), &mut diagnostics).expect("it plans");
+        let plan = plan(
+            &project,
+            &crate::load::stack_outputs::SavedOutputs::empty(),
+            &mut diagnostics,
+        )
+        .expect("it plans");
         assert_eq!(plan.creation_order, vec!["app-b", "app-a"]);
         assert!(diagnostics.iter().any(|d| d.code == Code::ConnectCycle));
     }

@@ -39,6 +39,9 @@ pub struct EfsPlan {
     pub mount_target_logical_ids: Vec<String>,
     /// How the tasks mount it.
     pub mount: EfsMount,
+    /// How many EFS stacks make its access points (`efs.yaml`, `efs-2.yaml`, …).
+    #[serde(skip_serializing_if = "super::stacks::is_first_part")]
+    pub stacks: u32,
 }
 
 /// How a task mounts the file system: each EFS volume of a task definition says the same.
@@ -99,7 +102,7 @@ pub struct TargetHealthCheck {
     pub reason: String,
 }
 
-pub(super) fn efs_plan(cx: &mut Context) -> EfsPlan {
+pub(super) fn efs_plan(cx: &mut Context, stacks: u32) -> EfsPlan {
     let settings = &cx.project.settings.infrastructure;
     let (existing_file_system, mount_targets, mount_targets_reason) = if let Some((id, _)) = &settings.file_system {
         // A file system takes one mount target per availability zone, and one that is in use
@@ -152,6 +155,7 @@ pub(super) fn efs_plan(cx: &mut Context) -> EfsPlan {
         mount_targets_reason: mount_targets_reason.into(),
         mount_target_logical_ids: (0..mount_targets).map(mount_target_logical_id).collect(),
         mount: efs_mount(cx),
+        stacks,
     }
 }
 

@@ -42,6 +42,7 @@ use ports::port_mapping;
 pub use ports::{Exposure, PortPlan};
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics, KeyPath};
+use crate::load::stack_outputs::SavedOutputs;
 use crate::normalise::units;
 use crate::normalise::{Condition, Project, Protocol, Service};
 pub use cloud_map::{CloudMapPlan, CloudMapService};
@@ -63,10 +64,11 @@ pub type KnownValues = BTreeMap<String, String>;
 
 /// Plans the project, step by step: each step computes one concern as a value, and each task is
 /// assembled once from them at the end. Returns `None` when an error was reported.
-pub fn plan(project: &Project, known: &KnownValues, diagnostics: &mut Diagnostics) -> Option<Plan> {
+pub fn plan(project: &Project, saved: &SavedOutputs, diagnostics: &mut Diagnostics) -> Option<Plan> {
     let cx = &mut Context {
         project,
-        known,
+        known: &saved.values,
+        saved,
         diagnostics,
         missing: BTreeSet::new(),
     };
@@ -124,7 +126,8 @@ pub fn plan(project: &Project, known: &KnownValues, diagnostics: &mut Diagnostic
     let (listeners, network_load_balancer, load_balancing) = load_balancer::listeners(cx, &drafts);
     let https = load_balancer::https_plan(cx, &listeners);
     let (volumes, task_volumes) = volumes::volumes(cx, &drafts);
-    let efs = (!volumes.is_empty()).then(|| infrastructure::efs_plan(cx));
+    let efs_stacks = volumes::efs_stack_count(cx, &volumes);
+    let efs = (!volumes.is_empty()).then(|| infrastructure::efs_plan(cx, efs_stacks));
     let (network_groups, task_network_groups) = security_groups::network_groups(cx, &grouping);
     let (cloud_map, registries) = cloud_map::cloud_map(cx, &peers, &drafts);
 
@@ -305,6 +308,8 @@ fn task_shape(cx: &mut Context, task: &GroupedTask, containers: &[Container], pr
 struct Context<'p, 'd> {
     project: &'p Project,
     known: &'p KnownValues,
+    /// The stacks already deployed, and which gave each value.
+    saved: &'p SavedOutputs,
     diagnostics: &'d mut Diagnostics,
     missing: BTreeSet<MissingValue>,
 }
@@ -409,12 +414,13 @@ pub(super) mod testing {
         project: &'p Project,
         step: impl FnOnce(&mut Context<'p, '_>) -> T,
     ) -> (T, Vec<Code>) {
-        static KNOWN: KnownValues = KnownValues::new();
+        static SAVED: SavedOutputs = SavedOutputs::empty();
         let mut diagnostics = Diagnostics::default();
         let result = {
             let cx = &mut Context {
                 project,
-                known: &KNOWN,
+                known: &SAVED.values,
+                saved: &SAVED,
                 diagnostics: &mut diagnostics,
                 missing: BTreeSet::new(),
             };

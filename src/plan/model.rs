@@ -588,6 +588,6 @@ pub struct VolumePlan {
     /// `x-ecs.root_access`: the task role may act as root on this volume.
     pub root_access: bool,
     /// Which EFS stack makes its access point: 1 is `efs.yaml`, 2 `efs-2.yaml`, …
-    #[serde(skip)]
+    #[serde(skip_serializing_if = "super::stacks::is_first_part")]
     pub stack_part: u32,
 }

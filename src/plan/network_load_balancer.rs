@@ -233,12 +233,16 @@ fn check_quotas(cx: &mut Context, listeners: &[NetworkListener], ingress_rules: 
 mod tests {
     use super::*;
     use crate::plan::testing::project;
-    use crate::plan::{plan, DeployValue, KnownValues, Plan};
+    use crate::plan::{plan, DeployValue, Plan};
 
     fn planned(compose: &str) -> (Option<Plan>, Vec<Code>) {
         let project = project(compose);
         let mut diagnostics = crate::diagnostic::Diagnostics::default();
-        let plan = plan(&project, &KnownValues::new(), &mut diagnostics);
+        let plan = plan(
+            &project,
+            &crate::load::stack_outputs::SavedOutputs::empty(),
+            &mut diagnostics,
+        );
         (plan, diagnostics.iter().map(|d| d.code).collect())
     }
 

@@ -907,8 +907,8 @@ fn across_tasks(cx: &mut Context, reference: &Hit, slot: Slot, tasks: &[TaskDraf
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::plan;
     use crate::plan::testing::project;
-    use crate::plan::{plan, KnownValues};
 
     #[test]
     fn a_host_variable_takes_its_port_from_its_sibling() {
@@ -923,7 +923,12 @@ mod tests {
              mailcatch:\n    image: sj26/mailcatcher\n    ports: [\"1080:1080\"]\n",
         );
         let mut diagnostics = crate::diagnostic::Diagnostics::default();
-        let plan = plan(&project, &KnownValues::new(), &mut diagnostics).expect("it plans");
+        let plan = plan(
+            &project,
+            &crate::load::stack_outputs::SavedOutputs::empty(),
+            &mut diagnostics,
+        )
+        .expect("it plans");
         let reference = plan
             .references
             .iter()
@@ -954,7 +959,12 @@ mod tests {
              api:\n    image: api\n    command: [\"serve\", \"--bind\", \"api\", \"--listen-address=api:8080\"]\n",
         );
         let mut diagnostics = crate::diagnostic::Diagnostics::default();
-        let plan = plan(&project, &KnownValues::new(), &mut diagnostics).expect("it plans");
+        let plan = plan(
+            &project,
+            &crate::load::stack_outputs::SavedOutputs::empty(),
+            &mut diagnostics,
+        )
+        .expect("it plans");
         let broker = &plan.tasks[0].containers[0];
         let variable = |name: &str| {
             broker
@@ -996,7 +1006,12 @@ mod tests {
              es02:\n    image: elasticsearch:8.15.0\n    expose: [\"9200\"]\n",
         );
         let mut diagnostics = crate::diagnostic::Diagnostics::default();
-        let planned = plan(&peers, &KnownValues::new(), &mut diagnostics).expect("it plans");
+        let planned = plan(
+            &peers,
+            &crate::load::stack_outputs::SavedOutputs::empty(),
+            &mut diagnostics,
+        )
+        .expect("it plans");
         let outcomes: Vec<&Outcome> = planned.references.iter().map(|r| &r.outcome).collect();
         assert_eq!(
             outcomes,
@@ -1015,7 +1030,12 @@ mod tests {
             "services:\n  temporal:\n    image: temporalio/auto-setup:1.20.0\n    environment:\n      \
              ES_SEEDS: elasticsearch\n  elasticsearch:\n    image: elasticsearch:8.15.0\n",
         );
-        let planned = plan(&client, &KnownValues::new(), &mut diagnostics).expect("it plans");
+        let planned = plan(
+            &client,
+            &crate::load::stack_outputs::SavedOutputs::empty(),
+            &mut diagnostics,
+        )
+        .expect("it plans");
         assert!(
             matches!(
                 planned.references[0].outcome,

@@ -13,6 +13,9 @@ pub(super) const INLINE_POLICY_CHARACTERS: usize = 10_240;
 /// A statement's own text: `{"Effect":"Allow","Action":[…],"Resource":[…],"Condition":{…}}` with
 /// its actions and condition keys, beside the ARNs it lists.
 const STATEMENT: usize = 260;
+/// The statement that lets the task roles use any access point on the project's own file system:
+/// 325 characters once resolved.
+const OWN_FILE_SYSTEM_STATEMENT: usize = 340;
 /// A policy's own text on a role: its name and `{"Version":"2012-10-17","Statement":[…]}`.
 const POLICY: usize = 80;
 /// What an ARN adds to a list besides itself: its quotes and comma.
@@ -67,11 +70,15 @@ pub(super) fn check(cx: &mut Context, plan: &Plan) {
                 Code::RolePolicySize,
                 KeyPath::root().key("volumes"),
                 format!(
-                    "the task roles' EFS policy would hold about {efs} characters once its ARNs are resolved, naming each of {} access points on the existing file system; IAM takes at most {INLINE_POLICY_CHARACTERS} for a role's inline policies",
-                    plan.volumes.len()
+                    "the task roles' EFS policies would hold about {efs} characters once their ARNs are resolved, naming each of {}; IAM takes at most {INLINE_POLICY_CHARACTERS} for a role's inline policies",
+                    named_access_points(plan)
                 ),
             )
-            .with_help("leave `x-ecs.file_system` out to let compose2ecs create the project's own file system, whose access points the roles reach without naming each; or use fewer volumes"),
+            .with_help(if plan.efs.as_ref().is_some_and(|efs| efs.existing_file_system.is_some()) {
+                "leave `x-ecs.file_system` out to let compose2ecs create the project's own file system, whose access points the roles reach without naming each; or use fewer volumes"
+            } else {
+                "give volumes an owner (`x-ecs: {uid, gid}`) in place of `root_access`: the roles reach those access points without naming each"
+            }),
         );
         return;
     }
@@ -167,6 +174,24 @@ fn execution_role_policies(plan: &Plan) -> RolePolicies {
     }
 }
 
+/// What the EFS policies name one by one: access points on an existing file system, and those
+/// that give root.
+fn named_access_points(plan: &Plan) -> String {
+    let existing = plan.efs.as_ref().is_some_and(|efs| efs.existing_file_system.is_some());
+    let root = plan.volumes.iter().filter(|v| v.root_access).count();
+    let mut parts = Vec::new();
+    if existing {
+        parts.push(format!(
+            "{} access points on the existing file system",
+            plan.volumes.len()
+        ));
+    }
+    if root > 0 {
+        parts.push(format!("{root} access points that give root (`root_access`)"));
+    }
+    parts.join(" and ")
+}
+
 /// The EFS stacks' policies on the task roles. On the project's own file system the first names
 /// the file system alone, and each the access points that give root; on an existing one, each
 /// names its access points.
@@ -175,15 +200,20 @@ fn efs_policy(plan: &Plan) -> usize {
         return 0;
     };
     let existing = efs.existing_file_system.is_some();
-    let parts = plan.volumes.last().map_or(1, |v| v.stack_part);
-    (1..=parts)
+    (1..=efs.stacks)
         .filter(|part| efs_part_has_policy(plan, *part))
         .map(|part| {
             let volumes = efs_part_volumes(plan, part);
             let named = if existing { volumes.len() } else { 0 };
             let root = volumes.iter().filter(|v| v.root_access).count();
-            let statements = usize::from(part == 1 || existing) + usize::from(root > 0);
-            POLICY + STATEMENT * statements + (named + root) * arn(ACCESS_POINT)
+            // The first stack's statement on the project's own file system is longer: its
+            // condition names access points by a pattern.
+            let general = match (part, existing) {
+                (1, false) => OWN_FILE_SYSTEM_STATEMENT,
+                (_, true) => STATEMENT,
+                _ => 0,
+            };
+            POLICY + general + STATEMENT * usize::from(root > 0) + (named + root) * arn(ACCESS_POINT)
         })
         .sum()
 }
@@ -258,7 +288,9 @@ mod tests {
                     format!("arn:aws:secretsmanager:ap-southeast-5:123456789012:secret:{secret}-AbCdEf")
                 }
                 Some("AWS::EFS::AccessPoint") => "fsap-0123456789abcdef0".to_string(),
+                // The file system, or the later EFS stacks' parameter for it.
                 Some("AWS::EFS::FileSystem") => "fs-0123456789abcdef0".to_string(),
+                None if name == "FileSystemId" => "fs-0123456789abcdef0".to_string(),
                 _ => panic!("no stand-in for {name}"),
             }
         };
@@ -315,6 +347,26 @@ mod tests {
         let conversion = crate::test_conversion(&existing);
         let plan = conversion.plan.as_ref().unwrap();
         // 90 access points: two EFS stacks, a policy each.
+        let resolved = ["efs.yaml", "efs-2.yaml"]
+            .iter()
+            .map(|name| {
+                resolved_policy_characters(&conversion.output[&format!("cloudformation/{name}")], "TaskRoleNames")
+            })
+            .sum();
+        close(super::efs_policy(plan), resolved);
+
+        // On the project's own file system, with volumes that give root: the general statement,
+        // and the root ones named (70 volumes, 20 of them root: in both stacks).
+        let mut own = volumes(70, "");
+        for i in 50..70 {
+            own = own.replace(
+                &format!("  v{i}: {{}}"),
+                &format!("  v{i}: {{x-ecs: {{root_access: true}}}}"),
+            );
+        }
+        let conversion = crate::test_conversion(&own);
+        let plan = conversion.plan.as_ref().unwrap();
+        assert_eq!(plan.volumes.iter().filter(|v| v.root_access).count(), 20);
         let resolved = ["efs.yaml", "efs-2.yaml"]
             .iter()
             .map(|name| {

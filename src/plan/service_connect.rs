@@ -405,12 +405,17 @@ fn discovery_name(alias: &ClientAlias, n: u32) -> String {
 mod tests {
     use super::*;
     use crate::plan::testing::project;
-    use crate::plan::{plan, KnownValues, Plan};
+    use crate::plan::{plan, Plan};
 
     fn planned(compose: &str) -> (Plan, Vec<Code>) {
         let project = project(compose);
         let mut diagnostics = crate::diagnostic::Diagnostics::default();
-        let plan = plan(&project, &KnownValues::new(), &mut diagnostics).expect("it plans");
+        let plan = plan(
+            &project,
+            &crate::load::stack_outputs::SavedOutputs::empty(),
+            &mut diagnostics,
+        )
+        .expect("it plans");
         (plan, diagnostics.iter().map(|d| d.code).collect())
     }
 

@@ -341,7 +341,7 @@ mod tests {
             "services:\n  es:\n    image: elasticsearch:8\n    mem_limit: 1g\n    environment:\n      ES_JAVA_OPTS: -Xmx2g\n",
         );
         let (_, diagnostics) = {
-            let known = KnownValues::new();
+            let known = crate::load::stack_outputs::SavedOutputs::empty();
             let mut diagnostics = Diagnostics::default();
             let _ = plan(&project, &known, &mut diagnostics);
             ((), diagnostics)

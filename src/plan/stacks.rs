@@ -58,36 +58,39 @@ pub(super) fn part_label(kind: &str, part: u32) -> String {
 }
 
 #[allow(clippy::trivially_copy_pass_by_ref)] // serde's `skip_serializing_if` passes a reference
-fn is_first_part(part: &u32) -> bool {
+pub(super) fn is_first_part(part: &u32) -> bool {
     *part == 1
 }
 
-/// The most access points one EFS stack makes. CloudFormation takes 200 outputs a stack (an
-/// access point has one), but 51,200 bytes of template inline, without an S3 bucket: about 460
-/// bytes an access point, so 80 of them with names of common length stay under it.
-pub const ACCESS_POINTS_PER_STACK: usize = 80;
+/// The most access points an EFS stack makes. CloudFormation takes 200 outputs a stack (an access
+/// point has one), but 51,200 bytes of template inline, without an S3 bucket: an access point
+/// takes about 460 bytes (650 on an existing file system, whose policy names each), so 60 with
+/// names of common length stay under it. More deployed in one stack (before stacks were split)
+/// stay there.
+pub const ACCESS_POINTS_PER_STACK: usize = 60;
 
-/// The EFS stack (1, 2, …) that makes the access point of the volume at this place in the plan.
-pub(super) fn efs_part(index: usize) -> u32 {
-    u32::try_from(index / ACCESS_POINTS_PER_STACK + 1).unwrap_or(u32::MAX)
+/// The part of an EFS stack by its name: 1 for `first` (`PROJECT-efs`), 2 for `PROJECT-efs-2`, …
+pub(super) fn part_of(stack: &str, first: &str) -> Option<u32> {
+    match stack.strip_prefix(first)? {
+        "" => Some(1),
+        rest => rest.strip_prefix('-')?.parse().ok().filter(|part| *part >= 2),
+    }
 }
 
-/// The volumes whose access points an EFS stack makes: the plan's volumes in order, a stack's
-/// worth each.
+/// The volumes whose access points an EFS stack makes (the plan's volumes are in stack order).
 pub fn efs_part_volumes(plan: &Plan, part: u32) -> &[super::VolumePlan] {
-    let start =
-        usize::try_from(part.saturating_sub(1)).map_or(usize::MAX, |p| p.saturating_mul(ACCESS_POINTS_PER_STACK));
-    let start = start.min(plan.volumes.len());
-    let end = start.saturating_add(ACCESS_POINTS_PER_STACK).min(plan.volumes.len());
+    let start = plan.volumes.partition_point(|v| v.stack_part < part);
+    let end = plan.volumes.partition_point(|v| v.stack_part <= part);
     &plan.volumes[start..end]
 }
 
 /// Whether an EFS stack puts a policy on the task roles: the first, for the project's own file
-/// system; each, on an existing one, for its access points; and each with an access point that
-/// gives root.
+/// system; each, on an existing one, that names access points; and each with an access point
+/// that gives root.
 pub fn efs_part_has_policy(plan: &Plan, part: u32) -> bool {
     let existing = plan.efs.as_ref().is_some_and(|efs| efs.existing_file_system.is_some());
-    part == 1 || existing || efs_part_volumes(plan, part).iter().any(|v| v.root_access)
+    let volumes = efs_part_volumes(plan, part);
+    (part == 1 && !existing) || (existing && !volumes.is_empty()) || volumes.iter().any(|v| v.root_access)
 }
 
 /// What a stack holds; its template is `cloudformation/KIND.yaml`, and placeholders name it.
@@ -250,8 +253,7 @@ fn efs_stacks(plan: &Plan, efs: &super::EfsPlan) -> Vec<StackPlan> {
         true,
         "named volumes: EFS access points",
     )];
-    let parts = plan.volumes.last().map_or(1, |v| v.stack_part);
-    for part in 2..=parts {
+    for part in 2..=efs.stacks {
         let mut parameters = Vec::new();
         if efs.existing_file_system.is_none() {
             parameters.push(parameter(
@@ -300,7 +302,7 @@ fn new_stack(
 
 /// A stack name CloudFormation takes (a letter, then letters, digits and `-`), from a compose
 /// project name (lowercase letters, digits, `-` and `_`, any first).
-fn stack_name(project: &str, kind: &str) -> String {
+pub(super) fn stack_name(project: &str, kind: &str) -> String {
     let project: String = project
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
@@ -348,7 +350,7 @@ pub(super) fn overlays(cx: &mut super::Context, stacks: &mut [StackPlan]) -> Vec
         };
         if let Some(stack) = stacks
             .iter_mut()
-            .find(|stack| format!("{}.yaml", stack.kind.as_str()) == template)
+            .find(|stack| format!("{}.yaml", stack.label()) == template)
         {
             let adds_iam = overlay.patch["Resources"].as_mapping().is_some_and(|resources| {
                 resources
@@ -432,7 +434,7 @@ mod tests {
 
     #[test]
     fn access_points_past_one_stack_s_outputs_go_to_the_next_on_the_same_file_system() {
-        let conversion = crate::test_conversion(&volumes(180, 0));
+        let conversion = crate::test_conversion(&volumes(140, 0));
         assert!(!conversion.is_refused(false), "{:?}", conversion.diagnostics);
         let plan = conversion.plan.as_ref().unwrap();
         let labels: Vec<String> = plan.stacks.iter().map(StackPlan::label).collect();
@@ -451,19 +453,14 @@ mod tests {
         let third = template(&conversion, "efs-3.yaml");
         assert_eq!(
             [access_points(&first), access_points(&second), access_points(&third)],
-            [80, 80, 20]
+            [60, 60, 20]
         );
         assert_eq!(
             first["Outputs"].as_mapping().unwrap().len(),
-            81,
+            61,
             "FileSystemId and an id each"
         );
-        assert_eq!(second["Outputs"].as_mapping().unwrap().len(), 80);
-        // Each deploys without an S3 bucket.
-        for name in ["efs.yaml", "efs-2.yaml"] {
-            let bytes = conversion.output[&format!("cloudformation/{name}")].len();
-            assert!(bytes < 51_200, "{name}: {bytes} bytes");
-        }
+        assert_eq!(second["Outputs"].as_mapping().unwrap().len(), 60);
         // The later stacks make access points on the first one's file system, and no policy:
         // the first one's reaches every access point on it.
         let parameters: Vec<&str> = second["Parameters"]
@@ -474,7 +471,7 @@ mod tests {
             .collect();
         assert_eq!(parameters, ["FileSystemId"]);
         assert_eq!(
-            second["Resources"]["AccessPointV080"]["Properties"]["FileSystemId"]["Ref"],
+            second["Resources"]["AccessPointV060"]["Properties"]["FileSystemId"]["Ref"],
             "FileSystemId"
         );
         assert!(second["Resources"]["TaskRoleEfsPolicy"].is_null());
@@ -496,9 +493,129 @@ mod tests {
                 .find(|m| m.name == name)
                 .and_then(|m| m.stack.clone())
         };
-        assert_eq!(stack_of("AccessPointV079Id").as_deref(), Some("efs"));
-        assert_eq!(stack_of("AccessPointV080Id").as_deref(), Some("efs-2"));
-        assert_eq!(stack_of("AccessPointV179Id").as_deref(), Some("efs-3"));
+        assert_eq!(stack_of("AccessPointV059Id").as_deref(), Some("efs"));
+        assert_eq!(stack_of("AccessPointV060Id").as_deref(), Some("efs-2"));
+        assert_eq!(stack_of("AccessPointV139Id").as_deref(), Some("efs-3"));
+    }
+
+    /// What `aws cloudformation describe-stacks` said of deployed stacks: (name, output keys).
+    fn deployed(stacks: &[(&str, Vec<String>)]) -> crate::load::stack_outputs::SavedOutputs {
+        let mut saved = crate::load::stack_outputs::SavedOutputs::default();
+        for (name, keys) in stacks {
+            let outputs: Vec<serde_json::Value> = keys
+                .iter()
+                .map(|key| serde_json::json!({"OutputKey": key, "OutputValue": format!("fsap-{key}")}))
+                .collect();
+            let text = serde_json::json!({"Stacks": [{"StackName": name, "Outputs": outputs}]}).to_string();
+            saved.add(name, &text).unwrap();
+        }
+        saved
+    }
+
+    #[test]
+    fn a_deployed_access_point_stays_in_its_stack_and_new_ones_fill_the_first_with_room() {
+        // Deployed before stacks were split: 70 access points in `app-efs`; then 10 in `app-efs-2`.
+        let first: Vec<String> = (0..70).map(|i| format!("AccessPointV{i:03}Id")).collect();
+        let second: Vec<String> = (70..80).map(|i| format!("AccessPointV{i:03}Id")).collect();
+        let saved = deployed(&[("app-efs", first), ("app-efs-2", second)]);
+        // v000 is gone, so is v075; 40 new ones come (v080…v119).
+        let compose = volumes(120, 0)
+            .replace("  app000: {image: a, volumes: [\"v000:/data\"]}\n", "")
+            .replace("  app075: {image: a, volumes: [\"v075:/data\"]}\n", "");
+        let conversion = crate::test_conversion_deployed(&compose, saved);
+        let plan = conversion.plan.as_ref().unwrap();
+        let part = |name: &str| plan.volumes.iter().find(|v| v.name == name).map(|v| v.stack_part);
+        assert_eq!(part("v001"), Some(1), "deployed in the first, it stays, past 60");
+        assert_eq!(part("v069"), Some(1));
+        assert_eq!(part("v070"), Some(2));
+        assert_eq!(part("v079"), Some(2));
+        // The first is past its share; the second has 9 of 60: 51 new ones fit there.
+        assert_eq!(part("v080"), Some(2));
+        assert_eq!(part("v119"), Some(2));
+        assert_eq!(
+            plan.stacks.iter().map(StackPlan::label).collect::<Vec<_>>(),
+            ["base", "efs", "efs-2"]
+        );
+        // A deployed one is filled from its stack's outputs; a new one names the stack it is in.
+        let missing = |name: &str| {
+            plan.missing
+                .iter()
+                .find(|m| m.name == name)
+                .and_then(|m| m.stack.as_deref())
+        };
+        assert_eq!(missing("AccessPointV001Id"), None);
+        assert_eq!(missing("AccessPointV080Id"), Some("efs-2"));
+    }
+
+    #[test]
+    fn a_deployed_efs_stack_whose_access_points_are_gone_stays_empty_until_down() {
+        let saved = deployed(&[
+            ("app-efs", (0..3).map(|i| format!("AccessPointV{i:03}Id")).collect()),
+            ("app-efs-2", vec!["AccessPointGoneId".to_string()]),
+        ]);
+        let conversion = crate::test_conversion_deployed(&volumes(3, 0), saved);
+        let plan = conversion.plan.as_ref().unwrap();
+        assert_eq!(
+            plan.stacks.iter().map(StackPlan::label).collect::<Vec<_>>(),
+            ["base", "efs", "efs-2"]
+        );
+        let second = template(&conversion, "efs-2.yaml");
+        let resources: Vec<&str> = second["Resources"]
+            .as_mapping()
+            .unwrap()
+            .keys()
+            .map(|k| k.as_str().unwrap())
+            .collect();
+        assert_eq!(
+            resources,
+            ["NoAccessPoints"],
+            "a stack needs a resource; no policy is left on the roles"
+        );
+        assert!(second["Outputs"].is_null());
+        assert!(!plan.stacks[2].creates_iam);
+    }
+
+    #[test]
+    fn sixty_access_points_with_common_names_deploy_without_an_s3_bucket() {
+        for existing in ["", "x-ecs:\n  file_system: fs-0123456789abcdef0\n"] {
+            let mut compose = String::from("name: renderfarm\nservices:\n");
+            for i in 0..60 {
+                compose.push_str(&format!(
+                    "  worker-{i:02}: {{image: a, volumes: [\"render-cache-{i:02}:/cache\"]}}\n"
+                ));
+            }
+            compose.push_str(existing);
+            compose.push_str("volumes:\n");
+            for i in 0..60 {
+                compose.push_str(&format!("  render-cache-{i:02}: {{}}\n"));
+            }
+            let conversion = crate::test_conversion(&compose);
+            assert!(!conversion.output.contains_key("cloudformation/efs-2.yaml"));
+            let bytes = conversion.output["cloudformation/efs.yaml"].len();
+            assert!(bytes < 51_200, "{existing}: {bytes} bytes");
+        }
+    }
+
+    #[test]
+    fn a_later_efs_stack_is_patched_by_its_template_s_name() {
+        let compose = format!(
+            "{}x-ecs:\n  cloudformation:\n    efs-2.yaml:\n      Resources:\n        AccessPointV060:\n          Properties: {{RootDirectory: {{Path: /cold/v060}}}}\n",
+            volumes(61, 0)
+        );
+        let conversion = crate::test_conversion(&compose);
+        assert!(!conversion.is_refused(false), "{:?}", conversion.diagnostics);
+        let second = template(&conversion, "efs-2.yaml");
+        assert_eq!(
+            second["Resources"]["AccessPointV060"]["Properties"]["RootDirectory"]["Path"],
+            "/cold/v060"
+        );
+        // A stack the project does not have: the patch is said to do nothing.
+        let compose = compose.replace("efs-2.yaml", "efs-3.yaml");
+        let conversion = crate::test_conversion(&compose);
+        assert!(conversion
+            .diagnostics
+            .iter()
+            .any(|d| d.code == crate::diagnostic::Code::IgnoredKey && d.message.contains("efs-3.yaml")));
     }
 
     #[test]

@@ -23,7 +23,8 @@ pub(super) fn volumes(cx: &mut Context, tasks: &[TaskDraft]) -> (Vec<VolumePlan>
                 .extend(project.service(&container.service));
         }
     }
-    let volumes = access_points(cx, &mounted_by);
+    let mut volumes = access_points(cx, &mounted_by);
+    assign_stacks(cx, &mut volumes);
     let file_system_id = if volumes.is_empty() {
         None
     } else if let Some((id, _)) = &cx.project.settings.infrastructure.file_system {
@@ -38,6 +39,57 @@ pub(super) fn volumes(cx: &mut Context, tasks: &[TaskDraft]) -> (Vec<VolumePlan>
         .map(|task| task_volumes(task, &by_name, file_system_id.as_ref(), &efs_mount))
         .collect();
     (volumes, task_volumes)
+}
+
+/// Which EFS stack makes each access point: the one whose saved outputs have its id, else the
+/// first with room, in the volumes' order; the volumes then sorted by it. An access point never
+/// moves between stacks: that would delete it, and its folder's id, in one and make another in
+/// the next, under tasks still mounting the first.
+fn assign_stacks(cx: &mut Context, volumes: &mut [VolumePlan]) {
+    let first = super::stacks::stack_name(&cx.project.name, "efs");
+    let mut parts: Vec<Option<u32>> = volumes
+        .iter()
+        .map(|v| {
+            let stack = cx.saved.owner(&format!("{}Id", v.logical_id))?;
+            super::stacks::part_of(stack, &first)
+        })
+        .collect();
+    let mut counts: BTreeMap<u32, usize> = BTreeMap::new();
+    for part in parts.iter().flatten() {
+        *counts.entry(*part).or_default() += 1;
+    }
+    let mut open = 1;
+    for part in parts.iter_mut().filter(|p| p.is_none()) {
+        while counts
+            .get(&open)
+            .is_some_and(|count| *count >= super::stacks::ACCESS_POINTS_PER_STACK)
+        {
+            open += 1;
+        }
+        *counts.entry(open).or_default() += 1;
+        *part = Some(open);
+    }
+    for (volume, part) in volumes.iter_mut().zip(parts) {
+        volume.stack_part = part.unwrap_or(1);
+        volume.access_point_id = cx.deferred(
+            &format!("{}Id", volume.logical_id),
+            Source::StackPart("efs", volume.stack_part),
+        );
+    }
+    volumes.sort_by_key(|v| v.stack_part);
+}
+
+/// How many EFS stacks the project has: as many as its access points fill, and every one deployed
+/// before (a stack whose access points are all gone stays, empty, until `down`: it may hold a
+/// policy on the task roles, which would keep them from being deleted).
+pub(super) fn efs_stack_count(cx: &Context, volumes: &[VolumePlan]) -> u32 {
+    let first = super::stacks::stack_name(&cx.project.name, "efs");
+    let deployed = cx
+        .saved
+        .stacks
+        .iter()
+        .filter_map(|stack| super::stacks::part_of(stack, &first));
+    volumes.iter().map(|v| v.stack_part).chain(deployed).max().unwrap_or(1)
 }
 
 /// An access point per named volume in use, with the owner its folder gets.
@@ -91,8 +143,6 @@ fn access_points(cx: &mut Context, mounted_by: &HashMap<&str, Vec<&Service>>) ->
                 );
             continue;
         }
-        let stack_part = super::stacks::efs_part(volumes.len());
-        let access_point_id = cx.deferred(&format!("{logical}Id"), Source::StackPart("efs", stack_part));
         let owner = infrastructure::volume_owner(volume, mounted_by);
         if let (Some(id), false) = (&volume.existing_file_system, owner.posix_user) {
             cx.diagnostics.push(
@@ -115,8 +165,9 @@ fn access_points(cx: &mut Context, mounted_by: &HashMap<&str, Vec<&Service>>) ->
             ecs_name,
             root_directory,
             logical_id: logical,
-            access_point_id,
-            stack_part,
+            // Decided once every volume is known (`assign_stacks`).
+            access_point_id: DeployValue::Placeholder(String::new()),
+            stack_part: 0,
         });
     }
     volumes
