@@ -127,9 +127,9 @@ pub fn run_deploy(args: &DeployArgs) -> ExitCode {
             .as_ref()
             .ok_or_else(|| DeployError::new("the output cannot be converted", "see the errors above"))?;
         if !dry && !plan.missing.is_empty() {
-            let names: Vec<String> = plan.missing.iter().map(|m| format!("{{{{{}}}}}", m.name)).collect();
+            let names = compose2ecs::quote::placeholders(plan.missing.iter().map(|m| m.name.as_str()));
             return Err(DeployError::new(
-                format!("placeholders are left after the stacks were deployed: {}", names.join(", ")),
+                format!("placeholders are left after the stacks were deployed: {names}"),
                 "each comes from `x-ecs` or another stack (see `compose2ecs convert`); give it, then run `compose2ecs deploy` again",
             ));
         }

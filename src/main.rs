@@ -9,6 +9,7 @@ use compose2ecs::load::interpolate::Variables;
 use compose2ecs::load::stack_outputs::SavedOutputs;
 use compose2ecs::source::{FileSystem, Links, SourceFile};
 use compose2ecs::{convert, render, report, write, Conversion, Input};
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::OnceLock;
@@ -300,31 +301,8 @@ fn run_convert(input: &InputArgs, output: &Path, strict: bool, check: bool) -> E
     if input.quiet {
         return ExitCode::SUCCESS;
     }
-    if let Some(plan) = conversion.plan.as_ref().filter(|p| !p.missing.is_empty()) {
-        eprintln!("placeholders `compose2ecs deploy` fills once the stacks are deployed (see the README's Deploying):");
-        let width = plan.missing.iter().map(|m| m.name.len()).max().unwrap_or(0) + 4;
-        for missing in &plan.missing {
-            eprintln!(
-                "  {:width$}  from {}",
-                format!("{{{{{}}}}}", missing.name),
-                missing.source()
-            );
-        }
-    }
     if let Some(plan) = &conversion.plan {
-        // A project of thousands of services would print one line of thousands of names.
-        const NAMED: usize = 20;
-        let order = &plan.creation_order;
-        let more = match order.len().saturating_sub(NAMED) {
-            0 => String::new(),
-            left => format!(
-                ", and {left} more (every one in order: `compose2ecs plan --format json`, its `creation_order`)"
-            ),
-        };
-        eprintln!(
-            "create the services in this order: {}{more}",
-            printable_lines(&order[..order.len().min(NAMED)].join(", "))
-        );
+        eprint!("{}", deploy_notes(plan));
     }
     eprintln!(
         "wrote {} files to {} ({} warning(s))",
@@ -333,6 +311,49 @@ fn run_convert(input: &InputArgs, output: &Path, strict: bool, check: bool) -> E
         warnings + not_ours.len()
     );
     ExitCode::SUCCESS
+}
+
+/// What `convert` says after writing: the placeholders `deploy` fills, and the order to create the
+/// services in. A project of thousands of services would print thousands of names: each list
+/// names the first 20.
+fn deploy_notes(plan: &compose2ecs::plan::Plan) -> String {
+    const NAMED: usize = 20;
+    let mut notes = String::new();
+    if !plan.missing.is_empty() {
+        notes.push_str(
+            "placeholders `compose2ecs deploy` fills once the stacks are deployed (see the README's Deploying):\n",
+        );
+        let shown = &plan.missing[..plan.missing.len().min(NAMED)];
+        let width = shown.iter().map(|m| m.name.len()).max().unwrap_or(0) + 4;
+        for missing in shown {
+            let _ = writeln!(
+                notes,
+                "  {:width$}  from {}",
+                format!("{{{{{}}}}}", missing.name),
+                missing.source()
+            );
+        }
+        if plan.missing.len() > NAMED {
+            let _ = writeln!(
+                notes,
+                "  and {} more (every one: `compose2ecs plan --format json`, its `missing`)",
+                plan.missing.len() - NAMED
+            );
+        }
+    }
+    let order = &plan.creation_order;
+    let more = match order.len().saturating_sub(NAMED) {
+        0 => String::new(),
+        left => {
+            format!(", and {left} more (every one in order: `compose2ecs plan --format json`, its `creation_order`)")
+        }
+    };
+    let _ = writeln!(
+        notes,
+        "create the services in this order: {}{more}",
+        printable_lines(&order[..order.len().min(NAMED)].join(", "))
+    );
+    notes
 }
 
 fn run_plan(input: &InputArgs, format: Format) -> ExitCode {

@@ -55,9 +55,51 @@ pub fn names<S: AsRef<str>>(names: &[S]) -> String {
     }
 }
 
+/// Placeholders as a message lists them, `{{A}}, {{B}}`: all when they fit in a message (which is
+/// cut at 400 characters), else as many as fit in 280 characters and the rest counted
+/// ("… and 312 more").
+pub fn placeholders<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    const ALL_FIT: usize = 340;
+    const LISTED: usize = 280;
+    let items: Vec<String> = names.map(|name| format!("{{{{{name}}}}}")).collect();
+    let all = items.join(", ");
+    if all.len() <= ALL_FIT {
+        return all;
+    }
+    let mut listed = String::new();
+    let mut shown = 0;
+    for item in &items {
+        if !listed.is_empty() && listed.len() + item.len() > LISTED {
+            break;
+        }
+        if !listed.is_empty() {
+            listed.push_str(", ");
+        }
+        listed.push_str(item);
+        shown += 1;
+    }
+    listed.push_str(&format!(" and {} more", items.len() - shown));
+    listed
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn placeholders_are_listed_within_a_message_s_length_and_the_rest_counted() {
+        let few = ["Region", "TaskRoleArn"];
+        assert_eq!(placeholders(few.into_iter()), "{{Region}}, {{TaskRoleArn}}");
+        let many: Vec<String> = (0..500).map(|i| format!("AccessPointV{i:03}Id")).collect();
+        let listed = placeholders(many.iter().map(String::as_str));
+        assert!(listed.len() < 300, "{listed}");
+        assert!(
+            listed.starts_with("{{AccessPointV000Id}}, {{AccessPointV001Id}}"),
+            "{listed}"
+        );
+        let shown = listed.matches("{{").count();
+        assert!(listed.ends_with(&format!(" and {} more", 500 - shown)), "{listed}");
+    }
 
     #[test]
     fn excerpts_are_bounded_and_cut_between_characters() {

@@ -355,21 +355,12 @@ impl Context<'_, '_> {
             return;
         }
         // Hundreds of volumes or ports make as many placeholders: a line lists so many.
-        const MOST_LISTED: usize = 20;
-        let mut names: Vec<String> = self
-            .missing
-            .iter()
-            .take(MOST_LISTED)
-            .map(|m| format!("{{{{{}}}}}", m.name))
-            .collect();
-        if self.missing.len() > MOST_LISTED {
-            names.push(format!("and {} more", self.missing.len() - MOST_LISTED));
-        }
+        let names = crate::quote::placeholders(self.missing.iter().map(|m| m.name.as_str()));
         self.diagnostics.push(
             Diagnostic::warning(
                 Code::Placeholder,
                 KeyPath::root(),
-                format!("the output has placeholders for values that exist only once the stacks are deployed: {}", names.join(", ")),
+                format!("the output has placeholders for values that exist only once the stacks are deployed: {names}"),
             )
             .with_help("`compose2ecs deploy` deploys the stacks and fills each placeholder from their outputs (saved in the output folder's `stacks/`, which `convert` reads); `x-ecs` gives region, subnets and security_groups directly"),
         );
