@@ -43,7 +43,7 @@ pub const TABLE: &[Row] = &[
     converted("services", "one ECS container per service, grouped into tasks"),
     converted(
         "volumes",
-        "named volumes: an EFS access point each, in `cloudformation/efs.yaml`",
+        "named volumes: an EFS access point each, in `cloudformation/efs.yaml` (past 60, in `efs-2.yaml`, …)",
     ),
     converted(
         "networks",
