@@ -56,10 +56,10 @@ pub fn names<S: AsRef<str>>(names: &[S]) -> String {
 }
 
 /// Placeholders as a message lists them, `{{A}}, {{B}}`: all when they fit in a message (which is
-/// cut at 400 characters), else as many as fit in 280 characters and the rest counted
-/// ("… and 312 more").
+/// cut at 400 characters, and says about 90 of its own), else as many as fit in 280 characters
+/// and the rest counted ("… and 312 more").
 pub fn placeholders<'a>(names: impl Iterator<Item = &'a str>) -> String {
-    const ALL_FIT: usize = 340;
+    const ALL_FIT: usize = 305;
     const LISTED: usize = 280;
     let items: Vec<String> = names.map(|name| format!("{{{{{name}}}}}")).collect();
     let all = items.join(", ");
