@@ -858,6 +858,58 @@ fn down_removes_what_deploy_made_and_names_what_it_keeps() {
     assert!(aws.changes().is_empty(), "{:?}", aws.changes());
 }
 
+/// An EFS stack past the first whose volumes are all gone is deployed again, empty (its access
+/// points and its policy on the task roles go), and `down` deletes it.
+#[test]
+fn an_emptied_efs_stack_is_deployed_empty_and_taken_down() {
+    let compose = |count: usize| {
+        let mut compose = String::from("services:\n");
+        for i in 0..count {
+            compose.push_str(&format!("  app{i:02}: {{image: a, volumes: [\"v{i:02}:/data\"]}}\n"));
+        }
+        compose.push_str("volumes:\n");
+        for i in 0..count {
+            // The last one gives root: `efs-2.yaml` has a policy on the task roles for it.
+            let settings = if i == 60 { "{x-ecs: {root_access: true}}" } else { "{}" };
+            compose.push_str(&format!("  v{i:02}: {settings}\n"));
+        }
+        compose
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut aws = FakeAws::with_network();
+    deploy(&mut aws, &compose(61), dir.path(), false).unwrap();
+    assert!(aws.stacks["app-efs-2"]
+        .1
+        .iter()
+        .any(|(key, _)| key == "AccessPointV60Id"));
+    aws.run.clear();
+    deploy(&mut aws, &compose(60), dir.path(), false).unwrap();
+    let deployed: Vec<&str> = aws
+        .run
+        .iter()
+        .filter(|c| c.args[1] == "deploy")
+        .map(|c| FakeAws::value_of(c, "stack-name").unwrap())
+        .collect();
+    assert!(deployed.contains(&"app-efs-2"), "{deployed:?}");
+    assert!(
+        aws.stacks["app-efs-2"].1.is_empty(),
+        "its access point and output are gone"
+    );
+    let template = std::fs::read_to_string(dir.path().join("cloudformation/efs-2.yaml")).unwrap();
+    let template: serde_yaml::Value = serde_yaml::from_str(&template).unwrap();
+    assert!(
+        template["Resources"]["TaskRoleEfsPolicy"].is_null(),
+        "no policy is left on the roles"
+    );
+    let mut saved = SavedOutputs::default();
+    saved.read_saved(dir.path()).unwrap();
+    let plan = with_outputs(&compose(60), saved.pending()).plan.unwrap();
+    let mut say = |_: &str| {};
+    let mut deployer = Deployer::new(&mut aws, dir.path(), &mut say, None);
+    down(&mut deployer, &plan, &saved).unwrap();
+    assert!(aws.stacks.is_empty(), "{:?}", aws.stacks.keys());
+}
+
 /// A managed database with deletion protection (the default) stops `down` before it changes anything.
 #[test]
 fn down_keeps_a_protected_database_and_changes_nothing() {

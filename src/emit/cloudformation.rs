@@ -75,6 +75,9 @@ struct EfsContext<'a> {
     /// Whether it puts a policy on the task roles (the stacks past the first only for access
     /// points they name).
     policy: bool,
+    /// Whether it reads the project's own file system from the first stack's output (a later
+    /// stack with access points to make).
+    file_system_parameter: bool,
     /// How many private subnets the template needs: each of the first this many gets a mount target.
     subnet_count: u32,
     mount_targets: Vec<EfsMountTarget<'a>>,
@@ -370,6 +373,7 @@ fn efs_context<'a>(plan: &'a Plan, efs: &'a EfsPlan, part: u32) -> EfsContext<'a
         first,
         part_suffix: if first { String::new() } else { format!("-{part}") },
         policy: crate::plan::efs_part_has_policy(plan, part),
+        file_system_parameter: !first && existing.is_none() && !volumes.is_empty(),
         subnet_count: efs.mount_targets,
         mount_targets: (0..)
             .zip(&efs.mount_target_logical_ids)

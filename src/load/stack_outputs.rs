@@ -56,8 +56,11 @@ pub struct StackOutput {
 #[derive(Debug, Default, Clone)]
 pub struct SavedOutputs {
     pub values: KnownValues,
-    /// The names of the stacks whose outputs were read.
+    /// The names of the stacks whose outputs were read, and count: a placeholder they lack is an
+    /// error (`pending` empties it).
     pub stacks: BTreeSet<String>,
+    /// The names of every stack whose outputs were read, `pending` or not: the stacks deployed.
+    pub deployed: BTreeSet<String>,
     /// The parameters they were deployed with (`VpcId`, `PrivateSubnetIds`, …), by name: what
     /// `deploy` passes again when it is not told otherwise.
     pub parameters: KnownValues,
@@ -71,6 +74,7 @@ impl SavedOutputs {
         SavedOutputs {
             values: BTreeMap::new(),
             stacks: BTreeSet::new(),
+            deployed: BTreeSet::new(),
             parameters: BTreeMap::new(),
             owners: BTreeMap::new(),
         }
@@ -126,6 +130,7 @@ impl SavedOutputs {
                 self.parameters
                     .insert(parameter.parameter_key, parameter.parameter_value);
             }
+            self.deployed.insert(stack.stack_name.clone());
             self.stacks.insert(stack.stack_name);
         }
         Ok(())

@@ -39,9 +39,10 @@ pub struct EfsPlan {
     pub mount_target_logical_ids: Vec<String>,
     /// How the tasks mount it.
     pub mount: EfsMount,
-    /// How many EFS stacks make its access points (`efs.yaml`, `efs-2.yaml`, …).
-    #[serde(skip_serializing_if = "super::stacks::is_first_part")]
-    pub stacks: u32,
+    /// The EFS stacks that make its access points, by part (1: `efs.yaml`, 2: `efs-2.yaml`, …), in
+    /// order: those the access points fill, and every one deployed before.
+    #[serde(skip_serializing_if = "super::stacks::only_the_first")]
+    pub stacks: Vec<u32>,
 }
 
 /// How a task mounts the file system: each EFS volume of a task definition says the same.
@@ -102,7 +103,7 @@ pub struct TargetHealthCheck {
     pub reason: String,
 }
 
-pub(super) fn efs_plan(cx: &mut Context, stacks: u32) -> EfsPlan {
+pub(super) fn efs_plan(cx: &mut Context, stacks: Vec<u32>) -> EfsPlan {
     let settings = &cx.project.settings.infrastructure;
     let (existing_file_system, mount_targets, mount_targets_reason) = if let Some((id, _)) = &settings.file_system {
         // A file system takes one mount target per availability zone, and one that is in use

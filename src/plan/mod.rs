@@ -126,7 +126,7 @@ pub fn plan(project: &Project, saved: &SavedOutputs, diagnostics: &mut Diagnosti
     let (listeners, network_load_balancer, load_balancing) = load_balancer::listeners(cx, &drafts);
     let https = load_balancer::https_plan(cx, &listeners);
     let (volumes, task_volumes) = volumes::volumes(cx, &drafts);
-    let efs_stacks = volumes::efs_stack_count(cx, &volumes);
+    let efs_stacks = volumes::efs_stacks(cx, &volumes);
     let efs = (!volumes.is_empty()).then(|| infrastructure::efs_plan(cx, efs_stacks));
     let (network_groups, task_network_groups) = security_groups::network_groups(cx, &grouping);
     let (cloud_map, registries) = cloud_map::cloud_map(cx, &peers, &drafts);

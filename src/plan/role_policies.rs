@@ -200,7 +200,9 @@ fn efs_policy(plan: &Plan) -> usize {
         return 0;
     };
     let existing = efs.existing_file_system.is_some();
-    (1..=efs.stacks)
+    efs.stacks
+        .iter()
+        .copied()
         .filter(|part| efs_part_has_policy(plan, *part))
         .map(|part| {
             let volumes = efs_part_volumes(plan, part);

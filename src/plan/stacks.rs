@@ -62,6 +62,10 @@ pub(super) fn is_first_part(part: &u32) -> bool {
     *part == 1
 }
 
+pub(super) fn only_the_first(parts: &[u32]) -> bool {
+    parts == [1]
+}
+
 /// The most access points an EFS stack makes. CloudFormation takes 200 outputs a stack (an access
 /// point has one), but 51,200 bytes of template inline, without an S3 bucket: an access point
 /// takes about 460 bytes (650 on an existing file system, whose policy names each), so 60 with
@@ -69,12 +73,19 @@ pub(super) fn is_first_part(part: &u32) -> bool {
 /// stay there.
 pub const ACCESS_POINTS_PER_STACK: usize = 60;
 
-/// The part of an EFS stack by its name: 1 for `first` (`PROJECT-efs`), 2 for `PROJECT-efs-2`, …
+/// The part of an EFS stack by its name: 1 for `first` (`PROJECT-efs`), 2 for `PROJECT-efs-2`, …,
+/// as compose2ecs names them (not `-02`), and no more than CloudFormation's 2,000 stacks in a
+/// region: the names come from files in `stacks/`, which a pull request may write.
 pub(super) fn part_of(stack: &str, first: &str) -> Option<u32> {
-    match stack.strip_prefix(first)? {
-        "" => Some(1),
-        rest => rest.strip_prefix('-')?.parse().ok().filter(|part| *part >= 2),
-    }
+    const MOST_STACKS: u32 = 2000;
+    let part: u32 = match stack.strip_prefix(first)? {
+        "" => return Some(1),
+        rest => rest.strip_prefix('-')?.parse().ok()?,
+    };
+    (2..=MOST_STACKS)
+        .contains(&part)
+        .then_some(part)
+        .filter(|part| stack == format!("{first}-{part}"))
 }
 
 /// The volumes whose access points an EFS stack makes (the plan's volumes are in stack order).
@@ -230,12 +241,16 @@ fn efs_stacks(plan: &Plan, efs: &super::EfsPlan) -> Vec<StackPlan> {
     let parameter = |name, source| StackParameter { name, source };
     let from_base = |key| parameter(key, Output { stack: Base, key });
     // A file system the stack creates has a policy that admits the task roles by ARN.
+    let first_policy = efs_part_has_policy(plan, 1);
     let parameters = if efs.existing_file_system.is_some() {
-        vec![
+        let mut parameters = vec![
             parameter("MountTargetSecurityGroupId", MountTargetSecurityGroup),
             from_base("TaskSecurityGroupId"),
-            from_base("TaskRoleNames"),
-        ]
+        ];
+        if first_policy {
+            parameters.push(from_base("TaskRoleNames"));
+        }
+        parameters
     } else {
         vec![
             parameter("VpcId", Vpc),
@@ -250,12 +265,13 @@ fn efs_stacks(plan: &Plan, efs: &super::EfsPlan) -> Vec<StackPlan> {
         Efs,
         1,
         parameters,
-        true,
+        first_policy,
         "named volumes: EFS access points",
     )];
-    for part in 2..=efs.stacks {
+    for &part in efs.stacks.iter().filter(|part| **part > 1) {
         let mut parameters = Vec::new();
-        if efs.existing_file_system.is_none() {
+        let empty = efs_part_volumes(plan, part).is_empty();
+        if efs.existing_file_system.is_none() && !empty {
             parameters.push(parameter(
                 "FileSystemId",
                 Output {
@@ -268,14 +284,12 @@ fn efs_stacks(plan: &Plan, efs: &super::EfsPlan) -> Vec<StackPlan> {
         if policy {
             parameters.push(from_base("TaskRoleNames"));
         }
-        stacks.push(new_stack(
-            plan,
-            Efs,
-            part,
-            parameters,
-            policy,
-            "named volumes: the EFS access points past the first stack's",
-        ));
+        let reason = if empty {
+            "named volumes: none left here; kept, empty, until `compose2ecs down`"
+        } else {
+            "named volumes: the EFS access points past the first stack's"
+        };
+        stacks.push(new_stack(plan, Efs, part, parameters, policy, reason));
     }
     stacks
 }
@@ -549,30 +563,66 @@ mod tests {
 
     #[test]
     fn a_deployed_efs_stack_whose_access_points_are_gone_stays_empty_until_down() {
-        let saved = deployed(&[
-            ("app-efs", (0..3).map(|i| format!("AccessPointV{i:03}Id")).collect()),
-            ("app-efs-2", vec!["AccessPointGoneId".to_string()]),
-        ]);
-        let conversion = crate::test_conversion_deployed(&volumes(3, 0), saved);
-        let plan = conversion.plan.as_ref().unwrap();
-        assert_eq!(
-            plan.stacks.iter().map(StackPlan::label).collect::<Vec<_>>(),
-            ["base", "efs", "efs-2"]
-        );
-        let second = template(&conversion, "efs-2.yaml");
-        let resources: Vec<&str> = second["Resources"]
-            .as_mapping()
-            .unwrap()
-            .keys()
-            .map(|k| k.as_str().unwrap())
-            .collect();
-        assert_eq!(
-            resources,
-            ["NoAccessPoints"],
-            "a stack needs a resource; no policy is left on the roles"
-        );
-        assert!(second["Outputs"].is_null());
-        assert!(!plan.stacks[2].creates_iam);
+        for existing in ["", "x-ecs:\n  file_system: fs-0123456789abcdef0\n"] {
+            let saved = deployed(&[
+                ("app-efs", (0..3).map(|i| format!("AccessPointV{i:03}Id")).collect()),
+                ("app-efs-2", vec!["AccessPointGoneId".to_string()]),
+                // Names compose2ecs does not give its stacks are not this project's EFS stacks.
+                ("app-efs-02", vec![]),
+                ("app-efs-4294967295", vec![]),
+            ]);
+            let conversion = crate::test_conversion_deployed(&(volumes(3, 0) + existing), saved);
+            let plan = conversion.plan.as_ref().unwrap();
+            assert_eq!(
+                plan.stacks.iter().map(StackPlan::label).collect::<Vec<_>>(),
+                ["base", "efs", "efs-2"]
+            );
+            let second = template(&conversion, "efs-2.yaml");
+            let resources: Vec<&str> = second["Resources"]
+                .as_mapping()
+                .unwrap()
+                .keys()
+                .map(|k| k.as_str().unwrap())
+                .collect();
+            assert_eq!(
+                resources,
+                ["NoAccessPoints"],
+                "a stack needs a resource; no policy is left on the roles"
+            );
+            // Nothing to declare or read: no `Parameters` (CloudFormation refuses an empty one),
+            // no `Outputs`.
+            let keys: Vec<&str> = second
+                .as_mapping()
+                .unwrap()
+                .keys()
+                .map(|k| k.as_str().unwrap())
+                .collect();
+            assert_eq!(
+                keys,
+                ["AWSTemplateFormatVersion", "Description", "Resources"],
+                "{existing}"
+            );
+            assert!(plan.stacks[2].parameters.is_empty());
+            assert!(!plan.stacks[2].creates_iam);
+        }
+    }
+
+    #[test]
+    fn efs_stacks_are_known_by_the_names_compose2ecs_gives_them() {
+        assert_eq!(part_of("app-efs", "app-efs"), Some(1));
+        assert_eq!(part_of("app-efs-2", "app-efs"), Some(2));
+        assert_eq!(part_of("app-efs-2000", "app-efs"), Some(2000));
+        for other in [
+            "app-efs-1",
+            "app-efs-02",
+            "app-efs-+2",
+            "app-efs-2001",
+            "app-efs-x",
+            "app-efsx",
+            "app-base",
+        ] {
+            assert_eq!(part_of(other, "app-efs"), None, "{other}");
+        }
     }
 
     #[test]

@@ -79,17 +79,21 @@ fn assign_stacks(cx: &mut Context, volumes: &mut [VolumePlan]) {
     volumes.sort_by_key(|v| v.stack_part);
 }
 
-/// How many EFS stacks the project has: as many as its access points fill, and every one deployed
+/// The EFS stacks the project has, by part: those its access points fill, and every one deployed
 /// before (a stack whose access points are all gone stays, empty, until `down`: it may hold a
 /// policy on the task roles, which would keep them from being deleted).
-pub(super) fn efs_stack_count(cx: &Context, volumes: &[VolumePlan]) -> u32 {
+pub(super) fn efs_stacks(cx: &Context, volumes: &[VolumePlan]) -> Vec<u32> {
     let first = super::stacks::stack_name(&cx.project.name, "efs");
     let deployed = cx
         .saved
-        .stacks
+        .deployed
         .iter()
         .filter_map(|stack| super::stacks::part_of(stack, &first));
-    volumes.iter().map(|v| v.stack_part).chain(deployed).max().unwrap_or(1)
+    let parts: BTreeSet<u32> = std::iter::once(1)
+        .chain(volumes.iter().map(|v| v.stack_part))
+        .chain(deployed)
+        .collect();
+    parts.into_iter().collect()
 }
 
 /// An access point per named volume in use, with the owner its folder gets.
