@@ -345,17 +345,20 @@ mod tests {
                 "estimate {estimate}, resolved {resolved}"
             );
         };
+        // Both EFS stacks' policies on the task roles.
+        let efs_resolved = |conversion: &crate::Conversion| -> usize {
+            ["efs.yaml", "efs-2.yaml"]
+                .iter()
+                .map(|name| {
+                    resolved_policy_characters(&conversion.output[&format!("cloudformation/{name}")], "TaskRoleNames")
+                })
+                .sum()
+        };
         let existing = volumes(90, "x-ecs:\n  file_system: fs-0123456789abcdef0\n");
         let conversion = crate::test_conversion(&existing);
         let plan = conversion.plan.as_ref().unwrap();
         // 90 access points: two EFS stacks, a policy each.
-        let resolved = ["efs.yaml", "efs-2.yaml"]
-            .iter()
-            .map(|name| {
-                resolved_policy_characters(&conversion.output[&format!("cloudformation/{name}")], "TaskRoleNames")
-            })
-            .sum();
-        close(super::efs_policy(plan), resolved);
+        close(super::efs_policy(plan), efs_resolved(&conversion));
 
         // On the project's own file system, with volumes that give root: the general statement,
         // and the root ones named (70 volumes, 20 of them root: in both stacks).
@@ -369,13 +372,7 @@ mod tests {
         let conversion = crate::test_conversion(&own);
         let plan = conversion.plan.as_ref().unwrap();
         assert_eq!(plan.volumes.iter().filter(|v| v.root_access).count(), 20);
-        let resolved = ["efs.yaml", "efs-2.yaml"]
-            .iter()
-            .map(|name| {
-                resolved_policy_characters(&conversion.output[&format!("cloudformation/{name}")], "TaskRoleNames")
-            })
-            .sum();
-        close(super::efs_policy(plan), resolved);
+        close(super::efs_policy(plan), efs_resolved(&conversion));
 
         let mut compose = String::from("services:\n  app:\n    image: a\n    secrets:\n");
         for i in 0..100 {

@@ -446,6 +446,16 @@ mod tests {
         serde_yaml::from_str(&conversion.output[&format!("cloudformation/{name}")]).unwrap()
     }
 
+    /// The keys of a mapping in a template, in order.
+    fn keys(value: &serde_yaml::Value) -> Vec<&str> {
+        value
+            .as_mapping()
+            .unwrap()
+            .keys()
+            .map(|k| k.as_str().unwrap())
+            .collect()
+    }
+
     #[test]
     fn access_points_past_one_stack_s_outputs_go_to_the_next_on_the_same_file_system() {
         let conversion = crate::test_conversion(&volumes(140, 0));
@@ -477,12 +487,7 @@ mod tests {
         assert_eq!(second["Outputs"].as_mapping().unwrap().len(), 60);
         // The later stacks make access points on the first one's file system, and no policy:
         // the first one's reaches every access point on it.
-        let parameters: Vec<&str> = second["Parameters"]
-            .as_mapping()
-            .unwrap()
-            .keys()
-            .map(|k| k.as_str().unwrap())
-            .collect();
+        let parameters = keys(&second["Parameters"]);
         assert_eq!(parameters, ["FileSystemId"]);
         assert_eq!(
             second["Resources"]["AccessPointV060"]["Properties"]["FileSystemId"]["Ref"],
@@ -578,12 +583,7 @@ mod tests {
                 ["base", "efs", "efs-2"]
             );
             let second = template(&conversion, "efs-2.yaml");
-            let resources: Vec<&str> = second["Resources"]
-                .as_mapping()
-                .unwrap()
-                .keys()
-                .map(|k| k.as_str().unwrap())
-                .collect();
+            let resources = keys(&second["Resources"]);
             assert_eq!(
                 resources,
                 ["NoAccessPoints"],
@@ -591,12 +591,7 @@ mod tests {
             );
             // Nothing to declare or read: no `Parameters` (CloudFormation refuses an empty one),
             // no `Outputs`.
-            let keys: Vec<&str> = second
-                .as_mapping()
-                .unwrap()
-                .keys()
-                .map(|k| k.as_str().unwrap())
-                .collect();
+            let keys = keys(&second);
             assert_eq!(
                 keys,
                 ["AWSTemplateFormatVersion", "Description", "Resources"],
