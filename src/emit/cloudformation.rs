@@ -206,7 +206,7 @@ pub fn templates(plan: &Plan) -> Result<Vec<(String, String)>, EmitError> {
         let text = match stack.kind {
             StackKind::Base => render(&environment, "base.yaml", BASE, &base_context(plan))?,
             StackKind::Efs => match &plan.efs {
-                Some(efs) => render(&environment, "efs.yaml", EFS, &efs_context(plan, efs, stack.part))?,
+                Some(efs) => render(&environment, "efs.yaml", EFS, &efs_context(plan, efs, stack))?,
                 None => continue,
             },
             StackKind::Data => render(&environment, "data.yaml", DATA, &data_context(plan))?,
@@ -358,7 +358,10 @@ fn base_context(plan: &Plan) -> BaseContext<'_> {
 }
 
 /// The file system, mount targets and access points of `efs.yaml`.
-fn efs_context<'a>(plan: &'a Plan, efs: &'a EfsPlan, part: u32) -> EfsContext<'a> {
+/// The stack's own parameters say what it reads: `FileSystemId` (a later stack with access points
+/// to make) and `TaskRoleNames` (a policy on the task roles).
+fn efs_context<'a>(plan: &'a Plan, efs: &'a EfsPlan, stack: &crate::plan::StackPlan) -> EfsContext<'a> {
+    let part = stack.part;
     let existing = efs.existing_file_system.as_deref();
     let first = part == 1;
     let volumes = crate::plan::efs_part_volumes(plan, part);
@@ -372,8 +375,8 @@ fn efs_context<'a>(plan: &'a Plan, efs: &'a EfsPlan, part: u32) -> EfsContext<'a
         },
         first,
         part_suffix: if first { String::new() } else { format!("-{part}") },
-        policy: crate::plan::efs_part_has_policy(plan, part),
-        file_system_parameter: !first && existing.is_none() && !volumes.is_empty(),
+        policy: stack.takes("TaskRoleNames"),
+        file_system_parameter: !first && stack.takes("FileSystemId"),
         subnet_count: efs.mount_targets,
         mount_targets: (0..)
             .zip(&efs.mount_target_logical_ids)

@@ -42,6 +42,11 @@ impl StackPlan {
         part_label(self.kind.as_str(), self.part)
     }
 
+    /// Whether the stack is deployed with a parameter of this name.
+    pub fn takes(&self, parameter: &str) -> bool {
+        self.parameters.iter().any(|p| p.name == parameter)
+    }
+
     /// The template's path in the output folder.
     pub fn template(&self) -> String {
         format!("cloudformation/{}.yaml", self.label())
