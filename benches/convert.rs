@@ -10,6 +10,10 @@ use compose2ecs::source::MemoryFiles;
 use compose2ecs::{convert, emit, load, normalise, plan, Input};
 use std::path::PathBuf;
 
+/// The allocator the binary uses, so the benchmark measures what users run.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     divan::main();
 }
