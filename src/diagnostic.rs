@@ -377,34 +377,55 @@ impl Diagnostics {
     /// an earlier one becomes a place of that one (`also`). Run after sorting, so the place shown
     /// is the first in the files. Linear in the diagnostics.
     pub fn merge_repeated(&mut self) {
-        type Said = (Severity, Code, String, Option<String>);
-        let mut first: HashMap<Said, usize> = HashMap::new();
-        let mut places: HashSet<(usize, Place)> = HashSet::new();
-        let mut kept: Vec<Diagnostic> = Vec::with_capacity(self.0.len());
-        for diagnostic in std::mem::take(&mut self.0) {
+        // Decided on borrowed texts first, then the diagnostics are moved: nothing is cloned, as
+        // a large project has tens of thousands of notes.
+        let mut first: HashMap<(Severity, Code, &str, Option<&str>), usize> = HashMap::new();
+        let mut places: HashSet<(usize, &KeyPath, Option<&Location>)> = HashSet::new();
+        // For each diagnostic, the one it repeats (itself when it is the first), and for each of
+        // its places, whether that place is new to the first one.
+        let mut repeats: Vec<usize> = Vec::with_capacity(self.0.len());
+        let mut new_places: Vec<bool> = Vec::new();
+        for (index, diagnostic) in self.0.iter().enumerate() {
             let said = (
                 diagnostic.severity,
                 diagnostic.code,
-                diagnostic.message.clone(),
-                diagnostic.help.clone(),
+                diagnostic.message.as_str(),
+                diagnostic.help.as_deref(),
             );
-            let Some(&index) = first.get(&said) else {
-                first.insert(said, kept.len());
-                let place = Place {
-                    path: diagnostic.path.clone(),
-                    location: diagnostic.location.clone(),
-                };
-                places.insert((kept.len(), place));
+            let original = *first.entry(said).or_insert(index);
+            repeats.push(original);
+            let own = std::iter::once((&diagnostic.path, diagnostic.location.as_ref()));
+            if original == index {
+                places.extend(own.map(|(path, location)| (index, path, location)));
+                continue;
+            }
+            let also = diagnostic
+                .also
+                .iter()
+                .map(|place| (&place.path, place.location.as_ref()));
+            for (path, location) in own.chain(also) {
+                new_places.push(places.insert((original, path, location)));
+            }
+        }
+        drop((first, places));
+        let mut kept_at: Vec<usize> = vec![usize::MAX; self.0.len()];
+        let mut kept: Vec<Diagnostic> = Vec::new();
+        let mut is_new = new_places.into_iter();
+        for (index, diagnostic) in std::mem::take(&mut self.0).into_iter().enumerate() {
+            let original = repeats[index];
+            if original == index {
+                kept_at[index] = kept.len();
                 kept.push(diagnostic);
                 continue;
-            };
-            let place = Place {
+            }
+            let own = Place {
                 path: diagnostic.path,
                 location: diagnostic.location,
             };
-            for place in std::iter::once(place).chain(diagnostic.also) {
-                if places.insert((index, place.clone())) {
-                    kept[index].also.push(place);
+            let target = &mut kept[kept_at[original]];
+            for place in std::iter::once(own).chain(diagnostic.also) {
+                if is_new.next() == Some(true) {
+                    target.also.push(place);
                 }
             }
         }
