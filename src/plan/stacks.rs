@@ -78,7 +78,7 @@ pub(super) fn only_the_first(parts: &[u32]) -> bool {
 /// stay there.
 pub const ACCESS_POINTS_PER_STACK: usize = 60;
 
-/// The part of an EFS stack by its name: 1 for `first` (`PROJECT-efs`), 2 for `PROJECT-efs-2`, …,
+/// The part of a stack of a kind by its name: 1 for `first` (`PROJECT-efs`), 2 for `PROJECT-efs-2`, …,
 /// as compose2ecs names them (not `-02`), and no more than CloudFormation's 2,000 stacks in a
 /// region: the names come from files in `stacks/`, which a pull request may write.
 pub(super) fn part_of(stack: &str, first: &str) -> Option<u32> {
@@ -91,6 +91,40 @@ pub(super) fn part_of(stack: &str, first: &str) -> Option<u32> {
         .contains(&part)
         .then_some(part)
         .filter(|part| stack == format!("{first}-{part}"))
+}
+
+/// Which stack of a kind holds each item, given the output its stack has for it (`…Id`,
+/// `…Arn`): the stack whose saved outputs have it, else the first with room for `per_stack`, in
+/// the items' order. An item never moves between stacks: a move would delete it in one and make
+/// it again in the next.
+pub(super) fn assign_parts(cx: &super::Context, kind: &str, outputs: &[String], per_stack: usize) -> Vec<u32> {
+    let first = stack_name(&cx.project.name, kind);
+    let mut parts: Vec<Option<u32>> = outputs
+        .iter()
+        .map(|output| part_of(cx.saved.owner(output)?, &first))
+        .collect();
+    let mut counts: std::collections::BTreeMap<u32, usize> = std::collections::BTreeMap::new();
+    for part in parts.iter().flatten() {
+        *counts.entry(*part).or_default() += 1;
+    }
+    let mut open = 1;
+    for part in parts.iter_mut().filter(|p| p.is_none()) {
+        while counts.get(&open).is_some_and(|count| *count >= per_stack) {
+            open += 1;
+        }
+        *counts.entry(open).or_default() += 1;
+        *part = Some(open);
+    }
+    parts.into_iter().map(|part| part.unwrap_or(1)).collect()
+}
+
+/// The stacks of a kind the project has, by part: the first, those its items fill, and every one
+/// deployed before. A deployed stack whose items are all gone stays, empty, until `down`.
+pub(super) fn parts_of_kind(cx: &super::Context, kind: &str, filled: impl IntoIterator<Item = u32>) -> Vec<u32> {
+    let first = stack_name(&cx.project.name, kind);
+    let deployed = cx.saved.deployed.iter().filter_map(|stack| part_of(stack, &first));
+    let parts: std::collections::BTreeSet<u32> = std::iter::once(1).chain(filled).chain(deployed).collect();
+    parts.into_iter().collect()
 }
 
 /// The volumes whose access points an EFS stack makes (the plan's volumes are in stack order).

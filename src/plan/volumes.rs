@@ -41,59 +41,23 @@ pub(super) fn volumes(cx: &mut Context, tasks: &[TaskDraft]) -> (Vec<VolumePlan>
     (volumes, task_volumes)
 }
 
-/// Which EFS stack makes each access point: the one whose saved outputs have its id, else the
-/// first with room, in the volumes' order; the volumes then sorted by it. An access point never
-/// moves between stacks: that would delete it, and its folder's id, in one and make another in
-/// the next, under tasks still mounting the first.
+/// Which EFS stack makes each access point (`stacks::assign_parts`); the volumes then sorted by
+/// it. An access point never moves between stacks: that would delete it, and its folder's id, in
+/// one and make another in the next, under tasks still mounting the first.
 fn assign_stacks(cx: &mut Context, volumes: &mut [VolumePlan]) {
-    let first = super::stacks::stack_name(&cx.project.name, "efs");
-    let mut parts: Vec<Option<u32>> = volumes
-        .iter()
-        .map(|v| {
-            let stack = cx.saved.owner(&format!("{}Id", v.logical_id))?;
-            super::stacks::part_of(stack, &first)
-        })
-        .collect();
-    let mut counts: BTreeMap<u32, usize> = BTreeMap::new();
-    for part in parts.iter().flatten() {
-        *counts.entry(*part).or_default() += 1;
-    }
-    let mut open = 1;
-    for part in parts.iter_mut().filter(|p| p.is_none()) {
-        while counts
-            .get(&open)
-            .is_some_and(|count| *count >= super::stacks::ACCESS_POINTS_PER_STACK)
-        {
-            open += 1;
-        }
-        *counts.entry(open).or_default() += 1;
-        *part = Some(open);
-    }
-    for (volume, part) in volumes.iter_mut().zip(parts) {
-        volume.stack_part = part.unwrap_or(1);
-        volume.access_point_id = cx.deferred(
-            &format!("{}Id", volume.logical_id),
-            Source::StackPart("efs", volume.stack_part),
-        );
+    let outputs: Vec<String> = volumes.iter().map(|v| format!("{}Id", v.logical_id)).collect();
+    let parts = super::stacks::assign_parts(cx, "efs", &outputs, super::stacks::ACCESS_POINTS_PER_STACK);
+    for ((volume, part), output) in volumes.iter_mut().zip(parts).zip(&outputs) {
+        volume.stack_part = part;
+        volume.access_point_id = cx.deferred(output, Source::StackPart("efs", part));
     }
     volumes.sort_by_key(|v| v.stack_part);
 }
 
-/// The EFS stacks the project has, by part: those its access points fill, and every one deployed
-/// before (a stack whose access points are all gone stays, empty, until `down`: it may hold a
-/// policy on the task roles, which would keep them from being deleted).
+/// The EFS stacks the project has, by part (`stacks::parts_of_kind`): a stack whose access points
+/// are all gone may hold a policy on the task roles, which would keep them from being deleted.
 pub(super) fn efs_stacks(cx: &Context, volumes: &[VolumePlan]) -> Vec<u32> {
-    let first = super::stacks::stack_name(&cx.project.name, "efs");
-    let deployed = cx
-        .saved
-        .deployed
-        .iter()
-        .filter_map(|stack| super::stacks::part_of(stack, &first));
-    let parts: BTreeSet<u32> = std::iter::once(1)
-        .chain(volumes.iter().map(|v| v.stack_part))
-        .chain(deployed)
-        .collect();
-    parts.into_iter().collect()
+    super::stacks::parts_of_kind(cx, "efs", volumes.iter().map(|v| v.stack_part))
 }
 
 /// An access point per named volume in use, with the owner its folder gets.
