@@ -154,7 +154,7 @@ fn check_template_limits(output: &emit::Output, diagnostics: &mut Diagnostics) {
         // Named volumes fill `efs.yaml`, published ports the load balancers', secrets theirs.
         let at = match name {
             _ if name.starts_with("efs") => KeyPath::root().key("volumes"),
-            "secrets.yaml" => KeyPath::root().key("secrets"),
+            _ if name.starts_with("secrets") => KeyPath::root().key("secrets"),
             _ => KeyPath::root().key("services"),
         };
         let mut push = |what: String| {

@@ -961,3 +961,54 @@ fn an_update_says_exec_and_the_capacity_either_way_and_deploys_their_change() {
         (None, None)
     );
 }
+
+/// A secrets stack past the first whose secrets are all gone is deployed again, empty (its
+/// managed policy on the execution role goes), and `down` deletes it.
+#[test]
+fn an_emptied_secrets_stack_is_deployed_empty_and_taken_down() {
+    let compose = |count: usize| {
+        let names: Vec<String> = (0..count).map(|i| format!("s{i:02}")).collect();
+        let mut compose = format!(
+            "services:\n  app:\n    image: a\n    secrets: [{}]\nsecrets:\n",
+            names.join(", ")
+        );
+        for name in &names {
+            compose.push_str(&format!("  {name}: {{environment: KEY}}\n"));
+        }
+        compose
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut aws = FakeAws::with_network();
+    deploy(&mut aws, &compose(51), dir.path(), false).unwrap();
+    assert!(aws.stacks["app-secrets-2"]
+        .1
+        .iter()
+        .any(|(key, _)| key == "SecretS50Arn"));
+    let template = std::fs::read_to_string(dir.path().join("cloudformation/secrets-2.yaml")).unwrap();
+    assert!(template.contains("AWS::IAM::ManagedPolicy"));
+    aws.run.clear();
+    deploy(&mut aws, &compose(50), dir.path(), false).unwrap();
+    let deployed: Vec<&str> = aws
+        .run
+        .iter()
+        .filter(|c| c.args[1] == "deploy")
+        .map(|c| FakeAws::value_of(c, "stack-name").unwrap())
+        .collect();
+    assert!(deployed.contains(&"app-secrets-2"), "{deployed:?}");
+    assert!(aws.stacks["app-secrets-2"].1.is_empty(), "its secret's output is gone");
+    let template = std::fs::read_to_string(dir.path().join("cloudformation/secrets-2.yaml")).unwrap();
+    let template: serde_yaml::Value = serde_yaml::from_str(&template).unwrap();
+    assert!(
+        template["Resources"]["ReadSecretsPolicy"].is_null(),
+        "no policy is left on the execution role"
+    );
+    let mut saved = SavedOutputs::default();
+    saved.read_saved(dir.path()).unwrap();
+    let plan = with_outputs(&compose(50), saved.pending()).plan.unwrap();
+    let mut say = |_: &str| {};
+    let mut deployer = Deployer::new(&mut aws, dir.path(), &mut say, None);
+    let kept = down(&mut deployer, &plan, &saved).unwrap();
+    assert!(aws.stacks.is_empty(), "{:?}", aws.stacks.keys());
+    // The secrets are retained, as the template says: down names them with how to delete them.
+    assert!(kept.iter().any(|k| k.starts_with("secret app/s49")), "{kept:?}");
+}

@@ -158,6 +158,14 @@ struct AlbRedirect<'a> {
 #[derive(Serialize)]
 struct SecretsContext<'a> {
     project: &'a str,
+    /// Whether it names secrets the execution role reads: a stack whose secrets are all gone is
+    /// kept, empty, until `down`.
+    policy: bool,
+    /// `secrets.yaml`, whose policy on the execution role is inline; past it, `secrets-2.yaml`, …
+    /// each with a managed policy (the role's inline policies hold 10,240 characters in all).
+    first: bool,
+    /// `-2`, `-3`, … past the first stack: in its description.
+    part_suffix: String,
     created: Vec<CreatedSecret<'a>>,
     /// Existing secrets, by ARN.
     secrets_manager_arns: Vec<String>,
@@ -223,7 +231,7 @@ pub fn templates(plan: &Plan) -> Result<Vec<(String, String)>, EmitError> {
                 }
                 None => continue,
             },
-            StackKind::Secrets => render(&environment, "secrets.yaml", SECRETS, &secrets_context(plan))?,
+            StackKind::Secrets => render(&environment, "secrets.yaml", SECRETS, &secrets_context(plan, stack))?,
             StackKind::Autoscaling => {
                 let context = AutoscalingContext {
                     project: &plan.project,
@@ -519,15 +527,19 @@ fn data_context(plan: &Plan) -> DataContext<'_> {
 }
 
 /// The secrets `secrets.yaml` creates, and those it lets the execution role read, by kind.
-fn secrets_context(plan: &Plan) -> SecretsContext<'_> {
+fn secrets_context<'a>(plan: &'a Plan, stack: &crate::plan::StackPlan) -> SecretsContext<'a> {
+    let part = stack.part;
     let mut context = SecretsContext {
         project: &plan.project,
+        policy: stack.takes("TaskExecutionRoleName"),
+        first: part == 1,
+        part_suffix: if part == 1 { String::new() } else { format!("-{part}") },
         created: Vec::new(),
         secrets_manager_arns: Vec::new(),
         ssm_parameter_arns: Vec::new(),
         ssm_parameter_names: Vec::new(),
     };
-    for secret in &plan.secrets {
+    for secret in crate::plan::secrets_part(plan, part) {
         match &secret.policy_resource {
             PolicyResource::Created => context.created.push(CreatedSecret {
                 logical_id: &secret.logical_id,

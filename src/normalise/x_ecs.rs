@@ -59,14 +59,16 @@ pub const TEMPLATES: &[&str] = &[
     "autoscaling.yaml",
 ];
 
-/// A template compose2ecs may generate: one of `TEMPLATES`, or a later EFS stack's (`efs-2.yaml`).
+/// A template compose2ecs may generate: one of `TEMPLATES`, or a later EFS or secrets stack's
+/// (`efs-2.yaml`, `secrets-2.yaml`).
 fn is_template(name: &str) -> bool {
-    let later_efs = name
-        .strip_prefix("efs-")
-        .and_then(|rest| rest.strip_suffix(".yaml"))
-        .and_then(|part| part.parse::<u32>().ok())
-        .is_some_and(|part| part >= 2);
-    TEMPLATES.contains(&name) || later_efs
+    let later_part = ["efs-", "secrets-"].iter().any(|kind| {
+        name.strip_prefix(kind)
+            .and_then(|rest| rest.strip_suffix(".yaml"))
+            .and_then(|part| part.parse::<u32>().ok())
+            .is_some_and(|part| part >= 2)
+    });
+    TEMPLATES.contains(&name) || later_part
 }
 
 /// The parts of a template a patch may change: not its `Parameters`, which `deploy` fills from
@@ -104,7 +106,7 @@ fn overlays(reader: &mut Reader, value: &Value, path: &KeyPath) -> Vec<TemplateO
                     crate::quote::shown(&template)
                 ),
                 &format!(
-                    "the templates are {} (and `efs-2.yaml`, … past 60 volumes)",
+                    "the templates are {} (and `efs-2.yaml`, … past 60 volumes, `secrets-2.yaml`, … past 50 secrets)",
                     TEMPLATES.join(", ")
                 ),
             );

@@ -3,7 +3,7 @@
 //! recorded with its reason, for `compose2ecs plan` and the snapshots.
 
 use super::names::ecs_service_name;
-use super::{logical_id, wellknown, Context, TaskGroup};
+use super::{logical_id, wellknown, Context, TaskGroup, VolumePlan};
 use crate::diagnostic::{Code, Diagnostic, KeyPath};
 use crate::normalise::{NamedVolume, Service, MAXIMUM_MOUNT_TARGETS};
 use serde::Serialize;
@@ -103,7 +103,9 @@ pub struct TargetHealthCheck {
     pub reason: String,
 }
 
-pub(super) fn efs_plan(cx: &mut Context, stacks: Vec<u32>) -> EfsPlan {
+/// The file system of the volumes, and the EFS stacks their access points are in.
+pub(super) fn efs_plan(cx: &mut Context, volumes: &[VolumePlan]) -> EfsPlan {
+    let stacks = super::volumes::efs_stacks(cx, volumes);
     let settings = &cx.project.settings.infrastructure;
     let (existing_file_system, mount_targets, mount_targets_reason) = if let Some((id, _)) = &settings.file_system {
         // A file system takes one mount target per availability zone, and one that is in use

@@ -54,7 +54,7 @@ pub use model::*;
 pub use network_load_balancer::{NetworkListener, NetworkLoadBalancer, TaskIngress};
 pub use operations::{TaskOperations, TaskRole};
 pub use stacks::{
-    efs_part_has_policy, efs_part_volumes, ParameterSource, StackKind, StackParameter, StackPlan,
+    efs_part_has_policy, efs_part_volumes, secrets_part, ParameterSource, StackKind, StackParameter, StackPlan,
     ACCESS_POINTS_PER_STACK,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -83,13 +83,13 @@ pub fn plan(project: &Project, saved: &SavedOutputs, diagnostics: &mut Diagnosti
     }
 
     // 2. Per task: its containers as compose describes them.
-    let mut drafts: Vec<TaskDraft> = Vec::new();
-    for (_, task) in grouping.tasks() {
-        drafts.push(TaskDraft {
+    let mut drafts: Vec<TaskDraft> = grouping
+        .tasks()
+        .map(|(_, task)| TaskDraft {
             name: task.name.clone(),
             containers: containers::of_task(cx, task, &grouping),
-        });
-    }
+        })
+        .collect();
 
     one_shot::check_one_shots(cx, &grouping);
     let peers = cloud_map::peers(cx, &drafts);
@@ -114,6 +114,7 @@ pub fn plan(project: &Project, saved: &SavedOutputs, diagnostics: &mut Diagnosti
     // 4. Secrets: variables that hold one become ECS secrets; files are written by a container;
     //    what ECS takes no secret for stays in plain text, recorded with how the plan shows it.
     let (secrets, plain_secrets) = secrets::secrets(cx, &mut drafts, &shapes);
+    let secret_stacks = secrets::stacks(cx, &secrets);
 
     // 5. What ECS refuses in one task.
     drafts.iter().for_each(|task| check_what_ecs_refuses(cx, task));
@@ -126,8 +127,7 @@ pub fn plan(project: &Project, saved: &SavedOutputs, diagnostics: &mut Diagnosti
     let (listeners, network_load_balancer, load_balancing) = load_balancer::listeners(cx, &drafts);
     let https = load_balancer::https_plan(cx, &listeners);
     let (volumes, task_volumes) = volumes::volumes(cx, &drafts);
-    let efs_stacks = volumes::efs_stacks(cx, &volumes);
-    let efs = (!volumes.is_empty()).then(|| infrastructure::efs_plan(cx, efs_stacks));
+    let efs = (!volumes.is_empty()).then(|| infrastructure::efs_plan(cx, &volumes));
     let (network_groups, task_network_groups) = security_groups::network_groups(cx, &grouping);
     let (cloud_map, registries) = cloud_map::cloud_map(cx, &peers, &drafts);
 
@@ -167,6 +167,7 @@ pub fn plan(project: &Project, saved: &SavedOutputs, diagnostics: &mut Diagnosti
         references,
         volumes,
         secrets,
+        secret_stacks,
         efs,
         listeners,
         https,
@@ -347,6 +348,25 @@ impl Context<'_, '_> {
                 DeployValue::Placeholder(name.to_string())
             }
         }
+    }
+
+    /// That a value `deferred` from the first stack of a kind comes from a later one: where it
+    /// comes from is known only once every item of the kind is (secrets are found task by task).
+    fn defer_to_part(&mut self, name: &str, kind: &'static str, part: u32) {
+        let first = MissingValue {
+            name: name.to_string(),
+            stack: None,
+            setting: None,
+            note: None,
+        };
+        let Some(recorded) = self.missing.range(first..).next().filter(|m| m.name == name).cloned() else {
+            return; // Known from the saved outputs: no placeholder.
+        };
+        self.missing.remove(&recorded);
+        self.missing.insert(MissingValue {
+            stack: Some(stacks::part_label(kind, part)),
+            ..recorded
+        });
     }
 
     /// A word on the values only the deployed stacks know.

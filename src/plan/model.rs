@@ -21,6 +21,10 @@ pub struct Plan {
     pub volumes: Vec<VolumePlan>,
     /// Compose secrets the services use.
     pub secrets: Vec<SecretPlan>,
+    /// The secrets stacks, by part (1: `secrets.yaml`, 2: `secrets-2.yaml`, …), in order: those
+    /// the created secrets fill, and every one deployed before; empty without secrets.
+    #[serde(skip_serializing_if = "super::stacks::no_later_part")]
+    pub secret_stacks: Vec<u32>,
     /// The file system that holds them, when there are any.
     pub efs: Option<super::EfsPlan>,
     /// Public ports: an ALB listener each.
@@ -550,6 +554,10 @@ pub struct SecretPlan {
     /// depend on where compose2ecs runs.
     #[serde(skip)]
     pub value: Option<crate::normalise::SecretValue>,
+    /// Which secrets stack creates it: 1 is `secrets.yaml`, 2 `secrets-2.yaml`, …; 1 for the
+    /// existing ones, which only the first stack's policy names.
+    #[serde(skip_serializing_if = "super::stacks::is_first_part")]
+    pub stack_part: u32,
 }
 
 /// The IAM resource of a secret the execution role reads.

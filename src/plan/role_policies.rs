@@ -4,11 +4,18 @@
 //! databases' secrets) and on every task role (`x-ecs.policies`, ECS Exec, EFS); each role's sum
 //! is estimated here, with the longest commercial region, and refused past the limit.
 
-use super::{efs_part_has_policy, efs_part_volumes, Context, Plan, PolicyResource, TaskRole};
+use super::{efs_part_has_policy, efs_part_volumes, secrets_part, Context, Plan, PolicyResource, TaskRole};
 use crate::diagnostic::{Code, Diagnostic, KeyPath};
 
 /// The most characters a role's inline policies hold together (IAM does not count white space).
 pub(super) const INLINE_POLICY_CHARACTERS: usize = 10_240;
+
+/// The most characters of one managed policy (white space not counted).
+const MANAGED_POLICY_CHARACTERS: usize = 6_144;
+/// The most managed policies IAM attaches to a role unless the account's quota is raised. The
+/// execution role has AWS's `AmazonECSTaskExecutionRolePolicy`, and each secrets stack past the
+/// first one of its own.
+const MANAGED_POLICIES_PER_ROLE: usize = 10;
 
 /// A statement's own text: `{"Effect":"Allow","Action":[…],"Resource":[…],"Condition":{…}}` with
 /// its actions and condition keys, beside the ARNs it lists.
@@ -111,6 +118,7 @@ pub(super) fn check(cx: &mut Context, plan: &Plan) {
 }
 
 fn check_execution_role(cx: &mut Context, plan: &Plan) {
+    check_secrets_managed_policies(cx, plan);
     let policies = execution_role_policies(plan);
     if policies.total() > INLINE_POLICY_CHARACTERS {
         let at = if plan.secrets.is_empty() {
@@ -127,16 +135,71 @@ fn check_execution_role(cx: &mut Context, plan: &Plan) {
                     "the task execution role would hold about {} characters of inline policies once their ARNs are resolved ({}, from {} secrets); IAM takes at most {INLINE_POLICY_CHARACTERS}",
                     policies.total(),
                     policies.describe(),
-                    plan.secrets.len() + read
+                    secrets_part(plan, 1).count() + read
                 ),
             )
-            .with_help("keep related values in one secret: a Secrets Manager secret holds JSON keys, which a container reads one by one (`arn:…:secret:NAME:KEY::`)"),
+            .with_help(SECRETS_HELP),
         );
     }
 }
 
-/// The execution role reads the images' registry credentials, the compose secrets, and the
-/// secrets of managed databases that clients read.
+/// The secrets stacks past the first put a managed policy each on the execution role, naming
+/// their secrets: IAM takes 6,144 characters a policy, and 10 policies on a role.
+fn check_secrets_managed_policies(cx: &mut Context, plan: &Plan) {
+    let later: Vec<u32> = plan
+        .secret_stacks
+        .iter()
+        .copied()
+        .filter(|part| *part > 1 && secrets_part(plan, *part).next().is_some())
+        .collect();
+    let attached = 1 + later.len();
+    if attached > MANAGED_POLICIES_PER_ROLE {
+        cx.diagnostics.push(
+            Diagnostic::error(
+                Code::RolePolicySize,
+                KeyPath::root().key("secrets"),
+                format!(
+                    "the task execution role would have {attached} managed policies: AWS's, and one for each of {} secrets stacks past the first ({} secrets each); IAM attaches at most {MANAGED_POLICIES_PER_ROLE} to a role",
+                    later.len(),
+                    super::stacks::SECRETS_PER_STACK
+                ),
+            )
+            .with_help(SECRETS_HELP),
+        );
+        return;
+    }
+    for part in later {
+        let characters = secrets_managed_policy(plan, part);
+        if characters > MANAGED_POLICY_CHARACTERS {
+            cx.diagnostics.push(
+                Diagnostic::error(
+                    Code::RolePolicySize,
+                    KeyPath::root().key("secrets"),
+                    format!(
+                        "the managed policy of `secrets-{part}.yaml` would hold about {characters} characters once the ARNs of its secrets are resolved; IAM takes at most {MANAGED_POLICY_CHARACTERS} for a managed policy"
+                    ),
+                )
+                .with_help(format!("give the secrets shorter names, or {SECRETS_HELP}")),
+            );
+        }
+    }
+}
+
+/// What the execution role's errors advise: fewer secrets.
+const SECRETS_HELP: &str = "keep related values in one secret: a Secrets Manager secret holds JSON keys, which a container reads one by one (`arn:…:secret:NAME:KEY::`)";
+
+/// The managed policy of a secrets stack past the first: one statement naming each secret it
+/// creates.
+fn secrets_managed_policy(plan: &Plan, part: u32) -> usize {
+    let arns: usize = secrets_part(plan, part)
+        .map(|secret| secret_arn(plan.project.len() + 1 + secret.name.len()))
+        .sum();
+    POLICY + STATEMENT + arns
+}
+
+/// The execution role reads the images' registry credentials, the compose secrets of the first
+/// secrets stack (the later ones' are in managed policies), and the secrets of managed databases
+/// that clients read.
 fn execution_role_policies(plan: &Plan) -> RolePolicies {
     let listed = |arns: usize, entries: usize| if entries == 0 { 0 } else { POLICY + STATEMENT + arns };
     let registry: usize = plan
@@ -145,8 +208,8 @@ fn execution_role_policies(plan: &Plan) -> RolePolicies {
         .iter()
         .map(|a| a.len() + LISTED)
         .sum();
-    let secrets: usize = plan
-        .secrets
+    let first: Vec<&super::SecretPlan> = secrets_part(plan, 1).collect();
+    let secrets: usize = first
         .iter()
         .map(|secret| match &secret.policy_resource {
             PolicyResource::Created => secret_arn(plan.project.len() + 1 + secret.name.len()),
@@ -163,7 +226,7 @@ fn execution_role_policies(plan: &Plan) -> RolePolicies {
             ),
             // Secrets Manager and SSM: two statements.
             (
-                listed(secrets, plan.secrets.len()) + STATEMENT * usize::from(!plan.secrets.is_empty()),
+                listed(secrets, first.len()) + STATEMENT * usize::from(!first.is_empty()),
                 "compose secrets",
             ),
             (
@@ -323,7 +386,7 @@ mod tests {
         }
         resources
             .values()
-            .filter(|r| r["Type"] == "AWS::IAM::Policy")
+            .filter(|r| r["Type"] == "AWS::IAM::Policy" || r["Type"] == "AWS::IAM::ManagedPolicy")
             .filter(|r| serde_yaml::to_string(&r["Properties"]["Roles"]).unwrap().contains(role))
             .map(|r| {
                 serde_json::to_string(&resolve(&r["Properties"]["PolicyDocument"], &reference))
@@ -374,44 +437,61 @@ mod tests {
         assert_eq!(plan.volumes.iter().filter(|v| v.root_access).count(), 20);
         close(super::efs_policy(plan), efs_resolved(&conversion));
 
-        let mut compose = String::from("services:\n  app:\n    image: a\n    secrets:\n");
-        for i in 0..100 {
-            compose.push_str(&format!("      - secret_{i}\n"));
+        // 100 secrets: 50 and 40 existing ones in the first stack's inline policy, 50 in the
+        // second's managed policy.
+        let conversion = crate::test_conversion(&secrets(100, 40, 12));
+        let plan = conversion.plan.as_ref().unwrap();
+        let resolved = |name: &str| {
+            resolved_policy_characters(
+                &conversion.output[&format!("cloudformation/{name}")],
+                "TaskExecutionRoleName",
+            )
+        };
+        close(super::execution_role_policies(plan).total(), resolved("secrets.yaml"));
+        close(super::secrets_managed_policy(plan, 2), resolved("secrets-2.yaml"));
+    }
+
+    /// `created` secrets from variables and `existing` SSM parameters by ARN, with names of about
+    /// `length` characters, used by services of 50 each (a task definition holds only so many).
+    fn secrets(created: usize, existing: usize, length: usize) -> String {
+        let pad = "x".repeat(length.saturating_sub(4));
+        let names: Vec<String> = (0..created)
+            .map(|i| format!("s{pad}{i:03}"))
+            .chain((0..existing).map(|i| format!("e{pad}{i:03}")))
+            .collect();
+        let mut compose = String::from("services:\n");
+        for (i, chunk) in names.chunks(50).enumerate() {
+            compose.push_str(&format!(
+                "  app{i}:\n    image: a\n    secrets: [{}]\n",
+                chunk.join(", ")
+            ));
         }
         compose.push_str("secrets:\n");
-        for i in 0..100 {
-            compose.push_str(&format!("  secret_{i}: {{environment: S{i}}}\n"));
+        for (i, name) in names.iter().enumerate() {
+            if i < created {
+                compose.push_str(&format!("  {name}: {{environment: S{i}}}\n"));
+            } else {
+                let arn = format!("arn:aws:ssm:us-east-1:123456789012:parameter/app/{name}");
+                compose.push_str(&format!("  {name}: {{external: true, name: \"{arn}\"}}\n"));
+            }
         }
-        let conversion = crate::test_conversion(&compose);
-        let plan = conversion.plan.as_ref().unwrap();
-        close(
-            super::execution_role_policies(plan).total(),
-            resolved_policy_characters(
-                &conversion.output["cloudformation/secrets.yaml"],
-                "TaskExecutionRoleName",
-            ),
-        );
+        compose
     }
 
     #[test]
     fn the_execution_role_s_secrets_are_counted() {
-        let secrets = |count: usize| {
-            let mut compose = String::from("services:\n  app:\n    image: a\n    secrets:\n");
-            for i in 0..count {
-                compose.push_str(&format!("      - s{i}\n"));
-            }
-            compose.push_str("secrets:\n");
-            for i in 0..count {
-                compose.push_str(&format!("  s{i}: {{environment: S{i}}}\n"));
-            }
-            compose
-        };
-        // About 76 characters a secret: 120 fit, 160 do not.
-        assert_eq!(errors(&secrets(120)), []);
-        assert_eq!(
-            errors(&secrets(160)),
-            [(Code::RolePolicySize.as_str().to_string(), "secrets".to_string())]
-        );
+        let refused = [(Code::RolePolicySize.as_str().to_string(), "secrets".to_string())];
+        // Created secrets past the first stack's 50 are named by a managed policy a stack: 500
+        // fit (AWS's policy and nine of them), 501 do not.
+        assert_eq!(errors(&secrets(500, 0, 4)), []);
+        assert_eq!(errors(&secrets(501, 0, 4)), refused);
+        // A managed policy holds 6,144 characters: 50 secrets of 40 characters fit, of 60 not.
+        assert_eq!(errors(&secrets(100, 0, 40)), []);
+        assert_eq!(errors(&secrets(100, 0, 60)), refused);
+        // Existing secrets are all named by the first stack's inline policy, with the first 50
+        // created: about 100 characters each, 80 fit, 120 do not.
+        assert_eq!(errors(&secrets(50, 80, 4)), []);
+        assert_eq!(errors(&secrets(50, 120, 4)), refused);
     }
 
     #[test]

@@ -42,7 +42,35 @@ pub(super) fn secrets(
     for task in tasks.iter_mut() {
         secrets_writer::add_secrets_writer(cx, task, &mut used, &mut used_ids);
     }
-    (used.into_values().collect(), plain_by_task)
+    let mut secrets: Vec<SecretPlan> = used.into_values().collect();
+    assign_stacks(cx, &mut secrets);
+    (secrets, plain_by_task)
+}
+
+/// The secrets stacks, by part (`stacks::parts_of_kind`); none without secrets.
+pub(super) fn stacks(cx: &Context, secrets: &[SecretPlan]) -> Vec<u32> {
+    if secrets.is_empty() {
+        return Vec::new();
+    }
+    super::stacks::parts_of_kind(cx, "secrets", secrets.iter().map(|secret| secret.stack_part))
+}
+
+/// Which secrets stack creates each secret (`stacks::assign_parts`), in name order: a secret
+/// never moves between stacks, as the stacks retain their secrets (a move would leave it in
+/// Secrets Manager, and the next stack could not create it again under its name).
+fn assign_stacks(cx: &mut Context, secrets: &mut [SecretPlan]) {
+    let created: Vec<&mut SecretPlan> = secrets
+        .iter_mut()
+        .filter(|secret| secret.policy_resource == PolicyResource::Created)
+        .collect();
+    let outputs: Vec<String> = created.iter().map(|s| format!("{}Arn", s.logical_id)).collect();
+    let parts = super::stacks::assign_parts(cx, "secrets", &outputs, super::stacks::SECRETS_PER_STACK);
+    for ((secret, part), output) in created.into_iter().zip(parts).zip(&outputs) {
+        secret.stack_part = part;
+        if part > 1 {
+            cx.defer_to_part(output, "secrets", part);
+        }
+    }
 }
 
 /// ECS ComposeX's `JsonKeys` of the secrets a service uses: each key of the secret's JSON is an
@@ -237,6 +265,7 @@ fn secret_variable(
             value_from: value_from.clone(),
             policy_resource: PolicyResource::Created,
             value: Some(SecretValue::Text(Withheld(value.to_string()))),
+            stack_part: 1,
         },
     );
     Some(value_from)
@@ -437,6 +466,7 @@ pub(super) fn plan_secret(
                     SecretSource::Local { value } => value.clone(),
                     _ => None,
                 },
+                stack_part: 1,
             },
         );
     }

@@ -71,12 +71,23 @@ pub(super) fn only_the_first(parts: &[u32]) -> bool {
     parts == [1]
 }
 
+/// Whether a kind has no stack past its first: one, or none.
+pub(super) fn no_later_part(parts: &[u32]) -> bool {
+    parts.iter().all(|part| *part == 1)
+}
+
 /// The most access points an EFS stack makes. CloudFormation takes 200 outputs a stack (an access
 /// point has one), but 51,200 bytes of template inline, without an S3 bucket: an access point
 /// takes about 460 bytes (650 on an existing file system, whose policy names each), so 60 with
 /// names of common length stay under it. More deployed in one stack (before stacks were split)
 /// stay there.
 pub const ACCESS_POINTS_PER_STACK: usize = 60;
+
+/// The most secrets a secrets stack creates. Past the first stack each has a managed policy of its
+/// own on the execution role (its inline policies hold 10,240 characters in all), of at most 6,144
+/// characters: 50 secrets of names up to about 45 characters. And 50 keep a template under the
+/// 51,200 bytes CloudFormation takes without an S3 bucket, and its outputs under 200.
+pub const SECRETS_PER_STACK: usize = 50;
 
 /// The part of a stack of a kind by its name: 1 for `first` (`PROJECT-efs`), 2 for `PROJECT-efs-2`, …,
 /// as compose2ecs names them (not `-02`), and no more than CloudFormation's 2,000 stacks in a
@@ -132,6 +143,11 @@ pub fn efs_part_volumes(plan: &Plan, part: u32) -> &[super::VolumePlan] {
     let start = plan.volumes.partition_point(|v| v.stack_part < part);
     let end = plan.volumes.partition_point(|v| v.stack_part <= part);
     &plan.volumes[start..end]
+}
+
+/// The secrets a secrets stack names: those it creates, and in the first the existing ones too.
+pub fn secrets_part(plan: &Plan, part: u32) -> impl Iterator<Item = &super::SecretPlan> {
+    plan.secrets.iter().filter(move |secret| secret.stack_part == part)
 }
 
 /// Whether an EFS stack puts a policy on the task roles: the first, for the project's own file
@@ -250,13 +266,19 @@ pub(super) fn stacks(plan: &Plan) -> Vec<StackPlan> {
             "published ports that are not HTTP: the network load balancer",
         ));
     }
-    if !plan.secrets.is_empty() {
-        stacks.push(stack(
-            Secrets,
-            vec![from_base("TaskExecutionRoleName")],
-            true,
-            "secrets: created in Secrets Manager, readable by the execution role",
-        ));
+    for &part in &plan.secret_stacks {
+        let empty = secrets_part(plan, part).next().is_none();
+        let reason = match part {
+            _ if empty => "secrets: none left here; kept, empty, until `compose2ecs down`",
+            1 => "secrets: created in Secrets Manager, readable by the execution role",
+            _ => "secrets: those past the first stack's, and a managed policy that lets the execution role read them",
+        };
+        let parameters = if empty {
+            vec![]
+        } else {
+            vec![from_base("TaskExecutionRoleName")]
+        };
+        stacks.push(new_stack(plan, Secrets, part, parameters, !empty, reason));
     }
     if plan.tasks.iter().any(|task| task.autoscaling.is_some()) {
         let mut autoscaling = stack(
@@ -700,6 +722,163 @@ mod tests {
             .diagnostics
             .iter()
             .any(|d| d.code == crate::diagnostic::Code::IgnoredKey && d.message.contains("efs-3.yaml")));
+    }
+
+    /// `count` secrets created from variables (`s000`, …), used by services of 50 each (a task
+    /// definition holds only so many), and `existing` secrets of SSM parameters.
+    fn secrets(count: usize, existing: usize) -> String {
+        let names: Vec<String> = (0..count)
+            .map(|i| format!("s{i:03}"))
+            .chain((0..existing).map(|i| format!("e{i:03}")))
+            .collect();
+        let mut compose = String::from("services:\n");
+        for (i, chunk) in names.chunks(50).enumerate() {
+            compose.push_str(&format!(
+                "  app{i}:\n    image: a\n    secrets: [{}]\n",
+                chunk.join(", ")
+            ));
+        }
+        compose.push_str("secrets:\n");
+        for i in 0..count {
+            compose.push_str(&format!("  s{i:03}: {{environment: S{i}}}\n"));
+        }
+        for i in 0..existing {
+            compose.push_str(&format!("  e{i:03}: {{external: true, name: /app/e{i:03}}}\n"));
+        }
+        compose
+    }
+
+    #[test]
+    fn secrets_past_one_stack_s_go_to_the_next_with_a_managed_policy_on_the_execution_role() {
+        let conversion = crate::test_conversion(&secrets(120, 2));
+        assert!(!conversion.is_refused(false), "{:?}", conversion.diagnostics);
+        let plan = conversion.plan.as_ref().unwrap();
+        let labels: Vec<String> = plan.stacks.iter().map(StackPlan::label).collect();
+        assert_eq!(labels, ["base", "secrets", "secrets-2", "secrets-3"]);
+        assert_eq!(plan.secret_stacks, [1, 2, 3]);
+        for stack in &plan.stacks[1..] {
+            assert!(
+                stack.takes("TaskExecutionRoleName") && stack.creates_iam,
+                "{}",
+                stack.label()
+            );
+        }
+        let first = template(&conversion, "secrets.yaml");
+        let second = template(&conversion, "secrets-2.yaml");
+        let third = template(&conversion, "secrets-3.yaml");
+        let created = |template: &serde_yaml::Value| {
+            keys(&template["Resources"])
+                .into_iter()
+                .filter(|key| key.starts_with("Secret"))
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(created(&first).len(), 50);
+        assert_eq!(created(&second).len(), 50);
+        assert_eq!(
+            created(&third),
+            [
+                "SecretS100",
+                "SecretS101",
+                "SecretS102",
+                "SecretS103",
+                "SecretS104",
+                "SecretS105",
+                "SecretS106",
+                "SecretS107",
+                "SecretS108",
+                "SecretS109",
+                "SecretS110",
+                "SecretS111",
+                "SecretS112",
+                "SecretS113",
+                "SecretS114",
+                "SecretS115",
+                "SecretS116",
+                "SecretS117",
+                "SecretS118",
+                "SecretS119"
+            ]
+        );
+        // The first stack's policy is inline, and names the existing secrets too; the later ones'
+        // are managed policies naming their own secrets only.
+        assert_eq!(first["Resources"]["ReadSecretsPolicy"]["Type"], "AWS::IAM::Policy");
+        let first_policy = serde_yaml::to_string(&first["Resources"]["ReadSecretsPolicy"]).unwrap();
+        assert!(first_policy.contains("parameter/app/e001") && first_policy.contains("SecretS049"));
+        assert!(!first_policy.contains("SecretS050"));
+        let policy = &third["Resources"]["ReadSecretsPolicy"];
+        assert_eq!(policy["Type"], "AWS::IAM::ManagedPolicy");
+        assert_eq!(policy["Properties"]["Roles"][0]["Ref"], "TaskExecutionRoleName");
+        let named: Vec<&str> = policy["Properties"]["PolicyDocument"]["Statement"][0]["Resource"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|r| r["Ref"].as_str().unwrap())
+            .collect();
+        assert_eq!(named, created(&third));
+        assert_eq!(keys(&third["Outputs"]).len(), 20);
+        // Each placeholder names the stack that has its output; the container reads it there.
+        let stack_of = |name: &str| {
+            plan.missing
+                .iter()
+                .find(|m| m.name == name)
+                .and_then(|m| m.stack.clone())
+        };
+        assert_eq!(stack_of("SecretS049Arn").as_deref(), Some("secrets"));
+        assert_eq!(stack_of("SecretS050Arn").as_deref(), Some("secrets-2"));
+        assert_eq!(stack_of("SecretS119Arn").as_deref(), Some("secrets-3"));
+        // A later stack is patched by its template's name.
+        let patched = format!(
+            "{}x-ecs:\n  cloudformation:\n    secrets-2.yaml:\n      Resources:\n        SecretS050:\n          Properties: {{Description: rotated}}\n",
+            secrets(120, 0)
+        );
+        let conversion = crate::test_conversion(&patched);
+        assert!(!conversion.is_refused(false), "{:?}", conversion.diagnostics);
+        assert_eq!(
+            template(&conversion, "secrets-2.yaml")["Resources"]["SecretS050"]["Properties"]["Description"],
+            "rotated"
+        );
+    }
+
+    #[test]
+    fn a_deployed_secret_stays_in_its_stack_and_an_emptied_stack_stays_until_down() {
+        // Deployed before stacks were split: 60 secrets in `app-secrets`; then 5 in
+        // `app-secrets-2`, and one in `app-secrets-3` that is gone now.
+        let first: Vec<String> = (0..60).map(|i| format!("SecretS{i:03}Arn")).collect();
+        let second: Vec<String> = (60..65).map(|i| format!("SecretS{i:03}Arn")).collect();
+        let saved = deployed(&[
+            ("app-secrets", first),
+            ("app-secrets-2", second),
+            ("app-secrets-3", vec!["SecretGoneArn".to_string()]),
+            // Not a name compose2ecs gives its stacks.
+            ("app-secrets-03", vec![]),
+        ]);
+        // 80 secrets: the 65 deployed and 15 new ones.
+        let conversion = crate::test_conversion_deployed(&secrets(80, 0), saved);
+        let plan = conversion.plan.as_ref().unwrap();
+        let part = |name: &str| plan.secrets.iter().find(|s| s.name == name).map(|s| s.stack_part);
+        assert_eq!(part("s059"), Some(1), "deployed in the first, it stays, past 50");
+        assert_eq!(part("s060"), Some(2));
+        // The first is past its share; the second has room.
+        assert_eq!(part("s065"), Some(2));
+        assert_eq!(part("s079"), Some(2));
+        assert_eq!(
+            plan.stacks.iter().map(StackPlan::label).collect::<Vec<_>>(),
+            ["base", "secrets", "secrets-2", "secrets-3"]
+        );
+        let missing = |name: &str| {
+            plan.missing
+                .iter()
+                .find(|m| m.name == name)
+                .and_then(|m| m.stack.as_deref())
+        };
+        assert_eq!(missing("SecretS001Arn"), None, "filled from the saved outputs");
+        assert_eq!(missing("SecretS070Arn"), Some("secrets-2"));
+        // The emptied stack: a resource CloudFormation needs, no policy, nothing to read.
+        let third = template(&conversion, "secrets-3.yaml");
+        assert_eq!(keys(&third["Resources"]), ["NoSecrets"]);
+        assert_eq!(keys(&third), ["AWSTemplateFormatVersion", "Description", "Resources"]);
+        assert!(plan.stacks[3].parameters.is_empty() && !plan.stacks[3].creates_iam);
     }
 
     #[test]

@@ -51,7 +51,7 @@ pub const TABLE: &[Row] = &[
     ),
     converted(
         "secrets",
-        "Secrets Manager secrets (`cloudformation/secrets.yaml`; you put each value), or existing ones with `external: true`",
+        "Secrets Manager secrets (`cloudformation/secrets.yaml`, past 50 in `secrets-2.yaml`, …; you put each value), or existing ones with `external: true`",
     ),
     ignored(
         "configs",
