@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""moto's server on 127.0.0.1 for .ci/deploy_proof, with six fixes to moto itself.
+"""moto's server on 127.0.0.1 for .ci/deploy_proof, with seven fixes to moto itself.
 
 Usage: moto_server.py -H 127.0.0.1 -p PORT    (the arguments of moto_server)
 
@@ -20,15 +20,22 @@ the fifth makes the secret, without a value, with moto's Secrets Manager backend
 And a moto ECS service runs MOTO_ECS_SERVICE_RUNNING tasks (0 by default) whatever its desired
 count, so `aws ecs wait services-stable` never ends for one that asks for another number: the
 sixth makes it run its desired count at once, as a healthy service does once its tasks start.
+And moto's CloudFormation names an AWS::IAM::ManagedPolicy without `ManagedPolicyName` by its
+logical id alone, so two stacks with one of the same logical id collide, and deleting it (with its
+stack, or from a template) neither detaches it nor deletes it, so the role it is attached to cannot
+be deleted: the seventh names it with a random suffix and, on delete, detaches it from its roles,
+groups and users and deletes it, as CloudFormation does.
 Nothing else differs from `moto_server`.
 """
 
 import json
 import sys
+import uuid
 
 from moto.cloudformation import models
 from moto.core.common_models import CloudFormationModel
 from moto.ecs import models as ecs_models
+from moto.iam import models as iam_models
 from moto.elbv2 import models as elbv2_models
 from moto.server import main
 from moto.secretsmanager.models import secretsmanager_backends
@@ -86,6 +93,30 @@ def service_running_its_tasks(self, *args, **kwargs):
 
 
 ecs_models.Service.__init__ = service_running_its_tasks
+
+_managed_policy_from_template = iam_models.ManagedPolicy.create_from_cloudformation_json.__func__
+
+
+@classmethod
+def managed_policy_named_as_cloudformation_names_it(cls, resource_name, cloudformation_json, *args, **kwargs):
+    properties = cloudformation_json.setdefault("Properties", {})
+    if "ManagedPolicyName" not in properties:
+        properties = dict(properties, ManagedPolicyName=f"{resource_name}-{uuid.uuid4().hex[:12].upper()}")
+        cloudformation_json = dict(cloudformation_json, Properties=properties)
+    return _managed_policy_from_template(cls, resource_name, cloudformation_json, *args, **kwargs)
+
+
+def delete_managed_policy(self, account_id, region_name):
+    backend = self.backend
+    for holders in (backend.roles.values(), backend.groups.values(), backend.users.values()):
+        for holder in list(holders):
+            if self.arn in holder.managed_policies:
+                self.detach_from(holder)
+    backend.delete_policy(self.arn)
+
+
+iam_models.ManagedPolicy.create_from_cloudformation_json = managed_policy_named_as_cloudformation_names_it
+iam_models.ManagedPolicy.delete = delete_managed_policy
 
 
 class CloudMapResource:
