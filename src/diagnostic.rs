@@ -120,14 +120,19 @@ impl KeyPath {
     }
 
     pub fn key(&self, key: impl Into<String>) -> Self {
-        let mut segments = self.0.clone();
-        segments.push(Segment::Key(key.into()));
-        KeyPath(segments)
+        self.with(Segment::Key(key.into()))
     }
 
     pub fn index(&self, index: usize) -> Self {
-        let mut segments = self.0.clone();
-        segments.push(Segment::Index(index));
+        self.with(Segment::Index(index))
+    }
+
+    /// This path and one more step, in a vector of its exact length: a clone and a push would
+    /// double its capacity, and a large project keeps hundreds of thousands of paths.
+    fn with(&self, segment: Segment) -> Self {
+        let mut segments = Vec::with_capacity(self.0.len() + 1);
+        segments.extend_from_slice(&self.0);
+        segments.push(segment);
         KeyPath(segments)
     }
 

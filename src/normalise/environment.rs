@@ -19,7 +19,7 @@ pub(super) fn environment(reader: &mut Reader, map: &Mapping, path: &KeyPath) ->
         }
     }
     let Some(value) = map.get("environment") else {
-        return variables.into_values().collect();
+        return exactly(variables);
     };
     let env_path = path.key("environment");
     let entries: Vec<(String, Option<String>, KeyPath)> =
@@ -82,7 +82,16 @@ pub(super) fn environment(reader: &mut Reader, map: &Mapping, path: &KeyPath) ->
             }
         }
     }
-    variables.into_values().collect()
+    exactly(variables)
+}
+
+/// The variables in a vector of their own length: collected from the map's, which is larger
+/// (each entry has its name as a key too), the vector would keep the map's allocation, a third
+/// unused, for as long as the project lives.
+fn exactly(variables: IndexMap<String, EnvVar>) -> Vec<EnvVar> {
+    let mut exact = Vec::with_capacity(variables.len());
+    exact.extend(variables.into_values());
+    exact
 }
 
 /// The variables of the `env_file` files, in order; a missing file is an error unless optional.

@@ -54,7 +54,7 @@ pub(super) fn services(
             return None;
         }
     };
-    let mut services = Vec::new();
+    let mut services = Vec::with_capacity(services_map.len());
     let mut inactive = Vec::new();
     for (key, value) in services_map {
         let name = key_text(key);
