@@ -281,6 +281,35 @@ fn check_unfilled(plan: &Plan, saved: &load::stack_outputs::SavedOutputs, diagno
     }
 }
 
+/// A compose text with `created` secrets from variables (`s000`, …) and `existing` SSM
+/// parameters by ARN (`e000`, …), with names of at least `length` characters, used by services of
+/// 50 each (a task definition holds only so many): for the unit tests of secrets stacks.
+#[cfg(test)]
+pub(crate) fn compose_with_secrets(created: usize, existing: usize, length: usize) -> String {
+    let pad = "x".repeat(length.saturating_sub(4));
+    let names: Vec<String> = (0..created)
+        .map(|i| format!("s{pad}{i:03}"))
+        .chain((0..existing).map(|i| format!("e{pad}{i:03}")))
+        .collect();
+    let mut compose = String::from("services:\n");
+    for (i, chunk) in names.chunks(50).enumerate() {
+        compose.push_str(&format!(
+            "  app{i}:\n    image: a\n    secrets: [{}]\n",
+            chunk.join(", ")
+        ));
+    }
+    compose.push_str("secrets:\n");
+    for (i, name) in names.iter().enumerate() {
+        if i < created {
+            compose.push_str(&format!("  {name}: {{environment: S{i}}}\n"));
+        } else {
+            let arn = format!("arn:aws:ssm:us-east-1:123456789012:parameter/app/{name}");
+            compose.push_str(&format!("  {name}: {{external: true, name: \"{arn}\"}}\n"));
+        }
+    }
+    compose
+}
+
 /// The conversion of one compose text, as the `compose.yaml` of a folder named `app`: for the
 /// unit tests of the stages.
 #[cfg(test)]

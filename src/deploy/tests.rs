@@ -875,39 +875,85 @@ fn an_emptied_efs_stack_is_deployed_empty_and_taken_down() {
         }
         compose
     };
-    let dir = tempfile::tempdir().unwrap();
-    let mut aws = FakeAws::with_network();
-    deploy(&mut aws, &compose(61), dir.path(), false).unwrap();
-    assert!(aws.stacks["app-efs-2"]
-        .1
-        .iter()
-        .any(|(key, _)| key == "AccessPointV60Id"));
-    aws.run.clear();
-    deploy(&mut aws, &compose(60), dir.path(), false).unwrap();
-    let deployed: Vec<&str> = aws
-        .run
-        .iter()
-        .filter(|c| c.args[1] == "deploy")
-        .map(|c| FakeAws::value_of(c, "stack-name").unwrap())
-        .collect();
-    assert!(deployed.contains(&"app-efs-2"), "{deployed:?}");
-    assert!(
-        aws.stacks["app-efs-2"].1.is_empty(),
-        "its access point and output are gone"
-    );
-    let template = std::fs::read_to_string(dir.path().join("cloudformation/efs-2.yaml")).unwrap();
-    let template: serde_yaml::Value = serde_yaml::from_str(&template).unwrap();
-    assert!(
-        template["Resources"]["TaskRoleEfsPolicy"].is_null(),
-        "no policy is left on the roles"
-    );
-    let mut saved = SavedOutputs::default();
-    saved.read_saved(dir.path()).unwrap();
-    let plan = with_outputs(&compose(60), saved.pending()).plan.unwrap();
-    let mut say = |_: &str| {};
-    let mut deployer = Deployer::new(&mut aws, dir.path(), &mut say, None);
-    down(&mut deployer, &plan, &saved).unwrap();
-    assert!(aws.stacks.is_empty(), "{:?}", aws.stacks.keys());
+    let emptied = EmptiedStack {
+        stack: "efs-2",
+        output: "AccessPointV60Id",
+        policy: ("TaskRoleEfsPolicy", "AWS::IAM::Policy"),
+    };
+    emptied.deployed_empty_then_taken_down(&compose(61), &compose(60));
+}
+
+/// A secrets stack past the first whose secrets are all gone is deployed again, empty (its
+/// managed policy on the execution role goes), and `down` deletes it, naming the secrets it
+/// keeps.
+#[test]
+fn an_emptied_secrets_stack_is_deployed_empty_and_taken_down() {
+    // Every value from `KEY`, the one variable the conversions here have.
+    let compose = |count: usize| -> String {
+        crate::compose_with_secrets(count, 0, 4)
+            .lines()
+            .map(|line| match line.split_once("{environment: ") {
+                Some((secret, _)) => format!("{secret}{{environment: KEY}}\n"),
+                None => format!("{line}\n"),
+            })
+            .collect()
+    };
+    let emptied = EmptiedStack {
+        stack: "secrets-2",
+        output: "SecretS050Arn",
+        policy: ("ReadSecretsPolicy", "AWS::IAM::ManagedPolicy"),
+    };
+    let kept = emptied.deployed_empty_then_taken_down(&compose(51), &compose(50));
+    // The secrets are retained, as the template says: down names them with how to delete them.
+    assert!(kept.iter().any(|k| k.starts_with("secret app/s049")), "{kept:?}");
+}
+
+/// A later stack of a kind, whose one item (its `output`) goes.
+struct EmptiedStack {
+    stack: &'static str,
+    output: &'static str,
+    /// The policy it has while it holds the item: (logical id, type).
+    policy: (&'static str, &'static str),
+}
+
+impl EmptiedStack {
+    /// Deploys `full`, then `emptied`, which lacks the stack's item: the stack is deployed again
+    /// without its output or policy. Then `down` deletes every stack; returns what it keeps.
+    fn deployed_empty_then_taken_down(&self, full: &str, emptied: &str) -> Vec<String> {
+        let name = format!("app-{}", self.stack);
+        let path = format!("cloudformation/{}.yaml", self.stack);
+        let policy = |dir: &Path| {
+            let template = std::fs::read_to_string(dir.join(&path)).unwrap();
+            let template: serde_yaml::Value = serde_yaml::from_str(&template).unwrap();
+            template["Resources"][self.policy.0]["Type"]
+                .as_str()
+                .map(str::to_string)
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let mut aws = FakeAws::with_network();
+        deploy(&mut aws, full, dir.path(), false).unwrap();
+        assert!(aws.stacks[&name].1.iter().any(|(key, _)| key == self.output));
+        assert_eq!(policy(dir.path()).as_deref(), Some(self.policy.1));
+        aws.run.clear();
+        deploy(&mut aws, emptied, dir.path(), false).unwrap();
+        let deployed: Vec<&str> = aws
+            .run
+            .iter()
+            .filter(|c| c.args[1] == "deploy")
+            .map(|c| FakeAws::value_of(c, "stack-name").unwrap())
+            .collect();
+        assert!(deployed.contains(&name.as_str()), "{deployed:?}");
+        assert!(aws.stacks[&name].1.is_empty(), "its item and output are gone");
+        assert_eq!(policy(dir.path()), None, "no policy is left on the roles");
+        let mut saved = SavedOutputs::default();
+        saved.read_saved(dir.path()).unwrap();
+        let plan = with_outputs(emptied, saved.pending()).plan.unwrap();
+        let mut say = |_: &str| {};
+        let mut deployer = Deployer::new(&mut aws, dir.path(), &mut say, None);
+        let kept = down(&mut deployer, &plan, &saved).unwrap();
+        assert!(aws.stacks.is_empty(), "{:?}", aws.stacks.keys());
+        kept
+    }
 }
 
 /// A managed database with deletion protection (the default) stops `down` before it changes anything.
@@ -960,55 +1006,4 @@ fn an_update_says_exec_and_the_capacity_either_way_and_deploys_their_change() {
         ),
         (None, None)
     );
-}
-
-/// A secrets stack past the first whose secrets are all gone is deployed again, empty (its
-/// managed policy on the execution role goes), and `down` deletes it.
-#[test]
-fn an_emptied_secrets_stack_is_deployed_empty_and_taken_down() {
-    let compose = |count: usize| {
-        let names: Vec<String> = (0..count).map(|i| format!("s{i:02}")).collect();
-        let mut compose = format!(
-            "services:\n  app:\n    image: a\n    secrets: [{}]\nsecrets:\n",
-            names.join(", ")
-        );
-        for name in &names {
-            compose.push_str(&format!("  {name}: {{environment: KEY}}\n"));
-        }
-        compose
-    };
-    let dir = tempfile::tempdir().unwrap();
-    let mut aws = FakeAws::with_network();
-    deploy(&mut aws, &compose(51), dir.path(), false).unwrap();
-    assert!(aws.stacks["app-secrets-2"]
-        .1
-        .iter()
-        .any(|(key, _)| key == "SecretS50Arn"));
-    let template = std::fs::read_to_string(dir.path().join("cloudformation/secrets-2.yaml")).unwrap();
-    assert!(template.contains("AWS::IAM::ManagedPolicy"));
-    aws.run.clear();
-    deploy(&mut aws, &compose(50), dir.path(), false).unwrap();
-    let deployed: Vec<&str> = aws
-        .run
-        .iter()
-        .filter(|c| c.args[1] == "deploy")
-        .map(|c| FakeAws::value_of(c, "stack-name").unwrap())
-        .collect();
-    assert!(deployed.contains(&"app-secrets-2"), "{deployed:?}");
-    assert!(aws.stacks["app-secrets-2"].1.is_empty(), "its secret's output is gone");
-    let template = std::fs::read_to_string(dir.path().join("cloudformation/secrets-2.yaml")).unwrap();
-    let template: serde_yaml::Value = serde_yaml::from_str(&template).unwrap();
-    assert!(
-        template["Resources"]["ReadSecretsPolicy"].is_null(),
-        "no policy is left on the execution role"
-    );
-    let mut saved = SavedOutputs::default();
-    saved.read_saved(dir.path()).unwrap();
-    let plan = with_outputs(&compose(50), saved.pending()).plan.unwrap();
-    let mut say = |_: &str| {};
-    let mut deployer = Deployer::new(&mut aws, dir.path(), &mut say, None);
-    let kept = down(&mut deployer, &plan, &saved).unwrap();
-    assert!(aws.stacks.is_empty(), "{:?}", aws.stacks.keys());
-    // The secrets are retained, as the template says: down names them with how to delete them.
-    assert!(kept.iter().any(|k| k.starts_with("secret app/s49")), "{kept:?}");
 }

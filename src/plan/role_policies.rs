@@ -439,7 +439,7 @@ mod tests {
 
         // 100 secrets: 50 and 40 existing ones in the first stack's inline policy, 50 in the
         // second's managed policy.
-        let conversion = crate::test_conversion(&secrets(100, 40, 12));
+        let conversion = crate::test_conversion(&crate::compose_with_secrets(100, 40, 12));
         let plan = conversion.plan.as_ref().unwrap();
         let resolved = |name: &str| {
             resolved_policy_characters(
@@ -451,47 +451,20 @@ mod tests {
         close(super::secrets_managed_policy(plan, 2), resolved("secrets-2.yaml"));
     }
 
-    /// `created` secrets from variables and `existing` SSM parameters by ARN, with names of about
-    /// `length` characters, used by services of 50 each (a task definition holds only so many).
-    fn secrets(created: usize, existing: usize, length: usize) -> String {
-        let pad = "x".repeat(length.saturating_sub(4));
-        let names: Vec<String> = (0..created)
-            .map(|i| format!("s{pad}{i:03}"))
-            .chain((0..existing).map(|i| format!("e{pad}{i:03}")))
-            .collect();
-        let mut compose = String::from("services:\n");
-        for (i, chunk) in names.chunks(50).enumerate() {
-            compose.push_str(&format!(
-                "  app{i}:\n    image: a\n    secrets: [{}]\n",
-                chunk.join(", ")
-            ));
-        }
-        compose.push_str("secrets:\n");
-        for (i, name) in names.iter().enumerate() {
-            if i < created {
-                compose.push_str(&format!("  {name}: {{environment: S{i}}}\n"));
-            } else {
-                let arn = format!("arn:aws:ssm:us-east-1:123456789012:parameter/app/{name}");
-                compose.push_str(&format!("  {name}: {{external: true, name: \"{arn}\"}}\n"));
-            }
-        }
-        compose
-    }
-
     #[test]
     fn the_execution_role_s_secrets_are_counted() {
         let refused = [(Code::RolePolicySize.as_str().to_string(), "secrets".to_string())];
         // Created secrets past the first stack's 50 are named by a managed policy a stack: 500
         // fit (AWS's policy and nine of them), 501 do not.
-        assert_eq!(errors(&secrets(500, 0, 4)), []);
-        assert_eq!(errors(&secrets(501, 0, 4)), refused);
+        assert_eq!(errors(&crate::compose_with_secrets(500, 0, 4)), []);
+        assert_eq!(errors(&crate::compose_with_secrets(501, 0, 4)), refused);
         // A managed policy holds 6,144 characters: 50 secrets of 40 characters fit, of 60 not.
-        assert_eq!(errors(&secrets(100, 0, 40)), []);
-        assert_eq!(errors(&secrets(100, 0, 60)), refused);
+        assert_eq!(errors(&crate::compose_with_secrets(100, 0, 40)), []);
+        assert_eq!(errors(&crate::compose_with_secrets(100, 0, 60)), refused);
         // Existing secrets are all named by the first stack's inline policy, with the first 50
         // created: about 100 characters each, 80 fit, 120 do not.
-        assert_eq!(errors(&secrets(50, 80, 4)), []);
-        assert_eq!(errors(&secrets(50, 120, 4)), refused);
+        assert_eq!(errors(&crate::compose_with_secrets(50, 80, 4)), []);
+        assert_eq!(errors(&crate::compose_with_secrets(50, 120, 4)), refused);
     }
 
     #[test]

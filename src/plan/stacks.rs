@@ -724,33 +724,9 @@ mod tests {
             .any(|d| d.code == crate::diagnostic::Code::IgnoredKey && d.message.contains("efs-3.yaml")));
     }
 
-    /// `count` secrets created from variables (`s000`, …), used by services of 50 each (a task
-    /// definition holds only so many), and `existing` secrets of SSM parameters.
-    fn secrets(count: usize, existing: usize) -> String {
-        let names: Vec<String> = (0..count)
-            .map(|i| format!("s{i:03}"))
-            .chain((0..existing).map(|i| format!("e{i:03}")))
-            .collect();
-        let mut compose = String::from("services:\n");
-        for (i, chunk) in names.chunks(50).enumerate() {
-            compose.push_str(&format!(
-                "  app{i}:\n    image: a\n    secrets: [{}]\n",
-                chunk.join(", ")
-            ));
-        }
-        compose.push_str("secrets:\n");
-        for i in 0..count {
-            compose.push_str(&format!("  s{i:03}: {{environment: S{i}}}\n"));
-        }
-        for i in 0..existing {
-            compose.push_str(&format!("  e{i:03}: {{external: true, name: /app/e{i:03}}}\n"));
-        }
-        compose
-    }
-
     #[test]
     fn secrets_past_one_stack_s_go_to_the_next_with_a_managed_policy_on_the_execution_role() {
-        let conversion = crate::test_conversion(&secrets(120, 2));
+        let conversion = crate::test_conversion(&crate::compose_with_secrets(120, 2, 4));
         assert!(!conversion.is_refused(false), "{:?}", conversion.diagnostics);
         let plan = conversion.plan.as_ref().unwrap();
         let labels: Vec<String> = plan.stacks.iter().map(StackPlan::label).collect();
@@ -830,7 +806,7 @@ mod tests {
         // A later stack is patched by its template's name.
         let patched = format!(
             "{}x-ecs:\n  cloudformation:\n    secrets-2.yaml:\n      Resources:\n        SecretS050:\n          Properties: {{Description: rotated}}\n",
-            secrets(120, 0)
+            crate::compose_with_secrets(120, 0, 4)
         );
         let conversion = crate::test_conversion(&patched);
         assert!(!conversion.is_refused(false), "{:?}", conversion.diagnostics);
@@ -854,7 +830,7 @@ mod tests {
             ("app-secrets-03", vec![]),
         ]);
         // 80 secrets: the 65 deployed and 15 new ones.
-        let conversion = crate::test_conversion_deployed(&secrets(80, 0), saved);
+        let conversion = crate::test_conversion_deployed(&crate::compose_with_secrets(80, 0, 4), saved);
         let plan = conversion.plan.as_ref().unwrap();
         let part = |name: &str| plan.secrets.iter().find(|s| s.name == name).map(|s| s.stack_part);
         assert_eq!(part("s059"), Some(1), "deployed in the first, it stays, past 50");
