@@ -21,10 +21,11 @@ And a moto ECS service runs MOTO_ECS_SERVICE_RUNNING tasks (0 by default) whatev
 count, so `aws ecs wait services-stable` never ends for one that asks for another number: the
 sixth makes it run its desired count at once, as a healthy service does once its tasks start.
 And moto's CloudFormation names an AWS::IAM::ManagedPolicy without `ManagedPolicyName` by its
-logical id alone, so two stacks with one of the same logical id collide, and deleting it (with its
+logical id alone, so two stacks with one of the same logical id collide; deleting it (with its
 stack, or from a template) neither detaches it nor deletes it, so the role it is attached to cannot
-be deleted: the seventh names it with a random suffix and, on delete, detaches it from its roles,
-groups and users and deletes it, as CloudFormation does.
+be deleted; and a changed one is dropped, still attached: the seventh names it with a random
+suffix, on delete detaches it from its roles, groups and users and deletes it, and on a change
+replaces it (CloudFormation updates it in place; what the roles may do after is the same).
 Nothing else differs from `moto_server`.
 """
 
@@ -115,8 +116,15 @@ def delete_managed_policy(self, account_id, region_name):
     backend.delete_policy(self.arn)
 
 
+@classmethod
+def replace_managed_policy(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+    original_resource.delete(account_id, region_name)
+    return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+
 iam_models.ManagedPolicy.create_from_cloudformation_json = managed_policy_named_as_cloudformation_names_it
 iam_models.ManagedPolicy.delete = delete_managed_policy
+iam_models.ManagedPolicy.update_from_cloudformation_json = replace_managed_policy
 
 
 class CloudMapResource:

@@ -228,7 +228,7 @@ pub(super) fn kept(plan: &Plan, saved: &SavedOutputs) -> Vec<String> {
     {
         let id = format!("{}/{}", plan.project, secret.name);
         kept.push(format!(
-            "secret {id}: `aws secretsmanager delete-secret --secret-id {id} --force-delete-without-recovery` (a new deploy cannot create the secrets stack while it exists)"
+            "secret {id}: `aws secretsmanager delete-secret --secret-id {id} --force-delete-without-recovery` (a new deploy cannot create it again while it exists)"
         ));
     }
     kept

@@ -509,7 +509,7 @@ impl<'a> Deployer<'a> {
         })
     }
 
-    /// Puts the value of each secret the secrets stack made and that has none yet: from the file
+    /// Puts the value of each secret the secrets stacks made and that has none yet: from the file
     /// or variable compose reads it from. A secret with a value keeps it (it may have been
     /// rotated since); a value that is not on this machine is an error before any service runs.
     pub fn put_secret_values(&mut self, plan: &Plan) -> Result<(), DeployError> {

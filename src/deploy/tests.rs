@@ -904,7 +904,8 @@ fn an_emptied_secrets_stack_is_deployed_empty_and_taken_down() {
         policy: ("ReadSecretsPolicy", "AWS::IAM::ManagedPolicy"),
     };
     let kept = emptied.deployed_empty_then_taken_down(&compose(51), &compose(50));
-    // The secrets are retained, as the template says: down names them with how to delete them.
+    // The secrets are retained, as the template says: down names those the compose file still
+    // has with how to delete them.
     assert!(kept.iter().any(|k| k.starts_with("secret app/s049")), "{kept:?}");
 }
 

@@ -47,12 +47,23 @@ pub(super) fn secrets(
     (secrets, plain_by_task)
 }
 
-/// The secrets stacks, by part (`stacks::parts_of_kind`); none without secrets.
+/// The secrets stacks, by part (`stacks::parts_of_kind`): none for a project without secrets
+/// that has none deployed. Once deployed, they stay (empty when their secrets are gone) until
+/// `down`: each may have a policy on the execution role, which would keep the base stack from
+/// being deleted.
 pub(super) fn stacks(cx: &Context, secrets: &[SecretPlan]) -> Vec<u32> {
-    if secrets.is_empty() {
+    let parts = super::stacks::parts_of_kind(cx, "secrets", secrets.iter().map(|secret| secret.stack_part));
+    let first = super::stacks::stack_name(&cx.project.name, "secrets");
+    if secrets.is_empty()
+        && !cx
+            .saved
+            .deployed
+            .iter()
+            .any(|stack| super::stacks::part_of(stack, &first).is_some())
+    {
         return Vec::new();
     }
-    super::stacks::parts_of_kind(cx, "secrets", secrets.iter().map(|secret| secret.stack_part))
+    parts
 }
 
 /// Which secrets stack creates each secret (`stacks::assign_parts`), in name order: a secret
@@ -251,7 +262,7 @@ fn secret_variable(
                 ),
             )
             .with_help(format!(
-                "after deploying the secrets stack, put the value: `aws secretsmanager put-secret-value --secret-id {} --secret-string …` ({})",
+                "after deploying the secrets stacks, put the value: `aws secretsmanager put-secret-value --secret-id {} --secret-string …` ({})",
                 shell::word(&format!("{}/{secret}", cx.project.name)),
                 shown_value(value)
             )),

@@ -855,6 +855,28 @@ mod tests {
         assert_eq!(keys(&third["Resources"]), ["NoSecrets"]);
         assert_eq!(keys(&third), ["AWSTemplateFormatVersion", "Description", "Resources"]);
         assert!(plan.stacks[3].parameters.is_empty() && !plan.stacks[3].creates_iam);
+
+        // No secret left at all: the deployed stacks stay, empty, for `down` to delete (a policy
+        // of theirs on the execution role would keep the base stack from being deleted).
+        let saved = deployed(&[
+            ("app-secrets", vec!["SecretS000Arn".to_string()]),
+            ("app-secrets-2", vec!["SecretS050Arn".to_string()]),
+        ]);
+        let conversion = crate::test_conversion_deployed("services:\n  app: {image: a}\n", saved);
+        let plan = conversion.plan.as_ref().unwrap();
+        let labels: Vec<String> = plan.stacks.iter().map(StackPlan::label).collect();
+        assert_eq!(labels, ["base", "secrets", "secrets-2"]);
+        for name in ["secrets.yaml", "secrets-2.yaml"] {
+            assert_eq!(keys(&template(&conversion, name)["Resources"]), ["NoSecrets"], "{name}");
+        }
+        // Never deployed: no secrets stack.
+        let conversion = crate::test_conversion("services:\n  app: {image: a}\n");
+        assert!(conversion
+            .plan
+            .unwrap()
+            .stacks
+            .iter()
+            .all(|s| s.kind != StackKind::Secrets));
     }
 
     #[test]
