@@ -563,23 +563,30 @@ fn reference_rows(plan: &Plan) -> Vec<Vec<String>> {
 /// Nodes are numbered, since names such as `a-b` and `a_b` must stay apart.
 pub fn mermaid(plan: &Plan) -> String {
     let mut out = String::from("flowchart LR\n");
+    // Each node's own number: the secrets writers of several tasks share a service name, so the
+    // map of services to nodes is not a count of them.
+    let mut count = 0;
+    let mut node = || {
+        count += 1;
+        format!("c{}", count - 1)
+    };
     let mut ids: HashMap<&str, String> = HashMap::new();
     for (t, task) in plan.tasks.iter().enumerate() {
         writeln!(out, "  subgraph task{t}[\"task {}\"]", task.name).unwrap();
         for container in &task.containers {
-            let id = format!("c{}", ids.len());
+            let id = node();
             writeln!(out, "    {id}[\"{}\"]", container.name).unwrap();
             ids.insert(&container.service, id);
         }
         out.push_str("  end\n");
     }
     for external in &plan.external {
-        let id = format!("c{}", ids.len());
+        let id = node();
         writeln!(out, "  {id}[(\"{} (external)\")]", external.service).unwrap();
         ids.insert(&external.service, id);
     }
     for database in &plan.managed {
-        let id = format!("c{}", ids.len());
+        let id = node();
         writeln!(
             out,
             "  {id}[(\"{} ({} {})\")]",
@@ -683,5 +690,19 @@ mod tests {
         for sentinel in ["sentinel-token", "sentinel-flag", "sentinel-label", "sentinel-tag"] {
             assert!(written.contains(sentinel), "{sentinel}");
         }
+    }
+
+    #[test]
+    fn each_container_of_the_diagram_is_a_node_of_its_own() {
+        // Two tasks with a secrets writer each: the writers share their service's name.
+        let conversion = crate::test_conversion("services:\n  a: {image: a, secrets: [s]}\n  b: {image: b, secrets: [s]}\n  c: {image: c}\nsecrets:\n  s: {environment: S}\n");
+        let plan = conversion.plan.as_ref().expect("it converts");
+        let diagram = mermaid(plan);
+        let nodes: Vec<&str> = diagram
+            .lines()
+            .filter_map(|line| line.trim().split_once("[\"").map(|(id, _)| id))
+            .filter(|id| id.starts_with('c'))
+            .collect();
+        assert_eq!(nodes, ["c0", "c1", "c2", "c3", "c4"], "{diagram}");
     }
 }
