@@ -39,12 +39,13 @@ pub enum EmitError {
 
 pub fn emit(plan: &Plan) -> Result<Output, EmitError> {
     let mut output = Output::new();
+    let mut scratch = Vec::new();
     for task in &plan.tasks {
         let path = format!("taskdefs/{}.json", task.name);
-        let body = json(&path, &task_definition(plan, task))?;
+        let body = json(&path, &task_definition(plan, task), &mut scratch)?;
         output.insert(path, body);
         let path = format!("services/{}.json", task.name);
-        let body = json(&path, &service(plan, task))?;
+        let body = json(&path, &service(plan, task), &mut scratch)?;
         output.insert(path, body);
     }
     for (name, text) in cloudformation::templates(plan)? {
@@ -54,13 +55,17 @@ pub fn emit(plan: &Plan) -> Result<Output, EmitError> {
 }
 
 /// Pretty JSON with two-space indents and one trailing newline, the same bytes on every machine.
-fn json(path: &str, value: &impl Serialize) -> Result<String, EmitError> {
-    let mut text = serde_json::to_string_pretty(value).map_err(|source| EmitError::Json {
+/// Written in `scratch`, then copied into a string of its exact length: thousands of files are
+/// held until they are written, and a string grown while writing is up to twice its length.
+fn json(path: &str, value: &impl Serialize, scratch: &mut Vec<u8>) -> Result<String, EmitError> {
+    scratch.clear();
+    serde_json::to_writer_pretty(&mut *scratch, value).map_err(|source| EmitError::Json {
         path: path.to_string(),
         source,
     })?;
-    text.push('\n');
-    Ok(text)
+    scratch.push(b'\n');
+    // serde_json writes UTF-8: the text is borrowed as it is, then copied once.
+    Ok(String::from_utf8_lossy(scratch).into_owned())
 }
 
 /// The project's tag, then the task's own (its services' `deploy.labels`).
