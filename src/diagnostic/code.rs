@@ -281,7 +281,7 @@ codes! {
     RestartAttempts = "restart-attempts", Note:
         "`on-failure:N`: ECS has no limit on restart attempts.";
     RolePolicySize = "role-policy-size", Error:
-        "A role's inline policies would hold more than the 10,240 characters IAM takes, once the ARNs they name are resolved: too many secrets for the execution role, access points on an existing file system, or `x-ecs.policies` statements.";
+        "A role's policies would be more than IAM takes, once the ARNs they name are resolved: over 10,240 characters of inline policies (too many secrets for the execution role, access points on an existing file system, or `x-ecs.policies` statements), a later secrets stack's managed policy over 6,144 characters (long secret names), or more than 10 managed policies on the execution role (over 500 secrets).";
     SecretTarget = "secret-target", Warning:
         "A secret's `target` is outside `/run/secrets`; it is written there under its file name.";
     SecretVariable = "secret-variable", Note:

@@ -46,6 +46,11 @@ fn secret_arn(name: usize) -> usize {
     arn("secretsmanager".len() + "secret:".len() + name + "-abcdef".len())
 }
 
+/// The ARN of a secret a secrets stack creates, named `PROJECT/NAME`.
+fn created_secret_arn(plan: &Plan, secret: &super::SecretPlan) -> usize {
+    secret_arn(plan.project.len() + 1 + secret.name.len())
+}
+
 /// The parts of one role's inline policies, in characters, with what each part is.
 struct RolePolicies {
     parts: Vec<(usize, &'static str)>,
@@ -192,7 +197,7 @@ const SECRETS_HELP: &str = "keep related values in one secret: a Secrets Manager
 /// creates.
 fn secrets_managed_policy(plan: &Plan, part: u32) -> usize {
     let arns: usize = secrets_part(plan, part)
-        .map(|secret| secret_arn(plan.project.len() + 1 + secret.name.len()))
+        .map(|secret| created_secret_arn(plan, secret))
         .sum();
     POLICY + STATEMENT + arns
 }
@@ -212,7 +217,7 @@ fn execution_role_policies(plan: &Plan) -> RolePolicies {
     let secrets: usize = first
         .iter()
         .map(|secret| match &secret.policy_resource {
-            PolicyResource::Created => secret_arn(plan.project.len() + 1 + secret.name.len()),
+            PolicyResource::Created => created_secret_arn(plan, secret),
             PolicyResource::SecretsManager(arn) | PolicyResource::SsmParameterArn(arn) => arn.len() + LISTED,
             PolicyResource::SsmParameterName(name) => arn("ssm".len() + "parameter/".len() + name.len()),
         })

@@ -52,18 +52,10 @@ pub(super) fn secrets(
 /// `down`: each may have a policy on the execution role, which would keep the base stack from
 /// being deleted.
 pub(super) fn stacks(cx: &Context, secrets: &[SecretPlan]) -> Vec<u32> {
-    let parts = super::stacks::parts_of_kind(cx, "secrets", secrets.iter().map(|secret| secret.stack_part));
-    let first = super::stacks::stack_name(&cx.project.name, "secrets");
-    if secrets.is_empty()
-        && !cx
-            .saved
-            .deployed
-            .iter()
-            .any(|stack| super::stacks::part_of(stack, &first).is_some())
-    {
+    if secrets.is_empty() && super::stacks::deployed_parts(cx, "secrets").is_empty() {
         return Vec::new();
     }
-    parts
+    super::stacks::parts_of_kind(cx, "secrets", secrets.iter().map(|secret| secret.stack_part))
 }
 
 /// Which secrets stack creates each secret (`stacks::assign_parts`), in name order: a secret

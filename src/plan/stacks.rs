@@ -92,7 +92,7 @@ pub const SECRETS_PER_STACK: usize = 50;
 /// The part of a stack of a kind by its name: 1 for `first` (`PROJECT-efs`), 2 for `PROJECT-efs-2`, …,
 /// as compose2ecs names them (not `-02`), and no more than CloudFormation's 2,000 stacks in a
 /// region: the names come from files in `stacks/`, which a pull request may write.
-pub(super) fn part_of(stack: &str, first: &str) -> Option<u32> {
+fn part_of(stack: &str, first: &str) -> Option<u32> {
     const MOST_STACKS: u32 = 2000;
     let part: u32 = match stack.strip_prefix(first)? {
         "" => return Some(1),
@@ -132,10 +132,21 @@ pub(super) fn assign_parts(cx: &super::Context, kind: &str, outputs: &[String], 
 /// The stacks of a kind the project has, by part: the first, those its items fill, and every one
 /// deployed before. A deployed stack whose items are all gone stays, empty, until `down`.
 pub(super) fn parts_of_kind(cx: &super::Context, kind: &str, filled: impl IntoIterator<Item = u32>) -> Vec<u32> {
-    let first = stack_name(&cx.project.name, kind);
-    let deployed = cx.saved.deployed.iter().filter_map(|stack| part_of(stack, &first));
-    let parts: std::collections::BTreeSet<u32> = std::iter::once(1).chain(filled).chain(deployed).collect();
+    let parts: std::collections::BTreeSet<u32> = std::iter::once(1)
+        .chain(filled)
+        .chain(deployed_parts(cx, kind))
+        .collect();
     parts.into_iter().collect()
+}
+
+/// The parts of the stacks of a kind the saved outputs say are deployed.
+pub(super) fn deployed_parts(cx: &super::Context, kind: &str) -> Vec<u32> {
+    let first = stack_name(&cx.project.name, kind);
+    cx.saved
+        .deployed
+        .iter()
+        .filter_map(|stack| part_of(stack, &first))
+        .collect()
 }
 
 /// The volumes whose access points an EFS stack makes (the plan's volumes are in stack order).
